@@ -1,0 +1,41 @@
+"""Reading round documents from files and writing results: the file formats of the CLI."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TextIO
+
+from models import Result, Round, load_round
+
+
+def read_round(path: str | Path) -> Round:
+    """Load a round from a JSON or YAML file (raises `models.InvalidRound`)."""
+    return load_round(path)
+
+
+def result_to_json(result: Result) -> str:
+    """The result document as the contract shapes it (stats included, at the end)."""
+    return result.model_dump_json(indent=2)
+
+
+def write_text(text: str, out: Path | None) -> None:
+    """Write to a file, or to stdout where no file is given."""
+    if out is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+def write_json_lines(rows: Iterable[dict[str, Any]], stream: TextIO) -> int:
+    """Write one compact JSON document per line; return the number of lines."""
+    n = 0
+    for row in rows:
+        stream.write(json.dumps(row, separators=(",", ":")))
+        stream.write("\n")
+        n += 1
+    return n

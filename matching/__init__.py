@@ -1,0 +1,25 @@
+"""volmatch's matching core: pure functions from a `Round` to a `Result`, no I/O."""
+
+from matching.compiled import CompiledRound, compile_round
+from matching.eligibility import RULES, Pairs, check_rules, dense_pairs, find_pairs
+from matching.scoring import COMPONENTS, Scores, score_pairs
+from matching.solve import Prepared, Solution, prepare, solve_round
+from matching.validate import validate_result
+
+__all__ = [
+    "COMPONENTS",
+    "RULES",
+    "CompiledRound",
+    "Pairs",
+    "Prepared",
+    "Scores",
+    "Solution",
+    "check_rules",
+    "compile_round",
+    "dense_pairs",
+    "find_pairs",
+    "prepare",
+    "score_pairs",
+    "solve_round",
+    "validate_result",
+]

@@ -1,0 +1,298 @@
+"""The nine hard rules of the contract, vectorised.
+
+Two implementations share the rule definitions:
+
+* `check_rules` evaluates every rule separately on given pairs. It is what explanations
+  use (which rule does this pair fail?) and what tests compare against.
+* `find_pairs` finds all eligible pairs of a round fast. A dense volunteers x placements
+  matrix is out of the question at 100,000 x 20,000 (2 billion pairs), so it indexes the
+  volunteers by requirement: one bitset of volunteers per distinct requirement (French at
+  B2 or above, clearance 2 or above, may go to Kenya ...), ANDs the bitsets each placement
+  needs, 64 volunteers per machine word, and only then checks the rules that depend on
+  both sides at once (exact dates, age) on the few surviving pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from matching.compiled import NO_AGE, Asks, CompiledRound
+from matching.dates import add_months, age_on, months_fitting
+
+I32 = NDArray[np.int32]
+I64 = NDArray[np.int64]
+B = NDArray[np.bool_]
+U64 = NDArray[np.uint64]
+
+RULES: Final[dict[str, str]] = {
+    "skills": "has every required skill at the level asked",
+    "languages": "speaks every required language at the CEFR level asked",
+    "training": "has completed the required training modules",
+    "length": "the lengths of service overlap",
+    "dates": "the service fits both date windows",
+    "country": "may be sent to the placement's country",
+    "security": "has the security clearance asked",
+    "age": "is within the placement's age range",
+    "forbidden": "the pair is not forbidden by the coordinator",
+}
+"""The hard rules in the contract's order: name -> what passing it means."""
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Eligible pairs, ordered by (placement, volunteer), with start day and months."""
+
+    v: I32
+    p: I32
+    start: I64
+    """Start day (day number): max(placement's earliest start, volunteer's availability)."""
+    months: I64
+    """The longest length in both ranges that ends inside the volunteer's window."""
+
+    def __len__(self) -> int:
+        return int(self.v.shape[0])
+
+    def take(self, idx: NDArray[np.intp] | B) -> Pairs:
+        return Pairs(self.v[idx], self.p[idx], self.start[idx], self.months[idx])
+
+
+def _meets(level: NDArray[np.uint8], asks: Asks, pv: I32 | I64, pp: I32 | I64) -> B:
+    """Per pair: the volunteer meets every ask of the placement (padding always passes)."""
+    if asks.code.shape[0] == 0 or len(pv) == 0:
+        return np.ones(len(pv), dtype=np.bool_)
+    have = level[pv[:, None], asks.code[pp]]
+    ok: B = np.all(have >= asks.level[pp], axis=1)
+    return ok
+
+
+def schedule(c: CompiledRound, pv: I32 | I64, pp: I32 | I64) -> tuple[I64, I64, B]:
+    """Start day, months of service and whether the dates and lengths fit (rules 4 and 5)."""
+    start = np.maximum(c.p_start_earliest[pp], c.avail_from[pv])
+    dmin = np.maximum(c.v_min[pv], c.p_min[pp])
+    dmax = np.minimum(c.v_max[pv], c.p_max[pp])
+    fit = months_fitting(start, c.avail_until[pv])
+    months = np.minimum(dmax, fit)
+    ok = (start <= c.p_start_latest[pp]) & (months >= dmin)
+    return start, months, ok
+
+
+def _age_ok(c: CompiledRound, pv: I32 | I64, pp: I32 | I64, start: I64) -> B:
+    lo, hi = c.age_min[pp], c.age_max[pp]
+    limited = (lo != NO_AGE) | (hi != NO_AGE)
+    ok = np.ones(len(pv), dtype=np.bool_)
+    if not limited.any():
+        return ok
+    idx = np.flatnonzero(limited)
+    vv = pv[idx]
+    age = age_on(c.birth[vv], start[idx])
+    good = c.has_birth[vv]
+    good &= (lo[idx] == NO_AGE) | (age >= lo[idx])
+    good &= (hi[idx] == NO_AGE) | (age <= hi[idx])
+    ok[idx] = good
+    return ok
+
+
+def _not_forbidden(c: CompiledRound, pv: I32 | I64, pp: I32 | I64) -> B:
+    if len(c.forbidden_v) == 0:
+        return np.ones(len(pv), dtype=np.bool_)
+    return ~np.isin(c.pair_keys(pv, pp), c.pair_keys(c.forbidden_v, c.forbidden_p))
+
+
+def _trained(c: CompiledRound, pv: I32 | I64, pp: I32 | I64) -> B:
+    ok = _meets(c.trained.view(np.uint8), c.req_training, pv, pp)
+    if len(c.policy_training):
+        ok &= np.all(c.trained[pv[:, None], c.policy_training[None, :]], axis=1)
+    return ok
+
+
+def check_rules(c: CompiledRound, pv: I32 | I64, pp: I32 | I64) -> dict[str, B]:
+    """Each hard rule evaluated on each given pair (True = the pair passes that rule)."""
+    pv = np.asarray(pv, dtype=np.int64)
+    pp = np.asarray(pp, dtype=np.int64)
+    start, months, dates_ok = schedule(c, pv, pp)
+    dmin = np.maximum(c.v_min[pv], c.p_min[pp])
+    dmax = np.minimum(c.v_max[pv], c.p_max[pp])
+    pc = c.country[pp]
+    country_ok = ~c.excluded[pv, pc]
+    if c.round.policy.international_only:
+        country_ok &= c.nationality[pv] != pc
+    return {
+        "skills": _meets(c.skill_level, c.req_skills, pv, pp),
+        "languages": _meets(c.lang_level, c.req_langs, pv, pp),
+        "training": _trained(c, pv, pp),
+        "length": dmin <= dmax,
+        # rule 5 is about dates only where the lengths overlap at all
+        "dates": dates_ok | (dmin > dmax),
+        "country": country_ok,
+        "security": c.clearance[pv] >= c.security[pp],
+        "age": _age_ok(c, pv, pp, start),
+        "forbidden": _not_forbidden(c, pv, pp),
+    }
+
+
+def all_rules(c: CompiledRound, pv: I32 | I64, pp: I32 | I64) -> B:
+    """Per pair: passes every hard rule."""
+    rules = check_rules(c, pv, pp)
+    ok = np.ones(len(pv), dtype=np.bool_)
+    for passed in rules.values():
+        ok &= passed
+    return ok
+
+
+# ---------------------------------------------------------------------------------------
+# The fast path: bitsets of volunteers per requirement.
+
+
+class _Bitsets:
+    """Rows of packed volunteer bitsets; row 0 is 'every volunteer who may deploy'."""
+
+    def __init__(self, n_volunteers: int, base: B) -> None:
+        self.n = n_volunteers
+        self.words = max((n_volunteers + 63) // 64, 1)
+        self.rows: list[U64] = []
+        self.keys: dict[tuple[object, ...], int] = {}
+        self.add(("all",), base)
+
+    def add(self, key: tuple[object, ...], mask: B) -> int:
+        row = self.keys.get(key)
+        if row is not None:
+            return row
+        packed = np.packbits(mask, bitorder="little")
+        buf = np.zeros(self.words * 8, dtype=np.uint8)
+        buf[: packed.shape[0]] = packed
+        self.rows.append(buf.view(np.uint64))
+        self.keys[key] = len(self.rows) - 1
+        return len(self.rows) - 1
+
+    def matrix(self) -> U64:
+        return np.stack(self.rows)
+
+
+def _requirement_columns(c: CompiledRound, bits: _Bitsets) -> NDArray[np.int32]:
+    """For each placement, the bitset rows whose AND is a superset of its eligible set."""
+    npl = c.n_placements
+    cols: list[NDArray[np.int32]] = []
+
+    def column(keys: NDArray[np.int64] | list[object], make: object) -> NDArray[np.int32]:
+        out = np.zeros(npl, dtype=np.int32)
+        uniq, inv = np.unique(np.asarray(keys), return_inverse=True, axis=0)
+        rows = np.asarray([make(u) for u in uniq], dtype=np.int32)  # type: ignore[operator]
+        out[:] = rows[inv.reshape(-1)]
+        return out
+
+    intl = c.round.policy.international_only
+
+    def country_row(ci: np.int64) -> int:
+        mask = ~c.excluded[:, int(ci)]
+        if intl:
+            mask &= c.nationality != ci
+        return bits.add(("country", int(ci)), mask)
+
+    cols.append(column(c.country.astype(np.int64), country_row))
+    cols.append(
+        column(
+            c.security.astype(np.int64),
+            lambda lv: bits.add(("security", int(lv)), c.clearance >= lv),
+        )
+    )
+    # length overlap is exact and separable: v_min <= p_max and v_max >= p_min
+    cols.append(column(c.p_max, lambda m: bits.add(("vmin<=", int(m)), c.v_min <= m)))
+    cols.append(column(c.p_min, lambda m: bits.add(("vmax>=", int(m)), c.v_max >= m)))
+    # Dates, relaxed to month buckets (a superset; the exact check runs on pairs later):
+    # must be available by the latest start, and still be there p_min months after the
+    # earliest start.
+    latest = c.p_start_latest.astype("datetime64[D]").astype("datetime64[M]")
+    latest_end = ((latest + 1).astype("datetime64[D]").astype(np.int64)) - 1
+    cols.append(column(latest_end, lambda d: bits.add(("from<=", int(d)), c.avail_from <= d)))
+    need_until = add_months(c.p_start_earliest, c.p_min)
+    need_month = need_until.astype("datetime64[D]").astype("datetime64[M]")
+    need_first = need_month.astype("datetime64[D]").astype(np.int64)
+    cols.append(
+        column(need_first, lambda d: bits.add(("until>=", int(d)), c.avail_until >= d))
+    )
+    for asks, level, name in (
+        (c.req_skills, c.skill_level, "skill"),
+        (c.req_langs, c.lang_level, "lang"),
+        (c.req_training, c.trained.view(np.uint8), "module"),
+    ):
+        if not asks.count.any():
+            continue
+        for k in range(asks.width):
+            pairs = np.stack([asks.code[:, k], asks.level[:, k]], axis=1).astype(np.int64)
+
+            def ask_row(
+                u: NDArray[np.int64], level: NDArray[np.uint8] = level, name: str = name
+            ) -> int:
+                code, lv = int(u[0]), int(u[1])
+                if code == level.shape[1] - 1:
+                    return 0
+                return bits.add((name, code, lv), level[:, code] >= lv)
+
+            cols.append(column(pairs, ask_row))
+    return np.stack(cols, axis=1) if cols else np.zeros((npl, 1), dtype=np.int32)
+
+
+def _candidates(c: CompiledRound) -> tuple[I32, I32]:
+    """(volunteer, placement) pairs passing the bitset filters, placement-major order."""
+    nv, npl = c.n_volunteers, c.n_placements
+    if nv == 0 or npl == 0:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
+    base = np.ones(nv, dtype=np.bool_)
+    if len(c.policy_training):
+        base &= np.all(c.trained[:, c.policy_training], axis=1)
+    bits = _Bitsets(nv, base)
+    cols = _requirement_columns(c, bits)
+    mat = bits.matrix()
+    words = bits.words
+    # Batches keep the working set near 8 MB whatever the pool size.
+    batch = max(1, min(npl, (1 << 20) // words))
+    out_v: list[I32] = []
+    out_p: list[I32] = []
+    for lo in range(0, npl, batch):
+        hi = min(npl, lo + batch)
+        bc = cols[lo:hi]
+        acc = mat[np.zeros(hi - lo, dtype=np.int32)]
+        for k in range(bc.shape[1]):
+            col = bc[:, k]
+            if not col.any():
+                continue
+            acc &= mat[col]
+        bi, wi = np.nonzero(acc)
+        if bi.shape[0] == 0:
+            continue
+        w = np.ascontiguousarray(acc[bi, wi])
+        bitmat = np.unpackbits(w.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
+        r, b = np.nonzero(bitmat)
+        out_v.append((wi[r] * 64 + b).astype(np.int32))
+        out_p.append((bi[r] + lo).astype(np.int32))
+    if not out_v:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
+    return np.concatenate(out_v), np.concatenate(out_p)
+
+
+def find_pairs(c: CompiledRound) -> Pairs:
+    """Every pair that passes all nine hard rules, ordered by (placement, volunteer)."""
+    pv, pp = _candidates(c)
+    start, months, ok = schedule(c, pv, pp)
+    ok &= _age_ok(c, pv, pp, start)
+    ok &= _not_forbidden(c, pv, pp)
+    idx = np.flatnonzero(ok)
+    return Pairs(pv[idx], pp[idx], start[idx], months[idx])
+
+
+def dense_pairs(c: CompiledRound) -> Pairs:
+    """The same pairs as `find_pairs`, by checking every rule on every pair.
+
+    Quadratic: for tests and small rounds only; it shares no filtering code with the
+    bitset path, which makes it a useful cross-check.
+    """
+    nv, npl = c.n_volunteers, c.n_placements
+    pp, pv = np.divmod(np.arange(nv * npl, dtype=np.int64), max(nv, 1))
+    ok = all_rules(c, pv, pp)
+    pv, pp = pv[ok].astype(np.int32), pp[ok].astype(np.int32)
+    start, months, _ = schedule(c, pv, pp)
+    return Pairs(pv, pp, start, months)

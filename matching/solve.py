@@ -1,0 +1,241 @@
+"""A matching round end to end: compile, eligibility, scoring, solve, explain, KPIs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from matching.compiled import CompiledRound, compile_round
+from matching.dates import from_days
+from matching.eligibility import Pairs, find_pairs
+from matching.explain import explain_open, explain_unmatched, pair_failure_details
+from matching.flow import max_score_assignment
+from matching.kpis import compute_kpis
+from matching.scoring import Scores, score_pairs
+from models import (
+    AssignmentOut,
+    Conflict,
+    InfeasibleRound,
+    OpenSlot,
+    Result,
+    Round,
+    UnmatchedVolunteer,
+)
+
+Progress = Callable[[str], None]
+"""Called with the name of each stage as it starts (for progress bars)."""
+
+STAGES = ("compile", "eligibility", "scoring", "solve", "explain", "kpis")
+
+
+@dataclass
+class Solution:
+    """The chosen pairs of a round, before they are dressed up as a `Result`."""
+
+    chosen: NDArray[np.intp]
+    """Indices into the round's `Pairs`."""
+    status: Literal["optimal", "feasible", "infeasible"]
+    objective: int
+    bound: int
+    extra: dict[str, object] = field(default_factory=dict)
+    """Mode-specific facts to add to the result (rule costs, moves, audit ...)."""
+
+
+@dataclass
+class Prepared:
+    """A compiled round with its eligible pairs and their scores."""
+
+    compiled: CompiledRound
+    pairs: Pairs
+    scores: Scores
+    timings: dict[str, float]
+
+
+def prepare(r: Round, progress: Progress | None = None) -> Prepared:
+    """Compile the round, find the eligible pairs and score them."""
+    t: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if progress:
+        progress("compile")
+    c = compile_round(r)
+    t["compile"] = time.perf_counter() - t0
+    if progress:
+        progress("eligibility")
+    t0 = time.perf_counter()
+    pairs = find_pairs(c)
+    t["eligibility"] = time.perf_counter() - t0
+    if progress:
+        progress("scoring")
+    t0 = time.perf_counter()
+    scores = score_pairs(c, pairs)
+    t["scoring"] = time.perf_counter() - t0
+    return Prepared(c, pairs, scores, t)
+
+
+def locked_pair_indices(prep: Prepared) -> NDArray[np.intp]:
+    """Indices of the locked pairs in `prep.pairs`; raises `InfeasibleRound` when a lock
+    breaks a hard rule or the locks overfill a placement."""
+    c, pairs = prep.compiled, prep.pairs
+    if len(c.locked_v) == 0:
+        return np.zeros(0, dtype=np.intp)
+    keys = c.pair_keys(pairs.v, pairs.p)  # sorted: pairs are placement-major
+    want = c.pair_keys(c.locked_v, c.locked_p)
+    at = np.clip(np.searchsorted(keys, want), 0, max(len(keys) - 1, 0))
+    found = (keys[at] == want) if len(keys) else np.zeros(len(want), dtype=np.bool_)
+    conflicts: list[Conflict] = []
+    for k in np.flatnonzero(~found).tolist():
+        vi, pi = int(c.locked_v[k]), int(c.locked_p[k])
+        details = pair_failure_details(c, vi, pi)
+        conflicts.append(
+            Conflict(
+                rule="locked",
+                message=(
+                    f"locked pair {c.volunteer_ids[vi]}->{c.placement_ids[pi]} breaks the hard "
+                    f"rule(s) {', '.join(details) or 'unknown'}: " + "; ".join(details.values())
+                ),
+                volunteers=(c.volunteer_ids[vi],),
+                placements=(c.placement_ids[pi],),
+            )
+        )
+    idx = np.unique(at[found]).astype(np.intp)
+    per_p = np.bincount(pairs.p[idx], minlength=c.n_placements)
+    for pi in np.flatnonzero(per_p > c.capacity).tolist():
+        who = sorted(c.volunteer_ids[v] for v in pairs.v[idx][pairs.p[idx] == pi].tolist())
+        conflicts.append(
+            Conflict(
+                rule="locked",
+                message=(
+                    f"{int(per_p[pi])} volunteers are locked to {c.placement_ids[pi]}, "
+                    f"which has {int(c.capacity[pi])} slot(s)"
+                ),
+                volunteers=tuple(who),
+                placements=(c.placement_ids[pi],),
+            )
+        )
+    if conflicts:
+        raise InfeasibleRound(conflicts)
+    return idx
+
+
+def solve_pure(prep: Prepared) -> Solution:
+    """The exact max-score assignment under the hard rules and the locks (min-cost flow)."""
+    c, pairs, scores = prep.compiled, prep.pairs, prep.scores
+    locked = locked_pair_indices(prep)
+    free = np.ones(len(pairs), dtype=np.bool_)
+    capacity = c.capacity.copy()
+    if len(locked):
+        taken = np.zeros(c.n_volunteers, dtype=np.bool_)
+        taken[pairs.v[locked]] = True
+        free &= ~taken[pairs.v]
+        capacity -= np.bincount(pairs.p[locked], minlength=c.n_placements)
+        free &= capacity[pairs.p] > 0
+    idx = np.flatnonzero(free)
+    sol = max_score_assignment(
+        c.n_volunteers, capacity, pairs.v[idx], pairs.p[idx], scores.total[idx]
+    )
+    chosen = np.sort(np.concatenate([locked, idx[sol.chosen]])).astype(np.intp)
+    total = int(scores.total[chosen].sum())
+    return Solution(chosen=chosen, status="optimal", objective=total, bound=total)
+
+
+def build_result(
+    prep: Prepared, sol: Solution, mode: str, progress: Progress | None = None
+) -> Result:
+    """Dress a solution as the contract's result, with reasons and KPIs."""
+    c, pairs, scores = prep.compiled, prep.pairs, prep.scores
+    t = prep.timings
+    if progress:
+        progress("explain")
+    t0 = time.perf_counter()
+    chosen = sol.chosen
+    by_volunteer = chosen[np.argsort(pairs.v[chosen], kind="stable")]
+    assignments = [
+        AssignmentOut(
+            volunteer=c.volunteer_ids[int(pairs.v[i])],
+            placement=c.placement_ids[int(pairs.p[i])],
+            score=int(scores.total[i]),
+            start=from_days(int(pairs.start[i])),
+            months=int(pairs.months[i]),
+            breakdown=scores.breakdown(int(i)),
+        )
+        for i in by_volunteer.tolist()
+    ]
+    matched = np.zeros(c.n_volunteers, dtype=np.bool_)
+    matched[pairs.v[chosen]] = True
+    unmatched = np.flatnonzero(~matched)
+    filled = np.bincount(pairs.p[chosen], minlength=c.n_placements)
+    open_p = np.flatnonzero(filled < c.capacity)
+    why_v = explain_unmatched(c, pairs, scores, chosen, unmatched)
+    why_p = explain_open(c, pairs, scores, chosen, open_p)
+    t["explain"] = time.perf_counter() - t0
+    if progress:
+        progress("kpis")
+    t0 = time.perf_counter()
+    kpis = compute_kpis(c, pairs.v[chosen], pairs.p[chosen], scores.total[chosen])
+    kpis["eligible_pairs"] = len(pairs)
+    t["kpis"] = time.perf_counter() - t0
+    stats: dict[str, object] = {
+        "seconds": {k: round(v, 4) for k, v in t.items()},
+        "volunteers": c.n_volunteers,
+        "placements": c.n_placements,
+        "eligible_pairs": len(pairs),
+    }
+    return Result(
+        status=sol.status,
+        mode=mode,  # type: ignore[arg-type]
+        objective=sol.objective,
+        bound=sol.bound,
+        assignments=assignments,
+        unmatched_volunteers=[
+            UnmatchedVolunteer(volunteer=c.volunteer_ids[v], reasons=why_v[v])
+            for v in unmatched.tolist()
+        ],
+        open_slots=[
+            OpenSlot(
+                placement=c.placement_ids[p],
+                open=int(c.capacity[p] - filled[p]),
+                reasons=why_p[p],
+            )
+            for p in open_p.tolist()
+        ],
+        kpis=kpis,
+        stats=stats,
+        **sol.extra,
+    )
+
+
+def solve_round(
+    r: Round,
+    *,
+    mode: Literal["optimal", "stable"] | None = None,
+    time_limit_s: float | None = None,
+    progress: Progress | None = None,
+) -> Result:
+    """Run one matching round; `mode` and `time_limit_s` override the policy's.
+
+    Raises `InfeasibleRound` when the coordinator's locks cannot all hold.
+    """
+    policy = r.policy
+    if mode is not None and mode != policy.mode:
+        policy = policy.model_copy(update={"mode": mode})
+    if time_limit_s is not None:
+        policy = policy.model_copy(update={"time_limit_s": time_limit_s})
+    if policy is not r.policy:
+        r = r.model_copy(update={"policy": policy})
+    prep = prepare(r, progress)
+    if progress:
+        progress("solve")
+    t0 = time.perf_counter()
+    if policy.mode == "stable":
+        from matching.stable import solve_stable
+
+        sol = solve_stable(prep)
+    else:
+        sol = solve_pure(prep)
+    prep.timings["solve"] = time.perf_counter() - t0
+    return build_result(prep, sol, policy.mode, progress)

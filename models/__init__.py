@@ -1,0 +1,37 @@
+"""volmatch domain models: the round document, its validation, and the result shape."""
+
+from models.errors import Conflict, ErrorItem, InfeasibleRound, InvalidRound, VolmatchError
+from models.load import load_round, parse_round, parse_text, round_to_dict
+from models.result import AssignmentOut, OpenSlot, Result, UnmatchedVolunteer
+from models.round import (
+    Pair,
+    Placement,
+    Policy,
+    PreviousAssignment,
+    Round,
+    Volunteer,
+    Weights,
+)
+
+__all__ = [
+    "AssignmentOut",
+    "Conflict",
+    "ErrorItem",
+    "InfeasibleRound",
+    "InvalidRound",
+    "OpenSlot",
+    "Pair",
+    "Placement",
+    "Policy",
+    "PreviousAssignment",
+    "Result",
+    "Round",
+    "UnmatchedVolunteer",
+    "VolmatchError",
+    "Volunteer",
+    "Weights",
+    "load_round",
+    "parse_round",
+    "parse_text",
+    "round_to_dict",
+]

@@ -1,0 +1,309 @@
+"""The round document of the contract (`shared/DOMAIN.md`): volunteers, placements,
+policy and previous assignments, as frozen pydantic models.
+
+Per-record rules (code lists, ranges, inverted windows) live on the records; rules that
+span records (unique ids, references between records) live in `models.checks` so that
+the loader can report every error of a document at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from models.codes import CEFR_LEVELS, SDG_TARGETS, country_codes, language_codes
+
+_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_SLUG_RE = re.compile(r"^[a-z0-9_-]+$")
+_SDG = frozenset(SDG_TARGETS)
+
+
+def _check_id(v: str) -> str:
+    if not _ID_RE.match(v):
+        raise ValueError(f"{v!r} is not a valid id: use 1-64 of letters, digits, '_', '.', '-'")
+    return v
+
+
+def _check_country(v: str) -> str:
+    if v not in country_codes():
+        hint = " (codes are upper case)" if v.upper() in country_codes() else ""
+        raise ValueError(f"{v!r} is not an ISO 3166-1 alpha-2 country code{hint}")
+    return v
+
+
+def _check_language(v: str) -> str:
+    if v not in language_codes():
+        hint = " (codes are lower case)" if v.lower() in language_codes() else ""
+        raise ValueError(f"{v!r} is not an ISO 639-1 language code{hint}")
+    return v
+
+
+def _norm_cefr(v: Any) -> Any:
+    # Spreadsheets and hand-written YAML often say "b2" or "Native"; the contract's
+    # spelling is unambiguous, so accept any case and store the canonical one.
+    if isinstance(v, str):
+        s = v.strip()
+        return "native" if s.lower() == "native" else s.upper()
+    return v
+
+
+def _check_slug(v: str) -> str:
+    if not _SLUG_RE.match(v):
+        raise ValueError(f"{v!r} is not a code: use lower-case letters, digits, '_' and '-'")
+    return v
+
+
+def _check_sdg(v: str) -> str:
+    if v not in _SDG:
+        raise ValueError(f"{v!r} is not one of the 169 SDG targets (like '17.6' or '1.a')")
+    return v
+
+
+def _not_below(v: int, info: ValidationInfo, low_name: str, high_name: str) -> int:
+    low = info.data.get(low_name)
+    if low is not None and low > v:
+        raise ValueError(f"{high_name} {v} is less than {low_name} {low}")
+    return v
+
+
+Id = Annotated[str, AfterValidator(_check_id)]
+VolunteerId = Annotated[str, AfterValidator(_check_id)]
+PlacementId = Annotated[str, AfterValidator(_check_id)]
+HostId = Annotated[str, AfterValidator(_check_id)]
+CountryCode = Annotated[str, AfterValidator(_check_country)]
+LanguageCode = Annotated[str, AfterValidator(_check_language)]
+CefrLevel = Annotated[Literal[CEFR_LEVELS], BeforeValidator(_norm_cefr)]  # type: ignore[valid-type]
+SkillCode = Annotated[str, AfterValidator(_check_slug)]
+SkillLevel = Annotated[int, Field(ge=1, le=5)]
+ModuleCode = Annotated[str, Field(min_length=1, max_length=64)]
+Months = Annotated[int, Field(ge=1, le=36)]
+SdgTarget = Annotated[str, AfterValidator(_check_sdg)]
+Gender = Literal["female", "male", "other", "undisclosed"]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class Volunteer(BaseModel):
+    """A trained volunteer in the candidate pool of a round."""
+
+    model_config = _FROZEN
+
+    id: VolunteerId = Field(description="Unique within the round.")
+    name: str | None = Field(None, description="Personal data: never logged.")
+    nationality: CountryCode = Field(description="ISO 3166-1 alpha-2 code.")
+    gender: Gender = Field("undisclosed", description="Used for balance rules only.")
+    birth_date: dt.date | None = Field(
+        None, description="Needed only where a placement sets an age range."
+    )
+    languages: dict[LanguageCode, CefrLevel] = Field(
+        default_factory=dict, description="ISO 639-1 code -> CEFR level (A1..C2, native)."
+    )
+    skills: dict[SkillCode, SkillLevel] = Field(
+        default_factory=dict, description="Skill code -> level 1..5."
+    )
+    training: tuple[ModuleCode, ...] = Field(
+        (), description="Pre-deployment training modules completed."
+    )
+    available_from: dt.date = Field(description="First day the volunteer can start.")
+    available_until: dt.date = Field(description="The whole service must end by this day.")
+    min_months: Months = Field(6, description="Shortest service the volunteer commits to.")
+    max_months: Months = Field(12, description="Longest service the volunteer commits to.")
+    preferences: tuple[PlacementId, ...] = Field(
+        (), description="Ranked placement ids, first = most wanted."
+    )
+    excluded_countries: tuple[CountryCode, ...] = Field(
+        (), description="Countries the volunteer cannot go to."
+    )
+    security_clearance: int = Field(
+        0, ge=0, le=3, description="Highest security level the volunteer is cleared for."
+    )
+    group: Id | None = Field(
+        None, description="Volunteers sharing a group are placed together or not at all."
+    )
+
+    # Field validators (not a model validator) so that an inverted window is reported
+    # even when another field of the same record is wrong too.
+    @field_validator("available_until")
+    @classmethod
+    def _until_after_from(cls, v: dt.date, info: ValidationInfo) -> dt.date:
+        start = info.data.get("available_from")
+        if start is not None and start > v:
+            raise ValueError(f"available_until {v} is before available_from {start}")
+        return v
+
+    @field_validator("max_months")
+    @classmethod
+    def _max_not_below_min(cls, v: int, info: ValidationInfo) -> int:
+        return _not_below(v, info, "min_months", "max_months")
+
+
+class Placement(BaseModel):
+    """A host partner's need: a host-community placement with its requirements."""
+
+    model_config = _FROZEN
+
+    id: PlacementId = Field(description="Unique within the round.")
+    host: HostId = Field(description="The host partner that owns the placement.")
+    title: str = Field("", description="Short title shown to people.")
+    country: CountryCode = Field(description="ISO 3166-1 alpha-2 code of the host country.")
+    slots: int = Field(1, ge=1, le=1000, description="How many volunteers it takes.")
+    required_skills: dict[SkillCode, SkillLevel] = Field(
+        default_factory=dict, description="Hard minimum skill levels."
+    )
+    desired_skills: dict[SkillCode, SkillLevel] = Field(
+        default_factory=dict, description="Scored skill levels."
+    )
+    required_languages: dict[LanguageCode, CefrLevel] = Field(
+        default_factory=dict, description="Hard minimum CEFR levels."
+    )
+    desired_languages: dict[LanguageCode, CefrLevel] = Field(
+        default_factory=dict, description="Scored CEFR levels."
+    )
+    required_training: tuple[ModuleCode, ...] = Field(
+        (), description="Modules required on top of the policy's required_training."
+    )
+    start_earliest: dt.date = Field(description="Earliest day service may begin.")
+    start_latest: dt.date = Field(description="Latest day service may begin.")
+    min_months: Months = Field(6, description="Shortest service asked for.")
+    max_months: Months = Field(12, description="Longest service asked for.")
+    priority: int = Field(3, ge=1, le=5, description="Needs-assessment urgency, 5 = most urgent.")
+    sdg_targets: tuple[SdgTarget, ...] = Field((), description="SDG targets served, like '17.6'.")
+    security_level: int = Field(0, ge=0, le=3, description="Clearance a volunteer needs.")
+    age_min: int | None = Field(None, ge=0, le=120, description="Minimum age at start.")
+    age_max: int | None = Field(None, ge=0, le=120, description="Maximum age at start.")
+    ranking: tuple[VolunteerId, ...] = Field(
+        (), description="The host's own ranked preference among candidates."
+    )
+    needs_assessment: dict[str, Any] | None = Field(
+        None, description="Free-form assessment detail, kept and returned as given."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _start_sets_both(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "start" in data:
+            if "start_earliest" in data or "start_latest" in data:
+                raise ValueError("give either start or start_earliest/start_latest, not both")
+            data = dict(data)
+            start = data.pop("start")
+            data["start_earliest"] = start
+            data["start_latest"] = start
+        return data
+
+    @field_validator("start_latest")
+    @classmethod
+    def _latest_after_earliest(cls, v: dt.date, info: ValidationInfo) -> dt.date:
+        first = info.data.get("start_earliest")
+        if first is not None and first > v:
+            raise ValueError(f"start_latest {v} is before start_earliest {first}")
+        return v
+
+    @field_validator("max_months")
+    @classmethod
+    def _max_not_below_min(cls, v: int, info: ValidationInfo) -> int:
+        return _not_below(v, info, "min_months", "max_months")
+
+    @field_validator("age_max")
+    @classmethod
+    def _age_max_not_below_min(cls, v: int | None, info: ValidationInfo) -> int | None:
+        return None if v is None else _not_below(v, info, "age_min", "age_max")
+
+
+class Pair(BaseModel):
+    """A volunteer-placement pair named by a coordinator (locked or forbidden)."""
+
+    model_config = _FROZEN
+
+    volunteer: VolunteerId = Field(description="Volunteer id.")
+    placement: PlacementId = Field(description="Placement id.")
+
+
+class Weights(BaseModel):
+    """Points of each score component at a perfect fit (all non-negative integers).
+
+    A pair's score is `placed` plus, for each component, its weight times the fit in
+    [0, 1] rounded to an integer. Because every assignment earns `placed`, the round's
+    total is `placed x (people placed) + (sum of fit points)`: the optimum leaves one
+    more person at home only when that buys more than `placed` points of fit elsewhere.
+    Raise `placed` to favour placing everyone; raise the others to favour fit.
+    """
+
+    model_config = _FROZEN
+
+    placed: int = Field(500, ge=1, description="Points for each volunteer placed (keeps scores > 0).")
+    skills: int = Field(300, ge=0, description="Skill fit: required and desired skill levels met.")
+    languages: int = Field(200, ge=0, description="Language fit: required and desired levels met.")
+    preference: int = Field(200, ge=0, description="Volunteer's own ranking of the placement.")
+    ranking: int = Field(100, ge=0, description="Host partner's ranking of the volunteer.")
+    priority: int = Field(200, ge=0, description="Urgency of the need (priority 5 = full points).")
+
+
+class Policy(BaseModel):
+    """How a round is matched; every field has a default."""
+
+    model_config = _FROZEN
+
+    mode: Literal["optimal", "stable"] = Field(
+        "optimal", description="optimal: maximise total score; stable: volunteer-optimal stable."
+    )
+    required_training: tuple[ModuleCode, ...] = Field(
+        ("pre-deployment",), description="Modules every deployed volunteer must have."
+    )
+    international_only: bool = Field(
+        True, description="Never place a volunteer in the country of their nationality."
+    )
+    locked: tuple[Pair, ...] = Field((), description="Pairs that must be in the result.")
+    forbidden: tuple[Pair, ...] = Field((), description="Pairs that must not be.")
+    weights: Weights = Field(default_factory=Weights, description="Score component weights.")
+    time_limit_s: float = Field(30.0, gt=0, le=86400, description="Solver wall-clock limit.")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Same document + seed = same result.")
+
+
+class PreviousAssignment(BaseModel):
+    """One assignment of the last published result, for low-disruption re-matching."""
+
+    model_config = _FROZEN
+
+    volunteer: VolunteerId = Field(description="Volunteer id.")
+    placement: PlacementId = Field(description="Placement id.")
+    score: int | None = Field(None, description="Score it had (informative).")
+    start: dt.date | None = Field(None, description="Start date it had.")
+    months: int | None = Field(None, ge=1, le=36, description="Months it had.")
+    breakdown: dict[str, int] | None = Field(None, description="Score breakdown it had.")
+    stage: str | None = Field(
+        None, description="Where the deployment stands (e.g. `visa`, `travel_booked`)."
+    )
+
+
+class Round(BaseModel):
+    """One matching round: the pool, the placements, the policy and the last result."""
+
+    model_config = _FROZEN
+
+    volunteers: tuple[Volunteer, ...] = Field(description="The candidate pool.")
+    placements: tuple[Placement, ...] = Field(description="The placements on offer.")
+    policy: Policy = Field(default_factory=Policy, description="How the round is matched.")
+    previous: tuple[PreviousAssignment, ...] = Field(
+        (), description="Last published assignment, for re-matching."
+    )
+
+    @model_validator(mode="after")
+    def _cross_records(self) -> Round:
+        from models.checks import cross_record_errors
+
+        errors = cross_record_errors(self)
+        if errors:
+            raise ValueError("; ".join(str(e) for e in errors))
+        return self

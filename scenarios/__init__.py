@@ -1,0 +1,1 @@
+"""What-if scenarios for planners, and the bundled demo round."""
