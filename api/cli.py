@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.io import read_round, result_to_json, write_json_lines, write_text
+from api.io import read_round, result_to_json, write_json_lines, write_result, write_text
 from models import InfeasibleRound, InvalidRound, Result, Round
 
 app = typer.Typer(
@@ -221,6 +221,9 @@ def solve(
         float | None, typer.Option("--time-limit", help="Solver wall-clock limit in seconds.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
+    audit: Annotated[
+        bool, typer.Option("--audit", help="Add a stability audit (blocking pairs, price).")
+    ] = False,
 ) -> None:
     """Run the round; write the result JSON (to stdout where no --out)."""
     from matching import solve_round
@@ -232,9 +235,11 @@ def solve(
         with _stages(sys.stderr.isatty() and not quiet) as stage:
             stage("loading")
             r = _load(round_file)
-            result = solve_round(r, mode=m, time_limit_s=time_limit, progress=stage)
+            result = solve_round(
+                r, mode=m, time_limit_s=time_limit, progress=stage, audit=audit
+            )
             stage("writing")
-            write_text(result_to_json(result), out)
+            write_result(r, result, out)
         if not quiet:
             err = _err()
             err.print(_summary_table(result, f"{round_file.name}"))

@@ -21,6 +21,11 @@ def result_to_json(result: Result) -> str:
     return result.model_dump_json(indent=2)
 
 
+def write_result(r: Round, result: Result, out: Path | None) -> None:
+    """Write a result where the user asked: JSON to a file or stdout."""
+    write_text(result_to_json(result), out)
+
+
 def write_text(text: str, out: Path | None) -> None:
     """Write to a file, or to stdout where no file is given."""
     if out is None:

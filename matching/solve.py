@@ -215,10 +215,13 @@ def solve_round(
     mode: Literal["optimal", "stable"] | None = None,
     time_limit_s: float | None = None,
     progress: Progress | None = None,
+    audit: bool = False,
 ) -> Result:
     """Run one matching round; `mode` and `time_limit_s` override the policy's.
 
-    Raises `InfeasibleRound` when the coordinator's locks cannot all hold.
+    With `audit`, the result also carries a stability audit (blocking pairs, price of
+    stability) under `stability`. Raises `InfeasibleRound` when the coordinator's locks
+    cannot all hold.
     """
     policy = r.policy
     if mode is not None and mode != policy.mode:
@@ -238,4 +241,10 @@ def solve_round(
     else:
         sol = solve_pure(prep)
     prep.timings["solve"] = time.perf_counter() - t0
+    if audit:
+        from matching.stable import stability_audit
+
+        t0 = time.perf_counter()
+        sol.extra["stability"] = stability_audit(prep, sol)
+        prep.timings["audit"] = time.perf_counter() - t0
     return build_result(prep, sol, policy.mode, progress)

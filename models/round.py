@@ -258,6 +258,10 @@ class Policy(BaseModel):
     mode: Literal["optimal", "stable"] = Field(
         "optimal", description="optimal: maximise total score; stable: volunteer-optimal stable."
     )
+    stable_side: Literal["volunteers", "hosts"] = Field(
+        "volunteers",
+        description="In stable mode, whose optimal stable matching: volunteers' or hosts'.",
+    )
     required_training: tuple[ModuleCode, ...] = Field(
         ("pre-deployment",), description="Modules every deployed volunteer must have."
     )
