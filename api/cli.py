@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -115,7 +116,8 @@ def _print_summary(console: Console, r: Round, result: Result, title: str, top: 
     pls = {p.id: p for p in r.placements}
     names = {v.id: v.name or "" for v in r.volunteers}
     if result.assignments and top:
-        t = Table(title=f"First {min(top, len(result.assignments))} assignments", header_style="bold")
+        title = f"First {min(top, len(result.assignments))} assignments"
+        t = Table(title=title, header_style="bold")
         for col in ("volunteer", "name", "placement", "country", "start", "months", "score"):
             t.add_column(col)
         for a in result.assignments[:top]:
@@ -129,7 +131,8 @@ def _print_summary(console: Console, r: Round, result: Result, title: str, top: 
     ):
         if not items:
             continue
-        t = Table(title=f"{label}: {len(items)} (first {min(top, len(items))})", header_style="bold")
+        title = f"{label}: {len(items)} (first {min(top, len(items))})"
+        t = Table(title=title, header_style="bold")
         t.add_column("who")
         t.add_column("why")
         for who, reasons in items[:top]:
@@ -263,7 +266,8 @@ def candidates(
     def go() -> None:
         prep = prepare(_load(round_file))
         c, pairs, scores = prep.compiled, prep.pairs, prep.scores
-        order = sorted(range(len(pairs)), key=lambda i: (c.volunteer_ids[pairs.v[i]], c.placement_ids[pairs.p[i]]))
+        # index order is id order (compile sorts by id): volunteer-major listing
+        order = np.lexsort((pairs.p, pairs.v)).tolist()
 
         def rows() -> Iterator[dict[str, Any]]:
             for i in order:

@@ -140,9 +140,7 @@ class CompiledRound:
         )
 
 
-def _asks(
-    per_record: list[dict[str, int]], vocab: dict[str, int], pad: int
-) -> Asks:
+def _asks(per_record: list[dict[str, int]], vocab: dict[str, int], pad: int) -> Asks:
     width = max((len(a) for a in per_record), default=0)
     n = len(per_record)
     code = np.full((n, max(width, 1)), pad, dtype=np.int32)

@@ -113,7 +113,7 @@ def check_rules(c: CompiledRound, pv: I32 | I64, pp: I32 | I64) -> dict[str, B]:
     """Each hard rule evaluated on each given pair (True = the pair passes that rule)."""
     pv = np.asarray(pv, dtype=np.int64)
     pp = np.asarray(pp, dtype=np.int64)
-    start, months, dates_ok = schedule(c, pv, pp)
+    start, _months, dates_ok = schedule(c, pv, pp)
     dmin = np.maximum(c.v_min[pv], c.p_min[pp])
     dmax = np.minimum(c.v_max[pv], c.p_max[pp])
     pc = c.country[pp]
@@ -211,9 +211,7 @@ def _requirement_columns(c: CompiledRound, bits: _Bitsets) -> NDArray[np.int32]:
     need_until = add_months(c.p_start_earliest, c.p_min)
     need_month = need_until.astype("datetime64[D]").astype("datetime64[M]")
     need_first = need_month.astype("datetime64[D]").astype(np.int64)
-    cols.append(
-        column(need_first, lambda d: bits.add(("until>=", int(d)), c.avail_until >= d))
-    )
+    cols.append(column(need_first, lambda d: bits.add(("until>=", int(d)), c.avail_until >= d)))
     for asks, level, name in (
         (c.req_skills, c.skill_level, "skill"),
         (c.req_langs, c.lang_level, "lang"),

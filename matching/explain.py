@@ -284,7 +284,9 @@ def explain_open(
                 f"(scores {int(score_at[pairs.v[i]])} there, {int(scores.total[i])} here)"
                 for i in elsewhere[:_MAX_LISTED]
             ]
-            more = f" and {len(elsewhere) - _MAX_LISTED} more" if len(elsewhere) > _MAX_LISTED else ""
+            more = (
+                f" and {len(elsewhere) - _MAX_LISTED} more" if len(elsewhere) > _MAX_LISTED else ""
+            )
             reasons.append(
                 f"{len(elsewhere)} eligible volunteer(s) are placed where they score more "
                 "for the round: " + "; ".join(ex) + more

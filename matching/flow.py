@@ -39,7 +39,7 @@ def max_score_assignment(
 ) -> FlowSolution:
     """Pick pairs maximising the total score, each volunteer at most once, each
     placement at most `capacity` times. Scores must be positive."""
-    n_pairs = int(len(pv))
+    n_pairs = len(pv)
     if n_pairs == 0:
         return FlowSolution(np.zeros(0, dtype=np.intp), 0)
     # Only volunteers and placements that appear in a pair get nodes: smaller network.

@@ -27,7 +27,7 @@ def compute_kpis(
     nationality and gender, mean score."""
     nv, npl = c.n_volunteers, c.n_placements
     slots = int(c.capacity.sum())
-    filled = int(len(assigned_p))
+    filled = len(assigned_p)
     per_p = np.bincount(assigned_p, minlength=npl) if npl else np.zeros(0, dtype=np.int64)
     urgent = c.priority >= 4
     urgent_slots = int(c.capacity[urgent].sum())
@@ -60,9 +60,7 @@ def compute_kpis(
         c.nationality, weights=matched_mask, minlength=len(c.countries)
     ).astype(np.int64)
     g_total = np.bincount(c.gender, minlength=len(GENDERS)).astype(np.int64)
-    g_matched = np.bincount(c.gender, weights=matched_mask, minlength=len(GENDERS)).astype(
-        np.int64
-    )
+    g_matched = np.bincount(c.gender, weights=matched_mask, minlength=len(GENDERS)).astype(np.int64)
     return {
         "volunteers": nv,
         "volunteers_matched": filled,

@@ -75,8 +75,13 @@ def _ask_fit(level: NDArray[np.uint8], req: Asks, des: Asks, pairs: Pairs) -> F6
 
 
 def _rank_fit(
-    c: CompiledRound, pairs: Pairs, ov: NDArray[np.int32], op: NDArray[np.int32],
-    pos: NDArray[np.int32], length: NDArray[np.int32], by_volunteer: bool,
+    c: CompiledRound,
+    pairs: Pairs,
+    ov: NDArray[np.int32],
+    op: NDArray[np.int32],
+    pos: NDArray[np.int32],
+    length: NDArray[np.int32],
+    by_volunteer: bool,
 ) -> F64:
     """(n-k)/n for the pair at 0-based position k of a list of n, 0 if not listed."""
     fit = np.zeros(len(pairs), dtype=np.float64)

@@ -118,8 +118,11 @@ def validate_result(r: Round, result: Result) -> list[str]:
     unmatched = {u.volunteer for u in result.unmatched_volunteers}
     missing = set(vols) - set(seen) - unmatched
     problems += [f"volunteer {v} is neither placed nor listed unmatched" for v in sorted(missing)]
-    problems += [f"unmatched volunteer {u.volunteer} has no reason" for u in
-                 result.unmatched_volunteers if not u.reasons]
+    problems += [
+        f"unmatched volunteer {u.volunteer} has no reason"
+        for u in result.unmatched_volunteers
+        if not u.reasons
+    ]
     for p in r.placements:
         open_n = p.slots - load.get(p.id, 0)
         listed = next((o for o in result.open_slots if o.placement == p.id), None)

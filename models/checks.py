@@ -77,9 +77,13 @@ def cross_record_errors(
     for k, a in enumerate(previous):
         rec = f"previous[{k}]"
         if a.volunteer not in vset:
-            errors.append(ErrorItem("previous", rec, "volunteer", f"unknown volunteer id {a.volunteer!r}"))
+            errors.append(
+                ErrorItem("previous", rec, "volunteer", f"unknown volunteer id {a.volunteer!r}")
+            )
         if a.placement not in pset:
-            errors.append(ErrorItem("previous", rec, "placement", f"unknown placement id {a.placement!r}"))
+            errors.append(
+                ErrorItem("previous", rec, "placement", f"unknown placement id {a.placement!r}")
+            )
         if a.volunteer in seen_prev:
             errors.append(
                 ErrorItem("previous", rec, "volunteer", f"volunteer {a.volunteer!r} appears twice")
@@ -94,28 +98,43 @@ def _pair_errors(policy: Policy, vset: set[str], pset: set[str]) -> list[ErrorIt
         for k, pair in enumerate(getattr(policy, name)):
             if pair.volunteer not in vset:
                 errors.append(
-                    ErrorItem("policy", "policy", f"{name}[{k}].volunteer",
-                              f"unknown volunteer id {pair.volunteer!r}")
+                    ErrorItem(
+                        "policy",
+                        "policy",
+                        f"{name}[{k}].volunteer",
+                        f"unknown volunteer id {pair.volunteer!r}",
+                    )
                 )
             if pair.placement not in pset:
                 errors.append(
-                    ErrorItem("policy", "policy", f"{name}[{k}].placement",
-                              f"unknown placement id {pair.placement!r}")
+                    ErrorItem(
+                        "policy",
+                        "policy",
+                        f"{name}[{k}].placement",
+                        f"unknown placement id {pair.placement!r}",
+                    )
                 )
     forbidden = {(p.volunteer, p.placement) for p in policy.forbidden}
     locked_by: dict[str, str] = {}
     for k, pair in enumerate(policy.locked):
         if (pair.volunteer, pair.placement) in forbidden:
             errors.append(
-                ErrorItem("policy", "policy", f"locked[{k}]",
-                          f"pair {pair.volunteer}->{pair.placement} is both locked and forbidden")
+                ErrorItem(
+                    "policy",
+                    "policy",
+                    f"locked[{k}]",
+                    f"pair {pair.volunteer}->{pair.placement} is both locked and forbidden",
+                )
             )
         other = locked_by.get(pair.volunteer)
         if other is not None and other != pair.placement:
             errors.append(
-                ErrorItem("policy", "policy", f"locked[{k}].volunteer",
-                          f"volunteer {pair.volunteer!r} is locked to both {other} and "
-                          f"{pair.placement}")
+                ErrorItem(
+                    "policy",
+                    "policy",
+                    f"locked[{k}].volunteer",
+                    f"volunteer {pair.volunteer!r} is locked to both {other} and {pair.placement}",
+                )
             )
         locked_by.setdefault(pair.volunteer, pair.placement)
     return errors

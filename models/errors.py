@@ -19,7 +19,9 @@ class ErrorItem:
 
     def __str__(self) -> str:
         where = f"{self.section} {self.record}" if self.record != self.section else self.section
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
 
     def as_dict(self) -> dict[str, str]:
         return {
@@ -34,7 +36,7 @@ class VolmatchError(Exception):
     """Base class of volmatch's domain errors."""
 
 
-class InvalidRound(VolmatchError):  # noqa: N818 - the contract's name for it
+class InvalidRound(VolmatchError):
     """A round document that breaks the contract; carries every error found at once."""
 
     def __init__(self, errors: list[ErrorItem]) -> None:
@@ -65,7 +67,7 @@ class Conflict:
         }
 
 
-class InfeasibleRound(VolmatchError):  # noqa: N818 - the contract's name for it
+class InfeasibleRound(VolmatchError):
     """The hard rules and the coordinator's locks cannot all hold; names the conflicts."""
 
     def __init__(self, conflicts: list[Conflict]) -> None:

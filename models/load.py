@@ -23,7 +23,8 @@ _SECTION_MODELS: dict[str, type[BaseModel]] = {
     "previous": PreviousAssignment,
 }
 _ADAPTERS: dict[str, TypeAdapter[Any]] = {
-    name: TypeAdapter(list[model]) for name, model in _SECTION_MODELS.items()  # type: ignore[valid-type]
+    name: TypeAdapter(list[model])
+    for name, model in _SECTION_MODELS.items()  # type: ignore[valid-type]
 }
 
 
@@ -95,9 +96,12 @@ def _validate_section(
                 continue
             for err in errs:
                 path = _field_path(err["loc"][1:])
+                if not path and section == "placements" and "start" in rec:
+                    path = "start"  # the only record-level check: start vs start_earliest
+                msg = _message(err)
                 if err["loc"][-1:] == ("[key]",):
-                    path += " (the key)"
-                errors.append(ErrorItem(section, name, path, _message(err)))
+                    msg = f"bad key: {msg}"
+                errors.append(ErrorItem(section, name, path, msg))
         good: list[Any] = []
         stand_ins: list[Any] = []
         model = _SECTION_MODELS[section]
@@ -121,8 +125,12 @@ def parse_round(data: Any) -> Round:
     for key in data:
         if key not in TOP_LEVEL_KEYS:
             errors.append(
-                ErrorItem("round", "round", str(key),
-                          f"unknown top-level key (expected one of {', '.join(TOP_LEVEL_KEYS)})")
+                ErrorItem(
+                    "round",
+                    "round",
+                    str(key),
+                    f"unknown top-level key (expected one of {', '.join(TOP_LEVEL_KEYS)})",
+                )
             )
     for key in _REQUIRED_KEYS:
         if key not in data:
@@ -171,7 +179,13 @@ def load_round(path: str | Path) -> Round:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidRound([ErrorItem("round", str(p), "", f"cannot read file: {exc}")]) from exc
-    fmt = "json" if p.suffix.lower() == ".json" else "yaml" if p.suffix.lower() in (".yaml", ".yml") else "auto"
+    fmt = (
+        "json"
+        if p.suffix.lower() == ".json"
+        else "yaml"
+        if p.suffix.lower() in (".yaml", ".yml")
+        else "auto"
+    )
     return parse_text(text, fmt=fmt, source=str(p))
 
 

@@ -54,7 +54,9 @@ class Result(BaseModel):
     objective: int = Field(description="Sum of the assignments' scores (minus rule penalties).")
     bound: int = Field(description="Proven upper bound on the objective.")
     assignments: list[AssignmentOut] = Field(description="Who goes where, ordered by volunteer id.")
-    unmatched_volunteers: list[UnmatchedVolunteer] = Field(description="Who is not placed, and why.")
+    unmatched_volunteers: list[UnmatchedVolunteer] = Field(
+        description="Who is not placed, and why."
+    )
     open_slots: list[OpenSlot] = Field(description="Slots left open, and why.")
     kpis: dict[str, Any] = Field(description="Key figures of the round.")
     stats: dict[str, Any] = Field(

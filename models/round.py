@@ -242,7 +242,9 @@ class Weights(BaseModel):
 
     model_config = _FROZEN
 
-    placed: int = Field(500, ge=1, description="Points for each volunteer placed (keeps scores > 0).")
+    placed: int = Field(
+        500, ge=1, description="Points for each volunteer placed (keeps scores > 0)."
+    )
     skills: int = Field(300, ge=0, description="Skill fit: required and desired skill levels met.")
     languages: int = Field(200, ge=0, description="Language fit: required and desired levels met.")
     preference: int = Field(200, ge=0, description="Volunteer's own ranking of the placement.")

@@ -22,30 +22,78 @@ OUT = Path(__file__).resolve().parent / "round.json"
 
 # country -> (local languages, host partners, typical sectors, security level)
 COUNTRIES: dict[str, tuple[list[str], list[str], list[str], int]] = {
-    "NP": (["ne"], ["Nepal Youth Volunteer Network", "CFPA Nepal Office"],
-           ["community-development", "disaster-response", "teaching"], 1),
-    "MM": (["my"], ["CFPA Myanmar Office", "Yangon Community Health Initiative"],
-           ["public-health", "community-development", "teaching"], 2),
-    "TH": (["th"], ["ASEAN Youth Leadership Association", "Chiang Mai Rural Schools Trust"],
-           ["teaching", "ict", "youth-work"], 0),
-    "KH": (["km"], ["MoEYS Youth Employability Programme", "Battambang Farmers Cooperative"],
-           ["teaching", "agriculture", "youth-work"], 0),
-    "LA": (["lo"], ["Lao Women's Union Vientiane", "Luang Prabang Heritage Trust"],
-           ["agriculture", "community-development"], 0),
-    "LK": (["si", "ta"], ["Sarvodaya Village Partners", "Galle Coastal Resilience Forum"],
-           ["disaster-response", "water-sanitation"], 0),
-    "BD": (["bn"], ["Dhaka Urban Health Alliance", "Sylhet Flood Preparedness Network"],
-           ["public-health", "disaster-response", "water-sanitation"], 1),
-    "KE": (["sw"], ["Nairobi Youth Enterprise Hub", "Kisumu Water Users Association"],
-           ["microfinance", "water-sanitation", "ict"], 1),
-    "ET": (["am"], ["Addis Ababa Clinics Consortium", "Tigray Highlands Farmers Union"],
-           ["public-health", "agriculture", "nursing"], 2),
-    "TZ": (["sw"], ["Dar es Salaam Schools Partnership", "Arusha Conservation Volunteers"],
-           ["teaching", "agriculture", "environment"], 0),
-    "UG": (["sw"], ["Kampala Community Health Workers", "Gulu Youth Livelihoods"],
-           ["nursing", "public-health", "microfinance"], 1),
-    "SN": (["fr", "wo"], ["Dakar Digital Skills Centre", "Saint-Louis Fisheries Cooperative"],
-           ["ict", "microfinance", "environment"], 0),
+    "NP": (
+        ["ne"],
+        ["Nepal Youth Volunteer Network", "CFPA Nepal Office"],
+        ["community-development", "disaster-response", "teaching"],
+        1,
+    ),
+    "MM": (
+        ["my"],
+        ["CFPA Myanmar Office", "Yangon Community Health Initiative"],
+        ["public-health", "community-development", "teaching"],
+        2,
+    ),
+    "TH": (
+        ["th"],
+        ["ASEAN Youth Leadership Association", "Chiang Mai Rural Schools Trust"],
+        ["teaching", "ict", "youth-work"],
+        0,
+    ),
+    "KH": (
+        ["km"],
+        ["MoEYS Youth Employability Programme", "Battambang Farmers Cooperative"],
+        ["teaching", "agriculture", "youth-work"],
+        0,
+    ),
+    "LA": (
+        ["lo"],
+        ["Lao Women's Union Vientiane", "Luang Prabang Heritage Trust"],
+        ["agriculture", "community-development"],
+        0,
+    ),
+    "LK": (
+        ["si", "ta"],
+        ["Sarvodaya Village Partners", "Galle Coastal Resilience Forum"],
+        ["disaster-response", "water-sanitation"],
+        0,
+    ),
+    "BD": (
+        ["bn"],
+        ["Dhaka Urban Health Alliance", "Sylhet Flood Preparedness Network"],
+        ["public-health", "disaster-response", "water-sanitation"],
+        1,
+    ),
+    "KE": (
+        ["sw"],
+        ["Nairobi Youth Enterprise Hub", "Kisumu Water Users Association"],
+        ["microfinance", "water-sanitation", "ict"],
+        1,
+    ),
+    "ET": (
+        ["am"],
+        ["Addis Ababa Clinics Consortium", "Tigray Highlands Farmers Union"],
+        ["public-health", "agriculture", "nursing"],
+        2,
+    ),
+    "TZ": (
+        ["sw"],
+        ["Dar es Salaam Schools Partnership", "Arusha Conservation Volunteers"],
+        ["teaching", "agriculture", "environment"],
+        0,
+    ),
+    "UG": (
+        ["sw"],
+        ["Kampala Community Health Workers", "Gulu Youth Livelihoods"],
+        ["nursing", "public-health", "microfinance"],
+        1,
+    ),
+    "SN": (
+        ["fr", "wo"],
+        ["Dakar Digital Skills Centre", "Saint-Louis Fisheries Cooperative"],
+        ["ict", "microfinance", "environment"],
+        0,
+    ),
 }
 
 SECTOR_SDGS: dict[str, list[str]] = {
@@ -75,17 +123,78 @@ TITLES = {
     "youth-work": "Youth employability coach",
     "environment": "Environmental education volunteer",
 }
-NATIONALITIES = [("CN", 70), ("NP", 5), ("KH", 5), ("KE", 5), ("BD", 3), ("TH", 3),
-                 ("ET", 3), ("VN", 3), ("PK", 3)]
-FIRST = ["Li", "Wang", "Zhang", "Liu", "Chen", "Yang", "Zhao", "Huang", "Zhou", "Wu", "Xu",
-         "Sun", "Hu", "Zhu", "Gao", "Lin", "He", "Guo", "Ma", "Luo"]
-GIVEN = ["Wei", "Fang", "Min", "Jing", "Lei", "Yan", "Jun", "Hui", "Xin", "Ping", "Yu",
-         "Ling", "Hao", "Qing", "Tao", "Na", "Bo", "Lan", "Rui", "Ying"]
-OTHER_NAMES = {"NP": "Sharma", "KH": "Sok", "KE": "Otieno", "BD": "Rahman", "TH": "Suksawat",
-               "ET": "Bekele", "VN": "Nguyen", "PK": "Khan"}
+NATIONALITIES = [
+    ("CN", 70),
+    ("NP", 5),
+    ("KH", 5),
+    ("KE", 5),
+    ("BD", 3),
+    ("TH", 3),
+    ("ET", 3),
+    ("VN", 3),
+    ("PK", 3),
+]
+FIRST = [
+    "Li",
+    "Wang",
+    "Zhang",
+    "Liu",
+    "Chen",
+    "Yang",
+    "Zhao",
+    "Huang",
+    "Zhou",
+    "Wu",
+    "Xu",
+    "Sun",
+    "Hu",
+    "Zhu",
+    "Gao",
+    "Lin",
+    "He",
+    "Guo",
+    "Ma",
+    "Luo",
+]
+GIVEN = [
+    "Wei",
+    "Fang",
+    "Min",
+    "Jing",
+    "Lei",
+    "Yan",
+    "Jun",
+    "Hui",
+    "Xin",
+    "Ping",
+    "Yu",
+    "Ling",
+    "Hao",
+    "Qing",
+    "Tao",
+    "Na",
+    "Bo",
+    "Lan",
+    "Rui",
+    "Ying",
+]
+OTHER_NAMES = {
+    "NP": "Sharma",
+    "KH": "Sok",
+    "KE": "Otieno",
+    "BD": "Rahman",
+    "TH": "Suksawat",
+    "ET": "Bekele",
+    "VN": "Nguyen",
+    "PK": "Khan",
+}
 LEVELS = ["A1", "A2", "B1", "B2", "C1", "C2"]
-CAMP_MODULES = ["cultural-customs", "emergency-response", "psychological-adjustment",
-                "volunteer-skills"]
+CAMP_MODULES = [
+    "cultural-customs",
+    "emergency-response",
+    "psychological-adjustment",
+    "volunteer-skills",
+]
 
 
 def _pick_weighted(rng: random.Random, pairs: list[tuple[str, int]]) -> str:
@@ -95,8 +204,11 @@ def _pick_weighted(rng: random.Random, pairs: list[tuple[str, int]]) -> str:
 def _volunteer(rng: random.Random, i: int, camp_start: dt.date) -> dict[str, Any]:
     nat = _pick_weighted(rng, NATIONALITIES)
     gender = rng.choices(["female", "male", "other", "undisclosed"], [48, 46, 1, 5])[0]
-    name = (f"{rng.choice(FIRST)} {rng.choice(GIVEN)}" if nat == "CN"
-            else f"{rng.choice(GIVEN)} {OTHER_NAMES[nat]}")
+    name = (
+        f"{rng.choice(FIRST)} {rng.choice(GIVEN)}"
+        if nat == "CN"
+        else f"{rng.choice(GIVEN)} {OTHER_NAMES[nat]}"
+    )
     langs: dict[str, str] = {"zh": "native"} if nat == "CN" else {"zh": rng.choice(["A2", "B1"])}
     if nat == "NP":
         langs["ne"] = "native"
@@ -142,8 +254,9 @@ def _volunteer(rng: random.Random, i: int, camp_start: dt.date) -> dict[str, Any
     return v
 
 
-def _placement(rng: random.Random, i: int, country: str, host: str, camp_start: dt.date,
-               host_id: str) -> dict[str, Any]:
+def _placement(
+    rng: random.Random, i: int, country: str, host: str, camp_start: dt.date, host_id: str
+) -> dict[str, Any]:
     langs, _, sectors, security = COUNTRIES[country]
     sector = rng.choice(sectors)
     req_lang = {"en": rng.choice(["A2", "B1", "B1", "B2"])}
@@ -166,13 +279,20 @@ def _placement(rng: random.Random, i: int, country: str, host: str, camp_start: 
         "min_months": rng.choice([6, 6, 9]),
         "max_months": 12,
         "priority": rng.choices([1, 2, 3, 4, 5], [5, 15, 40, 25, 15])[0],
-        "sdg_targets": sorted(set(rng.sample(SECTOR_SDGS[sector], 2) + ["17.6"])),
+        "sdg_targets": sorted({*rng.sample(SECTOR_SDGS[sector], 2), "17.6"}),
         "security_level": security if rng.random() < 0.7 else 0,
         "needs_assessment": {
             "host_partner": host,
             "beneficiaries": rng.choice([120, 300, 450, 800, 1500, 3000]),
-            "counterpart": rng.choice(["district office", "school principal", "clinic head",
-                                       "cooperative chair", "youth council"]),
+            "counterpart": rng.choice(
+                [
+                    "district office",
+                    "school principal",
+                    "clinic head",
+                    "cooperative chair",
+                    "youth council",
+                ]
+            ),
             "assessed": (camp_start - dt.timedelta(days=rng.randint(30, 120))).isoformat(),
         },
     }

@@ -1,0 +1,122 @@
+"""Hypothesis strategies for random, valid round documents (small vocabularies so that
+rules bind often)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from hypothesis import strategies as st
+
+COUNTRIES = ["CN", "NP", "KE", "SN", "TH"]
+LANGS = ["en", "fr", "ne"]
+LEVELS = ["A1", "A2", "B1", "B2", "C1", "C2", "native"]
+SKILLS = ["teaching", "health", "ict"]
+MODULES = ["pre-deployment", "security"]
+BASE = dt.date(2027, 1, 1)
+
+
+def _day(offset: int) -> str:
+    return (BASE + dt.timedelta(days=offset)).isoformat()
+
+
+@st.composite
+def volunteer(draw: st.DrawFn, i: int, n_placements: int, with_prefs: bool) -> dict[str, Any]:
+    frm = draw(st.integers(0, 200))
+    length = draw(st.integers(60, 600))
+    vmin = draw(st.integers(1, 12))
+    v: dict[str, Any] = {
+        "id": f"V{i:02d}",
+        "nationality": draw(st.sampled_from(COUNTRIES)),
+        "gender": draw(st.sampled_from(["female", "male", "other", "undisclosed"])),
+        "languages": draw(st.dictionaries(st.sampled_from(LANGS), st.sampled_from(LEVELS))),
+        "skills": draw(st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 5))),
+        "training": draw(st.lists(st.sampled_from(MODULES), unique=True)),
+        "available_from": _day(frm),
+        "available_until": _day(frm + length),
+        "min_months": vmin,
+        "max_months": draw(st.integers(vmin, 14)),
+        "security_clearance": draw(st.integers(0, 3)),
+        "excluded_countries": draw(st.lists(st.sampled_from(COUNTRIES), max_size=1)),
+    }
+    if draw(st.booleans()):
+        v["birth_date"] = _day(-draw(st.integers(18 * 365, 40 * 365)))
+    if with_prefs and n_placements:
+        v["preferences"] = draw(
+            st.lists(
+                st.sampled_from([f"P{k:02d}" for k in range(n_placements)]), unique=True, max_size=3
+            )
+        )
+    return v
+
+
+@st.composite
+def placement(draw: st.DrawFn, i: int, n_volunteers: int, with_prefs: bool) -> dict[str, Any]:
+    earliest = draw(st.integers(0, 200))
+    pmin = draw(st.integers(1, 12))
+    p: dict[str, Any] = {
+        "id": f"P{i:02d}",
+        "host": f"H{draw(st.integers(0, 2))}",
+        "country": draw(st.sampled_from(COUNTRIES)),
+        "slots": draw(st.integers(1, 3)),
+        "required_skills": draw(
+            st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 4), max_size=1)
+        ),
+        "desired_skills": draw(
+            st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 5), max_size=2)
+        ),
+        "required_languages": draw(
+            st.dictionaries(st.sampled_from(LANGS), st.sampled_from(LEVELS[:4]), max_size=1)
+        ),
+        "desired_languages": draw(
+            st.dictionaries(st.sampled_from(LANGS), st.sampled_from(LEVELS), max_size=2)
+        ),
+        "required_training": draw(st.lists(st.sampled_from(MODULES[1:]), unique=True)),
+        "start_earliest": _day(earliest),
+        "start_latest": _day(earliest + draw(st.integers(0, 120))),
+        "min_months": pmin,
+        "max_months": draw(st.integers(pmin, 14)),
+        "priority": draw(st.integers(1, 5)),
+        "security_level": draw(st.integers(0, 2)),
+    }
+    if draw(st.integers(0, 3)) == 0:
+        p["age_min"] = draw(st.integers(18, 25))
+    if draw(st.integers(0, 3)) == 0:
+        p["age_max"] = draw(st.integers(26, 40))
+    if with_prefs and n_volunteers:
+        p["ranking"] = draw(
+            st.lists(
+                st.sampled_from([f"V{k:02d}" for k in range(n_volunteers)]), unique=True, max_size=3
+            )
+        )
+    return p
+
+
+@st.composite
+def round_docs(
+    draw: st.DrawFn, max_volunteers: int = 10, max_placements: int = 6, forbid: bool = True
+) -> dict[str, Any]:
+    """A valid round document (dict). Training mostly present so pairs exist."""
+    nv = draw(st.integers(1, max_volunteers))
+    npl = draw(st.integers(1, max_placements))
+    prefs = draw(st.booleans())
+    vols = [draw(volunteer(i, npl, prefs)) for i in range(nv)]
+    for v in vols:
+        if draw(st.integers(0, 5)) > 0 and "pre-deployment" not in v["training"]:
+            v["training"].append("pre-deployment")
+    pls = [draw(placement(i, nv, prefs)) for i in range(npl)]
+    policy: dict[str, Any] = {"international_only": draw(st.booleans())}
+    if forbid and draw(st.booleans()):
+        policy["forbidden"] = [
+            {
+                "volunteer": f"V{draw(st.integers(0, nv - 1)):02d}",
+                "placement": f"P{draw(st.integers(0, npl - 1)):02d}",
+            }
+        ]
+    if draw(st.booleans()):
+        policy["weights"] = {
+            "placed": draw(st.integers(1, 600)),
+            "skills": draw(st.integers(0, 400)),
+            "preference": draw(st.integers(0, 400)),
+        }
+    return {"volunteers": vols, "placements": pls, "policy": policy}

@@ -1,0 +1,167 @@
+"""Bad round documents: every error is reported at once and names record and field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from models import InvalidRound, Round, parse_round, round_to_dict
+from models.codes import SDG_TARGETS
+from tests.helpers import doc, plc, vol
+
+
+def errors_of(d: dict[str, Any]) -> list[tuple[str, str, str]]:
+    with pytest.raises(InvalidRound) as exc:
+        parse_round(d)
+    return [(e.section, e.record, e.field) for e in exc.value.errors]
+
+
+def test_valid_document_round_trips() -> None:
+    p1 = plc("P1", ranking=["V1"], start="2027-04-01")
+    del p1["start_earliest"], p1["start_latest"]
+    d = doc([vol("V1", preferences=["P1"])], [p1], locked=[{"volunteer": "V1", "placement": "P1"}])
+    r = parse_round(d)
+    assert isinstance(r, Round)
+    assert r.placements[0].start_earliest == r.placements[0].start_latest
+    assert parse_round(round_to_dict(r)) == r
+
+
+def test_sdg_list_has_169_targets() -> None:
+    assert len(SDG_TARGETS) == 169 and "17.6" in SDG_TARGETS and "1.a" in SDG_TARGETS
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            lambda d: d["volunteers"][0].update(nationality="XX"),
+            ("volunteers", "V1", "nationality"),
+        ),
+        (
+            lambda d: d["volunteers"][0].update(languages={"xx": "B2"}),
+            ("volunteers", "V1", "languages.xx"),
+        ),
+        (
+            lambda d: d["volunteers"][0].update(languages={"en": "B3"}),
+            ("volunteers", "V1", "languages.en"),
+        ),
+        (
+            lambda d: d["volunteers"][0].update(skills={"Teaching!": 3}),
+            ("volunteers", "V1", "skills.Teaching!"),
+        ),
+        (
+            lambda d: d["volunteers"][0].update(skills={"teaching": 6}),
+            ("volunteers", "V1", "skills.teaching"),
+        ),
+        (
+            lambda d: d["volunteers"][0].update(available_until="2026-01-01"),
+            ("volunteers", "V1", "available_until"),
+        ),
+        (
+            lambda d: d["volunteers"][0].update(min_months=12, max_months=6),
+            ("volunteers", "V1", "max_months"),
+        ),
+        (lambda d: d["volunteers"][0].update(shoe_size=42), ("volunteers", "V1", "shoe_size")),
+        (
+            lambda d: d["volunteers"][0].update(preferences=["P9"]),
+            ("volunteers", "V1", "preferences[0]"),
+        ),
+        (lambda d: d["volunteers"][0].update(id="bad id!"), ("volunteers", "bad id!", "id")),
+        (lambda d: d["placements"][0].update(country="ZZ"), ("placements", "P1", "country")),
+        (
+            lambda d: d["placements"][0].update(start_latest="2027-01-01"),
+            ("placements", "P1", "start_latest"),
+        ),
+        (
+            lambda d: d["placements"][0].update(sdg_targets=["18.1"]),
+            ("placements", "P1", "sdg_targets[0]"),
+        ),
+        (lambda d: d["placements"][0].update(priority=6), ("placements", "P1", "priority")),
+        (lambda d: d["placements"][0].update(ranking=["V7"]), ("placements", "P1", "ranking[0]")),
+        (
+            lambda d: d["placements"][0].update(age_min=30, age_max=20),
+            ("placements", "P1", "age_max"),
+        ),
+        (lambda d: d["placements"][0].pop("host"), ("placements", "P1", "host")),
+        (lambda d: d["placements"].append(plc("P1")), ("placements", "P1", "id")),
+        (
+            lambda d: d.update(policy={"locked": [{"volunteer": "V9", "placement": "P1"}]}),
+            ("policy", "policy", "locked[0].volunteer"),
+        ),
+        (
+            lambda d: d.update(policy={"forbidden": [{"volunteer": "V1", "placement": "P9"}]}),
+            ("policy", "policy", "forbidden[0].placement"),
+        ),
+        (
+            lambda d: d.update(policy={"weights": {"skils": 3}}),
+            ("policy", "policy", "weights.skils"),
+        ),
+        (lambda d: d.update(policy={"mode": "fast"}), ("policy", "policy", "mode")),
+        (
+            lambda d: d.update(previous=[{"volunteer": "V1", "placement": "P7"}]),
+            ("previous", "previous[0]", "placement"),
+        ),
+        (lambda d: d.update(volunteer=[]), ("round", "round", "volunteer")),
+    ],
+)
+def test_each_bad_field_is_named(mutate: Any, expected: tuple[str, str, str]) -> None:
+    d = doc([vol("V1")], [plc("P1")])
+    mutate(d)
+    assert expected in errors_of(d)
+
+
+def test_all_errors_are_reported_at_once() -> None:
+    d = doc(
+        [
+            vol("V1", nationality="XX", preferences=["P9"]),
+            vol("V1"),
+            vol("V2", available_until="2020-01-01", languages={"en": "Z1"}),
+        ],
+        [plc("P1", country="ZZ", ranking=["V9"])],
+        locked=[{"volunteer": "V1", "placement": "P1"}, {"volunteer": "V1", "placement": "P2"}],
+    )
+    d["extra"] = 1
+    found = errors_of(d)
+    for want in [
+        ("round", "round", "extra"),
+        ("volunteers", "V1", "nationality"),
+        ("volunteers", "V1", "preferences[0]"),
+        ("volunteers", "V1", "id"),
+        ("volunteers", "V2", "available_until"),
+        ("volunteers", "V2", "languages.en"),
+        ("placements", "P1", "country"),
+        ("placements", "P1", "ranking[0]"),
+        ("policy", "policy", "locked[1].placement"),
+    ]:
+        assert want in found, (want, found)
+
+
+def test_start_and_start_earliest_together_is_an_error() -> None:
+    assert ("placements", "P1", "start") in errors_of(doc([vol()], [plc("P1", start="2027-04-01")]))
+
+
+def test_lock_and_forbid_of_the_same_pair_is_an_error() -> None:
+    pair = {"volunteer": "V1", "placement": "P1"}
+    d = doc([vol("V1")], [plc("P1")], locked=[pair], forbidden=[pair])
+    assert ("policy", "policy", "locked[0]") in errors_of(d)
+
+
+def test_volunteer_locked_to_two_placements_is_an_error() -> None:
+    d = doc(
+        [vol("V1")],
+        [plc("P1"), plc("P2")],
+        locked=[{"volunteer": "V1", "placement": "P1"}, {"volunteer": "V1", "placement": "P2"}],
+    )
+    assert ("policy", "policy", "locked[1].volunteer") in errors_of(d)
+
+
+def test_cefr_levels_accept_any_case_and_store_the_contract_spelling() -> None:
+    r = parse_round(doc([vol("V1", languages={"fr": "b2", "zh": "Native"})], [plc("P1")]))
+    assert dict(r.volunteers[0].languages) == {"fr": "B2", "zh": "native"}
+
+
+def test_models_are_frozen() -> None:
+    r = parse_round(doc([vol("V1")], [plc("P1")]))
+    with pytest.raises(ValueError):
+        r.volunteers[0].id = "V2"  # type: ignore[misc]
