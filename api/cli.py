@@ -345,7 +345,7 @@ def explain(
 # Command groups that live in modules of their own (service, spreadsheets, what-if ...).
 # Each module has `register(app: typer.Typer) -> None` and imports its heavy
 # dependencies inside the commands, so that `volmatch solve` starts fast.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("api.cli_sheets", "api.cli_service", "api.cli_whatif")
 
 
 def _register_extensions() -> None:

@@ -12,7 +12,12 @@ from models import Result, Round, load_round
 
 
 def read_round(path: str | Path) -> Round:
-    """Load a round from a JSON or YAML file (raises `models.InvalidRound`)."""
+    """Load a round from a JSON or YAML file, an `.xlsx` workbook or a folder of CSV files
+    (raises `models.InvalidRound`)."""
+    from api.sheets import is_sheet_source, read_sheets
+
+    if is_sheet_source(path):
+        return read_sheets(path)
     return load_round(path)
 
 
@@ -22,7 +27,13 @@ def result_to_json(result: Result) -> str:
 
 
 def write_result(r: Round, result: Result, out: Path | None) -> None:
-    """Write a result where the user asked: JSON to a file or stdout."""
+    """Write a result where the user asked: JSON to a file or stdout, or a workbook to
+    an `.xlsx` file."""
+    if out is not None and out.suffix.lower() == ".xlsx":
+        from api.sheets import write_result_workbook
+
+        write_result_workbook(r, result, out)
+        return
     write_text(result_to_json(result), out)
 
 

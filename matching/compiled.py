@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from matching.dates import to_days
+from matching.dates import is_month_end, split_days, to_days
 from models import Placement, Round, Volunteer
 from models.codes import CEFR_RANK
 
@@ -70,6 +70,13 @@ class CompiledRound:
     has_birth: B
     avail_from: I64
     avail_until: I64
+    af_month: I64
+    """Month number (since 1970-01) of `avail_from`; with `af_dom` its day of month."""
+    af_dom: I64
+    au_month: I64
+    au_dom: I64
+    au_eom: B
+    """Whether `avail_until` is the last day of its month (it then fits any day)."""
     v_min: I64
     v_max: I64
     clearance: I8
@@ -81,6 +88,8 @@ class CompiledRound:
     """V x (T+1) modules completed; last column (padding) is True."""
     excluded: B
     """V x C: countries the volunteer cannot go to."""
+    policy_trained: B
+    """Per volunteer: has every module of the policy's required_training."""
     group: I32
     """Group index per volunteer, -1 for none."""
     group_ids: list[str]
@@ -91,6 +100,8 @@ class CompiledRound:
     capacity: I64
     p_start_earliest: I64
     p_start_latest: I64
+    pse_month: I64
+    pse_dom: I64
     p_min: I64
     p_max: I64
     priority: I64
@@ -124,6 +135,8 @@ class CompiledRound:
 
     vindex: dict[str, int] = field(repr=False)
     pindex: dict[str, int] = field(repr=False)
+    cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+    """Derived structures built on first use (the requirement bitsets ...)."""
 
     @property
     def n_volunteers(self) -> int:
@@ -290,6 +303,10 @@ def compile_round(r: Round) -> CompiledRound:
     kv = np.asarray([vindex[x.volunteer] for x in pol.locked], dtype=np.int32)
     kp = np.asarray([pindex[x.placement] for x in pol.locked], dtype=np.int32)
     have_module = trained[:, :T].any(axis=0) if nv else np.zeros(T, dtype=np.bool_)
+    af_month, af_dom = split_days(avail_from)
+    au_month, au_dom = split_days(avail_until)
+    p_start_earliest = pdates("start_earliest")
+    pse_month, pse_dom = split_days(p_start_earliest)
 
     return CompiledRound(
         round=r,
@@ -308,6 +325,11 @@ def compile_round(r: Round) -> CompiledRound:
         has_birth=has_birth,
         avail_from=avail_from,
         avail_until=avail_until,
+        af_month=af_month,
+        af_dom=af_dom,
+        au_month=au_month,
+        au_dom=au_dom,
+        au_eom=is_month_end(avail_until),
         v_min=v_min,
         v_max=v_max,
         clearance=clearance,
@@ -315,12 +337,17 @@ def compile_round(r: Round) -> CompiledRound:
         lang_level=lang_level,
         trained=trained,
         excluded=excluded,
+        policy_trained=np.all(trained[:, [midx[m] for m in pol.required_training]], axis=1)
+        if nv
+        else np.zeros(0, dtype=np.bool_),
         group=group,
         group_ids=groups,
         country=np.asarray([cidx[p.country] for p in pls], dtype=np.int32),
         host=np.asarray([hidx[p.host] for p in pls], dtype=np.int32),
         capacity=pints("slots"),
-        p_start_earliest=pdates("start_earliest"),
+        p_start_earliest=p_start_earliest,
+        pse_month=pse_month,
+        pse_dom=pse_dom,
         p_start_latest=pdates("start_latest"),
         p_min=pints("min_months"),
         p_max=pints("max_months"),

@@ -25,6 +25,31 @@ def from_days(n: int) -> dt.date:
     return _EPOCH + dt.timedelta(days=int(n))
 
 
+def split_days(days: I64) -> tuple[I64, I64]:
+    """(month number since 1970-01, zero-based day of month) of each day number."""
+    return _split(days)
+
+
+def is_month_end(days: I64) -> NDArray[np.bool_]:
+    """Whether each day is the last day of its month."""
+    m, _ = _split(np.asarray(days, dtype=np.int64) + 1)
+    m0, _ = _split(np.asarray(days, dtype=np.int64))
+    return m != m0
+
+
+def months_fitting_split(
+    start_month: I64, start_dom: I64, until_month: I64, until_dom: I64, until_eom: NDArray[np.bool_]
+) -> I64:
+    """`months_fitting` on pre-split dates, integer arithmetic only.
+
+    `start + k months` lands on day min(start_dom, last day of the target month), so it
+    is <= `until` exactly when the target month is before until's, or is until's month
+    and either start_dom <= until_dom or `until` is its month's last day.
+    """
+    short = ~((start_dom <= until_dom) | until_eom)
+    return until_month - start_month - short.astype(np.int64)
+
+
 def _split(days: I64) -> tuple[I64, I64]:
     """(month number since 1970-01, zero-based day of month) of each day number."""
     d = days.astype("datetime64[D]")

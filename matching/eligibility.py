@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matching.compiled import NO_AGE, Asks, CompiledRound
-from matching.dates import add_months, age_on, months_fitting
+from matching.dates import add_months, age_on, months_fitting_split
 
 I32 = NDArray[np.int32]
 I64 = NDArray[np.int64]
@@ -61,26 +61,44 @@ class Pairs:
 
 
 def _meets(level: NDArray[np.uint8], asks: Asks, pv: I32 | I64, pp: I32 | I64) -> B:
-    """Per pair: the volunteer meets every ask of the placement (padding always passes)."""
-    if asks.code.shape[0] == 0 or len(pv) == 0:
-        return np.ones(len(pv), dtype=np.bool_)
-    have = level[pv[:, None], asks.code[pp]]
-    ok: B = np.all(have >= asks.level[pp], axis=1)
+    """Per pair: the volunteer meets every ask of the placement (padding always passes).
+
+    One side may be a scalar index (one volunteer against many placements, or the
+    reverse); those cases read a row or a few columns instead of gathering per pair.
+    """
+    if asks.code.shape[0] == 0:
+        return np.ones(np.broadcast(pv, pp).shape, dtype=np.bool_)
+    if pv.ndim == 0:
+        have = level[pv][asks.code[pp]]
+    elif pp.ndim == 0:
+        have = level[pv[:, None], asks.code[pp][None, :]]
+    else:
+        have = level[pv[:, None], asks.code[pp]]
+    ok: B = np.all(have >= asks.level[pp], axis=-1)
     return ok
 
 
 def schedule(c: CompiledRound, pv: I32 | I64, pp: I32 | I64) -> tuple[I64, I64, B]:
     """Start day, months of service and whether the dates and lengths fit (rules 4 and 5)."""
-    start = np.maximum(c.p_start_earliest[pp], c.avail_from[pv])
+    pse, af = c.p_start_earliest[pp], c.avail_from[pv]
+    later = af > pse
+    start = np.where(later, af, pse)
     dmin = np.maximum(c.v_min[pv], c.p_min[pp])
     dmax = np.minimum(c.v_max[pv], c.p_max[pp])
-    fit = months_fitting(start, c.avail_until[pv])
+    fit = months_fitting_split(
+        np.where(later, c.af_month[pv], c.pse_month[pp]),
+        np.where(later, c.af_dom[pv], c.pse_dom[pp]),
+        c.au_month[pv],
+        c.au_dom[pv],
+        c.au_eom[pv],
+    )
     months = np.minimum(dmax, fit)
     ok = (start <= c.p_start_latest[pp]) & (months >= dmin)
     return start, months, ok
 
 
 def _age_ok(c: CompiledRound, pv: I32 | I64, pp: I32 | I64, start: I64) -> B:
+    pv, pp, start = (np.atleast_1d(x) for x in np.broadcast_arrays(pv, pp, start))
     lo, hi = c.age_min[pp], c.age_max[pp]
     limited = (lo != NO_AGE) | (hi != NO_AGE)
     ok = np.ones(len(pv), dtype=np.bool_)
@@ -97,22 +115,29 @@ def _age_ok(c: CompiledRound, pv: I32 | I64, pp: I32 | I64, start: I64) -> B:
 
 
 def _not_forbidden(c: CompiledRound, pv: I32 | I64, pp: I32 | I64) -> B:
+    pv, pp = (np.atleast_1d(x) for x in np.broadcast_arrays(pv, pp))
     if len(c.forbidden_v) == 0:
         return np.ones(len(pv), dtype=np.bool_)
     return ~np.isin(c.pair_keys(pv, pp), c.pair_keys(c.forbidden_v, c.forbidden_p))
 
 
 def _trained(c: CompiledRound, pv: I32 | I64, pp: I32 | I64) -> B:
-    ok = _meets(c.trained.view(np.uint8), c.req_training, pv, pp)
-    if len(c.policy_training):
-        ok &= np.all(c.trained[pv[:, None], c.policy_training[None, :]], axis=1)
+    ok: B = _meets(c.trained.view(np.uint8), c.req_training, pv, pp) & c.policy_trained[pv]
     return ok
 
 
-def check_rules(c: CompiledRound, pv: I32 | I64, pp: I32 | I64) -> dict[str, B]:
-    """Each hard rule evaluated on each given pair (True = the pair passes that rule)."""
+def check_rules(
+    c: CompiledRound, pv: I32 | I64 | int, pp: I32 | I64 | int
+) -> dict[str, B]:
+    """Each hard rule evaluated on each given pair (True = the pair passes that rule).
+
+    `pv` and `pp` are aligned index arrays, or one of them is a single index: then the
+    rules are evaluated for that volunteer (placement) against every index on the other
+    side, which is much faster than repeating the index.
+    """
     pv = np.asarray(pv, dtype=np.int64)
     pp = np.asarray(pp, dtype=np.int64)
+    n = np.broadcast(pv, pp).shape
     start, _months, dates_ok = schedule(c, pv, pp)
     dmin = np.maximum(c.v_min[pv], c.p_min[pp])
     dmax = np.minimum(c.v_max[pv], c.p_max[pp])
@@ -120,7 +145,7 @@ def check_rules(c: CompiledRound, pv: I32 | I64, pp: I32 | I64) -> dict[str, B]:
     country_ok = ~c.excluded[pv, pc]
     if c.round.policy.international_only:
         country_ok &= c.nationality[pv] != pc
-    return {
+    rules = {
         "skills": _meets(c.skill_level, c.req_skills, pv, pp),
         "languages": _meets(c.lang_level, c.req_langs, pv, pp),
         "training": _trained(c, pv, pp),
@@ -132,6 +157,8 @@ def check_rules(c: CompiledRound, pv: I32 | I64, pp: I32 | I64) -> dict[str, B]:
         "age": _age_ok(c, pv, pp, start),
         "forbidden": _not_forbidden(c, pv, pp),
     }
+    return {k: np.broadcast_to(np.reshape(x, n) if np.size(x) == 1 else x, n)
+            for k, x in rules.items()}
 
 
 def all_rules(c: CompiledRound, pv: I32 | I64, pp: I32 | I64) -> B:
@@ -172,10 +199,71 @@ class _Bitsets:
         return np.stack(self.rows)
 
 
-def _requirement_columns(c: CompiledRound, bits: _Bitsets) -> NDArray[np.int32]:
-    """For each placement, the bitset rows whose AND is a superset of its eligible set."""
+@dataclass(frozen=True)
+class RequirementIndex:
+    """Bitsets of volunteers per requirement, and which rows each placement needs.
+
+    Row 0 holds the volunteers who have the policy's required training. Column k of
+    `cols` names, for every placement, a row whose volunteers pass one requirement of
+    rule `col_rule[k]`; the AND over a placement's columns is exact for the separable
+    rules and a superset for `dates` (relaxed to month buckets).
+    """
+
+    mat: U64
+    cols: NDArray[np.int32]
+    col_rule: tuple[str, ...]
+    words: int
+
+    def placement_masks(self, pi: int) -> dict[str, U64]:
+        """Per rule, the packed set of volunteers passing it at placement `pi`."""
+        out: dict[str, U64] = {"training": self.mat[0].copy()}
+        for k, rule in enumerate(self.col_rule):
+            row = self.mat[self.cols[pi, k]]
+            out[rule] = out[rule] & row if rule in out else row.copy()
+        return out
+
+    def volunteer_passes(self, vi: int) -> dict[str, B]:
+        """Per rule, which placements volunteer `vi` passes (separable rules; `dates`
+        relaxed)."""
+        bit = ((self.mat[:, vi // 64] >> np.uint64(vi % 64)) & np.uint64(1)).astype(np.bool_)
+        table = bit[self.cols]
+        out: dict[str, B] = {"training": np.full(self.cols.shape[0], bit[0], dtype=np.bool_)}
+        for k, rule in enumerate(self.col_rule):
+            out[rule] = out[rule] & table[:, k] if rule in out else table[:, k].copy()
+        return out
+
+
+def unpack_members(words: U64, n: int) -> NDArray[np.int64]:
+    """Indices of the set bits of a packed bitset (of `n` volunteers)."""
+    bits = np.unpackbits(words.view(np.uint8), bitorder="little")[:n]
+    return np.flatnonzero(bits)
+
+
+def popcount(words: U64) -> int:
+    """Number of set bits."""
+    return int(np.bitwise_count(words).sum())
+
+
+def requirement_index(c: CompiledRound) -> RequirementIndex:
+    """The round's requirement bitsets (built once per compiled round, then cached)."""
+    cached = c.cache.get("requirement_index")
+    if isinstance(cached, RequirementIndex):
+        return cached
+    bits = _Bitsets(c.n_volunteers, c.policy_trained)
+    cols, names = _requirement_columns(c, bits)
+    index = RequirementIndex(bits.matrix(), cols, tuple(names), bits.words)
+    c.cache["requirement_index"] = index
+    return index
+
+
+def _requirement_columns(
+    c: CompiledRound, bits: _Bitsets
+) -> tuple[NDArray[np.int32], list[str]]:
+    """For each placement, the bitset rows whose AND is a superset of its eligible set,
+    and the rule each column belongs to."""
     npl = c.n_placements
     cols: list[NDArray[np.int32]] = []
+    names: list[str] = []
 
     def column(keys: NDArray[np.int64] | list[object], make: object) -> NDArray[np.int32]:
         out = np.zeros(npl, dtype=np.int32)
@@ -183,6 +271,10 @@ def _requirement_columns(c: CompiledRound, bits: _Bitsets) -> NDArray[np.int32]:
         rows = np.asarray([make(u) for u in uniq], dtype=np.int32)  # type: ignore[operator]
         out[:] = rows[inv.reshape(-1)]
         return out
+
+    def add(rule: str, col: NDArray[np.int32]) -> None:
+        cols.append(col)
+        names.append(rule)
 
     intl = c.round.policy.international_only
 
@@ -192,30 +284,34 @@ def _requirement_columns(c: CompiledRound, bits: _Bitsets) -> NDArray[np.int32]:
             mask &= c.nationality != ci
         return bits.add(("country", int(ci)), mask)
 
-    cols.append(column(c.country.astype(np.int64), country_row))
-    cols.append(
+    add("country", column(c.country.astype(np.int64), country_row))
+    add(
+        "security",
         column(
             c.security.astype(np.int64),
             lambda lv: bits.add(("security", int(lv)), c.clearance >= lv),
-        )
+        ),
     )
     # length overlap is exact and separable: v_min <= p_max and v_max >= p_min
-    cols.append(column(c.p_max, lambda m: bits.add(("vmin<=", int(m)), c.v_min <= m)))
-    cols.append(column(c.p_min, lambda m: bits.add(("vmax>=", int(m)), c.v_max >= m)))
+    add("length", column(c.p_max, lambda m: bits.add(("vmin<=", int(m)), c.v_min <= m)))
+    add("length", column(c.p_min, lambda m: bits.add(("vmax>=", int(m)), c.v_max >= m)))
     # Dates, relaxed to month buckets (a superset; the exact check runs on pairs later):
     # must be available by the latest start, and still be there p_min months after the
     # earliest start.
     latest = c.p_start_latest.astype("datetime64[D]").astype("datetime64[M]")
     latest_end = ((latest + 1).astype("datetime64[D]").astype(np.int64)) - 1
-    cols.append(column(latest_end, lambda d: bits.add(("from<=", int(d)), c.avail_from <= d)))
+    add("dates", column(latest_end, lambda d: bits.add(("from<=", int(d)), c.avail_from <= d)))
     need_until = add_months(c.p_start_earliest, c.p_min)
     need_month = need_until.astype("datetime64[D]").astype("datetime64[M]")
     need_first = need_month.astype("datetime64[D]").astype(np.int64)
-    cols.append(column(need_first, lambda d: bits.add(("until>=", int(d)), c.avail_until >= d)))
-    for asks, level, name in (
-        (c.req_skills, c.skill_level, "skill"),
-        (c.req_langs, c.lang_level, "lang"),
-        (c.req_training, c.trained.view(np.uint8), "module"),
+    add(
+        "dates",
+        column(need_first, lambda d: bits.add(("until>=", int(d)), c.avail_until >= d)),
+    )
+    for asks, level, name, rule in (
+        (c.req_skills, c.skill_level, "skill", "skills"),
+        (c.req_langs, c.lang_level, "lang", "languages"),
+        (c.req_training, c.trained.view(np.uint8), "module", "training"),
     ):
         if not asks.count.any():
             continue
@@ -230,8 +326,8 @@ def _requirement_columns(c: CompiledRound, bits: _Bitsets) -> NDArray[np.int32]:
                     return 0
                 return bits.add((name, code, lv), level[:, code] >= lv)
 
-            cols.append(column(pairs, ask_row))
-    return np.stack(cols, axis=1) if cols else np.zeros((npl, 1), dtype=np.int32)
+            add(rule, column(pairs, ask_row))
+    return np.stack(cols, axis=1), names
 
 
 def _candidates(c: CompiledRound) -> tuple[I32, I32]:
@@ -239,13 +335,8 @@ def _candidates(c: CompiledRound) -> tuple[I32, I32]:
     nv, npl = c.n_volunteers, c.n_placements
     if nv == 0 or npl == 0:
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
-    base = np.ones(nv, dtype=np.bool_)
-    if len(c.policy_training):
-        base &= np.all(c.trained[:, c.policy_training], axis=1)
-    bits = _Bitsets(nv, base)
-    cols = _requirement_columns(c, bits)
-    mat = bits.matrix()
-    words = bits.words
+    index = requirement_index(c)
+    mat, cols, words = index.mat, index.cols, index.words
     # Batches keep the working set near 8 MB whatever the pool size.
     batch = max(1, min(npl, (1 << 20) // words))
     out_v: list[I32] = []
@@ -270,6 +361,25 @@ def _candidates(c: CompiledRound) -> tuple[I32, I32]:
     if not out_v:
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
     return np.concatenate(out_v), np.concatenate(out_p)
+
+
+EXACT_ON_PAIRS: Final[tuple[str, ...]] = ("dates", "age", "forbidden")
+"""Rules that depend on both sides at once and are checked pair by pair."""
+
+
+def volunteer_rule_table(c: CompiledRound, vi: int) -> dict[str, B]:
+    """Every hard rule for volunteer `vi` against every placement (exact): the separable
+    rules read from the requirement bitsets, the rest computed on the row."""
+    index = requirement_index(c)
+    table = index.volunteer_passes(vi)
+    pp = np.arange(c.n_placements, dtype=np.int64)
+    start, _months, dates_ok = schedule(c, np.int64(vi), pp)
+    overlap = np.maximum(c.v_min[vi], c.p_min) <= np.minimum(c.v_max[vi], c.p_max)
+    table["dates"] = dates_ok | ~overlap
+    table["age"] = _age_ok(c, np.int64(vi), pp, start)
+    table["forbidden"] = _not_forbidden(c, np.int64(vi), pp)
+    ones = np.ones(c.n_placements, dtype=np.bool_)
+    return {rule: table.get(rule, ones) for rule in RULES}
 
 
 def find_pairs(c: CompiledRound) -> Pairs:

@@ -10,10 +10,19 @@ from numpy.typing import NDArray
 
 from matching.compiled import CompiledRound
 from matching.dates import age_on, to_days
-from matching.eligibility import RULES, Pairs, check_rules
+from matching.eligibility import (
+    EXACT_ON_PAIRS,
+    RULES,
+    Pairs,
+    check_rules,
+    popcount,
+    requirement_index,
+    unpack_members,
+    volunteer_rule_table,
+)
 from matching.scoring import Scores
 from models import Placement, Volunteer
-from models.codes import CEFR_RANK, country_name, language_name
+from models.codes import CEFR_LEVELS, CEFR_RANK, country_name, language_name
 
 I64 = NDArray[np.int64]
 _MAX_LISTED = 3
@@ -33,7 +42,7 @@ def pair_failure_details(c: CompiledRound, vi: int, pi: int) -> dict[str, str]:
     """Failed rule -> a sentence saying what is missing, for one pair."""
     v: Volunteer = c.volunteers[vi]
     p: Placement = c.placements[pi]
-    passed = {k: bool(x[0]) for k, x in check_rules(c, np.array([vi]), np.array([pi])).items()}
+    passed = {k: bool(x) for k, x in check_rules(c, vi, pi).items()}
     out: dict[str, str] = {}
     if not passed["skills"]:
         miss = [
@@ -90,66 +99,64 @@ def pair_failure_details(c: CompiledRound, vi: int, pi: int) -> dict[str, str]:
     return out
 
 
-def _rule_summary(
-    failing: dict[str, NDArray[np.bool_]], n_other: int, other_kind: str
-) -> list[str]:
+def _counts_sentences(counts: dict[str, int], n_other: int, other_kind: str) -> list[str]:
     """One sentence per rule that rules out some of the other side, most common first."""
-    counts = sorted(
-        ((int(f.sum()), name) for name, f in failing.items() if f.any()), key=lambda t: -t[0]
-    )
     return [
         f"{n} of {n_other} {other_kind} fail the rule '{name}' ({RULES[name]})"
-        for n, name in counts
+        for name, n in sorted(counts.items(), key=lambda t: -t[1])
+        if n
     ]
 
 
-def volunteer_without_pairs(c: CompiledRound, vi: int) -> list[str]:
-    """Why no placement accepts volunteer `vi` (who has no eligible pair)."""
+def volunteers_without_pairs(c: CompiledRound, vis: Sequence[int]) -> dict[int, list[str]]:
+    """Why no placement accepts each of these volunteers (who have no eligible pair)."""
     npl = c.n_placements
-    if npl == 0:
-        return ["the round has no placements"]
-    if c.policy_training_missing or len(c.policy_training):
+    out: dict[int, list[str]] = {}
+    rest: list[int] = []
+    for vi in vis:
+        if npl == 0:
+            out[vi] = ["the round has no placements"]
+            continue
         v = c.volunteers[vi]
         miss = [m for m in c.round.policy.required_training if m not in v.training]
         if miss:
-            return [
+            out[vi] = [
                 "has not completed the training every volunteer needs: "
                 + ", ".join(repr(m) for m in miss)
             ]
-    pp = np.arange(npl)
-    pv = np.full(npl, vi)
-    rules = check_rules(c, pv, pp)
-    failing = {k: ~ok for k, ok in rules.items()}
-    n_fail = np.zeros(npl, dtype=np.int64)
-    for f in failing.values():
-        n_fail += f
-    reasons = [f"no placement accepts this volunteer (of {npl} placements)"]
-    reasons += [_all_fail_reason(c, vi, name) for name, f in failing.items() if f.all()]
-    reasons += _rule_summary(failing, npl, "placements")
-    closest = np.argsort(n_fail, kind="stable")[: min(2, npl)]
-    for pi in closest:
-        details = pair_failure_details(c, vi, int(pi))
-        if details:
+        else:
+            rest.append(vi)
+    for vi in rest:
+        failing = {k: ~ok for k, ok in volunteer_rule_table(c, vi).items()}
+        counts = {k: int(f.sum()) for k, f in failing.items()}
+        n_fail = sum(f.astype(np.int64) for f in failing.values())
+        reasons = [f"no placement accepts this volunteer (of {npl} placements)"]
+        reasons += [_all_fail_reason(c, vi, k) for k, n in counts.items() if n == npl]
+        reasons += _counts_sentences(counts, npl, "placements")
+        for pi in np.argsort(n_fail, kind="stable")[: min(2, npl)].tolist():
+            details = pair_failure_details(c, vi, pi)
             reasons.append(
                 f"closest: {c.placement_ids[pi]} fails only {', '.join(details)}: "
                 + "; ".join(details.values())
             )
-    return reasons
+        out[vi] = reasons
+    return out
 
 
 def _all_fail_reason(c: CompiledRound, vi: int, rule: str) -> str:
     """A sentence for a rule that every placement fails for this volunteer."""
     v = c.volunteers[vi]
     if rule == "languages":
-        asks: dict[str, set[str]] = {}
-        for p in c.placements:
-            for lg, lv in p.required_languages.items():
-                if CEFR_RANK.get(v.languages.get(lg, ""), 0) < CEFR_RANK[lv]:
-                    asks.setdefault(lg, set()).add(lv)
+        asks = c.req_langs
+        have = c.lang_level[vi][asks.code]
+        short = (have < asks.level) & (asks.level > 0)
+        lowest: dict[int, int] = {}
+        for code, lv in zip(asks.code[short].tolist(), asks.level[short].tolist(), strict=True):
+            lowest[code] = min(lv, lowest.get(code, 99))
         parts = [
-            f"{_lang(lg)} below {min(lvs, key=CEFR_RANK.__getitem__)} "
-            f"(has {v.languages.get(lg, 'none')})"
-            for lg, lvs in sorted(asks.items())
+            f"{_lang(c.languages[code])} below {CEFR_LEVELS[lv - 1]} "
+            f"(has {v.languages.get(c.languages[code], 'none')})"
+            for code, lv in sorted(lowest.items(), key=lambda t: c.languages[t[0]])
         ]
         return "no placement accepts " + " or ".join(parts)
     if rule == "dates":
@@ -166,39 +173,70 @@ def _all_fail_reason(c: CompiledRound, vi: int, rule: str) -> str:
     return f"every placement fails the rule '{rule}' ({RULES[rule]})"
 
 
-def placement_without_pairs(c: CompiledRound, pi: int) -> list[str]:
-    """Why no volunteer is eligible for placement `pi`."""
+def placements_without_pairs(c: CompiledRound, pis: Sequence[int]) -> dict[int, list[str]]:
+    """Why no volunteer is eligible for each of these placements.
+
+    Counts come from the requirement bitsets (a popcount per rule, exact for every rule
+    but the pair-wise ones); the pair-wise rules (dates, age, forbidden) are then
+    checked on the volunteers who meet all the others.
+    """
     nv = c.n_volunteers
-    p = c.placements[pi]
     if nv == 0:
-        return ["the pool has no volunteers"]
-    pv = np.arange(nv)
-    pp = np.full(nv, pi)
-    rules = check_rules(c, pv, pp)
-    failing = {k: ~ok for k, ok in rules.items()}
-    reasons = [f"no volunteer of the pool ({nv}) is eligible"]
-    if failing["languages"].all() and p.required_languages:
-        best = {
-            lg: max(
-                (v.languages.get(lg, "") for v in c.volunteers),
-                key=lambda x: CEFR_RANK.get(x, 0),
+        return {pi: ["the pool has no volunteers"] for pi in pis}
+    index = requirement_index(c)
+    best_lang = c.lang_level.max(axis=0)
+    separable = [r for r in RULES if r not in EXACT_ON_PAIRS]
+    out: dict[int, list[str]] = {}
+    for pi in pis:
+        p = c.placements[pi]
+        masks = index.placement_masks(pi)
+        fail = {r: nv - popcount(masks[r]) if r in masks else 0 for r in separable}
+        reasons = [f"no volunteer of the pool ({nv}) is eligible"]
+        if fail["languages"] == nv and p.required_languages:
+            reasons.append(
+                "no volunteer speaks "
+                + " and ".join(
+                    f"{_lang(lg)} at {lv} or above (best in pool: "
+                    f"{_level_name(int(best_lang[c.languages.index(lg)]))})"
+                    for lg, lv in sorted(p.required_languages.items())
+                )
             )
-            for lg in p.required_languages
-        }
-        reasons.append(
-            "no volunteer speaks "
-            + " and ".join(
-                f"{_lang(lg)} at {lv} or above (best in pool: {best[lg] or 'none'})"
-                for lg, lv in sorted(p.required_languages.items())
+        if fail["skills"] == nv and p.required_skills:
+            reasons.append(
+                "no volunteer has "
+                + " and ".join(f"{s} at level {lv}+" for s, lv in sorted(p.required_skills.items()))
             )
-        )
-    if failing["skills"].all() and p.required_skills:
+        reasons += _counts_sentences(fail, nv, "volunteers")
+        every = masks["training"].copy()
+        for r in separable:
+            if r in masks:
+                every &= masks[r]
+        near = unpack_members(every, nv)
+        if len(near):
+            rules = check_rules(c, near, pi)
+            pair_fail = {r: int((~rules[r]).sum()) for r in EXACT_ON_PAIRS}
+            reasons.append(
+                f"{len(near)} volunteer(s) meet every requirement but the pair-wise rules: "
+                + ", ".join(f"{n} fail '{r}' ({RULES[r]})" for r, n in pair_fail.items() if n)
+            )
+            vi = int(near[0])
+        else:
+            passes = np.zeros(nv, dtype=np.int64)
+            for r in separable:
+                if r in masks:
+                    passes += np.unpackbits(masks[r].view(np.uint8), bitorder="little")[:nv]
+            vi = int(np.argmax(passes))
+        details = pair_failure_details(c, vi, pi)
         reasons.append(
-            "no volunteer has "
-            + " and ".join(f"{s} at level {lv}+" for s, lv in sorted(p.required_skills.items()))
+            f"closest: {c.volunteer_ids[vi]} fails only {', '.join(details)}: "
+            + "; ".join(details.values())
         )
-    reasons += _rule_summary(failing, nv, "volunteers")
-    return reasons
+        out[pi] = reasons
+    return out
+
+
+def _level_name(rank: int) -> str:
+    return CEFR_LEVELS[rank - 1] if rank > 0 else "none"
 
 
 def explain_unmatched(
@@ -214,34 +252,37 @@ def explain_unmatched(
     np.minimum.at(low, pairs.p[chosen], scores.total[chosen])
     high = np.zeros(c.n_placements, dtype=np.int64)
     np.maximum.at(high, pairs.p[chosen], scores.total[chosen])
-    order = np.argsort(pairs.v, kind="stable")
+    # volunteer-major, best score first: each volunteer's best options head its segment
+    order = np.lexsort((-scores.total, pairs.v))
     v_sorted = pairs.v[order]
     starts = np.searchsorted(v_sorted, unmatched, side="left")
     ends = np.searchsorted(v_sorted, unmatched, side="right")
+    no_pairs = [vi for vi, a, b in zip(unmatched.tolist(), starts, ends, strict=True) if a == b]
+    out.update(volunteers_without_pairs(c, no_pairs))
+    ids = c.placement_ids
     for vi, a, b in zip(unmatched.tolist(), starts.tolist(), ends.tolist(), strict=True):
         if a == b:
-            out[vi] = volunteer_without_pairs(c, vi)
             continue
-        idx = order[a:b]
-        idx = idx[np.argsort(-scores.total[idx], kind="stable")]
         parts = []
-        for i in idx[:_MAX_LISTED].tolist():
+        for i in order[a : min(b, a + _MAX_LISTED)].tolist():
             pi = int(pairs.p[i])
             cap = int(c.capacity[pi])
             got = int(filled[pi])
+            here = int(scores.total[i])
             if got >= cap:
+                held = f"{low[pi]}" if low[pi] == high[pi] else f"{low[pi]}-{high[pi]}"
                 parts.append(
-                    f"{c.placement_ids[pi]} (would score {int(scores.total[i])}; full, "
-                    f"its {cap} slot(s) went to candidates scoring {int(low[pi])}-{int(high[pi])})"
+                    f"{ids[pi]} (would score {here}; full, its {cap} slot(s) went to "
+                    f"candidates scoring {held})"
                 )
             else:
                 parts.append(
-                    f"{c.placement_ids[pi]} (would score {int(scores.total[i])}; "
-                    f"{cap - got} slot(s) open, kept open by a policy rule)"
+                    f"{ids[pi]} (would score {here}; {cap - got} slot(s) open, kept open by a "
+                    "policy rule)"
                 )
-        more = f" and {len(idx) - _MAX_LISTED} more" if len(idx) > _MAX_LISTED else ""
+        more = f" and {b - a - _MAX_LISTED} more" if b - a > _MAX_LISTED else ""
         out[vi] = [
-            f"eligible for {len(idx)} placement(s): " + ", ".join(parts) + more,
+            f"eligible for {b - a} placement(s): " + ", ".join(parts) + more,
             "placing this volunteer would lower the round's total score: the slots they "
             "fit are worth more to the round with the candidates who hold them",
         ]
@@ -264,9 +305,10 @@ def explain_open(
     starts = np.searchsorted(p_sorted, open_p, side="left")
     ends = np.searchsorted(p_sorted, open_p, side="right")
     filled = np.bincount(pairs.p[chosen], minlength=c.n_placements)
+    no_pairs = [pi for pi, a, b in zip(open_p.tolist(), starts, ends, strict=True) if a == b]
+    out.update(placements_without_pairs(c, no_pairs))
     for pi, a, b in zip(open_p.tolist(), starts.tolist(), ends.tolist(), strict=True):
         if a == b:
-            out[pi] = placement_without_pairs(c, pi)
             continue
         idx = order[a:b]
         n_elig = len(idx)

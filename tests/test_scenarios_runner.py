@@ -1,0 +1,157 @@
+"""Running scenarios: comparison numbers, determinism, failures reported, Dask = local."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from matching import solve_round, validate_result
+from models import Round, load_round
+from scenarios.changes import apply_variant
+from scenarios.compare import HEADLINE_KPIS, to_markdown
+from scenarios.demo import demo_round_path
+from scenarios.model import Scenario, parse_scenario
+from scenarios.runner import run_scenario
+
+EXAMPLES = Path(demo_round_path()).parents[1] / "examples"
+
+_DOC: dict[str, Any] = {
+    "name": "test",
+    "base": "x.json",
+    "seed": 3,
+    "variants": [
+        {"name": "nepal-a2", "changes": [{"update": "placements", "where": {"country": "NP"},
+                                          "set": {"required_languages.en": "A2"}}]},
+        {"name": "myanmar-paused", "changes": [{"remove": "placements",
+                                                "where": {"country": "MM"}}]},
+        {"name": "french", "changes": [{"generate": "volunteers", "count": 15,
+                                        "like": {"training": "pre-deployment"},
+                                        "choose": {"languages.fr": ["B2", "C1"]}}]},
+        {"name": "overlocked", "changes": [{"policy": {"locked": [
+            {"volunteer": "V001", "placement": "P003"},
+            {"volunteer": "V002", "placement": "P003"}]}}]},
+        {"name": "too-urgent", "changes": [{"update": "placements", "where": {"country": "KE"},
+                                            "set": {"priority": 6}}]},
+    ],
+    "sweeps": [{"name": "urgency", "parameter": "policy.weights.priority",
+                "values": [0, 400]}],
+}
+
+
+@pytest.fixture(scope="module")
+def base() -> Round:
+    return load_round(demo_round_path())
+
+
+@pytest.fixture(scope="module")
+def scenario() -> Scenario:
+    return parse_scenario(_DOC)
+
+
+@pytest.fixture(scope="module")
+def comparison(base: Round, scenario: Scenario) -> Any:
+    return run_scenario(base, scenario)
+
+
+def test_kpis_and_moves_equal_separate_solves(
+    base: Round, scenario: Scenario, comparison: Any
+) -> None:
+    base_res = solve_round(base)
+    assert comparison.base["kpis"]["objective"] == base_res.objective
+    base_at = {a.volunteer: a.placement for a in base_res.assignments}
+    by_name = {v["name"]: v for v in comparison.variants}
+    for v in scenario.variants:
+        row = by_name[v.name]
+        if row["status"] in ("invalid", "infeasible"):
+            continue
+        r = apply_variant(base, v, scenario.seed)
+        res = solve_round(r)
+        assert validate_result(r, res) == []
+        assert row["kpis"]["objective"] == res.objective
+        for k in HEADLINE_KPIS:
+            if k != "objective":
+                assert row["kpis"][k] == res.kpis[k], (v.name, k)
+            want = res.objective if k == "objective" else res.kpis[k]
+            was = comparison.base["kpis"][k]
+            if isinstance(want, int | float) and isinstance(was, int | float):
+                assert row["deltas"][k] == pytest.approx(want - was, abs=1e-4)
+        now = {a.volunteer: a.placement for a in res.assignments}
+        moved = {vid for vid in set(base_at) & set(now) if base_at[vid] != now[vid]}
+        assert {m["volunteer"] for m in row["moves"] if m["kind"] == "moved"} == moved
+        base_ids = {x.id for x in base.volunteers}
+        newly = {vid for vid in now if vid not in base_at and vid in base_ids}
+        assert {m["volunteer"] for m in row["moves"] if m["kind"] == "newly_matched"} == newly
+        assert all(m["reasons"] for m in row["moves"])
+        open_total = sum(n for cells in row["open_slots"].values() for n in cells.values())
+        assert open_total == sum(o.open for o in res.open_slots)
+
+
+def test_failures_are_reported_not_raised(comparison: Any) -> None:
+    by_name = {v["name"]: v for v in comparison.variants}
+    assert by_name["overlocked"]["status"] == "infeasible"
+    assert any("P003" in e for e in by_name["overlocked"]["errors"])
+    assert by_name["too-urgent"]["status"] == "invalid"
+    assert all(e.startswith("variant 'too-urgent' change 1: placements P")
+               for e in by_name["too-urgent"]["errors"])
+    assert "Variants that could not be solved" in to_markdown(comparison)
+
+
+def test_sweep_and_changes_are_described(comparison: Any) -> None:
+    (sweep,) = comparison.sweeps
+    assert sweep["variants"] == ["urgency=0", "urgency=400"]
+    by_name = {v["name"]: v for v in comparison.variants}
+    assert by_name["urgency=400"]["value"] == 400
+    assert by_name["urgency=400"]["reuse"] == "rescored"
+    assert by_name["nepal-a2"]["changes"] == [
+        "update placements where country=NP: required_languages.en=A2"]
+
+
+def test_same_file_same_seed_same_report(base: Round, scenario: Scenario, comparison: Any) -> None:
+    again = run_scenario(base, scenario, workers=2)
+    assert again.to_json() == comparison.to_json()
+
+
+def test_dask_local_cluster_equals_local_run(
+    base: Round, scenario: Scenario, comparison: Any
+) -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        on_dask = run_scenario(base, scenario, client.get_executor())
+    assert on_dask.to_json() == comparison.to_json()
+
+
+def test_charts_are_written(comparison: Any, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from scenarios.charts import write_charts
+
+    paths = write_charts(comparison, tmp_path)
+    assert [p.name for p in paths] == ["kpis.png", "sweep-urgency.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
+
+
+def test_cli_whatif_writes_the_report(tmp_path: Path) -> None:
+    from api.cli import app
+
+    out = tmp_path / "report"
+    res = CliRunner().invoke(app, ["whatif", str(EXAMPLES / "infeasible.yaml"), "--out", str(out),
+                                   "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    assert "overlocked" in res.output
+    assert {p.name for p in out.iterdir()} >= {"comparison.json", "report.md", "timings.json"}
+
+
+def test_cli_whatif_bad_scenario_exits_2(tmp_path: Path) -> None:
+    from api.cli import app
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"base: {demo_round_path()}\nvariants:\n  - name: x\n    changes:\n"
+                   "      - update: volunteers\n        where: {colour: red}\n"
+                   "        set: {min_months: 7}\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["whatif", str(bad), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert "variant 'x' change 1" in res.output

@@ -1,0 +1,181 @@
+"""Durable round jobs and storage, on SQLite and PostgreSQL: claiming, leases, fencing,
+a worker killed mid-solve, migrations."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.test_service_common import Db, db, round_doc, settings_for  # noqa: F401
+
+VOLMATCH = str(Path(sys.executable).with_name("volmatch"))
+
+
+def _store(url: str, **kw: Any) -> Any:
+    from api.service.db import make_engine, migrate, session_factory
+
+    engine = make_engine(url)
+    migrate(engine)
+    return engine, session_factory(engine), settings_for(url, **kw)
+
+
+def _add_round(sessions: Any) -> str:
+    import uuid
+
+    from api.service.db import transaction
+    from api.service.jobs import new_job
+    from api.service.tables import RoundRow
+
+    rid = uuid.uuid4().hex
+    with transaction(sessions) as s:
+        s.add(RoundRow(id=rid, name="t", source="document", created_by="test",
+                       n_volunteers=5, n_placements=3, document=round_doc()))
+        s.flush()
+        new_job(s, rid)
+    return rid
+
+
+def _job(sessions: Any, rid: str) -> Any:
+    from api.service.tables import Job
+
+    with sessions() as s:
+        return s.get(Job, rid)
+
+
+def _results(sessions: Any, rid: str) -> int:
+    from api.service.tables import ResultRow
+
+    with sessions() as s:
+        return int(s.scalar(select(func.count()).where(ResultRow.round_id == rid)) or 0)
+
+
+def test_migrations_are_idempotent_and_match_the_tables(db: Db) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from api.service.db import migrate
+    from api.service.tables import Base
+
+    engine, _, _ = _store(db.url)
+    migrate(engine)  # a second start changes nothing
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    # SQLite cannot tell a timezone-aware timestamp from a naive one; ignore type noise.
+    assert [d for d in diff if d[0] not in ("modify_type",)] == []
+    engine.dispose()
+
+
+def test_claim_lease_and_fencing(db: Db) -> None:
+    from api.service.jobs import Worker
+
+    engine, sessions, settings = _store(db.url, lease_s=0.3)
+    rid = _add_round(sessions)
+    a, b = Worker(sessions, settings, "A"), Worker(sessions, settings, "B")
+    claim_a = a.claim()
+    assert claim_a is not None and claim_a.attempt == 1
+    assert b.claim() is None  # A's lease holds
+    time.sleep(0.4)  # A stops heart-beating: its lease expires
+    claim_b = b.claim()
+    assert claim_b is not None and claim_b.round_id == rid and claim_b.attempt == 2
+    # A wakes up and finishes: its outcome is dropped (fencing token), B's is kept.
+    a._finish(claim_a, "done", started=time.perf_counter(),
+              result={"objective": 1, "bound": 1, "status": "optimal"})
+    assert _job(sessions, rid).status == "running"
+    assert _results(sessions, rid) == 0
+    b._solve(claim_b)
+    job = _job(sessions, rid)
+    assert (job.status, job.worker, job.attempts) == ("done", "B", 2)
+    assert _results(sessions, rid) == 1
+    assert a.claim() is None and b.claim() is None
+    engine.dispose()
+
+
+def test_job_whose_workers_keep_dying_fails_after_max_attempts(db: Db) -> None:
+    from api.service.jobs import Worker
+
+    engine, sessions, settings = _store(db.url, lease_s=0.05, max_attempts=2)
+    rid = _add_round(sessions)
+    w = Worker(sessions, settings, "W")
+    assert w.claim() is not None
+    time.sleep(0.1)
+    assert w.claim() is not None
+    time.sleep(0.1)
+    assert w.claim() is None
+    job = _job(sessions, rid)
+    assert job.status == "failed" and job.error["kind"] == "worker_lost"
+    engine.dispose()
+
+
+def test_concurrent_workers_solve_each_round_once(db: Db) -> None:
+    import threading
+
+    from api.service.jobs import Worker
+
+    engine, sessions, settings = _store(db.url, poll_s=0.02)
+    rids = [_add_round(sessions) for _ in range(6)]
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=Worker(sessions, settings, f"W{i}").run, args=(stop,))
+        for i in range(3)
+    ]
+    for t in threads:
+        t.start()
+    end = time.monotonic() + 30
+    while time.monotonic() < end and any(_job(sessions, r).status != "done" for r in rids):
+        time.sleep(0.05)
+    stop.set()
+    for t in threads:
+        t.join()
+    for r in rids:
+        assert _job(sessions, r).status == "done"
+        assert _job(sessions, r).attempts == 1
+        assert _results(sessions, r) == 1
+    engine.dispose()
+
+
+def _worker(url: str, env: dict[str, str], lease: float) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [VOLMATCH, "worker", "--db", url, "--lease", str(lease), "--heartbeat", "0.2"],
+        env={**os.environ, "VOLMATCH_POLL_S": "0.05", **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_worker_killed_mid_solve_loses_nothing(db: Db) -> None:
+    engine, sessions, _ = _store(db.url)
+    rid = _add_round(sessions)
+    slow = _worker(db.url, {"VOLMATCH_WORKER_TEST_DELAY_S": "60"}, lease=1.5)
+    try:
+        end = time.monotonic() + 30
+        while _job(sessions, rid).progress.get("stage") != "solve":
+            assert time.monotonic() < end, "the worker never started solving"
+            assert slow.poll() is None, slow.stderr.read() if slow.stderr else ""
+            time.sleep(0.05)
+        first = _job(sessions, rid)
+        assert first.status == "running" and first.attempts == 1
+    finally:
+        slow.send_signal(signal.SIGKILL)
+        slow.wait()
+    assert _results(sessions, rid) == 0
+    second = _worker(db.url, {}, lease=1.5)
+    try:
+        end = time.monotonic() + 30
+        while _job(sessions, rid).status != "done":
+            assert time.monotonic() < end, "the round was not re-claimed"
+            time.sleep(0.05)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=15) == 0
+    job = _job(sessions, rid)
+    assert job.attempts == 2 and job.worker != first.worker
+    assert _results(sessions, rid) == 1
+    engine.dispose()
