@@ -303,7 +303,7 @@ def explain(
     """Which hard rules each pair fails, or why an eligible pair was not chosen."""
     from matching import prepare
     from matching.explain import explain_volunteer
-    from matching.solve import solve_pure
+    from matching.solve import solve_prepared
 
     def go() -> None:
         r = _load(round_file)
@@ -313,12 +313,7 @@ def explain(
             raise BadInput(f"no volunteer with id {volunteer!r} in the round")
         if placement is not None and placement not in c.pindex:
             raise BadInput(f"no placement with id {placement!r} in the round")
-        if r.policy.mode == "stable":
-            from matching.stable import solve_stable
-
-            sol = solve_stable(prep)
-        else:
-            sol = solve_pure(prep)
+        sol = solve_prepared(prep)
         vi = c.vindex[volunteer]
         only = None if placement is None else [c.pindex[placement]]
         rows = explain_volunteer(c, prep.pairs, prep.scores, sol.chosen, vi, only)

@@ -143,6 +143,18 @@ def solve_pure(prep: Prepared) -> Solution:
     return Solution(chosen=chosen, status="optimal", objective=total, bound=total)
 
 
+def solve_prepared(prep: Prepared) -> Solution:
+    """Solve a prepared round the way its policy asks (pure, with rules, or stable)."""
+    policy = prep.compiled.round.policy
+    if policy.mode == "stable":
+        from matching.stable import solve_stable
+
+        return solve_stable(prep)
+    from matching.rules import needs_rules, solve_with_rules
+
+    return solve_with_rules(prep) if needs_rules(prep) else solve_pure(prep)
+
+
 def build_result(
     prep: Prepared, sol: Solution, mode: str, progress: Progress | None = None
 ) -> Result:
@@ -172,6 +184,17 @@ def build_result(
     open_p = np.flatnonzero(filled < c.capacity)
     why_v = explain_unmatched(c, pairs, scores, chosen, unmatched)
     why_p = explain_open(c, pairs, scores, chosen, open_p)
+    # reasons the solver knows first-hand (a group no placement takes whole ...)
+    extra = dict(sol.extra)
+    for vid, reasons in extra.pop("volunteer_reasons", {}).items():
+        vi = c.vindex[vid]
+        if vi in why_v:
+            why_v[vi] = reasons + why_v[vi]
+    if extra.get("rules", {}).get("active"):
+        rules_note = "policy rules in force: " + ", ".join(extra["rules"]["active"])
+        for vi in why_v:
+            if why_v[vi][0].startswith("eligible for"):
+                why_v[vi] = [*why_v[vi], rules_note]
     t["explain"] = time.perf_counter() - t0
     if progress:
         progress("kpis")
@@ -205,7 +228,7 @@ def build_result(
         ],
         kpis=kpis,
         stats=stats,
-        **sol.extra,
+        **extra,
     )
 
 
@@ -234,12 +257,7 @@ def solve_round(
     if progress:
         progress("solve")
     t0 = time.perf_counter()
-    if policy.mode == "stable":
-        from matching.stable import solve_stable
-
-        sol = solve_stable(prep)
-    else:
-        sol = solve_pure(prep)
+    sol = solve_prepared(prep)
     prep.timings["solve"] = time.perf_counter() - t0
     if audit:
         from matching.stable import stability_audit

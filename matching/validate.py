@@ -129,3 +129,65 @@ def validate_result(r: Round, result: Result) -> list[str]:
         if open_n > 0 and (listed is None or listed.open != open_n or not listed.reasons):
             problems.append(f"placement {p.id} has {open_n} open slot(s) not reported with reasons")
     return problems
+
+
+def rule_violations(r: Round, result: Result) -> list[str]:
+    """Every way the result breaks a hard policy rule (groups, nationality mix, host
+    caps, budget, moves, frozen stages). Soft rules are penalties, not violations."""
+    pol = r.policy
+    problems: list[str] = []
+    at = {a.volunteer: a.placement for a in result.assignments}
+    pls = {p.id: p for p in r.placements}
+    vols = {v.id: v for v in r.volunteers}
+    groups: dict[str, list[str]] = {}
+    for v in r.volunteers:
+        if v.group is not None:
+            groups.setdefault(v.group, []).append(v.id)
+    for g, members in groups.items():
+        if len(members) < 2:
+            continue
+        placed = [m for m in members if m in at]
+        if placed and len(placed) != len(members):
+            problems.append(f"group {g}: only {', '.join(placed)} of {', '.join(members)} placed")
+        elif placed:
+            where = (
+                {at[m] for m in members}
+                if pol.group_together == "placement"
+                else {pls[at[m]].country for m in members}
+            )
+            if len(where) > 1:
+                problems.append(f"group {g} is split over {', '.join(sorted(where))}")
+    if pol.max_same_nationality_per_placement is not None:
+        per = Counter((p, vols[v].nationality) for v, p in at.items())
+        problems += [
+            f"{p} holds {n} volunteers of nationality {nat}"
+            for (p, nat), n in per.items()
+            if n > pol.max_same_nationality_per_placement
+        ]
+    if pol.max_nationality_share_per_country is not None:
+        in_country = Counter(pls[p].country for p in at.values())
+        per_nat = Counter((pls[p].country, vols[v].nationality) for v, p in at.items())
+        pct = round(pol.max_nationality_share_per_country * 100)
+        for (c, nat), n in per_nat.items():
+            if 100 * n > pct * in_country[c] + 100 * pol.nationality_share_allowance:
+                problems.append(f"{n} of {in_country[c]} volunteers in {c} are {nat}")
+    if pol.max_per_host is not None:
+        per_host = Counter(pls[p].host for p in at.values())
+        problems += [
+            f"host {h} receives {n} volunteers" for h, n in per_host.items() if n > pol.max_per_host
+        ]
+    if pol.budget is not None:
+        b = pol.budget
+        spent = sum(b.cost.get(pls[p].country, b.default_cost) for p in at.values())
+        if spent > b.total:
+            problems.append(f"the round spends {spent} of a budget of {b.total}")
+    if r.previous:
+        moved = [a for a in r.previous if at.get(a.volunteer) != a.placement]
+        if pol.max_moves is not None and len(moved) > pol.max_moves:
+            problems.append(f"{len(moved)} volunteers moved, more than max_moves {pol.max_moves}")
+        problems += [
+            f"frozen assignment {a.volunteer}->{a.placement} was moved"
+            for a in moved
+            if a.stage is not None and a.stage in pol.frozen_stages
+        ]
+    return problems

@@ -4,6 +4,7 @@ from models.errors import Conflict, ErrorItem, InfeasibleRound, InvalidRound, Vo
 from models.load import load_round, parse_round, parse_text, round_to_dict
 from models.result import AssignmentOut, OpenSlot, Result, UnmatchedVolunteer
 from models.round import (
+    Budget,
     Pair,
     Placement,
     Policy,
@@ -15,6 +16,7 @@ from models.round import (
 
 __all__ = [
     "AssignmentOut",
+    "Budget",
     "Conflict",
     "ErrorItem",
     "InfeasibleRound",

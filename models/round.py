@@ -252,8 +252,36 @@ class Weights(BaseModel):
     priority: int = Field(200, ge=0, description="Urgency of the need (priority 5 = full points).")
 
 
+class Budget(BaseModel):
+    """The programme's money for a round: a cost per volunteer by host country."""
+
+    model_config = _FROZEN
+
+    total: int = Field(ge=0, description="Programme total for the round (travel + stipends).")
+    cost: dict[CountryCode, int] = Field(
+        default_factory=dict,
+        description="Cost of one volunteer placed in each host country (travel + stipend).",
+    )
+    default_cost: int = Field(0, ge=0, description="Cost in a country missing from `cost`.")
+
+    @field_validator("cost")
+    @classmethod
+    def _non_negative(cls, v: dict[str, int]) -> dict[str, int]:
+        bad = sorted(k for k, x in v.items() if x < 0)
+        if bad:
+            raise ValueError(f"costs must be >= 0 (negative for {', '.join(bad)})")
+        return v
+
+
+ObjectiveTier = Literal["urgent_coverage", "score", "fairness"]
+
+
 class Policy(BaseModel):
-    """How a round is matched; every field has a default."""
+    """How a round is matched; every field has a default.
+
+    The fields after `seed` are the policy rules (docs/policy-rules.md); their defaults
+    change nothing, so a round that does not name them is matched on the hard rules.
+    """
 
     model_config = _FROZEN
 
@@ -275,6 +303,95 @@ class Policy(BaseModel):
     weights: Weights = Field(default_factory=Weights, description="Score component weights.")
     time_limit_s: float = Field(30.0, gt=0, le=86400, description="Solver wall-clock limit.")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Same document + seed = same result.")
+
+    group_together: Literal["placement", "country"] = Field(
+        "placement",
+        description="Volunteers sharing a group go to the same placement, or the same country.",
+    )
+    max_same_nationality_per_placement: int | None = Field(
+        None, ge=1, description="At most this many volunteers of one nationality per placement."
+    )
+    max_nationality_share_per_country: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="No nationality holds more than this share of a host country's placed "
+        "volunteers, beyond `nationality_share_allowance` people.",
+    )
+    nationality_share_allowance: int = Field(
+        1, ge=0, description="People of one nationality a country may take beyond the share."
+    )
+    gender_balance: bool = Field(
+        False,
+        description="Placements with 2+ volunteers should hold each declared gender (female, "
+        "male) the eligible pool offers; a soft rule.",
+    )
+    gender_balance_penalty: int = Field(
+        200, ge=0, description="Points lost per placement and missing gender."
+    )
+    min_fill: dict[Annotated[int, Field(ge=1, le=5)], Annotated[int, Field(ge=1)]] = Field(
+        default_factory=dict,
+        description="Priority level -> volunteers every placement of that level gets before "
+        "any placement gets more than that (e.g. {5: 1}); hard where the pool allows.",
+    )
+    max_per_host: int | None = Field(
+        None, ge=1, description="At most this many volunteers per host partner."
+    )
+    budget: Budget | None = Field(None, description="Programme budget, hard.")
+    objective: tuple[ObjectiveTier, ...] = Field(
+        ("score",),
+        min_length=1,
+        description="Objectives in priority order, each kept within `objective_tolerance` "
+        "of its best before the next is optimised.",
+    )
+    objective_tolerance: float = Field(
+        0.0, ge=0, le=1, description="Share of a tier's best value a later tier may give up."
+    )
+    fairness_by: Literal["nationality", "host"] = Field(
+        "nationality", description="Whose worst-served outcome the fairness tier raises."
+    )
+    move_cost: int = Field(
+        100, ge=0, description="Points lost per volunteer moved from their previous placement."
+    )
+    max_moves: int | None = Field(
+        None, ge=0, description="At most this many previous assignments may change."
+    )
+    frozen_stages: tuple[str, ...] = Field(
+        (), description="Previous assignments at these stages are never moved (visa, travel)."
+    )
+    rule_costs: bool | None = Field(
+        None,
+        description="Measure what each rule costs in score by re-solving without it "
+        "(default: on for rounds under 50,000 eligible pairs).",
+    )
+
+    @field_validator("objective")
+    @classmethod
+    def _distinct_tiers(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(v)) != len(v):
+            raise ValueError("each objective may appear once")
+        return v
+
+    def rules_in_use(self) -> list[str]:
+        """Names of the policy rules this policy switches on (beyond the hard rules)."""
+        on = []
+        if self.max_same_nationality_per_placement is not None:
+            on.append("nationality_per_placement")
+        if self.max_nationality_share_per_country is not None:
+            on.append("nationality_share")
+        if self.gender_balance:
+            on.append("gender_balance")
+        if self.min_fill:
+            on.append("min_fill")
+        if self.max_per_host is not None:
+            on.append("max_per_host")
+        if self.budget is not None:
+            on.append("budget")
+        if self.objective != ("score",):
+            on.append("objective")
+        if self.max_moves is not None:
+            on.append("max_moves")
+        return on
 
 
 class PreviousAssignment(BaseModel):

@@ -1,0 +1,97 @@
+"""What every policy rule module shares: the pair variables and the model context."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from ortools.sat.python import cp_model
+
+from matching.compiled import CompiledRound
+from matching.eligibility import Pairs
+from matching.scoring import Scores
+from models import Policy
+
+IntP = NDArray[np.intp]
+
+
+@dataclass
+class PairVars:
+    """One boolean per candidate pair of the model: 1 = the volunteer goes there."""
+
+    idx: IntP
+    """Indices of the modelled pairs in the round's `Pairs`."""
+    v: NDArray[np.int32]
+    p: NDArray[np.int32]
+    score: NDArray[np.int64]
+    x: list[cp_model.IntVar]
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def value(self, solver: cp_model.CpSolver) -> NDArray[np.bool_]:
+        """Which modelled pairs the solver chose."""
+        return np.fromiter(
+            (solver.boolean_value(x) for x in self.x), dtype=np.bool_, count=len(self.x)
+        )
+
+    def total(
+        self, which: IntP | NDArray[np.bool_] | None = None, coef: NDArray[np.int64] | None = None
+    ) -> cp_model.LinearExprT:
+        """Sum (or weighted sum) of the chosen variables."""
+        ids = np.arange(len(self.x)) if which is None else np.asarray(which)
+        if ids.dtype == np.bool_:
+            ids = np.flatnonzero(ids)
+        xs = [self.x[i] for i in ids.tolist()]
+        if coef is None:
+            return cp_model.LinearExpr.sum(xs)
+        return cp_model.LinearExpr.weighted_sum(xs, coef[ids].tolist())
+
+
+@dataclass
+class Penalty:
+    """A soft rule's term: `weight` points lost per unit of `expr`."""
+
+    rule: str
+    expr: cp_model.LinearExprT
+    weight: int
+
+
+@dataclass
+class RuleContext:
+    """What a rule needs to add its constraints."""
+
+    model: cp_model.CpModel
+    vars: PairVars
+    compiled: CompiledRound
+    pairs: Pairs
+    """All eligible pairs of the round (the model may hold only some of them)."""
+    scores: Scores
+    policy: Policy
+    enforce: dict[str, cp_model.IntVar] = field(default_factory=dict)
+    """Per rule, the literal its hard constraints are enforced by (all true in a normal
+    solve; assumptions when looking for the rules behind an infeasibility)."""
+    notes: dict[str, Any] = field(default_factory=dict)
+    """Facts rules leave for the result (shortfalls, forced moves ...)."""
+
+    def on(self, rule: str) -> cp_model.IntVar:
+        """The enforcement literal of a rule (created on first use)."""
+        lit = self.enforce.get(rule)
+        if lit is None:
+            lit = self.model.new_bool_var(f"rule:{rule}")
+            self.enforce[rule] = lit
+        return lit
+
+
+def segments(keys: NDArray[np.int64] | NDArray[np.int32]) -> Iterator[tuple[int, IntP]]:
+    """(key, indices) for each distinct key, keys ascending, indices ascending."""
+    if len(keys) == 0:
+        return
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    cuts = np.flatnonzero(np.diff(sk)) + 1
+    for part in np.split(order, cuts):
+        yield int(keys[part[0]]), part

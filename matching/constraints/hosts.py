@@ -1,0 +1,18 @@
+"""Per-host caps."""
+
+from __future__ import annotations
+
+from matching.constraints.base import Penalty, RuleContext, segments
+
+
+def add_max_per_host(ctx: RuleContext) -> list[Penalty]:
+    """No host partner receives more than `max_per_host` volunteers in the round."""
+    limit = ctx.policy.max_per_host
+    if limit is None:
+        return []
+    c, pv, m = ctx.compiled, ctx.vars, ctx.model
+    on = ctx.on("max_per_host")
+    for _, ids in segments(c.host[pv.p]):
+        if len(ids) > limit:
+            m.add(pv.total(ids) <= limit).only_enforce_if(on)
+    return []

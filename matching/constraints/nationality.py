@@ -1,0 +1,45 @@
+"""Nationality mix: no cohort of one nationality crowds a placement or a country."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matching.constraints.base import Penalty, RuleContext, segments
+
+
+def add_nationality_per_placement(ctx: RuleContext) -> list[Penalty]:
+    """At most `max_same_nationality_per_placement` volunteers of one nationality in
+    any one placement."""
+    limit = ctx.policy.max_same_nationality_per_placement
+    if limit is None:
+        return []
+    c, pv, m = ctx.compiled, ctx.vars, ctx.model
+    on = ctx.on("nationality_per_placement")
+    key = pv.p.astype(np.int64) * len(c.countries) + c.nationality[pv.v]
+    for _, ids in segments(key):
+        if len(ids) > limit:
+            m.add(pv.total(ids) <= limit).only_enforce_if(on)
+    return []
+
+
+def add_nationality_share(ctx: RuleContext) -> list[Penalty]:
+    """In each host country, volunteers of one nationality make up at most
+    `max_nationality_share_per_country` of those placed there, beyond an allowance of
+    `nationality_share_allowance` people (so a country with few volunteers is not
+    blocked by the share alone)."""
+    share = ctx.policy.max_nationality_share_per_country
+    if share is None:
+        return []
+    c, pv, m = ctx.compiled, ctx.vars, ctx.model
+    on = ctx.on("nationality_share")
+    pct = round(share * 100)
+    allow = ctx.policy.nationality_share_allowance
+    country = c.country[pv.p]
+    nat = c.nationality[pv.v]
+    for _, ids in segments(country.astype(np.int64)):
+        everyone = pv.total(ids)
+        for _, sub in segments(nat[ids].astype(np.int64)):
+            if len(sub) <= allow:
+                continue
+            m.add(100 * pv.total(ids[sub]) <= pct * everyone + 100 * allow).only_enforce_if(on)
+    return []

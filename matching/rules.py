@@ -1,0 +1,525 @@
+"""Rounds with policy rules: a CP-SAT model on the pairs that can matter, warm-started
+from the exact min-cost-flow optimum of the round without the rules.
+
+Why not one boolean per eligible pair: measured here, CP-SAT's presolve alone takes a
+minute at 425,000 pairs. So the model holds, by default, each volunteer's best few
+pairs, each placement's best few candidates, the flow optimum, the previous and locked
+pairs and every pair of a group member; small rounds get every pair. The flow optimum
+of the round without the rules is a valid upper bound for the round with them (every
+rule only removes assignments or subtracts penalties), so `bound` stays honest whatever
+the model leaves out; `status` is `optimal` only when the model holds every pair and
+CP-SAT proves its optimum.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from ortools.sat.python import cp_model
+
+from matching.constraints import (
+    add_assignment,
+    add_budget,
+    add_gender_balance,
+    add_groups,
+    add_max_per_host,
+    add_min_fill,
+    add_moves,
+    add_nationality_per_placement,
+    add_nationality_share,
+    fairness_floor,
+    urgent_coverage,
+)
+from matching.constraints.base import PairVars, Penalty, RuleContext
+from matching.explain import pair_failure_details
+from matching.solve import Prepared, Solution, locked_pair_indices, solve_pure
+from models import Conflict, InfeasibleRound, Policy
+
+FULL_MODEL_PAIRS = 60_000
+"""Up to this many eligible pairs, the model holds all of them (and can prove optimality)."""
+PER_VOLUNTEER = 6
+"""Best pairs kept per volunteer in a restricted model."""
+PER_PLACEMENT_EXTRA = 6
+"""Best candidates kept per placement beyond its slots."""
+HARD_RULES = (
+    "locked",
+    "groups",
+    "nationality_per_placement",
+    "nationality_share",
+    "max_per_host",
+    "budget",
+    "max_moves",
+)
+
+
+def has_groups(prep: Prepared) -> bool:
+    """Whether any two volunteers share a group."""
+    g = prep.compiled.group
+    g = g[g >= 0]
+    return bool(len(g)) and len(np.unique(g)) < len(g)
+
+
+def needs_rules(prep: Prepared) -> bool:
+    """Whether the round asks for more than the hard rules: then it goes to CP-SAT."""
+    policy = prep.compiled.round.policy
+    return bool(policy.rules_in_use() or has_groups(prep) or prep.compiled.round.previous)
+
+
+@dataclass
+class _Setup:
+    model_pairs: NDArray[np.intp]
+    locked: NDArray[np.intp]
+    """Indices into prep.pairs of locked and frozen pairs."""
+    prev_pair: dict[int, int]
+    """previous volunteer index -> index into prep.pairs of their previous pair (-1: gone)."""
+    hint: NDArray[np.intp]
+    pure_objective: int
+
+
+def _pair_index(prep: Prepared, v: NDArray[np.int64], p: NDArray[np.int64]) -> NDArray[np.intp]:
+    """Index in prep.pairs of each (v, p), -1 when the pair is not eligible."""
+    c, pairs = prep.compiled, prep.pairs
+    keys = c.pair_keys(pairs.v, pairs.p)
+    want = c.pair_keys(v, p)
+    if len(keys) == 0:
+        return np.full(len(want), -1, dtype=np.intp)
+    at = np.clip(np.searchsorted(keys, want), 0, len(keys) - 1)
+    return np.where(keys[at] == want, at, -1).astype(np.intp)
+
+
+def _frozen_locks(prep: Prepared) -> NDArray[np.intp]:
+    """Pairs of previous assignments at a frozen stage; they must still be eligible."""
+    c, r = prep.compiled, prep.compiled.round
+    frozen = [a for a in r.previous if a.stage is not None and a.stage in r.policy.frozen_stages]
+    if not frozen:
+        return np.zeros(0, dtype=np.intp)
+    v = np.array([c.vindex[a.volunteer] for a in frozen], dtype=np.int64)
+    p = np.array([c.pindex[a.placement] for a in frozen], dtype=np.int64)
+    at = _pair_index(prep, v, p)
+    conflicts = []
+    for k in np.flatnonzero(at < 0).tolist():
+        details = pair_failure_details(c, int(v[k]), int(p[k]))
+        conflicts.append(
+            Conflict(
+                rule="frozen_stages",
+                message=(
+                    f"{frozen[k].volunteer} is frozen at {frozen[k].placement} (stage "
+                    f"{frozen[k].stage!r}) but the pair now breaks "
+                    + "; ".join(f"{r_}: {d}" for r_, d in details.items())
+                ),
+                volunteers=(frozen[k].volunteer,),
+                placements=(frozen[k].placement,),
+            )
+        )
+    if conflicts:
+        raise InfeasibleRound(conflicts)
+    return at
+
+
+def _select_pairs(prep: Prepared, must: list[NDArray[np.intp]]) -> NDArray[np.intp]:
+    """The pairs the model holds (all of them for small rounds)."""
+    c, pairs, score = prep.compiled, prep.pairs, prep.scores.total
+    n = len(pairs)
+    if n <= FULL_MODEL_PAIRS:
+        return np.arange(n, dtype=np.intp)
+    keep = np.zeros(n, dtype=np.bool_)
+    for arr in must:
+        keep[arr[arr >= 0]] = True
+    # each volunteer's best pairs
+    order = np.lexsort((-score, pairs.v))
+    sv = pairs.v[order]
+    first = np.searchsorted(sv, sv, side="left")
+    keep[order[(np.arange(n) - first) < PER_VOLUNTEER]] = True
+    # each placement's best candidates (pairs are placement-major already)
+    order = np.lexsort((-score, pairs.p))
+    sp = pairs.p[order]
+    first = np.searchsorted(sp, sp, side="left")
+    limit = c.capacity[sp] + PER_PLACEMENT_EXTRA
+    keep[order[(np.arange(n) - first) < limit]] = True
+    # every pair of a group member, so groups can find a common placement
+    keep |= c.group[pairs.v] >= 0
+    return np.flatnonzero(keep)
+
+
+def _setup(prep: Prepared) -> _Setup:
+    c, r = prep.compiled, prep.compiled.round
+    pure = solve_pure(prep)  # also validates the locks (InfeasibleRound)
+    locked = np.union1d(locked_pair_indices(prep), _frozen_locks(prep)).astype(np.intp)
+    prev_pair: dict[int, int] = {}
+    if r.previous:
+        v = np.array([c.vindex[a.volunteer] for a in r.previous], dtype=np.int64)
+        p = np.array([c.pindex[a.placement] for a in r.previous], dtype=np.int64)
+        prev_pair = dict(zip(v.tolist(), _pair_index(prep, v, p).tolist(), strict=True))
+    prev_idx = np.array([i for i in prev_pair.values() if i >= 0], dtype=np.intp)
+    model_pairs = _select_pairs(prep, [pure.chosen, locked, prev_idx])
+    return _Setup(model_pairs, locked, prev_pair, pure.chosen, pure.objective)
+
+
+@dataclass
+class _Built:
+    ctx: RuleContext
+    penalties: list[Penalty]
+    tiers: list[tuple[str, cp_model.LinearExprT]]
+    score_expr: cp_model.LinearExprT
+
+
+def _build(
+    prep: Prepared,
+    setup: _Setup,
+    policy: Policy,
+    skip: frozenset[str] = frozenset(),
+    force_rules: bool = True,
+) -> _Built:
+    c, pairs, scores = prep.compiled, prep.pairs, prep.scores
+    model = cp_model.CpModel()
+    mp = setup.model_pairs
+    x = [model.new_bool_var(f"x{i}") for i in range(len(mp))]
+    pv = PairVars(mp, pairs.v[mp], pairs.p[mp], scores.total[mp], x)
+    ctx = RuleContext(model, pv, c, pairs, scores, policy)
+    pos = np.full(len(pairs), -1, dtype=np.intp)
+    pos[mp] = np.arange(len(mp))
+    penalties = add_assignment(ctx, pos[setup.locked])
+    for rule, add in (
+        ("groups", add_groups),
+        ("nationality_per_placement", add_nationality_per_placement),
+        ("nationality_share", add_nationality_share),
+        ("gender_balance", add_gender_balance),
+        ("max_per_host", add_max_per_host),
+        ("budget", add_budget),
+    ):
+        if rule not in skip:
+            penalties += add(ctx)
+    if "moves" not in skip:
+        prev_at = {v: int(pos[i]) if i >= 0 else -1 for v, i in setup.prev_pair.items()}
+        penalties += add_moves(ctx, prev_at)
+    score_expr = (
+        pv.total(None, pv.score)
+        - cp_model.LinearExpr.sum([pen.weight * pen.expr for pen in penalties])
+        if penalties
+        else pv.total(None, pv.score)
+    )
+    tiers: list[tuple[str, cp_model.LinearExprT]] = []
+    shortfall = None if "min_fill" in skip else add_min_fill(ctx)
+    if shortfall is not None:
+        tiers.append(("min_fill", -shortfall))
+    for name in ("score",) if "objective" in skip else policy.objective:
+        if name == "score":
+            tiers.append(("score", score_expr))
+        elif name == "urgent_coverage":
+            tiers.append(("urgent_coverage", urgent_coverage(ctx)))
+        else:
+            tiers.append(("fairness", fairness_floor(ctx)))
+    if force_rules:
+        for lit in ctx.enforce.values():
+            model.add(lit == 1)
+    hint = np.zeros(len(pairs), dtype=np.bool_)
+    hint[setup.hint] = True
+    for i, var in enumerate(x):
+        model.add_hint(var, bool(hint[mp[i]]))
+    return _Built(ctx, penalties, tiers, score_expr)
+
+
+def _solver(policy: Policy, seconds: float) -> cp_model.CpSolver:
+    s = cp_model.CpSolver()
+    p = s.parameters
+    # A portfolio interleaved on one thread is deterministic: same round + seed = same
+    # result, whatever the machine's load (a wall-clock limit alone would not be).
+    p.num_workers = 8
+    p.interleave_search = True
+    p.max_deterministic_time = max(seconds, 0.5)
+    p.max_time_in_seconds = max(seconds, 0.5) * 3
+    p.random_seed = policy.seed
+    return s
+
+
+@dataclass
+class RulesOutcome:
+    solution: Solution
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def _solve_tiers(
+    prep: Prepared,
+    setup: _Setup,
+    policy: Policy,
+    skip: frozenset[str] = frozenset(),
+    seconds: float | None = None,
+) -> tuple[NDArray[np.bool_] | None, _Built, dict[str, Any], bool]:
+    """Solve tier by tier; return the chosen modelled pairs (None if infeasible)."""
+    built = _build(prep, setup, policy, skip)
+    model = built.ctx.model
+    budget = policy.time_limit_s if seconds is None else seconds
+    per_tier = budget / len(built.tiers)
+    values: dict[str, Any] = {}
+    chosen: NDArray[np.bool_] | None = None
+    proven = True
+    for k, (name, expr) in enumerate(built.tiers):
+        model.maximize(expr)
+        solver = _solver(policy, per_tier)
+        status = solver.solve(model)
+        if status == cp_model.INFEASIBLE:
+            return None, built, values, False
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            proven = False
+            break
+        proven &= status == cp_model.OPTIMAL
+        best = int(round(solver.objective_value))
+        values[name] = {
+            "value": best,
+            "bound": int(round(solver.best_objective_bound)),
+            "optimal": status == cp_model.OPTIMAL,
+        }
+        chosen = built.ctx.vars.value(solver)
+        # warm-start the next tier from this solution
+        model.clear_hints()
+        for var, val in zip(built.ctx.vars.x, chosen.tolist(), strict=True):
+            model.add_hint(var, val)
+        if k + 1 < len(built.tiers):
+            tol = 0.0 if name == "min_fill" else policy.objective_tolerance
+            keep = best - int(abs(best) * tol)
+            model.add(expr >= keep)
+    return chosen, built, values, proven
+
+
+def _diagnose(prep: Prepared, setup: _Setup, policy: Policy) -> list[Conflict]:
+    """Which hard rules (and locked pairs) cannot hold together, from CP-SAT's
+    sufficient assumptions on a feasibility model."""
+    built = _build(prep, setup, policy, force_rules=False)
+    model = built.ctx.model
+    model.clear_objective()
+    model.clear_hints()
+    names = {lit.index: rule for rule, lit in built.ctx.enforce.items()}
+    model.add_assumptions(list(built.ctx.enforce.values()))
+    solver = _solver(policy, min(10.0, policy.time_limit_s))
+    solver.solve(model)
+    core = [names[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in names]
+    return [
+        Conflict(
+            rule=r,
+            message=f"the rule {r!r} cannot hold together with "
+            + ", ".join(x for x in core if x != r),
+        )
+        for r in core
+    ] or [Conflict(rule="rules", message="the rules cannot all hold")]
+
+
+def solve_with_rules(prep: Prepared) -> Solution:
+    """Solve a round whose policy adds rules beyond the hard ones."""
+    t0 = time.perf_counter()
+    policy = prep.compiled.round.policy
+    setup = _setup(prep)
+    chosen, built, tiers, proven = _solve_tiers(prep, setup, policy)
+    softened: list[dict[str, Any]] = []
+    if chosen is None:
+        conflicts = _diagnose(prep, setup, policy)
+        rules = {c.rule for c in conflicts}
+        if "locked" in rules or not rules - {"locked"}:
+            raise InfeasibleRound(conflicts)
+        # Soften the hard rules in the conflict (not the locks) and solve again.
+        relaxed = policy.model_copy(update=_relax(policy, rules))
+        softened = [c.as_dict() | {"softened": True} for c in conflicts]
+        chosen, built, tiers, proven = _solve_tiers(prep, setup, relaxed)
+        if chosen is None:
+            raise InfeasibleRound(conflicts)
+    mp = setup.model_pairs
+    picked = np.sort(mp[chosen]).astype(np.intp)
+    score_total = int(prep.scores.total[picked].sum())
+    penalty_points = {pen.rule: 0 for pen in built.penalties}
+    objective = score_total
+    # evaluate penalties on the chosen solution without a solver
+    penalty_points = _penalty_values(prep, setup, policy, picked)
+    objective = score_total - sum(penalty_points.values())
+    full = len(mp) == len(prep.pairs)
+    bound = setup.pure_objective
+    last = tiers.get("score")
+    if full and last is not None and policy.objective[-1] == "score" and last["optimal"]:
+        bound = min(bound, last["bound"])
+    status = "optimal" if (full and proven and objective >= bound) else "feasible"
+    extra: dict[str, Any] = {
+        "rules": {"active": rules_active(prep)}
+        | _rule_report(prep, setup, policy, picked, built, penalty_points),
+        "tiers": tiers,
+        "solver": {
+            "model_pairs": len(mp),
+            "all_pairs": len(prep.pairs),
+            "pure_optimum": setup.pure_objective,
+            "seconds": round(time.perf_counter() - t0, 3),
+        },
+    }
+    if softened:
+        extra["conflicts"] = softened
+    want_costs = policy.rule_costs
+    if want_costs is None:
+        want_costs = len(prep.pairs) <= RULE_COST_PAIRS
+    if want_costs:
+        extra["rules"]["costs"] = _rule_costs(prep, setup, policy, objective)
+    extra["volunteer_reasons"] = _group_reasons(prep, built)
+    if prep.compiled.round.previous:
+        extra["moves"] = _moves(prep, setup, picked)
+    return Solution(
+        chosen=picked, status=status, objective=objective, bound=max(bound, objective), extra=extra
+    )
+
+
+RULE_COST_PAIRS = 50_000
+"""Up to this many pairs, each rule's cost is measured by re-solving without it."""
+
+
+def rules_active(prep: Prepared) -> list[str]:
+    """The rules of this round that constrain or penalise the model."""
+    policy, r = prep.compiled.round.policy, prep.compiled.round
+    on = [x for x in policy.rules_in_use() if x != "max_moves"]
+    if has_groups(prep):
+        on.insert(0, "groups")
+    if r.previous and (policy.move_cost or policy.max_moves is not None):
+        on.append("moves")
+    return on
+
+
+def _rule_costs(
+    prep: Prepared, setup: _Setup, policy: Policy, objective: int
+) -> dict[str, int | None]:
+    """Score each rule costs: the objective without the rule minus the objective with
+    all of them (None where the re-solve found nothing in its time)."""
+    out: dict[str, int | None] = {}
+    rules = rules_active(prep)
+    share = max(policy.time_limit_s / max(len(rules), 1) / 2, 0.5)
+    for rule in rules:
+        chosen, built, _tiers, _ = _solve_tiers(prep, setup, policy, frozenset({rule}), share)
+        if chosen is None:
+            out[rule] = None
+            continue
+        picked = np.sort(setup.model_pairs[chosen]).astype(np.intp)
+        alt = int(prep.scores.total[picked].sum()) - sum(
+            v
+            for k, v in _penalty_values(prep, setup, policy, picked).items()
+            if k != rule and not (rule == "moves" and k == "moves")
+        )
+        out[rule] = max(0, alt - objective)
+    return out
+
+
+def _group_reasons(prep: Prepared, built: _Built) -> dict[str, list[str]]:
+    """Reasons for members of groups that no placement can take whole."""
+    c = prep.compiled
+    out: dict[str, list[str]] = {}
+    unplaceable: dict[str, str] = built.ctx.notes.get("groups_unplaceable", {})
+    for vi in np.flatnonzero(c.group >= 0).tolist():
+        text = unplaceable.get(c.group_ids[int(c.group[vi])])
+        if text:
+            out[c.volunteer_ids[vi]] = [text]
+    return out
+
+
+def _relax(policy: Policy, rules: set[str]) -> dict[str, Any]:
+    field_of = {
+        "nationality_per_placement": "max_same_nationality_per_placement",
+        "nationality_share": "max_nationality_share_per_country",
+        "max_per_host": "max_per_host",
+        "budget": "budget",
+        "max_moves": "max_moves",
+    }
+    return {field_of[r]: None for r in rules if r in field_of}
+
+
+def _penalty_values(
+    prep: Prepared, setup: _Setup, policy: Policy, picked: NDArray[np.intp]
+) -> dict[str, int]:
+    """Points each soft rule costs in the chosen assignment, counted directly."""
+    c, pairs = prep.compiled, prep.pairs
+    out: dict[str, int] = {}
+    if policy.gender_balance:
+        from matching.constraints.gender import _BALANCED
+
+        offers = {g: np.zeros(c.n_placements, dtype=np.bool_) for g in _BALANCED}
+        for g in _BALANCED:
+            offers[g][pairs.p[c.gender[pairs.v] == g]] = True
+        n_at = np.bincount(pairs.p[picked], minlength=c.n_placements)
+        missing = 0
+        for g in _BALANCED:
+            has = np.bincount(
+                pairs.p[picked][c.gender[pairs.v[picked]] == g], minlength=c.n_placements
+            )
+            both = offers[_BALANCED[0]] & offers[_BALANCED[1]]
+            missing += int(((c.capacity >= 2) & (n_at >= 2) & both & (has == 0)).sum())
+        out["gender_balance"] = missing * policy.gender_balance_penalty
+    if setup.prev_pair and policy.move_cost:
+        kept = set(picked.tolist())
+        moved = sum(1 for i in setup.prev_pair.values() if i < 0 or i not in kept)
+        out["moves"] = moved * policy.move_cost
+    return out
+
+
+def _moves(prep: Prepared, setup: _Setup, picked: NDArray[np.intp]) -> list[dict[str, Any]]:
+    """Who moved from the previous assignment, where to, and why."""
+    c, pairs = prep.compiled, prep.pairs
+    at = {int(pairs.v[i]): int(i) for i in picked.tolist()}
+    out = []
+    for a in c.round.previous:
+        vi, pi = c.vindex[a.volunteer], c.pindex[a.placement]
+        now = at.get(vi)
+        if now is not None and int(pairs.p[now]) == pi:
+            continue
+        prev = setup.prev_pair[vi]
+        if prev < 0:
+            why = "the previous pair breaks a hard rule now: " + "; ".join(
+                f"{k}: {d}" for k, d in pair_failure_details(c, vi, pi).items()
+            )
+        elif now is None:
+            why = "unplaced: keeping them would break a policy rule or cost the round more"
+        else:
+            why = (
+                f"moved: the round scores higher with them at {c.placement_ids[pairs.p[now]]} "
+                f"(score {int(prep.scores.total[now])} vs {int(prep.scores.total[prev])})"
+                if prep.scores.total[now] > prep.scores.total[prev]
+                else "moved to make room that a policy rule or a better fit needs"
+            )
+        out.append(
+            {
+                "volunteer": a.volunteer,
+                "from": a.placement,
+                "to": None if now is None else c.placement_ids[int(pairs.p[now])],
+                "reason": why,
+            }
+        )
+    return out
+
+
+def _rule_report(
+    prep: Prepared,
+    setup: _Setup,
+    policy: Policy,
+    picked: NDArray[np.intp],
+    built: _Built,
+    penalty_points: dict[str, int],
+) -> dict[str, Any]:
+    """Per rule in use: what it cost, and what it could not keep."""
+    c = prep.compiled
+    report: dict[str, Any] = {}
+    notes = built.ctx.notes
+    for rule, text in notes.get("groups_unplaceable", {}).items():
+        report.setdefault("groups", {"unplaceable": []})["unplaceable"].append(text)
+    needs: dict[int, int] = notes.get("min_fill_needs", {})
+    if needs:
+        got = np.bincount(prep.pairs.p[picked], minlength=c.n_placements)
+        short = [
+            {
+                "placement": c.placement_ids[p],
+                "priority": int(c.priority[p]),
+                "needed": need,
+                "got": int(got[p]),
+            }
+            for p, need in sorted(needs.items())
+            if got[p] < need
+        ]
+        report["min_fill"] = {"placements": len(needs), "short": short}
+    for rule, pts in penalty_points.items():
+        report.setdefault(rule, {})["penalty"] = pts
+    report["total_cost_vs_pure_optimum"] = max(
+        0, setup.pure_objective - int(prep.scores.total[picked].sum())
+    )
+    return report
