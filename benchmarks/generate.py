@@ -232,8 +232,9 @@ PLACEMENT_TERMS: tuple[tuple[int, int, float], ...] = (
 
 
 def _probs(weights: Sequence[float]) -> F64:
-    w = np.asarray(weights, dtype=np.float64)
-    return w / w.sum()
+    w: F64 = np.asarray(weights, dtype=np.float64)
+    out: F64 = w / w.sum()
+    return out
 
 
 def _draw(rng: np.random.Generator, weights: Sequence[float], size: int) -> I64:
@@ -383,7 +384,8 @@ def generate_round(
     p_min = np.array([t[0] for t in PLACEMENT_TERMS])[term]
     p_max = np.array([t[1] for t in PLACEMENT_TERMS])[term]
     p_earliest = rng.integers(0, b.horizon_days, n_p)
-    p_latest = p_earliest + np.array([0, 14, 30, 45, 60])[_draw(rng, [0.3, 0.25, 0.25, 0.1, 0.1], n_p)]
+    window = np.array([0, 14, 30, 45, 60])[_draw(rng, [0.3, 0.25, 0.25, 0.1, 0.1], n_p)]
+    p_latest = p_earliest + window
     age_kind = _draw(rng, [0.88, 0.08, 0.04], n_p)  # none, youth (<= 29), specialist (>= 25)
     first_aid = rng.random(n_p) < 0.3
     psychosocial = rng.random(n_p) < 0.5
@@ -471,6 +473,7 @@ def generate_round(
     pids = _ids("P", n_p, 5)
     hids = _ids("H", n_hosts, 4)
     genders = ("female", "male", "other", "undisclosed")
+    module_codes = [m[0] for m in TRAINING_MODULES]
     v_from_s, v_until_s, birth_s = _dates(v_from), _dates(v_until), _dates(birth)
     volunteers: list[dict[str, Any]] = []
     for i in range(n_v):
@@ -497,7 +500,7 @@ def generate_round(
             "gender": genders[gender[i]],
             "languages": {k: CEFR[lv] for k, lv in sorted(langs.items())},
             "skills": skills,
-            "training": [m[0] for m, done in zip(TRAINING_MODULES, trained[i], strict=True) if done],
+            "training": [m for m, done in zip(module_codes, trained[i], strict=True) if done],
             "available_from": v_from_s[i],
             "available_until": v_until_s[i],
             "min_months": int(v_min[i]),
@@ -543,8 +546,8 @@ def generate_round(
                 req_langs[hc.working] = "B1"
             else:
                 des_langs.setdefault(hc.working, "B1")
-        for k in req_langs:
-            des_langs.pop(k, None)
+        for code in req_langs:
+            des_langs.pop(code, None)
         training: list[str] = []
         if p_security[j] >= 2:
             training.append("security")

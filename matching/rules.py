@@ -267,10 +267,10 @@ def _solve_tiers(
             proven = False
             break
         proven &= status == cp_model.OPTIMAL
-        best = int(round(solver.objective_value))
+        best = round(solver.objective_value)
         values[name] = {
             "value": best,
-            "bound": int(round(solver.best_objective_bound)),
+            "bound": round(solver.best_objective_bound),
             "optimal": status == cp_model.OPTIMAL,
         }
         chosen = built.ctx.vars.value(solver)
@@ -316,13 +316,25 @@ def solve_with_rules(prep: Prepared) -> Solution:
     softened: list[dict[str, Any]] = []
     if chosen is None:
         conflicts = _diagnose(prep, setup, policy)
-        rules = {c.rule for c in conflicts}
-        if "locked" in rules or not rules - {"locked"}:
+        core = {c.rule for c in conflicts}
+        if "locked" in core:
+            # the coordinator's own locks (or frozen stages) conflict: they must decide
             raise InfeasibleRound(conflicts)
-        # Soften the hard rules in the conflict (not the locks) and solve again.
-        relaxed = policy.model_copy(update=_relax(policy, rules))
-        softened = [c.as_dict() | {"softened": True} for c in conflicts]
-        chosen, built, tiers, proven = _solve_tiers(prep, setup, relaxed)
+        # Soften the rules in the conflict (or, where CP-SAT named none in its time, the
+        # hard rules one at a time in RELAX_ORDER) and solve again.
+        tries = [core & set(RELAX_ORDER)] if core & set(RELAX_ORDER) else [
+            {r} for r in RELAX_ORDER if r in rules_active(prep)
+        ]
+        for rules in tries:
+            relaxed = policy.model_copy(update=_relax(policy, rules))
+            chosen, built, tiers, proven = _solve_tiers(prep, setup, relaxed)
+            if chosen is not None:
+                softened = [
+                    Conflict(rule=r, message=f"the rule {r!r} could not hold with the others "
+                             "and was dropped for this round").as_dict() | {"softened": True}
+                    for r in sorted(rules)
+                ]
+                break
         if chosen is None:
             raise InfeasibleRound(conflicts)
     mp = setup.model_pairs
@@ -365,6 +377,9 @@ def solve_with_rules(prep: Prepared) -> Solution:
     )
 
 
+RELAX_ORDER = ("max_moves", "budget", "nationality_share", "nationality_per_placement",
+               "max_per_host")
+"""Hard rules that may be dropped when they cannot all hold, first tried first."""
 RULE_COST_PAIRS = 50_000
 """Up to this many pairs, each rule's cost is measured by re-solving without it."""
 
@@ -389,7 +404,7 @@ def _rule_costs(
     rules = rules_active(prep)
     share = max(policy.time_limit_s / max(len(rules), 1) / 2, 0.5)
     for rule in rules:
-        chosen, built, _tiers, _ = _solve_tiers(prep, setup, policy, frozenset({rule}), share)
+        chosen, _built, _tiers, _ = _solve_tiers(prep, setup, policy, frozenset({rule}), share)
         if chosen is None:
             out[rule] = None
             continue
@@ -501,7 +516,7 @@ def _rule_report(
     c = prep.compiled
     report: dict[str, Any] = {}
     notes = built.ctx.notes
-    for rule, text in notes.get("groups_unplaceable", {}).items():
+    for text in notes.get("groups_unplaceable", {}).values():
         report.setdefault("groups", {"unplaceable": []})["unplaceable"].append(text)
     needs: dict[int, int] = notes.get("min_fill_needs", {})
     if needs:

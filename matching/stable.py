@@ -3,8 +3,8 @@
 The two sides rank their eligible partners exactly as the contract says: a volunteer by
 its `preferences` where they name a placement, then by descending score, ties by
 placement id; a placement by its `ranking`, then by descending score, ties by volunteer
-id. Ids are sorted in the compiled round, so "ties by id" is "ties by index", and both
-rankings are two `lexsort`s over the pair arrays.
+id. Ids are sorted in the compiled round, so "ties by id" is "ties by index", and each
+side's lists come from one argsort of a packed int64 key over the pair arrays.
 
 Singles are matched by deferred acceptance run in *rounds* on arrays: every free
 volunteer proposes to the next placement on its list at once, each touched placement
@@ -17,13 +17,14 @@ placement with open slots offers them to the next volunteers on its list at once
 
 Groups (couples) cannot take part in plain deferred acceptance: with couples a stable
 matching may not exist. They are inserted afterwards, Roth-Peranson style (as in the
-residency match): a group ranks the placements that accept all of its members and have
-room for all of them, by the sum of the members' own ranks (ties by placement id), and
-applies down that list; a placement takes the group only if all members fit among its
-best `slots`. Displaced singles continue down their lists; a displaced group member
-withdraws the whole group, and singles that had passed the vacated placement are given
-the chance to move back to it. This runs with a step cap; afterwards an exact check says
-whether the matching is stable and names the groups (and singles) that block it.
+residency match): a group ranks its joint choices (one eligible placement per member:
+the same placement, or placements in one country, per `policy.group_together`) by the
+sum of the members' own ranks, and applies down that list; a placement takes the members
+asked of it only if they all fit among its best `slots`. Displaced singles continue down
+their lists; a displaced group member withdraws the whole group, and singles that had
+passed a vacated placement are given the chance to move back to it. This runs with a
+step cap; afterwards an exact check says whether the matching is stable and names the
+groups that block it.
 
 Locked pairs are fixed before any of this: the locked volunteers do not take part and
 their placements' slots shrink; they are neither counted as holders nor as blockers.
@@ -31,6 +32,7 @@ their placements' slots shrink; they are neither counted as holders nor as block
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -271,6 +273,14 @@ def _market(prep: Prepared) -> _Market:
     return _Market(pv, pp, allowed, capacity, locked, locked_v, groups, in_group)
 
 
+Option = tuple[int, ...]
+"""One joint choice of a group: a pair index per member (members in index order)."""
+
+MAX_OPTIONS_PER_COUNTRY: Final = 400
+"""With `group_together: country` a group's options in one country are the combinations
+of its members' placements there; only the best this many per country are kept."""
+
+
 def group_index(mk: _Market, n_volunteers: int) -> I64:
     """Per volunteer: its index in `mk.groups`, or -1."""
     group_of = np.full(n_volunteers, -1, dtype=np.int64)
@@ -279,30 +289,65 @@ def group_index(mk: _Market, n_volunteers: int) -> I64:
     return group_of
 
 
-def joint_lists(
-    rk: Rankings, mk: _Market, group_of: I64
-) -> list[list[tuple[int, list[int]]]]:
-    """Per group: the placements it can take together, with the member pairs there,
-    best first: each member must be eligible, the placement must have room for all,
-    ordered by the sum of the members' own ranks of it, ties by placement id."""
-    sel = np.flatnonzero(mk.allowed & (group_of[mk.pv] >= 0))
-    g = group_of[mk.pv[sel]]
-    size = np.asarray([len(m) for m in mk.groups], dtype=np.int64)
-    n_p = len(mk.capacity)
-    key = g * n_p + mk.pp[sel]
-    uniq, inv, count = np.unique(key, return_inverse=True, return_counts=True)
-    rank_sum = np.bincount(inv, weights=rk.vrank[sel], minlength=len(uniq))
-    ug, up = uniq // n_p, uniq % n_p
-    ok = (count == size[ug]) & (mk.capacity[up] >= size[ug])
-    order = np.lexsort((up, rank_sum, ug))
-    order = order[ok[order]]
-    members: dict[int, list[int]] = {}
-    for k, i in zip(inv.tolist(), sel.tolist(), strict=True):
-        members.setdefault(k, []).append(i)
-    out: list[list[tuple[int, list[int]]]] = [[] for _ in mk.groups]
-    for k in order.tolist():
-        out[int(ug[k])].append((int(up[k]), sorted(members[k])))
+def joint_lists(prep: Prepared, rk: Rankings, mk: _Market) -> list[list[Option]]:
+    """Per group: its joint choices, best first.
+
+    A choice gives every member an eligible placement: the same one for all with
+    `group_together: placement`, placements in one country with `country`; a placement
+    chosen by several members must have room for all of them. Choices are ordered by
+    the sum of the members' own ranks, then by the placements' ids, member by member.
+    """
+    c = prep.compiled
+    by_country = c.round.policy.group_together == "country"
+    out: list[list[Option]] = []
+    for members in mk.groups:
+        # per member: placement -> (pair, rank), from its own ranked list
+        own: list[dict[int, tuple[int, int]]] = []
+        for v in members:
+            lst = rk.vorder[rk.vstart[v] : rk.vstart[v + 1]]
+            lst = lst[mk.allowed[lst]]
+            own.append({int(mk.pp[i]): (int(i), int(rk.vrank[i])) for i in lst.tolist()})
+        scored: list[tuple[int, tuple[int, ...], Option]] = []
+        if not by_country:
+            common = set(own[0]).intersection(*own[1:])
+            for p in common:
+                if mk.capacity[p] >= len(members):
+                    scored.append((sum(o[p][1] for o in own), (p,) * len(members),
+                                   tuple(o[p][0] for o in own)))
+        else:
+            for per_member in _by_country(c, own):
+                scored.extend(_combinations(per_member, mk.capacity))
+        scored.sort()
+        out.append([opt for _, _, opt in scored])
     return out
+
+
+def _by_country(
+    c: CompiledRound, own: list[dict[int, tuple[int, int]]]
+) -> list[list[list[tuple[int, int, int]]]]:
+    """Countries every member may go to, each as per-member lists of (rank, place, pair)."""
+    countries = [{int(c.country[p]) for p in o} for o in own]
+    out = []
+    for k in sorted(set.intersection(*countries)):
+        out.append([sorted((r, p, i) for p, (i, r) in o.items() if c.country[p] == k)
+                    for o in own])
+    return out
+
+
+def _combinations(
+    per_member: list[list[tuple[int, int, int]]], capacity: I64
+) -> list[tuple[int, tuple[int, ...], Option]]:
+    """The best combinations (one placement per member) by rank sum, room permitting."""
+    combos: list[tuple[int, tuple[int, ...], Option]] = []
+    for pick in itertools.product(*per_member):
+        places = tuple(x[1] for x in pick)
+        if len(set(places)) < len(places) and any(
+            places.count(p) > capacity[p] for p in set(places)
+        ):
+            continue
+        combos.append((sum(x[0] for x in pick), places, tuple(x[2] for x in pick)))
+    combos.sort()
+    return combos[:MAX_OPTIONS_PER_COUNTRY]
 
 
 class _Couples:
@@ -313,7 +358,8 @@ class _Couples:
     """
 
     def __init__(
-        self, rk: Rankings, mk: _Market, vheld: I64, vlist: I64, vstart: I64
+        self, prep: Prepared, rk: Rankings, mk: _Market, vheld: I64, vlist: I64,
+        vstart: I64,
     ) -> None:
         self.rk, self.mk = rk, mk
         self.pv, self.pp = mk.pv, mk.pp
@@ -332,26 +378,28 @@ class _Couples:
             self.holders.setdefault(int(self.pp[i]), []).append(int(i))
         self.prank = rk.prank
         self.group_of = group_index(mk, len(vstart) - 1)
-        self.options = joint_lists(rk, mk, self.group_of)
+        self.options = joint_lists(prep, rk, mk)
         self.gptr = [0] * len(mk.groups)
-        self.gheld = [-1] * len(mk.groups)
+        self.placed = [False] * len(mk.groups)
         self.steps = 0
         self.gave_up = False
 
     # -- placements ---------------------------------------------------------------------
-    def _admit(self, p: int, new: list[int]) -> list[int] | None:
-        """Admit all of `new` at p if they are all among its best `slots`; return the
-        holders it lets go, or None (and change nothing) if it refuses."""
+    def _takes(self, p: int, new: list[int]) -> bool:
+        """Whether p would have all of `new` among its best `slots`."""
+        pool = self.holders.get(p, [])
+        if len(pool) + len(new) <= self.cap[p]:
+            return True
+        worst = max(int(self.prank[i]) for i in new)
+        better = sum(1 for i in pool if self.prank[i] < worst)
+        return bool(better + len(new) <= self.cap[p])
+
+    def _admit(self, p: int, new: list[int]) -> list[int]:
+        """Add `new` at p (which takes them) and return the holders it lets go."""
         pool = self.holders.get(p, []) + new
-        if len(pool) <= self.cap[p]:
-            self.holders[p] = pool
-            return []
         pool.sort(key=lambda i: int(self.prank[i]))
-        keep, drop = pool[: self.cap[p]], pool[self.cap[p] :]
-        if any(i in drop for i in new):
-            return None
-        self.holders[p] = keep
-        return drop
+        self.holders[p] = pool[: self.cap[p]]
+        return pool[self.cap[p] :]
 
     def _leave(self, i: int) -> None:
         self.holders[int(self.pp[i])].remove(i)
@@ -381,15 +429,15 @@ class _Couples:
             self.ptr[v] += 1
             stack.append(("s", v))
             return
-        if self.gheld[g] < 0:  # a partner dropped by the same admission withdrew it
+        if not self.placed[g]:  # a partner dropped by the same admission withdrew it
             return
-        p = self.gheld[g]
-        for j in self.options[g][self.gptr[g]][1]:
+        for j in self.options[g][self.gptr[g]]:
+            p = int(self.pp[j])
             if j in self.holders.get(p, []):
                 self._leave(j)
                 vacated.append(p)
             self.vheld[int(self.pv[j])] = -1
-        self.gheld[g] = -1
+        self.placed[g] = False
         self.gptr[g] += 1
         stack.append(("g", g))
 
@@ -400,8 +448,9 @@ class _Couples:
             i = int(self.vlist[self.ptr[v]])
             if i == old:
                 return [], []
-            dropped = self._admit(int(self.pp[i]), [i])
-            if dropped is not None:
+            p = int(self.pp[i])
+            if self._takes(p, [i]):
+                dropped = self._admit(p, [i])
                 vacated: list[int] = []
                 if old >= 0:
                     self._leave(old)
@@ -414,12 +463,16 @@ class _Couples:
     def _group(self, g: int) -> tuple[list[int], list[int]]:
         opts = self.options[g]
         while self.gptr[g] < len(opts):
-            p, member_pairs = opts[self.gptr[g]]
-            dropped = self._admit(p, list(member_pairs))
-            if dropped is not None:
-                for i in member_pairs:
+            at: dict[int, list[int]] = {}
+            for i in opts[self.gptr[g]]:
+                at.setdefault(int(self.pp[i]), []).append(i)
+            if all(self._takes(p, new) for p, new in at.items()):
+                dropped: list[int] = []
+                for p, new in at.items():
+                    dropped += self._admit(p, new)
+                for i in opts[self.gptr[g]]:
                     self.vheld[int(self.pv[i])] = i
-                self.gheld[g] = p
+                self.placed[g] = True
                 return dropped, []
             self.gptr[g] += 1
         return [], []
@@ -492,7 +545,7 @@ def solve_stable(prep: Prepared) -> Solution:
         vheld = volunteer_proposing(mk.pv, mk.pp, vlist, vstart, gp, mk.capacity)
     info: dict[str, Any] = {"side": side, "groups": len(mk.groups)}
     if mk.groups:
-        couples = _Couples(rk, mk, vheld, vlist, vstart)
+        couples = _Couples(prep, rk, mk, vheld, vlist, vstart)
         couples.run()
         vheld = couples.vheld
         info["group_steps"] = couples.steps
@@ -558,27 +611,128 @@ def blocking(
 
 def _blocking_groups(prep: Prepared, rk: Rankings, mk: _Market, chosen: IP) -> list[str]:
     c = prep.compiled
-    holder_lists: dict[int, list[int]] = {}
-    for i in chosen[~mk.locked_v[mk.pv[chosen]]].tolist():
-        holder_lists.setdefault(int(mk.pp[i]), []).append(int(rk.prank[i]))
-    assigned = {int(mk.pv[i]): int(mk.pp[i]) for i in chosen.tolist()}
-    options = joint_lists(rk, mk, group_index(mk, c.n_volunteers))
+    free = chosen[~mk.locked_v[mk.pv[chosen]]]
+    holders: dict[int, list[int]] = {}
+    for i in free.tolist():
+        holders.setdefault(int(mk.pp[i]), []).append(int(i))
+    held = np.full(c.n_volunteers, -1, dtype=np.int64)
+    held[mk.pv[chosen]] = chosen
     out: list[str] = []
-    for g, members in enumerate(mk.groups):
-        at = {assigned.get(v, -1) for v in members}
-        current = at.pop() if len(at) == 1 else -1
-        for p, member_pairs in options[g]:
-            if p == current:
+    for members, options in zip(mk.groups, joint_lists(prep, rk, mk), strict=True):
+        current = tuple(int(held[v]) for v in members)
+        mine = set(current)
+        for opt in options:
+            if opt == current:
                 break
-            ranks = [int(rk.prank[i]) for i in member_pairs]
-            others = holder_lists.get(p, [])
-            # p takes all members iff each beats enough holders: the members together
-            # with the holders better than the worst member fit in the slots.
-            better = sum(1 for r in others if r < max(ranks))
-            if better + len(ranks) <= mk.capacity[p]:
+            at: dict[int, list[int]] = {}
+            for i in opt:
+                at.setdefault(int(mk.pp[i]), []).append(i)
+            # p takes the members it is asked for iff, with the holders it ranks above
+            # the worst of them (the group's own members leave), they fit in its slots
+            if all(
+                sum(1 for h in holders.get(p, []) if h not in mine
+                    and rk.prank[h] < max(rk.prank[i] for i in new)) + len(new)
+                <= mk.capacity[p]
+                for p, new in at.items()
+            ):
                 out.append(c.group_ids[int(c.group[members[0]])])
                 break
     return out
+
+
+def _nth(k: int) -> str:
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
+def stable_reasons(
+    prep: Prepared, chosen: IP
+) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Stable-mode reasons: why each unmatched volunteer that has eligible placements is
+    unplaced, and why each placement with eligible volunteers keeps open slots.
+
+    In a stable matching a placement keeps the candidates it ranks highest and a
+    volunteer holds the best placement that keeps it, so the reasons speak of ranks, not
+    of the round's total score. Volunteers and placements without any eligible partner
+    are left out: `matching.explain` says why, and that holds in every mode.
+    Returns (volunteer index -> reasons, placement index -> reasons).
+    """
+    c = prep.compiled
+    rk, mk = rankings(prep), _market(prep)
+    pv, pp = mk.pv, mk.pp
+    held = np.full(c.n_volunteers, -1, dtype=np.int64)
+    held[pv[chosen]] = chosen
+    free = chosen[~mk.locked_v[pv[chosen]]]
+    worst = np.full(c.n_placements, -1, dtype=np.int64)
+    np.maximum.at(worst, pp[free], rk.prank[free])
+    group_of = group_index(mk, c.n_volunteers)
+    options = joint_lists(prep, rk, mk) if mk.groups else []
+    together = c.round.policy.group_together
+
+    def group_note(v: int) -> str:
+        g = int(group_of[v])
+        gid = c.group_ids[int(c.group[v])]
+        if g < 0:
+            return f"a member of group {gid} is locked elsewhere, so it cannot join them"
+        if not options[g]:
+            return (f"no {'placement' if together == 'placement' else 'country'} takes "
+                    f"every member of group {gid} with room for all of them")
+        return (f"group {gid} is placed together or not at all, and none of its "
+                f"{len(options[g])} joint choice(s) kept every member among a placement's "
+                "highest-ranked candidates")
+
+    why_v: dict[int, list[str]] = {}
+    for v in np.flatnonzero(held < 0).tolist():
+        row = rk.vorder[rk.vstart[v] : rk.vstart[v + 1]]
+        if len(row) == 0:
+            continue
+        if mk.in_group[v]:
+            why_v[v] = [group_note(v)]
+            continue
+        lines = []
+        for i in row[:3].tolist():
+            p = int(pp[i])
+            name = c.placement_ids[p]
+            if mk.capacity[p] <= 0:
+                lines.append(f"{name}: every slot is locked")
+                continue
+            lines.append(
+                f"{name} ranks this volunteer {_nth(int(rk.prank[i]) + 1)} of "
+                f"{int(rk.pstart[p + 1] - rk.pstart[p])}, and its lowest-ranked holder is its "
+                f"{_nth(int(worst[p]) + 1)}"
+            )
+        more = f" and {len(row) - 3} more" if len(row) > 3 else ""
+        why_v[v] = [
+            f"stable mode: each of the {len(row)} placement(s) this volunteer is eligible "
+            "for is full with volunteers it ranks higher: " + "; ".join(lines) + more
+        ]
+    filled = np.bincount(pp[chosen], minlength=c.n_placements)
+    why_p: dict[int, list[str]] = {}
+    for p in np.flatnonzero(filled < c.capacity).tolist():
+        lo, hi = int(rk.pstart[p]), int(rk.pstart[p + 1])
+        col = rk.porder[lo:hi]
+        col = col[held[pv[col]] != col]  # not those it holds
+        if len(col) == 0:
+            continue
+        lines = []
+        for i in col[:3].tolist():
+            v = int(pv[i])
+            who = c.volunteer_ids[v]
+            h = int(held[v])
+            if h >= 0:
+                lines.append(
+                    f"{who} holds {c.placement_ids[int(pp[h])]} (their "
+                    f"{_nth(int(rk.vrank[h]) + 1)} choice; this is their "
+                    f"{_nth(int(rk.vrank[i]) + 1)})"
+                )
+            else:
+                lines.append(f"{who}: {group_note(v)}")
+        more = f" and {len(col) - 3} more" if len(col) > 3 else ""
+        why_p[p] = [
+            f"stable mode: its {len(col)} other eligible volunteer(s) hold placements they "
+            "rank higher or cannot come without their group: " + "; ".join(lines) + more
+        ]
+    return why_v, why_p
 
 
 def stability_audit(prep: Prepared, sol: Solution) -> dict[str, Any]:
@@ -622,5 +776,6 @@ __all__ = [
     "rankings",
     "solve_stable",
     "stability_audit",
+    "stable_reasons",
     "volunteer_proposing",
 ]

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from tests.test_service_common import (
-    client,  # noqa: F401 - fixture
-    db,  # noqa: F401 - fixture
+    client_fixture,  # noqa: F401 - the `client` fixture
+    db_fixture,  # noqa: F401 - the `db` fixture
     placements,
     round_doc,
     volunteers,
@@ -417,3 +417,26 @@ def test_logs_carry_ids_not_personal_data(client: Any) -> None:
     assert client.keys.coordinator.split("_", 2)[2] not in text
     assert any(x.get("request_id") == "req-123" and x["event"] == "request" for x in lines)
     assert any(x.get("job_id") == rid and x["event"] == "job finished" for x in lines)
+
+
+@SQLITE_ONLY
+def test_round_from_a_workbook_and_result_as_a_workbook(client: Any) -> None:
+    from api.sheets import read_workbook_bytes, round_workbook_bytes
+    from models import parse_round
+
+    co = client.keys.auth("coordinator")
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    data = round_workbook_bytes(parse_round(round_doc()))
+    r = client.post("/rounds", content=data, headers={**co, "content-type": xlsx})
+    assert r.status_code == 202, r.text
+    assert r.json()["source"] == "xlsx" and r.json()["n_volunteers"] == 5
+    rid = r.json()["id"]
+    assert wait_round(client, rid, co)["status"] == "done"
+    out = client.get(f"/rounds/{rid}/result.xlsx", headers=co)
+    assert out.status_code == 200 and out.headers["content-type"] == xlsx
+    assert out.content[:2] == b"PK"  # a zip container, i.e. an .xlsx file
+    bad = client.post("/rounds", content=b"not a workbook", headers={**co, "content-type": xlsx})
+    assert bad.status_code == 422 and "workbook" in bad.json()["errors"][0]["message"]
+    r = client.post("/rounds", content=b"a,b", headers={**co, "content-type": "text/csv"})
+    assert r.status_code == 415
+    assert read_workbook_bytes(data).volunteers[0].id == "V1"

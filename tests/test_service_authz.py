@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from tests.test_service_common import (
-    client,  # noqa: F401 - fixture
-    db,  # noqa: F401 - fixture
+    client_fixture,  # noqa: F401 - the `client` fixture
+    db_fixture,  # noqa: F401 - the `db` fixture
     placements,
     volunteers,
     wait_round,

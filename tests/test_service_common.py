@@ -44,8 +44,8 @@ class Db:
     url: str
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
+@pytest.fixture(name="db", params=["sqlite", "postgresql"])
+def db_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
     if request.param == "sqlite":
         yield Db("sqlite", f"sqlite:///{tmp_path / 'volmatch.db'}")
         return
@@ -100,8 +100,8 @@ def make_keys(app: Any) -> Keys:
         )
 
 
-@pytest.fixture
-def client(db: Db) -> Iterator[Any]:
+@pytest.fixture(name="client")
+def client_fixture(db: Db) -> Iterator[Any]:
     from fastapi.testclient import TestClient
 
     from api.service import create_app

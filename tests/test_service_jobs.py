@@ -14,7 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.test_service_common import Db, db, round_doc, settings_for  # noqa: F401
+from tests.test_service_common import (
+    Db,
+    db_fixture,  # noqa: F401 - the `db` fixture
+    round_doc,
+    settings_for,
+)
 
 VOLMATCH = str(Path(sys.executable).with_name("volmatch"))
 
@@ -178,4 +183,30 @@ def test_worker_killed_mid_solve_loses_nothing(db: Db) -> None:
     job = _job(sessions, rid)
     assert job.attempts == 2 and job.worker != first.worker
     assert _results(sessions, rid) == 1
+    engine.dispose()
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)  # bookkeeping, not storage
+def test_solver_incumbents_show_as_best_bound_and_gap(db: Db, monkeypatch: Any) -> None:
+    import matching
+    from api.service.jobs import Worker
+
+    engine, sessions, settings = _store(db.url)
+    rid = _add_round(sessions)
+    seen: list[dict[str, Any]] = []
+    real = matching.solve_round
+
+    def solve_reporting(r: Any, progress: Any = None, **kw: Any) -> Any:
+        progress("solve")
+        progress({"stage": "solve", "objective": 90, "bound": 100})
+        seen.append(dict(_job(sessions, rid).progress))
+        return real(r, **kw)
+
+    monkeypatch.setattr(matching, "solve_round", solve_reporting)
+    assert Worker(sessions, settings, "W").run_once()
+    mid = seen[0]
+    assert (mid["stage"], mid["best_objective"], mid["bound"], mid["gap"]) == (
+        "solve", 90, 100, 0.1)
+    final = _job(sessions, rid).progress
+    assert final["stage"] == "done" and final["gap"] == 0.0
     engine.dispose()

@@ -153,6 +153,7 @@ def test_injection_strings_are_written_as_text_and_come_back_as_text(tmp_path) -
         v["name"] = INJECTIONS[k] + " x"
     d["placements"][0]["title"] = "=cmd|' /C calc'!A0"
     d["placements"][0]["needs_assessment"] = {"note": "=1+1", "who": "@me", "n": -3}
+    d["policy"]["locked"] = []  # the plain solve is enough to get a result to write
     r = parse_round(d)
     for data in (round_workbook_bytes(r), result_workbook_bytes(r, solve_round(r))):
         with zipfile.ZipFile(io.BytesIO(data)) as z:
@@ -278,3 +279,25 @@ def test_control_characters_xml_cannot_carry_are_dropped_and_cr_becomes_a_line_f
     d["volunteers"][0]["name"] = "Ami\x07na\r\nDi\ralo"
     back = read_workbook_bytes(round_workbook_bytes(parse_round(d), reference_sheets=False))
     assert back.volunteers[0].name == "Amina\nDi\nalo"
+
+
+# Settings the policy-rules work adds; only those the Policy model has are tried, so the
+# test follows the contract as it grows.
+POLICY_RULES = {
+    "group_together": "country", "max_same_nationality_per_placement": 2,
+    "max_nationality_share_per_country": 0.4, "gender_balance": True, "min_fill": {"5": 1},
+    "max_per_host": 3, "objective": ["urgent_coverage", "score"], "objective_tolerance": 0.05,
+    "budget": {"total": 100000, "cost": {"KE": 9000, "SN": 8000}, "default_cost": 10000},
+    "move_cost": 50, "max_moves": 2, "frozen_stages": ["visa", "travel_booked"],
+    "rule_costs": False,
+}
+
+
+def test_every_policy_setting_survives_the_policy_sheet() -> None:
+    d = load_round(ROUND_JSON).model_dump(mode="json")
+    d["policy"].update({k: v for k, v in POLICY_RULES.items() if k in Policy.model_fields})
+    r = parse_round(d)
+    assert read_workbook_bytes(round_workbook_bytes(r, reference_sheets=False)) == r
+    keys = [row[0] for row in round_workbook(r)[POLICY].iter_rows(min_row=2, values_only=True)]
+    for name in Policy.model_fields:
+        assert name in keys or any(k.startswith(f"{name}.") for k in keys), name

@@ -29,6 +29,7 @@ from tests.test_stable_oracle import (
     blocking_groups,
     blocking_pairs,
     build_lists,
+    together,
 )
 
 BASE_V: dict[str, Any] = {
@@ -99,6 +100,7 @@ def test_rankings_put_explicit_lists_first_then_score_then_id() -> None:
 # -- properties on random rounds ---------------------------------------------------------
 
 
+@settings(max_examples=30)
 @given(round_docs(max_volunteers=12, max_placements=6), st.sampled_from(["volunteers", "hosts"]))
 def test_stable_result_has_no_blocking_pair_and_is_valid(d: dict[str, Any], side: str) -> None:
     r = parse_round(with_side(d, side))
@@ -201,7 +203,7 @@ def test_a_couple_is_left_out_together_when_no_placement_takes_both() -> None:
         [{"id": "P1", "slots": 2, "ranking": ["S", "A", "B"]},
          {"id": "P2", "slots": 1}],
     )
-    r, prep, match, info = solve(d)
+    _r, _prep, match, info = solve(d)
     # P1 takes S first and then only one of the couple: the couple cannot fit anywhere
     assert "A" not in match and "B" not in match
     assert match["S"] in ("P1", "P2")
@@ -222,6 +224,23 @@ def test_a_displaced_couple_frees_its_slots_for_singles_who_passed_them() -> Non
     assert blocking_pairs(L, match) == [] and blocking_groups(L, match) == []
     assert info["stable"] is True
     assert match["A"] == match["B"]
+
+
+def test_a_couple_may_split_over_one_country_with_group_together_country() -> None:
+    d = doc(
+        [{"id": "A", "group": "G1", "preferences": ["P1"]},
+         {"id": "B", "group": "G1", "preferences": ["P2"]}],
+        [{"id": "P1", "slots": 1}, {"id": "P2", "slots": 1},
+         {"id": "P3", "slots": 2, "country": "NP"}],
+        group_together="country",
+    )
+    _r, _prep, match, info = solve(d)
+    # both first choices are in Kenya: the couple splits over them, not together at P3
+    assert match == {"A": "P1", "B": "P2"}
+    assert info["stable"] is True
+    d["policy"]["group_together"] = "placement"
+    _r, _prep, match, _info = solve(d)
+    assert match == {"A": "P3", "B": "P3"}
 
 
 def test_no_stable_matching_is_reported_with_the_blocking_couple() -> None:
@@ -263,7 +282,7 @@ def _with_couples(L: Lists) -> list[dict[str, str]]:
         for p in m.values():
             load[p] = load.get(p, 0) + 1
         if all(n <= L.slots[p] for p, n in load.items()) and all(
-            len({m.get(x) for x in ms}) == 1 for ms in L.groups.values()
+            together(L, m, ms) for ms in L.groups.values()
         ):
             out.append(m)
     return out
@@ -271,22 +290,24 @@ def _with_couples(L: Lists) -> list[dict[str, str]]:
 
 @settings(max_examples=40)
 @given(round_docs(max_volunteers=8, max_placements=4, forbid=False),
-       st.data(), st.sampled_from(["volunteers", "hosts"]))
+       st.data(), st.sampled_from(["volunteers", "hosts"]),
+       st.sampled_from(["placement", "country"]))
 def test_groups_are_together_and_instability_is_reported_truthfully(
-    d: dict[str, Any], data: st.DataObject, side: str
+    d: dict[str, Any], data: st.DataObject, side: str, mode: str
 ) -> None:
     vols = d["volunteers"]
     if len(vols) >= 2:
         k = data.draw(st.integers(2, min(3, len(vols))))
         for v in data.draw(st.permutations(range(len(vols))))[:k]:
             vols[v]["group"] = "G1"
+    d["policy"]["group_together"] = mode
     r = parse_round(with_side(d, side))
     prep = prepare(r)
     sol = solve_stable(prep)
     match = matching_of(prep, sol.chosen)
     L = build_lists(r, prep)
     for members in L.groups.values():
-        assert len({match.get(m) for m in members}) == 1
+        assert together(L, match, members)
     info = sol.extra["stable"]
     bp, bg = blocking_pairs(L, match), blocking_groups(L, match)
     assert info["stable"] is (not bp and not bg)  # type: ignore[index]
@@ -326,6 +347,7 @@ def test_audit_counts_blocking_pairs_of_an_optimal_result_and_the_price() -> Non
     assert audit["optimal_placed"] == 2 and audit["stable_placed"] == 1
 
 
+@settings(max_examples=30)
 @given(round_docs(max_volunteers=10, max_placements=5))
 def test_audit_agrees_with_the_independent_checker(d: dict[str, Any]) -> None:
     r = parse_round(d)
@@ -366,5 +388,52 @@ def test_solve_round_in_stable_mode_with_audit_via_the_cli(tmp_path: Any) -> Non
 @pytest.mark.parametrize("side", ["volunteers", "hosts"])
 def test_a_round_with_no_pairs_gives_an_empty_stable_result(side: str) -> None:
     d = doc([{"id": "A", "training": []}], [{"id": "P1"}], stable_side=side)
-    r, prep, match, info = solve(d)
+    _r, _prep, match, info = solve(d)
     assert match == {} and info["stable"] is True
+
+
+def test_stable_reasons_speak_of_ranks_not_of_the_total_score() -> None:
+    from matching.stable import stable_reasons
+
+    d = doc(
+        [{"id": "A", "preferences": ["P1", "P2"], "skills": {"ict": 2}},
+         {"id": "B", "preferences": ["P1"]}, {"id": "C", "training": []}],
+        [{"id": "P1", "ranking": ["A", "B"]},
+         {"id": "P2", "slots": 2, "required_skills": {"ict": 1}}],
+    )
+    _r, prep, match, _info = solve(d)
+    assert match == {"A": "P1"}
+    c = prep.compiled
+    why_v, why_p = stable_reasons(prep, solve_stable(prep).chosen)
+    # B: P1 is full with A, whom it ranks higher; C has no eligible placement (left to
+    # the core's explanations)
+    assert set(why_v) == {c.vindex["B"]}
+    (reason,) = why_v[c.vindex["B"]]
+    assert "P1 ranks this volunteer 2nd of 2" in reason
+    assert "lowest-ranked holder is its 1st" in reason
+    # P2 keeps both slots open: A holds P1, its first choice
+    assert set(why_p) == {c.pindex["P2"]}
+    assert "A holds P1 (their 1st choice; this is their 2nd)" in why_p[c.pindex["P2"]][0]
+
+
+@settings(max_examples=30)
+@given(round_docs(max_volunteers=10, max_placements=5, forbid=False), st.data(),
+       st.sampled_from(["volunteers", "hosts"]))
+def test_a_lock_is_honoured_and_the_rest_is_stable(
+    d: dict[str, Any], data: st.DataObject, side: str
+) -> None:
+    prep0 = prepare(parse_round(d))
+    if len(prep0.pairs) == 0:
+        return
+    k = data.draw(st.integers(0, len(prep0.pairs) - 1))
+    c0 = prep0.compiled
+    v, p = c0.volunteer_ids[int(prep0.pairs.v[k])], c0.placement_ids[int(prep0.pairs.p[k])]
+    d["policy"]["locked"] = [{"volunteer": v, "placement": p}]
+    r = parse_round(with_side(d, side))
+    prep = prepare(r)
+    sol = solve_stable(prep)
+    match = matching_of(prep, sol.chosen)
+    assert match[v] == p
+    L = build_lists(r, prep)
+    assert blocking_pairs(L, match) == []
+    assert validate_result(r, build_result(prep, sol, "stable")) == []

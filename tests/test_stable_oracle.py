@@ -26,6 +26,8 @@ class Lists:
     locked: dict[str, str]
     groups: dict[str, list[str]]
     """Group id -> members (unlocked volunteers only; groups of two or more)."""
+    together: str
+    country: dict[str, str]
 
 
 def build_lists(r: Round, prep: Prepared) -> Lists:
@@ -58,13 +60,23 @@ def build_lists(r: Round, prep: Prepared) -> Lists:
         if v.group is not None and v.id not in locked:
             groups.setdefault(v.group, []).append(v.id)
     groups = {g: m for g, m in groups.items() if len(m) > 1}
-    return Lists(vol, pl, slots, locked, groups)
+    country = {p.id: p.country for p in r.placements}
+    return Lists(vol, pl, slots, locked, groups, r.policy.group_together, country)
 
 
-def joint_options(L: Lists, members: list[str]) -> list[str]:
-    """Placements a group can take together, best first (sum of ranks, then id)."""
-    common = [p for p in L.pl if all(p in L.vol[m] for m in members) and L.slots[p] >= len(members)]
-    return sorted(common, key=lambda p: (sum(L.vol[m].index(p) for m in members), p))
+def joint_options(L: Lists, members: list[str]) -> list[tuple[str, ...]]:
+    """A group's joint choices (one placement per member, in member order), best first:
+    sum of the members' ranks, then the placement ids member by member."""
+    if L.together == "placement":
+        combos = [(p,) * len(members) for p in L.pl]
+    else:
+        combos = [c for c in itertools.product(*[L.vol[m] for m in members])
+                  if len({L.country[p] for p in c}) == 1]
+    ok = [c for c in combos
+          if all(p in L.vol[m] for m, p in zip(members, c, strict=True))
+          and all(c.count(p) <= L.slots[p] for p in c)]
+    return sorted(ok, key=lambda c: (
+        sum(L.vol[m].index(p) for m, p in zip(members, c, strict=True)), c))
 
 
 def blocking_pairs(L: Lists, match: dict[str, str]) -> list[tuple[str, str]]:
@@ -96,16 +108,33 @@ def blocking_groups(L: Lists, match: dict[str, str]) -> list[str]:
             holders[p].append(v)
     out = []
     for g, members in L.groups.items():
-        places = {match.get(m) for m in members}
-        current = places.pop() if len(places) == 1 else None
-        for p in joint_options(L, members):
-            if p == current:
+        current = tuple(match.get(m) for m in members)
+        for choice in joint_options(L, members):
+            if choice == current:
                 break
-            pool = sorted(holders[p] + members, key=L.pl[p].index)
-            if all(m in pool[: L.slots[p]] for m in members):
+            asks: dict[str, list[str]] = {}
+            for m, p in zip(members, choice, strict=True):
+                asks.setdefault(p, []).append(m)
+            if all(
+                all(m in sorted([h for h in holders[p] if h not in members] + new,
+                                key=L.pl[p].index)[: L.slots[p]] for m in new)
+                for p, new in asks.items()
+            ):
                 out.append(g)
                 break
     return out
+
+
+def together(L: Lists, match: dict[str, str], members: list[str]) -> bool:
+    """All members placed the way `group_together` asks, or none placed."""
+    places = [match.get(m) for m in members]
+    if all(p is None for p in places):
+        return True
+    if any(p is None for p in places):
+        return False
+    if L.together == "placement":
+        return len(set(places)) == 1
+    return len({L.country[p] for p in places if p is not None}) == 1
 
 
 def all_matchings(L: Lists) -> Iterator[dict[str, str]]:

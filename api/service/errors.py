@@ -1,0 +1,137 @@
+"""HTTP errors and the one place where domain errors become HTTP responses.
+
+`InvalidRound` and request validation -> 422 with `errors` [{section, record, field,
+message}]; `InfeasibleRound` -> 409 with `conflicts`; `ApiError` carries its own status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.service.logs import get_logger
+from models import ErrorItem, InfeasibleRound, InvalidRound
+
+log = get_logger("errors")
+
+
+class ApiError(Exception):
+    """An error answer: status, a human message and optional structured detail."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        errors: Sequence[ErrorItem] = (),
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = list(errors)
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+
+
+def not_found(kind: str, ident: str) -> ApiError:
+    return ApiError(404, f"no {kind} with id {ident!r}")
+
+
+def forbidden(what: str) -> ApiError:
+    return ApiError(403, f"this API key's role may not {what}")
+
+
+def invalid(section: str, record: str, field: str, message: str) -> ApiError:
+    return ApiError(422, message, errors=[ErrorItem(section, record, field, message)])
+
+
+def _body(detail: str, **extra: Any) -> dict[str, Any]:
+    return {"detail": detail, **extra}
+
+
+def _loc_item(loc: Sequence[Any], body: Any, message: str) -> ErrorItem:
+    """Name the record (its id where it has one) and the field of a validation error."""
+    parts = list(loc)
+    where = parts.pop(0) if parts else "request"
+    if where != "body":
+        return ErrorItem(str(where), str(where), ".".join(map(str, parts)), message)
+    section, record, node = "body", "body", body
+    # Walk down to the innermost record that has an id: {"volunteers": [{"id": ...}]}.
+    path: list[str] = []
+    for i, part in enumerate(parts):
+        if isinstance(node, Mapping):
+            node = node.get(part) if isinstance(part, str) else None
+        elif isinstance(node, list) and isinstance(part, int):
+            node = node[part] if 0 <= part < len(node) else None
+            section = str(parts[i - 1]) if i else "body"
+            rid = node.get("id") if isinstance(node, Mapping) else None
+            record = rid if isinstance(rid, str) and rid else f"{section}[{part}]"
+            path = []
+            continue
+        else:
+            node = None
+        path.append(str(part))
+    if record == "body" and isinstance(body, Mapping) and isinstance(body.get("id"), str):
+        record = body["id"]
+    return ErrorItem(section, record, ".".join(p for p in path if p != "[key]"), message)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        extra: dict[str, Any] = dict(exc.extra)
+        if exc.errors:
+            extra["errors"] = [e.as_dict() for e in exc.errors]
+        return JSONResponse(_body(exc.detail, **extra), exc.status, headers=exc.headers)
+
+    @app.exception_handler(InvalidRound)
+    async def _invalid_round(_: Request, exc: InvalidRound) -> JSONResponse:
+        return JSONResponse(
+            _body(
+                f"invalid round: {len(exc.errors)} error(s)",
+                errors=[e.as_dict() for e in exc.errors],
+            ),
+            422,
+        )
+
+    @app.exception_handler(InfeasibleRound)
+    async def _infeasible(_: Request, exc: InfeasibleRound) -> JSONResponse:
+        return JSONResponse(
+            _body(
+                f"round cannot be solved: {len(exc.conflicts)} conflict(s)",
+                conflicts=[c.as_dict() for c in exc.conflicts],
+            ),
+            409,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        items = []
+        for err in exc.errors():
+            msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+            if err.get("type") == "extra_forbidden":
+                msg = "unknown field (a typo? unknown keys are not allowed)"
+            elif err.get("type") == "missing":
+                msg = "required field is missing"
+            items.append(_loc_item(err.get("loc", ()), exc.body, msg).as_dict())
+        return JSONResponse(_body(f"invalid request: {len(items)} error(s)", errors=items), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 400:  # FastAPI's "error parsing the body": bad JSON bytes
+            item = ErrorItem("body", "body", "", "the body is not valid JSON (UTF-8)")
+            return JSONResponse(_body(item.message, errors=[item.as_dict()]), 422)
+        return JSONResponse(_body(str(exc.detail)), exc.status_code, headers=headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", exc_info=exc)
+        return JSONResponse(_body("internal error; the request id is in the logs"), 500)

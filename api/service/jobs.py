@@ -1,0 +1,326 @@
+"""Rounds as durable jobs: a worker claims a queued job (or one whose lease expired),
+renews its lease with a heartbeat while solving, and stores the result under a fencing
+token, so that a worker killed mid-solve loses nothing and no result is stored twice.
+
+Claiming is `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite every write
+transaction starts with `BEGIN IMMEDIATE` (see `db.make_engine`), which serialises claims.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.service.db import transaction
+from api.service.logs import get_logger, job_id
+from api.service.settings import Settings
+from api.service.tables import Job, ResultRow, RoundRow, utcnow
+from models import InfeasibleRound, InvalidRound, parse_round
+
+log = get_logger("jobs")
+
+TERMINAL = frozenset({"done", "failed", "cancelled"})
+
+
+class Cancelled(Exception):
+    """The coordinator cancelled the round while it was being solved."""
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over (our lease expired): drop our work."""
+
+
+def new_job(session: Session, round_id: str) -> Job:
+    job = Job(
+        round_id=round_id,
+        status="queued",
+        progress={"stage": "queued"},
+        attempts=0,
+        cancel_requested=False,
+    )
+    session.add(job)
+    return job
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def gap(objective: int | None, bound: int | None) -> float | None:
+    """Relative gap between the best objective found and the proven bound."""
+    if objective is None or bound is None:
+        return None
+    return round(abs(bound - objective) / max(1, abs(bound)), 6)
+
+
+@dataclass
+class Claim:
+    round_id: str
+    token: str
+    attempt: int
+
+
+class Worker:
+    """Claims and solves jobs until stopped; several may share one database."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], settings: Settings, name: str | None = None
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.name = name or worker_name()
+
+    # -- claiming ---------------------------------------------------------------------
+
+    def claim(self) -> Claim | None:
+        """Take the oldest claimable job, or None when there is none."""
+        s = self.settings
+        while True:
+            now = utcnow()
+            with transaction(self.sessions) as session:
+                q = (
+                    select(Job)
+                    .where(
+                        or_(
+                            Job.status == "queued",
+                            and_(Job.status == "running", Job.lease_until < now),
+                        )
+                    )
+                    .order_by(Job.created_at, Job.round_id)
+                    .limit(1)
+                )
+                if session.bind is not None and session.bind.dialect.name == "postgresql":
+                    q = q.with_for_update(skip_locked=True)
+                job = session.execute(q).scalar_one_or_none()
+                if job is None:
+                    return None
+                if job.cancel_requested:
+                    job.status, job.finished_at, job.lease_until = "cancelled", now, None
+                    job.progress = {**job.progress, "stage": "cancelled"}
+                    continue
+                if job.status == "running":
+                    log.warning(
+                        "lease expired; re-claiming",
+                        extra={"round": job.round_id, "previous_worker": job.worker,
+                               "attempts": job.attempts},
+                    )
+                if job.attempts >= s.max_attempts:
+                    job.status, job.finished_at, job.lease_until = "failed", now, None
+                    job.error = {
+                        "kind": "worker_lost",
+                        "detail": f"the worker solving this round stopped {job.attempts} "
+                        "time(s) without finishing; not retried",
+                    }
+                    continue
+                token = uuid.uuid4().hex
+                job.status = "running"
+                job.attempts += 1
+                job.worker = self.name
+                job.claim_token = token
+                job.lease_until = now + dt.timedelta(seconds=s.lease_s)
+                job.heartbeat_at = now
+                job.started_at = job.started_at or now
+                job.progress = {"stage": "claimed", "attempt": job.attempts, "worker": self.name}
+                return Claim(job.round_id, token, job.attempts)
+
+    # -- lease ------------------------------------------------------------------------
+
+    def _renew(self, claim: Claim, progress: dict[str, Any] | None = None) -> bool:
+        """Extend the lease (and store progress); False once the job is no longer ours.
+        Raises `Cancelled` when the round was cancelled meanwhile."""
+        now = utcnow()
+        values: dict[str, Any] = {
+            "lease_until": now + dt.timedelta(seconds=self.settings.lease_s),
+            "heartbeat_at": now,
+        }
+        if progress is not None:
+            values["progress"] = progress
+        with transaction(self.sessions) as session:
+            res = session.execute(
+                update(Job)
+                .where(
+                    Job.round_id == claim.round_id,
+                    Job.claim_token == claim.token,
+                    Job.status == "running",
+                )
+                .values(**values)
+                .returning(Job.cancel_requested)
+            ).first()
+        if res is None:
+            return False
+        if res[0]:
+            raise Cancelled
+        return True
+
+    def _heartbeat(self, claim: Claim, stop: threading.Event, lost: threading.Event) -> None:
+        job_id.set(claim.round_id)
+        while not stop.wait(self.settings.heartbeat_s):
+            try:
+                if not self._renew(claim):
+                    lost.set()
+                    return
+            except Cancelled:
+                lost.set()
+                return
+            except Exception as exc:  # a database hiccup: try again at the next beat
+                log.warning("heartbeat failed", extra={"exc_type": type(exc).__name__})
+
+    # -- solving ----------------------------------------------------------------------
+
+    def run_once(self) -> bool:
+        """Claim and solve one job; False when there was nothing to do."""
+        claim = self.claim()
+        if claim is None:
+            return False
+        token = job_id.set(claim.round_id)
+        try:
+            self._solve(claim)
+        finally:
+            job_id.reset(token)
+        return True
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("worker started", extra={"worker": self.name})
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception as exc:  # keep the worker alive through database outages
+                log.error("worker loop error", extra={"exc_type": type(exc).__name__})
+                busy = False
+            if not busy:
+                stop.wait(self.settings.poll_s)
+        log.info("worker stopped", extra={"worker": self.name})
+
+    def _solve(self, claim: Claim) -> None:
+        from matching import solve_round
+
+        started = time.perf_counter()
+        log.info("solving", extra={"worker": self.name, "attempt": claim.attempt})
+        with self.sessions() as session:
+            row = session.get(RoundRow, claim.round_id)
+            document = row.document if row is not None else None
+        stop, lost = threading.Event(), threading.Event()
+        beat = threading.Thread(
+            target=self._heartbeat, args=(claim, stop, lost), daemon=True, name="heartbeat"
+        )
+        beat.start()
+        stages: list[str] = []
+        best: dict[str, Any] = {"best_objective": None, "bound": None, "gap": None}
+        last_incumbent = [float("-inf")]
+
+        def progress(event: str | Mapping[str, Any]) -> None:
+            # Stage names today; a solver reporting incumbents may pass a mapping like
+            # {"stage": "solve", "objective": 123, "bound": 130}: kept as best/bound/gap.
+            if lost.is_set():
+                raise LeaseLost
+            if isinstance(event, Mapping):
+                stage = str(event.get("stage", stages[-1] if stages else "solve"))
+                if event.get("objective") is not None:
+                    best["best_objective"] = int(event["objective"])
+                if event.get("bound") is not None:
+                    best["bound"] = int(event["bound"])
+                best["gap"] = gap(best["best_objective"], best["bound"])
+                new_stage = not stages or stages[-1] != stage
+                if not new_stage and time.monotonic() - last_incumbent[0] < 0.5:
+                    return  # incumbents can arrive many times a second: throttle writes
+                last_incumbent[0] = time.monotonic()
+            else:
+                stage = event
+            entered = not stages or stages[-1] != stage
+            if entered:
+                stages.append(stage)
+            doc = {
+                "stage": stage,
+                "stages_done": stages[:-1],
+                "elapsed_s": round(time.perf_counter() - started, 3),
+                "attempt": claim.attempt,
+                **best,
+            }
+            if not self._renew(claim, doc):
+                raise LeaseLost
+            if entered and stage == "solve" and self.settings.worker_test_delay_s > 0:
+                self._test_delay(lost)
+
+        try:
+            if document is None:
+                raise LeaseLost
+            r = parse_round(document)
+            result = solve_round(r, progress=progress)
+            self._finish(claim, "done", result=result.model_dump(mode="json"), started=started)
+        except Cancelled:
+            self._finish(claim, "cancelled", started=started)
+        except LeaseLost:
+            log.warning("lease lost; result dropped", extra={"worker": self.name})
+        except InfeasibleRound as exc:
+            self._finish(claim, "failed", started=started, error={
+                "kind": "infeasible",
+                "detail": f"round cannot be solved: {len(exc.conflicts)} conflict(s)",
+                "conflicts": [c.as_dict() for c in exc.conflicts],
+            })
+        except InvalidRound as exc:
+            self._finish(claim, "failed", started=started, error={
+                "kind": "invalid",
+                "detail": f"invalid round: {len(exc.errors)} error(s)",
+                "errors": [e.as_dict() for e in exc.errors],
+            })
+        except Exception as exc:
+            log.error("solve failed", extra={"exc_type": type(exc).__name__})
+            self._finish(claim, "failed", started=started, error={
+                "kind": "error", "detail": f"{type(exc).__name__}: {exc}"[:2000],
+            })
+        finally:
+            stop.set()
+            beat.join(timeout=self.settings.heartbeat_s + 5)
+
+    def _test_delay(self, lost: threading.Event) -> None:
+        end = time.monotonic() + self.settings.worker_test_delay_s
+        while time.monotonic() < end:
+            if lost.wait(0.05):
+                raise LeaseLost
+
+    def _finish(
+        self,
+        claim: Claim,
+        status: str,
+        *,
+        started: float,
+        result: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> None:
+        """Store the outcome, only while the job is still ours (the fencing token)."""
+        now = utcnow()
+        with transaction(self.sessions) as session:
+            q = select(Job).where(Job.round_id == claim.round_id)
+            if session.bind is not None and session.bind.dialect.name == "postgresql":
+                q = q.with_for_update()
+            job = session.execute(q).scalar_one_or_none()
+            if job is None or job.claim_token != claim.token or job.status != "running":
+                log.warning("job taken over before finishing; outcome dropped")
+                return
+            if status == "done" and job.cancel_requested:
+                status, result = "cancelled", None
+            progress = dict(job.progress)
+            progress["stage"] = status
+            progress["elapsed_s"] = round(time.perf_counter() - started, 3)
+            if result is not None:
+                session.add(ResultRow(round_id=claim.round_id, result=result, worker=self.name))
+                progress.update(
+                    best_objective=result["objective"],
+                    bound=result["bound"],
+                    gap=gap(result["objective"], result["bound"]),
+                    result_status=result["status"],
+                )
+            job.status, job.progress, job.error = status, progress, error
+            job.finished_at, job.lease_until, job.claim_token = now, None, None
+        log.info("job finished", extra={"status": status, "worker": self.name,
+                                        "seconds": progress["elapsed_s"]})

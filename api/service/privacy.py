@@ -1,0 +1,141 @@
+"""Erasure and export of one volunteer's personal data (GDPR articles 15 and 17 style).
+
+Erasure replaces the volunteer's id everywhere it is held (stored record, round
+snapshots, results, published assignments, hosts' rankings, job errors) by a random
+pseudonym and drops the personal fields (`name`, `birth_date`) of their records, so
+that past rounds keep their figures but no longer identify the person. The pseudonym
+is random, not derived from the id, so it cannot be reversed.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from api.service.tables import (
+    Erasure,
+    Job,
+    PlacementRow,
+    Publication,
+    PublishedAssignment,
+    ResultRow,
+    RoundRow,
+    VolunteerRow,
+)
+
+PERSONAL_FIELDS = ("name", "birth_date")
+
+
+def _id_pattern(vid: str) -> re.Pattern[str]:
+    # Whole ids only: erasing V1 must not touch V10 or P-V1.
+    return re.compile(rf"(?<![A-Za-z0-9_.-]){re.escape(vid)}(?![A-Za-z0-9_.-])")
+
+
+def _scrub(node: Any, vid: str, pseudonym: str, pattern: re.Pattern[str]) -> Any:
+    if isinstance(node, dict):
+        out = {k: _scrub(v, vid, pseudonym, pattern) for k, v in node.items()}
+        if out.get("id") == pseudonym:
+            for f in PERSONAL_FIELDS:
+                out.pop(f, None)
+        return out
+    if isinstance(node, list):
+        return [_scrub(v, vid, pseudonym, pattern) for v in node]
+    if isinstance(node, str):
+        return pseudonym if node == vid else pattern.sub(pseudonym, node)
+    return node
+
+
+def _mentions(node: Any, pattern: re.Pattern[str]) -> bool:
+    if isinstance(node, dict):
+        return any(_mentions(v, pattern) for v in node.values())
+    if isinstance(node, list):
+        return any(_mentions(v, pattern) for v in node)
+    return isinstance(node, str) and pattern.search(node) is not None
+
+
+def erase_volunteer(session: Session, vid: str) -> dict[str, Any]:
+    """Pseudonymise every trace of `vid`; return what was changed (counts only)."""
+    pseudonym = f"erased-{secrets.token_hex(6)}"
+    pattern = _id_pattern(vid)
+    counts = {"rounds": 0, "results": 0, "placements": 0, "published_assignments": 0}
+    row = session.get(VolunteerRow, vid)
+    if row is not None:
+        session.delete(row)
+    for model, attr, key in (
+        (RoundRow, "document", "rounds"),
+        (ResultRow, "result", "results"),
+        (PlacementRow, "data", "placements"),
+    ):
+        for obj in session.scalars(select(model)):
+            value = getattr(obj, attr)
+            if _mentions(value, pattern):
+                setattr(obj, attr, _scrub(value, vid, pseudonym, pattern))
+                counts[key] += 1
+    for job in session.scalars(select(Job).where(Job.error.is_not(None))):
+        if _mentions(job.error, pattern):
+            job.error = _scrub(job.error, vid, pseudonym, pattern)
+    res = session.execute(
+        update(PublishedAssignment)
+        .where(PublishedAssignment.volunteer_id == vid)
+        .values(volunteer_id=pseudonym)
+    )
+    counts["published_assignments"] = int(res.rowcount or 0)  # type: ignore[attr-defined]
+    session.add(Erasure(pseudonym=pseudonym))
+    return {"volunteer": vid, "pseudonym": pseudonym, "changed": counts}
+
+
+def export_volunteer(session: Session, vid: str) -> dict[str, Any]:
+    """Everything held about `vid`, as one JSON document."""
+    row = session.get(VolunteerRow, vid)
+    out: dict[str, Any] = {
+        "volunteer": vid,
+        "record": row.data if row is not None else None,
+        "record_updated_at": row.updated_at.isoformat() if row is not None else None,
+        "rounds": [],
+        "published_assignments": [],
+        "ranked_by_placements": [],
+    }
+    for r in session.scalars(select(RoundRow).order_by(RoundRow.created_at)):
+        rec = next((v for v in r.document.get("volunteers", []) if v.get("id") == vid), None)
+        if rec is None:
+            continue
+        entry: dict[str, Any] = {
+            "round": r.id,
+            "name": r.name,
+            "created_at": r.created_at.isoformat(),
+            "record_in_round": rec,
+        }
+        res = session.get(ResultRow, r.id)
+        if res is not None:
+            doc = res.result
+            entry["assignment"] = next(
+                (a for a in doc.get("assignments", []) if a.get("volunteer") == vid), None
+            )
+            entry["unmatched"] = next(
+                (u for u in doc.get("unmatched_volunteers", []) if u.get("volunteer") == vid),
+                None,
+            )
+        out["rounds"].append(entry)
+    q = (
+        select(PublishedAssignment, Publication)
+        .join(Publication, Publication.id == PublishedAssignment.publication_id)
+        .where(PublishedAssignment.volunteer_id == vid)
+        .order_by(Publication.published_at)
+    )
+    for a, pub in session.execute(q):
+        out["published_assignments"].append({
+            "round": pub.round_id,
+            "published_at": pub.published_at.isoformat(),
+            "placement": a.placement_id,
+            "host": a.host_id,
+            "start": a.start.isoformat(),
+            "months": a.months,
+        })
+    for p in session.scalars(select(PlacementRow).order_by(PlacementRow.id)):
+        if vid in p.data.get("ranking", []):
+            out["ranked_by_placements"].append(p.id)
+    return out

@@ -1,0 +1,185 @@
+"""Volunteers: the pool (coordinators), matched people (hosts), erasure and export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from sqlalchemy import select
+
+from api.service.auth import Principal
+from api.service.deps import Anyone, Coordinator, SessionDep, SettingsDep
+from api.service.errors import forbidden, invalid, not_found
+from api.service.privacy import erase_volunteer, export_volunteer
+from api.service.schemas import (
+    UploadSummary,
+    VolunteerForHost,
+    VolunteerPublic,
+    VolunteersUpload,
+)
+from api.service.tables import Publication, PublishedAssignment, VolunteerRow, utcnow
+from models import Volunteer
+
+router = APIRouter(tags=["volunteers"])
+
+
+def latest_publication(session: SessionDep) -> Publication | None:
+    return session.scalars(
+        select(Publication).order_by(Publication.published_at.desc(), Publication.id.desc())
+    ).first()
+
+
+def host_assignments(session: SessionDep, host_id: str) -> dict[str, PublishedAssignment]:
+    """Volunteer id -> assignment, of the latest published result, at `host_id`."""
+    pub = latest_publication(session)
+    if pub is None:
+        return {}
+    rows = session.scalars(
+        select(PublishedAssignment).where(
+            PublishedAssignment.publication_id == pub.id, PublishedAssignment.host_id == host_id
+        )
+    )
+    return {a.volunteer_id: a for a in rows}
+
+
+def _for_host(row: VolunteerRow, a: PublishedAssignment) -> VolunteerForHost:
+    d = row.data
+    return VolunteerForHost(
+        id=row.id,
+        name=d.get("name"),
+        languages=d.get("languages", {}),
+        skills=d.get("skills", {}),
+        placement=a.placement_id,
+        start=a.start,
+        months=a.months,
+    )
+
+
+def _public(row: VolunteerRow) -> VolunteerPublic:
+    return VolunteerPublic(volunteer=Volunteer.model_validate(row.data), updated_at=row.updated_at)
+
+
+def _data(v: Volunteer) -> dict[str, Any]:
+    return v.model_dump(mode="json", exclude_defaults=True)
+
+
+def _visible(session: SessionDep, vid: str, who: Principal) -> VolunteerRow:
+    row = session.get(VolunteerRow, vid)
+    if row is None:
+        raise not_found("volunteer", vid)
+    if who.role == "host" and vid not in host_assignments(session, who.host_id or ""):
+        raise not_found("volunteer", vid)
+    return row
+
+
+@router.post("/volunteers", response_model=UploadSummary, summary="Upload volunteers")
+def upload_volunteers(
+    body: VolunteersUpload, session: SessionDep, _: Coordinator, settings: SettingsDep
+) -> UploadSummary:
+    if len(body.volunteers) > settings.max_round_volunteers:
+        raise invalid(
+            "volunteers", "volunteers", "",
+            f"{len(body.volunteers)} volunteers in one upload; the limit is "
+            f"{settings.max_round_volunteers}",
+        )
+    seen: set[str] = set()
+    for v in body.volunteers:
+        if v.id in seen:
+            raise invalid("volunteers", v.id, "id", "duplicate id in the upload")
+        seen.add(v.id)
+    ids = sorted(seen)
+    existing: dict[str, VolunteerRow] = {}
+    for k in range(0, len(ids), 500):  # SQLite caps the number of bound parameters
+        q = select(VolunteerRow).where(VolunteerRow.id.in_(ids[k : k + 500]))
+        existing.update((r.id, r) for r in session.scalars(q))
+    created, updated = [], []
+    now = utcnow()
+    for v in body.volunteers:
+        row = existing.get(v.id)
+        if row is None:
+            session.add(VolunteerRow(id=v.id, data=_data(v), updated_at=now))
+            created.append(v.id)
+        else:
+            row.data, row.updated_at = _data(v), now
+            updated.append(v.id)
+    return UploadSummary(created=created, updated=updated)
+
+
+@router.get(
+    "/volunteers",
+    response_model=list[VolunteerPublic] | list[VolunteerForHost],
+    summary="The pool (coordinators, planners) or the volunteers matched to a host",
+)
+def list_volunteers(
+    session: SessionDep, who: Anyone
+) -> list[VolunteerPublic] | list[VolunteerForHost]:
+    if who.role == "host":
+        mine = host_assignments(session, who.host_id or "")
+        ids = sorted(mine)
+        out: list[VolunteerForHost] = []
+        for k in range(0, len(ids), 500):
+            q = select(VolunteerRow).where(VolunteerRow.id.in_(ids[k : k + 500]))
+            out += [_for_host(r, mine[r.id]) for r in session.scalars(q.order_by(VolunteerRow.id))]
+        return out
+    return [_public(r) for r in session.scalars(select(VolunteerRow).order_by(VolunteerRow.id))]
+
+
+@router.get(
+    "/volunteers/{volunteer_id}",
+    response_model=VolunteerPublic | VolunteerForHost,
+    summary="One volunteer",
+)
+def get_volunteer(
+    volunteer_id: str, session: SessionDep, who: Anyone
+) -> VolunteerPublic | VolunteerForHost:
+    row = _visible(session, volunteer_id, who)
+    if who.role == "host":
+        return _for_host(row, host_assignments(session, who.host_id or "")[volunteer_id])
+    return _public(row)
+
+
+@router.put(
+    "/volunteers/{volunteer_id}", response_model=VolunteerPublic, summary="Create or replace"
+)
+def put_volunteer(
+    volunteer_id: str, body: Volunteer, session: SessionDep, who: Anyone, response: Response
+) -> VolunteerPublic:
+    if who.role == "host":
+        _visible(session, volunteer_id, who)
+    if who.role != "coordinator":
+        raise forbidden("change volunteers")
+    if body.id != volunteer_id:
+        raise invalid(
+            "volunteers", volunteer_id, "id", f"the body's id {body.id!r} is not the URL's"
+        )
+    row = session.get(VolunteerRow, volunteer_id)
+    if row is None:
+        row = VolunteerRow(id=body.id, data=_data(body))
+        session.add(row)
+        response.status_code = 201
+    else:
+        row.data, row.updated_at = _data(body), utcnow()
+    session.flush()
+    return _public(row)
+
+
+@router.delete(
+    "/volunteers/{volunteer_id}",
+    summary="Erase a volunteer's personal data (pseudonymises history)",
+)
+def delete_volunteer(volunteer_id: str, session: SessionDep, who: Anyone) -> dict[str, Any]:
+    _visible(session, volunteer_id, who)
+    if who.role != "coordinator":
+        raise forbidden("erase volunteers")
+    return erase_volunteer(session, volunteer_id)
+
+
+@router.get(
+    "/volunteers/{volunteer_id}/export",
+    summary="Everything held about a volunteer, as JSON",
+)
+def export(volunteer_id: str, session: SessionDep, who: Anyone) -> dict[str, Any]:
+    _visible(session, volunteer_id, who)
+    if who.role != "coordinator":
+        raise forbidden("export personal data")
+    return export_volunteer(session, volunteer_id)

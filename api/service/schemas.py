@@ -1,0 +1,168 @@
+"""Request and response schemas, one per use; round records reuse `models/`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models import Placement, Volunteer
+from models.round import HostId, LanguageCode, PlacementId, SkillCode, VolunteerId
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class HostCreate(BaseModel):
+    model_config = _STRICT
+    id: HostId = Field(description="Host partner id, as placements' `host` names it.")
+    name: str = Field("", max_length=200, description="Display name.")
+
+
+class HostPublic(BaseModel):
+    id: str
+    name: str
+    created_at: dt.datetime
+
+
+class PlacementPublic(BaseModel):
+    placement: Placement
+    updated_at: dt.datetime
+
+
+class VolunteersUpload(BaseModel):
+    """A batch of volunteers; existing ids are replaced (the pool of the next round)."""
+
+    model_config = _STRICT
+    volunteers: list[Volunteer] = Field(description="Volunteer records of the contract.")
+
+
+class UploadSummary(BaseModel):
+    created: list[str]
+    updated: list[str]
+
+
+class VolunteerPublic(BaseModel):
+    volunteer: Volunteer
+    updated_at: dt.datetime
+
+
+class VolunteerForHost(BaseModel):
+    """What a host partner sees of a volunteer matched to it: enough to prepare the
+    placement, nothing more (no birth date, gender, nationality)."""
+
+    id: str
+    name: str | None
+    languages: dict[LanguageCode, str]
+    skills: dict[SkillCode, int]
+    placement: str
+    start: dt.date
+    months: int
+
+
+class RoundCreate(BaseModel):
+    """Launch a round from a whole contract document, or from the stored pool and
+    placements (a frozen snapshot taken now), optionally narrowed to some ids."""
+
+    model_config = _STRICT
+    name: str = Field("", max_length=200, description="A label for people.")
+    document: dict[str, Any] | None = Field(
+        None, description="A whole round document of the contract (volunteers, placements, "
+        "policy, previous). Leave out to snapshot the stored records."
+    )
+    policy: dict[str, Any] | None = Field(
+        None, description="With a snapshot: the round's policy (contract Policy)."
+    )
+    volunteers: list[VolunteerId] | None = Field(
+        None, description="With a snapshot: only these stored volunteers (default all)."
+    )
+    placements: list[PlacementId] | None = Field(
+        None, description="With a snapshot: only these stored placements (default all)."
+    )
+    previous_from_published: bool = Field(
+        False,
+        description="With a snapshot: use the latest published assignment as `previous`.",
+    )
+
+
+class VariantCreate(BaseModel):
+    """A what-if variant: the parent round's document with policy fields replaced."""
+
+    model_config = _STRICT
+    name: str = Field("", max_length=200)
+    policy: dict[str, Any] = Field(
+        default_factory=dict, description="Policy fields to replace, e.g. {\"mode\": \"stable\"}."
+    )
+
+
+JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+
+
+class RoundPublic(BaseModel):
+    id: str
+    name: str
+    source: str
+    parent_id: str | None
+    created_at: dt.datetime
+    n_volunteers: int
+    n_placements: int
+    status: JobStatus
+    progress: dict[str, Any]
+    attempts: int
+    error: dict[str, Any] | None
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    published: bool
+
+
+class PublicationPublic(BaseModel):
+    round_id: str
+    published_at: dt.datetime
+    assignments: int
+
+
+class AssignmentPublic(BaseModel):
+    volunteer: str
+    placement: str
+    host: str
+    start: dt.date
+    months: int
+    score: int
+
+
+class ExplainOut(BaseModel):
+    volunteer: str
+    pairs: list[dict[str, Any]]
+
+
+class KeyInfo(BaseModel):
+    key_id: str
+    role: str
+    host_id: str | None
+
+
+class ErrorItemOut(BaseModel):
+    section: str = Field(description="Where the record sits: volunteers, placements, policy...")
+    record: str = Field(description="The record's id, or its position.")
+    field: str = Field(description="Dotted path of the field in the record.")
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: a message, and for 422 the errors, for 409 the conflicts."""
+
+    detail: str
+    errors: list[ErrorItemOut] | None = None
+    conflicts: list[dict[str, Any]] | None = None
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Missing, unknown or revoked API key."},
+    403: {"model": ErrorOut, "description": "The key's role may not do this."},
+    404: {"model": ErrorOut, "description": "No such object (or not this key's to see)."},
+    409: {"model": ErrorOut, "description": "Conflicts with the object's state."},
+    413: {"model": ErrorOut, "description": "Request body too large."},
+    415: {"model": ErrorOut, "description": "Unsupported content type."},
+    422: {"model": ErrorOut, "description": "Invalid request: every error with its record "
+          "and field."},
+}

@@ -1,0 +1,339 @@
+"""What changed between the base and a variant: KPIs, who moved and why, open slots.
+
+`summarise` runs where the variant was solved (a worker) and keeps only what the
+comparison needs, so that 50 results of a 10,000-volunteer round do not travel back
+whole. `Comparison` puts the summaries side by side with deltas against the base.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from matching import Prepared
+from matching.explain import pair_failure_details
+from models import Result
+
+HEADLINE_KPIS: tuple[str, ...] = (
+    "objective",
+    "volunteers",
+    "volunteers_matched",
+    "match_rate",
+    "slots",
+    "slots_filled",
+    "fill_rate",
+    "urgent_slots_filled",
+    "urgent_fill_rate",
+    "mean_score",
+    "mean_preference_rank",
+    "placements_fully_open",
+    "eligible_pairs",
+)
+"""The KPIs of the side-by-side table and the charts (all in `Result.kpis` except
+`objective`)."""
+MOVE_KINDS = ("moved", "newly_matched", "newly_unmatched", "added", "removed")
+
+
+@dataclass(frozen=True)
+class BaseFacts:
+    """What every variant is compared with: the base's assignment and reasons."""
+
+    assignment: dict[str, tuple[str, int]]
+    """volunteer -> (placement, score)."""
+    unmatched: dict[str, list[str]]
+    """volunteer -> reasons."""
+
+
+def base_facts(result: Result | None) -> BaseFacts:
+    if result is None:
+        return BaseFacts({}, {})
+    return BaseFacts(
+        {a.volunteer: (a.placement, a.score) for a in result.assignments},
+        {u.volunteer: list(u.reasons) for u in result.unmatched_volunteers},
+    )
+
+
+def _headline(result: Result) -> dict[str, Any]:
+    k = {name: result.kpis.get(name) for name in HEADLINE_KPIS}
+    k["objective"] = result.objective
+    return k
+
+
+def open_slots_table(prep: Prepared, result: Result) -> dict[str, dict[str, int]]:
+    """country -> priority (as text) -> slots open; only non-zero cells."""
+    c = prep.compiled
+    out: dict[str, dict[str, int]] = {}
+    for o in result.open_slots:
+        p = c.placements[c.pindex[o.placement]]
+        cell = out.setdefault(p.country, {})
+        cell[str(p.priority)] = cell.get(str(p.priority), 0) + o.open
+    return {k: dict(sorted(v.items(), reverse=True)) for k, v in sorted(out.items())}
+
+
+class _Lookup:
+    """Pair and fill lookups on a solved variant, for the reasons of moves."""
+
+    def __init__(self, prep: Prepared, result: Result) -> None:
+        c, pairs = prep.compiled, prep.pairs
+        self.prep = prep
+        self.keys = c.pair_keys(pairs.v, pairs.p)  # sorted: pairs are placement-major
+        self.at = {a.placement: [] for a in result.assignments}  # type: dict[str, list[str]]
+        for a in result.assignments:
+            self.at[a.placement].append(a.volunteer)
+
+    def pair(self, vid: str, pid: str) -> int | None:
+        c = self.prep.compiled
+        key = c.pair_keys(np.array([c.vindex[vid]]), np.array([c.pindex[pid]]))[0]
+        i = int(np.searchsorted(self.keys, key))
+        return i if i < len(self.keys) and self.keys[i] == key else None
+
+    def why_not(self, vid: str, pid: str, now: str | None) -> str:
+        """Why volunteer `vid` is not at `pid` (its base placement) in the variant."""
+        c = self.prep.compiled
+        if pid not in c.pindex:
+            return f"{pid} is not in this variant"
+        i = self.pair(vid, pid)
+        if i is None:
+            details = pair_failure_details(c, c.vindex[vid], c.pindex[pid])
+            return f"no longer eligible for {pid}: " + "; ".join(details.values())
+        score = int(self.prep.scores.total[i])
+        taken = self.at.get(pid, [])
+        cap = c.placements[c.pindex[pid]].slots
+        if len(taken) >= cap:
+            who = ", ".join(sorted(taken)[:3]) + (" ..." if len(taken) > 3 else "")
+            return f"{pid} (score {score} here) is full: its {cap} slot(s) went to {who}"
+        if now is not None:
+            return f"{now} gives the round a higher total than {pid} (score {score} here)"
+        return f"a policy rule keeps them out of {pid} (score {score} here)"
+
+
+def moves(prep: Prepared, result: Result, base: BaseFacts) -> list[dict[str, Any]]:
+    """Every volunteer placed differently from the base, with reasons, by volunteer id."""
+    c = prep.compiled
+    now = {a.volunteer: (a.placement, a.score) for a in result.assignments}
+    why_unmatched = {u.volunteer: list(u.reasons) for u in result.unmatched_volunteers}
+    look = _Lookup(prep, result)
+    out: list[dict[str, Any]] = []
+    base_ids = set(base.assignment) | set(base.unmatched)
+    for vid in sorted(base_ids | set(c.vindex)):
+        was, got = base.assignment.get(vid), now.get(vid)
+        row: dict[str, Any] = {
+            "volunteer": vid,
+            "base": was[0] if was else None,
+            "variant": got[0] if got else None,
+            "base_score": was[1] if was else None,
+            "variant_score": got[1] if got else None,
+        }
+        if vid not in c.vindex:
+            row["kind"] = "removed"
+            row["reasons"] = ["removed in this variant"
+                              + (f"; was at {was[0]}" if was else "; was unmatched")]
+        elif vid not in base_ids:
+            row["kind"] = "added"
+            row["reasons"] = (
+                [f"new in this variant; placed at {got[0]} (score {got[1]})"] if got
+                else ["new in this variant; not placed", *why_unmatched.get(vid, [])]
+            )
+        elif was and got and was[0] != got[0]:
+            row["kind"] = "moved"
+            row["reasons"] = [
+                f"now at {got[0]} (score {got[1]}), was at {was[0]} (score {was[1]})",
+                look.why_not(vid, was[0], got[0]),
+            ]
+        elif was and not got:
+            row["kind"] = "newly_unmatched"
+            row["reasons"] = [
+                f"was at {was[0]} in the base", look.why_not(vid, was[0], None),
+                *why_unmatched.get(vid, []),
+            ]
+        elif got and not was:
+            row["kind"] = "newly_matched"
+            row["reasons"] = [f"placed at {got[0]} (score {got[1]})"] + [
+                f"in the base: {r}" for r in base.unmatched.get(vid, [])
+            ]
+        else:
+            continue
+        out.append(row)
+    return out
+
+
+def summarise(
+    name: str, prep: Prepared, result: Result, base: BaseFacts, reuse: str,
+) -> dict[str, Any]:
+    """The comparison's view of one solved round (JSON-ready)."""
+    mv = moves(prep, result, base)
+    return {
+        "name": name,
+        "status": result.status,
+        "errors": [],
+        "reuse": reuse,
+        "kpis": _headline(result),
+        "all_kpis": result.kpis,
+        "moves_count": {k: sum(1 for m in mv if m["kind"] == k) for k in MOVE_KINDS},
+        "moves": mv,
+        "open_slots": open_slots_table(prep, result),
+        "seconds": {k: round(v, 4) for k, v in prep.timings.items()},
+    }
+
+
+def failed(name: str, status: str, errors: list[str]) -> dict[str, Any]:
+    """The comparison's view of a variant that could not be solved."""
+    return {
+        "name": name, "status": status, "errors": errors, "reuse": None, "kpis": {},
+        "all_kpis": {}, "moves_count": {}, "moves": [], "open_slots": {}, "seconds": {},
+    }
+
+
+def _delta(a: Any, b: Any) -> Any:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return None
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        d = b - a
+        return round(d, 4) if isinstance(d, float) else d
+    return None
+
+
+def _open_delta(
+    base: dict[str, dict[str, int]], var: dict[str, dict[str, int]]
+) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for country in sorted(set(base) | set(var)):
+        b, v = base.get(country, {}), var.get(country, {})
+        cells = {p: v.get(p, 0) - b.get(p, 0) for p in sorted(set(b) | set(v), reverse=True)}
+        cells = {p: d for p, d in cells.items() if d}
+        if cells:
+            out[country] = cells
+    return out
+
+
+def by_priority(table: dict[str, dict[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for cells in table.values():
+        for p, n in cells.items():
+            out[p] = out.get(p, 0) + n
+    return dict(sorted(out.items(), reverse=True))
+
+
+@dataclass
+class Comparison:
+    """Base and variants side by side; `to_dict()` is the JSON of the report."""
+
+    scenario: str
+    description: str
+    base: dict[str, Any]
+    variants: list[dict[str, Any]]
+    """Summaries in the scenario's order, each with `deltas` and `open_slots_delta`."""
+    sweeps: list[dict[str, Any]]
+    timings: dict[str, Any] = field(default_factory=dict)
+    """Wall-clock facts of the run; kept out of `to_dict()` so reports are reproducible."""
+
+    def to_dict(self, *, timings: bool = False) -> dict[str, Any]:
+        def strip(s: dict[str, Any]) -> dict[str, Any]:
+            return s if timings else {k: v for k, v in s.items() if k != "seconds"}
+
+        out: dict[str, Any] = {
+            "scenario": self.scenario,
+            "description": self.description,
+            "kpis": list(HEADLINE_KPIS),
+            "base": strip(self.base),
+            "variants": [strip(v) for v in self.variants],
+            "sweeps": self.sweeps,
+        }
+        if timings:
+            out["timings"] = self.timings
+        return out
+
+    def to_json(self, *, timings: bool = False) -> str:
+        return json.dumps(self.to_dict(timings=timings), indent=2, sort_keys=False, default=str)
+
+    def table_rows(self) -> list[dict[str, Any]]:
+        """One row per round (base first): name, status, then each headline KPI with its
+        delta against the base."""
+        rows = [{"name": "base", "status": self.base["status"], **{
+            k: (self.base["kpis"].get(k), None) for k in HEADLINE_KPIS}}]
+        for v in self.variants:
+            rows.append({"name": v["name"], "status": v["status"], **{
+                k: (v["kpis"].get(k), v.get("deltas", {}).get(k)) for k in HEADLINE_KPIS}})
+        return rows
+
+
+def build_comparison(
+    scenario: str, description: str, base: dict[str, Any],
+    variants: list[dict[str, Any]], sweeps: list[dict[str, Any]],
+) -> Comparison:
+    """Attach deltas against the base to every variant summary."""
+    for v in variants:
+        if v["kpis"] and base["kpis"]:
+            v["deltas"] = {k: _delta(base["kpis"].get(k), v["kpis"].get(k)) for k in HEADLINE_KPIS}
+            v["open_slots_delta"] = _open_delta(base["open_slots"], v["open_slots"])
+            v["open_by_priority"] = by_priority(v["open_slots"])
+        else:
+            v["deltas"], v["open_slots_delta"], v["open_by_priority"] = {}, {}, {}
+    base["open_by_priority"] = by_priority(base["open_slots"])
+    return Comparison(scenario, description, base, variants, sweeps)
+
+
+def _fmt(x: Any) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{x:.4g}"
+    return str(x)
+
+
+def _fmt_delta(d: Any) -> str:
+    if d is None or d == 0:
+        return ""
+    return f" ({'+' if d > 0 else ''}{_fmt(d)})"
+
+
+def to_markdown(cmp: Comparison, kpis: tuple[str, ...] = HEADLINE_KPIS, top: int = 20) -> str:
+    """The report as Markdown: KPI table with deltas, moves, open slots, failures."""
+    lines = [f"# What-if: {cmp.scenario}", ""]
+    if cmp.description:
+        lines += [cmp.description, ""]
+    lines += ["## KPIs (delta against the base)", ""]
+    lines.append("| variant | status | " + " | ".join(kpis) + " |")
+    lines.append("|---|---|" + "---:|" * len(kpis))
+    for row in cmp.table_rows():
+        cells = [_fmt(row[k][0]) + _fmt_delta(row[k][1]) for k in kpis]
+        lines.append(f"| {row['name']} | {row['status']} | " + " | ".join(cells) + " |")
+    lines += ["", "## Who moved", ""]
+    lines.append("| variant | " + " | ".join(MOVE_KINDS) + " |")
+    lines.append("|---|" + "---:|" * len(MOVE_KINDS))
+    for v in cmp.variants:
+        counts = v["moves_count"]
+        lines.append(f"| {v['name']} | " + " | ".join(str(counts.get(k, "-")) for k in MOVE_KINDS)
+                     + " |")
+    for v in cmp.variants:
+        if not v["moves"]:
+            continue
+        lines += ["", f"### {v['name']}: first {min(top, len(v['moves']))} of {len(v['moves'])}",
+                  ""]
+        for m in v["moves"][:top]:
+            lines.append(f"- **{m['volunteer']}** {m['kind']}: " + "; ".join(m["reasons"]))
+    lines += ["", "## Open slots by priority (delta against the base)", ""]
+    prios = ["5", "4", "3", "2", "1"]
+    lines.append("| round | " + " | ".join(f"priority {p}" for p in prios) + " |")
+    lines.append("|---|" + "---:|" * len(prios))
+    base_p = cmp.base["open_by_priority"]
+    lines.append("| base | " + " | ".join(str(base_p.get(p, 0)) for p in prios) + " |")
+    for v in cmp.variants:
+        vp = v["open_by_priority"]
+        if v["kpis"]:
+            lines.append(f"| {v['name']} | " + " | ".join(
+                str(vp.get(p, 0)) + _fmt_delta(vp.get(p, 0) - base_p.get(p, 0)) for p in prios
+            ) + " |")
+    lines += ["", "## Open slots by country and priority (base)", ""]
+    for country, cells in cmp.base["open_slots"].items():
+        lines.append(f"- {country}: " + ", ".join(f"priority {p}: {n}" for p, n in cells.items()))
+    bad = [v for v in cmp.variants if v["errors"]]
+    if bad:
+        lines += ["", "## Variants that could not be solved", ""]
+        for v in bad:
+            lines.append(f"- **{v['name']}** ({v['status']}):")
+            lines += [f"  - {e}" for e in v["errors"]]
+    return "\n".join(lines) + "\n"
