@@ -34,12 +34,14 @@ from matching.constraints import (
     fairness_floor,
     urgent_coverage,
 )
+from matching.bound import relaxation
+from matching.constraints.budget import placement_costs
 from matching.constraints.base import PairVars, Penalty, RuleContext
 from matching.explain import pair_failure_details
 from matching.solve import Prepared, Solution, locked_pair_indices, solve_pure
 from models import Conflict, InfeasibleRound, Policy
 
-FULL_MODEL_PAIRS = 60_000
+FULL_MODEL_PAIRS = 6_000
 """Up to this many eligible pairs, the model holds all of them (and can prove optimality)."""
 PER_VOLUNTEER = 6
 """Best pairs kept per volunteer in a restricted model."""
@@ -72,6 +74,9 @@ def needs_rules(prep: Prepared) -> bool:
 @dataclass
 class _Setup:
     model_pairs: NDArray[np.intp]
+    deadline: float
+    """perf_counter() time by which all solving should be done."""
+    relaxed_bound: int
     locked: NDArray[np.intp]
     """Indices into prep.pairs of locked and frozen pairs."""
     prev_pair: dict[int, int]
@@ -145,8 +150,9 @@ def _select_pairs(prep: Prepared, must: list[NDArray[np.intp]]) -> NDArray[np.in
     return np.flatnonzero(keep)
 
 
-def _setup(prep: Prepared) -> _Setup:
+def _setup(prep: Prepared, t0: float) -> _Setup:
     c, r = prep.compiled, prep.compiled.round
+    deadline = t0 + r.policy.time_limit_s
     pure = solve_pure(prep)  # also validates the locks (InfeasibleRound)
     locked = np.union1d(locked_pair_indices(prep), _frozen_locks(prep)).astype(np.intp)
     prev_pair: dict[int, int] = {}
@@ -155,8 +161,11 @@ def _setup(prep: Prepared) -> _Setup:
         p = np.array([c.pindex[a.placement] for a in r.previous], dtype=np.int64)
         prev_pair = dict(zip(v.tolist(), _pair_index(prep, v, p).tolist(), strict=True))
     prev_idx = np.array([i for i in prev_pair.values() if i >= 0], dtype=np.intp)
-    model_pairs = _select_pairs(prep, [pure.chosen, locked, prev_idx])
-    return _Setup(model_pairs, locked, prev_pair, pure.chosen, pure.objective)
+    relax = relaxation(prep, r.policy, locked, prev_idx, len(r.previous),
+                       seconds=0.15 * r.policy.time_limit_s)
+    model_pairs = _select_pairs(prep, [pure.chosen, relax.chosen, locked, prev_idx])
+    return _Setup(model_pairs, deadline, min(relax.bound, pure.objective), locked, prev_pair,
+                  relax.chosen, pure.objective)
 
 
 @dataclass
@@ -182,7 +191,8 @@ def _build(
     ctx = RuleContext(model, pv, c, pairs, scores, policy)
     pos = np.full(len(pairs), -1, dtype=np.intp)
     pos[mp] = np.arange(len(mp))
-    penalties = add_assignment(ctx, pos[setup.locked])
+    locks = setup.locked if "locked" not in skip else np.zeros(0, dtype=np.intp)
+    penalties = add_assignment(ctx, pos[locks])
     for rule, add in (
         ("groups", add_groups),
         ("nationality_per_placement", add_nationality_per_placement),
@@ -231,7 +241,8 @@ def _solver(policy: Policy, seconds: float) -> cp_model.CpSolver:
     p.num_workers = 8
     p.interleave_search = True
     p.max_deterministic_time = max(seconds, 0.5)
-    p.max_time_in_seconds = max(seconds, 0.5) * 3
+    # the wall clock only stops a run that the deterministic limit would let overrun
+    p.max_time_in_seconds = max(seconds, 0.5) * 1.5
     p.random_seed = policy.seed
     return s
 
@@ -252,19 +263,32 @@ def _solve_tiers(
     """Solve tier by tier; return the chosen modelled pairs (None if infeasible)."""
     built = _build(prep, setup, policy, skip)
     model = built.ctx.model
-    budget = policy.time_limit_s if seconds is None else seconds
-    per_tier = budget / len(built.tiers)
+    left = setup.deadline - time.perf_counter()
+    budget = max(left, 1.0) if seconds is None else seconds
     values: dict[str, Any] = {}
-    chosen: NDArray[np.bool_] | None = None
+    # A solution that keeps every hard rule (when greedy insertion finds one) is the
+    # first hint and the fallback when CP-SAT finds nothing better in its time.
+    start = _greedy(prep, setup, policy, skip)
+    chosen: NDArray[np.bool_] | None = start
+    if start is not None:
+        model.clear_hints()
+        for var, val in zip(built.ctx.vars.x, start.tolist(), strict=True):
+            model.add_hint(var, val)
     proven = True
+    t_start = time.perf_counter()
     for k, (name, expr) in enumerate(built.tiers):
         model.maximize(expr)
-        solver = _solver(policy, per_tier)
+        # later tiers get what earlier ones left; the score tier matters most
+        spent = time.perf_counter() - t_start
+        share = (budget - spent) / (len(built.tiers) - k)
+        solver = _solver(policy, max(share, 0.5))
         status = solver.solve(model)
         if status == cp_model.INFEASIBLE:
             return None, built, values, False
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             proven = False
+            if chosen is None:
+                return None, built, values, False
             break
         proven &= status == cp_model.OPTIMAL
         best = round(solver.objective_value)
@@ -283,6 +307,131 @@ def _solve_tiers(
             keep = best - int(abs(best) * tol)
             model.add(expr >= keep)
     return chosen, built, values, proven
+
+
+def _greedy(prep: Prepared, setup: _Setup, policy: Policy, skip: frozenset[str]
+            ) -> NDArray[np.bool_] | None:
+    """Insert modelled pairs best-first (locks, then kept previous pairs, then the
+    relaxation's, then the rest by score) whenever every hard rule still holds; groups
+    go in whole. Returns the chosen modelled pairs, or None when the locks alone break
+    a rule (then only CP-SAT can say more)."""
+    c, pairs, scores = prep.compiled, prep.pairs, prep.scores
+    mp = setup.model_pairs
+    n = len(mp)
+    pv, pp = pairs.v[mp], pairs.p[mp]
+    rank = np.full(n, 3, dtype=np.int64)
+    pos = np.full(len(pairs), -1, dtype=np.intp)
+    pos[mp] = np.arange(n)
+    prev = np.array([i for i in setup.prev_pair.values() if i >= 0], dtype=np.intp)
+    rank[pos[setup.hint][pos[setup.hint] >= 0]] = 2
+    if len(prev) and "moves" not in skip:
+        rank[pos[prev][pos[prev] >= 0]] = 1
+    locked = pos[setup.locked] if "locked" not in skip else np.zeros(0, dtype=np.intp)
+    rank[locked] = 0
+    order = np.lexsort((-scores.total[mp], rank))
+    cost = placement_costs(c, policy)[pp] if "budget" not in skip else np.zeros(n, np.int64)
+    budget = policy.budget.total if policy.budget is not None and "budget" not in skip else None
+    nat_cap = None if "nationality_per_placement" in skip else (
+        policy.max_same_nationality_per_placement)
+    share = None if "nationality_share" in skip else policy.max_nationality_share_per_country
+    host_cap = None if "max_per_host" in skip else policy.max_per_host
+    together = policy.group_together
+    use_groups = "groups" not in skip
+    placed = np.zeros(c.n_volunteers, dtype=np.bool_)
+    load = np.zeros(c.n_placements, dtype=np.int64)
+    host_load = np.zeros(len(c.hosts), dtype=np.int64)
+    nat_at: dict[tuple[int, int], int] = {}
+    in_country = np.zeros(len(c.countries), dtype=np.int64)
+    nat_in: dict[tuple[int, int], int] = {}
+    spent = 0
+    chosen = np.zeros(n, dtype=np.bool_)
+    members = {g: np.flatnonzero(c.group == g) for g in np.unique(c.group[c.group >= 0]).tolist()}
+    by_v: dict[int, list[int]] = {}
+    for i in np.lexsort((-scores.total[mp], pv)).tolist():
+        by_v.setdefault(int(pv[i]), []).append(i)
+
+    def fits(batch: list[int]) -> bool:
+        extra_p: dict[int, int] = {}
+        extra_h: dict[int, int] = {}
+        extra_n: dict[tuple[int, int], int] = {}
+        extra_c: dict[int, int] = {}
+        extra_cn: dict[tuple[int, int], int] = {}
+        money = 0
+        for i in batch:
+            p, v = int(pp[i]), int(pv[i])
+            extra_p[p] = extra_p.get(p, 0) + 1
+            h = int(c.host[p])
+            extra_h[h] = extra_h.get(h, 0) + 1
+            key = (p, int(c.nationality[v]))
+            extra_n[key] = extra_n.get(key, 0) + 1
+            co = int(c.country[p])
+            extra_c[co] = extra_c.get(co, 0) + 1
+            ck = (co, int(c.nationality[v]))
+            extra_cn[ck] = extra_cn.get(ck, 0) + 1
+            money += int(cost[i])
+        if any(load[p] + k > c.capacity[p] for p, k in extra_p.items()):
+            return False
+        if host_cap is not None and any(host_load[h] + k > host_cap for h, k in extra_h.items()):
+            return False
+        if nat_cap is not None and any(nat_at.get(k, 0) + x > nat_cap for k, x in extra_n.items()):
+            return False
+        if budget is not None and spent + money > budget:
+            return False
+        if share is not None:
+            pct, allow = round(share * 100), policy.nationality_share_allowance
+            for co, k in extra_c.items():
+                total = int(in_country[co]) + k
+                for (co2, nat), x in list(nat_in.items()) + list(extra_cn.items()):
+                    if co2 != co:
+                        continue
+                    now = nat_in.get((co2, nat), 0) + extra_cn.get((co2, nat), 0)
+                    if 100 * now > pct * total + 100 * allow:
+                        return False
+        return True
+
+    def take(batch: list[int]) -> None:
+        nonlocal spent
+        for i in batch:
+            p, v = int(pp[i]), int(pv[i])
+            chosen[i] = True
+            placed[v] = True
+            load[p] += 1
+            host_load[c.host[p]] += 1
+            key = (p, int(c.nationality[v]))
+            nat_at[key] = nat_at.get(key, 0) + 1
+            co = int(c.country[p])
+            in_country[co] += 1
+            nat_in[(co, int(c.nationality[v]))] = nat_in.get((co, int(c.nationality[v])), 0) + 1
+            spent += int(cost[i])
+
+    locked_set = set(locked.tolist())
+    for i in order.tolist():
+        v = int(pv[i])
+        if placed[v]:
+            continue
+        g = int(c.group[v])
+        if use_groups and g >= 0 and len(members.get(g, ())) > 1:
+            # the whole group, at this pair's placement (or country)
+            batch = [i]
+            for other in members[g].tolist():
+                if other == v:
+                    continue
+                if placed[other]:
+                    batch = []
+                    break
+                opts = [j for j in by_v.get(other, []) if (
+                    pp[j] == pp[i] if together == "placement"
+                    else c.country[pp[j]] == c.country[pp[i]])]
+                if not opts:
+                    batch = []
+                    break
+                batch.append(opts[0])
+            if batch and (i in locked_set or fits(batch)):
+                take(batch)
+            continue
+        if i in locked_set or fits([i]):
+            take([i])
+    return chosen
 
 
 def _diagnose(prep: Prepared, setup: _Setup, policy: Policy) -> list[Conflict]:
@@ -311,32 +460,11 @@ def solve_with_rules(prep: Prepared) -> Solution:
     """Solve a round whose policy adds rules beyond the hard ones."""
     t0 = time.perf_counter()
     policy = prep.compiled.round.policy
-    setup = _setup(prep)
+    setup = _setup(prep, t0)
     chosen, built, tiers, proven = _solve_tiers(prep, setup, policy)
     softened: list[dict[str, Any]] = []
     if chosen is None:
-        conflicts = _diagnose(prep, setup, policy)
-        core = {c.rule for c in conflicts}
-        if "locked" in core:
-            # the coordinator's own locks (or frozen stages) conflict: they must decide
-            raise InfeasibleRound(conflicts)
-        # Soften the rules in the conflict (or, where CP-SAT named none in its time, the
-        # hard rules one at a time in RELAX_ORDER) and solve again.
-        tries = [core & set(RELAX_ORDER)] if core & set(RELAX_ORDER) else [
-            {r} for r in RELAX_ORDER if r in rules_active(prep)
-        ]
-        for rules in tries:
-            relaxed = policy.model_copy(update=_relax(policy, rules))
-            chosen, built, tiers, proven = _solve_tiers(prep, setup, relaxed)
-            if chosen is not None:
-                softened = [
-                    Conflict(rule=r, message=f"the rule {r!r} could not hold with the others "
-                             "and was dropped for this round").as_dict() | {"softened": True}
-                    for r in sorted(rules)
-                ]
-                break
-        if chosen is None:
-            raise InfeasibleRound(conflicts)
+        chosen, built, tiers, proven, softened = _soften(prep, setup, policy)
     mp = setup.model_pairs
     picked = np.sort(mp[chosen]).astype(np.intp)
     score_total = int(prep.scores.total[picked].sum())
@@ -346,7 +474,7 @@ def solve_with_rules(prep: Prepared) -> Solution:
     penalty_points = _penalty_values(prep, setup, policy, picked)
     objective = score_total - sum(penalty_points.values())
     full = len(mp) == len(prep.pairs)
-    bound = setup.pure_objective
+    bound = setup.relaxed_bound
     last = tiers.get("score")
     if full and last is not None and policy.objective[-1] == "score" and last["optimal"]:
         bound = min(bound, last["bound"])
@@ -428,6 +556,55 @@ def _group_reasons(prep: Prepared, built: _Built) -> dict[str, list[str]]:
         if text:
             out[c.volunteer_ids[vi]] = [text]
     return out
+
+
+def _feasible(prep: Prepared, setup: _Setup, policy: Policy,
+              skip: frozenset[str] = frozenset()) -> bool:
+    """Whether the hard rules of `policy` (and the locks) can hold together."""
+    built = _build(prep, setup, policy, skip)
+    solver = _solver(policy, max(2.0, min(10.0, setup.deadline - time.perf_counter())))
+    return solver.solve(built.ctx.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+
+
+def _soften(prep: Prepared, setup: _Setup, policy: Policy) -> tuple[
+    NDArray[np.bool_], _Built, dict[str, Any], bool, list[dict[str, Any]]
+]:
+    """The hard rules cannot all hold. When the locks (or frozen stages, groups, slots)
+    are part of every conflict, raise `InfeasibleRound` naming them: the coordinator
+    must decide. Otherwise drop rules in RELAX_ORDER until the rest hold, solve, and
+    report what was dropped."""
+    conflicts = _diagnose(prep, setup, policy)
+    droppable = [
+        r for r in RELAX_ORDER
+        if r in rules_active(prep) or (r == "max_moves" and policy.max_moves is not None)
+    ]
+    if len(setup.locked) and _feasible(prep, setup, policy, frozenset({"locked"})):
+        # the rules hold without the locks: the locks are the cause
+        raise InfeasibleRound(conflicts)
+    if not droppable or not _feasible(
+        prep, setup, policy.model_copy(update=_relax(policy, set(droppable)))
+    ):
+        raise InfeasibleRound(conflicts)
+    dropped: set[str] = set()
+    for r in droppable:
+        dropped.add(r)
+        if _feasible(prep, setup, policy.model_copy(update=_relax(policy, dropped))):
+            break
+    relaxed = policy.model_copy(update=_relax(policy, dropped))
+    chosen, built, tiers, proven = _solve_tiers(prep, setup, relaxed)
+    if chosen is None:
+        raise InfeasibleRound(conflicts)
+    softened = [
+        Conflict(
+            rule=r,
+            message=f"the rule {r!r} could not hold together with the others "
+            f"({', '.join(sorted(set(droppable) - {r})) or 'the locks'}) and was dropped "
+            "for this round",
+        ).as_dict()
+        | {"softened": True}
+        for r in sorted(dropped)
+    ]
+    return chosen, built, tiers, proven, softened
 
 
 def _relax(policy: Policy, rules: set[str]) -> dict[str, Any]:

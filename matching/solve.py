@@ -184,6 +184,12 @@ def build_result(
     open_p = np.flatnonzero(filled < c.capacity)
     why_v = explain_unmatched(c, pairs, scores, chosen, unmatched)
     why_p = explain_open(c, pairs, scores, chosen, open_p)
+    if mode == "stable":
+        from matching.stable import stable_reasons
+
+        stable_v, stable_p = stable_reasons(prep, chosen)
+        why_v.update(stable_v)
+        why_p.update(stable_p)
     # reasons the solver knows first-hand (a group no placement takes whole ...)
     extra = dict(sol.extra)
     for vid, reasons in extra.pop("volunteer_reasons", {}).items():

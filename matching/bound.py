@@ -1,0 +1,157 @@
+"""An upper bound for rounds with policy rules, from a richer network than the pure
+round's, and the assignment that attains it (a good warm start for CP-SAT).
+
+The network keeps every rule that is a network constraint: the cap per nationality in
+a placement (a node per placement and nationality), the cap per host partner (a node
+per host), the bonus for keeping a previous assignment, and the locks. The budget is
+moved into the costs with a Lagrange multiplier: for any multiplier l >= 0,
+max(score - l * cost) + l * budget is an upper bound, and a short bisection on l finds
+a tight one. Rules left out (groups, shares per country, gender balance, move limits,
+objective tiers) only remove assignments or subtract penalties, so leaving them out
+keeps the bound valid.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from ortools.graph.python import min_cost_flow
+
+from matching.constraints.budget import placement_costs
+from matching.flow import FlowError
+from matching.solve import Prepared
+from models import Policy
+
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    bound: int
+    """Proven upper bound on the score objective (scores minus move penalties)."""
+    chosen: NDArray[np.intp]
+    """Pairs of the relaxation's best assignment at the final multiplier."""
+    multiplier: float
+    flows: int
+    """Min-cost flows solved."""
+
+
+def _layered_flow(
+    prep: Prepared,
+    policy: Policy,
+    weight: I64,
+    locked: NDArray[np.intp],
+) -> tuple[NDArray[np.intp], int]:
+    """Max-weight assignment under slots, nationality and host caps; locks forced."""
+    c, pairs = prep.compiled, prep.pairs
+    n = len(pairs)
+    big = int(np.abs(weight).sum()) + 1
+    w = weight.copy()
+    w[locked] += big  # forces the (feasible) locks without changing the rest
+    used_v, v_node = np.unique(pairs.v, return_inverse=True)
+    nv = len(used_v)
+    tails: list[I64] = []
+    heads: list[I64] = []
+    caps: list[I64] = []
+    costs: list[I64] = []
+    nxt = 1 + nv  # node 0 = source, 1..nv volunteers
+
+    def arcs(t: I64, h: I64, cap: I64, cost: I64) -> None:
+        tails.append(t.astype(np.int64))
+        heads.append(h.astype(np.int64))
+        caps.append(cap.astype(np.int64))
+        costs.append(cost.astype(np.int64))
+
+    arcs(np.zeros(nv, np.int64), 1 + np.arange(nv), np.ones(nv, np.int64), np.zeros(nv, np.int64))
+    used_p, p_node = np.unique(pairs.p, return_inverse=True)
+    npl = len(used_p)
+    p_base = nxt
+    nxt += npl
+    limit = policy.max_same_nationality_per_placement
+    if limit is not None:
+        key = pairs.p.astype(np.int64) * len(c.countries) + c.nationality[pairs.v]
+        used_k, k_node = np.unique(key, return_inverse=True)
+        k_base = nxt
+        nxt += len(used_k)
+        pair_arc_first = sum(len(t) for t in tails)
+        arcs(1 + v_node, k_base + k_node, np.ones(n, np.int64), -w)
+        kp = np.searchsorted(used_p, used_k // len(c.countries))
+        arcs(k_base + np.arange(len(used_k)), p_base + kp,
+             np.full(len(used_k), limit, np.int64), np.zeros(len(used_k), np.int64))
+    else:
+        pair_arc_first = sum(len(t) for t in tails)
+        arcs(1 + v_node, p_base + p_node, np.ones(n, np.int64), -w)
+    sink_cap = np.minimum(c.capacity[used_p], nv)
+    if policy.max_per_host is not None:
+        used_h, h_node = np.unique(c.host[used_p], return_inverse=True)
+        h_base = nxt
+        nxt += len(used_h)
+        arcs(p_base + np.arange(npl), h_base + h_node, sink_cap, np.zeros(npl, np.int64))
+        sink = nxt
+        arcs(h_base + np.arange(len(used_h)), np.full(len(used_h), sink),
+             np.full(len(used_h), policy.max_per_host, np.int64),
+             np.zeros(len(used_h), np.int64))
+    else:
+        sink = nxt
+        arcs(p_base + np.arange(npl), np.full(npl, sink), sink_cap, np.zeros(npl, np.int64))
+    arcs(np.array([0]), np.array([sink]), np.array([nv]), np.array([0]))
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(
+        np.concatenate(tails), np.concatenate(heads), np.concatenate(caps), np.concatenate(costs)
+    )
+    supplies = np.zeros(sink + 1, dtype=np.int64)
+    supplies[0], supplies[sink] = nv, -nv
+    flow.set_nodes_supplies(np.arange(sink + 1, dtype=np.int64), supplies)
+    status = flow.solve()
+    if status != flow.OPTIMAL:
+        raise FlowError(f"min-cost flow ended with status {status}")
+    got = flow.flows(np.arange(pair_arc_first, pair_arc_first + n, dtype=np.int64))
+    chosen = np.flatnonzero(got > 0).astype(np.intp)
+    return chosen, int(weight[chosen].sum())
+
+
+def relaxation(
+    prep: Prepared,
+    policy: Policy,
+    locked: NDArray[np.intp],
+    prev_pairs: NDArray[np.intp],
+    n_previous: int,
+    seconds: float,
+) -> Relaxation:
+    """The tightest bound a few flows find in about `seconds`."""
+    t0 = time.perf_counter()
+    score = prep.scores.total.astype(np.int64)
+    bonus = np.zeros(len(score), dtype=np.int64)
+    if n_previous and policy.move_cost:
+        bonus[prev_pairs] = policy.move_cost
+    base = score + bonus
+    offset = -policy.move_cost * n_previous if policy.move_cost else 0
+    cost = placement_costs(prep.compiled, policy)[prep.pairs.p]
+    b = policy.budget
+    chosen, value = _layered_flow(prep, policy, base, locked)
+    flows = 1
+    best = (value + offset, chosen, 0.0)
+    if b is None or int(cost[chosen].sum()) <= b.total:
+        return Relaxation(best[0], chosen, 0.0, flows)
+    c = prep.compiled
+    slack = (min(c.n_volunteers, int(c.capacity.sum())) + 1) // 2
+    lo, hi = 0.0, float(score.max()) / max(float(cost[cost > 0].min()), 1.0)
+    while flows < 12 and time.perf_counter() - t0 < seconds:
+        lam = (lo + hi) / 2
+        w = base - np.rint(lam * cost).astype(np.int64)
+        chosen_l, _ = _layered_flow(prep, policy, w, locked)
+        flows += 1
+        spent = int(cost[chosen_l].sum())
+        # L(l) = max(score - l*cost) + l*B; the weights were rounded to integers, which
+        # moves any assignment's total by at most 1/2 per person placed
+        dual = int(w[chosen_l].sum()) + int(np.ceil(lam * b.total)) + offset + slack
+        if dual < best[0]:
+            best = (dual, chosen_l, lam)
+        if spent > b.total:
+            lo = lam
+        else:
+            hi = lam
+    return Relaxation(best[0], best[1], best[2], flows)
