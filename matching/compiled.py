@@ -302,7 +302,11 @@ def compile_round(r: Round) -> CompiledRound:
     fp = np.asarray([pindex[x.placement] for x in pol.forbidden], dtype=np.int32)
     kv = np.asarray([vindex[x.volunteer] for x in pol.locked], dtype=np.int32)
     kp = np.asarray([pindex[x.placement] for x in pol.locked], dtype=np.int32)
-    have_module = trained[:, :T].any(axis=0) if nv else np.zeros(T, dtype=np.bool_)
+    have_module = (
+        np.asarray(trained[:, :T].any(axis=0), dtype=np.bool_)
+        if nv
+        else np.zeros(T, dtype=np.bool_)
+    )
     af_month, af_dom = split_days(avail_from)
     au_month, au_dom = split_days(avail_until)
     p_start_earliest = pdates("start_earliest")

@@ -7,6 +7,7 @@ the month `d` months later, clamped to that month's last day (31 Jan + 1 month =
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,7 +35,7 @@ def is_month_end(days: I64) -> NDArray[np.bool_]:
     """Whether each day is the last day of its month."""
     m, _ = _split(np.asarray(days, dtype=np.int64) + 1)
     m0, _ = _split(np.asarray(days, dtype=np.int64))
-    return m != m0
+    return cast("NDArray[np.bool_]", m != m0)  # numpy types `!=` on arrays as Any
 
 
 def months_fitting_split(
@@ -64,7 +65,7 @@ def add_months(days: I64, months: I64) -> I64:
     target = m + np.asarray(months, dtype=np.int64)
     first = target.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
     last = (target + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) - 1
-    return np.minimum(first + dom, last)
+    return cast(I64, np.minimum(first + dom, last))  # ufuncs are typed as returning Any
 
 
 def months_fitting(start: I64, until: I64) -> I64:
@@ -88,4 +89,4 @@ def age_on(birth: I64, on: I64) -> I64:
     b_moy = bm - by * 12
     o_moy = om - oy * 12
     before_birthday = (o_moy < b_moy) | ((o_moy == b_moy) & (od < bd))
-    return oy - by - before_birthday.astype(np.int64)
+    return cast(I64, oy - by - before_birthday.astype(np.int64))

@@ -78,7 +78,9 @@ def _meets(level: NDArray[np.uint8], asks: Asks, pv: I32 | I64, pp: I32 | I64) -
     return ok
 
 
-def schedule(c: CompiledRound, pv: I32 | I64, pp: I32 | I64) -> tuple[I64, I64, B]:
+def schedule(
+    c: CompiledRound, pv: I32 | I64 | np.int64, pp: I32 | I64
+) -> tuple[I64, I64, B]:
     """Start day, months of service and whether the dates and lengths fit (rules 4 and 5)."""
     pse, af = c.p_start_earliest[pp], c.avail_from[pv]
     later = af > pse
@@ -97,7 +99,7 @@ def schedule(c: CompiledRound, pv: I32 | I64, pp: I32 | I64) -> tuple[I64, I64, 
     return start, months, ok
 
 
-def _age_ok(c: CompiledRound, pv: I32 | I64, pp: I32 | I64, start: I64) -> B:
+def _age_ok(c: CompiledRound, pv: I32 | I64 | np.int64, pp: I32 | I64, start: I64) -> B:
     pv, pp, start = (np.atleast_1d(x) for x in np.broadcast_arrays(pv, pp, start))
     lo, hi = c.age_min[pp], c.age_max[pp]
     limited = (lo != NO_AGE) | (hi != NO_AGE)
@@ -114,7 +116,7 @@ def _age_ok(c: CompiledRound, pv: I32 | I64, pp: I32 | I64, start: I64) -> B:
     return ok
 
 
-def _not_forbidden(c: CompiledRound, pv: I32 | I64, pp: I32 | I64) -> B:
+def _not_forbidden(c: CompiledRound, pv: I32 | I64 | np.int64, pp: I32 | I64) -> B:
     pv, pp = (np.atleast_1d(x) for x in np.broadcast_arrays(pv, pp))
     if len(c.forbidden_v) == 0:
         return np.ones(len(pv), dtype=np.bool_)

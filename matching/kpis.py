@@ -19,8 +19,8 @@ def _share(num: NDArray[np.int64], den: NDArray[np.int64], labels: list[str]) ->
 
 def compute_kpis(
     c: CompiledRound,
-    assigned_v: NDArray[np.int64],
-    assigned_p: NDArray[np.int64],
+    assigned_v: NDArray[np.int32] | NDArray[np.int64],
+    assigned_p: NDArray[np.int32] | NDArray[np.int64],
     scores: NDArray[np.int64],
 ) -> dict[str, Any]:
     """Fill rate, urgent coverage, preference ranks achieved, shares matched by

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -191,7 +191,7 @@ def build_result(
         why_v.update(stable_v)
         why_p.update(stable_p)
     # reasons the solver knows first-hand (a group no placement takes whole ...)
-    extra = dict(sol.extra)
+    extra: dict[str, Any] = dict(sol.extra)
     for vid, reasons in extra.pop("volunteer_reasons", {}).items():
         vi = c.vindex[vid]
         if vi in why_v:
@@ -216,7 +216,7 @@ def build_result(
     }
     return Result(
         status=sol.status,
-        mode=mode,  # type: ignore[arg-type]
+        mode=mode,
         objective=sol.objective,
         bound=sol.bound,
         assignments=assignments,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -23,8 +23,9 @@ _SECTION_MODELS: dict[str, type[BaseModel]] = {
     "previous": PreviousAssignment,
 }
 _ADAPTERS: dict[str, TypeAdapter[Any]] = {
-    name: TypeAdapter(list[model])
-    for name, model in _SECTION_MODELS.items()  # type: ignore[valid-type]
+    "volunteers": TypeAdapter(list[Volunteer]),
+    "placements": TypeAdapter(list[Placement]),
+    "previous": TypeAdapter(list[PreviousAssignment]),
 }
 
 
@@ -84,6 +85,7 @@ def _validate_section(
         return list(_ADAPTERS[section].validate_python(raw)), []
     except ValidationError as exc:
         bad: dict[int, list[dict[str, Any]]] = {}
+        err: Mapping[str, Any]
         for err in exc.errors():
             loc = err["loc"]
             idx = loc[0] if loc and isinstance(loc[0], int) else -1
@@ -96,7 +98,8 @@ def _validate_section(
                 continue
             for err in errs:
                 path = _field_path(err["loc"][1:])
-                if not path and section == "placements" and "start" in rec:
+                # `rec` is a mapping here: errors of a list's items always start with the index
+                if not path and section == "placements" and "start" in cast(Mapping[str, Any], rec):
                     path = "start"  # the only record-level check: start vs start_earliest
                 msg = _message(err)
                 if err["loc"][-1:] == ("[key]",):

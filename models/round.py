@@ -424,9 +424,9 @@ class Round(BaseModel):
 
     @model_validator(mode="after")
     def _cross_records(self) -> Round:
-        from models.checks import cross_record_errors
+        from models.checks import round_errors
 
-        errors = cross_record_errors(self)
+        errors = round_errors(self)
         if errors:
             raise ValueError("; ".join(str(e) for e in errors))
         return self

@@ -165,3 +165,14 @@ def test_models_are_frozen() -> None:
     r = parse_round(doc([vol("V1")], [plc("P1")]))
     with pytest.raises(ValueError):
         r.volunteers[0].id = "V2"  # type: ignore[misc]
+
+
+def test_a_round_built_in_code_is_checked_across_records() -> None:
+    from models import Placement, Volunteer
+
+    v = Volunteer.model_validate(vol("V1", preferences=["P9"]))
+    p = Placement.model_validate(plc("P1"))
+    with pytest.raises(ValueError, match="unknown placement id 'P9'"):
+        Round(volunteers=(v,), placements=(p,))
+    ok = Volunteer.model_validate(vol("V1"))
+    assert Round(volunteers=(ok,), placements=(p,)).placements == (p,)
