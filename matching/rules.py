@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 from ortools.sat.python import cp_model
 
+from matching.bound import relaxation
 from matching.constraints import (
     add_assignment,
     add_budget,
@@ -34,9 +35,8 @@ from matching.constraints import (
     fairness_floor,
     urgent_coverage,
 )
-from matching.bound import relaxation
-from matching.constraints.budget import placement_costs
 from matching.constraints.base import PairVars, Penalty, RuleContext
+from matching.constraints.budget import placement_costs
 from matching.explain import pair_failure_details
 from matching.solve import Prepared, Solution, locked_pair_indices, solve_pure
 from models import Conflict, InfeasibleRound, Policy
@@ -271,7 +271,7 @@ def _solve_tiers(
     start = _greedy(prep, setup, policy, skip)
     chosen: NDArray[np.bool_] | None = start
     if start is not None:
-        model.clear_hints()
+        model.clear_hints()  # type: ignore[no-untyped-call]
         for var, val in zip(built.ctx.vars.x, start.tolist(), strict=True):
             model.add_hint(var, val)
     proven = True
@@ -299,7 +299,7 @@ def _solve_tiers(
         }
         chosen = built.ctx.vars.value(solver)
         # warm-start the next tier from this solution
-        model.clear_hints()
+        model.clear_hints()  # type: ignore[no-untyped-call]
         for var, val in zip(built.ctx.vars.x, chosen.tolist(), strict=True):
             model.add_hint(var, val)
         if k + 1 < len(built.tiers):
@@ -379,14 +379,11 @@ def _greedy(prep: Prepared, setup: _Setup, policy: Policy, skip: frozenset[str]
             return False
         if share is not None:
             pct, allow = round(share * 100), policy.nationality_share_allowance
-            for co, k in extra_c.items():
-                total = int(in_country[co]) + k
-                for (co2, nat), x in list(nat_in.items()) + list(extra_cn.items()):
-                    if co2 != co:
-                        continue
-                    now = nat_in.get((co2, nat), 0) + extra_cn.get((co2, nat), 0)
-                    if 100 * now > pct * total + 100 * allow:
-                        return False
+            # adding people only loosens the cap of the nationalities not added
+            for (co, nat), k in extra_cn.items():
+                total = int(in_country[co]) + extra_c[co]
+                if 100 * (nat_in.get((co, nat), 0) + k) > pct * total + 100 * allow:
+                    return False
         return True
 
     def take(batch: list[int]) -> None:
@@ -439,8 +436,8 @@ def _diagnose(prep: Prepared, setup: _Setup, policy: Policy) -> list[Conflict]:
     sufficient assumptions on a feasibility model."""
     built = _build(prep, setup, policy, force_rules=False)
     model = built.ctx.model
-    model.clear_objective()
-    model.clear_hints()
+    model.clear_objective()  # type: ignore[no-untyped-call]
+    model.clear_hints()  # type: ignore[no-untyped-call]
     names = {lit.index: rule for rule, lit in built.ctx.enforce.items()}
     model.add_assumptions(list(built.ctx.enforce.values()))
     solver = _solver(policy, min(10.0, policy.time_limit_s))
@@ -478,7 +475,9 @@ def solve_with_rules(prep: Prepared) -> Solution:
     last = tiers.get("score")
     if full and last is not None and policy.objective[-1] == "score" and last["optimal"]:
         bound = min(bound, last["bound"])
-    status = "optimal" if (full and proven and objective >= bound) else "feasible"
+    status: Literal["optimal", "feasible"] = (
+        "optimal" if (full and proven and objective >= bound) else "feasible"
+    )
     extra: dict[str, Any] = {
         "rules": {"active": rules_active(prep)}
         | _rule_report(prep, setup, policy, picked, built, penalty_points),

@@ -40,8 +40,9 @@ class PairVars:
 
     def total(
         self, which: IntP | NDArray[np.bool_] | None = None, coef: NDArray[np.int64] | None = None
-    ) -> cp_model.LinearExprT:
-        """Sum (or weighted sum) of the chosen variables."""
+    ) -> Any:
+        """Sum (or weighted sum) of the chosen variables: a CP-SAT linear expression,
+        typed Any because OR-Tools' stubs do not let expressions compose under mypy."""
         ids = np.arange(len(self.x)) if which is None else np.asarray(which)
         if ids.dtype == np.bool_:
             ids = np.flatnonzero(ids)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from ortools.sat.python import cp_model
 
@@ -11,7 +13,7 @@ URGENT = 4
 """Priority from which a need counts as urgent (4 and 5)."""
 
 
-def add_min_fill(ctx: RuleContext) -> cp_model.LinearExprT | None:
+def add_min_fill(ctx: RuleContext) -> Any:
     """Every placement of a priority level named in `min_fill` gets that many
     volunteers (at most its slots) before any other use of the pool: a hard rule where
     the pool allows it. Returns the total shortfall, which the solver minimises before
@@ -37,7 +39,7 @@ def add_min_fill(ctx: RuleContext) -> cp_model.LinearExprT | None:
     return cp_model.LinearExpr.sum(shortfalls) if shortfalls else None
 
 
-def urgent_coverage(ctx: RuleContext) -> cp_model.LinearExprT:
+def urgent_coverage(ctx: RuleContext) -> Any:
     """Slots filled at urgent placements (priority 4 and 5)."""
     pv = ctx.vars
     return pv.total(ctx.compiled.priority[pv.p] >= URGENT)
