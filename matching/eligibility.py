@@ -78,9 +78,7 @@ def _meets(level: NDArray[np.uint8], asks: Asks, pv: I32 | I64, pp: I32 | I64) -
     return ok
 
 
-def schedule(
-    c: CompiledRound, pv: I32 | I64 | np.int64, pp: I32 | I64
-) -> tuple[I64, I64, B]:
+def schedule(c: CompiledRound, pv: I32 | I64 | np.int64, pp: I32 | I64) -> tuple[I64, I64, B]:
     """Start day, months of service and whether the dates and lengths fit (rules 4 and 5)."""
     pse, af = c.p_start_earliest[pp], c.avail_from[pv]
     later = af > pse
@@ -128,9 +126,7 @@ def _trained(c: CompiledRound, pv: I32 | I64, pp: I32 | I64) -> B:
     return ok
 
 
-def check_rules(
-    c: CompiledRound, pv: I32 | I64 | int, pp: I32 | I64 | int
-) -> dict[str, B]:
+def check_rules(c: CompiledRound, pv: I32 | I64 | int, pp: I32 | I64 | int) -> dict[str, B]:
     """Each hard rule evaluated on each given pair (True = the pair passes that rule).
 
     `pv` and `pp` are aligned index arrays, or one of them is a single index: then the
@@ -159,8 +155,9 @@ def check_rules(
         "age": _age_ok(c, pv, pp, start),
         "forbidden": _not_forbidden(c, pv, pp),
     }
-    return {k: np.broadcast_to(np.reshape(x, n) if np.size(x) == 1 else x, n)
-            for k, x in rules.items()}
+    return {
+        k: np.broadcast_to(np.reshape(x, n) if np.size(x) == 1 else x, n) for k, x in rules.items()
+    }
 
 
 def all_rules(c: CompiledRound, pv: I32 | I64, pp: I32 | I64) -> B:
@@ -258,9 +255,7 @@ def requirement_index(c: CompiledRound) -> RequirementIndex:
     return index
 
 
-def _requirement_columns(
-    c: CompiledRound, bits: _Bitsets
-) -> tuple[NDArray[np.int32], list[str]]:
+def _requirement_columns(c: CompiledRound, bits: _Bitsets) -> tuple[NDArray[np.int32], list[str]]:
     """For each placement, the bitset rows whose AND is a superset of its eligible set,
     and the rule each column belongs to."""
     npl = c.n_placements
@@ -297,19 +292,17 @@ def _requirement_columns(
     # length overlap is exact and separable: v_min <= p_max and v_max >= p_min
     add("length", column(c.p_max, lambda m: bits.add(("vmin<=", int(m)), c.v_min <= m)))
     add("length", column(c.p_min, lambda m: bits.add(("vmax>=", int(m)), c.v_max >= m)))
-    # Dates, relaxed to month buckets (a superset; the exact check runs on pairs later):
-    # must be available by the latest start, and still be there p_min months after the
-    # earliest start.
-    latest = c.p_start_latest.astype("datetime64[D]").astype("datetime64[M]")
-    latest_end = ((latest + 1).astype("datetime64[D]").astype(np.int64)) - 1
-    add("dates", column(latest_end, lambda d: bits.add(("from<=", int(d)), c.avail_from <= d)))
-    need_until = add_months(c.p_start_earliest, c.p_min)
-    need_month = need_until.astype("datetime64[D]").astype("datetime64[M]")
-    need_first = need_month.astype("datetime64[D]").astype(np.int64)
+    # Dates, as three necessary conditions (the exact check runs on the pairs later):
+    # available by the latest start (exact: the start is the later of the two firsts);
+    # still there p_min months after the earliest start; and a window of their own
+    # that holds p_min months.
     add(
-        "dates",
-        column(need_first, lambda d: bits.add(("until>=", int(d)), c.avail_until >= d)),
+        "dates", column(c.p_start_latest, lambda d: bits.add(("from<=", int(d)), c.avail_from <= d))
     )
+    need_until = add_months(c.p_start_earliest, c.p_min)
+    add("dates", column(need_until, lambda d: bits.add(("until>=", int(d)), c.avail_until >= d)))
+    own = months_fitting_split(c.af_month, c.af_dom, c.au_month, c.au_dom, c.au_eom)
+    add("dates", column(c.p_min, lambda m: bits.add(("window>=", int(m)), own >= m)))
     for asks, level, name, rule in (
         (c.req_skills, c.skill_level, "skill", "skills"),
         (c.req_langs, c.lang_level, "lang", "languages"),
