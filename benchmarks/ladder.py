@@ -57,9 +57,10 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SCHEMA = 1
 
 RULES_NOTE = (
-    "rules variant: the generator's rules=True round (2% of volunteers in groups, "
-    "benchmarks.generate.rules_policy); the policy-constraints rules are not in the "
-    "contract yet, so the policy is otherwise the pure one"
+    "rules variant: the generator's rules=True round (2% of volunteers in couples sharing a "
+    "group, plus benchmarks.generate.rules_policy, empty until the policy-constraints rules "
+    "are in the contract); volmatch enforces the groups, the baselines solve the bare model "
+    "(their figures equal the pure variant's; the flow optimum is an upper bound here)"
 )
 
 
@@ -558,7 +559,7 @@ def print_table(runs: Sequence[RunRecord], targets: Sequence[dict[str, Any]]) ->
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=max(shutil.get_terminal_size((200, 40)).columns, 200))
+    console = Console(width=max(shutil.get_terminal_size((240, 40)).columns, 240))
     table = Table(title="volmatch benchmark ladder (seconds; peak resident MB)",
                   show_lines=False)
     for h in HEADERS:
@@ -635,6 +636,16 @@ def plot(runs: Sequence[RunRecord], path: Path) -> None:
         ax.set_xlabel("eligible pairs")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
+    def short(n: int) -> str:
+        return f"{n / 1000:g}k" if n >= 1000 else str(n)
+
+    sizes = sorted({(r.pairs, f"{short(r.volunteers)}×{short(r.placements)}") for r in runs
+                    if r.pairs})
+    for ax in (ax_t, ax_m):
+        top = ax.secondary_xaxis("top")
+        top.set_xticks([x for x, _ in sizes], labels=[lab for _, lab in sizes], fontsize=7,
+                       rotation=30)
+        top.minorticks_off()
     ax_t.set_title("time vs pool size (hollow: not proven optimal / stable)")
     ax_m.set_title("peak memory vs pool size")
     ax_t.legend(fontsize=8)
@@ -660,6 +671,75 @@ def _machine() -> dict[str, Any]:
     except OSError:
         pass
     return info
+
+
+def load_runs(path: Path) -> tuple[list[RunRecord], list[dict[str, Any]]]:
+    """The runs and targets of a results JSON written by `main`."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    runs = []
+    for raw in doc["runs"]:
+        methods = [MethodRecord(**m) for m in raw.pop("methods")]
+        runs.append(RunRecord(**raw, methods=methods))
+    return runs, doc.get("targets", [])
+
+
+README = Path(__file__).resolve().parent / "README.md"
+_README_START = "<!-- latest results: start (benchmarks.ladder --render JSON --readme) -->"
+_README_END = "<!-- latest results: end -->"
+
+
+def readme_section(path: Path) -> str:
+    """The README's "latest results" block for a results JSON."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    runs, targets = load_runs(path)
+    m = doc["machine"]
+    loads = [r.load_average for r in runs if r.load_average is not None]
+    lines = [
+        _README_START,
+        "",
+        f"Run `{' '.join(doc['command'])}`, {doc['started']} to {doc['finished']}, on "
+        f"{m['cpus']} cores / {m.get('memory_gib', '?')} GiB, Python {m['python']}, numpy "
+        f"{m['numpy']}, OR-Tools {m['ortools']}. 1-minute load average before the "
+        f"measurements: {min(loads):.1f} to {max(loads):.1f}"
+        + (" (other jobs shared the CPU: timings are inflated)." if max(loads) >= 1 else ".")
+        if loads else "",
+        "",
+        "| target (pure policy) | size | value | met |",
+        "|---|---|---|---|",
+        *(f"| {t['target']} | {t['size']} | {t['value']} | {'yes' if t['met'] else '**no**'} |"
+          for t in targets),
+        "",
+        markdown_table(runs),
+        "",
+        "![time and peak memory against eligible pairs](results/ladder.png)",
+        "",
+        _README_END,
+    ]
+    return "\n".join(lines)
+
+
+def update_readme(path: Path, readme: Path = README) -> None:
+    """Replace the README's latest-results block (between its markers) with `path`'s."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.find(_README_START), text.find(_README_END)
+    if start < 0 or end < 0:
+        raise SystemExit(f"{readme} has no latest-results markers")
+    block = readme_section(path)
+    readme.write_text(text[:start] + block + text[end + len(_README_END):], encoding="utf-8")
+
+
+def render(path: Path, png: Path | None, readme: bool = False) -> int:
+    """Re-print an earlier run's table and Markdown, redraw its plot, and optionally put
+    it into the README."""
+    runs, targets = load_runs(path)
+    print_table(runs, targets)
+    print()
+    print(markdown_table(runs))
+    if png is not None:
+        plot(runs, png)
+    if readme:
+        update_readme(path)
+    return 0
 
 
 def parse_sizes(text: str) -> list[tuple[int, int]]:
@@ -688,6 +768,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--wait-idle", type=float, default=0.0, metavar="S",
                     help="before each size, wait up to S seconds for the machine to be idle")
     ap.add_argument("--no-plot", action="store_true")
+    ap.add_argument("--render", type=Path, metavar="JSON",
+                    help="print the table (and Markdown) of an earlier run and redraw its plot")
+    ap.add_argument("--readme", action="store_true",
+                    help="with --render: write the table into benchmarks/README.md")
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
     return ap
@@ -701,6 +785,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         got = run_child(spec)
         args.child_out.write_text(json.dumps(got), encoding="utf-8")
         return 0
+    if args.render is not None:
+        return render(args.render, None if args.no_plot else args.out / "ladder.png",
+                      readme=args.readme)
     args.skip = [s for s in (x.strip() for x in args.skip.split(",")) if s]
     unknown = set(args.skip) - set(BASELINES)
     if unknown:

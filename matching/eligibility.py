@@ -78,22 +78,61 @@ def _meets(level: NDArray[np.uint8], asks: Asks, pv: I32 | I64, pp: I32 | I64) -
     return ok
 
 
+@dataclass(frozen=True)
+class _Calendar:
+    """int32 views of the dates and lengths that `schedule` reads, packed so that each
+    pair needs few gathers: `*_code` is month * 32 + day of month, so that the whole
+    months between two days are `(later_code - earlier_code) >> 5`."""
+
+    af: NDArray[np.int32]
+    pse: NDArray[np.int32]
+    psl: NDArray[np.int32]
+    own: NDArray[np.int32]
+    """Whole months of each volunteer's own window (start at availability)."""
+    au_code: NDArray[np.int32]
+    """avail_until's code, with the day set to 31 on a month's last day (any day fits)."""
+    pse_code: NDArray[np.int32]
+    v_len: NDArray[np.int32]
+    """min_months * 64 + max_months of volunteers; `p_len` likewise of placements."""
+    p_len: NDArray[np.int32]
+
+
+def _calendar(c: CompiledRound) -> _Calendar:
+    cached = c.cache.get("calendar")
+    if isinstance(cached, _Calendar):
+        return cached
+    au_day = np.where(c.au_eom, 31, c.au_dom)
+    cal = _Calendar(
+        af=c.avail_from.astype(np.int32),
+        pse=c.p_start_earliest.astype(np.int32),
+        psl=c.p_start_latest.astype(np.int32),
+        own=months_fitting_split(c.af_month, c.af_dom, c.au_month, c.au_dom, c.au_eom).astype(
+            np.int32
+        ),
+        au_code=(c.au_month * 32 + au_day).astype(np.int32),
+        pse_code=(c.pse_month * 32 + c.pse_dom).astype(np.int32),
+        v_len=(c.v_min * 64 + c.v_max).astype(np.int32),
+        p_len=(c.p_min * 64 + c.p_max).astype(np.int32),
+    )
+    c.cache["calendar"] = cal
+    return cal
+
+
 def schedule(c: CompiledRound, pv: I32 | I64 | np.int64, pp: I32 | I64) -> tuple[I64, I64, B]:
     """Start day, months of service and whether the dates and lengths fit (rules 4 and 5)."""
-    pse, af = c.p_start_earliest[pp], c.avail_from[pv]
+    cal = _calendar(c)
+    af, pse = cal.af[pv], cal.pse[pp]
     later = af > pse
     start = np.where(later, af, pse)
-    dmin = np.maximum(c.v_min[pv], c.p_min[pp])
-    dmax = np.minimum(c.v_max[pv], c.p_max[pp])
-    fit = months_fitting_split(
-        np.where(later, c.af_month[pv], c.pse_month[pp]),
-        np.where(later, c.af_dom[pv], c.pse_dom[pp]),
-        c.au_month[pv],
-        c.au_dom[pv],
-        c.au_eom[pv],
-    )
+    # months from the start to the end of availability: the volunteer's own window when
+    # they start at their availability, else from the placement's earliest start
+    fit = np.where(later, cal.own[pv], (cal.au_code[pv] - cal.pse_code[pp]) >> 5)
+    vl, pl = cal.v_len[pv], cal.p_len[pp]
+    dmin = np.maximum(vl >> 6, pl >> 6)
+    dmax = np.minimum(vl & 63, pl & 63)
     months = np.minimum(dmax, fit)
-    ok = (start <= c.p_start_latest[pp]) & (months >= dmin)
+    ok = (start <= cal.psl[pp]) & (months >= dmin)
+    # int32 on purpose: callers filter first and widen only the pairs they keep
     return start, months, ok
 
 
@@ -348,14 +387,39 @@ def _candidates(c: CompiledRound) -> tuple[I32, I32]:
         bi, wi = np.nonzero(acc)
         if bi.shape[0] == 0:
             continue
-        w = np.ascontiguousarray(acc[bi, wi])
-        bitmat = np.unpackbits(w.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
-        r, b = np.nonzero(bitmat)
-        out_v.append((wi[r] * 64 + b).astype(np.int32))
-        out_p.append((bi[r] + lo).astype(np.int32))
+        v, p = _set_bits(np.ascontiguousarray(acc[bi, wi]), wi, bi)
+        out_v.append(v)
+        out_p.append((p + lo).astype(np.int32))
     if not out_v:
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
     return np.concatenate(out_v), np.concatenate(out_p)
+
+
+def _set_bits(words: U64, word_index: NDArray[np.intp], row: NDArray[np.intp]) -> tuple[I32, I32]:
+    """(bit position, row) of every set bit, ordered by row then position.
+
+    Peels the lowest set bit of every word at once, as many rounds as the fullest word
+    has bits: a few rounds at a few percent density, where unpacking every word to 64
+    bytes would touch twenty times the memory.
+    """
+    pos: list[NDArray[np.int64]] = []
+    rows: list[NDArray[np.intp]] = []
+    w = words.copy()
+    base = word_index.astype(np.int64) * 64
+    r = row
+    while len(w):
+        low = w & (~w + np.uint64(1))
+        # a power of two is exact in float64; frexp gives its exponent + 1
+        bit = np.frexp(low.astype(np.float64))[1].astype(np.int64) - 1
+        pos.append(base + bit)
+        rows.append(r)
+        w ^= low
+        more = w != 0
+        w, base, r = w[more], base[more], r[more]
+    v = np.concatenate(pos)
+    p = np.concatenate(rows).astype(np.int64)
+    order = np.argsort(p * (1 << 32) + v, kind="stable")
+    return v[order].astype(np.int32), p[order].astype(np.int32)
 
 
 EXACT_ON_PAIRS: Final[tuple[str, ...]] = ("dates", "age", "forbidden")
@@ -384,7 +448,7 @@ def find_pairs(c: CompiledRound) -> Pairs:
     ok &= _age_ok(c, pv, pp, start)
     ok &= _not_forbidden(c, pv, pp)
     idx = np.flatnonzero(ok)
-    return Pairs(pv[idx], pp[idx], start[idx], months[idx])
+    return Pairs(pv[idx], pp[idx], start[idx].astype(np.int64), months[idx].astype(np.int64))
 
 
 def dense_pairs(c: CompiledRound) -> Pairs:
@@ -398,4 +462,4 @@ def dense_pairs(c: CompiledRound) -> Pairs:
     ok = all_rules(c, pv, pp)
     pv, pp = pv[ok].astype(np.int32), pp[ok].astype(np.int32)
     start, months, _ = schedule(c, pv, pp)
-    return Pairs(pv, pp, start, months)
+    return Pairs(pv, pp, start.astype(np.int64), months.astype(np.int64))

@@ -60,17 +60,22 @@ def _ask_fit(level: NDArray[np.uint8], req: Asks, des: Asks, pairs: Pairs) -> F6
     """Mean of min(1, have/asked) over the required and desired asks; 1 if none asked."""
     n = len(pairs)
     total = np.zeros(n, dtype=np.float64)
-    count = np.zeros(n, dtype=np.float64)
+    count = np.zeros(n, dtype=np.int64)
     for asks in (req, des):
         if asks.code.shape[0] == 0 or not asks.count.any():
             continue
-        code = asks.code[pairs.p]
-        want = asks.level[pairs.p].astype(np.float64)
-        have = level[pairs.v[:, None], code].astype(np.float64)
-        asked = want > 0
-        ratio = np.minimum(1.0, np.divide(have, want, out=np.zeros_like(have), where=asked))
-        total += ratio.sum(axis=1)
-        count += asks.count[pairs.p]
+        per_pair = asks.count[pairs.p]
+        count += per_pair
+        # asks fill columns from the left, so column k only concerns pairs whose
+        # placement asks more than k things: most placements ask one or two
+        for k in range(asks.width):
+            idx = np.flatnonzero(per_pair > k)
+            if len(idx) == 0:
+                break
+            pk = pairs.p[idx]
+            want = asks.level[pk, k]
+            have = level[pairs.v[idx], asks.code[pk, k]]
+            total[idx] += np.minimum(have, want) / want.astype(np.float64)
     return np.divide(total, count, out=np.ones(n, dtype=np.float64), where=count > 0)
 
 
