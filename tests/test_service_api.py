@@ -440,3 +440,25 @@ def test_round_from_a_workbook_and_result_as_a_workbook(client: Any) -> None:
     r = client.post("/rounds", content=b"a,b", headers={**co, "content-type": "text/csv"})
     assert r.status_code == 415
     assert read_workbook_bytes(data).volunteers[0].id == "V1"
+
+
+def test_planner_posts_a_scenario_and_gets_the_comparison(client: Any) -> None:
+    _seed(client)
+    pl, h1 = client.keys.auth("planner"), client.keys.auth("host1")
+    rid = _solved_round(client)
+    scenario = {
+        "name": "what if",
+        "variants": [
+            {"name": "urgent-double", "changes": [{"policy": {"weights.priority": 400}}]},
+            {"name": "stable", "changes": [{"policy": {"mode": "stable"}}]},
+        ],
+    }
+    r = client.post(f"/rounds/{rid}/scenarios", json=scenario, headers=pl)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    names = [v["name"] for v in body["variants"]]
+    assert names == ["urgent-double", "stable"]
+    bad = client.post(f"/rounds/{rid}/scenarios", json={"name": "x", "variants": [
+        {"name": "b", "changes": [{"policy": {"no_such_field": 1}}]}]}, headers=pl)
+    assert bad.status_code == 422 and bad.json()["errors"]
+    assert client.post(f"/rounds/{rid}/scenarios", json=scenario, headers=h1).status_code == 404

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
@@ -449,6 +449,43 @@ def create_variant(
         source="variant", who=who, settings=settings, parent_id=parent.id,
     )
     return _accepted(response, out)
+
+
+@router.post(
+    "/rounds/{round_id}/scenarios",
+    summary="What-if scenario against a stored round: the comparison of its variants",
+)
+def run_round_scenario(
+    round_id: str,
+    body: Annotated[dict[str, Any], Body(description="A scenario (docs/scenarios.md); its "
+                                        "base is this round.")],
+    session: SessionDep,
+    who: Anyone,
+) -> dict[str, Any]:
+    """Planners and coordinators post a scenario file's content (as JSON) and get the
+    same comparison `volmatch whatif` prints, as JSON. It runs in the request: keep
+    variants few, or run `volmatch whatif` for large sweeps."""
+    from scenarios.model import ScenarioError, parse_scenario
+    from scenarios.runner import run_scenario
+
+    parent, _ = _visible(session, round_id, who)
+    raw = dict(body)
+    raw["base"] = {"round_id": round_id}
+    try:
+        scenario = parse_scenario(raw)
+        comparison = run_scenario(parse_round(parent.document), scenario)
+    except ScenarioError as exc:
+        raise ApiError(
+            422,
+            f"{len(exc.errors)} error(s) in scenario",
+            errors=[
+                ErrorItem("scenario", e.variant or "scenario",
+                          "" if e.change is None else f"change {e.change}", e.message)
+                for e in exc.errors
+            ],
+        ) from exc
+    out: dict[str, Any] = json.loads(json.dumps(comparison.to_dict(), default=str))
+    return out
 
 
 @router.post(
