@@ -61,7 +61,7 @@ def all_rules(doc: dict[str, Any], pure: Result, time_limit: float) -> dict[str,
             "max_per_host": 40,
             "budget": {"total": int(spend * 0.97), "cost": cost},
             "objective": ["urgent_coverage", "score"],
-            "move_cost": 100,
+            "move_cost": 100,  # re-matching with a real cost per move
             "max_moves": max(1, n_prev * 15 // 100),
             "frozen_stages": ["travel_booked"],
             "time_limit_s": time_limit,

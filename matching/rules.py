@@ -38,6 +38,7 @@ from matching.constraints import (
 from matching.constraints.base import PairVars, Penalty, RuleContext
 from matching.constraints.budget import placement_costs
 from matching.explain import pair_failure_details
+from matching.previous import moves_report
 from matching.solve import Prepared, Solution, locked_pair_indices, solve_pure
 from models import Conflict, InfeasibleRound, Policy
 
@@ -498,7 +499,9 @@ def solve_with_rules(prep: Prepared) -> Solution:
         extra["rules"]["costs"] = _rule_costs(prep, setup, policy, objective)
     extra["volunteer_reasons"] = _group_reasons(prep, built)
     if prep.compiled.round.previous:
-        extra["moves"] = _moves(prep, setup, picked)
+        extra["moves"] = moves_report(
+            prep.compiled, prep.pairs, prep.scores, picked, setup.prev_pair
+        )
     return Solution(
         chosen=picked, status=status, objective=objective, bound=max(bound, objective), extra=extra
     )
@@ -642,41 +645,6 @@ def _penalty_values(
         kept = set(picked.tolist())
         moved = sum(1 for i in setup.prev_pair.values() if i < 0 or i not in kept)
         out["moves"] = moved * policy.move_cost
-    return out
-
-
-def _moves(prep: Prepared, setup: _Setup, picked: NDArray[np.intp]) -> list[dict[str, Any]]:
-    """Who moved from the previous assignment, where to, and why."""
-    c, pairs = prep.compiled, prep.pairs
-    at = {int(pairs.v[i]): int(i) for i in picked.tolist()}
-    out = []
-    for a in c.round.previous:
-        vi, pi = c.vindex[a.volunteer], c.pindex[a.placement]
-        now = at.get(vi)
-        if now is not None and int(pairs.p[now]) == pi:
-            continue
-        prev = setup.prev_pair[vi]
-        if prev < 0:
-            why = "the previous pair breaks a hard rule now: " + "; ".join(
-                f"{k}: {d}" for k, d in pair_failure_details(c, vi, pi).items()
-            )
-        elif now is None:
-            why = "unplaced: keeping them would break a policy rule or cost the round more"
-        else:
-            why = (
-                f"moved: the round scores higher with them at {c.placement_ids[pairs.p[now]]} "
-                f"(score {int(prep.scores.total[now])} vs {int(prep.scores.total[prev])})"
-                if prep.scores.total[now] > prep.scores.total[prev]
-                else "moved to make room that a policy rule or a better fit needs"
-            )
-        out.append(
-            {
-                "volunteer": a.volunteer,
-                "from": a.placement,
-                "to": None if now is None else c.placement_ids[int(pairs.p[now])],
-                "reason": why,
-            }
-        )
     return out
 
 

@@ -16,6 +16,7 @@ from matching.eligibility import Pairs, find_pairs
 from matching.explain import explain_open, explain_unmatched, pair_failure_details
 from matching.flow import max_score_assignment
 from matching.kpis import compute_kpis
+from matching.previous import moves_report, previous_pairs
 from matching.scoring import Scores, score_pairs
 from models import (
     AssignmentOut,
@@ -135,12 +136,22 @@ def solve_pure(prep: Prepared) -> Solution:
         capacity -= np.bincount(pairs.p[locked], minlength=c.n_placements)
         free &= capacity[pairs.p] > 0
     idx = np.flatnonzero(free)
-    sol = max_score_assignment(
-        c.n_volunteers, capacity, pairs.v[idx], pairs.p[idx], scores.total[idx]
-    )
+    weight = scores.total
+    prev_pair = previous_pairs(c, pairs)
+    if prev_pair:
+        # Among the assignments of the best total, keep the most previous pairs:
+        # scaled scores plus one per kept pair is lexicographic, since all the bonuses
+        # together stay below one unit of the scaled score.
+        kept = np.array([i for i in prev_pair.values() if i >= 0], dtype=np.intp)
+        weight = scores.total * (len(prev_pair) + 1)
+        weight[kept] += 1
+    sol = max_score_assignment(c.n_volunteers, capacity, pairs.v[idx], pairs.p[idx], weight[idx])
     chosen = np.sort(np.concatenate([locked, idx[sol.chosen]])).astype(np.intp)
     total = int(scores.total[chosen].sum())
-    return Solution(chosen=chosen, status="optimal", objective=total, bound=total)
+    extra: dict[str, object] = {}
+    if prev_pair:
+        extra["moves"] = moves_report(c, pairs, scores, chosen, prev_pair)
+    return Solution(chosen=chosen, status="optimal", objective=total, bound=total, extra=extra)
 
 
 def solve_prepared(prep: Prepared) -> Solution:

@@ -351,7 +351,10 @@ class Policy(BaseModel):
         "nationality", description="Whose worst-served outcome the fairness tier raises."
     )
     move_cost: int = Field(
-        100, ge=0, description="Points lost per volunteer moved from their previous placement."
+        0,
+        ge=0,
+        description="Points lost per volunteer moved from their previous placement (with 0, "
+        "the best total comes first and ties keep previous pairs).",
     )
     max_moves: int | None = Field(
         None, ge=0, description="At most this many previous assignments may change."

@@ -203,10 +203,16 @@ def test_lock_beyond_budget_is_infeasible_and_names_both() -> None:
 def test_rematch_with_nothing_changed_moves_nobody() -> None:
     d = doc([vol(f"V{i}") for i in range(4)], [plc("P1", slots=2), plc("P2", slots=2)])
     first = solve(d)
-    d["previous"] = [a.model_dump(mode="json") for a in first.assignments]
-    again = solve(d)
-    assert again.moves == []  # type: ignore[attr-defined]
-    assert placed(again) == placed(first)
+    # a previous result that is optimal but not the one the solver picks on its own
+    swapped = {"P1": "P2", "P2": "P1"}
+    d["previous"] = [a.model_dump(mode="json") | {"placement": swapped[a.placement]}
+                     for a in first.assignments]
+    for cost in (0, 100):
+        d["policy"] = {"move_cost": cost}
+        again = solve(d)
+        assert again.moves == []  # type: ignore[attr-defined]
+        assert placed(again) == {a["volunteer"]: a["placement"] for a in d["previous"]}
+        assert again.objective == first.objective
 
 
 def test_rematch_keeps_previous_over_a_slightly_better_fit() -> None:
@@ -215,6 +221,7 @@ def test_rematch_keeps_previous_over_a_slightly_better_fit() -> None:
         [plc("P1", desired_skills={"teaching": 5}), plc("P2", desired_skills={"teaching": 4})],
     )
     d["previous"] = [{"volunteer": "V1", "placement": "P1"}]
+    d["policy"] = {"move_cost": 100}
     assert placed(solve(d)) == {"V1": "P1"}
     d["policy"] = {"move_cost": 0}
     result = solve(d)

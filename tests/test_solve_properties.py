@@ -91,3 +91,15 @@ def test_no_open_slot_an_unplaced_eligible_volunteer_could_take(doc: dict[str, A
                 assert pair_violations(r, v, p), f"{vid} could fill {p.id}"
     for u in result.unmatched_volunteers:
         assert u.reasons and all(isinstance(x, str) and x for x in u.reasons)
+
+
+@given(round_docs())
+def test_rematching_an_unchanged_round_moves_nobody_and_keeps_the_optimum(
+    doc: dict[str, Any],
+) -> None:
+    r = parse_round(doc)
+    first = solve_round(r)
+    again_doc = dict(doc) | {"previous": [a.model_dump(mode="json") for a in first.assignments]}
+    again = solve_round(parse_round(again_doc))
+    assert again.moves == []  # type: ignore[attr-defined]
+    assert again.objective == first.objective and again.status == "optimal"
