@@ -13,7 +13,6 @@ keeps the bound valid.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,10 +118,11 @@ def relaxation(
     locked: NDArray[np.intp],
     prev_pairs: NDArray[np.intp],
     n_previous: int,
-    seconds: float,
 ) -> Relaxation:
-    """The tightest bound a few flows find in about `seconds`."""
-    t0 = time.perf_counter()
+    """The tightest bound a few flows find (fewer on large rounds, where each flow costs
+    seconds; a count, not a time, so that the result does not depend on the load)."""
+    n_pairs = len(prep.pairs)
+    max_flows = 9 if n_pairs < 500_000 else 5 if n_pairs < 3_000_000 else 3
     score = prep.scores.total.astype(np.int64)
     bonus = np.zeros(len(score), dtype=np.int64)
     if n_previous and policy.move_cost:
@@ -139,7 +139,7 @@ def relaxation(
     c = prep.compiled
     slack = (min(c.n_volunteers, int(c.capacity.sum())) + 1) // 2
     lo, hi = 0.0, float(score.max()) / max(float(cost[cost > 0].min()), 1.0)
-    while flows < 12 and time.perf_counter() - t0 < seconds:
+    while flows < max_flows:
         lam = (lo + hi) / 2
         w = base - np.rint(lam * cost).astype(np.int64)
         chosen_l, _ = _layered_flow(prep, policy, w, locked)

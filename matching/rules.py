@@ -42,6 +42,8 @@ from matching.previous import moves_report
 from matching.solve import Prepared, Solution, locked_pair_indices, solve_pure
 from models import Conflict, InfeasibleRound, Policy
 
+CPSAT_SHARE = 0.7
+"""Share of `time_limit_s` given to CP-SAT's tiers (the flows and greedy take the rest)."""
 FULL_MODEL_PAIRS = 6_000
 """Up to this many eligible pairs, the model holds all of them (and can prove optimality)."""
 PER_VOLUNTEER = 6
@@ -75,8 +77,6 @@ def needs_rules(prep: Prepared) -> bool:
 @dataclass
 class _Setup:
     model_pairs: NDArray[np.intp]
-    deadline: float
-    """perf_counter() time by which all solving should be done."""
     relaxed_bound: int
     locked: NDArray[np.intp]
     """Indices into prep.pairs of locked and frozen pairs."""
@@ -151,9 +151,8 @@ def _select_pairs(prep: Prepared, must: list[NDArray[np.intp]]) -> NDArray[np.in
     return np.flatnonzero(keep)
 
 
-def _setup(prep: Prepared, t0: float) -> _Setup:
+def _setup(prep: Prepared) -> _Setup:
     c, r = prep.compiled, prep.compiled.round
-    deadline = t0 + r.policy.time_limit_s
     pure = solve_pure(prep)  # also validates the locks (InfeasibleRound)
     locked = np.union1d(locked_pair_indices(prep), _frozen_locks(prep)).astype(np.intp)
     prev_pair: dict[int, int] = {}
@@ -162,10 +161,9 @@ def _setup(prep: Prepared, t0: float) -> _Setup:
         p = np.array([c.pindex[a.placement] for a in r.previous], dtype=np.int64)
         prev_pair = dict(zip(v.tolist(), _pair_index(prep, v, p).tolist(), strict=True))
     prev_idx = np.array([i for i in prev_pair.values() if i >= 0], dtype=np.intp)
-    relax = relaxation(prep, r.policy, locked, prev_idx, len(r.previous),
-                       seconds=0.15 * r.policy.time_limit_s)
+    relax = relaxation(prep, r.policy, locked, prev_idx, len(r.previous))
     model_pairs = _select_pairs(prep, [pure.chosen, relax.chosen, locked, prev_idx])
-    return _Setup(model_pairs, deadline, min(relax.bound, pure.objective), locked, prev_pair,
+    return _Setup(model_pairs, min(relax.bound, pure.objective), locked, prev_pair,
                   relax.chosen, pure.objective)
 
 
@@ -242,8 +240,10 @@ def _solver(policy: Policy, seconds: float) -> cp_model.CpSolver:
     p.num_workers = 8
     p.interleave_search = True
     p.max_deterministic_time = max(seconds, 0.5)
-    # the wall clock only stops a run that the deterministic limit would let overrun
-    p.max_time_in_seconds = max(seconds, 0.5) * 1.5
+    # The deterministic limit is what ends a search (about a second per unit here); the
+    # wall clock only guards against a machine so loaded that it runs 4x slow, so that
+    # results do not depend on the load.
+    p.max_time_in_seconds = max(seconds, 0.5) * 4
     p.random_seed = policy.seed
     return s
 
@@ -264,8 +264,9 @@ def _solve_tiers(
     """Solve tier by tier; return the chosen modelled pairs (None if infeasible)."""
     built = _build(prep, setup, policy, skip)
     model = built.ctx.model
-    left = setup.deadline - time.perf_counter()
-    budget = max(left, 1.0) if seconds is None else seconds
+    # Shares of the policy's time limit, not of what the wall clock says is left, so
+    # that the same round and seed give the same result on a busy machine too.
+    budget = CPSAT_SHARE * policy.time_limit_s if seconds is None else seconds
     values: dict[str, Any] = {}
     # A solution that keeps every hard rule (when greedy insertion finds one) is the
     # first hint and the fallback when CP-SAT finds nothing better in its time.
@@ -276,13 +277,9 @@ def _solve_tiers(
         for var, val in zip(built.ctx.vars.x, start.tolist(), strict=True):
             model.add_hint(var, val)
     proven = True
-    t_start = time.perf_counter()
     for k, (name, expr) in enumerate(built.tiers):
         model.maximize(expr)
-        # later tiers get what earlier ones left; the score tier matters most
-        spent = time.perf_counter() - t_start
-        share = (budget - spent) / (len(built.tiers) - k)
-        solver = _solver(policy, max(share, 0.5))
+        solver = _solver(policy, max(budget / len(built.tiers), 0.5))
         status = solver.solve(model)
         if status == cp_model.INFEASIBLE:
             return None, built, values, False
@@ -458,7 +455,7 @@ def solve_with_rules(prep: Prepared) -> Solution:
     """Solve a round whose policy adds rules beyond the hard ones."""
     t0 = time.perf_counter()
     policy = prep.compiled.round.policy
-    setup = _setup(prep, t0)
+    setup = _setup(prep)
     chosen, built, tiers, proven = _solve_tiers(prep, setup, policy)
     softened: list[dict[str, Any]] = []
     if chosen is None:
@@ -564,7 +561,7 @@ def _feasible(prep: Prepared, setup: _Setup, policy: Policy,
               skip: frozenset[str] = frozenset()) -> bool:
     """Whether the hard rules of `policy` (and the locks) can hold together."""
     built = _build(prep, setup, policy, skip)
-    solver = _solver(policy, max(2.0, min(10.0, setup.deadline - time.perf_counter())))
+    solver = _solver(policy, max(2.0, min(10.0, 0.2 * policy.time_limit_s)))
     return solver.solve(built.ctx.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
 
 
