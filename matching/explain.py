@@ -38,11 +38,15 @@ def _lang(code: str) -> str:
     return language_name(code).removesuffix(" (macrolanguage)")
 
 
-def pair_failure_details(c: CompiledRound, vi: int, pi: int) -> dict[str, str]:
-    """Failed rule -> a sentence saying what is missing, for one pair."""
+def pair_failure_details(
+    c: CompiledRound, vi: int, pi: int, passed: dict[str, bool] | None = None
+) -> dict[str, str]:
+    """Failed rule -> a sentence saying what is missing, for one pair (`passed`: the
+    rules' verdicts where the caller has them already)."""
     v: Volunteer = c.volunteers[vi]
     p: Placement = c.placements[pi]
-    passed = {k: bool(x) for k, x in check_rules(c, vi, pi).items()}
+    if passed is None:
+        passed = {k: bool(x) for k, x in check_rules(c, vi, pi).items()}
     out: dict[str, str] = {}
     if not passed["skills"]:
         miss = [
@@ -129,12 +133,15 @@ def volunteers_without_pairs(c: CompiledRound, vis: Sequence[int]) -> dict[int, 
     for vi in rest:
         failing = {k: ~ok for k, ok in volunteer_rule_table(c, vi).items()}
         counts = {k: int(f.sum()) for k, f in failing.items()}
-        n_fail = sum(f.astype(np.int64) for f in failing.values())
+        n_fail: NDArray[np.int64] = np.sum([f.astype(np.int64) for f in failing.values()], axis=0)
         reasons = [f"no placement accepts this volunteer (of {npl} placements)"]
         reasons += [_all_fail_reason(c, vi, k) for k, n in counts.items() if n == npl]
         reasons += _counts_sentences(counts, npl, "placements")
-        for pi in np.argsort(n_fail, kind="stable")[: min(2, npl)].tolist():
-            details = pair_failure_details(c, vi, pi)
+        k = min(2, npl)
+        near = np.argpartition(n_fail, k - 1)[:k] if npl > k else np.arange(npl)
+        near = near[np.lexsort((near, n_fail[near]))]
+        for pi in near.tolist():
+            details = pair_failure_details(c, vi, pi, {r: not f[pi] for r, f in failing.items()})
             reasons.append(
                 f"closest: {c.placement_ids[pi]} fails only {', '.join(details)}: "
                 + "; ".join(details.values())

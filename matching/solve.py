@@ -178,7 +178,8 @@ def build_result(
     chosen = sol.chosen
     by_volunteer = chosen[np.argsort(pairs.v[chosen], kind="stable")]
     assignments = [
-        AssignmentOut(
+        # built from checked arrays: construct without re-validating ~100k objects
+        AssignmentOut.model_construct(
             volunteer=c.volunteer_ids[int(pairs.v[i])],
             placement=c.placement_ids[int(pairs.p[i])],
             score=int(scores.total[i]),
@@ -232,11 +233,11 @@ def build_result(
         bound=sol.bound,
         assignments=assignments,
         unmatched_volunteers=[
-            UnmatchedVolunteer(volunteer=c.volunteer_ids[v], reasons=why_v[v])
+            UnmatchedVolunteer.model_construct(volunteer=c.volunteer_ids[v], reasons=why_v[v])
             for v in unmatched.tolist()
         ],
         open_slots=[
-            OpenSlot(
+            OpenSlot.model_construct(
                 placement=c.placement_ids[p],
                 open=int(c.capacity[p] - filled[p]),
                 reasons=why_p[p],
