@@ -232,19 +232,54 @@ def _build(
     return _Built(ctx, penalties, tiers, score_expr)
 
 
-def _solver(policy: Policy, seconds: float) -> cp_model.CpSolver:
+def _hint_everything(
+    model: cp_model.CpModel, pv: PairVars, start: NDArray[np.bool_], policy: Policy
+) -> None:
+    """Hint every variable of the model, not just the pairs: CP-SAT only starts from a
+    hint it can complete, and completing the rules' helper variables is itself a search.
+    A copy of the model with the pairs fixed gives the rest at once."""
+    probe = model.clone()
+    for var, val in zip(pv.x, start.tolist(), strict=True):
+        probe.add(probe.get_int_var_from_proto_index(var.index) == int(val))
+    probe.clear_objective()  # type: ignore[no-untyped-call]
+    s = cp_model.CpSolver()
+    s.parameters.num_workers = 1
+    s.parameters.max_time_in_seconds = max(1.0, 0.1 * policy.time_limit_s)
+    s.parameters.random_seed = policy.seed
+    model.clear_hints()  # type: ignore[no-untyped-call]
+    if s.solve(probe) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        _set_hint(model, list(s.response_proto.solution)[: len(model.proto.variables)])
+    else:
+        for var, val in zip(pv.x, start.tolist(), strict=True):
+            model.add_hint(var, val)
+
+
+def _set_hint(model: cp_model.CpModel, values: list[int]) -> None:
+    """Hint the first len(values) variables at once (one proto write, not a call each)."""
+    model.clear_hints()  # type: ignore[no-untyped-call]
+    hint = model.proto.solution_hint
+    hint.vars.extend(range(len(values)))
+    hint.values.extend(values)
+
+
+def _solver(policy: Policy, seconds: float, presolve: bool = True) -> cp_model.CpSolver:
     s = cp_model.CpSolver()
     p = s.parameters
-    # A portfolio interleaved on one thread is deterministic: same round + seed = same
-    # result, whatever the machine's load (a wall-clock limit alone would not be).
-    p.num_workers = 8
-    p.interleave_search = True
-    p.max_deterministic_time = max(seconds, 0.5)
-    # The deterministic limit is what ends a search (about a second per unit here); the
-    # wall clock only guards against a machine so loaded that it runs 4x slow, so that
-    # results do not depend on the load.
-    p.max_time_in_seconds = max(seconds, 0.5) * 4
+    # A portfolio interleaved on one thread: a search that completes returns the same
+    # solution on every run (parallel workers could return another of equal value).
+    if presolve:
+        p.num_workers = 8
+        p.interleave_search = True
+    else:
+        # a restricted model's search is stopped by the clock anyway: use both cores
+        p.num_workers = 2
+    # The contract's limit is wall-clock. Searches that finish (small rounds, proven
+    # optima) give the same result on any machine; a search stopped by the clock may
+    # differ with the machine's load (measured: a deterministic-time unit costs 1-3 s
+    # of wall clock here, so a deterministic limit cannot honour time_limit_s).
+    p.max_time_in_seconds = max(seconds, 0.5)
     p.random_seed = policy.seed
+    p.cp_model_presolve = presolve
     return s
 
 
@@ -272,14 +307,16 @@ def _solve_tiers(
     # first hint and the fallback when CP-SAT finds nothing better in its time.
     start = _greedy(prep, setup, policy, skip)
     chosen: NDArray[np.bool_] | None = start
+    full = len(setup.model_pairs) == len(prep.pairs)
     if start is not None:
-        model.clear_hints()  # type: ignore[no-untyped-call]
-        for var, val in zip(built.ctx.vars.x, start.tolist(), strict=True):
-            model.add_hint(var, val)
+        _hint_everything(model, built.ctx.vars, start, policy)
     proven = True
     for k, (name, expr) in enumerate(built.tiers):
         model.maximize(expr)
-        solver = _solver(policy, max(budget / len(built.tiers), 0.5))
+        # On restricted (large) models presolve alone outlasts the budget (measured:
+        # > 6 s at 70,000 pairs with the rules), while the search from a complete hint
+        # starts at once: there, search without presolve.
+        solver = _solver(policy, max(budget / len(built.tiers), 0.5), presolve=full)
         status = solver.solve(model)
         if status == cp_model.INFEASIBLE:
             return None, built, values, False
@@ -295,11 +332,10 @@ def _solve_tiers(
             "bound": round(solver.best_objective_bound),
             "optimal": status == cp_model.OPTIMAL,
         }
+        solution = list(solver.response_proto.solution)
         chosen = built.ctx.vars.value(solver)
-        # warm-start the next tier from this solution
-        model.clear_hints()  # type: ignore[no-untyped-call]
-        for var, val in zip(built.ctx.vars.x, chosen.tolist(), strict=True):
-            model.add_hint(var, val)
+        # warm-start the next tier from this solution, every variable of it
+        _set_hint(model, solution)
         if k + 1 < len(built.tiers):
             tol = 0.0 if name == "min_fill" else policy.objective_tolerance
             keep = best - int(abs(best) * tol)

@@ -34,9 +34,8 @@ class PairVars:
 
     def value(self, solver: cp_model.CpSolver) -> NDArray[np.bool_]:
         """Which modelled pairs the solver chose."""
-        return np.fromiter(
-            (solver.boolean_value(x) for x in self.x), dtype=np.bool_, count=len(self.x)
-        )
+        solution = np.asarray(solver.response_proto.solution, dtype=np.int64)
+        return np.asarray(solution[[x.index for x in self.x]] > 0, dtype=np.bool_)
 
     def total(
         self, which: IntP | NDArray[np.bool_] | None = None, coef: NDArray[np.int64] | None = None
