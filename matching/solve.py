@@ -194,14 +194,21 @@ def build_result(
     unmatched = np.flatnonzero(~matched)
     filled = np.bincount(pairs.p[chosen], minlength=c.n_placements)
     open_p = np.flatnonzero(filled < c.capacity)
-    why_v = explain_unmatched(c, pairs, scores, chosen, unmatched)
-    why_p = explain_open(c, pairs, scores, chosen, open_p)
+    why_v: dict[int, list[str]] = {}
+    why_p: dict[int, list[str]] = {}
     if mode == "stable":
+        # ranks, not the total score, explain a stable matching; the generic reasons
+        # below cover only who has no eligible partner at all
         from matching.stable import stable_reasons
 
-        stable_v, stable_p = stable_reasons(prep, chosen)
-        why_v.update(stable_v)
-        why_p.update(stable_p)
+        why_v, why_p = stable_reasons(prep, chosen)
+        unmatched_left = np.asarray([v for v in unmatched.tolist() if v not in why_v],
+                                    dtype=np.int64)
+        open_left = np.asarray([p for p in open_p.tolist() if p not in why_p], dtype=np.int64)
+    else:
+        unmatched_left, open_left = unmatched, open_p
+    why_v.update(explain_unmatched(c, pairs, scores, chosen, unmatched_left))
+    why_p.update(explain_open(c, pairs, scores, chosen, open_left))
     # reasons the solver knows first-hand (a group no placement takes whole ...)
     extra: dict[str, Any] = dict(sol.extra)
     for vid, reasons in extra.pop("volunteer_reasons", {}).items():
