@@ -37,6 +37,7 @@ from matching.constraints import (
 )
 from matching.constraints.base import PairVars, Penalty, RuleContext
 from matching.constraints.budget import placement_costs
+from matching.constraints.gender import missing_genders
 from matching.explain import pair_failure_details
 from matching.previous import moves_report
 from matching.solve import Prepared, Solution, locked_pair_indices, solve_pure
@@ -660,20 +661,7 @@ def _penalty_values(
     c, pairs = prep.compiled, prep.pairs
     out: dict[str, int] = {}
     if policy.gender_balance:
-        from matching.constraints.gender import _BALANCED
-
-        offers = {g: np.zeros(c.n_placements, dtype=np.bool_) for g in _BALANCED}
-        for g in _BALANCED:
-            offers[g][pairs.p[c.gender[pairs.v] == g]] = True
-        n_at = np.bincount(pairs.p[picked], minlength=c.n_placements)
-        missing = 0
-        for g in _BALANCED:
-            has = np.bincount(
-                pairs.p[picked][c.gender[pairs.v[picked]] == g], minlength=c.n_placements
-            )
-            both = offers[_BALANCED[0]] & offers[_BALANCED[1]]
-            missing += int(((c.capacity >= 2) & (n_at >= 2) & both & (has == 0)).sum())
-        out["gender_balance"] = missing * policy.gender_balance_penalty
+        out["gender_balance"] = missing_genders(c, pairs, picked) * policy.gender_balance_penalty
     if setup.prev_pair and policy.move_cost:
         kept = set(picked.tolist())
         moved = sum(1 for i in setup.prev_pair.values() if i < 0 or i not in kept)

@@ -3,11 +3,36 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
+from matching.compiled import CompiledRound
 from matching.constraints.base import Penalty, RuleContext, segments
+from matching.eligibility import Pairs
 from models.codes import GENDERS
 
 _BALANCED = (GENDERS.index("female"), GENDERS.index("male"))
+
+
+def balance_applies(c: CompiledRound, pairs: Pairs) -> NDArray[np.bool_]:
+    """Per placement: it has 2+ slots and its eligible pool offers both genders."""
+    offers = c.capacity >= 2
+    for g in _BALANCED:
+        has = np.zeros(c.n_placements, dtype=np.bool_)
+        has[pairs.p[c.gender[pairs.v] == g]] = True
+        offers &= has
+    return offers
+
+
+def missing_genders(c: CompiledRound, pairs: Pairs, picked: NDArray[np.intp]) -> int:
+    """Placements x genders the rule misses in an assignment (counted without a solver)."""
+    applies = balance_applies(c, pairs) & (
+        np.bincount(pairs.p[picked], minlength=c.n_placements) >= 2
+    )
+    missing = 0
+    for g in _BALANCED:
+        at = pairs.p[picked][c.gender[pairs.v[picked]] == g]
+        missing += int((applies & (np.bincount(at, minlength=c.n_placements) == 0)).sum())
+    return missing
 
 
 def add_gender_balance(ctx: RuleContext) -> list[Penalty]:
@@ -18,14 +43,11 @@ def add_gender_balance(ctx: RuleContext) -> list[Penalty]:
         return []
     c, pv, m = ctx.compiled, ctx.vars, ctx.model
     cap = c.capacity
-    # which genders the whole eligible pool of each placement offers
-    offers = {g: np.zeros(c.n_placements, dtype=np.bool_) for g in _BALANCED}
-    for g in _BALANCED:
-        offers[g][ctx.pairs.p[c.gender[ctx.pairs.v] == g]] = True
+    offers = balance_applies(c, ctx.pairs)
     misses = []
     gender = c.gender[pv.v]
     for p, ids in segments(pv.p):
-        if cap[p] < 2 or len(ids) < 2 or not all(offers[g][p] for g in _BALANCED):
+        if len(ids) < 2 or not offers[p]:
             continue
         several = m.new_bool_var(f"several{p}")
         m.add(int(cap[p]) * several >= pv.total(ids) - 1)
