@@ -43,8 +43,9 @@ from matching.previous import moves_report
 from matching.solve import Prepared, Solution, locked_pair_indices, solve_pure
 from models import Conflict, InfeasibleRound, Policy
 
-CPSAT_SHARE = 0.7
-"""Share of `time_limit_s` given to CP-SAT's tiers (the flows and greedy take the rest)."""
+CPSAT_SHARE = 0.85
+"""Share of `time_limit_s` by which the solve should be done (building the result and
+explaining it take the rest)."""
 FULL_MODEL_PAIRS = 6_000
 """Up to this many eligible pairs, the model holds all of them (and can prove optimality)."""
 PER_VOLUNTEER = 6
@@ -77,6 +78,8 @@ def needs_rules(prep: Prepared) -> bool:
 
 @dataclass
 class _Setup:
+    started: float
+    """perf_counter() when the round's solve began."""
     model_pairs: NDArray[np.intp]
     relaxed_bound: int
     locked: NDArray[np.intp]
@@ -152,7 +155,7 @@ def _select_pairs(prep: Prepared, must: list[NDArray[np.intp]]) -> NDArray[np.in
     return np.flatnonzero(keep)
 
 
-def _setup(prep: Prepared) -> _Setup:
+def _setup(prep: Prepared, started: float) -> _Setup:
     c, r = prep.compiled, prep.compiled.round
     pure = solve_pure(prep)  # also validates the locks (InfeasibleRound)
     locked = np.union1d(locked_pair_indices(prep), _frozen_locks(prep)).astype(np.intp)
@@ -164,8 +167,15 @@ def _setup(prep: Prepared) -> _Setup:
     prev_idx = np.array([i for i in prev_pair.values() if i >= 0], dtype=np.intp)
     relax = relaxation(prep, r.policy, locked, prev_idx, len(r.previous))
     model_pairs = _select_pairs(prep, [pure.chosen, relax.chosen, locked, prev_idx])
-    return _Setup(model_pairs, min(relax.bound, pure.objective), locked, prev_pair,
-                  relax.chosen, pure.objective)
+    return _Setup(
+        started,
+        model_pairs,
+        min(relax.bound, pure.objective),
+        locked,
+        prev_pair,
+        relax.chosen,
+        pure.objective,
+    )
 
 
 @dataclass
@@ -300,13 +310,19 @@ def _solve_tiers(
     """Solve tier by tier; return the chosen modelled pairs (None if infeasible)."""
     built = _build(prep, setup, policy, skip)
     model = built.ctx.model
-    # Shares of the policy's time limit, not of what the wall clock says is left, so
-    # that the same round and seed give the same result on a busy machine too.
-    budget = CPSAT_SHARE * policy.time_limit_s if seconds is None else seconds
+    # What the flows, the model and the greedy start left of the policy's share; small
+    # rounds finish far inside it, so their results do not depend on the clock.
+    if seconds is None:
+        spent = time.perf_counter() - setup.started
+        budget = max(1.0, CPSAT_SHARE * policy.time_limit_s - spent)
+    else:
+        budget = seconds
     values: dict[str, Any] = {}
     # A solution that keeps every hard rule (when greedy insertion finds one) is the
     # first hint and the fallback when CP-SAT finds nothing better in its time.
     start = _greedy(prep, setup, policy, skip)
+    if seconds is None:  # the greedy start and the hint probe come out of the budget too
+        budget = max(1.0, CPSAT_SHARE * policy.time_limit_s - (time.perf_counter() - setup.started))
     chosen: NDArray[np.bool_] | None = start
     full = len(setup.model_pairs) == len(prep.pairs)
     if start is not None:
@@ -344,8 +360,9 @@ def _solve_tiers(
     return chosen, built, values, proven
 
 
-def _greedy(prep: Prepared, setup: _Setup, policy: Policy, skip: frozenset[str]
-            ) -> NDArray[np.bool_] | None:
+def _greedy(
+    prep: Prepared, setup: _Setup, policy: Policy, skip: frozenset[str]
+) -> NDArray[np.bool_] | None:
     """Insert modelled pairs best-first (locks, then kept previous pairs, then the
     relaxation's, then the rest by score) whenever every hard rule still holds; groups
     go in whole. Returns the chosen modelled pairs, or None when the locks alone break
@@ -366,8 +383,9 @@ def _greedy(prep: Prepared, setup: _Setup, policy: Policy, skip: frozenset[str]
     order = np.lexsort((-scores.total[mp], rank))
     cost = placement_costs(c, policy)[pp] if "budget" not in skip else np.zeros(n, np.int64)
     budget = policy.budget.total if policy.budget is not None and "budget" not in skip else None
-    nat_cap = None if "nationality_per_placement" in skip else (
-        policy.max_same_nationality_per_placement)
+    nat_cap = (
+        None if "nationality_per_placement" in skip else (policy.max_same_nationality_per_placement)
+    )
     share = None if "nationality_share" in skip else policy.max_nationality_share_per_country
     host_cap = None if "max_per_host" in skip else policy.max_per_host
     together = policy.group_together
@@ -451,9 +469,15 @@ def _greedy(prep: Prepared, setup: _Setup, policy: Policy, skip: frozenset[str]
                 if placed[other]:
                     batch = []
                     break
-                opts = [j for j in by_v.get(other, []) if (
-                    pp[j] == pp[i] if together == "placement"
-                    else c.country[pp[j]] == c.country[pp[i]])]
+                opts = [
+                    j
+                    for j in by_v.get(other, [])
+                    if (
+                        pp[j] == pp[i]
+                        if together == "placement"
+                        else c.country[pp[j]] == c.country[pp[i]]
+                    )
+                ]
                 if not opts:
                     batch = []
                     break
@@ -492,7 +516,7 @@ def solve_with_rules(prep: Prepared) -> Solution:
     """Solve a round whose policy adds rules beyond the hard ones."""
     t0 = time.perf_counter()
     policy = prep.compiled.round.policy
-    setup = _setup(prep)
+    setup = _setup(prep, t0)
     chosen, built, tiers, proven = _solve_tiers(prep, setup, policy)
     softened: list[dict[str, Any]] = []
     if chosen is None:
@@ -541,8 +565,13 @@ def solve_with_rules(prep: Prepared) -> Solution:
     )
 
 
-RELAX_ORDER = ("max_moves", "budget", "nationality_share", "nationality_per_placement",
-               "max_per_host")
+RELAX_ORDER = (
+    "max_moves",
+    "budget",
+    "nationality_share",
+    "nationality_per_placement",
+    "max_per_host",
+)
 """Hard rules that may be dropped when they cannot all hold, first tried first."""
 RULE_COST_PAIRS = 50_000
 """Up to this many pairs, each rule's cost is measured by re-solving without it."""
@@ -594,24 +623,26 @@ def _group_reasons(prep: Prepared, built: _Built) -> dict[str, list[str]]:
     return out
 
 
-def _feasible(prep: Prepared, setup: _Setup, policy: Policy,
-              skip: frozenset[str] = frozenset()) -> bool:
+def _feasible(
+    prep: Prepared, setup: _Setup, policy: Policy, skip: frozenset[str] = frozenset()
+) -> bool:
     """Whether the hard rules of `policy` (and the locks) can hold together."""
     built = _build(prep, setup, policy, skip)
     solver = _solver(policy, max(2.0, min(10.0, 0.2 * policy.time_limit_s)))
     return solver.solve(built.ctx.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
 
 
-def _soften(prep: Prepared, setup: _Setup, policy: Policy) -> tuple[
-    NDArray[np.bool_], _Built, dict[str, Any], bool, list[dict[str, Any]]
-]:
+def _soften(
+    prep: Prepared, setup: _Setup, policy: Policy
+) -> tuple[NDArray[np.bool_], _Built, dict[str, Any], bool, list[dict[str, Any]]]:
     """The hard rules cannot all hold. When the locks (or frozen stages, groups, slots)
     are part of every conflict, raise `InfeasibleRound` naming them: the coordinator
     must decide. Otherwise drop rules in RELAX_ORDER until the rest hold, solve, and
     report what was dropped."""
     conflicts = _diagnose(prep, setup, policy)
     droppable = [
-        r for r in RELAX_ORDER
+        r
+        for r in RELAX_ORDER
         if r in rules_active(prep) or (r == "max_moves" and policy.max_moves is not None)
     ]
     if len(setup.locked) and _feasible(prep, setup, policy, frozenset({"locked"})):
