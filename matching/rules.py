@@ -39,7 +39,7 @@ from matching.constraints.base import PairVars, Penalty, RuleContext
 from matching.constraints.budget import placement_costs
 from matching.constraints.gender import missing_genders
 from matching.explain import pair_failure_details
-from matching.previous import moves_report
+from matching.previous import moves_report, pair_index, previous_pairs
 from matching.solve import Prepared, Solution, locked_pair_indices, solve_pure
 from models import Conflict, InfeasibleRound, Policy
 
@@ -90,17 +90,6 @@ class _Setup:
     pure_objective: int
 
 
-def _pair_index(prep: Prepared, v: NDArray[np.int64], p: NDArray[np.int64]) -> NDArray[np.intp]:
-    """Index in prep.pairs of each (v, p), -1 when the pair is not eligible."""
-    c, pairs = prep.compiled, prep.pairs
-    keys = c.pair_keys(pairs.v, pairs.p)
-    want = c.pair_keys(v, p)
-    if len(keys) == 0:
-        return np.full(len(want), -1, dtype=np.intp)
-    at = np.clip(np.searchsorted(keys, want), 0, len(keys) - 1)
-    return np.where(keys[at] == want, at, -1).astype(np.intp)
-
-
 def _frozen_locks(prep: Prepared) -> NDArray[np.intp]:
     """Pairs of previous assignments at a frozen stage; they must still be eligible."""
     c, r = prep.compiled, prep.compiled.round
@@ -109,7 +98,7 @@ def _frozen_locks(prep: Prepared) -> NDArray[np.intp]:
         return np.zeros(0, dtype=np.intp)
     v = np.array([c.vindex[a.volunteer] for a in frozen], dtype=np.int64)
     p = np.array([c.pindex[a.placement] for a in frozen], dtype=np.int64)
-    at = _pair_index(prep, v, p)
+    at = pair_index(c, prep.pairs, v, p)
     conflicts = []
     for k in np.flatnonzero(at < 0).tolist():
         details = pair_failure_details(c, int(v[k]), int(p[k]))
@@ -159,11 +148,7 @@ def _setup(prep: Prepared, started: float) -> _Setup:
     c, r = prep.compiled, prep.compiled.round
     pure = solve_pure(prep)  # also validates the locks (InfeasibleRound)
     locked = np.union1d(locked_pair_indices(prep), _frozen_locks(prep)).astype(np.intp)
-    prev_pair: dict[int, int] = {}
-    if r.previous:
-        v = np.array([c.vindex[a.volunteer] for a in r.previous], dtype=np.int64)
-        p = np.array([c.pindex[a.placement] for a in r.previous], dtype=np.int64)
-        prev_pair = dict(zip(v.tolist(), _pair_index(prep, v, p).tolist(), strict=True))
+    prev_pair = previous_pairs(c, prep.pairs)
     prev_idx = np.array([i for i in prev_pair.values() if i >= 0], dtype=np.intp)
     relax = relaxation(prep, r.policy, locked, prev_idx, len(r.previous))
     model_pairs = _select_pairs(prep, [pure.chosen, relax.chosen, locked, prev_idx])
@@ -524,8 +509,6 @@ def solve_with_rules(prep: Prepared) -> Solution:
     mp = setup.model_pairs
     picked = np.sort(mp[chosen]).astype(np.intp)
     score_total = int(prep.scores.total[picked].sum())
-    penalty_points = {pen.rule: 0 for pen in built.penalties}
-    objective = score_total
     # evaluate penalties on the chosen solution without a solver
     penalty_points = _penalty_values(prep, setup, policy, picked)
     objective = score_total - sum(penalty_points.values())

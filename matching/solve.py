@@ -16,7 +16,7 @@ from matching.eligibility import Pairs, find_pairs
 from matching.explain import explain_open, explain_unmatched, pair_failure_details
 from matching.flow import max_score_assignment
 from matching.kpis import compute_kpis
-from matching.previous import moves_report, previous_pairs
+from matching.previous import moves_report, pair_index, previous_pairs
 from matching.scoring import Scores, score_pairs
 from models import (
     AssignmentOut,
@@ -84,10 +84,8 @@ def locked_pair_indices(prep: Prepared) -> NDArray[np.intp]:
     c, pairs = prep.compiled, prep.pairs
     if len(c.locked_v) == 0:
         return np.zeros(0, dtype=np.intp)
-    keys = c.pair_keys(pairs.v, pairs.p)  # sorted: pairs are placement-major
-    want = c.pair_keys(c.locked_v, c.locked_p)
-    at = np.clip(np.searchsorted(keys, want), 0, max(len(keys) - 1, 0))
-    found = (keys[at] == want) if len(keys) else np.zeros(len(want), dtype=np.bool_)
+    at = pair_index(c, pairs, c.locked_v.astype(np.int64), c.locked_p.astype(np.int64))
+    found = at >= 0
     conflicts: list[Conflict] = []
     for k in np.flatnonzero(~found).tolist():
         vi, pi = int(c.locked_v[k]), int(c.locked_p[k])
