@@ -40,7 +40,13 @@ from matching.constraints.budget import placement_costs
 from matching.constraints.gender import missing_genders
 from matching.explain import pair_failure_details
 from matching.previous import moves_report, pair_index, previous_pairs
-from matching.solve import Prepared, Solution, locked_pair_indices, solve_pure
+from matching.solve import (
+    Prepared,
+    Solution,
+    has_groups,
+    locked_pair_indices,
+    solve_pure,
+)
 from models import Conflict, InfeasibleRound, Policy
 
 CPSAT_SHARE = 0.85
@@ -61,19 +67,6 @@ HARD_RULES = (
     "budget",
     "max_moves",
 )
-
-
-def has_groups(prep: Prepared) -> bool:
-    """Whether any two volunteers share a group."""
-    g = prep.compiled.group
-    g = g[g >= 0]
-    return bool(len(g)) and len(np.unique(g)) < len(g)
-
-
-def needs_rules(prep: Prepared) -> bool:
-    """Whether the round asks for more than the hard rules: then it goes to CP-SAT."""
-    policy = prep.compiled.round.policy
-    return bool(policy.rules_in_use() or has_groups(prep) or prep.compiled.round.previous)
 
 
 @dataclass

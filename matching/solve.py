@@ -152,6 +152,19 @@ def solve_pure(prep: Prepared) -> Solution:
     return Solution(chosen=chosen, status="optimal", objective=total, bound=total, extra=extra)
 
 
+def has_groups(prep: Prepared) -> bool:
+    """Whether any two volunteers share a group."""
+    g = prep.compiled.group
+    g = g[g >= 0]
+    return bool(len(g)) and len(np.unique(g)) < len(g)
+
+
+def needs_rules(prep: Prepared) -> bool:
+    """Whether the round asks for more than the hard rules: then it goes to CP-SAT."""
+    policy = prep.compiled.round.policy
+    return bool(policy.rules_in_use() or has_groups(prep) or prep.compiled.round.previous)
+
+
 def solve_prepared(prep: Prepared) -> Solution:
     """Solve a prepared round the way its policy asks (pure, with rules, or stable)."""
     policy = prep.compiled.round.policy
@@ -159,9 +172,12 @@ def solve_prepared(prep: Prepared) -> Solution:
         from matching.stable import solve_stable
 
         return solve_stable(prep)
-    from matching.rules import needs_rules, solve_with_rules
+    if not needs_rules(prep):
+        return solve_pure(prep)
+    # CP-SAT's module pulls in pandas (~0.7 s): only rounds with rules pay for it.
+    from matching.rules import solve_with_rules
 
-    return solve_with_rules(prep) if needs_rules(prep) else solve_pure(prep)
+    return solve_with_rules(prep)
 
 
 def build_result(
@@ -200,8 +216,9 @@ def build_result(
         from matching.stable import stable_reasons
 
         why_v, why_p = stable_reasons(prep, chosen)
-        unmatched_left = np.asarray([v for v in unmatched.tolist() if v not in why_v],
-                                    dtype=np.int64)
+        unmatched_left = np.asarray(
+            [v for v in unmatched.tolist() if v not in why_v], dtype=np.int64
+        )
         open_left = np.asarray([p for p in open_p.tolist() if p not in why_p], dtype=np.int64)
     else:
         unmatched_left, open_left = unmatched, open_p

@@ -36,10 +36,14 @@ def add_nationality_share(ctx: RuleContext) -> list[Penalty]:
     allow = ctx.policy.nationality_share_allowance
     country = c.country[pv.p]
     nat = c.nationality[pv.v]
-    for _, ids in segments(country.astype(np.int64)):
-        everyone = pv.total(ids)
-        for _, sub in segments(nat[ids].astype(np.int64)):
-            if len(sub) <= allow:
-                continue
+    for co, ids in segments(country.astype(np.int64)):
+        groups = [sub for _, sub in segments(nat[ids].astype(np.int64)) if len(sub) > allow]
+        if not groups:
+            continue
+        # One variable for the country's head count: with the full sum repeated in every
+        # nationality's row the model grows as nationalities x pairs and presolve stalls.
+        everyone = m.new_int_var(0, len(ids), f"in_country{co}")
+        m.add(everyone == pv.total(ids))
+        for sub in groups:
             m.add(100 * pv.total(ids[sub]) <= pct * everyone + 100 * allow).only_enforce_if(on)
     return []
