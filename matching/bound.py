@@ -13,7 +13,11 @@ keeps the bound valid.
 
 from __future__ import annotations
 
+import multiprocessing as mp
+from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -78,8 +82,12 @@ def _layered_flow(
         pair_arc_first = sum(len(t) for t in tails)
         arcs(1 + v_node, k_base + k_node, np.ones(n, np.int64), -w)
         kp = np.searchsorted(used_p, used_k // len(c.countries))
-        arcs(k_base + np.arange(len(used_k)), p_base + kp,
-             np.full(len(used_k), limit, np.int64), np.zeros(len(used_k), np.int64))
+        arcs(
+            k_base + np.arange(len(used_k)),
+            p_base + kp,
+            np.full(len(used_k), limit, np.int64),
+            np.zeros(len(used_k), np.int64),
+        )
     else:
         pair_arc_first = sum(len(t) for t in tails)
         arcs(1 + v_node, p_base + p_node, np.ones(n, np.int64), -w)
@@ -90,9 +98,12 @@ def _layered_flow(
         nxt += len(used_h)
         arcs(p_base + np.arange(npl), h_base + h_node, sink_cap, np.zeros(npl, np.int64))
         sink = nxt
-        arcs(h_base + np.arange(len(used_h)), np.full(len(used_h), sink),
-             np.full(len(used_h), policy.max_per_host, np.int64),
-             np.zeros(len(used_h), np.int64))
+        arcs(
+            h_base + np.arange(len(used_h)),
+            np.full(len(used_h), sink),
+            np.full(len(used_h), policy.max_per_host, np.int64),
+            np.zeros(len(used_h), np.int64),
+        )
     else:
         sink = nxt
         arcs(p_base + np.arange(npl), np.full(npl, sink), sink_cap, np.zeros(npl, np.int64))
@@ -156,3 +167,59 @@ def relaxation(
         else:
             hi = lam
     return Relaxation(best[0], best[1], best[2], flows)
+
+
+BACKGROUND_PAIRS = 100_000
+"""From this many pairs, the relaxation runs in a forked process beside the search."""
+
+
+def relaxation_later(
+    prep: Prepared,
+    policy: Policy,
+    locked: NDArray[np.intp],
+    prev_pairs: NDArray[np.intp],
+    n_previous: int,
+) -> Callable[[], Relaxation]:
+    """Start `relaxation` and return a function that waits for it.
+
+    Its flows hold the interpreter's lock for seconds on large rounds, while the
+    search that follows uses one core: on a fork-capable system the flows run in a
+    child process on the other core. Elsewhere, or if the child fails, the caller
+    waits for an in-process run."""
+    args = (prep, policy, locked, prev_pairs, n_previous)
+    if len(prep.pairs) < BACKGROUND_PAIRS or "fork" not in mp.get_all_start_methods():
+        done = relaxation(*args)
+        return lambda: done
+    ctx = mp.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_relax_child, args=(send, args), daemon=True)
+    try:
+        child.start()
+    except OSError:
+        done = relaxation(*args)
+        return lambda: done
+    send.close()
+    got: list[Relaxation] = []
+
+    def wait() -> Relaxation:
+        if not got:
+            try:
+                out = receive.recv()
+            except (EOFError, OSError):
+                out = None
+            finally:
+                receive.close()
+                child.join()
+            got.append(out if isinstance(out, Relaxation) else relaxation(*args))
+        return got[0]
+
+    return wait
+
+
+def _relax_child(send: Connection, args: tuple[Any, ...]) -> None:
+    try:
+        send.send(relaxation(*args))
+    except BaseException:  # the parent computes it itself
+        send.send(None)
+    finally:
+        send.close()

@@ -14,14 +14,15 @@ CP-SAT proves its optimum.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 from ortools.sat.python import cp_model
 
-from matching.bound import relaxation
+from matching.bound import Relaxation, relaxation_later
 from matching.constraints import (
     add_assignment,
     add_budget,
@@ -39,6 +40,7 @@ from matching.constraints.base import PairVars, Penalty, RuleContext
 from matching.constraints.budget import placement_costs
 from matching.constraints.gender import missing_genders
 from matching.explain import pair_failure_details
+from matching.lns import Evaluator, SolveWindow, Window, improve, tier_names
 from matching.previous import moves_report, pair_index, previous_pairs
 from matching.solve import (
     Prepared,
@@ -56,6 +58,8 @@ FULL_MODEL_PAIRS = 6_000
 """Up to this many eligible pairs, the model holds all of them (and can prove optimality)."""
 PER_VOLUNTEER = 6
 """Best pairs kept per volunteer in a restricted model."""
+WINDOW_WORKERS = 1
+"""CP-SAT workers per window: windows are small, and one worker keeps them reproducible."""
 PER_PLACEMENT_EXTRA = 6
 """Best candidates kept per placement beyond its slots."""
 HARD_RULES = (
@@ -81,6 +85,14 @@ class _Setup:
     """previous volunteer index -> index into prep.pairs of their previous pair (-1: gone)."""
     hint: NDArray[np.intp]
     pure_objective: int
+    relaxed: Callable[[], Relaxation] | None = None
+    """Waits for the relaxation (its bound and assignment)."""
+
+    def bound(self) -> int:
+        """The proven bound: the relaxation's, where it is tighter than the flow's."""
+        if self.relaxed is None:
+            return self.relaxed_bound
+        return min(self.relaxed().bound, self.relaxed_bound)
 
 
 def _frozen_locks(prep: Prepared) -> NDArray[np.intp]:
@@ -143,16 +155,25 @@ def _setup(prep: Prepared, started: float) -> _Setup:
     locked = np.union1d(locked_pair_indices(prep), _frozen_locks(prep)).astype(np.intp)
     prev_pair = previous_pairs(c, prep.pairs)
     prev_idx = np.array([i for i in prev_pair.values() if i >= 0], dtype=np.intp)
-    relax = relaxation(prep, r.policy, locked, prev_idx, len(r.previous))
-    model_pairs = _select_pairs(prep, [pure.chosen, relax.chosen, locked, prev_idx])
+    relax_wait = relaxation_later(prep, r.policy, locked, prev_idx, len(r.previous))
+    if len(prep.pairs) <= FULL_MODEL_PAIRS:
+        relax = relax_wait()
+        hint = relax.chosen
+        must = [pure.chosen, relax.chosen, locked, prev_idx]
+    else:
+        # large rounds: the bound comes from a child process while the search runs
+        hint = pure.chosen
+        must = [pure.chosen, locked, prev_idx]
+    model_pairs = _select_pairs(prep, must)
     return _Setup(
         started,
         model_pairs,
-        min(relax.bound, pure.objective),
+        pure.objective,
         locked,
         prev_pair,
-        relax.chosen,
+        hint,
         pure.objective,
+        relax_wait,
     )
 
 
@@ -170,12 +191,18 @@ def _build(
     policy: Policy,
     skip: frozenset[str] = frozenset(),
     force_rules: bool = True,
+    held: NDArray[np.bool_] | None = None,
 ) -> _Built:
+    """The CP-SAT model over `setup.model_pairs`; pairs marked in `held` are the
+    constant 1 (chosen, not decided by this model)."""
     c, pairs, scores = prep.compiled, prep.pairs, prep.scores
     model = cp_model.CpModel()
     mp = setup.model_pairs
-    x = [model.new_bool_var(f"x{i}") for i in range(len(mp))]
-    pv = PairVars(mp, pairs.v[mp], pairs.p[mp], scores.total[mp], x)
+    if held is None:
+        x: list[Any] = [model.new_bool_var(f"x{i}") for i in range(len(mp))]
+    else:
+        x = [1 if h else model.new_bool_var(f"x{i}") for i, h in enumerate(held.tolist())]
+    pv = PairVars(mp, pairs.v[mp], pairs.p[mp], scores.total[mp], x, held)
     ctx = RuleContext(model, pv, c, pairs, scores, policy)
     pos = np.full(len(pairs), -1, dtype=np.intp)
     pos[mp] = np.arange(len(mp))
@@ -216,20 +243,22 @@ def _build(
             model.add(lit == 1)
     hint = np.zeros(len(pairs), dtype=np.bool_)
     hint[setup.hint] = True
-    for i, var in enumerate(x):
+    for i, var in pv.variables():
         model.add_hint(var, bool(hint[mp[i]]))
     return _Built(ctx, penalties, tiers, score_expr)
 
 
 def _hint_everything(
     model: cp_model.CpModel, pv: PairVars, start: NDArray[np.bool_], policy: Policy
-) -> None:
+) -> cp_model.CpSolver | None:
     """Hint every variable of the model, not just the pairs: CP-SAT only starts from a
     hint it can complete, and completing the rules' helper variables is itself a search.
-    A copy of the model with the pairs fixed gives the rest at once."""
+    A copy of the model with the pairs fixed gives the rest at once; it is returned
+    (None when the start breaks a rule) so that callers can read values off it."""
     probe = model.clone()
-    for var, val in zip(pv.x, start.tolist(), strict=True):
-        probe.add(probe.get_int_var_from_proto_index(var.index) == int(val))
+    free = pv.variables()
+    for i, var in free:
+        probe.add(probe.get_int_var_from_proto_index(var.index) == int(start[i]))
     probe.clear_objective()  # type: ignore[no-untyped-call]
     s = cp_model.CpSolver()
     s.parameters.num_workers = 1
@@ -238,9 +267,10 @@ def _hint_everything(
     model.clear_hints()  # type: ignore[no-untyped-call]
     if s.solve(probe) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         _set_hint(model, list(s.response_proto.solution)[: len(model.proto.variables)])
-    else:
-        for var, val in zip(pv.x, start.tolist(), strict=True):
-            model.add_hint(var, val)
+        return s
+    for i, var in free:
+        model.add_hint(var, bool(start[i]))
+    return None
 
 
 def _set_hint(model: cp_model.CpModel, values: list[int]) -> None:
@@ -284,25 +314,32 @@ def _solve_tiers(
     policy: Policy,
     skip: frozenset[str] = frozenset(),
     seconds: float | None = None,
-) -> tuple[NDArray[np.bool_] | None, _Built, dict[str, Any], bool]:
-    """Solve tier by tier; return the chosen modelled pairs (None if infeasible)."""
-    built = _build(prep, setup, policy, skip)
-    model = built.ctx.model
-    # What the flows, the model and the greedy start left of the policy's share; small
-    # rounds finish far inside it, so their results do not depend on the clock.
+) -> tuple[NDArray[np.intp] | None, _Built, dict[str, Any], bool]:
+    """Solve tier by tier; return the chosen pairs (indices into the round's pairs;
+    None if infeasible)."""
+    # What the flows and the model left of the policy's share; small rounds finish far
+    # inside it, so their results do not depend on the clock.
     if seconds is None:
         spent = time.perf_counter() - setup.started
         budget = max(1.0, CPSAT_SHARE * policy.time_limit_s - spent)
     else:
         budget = seconds
-    values: dict[str, Any] = {}
+    mp = setup.model_pairs
+    full = len(mp) == len(prep.pairs)
     # A solution that keeps every hard rule (when greedy insertion finds one) is the
     # first hint and the fallback when CP-SAT finds nothing better in its time.
     start = _greedy(prep, setup, policy, skip)
-    if seconds is None:  # the greedy start and the hint probe come out of the budget too
+    if not full and seconds is None and not skip:
+        picked = np.sort(mp[start]).astype(np.intp)
+        ev = Evaluator(prep, policy, setup.prev_pair)
+        if not ev.breaches(picked, setup.locked):
+            return _solve_by_windows(prep, setup, policy, picked)
+    built = _build(prep, setup, policy, skip)
+    model = built.ctx.model
+    if seconds is None:  # the greedy start and the model come out of the budget too
         budget = max(1.0, CPSAT_SHARE * policy.time_limit_s - (time.perf_counter() - setup.started))
+    values: dict[str, Any] = {}
     chosen: NDArray[np.bool_] | None = start
-    full = len(setup.model_pairs) == len(prep.pairs)
     if start is not None:
         _hint_everything(model, built.ctx.vars, start, policy)
     proven = True
@@ -335,7 +372,90 @@ def _solve_tiers(
             tol = 0.0 if name == "min_fill" else policy.objective_tolerance
             keep = best - int(abs(best) * tol)
             model.add(expr >= keep)
-    return chosen, built, values, proven
+    if chosen is None:
+        return None, built, values, False
+    return np.sort(mp[chosen]).astype(np.intp), built, values, proven
+
+
+def _solve_by_windows(
+    prep: Prepared, setup: _Setup, policy: Policy, start: NDArray[np.intp]
+) -> tuple[NDArray[np.intp], _Built, dict[str, Any], bool]:
+    """Large rounds: from a start that keeps every hard rule, re-optimise window after
+    window with CP-SAT (`matching.lns`) until the policy's share of the time is spent."""
+    deadline = setup.started + CPSAT_SHARE * policy.time_limit_s
+    picked, _floors, stats = improve(
+        prep,
+        policy,
+        start,
+        setup.locked,
+        setup.prev_pair,
+        _window_solver(prep, setup, policy),
+        deadline,
+    )
+    ev = Evaluator(prep, policy, setup.prev_pair)
+    values: dict[str, Any] = {
+        name: {"value": v, "bound": None, "optimal": False}
+        for name, v in zip(tier_names(policy), ev.values(picked), strict=True)
+    }
+    values["search"] = stats
+    return picked, _notes_model(prep, setup, policy), values, False
+
+
+def _notes_model(prep: Prepared, setup: _Setup, policy: Policy) -> _Built:
+    """The rules' notes for the result (groups no placement takes, min_fill needs)
+    from a model over the pairs they depend on only: group members' and locked pairs."""
+    c, pairs = prep.compiled, prep.pairs
+    members = np.flatnonzero(c.group[pairs.v] >= 0)
+    mp = np.union1d(members, setup.locked).astype(np.intp)
+    sub = replace(setup, model_pairs=mp, hint=np.zeros(0, dtype=np.intp))
+    return _build(prep, sub, policy)
+
+
+def _window_solver(prep: Prepared, setup: _Setup, policy: Policy) -> SolveWindow:
+    """CP-SAT on one window: its free pairs, the rest of the assignment fixed."""
+
+    def solve(
+        win: Window, keep: list[str], name: str, seconds: float
+    ) -> tuple[NDArray[np.intp], bool] | None:
+        mp = np.union1d(win.free, win.fixed).astype(np.intp)
+        sub = replace(setup, model_pairs=mp, hint=win.current)
+        is_fixed = np.isin(mp, win.fixed)
+        built = _build(prep, sub, policy, held=is_fixed)
+        model = built.ctx.model
+        pv = built.ctx.vars
+        exprs: dict[str, Any] = dict(built.tiers)
+        if name not in exprs:
+            return None
+        now = _hint_everything(model, pv, np.isin(mp, win.current), policy)
+        if now is None:
+            return None
+        # Tiers before this one: no worse than now. Constants the window leaves out
+        # (rules of placements it does not touch) cancel on both sides.
+        for tier in keep:
+            if tier in exprs:
+                model.add(exprs[tier] >= now.value(exprs[tier]))
+        last = built.tiers[-1][0]
+        if name == last:
+            model.maximize(exprs[name])
+        else:
+            # This tier first, then the last one (score): a weight above anything the
+            # last tier can move inside the window keeps the order lexicographic.
+            swing = int(prep.scores.total[win.free].sum())
+            swing += 2 * policy.gender_balance_penalty * len(np.unique(prep.pairs.p[win.free]))
+            swing += policy.move_cost * len(np.unique(prep.pairs.v[win.free]))
+            model.maximize((swing + 1) * exprs[name] + exprs[last])
+        s = cp_model.CpSolver()
+        s.parameters.num_workers = WINDOW_WORKERS
+        s.parameters.max_time_in_seconds = max(seconds, 0.1)
+        s.parameters.random_seed = policy.seed
+        status = s.solve(model)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        chosen = pv.value(s)
+        whole = status == cp_model.OPTIMAL and len(win.fixed) == 0 and len(mp) == len(prep.pairs)
+        return mp[chosen & ~is_fixed], whole
+
+    return solve
 
 
 def _greedy(
@@ -495,18 +615,18 @@ def solve_with_rules(prep: Prepared) -> Solution:
     t0 = time.perf_counter()
     policy = prep.compiled.round.policy
     setup = _setup(prep, t0)
-    chosen, built, tiers, proven = _solve_tiers(prep, setup, policy)
+    picked_or_none, built, tiers, proven = _solve_tiers(prep, setup, policy)
     softened: list[dict[str, Any]] = []
-    if chosen is None:
-        chosen, built, tiers, proven, softened = _soften(prep, setup, policy)
+    if picked_or_none is None:
+        picked_or_none, built, tiers, proven, softened = _soften(prep, setup, policy)
+    picked = picked_or_none
     mp = setup.model_pairs
-    picked = np.sort(mp[chosen]).astype(np.intp)
     score_total = int(prep.scores.total[picked].sum())
     # evaluate penalties on the chosen solution without a solver
     penalty_points = _penalty_values(prep, setup, policy, picked)
     objective = score_total - sum(penalty_points.values())
     full = len(mp) == len(prep.pairs)
-    bound = setup.relaxed_bound
+    bound = setup.bound()
     last = tiers.get("score")
     if full and last is not None and policy.objective[-1] == "score" and last["optimal"]:
         bound = min(bound, last["bound"])
@@ -573,11 +693,10 @@ def _rule_costs(
     rules = rules_active(prep)
     share = max(policy.time_limit_s / max(len(rules), 1) / 2, 0.5)
     for rule in rules:
-        chosen, _built, _tiers, _ = _solve_tiers(prep, setup, policy, frozenset({rule}), share)
-        if chosen is None:
+        picked, _built, _tiers, _ = _solve_tiers(prep, setup, policy, frozenset({rule}), share)
+        if picked is None:
             out[rule] = None
             continue
-        picked = np.sort(setup.model_pairs[chosen]).astype(np.intp)
         alt = int(prep.scores.total[picked].sum()) - sum(
             v
             for k, v in _penalty_values(prep, setup, policy, picked).items()
@@ -610,7 +729,7 @@ def _feasible(
 
 def _soften(
     prep: Prepared, setup: _Setup, policy: Policy
-) -> tuple[NDArray[np.bool_], _Built, dict[str, Any], bool, list[dict[str, Any]]]:
+) -> tuple[NDArray[np.intp], _Built, dict[str, Any], bool, list[dict[str, Any]]]:
     """The hard rules cannot all hold. When the locks (or frozen stages, groups, slots)
     are part of every conflict, raise `InfeasibleRound` naming them: the coordinator
     must decide. Otherwise drop rules in RELAX_ORDER until the rest hold, solve, and

@@ -19,7 +19,7 @@ def add_assignment(ctx: RuleContext, locked: np.ndarray) -> list[Penalty]:
             m.add_at_most_one([pv.x[i] for i in ids.tolist()])
     cap = ctx.compiled.capacity
     for p, ids in segments(pv.p):
-        if len(ids) > cap[p]:
+        if len(ids) > cap[p] and not pv.fixed_only(ids):
             m.add(pv.total(ids) <= int(cap[p]))
     lock = ctx.on("locked")
     for i in np.asarray(locked).tolist():

@@ -27,15 +27,34 @@ class PairVars:
     v: NDArray[np.int32]
     p: NDArray[np.int32]
     score: NDArray[np.int64]
-    x: list[cp_model.IntVar]
+    x: list[Any]
+    """A boolean variable per pair, or the constant 1 for a pair held fixed (a window
+    of the neighbourhood search keeps most of the assignment as constants)."""
 
     def __len__(self) -> int:
         return len(self.x)
 
+    held: NDArray[np.bool_] | None = None
+    """Which pairs are constants (None: none is)."""
+
+    def fixed_only(self, ids: IntP) -> bool:
+        """Whether these pairs are all constants, so that a local rule over them has
+        nothing to decide (in a window, the assignment there already keeps it)."""
+        return self.held is not None and bool(self.held[ids].all())
+
+    def variables(self) -> list[tuple[int, cp_model.IntVar]]:
+        """(position, variable) of the pairs that are not constants."""
+        return [(i, x) for i, x in enumerate(self.x) if not isinstance(x, int)]
+
     def value(self, solver: cp_model.CpSolver) -> NDArray[np.bool_]:
         """Which modelled pairs the solver chose."""
         solution = np.asarray(solver.response_proto.solution, dtype=np.int64)
-        return np.asarray(solution[[x.index for x in self.x]] > 0, dtype=np.bool_)
+        out = np.ones(len(self.x), dtype=np.bool_)
+        pos = self.variables()
+        if pos:
+            at = np.array([i for i, _ in pos], dtype=np.intp)
+            out[at] = solution[[x.index for _, x in pos]] > 0
+        return out
 
     def total(
         self, which: IntP | NDArray[np.bool_] | None = None, coef: NDArray[np.int64] | None = None

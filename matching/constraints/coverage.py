@@ -32,6 +32,8 @@ def add_min_fill(ctx: RuleContext) -> Any:
     by_p = dict(segments(pv.p))
     for p, need in needs.items():
         ids = by_p.get(p, np.zeros(0, dtype=np.intp))
+        if pv.fixed_only(ids):
+            continue
         short = m.new_int_var(0, need, f"short{p}")
         m.add(pv.total(ids) + short >= need)
         shortfalls.append(short)

@@ -47,7 +47,7 @@ def add_gender_balance(ctx: RuleContext) -> list[Penalty]:
     misses = []
     gender = c.gender[pv.v]
     for p, ids in segments(pv.p):
-        if len(ids) < 2 or not offers[p]:
+        if len(ids) < 2 or not offers[p] or pv.fixed_only(ids):
             continue
         several = m.new_bool_var(f"several{p}")
         m.add(int(cap[p]) * several >= pv.total(ids) - 1)

@@ -23,7 +23,7 @@ def add_groups(ctx: RuleContext) -> list[Penalty]:
         if g < 0:
             continue
         members = np.flatnonzero(c.group == g)
-        if len(members) < 2:
+        if len(members) < 2 or pv.fixed_only(ids):
             continue
         key = pv.p if together == "placement" else c.country[pv.p]
         placed = m.new_bool_var(f"group{g}")
@@ -39,7 +39,8 @@ def add_groups(ctx: RuleContext) -> list[Penalty]:
             if len(np.unique(who)) < len(members):
                 # a key that does not take every member takes none of them
                 for i in at.tolist():
-                    m.add(pv.x[i] == 0).only_enforce_if(on)
+                    if not isinstance(pv.x[i], int):  # a held pair belongs to a placed group
+                        m.add(pv.x[i] == 0).only_enforce_if(on)
                 continue
             shared += 1
             first = at[who == members[0]]

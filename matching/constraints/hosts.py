@@ -13,6 +13,6 @@ def add_max_per_host(ctx: RuleContext) -> list[Penalty]:
     c, pv, m = ctx.compiled, ctx.vars, ctx.model
     on = ctx.on("max_per_host")
     for _, ids in segments(c.host[pv.p]):
-        if len(ids) > limit:
+        if len(ids) > limit and not pv.fixed_only(ids):
             m.add(pv.total(ids) <= limit).only_enforce_if(on)
     return []

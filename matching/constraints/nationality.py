@@ -17,7 +17,7 @@ def add_nationality_per_placement(ctx: RuleContext) -> list[Penalty]:
     on = ctx.on("nationality_per_placement")
     key = pv.p.astype(np.int64) * len(c.countries) + c.nationality[pv.v]
     for _, ids in segments(key):
-        if len(ids) > limit:
+        if len(ids) > limit and not pv.fixed_only(ids):
             m.add(pv.total(ids) <= limit).only_enforce_if(on)
     return []
 
@@ -38,7 +38,7 @@ def add_nationality_share(ctx: RuleContext) -> list[Penalty]:
     nat = c.nationality[pv.v]
     for co, ids in segments(country.astype(np.int64)):
         groups = [sub for _, sub in segments(nat[ids].astype(np.int64)) if len(sub) > allow]
-        if not groups:
+        if not groups or pv.fixed_only(ids):
             continue
         # One variable for the country's head count: with the full sum repeated in every
         # nationality's row the model grows as nationalities x pairs and presolve stalls.
