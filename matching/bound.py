@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from ortools.graph.python import min_cost_flow
 
 from matching.constraints.budget import placement_costs
+from matching.constraints.gender import _BALANCED, balance_applies
 from matching.flow import FlowError
 from matching.solve import Prepared
 from models import Policy
@@ -47,11 +48,17 @@ def _layered_flow(
     policy: Policy,
     weight: I64,
     locked: NDArray[np.intp],
+    layer: str = "nationality",
 ) -> tuple[NDArray[np.intp], int]:
-    """Max-weight assignment under slots, nationality and host caps; locks forced."""
+    """Max-weight assignment under slots and host caps, and per placement either the
+    nationality cap (`layer="nationality"`) or a concave stand-in for the gender
+    balance penalty (`layer="gender"`, see `_gender_arcs`); locks forced. Returns the
+    chosen pairs and the network's optimum (weights plus the gender terms)."""
     c, pairs = prep.compiled, prep.pairs
     n = len(pairs)
     big = int(np.abs(weight).sum()) + 1
+    if layer == "gender":
+        big += 2 * policy.gender_balance_penalty * c.n_placements
     w = weight.copy()
     w[locked] += big  # forces the (feasible) locks without changing the rest
     used_v, v_node = np.unique(pairs.v, return_inverse=True)
@@ -74,7 +81,11 @@ def _layered_flow(
     p_base = nxt
     nxt += npl
     limit = policy.max_same_nationality_per_placement
-    if limit is not None:
+    out_cost = np.zeros(npl, np.int64)
+    if layer == "gender":
+        pair_arc_first = sum(len(t) for t in tails)
+        nxt, out_cost = _gender_arcs(prep, policy, arcs, v_node, p_node, nxt, p_base, -w)
+    elif limit is not None:
         key = pairs.p.astype(np.int64) * len(c.countries) + c.nationality[pairs.v]
         used_k, k_node = np.unique(key, return_inverse=True)
         k_base = nxt
@@ -96,7 +107,7 @@ def _layered_flow(
         used_h, h_node = np.unique(c.host[used_p], return_inverse=True)
         h_base = nxt
         nxt += len(used_h)
-        arcs(p_base + np.arange(npl), h_base + h_node, sink_cap, np.zeros(npl, np.int64))
+        arcs(p_base + np.arange(npl), h_base + h_node, sink_cap, out_cost)
         sink = nxt
         arcs(
             h_base + np.arange(len(used_h)),
@@ -106,7 +117,7 @@ def _layered_flow(
         )
     else:
         sink = nxt
-        arcs(p_base + np.arange(npl), np.full(npl, sink), sink_cap, np.zeros(npl, np.int64))
+        arcs(p_base + np.arange(npl), np.full(npl, sink), sink_cap, out_cost)
     arcs(np.array([0]), np.array([sink]), np.array([nv]), np.array([0]))
     flow = min_cost_flow.SimpleMinCostFlow()
     flow.add_arcs_with_capacity_and_unit_cost(
@@ -120,7 +131,52 @@ def _layered_flow(
         raise FlowError(f"min-cost flow ended with status {status}")
     got = flow.flows(np.arange(pair_arc_first, pair_arc_first + n, dtype=np.int64))
     chosen = np.flatnonzero(got > 0).astype(np.intp)
-    return chosen, int(weight[chosen].sum())
+    return chosen, int(-flow.optimal_cost()) - big * len(locked)
+
+
+def _gender_arcs(
+    prep: Prepared,
+    policy: Policy,
+    arcs: Callable[[I64, I64, I64, I64], None],
+    v_node: I64,
+    p_node: I64,
+    nxt: int,
+    p_base: int,
+    pair_cost: I64,
+) -> tuple[int, I64]:
+    """Pair arcs through a node per placement and gender class (female, male, any
+    other), with a network stand-in for the gender balance penalty that never charges
+    more than the rule does.
+
+    The rule costs `pen` per gender (female, male) missing at a placement that holds
+    two or more, where it applies: with G of the two present and `load` people, that
+    is pen * (G - 2) once load >= 2, and nothing below. The network instead adds pen
+    for each class present (the first volunteer of each is worth pen more; G* >= G
+    classes) and charges 2 * pen / slots, rounded down, per volunteer: 0 at load 0,
+    pen - 2 * pen / slots >= 0 at load 1, and pen * G* - 2 * pen * load / slots >=
+    pen * (G - 2) from 2 on, so the network's optimum bounds the round's from above
+    (exactly at two slots). Returns the next free node and the per-unit cost of each
+    placement's arc towards the host or sink layer."""
+    c, pairs = prep.compiled, prep.pairs
+    used_p = np.unique(pairs.p)
+    npl = len(used_p)
+    pen = policy.gender_balance_penalty
+    applies = balance_applies(c, pairs)[used_p]
+    n_cls = len(_BALANCED) + 1
+    g_base = nxt
+    nxt += npl * n_cls
+    cls = np.minimum(c.gender[pairs.v].astype(np.int64), n_cls - 1)
+    arcs(1 + v_node, g_base + p_node * n_cls + cls, np.ones(len(pairs), np.int64), pair_cost)
+    slots = np.minimum(c.capacity[used_p], len(pairs)).astype(np.int64)
+    node_p = np.repeat(np.arange(npl), n_cls)
+    heads = p_base + node_p
+    arcs(g_base + np.arange(npl * n_cls), heads, slots[node_p], np.zeros(npl * n_cls, np.int64))
+    # the first volunteer of each class is worth pen more (the placement's own arc
+    # caps the total, whatever passes here)
+    at = np.flatnonzero(applies[node_p])
+    arcs(g_base + at, heads[at], np.ones(len(at), np.int64), np.full(len(at), -pen, np.int64))
+    per = np.where(applies, (2 * pen) // np.maximum(slots, 1), 0)
+    return nxt, per.astype(np.int64)
 
 
 def relaxation(
@@ -143,29 +199,46 @@ def relaxation(
     offset = -policy.move_cost * n_previous if policy.move_cost else 0
     cost = placement_costs(prep.compiled, policy)[prep.pairs.p]
     b = policy.budget
-    chosen, value = _layered_flow(prep, policy, base, locked)
+    # With gender balance on, the multiplier is searched on the network that prices
+    # it; the network with the nationality caps is then solved once at the best
+    # multiplier, and the lower of the two bounds kept.
+    layer = "gender" if policy.gender_balance else "nationality"
+    chosen, value = _layered_flow(prep, policy, base, locked, layer)
     flows = 1
     best = (value + offset, chosen, 0.0)
-    if b is None or int(cost[chosen].sum()) <= b.total:
-        return Relaxation(best[0], chosen, 0.0, flows)
-    c = prep.compiled
-    slack = (min(c.n_volunteers, int(c.capacity.sum())) + 1) // 2
-    lo, hi = 0.0, float(score.max()) / max(float(cost[cost > 0].min()), 1.0)
-    while flows < max_flows:
-        lam = (lo + hi) / 2
+    if b is not None and int(cost[chosen].sum()) > b.total:
+        c = prep.compiled
+        slack = (min(c.n_volunteers, int(c.capacity.sum())) + 1) // 2
+        lo, hi = 0.0, float(score.max()) / max(float(cost[cost > 0].min()), 1.0)
+        while flows < max_flows:
+            lam = (lo + hi) / 2
+            w = base - np.rint(lam * cost).astype(np.int64)
+            chosen_l, value_l = _layered_flow(prep, policy, w, locked, layer)
+            flows += 1
+            spent = int(cost[chosen_l].sum())
+            # L(l) = max(score - l*cost) + l*B; the weights were rounded to integers,
+            # which moves any assignment's total by at most 1/2 per person placed
+            dual = value_l + int(np.ceil(lam * b.total)) + offset + slack
+            if dual < best[0]:
+                best = (dual, chosen_l, lam)
+            if spent > b.total:
+                lo = lam
+            else:
+                hi = lam
+    if layer == "gender":
+        # the stand-in can pay out at placements holding one volunteer: the network
+        # without it (nationality caps, when set) may be the tighter one
+        lam = best[2]
         w = base - np.rint(lam * cost).astype(np.int64)
-        chosen_l, _ = _layered_flow(prep, policy, w, locked)
+        chosen_n, value_n = _layered_flow(prep, policy, w, locked, "nationality")
         flows += 1
-        spent = int(cost[chosen_l].sum())
-        # L(l) = max(score - l*cost) + l*B; the weights were rounded to integers, which
-        # moves any assignment's total by at most 1/2 per person placed
-        dual = int(w[chosen_l].sum()) + int(np.ceil(lam * b.total)) + offset + slack
-        if dual < best[0]:
-            best = (dual, chosen_l, lam)
-        if spent > b.total:
-            lo = lam
-        else:
-            hi = lam
+        other = value_n + offset
+        if lam > 0 and b is not None:
+            c = prep.compiled
+            slack = (min(c.n_volunteers, int(c.capacity.sum())) + 1) // 2
+            other += int(np.ceil(lam * b.total)) + slack
+        if other < best[0]:
+            best = (other, chosen_n, lam)
     return Relaxation(best[0], best[1], best[2], flows)
 
 
