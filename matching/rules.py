@@ -1,14 +1,15 @@
-"""Rounds with policy rules: a CP-SAT model on the pairs that can matter, warm-started
-from the exact min-cost-flow optimum of the round without the rules.
+"""Rounds with policy rules: CP-SAT, warm-started from the exact min-cost-flow optimum
+of the round without the rules.
 
 Why not one boolean per eligible pair: measured here, CP-SAT's presolve alone takes a
-minute at 425,000 pairs. So the model holds, by default, each volunteer's best few
-pairs, each placement's best few candidates, the flow optimum, the previous and locked
-pairs and every pair of a group member; small rounds get every pair. The flow optimum
-of the round without the rules is a valid upper bound for the round with them (every
-rule only removes assignments or subtracts penalties), so `bound` stays honest whatever
-the model leaves out; `status` is `optimal` only when the model holds every pair and
-CP-SAT proves its optimum.
+minute at 425,000 pairs, and more than the whole time limit at 30,000 with every rule.
+Small rounds (up to FULL_MODEL_PAIRS) get one model with every pair, which can prove
+the optimum. Larger ones start from a greedy solution that keeps every rule and are
+improved window by window (`matching.lns`): CP-SAT on a dozen placements at a time,
+the rest of the assignment held as constants. The relaxation of `matching.bound` (the
+flow optimum with the network rules kept) is a valid upper bound whatever the search
+leaves out; `status` is `optimal` only when the model holds every pair and CP-SAT
+proves its optimum.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ FULL_MODEL_PAIRS = 6_000
 PER_VOLUNTEER = 6
 """Best pairs kept per volunteer in a restricted model."""
 WINDOW_WORKERS = 1
+WINDOW_EFFORT = 0.05
+"""CP-SAT deterministic time per window (about 0.1-0.3 s of wall clock here)."""
 """CP-SAT workers per window: windows are small, and one worker keeps them reproducible."""
 PER_PLACEMENT_EXTRA = 6
 """Best candidates kept per placement beyond its slots."""
@@ -447,6 +450,9 @@ def _window_solver(prep: Prepared, setup: _Setup, policy: Policy) -> SolveWindow
         s = cp_model.CpSolver()
         s.parameters.num_workers = WINDOW_WORKERS
         s.parameters.max_time_in_seconds = max(seconds, 0.1)
+        # Most windows are proven within this effort; the others stop with what they
+        # have. An effort, not a time: a window gives the same answer on any machine.
+        s.parameters.max_deterministic_time = WINDOW_EFFORT
         s.parameters.random_seed = policy.seed
         status = s.solve(model)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
