@@ -25,7 +25,7 @@ from ortools.graph.python import min_cost_flow
 
 from matching.constraints.budget import placement_costs
 from matching.constraints.gender import _BALANCED, balance_applies
-from matching.flow import FlowError
+from matching.flow import FlowError, compact_ids
 from matching.solve import Prepared
 from models import Policy
 
@@ -61,7 +61,7 @@ def _layered_flow(
         big += 2 * policy.gender_balance_penalty * c.n_placements
     w = weight.copy()
     w[locked] += big  # forces the (feasible) locks without changing the rest
-    used_v, v_node = np.unique(pairs.v, return_inverse=True)
+    used_v, v_node = compact_ids(pairs.v, c.n_volunteers)
     nv = len(used_v)
     tails: list[I64] = []
     heads: list[I64] = []
@@ -76,7 +76,7 @@ def _layered_flow(
         costs.append(cost.astype(np.int64))
 
     arcs(np.zeros(nv, np.int64), 1 + np.arange(nv), np.ones(nv, np.int64), np.zeros(nv, np.int64))
-    used_p, p_node = np.unique(pairs.p, return_inverse=True)
+    used_p, p_node = compact_ids(pairs.p, c.n_placements)
     npl = len(used_p)
     p_base = nxt
     nxt += npl
@@ -87,7 +87,7 @@ def _layered_flow(
         nxt, out_cost = _gender_arcs(prep, policy, arcs, v_node, p_node, nxt, p_base, -w)
     elif limit is not None:
         key = pairs.p.astype(np.int64) * len(c.countries) + c.nationality[pairs.v]
-        used_k, k_node = np.unique(key, return_inverse=True)
+        used_k, k_node = compact_ids(key, c.n_placements * len(c.countries))
         k_base = nxt
         nxt += len(used_k)
         pair_arc_first = sum(len(t) for t in tails)
@@ -158,7 +158,7 @@ def _gender_arcs(
     (exactly at two slots). Returns the next free node and the per-unit cost of each
     placement's arc towards the host or sink layer."""
     c, pairs = prep.compiled, prep.pairs
-    used_p = np.unique(pairs.p)
+    used_p = compact_ids(pairs.p, c.n_placements)[0]
     npl = len(used_p)
     pen = policy.gender_balance_penalty
     applies = balance_applies(c, pairs)[used_p]

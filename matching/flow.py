@@ -43,8 +43,8 @@ def max_score_assignment(
     if n_pairs == 0:
         return FlowSolution(np.zeros(0, dtype=np.intp), 0)
     # Only volunteers and placements that appear in a pair get nodes: smaller network.
-    used_v, v_node = np.unique(np.asarray(pv), return_inverse=True)
-    used_p, p_node = np.unique(np.asarray(pp), return_inverse=True)
+    used_v, v_node = compact_ids(np.asarray(pv), n_volunteers)
+    used_p, p_node = compact_ids(np.asarray(pp), len(capacity))
     nv, np_ = int(used_v.shape[0]), int(used_p.shape[0])
     source, sink = 0, 1 + nv + np_
     cap_p = np.minimum(capacity[used_p], nv)
@@ -91,3 +91,13 @@ def max_score_assignment(
     pair_arcs = np.arange(nv, nv + n_pairs, dtype=np.int64)
     chosen = np.flatnonzero(flow.flows(pair_arcs) > 0)
     return FlowSolution(chosen=chosen, objective=int(-flow.optimal_cost()))
+
+
+def compact_ids(ids: NDArray[np.integer], size: int) -> tuple[I64, I64]:
+    """The distinct ids (ascending) and each entry's rank among them: `np.unique` with
+    `return_inverse`, by counting instead of sorting (ids are small integers)."""
+    seen = np.zeros(size, dtype=np.bool_)
+    seen[ids] = True
+    used = np.flatnonzero(seen).astype(np.int64)
+    rank = np.cumsum(seen, dtype=np.int64) - 1
+    return used, rank[ids]
