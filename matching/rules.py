@@ -40,6 +40,7 @@ from matching.constraints import (
 from matching.constraints.base import PairVars, Penalty, RuleContext
 from matching.constraints.budget import placement_costs
 from matching.constraints.gender import missing_genders
+from matching.constraints.groups import unplaceable_groups
 from matching.explain import pair_failure_details
 from matching.lns import Evaluator, SolveWindow, Window, improve, tier_names
 from matching.previous import moves_report, pair_index, previous_pairs
@@ -195,6 +196,7 @@ def _build(
     skip: frozenset[str] = frozenset(),
     force_rules: bool = True,
     held: NDArray[np.bool_] | None = None,
+    outside: dict[str, dict[Any, int]] | None = None,
 ) -> _Built:
     """The CP-SAT model over `setup.model_pairs`; pairs marked in `held` are the
     constant 1 (chosen, not decided by this model)."""
@@ -206,7 +208,7 @@ def _build(
     else:
         x = [1 if h else model.new_bool_var(f"x{i}") for i, h in enumerate(held.tolist())]
     pv = PairVars(mp, pairs.v[mp], pairs.p[mp], scores.total[mp], x, held)
-    ctx = RuleContext(model, pv, c, pairs, scores, policy)
+    ctx = RuleContext(model, pv, c, pairs, scores, policy, outside=outside or {})
     pos = np.full(len(pairs), -1, dtype=np.intp)
     pos[mp] = np.arange(len(mp))
     locks = setup.locked if "locked" not in skip else np.zeros(0, dtype=np.intp)
@@ -405,13 +407,78 @@ def _solve_by_windows(
 
 
 def _notes_model(prep: Prepared, setup: _Setup, policy: Policy) -> _Built:
-    """The rules' notes for the result (groups no placement takes, min_fill needs)
-    from a model over the pairs they depend on only: group members' and locked pairs."""
+    """The rules' notes for the result (groups no placement takes, min_fill needs),
+    counted on the arrays: an empty model that carries them."""
     c, pairs = prep.compiled, prep.pairs
-    members = np.flatnonzero(c.group[pairs.v] >= 0)
-    mp = np.union1d(members, setup.locked).astype(np.intp)
-    sub = replace(setup, model_pairs=mp, hint=np.zeros(0, dtype=np.intp))
-    return _build(prep, sub, policy)
+    empty = np.zeros(0, dtype=np.intp)
+    pv = PairVars(empty, pairs.v[empty], pairs.p[empty], prep.scores.total[empty], [])
+    ctx = RuleContext(cp_model.CpModel(), pv, c, pairs, prep.scores, policy)
+    ctx.notes["groups_unplaceable"] = unplaceable_groups(c, pairs, policy.group_together)
+    if policy.min_fill:
+        ctx.notes["min_fill_needs"] = {
+            p: min(int(policy.min_fill[int(c.priority[p])]), int(c.capacity[p]))
+            for p in range(c.n_placements)
+            if int(c.priority[p]) in policy.min_fill
+        }
+    return _Built(ctx, [], [], 0)
+
+
+@dataclass
+class _Local:
+    policy: Policy
+    """The policy with the budget and the move limit less what the pairs left out use."""
+    prev_pair: dict[int, int]
+    """Previous assignments of the window's volunteers only."""
+    outside: dict[str, dict[Any, int]]
+    """The held pairs left out of the model, counted (see `RuleContext.outside`)."""
+
+
+def _window_scope(
+    prep: Prepared, setup: _Setup, policy: Policy, win: Window
+) -> tuple[NDArray[np.intp], _Local]:
+    """The held pairs a window's model needs, and what the others take from the global
+    rules. A held pair matters as a pair only at a placement the window touches
+    (slots, nationality cap, gender, min_fill; fairness counts every pair). Elsewhere
+    it is a constant: counted per host country, nationality and host for the shares
+    and host caps, its cost off the budget, and a volunteer outside the window who has
+    moved counted against `max_moves`."""
+    c, pairs = prep.compiled, prep.pairs
+    touched = np.unique(pairs.p[win.free])
+    held = win.fixed
+    hp = pairs.p[held]
+    keep = np.isin(hp, touched)
+    if "fairness" in policy.objective:
+        keep[:] = True
+    out = held[~keep]
+    op = pairs.p[out]
+    oc = c.country[op].astype(np.int64)
+    on = c.nationality[pairs.v[out]].astype(np.int64)
+    counted: dict[str, dict[Any, int]] = {
+        "country": dict(zip(*np.unique(oc, return_counts=True), strict=True)),
+        "host": dict(zip(*np.unique(c.host[op].astype(np.int64), return_counts=True), strict=True)),
+        "country_nat": {
+            (int(k) // len(c.countries), int(k) % len(c.countries)): int(n)
+            for k, n in zip(*np.unique(oc * len(c.countries) + on, return_counts=True), strict=True)
+        },
+    }
+    counted["country"] = {int(k): int(n) for k, n in counted["country"].items()}
+    counted["host"] = {int(k): int(n) for k, n in counted["host"].items()}
+    update: dict[str, Any] = {}
+    if policy.budget is not None and len(out):
+        spent = int(placement_costs(c, policy)[pairs.p[out]].sum())
+        update["budget"] = policy.budget.model_copy(update={"total": policy.budget.total - spent})
+    in_window = np.zeros(c.n_volunteers, dtype=np.bool_)
+    in_window[pairs.v[win.free]] = True
+    prev_local = {v: i for v, i in setup.prev_pair.items() if in_window[v]}
+    if policy.max_moves is not None and len(prev_local) < len(setup.prev_pair):
+        current = np.zeros(len(pairs), dtype=np.bool_)
+        current[win.current] = True
+        moved = sum(
+            1 for v, i in setup.prev_pair.items() if not in_window[v] and (i < 0 or not current[i])
+        )
+        update["max_moves"] = policy.max_moves - moved
+    local = policy.model_copy(update=update) if update else policy
+    return held[keep], _Local(local, prev_local, counted)
 
 
 def _window_solver(prep: Prepared, setup: _Setup, policy: Policy) -> SolveWindow:
@@ -420,10 +487,17 @@ def _window_solver(prep: Prepared, setup: _Setup, policy: Policy) -> SolveWindow
     def solve(
         win: Window, keep: list[str], name: str, seconds: float
     ) -> tuple[NDArray[np.intp], bool] | None:
-        mp = np.union1d(win.free, win.fixed).astype(np.intp)
-        sub = replace(setup, model_pairs=mp, hint=win.current)
-        is_fixed = np.isin(mp, win.fixed)
-        built = _build(prep, sub, policy, held=is_fixed)
+        held, local = _window_scope(prep, setup, policy, win)
+        mp = np.union1d(win.free, held).astype(np.intp)
+        is_fixed = np.isin(mp, held)
+        sub = replace(
+            setup,
+            model_pairs=mp,
+            hint=win.current,
+            locked=setup.locked[np.isin(setup.locked, mp)],
+            prev_pair=local.prev_pair,
+        )
+        built = _build(prep, sub, local.policy, held=is_fixed, outside=local.outside)
         model = built.ctx.model
         pv = built.ctx.vars
         exprs: dict[str, Any] = dict(built.tiers)
@@ -459,6 +533,7 @@ def _window_solver(prep: Prepared, setup: _Setup, policy: Policy) -> SolveWindow
             return None
         chosen = pv.value(s)
         whole = status == cp_model.OPTIMAL and len(win.fixed) == 0 and len(mp) == len(prep.pairs)
+        # `held` pairs left out of the model are unchanged: the caller adds win.fixed
         return mp[chosen & ~is_fixed], whole
 
     return solve

@@ -36,7 +36,10 @@ def _every_rule(d: dict[str, Any], limit: float) -> dict[str, Any]:
             "gender_balance": True,
             "min_fill": {5: 1},
             "max_per_host": 6,
-            "budget": {"total": 60_000, "cost": {c: 1000 + 100 * i for i, c in enumerate(countries)}},
+            "budget": {
+                "total": 60_000,
+                "cost": {c: 1000 + 100 * i for i, c in enumerate(countries)},
+            },
             "objective": ["urgent_coverage", "score"],
             "time_limit_s": limit,
             "rule_costs": False,
@@ -108,3 +111,17 @@ def test_breaches_names_the_rule_an_assignment_breaks() -> None:
         assert "one placement per volunteer" in ev.breaches(mine.astype(np.intp), none)
     # a lock left out
     assert ev.breaches(none, np.array([0], dtype=np.intp)) == ["locked"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(ruled_docs())
+def test_groups_no_placement_takes_counted_like_the_model(d: dict[str, Any]) -> None:
+    from matching.constraints.groups import unplaceable_groups
+
+    r = parse_round(d)
+    prep = prepare(r)
+    setup = rules._setup(prep, 0.0)
+    everything = rules.replace(setup, model_pairs=np.arange(len(prep.pairs), dtype=np.intp))
+    built = rules._build(prep, everything, r.policy)
+    counted = unplaceable_groups(prep.compiled, prep.pairs, r.policy.group_together)
+    assert counted == built.ctx.notes["groups_unplaceable"]

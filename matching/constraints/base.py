@@ -93,6 +93,10 @@ class RuleContext:
     enforce: dict[str, cp_model.IntVar] = field(default_factory=dict)
     """Per rule, the literal its hard constraints are enforced by (all true in a normal
     solve; assumptions when looking for the rules behind an infeasibility)."""
+    outside: dict[str, dict[Any, int]] = field(default_factory=dict)
+    """Chosen pairs left out of the model, counted (a window of the search): per host
+    country (`country`), per country and nationality (`country_nat`), per host
+    (`host`). Empty for a whole model."""
     notes: dict[str, Any] = field(default_factory=dict)
     """Facts rules leave for the result (shortfalls, forced moves ...)."""
 
@@ -111,6 +115,8 @@ def segments(keys: NDArray[np.int64] | NDArray[np.int32]) -> Iterator[tuple[int,
         return
     order = np.argsort(keys, kind="stable")
     sk = keys[order]
-    cuts = np.flatnonzero(np.diff(sk)) + 1
-    for part in np.split(order, cuts):
-        yield int(keys[part[0]]), part
+    # slices of one array: np.split's per-part machinery costs more than the work here
+    bounds = np.concatenate(([0], np.flatnonzero(np.diff(sk)) + 1, [len(sk)])).tolist()
+    starts = sk[bounds[:-1]].tolist()
+    for key, a, b in zip(starts, bounds[:-1], bounds[1:], strict=True):
+        yield key, order[a:b]

@@ -14,12 +14,18 @@ _BALANCED = (GENDERS.index("female"), GENDERS.index("male"))
 
 
 def balance_applies(c: CompiledRound, pairs: Pairs) -> NDArray[np.bool_]:
-    """Per placement: it has 2+ slots and its eligible pool offers both genders."""
+    """Per placement: it has 2+ slots and its eligible pool offers both genders
+    (cached on the compiled round for its pairs: every window of the search asks)."""
+    hit = c.cache.get("balance_applies")
+    if isinstance(hit, tuple) and hit[0] is pairs:
+        cached: NDArray[np.bool_] = hit[1]
+        return cached
     offers = c.capacity >= 2
     for g in _BALANCED:
         has = np.zeros(c.n_placements, dtype=np.bool_)
         has[pairs.p[c.gender[pairs.v] == g]] = True
         offers &= has
+    c.cache["balance_applies"] = (pairs, offers)
     return offers
 
 

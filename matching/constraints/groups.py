@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from matching.compiled import CompiledRound
 from matching.constraints.base import Penalty, RuleContext, segments
+from matching.eligibility import Pairs
 
 
 def add_groups(ctx: RuleContext) -> list[Penalty]:
@@ -55,3 +57,31 @@ def add_groups(ctx: RuleContext) -> list[Penalty]:
             )
     ctx.notes["groups_unplaceable"] = unplaceable
     return []
+
+
+def unplaceable_groups(c: CompiledRound, pairs: Pairs, together: str) -> dict[str, str]:
+    """The groups no placement (or host country) takes whole, with the reason
+    `add_groups` gives: counted on the pair arrays, without a model."""
+    member = c.group[pairs.v] >= 0
+    gv, gp = pairs.v[member], pairs.p[member]
+    gid = c.group[gv].astype(np.int64)
+    key = (gp if together == "placement" else c.country[gp]).astype(np.int64)
+    size = np.bincount(c.group[c.group >= 0], minlength=len(c.group_ids))
+    # distinct members per (group, key); a key takes the group when it takes them all
+    trip = np.unique(np.stack([gid, key, gv.astype(np.int64)]), axis=1)
+    gk, n = np.unique(trip[:2], axis=1, return_counts=True)
+    whole = np.zeros(len(c.group_ids), dtype=np.bool_)
+    whole[gk[0][n == size[gk[0]]]] = True
+    where = "placement" if together == "placement" else "host country"
+    out: dict[str, str] = {}
+    # as in the model: only groups with a member who has some eligible pair
+    has_pair = np.zeros(len(c.group_ids), dtype=np.bool_)
+    has_pair[gid] = True
+    for g in np.flatnonzero((size >= 2) & ~whole & has_pair).tolist():
+        members = np.flatnonzero(c.group == g)
+        name = c.group_ids[g]
+        out[name] = (
+            f"group {name!r}: no {where} accepts all {len(members)} members "
+            f"({', '.join(c.volunteer_ids[i] for i in members.tolist())})"
+        )
+    return out

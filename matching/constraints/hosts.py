@@ -12,7 +12,9 @@ def add_max_per_host(ctx: RuleContext) -> list[Penalty]:
         return []
     c, pv, m = ctx.compiled, ctx.vars, ctx.model
     on = ctx.on("max_per_host")
-    for _, ids in segments(c.host[pv.p]):
-        if len(ids) > limit and not pv.fixed_only(ids):
-            m.add(pv.total(ids) <= limit).only_enforce_if(on)
+    held = ctx.outside.get("host", {})
+    for h, ids in segments(c.host[pv.p]):
+        k = held.get(h, 0)
+        if len(ids) + k > limit and not pv.fixed_only(ids):
+            m.add(pv.total(ids) + k <= limit).only_enforce_if(on)
     return []

@@ -36,14 +36,26 @@ def add_nationality_share(ctx: RuleContext) -> list[Penalty]:
     allow = ctx.policy.nationality_share_allowance
     country = c.country[pv.p]
     nat = c.nationality[pv.v]
+    held_c: dict[int, int] = ctx.outside.get("country", {})
+    held_cn: dict[tuple[int, int], int] = ctx.outside.get("country_nat", {})
     for co, ids in segments(country.astype(np.int64)):
-        groups = [sub for _, sub in segments(nat[ids].astype(np.int64)) if len(sub) > allow]
-        if not groups or pv.fixed_only(ids):
+        if pv.fixed_only(ids):
+            continue
+        by_nat = dict(segments(nat[ids].astype(np.int64)))
+        more = {n: k for (c2, n), k in held_cn.items() if c2 == co}
+        rows = [
+            (by_nat.get(n), more.get(n, 0))
+            for n in sorted(set(by_nat) | set(more))
+            if len(by_nat.get(n, ())) + more.get(n, 0) > allow
+        ]
+        if not rows:
             continue
         # One variable for the country's head count: with the full sum repeated in every
         # nationality's row the model grows as nationalities x pairs and presolve stalls.
-        everyone = m.new_int_var(0, len(ids), f"in_country{co}")
-        m.add(everyone == pv.total(ids))
-        for sub in groups:
-            m.add(100 * pv.total(ids[sub]) <= pct * everyone + 100 * allow).only_enforce_if(on)
+        k_all = held_c.get(co, 0)
+        everyone = m.new_int_var(0, len(ids) + k_all, f"in_country{co}")
+        m.add(everyone == pv.total(ids) + k_all)
+        for sub, k in rows:
+            mine = (pv.total(ids[sub]) if sub is not None else 0) + k
+            m.add(100 * mine <= pct * everyone + 100 * allow).only_enforce_if(on)
     return []
