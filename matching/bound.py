@@ -49,6 +49,7 @@ def _layered_flow(
     weight: I64,
     locked: NDArray[np.intp],
     layer: str = "nationality",
+    scale: int = 1,
 ) -> tuple[NDArray[np.intp], int]:
     """Max-weight assignment under slots and host caps, and per placement either the
     nationality cap (`layer="nationality"`) or a concave stand-in for the gender
@@ -58,7 +59,7 @@ def _layered_flow(
     n = len(pairs)
     big = int(np.abs(weight).sum()) + 1
     if layer == "gender":
-        big += 2 * policy.gender_balance_penalty * c.n_placements
+        big += 2 * policy.gender_balance_penalty * scale * c.n_placements
     w = weight.copy()
     w[locked] += big  # forces the (feasible) locks without changing the rest
     used_v, v_node = compact_ids(pairs.v, c.n_volunteers)
@@ -84,7 +85,7 @@ def _layered_flow(
     out_cost = np.zeros(npl, np.int64)
     if layer == "gender":
         pair_arc_first = sum(len(t) for t in tails)
-        nxt, out_cost = _gender_arcs(prep, policy, arcs, v_node, p_node, nxt, p_base, -w)
+        nxt, out_cost = _gender_arcs(prep, policy, arcs, v_node, p_node, nxt, p_base, -w, scale)
     elif limit is not None:
         key = pairs.p.astype(np.int64) * len(c.countries) + c.nationality[pairs.v]
         used_k, k_node = compact_ids(key, c.n_placements * len(c.countries))
@@ -143,6 +144,7 @@ def _gender_arcs(
     nxt: int,
     p_base: int,
     pair_cost: I64,
+    scale: int = 1,
 ) -> tuple[int, I64]:
     """Pair arcs through a node per placement and gender class (female, male, any
     other), with a network stand-in for the gender balance penalty that never charges
@@ -160,7 +162,7 @@ def _gender_arcs(
     c, pairs = prep.compiled, prep.pairs
     used_p = compact_ids(pairs.p, c.n_placements)[0]
     npl = len(used_p)
-    pen = policy.gender_balance_penalty
+    pen = policy.gender_balance_penalty * scale  # in the weights' units
     applies = balance_applies(c, pairs)[used_p]
     n_cls = len(_BALANCED) + 1
     g_base = nxt
@@ -199,28 +201,38 @@ def relaxation(
     offset = -policy.move_cost * n_previous if policy.move_cost else 0
     cost = placement_costs(prep.compiled, policy)[prep.pairs.p]
     b = policy.budget
+    c = prep.compiled
+    persons = min(c.n_volunteers, int(c.capacity.sum()))
+
+    def dual(lam: float, layer: str) -> tuple[int, NDArray[np.intp], int]:
+        """max(score - lam * cost) + lam * budget on one network: a bound for any lam.
+        Weights are scaled by SCALE before rounding lam * cost to integers; rounding
+        moves an assignment's scaled total by at most 1/2 per person placed, which
+        the bound adds back."""
+        if lam == 0:
+            chosen, value = _layered_flow(prep, policy, base, locked, layer)
+            return value + offset, chosen, int(cost[chosen].sum())
+        w = SCALE * base - np.rint(SCALE * lam * cost).astype(np.int64)
+        chosen, value = _layered_flow(prep, policy, w, locked, layer, SCALE)
+        assert b is not None
+        top = value + int(np.ceil(SCALE * lam * b.total)) + (persons + 1) // 2
+        return top // SCALE + offset, chosen, int(cost[chosen].sum())
+
     # With gender balance on, the multiplier is searched on the network that prices
     # it; the network with the nationality caps is then solved once at the best
     # multiplier, and the lower of the two bounds kept.
     layer = "gender" if policy.gender_balance else "nationality"
-    chosen, value = _layered_flow(prep, policy, base, locked, layer)
+    value, chosen, spent = dual(0.0, layer)
     flows = 1
-    best = (value + offset, chosen, 0.0)
-    if b is not None and int(cost[chosen].sum()) > b.total:
-        c = prep.compiled
-        slack = (min(c.n_volunteers, int(c.capacity.sum())) + 1) // 2
+    best = (value, chosen, 0.0)
+    if b is not None and spent > b.total:
         lo, hi = 0.0, float(score.max()) / max(float(cost[cost > 0].min()), 1.0)
         while flows < max_flows:
             lam = (lo + hi) / 2
-            w = base - np.rint(lam * cost).astype(np.int64)
-            chosen_l, value_l = _layered_flow(prep, policy, w, locked, layer)
+            value, chosen, spent = dual(lam, layer)
             flows += 1
-            spent = int(cost[chosen_l].sum())
-            # L(l) = max(score - l*cost) + l*B; the weights were rounded to integers,
-            # which moves any assignment's total by at most 1/2 per person placed
-            dual = value_l + int(np.ceil(lam * b.total)) + offset + slack
-            if dual < best[0]:
-                best = (dual, chosen_l, lam)
+            if value < best[0]:
+                best = (value, chosen, lam)
             if spent > b.total:
                 lo = lam
             else:
@@ -228,18 +240,16 @@ def relaxation(
     if layer == "gender":
         # the stand-in can pay out at placements holding one volunteer: the network
         # without it (nationality caps, when set) may be the tighter one
-        lam = best[2]
-        w = base - np.rint(lam * cost).astype(np.int64)
-        chosen_n, value_n = _layered_flow(prep, policy, w, locked, "nationality")
+        value, chosen, _ = dual(best[2], "nationality")
         flows += 1
-        other = value_n + offset
-        if lam > 0 and b is not None:
-            c = prep.compiled
-            slack = (min(c.n_volunteers, int(c.capacity.sum())) + 1) // 2
-            other += int(np.ceil(lam * b.total)) + slack
-        if other < best[0]:
-            best = (other, chosen_n, lam)
+        if value < best[0]:
+            best = (value, chosen, best[2])
     return Relaxation(best[0], best[1], best[2], flows)
+
+
+SCALE = 16
+"""Weights are multiplied by this before a multiplier's costs are rounded to integers,
+so that rounding loosens the bound by 1/32 point per person instead of 1/2."""
 
 
 BACKGROUND_PAIRS = 100_000
