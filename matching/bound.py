@@ -256,47 +256,77 @@ BACKGROUND_PAIRS = 100_000
 """From this many pairs, the relaxation runs in a forked process beside the search."""
 
 
+class Pending:
+    """A relaxation being computed: `result()` waits for it, `cancel()` drops it."""
+
+    def __init__(self, args: tuple[Any, ...], done: Relaxation | None = None) -> None:
+        self._args = args
+        self._done = done
+        self._child: Any = None
+        self._receive: Connection | None = None
+
+    def start(self) -> None:
+        """Run in a forked child (if the system forks; else `result()` computes it)."""
+        if "fork" not in mp.get_all_start_methods():
+            return
+        ctx = mp.get_context("fork")
+        receive, send = ctx.Pipe(duplex=False)
+        child = ctx.Process(target=_relax_child, args=(send, self._args), daemon=True)
+        try:
+            child.start()
+        except OSError:
+            receive.close()
+            return
+        finally:
+            send.close()
+        self._child, self._receive = child, receive
+
+    def result(self) -> Relaxation:
+        if self._done is None:
+            out = None
+            if self._receive is not None:
+                try:
+                    out = self._receive.recv()
+                except (EOFError, OSError):
+                    out = None
+                self._close()
+            self._done = out if isinstance(out, Relaxation) else relaxation(*self._args)
+        return self._done
+
+    def cancel(self) -> None:
+        """Stop a child still at work (the solve ended another way)."""
+        if self._child is not None and self._child.is_alive():
+            self._child.terminate()
+        self._close()
+
+    def _close(self) -> None:
+        if self._receive is not None:
+            self._receive.close()
+            self._receive = None
+        if self._child is not None:
+            self._child.join()
+            self._child = None
+
+
 def relaxation_later(
     prep: Prepared,
     policy: Policy,
     locked: NDArray[np.intp],
     prev_pairs: NDArray[np.intp],
     n_previous: int,
-) -> Callable[[], Relaxation]:
-    """Start `relaxation` and return a function that waits for it.
+) -> Pending:
+    """Start `relaxation`; the returned `Pending` waits for it.
 
     Its flows hold the interpreter's lock for seconds on large rounds, while the
     search that follows uses one core: on a fork-capable system the flows run in a
-    child process on the other core. Elsewhere, or if the child fails, the caller
-    waits for an in-process run."""
+    child process on the other core. Elsewhere, or if the child fails, `result()`
+    computes it in process."""
     args = (prep, policy, locked, prev_pairs, n_previous)
-    if len(prep.pairs) < BACKGROUND_PAIRS or "fork" not in mp.get_all_start_methods():
-        done = relaxation(*args)
-        return lambda: done
-    ctx = mp.get_context("fork")
-    receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_relax_child, args=(send, args), daemon=True)
-    try:
-        child.start()
-    except OSError:
-        done = relaxation(*args)
-        return lambda: done
-    send.close()
-    got: list[Relaxation] = []
-
-    def wait() -> Relaxation:
-        if not got:
-            try:
-                out = receive.recv()
-            except (EOFError, OSError):
-                out = None
-            finally:
-                receive.close()
-                child.join()
-            got.append(out if isinstance(out, Relaxation) else relaxation(*args))
-        return got[0]
-
-    return wait
+    if len(prep.pairs) < BACKGROUND_PAIRS:
+        return Pending(args, relaxation(*args))
+    pending = Pending(args)
+    pending.start()
+    return pending
 
 
 def _relax_child(send: Connection, args: tuple[Any, ...]) -> None:

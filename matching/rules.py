@@ -15,7 +15,6 @@ proves its optimum.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -23,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 from ortools.sat.python import cp_model
 
-from matching.bound import Relaxation, relaxation_later
+from matching.bound import Pending, relaxation_later
 from matching.constraints import (
     add_assignment,
     add_budget,
@@ -89,14 +88,14 @@ class _Setup:
     """previous volunteer index -> index into prep.pairs of their previous pair (-1: gone)."""
     hint: NDArray[np.intp]
     pure_objective: int
-    relaxed: Callable[[], Relaxation] | None = None
-    """Waits for the relaxation (its bound and assignment)."""
+    relaxed: Pending | None = None
+    """The relaxation (its bound and assignment), maybe still being computed."""
 
     def bound(self) -> int:
         """The proven bound: the relaxation's, where it is tighter than the flow's."""
         if self.relaxed is None:
             return self.relaxed_bound
-        return min(self.relaxed().bound, self.relaxed_bound)
+        return min(self.relaxed.result().bound, self.relaxed_bound)
 
 
 def _frozen_locks(prep: Prepared) -> NDArray[np.intp]:
@@ -155,13 +154,20 @@ def _select_pairs(prep: Prepared, must: list[NDArray[np.intp]]) -> NDArray[np.in
 
 def _setup(prep: Prepared, started: float) -> _Setup:
     c, r = prep.compiled, prep.compiled.round
-    pure = solve_pure(prep)  # also validates the locks (InfeasibleRound)
+    # the locks are checked first (InfeasibleRound), so nothing below raises on them
     locked = np.union1d(locked_pair_indices(prep), _frozen_locks(prep)).astype(np.intp)
     prev_pair = previous_pairs(c, prep.pairs)
     prev_idx = np.array([i for i in prev_pair.values() if i >= 0], dtype=np.intp)
+    # large rounds: the relaxation's flows start on the other core now, beside the
+    # flow below and the search
     relax_wait = relaxation_later(prep, r.policy, locked, prev_idx, len(r.previous))
+    try:
+        pure = solve_pure(prep)
+    except BaseException:
+        relax_wait.cancel()
+        raise
     if len(prep.pairs) <= FULL_MODEL_PAIRS:
-        relax = relax_wait()
+        relax = relax_wait.result()
         hint = relax.chosen
         must = [pure.chosen, relax.chosen, locked, prev_idx]
     else:
@@ -696,6 +702,14 @@ def solve_with_rules(prep: Prepared) -> Solution:
     t0 = time.perf_counter()
     policy = prep.compiled.round.policy
     setup = _setup(prep, t0)
+    try:
+        return _solve_set_up(prep, setup, policy, t0)
+    finally:
+        if setup.relaxed is not None:
+            setup.relaxed.cancel()
+
+
+def _solve_set_up(prep: Prepared, setup: _Setup, policy: Policy, t0: float) -> Solution:
     picked_or_none, built, tiers, proven = _solve_tiers(prep, setup, policy)
     softened: list[dict[str, Any]] = []
     if picked_or_none is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -58,3 +59,28 @@ def test_gender_network_is_tighter_than_leaving_the_rule_out() -> None:
     result = solve_round(r)
     assert result.objective <= with_rule < without
     assert with_rule == result.objective  # two slots: the stand-in is exact
+
+
+def test_relaxation_in_a_child_process_gives_the_same_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import matching.bound as bound
+    from benchmarks.generate import generate_round
+
+    d = generate_round(300, 60, seed=2, rules=True)
+    d["policy"] = {"gender_balance": True, "max_per_host": 5, "time_limit_s": 2}
+    r = parse_round(d)
+    prep = prepare(r)
+    none = np.zeros(0, dtype=np.intp)
+    here = bound.relaxation(prep, r.policy, none, none, 0)
+    monkeypatch.setattr(bound, "BACKGROUND_PAIRS", 0)
+    pending = bound.relaxation_later(prep, r.policy, none, none, 0)
+    assert pending._child is not None  # it did fork
+    there = pending.result()
+    assert there.bound == here.bound and np.array_equal(there.chosen, here.chosen)
+    # a solve that goes through the child reports that bound too, and leaves no child
+    solved = solve_round(r)
+    assert solved.objective <= solved.bound
+    late = bound.relaxation_later(prep, r.policy, none, none, 0)
+    late.cancel()
+    assert late._child is None
