@@ -14,6 +14,7 @@ keeps the bound valid.
 from __future__ import annotations
 
 import multiprocessing as mp
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -187,9 +188,11 @@ def relaxation(
     locked: NDArray[np.intp],
     prev_pairs: NDArray[np.intp],
     n_previous: int,
+    report: Callable[[Relaxation], None] | None = None,
 ) -> Relaxation:
     """The tightest bound a few flows find (fewer on large rounds, where each flow costs
-    seconds; a count, not a time, so that the result does not depend on the load)."""
+    seconds; a count, not a time, so that the result does not depend on the load).
+    Every bound found is valid: `report` is told each better one as it comes."""
     n_pairs = len(prep.pairs)
     # the layered network costs a few times the plain one (1.1 s at 450,000 pairs)
     max_flows = 6 if n_pairs < 100_000 else 3 if n_pairs < 1_000_000 else 2
@@ -225,6 +228,8 @@ def relaxation(
     value, chosen, spent = dual(0.0, layer)
     flows = 1
     best = (value, chosen, 0.0)
+    if report:
+        report(Relaxation(value, chosen, 0.0, flows))
     if b is not None and spent > b.total:
         lo, hi = 0.0, float(score.max()) / max(float(cost[cost > 0].min()), 1.0)
         while flows < max_flows:
@@ -233,6 +238,8 @@ def relaxation(
             flows += 1
             if value < best[0]:
                 best = (value, chosen, lam)
+                if report:
+                    report(Relaxation(value, chosen, lam, flows))
             if spent > b.total:
                 lo = lam
             else:
@@ -244,6 +251,8 @@ def relaxation(
         flows += 1
         if value < best[0]:
             best = (value, chosen, best[2])
+            if report:
+                report(Relaxation(value, chosen, best[2], flows))
     return Relaxation(best[0], best[1], best[2], flows)
 
 
@@ -281,17 +290,31 @@ class Pending:
             send.close()
         self._child, self._receive = child, receive
 
-    def result(self) -> Relaxation:
-        if self._done is None:
-            out = None
-            if self._receive is not None:
+    def result(self, deadline: float | None = None) -> Relaxation | None:
+        """The relaxation; with a `deadline` (a perf_counter() value), the best bound
+        the child has found by then (None if none yet), and the child is stopped."""
+        if self._done is not None:
+            return self._done
+        best: Relaxation | None = None
+        finished = False
+        if self._receive is not None:
+            while True:
+                wait = None if deadline is None else max(0.0, deadline - time.perf_counter())
                 try:
-                    out = self._receive.recv()
+                    if wait is not None and not self._receive.poll(wait):
+                        break
+                    msg = self._receive.recv()
                 except (EOFError, OSError):
-                    out = None
-                self._close()
-            self._done = out if isinstance(out, Relaxation) else relaxation(*self._args)
-        return self._done
+                    break
+                if msg is None:  # the child is done
+                    finished = True
+                    break
+                best = msg
+            self.cancel()
+        if deadline is None and not finished:
+            best = relaxation(*self._args)  # the child failed: compute it here
+        self._done = best
+        return best
 
     def cancel(self) -> None:
         """Stop a child still at work (the solve ended another way)."""
@@ -330,9 +353,12 @@ def relaxation_later(
 
 
 def _relax_child(send: Connection, args: tuple[Any, ...]) -> None:
+    """Send each better relaxation as it is found, then None when done."""
     try:
-        send.send(relaxation(*args))
-    except BaseException:  # the parent computes it itself
+        prep, policy, locked, prev_pairs, n_previous = args
+        relaxation(prep, policy, locked, prev_pairs, n_previous, report=send.send)
         send.send(None)
+    except BaseException:  # a broken pipe (the parent stopped waiting) or a failure
+        pass
     finally:
         send.close()

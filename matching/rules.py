@@ -52,6 +52,9 @@ from matching.solve import (
 )
 from models import Conflict, InfeasibleRound, Policy
 
+BOUND_SHARE = 0.92
+"""Share of `time_limit_s` after which a relaxation still running is stopped (its best
+bound so far stands)."""
 CPSAT_SHARE = 0.85
 """Share of `time_limit_s` by which the solve should be done (building the result and
 explaining it take the rest)."""
@@ -91,11 +94,11 @@ class _Setup:
     relaxed: Pending | None = None
     """The relaxation (its bound and assignment), maybe still being computed."""
 
-    def bound(self) -> int:
-        """The proven bound: the relaxation's, where it is tighter than the flow's."""
-        if self.relaxed is None:
-            return self.relaxed_bound
-        return min(self.relaxed.result().bound, self.relaxed_bound)
+    def bound(self, deadline: float | None = None) -> int:
+        """The proven bound: the relaxation's (the best found by `deadline`), where it
+        is tighter than the flow's."""
+        relax = None if self.relaxed is None else self.relaxed.result(deadline)
+        return self.relaxed_bound if relax is None else min(relax.bound, self.relaxed_bound)
 
 
 def _frozen_locks(prep: Prepared) -> NDArray[np.intp]:
@@ -168,6 +171,7 @@ def _setup(prep: Prepared, started: float) -> _Setup:
         raise
     if len(prep.pairs) <= FULL_MODEL_PAIRS:
         relax = relax_wait.result()
+        assert relax is not None
         hint = relax.chosen
         must = [pure.chosen, relax.chosen, locked, prev_idx]
     else:
@@ -721,7 +725,8 @@ def _solve_set_up(prep: Prepared, setup: _Setup, policy: Policy, t0: float) -> S
     penalty_points = _penalty_values(prep, setup, policy, picked)
     objective = score_total - sum(penalty_points.values())
     full = len(mp) == len(prep.pairs)
-    bound = setup.bound()
+    # the relaxation may still be running beside the search: its best bound by then
+    bound = setup.bound(setup.started + BOUND_SHARE * policy.time_limit_s)
     last = tiers.get("score")
     if full and last is not None and policy.objective[-1] == "score" and last["optimal"]:
         bound = min(bound, last["bound"])
