@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matching.compiled import NO_AGE, Asks, CompiledRound
-from matching.dates import add_months, age_on, months_fitting_split
+from matching.dates import add_months, age_on, months_fitting_split, split_days
 
 I32 = NDArray[np.int32]
 I64 = NDArray[np.int64]
@@ -439,6 +439,408 @@ def volunteer_rule_table(c: CompiledRound, vi: int) -> dict[str, B]:
     table["forbidden"] = _not_forbidden(c, np.int64(vi), pp)
     ones = np.ones(c.n_placements, dtype=np.bool_)
     return {rule: table.get(rule, ones) for rule in RULES}
+
+
+# ---------------------------------------------------------------------------------------
+# Batched tables for explanations: many volunteers (or placements) at once.
+
+
+@dataclass(frozen=True)
+class _RuleClasses:
+    """The separable rules by classes of placements.
+
+    `rules[rule]` is (rows, class): the distinct tuples of bitset rows that placements
+    AND for the rule (`rows[k, j]`), and each placement's class. `groups` merges rules
+    whose combined classes stay few: (the rules, each combination's class per rule, each
+    placement's combination), so that failures add up with one gather per group.
+    """
+
+    index: RequirementIndex
+    rules: dict[str, tuple[NDArray[np.int32], NDArray[np.intp]]]
+    groups: list[tuple[tuple[str, ...], NDArray[np.intp], NDArray[np.intp]]]
+
+
+def _rule_classes(c: CompiledRound) -> _RuleClasses:
+    """The separable rules' placement classes (built once per requirement index).
+
+    `training` starts with row 0 (the policy's training), as `volunteer_passes` does; a
+    rule without any column has one class of no rows, which every volunteer passes.
+    """
+    index = requirement_index(c)
+    cached = c.cache.get("rule_classes")
+    if isinstance(cached, _RuleClasses) and cached.index is index:
+        return cached
+    npl = c.n_placements
+    rules: dict[str, tuple[NDArray[np.int32], NDArray[np.intp]]] = {}
+    for rule in RULES:
+        if rule in EXACT_ON_PAIRS:
+            continue
+        ks = [k for k, r in enumerate(index.col_rule) if r == rule]
+        rows = index.cols[:, ks].astype(np.int32)
+        if rule == "training":
+            rows = np.concatenate([np.zeros((npl, 1), dtype=np.int32), rows], axis=1)
+        if rows.shape[1] == 0 or npl == 0:
+            rules[rule] = (np.zeros((1, 0), dtype=np.int32), np.zeros(npl, dtype=np.intp))
+            continue
+        rules[rule] = _unique_rows(rows, index.mat.shape[0])
+    out = _RuleClasses(index, rules, _class_groups(rules, npl))
+    c.cache["rule_classes"] = out
+    return out
+
+
+def _unique_rows(rows: NDArray[np.int32], base: int) -> tuple[NDArray[np.int32], NDArray[np.intp]]:
+    """`np.unique(rows, axis=0, return_inverse=True)` for entries in [0, base), through
+    one packed int64 key per row where it fits (several times faster)."""
+    if float(base) ** rows.shape[1] >= 2.0**62:
+        uniq, inv = np.unique(rows, axis=0, return_inverse=True)
+        return uniq.astype(np.int32), inv.reshape(-1).astype(np.intp)
+    key = np.zeros(rows.shape[0], dtype=np.int64)
+    for j in range(rows.shape[1]):
+        key *= base
+        key += rows[:, j]
+    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    return rows[first].astype(np.int32), inv.reshape(-1).astype(np.intp)
+
+
+def _class_groups(
+    rules: dict[str, tuple[NDArray[np.int32], NDArray[np.intp]]], npl: int
+) -> list[tuple[tuple[str, ...], NDArray[np.intp], NDArray[np.intp]]]:
+    """Merge the rules that can fail, fewest classes first, while their combinations
+    stay below a quarter of the placements."""
+    limit = max(64, npl // 4)
+    live = sorted(
+        (r for r, (rows, _) in rules.items() if rows.shape[1]), key=lambda r: len(rules[r][0])
+    )
+    groups: list[tuple[tuple[str, ...], NDArray[np.intp], NDArray[np.intp]]] = []
+
+    def close(members: list[str], key: NDArray[np.int64]) -> None:
+        _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+        per_rule = np.stack([rules[r][1][first] for r in members], axis=1)
+        groups.append((tuple(members), per_rule.astype(np.intp), inv.reshape(-1).astype(np.intp)))
+
+    members: list[str] = []
+    key = np.zeros(npl, dtype=np.int64)
+    for rule in live:
+        rows, cls = rules[rule]
+        comb, ids = np.unique(key * rows.shape[0] + cls, return_inverse=True)
+        if members and len(comb) > limit:
+            close(members, key)
+            members, key = [rule], cls.astype(np.int64)
+        else:
+            members.append(rule)
+            key = ids.reshape(-1).astype(np.int64)
+    if members:
+        close(members, key)
+    return groups
+
+
+@dataclass(frozen=True)
+class RuleFailures:
+    """Which hard rules some volunteers fail against every placement: for the k-th
+    volunteer asked, what `volunteer_rule_table` says (negated), held compactly.
+
+    A separable rule's verdict depends on the placement only through the bitset rows it
+    needs, and few placements differ in those: `by_class[rule]` holds the failures per
+    class of placements and volunteer (`classes.rules[rule][1]` gives each placement's
+    class). `dates` is per volunteer and placement; `age` per volunteer and placement
+    with an age range (`age_cols`); `forbidden` lists the (row, placement) pairs the
+    coordinator forbade.
+    """
+
+    classes: _RuleClasses
+    by_class: dict[str, B]
+    dates: B
+    age: B
+    age_cols: I64
+    forbidden: tuple[I64, I64]
+
+    def counts(self) -> dict[str, I64]:
+        """Per rule, in the contract's order: at how many placements each volunteer
+        fails it."""
+        n = self.dates.shape[0]
+        out: dict[str, I64] = {}
+        for rule in RULES:
+            if rule == "dates":
+                out[rule] = self.dates.sum(axis=1, dtype=np.int64)
+            elif rule == "age":
+                out[rule] = self.age.sum(axis=1, dtype=np.int64)
+            elif rule == "forbidden":
+                out[rule] = np.bincount(self.forbidden[0], minlength=n).astype(np.int64)
+            else:
+                fail = self.by_class[rule]
+                cls = self.classes.rules[rule][1]
+                size = np.bincount(cls, minlength=fail.shape[0]).astype(np.int64)
+                out[rule] = size @ fail.astype(np.int64)
+        return out
+
+    def n_fail(self) -> I64:
+        """Per volunteer and placement: how many rules the pair fails."""
+        n, npl = self.dates.shape
+        # placement-major while gathering classes (whole rows), volunteer-major after
+        acc_t = np.zeros((npl, n), dtype=np.uint8)
+        buf = np.empty((npl, n), dtype=np.uint8)
+        for rules, per_rule, of in self.classes.groups:
+            if len(rules) == 1:  # every class of the rule, in order
+                total = self.by_class[rules[0]].view(np.uint8)
+            else:
+                total = np.zeros((per_rule.shape[0], n), dtype=np.uint8)
+                for j, rule in enumerate(rules):
+                    total += self.by_class[rule][per_rule[:, j]]
+            acc_t += np.take(total, of, axis=0, out=buf)
+        acc = np.ascontiguousarray(acc_t.T)
+        acc += self.dates
+        if len(self.age_cols):
+            acc[:, self.age_cols] += self.age
+        rows, cols = self.forbidden
+        acc[rows, cols] += 1
+        return acc.astype(np.int64)
+
+    def passes(self, rows: I64, pis: I64) -> dict[str, B]:
+        """Per rule, in the contract's order: whether volunteer row `rows[k]` passes it at
+        placement `pis[k]`."""
+        out: dict[str, B] = {}
+        npl = self.dates.shape[1]
+        for rule in RULES:
+            if rule == "dates":
+                out[rule] = ~self.dates[rows, pis]
+            elif rule == "age":
+                ok = np.ones(len(rows), dtype=np.bool_)
+                if len(self.age_cols):
+                    at = np.minimum(np.searchsorted(self.age_cols, pis), len(self.age_cols) - 1)
+                    hit = self.age_cols[at] == pis
+                    ok[hit] = ~self.age[rows[hit], at[hit]]
+                out[rule] = ok
+            elif rule == "forbidden":
+                fr, fp = self.forbidden
+                out[rule] = ~np.isin(rows * npl + pis, fr * npl + fp)
+            else:
+                out[rule] = ~self.by_class[rule][self.classes.rules[rule][1][pis], rows]
+        return out
+
+
+def volunteer_rule_failures(c: CompiledRound, vis: I64) -> RuleFailures:
+    """`volunteer_rule_table` for many volunteers at once, negated and compact (see
+    `RuleFailures`). Memory is a few bytes per volunteer and placement: callers batch."""
+    vis = np.asarray(vis, dtype=np.int64)
+    n = vis.shape[0]
+    classes = _rule_classes(c)
+    shift = (vis % 64).astype(np.uint64)
+    bits = ((classes.index.mat[:, vis // 64] >> shift) & np.uint64(1)).astype(np.bool_)
+    by_class: dict[str, B] = {}
+    for rule, (rows, _cls) in classes.rules.items():
+        ok = np.ones((rows.shape[0], n), dtype=np.bool_)
+        for j in range(rows.shape[1]):
+            ok &= bits[rows[:, j]]
+        by_class[rule] = ~ok
+    dates, later = _dates_fail_rows(c, vis)
+    age_cols = np.flatnonzero((c.age_min != NO_AGE) | (c.age_max != NO_AGE)).astype(np.int64)
+    age = ~_age_ok_cols(c, vis, age_cols, later[:, age_cols])
+    return RuleFailures(classes, by_class, dates, age, age_cols, _forbidden_rows(c, vis))
+
+
+def _dates_fail_rows(c: CompiledRound, vis: I64) -> tuple[B, B]:
+    """Per volunteer of `vis` and placement: the pair fails rule 5 (as `schedule` and
+    `volunteer_rule_table` decide it), and whether the volunteer starts later than the
+    placement's earliest start.
+
+    Where the lengths overlap (dmin <= dmax) the months of `schedule` reach dmin exactly
+    when the months the window holds do, so the rule fails where the start is past the
+    latest start or the window holds fewer than dmin = max(v_min, p_min) months. Each
+    term compares one volunteer number with one placement number: no arithmetic per
+    pair.
+    """
+    cal = _calendar(c)
+    i64 = np.int64
+    af = cal.af[vis].astype(i64)[:, None]
+    own = cal.own[vis].astype(i64)[:, None]
+    au = cal.au_code[vis].astype(i64)[:, None]
+    vmin, vmax = c.v_min[vis][:, None], c.v_max[vis][:, None]
+    pse, psl, pse_code = cal.pse.astype(i64), cal.psl.astype(i64), cal.pse_code.astype(i64)
+    pmin, pmax = c.p_min, c.p_max
+    never = np.iinfo(i64).min
+    later = af > pse
+    # the start, max(af, pse), is past the latest start (always, where pse > psl)
+    fail = af > np.where(pse > psl, never, psl)
+    # starting at their availability, the window holds `own` months
+    short = own < pmin
+    short[(own < vmin)[:, 0]] = True  # whole rows: cheaper than a broadcast OR
+    # else (au_code - pse_code) >> 5 months: fewer than d iff au_code - pse_code < 32 d
+    short_early = au - 32 * vmin < pse_code
+    short_early |= au < pse_code + 32 * pmin
+    short ^= short_early
+    short &= later
+    short ^= short_early
+    fail |= short
+    # the lengths overlap: max(v_min, p_min) <= min(v_max, p_max)
+    overlap = vmin <= np.where(pmin <= pmax, pmax, never)
+    overlap &= pmin <= vmax
+    overlap[(vmin > vmax)[:, 0]] = False
+    fail &= overlap
+    return fail, later
+
+
+def _year_and_day(days: I64) -> tuple[I64, I64]:
+    """(year, month of year * 32 + zero-based day of month) of day numbers, as `age_on`
+    splits them."""
+    d = np.asarray(days, dtype=np.int64)
+    year = d.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)
+    month, dom = split_days(d)
+    return year, (month - year * 12) * 32 + dom
+
+
+def _age_ok_cols(c: CompiledRound, vis: I64, cols: I64, later: B) -> B:
+    """`_age_ok` of each volunteer of `vis` at each placement of `cols` (`later`: the
+    volunteer starts at their availability, else at the placement's earliest start)."""
+    if len(cols) == 0 or len(vis) == 0:
+        return np.ones((len(vis), len(cols)), dtype=np.bool_)
+    py, pday, lo, hi = _age_columns(c, cols)
+    birth = c.birth[vis]
+    by, bday = _year_and_day(birth)
+    age = py - by[:, None]
+    age -= pday < bday[:, None]
+    at_own = age_on(birth, c.avail_from[vis])
+    np.copyto(age, np.broadcast_to(at_own[:, None], age.shape), where=later)
+    good = age >= lo
+    good &= age <= hi
+    good[~c.has_birth[vis]] = False
+    return good
+
+
+@dataclass(frozen=True)
+class _AgeColumns:
+    cols: I64
+    year: I64
+    day: I64
+    lo: I64
+    hi: I64
+
+
+def _age_columns(c: CompiledRound, cols: I64) -> tuple[I64, I64, I64, I64]:
+    """Of the placements `cols`: the earliest start's year and (month, day) code, and
+    the age range with absent limits made unbounding (cached for the last `cols`)."""
+    cached = c.cache.get("age_columns")
+    if not (isinstance(cached, _AgeColumns) and np.array_equal(cached.cols, cols)):
+        year, day = _year_and_day(c.p_start_earliest[cols])
+        lo, hi = c.age_min[cols], c.age_max[cols]
+        big = np.iinfo(np.int64).max
+        cached = _AgeColumns(
+            cols.copy(),
+            year,
+            day,
+            np.where(lo == NO_AGE, -big, lo),
+            np.where(hi == NO_AGE, big, hi),
+        )
+        c.cache["age_columns"] = cached
+    return cached.year, cached.day, cached.lo, cached.hi
+
+
+def _forbidden_rows(c: CompiledRound, vis: I64) -> tuple[I64, I64]:
+    """The forbidden pairs of the volunteers of `vis`: (row in `vis`, placement), once."""
+    none = np.zeros(0, dtype=np.int64)
+    if len(c.forbidden_v) == 0 or len(vis) == 0:
+        return none, none
+    order = np.argsort(vis, kind="stable")
+    fv = c.forbidden_v.astype(np.int64)
+    lo = np.searchsorted(vis[order], fv, side="left")
+    n = np.searchsorted(vis[order], fv, side="right") - lo
+    total = int(n.sum())
+    if total == 0:
+        return none, none
+    at = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(total, dtype=np.int64)
+    npl = max(c.n_placements, 1)
+    keys = np.unique(order[at] * npl + np.repeat(c.forbidden_p.astype(np.int64), n))
+    return keys // npl, keys % npl
+
+
+def pair_wise_rules(c: CompiledRound, pv: I64, pp: I64) -> dict[str, B]:
+    """The rules of `EXACT_ON_PAIRS` on aligned pairs, as `check_rules` evaluates them
+    (without the separable rules, which the requirement bitsets answer)."""
+    pv = np.asarray(pv, dtype=np.int64)
+    pp = np.asarray(pp, dtype=np.int64)
+    start, _months, dates_ok = schedule(c, pv, pp)
+    dmin = np.maximum(c.v_min[pv], c.p_min[pp])
+    dmax = np.minimum(c.v_max[pv], c.p_max[pp])
+    return {
+        "dates": dates_ok | (dmin > dmax),
+        "age": _age_ok(c, pv, pp, start),
+        "forbidden": _not_forbidden(c, pv, pp),
+    }
+
+
+@dataclass(frozen=True)
+class _ClassMasks:
+    classes: _RuleClasses
+    masks: dict[str, tuple[U64, NDArray[np.intp]]]
+
+
+def separable_rule_masks(c: CompiledRound) -> dict[str, tuple[U64, NDArray[np.intp]]]:
+    """Per separable rule that some placement asks (and `training`, always): the packed
+    sets of volunteers passing it, one row per class of placements, and each placement's
+    class. Row `cls[pi]` is `RequirementIndex.placement_masks(pi)[rule]`; few placements
+    differ in a rule's requirements, so this is much less than a row per placement.
+    Built once per requirement index."""
+    classes = _rule_classes(c)
+    cached = c.cache.get("rule_class_masks")
+    if isinstance(cached, _ClassMasks) and cached.classes is classes:
+        return cached.masks
+    mat = classes.index.mat
+    out: dict[str, tuple[U64, NDArray[np.intp]]] = {}
+    for rule, (rows, cls) in classes.rules.items():
+        if rows.shape[1] == 0:
+            continue
+        masks = mat[rows[:, 0]]
+        for j in range(1, rows.shape[1]):
+            masks &= mat[rows[:, j]]
+        out[rule] = (masks, cls)
+    c.cache["rule_class_masks"] = _ClassMasks(classes, out)
+    return out
+
+
+def set_bits_by_row(words: U64) -> tuple[I64, I64]:
+    """(row, bit position) of every set bit of a 2-D array of packed bitsets, ordered by
+    row, then position."""
+    r, w = np.nonzero(words)
+    if r.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    pos, row = _set_bits(np.ascontiguousarray(words[r, w]), w, r)
+    return row.astype(np.int64), pos.astype(np.int64)
+
+
+def first_in_most(masks: list[U64], n: int) -> I64:
+    """Per row of the 2-D packed bitsets `masks` (of `n` bits, same shape): the lowest bit
+    position among those set in the most masks, i.e. `argmax` of the summed unpacked
+    bits. Counts bit-sliced, 64 positions per machine word."""
+    rows, words = masks[0].shape
+    planes = [np.zeros((rows, words), dtype=np.uint64) for _ in range(len(masks).bit_length())]
+    for m in masks:
+        carry = m.copy()
+        for plane in planes:
+            nxt = plane & carry
+            plane ^= carry
+            carry = nxt
+    valid = np.full(words, np.iinfo(np.uint64).max, dtype=np.uint64)
+    valid[n // 64 :] = 0
+    if n % 64:
+        valid[n // 64] = np.uint64((1 << (n % 64)) - 1)
+    out = np.zeros(rows, dtype=np.int64)
+    todo = np.arange(rows, dtype=np.int64)
+    for t in range(len(masks), -1, -1):
+        if todo.shape[0] == 0:
+            break
+        eq = np.broadcast_to(valid, (todo.shape[0], words)).copy()
+        for j, plane in enumerate(planes):
+            eq &= plane[todo] if (t >> j) & 1 else ~plane[todo]
+        nz = eq != 0
+        has = nz.any(axis=1)
+        if not has.any():
+            continue
+        w = np.argmax(nz[has], axis=1)
+        word = eq[has][np.arange(w.shape[0]), w]
+        low = word & (~word + np.uint64(1))
+        bit = np.frexp(low.astype(np.float64))[1].astype(np.int64) - 1
+        out[todo[has]] = w.astype(np.int64) * 64 + bit
+        todo = todo[~has]
+    return out
 
 
 def find_pairs(c: CompiledRound) -> Pairs:

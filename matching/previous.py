@@ -37,7 +37,10 @@ def previous_pairs(c: CompiledRound, pairs: Pairs) -> dict[int, int]:
 
 
 def moves_report(
-    c: CompiledRound, pairs: Pairs, scores: Scores, picked: NDArray[np.intp],
+    c: CompiledRound,
+    pairs: Pairs,
+    scores: Scores,
+    picked: NDArray[np.intp],
     prev_pair: dict[int, int],
 ) -> list[dict[str, Any]]:
     """Who moved from the previous assignment, where to, and why."""

@@ -180,29 +180,80 @@ def solve_prepared(prep: Prepared) -> Solution:
     return solve_with_rules(prep)
 
 
+def _assignments_out(prep: Prepared, chosen: NDArray[np.intp]) -> list[AssignmentOut]:
+    """The chosen pairs as the contract's assignments, ordered by volunteer id (built from
+    checked arrays: constructed without re-validating ~100k objects)."""
+    from models.result import construct_trusted
+
+    c, pairs, scores = prep.compiled, prep.pairs, prep.scores
+    at = chosen[np.argsort(pairs.v[chosen], kind="stable")]
+    names = list(scores.components)
+    parts = [scores.components[k][at].tolist() for k in names]
+    rows = zip(*parts, strict=True) if parts else iter([()] * len(at))
+    vids, pids = c.volunteer_ids, c.placement_ids
+    starts = pairs.start[at].tolist()
+    day = {d: from_days(d) for d in set(starts)}
+    return construct_trusted(
+        AssignmentOut,
+        (
+            {
+                "volunteer": vids[v],
+                "placement": pids[p],
+                "score": total,
+                "start": day[start],
+                "months": months,
+                "breakdown": {k: x for k, x in zip(names, row, strict=True) if x},
+            }
+            for v, p, total, start, months, row in zip(
+                pairs.v[at].tolist(),
+                pairs.p[at].tolist(),
+                scores.total[at].tolist(),
+                starts,
+                pairs.months[at].tolist(),
+                rows,
+                strict=True,
+            )
+        ),
+    )
+
+
+class _GcPaused:
+    """Pauses the cyclic garbage collector (if it runs) for a `with` block."""
+
+    def __enter__(self) -> None:
+        import gc
+
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        import gc
+
+        if self.was_enabled:
+            gc.enable()
+
+
 def build_result(
     prep: Prepared, sol: Solution, mode: str, progress: Progress | None = None
 ) -> Result:
-    """Dress a solution as the contract's result, with reasons and KPIs."""
+    """Dress a solution as the contract's result, with reasons and KPIs.
+
+    The cyclic garbage collector is paused meanwhile: the result is a few objects per
+    volunteer, none of them garbage, and with a large round in memory each full
+    collection their allocations would trigger costs about a second.
+    """
+    with _GcPaused():
+        return _build_result(prep, sol, mode, progress)
+
+
+def _build_result(prep: Prepared, sol: Solution, mode: str, progress: Progress | None) -> Result:
     c, pairs, scores = prep.compiled, prep.pairs, prep.scores
     t = prep.timings
     if progress:
         progress("explain")
     t0 = time.perf_counter()
     chosen = sol.chosen
-    by_volunteer = chosen[np.argsort(pairs.v[chosen], kind="stable")]
-    assignments = [
-        # built from checked arrays: construct without re-validating ~100k objects
-        AssignmentOut.model_construct(
-            volunteer=c.volunteer_ids[int(pairs.v[i])],
-            placement=c.placement_ids[int(pairs.p[i])],
-            score=int(scores.total[i]),
-            start=from_days(int(pairs.start[i])),
-            months=int(pairs.months[i]),
-            breakdown=scores.breakdown(int(i)),
-        )
-        for i in by_volunteer.tolist()
-    ]
+    assignments = _assignments_out(prep, chosen)
     matched = np.zeros(c.n_volunteers, dtype=np.bool_)
     matched[pairs.v[chosen]] = True
     unmatched = np.flatnonzero(~matched)
@@ -248,24 +299,28 @@ def build_result(
         "placements": c.n_placements,
         "eligible_pairs": len(pairs),
     }
+    # built from checked arrays: construct without re-validating ~100k objects
+    from models.result import construct_trusted
+
     return Result(
         status=sol.status,
         mode=mode,
         objective=sol.objective,
         bound=sol.bound,
         assignments=assignments,
-        unmatched_volunteers=[
-            UnmatchedVolunteer.model_construct(volunteer=c.volunteer_ids[v], reasons=why_v[v])
-            for v in unmatched.tolist()
-        ],
-        open_slots=[
-            OpenSlot.model_construct(
-                placement=c.placement_ids[p],
-                open=int(c.capacity[p] - filled[p]),
-                reasons=why_p[p],
-            )
-            for p in open_p.tolist()
-        ],
+        unmatched_volunteers=construct_trusted(
+            UnmatchedVolunteer,
+            ({"volunteer": c.volunteer_ids[v], "reasons": why_v[v]} for v in unmatched.tolist()),
+        ),
+        open_slots=construct_trusted(
+            OpenSlot,
+            (
+                {"placement": c.placement_ids[p], "open": n, "reasons": why_p[p]}
+                for p, n in zip(
+                    open_p.tolist(), (c.capacity - filled)[open_p].tolist(), strict=True
+                )
+            ),
+        ),
         kpis=kpis,
         stats=stats,
         **extra,

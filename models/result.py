@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from collections.abc import Iterable
+from types import MemberDescriptorType
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class AssignmentOut(BaseModel):
@@ -62,3 +66,39 @@ class Result(BaseModel):
     stats: dict[str, Any] = Field(
         default_factory=dict, description="Timings (seconds) and sizes; not part of the matching."
     )
+
+
+def construct_trusted(cls: type[_M], rows: Iterable[dict[str, Any]]) -> list[_M]:
+    """`[cls.model_construct(**values) for values in rows]`, fast, for trusted values that
+    name every field in the order the model declares them (a result built from checked
+    arrays).
+
+    It sets what `model_construct` sets (the fields, the fields set, no extra, no private
+    attributes) without its per-field bookkeeping, which costs tens of microseconds per
+    object: too much for 100,000 of them. Models that need more (aliases, extra fields, a
+    post-init hook) get `model_construct` itself.
+    """
+    slots = [d for k in _SLOTS if isinstance(d := BaseModel.__dict__.get(k), MemberDescriptorType)]
+    if (
+        cls.model_config.get("extra") == "allow"
+        or cls.__pydantic_post_init__
+        or cls.__pydantic_root_model__
+        or any(f.alias or f.validation_alias for f in cls.model_fields.values())
+        or len(slots) != len(_SLOTS)
+    ):
+        return [cls.model_construct(**values) for values in rows]
+    new = cls.__new__
+    set_dict = object.__setattr__
+    set_fields, set_extra, set_private = (d.__set__ for d in slots)
+    out: list[_M] = []
+    for values in rows:
+        m = new(cls)
+        set_dict(m, "__dict__", values)
+        set_fields(m, set(values))
+        set_extra(m, None)
+        set_private(m, None)
+        out.append(m)
+    return out
+
+
+_SLOTS = ("__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
