@@ -161,8 +161,15 @@ def has_groups(prep: Prepared) -> bool:
 
 def needs_rules(prep: Prepared) -> bool:
     """Whether the round asks for more than the hard rules: then it goes to CP-SAT."""
-    policy = prep.compiled.round.policy
-    return bool(policy.rules_in_use() or has_groups(prep) or prep.compiled.round.previous)
+    r = prep.compiled.round
+    policy = r.policy
+    # Previous assignments alone are a tie-break the flow keeps exactly (solve_pure):
+    # only a price per move or a frozen stage makes them a rule.
+    rematch = bool(r.previous) and (
+        policy.move_cost > 0
+        or any(a.stage is not None and a.stage in policy.frozen_stages for a in r.previous)
+    )
+    return bool(policy.rules_in_use() or has_groups(prep) or rematch)
 
 
 def solve_prepared(prep: Prepared) -> Solution:
