@@ -7,12 +7,19 @@ document never changes a result.
 
 from __future__ import annotations
 
+import datetime as dt
+import gc
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain, islice
+from operator import itemgetter, le
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from matching.dates import is_month_end, split_days, to_days
+from matching.dates import is_month_end, split_days
 from models import Placement, Round, Volunteer
 from models.codes import CEFR_RANK
 
@@ -24,6 +31,8 @@ B = NDArray[np.bool_]
 
 NO_AGE = -1
 """Marks an absent age limit."""
+
+RecordT = TypeVar("RecordT")
 
 
 @dataclass(frozen=True)
@@ -153,17 +162,203 @@ class CompiledRound:
         )
 
 
-def _asks(per_record: list[dict[str, int]], vocab: dict[str, int], pad: int) -> Asks:
-    width = max((len(a) for a in per_record), default=0)
-    n = len(per_record)
-    code = np.full((n, max(width, 1)), pad, dtype=np.int32)
-    level = np.zeros((n, max(width, 1)), dtype=np.uint8)
-    count = np.zeros(n, dtype=np.int32)
-    for i, asks in enumerate(per_record):
-        for k, (c, lv) in enumerate(sorted(asks.items())):
-            code[i, k] = vocab[c]
-            level[i, k] = lv
-        count[i] = len(asks)
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+_VOLUNTEER_SCALARS = (
+    "id",
+    "nationality",
+    "gender",
+    "birth_date",
+    "available_from",
+    "available_until",
+    "min_months",
+    "max_months",
+    "security_clearance",
+    "group",
+)
+_PLACEMENT_SCALARS = (
+    "id",
+    "host",
+    "country",
+    "slots",
+    "start_earliest",
+    "start_latest",
+    "min_months",
+    "max_months",
+    "priority",
+    "security_level",
+    "age_min",
+    "age_max",
+)
+
+
+@dataclass
+class _Flat:
+    """One collection field of every record, flattened: record i has `lengths[i]` items,
+    `keys` are the items (a mapping's keys) and `values` a mapping's values."""
+
+    lengths: list[int] = field(default_factory=list)
+    keys: list[Any] = field(default_factory=list)
+    values: list[Any] = field(default_factory=list)
+
+    def rows(self) -> I64:
+        """The record of each item."""
+        return np.repeat(np.arange(len(self.lengths), dtype=np.int64), self.lengths)
+
+
+_Columns = list[Sequence[Any]]
+_Reader = Callable[[Iterable[Mapping[str, Any]]], tuple[_Columns, dict[str, _Flat]]]
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> _Columns:
+    return list(zip(*rows, strict=True)) or [()] * width
+
+
+# The readers visit each record once and read all its fields: with 100,000 records that
+# is far quicker than a pass over the records per field, and quicker written out than
+# looped over field names.
+
+
+def _read_volunteers(records: Iterable[Mapping[str, Any]]) -> tuple[_Columns, dict[str, _Flat]]:
+    """Scalar fields of the volunteers as columns, and their collections flattened."""
+    rows: list[tuple[Any, ...]] = []
+    add_row, scalars = rows.append, itemgetter(*_VOLUNTEER_SCALARS)
+    sk, la, tr, ex, pr = _Flat(), _Flat(), _Flat(), _Flat(), _Flat()
+    sk_n, sk_k, sk_v = sk.lengths.append, sk.keys.extend, sk.values.extend
+    la_n, la_k, la_v = la.lengths.append, la.keys.extend, la.values.extend
+    tr_n, tr_k = tr.lengths.append, tr.keys.extend
+    ex_n, ex_k = ex.lengths.append, ex.keys.extend
+    pr_n, pr_k = pr.lengths.append, pr.keys.extend
+    for f in records:
+        add_row(scalars(f))
+        m = f["skills"]
+        sk_n(len(m))
+        sk_k(m)
+        sk_v(m.values())
+        m = f["languages"]
+        la_n(len(m))
+        la_k(m)
+        la_v(m.values())
+        t = f["training"]
+        tr_n(len(t))
+        tr_k(t)
+        t = f["excluded_countries"]
+        ex_n(len(t))
+        ex_k(t)
+        t = f["preferences"]
+        pr_n(len(t))
+        pr_k(t)
+    flats = {"skills": sk, "languages": la, "training": tr, "excluded": ex, "preferences": pr}
+    return _columns(rows, len(_VOLUNTEER_SCALARS)), flats
+
+
+def _read_placements(records: Iterable[Mapping[str, Any]]) -> tuple[_Columns, dict[str, _Flat]]:
+    """Scalar fields of the placements as columns, and their collections flattened."""
+    rows: list[tuple[Any, ...]] = []
+    add_row, scalars = rows.append, itemgetter(*_PLACEMENT_SCALARS)
+    rs, ds, rl, dl, tr, ra = _Flat(), _Flat(), _Flat(), _Flat(), _Flat(), _Flat()
+    rs_n, rs_k, rs_v = rs.lengths.append, rs.keys.extend, rs.values.extend
+    ds_n, ds_k, ds_v = ds.lengths.append, ds.keys.extend, ds.values.extend
+    rl_n, rl_k, rl_v = rl.lengths.append, rl.keys.extend, rl.values.extend
+    dl_n, dl_k, dl_v = dl.lengths.append, dl.keys.extend, dl.values.extend
+    tr_n, tr_k = tr.lengths.append, tr.keys.extend
+    ra_n, ra_k = ra.lengths.append, ra.keys.extend
+    for f in records:
+        add_row(scalars(f))
+        m = f["required_skills"]
+        rs_n(len(m))
+        rs_k(m)
+        rs_v(m.values())
+        m = f["desired_skills"]
+        ds_n(len(m))
+        ds_k(m)
+        ds_v(m.values())
+        m = f["required_languages"]
+        rl_n(len(m))
+        rl_k(m)
+        rl_v(m.values())
+        m = f["desired_languages"]
+        dl_n(len(m))
+        dl_k(m)
+        dl_v(m.values())
+        t = f["required_training"]
+        tr_n(len(t))
+        tr_k(t)
+        t = f["ranking"]
+        ra_n(len(t))
+        ra_k(t)
+    flats = {
+        "required_skills": rs,
+        "desired_skills": ds,
+        "required_languages": rl,
+        "desired_languages": dl,
+        "required_training": tr,
+        "ranking": ra,
+    }
+    return _columns(rows, len(_PLACEMENT_SCALARS)), flats
+
+
+def _read_sorted(
+    records: Sequence[RecordT], read: _Reader, names: Iterable[str]
+) -> tuple[list[RecordT], _Columns, dict[str, _Flat]]:
+    """The records sorted by id (the first column) and their fields, read by `read`."""
+
+    def fields(recs: Sequence[RecordT]) -> tuple[_Columns, dict[str, _Flat]]:
+        try:  # through __dict__: attribute access is slow on models
+            return read(map(vars, recs))
+        except KeyError:  # a record constructed without some field: let attribute access say
+            return read({n: getattr(r, n) for n in names} for r in recs)
+
+    columns, flats = fields(records)
+    ids = columns[0]
+    if all(map(le, ids, islice(ids, 1, None))):  # already in order (a stable sort keeps it)
+        return list(records), columns, flats
+    ordered = [records[i] for i in sorted(range(len(ids)), key=ids.__getitem__)]
+    return ordered, *fields(ordered)
+
+
+def _lookup(index: Mapping[str, int], keys: Iterable[str], count: int) -> I64:
+    """`index[k]` of each key (a KeyError for an unknown one), as an array."""
+    return np.fromiter(map(index.__getitem__, keys), dtype=np.int64, count=count)
+
+
+def _days(dates: Iterable[dt.date], count: int) -> I64:
+    """Day numbers (`matching.dates.to_days`) of dates, in bulk."""
+    days = np.fromiter(map(dt.date.toordinal, dates), dtype=np.int64, count=count)
+    return days - _EPOCH_ORDINAL
+
+
+def _ints(values: Sequence[int | None], none: int = NO_AGE) -> I64:
+    return np.fromiter(
+        (none if x is None else x for x in values), dtype=np.int64, count=len(values)
+    )
+
+
+def _levels(flat: _Flat, rank: Mapping[Any, int] | None) -> I64:
+    values: Iterable[int] = flat.values if rank is None else map(rank.__getitem__, flat.values)
+    return np.fromiter(values, dtype=np.int64, count=len(flat.values))
+
+
+def _asks(flat: _Flat, vocab: dict[str, int], pad: int, levels: I64 | None = None) -> Asks:
+    """Asks of each record, sorted by code, each code once; level 1 where none given."""
+    n = len(flat.lengths)
+    rows = flat.rows()
+    codes = _lookup(vocab, flat.keys, len(flat.keys))
+    if levels is None:
+        levels = np.ones(len(codes), dtype=np.int64)
+    # Vocabularies are sorted, so sorting by index within a record sorts by code.
+    order = np.lexsort((codes, rows))
+    rows, codes, levels = rows[order], codes[order], levels[order]
+    first = np.ones(len(rows), dtype=np.bool_)  # a code listed twice counts once
+    first[1:] = (rows[1:] != rows[:-1]) | (codes[1:] != codes[:-1])
+    rows, codes, levels = rows[first], codes[first], levels[first]
+    count = np.bincount(rows, minlength=n).astype(np.int32)
+    width = max(int(count.max()) if n else 0, 1)
+    pos = np.arange(len(rows), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+    code = np.full((n, width), pad, dtype=np.int32)
+    level = np.zeros((n, width), dtype=np.uint8)
+    code[rows, pos] = codes
+    level[rows, pos] = levels
     return Asks(code=code, level=level, count=count)
 
 
@@ -173,55 +368,97 @@ def _vocab(items: set[str]) -> tuple[list[str], dict[str, int]]:
 
 
 def _triples(
-    lists: list[tuple[str, ...]], index: dict[str, int], self_is_volunteer: bool
+    flat: _Flat, index: dict[str, int], self_is_volunteer: bool
 ) -> tuple[I32, I32, I32, I32]:
-    a: list[int] = []
-    b: list[int] = []
-    pos: list[int] = []
-    length = np.zeros(len(lists), dtype=np.int32)
-    for i, refs in enumerate(lists):
-        length[i] = len(refs)
-        for k, ref in enumerate(refs):
-            a.append(i)
-            b.append(index[ref])
-            pos.append(k)
-    owner = np.asarray(a, dtype=np.int32)
-    other = np.asarray(b, dtype=np.int32)
-    v, p = (owner, other) if self_is_volunteer else (other, owner)
-    return v, p, np.asarray(pos, dtype=np.int32), length
+    lengths = np.asarray(flat.lengths, dtype=np.int64)
+    owner = flat.rows()
+    pos = np.arange(len(owner), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    other = _lookup(index, flat.keys, len(flat.keys)).astype(np.int32)
+    v, p = (owner.astype(np.int32), other) if self_is_volunteer else (other, owner.astype(np.int32))
+    return v, p, pos.astype(np.int32), lengths.astype(np.int32)
+
+
+def _matrix(
+    out: NDArray[np.uint8] | NDArray[np.bool_],
+    flat: _Flat,
+    index: dict[str, int],
+    values: I64 | None = None,
+) -> None:
+    """Set `out[i, index[key]]` for every key of record i to its value (or to True)."""
+    cols = _lookup(index, flat.keys, len(flat.keys))
+    out[flat.rows(), cols] = True if values is None else values
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: compiling makes many short-lived containers,
+    and each full collection they trigger walks every object of a large round."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def compile_round(r: Round) -> CompiledRound:
     """Compile a validated round into arrays (ids sorted, vocabularies sorted)."""
+    with _gc_paused():
+        return _compile(r)
+
+
+def _compile(r: Round) -> CompiledRound:
     from models.codes import GENDERS
 
-    vols = sorted(r.volunteers, key=lambda v: v.id)
-    pls = sorted(r.placements, key=lambda p: p.id)
-    vindex = {v.id: i for i, v in enumerate(vols)}
-    pindex = {p.id: i for i, p in enumerate(pls)}
+    vols, vcols, vflat = _read_sorted(r.volunteers, _read_volunteers, Volunteer.model_fields)
+    pls, pcols, pflat = _read_sorted(r.placements, _read_placements, Placement.model_fields)
+    (
+        v_ids,
+        v_nationality,
+        v_gender,
+        v_birth,
+        v_from,
+        v_until,
+        v_min_months,
+        v_max_months,
+        v_clearance,
+        v_groups,
+    ) = vcols
+    (
+        p_ids,
+        p_host,
+        p_country,
+        p_slots,
+        p_earliest,
+        p_latest,
+        p_min_months,
+        p_max_months,
+        p_priority,
+        p_security,
+        p_age_min,
+        p_age_max,
+    ) = pcols
+    v_skills, v_langs, v_training = vflat["skills"], vflat["languages"], vflat["training"]
+    v_excluded, v_prefs = vflat["excluded"], vflat["preferences"]
+    p_req_skills, p_des_skills = pflat["required_skills"], pflat["desired_skills"]
+    p_req_langs, p_des_langs = pflat["required_languages"], pflat["desired_languages"]
+    p_training, p_ranking = pflat["required_training"], pflat["ranking"]
+    volunteer_ids = list(v_ids)
+    placement_ids = list(p_ids)
+    vindex = {x: i for i, x in enumerate(volunteer_ids)}
+    pindex = {x: i for i, x in enumerate(placement_ids)}
     pol = r.policy
 
-    skills_set: set[str] = set()
-    langs_set: set[str] = set()
-    mods_set: set[str] = set(pol.required_training)
-    countries_set: set[str] = set()
-    for v in vols:
-        skills_set.update(v.skills)
-        langs_set.update(v.languages)
-        mods_set.update(v.training)
-        countries_set.add(v.nationality)
-        countries_set.update(v.excluded_countries)
-    for p in pls:
-        skills_set.update(p.required_skills, p.desired_skills)
-        langs_set.update(p.required_languages, p.desired_languages)
-        mods_set.update(p.required_training)
-        countries_set.add(p.country)
-    skills, sidx = _vocab(skills_set)
-    langs, lidx = _vocab(langs_set)
-    mods, midx = _vocab(mods_set)
-    countries, cidx = _vocab(countries_set)
-    hosts, hidx = _vocab({p.host for p in pls})
-    groups, gidx = _vocab({v.group for v in vols if v.group is not None})
+    def keys_of(*flats: _Flat) -> set[str]:
+        return set(chain.from_iterable(f.keys for f in flats))
+
+    skills, sidx = _vocab(keys_of(v_skills, p_req_skills, p_des_skills))
+    langs, lidx = _vocab(keys_of(v_langs, p_req_langs, p_des_langs))
+    mods, midx = _vocab(keys_of(v_training, p_training) | set(pol.required_training))
+    countries, cidx = _vocab(keys_of(v_excluded) | set(v_nationality) | set(p_country))
+    hosts, hidx = _vocab(set(p_host))
+    groups, gidx = _vocab({g for g in v_groups if g is not None})
 
     nv, npl = len(vols), len(pls)
     S, L, T, C = len(skills), len(langs), len(mods), len(countries)
@@ -231,73 +468,24 @@ def compile_round(r: Round) -> CompiledRound:
     trained[:, T] = True
     excluded = np.zeros((nv, C), dtype=np.bool_)
     gender_code = {g: i for i, g in enumerate(GENDERS)}
-    nationality = np.empty(nv, dtype=np.int32)
-    gender = np.empty(nv, dtype=np.int8)
+    nationality = _lookup(cidx, v_nationality, nv).astype(np.int32)
+    gender = _lookup(gender_code, v_gender, nv).astype(np.int8)
+    has_birth = np.fromiter((b is not None for b in v_birth), dtype=np.bool_, count=nv)
     birth = np.zeros(nv, dtype=np.int64)
-    has_birth = np.zeros(nv, dtype=np.bool_)
-    avail_from = np.empty(nv, dtype=np.int64)
-    avail_until = np.empty(nv, dtype=np.int64)
-    v_min = np.empty(nv, dtype=np.int64)
-    v_max = np.empty(nv, dtype=np.int64)
-    clearance = np.empty(nv, dtype=np.int8)
-    group = np.full(nv, -1, dtype=np.int32)
-    # One pass over the objects fills flat lists; the matrices are set in bulk after.
-    si: list[int] = []
-    sj: list[int] = []
-    sv: list[int] = []
-    li: list[int] = []
-    lj: list[int] = []
-    lv: list[int] = []
-    ti: list[int] = []
-    tj: list[int] = []
-    ei: list[int] = []
-    ej: list[int] = []
-    for i, v in enumerate(vols):
-        nationality[i] = cidx[v.nationality]
-        gender[i] = gender_code[v.gender]
-        if v.birth_date is not None:
-            birth[i] = to_days(v.birth_date)
-            has_birth[i] = True
-        avail_from[i] = to_days(v.available_from)
-        avail_until[i] = to_days(v.available_until)
-        v_min[i] = v.min_months
-        v_max[i] = v.max_months
-        clearance[i] = v.security_clearance
-        if v.group is not None:
-            group[i] = gidx[v.group]
-        for code, level in v.skills.items():
-            si.append(i)
-            sj.append(sidx[code])
-            sv.append(level)
-        for code, cefr in v.languages.items():
-            li.append(i)
-            lj.append(lidx[code])
-            lv.append(CEFR_RANK[cefr])
-        for m in v.training:
-            ti.append(i)
-            tj.append(midx[m])
-        for c in v.excluded_countries:
-            ei.append(i)
-            ej.append(cidx[c])
-    skill_level[si, sj] = sv
-    lang_level[li, lj] = lv
-    trained[ti, tj] = True
-    excluded[ei, ej] = True
+    birth[has_birth] = _days((b for b in v_birth if b is not None), int(has_birth.sum()))
+    avail_from = _days(v_from, nv)
+    avail_until = _days(v_until, nv)
+    v_min = _ints(v_min_months)
+    v_max = _ints(v_max_months)
+    clearance = _ints(v_clearance).astype(np.int8)
+    group = np.fromiter((-1 if g is None else gidx[g] for g in v_groups), dtype=np.int32, count=nv)
+    _matrix(skill_level, v_skills, sidx, _levels(v_skills, None))
+    _matrix(lang_level, v_langs, lidx, _levels(v_langs, CEFR_RANK))
+    _matrix(trained, v_training, midx)
+    _matrix(excluded, v_excluded, cidx)
 
-    def pdates(attr: str) -> I64:
-        return np.fromiter((to_days(getattr(p, attr)) for p in pls), dtype=np.int64, count=npl)
-
-    def pints(attr: str, none: int = NO_AGE) -> I64:
-        return np.fromiter(
-            (none if getattr(p, attr) is None else getattr(p, attr) for p in pls),
-            dtype=np.int64,
-            count=npl,
-        )
-
-    cefr = [{k: CEFR_RANK[x] for k, x in m.items()} for m in (p.required_languages for p in pls)]
-    cefr_d = [{k: CEFR_RANK[x] for k, x in m.items()} for m in (p.desired_languages for p in pls)]
-    pv, pp, ppos, plen = _triples([v.preferences for v in vols], pindex, True)
-    rv, rp, rpos, rlen = _triples([p.ranking for p in pls], vindex, False)
+    pv, pp, ppos, plen = _triples(v_prefs, pindex, True)
+    rv, rp, rpos, rlen = _triples(p_ranking, vindex, False)
     fv = np.asarray([vindex[x.volunteer] for x in pol.forbidden], dtype=np.int32)
     fp = np.asarray([pindex[x.placement] for x in pol.forbidden], dtype=np.int32)
     kv = np.asarray([vindex[x.volunteer] for x in pol.locked], dtype=np.int32)
@@ -309,15 +497,15 @@ def compile_round(r: Round) -> CompiledRound:
     )
     af_month, af_dom = split_days(avail_from)
     au_month, au_dom = split_days(avail_until)
-    p_start_earliest = pdates("start_earliest")
+    p_start_earliest = _days(p_earliest, npl)
     pse_month, pse_dom = split_days(p_start_earliest)
 
     return CompiledRound(
         round=r,
         volunteers=tuple(vols),
         placements=tuple(pls),
-        volunteer_ids=[v.id for v in vols],
-        placement_ids=[p.id for p in pls],
+        volunteer_ids=volunteer_ids,
+        placement_ids=placement_ids,
         countries=countries,
         skills=skills,
         languages=langs,
@@ -346,24 +534,24 @@ def compile_round(r: Round) -> CompiledRound:
         else np.zeros(0, dtype=np.bool_),
         group=group,
         group_ids=groups,
-        country=np.asarray([cidx[p.country] for p in pls], dtype=np.int32),
-        host=np.asarray([hidx[p.host] for p in pls], dtype=np.int32),
-        capacity=pints("slots"),
+        country=_lookup(cidx, p_country, npl).astype(np.int32),
+        host=_lookup(hidx, p_host, npl).astype(np.int32),
+        capacity=_ints(p_slots),
         p_start_earliest=p_start_earliest,
         pse_month=pse_month,
         pse_dom=pse_dom,
-        p_start_latest=pdates("start_latest"),
-        p_min=pints("min_months"),
-        p_max=pints("max_months"),
-        priority=pints("priority"),
-        security=pints("security_level").astype(np.int8),
-        age_min=pints("age_min"),
-        age_max=pints("age_max"),
-        req_skills=_asks([dict(p.required_skills) for p in pls], sidx, S),
-        des_skills=_asks([dict(p.desired_skills) for p in pls], sidx, S),
-        req_langs=_asks(cefr, lidx, L),
-        des_langs=_asks(cefr_d, lidx, L),
-        req_training=_asks([dict.fromkeys(p.required_training, 1) for p in pls], midx, T),
+        p_start_latest=_days(p_latest, npl),
+        p_min=_ints(p_min_months),
+        p_max=_ints(p_max_months),
+        priority=_ints(p_priority),
+        security=_ints(p_security).astype(np.int8),
+        age_min=_ints(p_age_min),
+        age_max=_ints(p_age_max),
+        req_skills=_asks(p_req_skills, sidx, S, _levels(p_req_skills, None)),
+        des_skills=_asks(p_des_skills, sidx, S, _levels(p_des_skills, None)),
+        req_langs=_asks(p_req_langs, lidx, L, _levels(p_req_langs, CEFR_RANK)),
+        des_langs=_asks(p_des_langs, lidx, L, _levels(p_des_langs, CEFR_RANK)),
+        req_training=_asks(p_training, midx, T),
         policy_training=np.asarray([midx[m] for m in pol.required_training], dtype=np.int32),
         policy_training_missing=[m for m in pol.required_training if not have_module[midx[m]]],
         pref_v=pv,

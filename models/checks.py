@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
+from itertools import chain, repeat
+from operator import attrgetter
 from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
 
 from models.errors import ErrorItem
 
@@ -36,7 +40,7 @@ def _duplicates(section: str, ids: Sequence[str]) -> list[ErrorItem]:
 
 
 def _dangling_in_list(
-    section: str, record: str, field: str, refs: Iterable[str], known: set[str], kind: str
+    section: str, record: str, field: str, refs: Iterable[str], known: Container[str], kind: str
 ) -> list[ErrorItem]:
     out: list[ErrorItem] = []
     seen: set[str] = set()
@@ -47,6 +51,38 @@ def _dangling_in_list(
             out.append(ErrorItem(section, record, f"{field}[{k}]", f"{ref!r} is listed twice"))
         seen.add(ref)
     return out
+
+
+def _ids_and_refs(records: Sequence[object], field: str) -> tuple[list[str], list[Sequence[str]]]:
+    """The `id` and the `field` reference list of each record, read in one pass."""
+    columns = list(zip(*map(attrgetter("id", field), records), strict=True)) or [(), ()]
+    return list(columns[0]), list(columns[1])
+
+
+def _positions(ids: Sequence[str]) -> dict[str, int]:
+    return dict(zip(ids, range(len(ids)), strict=True))
+
+
+def _suspect_lists(lists: Sequence[Sequence[str]], known: Mapping[str, int]) -> list[int]:
+    """Positions of the lists that name an unknown id or an id twice (in bulk: the lists
+    are looked at one by one only when some id is unknown)."""
+    lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    refs = np.fromiter(
+        map(known.get, chain.from_iterable(lists), repeat(-1)),
+        dtype=np.int64,
+        count=int(lengths.sum()),
+    )
+    if (refs < 0).any():
+        return [
+            i
+            for i, ids in enumerate(lists)
+            if ids and (any(x not in known for x in ids) or len(set(ids)) < len(ids))
+        ]
+    owner = np.repeat(np.arange(len(lists), dtype=np.int64), lengths)
+    width = max(known.values(), default=0) + 1
+    pairs = np.sort(owner * width + refs)
+    twice = pairs[1:][pairs[1:] == pairs[:-1]]
+    return [int(i) for i in np.unique(twice // width)]
 
 
 def cross_record_errors(
@@ -61,16 +97,19 @@ def cross_record_errors(
     those for records that failed their own validation, so that their references are
     still checked and references to them are not reported as dangling.
     """
-    vids = [v.id for v in volunteers]
-    pids = [p.id for p in placements]
-    errors = _duplicates("volunteers", vids) + _duplicates("placements", pids)
-    vset, pset = set(vids), set(pids)
-    for v in volunteers:
+    vids, vrefs = _ids_and_refs(volunteers, "preferences")
+    pids, prefs = _ids_and_refs(placements, "ranking")
+    vset, pset = _positions(vids), _positions(pids)
+    errors = (_duplicates("volunteers", vids) if len(vset) < len(vids) else []) + (
+        _duplicates("placements", pids) if len(pset) < len(pids) else []
+    )
+    # Lists are looked at one by one only where the bulk test finds something wrong.
+    for i in _suspect_lists(vrefs, pset):
         errors += _dangling_in_list(
-            "volunteers", v.id, "preferences", v.preferences, pset, "placement"
+            "volunteers", vids[i], "preferences", vrefs[i], pset, "placement"
         )
-    for p in placements:
-        errors += _dangling_in_list("placements", p.id, "ranking", p.ranking, vset, "volunteer")
+    for i in _suspect_lists(prefs, vset):
+        errors += _dangling_in_list("placements", pids[i], "ranking", prefs[i], vset, "volunteer")
     if policy is not None:
         errors += _pair_errors(policy, vset, pset)
     seen_prev: set[str] = set()
@@ -92,7 +131,7 @@ def cross_record_errors(
     return errors
 
 
-def _pair_errors(policy: Policy, vset: set[str], pset: set[str]) -> list[ErrorItem]:
+def _pair_errors(policy: Policy, vset: Container[str], pset: Container[str]) -> list[ErrorItem]:
     errors: list[ErrorItem] = []
     for name in ("locked", "forbidden"):
         for k, pair in enumerate(getattr(policy, name)):

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from itertools import chain
+from operator import is_, itemgetter
 from pathlib import Path
 from typing import Any, cast
 
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import SchemaValidator, core_schema, from_json
 
 from models.checks import cross_record_errors
 from models.errors import ErrorItem, InvalidRound
-from models.round import Placement, Policy, PreviousAssignment, Round, Volunteer
+from models.round import (
+    NATIVE_TWINS,
+    ORDERED_FIELDS,
+    Placement,
+    Policy,
+    PreviousAssignment,
+    Round,
+    Volunteer,
+)
 
 TOP_LEVEL_KEYS = ("volunteers", "placements", "policy", "previous")
 _REQUIRED_KEYS = ("volunteers", "placements")
@@ -27,6 +40,122 @@ _ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "placements": TypeAdapter(list[Placement]),
     "previous": TypeAdapter(list[PreviousAssignment]),
 }
+
+# Keys of schema nodes whose values are no validation schemas (values, classes, functions).
+_OPAQUE_KEYS = frozenset(
+    {"cls", "config", "default", "expected", "function", "metadata", "serialization"}
+)
+
+
+def _with_twins(schema: Any) -> Any:
+    """A copy of a core schema with each check of `NATIVE_TWINS` replaced by its twin."""
+    if isinstance(schema, list):
+        return [_with_twins(x) for x in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: v if k in _OPAQUE_KEYS else _with_twins(v) for k, v in schema.items()}
+    if out.get("type") in ("function-after", "function-before"):
+        try:
+            twin = NATIVE_TWINS.get(out["function"]["function"])
+        except TypeError:  # an unhashable callable has no twin
+            twin = None
+        if twin is not None:
+            return twin(cast(core_schema.CoreSchema, out))
+    return out
+
+
+def _native_validator(schema: core_schema.CoreSchema) -> SchemaValidator:
+    """A validator of a schema built from the records' models with `_with_twins`."""
+    # pydantic-core reuses the validator of a complete model class for any schema naming
+    # the class, which would bring the Python checks back: build while the classes look
+    # incomplete (should that stop working, the loader is just as slow as without twins).
+    models = _SECTION_MODELS.values()
+    for model in models:
+        model.__pydantic_complete__ = False
+    try:
+        return SchemaValidator(schema)
+    finally:
+        for model in models:
+            model.__pydantic_complete__ = True
+
+
+def _record(model: type[BaseModel]) -> core_schema.CoreSchema:
+    """One record of `model`: the very same record as the model builds, but with the
+    model's validators replaced by their twins. It rejects every record the model rejects
+    but those with ORDERED_FIELDS out of order, which `_out_of_order` finds."""
+    return cast(core_schema.CoreSchema, _with_twins(model.__pydantic_core_schema__))
+
+
+_FAST: dict[str, SchemaValidator] = {
+    section: _native_validator(core_schema.list_schema(_record(model)))
+    for section, model in _SECTION_MODELS.items()
+}
+"""Validators of whole sections: the first try of `_validate_section`."""
+
+
+def _document_schema() -> core_schema.CoreSchema:
+    fields = {
+        key: core_schema.typed_dict_field(core_schema.any_schema(), required=False)
+        for key in TOP_LEVEL_KEYS
+    }
+    for key in _REQUIRED_KEYS:
+        # Records are validated from the JSON itself. For the types of their fields
+        # pydantic-core accepts the same JSON values in JSON mode as it accepts once
+        # `json.loads` has made them Python objects, and builds the same records;
+        # tests/test_load_errors.py compares the two on unusual documents.
+        record = _record(_SECTION_MODELS[key])
+        fields[key] = core_schema.typed_dict_field(core_schema.list_schema(record))
+    return core_schema.typed_dict_schema(fields, extra_behavior="forbid")
+
+
+_FAST_DOCUMENT = _native_validator(_document_schema())
+"""JSON text -> the document with its volunteers and placements built, in one pass and
+without the intermediate objects of a parsed document. Any error at all (invalid JSON
+included, and fields out of order) is left to the ordinary path, which reports it."""
+
+
+def _out_of_order(model: type[BaseModel], records: Sequence[Any]) -> set[int]:
+    """Positions of the records built by the twins that have a pair of ORDERED_FIELDS out
+    of order: the comparison that the twins leave to the loader."""
+    pairs = ORDERED_FIELDS.get(model, ())
+    if not pairs or not records:
+        return set()
+    try:
+        rows = map(itemgetter(*chain.from_iterable(pairs)), map(vars, records))
+        columns = list(zip(*rows, strict=True))
+        return {
+            i
+            for k in range(len(pairs))
+            for i, (low, high) in enumerate(zip(columns[2 * k], columns[2 * k + 1], strict=True))
+            if low is not None and high is not None and low > high
+        }
+    except (KeyError, TypeError):  # not records as the twins build them
+        return set(range(len(records)))
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a document is built: a large round is
+    millions of new objects, and the collections they trigger (each one walking every
+    object already built) would take longer than the building itself. Nothing built
+    here is cyclic garbage."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _loads_json(text: str) -> Any:
+    """`json.loads`, quicker: pydantic-core's JSON parser reads the document into the
+    same objects; what it refuses (lone surrogates, very deep nesting, every syntax error)
+    is read by `json`, which then decides, and words the error, exactly as before."""
+    try:
+        return from_json(text)
+    except ValueError:
+        return json.loads(text)
 
 
 def _message(err: Mapping[str, Any]) -> str:
@@ -74,6 +203,29 @@ def _str_list(value: Any) -> tuple[str, ...]:
     return ()
 
 
+def _fast_records(section: str, raw: list[Any]) -> tuple[dict[int, Any], list[int]]:
+    """The records of a section that the twins validate, by position, and the positions of
+    the others (the suspects), which only the models can judge."""
+    fast, model = _FAST[section], _SECTION_MODELS[section]
+    positions: Sequence[int] = range(len(raw))
+    try:
+        built = fast.validate_python(raw)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        rejected = {e["loc"][0] for e in errors if e["loc"] and isinstance(e["loc"][0], int)}
+        positions = [i for i in positions if i not in rejected]
+        try:
+            built = fast.validate_python([raw[i] for i in positions])
+        except ValidationError:  # records are validated one by one: not expected
+            return {}, list(range(len(raw)))
+    passed = dict(zip(positions, built, strict=True))
+    # Records given built pass as they are, as the models let them; the others are checked.
+    if not all(map(is_, built, (raw[i] for i in positions))):
+        for k in _out_of_order(model, built):
+            del passed[positions[k]]
+    return passed, [i for i in range(len(raw)) if i not in passed]
+
+
 def _validate_section(
     section: str, raw: Any, errors: list[ErrorItem]
 ) -> tuple[list[Any], list[Any]]:
@@ -81,39 +233,44 @@ def _validate_section(
     if not isinstance(raw, list):
         errors.append(ErrorItem(section, section, "", "must be a list of records"))
         return [], []
+    passed, suspects = _fast_records(section, raw)
+    if not suspects:
+        return list(passed.values()), []
+    bad: dict[int, list[dict[str, Any]]] = {}
     try:
-        return list(_ADAPTERS[section].validate_python(raw)), []
+        checked = _ADAPTERS[section].validate_python([raw[i] for i in suspects])
     except ValidationError as exc:
-        bad: dict[int, list[dict[str, Any]]] = {}
         err: Mapping[str, Any]
         for err in exc.errors():
             loc = err["loc"]
-            idx = loc[0] if loc and isinstance(loc[0], int) else -1
+            idx = suspects[loc[0]] if loc and isinstance(loc[0], int) else -1
             bad.setdefault(idx, []).append(dict(err))
-        for idx, errs in sorted(bad.items()):
-            rec = raw[idx] if 0 <= idx < len(raw) else None
-            name = _record_name(section, idx, rec) if idx >= 0 else section
-            if idx >= 0 and not isinstance(rec, Mapping):
-                errors.append(ErrorItem(section, name, "", "must be a mapping of fields"))
-                continue
-            for err in errs:
-                path = _field_path(err["loc"][1:])
-                # `rec` is a mapping here: errors of a list's items always start with the index
-                if not path and section == "placements" and "start" in cast(Mapping[str, Any], rec):
-                    path = "start"  # the only record-level check: start vs start_earliest
-                msg = _message(err)
-                if err["loc"][-1:] == ("[key]",):
-                    msg = f"bad key: {msg}"
-                errors.append(ErrorItem(section, name, path, msg))
-        good: list[Any] = []
-        stand_ins: list[Any] = []
-        model = _SECTION_MODELS[section]
-        for i, rec in enumerate(raw):
-            if i not in bad:
-                good.append(model.model_validate(rec))
-            elif isinstance(rec, Mapping) and isinstance(rec.get("id"), str):
-                stand_ins.append(_StandIn(rec))
-        return good, stand_ins
+    else:
+        passed.update(zip(suspects, checked, strict=True))
+    for idx, errs in sorted(bad.items()):
+        rec = raw[idx] if 0 <= idx < len(raw) else None
+        name = _record_name(section, idx, rec) if idx >= 0 else section
+        if idx >= 0 and not isinstance(rec, Mapping):
+            errors.append(ErrorItem(section, name, "", "must be a mapping of fields"))
+            continue
+        for err in errs:
+            path = _field_path(err["loc"][1:])
+            # `rec` is a mapping here: errors of a list's items always start with the index
+            if not path and section == "placements" and "start" in cast(Mapping[str, Any], rec):
+                path = "start"  # the only record-level check: start vs start_earliest
+            msg = _message(err)
+            if err["loc"][-1:] == ("[key]",):
+                msg = f"bad key: {msg}"
+            errors.append(ErrorItem(section, name, path, msg))
+    good: list[Any] = []
+    stand_ins: list[Any] = []
+    model = _SECTION_MODELS[section]
+    for i, rec in enumerate(raw):
+        if i not in bad:
+            good.append(passed[i] if i in passed else model.model_validate(rec))
+        elif isinstance(rec, Mapping) and isinstance(rec.get("id"), str):
+            stand_ins.append(_StandIn(rec))
+    return good, stand_ins
 
 
 def parse_round(data: Any) -> Round:
@@ -122,6 +279,11 @@ def parse_round(data: Any) -> Round:
     Raises `InvalidRound` with *every* error of the document, each naming the record
     (its id) and the field.
     """
+    with _gc_paused():
+        return _parse_round(data)
+
+
+def _parse_round(data: Any) -> Round:
     errors: list[ErrorItem] = []
     if not isinstance(data, Mapping):
         raise InvalidRound([ErrorItem("round", "round", "", "a round document must be a mapping")])
@@ -163,16 +325,33 @@ def parse_round(data: Any) -> Round:
     )
 
 
+def _built_document(text: str) -> dict[str, Any] | None:
+    """The JSON document with its volunteers and placements built, when they all are
+    valid and nothing else is wrong with its shape; None otherwise."""
+    try:
+        built: dict[str, Any] = _FAST_DOCUMENT.validate_json(text)
+    except ValidationError:
+        return None
+    if any(_out_of_order(_SECTION_MODELS[key], built[key]) for key in _REQUIRED_KEYS):
+        return None
+    return built
+
+
 def parse_text(text: str, *, fmt: str = "auto", source: str = "round") -> Round:
     """Parse JSON or YAML text (`fmt` = `json`, `yaml` or `auto`) into a `Round`."""
-    try:
-        if fmt == "json" or (fmt == "auto" and text.lstrip().startswith(("{", "["))):
-            data = json.loads(text)
-        else:
-            data = yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise InvalidRound([ErrorItem("round", source, "", f"not valid JSON/YAML: {exc}")]) from exc
-    return parse_round(data)
+    is_json = fmt == "json" or (fmt == "auto" and text.lstrip().startswith(("{", "[")))
+    with _gc_paused():
+        built = _built_document(text) if is_json else None
+        if built is not None:
+            # Volunteers and placements come built: `parse_round` takes built records as
+            # they are and checks the rest of the document.
+            return parse_round(built)
+        try:
+            data = _loads_json(text) if is_json else yaml.safe_load(text)
+        except (json.JSONDecodeError, yaml.YAMLError) as exc:
+            msg = f"not valid JSON/YAML: {exc}"
+            raise InvalidRound([ErrorItem("round", source, "", msg)]) from exc
+        return parse_round(data)
 
 
 def load_round(path: str | Path) -> Round:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import (
     AfterValidator,
@@ -22,6 +23,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import CoreSchema, core_schema
 
 from models.codes import CEFR_LEVELS, SDG_TARGETS, country_codes, language_codes
 
@@ -76,6 +78,28 @@ def _not_below(v: int, info: ValidationInfo, low_name: str, high_name: str) -> i
     if low is not None and low > v:
         raise ValueError(f"{high_name} {v} is less than {low_name} {low}")
     return v
+
+
+def _native_pattern(regex: re.Pattern[str]) -> Callable[[CoreSchema], CoreSchema]:
+    def twin(node: CoreSchema) -> CoreSchema:
+        inner = node["schema"]
+        return core_schema.chain_schema([inner, core_schema.str_schema(pattern=regex.pattern)])
+
+    return twin
+
+
+def _native_member(values: Callable[[], Any]) -> Callable[[CoreSchema], CoreSchema]:
+    def twin(node: CoreSchema) -> CoreSchema:
+        inner = node["schema"]
+        return core_schema.chain_schema([inner, core_schema.literal_schema(sorted(values()))])
+
+    return twin
+
+
+def _native_cefr(node: CoreSchema) -> CoreSchema:
+    # The contract's own spelling passes without calling `_norm_cefr`; any other input
+    # takes the original path (normalise, then check).
+    return core_schema.union_schema([node["schema"], node], mode="left_to_right")
 
 
 Id = Annotated[str, AfterValidator(_check_id)]
@@ -433,3 +457,51 @@ class Round(BaseModel):
         if errors:
             raise ValueError("; ".join(str(e) for e in errors))
         return self
+
+
+def _unchecked(node: CoreSchema) -> CoreSchema:
+    return cast(CoreSchema, node["schema"])
+
+
+ORDERED_FIELDS: dict[type[BaseModel], tuple[tuple[str, str], ...]] = {
+    Volunteer: (("available_from", "available_until"), ("min_months", "max_months")),
+    Placement: (
+        ("start_earliest", "start_latest"),
+        ("min_months", "max_months"),
+        ("age_min", "age_max"),
+    ),
+}
+"""(low, high) pairs of fields that the field validators comparing two fields of a record
+require in order: low <= high where both are set."""
+
+NATIVE_TWINS: dict[Callable[..., Any], Callable[[CoreSchema], CoreSchema]] = {
+    _check_id: _native_pattern(_ID_RE),
+    _check_slug: _native_pattern(_SLUG_RE),
+    _check_country: _native_member(country_codes),
+    _check_language: _native_member(language_codes),
+    _check_sdg: _native_member(lambda: _SDG),
+    _norm_cefr: _native_cefr,
+    # Without `start` the validator passes the record on unchanged; with it, the twin
+    # rejects `start` as an unknown field (the assert below keeps that true).
+    cast(Callable[..., Any], Placement._start_sets_both): _unchecked,
+    # These compare two fields: their twins leave the comparison of ORDERED_FIELDS to
+    # the loader, which makes it in bulk on the records built.
+    cast(Callable[..., Any], Volunteer._until_after_from): _unchecked,
+    cast(Callable[..., Any], Volunteer._max_not_below_min): _unchecked,
+    cast(Callable[..., Any], Placement._latest_after_earliest): _unchecked,
+    cast(Callable[..., Any], Placement._max_not_below_min): _unchecked,
+    cast(Callable[..., Any], Placement._age_max_not_below_min): _unchecked,
+}
+"""Python validators of the records -> a builder of a pydantic-core schema that replaces
+the validator's node (`function-after` / `function-before`) and runs in Rust.
+
+A twin never accepts a value its validator rejects (the twins of the validators that
+compare two fields excepted: a record they accept must also have its ORDERED_FIELDS in
+order), accepts every value the contract spells canonically and builds the same value,
+so that the loader (`models.load`) can validate whole sections with twins and validate
+only the records the twins reject again with the models themselves: error messages stay
+the validators' own. The checks run on the already stripped string; a Rust regex's `$`
+is the end of the text (Python's also matches before a final newline, which stripping
+has removed), so the patterns mean the same in both engines.
+"""
+assert Placement.model_config.get("extra") == "forbid", "the twin of _start_sets_both needs it"
