@@ -364,18 +364,19 @@ def _requirement_columns(c: CompiledRound, bits: _Bitsets) -> tuple[NDArray[np.i
     return np.stack(cols, axis=1), names
 
 
-def _candidates(c: CompiledRound) -> tuple[I32, I32]:
-    """(volunteer, placement) pairs passing the bitset filters, placement-major order."""
-    nv, npl = c.n_volunteers, c.n_placements
-    if nv == 0 or npl == 0:
+def _candidates(c: CompiledRound, first: int = 0, stop: int | None = None) -> tuple[I32, I32]:
+    """(volunteer, placement) pairs passing the bitset filters, placement-major order,
+    for placements `first` to `stop` (all by default)."""
+    nv, npl = c.n_volunteers, c.n_placements if stop is None else stop
+    if nv == 0 or npl <= first:
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
     index = requirement_index(c)
     mat, cols, words = index.mat, index.cols, index.words
     # Batches keep the working set near 8 MB whatever the pool size.
-    batch = max(1, min(npl, (1 << 20) // words))
+    batch = max(1, min(npl - first, (1 << 20) // words))
     out_v: list[I32] = []
     out_p: list[I32] = []
-    for lo in range(0, npl, batch):
+    for lo in range(first, npl, batch):
         hi = min(npl, lo + batch)
         bc = cols[lo:hi]
         acc = mat[np.zeros(hi - lo, dtype=np.int32)]
@@ -843,9 +844,11 @@ def first_in_most(masks: list[U64], n: int) -> I64:
     return out
 
 
-def find_pairs(c: CompiledRound) -> Pairs:
-    """Every pair that passes all nine hard rules, ordered by (placement, volunteer)."""
-    pv, pp = _candidates(c)
+def find_pairs(c: CompiledRound, first: int = 0, stop: int | None = None) -> Pairs:
+    """Every pair that passes all nine hard rules, ordered by (placement, volunteer);
+    only placements `first` to `stop` when given (`prepare` splits a large round
+    between threads so)."""
+    pv, pp = _candidates(c, first, stop)
     start, months, ok = schedule(c, pv, pp)
     ok &= _age_ok(c, pv, pp, start)
     ok &= _not_forbidden(c, pv, pp)

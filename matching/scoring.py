@@ -105,8 +105,10 @@ def _rank_fit(
     return fit
 
 
-def score_pairs(c: CompiledRound, pairs: Pairs) -> Scores:
-    """Score every pair (vectorised); weights from the round's policy."""
+def score_pairs(c: CompiledRound, pairs: Pairs, out: Scores | None = None) -> Scores:
+    """Score every pair (vectorised); weights from the round's policy. With `out`
+    (arrays as long as `pairs`, say slices of larger ones), the scores are written
+    there and `out` is returned."""
     w = c.round.policy.weights
     n = len(pairs)
     fits: dict[str, F64] = {
@@ -120,11 +122,19 @@ def score_pairs(c: CompiledRound, pairs: Pairs) -> Scores:
         ),
         "priority": (c.priority[pairs.p] - 1).astype(np.float64) / 4.0,
     }
-    comps: dict[str, I64] = {"placed": np.full(n, w.placed, dtype=np.int64)}
+    if out is None:
+        out = Scores(
+            total=np.empty(n, dtype=np.int64),
+            components={k: np.empty(n, dtype=np.int64) for k in COMPONENTS},
+        )
+    comps = out.components
+    comps["placed"][:] = w.placed
     for name, fit in fits.items():
         # rint of an exact binary fraction is platform-independent; ties round to even
-        comps[name] = np.rint(fit * getattr(w, name)).astype(np.int64)
-    total = np.zeros(n, dtype=np.int64)
-    for v in comps.values():
-        total += v
-    return Scores(total=total, components=comps)
+        fit *= getattr(w, name)
+        comps[name][:] = np.rint(fit, out=fit)
+    total = out.total
+    total[:] = comps["placed"]
+    for name in fits:
+        total += comps[name]
+    return out
