@@ -84,7 +84,8 @@ def _stages(enabled: bool) -> Iterator[Callable[[str], None]]:
 
 
 def _load(path: Path) -> Round:
-    return read_round(path)
+    # one command, one round: it lives until the process exits
+    return read_round(path, long_lived=True)
 
 
 def _summary_table(result: Result, title: str) -> Table:

@@ -11,14 +11,15 @@ from typing import Any, TextIO
 from models import Result, Round, load_round
 
 
-def read_round(path: str | Path) -> Round:
+def read_round(path: str | Path, *, long_lived: bool = False) -> Round:
     """Load a round from a JSON or YAML file, an `.xlsx` workbook or a folder of CSV files
-    (raises `models.InvalidRound`)."""
+    (raises `models.InvalidRound`). `long_lived`: kept until the process exits (the
+    command line), see `models.load_round`."""
     from api.sheets import is_sheet_source, read_sheets
 
     if is_sheet_source(path):
         return read_sheets(path)
-    return load_round(path)
+    return load_round(path, long_lived=long_lived)
 
 
 def result_to_json(result: Result) -> str:

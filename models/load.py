@@ -134,16 +134,23 @@ def _out_of_order(model: type[BaseModel], records: Sequence[Any]) -> set[int]:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def _gc_paused(long_lived: bool = False) -> Iterator[None]:
     """Pause the cyclic garbage collector while a document is built: a large round is
     millions of new objects, and the collections they trigger (each one walking every
     object already built) would take longer than the building itself. Nothing built
-    here is cyclic garbage."""
+    here is cyclic garbage.
+
+    With `long_lived` (a command line that keeps the round until it exits), the objects
+    are then moved out of the collector's reach (`gc.freeze`): otherwise the first
+    collection after the pause walks them all once more (0.2 s at 100,000 volunteers).
+    Frozen objects are still freed when no longer referenced."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if long_lived:
+            gc.freeze()
         if enabled:
             gc.enable()
 
@@ -337,10 +344,13 @@ def _built_document(text: str) -> dict[str, Any] | None:
     return built
 
 
-def parse_text(text: str, *, fmt: str = "auto", source: str = "round") -> Round:
-    """Parse JSON or YAML text (`fmt` = `json`, `yaml` or `auto`) into a `Round`."""
+def parse_text(
+    text: str, *, fmt: str = "auto", source: str = "round", long_lived: bool = False
+) -> Round:
+    """Parse JSON or YAML text (`fmt` = `json`, `yaml` or `auto`) into a `Round`.
+    `long_lived`: the round is kept until the process exits (see `_gc_paused`)."""
     is_json = fmt == "json" or (fmt == "auto" and text.lstrip().startswith(("{", "[")))
-    with _gc_paused():
+    with _gc_paused(long_lived):
         built = _built_document(text) if is_json else None
         if built is not None:
             # Volunteers and placements come built: `parse_round` takes built records as
@@ -354,8 +364,9 @@ def parse_text(text: str, *, fmt: str = "auto", source: str = "round") -> Round:
         return parse_round(data)
 
 
-def load_round(path: str | Path) -> Round:
-    """Load a round document from a `.json`, `.yaml` or `.yml` file."""
+def load_round(path: str | Path, *, long_lived: bool = False) -> Round:
+    """Load a round document from a `.json`, `.yaml` or `.yml` file. `long_lived`: the
+    round is kept until the process exits, as in a command line run (see `_gc_paused`)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -368,7 +379,7 @@ def load_round(path: str | Path) -> Round:
         if p.suffix.lower() in (".yaml", ".yml")
         else "auto"
     )
-    return parse_text(text, fmt=fmt, source=str(p))
+    return parse_text(text, fmt=fmt, source=str(p), long_lived=long_lived)
 
 
 def round_to_dict(r: Round) -> dict[str, Any]:

@@ -328,3 +328,24 @@ def test_compiled_arrays_do_not_depend_on_record_order() -> None:
             for c, lv in zip(a.req_skills.code[j, :n], a.req_skills.level[j, :n], strict=True)
         }
         assert asked == dict(p.required_skills)
+
+
+def test_long_lived_round_is_frozen_out_of_the_collector(tmp_path: Path) -> None:
+    import gc
+
+    from benchmarks.generate import generate_round
+    from models import load_round
+
+    doc = generate_round(40, 8, seed=2)
+    f = tmp_path / "round.json"
+    f.write_text(json.dumps(doc), encoding="utf-8")
+    before = gc.get_freeze_count()
+    try:
+        plain = load_round(f)
+        assert gc.get_freeze_count() == before
+        kept = load_round(f, long_lived=True)
+        assert gc.get_freeze_count() > before
+        assert kept == plain
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
