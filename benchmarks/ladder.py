@@ -482,7 +482,8 @@ def run_size(n_v: int, n_p: int, variant: str, args: argparse.Namespace,
         "skip_reason": reasons,
         "cpsat_limit": args.cpsat_limit,
         "hr_timeout": args.hr_timeout,
-        "repeat": args.repeat,
+        # a rules round's search runs to its time limit: repeating it shows nothing
+        "repeat": args.repeat if variant == "pure" else 1,
     }
     rec.load_average = _wait_for_quiet(args.wait_idle, log)
     log(f"{n_v:,} x {n_p:,} {variant}: volmatch and baselines "
