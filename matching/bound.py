@@ -16,7 +16,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -189,13 +189,16 @@ def relaxation(
     prev_pairs: NDArray[np.intp],
     n_previous: int,
     report: Callable[[Relaxation], None] | None = None,
+    max_flows: int | None = None,
 ) -> Relaxation:
-    """The tightest bound a few flows find (fewer on large rounds, where each flow costs
-    seconds; a count, not a time, so that the result does not depend on the load).
-    Every bound found is valid: `report` is told each better one as it comes."""
+    """The tightest bound a few flows find (by default fewer on large rounds, where
+    each flow costs seconds; a count, not a time, so that the result does not depend on
+    the load). Every bound found is valid: `report` is told each better one as it
+    comes."""
     n_pairs = len(prep.pairs)
-    # the layered network costs a few times the plain one (1.1 s at 450,000 pairs)
-    max_flows = 6 if n_pairs < 100_000 else 3 if n_pairs < 1_000_000 else 2
+    if max_flows is None:
+        # the layered network costs a few times the plain one (0.5 s at 450,000 pairs)
+        max_flows = 6 if n_pairs < 100_000 else 3 if n_pairs < 1_000_000 else 2
     score = prep.scores.total.astype(np.int64)
     bonus = np.zeros(len(score), dtype=np.int64)
     if n_previous and policy.move_cost:
@@ -260,6 +263,10 @@ SCALE = 16
 """Weights are multiplied by this before a multiplier's costs are rounded to integers,
 so that rounding loosens the bound by 1/32 point per person instead of 1/2."""
 
+
+CHILD_FLOWS = 12
+"""Flows the child may run: it is stopped when the solve wants its bound, so it need
+not stop early (a 50,000 x 10,000 round's flow takes 5-9 s)."""
 
 BACKGROUND_PAIRS = 100_000
 """From this many pairs, the relaxation runs in a forked process beside the search."""
@@ -353,10 +360,22 @@ def relaxation_later(
 
 
 def _relax_child(send: Connection, args: tuple[Any, ...]) -> None:
-    """Send each better relaxation as it is found, then None when done."""
+    """Send each better relaxation as it is found, then None when done.
+
+    Only the bound and the multiplier cross the pipe, not the chosen pairs: the parent
+    reads the pipe only when it wants the bound, and a message larger than the pipe's
+    buffer (64 KB: 8,000 pairs) would block this child until then, with its later,
+    tighter flows never run (measured at 50,000 x 10,000: one flow in 55 s instead of
+    one every 5 s). Rounds this large take their hint from the pure flow."""
     try:
         prep, policy, locked, prev_pairs, n_previous = args
-        relaxation(prep, policy, locked, prev_pairs, n_previous, report=send.send)
+
+        def report(found: Relaxation) -> None:
+            send.send(replace(found, chosen=np.zeros(0, dtype=np.intp)))
+
+        relaxation(
+            prep, policy, locked, prev_pairs, n_previous, report=report, max_flows=CHILD_FLOWS
+        )
         send.send(None)
     except BaseException:  # a broken pipe (the parent stopped waiting) or a failure
         pass

@@ -172,7 +172,8 @@ def _setup(prep: Prepared, started: float) -> _Setup:
     if len(prep.pairs) <= FULL_MODEL_PAIRS:
         relax = relax_wait.result()
         assert relax is not None
-        hint = relax.chosen
+        # (a relaxation that came from a child process carries no pairs)
+        hint = relax.chosen if len(relax.chosen) else pure.chosen
         must = [pure.chosen, relax.chosen, locked, prev_idx]
     else:
         # large rounds: the bound comes from a child process while the search runs
