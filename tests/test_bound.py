@@ -95,7 +95,7 @@ def test_child_keeps_working_while_the_parent_is_busy(monkeypatch: pytest.Monkey
 
     import matching.bound as bound
 
-    def slow_relaxation(*args: Any, report: Any = None) -> bound.Relaxation:
+    def slow_relaxation(*args: Any, report: Any = None, **kw: Any) -> bound.Relaxation:
         big = np.arange(1_000_000, dtype=np.intp)
         for k in range(3):
             report(bound.Relaxation(100 - k, big, 0.1 * k, k + 1))
