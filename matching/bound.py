@@ -14,9 +14,10 @@ keeps the bound valid.
 from __future__ import annotations
 
 import multiprocessing as mp
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -190,6 +191,7 @@ def relaxation(
     n_previous: int,
     report: Callable[[Relaxation], None] | None = None,
     max_flows: int | None = None,
+    start_at_zero: bool = True,
 ) -> Relaxation:
     """The tightest bound a few flows find (by default fewer on large rounds, where
     each flow costs seconds; a count, not a time, so that the result does not depend on
@@ -228,25 +230,31 @@ def relaxation(
     # it; the network with the nationality caps is then solved once at the best
     # multiplier, and the lower of the two bounds kept.
     layer = "gender" if policy.gender_balance else "nationality"
-    value, chosen, spent = dual(0.0, layer)
-    flows = 1
-    best = (value, chosen, 0.0)
-    if report:
-        report(Relaxation(value, chosen, 0.0, flows))
-    if b is not None and spent > b.total:
-        lo, hi = 0.0, float(score.max()) / max(float(cost[cost > 0].min()), 1.0)
-        while flows < max_flows:
-            lam = (lo + hi) / 2
-            value, chosen, spent = dual(lam, layer)
-            flows += 1
-            if value < best[0]:
-                best = (value, chosen, lam)
-                if report:
-                    report(Relaxation(value, chosen, lam, flows))
-            if spent > b.total:
-                lo = lam
-            else:
-                hi = lam
+    priced = cost[cost > 0]
+    lo, hi = 0.0, 0.0
+    if b is not None and len(priced) and len(score):
+        hi = float(score.max()) / max(float(priced.min()), 1.0)
+    # Bisection on the multiplier; `start_at_zero=False` skips the flow without it
+    # (useless when the budget binds, as it does where a budget is set at all in
+    # practice) so that the first bound and assignment come priced.
+    lam = 0.0 if start_at_zero else hi / 2
+    best: tuple[int, NDArray[np.intp], float] | None = None
+    flows = 0
+    while True:
+        value, chosen, spent = dual(lam, layer)
+        flows += 1
+        if best is None or value < best[0]:
+            best = (value, chosen, lam)
+            if report:
+                report(Relaxation(value, chosen, lam, flows))
+        if b is None or hi == 0 or flows >= max_flows or (lam == 0 and spent <= b.total):
+            break
+        if spent > b.total:
+            lo = lam
+        else:
+            hi = lam
+        lam = (lo + hi) / 2
+    assert best is not None
     if layer == "gender":
         # the stand-in can pay out at placements holding one volunteer: the network
         # without it (nationality caps, when set) may be the tighter one
@@ -273,13 +281,19 @@ BACKGROUND_PAIRS = 100_000
 
 
 class Pending:
-    """A relaxation being computed: `result()` waits for it, `cancel()` drops it."""
+    """A relaxation being computed: `first()` and `result()` wait for it, `cancel()`
+    drops it."""
 
     def __init__(self, args: tuple[Any, ...], done: Relaxation | None = None) -> None:
         self._args = args
         self._done = done
         self._child: Any = None
         self._receive: Connection | None = None
+        self._reader: threading.Thread | None = None
+        self._got: list[Relaxation] = []
+        self._ended = False  # the child's pipe is closed
+        self._complete = False  # the child finished its flows
+        self._arrived = threading.Condition()
 
     def start(self) -> None:
         """Run in a forked child (if the system forks; else `result()` computes it)."""
@@ -296,6 +310,44 @@ class Pending:
         finally:
             send.close()
         self._child, self._receive = child, receive
+        # The pipe is read as messages come: one larger than the pipe's buffer (a
+        # chosen assignment of 8,000 pairs and more) would otherwise block the child,
+        # and its later, tighter flows would never run.
+        self._reader = threading.Thread(target=self._drain, args=(receive,), daemon=True)
+        self._reader.start()
+
+    def _drain(self, receive: Connection) -> None:
+        try:
+            while True:
+                msg = receive.recv()
+                if msg is None:
+                    with self._arrived:
+                        self._complete = True
+                    break
+                with self._arrived:
+                    self._got.append(msg)
+                    self._arrived.notify_all()
+        except (EOFError, OSError):
+            pass
+        finally:
+            with self._arrived:
+                self._ended = True
+                self._arrived.notify_all()
+
+    def _wait(self, ready: Callable[[], bool], deadline: float | None) -> None:
+        with self._arrived:
+            wait = None if deadline is None else max(0.0, deadline - time.perf_counter())
+            self._arrived.wait_for(lambda: ready() or self._ended, timeout=wait)
+
+    def first(self, deadline: float | None = None) -> Relaxation | None:
+        """The first relaxation found (None if none by `deadline`); the child goes on."""
+        if self._done is not None:
+            return self._done
+        if self._reader is None:
+            return None
+        self._wait(lambda: bool(self._got), deadline)
+        with self._arrived:
+            return self._got[0] if self._got else None
 
     def result(self, deadline: float | None = None) -> Relaxation | None:
         """The relaxation; with a `deadline` (a perf_counter() value), the best bound
@@ -304,19 +356,11 @@ class Pending:
             return self._done
         best: Relaxation | None = None
         finished = False
-        if self._receive is not None:
-            while True:
-                wait = None if deadline is None else max(0.0, deadline - time.perf_counter())
-                try:
-                    if wait is not None and not self._receive.poll(wait):
-                        break
-                    msg = self._receive.recv()
-                except (EOFError, OSError):
-                    break
-                if msg is None:  # the child is done
-                    finished = True
-                    break
-                best = msg
+        if self._reader is not None:
+            self._wait(lambda: self._complete, deadline)
+            with self._arrived:
+                best = self._got[-1] if self._got else None
+                finished = self._complete
             self.cancel()
         if deadline is None and not finished:
             best = relaxation(*self._args)  # the child failed: compute it here
@@ -330,12 +374,15 @@ class Pending:
         self._close()
 
     def _close(self) -> None:
-        if self._receive is not None:
-            self._receive.close()
-            self._receive = None
         if self._child is not None:
             self._child.join()
             self._child = None
+        if self._reader is not None:
+            self._reader.join()  # the child is gone: its end of the pipe is closed
+            self._reader = None
+        if self._receive is not None:
+            self._receive.close()
+            self._receive = None
 
 
 def relaxation_later(
@@ -360,21 +407,20 @@ def relaxation_later(
 
 
 def _relax_child(send: Connection, args: tuple[Any, ...]) -> None:
-    """Send each better relaxation as it is found, then None when done.
-
-    Only the bound and the multiplier cross the pipe, not the chosen pairs: the parent
-    reads the pipe only when it wants the bound, and a message larger than the pipe's
-    buffer (64 KB: 8,000 pairs) would block this child until then, with its later,
-    tighter flows never run (measured at 50,000 x 10,000: one flow in 55 s instead of
-    one every 5 s). Rounds this large take their hint from the pure flow."""
+    """Send each better relaxation as it is found, then None when done. The first
+    flow already prices the budget: its assignment is the search's start."""
     try:
         prep, policy, locked, prev_pairs, n_previous = args
 
-        def report(found: Relaxation) -> None:
-            send.send(replace(found, chosen=np.zeros(0, dtype=np.intp)))
-
         relaxation(
-            prep, policy, locked, prev_pairs, n_previous, report=report, max_flows=CHILD_FLOWS
+            prep,
+            policy,
+            locked,
+            prev_pairs,
+            n_previous,
+            report=send.send,
+            max_flows=CHILD_FLOWS,
+            start_at_zero=False,
         )
         send.send(None)
     except BaseException:  # a broken pipe (the parent stopped waiting) or a failure
