@@ -155,11 +155,12 @@ def _gender_arcs(
     The rule costs `pen` per gender (female, male) missing at a placement that holds
     two or more, where it applies: with G of the two present and `load` people, that
     is pen * (G - 2) once load >= 2, and nothing below. The network instead adds pen
-    for each class present (the first volunteer of each is worth pen more; G* >= G
-    classes) and charges 2 * pen / slots, rounded down, per volunteer: 0 at load 0,
-    pen - 2 * pen / slots >= 0 at load 1, and pen * G* - 2 * pen * load / slots >=
-    pen * (G - 2) from 2 on, so the network's optimum bounds the round's from above
-    (exactly at two slots). Returns the next free node and the per-unit cost of each
+    for each of female and male present (the first volunteer of each is worth pen
+    more), q = 2 * pen // slots for the first of the other class (O = 1 if present),
+    and charges q per volunteer: 0 at load 0; at load 1 pen - q >= 0 or q - q = 0;
+    from load 2 on pen * G + q * O - q * load >= pen * G - 2 * pen, since
+    load - O <= slots. So the network's optimum bounds the round's from above (exactly
+    at two slots without the other class). Returns the next free node and the per-unit cost of each
     placement's arc towards the host or sink layer."""
     c, pairs = prep.compiled, prep.pairs
     used_p = compact_ids(pairs.p, c.n_placements)[0]
@@ -175,12 +176,16 @@ def _gender_arcs(
     node_p = np.repeat(np.arange(npl), n_cls)
     heads = p_base + node_p
     arcs(g_base + np.arange(npl * n_cls), heads, slots[node_p], np.zeros(npl * n_cls, np.int64))
-    # the first volunteer of each class is worth pen more (the placement's own arc
-    # caps the total, whatever passes here)
+    # the first volunteer of each class is worth a bonus (the placement's own arc
+    # caps the total, whatever passes here): pen for female and male, and for the
+    # other class only the per-volunteer charge, which is all a lone such volunteer
+    # needs to cost nothing (the rule never rewards that class)
+    per = np.where(applies, (2 * pen) // np.maximum(slots, 1), 0).astype(np.int64)
     at = np.flatnonzero(applies[node_p])
-    arcs(g_base + at, heads[at], np.ones(len(at), np.int64), np.full(len(at), -pen, np.int64))
-    per = np.where(applies, (2 * pen) // np.maximum(slots, 1), 0)
-    return nxt, per.astype(np.int64)
+    other = at % n_cls == n_cls - 1
+    bonus = np.where(other, per[node_p[at]], pen).astype(np.int64)
+    arcs(g_base + at, heads[at], np.ones(len(at), np.int64), -bonus)
+    return nxt, per
 
 
 def relaxation(

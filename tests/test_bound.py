@@ -61,6 +61,35 @@ def test_gender_network_is_tighter_than_leaving_the_rule_out() -> None:
     assert with_rule == result.objective  # two slots: the stand-in is exact
 
 
+@pytest.mark.parametrize("slots", [3, 4])
+def test_gender_network_bounds_teams_with_the_other_class(slots: int) -> None:
+    """The first volunteer of neither declared gender earns only the per-volunteer
+    charge in the network (the rule never rewards that class): still a bound, for every
+    mix of four candidates at one placement of three or four slots."""
+    import itertools
+
+    from tests.helpers import doc, plc, vol
+
+    pen = 3_000
+    none = np.zeros(0, dtype=np.intp)
+    mixes = list(itertools.product(["female", "male", "other"], repeat=4))[::3]
+    for genders in mixes:
+        vols = [
+            vol(f"V{i}", gender=g, skills={"teaching": 5 if i < 3 else 3})
+            for i, g in enumerate(genders)
+        ]
+        d = doc(
+            vols,
+            [plc("P1", slots=slots, desired_skills={"teaching": 5})],
+            gender_balance=True,
+            gender_balance_penalty=pen,
+        )
+        r = parse_round(d)
+        result = solve_round(r)
+        bound = relaxation(prepare(r), r.policy, none, none, 0).bound
+        assert result.objective <= bound, genders
+
+
 def test_relaxation_in_a_child_process_gives_the_same_bound(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
