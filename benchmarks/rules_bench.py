@@ -135,7 +135,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     rows = run(QUICK + (FULL if args.full else []), args.seed)
-    t = Table(title="Every policy rule on (bound = unconstrained min-cost-flow optimum)")
+    t = Table(title="Every policy rule on (bound = the relaxation of matching/bound.py)")
     for col in ("size", "pure s", "rules s", "limit s", "status", "objective", "bound",
                 "gap", "model gap", "matched", "windows (improving)", "moves", "violations"):
         t.add_column(col, justify="right")
