@@ -138,3 +138,48 @@ def test_child_keeps_working_while_the_parent_is_busy(monkeypatch: pytest.Monkey
     time.sleep(2.0)  # the parent is busy searching; the child should finish meanwhile
     got = pending.result(deadline=time.perf_counter() + 0.05)
     assert got is not None and got.bound == 98 and got.flows == 3
+
+
+def test_large_round_search_starts_from_the_relaxations_first_assignment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a round whose relaxation runs in a child process, the search's start is the
+    child's first assignment, which already prices the budget, and the solve keeps
+    every rule from there."""
+    import time
+
+    import matching.bound as bound
+    import matching.rules as rules
+    from benchmarks.generate import generate_round
+    from matching import validate_result
+    from matching.validate import rule_violations
+
+    d = generate_round(300, 60, seed=4, rules=True)
+    countries = sorted({p["country"] for p in d["placements"]})
+    d["policy"] = {
+        "gender_balance": True,
+        "max_per_host": 4,
+        "budget": {"total": 60_000, "cost": {c: 2000 + 300 * (i % 3) for i, c in
+                                                  enumerate(countries)}},
+        "time_limit_s": 3,
+        "rule_costs": False,
+    }
+    r = parse_round(d)
+    prep = prepare(r)
+    none = np.zeros(0, dtype=np.intp)
+    reports: list[bound.Relaxation] = []
+    bound.relaxation(prep, r.policy, none, none, 0, report=reports.append,
+                     max_flows=bound.CHILD_FLOWS, start_at_zero=False)
+    first = reports[0]
+    assert first.multiplier > 0  # priced from the first flow on
+    monkeypatch.setattr(bound, "BACKGROUND_PAIRS", 0)
+    monkeypatch.setattr(rules, "FULL_MODEL_PAIRS", 0)
+    setup = rules._setup(prep, time.perf_counter())
+    try:
+        assert setup.relaxed is not None and setup.relaxed._child is not None
+        assert np.array_equal(np.sort(setup.hint), np.sort(first.chosen))
+    finally:
+        setup.relaxed.cancel()
+    result = solve_round(r)
+    assert not validate_result(r, result) and not rule_violations(r, result)
+    assert result.objective <= result.bound
