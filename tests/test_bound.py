@@ -106,7 +106,8 @@ def test_relaxation_in_a_child_process_gives_the_same_bound(
     pending = bound.relaxation_later(prep, r.policy, none, none, 0)
     assert pending._child is not None  # it did fork
     there = pending.result()
-    assert there.bound == here.bound and np.array_equal(there.chosen, here.chosen)
+    # the child goes on to the placement-by-placement bound, which can only lower it
+    assert there.bound <= here.bound and np.array_equal(there.chosen, here.chosen)
     # a solve that goes through the child reports that bound too, and leaves no child
     solved = solve_round(r)
     assert solved.objective <= solved.bound
