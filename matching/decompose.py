@@ -13,8 +13,10 @@ For any u >= 0,
 bounds every assignment that keeps the budget: an assignment's own choices are
 feasible per placement, and each volunteer it places uses up at most its u_v once. The
 weights are the relaxation's (score, the bonus for keeping a previous pair, minus
-lam x the placement's cost). Rules left out only remove assignments (host and
-nationality caps, groups, shares, move limits, locks), so the bound stays valid.
+lam x the placement's cost). The cap per nationality and placement is kept inside
+each placement's problem, and a group member's pairs count only where the whole group
+can go. Rules left out only remove assignments (host caps, shares, move limits, locks),
+so the bound stays valid.
 
 u starts at the prices of the plain assignment (a flow, then placement prices by
 longest paths) and is improved by projected subgradient steps: a volunteer chosen by
@@ -28,6 +30,7 @@ from collections.abc import Iterator
 import numpy as np
 from numpy.typing import NDArray
 
+from matching.compiled import CompiledRound
 from matching.constraints.budget import placement_costs
 from matching.constraints.gender import _BALANCED, balance_applies
 from matching.flow import max_score_assignment
@@ -57,10 +60,8 @@ def weights(
     return w, const
 
 
-def start_prices(prep: Prepared, w: F64) -> F64:
+def start_prices(c: CompiledRound, pv: NDArray[np.int32], pp: NDArray[np.int32], w: F64) -> F64:
     """u from the plain assignment's optimal prices (slots only, no rule)."""
-    c, pairs = prep.compiled, prep.pairs
-    pv, pp = pairs.v, pairs.p
     scaled = np.rint(16 * w).astype(np.int64)
     pos = np.flatnonzero(scaled > 0)
     u = np.zeros(c.n_volunteers)
@@ -127,6 +128,35 @@ def _best_choice(
     return best, members
 
 
+def group_usable(prep: Prepared, policy: Policy) -> NDArray[np.bool_]:
+    """Pairs a volunteer of a group can use: groups go all or none to one placement
+    (`group_together: placement`) or one host country, so a member's pair is of use
+    only where every member has one (the bound is taken only when groups hold)."""
+    c, pairs = prep.compiled, prep.pairs
+    g = c.group[pairs.v].astype(np.int64)
+    usable = np.ones(len(pairs), dtype=np.bool_)
+    member = g >= 0
+    if not member.any():
+        return usable
+    size = np.bincount(c.group[c.group >= 0].astype(np.int64))
+    member &= size[np.maximum(g, 0)] >= 2
+    if not member.any():
+        return usable
+    if policy.group_together == "placement":
+        place = pairs.p.astype(np.int64)
+        span = c.n_placements
+    else:
+        place = c.country[pairs.p].astype(np.int64)
+        span = len(c.countries)
+    key = g[member] * span + place[member]
+    # members with a pair there (each counted once per key)
+    who = np.unique(key * c.n_volunteers + pairs.v[member].astype(np.int64))
+    keys, counts = np.unique(who // c.n_volunteers, return_counts=True)
+    have = counts[np.searchsorted(keys, key)]
+    usable[np.flatnonzero(member)] = have == size[g[member]]
+    return usable
+
+
 def all_choices(
     vals: F64,
     place: NDArray[np.int64],
@@ -135,12 +165,20 @@ def all_choices(
     slots: NDArray[np.int64],
     applies: NDArray[np.bool_],
     pen: float,
+    nat: NDArray[np.int64] | None = None,
+    cap: int | None = None,
 ) -> tuple[F64, NDArray[np.bool_]]:
     """`_best_choice` of every placement at once: entries sorted by placement, then
     value descending (`starts` = first entry of each placement). Returns each
-    placement's best value and which entries its best set takes."""
+    placement's best value and which entries its best set takes.
+
+    With a nationality cap (`nat` per entry, at most `cap` of one nationality per
+    placement) the value is exact without the gender rule (best first under the cap
+    is optimal) and an upper bound with it: a set holding a woman may as well hold the
+    best one, who is then not counted against the cap, nor is the best man."""
     n_p = len(starts) - 1
-    rank = np.arange(len(vals)) - starts[place]
+    n = len(vals)
+    rank = np.arange(n) - starts[place]
     s = slots[place]
     big = np.iinfo(np.int64).max // 4
 
@@ -148,39 +186,69 @@ def all_choices(
         got = np.bincount(place, weights=np.where(mask, vals, 0.0), minlength=n_p)
         return np.asarray(got, dtype=np.float64)
 
-    count = np.diff(starts)
     first: list[NDArray[np.int64]] = []
     for g in _BALANCED:
         f = np.full(n_p, big, dtype=np.int64)
         at = gender == g
         np.minimum.at(f, place[at], rank[at])
         first.append(f)
+    has_f, has_m = first[0] < big, first[1] < big
     f_f, f_m = first[0][place], first[1][place]
     is_f, is_m = rank == f_f, rank == f_m
+    if cap is not None and nat is not None:
+        # each entry's place among the entries of its placement and nationality
+        key = place * (int(nat.max(initial=0)) + 1) + nat
+        order = np.argsort(key, kind="stable")
+        sk = key[order]
+        group_start = np.searchsorted(sk, sk, side="left")
+        occ = np.empty(n, dtype=np.int64)
+        occ[order] = np.arange(n) - group_start
+        first_at = starts[:-1] + np.minimum(first[0], np.diff(starts) - 1).clip(0)
+        nat_f = nat[np.minimum(first_at, n - 1)][place] if n else nat
+        first_at_m = starts[:-1] + np.minimum(first[1], np.diff(starts) - 1).clip(0)
+        nat_m = nat[np.minimum(first_at_m, n - 1)][place] if n else nat
+    zero = np.zeros(n, dtype=np.bool_)
+
+    def take(
+        forced: NDArray[np.bool_], f_forced: bool, m_forced: bool, need: int
+    ) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
+        """Forced entries, then `need` more of the best the cap allows whatever their
+        value, then more of value > 0 up to the slots. Returns the set and how many
+        entries the cap allows beside the forced ones, per placement."""
+        rest = ~forced
+        if cap is not None and nat is not None:
+            used = occ.copy()
+            if f_forced:
+                used -= (nat == nat_f) & (f_f < rank)
+            if m_forced:
+                used -= (nat == nat_m) & (f_m < rank)
+            elig = rest & (used < cap)
+        else:
+            elig = rest
+        cum = np.cumsum(elig)
+        before = np.concatenate([[0], cum])[starts[:-1]]
+        r = cum - before[place] - 1
+        k = np.bincount(place, weights=forced, minlength=n_p).astype(np.int64)[place]
+        chosen = forced | (elig & ((r < need) | ((r < s - k) & (vals > 0))))
+        return chosen, np.bincount(place, weights=elig, minlength=n_p).astype(np.int64)
+
     masks: list[NDArray[np.bool_]] = []
     values: list[F64] = []
     ok: list[NDArray[np.bool_]] = []
-    # no gender rule: the best `slots` with positive value
-    plain = (rank < s) & (vals > 0)
+    # no gender rule: the best `slots` with positive value, under the cap
+    plain, _ = take(zero, False, False, 0)
     # one person: no penalty
     single = (rank == 0) & (vals > 0)
-    # two or more, each pattern of forced genders (a set holding a woman may as well
-    # hold the best one), charged for the genders it does not force
-    before_f = (f_f < rank).astype(np.int64)
-    before_m = (f_m < rank).astype(np.int64)
-    both = is_f | is_m | (~is_f & ~is_m & (rank - before_f - before_m < s - 2) & (vals > 0))
-    r_f = rank - before_f
-    only_f = is_f | (~is_f & ((r_f == 0) | ((r_f < s - 1) & (vals > 0))))
-    r_m = rank - before_m
-    only_m = is_m | (~is_m & ((r_m == 0) | ((r_m < s - 1) & (vals > 0))))
-    neither = (rank < 2) | ((rank < s) & (vals > 0))
-    has_f, has_m = first[0] < big, first[1] < big
+    both, _ = take(is_f | is_m, True, True, 0)
+    only_f, free_f = take(is_f, True, False, 1)
+    only_m, free_m = take(is_m, False, True, 1)
+    neither, free = take(zero, False, False, 2)
     for mask, missing, valid in (
         (single, 0, np.ones(n_p, dtype=np.bool_)),
         (both, 0, has_f & has_m),
-        (only_f, 1, has_f & (count >= 2)),
-        (only_m, 1, has_m & (count >= 2)),
-        (neither, 2, count >= 2),
+        (only_f, 1, has_f & (free_f >= 1)),
+        (only_m, 1, has_m & (free_m >= 1)),
+        (neither, 2, free >= 2),
     ):
         masks.append(mask)
         values.append(per_place(mask) - pen * missing)
@@ -192,7 +260,7 @@ def all_choices(
     pick = np.argmax(table, axis=0)
     best = table[pick, np.arange(n_p)]
     empty = best <= 0
-    chosen = np.stack(masks)[pick[place], np.arange(len(vals))] & ~empty[place]
+    chosen = np.stack(masks)[pick[place], np.arange(n)] & ~empty[place]
     return np.where(empty, 0.0, best), chosen
 
 
@@ -209,14 +277,17 @@ def decomposition_bounds(
     most. `target`: a value the bound is not expected to go below (a found
     assignment's, or a fraction under the network bound), which sizes the steps."""
     c, pairs = prep.compiled, prep.pairs
-    pv, pp = pairs.v, pairs.p
     w, const = weights(prep, policy, lam, prev_pairs, n_previous)
-    u = start_prices(prep, w)
     applies = (
         balance_applies(c, pairs) if policy.gender_balance else np.zeros(c.n_placements, bool)
     )
+    # pairs no assignment keeping the groups can use are left out
+    keep = np.flatnonzero(group_usable(prep, policy))
+    pv, pp, w = pairs.v[keep], pairs.p[keep], w[keep]
+    u = start_prices(c, pv, pp, w)
     pen = float(policy.gender_balance_penalty)
     gender = c.gender[pv]
+    nationality = c.nationality[pv].astype(np.int64)
     starts = np.searchsorted(pp, np.arange(c.n_placements + 1)).astype(np.int64)
     slots = c.capacity.astype(np.int64)
     best = np.inf
@@ -227,7 +298,8 @@ def decomposition_bounds(
         span = 2.0 * float(np.abs(reduced).max(initial=0.0)) + 1.0
         order = np.argsort(pp * span - reduced, kind="stable")
         value, chosen = all_choices(
-            reduced[order], pp[order].astype(np.int64), starts, gender[order], slots, applies, pen
+            reduced[order], pp[order].astype(np.int64), starts, gender[order], slots, applies,
+            pen, nationality[order], policy.max_same_nationality_per_placement,
         )
         total = float(u.sum()) + const + float(value.sum())
         used = np.bincount(pv[order[chosen]], minlength=c.n_volunteers).astype(np.float64)

@@ -218,6 +218,27 @@ class Neighbourhoods:
             self.group_members[gid] = np.flatnonzero(g == gid)
         self.locked_v = np.zeros(c.n_volunteers, dtype=np.bool_)
         self.locked_v[pairs.v[locked]] = True
+        self.cap = c.round.policy.max_same_nationality_per_placement
+
+    def best_candidates(self, cand: IntP) -> IntP:
+        """A placement's best candidates of each gender (`cand` best first); under a
+        cap per nationality, no more of one nationality than the cap lets in, so that
+        the window can fill the placement with people it may take together."""
+        c, pairs = self.prep.compiled, self.prep.pairs
+        gender = c.gender[pairs.v[cand]]
+        cap = self.cap
+        parts = [cand[:0]]
+        for g in np.unique(gender).tolist():
+            mine = cand[gender == g]
+            if cap is not None and len(mine) > PER_GENDER:
+                nat = c.nationality[pairs.v[mine]].astype(np.int64)
+                order = np.argsort(nat, kind="stable")
+                sn = nat[order]
+                occ = np.empty(len(mine), dtype=np.int64)
+                occ[order] = np.arange(len(mine)) - np.searchsorted(sn, sn, side="left")
+                mine = mine[occ < cap]
+            parts.append(mine[:PER_GENDER])
+        return np.concatenate(parts)
 
     def pairs_of_placements(self, ps: IntP) -> IntP:
         parts = [self.by_p[self.p_start[p] : self.p_start[p + 1]] for p in ps.tolist()]
@@ -239,17 +260,14 @@ class Neighbourhoods:
             p = chosen_places[k]
             k += 1
             cand = self.by_p[self.p_start[p] : self.p_start[p + 1]]  # best score first
-            gender = c.gender[pairs.v[cand]]
-            best = np.concatenate(
-                [cand[:0]] + [cand[gender == g][:PER_GENDER] for g in np.unique(gender).tolist()]
-            )
+            best = self.best_candidates(cand)
             occupants = picked[pairs.p[picked] == p]
             mine = np.concatenate([pairs.v[best], pairs.v[occupants]])
             vols.append(mine)
             n_vols += len(mine)
             elsewhere = at[pairs.v[best]]
-            nxt = pairs.p[elsewhere[elsewhere >= 0]]
-            nxt = [q for q in dict.fromkeys(nxt.tolist()) if q not in seen]
+            their = pairs.p[elsewhere[elsewhere >= 0]]
+            nxt = [q for q in dict.fromkeys(their.tolist()) if q not in seen]
             if len(nxt) > 3:
                 nxt = nxt[:1] + [nxt[i] for i in sorted(rng.choice(len(nxt) - 1, 2) + 1)]
             for q in nxt:

@@ -738,6 +738,10 @@ def _solve_set_up(prep: Prepared, setup: _Setup, policy: Policy, t0: float) -> S
     full = len(mp) == len(prep.pairs)
     # the relaxation may still be running beside the search: its best bound by then
     bound = setup.bound(setup.started + BOUND_SHARE * policy.time_limit_s)
+    if softened:
+        # the relaxation assumed rules that were dropped: only the flow without any
+        # rule still bounds the result
+        bound = setup.pure_objective
     last = tiers.get("score")
     if full and last is not None and policy.objective[-1] == "score" and last["optimal"]:
         bound = min(bound, last["bound"])

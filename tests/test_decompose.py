@@ -16,7 +16,7 @@ from models import parse_round
 from tests.test_policy_rules import ruled_docs
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(ruled_docs(), st.sampled_from([0, 50, 400]), st.sampled_from([0.0, 0.1, 0.5]))
 def test_every_bound_it_yields_holds(d: dict[str, Any], pen: int, lam: float) -> None:
     pol = d["policy"]
@@ -28,7 +28,7 @@ def test_every_bound_it_yields_holds(d: dict[str, Any], pen: int, lam: float) ->
     result = solve_round(r)
     tiers = getattr(result, "tiers", None)
     proven = result.status == "optimal" if tiers is None else tiers.get("score", {}).get("optimal")
-    if not proven:
+    if not proven or getattr(result, "conflicts", None):
         return  # rules that cannot hold together, or no proof: nothing to compare
     none = np.zeros(0, dtype=np.intp)
     use = lam if r.policy.budget is not None else 0.0
@@ -112,3 +112,69 @@ def test_all_choices_agrees_with_one_placement_at_a_time(
         if ap[p] and len(took) >= 2:
             got -= pen * sum(1 for g in (0, 1) if not (ga[a:b][took] == g).any())
         assert len(took) <= sl[p] and got == want
+
+
+def test_group_members_use_only_placements_that_take_them_all() -> None:
+    from matching.decompose import group_usable
+    from tests.helpers import doc, plc, vol
+
+    vols = [
+        vol("A", group="couple", skills={"teaching": 5}),
+        vol("B", group="couple", skills={"teaching": 5}, languages={"fr": "C1"}),
+        vol("C"),
+    ]
+    pls = [
+        plc("P1", slots=2),  # both members eligible
+        plc("P2", slots=2, required_languages={"fr": "B2"}, country="KE"),  # only B
+    ]
+    for together, b_at_p2 in (("placement", False), ("country", False)):
+        r = parse_round(doc(vols, pls, group_together=together, gender_balance=True))
+        prep = prepare(r)
+        ok = group_usable(prep, r.policy)
+        c, pairs = prep.compiled, prep.pairs
+        got = {(c.volunteer_ids[int(pairs.v[i])], c.placement_ids[int(pairs.p[i])]): bool(ok[i])
+               for i in range(len(pairs))}
+        assert got[("A", "P1")] and got[("B", "P1")] and got[("C", "P1")]
+        assert got[("B", "P2")] is b_at_p2  # A cannot follow B to Kenya
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(-50, 100), st.sampled_from([0, 1, 2]), st.integers(0, 2)),
+             min_size=1, max_size=6),
+    st.integers(1, 4),
+    st.booleans(),
+    st.sampled_from([0.0, 30.0, 200.0]),
+    st.integers(1, 2),
+)
+def test_with_a_nationality_cap_it_bounds_the_best_set(
+    cands: list[tuple[int, int, int]], slots: int, applies: bool, pen: float, cap: int
+) -> None:
+    """Against every subset keeping the cap: never below the best (an upper bound),
+    and exactly it where the gender rule does not apply."""
+    from itertools import combinations
+
+    from matching.decompose import all_choices
+
+    applies = applies and slots >= 2
+    cands = sorted(cands, key=lambda x: -x[0])
+    vals = np.array([v for v, _, _ in cands], dtype=np.float64)
+    genders = np.array([g for _, g, _ in cands], dtype=np.int8)
+    nats = np.array([n for _, _, n in cands], dtype=np.int64)
+    best = 0.0
+    for k in range(1, min(slots, len(cands)) + 1):
+        for sub in combinations(range(len(cands)), k):
+            idx = list(sub)
+            if np.bincount(nats[idx]).max() > cap:
+                continue
+            value = float(vals[idx].sum())
+            if applies and k >= 2:
+                value -= pen * sum(1 for g in (0, 1) if not (genders[idx] == g).any())
+            best = max(best, value)
+    place = np.zeros(len(cands), dtype=np.int64)
+    starts = np.array([0, len(cands)], dtype=np.int64)
+    got, _ = all_choices(vals, place, starts, genders, np.array([slots]), np.array([applies]),
+                         pen, nats, cap)
+    assert got[0] >= best
+    if not applies:
+        assert got[0] == best
