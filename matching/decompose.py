@@ -93,42 +93,6 @@ def start_prices(c: CompiledRound, pv: NDArray[np.int32], pp: NDArray[np.int32],
     return np.maximum(u, 0.0)
 
 
-def _best_choice(
-    vals: F64, male_female: NDArray[np.int8], slots: int, applies: bool, pen: float
-) -> tuple[float, NDArray[np.intp]]:
-    """The best set of at most `slots` candidates (vals sorted descending) and its
-    value, the gender penalty counted exactly where the rule applies."""
-    if not applies:
-        k = int((vals[:slots] > 0).sum())
-        return float(vals[:k].sum()), np.arange(k)
-    best, members = 0.0, np.arange(0)
-    if vals[0] > 0:
-        best, members = float(vals[0]), np.arange(1)
-    n = len(vals)
-    first_f = np.flatnonzero(male_female == _BALANCED[0])[:1]
-    first_m = np.flatnonzero(male_female == _BALANCED[1])[:1]
-    # two or more people: a set holding a woman (a man) may as well hold the best
-    # one, and then the best of the rest; every pattern of genders forced, each
-    # charged for the genders it does not force (its best set may hold more)
-    for forced, missing in (((first_f, first_m), 0), ((first_f,), 1), ((first_m,), 1), ((), 2)):
-        if any(len(x) == 0 for x in forced):
-            continue
-        take = np.zeros(n, dtype=np.bool_)
-        for x in forced:
-            take[x] = True
-        k = int(take.sum())
-        rest = np.flatnonzero(~take)
-        need = max(0, 2 - k)
-        if len(rest) < need:
-            continue
-        extra = rest[need : max(need, slots - k)]
-        chosen = np.concatenate([np.flatnonzero(take), rest[:need], extra[vals[extra] > 0]])
-        value = float(vals[chosen].sum()) - pen * missing
-        if value > best:
-            best, members = value, chosen
-    return best, members
-
-
 def group_usable(prep: Prepared, policy: Policy) -> NDArray[np.bool_]:
     """Pairs a volunteer of a group can use: groups go all or none to one placement
     (`group_together: placement`) or one host country, so a member's pair is of use
@@ -167,9 +131,11 @@ def all_choices(
     applies: NDArray[np.bool_],
     pen: float,
 ) -> tuple[F64, NDArray[np.bool_]]:
-    """`_best_choice` of every placement at once: entries sorted by placement, then
+    """Every placement's best set of at most `slots` candidates at once, the gender
+    penalty counted exactly where the rule applies: entries sorted by placement, then
     value descending (`starts` = first entry of each placement). Returns each
-    placement's best value and which entries its best set takes."""
+    placement's best value and which entries its best set takes. (The tests check it
+    against a one-placement version and that against every subset.)"""
     n_p = len(starts) - 1
     rank = np.arange(len(vals)) - starts[place]
     s = slots[place]

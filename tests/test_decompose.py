@@ -8,12 +8,51 @@ from typing import Any
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numpy.typing import NDArray
 
 from matching import solve_round
-from matching.decompose import _best_choice, decomposition_bounds
+from matching.constraints.gender import _BALANCED
+from matching.decompose import F64, decomposition_bounds
 from matching.solve import prepare
 from models import parse_round
 from tests.test_policy_rules import ruled_docs
+
+
+def _best_choice(
+    vals: F64, male_female: NDArray[np.int8], slots: int, applies: bool, pen: float
+) -> tuple[float, NDArray[np.intp]]:
+    """The oracle of `all_choices` for one placement: the best set of at most `slots`
+    candidates (vals sorted descending) and its
+    value, the gender penalty counted exactly where the rule applies."""
+    if not applies:
+        k = int((vals[:slots] > 0).sum())
+        return float(vals[:k].sum()), np.arange(k)
+    best, members = 0.0, np.arange(0)
+    if vals[0] > 0:
+        best, members = float(vals[0]), np.arange(1)
+    n = len(vals)
+    first_f = np.flatnonzero(male_female == _BALANCED[0])[:1]
+    first_m = np.flatnonzero(male_female == _BALANCED[1])[:1]
+    # two or more people: a set holding a woman (a man) may as well hold the best
+    # one, and then the best of the rest; every pattern of genders forced, each
+    # charged for the genders it does not force (its best set may hold more)
+    for forced, missing in (((first_f, first_m), 0), ((first_f,), 1), ((first_m,), 1), ((), 2)):
+        if any(len(x) == 0 for x in forced):
+            continue
+        take = np.zeros(n, dtype=np.bool_)
+        for x in forced:
+            take[x] = True
+        k = int(take.sum())
+        rest = np.flatnonzero(~take)
+        need = max(0, 2 - k)
+        if len(rest) < need:
+            continue
+        extra = rest[need : max(need, slots - k)]
+        chosen = np.concatenate([np.flatnonzero(take), rest[:need], extra[vals[extra] > 0]])
+        value = float(vals[chosen].sum()) - pen * missing
+        if value > best:
+            best, members = value, chosen
+    return best, members
 
 
 @settings(max_examples=80, deadline=None)
