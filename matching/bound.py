@@ -161,8 +161,8 @@ def _gender_arcs(
     and charges q per volunteer: 0 at load 0; at load 1 pen - q >= 0 or q - q = 0;
     from load 2 on pen * G + q * O - q * load >= pen * G - 2 * pen, since
     load - O <= slots. So the network's optimum bounds the round's from above (exactly
-    at two slots without the other class). Returns the next free node and the per-unit cost of each
-    placement's arc towards the host or sink layer."""
+    at two slots without the other class). Returns the next free node and the per-unit
+    cost of each placement's arc towards the host or sink layer."""
     c, pairs = prep.compiled, prep.pairs
     used_p = compact_ids(pairs.p, c.n_placements)[0]
     npl = len(used_p)

@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 from matching import solve_round
 from matching.bound import relaxation
 from matching.solve import prepare
-from models import parse_round
+from models import Result, Round, parse_round
 from tests.test_policy_rules import ruled_docs
 
 
-@settings(max_examples=40, deadline=None)
-@given(ruled_docs(), st.sampled_from([0, 50, 400]), st.booleans())
-def test_relaxation_bounds_the_proven_optimum(d: dict[str, Any], pen: int, gender: bool) -> None:
+def proven_score_round(d: dict[str, Any], pen: int, gender: bool) -> tuple[Round, Result] | None:
+    """The round scored on one tier with the given gender rule, and its result when
+    that result is proven optimal (None otherwise: nothing to compare a bound with)."""
     pol = d["policy"]
     pol["objective"] = ["score"]
     pol.pop("min_fill", None)
@@ -29,8 +29,16 @@ def test_relaxation_bounds_the_proven_optimum(d: dict[str, Any], pen: int, gende
     result = solve_round(r)
     tiers = getattr(result, "tiers", None)
     proven = result.status == "optimal" if tiers is None else tiers.get("score", {}).get("optimal")
-    if not proven:
+    return (r, result) if proven else None
+
+
+@settings(max_examples=40, deadline=None)
+@given(ruled_docs(), st.sampled_from([0, 50, 400]), st.booleans())
+def test_relaxation_bounds_the_proven_optimum(d: dict[str, Any], pen: int, gender: bool) -> None:
+    got = proven_score_round(d, pen, gender)
+    if got is None:
         return  # rules that cannot hold together, or no proof: nothing to compare
+    r, result = got
     prep = prepare(r)
     none = np.zeros(0, dtype=np.intp)
     relax = relaxation(prep, r.policy, none, none, 0)

@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from matching import solve_round
 from matching.constraints.gender import _BALANCED
 from matching.decompose import F64, decomposition_bounds
 from matching.solve import prepare
 from models import parse_round
+from tests.test_bound import proven_score_round
 from tests.test_policy_rules import ruled_docs
 
 
@@ -58,17 +58,10 @@ def _best_choice(
 @settings(max_examples=80, deadline=None)
 @given(ruled_docs(), st.sampled_from([0, 50, 400]), st.sampled_from([0.0, 0.1, 0.5]))
 def test_every_bound_it_yields_holds(d: dict[str, Any], pen: int, lam: float) -> None:
-    pol = d["policy"]
-    pol["objective"] = ["score"]
-    pol.pop("min_fill", None)
-    pol["gender_balance"] = True
-    pol["gender_balance_penalty"] = pen
-    r = parse_round(d)
-    result = solve_round(r)
-    tiers = getattr(result, "tiers", None)
-    proven = result.status == "optimal" if tiers is None else tiers.get("score", {}).get("optimal")
-    if not proven or getattr(result, "conflicts", None):
+    got = proven_score_round(d, pen, gender=True)
+    if got is None or getattr(got[1], "conflicts", None):
         return  # rules that cannot hold together, or no proof: nothing to compare
+    r, result = got
     none = np.zeros(0, dtype=np.intp)
     use = lam if r.policy.budget is not None else 0.0
     bounds = list(decomposition_bounds(prepare(r), r.policy, use, none, 0,
