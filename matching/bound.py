@@ -27,7 +27,7 @@ from ortools.graph.python import min_cost_flow
 
 from matching.constraints.budget import placement_costs
 from matching.constraints.gender import _BALANCED, balance_applies
-from matching.decompose import decomposition_bounds
+from matching.decompose import decomposition_steps
 from matching.flow import FlowError, compact_ids
 from matching.solve import Prepared
 from models import Policy
@@ -44,6 +44,9 @@ class Relaxation:
     multiplier: float
     flows: int
     """Min-cost flows solved."""
+    start: NDArray[np.intp] | None = None
+    """The placement-by-placement bound's choices at its best prices (None where it
+    did not run): the search's start, after repair."""
 
 
 def _layered_flow(
@@ -199,11 +202,13 @@ def relaxation(
     max_flows: int | None = None,
     start_at_zero: bool = True,
     decompose: bool = False,
+    decompose_until: float | None = None,
 ) -> Relaxation:
     """The tightest bound a few flows find (by default fewer on large rounds, where
     each flow costs seconds; a count, not a time, so that the result does not depend on
     the load). Every bound found is valid: `report` is told each better one as it
-    comes."""
+    comes. `decompose_until` (a perf_counter() value) ends the placement-by-placement
+    bound early."""
     n_pairs = len(prep.pairs)
     if max_flows is None:
         # the layered network costs a few times the plain one (0.5 s at 450,000 pairs)
@@ -244,8 +249,13 @@ def relaxation(
     # Bisection on the multiplier; `start_at_zero=False` skips the flow without it
     # (useless when the budget binds, as it does where a budget is set at all in
     # practice) so that the first bound and assignment come priced.
+    if decompose and policy.gender_balance:
+        # the placement-by-placement bound moves the multiplier itself, towards the
+        # budget: one flow (the start, and the bound without the gender rule) will do
+        max_flows, start_at_zero = 1, False
     lam = 0.0 if start_at_zero else hi / 2
     best: tuple[int, NDArray[np.intp], float] | None = None
+    start: NDArray[np.intp] | None = None
     flows = 0
     while True:
         value, chosen, spent = dual(lam, layer)
@@ -265,13 +275,15 @@ def relaxation(
     if decompose and policy.gender_balance:
         # per placement, the gender rule counted exactly (matching/decompose.py)
         target = 0.99 * best[0]
-        for value in decomposition_bounds(
-            prep, policy, best[2], prev_pairs, n_previous, target, DECOMPOSITION_STEPS
+        for step in decomposition_steps(
+            prep, policy, best[2], prev_pairs, n_previous, target, DECOMPOSITION_STEPS,
+            until=decompose_until, balance_budget=True, locked=locked,
         ):
-            if value < best[0]:
-                best = (value, best[1], best[2])
+            if step.bound < best[0]:
+                best = (step.bound, best[1], best[2])
+                start = step.chosen
                 if report:
-                    report(Relaxation(value, best[1], best[2], flows))
+                    report(Relaxation(step.bound, best[1], best[2], flows, start))
     if layer == "gender":
         # the stand-in can pay out at placements holding one volunteer: the network
         # without it (nationality caps, when set) may be the tighter one
@@ -280,8 +292,8 @@ def relaxation(
         if value < best[0]:
             best = (value, chosen, best[2])
             if report:
-                report(Relaxation(value, chosen, best[2], flows))
-    return Relaxation(best[0], best[1], best[2], flows)
+                report(Relaxation(value, chosen, best[2], flows, start))
+    return Relaxation(best[0], best[1], best[2], flows, start)
 
 
 DECOMPOSITION_STEPS = 300
@@ -298,6 +310,10 @@ CHILD_FLOWS = 5
 5-9 s; the bound gains 0.02% from the fifth to the tenth), after which it turns to the
 placement-by-placement bound, which gains far more (0.2-0.25% at 10k and 50k), until
 stopped."""
+
+DECOMPOSE_SHARE = 0.1
+"""Share of the time limit a small round gives the placement-by-placement bound
+before its search starts."""
 
 BACKGROUND_PAIRS = 100_000
 """From this many pairs, the relaxation runs in a forked process beside the search."""
@@ -372,6 +388,13 @@ class Pending:
         with self._arrived:
             return self._got[0] if self._got else None
 
+    def latest(self) -> Relaxation | None:
+        """The best relaxation found so far, without waiting."""
+        if self._done is not None:
+            return self._done
+        with self._arrived:
+            return self._got[-1] if self._got else None
+
     def result(self, deadline: float | None = None) -> Relaxation | None:
         """The relaxation; with a `deadline` (a perf_counter() value), the best bound
         the child has found by then (None if none yet), and the child is stopped."""
@@ -423,7 +446,10 @@ def relaxation_later(
     computes it in process."""
     args = (prep, policy, locked, prev_pairs, n_previous)
     if len(prep.pairs) < BACKGROUND_PAIRS:
-        return Pending(args, relaxation(*args))
+        # small rounds: the placement-by-placement bound costs a fraction of a second
+        # (0.2 s at 1,000 x 200); a tenth of the time limit at most
+        until = time.perf_counter() + DECOMPOSE_SHARE * policy.time_limit_s
+        return Pending(args, relaxation(*args, decompose=True, decompose_until=until))
     pending = Pending(args)
     pending.start()
     return pending

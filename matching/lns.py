@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -275,7 +276,24 @@ class Neighbourhoods:
                     seen.add(q)
                     chosen_places.append(q)
         ps = np.array(sorted(chosen_places[:k]), dtype=np.intp)
-        v_w = np.unique(np.concatenate(vols))
+        return self._window(ps, np.unique(np.concatenate(vols)), picked, at)
+
+    def window_for(self, ps: IntP, more: IntP, picked: IntP) -> Window:
+        """The window of the placements `ps`: those placed there, each one's best
+        candidates of each gender, and the volunteers `more`."""
+        c, pairs = self.prep.compiled, self.prep.pairs
+        at = np.full(c.n_volunteers, -1, dtype=np.intp)
+        at[pairs.v[picked]] = picked
+        vols: list[IntP] = [more.astype(np.intp)]
+        for p in ps.tolist():
+            cand = self.by_p[self.p_start[p] : self.p_start[p + 1]]
+            vols.append(pairs.v[self.best_candidates(cand)].astype(np.intp))
+        vols.append(pairs.v[picked[np.isin(pairs.p[picked], ps)]].astype(np.intp))
+        return self._window(np.unique(ps).astype(np.intp), np.unique(np.concatenate(vols)),
+                            picked, at)
+
+    def _window(self, ps: IntP, v_w: IntP, picked: IntP, at: IntP) -> Window:
+        c, pairs = self.prep.compiled, self.prep.pairs
         # whole groups, or their constraints would see half a group
         gs = np.unique(c.group[v_w][c.group[v_w] >= 0]).tolist()
         if gs:
@@ -320,10 +338,101 @@ def seeds(ev: Evaluator, picked: IntP, name: str) -> list[int]:
     return [int(p) for p in out.tolist()]
 
 
+def guided_groups(
+    prep: Prepared,
+    policy: Policy,
+    picked: IntP,
+    guide: IntP,
+    size: int,
+    rng: np.random.Generator | None = None,
+) -> list[tuple[IntP, IntP]]:
+    """Windows where a guide (the placement-by-placement bound's choices) differs from
+    the current assignment: placements joined when the guide moves a volunteer between
+    them, these pieces then packed `size` placements to a window, pieces that spend
+    more of the budget beside pieces that spend less (the budget ties placements that
+    no volunteer joins: measured at 10,000 x 2,000, most pieces are one placement, and
+    windows grown from candidates alone never brought a budget trade together).
+    Returns (placements, the guide's volunteers there) per window."""
+    c, pairs = prep.compiled, prep.pairs
+    n_p = c.n_placements
+    here = np.full(c.n_volunteers, -1, dtype=np.int64)
+    there = np.full(c.n_volunteers, -1, dtype=np.int64)
+    here[pairs.v[picked]] = pairs.p[picked]
+    there[pairs.v[guide]] = pairs.p[guide]
+    moved = np.flatnonzero(here != there)
+    if len(moved) == 0:
+        return []
+    # union-find over placements, joined by each moved volunteer's two placements
+    root = np.arange(n_p)
+
+    def find(x: int) -> int:
+        while root[x] != x:
+            root[x] = root[root[x]]
+            x = int(root[x])
+        return x
+
+    touched = set()
+    for v in moved.tolist():
+        a, b = int(here[v]), int(there[v])
+        for x in (a, b):
+            if x >= 0:
+                touched.add(x)
+        if a >= 0 and b >= 0:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                root[ra] = rb
+    pieces: dict[int, list[int]] = {}
+    for p in sorted(touched):
+        pieces.setdefault(find(p), []).append(p)
+    cost = placement_costs(c, policy).astype(np.int64)
+    load_now = np.bincount(pairs.p[picked], minlength=n_p)
+    load_guide = np.bincount(pairs.p[guide], minlength=n_p)
+    delta = {
+        r: int(((load_guide[ps] - load_now[ps]) * cost[ps]).sum()) for r, ps in pieces.items()
+    }
+    order = sorted(pieces, key=lambda r: (delta[r], pieces[r][0]))
+    if rng is not None:
+        # other partners each round: shuffled within the spenders and the savers
+        spend = [r for r in order if delta[r] > 0]
+        save = [r for r in order if delta[r] <= 0]
+        rng.shuffle(spend)
+        rng.shuffle(save)
+        order = save + spend
+    windows: list[tuple[IntP, IntP]] = []
+    lo, hi = 0, len(order) - 1
+    current: list[int] = []
+    take_low = True
+    while lo <= hi:
+        r = order[lo] if take_low else order[hi]
+        if take_low:
+            lo += 1
+        else:
+            hi -= 1
+        take_low = not take_low
+        if current and len(current) + len(pieces[r]) > size:
+            windows.append(_guided(current, guide, pairs))
+            current = []
+        current.extend(pieces[r])
+    if current:
+        windows.append(_guided(current, guide, pairs))
+    return windows
+
+
+def _guided(ps: list[int], guide: IntP, pairs: Any) -> tuple[IntP, IntP]:
+    arr = np.array(sorted(ps), dtype=np.intp)
+    vols = pairs.v[guide[np.isin(pairs.p[guide], arr)]].astype(np.intp)
+    return arr, vols
+
+
 SolveWindow = Callable[[Window, list[str], str, float], "tuple[IntP, bool] | None"]
 """(window, tiers to keep no worse, tier to maximise, seconds) -> the window's chosen
 free pairs and whether that is proven best for the whole round (a window without fixed
 pairs solved to optimality), or None when CP-SAT found nothing."""
+
+GUIDED_PLACEMENTS = 12
+GUIDED_ROUNDS = 3
+"""Times the guide's remaining differences are packed anew after a round of them
+gained anything."""
 
 STALE_WINDOWS = 20
 """Windows in a row without any gain after which a tier is left (at least; more on
@@ -339,6 +448,8 @@ def improve(
     solve_window: SolveWindow,
     deadline: float,
     floors: dict[str, int] | None = None,
+    guide: IntP | None = None,
+    fresh_guide: Callable[[], IntP | None] | None = None,
 ) -> tuple[IntP, dict[str, int], dict[str, object]]:
     """Improve `picked` window by window until `deadline` (a perf_counter() value).
 
@@ -346,7 +457,9 @@ def improve(
     share of the time), then kept at least at `floors` while the last tier is
     improved. A tier is left early when a window held the whole round and was solved
     to optimality, or after many windows without gain (small rounds finish well
-    before the clock, so their results do not depend on it). Returns the new
+    before the clock, so their results do not depend on it). `guide` (an assignment,
+    or nearly one, worth more) sets the last tier's first windows: where it differs;
+    `fresh_guide` may offer a newer one when those are done. Returns the new
     assignment, the floors and statistics.
     """
     ev = Evaluator(prep, policy, prev_pair)
@@ -369,19 +482,38 @@ def improve(
             until = min(deadline, time.perf_counter() + 0.2 * max(0.0, deadline - start))
         tried: set[int] = set()
         queue = seeds(ev, current, name)
+        guided: list[tuple[IntP, IntP]] = []
+        if last and guide is not None:
+            guided = guided_groups(prep, policy, current, guide, GUIDED_PLACEMENTS)
+        rounds, gained = 0, False
         stale = 0
         while time.perf_counter() < until - 0.1 and stale < stale_limit:
-            if not queue:
-                if not last:
-                    break
-                queue = [p for p in seeds(ev, current, name) if p not in tried] or [
-                    int(rng.integers(prep.compiled.n_placements))
-                ]
-            seed = queue.pop(0)
-            if seed in tried and not last:
-                continue
-            tried.add(seed)
-            win = hood.window(seed, current, rng)
+            if last and not guided and fresh_guide is not None:
+                newer = fresh_guide()
+                if newer is not None and newer is not guide:
+                    guide, rounds = newer, 0
+                    stats["guides"] = stats.get("guides", 1) + 1
+                    guided = guided_groups(prep, policy, current, guide, GUIDED_PLACEMENTS)
+            if not guided and gained and guide is not None and rounds < GUIDED_ROUNDS:
+                # what is left of the difference, packed anew
+                rounds, gained = rounds + 1, False
+                guided = guided_groups(prep, policy, current, guide, GUIDED_PLACEMENTS, rng)
+            if guided:
+                ps, vols = guided.pop(0)
+                win = hood.window_for(ps, vols, current)
+                stats["guided"] = stats.get("guided", 0) + 1
+            else:
+                if not queue:
+                    if not last:
+                        break
+                    queue = [p for p in seeds(ev, current, name) if p not in tried] or [
+                        int(rng.integers(prep.compiled.n_placements))
+                    ]
+                seed = queue.pop(0)
+                if seed in tried and not last:
+                    continue
+                tried.add(seed)
+                win = hood.window(seed, current, rng)
             floor_list = [floors.get(n, values[j]) for j, n in enumerate(names[:k])]
             remaining = until - time.perf_counter()
             got = solve_window(win, names[:k], name, min(remaining, 2.0))
@@ -398,6 +530,7 @@ def improve(
                 if new[k] > values[k]:
                     stats["improved"] += 1
                     stale = 0
+                    gained = True
                 current, values = cand, new
                 if not last:
                     queue = [p for p in seeds(ev, current, name) if p not in tried]

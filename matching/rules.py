@@ -38,8 +38,9 @@ from matching.constraints import (
 )
 from matching.constraints.base import PairVars, Penalty, RuleContext
 from matching.constraints.budget import placement_costs
-from matching.constraints.gender import missing_genders
+from matching.constraints.gender import _BALANCED, balance_applies, missing_genders
 from matching.constraints.groups import unplaceable_groups
+from matching.decompose import best_choices
 from matching.explain import pair_failure_details
 from matching.lns import Evaluator, SolveWindow, Window, improve, tier_names
 from matching.previous import moves_report, pair_index, previous_pairs
@@ -62,6 +63,11 @@ START_SHARE = 0.25
 """Share of `time_limit_s` a large round waits for the relaxation's first assignment,
 its search's start (it comes after one flow: ~1 s at 10,000 x 2,000, 6-9 s at
 50,000 x 10,000); past it, the search starts from the pure flow's."""
+START_STEPS = 30
+"""Subgradient steps of the placement-by-placement bound behind a large round's start
+(1.2 s at 10,000 x 2,000; the start gains little after 30), within this share of
+the time limit, and at least a third of them."""
+START_STEPS_SHARE = 0.25
 FULL_MODEL_PAIRS = 6_000
 """Up to this many eligible pairs, the model holds all of them (and can prove optimality)."""
 PER_VOLUNTEER = 6
@@ -97,6 +103,15 @@ class _Setup:
     pure_objective: int
     relaxed: Pending | None = None
     """The relaxation (its bound and assignment), maybe still being computed."""
+    guide: NDArray[np.intp] | None = None
+    """The placement-by-placement bound's choices (nearly an assignment, worth more
+    than the start repaired from them): the search looks first where they differ."""
+
+    def fresh_guide(self) -> NDArray[np.intp] | None:
+        """The relaxation's newest choices so far (the child's bound converges while
+        the search runs), None when it has none."""
+        relax = None if self.relaxed is None else self.relaxed.latest()
+        return None if relax is None else relax.start
 
     def bound(self, deadline: float | None = None) -> int:
         """The proven bound: the relaxation's (the best found by `deadline`), where it
@@ -178,14 +193,30 @@ def _setup(prep: Prepared, started: float) -> _Setup:
         assert relax is not None
         # (a relaxation that came from a child process carries no pairs)
         hint = relax.chosen if len(relax.chosen) else pure.chosen
-        must = [pure.chosen, relax.chosen, locked, prev_idx]
+        guide = relax.start
+        if relax.start is not None:
+            hint = relax.start
+        must = [pure.chosen, relax.chosen, hint, locked, prev_idx]
     else:
         # Large rounds: the bound comes from a child process while the search runs.
         # Its first assignment (host and nationality caps or the gender stand-in, the
         # move bonus, the budget priced in) is a far better start than the pure flow's:
         # measured at 10,000 x 2,000, the start alone beat the old search's result.
         first = relax_wait.first(started + START_SHARE * r.policy.time_limit_s)
+        guide = None
         hint = first.chosen if first is not None and len(first.chosen) else pure.chosen
+        if first is not None and r.policy.gender_balance:
+            # Better still: the placement-by-placement bound's choices at the first
+            # flow's multiplier (the child goes on with the bound meanwhile); at
+            # 10,000 x 2,000 the search from them ends 0.15% higher.
+            steps = best_choices(
+                prep, r.policy, first.multiplier, prev_idx, len(r.previous),
+                0.99 * first.bound, START_STEPS,
+                until=time.perf_counter() + START_STEPS_SHARE * r.policy.time_limit_s,
+                least=START_STEPS // 3, balance_budget=True, locked=locked,
+            )
+            if steps is not None:
+                hint = guide = steps.chosen
         must = [pure.chosen, hint, locked, prev_idx]
     model_pairs = _select_pairs(prep, must)
     return _Setup(
@@ -197,6 +228,7 @@ def _setup(prep: Prepared, started: float) -> _Setup:
         hint,
         pure.objective,
         relax_wait,
+        guide,
     )
 
 
@@ -415,6 +447,8 @@ def _solve_by_windows(
         setup.prev_pair,
         _window_solver(prep, setup, policy),
         deadline,
+        guide=setup.guide,
+        fresh_guide=setup.fresh_guide,
     )
     ev = Evaluator(prep, policy, setup.prev_pair)
     values: dict[str, Any] = {
@@ -645,6 +679,8 @@ def _greedy(
             p, v = int(pp[i]), int(pv[i])
             chosen[i] = True
             placed[v] = True
+            if lone is not None and load[p] == 0:
+                lone[p] = c.gender[v]
             load[p] += 1
             host_load[c.host[p]] += 1
             key = (p, int(c.nationality[v]))
@@ -653,6 +689,19 @@ def _greedy(
             in_country[co] += 1
             nat_in[(co, int(c.nationality[v]))] = nat_in.get((co, int(c.nationality[v])), 0) + 1
             spent += int(cost[i])
+
+    later: list[int] = []
+    lone: NDArray[np.int8] | None = None  # the gender of a placement's one occupant
+    if policy.gender_balance and "gender_balance" not in skip:
+        applies = balance_applies(c, pairs)
+        lone = np.full(c.n_placements, -1, dtype=np.int8)
+
+    def makes_a_miss(i: int) -> bool:
+        p = int(pp[i])
+        if lone is None or not applies[p] or load[p] != 1:
+            return False
+        both = {int(lone[p]), int(c.gender[pv[i]])}
+        return not all(g in both for g in _BALANCED)
 
     locked_set = set(locked.tolist())
     for i in order.tolist():
@@ -686,6 +735,14 @@ def _greedy(
                 take(batch)
             continue
         if i in locked_set or fits([i]):
+            if rank[i] >= 2 and lone is not None and makes_a_miss(i):
+                later.append(i)
+                continue
+            take([i])
+    # a second person of the first one's gender costs the balance penalty: such
+    # pairs go in only after every other pair has had its chance
+    for i in later:
+        if not placed[int(pv[i])] and fits([i]):
             take([i])
     return chosen
 

@@ -149,24 +149,27 @@ def test_child_keeps_working_while_the_parent_is_busy(monkeypatch: pytest.Monkey
     assert got is not None and got.bound == 98 and got.flows == 3
 
 
+@pytest.mark.parametrize("gender", [False, True])
 def test_large_round_search_starts_from_the_relaxations_first_assignment(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, gender: bool
 ) -> None:
     """On a round whose relaxation runs in a child process, the search's start is the
-    child's first assignment, which already prices the budget, and the solve keeps
-    every rule from there."""
+    child's first assignment, which already prices the budget (with gender balance:
+    the placement-by-placement choices at that assignment's multiplier), and the
+    solve keeps every rule from there."""
     import time
 
     import matching.bound as bound
     import matching.rules as rules
     from benchmarks.generate import generate_round
     from matching import validate_result
+    from matching.decompose import best_choices
     from matching.validate import rule_violations
 
     d = generate_round(300, 60, seed=4, rules=True)
     countries = sorted({p["country"] for p in d["placements"]})
     d["policy"] = {
-        "gender_balance": True,
+        "gender_balance": gender,
         "max_per_host": 4,
         "budget": {"total": 60_000, "cost": {c: 2000 + 300 * (i % 3) for i, c in
                                                   enumerate(countries)}},
@@ -181,12 +184,19 @@ def test_large_round_search_starts_from_the_relaxations_first_assignment(
                      max_flows=bound.CHILD_FLOWS, start_at_zero=False)
     first = reports[0]
     assert first.multiplier > 0  # priced from the first flow on
+    want = first.chosen
+    if gender:
+        steps = best_choices(prep, r.policy, first.multiplier, none, 0, 0.99 * first.bound,
+                             rules.START_STEPS, balance_budget=True, locked=none)
+        assert steps is not None
+        want = steps.chosen
     monkeypatch.setattr(bound, "BACKGROUND_PAIRS", 0)
     monkeypatch.setattr(rules, "FULL_MODEL_PAIRS", 0)
     setup = rules._setup(prep, time.perf_counter())
     try:
         assert setup.relaxed is not None and setup.relaxed._child is not None
-        assert np.array_equal(np.sort(setup.hint), np.sort(first.chosen))
+        assert np.array_equal(np.sort(setup.hint), np.sort(want))
+        assert (setup.guide is not None) is gender
     finally:
         setup.relaxed.cancel()
     result = solve_round(r)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import matching.rules as rules
 from benchmarks.generate import generate_round
@@ -125,3 +126,92 @@ def test_groups_no_placement_takes_counted_like_the_model(d: dict[str, Any]) -> 
     built = rules._build(prep, everything, r.policy)
     counted = unplaceable_groups(prep.compiled, prep.pairs, r.policy.group_together)
     assert counted == built.ctx.notes["groups_unplaceable"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 1000), st.integers(0, 1000), st.integers(2, 8))
+def test_guided_windows_cover_every_difference_and_keep_moves_together(
+    seed_a: int, seed_b: int, size: int
+) -> None:
+    """Windows from a guide: every placement where it differs from the assignment is
+    in exactly one window, a volunteer it moves has both ends in the same window, and
+    a window outgrows `size` only when one piece alone does."""
+    from matching.lns import guided_groups
+
+    d = _every_rule(generate_round(120, 20, seed=5, rules=True), limit=4)
+    r = parse_round(d)
+    prep = prepare(r)
+    pairs = prep.pairs
+
+    def assignment(seed: int) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(len(pairs))
+        seen_v: set[int] = set()
+        load = np.zeros(prep.compiled.n_placements, dtype=np.int64)
+        out = []
+        for i in order.tolist():
+            v, p = int(pairs.v[i]), int(pairs.p[i])
+            if v in seen_v or load[p] >= prep.compiled.capacity[p] or rng.random() < 0.5:
+                continue
+            seen_v.add(v)
+            load[p] += 1
+            out.append(i)
+        return np.sort(np.array(out, dtype=np.intp))
+
+    picked, guide = assignment(seed_a), assignment(seed_b)
+    windows = guided_groups(prep, r.policy, picked, guide, size)
+    where = [set(ps.tolist()) for ps, _ in windows]
+    members = {}
+    for name, arr in (("now", picked), ("guide", guide)):
+        for i in arr.tolist():
+            members.setdefault(int(pairs.p[i]), {"now": set(), "guide": set()})[name].add(
+                int(pairs.v[i]))
+    differ = {p for p, m in members.items() if m["now"] != m["guide"]}
+    assert set().union(*where) == differ if where else not differ
+    assert sum(len(w) for w in where) == len(differ)  # no placement twice
+    at_now = {int(pairs.v[i]): int(pairs.p[i]) for i in picked.tolist()}
+    at_guide = {int(pairs.v[i]): int(pairs.p[i]) for i in guide.tolist()}
+    for v in set(at_now) & set(at_guide):
+        a, b = at_now[v], at_guide[v]
+        if a != b:
+            assert any(a in w and b in w for w in where)
+    for (_ps, vols), w in zip(windows, where, strict=True):
+        # the guide's volunteers there come along
+        assert set(vols.tolist()) == {v for v, p in at_guide.items() if p in w}
+        if len(w) > size:
+            # one piece: every placement reached from any other by moved volunteers
+            reach, todo = {min(w)}, [min(w)]
+            while todo:
+                x = todo.pop()
+                for v in set(at_now) & set(at_guide):
+                    ends = {at_now[v], at_guide[v]}
+                    if x in ends:
+                        for y in ends - reach:
+                            reach.add(y)
+                            todo.append(y)
+            assert reach == w
+
+
+def test_greedy_start_leaves_a_second_of_one_gender_for_last() -> None:
+    """Two women outscore a man for a two-slot placement: the start takes a woman and
+    the man (no balance penalty), where taking by score alone would take both women."""
+    import time
+    from dataclasses import replace
+
+    from tests.helpers import doc, plc, vol
+
+    vols = [
+        vol("F1", gender="female", skills={"teaching": 5}),
+        vol("F2", gender="female", skills={"teaching": 5}),
+        vol("M1", gender="male", skills={"teaching": 3}),
+    ]
+    pls = [plc("P1", slots=2, desired_skills={"teaching": 5})]
+    for balance, want in ((True, {"F1", "M1"}), (False, {"F1", "F2"})):
+        r = parse_round(doc(vols, pls, gender_balance=balance, max_per_host=5))
+        prep = prepare(r)
+        setup = rules._setup(prep, time.perf_counter())
+        setup = replace(setup, hint=np.zeros(0, dtype=np.intp))  # score order alone
+        chosen = rules._greedy(prep, setup, r.policy, frozenset())
+        at = setup.model_pairs[chosen]
+        names = {prep.compiled.volunteer_ids[int(prep.pairs.v[i])] for i in at.tolist()}
+        assert names == want
