@@ -275,15 +275,23 @@ def relaxation(
     if decompose and policy.gender_balance:
         # per placement, the gender rule counted exactly (matching/decompose.py)
         target = 0.99 * best[0]
-        for step in decomposition_steps(
-            prep, policy, best[2], prev_pairs, n_previous, target, DECOMPOSITION_STEPS,
-            until=decompose_until, balance_budget=True, locked=locked,
-        ):
-            if step.bound < best[0]:
-                best = (step.bound, best[1], best[2])
-                start = step.chosen
-                if report:
-                    report(Relaxation(step.bound, best[1], best[2], flows, start))
+        # Subgradient runs end in different places (at 10,000 x 2,000, 2,601,289 to
+        # 2,601,859 by where the multiplier started): later runs start above the
+        # first's multiplier, and the best bound of all is kept. Without a budget
+        # there is no multiplier to vary, and one run is all.
+        starts = [best[2]] + ([m * best[2] for m in RESTARTS] if best[2] > 0 else [])
+        for lam0 in starts:
+            for step in decomposition_steps(
+                prep, policy, lam0, prev_pairs, n_previous, target, DECOMPOSITION_STEPS,
+                until=decompose_until, balance_budget=True, locked=locked,
+            ):
+                if step.bound < best[0]:
+                    best = (step.bound, best[1], best[2])
+                    start = step.chosen
+                    if report:
+                        report(Relaxation(step.bound, best[1], best[2], flows, start))
+            if decompose_until is not None and time.perf_counter() > decompose_until:
+                break
     if layer == "gender":
         # the stand-in can pay out at placements holding one volunteer: the network
         # without it (nationality caps, when set) may be the tighter one
@@ -299,6 +307,11 @@ def relaxation(
 DECOMPOSITION_STEPS = 300
 """Subgradient steps at most of the placement-by-placement bound (at 10,000 x 2,000
 it settles within about 100, 7 s)."""
+
+RESTARTS = (3.0, 2.0)
+"""Later runs of the placement-by-placement bound start at these multiples of the
+first's multiplier (the steps bring it back down; measured, starting above ended
+lower than starting below)."""
 
 SCALE = 16
 """Weights are multiplied by this before a multiplier's costs are rounded to integers,

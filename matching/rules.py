@@ -53,9 +53,11 @@ from matching.solve import (
 )
 from models import Conflict, InfeasibleRound, Policy
 
-BOUND_SHARE = 0.92
+BOUND_SHARE = 0.9
 """Share of `time_limit_s` after which a relaxation still running is stopped (its best
-bound so far stands)."""
+bound so far stands). Large rounds' children restart the placement-by-placement bound
+until then, so a solve takes about this share and the result's building (0.3 s at
+10,000 x 2,000)."""
 CPSAT_SHARE = 0.85
 """Share of `time_limit_s` by which the solve should be done (building the result and
 explaining it take the rest)."""
@@ -65,17 +67,20 @@ its search's start (it comes after one flow: ~1 s at 10,000 x 2,000, 6-9 s at
 50,000 x 10,000); past it, the search starts from the pure flow's."""
 START_STEPS = 30
 """Subgradient steps of the placement-by-placement bound behind a large round's start
-(1.2 s at 10,000 x 2,000; the start gains little after 30), within this share of
-the time limit, and at least a third of them."""
+(1.2 s at 10,000 x 2,000; the search ended lower from 50 or 90: it starts later,
+and the child's later choices guide it anyway), at least a third of them."""
 START_STEPS_SHARE = 0.25
+"""At most this share of the time limit goes to those steps."""
 FULL_MODEL_PAIRS = 6_000
 """Up to this many eligible pairs, the model holds all of them (and can prove optimality)."""
 PER_VOLUNTEER = 6
 """Best pairs kept per volunteer in a restricted model."""
 WINDOW_WORKERS = 1
-WINDOW_EFFORT = 0.05
-"""CP-SAT deterministic time per window (about 0.1-0.3 s of wall clock here)."""
 """CP-SAT workers per window: windows are small, and one worker keeps them reproducible."""
+WINDOW_EFFORT = 0.1
+"""CP-SAT deterministic time per window (about 0.1-0.3 s of wall clock here; 0.1
+rather than 0.05 since guided windows hold a dozen placements: at 10,000 x 2,000 the
+gap came out 0.005-0.007% smaller on two rounds, three runs each)."""
 PER_PLACEMENT_EXTRA = 6
 """Best candidates kept per placement beyond its slots."""
 HARD_RULES = (
@@ -624,20 +629,56 @@ def _greedy(
     host_cap = None if "max_per_host" in skip else policy.max_per_host
     together = policy.group_together
     use_groups = "groups" not in skip
-    placed = np.zeros(c.n_volunteers, dtype=np.bool_)
-    load = np.zeros(c.n_placements, dtype=np.int64)
-    host_load = np.zeros(len(c.hosts), dtype=np.int64)
+    # Python lists: the loop below looks at one pair at a time, tens of thousands of
+    # times, where numpy's per-element access costs more than the work
+    pv_l, pp_l = pv.tolist(), pp.tolist()
+    cost_l = cost.tolist()
+    cap_l = c.capacity.tolist()
+    host_of, country_of = c.host.tolist(), c.country.tolist()
+    nat_of, gender_of, group_of = c.nationality.tolist(), c.gender.tolist(), c.group.tolist()
+    rank_l = rank.tolist()
+    placed = [False] * c.n_volunteers
+    load = [0] * c.n_placements
+    host_load = [0] * len(c.hosts)
     nat_at: dict[tuple[int, int], int] = {}
-    in_country = np.zeros(len(c.countries), dtype=np.int64)
+    in_country = [0] * len(c.countries)
     nat_in: dict[tuple[int, int], int] = {}
     spent = 0
     chosen = np.zeros(n, dtype=np.bool_)
     members = {g: np.flatnonzero(c.group == g) for g in np.unique(c.group[c.group >= 0]).tolist()}
     by_v: dict[int, list[int]] = {}
     for i in np.lexsort((-scores.total[mp], pv)).tolist():
-        by_v.setdefault(int(pv[i]), []).append(i)
+        by_v.setdefault(pv_l[i], []).append(i)
+    # a group member's best pair at each placement (or in each country)
+    best_at: dict[tuple[int, int], int] = {}
+    for g_members in members.values():
+        for v in g_members.tolist():
+            for j in by_v.get(v, []):
+                where = pp_l[j] if together == "placement" else country_of[pp_l[j]]
+                best_at.setdefault((v, where), j)
+    pct = round(share * 100) if share is not None else 0
+    allow = policy.nationality_share_allowance
+
+    def fits_one(i: int) -> bool:
+        p, v = pp_l[i], pv_l[i]
+        if load[p] >= cap_l[p]:
+            return False
+        if host_cap is not None and host_load[host_of[p]] >= host_cap:
+            return False
+        nat = nat_of[v]
+        if nat_cap is not None and nat_at.get((p, nat), 0) >= nat_cap:
+            return False
+        if budget is not None and spent + cost_l[i] > budget:
+            return False
+        if share is not None:
+            co = country_of[p]
+            if 100 * (nat_in.get((co, nat), 0) + 1) > pct * (in_country[co] + 1) + 100 * allow:
+                return False
+        return True
 
     def fits(batch: list[int]) -> bool:
+        if len(batch) == 1:
+            return fits_one(batch[0])
         extra_p: dict[int, int] = {}
         extra_h: dict[int, int] = {}
         extra_n: dict[tuple[int, int], int] = {}
@@ -645,18 +686,18 @@ def _greedy(
         extra_cn: dict[tuple[int, int], int] = {}
         money = 0
         for i in batch:
-            p, v = int(pp[i]), int(pv[i])
+            p, v = pp_l[i], pv_l[i]
             extra_p[p] = extra_p.get(p, 0) + 1
-            h = int(c.host[p])
+            h = host_of[p]
             extra_h[h] = extra_h.get(h, 0) + 1
-            key = (p, int(c.nationality[v]))
+            key = (p, nat_of[v])
             extra_n[key] = extra_n.get(key, 0) + 1
-            co = int(c.country[p])
+            co = country_of[p]
             extra_c[co] = extra_c.get(co, 0) + 1
-            ck = (co, int(c.nationality[v]))
+            ck = (co, nat_of[v])
             extra_cn[ck] = extra_cn.get(ck, 0) + 1
-            money += int(cost[i])
-        if any(load[p] + k > c.capacity[p] for p, k in extra_p.items()):
+            money += cost_l[i]
+        if any(load[p] + k > cap_l[p] for p, k in extra_p.items()):
             return False
         if host_cap is not None and any(host_load[h] + k > host_cap for h, k in extra_h.items()):
             return False
@@ -665,10 +706,9 @@ def _greedy(
         if budget is not None and spent + money > budget:
             return False
         if share is not None:
-            pct, allow = round(share * 100), policy.nationality_share_allowance
             # adding people only loosens the cap of the nationalities not added
             for (co, nat), k in extra_cn.items():
-                total = int(in_country[co]) + extra_c[co]
+                total = in_country[co] + extra_c[co]
                 if 100 * (nat_in.get((co, nat), 0) + k) > pct * total + 100 * allow:
                     return False
         return True
@@ -676,39 +716,40 @@ def _greedy(
     def take(batch: list[int]) -> None:
         nonlocal spent
         for i in batch:
-            p, v = int(pp[i]), int(pv[i])
+            p, v = pp_l[i], pv_l[i]
             chosen[i] = True
             placed[v] = True
             if lone is not None and load[p] == 0:
-                lone[p] = c.gender[v]
+                lone[p] = gender_of[v]
             load[p] += 1
-            host_load[c.host[p]] += 1
-            key = (p, int(c.nationality[v]))
+            host_load[host_of[p]] += 1
+            key = (p, nat_of[v])
             nat_at[key] = nat_at.get(key, 0) + 1
-            co = int(c.country[p])
+            co = country_of[p]
             in_country[co] += 1
-            nat_in[(co, int(c.nationality[v]))] = nat_in.get((co, int(c.nationality[v])), 0) + 1
-            spent += int(cost[i])
+            nat_in[(co, nat_of[v])] = nat_in.get((co, nat_of[v]), 0) + 1
+            spent += cost_l[i]
 
     later: list[int] = []
-    lone: NDArray[np.int8] | None = None  # the gender of a placement's one occupant
+    lone: list[int] | None = None  # the gender of a placement's one occupant
+    applies: list[bool] = []
     if policy.gender_balance and "gender_balance" not in skip:
-        applies = balance_applies(c, pairs)
-        lone = np.full(c.n_placements, -1, dtype=np.int8)
+        applies = balance_applies(c, pairs).tolist()
+        lone = [-1] * c.n_placements
 
     def makes_a_miss(i: int) -> bool:
-        p = int(pp[i])
+        p = pp_l[i]
         if lone is None or not applies[p] or load[p] != 1:
             return False
-        both = {int(lone[p]), int(c.gender[pv[i]])}
+        both = {lone[p], gender_of[pv_l[i]]}
         return not all(g in both for g in _BALANCED)
 
     locked_set = set(locked.tolist())
     for i in order.tolist():
-        v = int(pv[i])
+        v = pv_l[i]
         if placed[v]:
             continue
-        g = int(c.group[v])
+        g = group_of[v]
         if use_groups and g >= 0 and len(members.get(g, ())) > 1:
             # the whole group, at this pair's placement (or country)
             batch = [i]
@@ -718,31 +759,24 @@ def _greedy(
                 if placed[other]:
                     batch = []
                     break
-                opts = [
-                    j
-                    for j in by_v.get(other, [])
-                    if (
-                        pp[j] == pp[i]
-                        if together == "placement"
-                        else c.country[pp[j]] == c.country[pp[i]]
-                    )
-                ]
-                if not opts:
+                where = pp_l[i] if together == "placement" else country_of[pp_l[i]]
+                j = best_at.get((other, where), -1)
+                if j < 0:
                     batch = []
                     break
-                batch.append(opts[0])
+                batch.append(j)
             if batch and (i in locked_set or fits(batch)):
                 take(batch)
             continue
-        if i in locked_set or fits([i]):
-            if rank[i] >= 2 and lone is not None and makes_a_miss(i):
+        if i in locked_set or fits_one(i):
+            if rank_l[i] >= 2 and lone is not None and makes_a_miss(i):
                 later.append(i)
                 continue
             take([i])
     # a second person of the first one's gender costs the balance penalty: such
     # pairs go in only after every other pair has had its chance
     for i in later:
-        if not placed[int(pv[i])] and fits([i]):
+        if not placed[pv_l[i]] and fits_one(i):
             take([i])
     return chosen
 
