@@ -12,9 +12,9 @@ groups only (2% of it frozen as travel booked, at most 15% moved). Prints a tabl
 writes JSON to benchmarks/results/rules-latest.json.
 
 Columns: `gap` is (bound - objective) / bound with the proven bound of the round
-(the relaxation in matching/bound.py, which prices gender balance only by a stand-in
-and leaves out groups, shares, tiers and move limits, so part of this gap is what those
-rules cost, not search);
+(matching/bound.py and matching/decompose.py: the gender rule, the nationality cap per
+placement, locks, group reach and the budget in; shares per country, host caps, tiers
+and move limits left out, so part of this gap is what those rules cost, not search);
 `model gap` is CP-SAT's own gap on the modelled pairs for the score tier (rounds solved
 by one model); `windows (improving)` counts the neighbourhood search's windows.
 """
