@@ -401,6 +401,11 @@ class Pending:
         with self._arrived:
             return self._got[0] if self._got else None
 
+    @property
+    def in_background(self) -> bool:
+        """Computed by a child process (until `result()` stops it)."""
+        return self._reader is not None
+
     def latest(self) -> Relaxation | None:
         """The best relaxation found so far, without waiting."""
         if self._done is not None:

@@ -443,7 +443,11 @@ def _solve_by_windows(
 ) -> tuple[NDArray[np.intp], _Built, dict[str, Any], bool]:
     """Large rounds: from a start that keeps every hard rule, re-optimise window after
     window with CP-SAT (`matching.lns`) until the policy's share of the time is spent."""
-    deadline = setup.started + CPSAT_SHARE * policy.time_limit_s
+    share = CPSAT_SHARE
+    if setup.relaxed is not None and setup.relaxed.in_background:
+        # the result waits for the bound's process until BOUND_SHARE anyway
+        share = max(CPSAT_SHARE, BOUND_SHARE)
+    deadline = setup.started + share * policy.time_limit_s
     picked, _floors, stats = improve(
         prep,
         policy,
