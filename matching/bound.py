@@ -249,7 +249,7 @@ def relaxation(
     # Bisection on the multiplier; `start_at_zero=False` skips the flow without it
     # (useless when the budget binds, as it does where a budget is set at all in
     # practice) so that the first bound and assignment come priced.
-    if decompose and policy.gender_balance:
+    if decompose and per_placement(policy):
         # the placement-by-placement bound moves the multiplier itself, towards the
         # budget: one flow (the start, and the bound without the gender rule) will do
         max_flows, start_at_zero = 1, False
@@ -272,7 +272,7 @@ def relaxation(
             hi = lam
         lam = (lo + hi) / 2
     assert best is not None
-    if decompose and policy.gender_balance:
+    if decompose and per_placement(policy):
         # per placement, the gender rule counted exactly (matching/decompose.py)
         target = 0.99 * best[0]
         # Subgradient runs end in different places (at 10,000 x 2,000, 2,601,289 to
@@ -331,6 +331,16 @@ before its search starts."""
 
 BACKGROUND_PAIRS = 100_000
 """From this many pairs, the relaxation runs in a forked process beside the search."""
+
+
+def per_placement(policy: Policy) -> bool:
+    """Rounds whose placements have rules of their own, which the
+    placement-by-placement bound keeps: gender balance (which the flows only
+    approximate) or a nationality cap per placement (which they keep too; there the
+    bound gains from the locks, the groups' reach and a finer budget multiplier, and
+    its choices guide the search: at 10,000 x 2,000 without gender balance, gap 0.11%
+    -> 0.03%)."""
+    return policy.gender_balance or policy.max_same_nationality_per_placement is not None
 
 
 class Pending:
