@@ -50,11 +50,6 @@ from models import Policy
 
 F64 = NDArray[np.float64]
 
-LOCK_BONUS = 1e6
-"""Added to a locked pair's weight in the placement-by-placement bound: above any sum
-of a placement's other weights and penalties, small enough for float sums to stay
-exact to far under a point."""
-
 PRICE_PASSES = 200
 """Longest-path passes at most for the starting placement prices (any prices give a
 valid bound; these only make the start good)."""
@@ -371,8 +366,13 @@ def decomposition_steps(
     pv, pp, w = pairs.v[keep], pairs.p[keep], w[keep]
     if locked is not None and len(locked):
         at = np.searchsorted(keep, np.unique(locked))
-        w[at] += LOCK_BONUS
-        const -= LOCK_BONUS * len(at)
+        # above any placement's other weights and penalties together (the bound
+        # holds for any bonus; this one makes every choice take the locked pair)
+        bonus = 1.0 + 2.0 * (
+            float(np.abs(w).max()) * float(c.capacity.max()) + 2 * policy.gender_balance_penalty
+        )
+        w[at] += bonus
+        const -= bonus * len(at)
     pay = placement_costs(c, policy)[pp].astype(np.float64) if budget is not None else None
     fixed_u = pairs.v[locked] if locked is not None else np.zeros(0, dtype=np.intp)
 
