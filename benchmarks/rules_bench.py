@@ -2,6 +2,7 @@
 
     python -m benchmarks.rules_bench                 # 1,000 x 200 and 10,000 x 2,000
     python -m benchmarks.rules_bench --full          # adds 50,000 x 10,000
+    python -m benchmarks.rules_bench --huge          # adds 100,000 x 20,000
 
 Each size: a generated round (groups included), solved once without the rules (the
 min-cost-flow optimum, whose total is the bound), then with every rule on: groups,
@@ -38,6 +39,7 @@ from models import Result, parse_round
 RESULTS = Path(__file__).resolve().parent / "results"
 QUICK = [(1_000, 200, 10.0), (10_000, 2_000, 10.0)]
 FULL = [(50_000, 10_000, 60.0)]
+HUGE = [(100_000, 20_000, 60.0)]
 
 
 def all_rules(doc: dict[str, Any], pure: Result, time_limit: float) -> dict[str, Any]:
@@ -132,9 +134,10 @@ def search_cell(row: dict[str, Any]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--full", action="store_true", help="add 50,000 x 10,000")
+    ap.add_argument("--huge", action="store_true", help="add 100,000 x 20,000 (no target)")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
-    rows = run(QUICK + (FULL if args.full else []), args.seed)
+    rows = run(QUICK + (FULL if args.full else []) + (HUGE if args.huge else []), args.seed)
     t = Table(title="Every policy rule on (bound = the relaxation of matching/bound.py)")
     for col in ("size", "pure s", "rules s", "limit s", "status", "objective", "bound",
                 "gap", "model gap", "matched", "windows (improving)", "moves", "violations"):
