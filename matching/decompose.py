@@ -248,6 +248,17 @@ def all_choices(
     return np.where(empty, 0.0, best), out
 
 
+def grouping(key: NDArray[np.int64]) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
+    """The entries ordered by `key` (stably), the first position of each key in that
+    order, and each ordered entry's group number: what `nationality_allowed` takes."""
+    by_group = np.argsort(key, kind="stable").astype(np.intp)
+    sk = key[by_group]
+    change = sk[1:] != sk[:-1]
+    group_starts = np.flatnonzero(np.r_[True, change]).astype(np.intp)
+    group_of = np.cumsum(np.r_[False, change]).astype(np.intp)
+    return by_group, group_starts, group_of
+
+
 def nationality_allowed(
     rank: NDArray[np.int64], by_group: NDArray[np.intp], group_starts: NDArray[np.intp],
     group_of: NDArray[np.intp], cap: int,
@@ -277,27 +288,6 @@ class DualStep(NamedTuple):
     """Pairs (indices into the round's pairs) each placement chose at these prices:
     nearly an assignment (few volunteers chosen twice), and a far better start for
     the search than a flow's."""
-
-
-def decomposition_bounds(
-    prep: Prepared,
-    policy: Policy,
-    lam: float,
-    prev_pairs: NDArray[np.intp],
-    n_previous: int,
-    target: float,
-    iterations: int = 300,
-    until: float | None = None,
-    locked: NDArray[np.intp] | None = None,
-) -> Iterator[int]:
-    """Each better bound of `decomposition_steps`."""
-    best = np.inf
-    for step in decomposition_steps(
-        prep, policy, lam, prev_pairs, n_previous, target, iterations, until, locked=locked
-    ):
-        if step.bound < best:
-            best = step.bound
-            yield step.bound
 
 
 def best_choices(
@@ -388,11 +378,9 @@ def decomposition_steps(
     slots = c.capacity.astype(np.int64)
     cap = policy.max_same_nationality_per_placement
     if cap is not None and len(pv):
-        key = pp.astype(np.int64) * (int(c.nationality.max(initial=0)) + 1) + c.nationality[pv]
-        by_group = np.argsort(key, kind="stable")
-        sk = key[by_group]
-        group_starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
-        group_of = np.cumsum(np.r_[False, sk[1:] != sk[:-1]])
+        by_group, group_starts, group_of = grouping(
+            pp.astype(np.int64) * (int(c.nationality.max(initial=0)) + 1) + c.nationality[pv]
+        )
     best = np.inf
     theta, stalls = 1.0, 0
     lam_moving = False  # the bound is not settled while the multiplier moves far
