@@ -290,27 +290,12 @@ class DualStep(NamedTuple):
     the search than a flow's."""
 
 
-def best_choices(
-    prep: Prepared,
-    policy: Policy,
-    lam: float,
-    prev_pairs: NDArray[np.intp],
-    n_previous: int,
-    target: float,
-    iterations: int,
-    until: float | None = None,
-    least: int = 1,
-    balance_budget: bool = False,
-    locked: NDArray[np.intp] | None = None,
-) -> DualStep | None:
-    """The step with the best bound among the first `iterations` (None when fewer
-    than `least` were taken by `until`: the prices are still far off)."""
+def best_step(steps: Iterator[DualStep], least: int = 1) -> DualStep | None:
+    """The step of `steps` with the best bound (None when fewer than `least` came, as
+    when a deadline cut them short: the prices are still far off)."""
     best: DualStep | None = None
     taken = 0
-    for step in decomposition_steps(
-        prep, policy, lam, prev_pairs, n_previous, target, iterations, until, balance_budget,
-        locked,
-    ):
+    for step in steps:
         taken += 1
         if best is None or step.bound < best.bound:
             best = step

@@ -40,7 +40,7 @@ from matching.constraints.base import PairVars, Penalty, RuleContext
 from matching.constraints.budget import placement_costs
 from matching.constraints.gender import _BALANCED, balance_applies, missing_genders
 from matching.constraints.groups import unplaceable_groups
-from matching.decompose import best_choices
+from matching.decompose import best_step, decomposition_steps
 from matching.explain import pair_failure_details
 from matching.lns import Evaluator, SolveWindow, Window, improve, tier_names
 from matching.previous import moves_report, pair_index, previous_pairs
@@ -214,11 +214,14 @@ def _setup(prep: Prepared, started: float) -> _Setup:
             # Better still: the placement-by-placement bound's choices at the first
             # flow's multiplier (the child goes on with the bound meanwhile); at
             # 10,000 x 2,000 the search from them ends 0.15% higher.
-            steps = best_choices(
-                prep, r.policy, first.multiplier, prev_idx, len(r.previous),
-                0.99 * first.bound, START_STEPS,
-                until=time.perf_counter() + START_STEPS_SHARE * r.policy.time_limit_s,
-                least=START_STEPS // 3, balance_budget=True, locked=locked,
+            steps = best_step(
+                decomposition_steps(
+                    prep, r.policy, first.multiplier, prev_idx, len(r.previous),
+                    0.99 * first.bound, START_STEPS,
+                    until=time.perf_counter() + START_STEPS_SHARE * r.policy.time_limit_s,
+                    balance_budget=True, locked=locked,
+                ),
+                least=START_STEPS // 3,
             )
             if steps is not None:
                 hint = guide = steps.chosen

@@ -163,7 +163,7 @@ def test_large_round_search_starts_from_the_relaxations_first_assignment(
     import matching.rules as rules
     from benchmarks.generate import generate_round
     from matching import validate_result
-    from matching.decompose import best_choices
+    from matching.decompose import best_step, decomposition_steps
     from matching.validate import rule_violations
 
     d = generate_round(300, 60, seed=4, rules=True)
@@ -186,8 +186,9 @@ def test_large_round_search_starts_from_the_relaxations_first_assignment(
     assert first.multiplier > 0  # priced from the first flow on
     want = first.chosen
     if gender:
-        steps = best_choices(prep, r.policy, first.multiplier, none, 0, 0.99 * first.bound,
-                             rules.START_STEPS, balance_budget=True, locked=none)
+        steps = best_step(decomposition_steps(prep, r.policy, first.multiplier, none, 0,
+                                              0.99 * first.bound, rules.START_STEPS,
+                                              balance_budget=True, locked=none))
         assert steps is not None
         want = steps.chosen
     monkeypatch.setattr(bound, "BACKGROUND_PAIRS", 0)
