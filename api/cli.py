@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.io import read_round, result_to_json, write_json_lines, write_result, write_text
-from models import InfeasibleRound, InvalidRound, Result, Round
+from volmatch.api.io import read_round, result_to_json, write_json_lines, write_result, write_text
+from volmatch.models import InfeasibleRound, InvalidRound, Result, Round
 
 app = typer.Typer(
     name="volmatch",
@@ -158,8 +158,8 @@ def demo(
     ] = None,
 ) -> None:
     """Run the bundled realistic round end to end and print its summary."""
-    from matching import solve_round
-    from scenarios.demo import demo_round_path
+    from volmatch.matching import solve_round
+    from volmatch.scenarios.demo import demo_round_path
 
     def go() -> None:
         console = Console()
@@ -230,7 +230,7 @@ def solve(
     ] = False,
 ) -> None:
     """Run the round; write the result JSON (to stdout where no --out)."""
-    from matching import solve_round
+    from volmatch.matching import solve_round
 
     def go() -> None:
         m = _mode(mode)
@@ -261,8 +261,8 @@ def candidates(
     ] = None,
 ) -> None:
     """Every eligible pair with its score and breakdown, as JSON lines."""
-    from matching import prepare
-    from matching.dates import from_days
+    from volmatch.matching import prepare
+    from volmatch.matching.dates import from_days
 
     def go() -> None:
         prep = prepare(_load(round_file))
@@ -302,9 +302,9 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
 ) -> None:
     """Which hard rules each pair fails, or why an eligible pair was not chosen."""
-    from matching import prepare
-    from matching.explain import explain_volunteer
-    from matching.solve import solve_prepared
+    from volmatch.matching import prepare
+    from volmatch.matching.explain import explain_volunteer
+    from volmatch.matching.solve import solve_prepared
 
     def go() -> None:
         r = _load(round_file)
@@ -341,7 +341,11 @@ def explain(
 # Command groups that live in modules of their own (service, spreadsheets, what-if ...).
 # Each module has `register(app: typer.Typer) -> None` and imports its heavy
 # dependencies inside the commands, so that `volmatch solve` starts fast.
-EXTENSIONS: tuple[str, ...] = ("api.cli_sheets", "api.cli_service", "api.cli_whatif")
+EXTENSIONS: tuple[str, ...] = (
+    "volmatch.api.cli_sheets",
+    "volmatch.api.cli_service",
+    "volmatch.api.cli_whatif",
+)
 
 
 def _register_extensions() -> None:

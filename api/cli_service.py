@@ -24,7 +24,7 @@ DbOpt = Annotated[
 
 
 def _settings(db: str | None, **overrides: Any) -> Any:
-    from api.service.settings import Settings
+    from volmatch.api.service.settings import Settings
 
     if db is not None:
         overrides["db_url"] = db
@@ -42,7 +42,7 @@ def serve(
     """Run the HTTP API (migrates the database on start; runs one job worker inside)."""
     import uvicorn
 
-    from api.service import create_app
+    from volmatch.api.service import create_app
 
     settings = _settings(db, embedded_worker=workers > 0)
     app = create_app(settings)
@@ -67,9 +67,9 @@ def worker(
     ] = None,
 ) -> None:
     """Run a job worker against the service's database, until interrupted."""
-    from api.service.db import make_engine, migrate, session_factory
-    from api.service.jobs import Worker
-    from api.service.logs import setup_logging
+    from volmatch.api.service.db import make_engine, migrate, session_factory
+    from volmatch.api.service.jobs import Worker
+    from volmatch.api.service.logs import setup_logging
 
     overrides: dict[str, Any] = {}
     if lease is not None:
@@ -104,8 +104,8 @@ def keys_create(
     db: DbOpt = None,
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
-    from api.service.auth import create_key
-    from api.service.db import make_engine, migrate, session_factory, transaction
+    from volmatch.api.service.auth import create_key
+    from volmatch.api.service.db import make_engine, migrate, session_factory, transaction
 
     settings = _settings(db)
     engine = make_engine(settings.db_url)

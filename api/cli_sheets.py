@@ -36,9 +36,9 @@ def template(
     with a note on every column, drop-down lists, and Help and Lists sheets."""
     from rich.console import Console
 
-    from api.cli import BadInput, _run
-    from api.io import read_round
-    from api.sheets import write_round_workbook
+    from volmatch.api.cli import BadInput, _run
+    from volmatch.api.io import read_round
+    from volmatch.api.sheets import write_round_workbook
 
     def go() -> None:
         if out.suffix.lower() != ".xlsx":
@@ -47,7 +47,7 @@ def template(
             raise BadInput("give --from or --example, not both")
         source = from_round
         if example:
-            from scenarios.demo import demo_round_path
+            from volmatch.scenarios.demo import demo_round_path
 
             source = demo_round_path()
         r = read_round(source) if source is not None else None

@@ -13,7 +13,7 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from scenarios.compare import Comparison
+    from volmatch.scenarios.compare import Comparison
 
 _TABLE_KPIS = (
     "objective", "volunteers_matched", "fill_rate", "urgent_fill_rate", "mean_score",
@@ -39,7 +39,7 @@ def _cell(value: Any, delta: Any) -> str:
 def _print(console: Console, cmp: Comparison, top: int) -> None:
     from rich.table import Table
 
-    from scenarios.compare import MOVE_KINDS
+    from volmatch.scenarios.compare import MOVE_KINDS
 
     t = Table(title=f"What-if: {cmp.scenario} (delta against the base)", header_style="bold")
     t.add_column("round")
@@ -96,12 +96,12 @@ def _run(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from api.cli import BadInput
-    from api.io import read_round, write_text
-    from scenarios.charts import write_charts
-    from scenarios.compare import to_markdown
-    from scenarios.model import load_scenario
-    from scenarios.runner import run_scenario
+    from volmatch.api.cli import BadInput
+    from volmatch.api.io import read_round, write_text
+    from volmatch.scenarios.charts import write_charts
+    from volmatch.scenarios.compare import to_markdown
+    from volmatch.scenarios.model import load_scenario
+    from volmatch.scenarios.runner import run_scenario
 
     scenario = load_scenario(file)
     path = scenario.base_path()
@@ -184,8 +184,8 @@ def register(app: typer.Typer) -> None:
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no tables.")] = False,
     ) -> None:
         """Solve a scenario's base round and variants and compare them side by side."""
-        from api.cli import _run as run_guarded
-        from scenarios.model import ScenarioError
+        from volmatch.api.cli import _run as run_guarded
+        from volmatch.scenarios.model import ScenarioError
 
         def go() -> None:
             try:

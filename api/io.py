@@ -8,14 +8,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from models import Result, Round, load_round
+from volmatch.models import Result, Round, load_round
 
 
 def read_round(path: str | Path, *, long_lived: bool = False) -> Round:
     """Load a round from a JSON or YAML file, an `.xlsx` workbook or a folder of CSV files
     (raises `models.InvalidRound`). `long_lived`: kept until the process exits (the
     command line), see `models.load_round`."""
-    from api.sheets import is_sheet_source, read_sheets
+    from volmatch.api.sheets import is_sheet_source, read_sheets
 
     if is_sheet_source(path):
         return read_sheets(path)
@@ -31,7 +31,7 @@ def write_result(r: Round, result: Result, out: Path | None) -> None:
     """Write a result where the user asked: JSON to a file or stdout, or a workbook to
     an `.xlsx` file."""
     if out is not None and out.suffix.lower() == ".xlsx":
-        from api.sheets import write_result_workbook
+        from volmatch.api.sheets import write_result_workbook
 
         write_result_workbook(r, result, out)
         return

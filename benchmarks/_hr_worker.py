@@ -1,7 +1,7 @@
-"""Worker for the hospital-resident baseline; runs in `benchmarks/.venv-matching`.
+"""Worker for the hospital-resident baseline: PyPI `matching` in a process of its own.
 
-It is executed as a script (never imported) by the PyPI `matching` package's own
-interpreter, because that package's import name clashes with volmatch's `matching`.
+It is executed as a script (never imported), so that the package's peak memory is its
+own and its deep recursion gets a thread of its own.
 Reads `{"residents": {id: [placements]}, "hospitals": {id: [volunteers]},
 "capacities": {id: n}}` as JSON on stdin and writes the resident-optimal matching with
 its timings as JSON on stdout.

@@ -16,15 +16,14 @@ volmatch is measured against and an upper bound for any rule added on top.
   through `new_bool_var`/`add`), so the time limit is spent solving, not building;
   building the same model through the Python API costs about 5x more (see ANCHORS.md).
 * `hospital_resident` - the PyPI `matching` package (v1.4) hospital-resident algorithm,
-  the usual tool for stable matching. Its import name clashes with volmatch's own
-  `matching` package, so it runs in a separate virtual environment
-  (`benchmarks/.venv-matching`, created on demand) through a subprocess.
+  the usual tool for stable matching (installed beside volmatch by the `test` and `bench`
+  extras: ours is `volmatch.matching`). It runs in a worker process of this interpreter,
+  which gets the large thread stack the package needs and measures its own peak memory.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -39,7 +38,6 @@ I64 = NDArray[np.int64]
 MATCHING_VERSION = "1.4.3"
 """The `matching` release the hospital-resident baseline installs."""
 
-DEFAULT_MATCHING_VENV = Path(__file__).resolve().parent / ".venv-matching"
 _HR_WORKER = Path(__file__).resolve().parent / "_hr_worker.py"
 
 
@@ -267,35 +265,6 @@ def cpsat_bare(
     )
 
 
-def ensure_matching_venv(venv: Path = DEFAULT_MATCHING_VENV) -> Path:
-    """The Python of a virtual environment with PyPI `matching` installed.
-
-    Created on first use with `python -m venv` and pip (network access to PyPI needed
-    once); kept out of git by `benchmarks/.gitignore`.
-    """
-    python = venv / "bin" / "python"
-    probe = [str(python), "-c", "import matching, sys; sys.exit(matching.__version__ != "
-             f"{MATCHING_VERSION!r})"]
-    if python.exists() and subprocess.run(probe, capture_output=True, env=_clean_env(),
-                                          cwd=venv, check=False).returncode == 0:
-        return python
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", f"matching=={MATCHING_VERSION}"],
-        check=True, env=_clean_env(),
-    )
-    return python
-
-
-def _clean_env() -> dict[str, str]:
-    """The environment without PYTHONPATH, so that our own `matching` cannot shadow
-    the PyPI package in the worker."""
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    env.pop("PYTHONHOME", None)
-    return env
-
-
 def preference_lists(
     pv: ArrayLike,
     pp: ArrayLike,
@@ -345,17 +314,15 @@ def hospital_resident(
     volunteer_pref_pos: ArrayLike,
     placement_rank_pos: ArrayLike,
     timeout_s: float = 600.0,
-    venv: Path = DEFAULT_MATCHING_VENV,
 ) -> BaselineResult:
     """Resident-optimal (= volunteer-optimal) stable matching by PyPI `matching`.
 
-    The lists of `preference_lists` go to a worker in the package's own virtual
-    environment as JSON; `build_seconds` is the worker's `create_from_dictionaries`
-    (which deep-copies the player graph), `solve_seconds` its `solve`. Interpreter
+    The lists of `preference_lists` go to a worker process as JSON; `build_seconds` is
+    the worker's `create_from_dictionaries` (which deep-copies the player graph),
+    `solve_seconds` its `solve`. Interpreter
     start-up and JSON transfer are not counted but are in the result's `note`.
     """
     v, p, s, cap = _as_arrays(pv, pp, score, capacity)
-    python = ensure_matching_venv(venv)
     residents, hospitals = preference_lists(v, p, s, volunteer_pref_pos, placement_rank_pos)
     payload = json.dumps({
         "residents": residents,
@@ -365,8 +332,8 @@ def hospital_resident(
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(
-            [str(python), str(_HR_WORKER)], input=payload, capture_output=True, text=True,
-            timeout=timeout_s, env=_clean_env(), cwd=venv, check=False,
+            [sys.executable, str(_HR_WORKER)], input=payload, capture_output=True, text=True,
+            timeout=timeout_s, check=False,
         )
     except subprocess.TimeoutExpired:
         wall = time.perf_counter() - t0

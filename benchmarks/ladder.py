@@ -231,13 +231,12 @@ def _fastest_baseline(runs: list[Any]) -> Any:
 
 def run_child(spec: dict[str, Any]) -> dict[str, Any]:
     """Measure volmatch and the baselines on one round file, in this process."""
-    import matching
-    import models
     from benchmarks import baselines as bl
+    from volmatch import matching, models
 
     try:
-        from api.io import read_round as _read_round
-        from api.io import write_result as _write_result
+        from volmatch.api.io import read_round as _read_round
+        from volmatch.api.io import write_result as _write_result
 
         def read(path: Path) -> Any:
             return _read_round(path, long_lived=True)  # as `volmatch solve` reads it

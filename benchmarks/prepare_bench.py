@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.generate import generate_round
-from matching import compile_round, find_pairs, score_pairs
-from models import parse_round
+from volmatch.matching import compile_round, find_pairs, score_pairs
+from volmatch.models import parse_round
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

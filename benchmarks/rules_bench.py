@@ -32,9 +32,9 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.generate import generate_round
-from matching import solve_round, validate_result
-from matching.validate import rule_violations
-from models import Result, parse_round
+from volmatch.matching import solve_round, validate_result
+from volmatch.matching.validate import rule_violations
+from volmatch.models import Result, parse_round
 
 RESULTS = Path(__file__).resolve().parent / "results"
 QUICK = [(1_000, 200, 10.0), (10_000, 2_000, 10.0)]

@@ -55,9 +55,9 @@ def _with_side(r: Any, side: str) -> Any:
 def run_size(nv: int, npl: int, seed: int, hr: bool, couples: bool) -> dict[str, Any]:
     from benchmarks import baselines as bl
     from benchmarks.generate import generate_round
-    from matching.solve import prepare
-    from matching.stable import _list_positions, solve_stable, stability_audit
-    from models import parse_round
+    from volmatch.matching.solve import prepare
+    from volmatch.matching.stable import _list_positions, solve_stable, stability_audit
+    from volmatch.models import parse_round
 
     doc = generate_round(nv, npl, seed=seed, rules=couples)
     doc.setdefault("policy", {})["mode"] = "stable"

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.generate import generate_round
-from matching import prepare
-from models import parse_round
-from scenarios.changes import apply_variant
-from scenarios.incremental import prepare_variant
-from scenarios.model import parse_scenario
-from scenarios.runner import run_scenario
+from volmatch.matching import prepare
+from volmatch.models import parse_round
+from volmatch.scenarios.changes import apply_variant
+from volmatch.scenarios.incremental import prepare_variant
+from volmatch.scenarios.model import parse_scenario
+from volmatch.scenarios.runner import run_scenario
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -1,10 +1,10 @@
 """volmatch's matching core: pure functions from a `Round` to a `Result`, no I/O."""
 
-from matching.compiled import CompiledRound, compile_round
-from matching.eligibility import RULES, Pairs, check_rules, dense_pairs, find_pairs
-from matching.scoring import COMPONENTS, Scores, score_pairs
-from matching.solve import Prepared, Solution, prepare, solve_round
-from matching.validate import validate_result
+from volmatch.matching.compiled import CompiledRound, compile_round
+from volmatch.matching.eligibility import RULES, Pairs, check_rules, dense_pairs, find_pairs
+from volmatch.matching.scoring import COMPONENTS, Scores, score_pairs
+from volmatch.matching.solve import Prepared, Solution, prepare, solve_round
+from volmatch.matching.validate import validate_result
 
 __all__ = [
     "COMPONENTS",

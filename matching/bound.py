@@ -25,12 +25,12 @@ import numpy as np
 from numpy.typing import NDArray
 from ortools.graph.python import min_cost_flow
 
-from matching.constraints.budget import placement_costs
-from matching.constraints.gender import _BALANCED, balance_applies
-from matching.decompose import decomposition_steps
-from matching.flow import FlowError, compact_ids
-from matching.solve import Prepared
-from models import Policy
+from volmatch.matching.constraints.budget import placement_costs
+from volmatch.matching.constraints.gender import _BALANCED, balance_applies
+from volmatch.matching.decompose import decomposition_steps
+from volmatch.matching.flow import FlowError, compact_ids
+from volmatch.matching.solve import Prepared
+from volmatch.models import Policy
 
 I64 = NDArray[np.int64]
 

@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from matching.dates import is_month_end, split_days
-from models import Placement, Round, Volunteer
-from models.codes import CEFR_RANK
+from volmatch.matching.dates import is_month_end, split_days
+from volmatch.models import Placement, Round, Volunteer
+from volmatch.models.codes import CEFR_RANK
 
 I8 = NDArray[np.int8]
 I32 = NDArray[np.int32]
@@ -409,7 +409,7 @@ def compile_round(r: Round) -> CompiledRound:
 
 
 def _compile(r: Round) -> CompiledRound:
-    from models.codes import GENDERS
+    from volmatch.models.codes import GENDERS
 
     vols, vcols, vflat = _read_sorted(r.volunteers, _read_volunteers, Volunteer.model_fields)
     pls, pcols, pflat = _read_sorted(r.placements, _read_placements, Placement.model_fields)

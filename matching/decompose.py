@@ -41,12 +41,12 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from matching.compiled import CompiledRound
-from matching.constraints.budget import placement_costs
-from matching.constraints.gender import _BALANCED, balance_applies
-from matching.flow import max_score_assignment
-from matching.solve import Prepared
-from models import Policy
+from volmatch.matching.compiled import CompiledRound
+from volmatch.matching.constraints.budget import placement_costs
+from volmatch.matching.constraints.gender import _BALANCED, balance_applies
+from volmatch.matching.flow import max_score_assignment
+from volmatch.matching.solve import Prepared
+from volmatch.models import Policy
 
 F64 = NDArray[np.float64]
 

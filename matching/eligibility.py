@@ -20,8 +20,8 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from matching.compiled import NO_AGE, Asks, CompiledRound
-from matching.dates import add_months, age_on, months_fitting_split, split_days
+from volmatch.matching.compiled import NO_AGE, Asks, CompiledRound
+from volmatch.matching.dates import add_months, age_on, months_fitting_split, split_days
 
 I32 = NDArray[np.int32]
 I64 = NDArray[np.int64]

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from matching.compiled import CompiledRound
-from matching.eligibility import (
+from volmatch.matching.compiled import CompiledRound
+from volmatch.matching.eligibility import (
     EXACT_ON_PAIRS,
     RULES,
     Pairs,
@@ -21,9 +21,9 @@ from matching.eligibility import (
     set_bits_by_row,
     volunteer_rule_failures,
 )
-from matching.scoring import Scores
-from models import Placement, Volunteer
-from models.codes import CEFR_LEVELS, CEFR_RANK, country_name, language_name
+from volmatch.matching.scoring import Scores
+from volmatch.models import Placement, Volunteer
+from volmatch.models.codes import CEFR_LEVELS, CEFR_RANK, country_name, language_name
 
 I64 = NDArray[np.int64]
 B = NDArray[np.bool_]

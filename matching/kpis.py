@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from matching.compiled import CompiledRound
-from models.codes import GENDERS
+from volmatch.matching.compiled import CompiledRound
+from volmatch.models.codes import GENDERS
 
 
 def _share(num: NDArray[np.int64], den: NDArray[np.int64], labels: list[str]) -> dict[str, float]:

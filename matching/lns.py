@@ -24,12 +24,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from matching.constraints.budget import placement_costs
-from matching.constraints.coverage import URGENT
-from matching.constraints.fairness import SCALE
-from matching.constraints.gender import _BALANCED, balance_applies
-from matching.solve import Prepared
-from models import Policy
+from volmatch.matching.constraints.budget import placement_costs
+from volmatch.matching.constraints.coverage import URGENT
+from volmatch.matching.constraints.fairness import SCALE
+from volmatch.matching.constraints.gender import _BALANCED, balance_applies
+from volmatch.matching.solve import Prepared
+from volmatch.models import Policy
 
 IntP = NDArray[np.intp]
 

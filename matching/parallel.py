@@ -15,9 +15,9 @@ from typing import Final, TypeVar
 
 import numpy as np
 
-from matching.compiled import CompiledRound
-from matching.eligibility import Pairs, _calendar, find_pairs, requirement_index
-from matching.scoring import COMPONENTS, Scores, score_pairs
+from volmatch.matching.compiled import CompiledRound
+from volmatch.matching.eligibility import Pairs, _calendar, find_pairs, requirement_index
+from volmatch.matching.scoring import COMPONENTS, Scores, score_pairs
 
 T = TypeVar("T")
 

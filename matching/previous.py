@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from matching.compiled import CompiledRound
-from matching.eligibility import Pairs
-from matching.explain import pair_failure_details
-from matching.scoring import Scores
+from volmatch.matching.compiled import CompiledRound
+from volmatch.matching.eligibility import Pairs
+from volmatch.matching.explain import pair_failure_details
+from volmatch.matching.scoring import Scores
 
 
 def pair_index(

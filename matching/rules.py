@@ -22,8 +22,8 @@ import numpy as np
 from numpy.typing import NDArray
 from ortools.sat.python import cp_model
 
-from matching.bound import Pending, per_placement, relaxation_later
-from matching.constraints import (
+from volmatch.matching.bound import Pending, per_placement, relaxation_later
+from volmatch.matching.constraints import (
     add_assignment,
     add_budget,
     add_gender_balance,
@@ -36,22 +36,22 @@ from matching.constraints import (
     fairness_floor,
     urgent_coverage,
 )
-from matching.constraints.base import PairVars, Penalty, RuleContext
-from matching.constraints.budget import placement_costs
-from matching.constraints.gender import _BALANCED, balance_applies, missing_genders
-from matching.constraints.groups import unplaceable_groups
-from matching.decompose import best_step, decomposition_steps
-from matching.explain import pair_failure_details
-from matching.lns import Evaluator, SolveWindow, Window, improve, tier_names
-from matching.previous import moves_report, pair_index, previous_pairs
-from matching.solve import (
+from volmatch.matching.constraints.base import PairVars, Penalty, RuleContext
+from volmatch.matching.constraints.budget import placement_costs
+from volmatch.matching.constraints.gender import _BALANCED, balance_applies, missing_genders
+from volmatch.matching.constraints.groups import unplaceable_groups
+from volmatch.matching.decompose import best_step, decomposition_steps
+from volmatch.matching.explain import pair_failure_details
+from volmatch.matching.lns import Evaluator, SolveWindow, Window, improve, tier_names
+from volmatch.matching.previous import moves_report, pair_index, previous_pairs
+from volmatch.matching.solve import (
     Prepared,
     Solution,
     has_groups,
     locked_pair_indices,
     solve_pure,
 )
-from models import Conflict, InfeasibleRound, Policy
+from volmatch.models import Conflict, InfeasibleRound, Policy
 
 BOUND_SHARE = 0.9
 """Share of `time_limit_s` after which a relaxation still running is stopped (its best

@@ -28,8 +28,8 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from matching.compiled import Asks, CompiledRound
-from matching.eligibility import Pairs
+from volmatch.matching.compiled import Asks, CompiledRound
+from volmatch.matching.eligibility import Pairs
 
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]

@@ -10,16 +10,16 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from matching.compiled import CompiledRound, compile_round
-from matching.dates import from_days
-from matching.eligibility import Pairs
-from matching.explain import explain_open, explain_unmatched, pair_failure_details
-from matching.flow import max_score_assignment
-from matching.kpis import compute_kpis
-from matching.parallel import find_pair_parts, join_pairs, score_pair_parts
-from matching.previous import moves_report, pair_index, previous_pairs
-from matching.scoring import Scores
-from models import (
+from volmatch.matching.compiled import CompiledRound, compile_round
+from volmatch.matching.dates import from_days
+from volmatch.matching.eligibility import Pairs
+from volmatch.matching.explain import explain_open, explain_unmatched, pair_failure_details
+from volmatch.matching.flow import max_score_assignment
+from volmatch.matching.kpis import compute_kpis
+from volmatch.matching.parallel import find_pair_parts, join_pairs, score_pair_parts
+from volmatch.matching.previous import moves_report, pair_index, previous_pairs
+from volmatch.matching.scoring import Scores
+from volmatch.models import (
     AssignmentOut,
     Conflict,
     InfeasibleRound,
@@ -185,13 +185,13 @@ def solve_prepared(prep: Prepared) -> Solution:
     """Solve a prepared round the way its policy asks (pure, with rules, or stable)."""
     policy = prep.compiled.round.policy
     if policy.mode == "stable":
-        from matching.stable import solve_stable
+        from volmatch.matching.stable import solve_stable
 
         return solve_stable(prep)
     if not needs_rules(prep):
         return solve_pure(prep)
     # CP-SAT's module pulls in pandas (~0.7 s): only rounds with rules pay for it.
-    from matching.rules import solve_with_rules
+    from volmatch.matching.rules import solve_with_rules
 
     return solve_with_rules(prep)
 
@@ -199,7 +199,7 @@ def solve_prepared(prep: Prepared) -> Solution:
 def _assignments_out(prep: Prepared, chosen: NDArray[np.intp]) -> list[AssignmentOut]:
     """The chosen pairs as the contract's assignments, ordered by volunteer id (built from
     checked arrays: constructed without re-validating ~100k objects)."""
-    from models.result import construct_trusted
+    from volmatch.models.result import construct_trusted
 
     c, pairs, scores = prep.compiled, prep.pairs, prep.scores
     at = chosen[np.argsort(pairs.v[chosen], kind="stable")]
@@ -280,7 +280,7 @@ def _build_result(prep: Prepared, sol: Solution, mode: str, progress: Progress |
     if mode == "stable":
         # ranks, not the total score, explain a stable matching; the generic reasons
         # below cover only who has no eligible partner at all
-        from matching.stable import stable_reasons
+        from volmatch.matching.stable import stable_reasons
 
         why_v, why_p = stable_reasons(prep, chosen)
         unmatched_left = np.asarray(
@@ -316,7 +316,7 @@ def _build_result(prep: Prepared, sol: Solution, mode: str, progress: Progress |
         "eligible_pairs": len(pairs),
     }
     # built from checked arrays: construct without re-validating ~100k objects
-    from models.result import construct_trusted
+    from volmatch.models.result import construct_trusted
 
     return Result(
         status=sol.status,
@@ -371,7 +371,7 @@ def solve_round(
     sol = solve_prepared(prep)
     prep.timings["solve"] = time.perf_counter() - t0
     if audit:
-        from matching.stable import stability_audit
+        from volmatch.matching.stable import stability_audit
 
         t0 = time.perf_counter()
         sol.extra["stability"] = stability_audit(prep, sol)

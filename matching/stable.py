@@ -39,8 +39,8 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
-from matching.compiled import CompiledRound
-from matching.solve import Prepared, Solution, locked_pair_indices, solve_pure
+from volmatch.matching.compiled import CompiledRound
+from volmatch.matching.solve import Prepared, Solution, locked_pair_indices, solve_pure
 
 I64 = NDArray[np.int64]
 I32 = NDArray[np.int32]

@@ -11,8 +11,8 @@ import calendar
 import datetime as dt
 from collections import Counter
 
-from models import Placement, Result, Round, Volunteer
-from models.codes import CEFR_RANK
+from volmatch.models import Placement, Result, Round, Volunteer
+from volmatch.models.codes import CEFR_RANK
 
 
 def add_months(d: dt.date, months: int) -> dt.date:

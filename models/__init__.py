@@ -1,9 +1,9 @@
 """volmatch domain models: the round document, its validation, and the result shape."""
 
-from models.errors import Conflict, ErrorItem, InfeasibleRound, InvalidRound, VolmatchError
-from models.load import load_round, parse_round, parse_text, round_to_dict
-from models.result import AssignmentOut, OpenSlot, Result, UnmatchedVolunteer
-from models.round import (
+from volmatch.models.errors import Conflict, ErrorItem, InfeasibleRound, InvalidRound, VolmatchError
+from volmatch.models.load import load_round, parse_round, parse_text, round_to_dict
+from volmatch.models.result import AssignmentOut, OpenSlot, Result, UnmatchedVolunteer
+from volmatch.models.round import (
     Budget,
     Pair,
     Placement,

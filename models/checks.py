@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from models.errors import ErrorItem
+from volmatch.models.errors import ErrorItem
 
 if TYPE_CHECKING:
-    from models.round import Placement, Policy, PreviousAssignment, Round, Volunteer
+    from volmatch.models.round import Placement, Policy, PreviousAssignment, Round, Volunteer
 
 
 class _HasPreferences(Protocol):

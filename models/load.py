@@ -15,9 +15,9 @@ import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import SchemaValidator, core_schema, from_json
 
-from models.checks import cross_record_errors
-from models.errors import ErrorItem, InvalidRound
-from models.round import (
+from volmatch.models.checks import cross_record_errors
+from volmatch.models.errors import ErrorItem, InvalidRound
+from volmatch.models.round import (
     NATIVE_TWINS,
     ORDERED_FIELDS,
     Placement,

@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import CoreSchema, core_schema
 
-from models.codes import CEFR_LEVELS, SDG_TARGETS, country_codes, language_codes
+from volmatch.models.codes import CEFR_LEVELS, SDG_TARGETS, country_codes, language_codes
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _SLUG_RE = re.compile(r"^[a-z0-9_-]+$")
@@ -451,7 +451,7 @@ class Round(BaseModel):
 
     @model_validator(mode="after")
     def _cross_records(self) -> Round:
-        from models.checks import round_errors
+        from volmatch.models.checks import round_errors
 
         errors = round_errors(self)
         if errors:

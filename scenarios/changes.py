@@ -21,10 +21,10 @@ from typing import Any, Union
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from models import Pair, Placement, Policy, Round, Volunteer
-from models.checks import cross_record_errors
-from models.codes import CEFR_RANK
-from scenarios.model import (
+from volmatch.models import Pair, Placement, Policy, Round, Volunteer
+from volmatch.models.checks import cross_record_errors
+from volmatch.models.codes import CEFR_RANK
+from volmatch.scenarios.model import (
     AddRecords,
     Change,
     Condition,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from scenarios.compare import Comparison
+from volmatch.scenarios.compare import Comparison
 
 CHART_KPIS: tuple[str, ...] = (
     "objective",

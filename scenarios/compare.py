@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from matching import Prepared
-from matching.explain import pair_failure_details
-from models import Result
+from volmatch.matching import Prepared
+from volmatch.matching.explain import pair_failure_details
+from volmatch.models import Result
 
 HEADLINE_KPIS: tuple[str, ...] = (
     "objective",

@@ -24,10 +24,10 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from matching import Prepared, compile_round, find_pairs, prepare, score_pairs
-from matching.compiled import CompiledRound
-from matching.eligibility import Pairs, all_rules, schedule
-from models import Placement, Policy, Round, Volunteer
+from volmatch.matching import Prepared, compile_round, find_pairs, prepare, score_pairs
+from volmatch.matching.compiled import CompiledRound
+from volmatch.matching.eligibility import Pairs, all_rules, schedule
+from volmatch.models import Placement, Policy, Round, Volunteer
 
 Reuse = Literal["rescored", "incremental", "full"]
 

@@ -24,12 +24,17 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_complet
 from dataclasses import dataclass
 from typing import Any
 
-from matching import Prepared, prepare
-from matching.solve import build_result
-from matching.solve import solve_prepared as solve_prepared_core
-from models import InfeasibleRound, Result, Round
-from scenarios.changes import VariantInvalid, apply_variant, check_scenario, describe_change
-from scenarios.compare import (
+from volmatch.matching import Prepared, prepare
+from volmatch.matching.solve import build_result
+from volmatch.matching.solve import solve_prepared as solve_prepared_core
+from volmatch.models import InfeasibleRound, Result, Round
+from volmatch.scenarios.changes import (
+    VariantInvalid,
+    apply_variant,
+    check_scenario,
+    describe_change,
+)
+from volmatch.scenarios.compare import (
     BaseFacts,
     Comparison,
     base_facts,
@@ -37,8 +42,8 @@ from scenarios.compare import (
     failed,
     summarise,
 )
-from scenarios.incremental import prepare_variant
-from scenarios.model import Scenario, Variant
+from volmatch.scenarios.incremental import prepare_variant
+from volmatch.scenarios.model import Scenario, Variant
 
 Progress = Callable[[int, int, str], None]
 """Called as (done, total, name of the round just finished)."""

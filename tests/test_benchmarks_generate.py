@@ -17,8 +17,8 @@ import pytest
 
 from benchmarks import baselines as bl
 from benchmarks.generate import generate_round, main, rules_policy
-from matching import compile_round, find_pairs, score_pairs
-from models import parse_round
+from volmatch.matching import compile_round, find_pairs, score_pairs
+from volmatch.models import parse_round
 
 
 def _pairs(doc: dict[str, object]) -> tuple[object, object, object]:
@@ -147,8 +147,6 @@ def test_preference_lists_follow_the_contract_order() -> None:
     assert hospitals == {0: [1, 0], 1: [0, 1], 2: [0]}
 
 
-@pytest.mark.skipif(not (bl.DEFAULT_MATCHING_VENV / "bin" / "python").exists(),
-                    reason="benchmarks/.venv-matching not created (needs PyPI once)")
 def test_hospital_resident_matches_a_stable_outcome() -> None:
     c, pairs, scores = _pairs(generate_round(200, 40, seed=6))
     none = np.full(len(pairs), -1)

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching import solve_round
-from matching.bound import relaxation
-from matching.solve import prepare
-from models import Result, Round, parse_round
 from tests.test_policy_rules import ruled_docs
+from volmatch.matching import solve_round
+from volmatch.matching.bound import relaxation
+from volmatch.matching.solve import prepare
+from volmatch.models import Result, Round, parse_round
 
 
 def proven_score_round(d: dict[str, Any], pen: int, gender: bool) -> tuple[Round, Result] | None:
@@ -101,7 +101,7 @@ def test_gender_network_bounds_teams_with_the_other_class(slots: int) -> None:
 def test_relaxation_in_a_child_process_gives_the_same_bound(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import matching.bound as bound
+    import volmatch.matching.bound as bound
     from benchmarks.generate import generate_round
 
     d = generate_round(300, 60, seed=2, rules=True)
@@ -130,7 +130,7 @@ def test_child_keeps_working_while_the_parent_is_busy(monkeypatch: pytest.Monkey
     chosen pairs, 8 MB pickled, far over a pipe's buffer."""
     import time
 
-    import matching.bound as bound
+    import volmatch.matching.bound as bound
 
     def slow_relaxation(*args: Any, report: Any = None, **kw: Any) -> bound.Relaxation:
         big = np.arange(1_000_000, dtype=np.intp)
@@ -159,12 +159,12 @@ def test_large_round_search_starts_from_the_relaxations_first_assignment(
     solve keeps every rule from there."""
     import time
 
-    import matching.bound as bound
-    import matching.rules as rules
+    import volmatch.matching.bound as bound
+    import volmatch.matching.rules as rules
     from benchmarks.generate import generate_round
-    from matching import validate_result
-    from matching.decompose import best_step, decomposition_steps
-    from matching.validate import rule_violations
+    from volmatch.matching import validate_result
+    from volmatch.matching.decompose import best_step, decomposition_steps
+    from volmatch.matching.validate import rule_violations
 
     d = generate_round(300, 60, seed=4, rules=True)
     countries = sorted({p["country"] for p in d["placements"]})

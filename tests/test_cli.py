@@ -13,8 +13,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from api.cli import app
 from tests.helpers import doc, plc, vol
+from volmatch.api.cli import app
 
 runner = CliRunner()
 

@@ -19,13 +19,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-import matching.explain as explain_mod
-import matching.stable as stable_mod
-from api.io import result_to_json
+import volmatch.matching.explain as explain_mod
+import volmatch.matching.stable as stable_mod
 from benchmarks.generate import generate_round
-from matching.compiled import CompiledRound
-from matching.dates import age_on, from_days, to_days
-from matching.eligibility import (
+from tests.strategies import MODULES, round_docs
+from volmatch.api.io import result_to_json
+from volmatch.matching.compiled import CompiledRound
+from volmatch.matching.dates import age_on, from_days, to_days
+from volmatch.matching.eligibility import (
     EXACT_ON_PAIRS,
     RULES,
     Pairs,
@@ -39,7 +40,7 @@ from matching.eligibility import (
     volunteer_rule_failures,
     volunteer_rule_table,
 )
-from matching.explain import (
+from volmatch.matching.explain import (
     _MAX_LISTED,
     _counts_sentences,
     _ids,
@@ -51,10 +52,17 @@ from matching.explain import (
     placements_without_pairs,
     volunteers_without_pairs,
 )
-from matching.kpis import compute_kpis
-from matching.scoring import Scores
-from matching.solve import Prepared, Progress, Solution, build_result, prepare, solve_prepared
-from matching.stable import (
+from volmatch.matching.kpis import compute_kpis
+from volmatch.matching.scoring import Scores
+from volmatch.matching.solve import (
+    Prepared,
+    Progress,
+    Solution,
+    build_result,
+    prepare,
+    solve_prepared,
+)
+from volmatch.matching.stable import (
     _market,
     _nth,
     _reason_rankings,
@@ -63,7 +71,7 @@ from matching.stable import (
     rankings,
     stable_reasons,
 )
-from models import (
+from volmatch.models import (
     AssignmentOut,
     OpenSlot,
     Placement,
@@ -72,8 +80,7 @@ from models import (
     Volunteer,
     parse_round,
 )
-from models.codes import CEFR_LEVELS, CEFR_RANK, country_name
-from tests.strategies import MODULES, round_docs
+from volmatch.models.codes import CEFR_LEVELS, CEFR_RANK, country_name
 
 I64 = NDArray[np.int64]
 IP = NDArray[np.intp]
@@ -729,7 +736,7 @@ def test_argpartition_of_a_batch_is_that_of_each_row() -> None:
 
 
 def test_unique_rows_is_numpys() -> None:
-    from matching.eligibility import _unique_rows
+    from volmatch.matching.eligibility import _unique_rows
 
     rng = np.random.default_rng(1)
     for width, base in ((1, 7), (3, 50), (4, 2000), (6, 2000)):
@@ -804,7 +811,7 @@ def test_result_objects_are_those_model_construct_builds() -> None:
 def test_construct_trusted_falls_back_where_a_model_needs_more() -> None:
     from pydantic import BaseModel, ConfigDict, Field
 
-    from models.result import construct_trusted
+    from volmatch.models.result import construct_trusted
 
     class Aliased(BaseModel):
         model_config = ConfigDict(frozen=True)

@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import matching.rules as rules
+import volmatch.matching.rules as rules
 from benchmarks.generate import generate_round
-from matching import solve_round, validate_result
-from matching.lns import Evaluator
-from matching.solve import prepare
-from matching.validate import rule_violations
-from models import parse_round
 from tests.test_policy_rules import ruled_docs
+from volmatch.matching import solve_round, validate_result
+from volmatch.matching.lns import Evaluator
+from volmatch.matching.solve import prepare
+from volmatch.matching.validate import rule_violations
+from volmatch.models import parse_round
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ def test_breaches_names_the_rule_an_assignment_breaks() -> None:
 @settings(max_examples=30, deadline=None)
 @given(ruled_docs())
 def test_groups_no_placement_takes_counted_like_the_model(d: dict[str, Any]) -> None:
-    from matching.constraints.groups import unplaceable_groups
+    from volmatch.matching.constraints.groups import unplaceable_groups
 
     r = parse_round(d)
     prep = prepare(r)
@@ -136,7 +136,7 @@ def test_guided_windows_cover_every_difference_and_keep_moves_together(
     """Windows from a guide: every placement where it differs from the assignment is
     in exactly one window, a volunteer it moves has both ends in the same window, and
     a window outgrows `size` only when one piece alone does."""
-    from matching.lns import guided_groups
+    from volmatch.matching.lns import guided_groups
 
     d = _every_rule(generate_round(120, 20, seed=5, rules=True), limit=4)
     r = parse_round(d)

@@ -15,8 +15,9 @@ import pytest
 from pydantic import ValidationError
 
 from benchmarks.generate import generate_round
-from matching.compiled import Asks, compile_round
-from models import (
+from tests.helpers import doc, plc, vol
+from volmatch.matching.compiled import Asks, compile_round
+from volmatch.models import (
     ErrorItem,
     InvalidRound,
     Placement,
@@ -28,7 +29,6 @@ from models import (
     parse_round,
     parse_text,
 )
-from tests.helpers import doc, plc, vol
 
 ID_MSG = "is not a valid id: use 1-64 of letters, digits, '_', '.', '-'"
 SLUG_MSG = "is not a code: use lower-case letters, digits, '_' and '-'"
@@ -234,7 +234,7 @@ def _unusual_but_valid(start: bool) -> str:
 
 @pytest.mark.parametrize("start", [False, True])
 def test_json_text_loads_as_the_parsed_document_does(start: bool) -> None:
-    from models.load import _built_document
+    from volmatch.models.load import _built_document
 
     text = _unusual_but_valid(start)
     # without `start`, the text is read by the quick path (records built from the JSON)
@@ -290,7 +290,7 @@ def test_records_given_built_are_taken_as_they_are() -> None:
 def test_the_loader_checks_ids_and_codes_natively() -> None:
     # Guards the speed of the loader: its validators must be pydantic-core's own checks,
     # not the models' Python ones (which pydantic-core would reuse if it could).
-    from models.load import _FAST
+    from volmatch.models.load import _FAST
 
     with pytest.raises(ValidationError) as exc:
         _FAST["volunteers"].validate_python([vol("bad id!", nationality="cn", skills={"X": 1})])
@@ -334,7 +334,7 @@ def test_long_lived_round_is_frozen_out_of_the_collector(tmp_path: Path) -> None
     import gc
 
     from benchmarks.generate import generate_round
-    from models import load_round
+    from volmatch.models import load_round
 
     doc = generate_round(40, 8, seed=2)
     f = tmp_path / "round.json"

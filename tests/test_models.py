@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from models import InvalidRound, Round, parse_round, round_to_dict
-from models.codes import SDG_TARGETS
 from tests.helpers import doc, plc, vol
+from volmatch.models import InvalidRound, Round, parse_round, round_to_dict
+from volmatch.models.codes import SDG_TARGETS
 
 
 def errors_of(d: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -168,7 +168,7 @@ def test_models_are_frozen() -> None:
 
 
 def test_a_round_built_in_code_is_checked_across_records() -> None:
-    from models import Placement, Volunteer
+    from volmatch.models import Placement, Volunteer
 
     v = Volunteer.model_validate(vol("V1", preferences=["P9"]))
     p = Placement.model_validate(plc("P1"))

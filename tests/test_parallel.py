@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from benchmarks.generate import generate_round
-from matching import compile_round, find_pairs, parallel, score_pairs
-from matching.solve import prepare
-from models import parse_round
+from volmatch.matching import compile_round, find_pairs, parallel, score_pairs
+from volmatch.matching.solve import prepare
+from volmatch.models import parse_round
 
 
 def test_ranges_cover_every_placement_once() -> None:

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching import solve_round, validate_result
-from matching.validate import rule_violations
-from models import InfeasibleRound, Result, parse_round
 from tests.helpers import doc, plc, vol
 from tests.strategies import round_docs
+from volmatch.matching import solve_round, validate_result
+from volmatch.matching.validate import rule_violations
+from volmatch.models import InfeasibleRound, Result, parse_round
 
 
 def solve(d: dict[str, Any]) -> Result:

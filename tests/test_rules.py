@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from matching import compile_round, find_pairs, solve_round
-from matching.dates import add_months, months_fitting, to_days
-from matching.explain import pair_failure_details
-from models import parse_round
 from tests.helpers import doc, plc, vol
+from volmatch.matching import compile_round, find_pairs, solve_round
+from volmatch.matching.dates import add_months, months_fitting, to_days
+from volmatch.matching.explain import pair_failure_details
+from volmatch.models import parse_round
 
 
 def eligible(d: dict[str, Any]) -> bool:

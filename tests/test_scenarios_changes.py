@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from matching import prepare
-from models import Round, parse_round, round_to_dict
-from scenarios.changes import VariantInvalid, apply_variant, check_scenario
-from scenarios.demo import demo_round_path
-from scenarios.incremental import prepare_variant
-from scenarios.model import ScenarioError, Variant, load_scenario, parse_scenario
 from tests.helpers import doc, plc, vol
+from volmatch.matching import prepare
+from volmatch.models import Round, parse_round, round_to_dict
+from volmatch.scenarios.changes import VariantInvalid, apply_variant, check_scenario
+from volmatch.scenarios.demo import demo_round_path
+from volmatch.scenarios.incremental import prepare_variant
+from volmatch.scenarios.model import ScenarioError, Variant, load_scenario, parse_scenario
 
 
 def _round() -> Round:
@@ -221,7 +221,7 @@ def test_sweeps_expand_to_named_variants() -> None:
 def test_example_files_load_and_apply_to_the_demo_round() -> None:
     from pathlib import Path
 
-    from models import load_round
+    from volmatch.models import load_round
 
     base = load_round(demo_round_path())
     for path in sorted(Path(demo_round_path()).parents[1].glob("examples/*.yaml")):
@@ -260,7 +260,7 @@ _DEMO_CHANGES: list[dict[str, Any]] = [
 
 @pytest.fixture(scope="module")
 def demo_prepared() -> Any:
-    from models import load_round
+    from volmatch.models import load_round
 
     return prepare(load_round(demo_round_path()))
 

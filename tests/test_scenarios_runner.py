@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from matching import solve_round, validate_result
-from models import Round, load_round
-from scenarios.changes import apply_variant
-from scenarios.compare import HEADLINE_KPIS, to_markdown
-from scenarios.demo import demo_round_path
-from scenarios.model import Scenario, parse_scenario
-from scenarios.runner import run_scenario
+from volmatch.matching import solve_round, validate_result
+from volmatch.models import Round, load_round
+from volmatch.scenarios.changes import apply_variant
+from volmatch.scenarios.compare import HEADLINE_KPIS, to_markdown
+from volmatch.scenarios.demo import demo_round_path
+from volmatch.scenarios.model import Scenario, parse_scenario
+from volmatch.scenarios.runner import run_scenario
 
 EXAMPLES = Path(demo_round_path()).parents[1] / "examples"
 
@@ -127,7 +127,7 @@ def test_dask_local_cluster_equals_local_run(
 
 def test_charts_are_written(comparison: Any, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    from scenarios.charts import write_charts
+    from volmatch.scenarios.charts import write_charts
 
     paths = write_charts(comparison, tmp_path)
     assert [p.name for p in paths] == ["kpis.png", "sweep-urgency.png"]
@@ -135,7 +135,7 @@ def test_charts_are_written(comparison: Any, tmp_path: Path) -> None:
 
 
 def test_cli_whatif_writes_the_report(tmp_path: Path) -> None:
-    from api.cli import app
+    from volmatch.api.cli import app
 
     out = tmp_path / "report"
     res = CliRunner().invoke(app, ["whatif", str(EXAMPLES / "infeasible.yaml"), "--out", str(out),
@@ -146,7 +146,7 @@ def test_cli_whatif_writes_the_report(tmp_path: Path) -> None:
 
 
 def test_cli_whatif_bad_scenario_exits_2(tmp_path: Path) -> None:
-    from api.cli import app
+    from volmatch.api.cli import app
 
     bad = tmp_path / "bad.yaml"
     bad.write_text(f"base: {demo_round_path()}\nvariants:\n  - name: x\n    changes:\n"

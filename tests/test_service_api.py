@@ -176,8 +176,8 @@ def test_round_from_store_end_to_end(client: Any) -> None:
     assert result["unmatched_volunteers"][0]["volunteer"] == "V5"
     assert result["unmatched_volunteers"][0]["reasons"]
     # The result matches an independent check of the frozen document.
-    from matching import validate_result
-    from models import Result, parse_round
+    from volmatch.matching import validate_result
+    from volmatch.models import Result, parse_round
 
     doc = client.get(f"/rounds/{rid}/document", headers=co).json()
     assert validate_result(parse_round(doc), Result.model_validate(result)) == []
@@ -314,8 +314,8 @@ def test_variants_publish_and_assignments(client: Any) -> None:
 def test_cancel(db: Any) -> None:
     from fastapi.testclient import TestClient
 
-    from api.service import create_app
     from tests.test_service_common import make_keys, settings_for
+    from volmatch.api.service import create_app
 
     app = create_app(settings_for(db.url, embedded_worker=False))
     with TestClient(app) as c:
@@ -330,7 +330,7 @@ def test_cancel(db: Any) -> None:
         assert c.delete("/rounds/nope", headers=co).status_code == 404
         # A running round is cancelled by its worker, which stores no result.
         rid2 = c.post("/rounds", json={"document": round_doc()}, headers=co).json()["id"]
-        from api.service.jobs import Worker
+        from volmatch.api.service.jobs import Worker
 
         worker = Worker(app.state.sessions, app.state.settings)
         claim = worker.claim()
@@ -392,7 +392,7 @@ def test_erasure_and_export(client: Any) -> None:
 
 @SQLITE_ONLY
 def test_logs_carry_ids_not_personal_data(client: Any) -> None:
-    from api.service.logs import LOGGER, JsonFormatter
+    from volmatch.api.service.logs import LOGGER, JsonFormatter
 
     buf = io.StringIO()
     handler = logging.StreamHandler(buf)
@@ -421,8 +421,8 @@ def test_logs_carry_ids_not_personal_data(client: Any) -> None:
 
 @SQLITE_ONLY
 def test_round_from_a_workbook_and_result_as_a_workbook(client: Any) -> None:
-    from api.sheets import read_workbook_bytes, round_workbook_bytes
-    from models import parse_round
+    from volmatch.api.sheets import read_workbook_bytes, round_workbook_bytes
+    from volmatch.models import parse_round
 
     co = client.keys.auth("coordinator")
     xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -67,7 +67,7 @@ def db_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
 
 
 def settings_for(url: str, **kw: Any) -> Any:
-    from api.service import Settings
+    from volmatch.api.service import Settings
 
     base: dict[str, Any] = {
         "db_url": url, "poll_s": 0.05, "heartbeat_s": 0.2, "lease_s": 5.0, "log_level": "WARNING",
@@ -88,8 +88,8 @@ class Keys:
 
 
 def make_keys(app: Any) -> Keys:
-    from api.service.auth import create_key
-    from api.service.db import transaction
+    from volmatch.api.service.auth import create_key
+    from volmatch.api.service.db import transaction
 
     with transaction(app.state.sessions) as s:
         return Keys(
@@ -104,7 +104,7 @@ def make_keys(app: Any) -> Keys:
 def client_fixture(db: Db) -> Iterator[Any]:
     from fastapi.testclient import TestClient
 
-    from api.service import create_app
+    from volmatch.api.service import create_app
 
     app = create_app(settings_for(db.url, max_body_bytes=200_000, max_round_volunteers=50))
     with TestClient(app) as c:

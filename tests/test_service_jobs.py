@@ -25,7 +25,7 @@ VOLMATCH = str(Path(sys.executable).with_name("volmatch"))
 
 
 def _store(url: str, **kw: Any) -> Any:
-    from api.service.db import make_engine, migrate, session_factory
+    from volmatch.api.service.db import make_engine, migrate, session_factory
 
     engine = make_engine(url)
     migrate(engine)
@@ -35,9 +35,9 @@ def _store(url: str, **kw: Any) -> Any:
 def _add_round(sessions: Any) -> str:
     import uuid
 
-    from api.service.db import transaction
-    from api.service.jobs import new_job
-    from api.service.tables import RoundRow
+    from volmatch.api.service.db import transaction
+    from volmatch.api.service.jobs import new_job
+    from volmatch.api.service.tables import RoundRow
 
     rid = uuid.uuid4().hex
     with transaction(sessions) as s:
@@ -49,14 +49,14 @@ def _add_round(sessions: Any) -> str:
 
 
 def _job(sessions: Any, rid: str) -> Any:
-    from api.service.tables import Job
+    from volmatch.api.service.tables import Job
 
     with sessions() as s:
         return s.get(Job, rid)
 
 
 def _results(sessions: Any, rid: str) -> int:
-    from api.service.tables import ResultRow
+    from volmatch.api.service.tables import ResultRow
 
     with sessions() as s:
         return int(s.scalar(select(func.count()).where(ResultRow.round_id == rid)) or 0)
@@ -66,8 +66,8 @@ def test_migrations_are_idempotent_and_match_the_tables(db: Db) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from api.service.db import migrate
-    from api.service.tables import Base
+    from volmatch.api.service.db import migrate
+    from volmatch.api.service.tables import Base
 
     engine, _, _ = _store(db.url)
     migrate(engine)  # a second start changes nothing
@@ -79,7 +79,7 @@ def test_migrations_are_idempotent_and_match_the_tables(db: Db) -> None:
 
 
 def test_claim_lease_and_fencing(db: Db) -> None:
-    from api.service.jobs import Worker
+    from volmatch.api.service.jobs import Worker
 
     engine, sessions, settings = _store(db.url, lease_s=0.3)
     rid = _add_round(sessions)
@@ -104,7 +104,7 @@ def test_claim_lease_and_fencing(db: Db) -> None:
 
 
 def test_job_whose_workers_keep_dying_fails_after_max_attempts(db: Db) -> None:
-    from api.service.jobs import Worker
+    from volmatch.api.service.jobs import Worker
 
     engine, sessions, settings = _store(db.url, lease_s=0.05, max_attempts=2)
     rid = _add_round(sessions)
@@ -122,7 +122,7 @@ def test_job_whose_workers_keep_dying_fails_after_max_attempts(db: Db) -> None:
 def test_concurrent_workers_solve_each_round_once(db: Db) -> None:
     import threading
 
-    from api.service.jobs import Worker
+    from volmatch.api.service.jobs import Worker
 
     engine, sessions, settings = _store(db.url, poll_s=0.02)
     rids = [_add_round(sessions) for _ in range(6)]
@@ -188,8 +188,8 @@ def test_worker_killed_mid_solve_loses_nothing(db: Db) -> None:
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)  # bookkeeping, not storage
 def test_solver_incumbents_show_as_best_bound_and_gap(db: Db, monkeypatch: Any) -> None:
-    import matching
-    from api.service.jobs import Worker
+    from volmatch import matching
+    from volmatch.api.service.jobs import Worker
 
     engine, sessions, settings = _store(db.url)
     rid = _add_round(sessions)

@@ -17,8 +17,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.service import create_app
 from tests.test_service_common import make_keys, placements, round_doc, settings_for, volunteers
+from volmatch.api.service import create_app
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 CHECKS = [

@@ -13,7 +13,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from api.sheets import (
+from volmatch.api.sheets import (
     HELP,
     LISTS,
     PLACEMENTS,
@@ -29,10 +29,10 @@ from api.sheets import (
     template_workbook_bytes,
     write_round_workbook,
 )
-from matching import solve_round
-from matching.validate import validate_result
-from models import InvalidRound, Placement, Policy, Volunteer, load_round, parse_round
-from scenarios.demo import demo_round_path
+from volmatch.matching import solve_round
+from volmatch.matching.validate import validate_result
+from volmatch.models import InvalidRound, Placement, Policy, Volunteer, load_round, parse_round
+from volmatch.scenarios.demo import demo_round_path
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROUND_JSON = FIXTURES / "sheets_round.json"

@@ -9,9 +9,9 @@ from pathlib import Path
 import openpyxl
 from typer.testing import CliRunner
 
-from api.cli import app
-from api.sheets import read_workbook
-from models import load_round
+from volmatch.api.cli import app
+from volmatch.api.sheets import read_workbook
+from volmatch.models import load_round
 
 runner = CliRunner()
 ROUND_JSON = Path(__file__).parent / "fixtures" / "sheets_round.json"

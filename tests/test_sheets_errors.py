@@ -12,7 +12,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from api.sheets import (
+from volmatch.api.sheets import (
     PLACEMENTS,
     POLICY,
     PREVIOUS,
@@ -21,7 +21,7 @@ from api.sheets import (
     read_workbook_bytes,
     round_workbook,
 )
-from models import InvalidRound, load_round
+from volmatch.models import InvalidRound, load_round
 
 ROUND_JSON = Path(__file__).parent / "fixtures" / "sheets_round.json"
 Edit = Callable[[openpyxl.Workbook], None]

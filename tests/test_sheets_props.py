@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.sheets import read_workbook_bytes, round_workbook_bytes
-from models import parse_round
 from tests.strategies import round_docs
+from volmatch.api.sheets import read_workbook_bytes, round_workbook_bytes
+from volmatch.models import parse_round
 
 # Text a coordinator could type: any printable character, formula starters, separators of
 # the cell syntax, tabs and line feeds inside; never blank (a blank cell is "not given").

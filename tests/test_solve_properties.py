@@ -10,10 +10,17 @@ import numpy as np
 from hypothesis import given
 from scipy.optimize import linear_sum_assignment
 
-from matching import compile_round, dense_pairs, find_pairs, prepare, solve_round, validate_result
-from matching.validate import pair_violations
-from models import parse_round
 from tests.strategies import round_docs
+from volmatch.matching import (
+    compile_round,
+    dense_pairs,
+    find_pairs,
+    prepare,
+    solve_round,
+    validate_result,
+)
+from volmatch.matching.validate import pair_violations
+from volmatch.models import parse_round
 
 
 def _strip_stats(result: Any) -> dict[str, Any]:

@@ -13,15 +13,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching.solve import Prepared, build_result, prepare, solve_pure
-from matching.stable import (
-    LIST_CAP,
-    rankings,
-    solve_stable,
-    stability_audit,
-)
-from matching.validate import validate_result
-from models import Round, parse_round
 from tests.strategies import round_docs
 from tests.test_stable_oracle import (
     Lists,
@@ -31,6 +22,15 @@ from tests.test_stable_oracle import (
     build_lists,
     together,
 )
+from volmatch.matching.solve import Prepared, build_result, prepare, solve_pure
+from volmatch.matching.stable import (
+    LIST_CAP,
+    rankings,
+    solve_stable,
+    stability_audit,
+)
+from volmatch.matching.validate import validate_result
+from volmatch.models import Round, parse_round
 
 BASE_V: dict[str, Any] = {
     "nationality": "CN",
@@ -366,7 +366,7 @@ def test_audit_agrees_with_the_independent_checker(d: dict[str, Any]) -> None:
 def test_solve_round_in_stable_mode_with_audit_via_the_cli(tmp_path: Any) -> None:
     from typer.testing import CliRunner
 
-    from api.cli import app
+    from volmatch.api.cli import app
 
     d = _costly_round()
     d["volunteers"][0]["skills"] = {"ict": 2}
@@ -393,7 +393,7 @@ def test_a_round_with_no_pairs_gives_an_empty_stable_result(side: str) -> None:
 
 
 def test_stable_reasons_speak_of_ranks_not_of_the_total_score() -> None:
-    from matching.stable import stable_reasons
+    from volmatch.matching.stable import stable_reasons
 
     d = doc(
         [{"id": "A", "preferences": ["P1", "P2"], "skills": {"ict": 2}},

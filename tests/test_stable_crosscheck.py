@@ -1,14 +1,12 @@
 """Cross-check stable mode against the PyPI `matching` package's hospital-resident solver.
 
-That package's import name clashes with ours, so it runs in its own virtual environment
-through `benchmarks.baselines.hospital_resident` (a subprocess); the test is skipped
-when that environment cannot be created (no access to PyPI).
+It is installed beside volmatch by the `test` extra and runs in a worker process through
+`benchmarks.baselines.hospital_resident`.
 """
 
 from __future__ import annotations
 
 import random
-import subprocess
 from typing import Any
 
 import numpy as np
@@ -16,17 +14,9 @@ import pytest
 
 from benchmarks import baselines as bl
 from benchmarks.generate import generate_round
-from matching.solve import prepare
-from matching.stable import solve_stable
-from models import parse_round
-
-
-@pytest.fixture(scope="module")
-def matching_python() -> None:
-    try:
-        bl.ensure_matching_venv()
-    except (OSError, subprocess.CalledProcessError) as exc:
-        pytest.skip(f"PyPI `matching` {bl.MATCHING_VERSION} cannot be installed: {exc}")
+from volmatch.matching.solve import prepare
+from volmatch.matching.stable import solve_stable
+from volmatch.models import parse_round
 
 
 def _with_lists(d: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -47,7 +37,7 @@ def _with_lists(d: dict[str, Any], seed: int) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_volunteer_optimal_matches_hospital_resident(matching_python: None, seed: int) -> None:
+def test_volunteer_optimal_matches_hospital_resident(seed: int) -> None:
     d = _with_lists(generate_round(240, 40, seed=seed), seed)
     d.setdefault("policy", {})["mode"] = "stable"
     r = parse_round(d)

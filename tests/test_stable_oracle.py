@@ -11,8 +11,8 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from matching.solve import Prepared
-from models import Round
+from volmatch.matching.solve import Prepared
+from volmatch.models import Round
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.service.db import make_engine, migrate, session_factory
-from api.service.errors import install_error_handlers
-from api.service.jobs import Worker
-from api.service.logs import get_logger, setup_logging
-from api.service.middleware import ServiceMiddleware
-from api.service.routers import assignments, hosts, placements, rounds, volunteers
-from api.service.schemas import ERROR_RESPONSES
-from api.service.settings import Settings
+from volmatch.api.service.db import make_engine, migrate, session_factory
+from volmatch.api.service.errors import install_error_handlers
+from volmatch.api.service.jobs import Worker
+from volmatch.api.service.logs import get_logger, setup_logging
+from volmatch.api.service.middleware import ServiceMiddleware
+from volmatch.api.service.routers import assignments, hosts, placements, rounds, volunteers
+from volmatch.api.service.schemas import ERROR_RESPONSES
+from volmatch.api.service.settings import Settings
 
 log = get_logger("app")
 

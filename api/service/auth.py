@@ -15,7 +15,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.service.tables import ApiKey, Host
+from volmatch.api.service.tables import ApiKey, Host
 
 Role = Literal["coordinator", "planner", "host"]
 ROLES: tuple[Role, ...] = ("coordinator", "planner", "host")
@@ -47,7 +47,7 @@ def create_key(
     if host_id is not None:
         from pydantic import TypeAdapter, ValidationError
 
-        from models.round import HostId
+        from volmatch.models.round import HostId
 
         try:
             TypeAdapter(HostId).validate_python(host_id)

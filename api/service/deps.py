@@ -9,9 +9,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.service.auth import Principal, Role, authenticate
-from api.service.errors import ApiError
-from api.service.settings import Settings
+from volmatch.api.service.auth import Principal, Role, authenticate
+from volmatch.api.service.errors import ApiError
+from volmatch.api.service.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `volmatch keys create`.")
 

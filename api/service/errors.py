@@ -14,8 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.service.logs import get_logger
-from models import ErrorItem, InfeasibleRound, InvalidRound
+from volmatch.api.service.logs import get_logger
+from volmatch.models import ErrorItem, InfeasibleRound, InvalidRound
 
 log = get_logger("errors")
 

@@ -21,11 +21,11 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.service.db import transaction
-from api.service.logs import get_logger, job_id
-from api.service.settings import Settings
-from api.service.tables import Job, ResultRow, RoundRow, utcnow
-from models import InfeasibleRound, InvalidRound, parse_round
+from volmatch.api.service.db import transaction
+from volmatch.api.service.logs import get_logger, job_id
+from volmatch.api.service.settings import Settings
+from volmatch.api.service.tables import Job, ResultRow, RoundRow, utcnow
+from volmatch.models import InfeasibleRound, InvalidRound, parse_round
 
 log = get_logger("jobs")
 
@@ -202,7 +202,7 @@ class Worker:
         log.info("worker stopped", extra={"worker": self.name})
 
     def _solve(self, claim: Claim) -> None:
-        from matching import solve_round
+        from volmatch.matching import solve_round
 
         started = time.perf_counter()
         log.info("solving", extra={"worker": self.name, "attempt": claim.attempt})

@@ -16,9 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.service.db import transaction
-from api.service.logs import get_logger, request_id
-from api.service.tables import IdempotencyRecord
+from volmatch.api.service.db import transaction
+from volmatch.api.service.logs import get_logger, request_id
+from volmatch.api.service.tables import IdempotencyRecord
 
 log = get_logger("http")
 _RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from api.service.tables import (
+from volmatch.api.service.tables import (
     Erasure,
     Job,
     PlacementRow,

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models import Placement, Volunteer
-from models.round import HostId, LanguageCode, PlacementId, SkillCode, VolunteerId
+from volmatch.models import Placement, Volunteer
+from volmatch.models.round import HostId, LanguageCode, PlacementId, SkillCode, VolunteerId
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 

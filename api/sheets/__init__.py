@@ -21,7 +21,7 @@ the cell syntax above, anything more complex as JSON.
 
 from __future__ import annotations
 
-from api.sheets.cells import (
+from volmatch.api.sheets.cells import (
     HELP,
     LISTS,
     PLACEMENTS,
@@ -40,7 +40,7 @@ from api.sheets.cells import (
     read_cell,
     write_cell,
 )
-from api.sheets.reader import (
+from volmatch.api.sheets.reader import (
     WORKBOOK_SUFFIXES,
     Table,
     is_sheet_source,
@@ -52,7 +52,7 @@ from api.sheets.reader import (
     read_workbook_bytes,
     round_from_tables,
 )
-from api.sheets.writer import (
+from volmatch.api.sheets.writer import (
     EXAMPLES,
     result_workbook,
     result_workbook_bytes,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_
 
 from pydantic import BaseModel
 
-from models import (
+from volmatch.models import (
     Placement,
     PreviousAssignment,
     Volunteer,

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from api.sheets.cells import (
+from volmatch.api.sheets.cells import (
     _MISSING_MSG,
     PLACEMENTS,
     POLICY,
@@ -36,7 +36,7 @@ from api.sheets.cells import (
     kind_of,
     read_cell,
 )
-from models import (
+from volmatch.models import (
     ErrorItem,
     InvalidRound,
     Placement,

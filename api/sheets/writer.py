@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
-from api.sheets.cells import (
+from volmatch.api.sheets.cells import (
     _MAX_EXACT_INT,
     HELP,
     LISTS,
@@ -30,7 +30,7 @@ from api.sheets.cells import (
     put,
     write_cell,
 )
-from models import (
+from volmatch.models import (
     Placement,
     Policy,
     PreviousAssignment,
@@ -214,7 +214,7 @@ def _validations(ws: Worksheet, sheet: str, columns: list[str], last_row: int) -
     """Drop-down lists and ranges for the columns with closed values."""
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from models.codes import GENDERS
+    from volmatch.models.codes import GENDERS
 
     n_countries = len(_countries())
 
@@ -267,7 +267,7 @@ def _validations(ws: Worksheet, sheet: str, columns: list[str], last_row: int) -
 
 
 def _countries() -> list[tuple[str, str]]:
-    from models.codes import country_codes, country_name
+    from volmatch.models.codes import country_codes, country_name
 
     return sorted((c, country_name(c)) for c in country_codes())
 
@@ -374,7 +374,7 @@ def _help_sheet(wb: Workbook) -> None:
 
 
 def _lists_sheet(wb: Workbook) -> None:
-    from models.codes import CEFR_LEVELS, GENDERS, language_codes, language_name
+    from volmatch.models.codes import CEFR_LEVELS, GENDERS, language_codes, language_name
 
     ws: Worksheet = wb.create_sheet(LISTS)
     heads = ("country", "country name", "language", "language name", "CEFR level", "gender")

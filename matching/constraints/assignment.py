@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matching.constraints.base import Penalty, RuleContext, segments
+from volmatch.matching.constraints.base import Penalty, RuleContext, segments
 
 
 def add_assignment(ctx: RuleContext, locked: np.ndarray) -> list[Penalty]:

@@ -10,10 +10,10 @@ import numpy as np
 from numpy.typing import NDArray
 from ortools.sat.python import cp_model
 
-from matching.compiled import CompiledRound
-from matching.eligibility import Pairs
-from matching.scoring import Scores
-from models import Policy
+from volmatch.matching.compiled import CompiledRound
+from volmatch.matching.eligibility import Pairs
+from volmatch.matching.scoring import Scores
+from volmatch.models import Policy
 
 IntP = NDArray[np.intp]
 

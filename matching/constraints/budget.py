@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from matching.compiled import CompiledRound
-from matching.constraints.base import Penalty, RuleContext
-from models import Policy
+from volmatch.matching.compiled import CompiledRound
+from volmatch.matching.constraints.base import Penalty, RuleContext
+from volmatch.models import Policy
 
 
 def placement_costs(c: CompiledRound, policy: Policy) -> NDArray[np.int64]:

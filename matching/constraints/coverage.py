@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
-from matching.constraints.base import RuleContext, segments
+from volmatch.matching.constraints.base import RuleContext, segments
 
 URGENT = 4
 """Priority from which a need counts as urgent (4 and 5)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from ortools.sat.python import cp_model
 
-from matching.constraints.base import RuleContext, segments
+from volmatch.matching.constraints.base import RuleContext, segments
 
 SCALE = 1000
 """Rates are in thousandths."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from matching.compiled import CompiledRound
-from matching.constraints.base import Penalty, RuleContext, segments
-from matching.eligibility import Pairs
-from models.codes import GENDERS
+from volmatch.matching.compiled import CompiledRound
+from volmatch.matching.constraints.base import Penalty, RuleContext, segments
+from volmatch.matching.eligibility import Pairs
+from volmatch.models.codes import GENDERS
 
 _BALANCED = (GENDERS.index("female"), GENDERS.index("male"))
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from matching.compiled import CompiledRound
-from matching.constraints.base import Penalty, RuleContext, segments
-from matching.eligibility import Pairs
+from volmatch.matching.compiled import CompiledRound
+from volmatch.matching.constraints.base import Penalty, RuleContext, segments
+from volmatch.matching.eligibility import Pairs
 
 
 def add_groups(ctx: RuleContext) -> list[Penalty]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from matching.constraints.base import Penalty, RuleContext, segments
+from volmatch.matching.constraints.base import Penalty, RuleContext, segments
 
 
 def add_max_per_host(ctx: RuleContext) -> list[Penalty]:

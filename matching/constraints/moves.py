@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ortools.sat.python import cp_model
 
-from matching.constraints.base import Penalty, RuleContext
+from volmatch.matching.constraints.base import Penalty, RuleContext
 
 
 def add_moves(ctx: RuleContext, prev_at: dict[int, int]) -> list[Penalty]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from api.service.tables import Base
+from volmatch.api.service.tables import Base
 
 connection = context.config.attributes["connection"]
 context.configure(

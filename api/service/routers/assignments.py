@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from api.service.deps import Anyone, SessionDep
-from api.service.routers.volunteers import latest_publication
-from api.service.schemas import AssignmentPublic
-from api.service.tables import PublishedAssignment
+from volmatch.api.service.deps import Anyone, SessionDep
+from volmatch.api.service.routers.volunteers import latest_publication
+from volmatch.api.service.schemas import AssignmentPublic
+from volmatch.api.service.tables import PublishedAssignment
 
 router = APIRouter(tags=["assignments"])
 

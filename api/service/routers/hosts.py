@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from api.service.deps import Anyone, Coordinator, SessionDep
-from api.service.errors import ApiError, not_found
-from api.service.schemas import HostCreate, HostPublic, KeyInfo
-from api.service.tables import Host
+from volmatch.api.service.deps import Anyone, Coordinator, SessionDep
+from volmatch.api.service.errors import ApiError, not_found
+from volmatch.api.service.schemas import HostCreate, HostPublic, KeyInfo
+from volmatch.api.service.tables import Host
 
 router = APIRouter(tags=["hosts"])
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
-from api.service.auth import Principal
-from api.service.deps import Anyone, SessionDep
-from api.service.errors import ApiError, forbidden, invalid, not_found
-from api.service.schemas import PlacementPublic
-from api.service.tables import Host, PlacementRow, utcnow
-from models import Placement
+from volmatch.api.service.auth import Principal
+from volmatch.api.service.deps import Anyone, SessionDep
+from volmatch.api.service.errors import ApiError, forbidden, invalid, not_found
+from volmatch.api.service.schemas import PlacementPublic
+from volmatch.api.service.tables import Host, PlacementRow, utcnow
+from volmatch.models import Placement
 
 router = APIRouter(tags=["placements"])
 

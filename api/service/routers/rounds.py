@@ -20,20 +20,27 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.service.auth import Principal
-from api.service.deps import Anyone, Coordinator, Reader, SessionDep, SettingsDep, get_factory
-from api.service.errors import ApiError, forbidden, invalid, not_found
-from api.service.jobs import TERMINAL, new_job
-from api.service.routers.volunteers import latest_publication
-from api.service.schemas import (
+from volmatch.api.service.auth import Principal
+from volmatch.api.service.deps import (
+    Anyone,
+    Coordinator,
+    Reader,
+    SessionDep,
+    SettingsDep,
+    get_factory,
+)
+from volmatch.api.service.errors import ApiError, forbidden, invalid, not_found
+from volmatch.api.service.jobs import TERMINAL, new_job
+from volmatch.api.service.routers.volunteers import latest_publication
+from volmatch.api.service.schemas import (
     ExplainOut,
     PublicationPublic,
     RoundCreate,
     RoundPublic,
     VariantCreate,
 )
-from api.service.settings import Settings
-from api.service.tables import (
+from volmatch.api.service.settings import Settings
+from volmatch.api.service.tables import (
     Job,
     PlacementRow,
     Publication,
@@ -42,7 +49,7 @@ from api.service.tables import (
     RoundRow,
     VolunteerRow,
 )
-from models import ErrorItem, InvalidRound, Policy, Round, parse_round, round_to_dict
+from volmatch.models import ErrorItem, InvalidRound, Policy, Round, parse_round, round_to_dict
 
 router = APIRouter(tags=["rounds"])
 
@@ -218,7 +225,7 @@ def create_round(
 ) -> RoundPublic:
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if ctype == XLSX:
-        from api.sheets import read_workbook_bytes
+        from volmatch.api.sheets import read_workbook_bytes
 
         r = read_workbook_bytes(raw)
         out = _store_round(session, r, name="", source="xlsx", who=who, settings=settings)
@@ -370,8 +377,8 @@ def get_result(round_id: str, session: SessionDep, who: Anyone) -> dict[str, Any
     responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}},
 )
 def get_result_xlsx(round_id: str, session: SessionDep, who: Anyone) -> Response:
-    from api.sheets import result_workbook_bytes
-    from models import Result
+    from volmatch.api.sheets import result_workbook_bytes
+    from volmatch.models import Result
 
     r, job = _visible(session, round_id, who)
     result = Result.model_validate(_result(session, round_id, job))
@@ -397,8 +404,8 @@ def explain(
 ) -> ExplainOut:
     import numpy as np
 
-    from matching import prepare
-    from matching.explain import explain_volunteer
+    from volmatch.matching import prepare
+    from volmatch.matching.explain import explain_volunteer
 
     r, job = _visible(session, round_id, who)
     result = _result(session, round_id, job)
@@ -465,8 +472,8 @@ def run_round_scenario(
     """Planners and coordinators post a scenario file's content (as JSON) and get the
     same comparison `volmatch whatif` prints, as JSON. It runs in the request: keep
     variants few, or run `volmatch whatif` for large sweeps."""
-    from scenarios.model import ScenarioError, parse_scenario
-    from scenarios.runner import run_scenario
+    from volmatch.scenarios.model import ScenarioError, parse_scenario
+    from volmatch.scenarios.runner import run_scenario
 
     parent, _ = _visible(session, round_id, who)
     raw = dict(body)

@@ -7,18 +7,18 @@ from typing import Any
 from fastapi import APIRouter, Response
 from sqlalchemy import select
 
-from api.service.auth import Principal
-from api.service.deps import Anyone, Coordinator, SessionDep, SettingsDep
-from api.service.errors import forbidden, invalid, not_found
-from api.service.privacy import erase_volunteer, export_volunteer
-from api.service.schemas import (
+from volmatch.api.service.auth import Principal
+from volmatch.api.service.deps import Anyone, Coordinator, SessionDep, SettingsDep
+from volmatch.api.service.errors import forbidden, invalid, not_found
+from volmatch.api.service.privacy import erase_volunteer, export_volunteer
+from volmatch.api.service.schemas import (
     UploadSummary,
     VolunteerForHost,
     VolunteerPublic,
     VolunteersUpload,
 )
-from api.service.tables import Publication, PublishedAssignment, VolunteerRow, utcnow
-from models import Volunteer
+from volmatch.api.service.tables import Publication, PublishedAssignment, VolunteerRow, utcnow
+from volmatch.models import Volunteer
 
 router = APIRouter(tags=["volunteers"])
 
