@@ -12,10 +12,7 @@ from typing import Annotated
 
 import typer
 
-
-def register(app: typer.Typer) -> None:
-    """Add the spreadsheet commands to the `volmatch` app."""
-    app.command("template")(template)
+from volmatch.api.cli.guard import BadInput, guarded, stderr
 
 
 def template(
@@ -34,9 +31,6 @@ def template(
 ) -> None:
     """Write the round workbook template: Volunteers, Placements, Policy (and Previous),
     with a note on every column, drop-down lists, and Help and Lists sheets."""
-    from rich.console import Console
-
-    from volmatch.api.cli import BadInput, _run
     from volmatch.api.io import read_round
     from volmatch.api.sheets import write_round_workbook
 
@@ -57,6 +51,6 @@ def template(
             if r is not None
             else "empty template"
         )
-        Console(stderr=True).print(f"workbook written to {out} ({what})", highlight=False)
+        stderr().print(f"workbook written to {out} ({what})", highlight=False)
 
-    _run(go)
+    guarded(go)

@@ -1,7 +1,7 @@
 """`volmatch serve`, `volmatch worker` and `volmatch keys create`: the service's commands.
 
 fastapi, uvicorn and sqlalchemy are imported inside the commands so that the other
-commands of `volmatch` start fast.
+commands of `volmatch` start fast. All three take the same `--db`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
+from volmatch.api.cli.guard import EXIT_BAD_INPUT
+
 DbOpt = Annotated[
     str | None,
     typer.Option(
@@ -21,6 +23,7 @@ DbOpt = Annotated[
         "working directory). PostgreSQL: postgresql+psycopg://user@host:5432/db",
     ),
 ]
+"""The service's database, as each service command takes it."""
 
 
 def _settings(db: str | None, **overrides: Any) -> Any:
@@ -91,10 +94,6 @@ def worker(
     engine.dispose()
 
 
-keys_app = typer.Typer(help="API keys of the service.", no_args_is_help=True)
-
-
-@keys_app.command("create")
 def keys_create(
     role: Annotated[str, typer.Option("--role", help="coordinator, planner or host.")],
     host_id: Annotated[
@@ -116,15 +115,15 @@ def keys_create(
             info = f"{row.role} key {row.id}" + (f" for host {row.host_id}" if row.host_id else "")
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise typer.Exit(EXIT_BAD_INPUT) from exc
     finally:
         engine.dispose()
     typer.echo(f"created {info}; the key is shown once:", err=True)
     sys.stdout.write(token + "\n")
 
 
-def register(app: typer.Typer) -> None:
-    """Add the service's commands to the `volmatch` app."""
-    app.command("serve")(serve)
-    app.command("worker")(worker)
-    app.add_typer(keys_app, name="keys")
+def keys_app() -> typer.Typer:
+    """The `volmatch keys` group (one command today: `create`)."""
+    keys = typer.Typer(help="API keys of the service.", no_args_is_help=True)
+    keys.command("create")(keys_create)
+    return keys

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from volmatch.api.cli.guard import EXIT_BAD_INPUT, BadInput, guarded, stderr
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -90,13 +92,13 @@ def _print(console: Console, cmp: Comparison, top: int) -> None:
         console.print(m)
 
 
-def _run(
+def _compare(
     file: Path, out: Path | None, workers: int | None, dask: str | None, top: int, quiet: bool,
 ) -> None:
+    """Solve the scenario in `file`, write its report to `out`, print its tables."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from volmatch.api.cli import BadInput
     from volmatch.api.io import read_round, write_text
     from volmatch.scenarios.charts import write_charts
     from volmatch.scenarios.compare import to_markdown
@@ -114,7 +116,7 @@ def _run(
     n = workers if workers is not None else min(os.cpu_count() or 1, len(scenario.variants))
     if n < 1:
         raise BadInput("--workers must be at least 1")
-    err = Console(stderr=True)
+    err = stderr()
     out_dir = out if out is not None else Path(f"whatif-{file.stem}")
 
     with Progress(
@@ -161,42 +163,35 @@ def _run(
     )
 
 
-def register(app: typer.Typer) -> None:
-    """Add `volmatch whatif` to the CLI."""
+def whatif(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Scenario file (YAML).")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for the report (default ./whatif-<file>)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Parallel solves (default: the CPU count)."),
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option("--dask", metavar="ADDRESS",
+                     help="Run the variants on a Dask cluster at ADDRESS, or 'local'."),
+    ] = None,
+    top: Annotated[int, typer.Option(help="Rows of who moved to show per variant.")] = 10,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no tables.")] = False,
+) -> None:
+    """Solve a scenario's base round and variants and compare them side by side."""
+    from volmatch.scenarios.model import ScenarioError
 
-    @app.command()
-    def whatif(
-        file: Annotated[Path, typer.Argument(metavar="FILE", help="Scenario file (YAML).")],
-        out: Annotated[
-            Path | None,
-            typer.Option("--out", help="Folder for the report (default ./whatif-<file>)."),
-        ] = None,
-        workers: Annotated[
-            int | None,
-            typer.Option("--workers", help="Parallel solves (default: the CPU count)."),
-        ] = None,
-        dask: Annotated[
-            str | None,
-            typer.Option("--dask", metavar="ADDRESS",
-                         help="Run the variants on a Dask cluster at ADDRESS, or 'local'."),
-        ] = None,
-        top: Annotated[int, typer.Option(help="Rows of who moved to show per variant.")] = 10,
-        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no tables.")] = False,
-    ) -> None:
-        """Solve a scenario's base round and variants and compare them side by side."""
-        from volmatch.api.cli import _run as run_guarded
-        from volmatch.scenarios.model import ScenarioError
+    def go() -> None:
+        try:
+            _compare(file, out, workers, dask, top, quiet)
+        except ScenarioError as exc:
+            err = stderr()
+            err.print(f"[bold red]invalid scenario:[/] {len(exc.errors)} error(s)")
+            for e in exc.errors:
+                err.print(f"  - {e}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from exc
 
-        def go() -> None:
-            try:
-                _run(file, out, workers, dask, top, quiet)
-            except ScenarioError as exc:
-                from rich.console import Console
-
-                err = Console(stderr=True)
-                err.print(f"[bold red]invalid scenario:[/] {len(exc.errors)} error(s)")
-                for e in exc.errors:
-                    err.print(f"  - {e}", markup=False, highlight=False, soft_wrap=True)
-                raise typer.Exit(2) from exc
-
-        run_guarded(go)
+    guarded(go)
