@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "service.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "service.md"
 BIN = Path(sys.executable).parent
 
 

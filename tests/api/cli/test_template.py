@@ -14,7 +14,7 @@ from volmatch.api.sheets import read_workbook
 from volmatch.models import load_round
 
 runner = CliRunner()
-ROUND_JSON = Path(__file__).parent / "fixtures" / "sheets_round.json"
+ROUND_JSON = Path(__file__).parents[1] / "sheets" / "fixtures" / "sheets_round.json"
 
 
 def test_template_writes_an_empty_workbook(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_service_common import (
+from tests.api.service.helpers import (
     client_fixture,  # noqa: F401 - the `client` fixture
     db_fixture,  # noqa: F401 - the `db` fixture
     placements,

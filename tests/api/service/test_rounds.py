@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_service_common import (
+from tests.api.service.helpers import (
     client_fixture,  # noqa: F401 - the `client` fixture
     db_fixture,  # noqa: F401 - the `db` fixture
     placements,
@@ -314,7 +314,7 @@ def test_variants_publish_and_assignments(client: Any) -> None:
 def test_cancel(db: Any) -> None:
     from fastapi.testclient import TestClient
 
-    from tests.test_service_common import make_keys, settings_for
+    from tests.api.service.helpers import make_keys, settings_for
     from volmatch.api.service import create_app
 
     app = create_app(settings_for(db.url, embedded_worker=False))

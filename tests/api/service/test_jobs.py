@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.test_service_common import (
+from tests.api.service.helpers import (
     Db,
     db_fixture,  # noqa: F401 - the `db` fixture
     round_doc,

@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.test_service_common import make_keys, placements, round_doc, settings_for, volunteers
+from tests.api.service.helpers import make_keys, placements, round_doc, settings_for, volunteers
 from volmatch.api.service import create_app
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
