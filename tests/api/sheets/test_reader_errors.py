@@ -12,6 +12,7 @@ from typing import Any
 import openpyxl
 import pytest
 
+from tests.api.sheets.helpers import ROUND_JSON
 from volmatch.api.sheets import (
     PLACEMENTS,
     POLICY,
@@ -23,7 +24,6 @@ from volmatch.api.sheets import (
 )
 from volmatch.models import InvalidRound, load_round
 
-ROUND_JSON = Path(__file__).parent / "fixtures" / "sheets_round.json"
 Edit = Callable[[openpyxl.Workbook], None]
 
 

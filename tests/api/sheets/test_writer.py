@@ -1,18 +1,15 @@
-"""Spreadsheets in and out: round trip, template, result workbook, formula injection,
-CSV folders, and a workbook saved by LibreOffice."""
+"""Writing workbooks: the cell conventions, the template (headers, notes, drop-downs),
+formula injection, the result workbook, characters XML cannot carry."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import shutil
-import subprocess
 import zipfile
-from pathlib import Path
 
 import openpyxl
-import pytest
 
+from tests.api.sheets.helpers import ROUND_JSON, book
 from volmatch.api.sheets import (
     HELP,
     LISTS,
@@ -20,44 +17,18 @@ from volmatch.api.sheets import (
     POLICY,
     PREVIOUS,
     VOLUNTEERS,
-    read_csv_folder,
-    read_workbook,
     read_workbook_bytes,
     result_workbook_bytes,
     round_workbook,
     round_workbook_bytes,
     template_workbook_bytes,
-    write_round_workbook,
 )
 from volmatch.matching import solve_round
-from volmatch.matching.validate import validate_result
-from volmatch.models import InvalidRound, Placement, Policy, Volunteer, load_round, parse_round
+from volmatch.models import Placement, Volunteer, load_round, parse_round
 from volmatch.scenarios.demo import demo_round_path
 
-FIXTURES = Path(__file__).parent / "fixtures"
-ROUND_JSON = FIXTURES / "sheets_round.json"
-LIBREOFFICE_FIXTURE = FIXTURES / "sheets_round_libreoffice.xlsx"
 INJECTIONS = ["=1+2", "+33 1 23", "-5", "@SUM(A1)", "=HYPERLINK(\"http://x\",\"y\")",
               "\t=cmd", "\r=cmd"]
-
-
-@pytest.fixture(scope="module")
-def fixture_round():  # type: ignore[no-untyped-def]
-    return load_round(ROUND_JSON)
-
-
-def _book(data: bytes) -> openpyxl.Workbook:
-    return openpyxl.load_workbook(io.BytesIO(data))
-
-
-def test_round_trip_of_the_fixture_round_is_exact(fixture_round) -> None:  # type: ignore[no-untyped-def]
-    assert read_workbook_bytes(round_workbook_bytes(fixture_round)) == fixture_round
-
-
-def test_round_trip_of_the_demo_round_is_exact() -> None:
-    r = load_round(demo_round_path())
-    back = read_workbook_bytes(round_workbook_bytes(r, reference_sheets=False))
-    assert back == r
 
 
 def test_needs_assessment_with_scalar_values_gets_a_column_per_key() -> None:
@@ -94,7 +65,7 @@ def test_lists_maps_and_dates_use_the_cell_conventions(fixture_round) -> None:  
 
 
 def test_template_has_sheets_headers_notes_and_drop_downs() -> None:
-    wb = _book(template_workbook_bytes())
+    wb = book(template_workbook_bytes())
     assert wb.sheetnames == [VOLUNTEERS, PLACEMENTS, POLICY, PREVIOUS, HELP, LISTS]
     vols = wb[VOLUNTEERS]
     header = [c.value for c in vols[1]]
@@ -130,23 +101,6 @@ def test_template_has_sheets_headers_notes_and_drop_downs() -> None:
     assert "KE" in codes and len(codes) == 249
 
 
-def test_the_empty_template_reads_as_an_empty_round_with_the_default_policy() -> None:
-    r = read_workbook_bytes(template_workbook_bytes())
-    assert r.volunteers == () and r.placements == () and r.policy == Policy()
-
-
-def test_blank_trailing_and_spacer_rows_are_ignored(fixture_round, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    wb = round_workbook(fixture_round)
-    ws = wb[VOLUNTEERS]
-    ws.insert_rows(3)  # a spacer row between two volunteers
-    for i in range(ws.max_row + 1, ws.max_row + 40):
-        ws.cell(i, 1).value = "   "  # blank to the eye, and formatted rows below
-        ws.cell(i, 2).number_format = "yyyy-mm-dd"
-    path = tmp_path / "r.xlsx"
-    wb.save(path)
-    assert read_workbook(path) == fixture_round
-
-
 def test_injection_strings_are_written_as_text_and_come_back_as_text(tmp_path) -> None:
     d = load_round(ROUND_JSON).model_dump(mode="json")
     for k, v in enumerate(d["volunteers"]):
@@ -159,7 +113,7 @@ def test_injection_strings_are_written_as_text_and_come_back_as_text(tmp_path) -
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
             assert sheets and not any(b"<f>" in z.read(n) for n in sheets)
-        wb = _book(data)
+        wb = book(data)
         cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
         risky = [c for c in cells if isinstance(c.value, str) and c.value[:1] in "=+-@\t\r"]
         assert risky
@@ -174,7 +128,7 @@ def test_injection_strings_are_written_as_text_and_come_back_as_text(tmp_path) -
 def test_result_workbook_has_the_four_sheets_and_matches_the_result() -> None:
     r = load_round(demo_round_path())
     result = solve_round(r)
-    wb = _book(result_workbook_bytes(r, result))
+    wb = book(result_workbook_bytes(r, result))
     assert wb.sheetnames == ["Assignments", "Unmatched", "Open slots", "KPIs"]
     ws = wb["Assignments"]
     header = [c.value for c in ws[1]]
@@ -205,99 +159,8 @@ def test_result_workbook_has_the_four_sheets_and_matches_the_result() -> None:
     assert kpis["volunteers_matched"] == result.kpis["volunteers_matched"]
 
 
-def test_a_round_read_from_a_workbook_solves_like_its_json(fixture_round) -> None:  # type: ignore[no-untyped-def]
-    from_sheet = read_workbook_bytes(round_workbook_bytes(fixture_round))
-    a, b = solve_round(fixture_round), solve_round(from_sheet)
-    assert a.assignments == b.assignments and a.objective == b.objective
-    assert validate_result(from_sheet, b) == []
-
-
-def _write_csv_folder(r_bytes: bytes, folder: Path) -> None:
-    import csv
-
-    wb = _book(r_bytes)
-    for name in (VOLUNTEERS, PLACEMENTS, POLICY, PREVIOUS):
-        with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            for row in wb[name].iter_rows(values_only=True):
-                w.writerow(["" if v is None else
-                            f"{v:%Y-%m-%d}" if isinstance(v, dt.datetime) else v for v in row])
-
-
-def test_a_folder_of_csv_files_reads_like_the_workbook(fixture_round, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    _write_csv_folder(round_workbook_bytes(fixture_round), tmp_path)
-    (tmp_path / "notes.txt").write_text("not a sheet")
-    assert read_csv_folder(tmp_path) == fixture_round
-
-
-def test_csv_errors_name_file_row_and_column(fixture_round, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    _write_csv_folder(round_workbook_bytes(fixture_round), tmp_path)
-    path = tmp_path / "Placements.csv"
-    lines = path.read_text(encoding="utf-8").splitlines()
-    lines[2] = lines[2].replace("2027-03-01", "01/03/2027", 1)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(InvalidRound) as info:
-        read_csv_folder(tmp_path)
-    texts = [str(e) for e in info.value.errors]
-    assert any(t.startswith("Placements row 3 (P002): column ") and "'01/03/2027'" in t
-               for t in texts), texts
-
-
-def _libreoffice() -> str | None:
-    return shutil.which("libreoffice") or shutil.which("soffice")
-
-
-def test_a_workbook_saved_by_libreoffice_reads_the_same(fixture_round, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    # The committed fixture was made by `libreoffice --headless --convert-to xlsx` from
-    # round_workbook(sheets_round.json); CI machines without LibreOffice read it.
-    assert read_workbook(LIBREOFFICE_FIXTURE) == fixture_round
-    office = _libreoffice()
-    if office is None:
-        return
-    ours = tmp_path / "ours.xlsx"
-    write_round_workbook(fixture_round, ours)
-    out = tmp_path / "lo"
-    proc = subprocess.run(
-        [office, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
-         "--convert-to", "xlsx", "--outdir", str(out), str(ours)],
-        capture_output=True, timeout=120, check=False,
-    )
-    converted = out / "ours.xlsx"
-    if proc.returncode != 0 or not converted.exists():
-        pytest.fail(f"libreoffice failed: {proc.stderr.decode(errors='replace')}")
-    assert read_workbook(converted) == fixture_round
-
-
-def test_the_libreoffice_fixture_really_comes_from_libreoffice() -> None:
-    with zipfile.ZipFile(LIBREOFFICE_FIXTURE) as z:
-        app = z.read("docProps/app.xml").decode()
-    assert "LibreOffice" in app
-
-
 def test_control_characters_xml_cannot_carry_are_dropped_and_cr_becomes_a_line_feed() -> None:
     d = load_round(ROUND_JSON).model_dump(mode="json")
     d["volunteers"][0]["name"] = "Ami\x07na\r\nDi\ralo"
     back = read_workbook_bytes(round_workbook_bytes(parse_round(d), reference_sheets=False))
     assert back.volunteers[0].name == "Amina\nDi\nalo"
-
-
-# Settings the policy-rules work adds; only those the Policy model has are tried, so the
-# test follows the contract as it grows.
-POLICY_RULES = {
-    "group_together": "country", "max_same_nationality_per_placement": 2,
-    "max_nationality_share_per_country": 0.4, "gender_balance": True, "min_fill": {"5": 1},
-    "max_per_host": 3, "objective": ["urgent_coverage", "score"], "objective_tolerance": 0.05,
-    "budget": {"total": 100000, "cost": {"KE": 9000, "SN": 8000}, "default_cost": 10000},
-    "move_cost": 50, "max_moves": 2, "frozen_stages": ["visa", "travel_booked"],
-    "rule_costs": False,
-}
-
-
-def test_every_policy_setting_survives_the_policy_sheet() -> None:
-    d = load_round(ROUND_JSON).model_dump(mode="json")
-    d["policy"].update({k: v for k, v in POLICY_RULES.items() if k in Policy.model_fields})
-    r = parse_round(d)
-    assert read_workbook_bytes(round_workbook_bytes(r, reference_sheets=False)) == r
-    keys = [row[0] for row in round_workbook(r)[POLICY].iter_rows(min_row=2, values_only=True)]
-    for name in Policy.model_fields:
-        assert name in keys or any(k.startswith(f"{name}.") for k in keys), name
