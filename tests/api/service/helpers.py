@@ -1,15 +1,12 @@
-"""Fixtures and helpers shared by the service tests (imported by the test_service_*
-modules): a database per test on SQLite and on PostgreSQL, an app, keys, a small round."""
+"""Helpers of the service tests (their fixtures are in conftest.py): settings for a test
+database, a key per role, a small pool and round, waiting for a round's job, seeding."""
 
 from __future__ import annotations
 
 import os
 import socket
 import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,7 +28,8 @@ def pg_base_url() -> str | None:
         return None
 
 
-def _with_schema(url: str, schema: str) -> str:
+def with_schema(url: str, schema: str) -> str:
+    """`url` with `schema` as the search path: one PostgreSQL schema per test."""
     sep = "&" if "?" in url else "?"
     return f"{url}{sep}options=-csearch_path%3D{schema}"
 
@@ -44,29 +42,8 @@ class Db:
     url: str
 
 
-@pytest.fixture(name="db", params=["sqlite", "postgresql"])
-def db_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
-    if request.param == "sqlite":
-        yield Db("sqlite", f"sqlite:///{tmp_path / 'volmatch.db'}")
-        return
-    base = pg_base_url()
-    if base is None:
-        pytest.skip("no PostgreSQL: VOLMATCH_TEST_PG_URL is unset and nothing answers on :5432")
-    from sqlalchemy import create_engine, text
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield Db("postgresql", _with_schema(base, schema))
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def settings_for(url: str, **kw: Any) -> Any:
+    """Service settings on `url` with short polls, heartbeats and leases (tests wait less)."""
     from volmatch.api.service import Settings
 
     base: dict[str, Any] = {
@@ -78,6 +55,8 @@ def settings_for(url: str, **kw: Any) -> Any:
 
 @dataclass
 class Keys:
+    """One API key per role: a coordinator, a planner, and hosts H01 and H02."""
+
     coordinator: str
     planner: str
     host1: str
@@ -88,6 +67,7 @@ class Keys:
 
 
 def make_keys(app: Any) -> Keys:
+    """Create the `Keys` in a started app's database."""
     from volmatch.api.service.auth import create_key
     from volmatch.api.service.db import transaction
 
@@ -100,19 +80,8 @@ def make_keys(app: Any) -> Keys:
         )
 
 
-@pytest.fixture(name="client")
-def client_fixture(db: Db) -> Iterator[Any]:
-    from fastapi.testclient import TestClient
-
-    from volmatch.api.service import create_app
-
-    app = create_app(settings_for(db.url, max_body_bytes=200_000, max_round_volunteers=50))
-    with TestClient(app) as c:
-        c.keys = make_keys(app)  # type: ignore[attr-defined]
-        yield c
-
-
 def volunteers() -> list[dict[str, Any]]:
+    """A small pool with personal data (names, a birth date) that must never leak."""
     return [
         vol("V1", name="Ana Lima", birth_date="2000-01-02", nationality="BR",
             preferences=["P1"]),
@@ -124,6 +93,7 @@ def volunteers() -> list[dict[str, Any]]:
 
 
 def placements() -> list[dict[str, Any]]:
+    """Two needs of host H01 and one of H02."""
     return [
         plc("P1", host="H01", title="Teacher", slots=2, required_skills={"teaching": 2},
             needs_assessment={"beneficiaries": 120}),
@@ -134,10 +104,12 @@ def placements() -> list[dict[str, Any]]:
 
 
 def round_doc() -> dict[str, Any]:
+    """The pool and the needs as one round document."""
     return {"volunteers": volunteers(), "placements": placements()}
 
 
 def wait_round(client: Any, rid: str, headers: dict[str, str], timeout: float = 30) -> Any:
+    """Poll round `rid` until its job has finished; return its state."""
     end = time.monotonic() + timeout
     while True:
         r = client.get(f"/rounds/{rid}", headers=headers)
@@ -147,3 +119,41 @@ def wait_round(client: Any, rid: str, headers: dict[str, str], timeout: float = 
         if time.monotonic() > end:
             raise AssertionError(f"round {rid} still {r.json()['status']} after {timeout}s")
         time.sleep(0.05)
+
+
+# HTTP behaviour that does not depend on the database runs on SQLite only; the tests of
+# storage, jobs, idempotency and erasure run on both backends (keeps the suite fast).
+SQLITE_ONLY = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+
+
+def seed(c: Any) -> None:
+    """Host H01 and H02 submit their needs, the coordinator uploads the pool."""
+    for p in placements():
+        who = "host1" if p["host"] == "H01" else "host2"
+        r = c.post("/placements", json=p, headers=c.keys.auth(who))
+        assert r.status_code == 201, r.text
+    r = c.post("/volunteers", json={"volunteers": volunteers()}, headers=c.keys.auth("coordinator"))
+    assert r.status_code == 200, r.text
+
+
+def solved_round(c: Any, publish: bool = False) -> str:
+    """Launch a round from the stored records, wait until it is solved (and published);
+    return its id."""
+    co = c.keys.auth("coordinator")
+    r = c.post("/rounds", json={"name": "spring"}, headers=co)
+    assert r.status_code == 202, r.text
+    rid = r.json()["id"]
+    assert r.headers["location"] == f"/rounds/{rid}"
+    assert wait_round(c, rid, co)["status"] == "done"
+    if publish:
+        assert c.post(f"/rounds/{rid}/publish", headers=co).status_code == 201
+    return str(rid)
+
+
+def store(url: str, **kw: Any) -> Any:
+    """A migrated database on `url`: its engine, session factory and settings."""
+    from volmatch.api.service.db import make_engine, migrate, session_factory
+
+    engine = make_engine(url)
+    migrate(engine)
+    return engine, session_factory(engine), settings_for(url, **kw)

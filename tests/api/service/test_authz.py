@@ -9,8 +9,6 @@ from typing import Any
 import pytest
 
 from tests.api.service.helpers import (
-    client_fixture,  # noqa: F401 - the `client` fixture
-    db_fixture,  # noqa: F401 - the `db` fixture
     placements,
     volunteers,
     wait_round,

@@ -1,5 +1,5 @@
-"""Durable round jobs and storage, on SQLite and PostgreSQL: claiming, leases, fencing,
-a worker killed mid-solve, migrations."""
+"""Durable round jobs, on SQLite and PostgreSQL: claiming, leases, fencing, a worker
+killed mid-solve, progress of the solver's incumbents."""
 
 from __future__ import annotations
 
@@ -14,22 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.api.service.helpers import (
-    Db,
-    db_fixture,  # noqa: F401 - the `db` fixture
-    round_doc,
-    settings_for,
-)
+from tests.api.service.helpers import Db, round_doc, store
 
 VOLMATCH = str(Path(sys.executable).with_name("volmatch"))
-
-
-def _store(url: str, **kw: Any) -> Any:
-    from volmatch.api.service.db import make_engine, migrate, session_factory
-
-    engine = make_engine(url)
-    migrate(engine)
-    return engine, session_factory(engine), settings_for(url, **kw)
 
 
 def _add_round(sessions: Any) -> str:
@@ -62,26 +49,10 @@ def _results(sessions: Any, rid: str) -> int:
         return int(s.scalar(select(func.count()).where(ResultRow.round_id == rid)) or 0)
 
 
-def test_migrations_are_idempotent_and_match_the_tables(db: Db) -> None:
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    from volmatch.api.service.db import migrate
-    from volmatch.api.service.tables import Base
-
-    engine, _, _ = _store(db.url)
-    migrate(engine)  # a second start changes nothing
-    with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    # SQLite cannot tell a timezone-aware timestamp from a naive one; ignore type noise.
-    assert [d for d in diff if d[0] not in ("modify_type",)] == []
-    engine.dispose()
-
-
 def test_claim_lease_and_fencing(db: Db) -> None:
     from volmatch.api.service.jobs import Worker
 
-    engine, sessions, settings = _store(db.url, lease_s=0.3)
+    engine, sessions, settings = store(db.url, lease_s=0.3)
     rid = _add_round(sessions)
     a, b = Worker(sessions, settings, "A"), Worker(sessions, settings, "B")
     claim_a = a.claim()
@@ -106,7 +77,7 @@ def test_claim_lease_and_fencing(db: Db) -> None:
 def test_job_whose_workers_keep_dying_fails_after_max_attempts(db: Db) -> None:
     from volmatch.api.service.jobs import Worker
 
-    engine, sessions, settings = _store(db.url, lease_s=0.05, max_attempts=2)
+    engine, sessions, settings = store(db.url, lease_s=0.05, max_attempts=2)
     rid = _add_round(sessions)
     w = Worker(sessions, settings, "W")
     assert w.claim() is not None
@@ -124,7 +95,7 @@ def test_concurrent_workers_solve_each_round_once(db: Db) -> None:
 
     from volmatch.api.service.jobs import Worker
 
-    engine, sessions, settings = _store(db.url, poll_s=0.02)
+    engine, sessions, settings = store(db.url, poll_s=0.02)
     rids = [_add_round(sessions) for _ in range(6)]
     stop = threading.Event()
     threads = [
@@ -156,7 +127,7 @@ def _worker(url: str, env: dict[str, str], lease: float) -> subprocess.Popen[byt
 
 
 def test_worker_killed_mid_solve_loses_nothing(db: Db) -> None:
-    engine, sessions, _ = _store(db.url)
+    engine, sessions, _ = store(db.url)
     rid = _add_round(sessions)
     slow = _worker(db.url, {"VOLMATCH_WORKER_TEST_DELAY_S": "60"}, lease=1.5)
     try:
@@ -191,7 +162,7 @@ def test_solver_incumbents_show_as_best_bound_and_gap(db: Db, monkeypatch: Any) 
     from volmatch import matching
     from volmatch.api.service.jobs import Worker
 
-    engine, sessions, settings = _store(db.url)
+    engine, sessions, settings = store(db.url)
     rid = _add_round(sessions)
     seen: list[dict[str, Any]] = []
     real = matching.solve_round
