@@ -2,58 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from volmatch.matching import solve_round, validate_result
-from volmatch.models import Round, load_round
+from volmatch.models import Round
 from volmatch.scenarios.changes import apply_variant
 from volmatch.scenarios.compare import HEADLINE_KPIS, to_markdown
-from volmatch.scenarios.demo import demo_round_path
-from volmatch.scenarios.model import Scenario, parse_scenario
+from volmatch.scenarios.model import Scenario
 from volmatch.scenarios.runner import run_scenario
-
-EXAMPLES = Path(demo_round_path()).parents[1] / "examples"
-
-_DOC: dict[str, Any] = {
-    "name": "test",
-    "base": "x.json",
-    "seed": 3,
-    "variants": [
-        {"name": "nepal-a2", "changes": [{"update": "placements", "where": {"country": "NP"},
-                                          "set": {"required_languages.en": "A2"}}]},
-        {"name": "myanmar-paused", "changes": [{"remove": "placements",
-                                                "where": {"country": "MM"}}]},
-        {"name": "french", "changes": [{"generate": "volunteers", "count": 15,
-                                        "like": {"training": "pre-deployment"},
-                                        "choose": {"languages.fr": ["B2", "C1"]}}]},
-        {"name": "overlocked", "changes": [{"policy": {"locked": [
-            {"volunteer": "V001", "placement": "P003"},
-            {"volunteer": "V002", "placement": "P003"}]}}]},
-        {"name": "too-urgent", "changes": [{"update": "placements", "where": {"country": "KE"},
-                                            "set": {"priority": 6}}]},
-    ],
-    "sweeps": [{"name": "urgency", "parameter": "policy.weights.priority",
-                "values": [0, 400]}],
-}
-
-
-@pytest.fixture(scope="module")
-def base() -> Round:
-    return load_round(demo_round_path())
-
-
-@pytest.fixture(scope="module")
-def scenario() -> Scenario:
-    return parse_scenario(_DOC)
-
-
-@pytest.fixture(scope="module")
-def comparison(base: Round, scenario: Scenario) -> Any:
-    return run_scenario(base, scenario)
 
 
 def test_kpis_and_moves_equal_separate_solves(
@@ -123,35 +81,3 @@ def test_dask_local_cluster_equals_local_run(
             distributed.Client(cluster) as client:
         on_dask = run_scenario(base, scenario, client.get_executor())
     assert on_dask.to_json() == comparison.to_json()
-
-
-def test_charts_are_written(comparison: Any, tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
-    from volmatch.scenarios.charts import write_charts
-
-    paths = write_charts(comparison, tmp_path)
-    assert [p.name for p in paths] == ["kpis.png", "sweep-urgency.png"]
-    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
-
-
-def test_cli_whatif_writes_the_report(tmp_path: Path) -> None:
-    from volmatch.api.cli import app
-
-    out = tmp_path / "report"
-    res = CliRunner().invoke(app, ["whatif", str(EXAMPLES / "infeasible.yaml"), "--out", str(out),
-                                   "--workers", "1"])
-    assert res.exit_code == 0, res.output
-    assert "overlocked" in res.output
-    assert {p.name for p in out.iterdir()} >= {"comparison.json", "report.md", "timings.json"}
-
-
-def test_cli_whatif_bad_scenario_exits_2(tmp_path: Path) -> None:
-    from volmatch.api.cli import app
-
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(f"base: {demo_round_path()}\nvariants:\n  - name: x\n    changes:\n"
-                   "      - update: volunteers\n        where: {colour: red}\n"
-                   "        set: {min_months: 7}\n", encoding="utf-8")
-    res = CliRunner().invoke(app, ["whatif", str(bad), "--out", str(tmp_path / "o")])
-    assert res.exit_code == 2
-    assert "variant 'x' change 1" in res.output
