@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 def test_smallest_size_of_the_quick_ladder(tmp_path: Path) -> None:
     # The rules variant is left out: with couples volmatch runs a time-limited solve
     # (~20 s at this size), and its harness path differs from the pure one only in the
-    # generator flag, which tests/test_benchmarks_generate.py covers.
+    # generator flag, which tests/benchmarks/test_generate.py covers.
     argv = ["--sizes", "1000x200", "--variants", "pure", "--skip", "cpsat,hr,stable",
             "--out", str(tmp_path)]
     if importlib.util.find_spec("matplotlib") is None:  # the `bench` extra is optional
