@@ -29,7 +29,7 @@ from volmatch.matching.constraints.budget import placement_costs
 from volmatch.matching.constraints.gender import _BALANCED, balance_applies
 from volmatch.matching.decompose import decomposition_steps
 from volmatch.matching.flow import FlowError, compact_ids
-from volmatch.matching.solve import Prepared
+from volmatch.matching.prepared import Prepared
 from volmatch.models import Policy
 
 I64 = NDArray[np.int64]

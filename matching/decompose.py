@@ -45,7 +45,7 @@ from volmatch.matching.compiled import CompiledRound
 from volmatch.matching.constraints.budget import placement_costs
 from volmatch.matching.constraints.gender import _BALANCED, balance_applies
 from volmatch.matching.flow import max_score_assignment
-from volmatch.matching.solve import Prepared
+from volmatch.matching.prepared import Prepared
 from volmatch.models import Policy
 
 F64 = NDArray[np.float64]

@@ -28,7 +28,7 @@ from volmatch.matching.constraints.budget import placement_costs
 from volmatch.matching.constraints.coverage import URGENT
 from volmatch.matching.constraints.fairness import SCALE
 from volmatch.matching.constraints.gender import _BALANCED, balance_applies
-from volmatch.matching.solve import Prepared
+from volmatch.matching.prepared import Prepared
 from volmatch.models import Policy
 
 IntP = NDArray[np.intp]

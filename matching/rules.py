@@ -43,14 +43,9 @@ from volmatch.matching.constraints.groups import unplaceable_groups
 from volmatch.matching.decompose import best_step, decomposition_steps
 from volmatch.matching.explain import pair_failure_details
 from volmatch.matching.lns import Evaluator, SolveWindow, Window, improve, tier_names
+from volmatch.matching.prepared import Prepared, Solution, locked_pair_indices
 from volmatch.matching.previous import moves_report, pair_index, previous_pairs
-from volmatch.matching.solve import (
-    Prepared,
-    Solution,
-    has_groups,
-    locked_pair_indices,
-    solve_pure,
-)
+from volmatch.matching.pure import has_groups, solve_pure
 from volmatch.models import Conflict, InfeasibleRound, Policy
 
 BOUND_SHARE = 0.9

@@ -40,7 +40,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from volmatch.matching.compiled import CompiledRound
-from volmatch.matching.solve import Prepared, Solution, locked_pair_indices, solve_pure
+from volmatch.matching.prepared import Prepared, Solution, locked_pair_indices
+from volmatch.matching.pure import solve_pure
 
 I64 = NDArray[np.int64]
 I32 = NDArray[np.int32]

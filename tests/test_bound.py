@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tests.test_policy_rules import ruled_docs
 from volmatch.matching import solve_round
 from volmatch.matching.bound import relaxation
-from volmatch.matching.solve import prepare
+from volmatch.matching.prepared import prepare
 from volmatch.models import Result, Round, parse_round
 
 

@@ -15,7 +15,7 @@ from tests.test_bound import proven_score_round
 from tests.test_policy_rules import ruled_docs
 from volmatch.matching.constraints.gender import _BALANCED
 from volmatch.matching.decompose import F64, decomposition_steps, grouping
-from volmatch.matching.solve import prepare
+from volmatch.matching.prepared import prepare
 from volmatch.models import parse_round
 
 
@@ -304,7 +304,7 @@ def test_bounds_hold_with_a_lock_and_a_moving_multiplier(
     """A locked pair, and the budget's multiplier moved step by step towards the
     budget: every step's bound still holds for the proven optimum."""
     from volmatch.matching.decompose import decomposition_steps
-    from volmatch.matching.solve import locked_pair_indices
+    from volmatch.matching.prepared import locked_pair_indices
     from volmatch.models import InfeasibleRound
 
     prep0 = prepare(parse_round(d))

@@ -53,15 +53,9 @@ from volmatch.matching.explain import (
     volunteers_without_pairs,
 )
 from volmatch.matching.kpis import compute_kpis
+from volmatch.matching.prepared import Prepared, Progress, Solution, prepare
 from volmatch.matching.scoring import Scores
-from volmatch.matching.solve import (
-    Prepared,
-    Progress,
-    Solution,
-    build_result,
-    prepare,
-    solve_prepared,
-)
+from volmatch.matching.solve import solve_prepared
 from volmatch.matching.stable import (
     _market,
     _nth,
@@ -71,6 +65,7 @@ from volmatch.matching.stable import (
     rankings,
     stable_reasons,
 )
+from volmatch.matching.to_result import build_result
 from volmatch.models import (
     AssignmentOut,
     OpenSlot,

@@ -15,7 +15,7 @@ from benchmarks.generate import generate_round
 from tests.test_policy_rules import ruled_docs
 from volmatch.matching import solve_round, validate_result
 from volmatch.matching.lns import Evaluator
-from volmatch.matching.solve import prepare
+from volmatch.matching.prepared import prepare
 from volmatch.matching.validate import rule_violations
 from volmatch.models import parse_round
 
