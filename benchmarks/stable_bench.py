@@ -56,7 +56,8 @@ def run_size(nv: int, npl: int, seed: int, hr: bool, couples: bool) -> dict[str,
     from benchmarks import baselines as bl
     from benchmarks.generate import generate_round
     from volmatch.matching.prepared import prepare
-    from volmatch.matching.stable import _list_positions, solve_stable, stability_audit
+    from volmatch.matching.stable import solve_stable, stability_audit
+    from volmatch.matching.stable.preference_lists import list_positions as _list_positions
     from volmatch.models import parse_round
 
     doc = generate_round(nv, npl, seed=seed, rules=couples)
