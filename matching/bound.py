@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from ortools.graph.python import min_cost_flow
 
 from volmatch.matching.constraints.budget import placement_costs
-from volmatch.matching.constraints.gender import _BALANCED, balance_applies
+from volmatch.matching.constraints.gender import BALANCED_GENDERS, balance_applies
 from volmatch.matching.decompose import decomposition_steps
 from volmatch.matching.flow import FlowError, compact_ids
 from volmatch.matching.prepared import Prepared
@@ -171,7 +171,7 @@ def _gender_arcs(
     npl = len(used_p)
     pen = policy.gender_balance_penalty * scale  # in the weights' units
     applies = balance_applies(c, pairs)[used_p]
-    n_cls = len(_BALANCED) + 1
+    n_cls = len(BALANCED_GENDERS) + 1
     g_base = nxt
     nxt += npl * n_cls
     cls = np.minimum(c.gender[pairs.v].astype(np.int64), n_cls - 1)

@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 
 from volmatch.matching.compiled import CompiledRound
 from volmatch.matching.constraints.budget import placement_costs
-from volmatch.matching.constraints.gender import _BALANCED, balance_applies
+from volmatch.matching.constraints.gender import BALANCED_GENDERS, balance_applies
 from volmatch.matching.flow import max_score_assignment
 from volmatch.matching.prepared import Prepared
 from volmatch.models import Policy
@@ -159,7 +159,7 @@ def all_choices(
     big = np.iinfo(np.int64).max // 4
     count = np.diff(starts)
     first: list[NDArray[np.int64]] = []
-    for g in _BALANCED:
+    for g in BALANCED_GENDERS:
         f = np.full(n_p, big, dtype=np.int64)
         at = np.flatnonzero(gender == g)
         lead = at[np.r_[True, place[at][1:] != place[at][:-1]]] if len(at) else at
@@ -226,7 +226,7 @@ def all_choices(
         capped_value = per_place(capped)
         n_c = np.bincount(place[capped], minlength=n_p)
         miss = np.zeros(n_p)
-        for g in _BALANCED:
+        for g in BALANCED_GENDERS:
             have = np.bincount(place[capped & (gender == g)], minlength=n_p) > 0
             miss += ~have
         capped_exact = capped_value - pen * np.where(applies & (n_c >= 2), miss, 0.0)

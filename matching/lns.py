@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from volmatch.matching.constraints.budget import placement_costs
 from volmatch.matching.constraints.coverage import URGENT
 from volmatch.matching.constraints.fairness import SCALE
-from volmatch.matching.constraints.gender import _BALANCED, balance_applies
+from volmatch.matching.constraints.gender import BALANCED_GENDERS, balance_applies
 from volmatch.matching.prepared import Prepared
 from volmatch.models import Policy
 
@@ -147,7 +147,7 @@ class Evaluator:
         load = np.bincount(pairs.p[picked], minlength=c.n_placements)
         applies = self.applies & (load >= 2)
         miss = np.zeros(c.n_placements, dtype=np.int64)
-        for g in _BALANCED:
+        for g in BALANCED_GENDERS:
             at = pairs.p[picked][c.gender[pairs.v[picked]] == g]
             miss += applies & (np.bincount(at, minlength=c.n_placements) == 0)
         return miss

@@ -16,7 +16,7 @@ from typing import Final, TypeVar
 import numpy as np
 
 from volmatch.matching.compiled import CompiledRound
-from volmatch.matching.eligibility import Pairs, _calendar, find_pairs, requirement_index
+from volmatch.matching.eligibility import Pairs, find_pairs, requirement_index, schedule_calendar
 from volmatch.matching.scoring import COMPONENTS, Scores, score_pairs
 
 T = TypeVar("T")
@@ -79,7 +79,7 @@ def find_pair_parts(c: CompiledRound) -> list[Pairs]:
     if len(spans) > 1:
         # built once here rather than raced for by the threads
         requirement_index(c)
-        _calendar(c)
+        schedule_calendar(c)
     return in_threads([partial(find_pairs, c, a, b) for a, b in spans])
 
 

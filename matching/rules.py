@@ -38,7 +38,7 @@ from volmatch.matching.constraints import (
 )
 from volmatch.matching.constraints.base import PairVars, Penalty, RuleContext
 from volmatch.matching.constraints.budget import placement_costs
-from volmatch.matching.constraints.gender import _BALANCED, balance_applies, missing_genders
+from volmatch.matching.constraints.gender import BALANCED_GENDERS, balance_applies, missing_genders
 from volmatch.matching.constraints.groups import unplaceable_groups
 from volmatch.matching.decompose import best_step, decomposition_steps
 from volmatch.matching.explain import pair_failure_details
@@ -744,7 +744,7 @@ def _greedy(
         if lone is None or not applies[p] or load[p] != 1:
             return False
         both = {lone[p], gender_of[pv_l[i]]}
-        return not all(g in both for g in _BALANCED)
+        return not all(g in both for g in BALANCED_GENDERS)
 
     locked_set = set(locked.tolist())
     for i in order.tolist():

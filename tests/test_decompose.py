@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from tests.test_bound import proven_score_round
 from tests.test_policy_rules import ruled_docs
-from volmatch.matching.constraints.gender import _BALANCED
+from volmatch.matching.constraints.gender import BALANCED_GENDERS
 from volmatch.matching.decompose import F64, decomposition_steps, grouping
 from volmatch.matching.prepared import prepare
 from volmatch.models import parse_round
@@ -74,8 +74,8 @@ def _best_choice(
     if vals[0] > 0:
         best, members = float(vals[0]), np.arange(1)
     n = len(vals)
-    first_f = np.flatnonzero(male_female == _BALANCED[0])[:1]
-    first_m = np.flatnonzero(male_female == _BALANCED[1])[:1]
+    first_f = np.flatnonzero(male_female == BALANCED_GENDERS[0])[:1]
+    first_m = np.flatnonzero(male_female == BALANCED_GENDERS[1])[:1]
     # two or more people: a set holding a woman (a man) may as well hold the best
     # one, and then the best of the rest; every pattern of genders forced, each
     # charged for the genders it does not force (its best set may hold more)
@@ -206,7 +206,7 @@ def _best_capped(vals: F64, genders: NDArray[np.int8], nats: list[int], slots: i
                 continue
             value = float(vals[list(s)].sum())
             if applies and k >= 2:
-                value -= pen * sum(1 for g in _BALANCED if not (genders[list(s)] == g).any())
+                value -= pen * sum(1 for g in BALANCED_GENDERS if not (genders[list(s)] == g).any())
             best = max(best, value)
     return best
 
