@@ -1,12 +1,13 @@
-"""A tighter bound for rounds with gender balance: a Lagrangian relaxation that prices
-each volunteer and then solves every placement on its own, exactly.
+"""A tighter bound for rounds with gender balance or a nationality cap per placement: a
+Lagrangian relaxation that prices each volunteer and then solves every placement on
+its own, exactly.
 
 Pricing "each volunteer takes at most one placement" with u_v >= 0 splits the round
 into one small problem per placement: choose at most `slots` of its candidates to
 maximise the sum of (weight - u_v) less the gender balance penalty the choice incurs,
-counted exactly (the flow networks of `matching.bound` can only approximate that rule
-from above, and are loose where placements are part-filled, as under a tight budget).
-For any u >= 0,
+counted exactly (the flow networks of `matching.rules.network` can only approximate
+that rule from above, and are loose where placements are part-filled, as under a
+tight budget). For any u >= 0,
 
     sum(u) + sum over placements of their best choice + lam * budget - move_cost * previous
 
@@ -17,9 +18,8 @@ lam x the placement's cost). A group member's pairs count only where the whole g
 can go; a locked volunteer has only their locked pair, which its placement always
 takes. The nationality cap per placement is kept inside each placement's problem (the
 best set within the cap, found greedily, caps every gender pattern's value: exact
-whenever that set keeps the gender rule; 0.1% tighter at 10,000 x 2,000). Rules left
-out only remove assignments (host caps, shares, move limits, tiers), so the bound
-stays valid.
+whenever that set keeps the gender rule). Rules left out only remove assignments (host
+caps, shares, move limits, tiers), so the bound stays valid.
 
 u starts at the prices of the plain assignment (a flow, then placement prices by
 longest paths) and is improved by projected subgradient steps: a volunteer chosen by
@@ -27,9 +27,9 @@ several placements gets dearer, one chosen by none cheaper. The budget's multipl
 lam can follow the choices' spending (`balance_budget`): every step's bound is valid at
 its own lam, so it needs no flows to find lam first.
 
-The placements' choices at good prices are nearly an assignment (at 10,000 x 2,000:
-11 volunteers chosen twice among 2,600): the search starts from them, repaired, and
-looks first where they differ from its assignment (`matching.lns.guided_groups`).
+The placements' choices at good prices are nearly an assignment (few volunteers are
+chosen twice): the search starts from them, repaired, and looks first where they
+differ from its assignment (`matching.rules.neighbourhoods.guided_groups`).
 """
 
 from __future__ import annotations
@@ -46,9 +46,11 @@ from volmatch.matching.constraints.budget import placement_costs
 from volmatch.matching.constraints.gender import BALANCED_GENDERS, balance_applies
 from volmatch.matching.flow import max_score_assignment
 from volmatch.matching.prepared import Prepared
+from volmatch.matching.rules.network import SCALE
 from volmatch.models import Policy
 
 F64 = NDArray[np.float64]
+
 
 PRICE_PASSES = 200
 """Longest-path passes at most for the starting placement prices (any prices give a
@@ -73,7 +75,7 @@ def weights(
 
 def start_prices(c: CompiledRound, pv: NDArray[np.int32], pp: NDArray[np.int32], w: F64) -> F64:
     """u from the plain assignment's optimal prices (slots only, no rule)."""
-    scaled = np.rint(16 * w).astype(np.int64)
+    scaled = np.rint(SCALE * w).astype(np.int64)
     pos = np.flatnonzero(scaled > 0)
     u = np.zeros(c.n_volunteers)
     if len(pos) == 0:
