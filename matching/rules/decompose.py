@@ -52,6 +52,9 @@ from volmatch.models import Policy
 F64 = NDArray[np.float64]
 
 
+TARGET_SHARE = 0.99
+"""The steps' target (a value the bound is not expected to go below, which sizes the
+steps) as a share of a flow's bound, when no better value is known."""
 PRICE_PASSES = 200
 """Longest-path passes at most for the starting placement prices (any prices give a
 valid bound; these only make the start good)."""

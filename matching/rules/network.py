@@ -10,8 +10,6 @@ stand-in that never charges more than the rule does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 from numpy.typing import NDArray
 from ortools.graph.python import min_cost_flow
@@ -27,6 +25,51 @@ I64 = NDArray[np.int64]
 SCALE = 16
 """Weights are multiplied by this before a multiplier's costs are rounded to integers,
 so that rounding loosens the bound by 1/32 point per person instead of 1/2."""
+
+
+class _Network:
+    """The arcs of a min-cost flow network, added layer by layer, and its nodes.
+
+    Node 0 is the source; `take(k)` hands out the next k nodes.
+    """
+
+    def __init__(self) -> None:
+        self.tails: list[I64] = []
+        self.heads: list[I64] = []
+        self.caps: list[I64] = []
+        self.costs: list[I64] = []
+        self.nodes = 1
+
+    def take(self, k: int) -> int:
+        """Reserve the next `k` nodes; returns the first."""
+        first = self.nodes
+        self.nodes += k
+        return first
+
+    @property
+    def n_arcs(self) -> int:
+        return sum(len(t) for t in self.tails)
+
+    def arcs(self, t: I64, h: I64, cap: I64, cost: I64) -> None:
+        self.tails.append(t.astype(np.int64))
+        self.heads.append(h.astype(np.int64))
+        self.caps.append(cap.astype(np.int64))
+        self.costs.append(cost.astype(np.int64))
+
+    def solve(self, sink: int, supply: int) -> min_cost_flow.SimpleMinCostFlow:
+        """Send `supply` units from the source to `sink` at least cost."""
+        flow = min_cost_flow.SimpleMinCostFlow()
+        flow.add_arcs_with_capacity_and_unit_cost(
+            np.concatenate(self.tails), np.concatenate(self.heads),
+            np.concatenate(self.caps), np.concatenate(self.costs),
+        )
+        supplies = np.zeros(sink + 1, dtype=np.int64)
+        supplies[0], supplies[sink] = supply, -supply
+        flow.set_nodes_supplies(np.arange(sink + 1, dtype=np.int64), supplies)
+        status = flow.solve()
+        if status != flow.OPTIMAL:
+            raise FlowError(f"min-cost flow ended with status {status}")
+        return flow
 
 
 def layered_flow(
@@ -50,88 +93,98 @@ def layered_flow(
     w[locked] += big  # forces the (feasible) locks without changing the rest
     used_v, v_node = compact_ids(pairs.v, c.n_volunteers)
     nv = len(used_v)
-    tails: list[I64] = []
-    heads: list[I64] = []
-    caps: list[I64] = []
-    costs: list[I64] = []
-    nxt = 1 + nv  # node 0 = source, 1..nv volunteers
-
-    def arcs(t: I64, h: I64, cap: I64, cost: I64) -> None:
-        tails.append(t.astype(np.int64))
-        heads.append(h.astype(np.int64))
-        caps.append(cap.astype(np.int64))
-        costs.append(cost.astype(np.int64))
-
-    arcs(np.zeros(nv, np.int64), 1 + np.arange(nv), np.ones(nv, np.int64), np.zeros(nv, np.int64))
+    net = _Network()
+    net.take(nv)  # 1..nv: the volunteers
+    net.arcs(np.zeros(nv, np.int64), 1 + np.arange(nv), np.ones(nv, np.int64),
+             np.zeros(nv, np.int64))
     used_p, p_node = compact_ids(pairs.p, c.n_placements)
-    npl = len(used_p)
-    p_base = nxt
-    nxt += npl
-    limit = policy.max_same_nationality_per_placement
-    out_cost = np.zeros(npl, np.int64)
+    p_base = net.take(len(used_p))
+    pair_arc_first = net.n_arcs
     if layer == "gender":
-        pair_arc_first = sum(len(t) for t in tails)
-        nxt, out_cost = _gender_arcs(prep, policy, arcs, v_node, p_node, nxt, p_base, -w, scale)
-    elif limit is not None:
-        key = pairs.p.astype(np.int64) * len(c.countries) + c.nationality[pairs.v]
-        used_k, k_node = compact_ids(key, c.n_placements * len(c.countries))
-        k_base = nxt
-        nxt += len(used_k)
-        pair_arc_first = sum(len(t) for t in tails)
-        arcs(1 + v_node, k_base + k_node, np.ones(n, np.int64), -w)
-        kp = np.searchsorted(used_p, used_k // len(c.countries))
-        arcs(
-            k_base + np.arange(len(used_k)),
-            p_base + kp,
-            np.full(len(used_k), limit, np.int64),
-            np.zeros(len(used_k), np.int64),
-        )
+        out_cost = _gender_arcs(prep, policy, net, v_node, p_node, p_base, -w, scale)
     else:
-        pair_arc_first = sum(len(t) for t in tails)
-        arcs(1 + v_node, p_base + p_node, np.ones(n, np.int64), -w)
-    sink_cap = np.minimum(c.capacity[used_p], nv)
-    if policy.max_per_host is not None:
-        used_h, h_node = np.unique(c.host[used_p], return_inverse=True)
-        h_base = nxt
-        nxt += len(used_h)
-        arcs(p_base + np.arange(npl), h_base + h_node, sink_cap, out_cost)
-        sink = nxt
-        arcs(
-            h_base + np.arange(len(used_h)),
-            np.full(len(used_h), sink),
-            np.full(len(used_h), policy.max_per_host, np.int64),
-            np.zeros(len(used_h), np.int64),
-        )
-    else:
-        sink = nxt
-        arcs(p_base + np.arange(npl), np.full(npl, sink), sink_cap, out_cost)
-    arcs(np.array([0]), np.array([sink]), np.array([nv]), np.array([0]))
-    flow = min_cost_flow.SimpleMinCostFlow()
-    flow.add_arcs_with_capacity_and_unit_cost(
-        np.concatenate(tails), np.concatenate(heads), np.concatenate(caps), np.concatenate(costs)
-    )
-    supplies = np.zeros(sink + 1, dtype=np.int64)
-    supplies[0], supplies[sink] = nv, -nv
-    flow.set_nodes_supplies(np.arange(sink + 1, dtype=np.int64), supplies)
-    status = flow.solve()
-    if status != flow.OPTIMAL:
-        raise FlowError(f"min-cost flow ended with status {status}")
+        out_cost = np.zeros(len(used_p), np.int64)
+        _pair_arcs(prep, policy, net, v_node, p_node, used_p, p_base, -w)
+    sink = _sink_arcs(prep, policy, net, used_p, p_base, out_cost, nv)
+    net.arcs(np.array([0]), np.array([sink]), np.array([nv]), np.array([0]))
+    flow = net.solve(sink, nv)
     got = flow.flows(np.arange(pair_arc_first, pair_arc_first + n, dtype=np.int64))
     chosen = np.flatnonzero(got > 0).astype(np.intp)
     return chosen, int(-flow.optimal_cost()) - big * len(locked)
 
 
+def _pair_arcs(
+    prep: Prepared,
+    policy: Policy,
+    net: _Network,
+    v_node: I64,
+    p_node: I64,
+    used_p: I64,
+    p_base: int,
+    pair_cost: I64,
+) -> None:
+    """A volunteer's arc to each placement it is eligible for, through a node per
+    placement and nationality capped at the cap per nationality when there is one."""
+    c, pairs = prep.compiled, prep.pairs
+    n = len(pairs)
+    limit = policy.max_same_nationality_per_placement
+    if limit is None:
+        net.arcs(1 + v_node, p_base + p_node, np.ones(n, np.int64), pair_cost)
+        return
+    key = pairs.p.astype(np.int64) * len(c.countries) + c.nationality[pairs.v]
+    used_k, k_node = compact_ids(key, c.n_placements * len(c.countries))
+    k_base = net.take(len(used_k))
+    net.arcs(1 + v_node, k_base + k_node, np.ones(n, np.int64), pair_cost)
+    kp = np.searchsorted(used_p, used_k // len(c.countries))
+    net.arcs(
+        k_base + np.arange(len(used_k)),
+        p_base + kp,
+        np.full(len(used_k), limit, np.int64),
+        np.zeros(len(used_k), np.int64),
+    )
+
+
+def _sink_arcs(
+    prep: Prepared,
+    policy: Policy,
+    net: _Network,
+    used_p: I64,
+    p_base: int,
+    out_cost: I64,
+    nv: int,
+) -> int:
+    """Each placement's arc towards the sink (its slots), through a node per host
+    capped at `max_per_host` when there is one; returns the sink."""
+    c = prep.compiled
+    npl = len(used_p)
+    sink_cap = np.minimum(c.capacity[used_p], nv)
+    if policy.max_per_host is None:
+        sink = net.take(1)
+        net.arcs(p_base + np.arange(npl), np.full(npl, sink), sink_cap, out_cost)
+        return sink
+    used_h, h_node = np.unique(c.host[used_p], return_inverse=True)
+    h_base = net.take(len(used_h))
+    net.arcs(p_base + np.arange(npl), h_base + h_node, sink_cap, out_cost)
+    sink = net.take(1)
+    net.arcs(
+        h_base + np.arange(len(used_h)),
+        np.full(len(used_h), sink),
+        np.full(len(used_h), policy.max_per_host, np.int64),
+        np.zeros(len(used_h), np.int64),
+    )
+    return sink
+
+
 def _gender_arcs(
     prep: Prepared,
     policy: Policy,
-    arcs: Callable[[I64, I64, I64, I64], None],
+    net: _Network,
     v_node: I64,
     p_node: I64,
-    nxt: int,
     p_base: int,
     pair_cost: I64,
     scale: int = 1,
-) -> tuple[int, I64]:
+) -> I64:
     """Pair arcs through a node per placement and gender class (female, male, any
     other), with a network stand-in for the gender balance penalty that never charges
     more than the rule does.
@@ -144,22 +197,22 @@ def _gender_arcs(
     and charges q per volunteer: 0 at load 0; at load 1 pen - q >= 0 or q - q = 0;
     from load 2 on pen * G + q * O - q * load >= pen * G - 2 * pen, since
     load - O <= slots. So the network's optimum bounds the round's from above (exactly
-    at two slots without the other class). Returns the next free node and the per-unit
-    cost of each placement's arc towards the host or sink layer."""
+    at two slots without the other class). Returns the per-unit cost of each
+    placement's arc towards the host or sink layer."""
     c, pairs = prep.compiled, prep.pairs
     used_p = compact_ids(pairs.p, c.n_placements)[0]
     npl = len(used_p)
     pen = policy.gender_balance_penalty * scale  # in the weights' units
     applies = balance_applies(c, pairs)[used_p]
     n_cls = len(BALANCED_GENDERS) + 1
-    g_base = nxt
-    nxt += npl * n_cls
+    g_base = net.take(npl * n_cls)
     cls = np.minimum(c.gender[pairs.v].astype(np.int64), n_cls - 1)
-    arcs(1 + v_node, g_base + p_node * n_cls + cls, np.ones(len(pairs), np.int64), pair_cost)
+    net.arcs(1 + v_node, g_base + p_node * n_cls + cls, np.ones(len(pairs), np.int64), pair_cost)
     slots = np.minimum(c.capacity[used_p], len(pairs)).astype(np.int64)
     node_p = np.repeat(np.arange(npl), n_cls)
     heads = p_base + node_p
-    arcs(g_base + np.arange(npl * n_cls), heads, slots[node_p], np.zeros(npl * n_cls, np.int64))
+    net.arcs(g_base + np.arange(npl * n_cls), heads, slots[node_p],
+             np.zeros(npl * n_cls, np.int64))
     # the first volunteer of each class is worth a bonus (the placement's own arc
     # caps the total, whatever passes here): pen for female and male, and for the
     # other class only the per-volunteer charge, which is all a lone such volunteer
@@ -168,5 +221,5 @@ def _gender_arcs(
     at = np.flatnonzero(applies[node_p])
     other = at % n_cls == n_cls - 1
     bonus = np.where(other, per[node_p[at]], pen).astype(np.int64)
-    arcs(g_base + at, heads[at], np.ones(len(at), np.int64), -bonus)
-    return nxt, per
+    net.arcs(g_base + at, heads[at], np.ones(len(at), np.int64), -bonus)
+    return per

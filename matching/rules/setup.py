@@ -18,7 +18,7 @@ from volmatch.matching.previous import pair_index, previous_pairs
 from volmatch.matching.pure import solve_pure
 from volmatch.matching.rules.background import Pending, relaxation_later
 from volmatch.matching.rules.bound import per_placement
-from volmatch.matching.rules.decompose import best_step, decomposition_steps
+from volmatch.matching.rules.decompose import TARGET_SHARE, best_step, decomposition_steps
 from volmatch.models import Conflict, InfeasibleRound
 
 BOUND_SHARE = 0.9
@@ -184,7 +184,7 @@ def set_up(prep: Prepared, started: float) -> RulesSetup:
             steps = best_step(
                 decomposition_steps(
                     prep, r.policy, first.multiplier, prev_idx, len(r.previous),
-                    0.99 * first.bound, START_STEPS,
+                    TARGET_SHARE * first.bound, START_STEPS,
                     until=time.perf_counter() + START_STEPS_SHARE * r.policy.time_limit_s,
                     balance_budget=True, locked=locked,
                 ),
