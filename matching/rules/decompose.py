@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -137,6 +138,10 @@ def group_usable(prep: Prepared, policy: Policy) -> NDArray[np.bool_]:
     return usable
 
 
+NO_RANK = np.iinfo(np.int64).max // 4
+"""A rank past every placement's candidates: no candidate of that gender."""
+
+
 def all_choices(
     vals: F64,
     place: NDArray[np.int64],
@@ -161,48 +166,131 @@ def all_choices(
     n_p = len(starts) - 1
     n = len(vals)
     rank = np.arange(n) - starts[place]
-    big = np.iinfo(np.int64).max // 4
-    count = np.diff(starts)
-    first: list[NDArray[np.int64]] = []
-    for g in BALANCED_GENDERS:
-        f = np.full(n_p, big, dtype=np.int64)
-        at = np.flatnonzero(gender == g)
-        lead = at[np.r_[True, place[at][1:] != place[at][:-1]]] if len(at) else at
-        f[place[lead]] = rank[lead]
-        first.append(f)
-    has_f, has_m = first[0] < big, first[1] < big
-    capped_full = None
-    if allowed is not None:
-        # the best capped set: greedy is exact (a cap per nationality and one on the
-        # total form a matroid)
-        pos = allowed & (vals > 0)
-        cs = np.cumsum(pos)
-        before = np.concatenate([[0], cs])[starts[:-1]]
-        capped_full = pos & (cs - 1 - before[place] < slots[place])
+    first = _first_ranks(gender, place, rank, n_p)
+    capped_full = None if allowed is None else _capped_sets(allowed, vals, starts, place, slots)
     # Every set below takes a placement's first F, first M, capped set or entries
     # ranked under slots + 2: the rest is left out of the arithmetic.
     sub = (rank < slots[place] + 2) | (rank == first[0][place]) | (rank == first[1][place])
     if capped_full is not None:
         sub |= capped_full
     keep = np.flatnonzero(sub)
-    vals, place, rank, gender = vals[keep], place[keep], rank[keep], gender[keep]
-    s = slots[place]
+    e = _Entries(vals[keep], place[keep], rank[keep], gender[keep], n_p)
+    masks, missings, ok = _patterns(e, first, slots, applies, np.diff(starts))
+    values = [
+        e.per_place(mask) - pen * missing
+        for mask, missing in zip(masks[:-1], missings[:-1], strict=True)
+    ]
+    values.append(e.per_place(masks[-1]))  # the plain set: no penalty
+    capped = capped_exact = None
+    if capped_full is not None:
+        capped = capped_full[keep]
+        capped_value = e.per_place(capped)
+        capped_exact = capped_value - pen * np.where(applies & (e.sizes(capped) >= 2),
+                                                     e.missing_genders(capped), 0.0)
+        values = [
+            np.minimum(v, capped_value - pen * k) for v, k in zip(values, missings, strict=True)
+        ]
+    table = np.where(np.stack(ok), np.stack(values), -np.inf)
+    pick = np.argmax(table, axis=0)
+    best = table[pick, np.arange(n_p)]
+    empty = best <= 0
+    chosen = np.stack(masks)[pick[e.place], np.arange(len(e.vals))]
+    if capped is not None and capped_exact is not None:
+        # where the capped set reaches the bound it is the placement's exact choice
+        exact = capped_exact >= best - EXACT_TOLERANCE
+        chosen = np.where(exact[e.place], capped, chosen)
+    chosen &= ~empty[e.place]
+    out = np.zeros(n, dtype=np.bool_)
+    out[keep] = chosen
+    return np.where(empty, 0.0, best), out
 
-    def per_place(mask: NDArray[np.bool_]) -> F64:
-        got = np.bincount(place, weights=np.where(mask, vals, 0.0), minlength=n_p)
+
+EXACT_TOLERANCE = 1e-9
+"""Float slack within which the best capped set counts as reaching the bound."""
+
+
+def _first_ranks(
+    gender: NDArray[np.int8], place: NDArray[np.int64], rank: NDArray[np.int64], n_p: int
+) -> list[NDArray[np.int64]]:
+    """Per balanced gender, per placement: the rank of its best candidate of that gender
+    (`NO_RANK`: none)."""
+    first: list[NDArray[np.int64]] = []
+    for g in BALANCED_GENDERS:
+        f = np.full(n_p, NO_RANK, dtype=np.int64)
+        at = np.flatnonzero(gender == g)
+        lead = at[np.r_[True, place[at][1:] != place[at][:-1]]] if len(at) else at
+        f[place[lead]] = rank[lead]
+        first.append(f)
+    return first
+
+
+def _capped_sets(
+    allowed: NDArray[np.bool_],
+    vals: F64,
+    starts: NDArray[np.int64],
+    place: NDArray[np.int64],
+    slots: NDArray[np.int64],
+) -> NDArray[np.bool_]:
+    """Each placement's best set within the nationality cap: greedy is exact (a cap per
+    nationality and one on the total form a matroid)."""
+    pos = allowed & (vals > 0)
+    cs = np.cumsum(pos)
+    before = np.concatenate([[0], cs])[starts[:-1]]
+    capped: NDArray[np.bool_] = pos & (cs - 1 - before[place] < slots[place])
+    return capped
+
+
+@dataclass(frozen=True)
+class _Entries:
+    """The candidates `all_choices` looks at, with per-placement sums over them."""
+
+    vals: F64
+    place: NDArray[np.int64]
+    rank: NDArray[np.int64]
+    gender: NDArray[np.int8]
+    n_p: int
+
+    def per_place(self, mask: NDArray[np.bool_]) -> F64:
+        """Per placement, the value of its entries in `mask`."""
+        got = np.bincount(self.place, weights=np.where(mask, self.vals, 0.0), minlength=self.n_p)
         return np.asarray(got, dtype=np.float64)
 
-    f_f, f_m = first[0][place], first[1][place]
+    def sizes(self, mask: NDArray[np.bool_]) -> NDArray[np.int64]:
+        """Per placement, its entries in `mask`."""
+        return np.bincount(self.place[mask], minlength=self.n_p)
+
+    def missing_genders(self, mask: NDArray[np.bool_]) -> F64:
+        """Per placement, the balanced genders its entries in `mask` lack."""
+        miss = np.zeros(self.n_p)
+        for g in BALANCED_GENDERS:
+            have = np.bincount(self.place[mask & (self.gender == g)], minlength=self.n_p) > 0
+            miss += ~have
+        return miss
+
+
+def _patterns(
+    e: _Entries,
+    first: list[NDArray[np.int64]],
+    slots: NDArray[np.int64],
+    applies: NDArray[np.bool_],
+    count: NDArray[np.int64],
+) -> tuple[list[NDArray[np.bool_]], list[int], list[NDArray[np.bool_]]]:
+    """The candidate sets of every placement, one per pattern: one person; two or more
+    with both genders, only a woman, only a man, or neither forced (a set holding a
+    woman may as well hold the best one); and the plain best `slots` where the rule
+    does not apply. Returns the sets' masks, the genders each pattern misses, and per
+    pattern the placements where it is a valid choice."""
+    rank, vals = e.rank, e.vals
+    s = slots[e.place]
+    f_f, f_m = first[0][e.place], first[1][e.place]
     is_f, is_m = rank == f_f, rank == f_m
-    masks: list[NDArray[np.bool_]] = []
-    values: list[F64] = []
-    ok: list[NDArray[np.bool_]] = []
+    has_f, has_m = first[0] < NO_RANK, first[1] < NO_RANK
     # no gender rule: the best `slots` with positive value
     plain = (rank < s) & (vals > 0)
     # one person: no penalty
     single = (rank == 0) & (vals > 0)
-    # two or more, each pattern of forced genders (a set holding a woman may as well
-    # hold the best one), charged for the genders it does not force
+    # two or more, each pattern of forced genders, charged for the genders it does
+    # not force
     before_f = (f_f < rank).astype(np.int64)
     before_m = (f_m < rank).astype(np.int64)
     both = is_f | is_m | (~is_f & ~is_m & (rank - before_f - before_m < s - 2) & (vals > 0))
@@ -211,46 +299,14 @@ def all_choices(
     r_m = rank - before_m
     only_m = is_m | (~is_m & ((r_m == 0) | ((r_m < s - 1) & (vals > 0))))
     neither = (rank < 2) | ((rank < s) & (vals > 0))
-    for mask, missing, valid in (
-        (single, 0, np.ones(n_p, dtype=np.bool_)),
-        (both, 0, has_f & has_m),
-        (only_f, 1, has_f & (count >= 2)),
-        (only_m, 1, has_m & (count >= 2)),
-        (neither, 2, count >= 2),
-    ):
-        masks.append(mask)
-        values.append(per_place(mask) - pen * missing)
-        ok.append(valid & applies)
-    masks.append(plain)
-    values.append(per_place(plain))
-    ok.append(~applies)
+    masks = [single, both, only_f, only_m, neither, plain]
     missings = [0, 0, 1, 1, 2, 0]
-    capped = capped_exact = None
-    if capped_full is not None:
-        capped = capped_full[keep]
-        capped_value = per_place(capped)
-        n_c = np.bincount(place[capped], minlength=n_p)
-        miss = np.zeros(n_p)
-        for g in BALANCED_GENDERS:
-            have = np.bincount(place[capped & (gender == g)], minlength=n_p) > 0
-            miss += ~have
-        capped_exact = capped_value - pen * np.where(applies & (n_c >= 2), miss, 0.0)
-        values = [
-            np.minimum(v, capped_value - pen * k) for v, k in zip(values, missings, strict=True)
-        ]
-    table = np.where(np.stack(ok), np.stack(values), -np.inf)
-    pick = np.argmax(table, axis=0)
-    best = table[pick, np.arange(n_p)]
-    empty = best <= 0
-    chosen = np.stack(masks)[pick[place], np.arange(len(vals))]
-    if capped is not None and capped_exact is not None:
-        # where the capped set reaches the bound it is the placement's exact choice
-        exact = capped_exact >= best - 1e-9
-        chosen = np.where(exact[place], capped, chosen)
-    chosen &= ~empty[place]
-    out = np.zeros(n, dtype=np.bool_)
-    out[keep] = chosen
-    return np.where(empty, 0.0, best), out
+    valid = [
+        np.ones(e.n_p, dtype=np.bool_), has_f & has_m, has_f & (count >= 2),
+        has_m & (count >= 2), count >= 2,
+    ]
+    ok = [v & applies for v in valid] + [~applies]
+    return masks, missings, ok
 
 
 def grouping(key: NDArray[np.int64]) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
@@ -307,6 +363,30 @@ def best_step(steps: Iterator[DualStep], least: int = 1) -> DualStep | None:
     return best if taken >= least else None
 
 
+STALLS = 3
+"""Steps in a row without a better bound after which the step size is halved."""
+DEFLECTION = 1.5
+"""How far a step against the last one is turned away from it (Camerini, Fratta and
+Maffioli): the steps zigzag less."""
+MIN_THETA = 1e-4
+"""Step size factor below which the steps stop: they no longer move the bound."""
+BUDGET_WARMUP = 10
+"""Steps before the budget's multiplier starts to follow the choices: the first
+steps' choices are too far off to say which way it should go."""
+BUDGET_PULL = 0.5
+"""The multiplier moves by this share of the choices' relative overspend per step ..."""
+BUDGET_MOVE = 0.05
+"""... but by no more than this share of itself."""
+SETTLED_MOVE = 0.01
+"""A multiplier moving by less than this share of itself counts as settled (the step
+size may then shrink)."""
+RESTART_DRIFT = 0.25
+"""Prices are started afresh once the multiplier is this share away from the one
+they were made for: prices made for a multiplier that far off mislead the steps."""
+ROUNDING_MARGIN = 1.0
+"""Points added to each bound: float sums of a few million terms round."""
+
+
 def decomposition_steps(
     prep: Prepared,
     policy: Policy,
@@ -325,117 +405,174 @@ def decomposition_steps(
     which no step starts. `balance_budget`: after the first steps, move the budget's
     multiplier towards the choices spending the budget (each step's bound stays valid
     at its own multiplier): the choices then make a better start."""
+    sub = _Subgradient(prep, policy, lam, prev_pairs, n_previous, target, balance_budget,
+                       locked)
+    for k in range(iterations):
+        if until is not None and time.perf_counter() > until:
+            return
+        yield sub.choose()
+        if not sub.step(k):
+            return
+
+
+class _Subgradient:
+    """The state of the subgradient steps: the weights at the current multiplier, the
+    volunteers' prices, the step size and the last step taken."""
+
+    def __init__(
+        self,
+        prep: Prepared,
+        policy: Policy,
+        lam: float,
+        prev_pairs: NDArray[np.intp],
+        n_previous: int,
+        target: float,
+        balance_budget: bool,
+        locked: NDArray[np.intp] | None,
+    ) -> None:
+        c, pairs = prep.compiled, prep.pairs
+        self.c, self.policy, self.target = c, policy, target
+        w, self.const = weights(prep, policy, lam, prev_pairs, n_previous)
+        self.applies = (
+            balance_applies(c, pairs) if policy.gender_balance else np.zeros(c.n_placements, bool)
+        )
+        self.keep = _usable_pairs(prep, policy, locked)
+        self.pv, self.pp, self.w = pairs.v[self.keep], pairs.p[self.keep], w[self.keep]
+        if locked is not None and len(locked):
+            at = np.searchsorted(self.keep, np.unique(locked))
+            # above any placement's other weights and penalties together (the bound
+            # holds for any bonus; this one makes every choice take the locked pair)
+            bonus = 1.0 + 2.0 * (
+                float(np.abs(self.w).max()) * float(c.capacity.max())
+                + 2 * policy.gender_balance_penalty
+            )
+            self.w[at] += bonus
+            self.const -= bonus * len(at)
+        self.budget = policy.budget if balance_budget else None
+        self.pay = (
+            placement_costs(c, policy)[self.pp].astype(np.float64)
+            if policy.budget is not None else None
+        )
+        self.fixed_u = pairs.v[locked] if locked is not None else np.zeros(0, dtype=np.intp)
+        self.u = self.prices()
+        self.pen = float(policy.gender_balance_penalty)
+        self.gender = c.gender[self.pv]
+        self.starts = np.searchsorted(self.pp, np.arange(c.n_placements + 1)).astype(np.int64)
+        self.slots = c.capacity.astype(np.int64)
+        self.cap = policy.max_same_nationality_per_placement
+        if self.cap is not None and len(self.pv):
+            self.groups = grouping(
+                self.pp.astype(np.int64) * (int(c.nationality.max(initial=0)) + 1)
+                + c.nationality[self.pv]
+            )
+        self.best = np.inf
+        self.theta, self.stalls = 1.0, 0
+        self.lam = lam
+        self.lam_moving = False  # the bound is not settled while the multiplier moves far
+        self.anchor = lam  # the multiplier the prices were started at
+        self.order = np.arange(len(self.pv))
+        self.d_prev: F64 | None = None
+        self.total = 0.0
+        self.chosen = np.zeros(0, dtype=np.bool_)
+
+    def prices(self) -> F64:
+        """The starting prices of the volunteers (`start_prices`)."""
+        u = start_prices(self.c, self.pv, self.pp, self.w)
+        u[self.fixed_u] = 0.0  # a locked volunteer's one pair is always taken: no price
+        return u
+
+    def choose(self) -> DualStep:
+        """Every placement's best choice at the current prices, and the bound."""
+        pv, pp = self.pv, self.pp
+        reduced = self.w - self.u[pv]
+        # placement, then value descending: one float key sorts faster than lexsort
+        span = 2.0 * float(np.abs(reduced).max(initial=0.0)) + 1.0
+        # the last step's order is nearly right: timsort on it is quicker than a
+        # fresh sort
+        self.order = self.order[np.argsort((pp * span - reduced)[self.order], kind="stable")]
+        order = self.order
+        allowed = None
+        if self.cap is not None and len(pv):
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order))
+            allowed = nationality_allowed(rank, *self.groups, self.cap)[order]
+        value, self.chosen = all_choices(
+            reduced[order], pp[order].astype(np.int64), self.starts, self.gender[order],
+            self.slots, self.applies, self.pen, allowed,
+        )
+        self.total = float(self.u.sum()) + self.const + float(value.sum())
+        return DualStep(int(np.ceil(self.total + ROUNDING_MARGIN)), self.keep[order[self.chosen]])
+
+    def step(self, k: int) -> bool:
+        """Move the prices (and the multiplier) after step k; False when the steps
+        are done."""
+        used = np.bincount(
+            self.pv[self.order[self.chosen]], minlength=self.c.n_volunteers
+        ).astype(np.float64)
+        if self.total < self.best:
+            self.best = self.total
+            self.stalls = 0
+        else:
+            self.stalls += 1
+            if self.stalls >= STALLS and not self.lam_moving:
+                self.theta, self.stalls = self.theta / 2, 0
+        g = self._direction(used)
+        norm = float((g * g).sum())
+        moved = False
+        if self.budget is not None and self.pay is not None and (k >= BUDGET_WARMUP or norm == 0):
+            moved = self._follow_budget(self.budget.total)
+            if abs(self.lam - self.anchor) > RESTART_DRIFT * self.anchor:
+                self.anchor = self.lam
+                self.u = self.prices()
+                self.theta, self.stalls, self.best, self.d_prev = 1.0, 0, np.inf, None
+                return True
+        if (norm == 0 and not moved) or self.theta < MIN_THETA:
+            return False
+        if norm > 0:
+            size = self.theta * max(min(self.total, self.best) - self.target, 1.0) / norm
+            self.u = np.maximum(self.u - size * g, 0.0)
+        return True
+
+    def _direction(self, used: F64) -> F64:
+        """The projected subgradient d(bound)/du, deflected against the last step."""
+        u = self.u
+        g = 1.0 - used
+        g[(u <= 0) & (g > 0)] = 0.0  # u cannot go below zero
+        if self.d_prev is not None:
+            dot = float(g @ self.d_prev)
+            if dot < 0:
+                g = g - DEFLECTION * dot / float(self.d_prev @ self.d_prev) * self.d_prev
+                g[(u <= 0) & (g > 0)] = 0.0
+        self.d_prev = g
+        return g
+
+    def _follow_budget(self, total: int) -> bool:
+        """Move the multiplier towards the choices spending the budget `total`;
+        returns whether it moved."""
+        assert self.pay is not None
+        lam = self.lam
+        over = (float(self.pay[self.order[self.chosen]].sum()) - total) / max(total, 1)
+        new_lam = lam * float(np.clip(1.0 + BUDGET_PULL * over, 1 - BUDGET_MOVE, 1 + BUDGET_MOVE))
+        self.w -= (new_lam - lam) * self.pay
+        self.const += (new_lam - lam) * total
+        moved, self.lam_moving = new_lam != lam, abs(new_lam - lam) > SETTLED_MOVE * lam
+        self.lam = new_lam
+        return moved
+
+
+def _usable_pairs(
+    prep: Prepared, policy: Policy, locked: NDArray[np.intp] | None
+) -> NDArray[np.intp]:
+    """The pairs the placements may choose: not those no assignment keeping the groups
+    can use, and a locked volunteer's locked pair only (every choice of its placement
+    takes it: a bonus above anything else there, taken back as a constant, so that a
+    set without it is never the best and the bound holds for every assignment that
+    keeps the locks)."""
     c, pairs = prep.compiled, prep.pairs
-    w, const = weights(prep, policy, lam, prev_pairs, n_previous)
-    budget = policy.budget
-    applies = (
-        balance_applies(c, pairs) if policy.gender_balance else np.zeros(c.n_placements, bool)
-    )
-    # pairs no assignment keeping the groups can use are left out
     usable = group_usable(prep, policy)
     if locked is not None and len(locked):
-        # a locked volunteer has their locked pair only, and every choice of its
-        # placement takes it: a bonus above anything else there, taken back as a
-        # constant (a set without it is then never the best, and the bound holds
-        # for every assignment that keeps the locks)
         fixed_v = np.zeros(c.n_volunteers, dtype=np.bool_)
         fixed_v[pairs.v[locked]] = True
         usable &= ~fixed_v[pairs.v]
         usable[locked] = True
-    keep = np.flatnonzero(usable)
-    pv, pp, w = pairs.v[keep], pairs.p[keep], w[keep]
-    if locked is not None and len(locked):
-        at = np.searchsorted(keep, np.unique(locked))
-        # above any placement's other weights and penalties together (the bound
-        # holds for any bonus; this one makes every choice take the locked pair)
-        bonus = 1.0 + 2.0 * (
-            float(np.abs(w).max()) * float(c.capacity.max()) + 2 * policy.gender_balance_penalty
-        )
-        w[at] += bonus
-        const -= bonus * len(at)
-    pay = placement_costs(c, policy)[pp].astype(np.float64) if budget is not None else None
-    fixed_u = pairs.v[locked] if locked is not None else np.zeros(0, dtype=np.intp)
-
-    def prices() -> F64:
-        u = start_prices(c, pv, pp, w)
-        u[fixed_u] = 0.0  # a locked volunteer's one pair is always taken: no price
-        return u
-
-    u = prices()
-    pen = float(policy.gender_balance_penalty)
-    gender = c.gender[pv]
-    starts = np.searchsorted(pp, np.arange(c.n_placements + 1)).astype(np.int64)
-    slots = c.capacity.astype(np.int64)
-    cap = policy.max_same_nationality_per_placement
-    if cap is not None and len(pv):
-        by_group, group_starts, group_of = grouping(
-            pp.astype(np.int64) * (int(c.nationality.max(initial=0)) + 1) + c.nationality[pv]
-        )
-    best = np.inf
-    theta, stalls = 1.0, 0
-    lam_moving = False  # the bound is not settled while the multiplier moves far
-    anchor = lam  # the multiplier the prices were started at
-    order = np.arange(len(pv))
-    d_prev: F64 | None = None
-    for k in range(iterations):
-        if until is not None and time.perf_counter() > until:
-            return
-        reduced = w - u[pv]
-        # placement, then value descending: one float key sorts 7x faster than lexsort
-        span = 2.0 * float(np.abs(reduced).max(initial=0.0)) + 1.0
-        # the last step's order is nearly right: timsort on it takes a third of a
-        # fresh sort
-        order = order[np.argsort((pp * span - reduced)[order], kind="stable")]
-        allowed = None
-        if cap is not None and len(pv):
-            rank = np.empty(len(order), dtype=np.int64)
-            rank[order] = np.arange(len(order))
-            allowed = nationality_allowed(rank, by_group, group_starts, group_of, cap)[order]
-        value, chosen = all_choices(
-            reduced[order], pp[order].astype(np.int64), starts, gender[order], slots, applies,
-            pen, allowed,
-        )
-        total = float(u.sum()) + const + float(value.sum())
-        used = np.bincount(pv[order[chosen]], minlength=c.n_volunteers).astype(np.float64)
-        # float sums of a few million terms: a point of margin covers rounding
-        yield DualStep(int(np.ceil(total + 1.0)), keep[order[chosen]])
-        if total < best:
-            best = total
-            stalls = 0
-        else:
-            stalls += 1
-            if stalls >= 3 and not lam_moving:
-                theta, stalls = theta / 2, 0
-        g = 1.0 - used  # d(bound)/du
-        g[(u <= 0) & (g > 0)] = 0.0  # u cannot go below zero
-        if d_prev is not None:
-            # a step against the last one is deflected (Camerini, Fratta and
-            # Maffioli): the steps zigzag less, and the bound at 10,000 x 2,000 ends
-            # 0.02% tighter in about the same time
-            dot = float(g @ d_prev)
-            if dot < 0:
-                g = g - 1.5 * dot / float(d_prev @ d_prev) * d_prev
-                g[(u <= 0) & (g > 0)] = 0.0
-        d_prev = g
-        norm = float((g * g).sum())
-        moved = False
-        if balance_budget and budget is not None and pay is not None and (k >= 10 or norm == 0):
-            # the first steps' choices are too far off to say which way it should go
-            over = (float(pay[order[chosen]].sum()) - budget.total) / max(budget.total, 1)
-            new_lam = lam * float(np.clip(1.0 + 0.5 * over, 0.95, 1.05))
-            w -= (new_lam - lam) * pay
-            const += (new_lam - lam) * budget.total
-            moved, lam_moving = new_lam != lam, abs(new_lam - lam) > 0.01 * lam
-            lam = new_lam
-            if abs(lam - anchor) > 0.25 * anchor:
-                # prices made for a multiplier this far off mislead the steps (the
-                # bound diverged from twice the right one): start them afresh
-                anchor = lam
-                u = prices()
-                theta, stalls, best, d_prev = 1.0, 0, np.inf, None
-                continue
-        if (norm == 0 and not moved) or theta < 1e-4:
-            return
-        if norm > 0:
-            step = theta * max(min(total, best) - target, 1.0) / norm
-            u = np.maximum(u - step * g, 0.0)
+    return np.flatnonzero(usable)
