@@ -10,13 +10,13 @@ choices) differs from the assignment.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from volmatch.matching.constraints.budget import placement_costs
 from volmatch.matching.constraints.coverage import URGENT
+from volmatch.matching.eligibility import Pairs
 from volmatch.matching.prepared import Prepared
 from volmatch.matching.rules.evaluate import Evaluator
 from volmatch.models import Policy
@@ -197,20 +197,42 @@ def guided_groups(
     the current assignment: placements joined when the guide moves a volunteer between
     them, these pieces then packed `size` placements to a window, pieces that spend
     more of the budget beside pieces that spend less (the budget ties placements that
-    no volunteer joins: measured at 10,000 x 2,000, most pieces are one placement, and
-    windows grown from candidates alone never brought a budget trade together).
-    Returns (placements, the guide's volunteers there) per window."""
+    no volunteer joins: most pieces are one placement, and windows grown from
+    candidates alone seldom bring a budget trade together). Returns (placements, the
+    guide's volunteers there) per window."""
+    pieces = _moved_pieces(prep, picked, guide)
+    if not pieces:
+        return []
     c, pairs = prep.compiled, prep.pairs
-    n_p = c.n_placements
+    cost = placement_costs(c, policy).astype(np.int64)
+    load_now = np.bincount(pairs.p[picked], minlength=c.n_placements)
+    load_guide = np.bincount(pairs.p[guide], minlength=c.n_placements)
+    delta = {
+        r: int(((load_guide[ps] - load_now[ps]) * cost[ps]).sum()) for r, ps in pieces.items()
+    }
+    order = sorted(pieces, key=lambda r: (delta[r], pieces[r][0]))
+    if rng is not None:
+        # other partners each round: shuffled within the spenders and the savers
+        spend = [r for r in order if delta[r] > 0]
+        save = [r for r in order if delta[r] <= 0]
+        rng.shuffle(spend)
+        rng.shuffle(save)
+        order = save + spend
+    return [_guided(ps, guide, pairs) for ps in _pack_ends(order, pieces, size)]
+
+
+def _moved_pieces(prep: Prepared, picked: IntP, guide: IntP) -> dict[int, list[int]]:
+    """The placements where the guide differs from `picked`, joined into pieces by each
+    volunteer the guide moves between two of them (union-find): root -> placements."""
+    c, pairs = prep.compiled, prep.pairs
     here = np.full(c.n_volunteers, -1, dtype=np.int64)
     there = np.full(c.n_volunteers, -1, dtype=np.int64)
     here[pairs.v[picked]] = pairs.p[picked]
     there[pairs.v[guide]] = pairs.p[guide]
     moved = np.flatnonzero(here != there)
     if len(moved) == 0:
-        return []
-    # union-find over placements, joined by each moved volunteer's two placements
-    root = np.arange(n_p)
+        return {}
+    root = np.arange(c.n_placements)
 
     def find(x: int) -> int:
         while root[x] != x:
@@ -231,21 +253,13 @@ def guided_groups(
     pieces: dict[int, list[int]] = {}
     for p in sorted(touched):
         pieces.setdefault(find(p), []).append(p)
-    cost = placement_costs(c, policy).astype(np.int64)
-    load_now = np.bincount(pairs.p[picked], minlength=n_p)
-    load_guide = np.bincount(pairs.p[guide], minlength=n_p)
-    delta = {
-        r: int(((load_guide[ps] - load_now[ps]) * cost[ps]).sum()) for r, ps in pieces.items()
-    }
-    order = sorted(pieces, key=lambda r: (delta[r], pieces[r][0]))
-    if rng is not None:
-        # other partners each round: shuffled within the spenders and the savers
-        spend = [r for r in order if delta[r] > 0]
-        save = [r for r in order if delta[r] <= 0]
-        rng.shuffle(spend)
-        rng.shuffle(save)
-        order = save + spend
-    windows: list[tuple[IntP, IntP]] = []
+    return pieces
+
+
+def _pack_ends(order: list[int], pieces: dict[int, list[int]], size: int) -> list[list[int]]:
+    """The pieces packed `size` placements to a window (a piece larger than that makes
+    a window of its own), taken alternately from both ends of `order`."""
+    windows: list[list[int]] = []
     lo, hi = 0, len(order) - 1
     current: list[int] = []
     take_low = True
@@ -257,15 +271,16 @@ def guided_groups(
             hi -= 1
         take_low = not take_low
         if current and len(current) + len(pieces[r]) > size:
-            windows.append(_guided(current, guide, pairs))
+            windows.append(current)
             current = []
         current.extend(pieces[r])
     if current:
-        windows.append(_guided(current, guide, pairs))
+        windows.append(current)
     return windows
 
 
-def _guided(ps: list[int], guide: IntP, pairs: Any) -> tuple[IntP, IntP]:
+def _guided(ps: list[int], guide: IntP, pairs: Pairs) -> tuple[IntP, IntP]:
+    """A guided window: its placements, and the guide's volunteers there."""
     arr = np.array(sorted(ps), dtype=np.intp)
     vols = pairs.v[guide[np.isin(pairs.p[guide], arr)]].astype(np.intp)
     return arr, vols

@@ -21,6 +21,8 @@ from volmatch.matching.rules.bound import per_placement
 from volmatch.matching.rules.decompose import TARGET_SHARE, best_step, decomposition_steps
 from volmatch.models import Conflict, InfeasibleRound
 
+IntP = NDArray[np.intp]
+
 BOUND_SHARE = 0.9
 """Share of `time_limit_s` after which a relaxation still running is stopped (its best
 bound so far stands). Large rounds' children restart the placement-by-placement bound
@@ -147,6 +149,9 @@ def _select_pairs(prep: Prepared, must: list[NDArray[np.intp]]) -> NDArray[np.in
 
 
 def set_up(prep: Prepared, started: float) -> RulesSetup:
+    """Check the locks, start the relaxation, solve the pure round and choose the
+    search's start and the pairs the model holds. `started`: perf_counter() when the
+    round's solve began (its preparation included)."""
     c, r = prep.compiled, prep.compiled.round
     # the locks are checked first (InfeasibleRound), so nothing below raises on them
     locked = np.union1d(locked_pair_indices(prep), _frozen_locks(prep)).astype(np.intp)
@@ -161,37 +166,9 @@ def set_up(prep: Prepared, started: float) -> RulesSetup:
         relax_wait.cancel()
         raise
     if len(prep.pairs) <= FULL_MODEL_PAIRS:
-        relax = relax_wait.result()
-        assert relax is not None
-        # (a relaxation that came from a child process carries no pairs)
-        hint = relax.chosen if len(relax.chosen) else pure.chosen
-        guide = relax.start
-        if relax.start is not None:
-            hint = relax.start
-        must = [pure.chosen, relax.chosen, hint, locked, prev_idx]
+        hint, guide, must = _small_start(relax_wait, pure.chosen, locked, prev_idx)
     else:
-        # Large rounds: the bound comes from a child process while the search runs.
-        # Its first assignment (host and nationality caps or the gender stand-in, the
-        # move bonus, the budget priced in) is a far better start than the pure flow's:
-        # measured at 10,000 x 2,000, the start alone beat the old search's result.
-        first = relax_wait.first(started + START_SHARE * r.policy.time_limit_s)
-        guide = None
-        hint = first.chosen if first is not None and len(first.chosen) else pure.chosen
-        if first is not None and per_placement(r.policy):
-            # Better still: the placement-by-placement bound's choices at the first
-            # flow's multiplier (the child goes on with the bound meanwhile); at
-            # 10,000 x 2,000 the search from them ends 0.15% higher.
-            steps = best_step(
-                decomposition_steps(
-                    prep, r.policy, first.multiplier, prev_idx, len(r.previous),
-                    TARGET_SHARE * first.bound, START_STEPS,
-                    until=time.perf_counter() + START_STEPS_SHARE * r.policy.time_limit_s,
-                    balance_budget=True, locked=locked,
-                ),
-                least=START_STEPS // 3,
-            )
-            if steps is not None:
-                hint = guide = steps.chosen
+        hint, guide = _large_start(prep, relax_wait, pure.chosen, locked, prev_idx, started)
         must = [pure.chosen, hint, locked, prev_idx]
     model_pairs = _select_pairs(prep, must)
     return RulesSetup(
@@ -205,3 +182,46 @@ def set_up(prep: Prepared, started: float) -> RulesSetup:
         relax_wait,
         guide,
     )
+
+
+def _small_start(
+    relax_wait: Pending, pure: IntP, locked: IntP, prev_idx: IntP
+) -> tuple[IntP, IntP | None, list[IntP]]:
+    """A small round's start and guide: the relaxation's placement choices (computed
+    before the search), else its flow's assignment; and the pairs the model must hold."""
+    relax = relax_wait.result()
+    assert relax is not None
+    # (a relaxation that came from a child process carries no pairs)
+    hint = relax.chosen if len(relax.chosen) else pure
+    guide = relax.start
+    if relax.start is not None:
+        hint = relax.start
+    return hint, guide, [pure, relax.chosen, hint, locked, prev_idx]
+
+
+def _large_start(
+    prep: Prepared, relax_wait: Pending, pure: IntP, locked: IntP, prev_idx: IntP,
+    started: float,
+) -> tuple[IntP, IntP | None]:
+    """A large round's start and guide. The bound comes from a child process while
+    the search runs; its first assignment (host and nationality caps or the gender
+    stand-in, the move bonus, the budget priced in) is a far better start than the
+    pure flow's, and the placement-by-placement choices at that flow's multiplier
+    better still (the child goes on with the bound meanwhile)."""
+    policy, n_previous = prep.compiled.round.policy, len(prep.compiled.round.previous)
+    first = relax_wait.first(started + START_SHARE * policy.time_limit_s)
+    guide = None
+    hint = first.chosen if first is not None and len(first.chosen) else pure
+    if first is not None and per_placement(policy):
+        steps = best_step(
+            decomposition_steps(
+                prep, policy, first.multiplier, prev_idx, n_previous,
+                TARGET_SHARE * first.bound, START_STEPS,
+                until=time.perf_counter() + START_STEPS_SHARE * policy.time_limit_s,
+                balance_budget=True, locked=locked,
+            ),
+            least=START_STEPS // 3,
+        )
+        if steps is not None:
+            hint = guide = steps.chosen
+    return hint, guide

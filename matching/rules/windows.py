@@ -19,7 +19,7 @@ from volmatch.matching.rules.evaluate import Evaluator
 from volmatch.matching.rules.model import RulesModel, build_model, hint_everything
 from volmatch.matching.rules.neighbourhoods import Window
 from volmatch.matching.rules.objective import tier_names
-from volmatch.matching.rules.search import SolveWindow, improve
+from volmatch.matching.rules.search import improve
 from volmatch.matching.rules.setup import BOUND_SHARE, CPSAT_SHARE, RulesSetup
 from volmatch.models import Policy
 
@@ -37,7 +37,7 @@ def solve_by_windows(
     prep: Prepared, setup: RulesSetup, policy: Policy, start: NDArray[np.intp]
 ) -> tuple[NDArray[np.intp], RulesModel, dict[str, Any], bool]:
     """Large rounds: from a start that keeps every hard rule, re-optimise window after
-    window with CP-SAT (`matching.lns`) until the policy's share of the time is spent."""
+    window with CP-SAT (`matching.rules.search`) until the policy's share of the time is spent."""
     share = CPSAT_SHARE
     if setup.relaxed is not None and setup.relaxed.in_background:
         # the result waits for the bound's process until BOUND_SHARE anyway
@@ -49,7 +49,7 @@ def solve_by_windows(
         start,
         setup.locked,
         setup.prev_pair,
-        _window_solver(prep, setup, policy),
+        _WindowSolver(prep, setup, policy),
         deadline,
         guide=setup.guide,
         fresh_guide=setup.fresh_guide,
@@ -138,12 +138,23 @@ def _window_scope(
     return held[keep], _Local(local, prev_local, counted)
 
 
-def _window_solver(prep: Prepared, setup: RulesSetup, policy: Policy) -> SolveWindow:
-    """CP-SAT on one window: its free pairs, the rest of the assignment fixed."""
+MIN_WINDOW_SECONDS = 0.1
+"""Wall clock a window gets at least, however little time is left."""
 
-    def solve(
-        win: Window, keep: list[str], name: str, seconds: float
+
+@dataclass(frozen=True)
+class _WindowSolver:
+    """CP-SAT on one window: its free pairs, the rest of the assignment fixed (a
+    `SolveWindow`)."""
+
+    prep: Prepared
+    setup: RulesSetup
+    policy: Policy
+
+    def __call__(
+        self, win: Window, keep: list[str], name: str, seconds: float
     ) -> tuple[NDArray[np.intp], bool] | None:
+        prep, setup, policy = self.prep, self.setup, self.policy
         held, local = _window_scope(prep, setup, policy, win)
         mp = np.union1d(win.free, held).astype(np.intp)
         is_fixed = np.isin(mp, held)
@@ -168,19 +179,10 @@ def _window_solver(prep: Prepared, setup: RulesSetup, policy: Policy) -> SolveWi
         for tier in keep:
             if tier in exprs:
                 model.add(exprs[tier] >= now.value(exprs[tier]))
-        last = built.tiers[-1][0]
-        if name == last:
-            model.maximize(exprs[name])
-        else:
-            # This tier first, then the last one (score): a weight above anything the
-            # last tier can move inside the window keeps the order lexicographic.
-            swing = int(prep.scores.total[win.free].sum())
-            swing += 2 * policy.gender_balance_penalty * len(np.unique(prep.pairs.p[win.free]))
-            swing += policy.move_cost * len(np.unique(prep.pairs.v[win.free]))
-            model.maximize((swing + 1) * exprs[name] + exprs[last])
+        self._objective(model, built, name, win)
         s = cp_model.CpSolver()
         s.parameters.num_workers = WINDOW_WORKERS
-        s.parameters.max_time_in_seconds = max(seconds, 0.1)
+        s.parameters.max_time_in_seconds = max(seconds, MIN_WINDOW_SECONDS)
         # Most windows are proven within this effort; the others stop with what they
         # have. An effort, not a time: a window gives the same answer on any machine.
         s.parameters.max_deterministic_time = WINDOW_EFFORT
@@ -193,4 +195,18 @@ def _window_solver(prep: Prepared, setup: RulesSetup, policy: Policy) -> SolveWi
         # `held` pairs left out of the model are unchanged: the caller adds win.fixed
         return mp[chosen & ~is_fixed], whole
 
-    return solve
+    def _objective(self, model: cp_model.CpModel, built: RulesModel, name: str,
+                   win: Window) -> None:
+        """Maximise tier `name`; before the last tier, the last one (score) too, below it."""
+        exprs: dict[str, Any] = dict(built.tiers)
+        last = built.tiers[-1][0]
+        if name == last:
+            model.maximize(exprs[name])
+            return
+        # This tier first, then the last one (score): a weight above anything the
+        # last tier can move inside the window keeps the order lexicographic.
+        prep, policy = self.prep, self.policy
+        swing = int(prep.scores.total[win.free].sum())
+        swing += 2 * policy.gender_balance_penalty * len(np.unique(prep.pairs.p[win.free]))
+        swing += policy.move_cost * len(np.unique(prep.pairs.v[win.free]))
+        model.maximize((swing + 1) * exprs[name] + exprs[last])
