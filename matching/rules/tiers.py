@@ -5,7 +5,7 @@ keeps every rule go to the neighbourhood search instead."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,6 +25,22 @@ from volmatch.matching.rules.setup import CPSAT_SHARE, RulesSetup
 from volmatch.matching.rules.windows import solve_by_windows
 from volmatch.models import Policy
 
+MIN_CPSAT_SECONDS = 1.0
+"""Seconds CP-SAT gets at least, however much of the time limit is spent."""
+MIN_TIER_SECONDS = 0.5
+"""Seconds each tier gets at least."""
+
+
+class Tiered(NamedTuple):
+    """What a solve of the tiers gives: the chosen pairs (indices into the round's
+    pairs; None when infeasible), the model (its notes), each tier's value and bound,
+    and whether every tier was proven optimal."""
+
+    chosen: NDArray[np.intp] | None
+    built: RulesModel
+    tiers: dict[str, Any]
+    proven: bool
+
 
 def solve_tiers(
     prep: Prepared,
@@ -32,16 +48,9 @@ def solve_tiers(
     policy: Policy,
     skip: frozenset[str] = frozenset(),
     seconds: float | None = None,
-) -> tuple[NDArray[np.intp] | None, RulesModel, dict[str, Any], bool]:
-    """Solve tier by tier; return the chosen pairs (indices into the round's pairs;
-    None if infeasible)."""
-    # What the flows and the model left of the policy's share; small rounds finish far
-    # inside it, so their results do not depend on the clock.
-    if seconds is None:
-        spent = time.perf_counter() - setup.started
-        budget = max(1.0, CPSAT_SHARE * policy.time_limit_s - spent)
-    else:
-        budget = seconds
+) -> Tiered:
+    """Solve tier by tier, the rules in `skip` left out, in `seconds` (default: what is
+    left of the policy's share of the time limit)."""
     mp = setup.model_pairs
     full = len(mp) == len(prep.pairs)
     # A solution that keeps every hard rule (when greedy insertion finds one) is the
@@ -51,29 +60,43 @@ def solve_tiers(
         picked = np.sort(mp[start]).astype(np.intp)
         ev = Evaluator(prep, policy, setup.prev_pair)
         if not ev.breaches(picked, setup.locked):
-            return solve_by_windows(prep, setup, policy, picked)
+            return Tiered(*solve_by_windows(prep, setup, policy, picked))
     built = build_model(prep, setup, policy, skip)
+    # What the flows, the start and the model left of the policy's share; small rounds
+    # finish far inside it, so their results do not depend on the clock.
+    budget = seconds
+    if budget is None:
+        spent = time.perf_counter() - setup.started
+        budget = max(MIN_CPSAT_SECONDS, CPSAT_SHARE * policy.time_limit_s - spent)
+    hint_everything(built.ctx.model, built.ctx.vars, start, policy)
+    return _tier_by_tier(built, policy, budget, full, start, mp)
+
+
+def _tier_by_tier(
+    built: RulesModel,
+    policy: Policy,
+    budget: float,
+    full: bool,
+    start: NDArray[np.bool_],
+    mp: NDArray[np.intp],
+) -> Tiered:
+    """Maximise each tier in turn, each kept (within the tolerance) for the next."""
     model = built.ctx.model
-    if seconds is None:  # the greedy start and the model come out of the budget too
-        budget = max(1.0, CPSAT_SHARE * policy.time_limit_s - (time.perf_counter() - setup.started))
     values: dict[str, Any] = {}
-    chosen: NDArray[np.bool_] | None = start
-    if start is not None:
-        hint_everything(model, built.ctx.vars, start, policy)
+    chosen = start
     proven = True
     for k, (name, expr) in enumerate(built.tiers):
         model.maximize(expr)
-        # On restricted (large) models presolve alone outlasts the budget (measured:
-        # > 6 s at 70,000 pairs with the rules), while the search from a complete hint
-        # starts at once: there, search without presolve.
-        solver = cpsat_solver(policy, max(budget / len(built.tiers), 0.5), presolve=full)
+        # On restricted (large) models presolve alone outlasts the budget, while the
+        # search from a complete hint starts at once: there, search without presolve.
+        solver = cpsat_solver(
+            policy, max(budget / len(built.tiers), MIN_TIER_SECONDS), presolve=full
+        )
         status = solver.solve(model)
         if status == cp_model.INFEASIBLE:
-            return None, built, values, False
+            return Tiered(None, built, values, False)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             proven = False
-            if chosen is None:
-                return None, built, values, False
             break
         proven &= status == cp_model.OPTIMAL
         best = round(solver.objective_value)
@@ -90,6 +113,4 @@ def solve_tiers(
             tol = 0.0 if name == "min_fill" else policy.objective_tolerance
             keep = best - int(abs(best) * tol)
             model.add(expr >= keep)
-    if chosen is None:
-        return None, built, values, False
-    return np.sort(mp[chosen]).astype(np.intp), built, values, proven
+    return Tiered(np.sort(mp[chosen]).astype(np.intp), built, values, proven)
