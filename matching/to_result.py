@@ -80,6 +80,7 @@ def build_result(
 
 
 def _build_result(prep: Prepared, sol: Solution, mode: str, progress: Progress | None) -> Result:
+    """`build_result`, with the collector paused."""
     c, pairs, scores = prep.compiled, prep.pairs, prep.scores
     t = prep.timings
     if progress:
@@ -92,31 +93,8 @@ def _build_result(prep: Prepared, sol: Solution, mode: str, progress: Progress |
     unmatched = np.flatnonzero(~matched)
     filled = np.bincount(pairs.p[chosen], minlength=c.n_placements)
     open_p = np.flatnonzero(filled < c.capacity)
-    why_v: dict[int, list[str]] = {}
-    why_p: dict[int, list[str]] = {}
-    if mode == "stable":
-        # ranks, not the total score, explain a stable matching; the generic reasons
-        # below cover only who has no eligible partner at all
-        why_v, why_p = stable_reasons(prep, chosen)
-        unmatched_left = np.asarray(
-            [v for v in unmatched.tolist() if v not in why_v], dtype=np.int64
-        )
-        open_left = np.asarray([p for p in open_p.tolist() if p not in why_p], dtype=np.int64)
-    else:
-        unmatched_left, open_left = unmatched, open_p
-    why_v.update(explain_unmatched(c, pairs, scores, chosen, unmatched_left))
-    why_p.update(explain_open(c, pairs, scores, chosen, open_left))
-    # reasons the solver knows first-hand (a group no placement takes whole ...)
     extra: dict[str, Any] = dict(sol.extra)
-    for vid, reasons in extra.pop("volunteer_reasons", {}).items():
-        vi = c.vindex[vid]
-        if vi in why_v:
-            why_v[vi] = reasons + why_v[vi]
-    if extra.get("rules", {}).get("active"):
-        rules_note = "policy rules in force: " + ", ".join(extra["rules"]["active"])
-        for vi in why_v:
-            if why_v[vi][0].startswith("eligible for"):
-                why_v[vi] = [*why_v[vi], rules_note]
+    why_v, why_p = _reasons(prep, chosen, mode, unmatched, open_p, extra)
     t["explain"] = time.perf_counter() - t0
     if progress:
         progress("kpis")
@@ -154,3 +132,41 @@ def _build_result(prep: Prepared, sol: Solution, mode: str, progress: Progress |
         stats=stats,
         **extra,
     )
+
+
+def _reasons(
+    prep: Prepared,
+    chosen: NDArray[np.intp],
+    mode: str,
+    unmatched: NDArray[np.intp],
+    open_p: NDArray[np.intp],
+    extra: dict[str, Any],
+) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """The reasons for every unmatched volunteer and every placement with open slots;
+    takes the solver's own reasons out of `extra`."""
+    c, pairs, scores = prep.compiled, prep.pairs, prep.scores
+    why_v: dict[int, list[str]] = {}
+    why_p: dict[int, list[str]] = {}
+    if mode == "stable":
+        # ranks, not the total score, explain a stable matching; the generic reasons
+        # below cover only who has no eligible partner at all
+        why_v, why_p = stable_reasons(prep, chosen)
+        unmatched_left = np.asarray(
+            [v for v in unmatched.tolist() if v not in why_v], dtype=np.int64
+        )
+        open_left = np.asarray([p for p in open_p.tolist() if p not in why_p], dtype=np.int64)
+    else:
+        unmatched_left, open_left = unmatched, open_p
+    why_v.update(explain_unmatched(c, pairs, scores, chosen, unmatched_left))
+    why_p.update(explain_open(c, pairs, scores, chosen, open_left))
+    # reasons the solver knows first-hand (a group no placement takes whole ...)
+    for vid, reasons in extra.pop("volunteer_reasons", {}).items():
+        vi = c.vindex[vid]
+        if vi in why_v:
+            why_v[vi] = reasons + why_v[vi]
+    if extra.get("rules", {}).get("active"):
+        rules_note = "policy rules in force: " + ", ".join(extra["rules"]["active"])
+        for vi in why_v:
+            if why_v[vi][0].startswith("eligible for"):
+                why_v[vi] = [*why_v[vi], rules_note]
+    return why_v, why_p
