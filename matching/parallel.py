@@ -24,6 +24,8 @@ T = TypeVar("T")
 PARALLEL_FROM: Final = 20_000_000
 """Volunteers x placements from which the work is split (below it threads cost more
 than they save)."""
+MAX_THREADS: Final = 4
+"""Ranges at most: beyond this the threads contend for memory bandwidth."""
 
 
 def workers(c: CompiledRound) -> int:
@@ -31,7 +33,7 @@ def workers(c: CompiledRound) -> int:
     if c.n_volunteers * c.n_placements < PARALLEL_FROM or c.n_placements < 2:
         return 1
     return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                      else os.cpu_count() or 1, 4))
+                      else os.cpu_count() or 1, MAX_THREADS))
 
 
 def ranges(n: int, parts: int) -> list[tuple[int, int]]:

@@ -16,7 +16,8 @@ def solve_pure(prep: Prepared) -> Solution:
     c, pairs, scores = prep.compiled, prep.pairs, prep.scores
     locked = locked_pair_indices(prep)
     capacity = c.capacity.copy()
-    # without locks every pair is free: no gather of the arrays (100 ms at 5 M pairs)
+    # without locks every pair is free: no gather of the arrays (a noticeable cost on
+    # millions of pairs)
     idx: NDArray[np.intp] | None = None
     if len(locked):
         taken = np.zeros(c.n_volunteers, dtype=np.bool_)

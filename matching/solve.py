@@ -24,7 +24,7 @@ def solve_prepared(prep: Prepared) -> Solution:
         return solve_stable(prep)
     if not needs_rules(prep):
         return solve_pure(prep)
-    # CP-SAT's module pulls in pandas (~0.7 s): only rounds with rules pay for it.
+    # CP-SAT's module pulls in pandas, most of a second: only rounds with rules pay for it.
     from volmatch.matching.rules import solve_with_rules
 
     return solve_with_rules(prep)

@@ -23,10 +23,9 @@ from volmatch.matching.rules.bound import Relaxation, relaxation
 from volmatch.models import Policy
 
 CHILD_FLOWS = 5
-"""Flows of the multiplier search in the child (a 50,000 x 10,000 round's flow takes
-5-9 s; the bound gains 0.02% from the fifth to the tenth), after which it turns to the
-placement-by-placement bound, which gains far more (0.2-0.25% at 10k and 50k), until
-stopped."""
+"""Flows of the multiplier search in the child, after which it turns to the
+placement-by-placement bound until stopped: later flows take seconds each on large
+rounds and gain little, the placement-by-placement bound far more."""
 
 
 DECOMPOSE_SHARE = 0.1
@@ -170,8 +169,8 @@ def relaxation_later(
     computes it in process."""
     args = (prep, policy, locked, prev_pairs, n_previous)
     if len(prep.pairs) < BACKGROUND_PAIRS:
-        # small rounds: the placement-by-placement bound costs a fraction of a second
-        # (0.2 s at 1,000 x 200); a tenth of the time limit at most
+        # small rounds: the placement-by-placement bound costs a fraction of a second;
+        # DECOMPOSE_SHARE of the time limit at most
         until = time.perf_counter() + DECOMPOSE_SHARE * policy.time_limit_s
         return Pending(args, relaxation(*args, decompose=True, decompose_until=until))
     pending = Pending(args)

@@ -23,7 +23,11 @@ from numpy.typing import NDArray
 
 from volmatch.matching.constraints.budget import placement_costs
 from volmatch.matching.prepared import Prepared
-from volmatch.matching.rules.decompose import TARGET_SHARE, decomposition_steps
+from volmatch.matching.rules.decompose import (
+    DECOMPOSITION_STEPS,
+    TARGET_SHARE,
+    decomposition_steps,
+)
 from volmatch.matching.rules.network import SCALE, layered_flow
 from volmatch.models import Policy
 
@@ -48,9 +52,6 @@ pairs and beyond: a count, not a time, so that the bound does not depend on the
 machine's load, and fewer where each flow of the layered network takes seconds."""
 FLOW_SIZES = (100_000, 1_000_000)
 """Pairs from which a round gets the next, smaller count of `MAX_FLOWS`."""
-DECOMPOSITION_STEPS = 300
-"""Subgradient steps at most of the placement-by-placement bound (it settles well
-within them on the rounds measured)."""
 RESTARTS = (1.5, 1.25, 0.8)
 """Later runs of the placement-by-placement bound start at these multiples of the
 first's multiplier (the steps move it back): runs end in different places by where
@@ -252,6 +253,5 @@ def per_placement(policy: Policy) -> bool:
     placement-by-placement bound keeps: gender balance (which the flows only
     approximate) or a nationality cap per placement (which they keep too; there the
     bound gains from the locks, the groups' reach and a finer budget multiplier, and
-    its choices guide the search: at 10,000 x 2,000 without gender balance, gap 0.11%
-    -> 0.03%)."""
+    its choices guide the search)."""
     return policy.gender_balance or policy.max_same_nationality_per_placement is not None

@@ -13,12 +13,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from volmatch.matching.constraints.budget import placement_costs
-from volmatch.matching.constraints.coverage import URGENT
 from volmatch.matching.constraints.fairness import SCALE
 from volmatch.matching.constraints.gender import BALANCED_GENDERS, balance_applies
 from volmatch.matching.prepared import Prepared
 from volmatch.matching.rules.objective import tier_names
 from volmatch.models import Policy
+from volmatch.models.codes import URGENT_PRIORITY
 
 IntP = NDArray[np.intp]
 
@@ -49,7 +49,7 @@ class Evaluator:
             )
 
     def penalties(self, picked: IntP) -> dict[str, int]:
-        """Points each soft rule costs (as `rules._penalty_values`)."""
+        """Points each soft rule costs (as `matching.rules.report.penalty_values`)."""
         policy = self.policy
         out: dict[str, int] = {}
         if self.applies is not None:
@@ -138,7 +138,7 @@ class Evaluator:
         if name == "min_fill":
             return -int(self.shortfall(picked).sum())
         if name == "urgent_coverage":
-            return int((c.priority[pairs.p[picked]] >= URGENT).sum())
+            return int((c.priority[pairs.p[picked]] >= URGENT_PRIORITY).sum())
         if name == "fairness":
             key = (
                 c.nationality[pairs.v[picked]]

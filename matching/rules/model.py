@@ -33,6 +33,18 @@ from volmatch.matching.rules.objective import tier_names
 from volmatch.matching.rules.setup import RulesSetup
 from volmatch.models import Policy
 
+PORTFOLIO_WORKERS = 8
+"""Subsolvers of the portfolio a whole model runs, interleaved on one thread: a search
+that completes returns the same solution on every run."""
+SEARCH_WORKERS = 2
+"""Workers of a restricted model's search, which the clock stops anyway: both cores."""
+MIN_SOLVE_SECONDS = 0.5
+"""Seconds a whole model's solve gets at least."""
+HINT_SHARE = 0.1
+"""Share of the time limit the completion of a hint may take ..."""
+MIN_HINT_SECONDS = 1.0
+"""... and at least this many seconds."""
+
 
 @dataclass
 class RulesModel:
@@ -132,7 +144,7 @@ def hint_everything(
     probe.clear_objective()  # type: ignore[no-untyped-call]
     s = cp_model.CpSolver()
     s.parameters.num_workers = 1
-    s.parameters.max_time_in_seconds = max(1.0, 0.1 * policy.time_limit_s)
+    s.parameters.max_time_in_seconds = max(MIN_HINT_SECONDS, HINT_SHARE * policy.time_limit_s)
     s.parameters.random_seed = policy.seed
     model.clear_hints()  # type: ignore[no-untyped-call]
     if s.solve(probe) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -152,21 +164,23 @@ def set_hint(model: cp_model.CpModel, values: list[int]) -> None:
 
 
 def cpsat_solver(policy: Policy, seconds: float, presolve: bool = True) -> cp_model.CpSolver:
+    """A CP-SAT solver for a whole model: a deterministic portfolio with presolve, or
+    (on a restricted model, whose presolve outlasts the time) a search on both cores."""
     s = cp_model.CpSolver()
     p = s.parameters
     # A portfolio interleaved on one thread: a search that completes returns the same
     # solution on every run (parallel workers could return another of equal value).
     if presolve:
-        p.num_workers = 8
+        p.num_workers = PORTFOLIO_WORKERS
         p.interleave_search = True
     else:
         # a restricted model's search is stopped by the clock anyway: use both cores
-        p.num_workers = 2
+        p.num_workers = SEARCH_WORKERS
     # The contract's limit is wall-clock. Searches that finish (small rounds, proven
     # optima) give the same result on any machine; a search stopped by the clock may
-    # differ with the machine's load (measured: a deterministic-time unit costs 1-3 s
-    # of wall clock here, so a deterministic limit cannot honour time_limit_s).
-    p.max_time_in_seconds = max(seconds, 0.5)
+    # differ with the machine's load (a deterministic-time unit costs seconds of wall
+    # clock, so a deterministic limit cannot honour time_limit_s).
+    p.max_time_in_seconds = max(seconds, MIN_SOLVE_SECONDS)
     p.random_seed = policy.seed
     p.cp_model_presolve = presolve
     return s

@@ -15,11 +15,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from volmatch.matching.constraints.budget import placement_costs
-from volmatch.matching.constraints.coverage import URGENT
 from volmatch.matching.eligibility import Pairs
 from volmatch.matching.prepared import Prepared
 from volmatch.matching.rules.evaluate import Evaluator
 from volmatch.models import Policy
+from volmatch.models.codes import URGENT_PRIORITY
 
 IntP = NDArray[np.intp]
 
@@ -171,7 +171,7 @@ def seeds(ev: Evaluator, picked: IntP, name: str) -> list[int]:
     if name == "min_fill":
         out = np.flatnonzero(ev.shortfall(picked) > 0)
     elif name == "urgent_coverage":
-        out = np.flatnonzero((c.priority >= URGENT) & open_ & wanted)
+        out = np.flatnonzero((c.priority >= URGENT_PRIORITY) & open_ & wanted)
     elif name == "fairness":
         out = np.zeros(0, dtype=np.intp)
     else:

@@ -17,6 +17,11 @@ from volmatch.matching.rules.setup import RulesSetup
 from volmatch.matching.rules.tiers import solve_tiers
 from volmatch.models import Policy
 
+COSTS_SHARE = 0.5
+"""Share of the time limit the re-solves behind the rules' costs take, split evenly
+between the rules."""
+MIN_COST_SECONDS = 0.5
+"""Seconds each rule's re-solve gets at least."""
 RULE_COST_PAIRS = 50_000
 """Up to this many pairs, each rule's cost is measured by re-solving without it."""
 
@@ -39,7 +44,7 @@ def rule_costs(
     all of them (None where the re-solve found nothing in its time)."""
     out: dict[str, int | None] = {}
     rules = rules_active(prep)
-    share = max(policy.time_limit_s / max(len(rules), 1) / 2, 0.5)
+    share = max(COSTS_SHARE * policy.time_limit_s / max(len(rules), 1), MIN_COST_SECONDS)
     for rule in rules:
         picked, _built, _tiers, _ = solve_tiers(prep, setup, policy, frozenset({rule}), share)
         if picked is None:

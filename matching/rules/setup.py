@@ -26,55 +26,47 @@ IntP = NDArray[np.intp]
 BOUND_SHARE = 0.9
 """Share of `time_limit_s` after which a relaxation still running is stopped (its best
 bound so far stands). Large rounds' children restart the placement-by-placement bound
-until then, so a solve takes about this share and the result's building (0.3 s at
-10,000 x 2,000)."""
-
-
+until then, so a solve takes about this share plus the building of the result."""
 CPSAT_SHARE = 0.85
 """Share of `time_limit_s` by which the solve should be done (building the result and
 explaining it take the rest)."""
-
-
 START_SHARE = 0.25
 """Share of `time_limit_s` a large round waits for the relaxation's first assignment,
-its search's start (it comes after one flow: ~1 s at 10,000 x 2,000, 6-9 s at
-50,000 x 10,000); past it, the search starts from the pure flow's."""
-
-
+its search's start (it comes after one flow, seconds on large rounds); past it, the
+search starts from the pure flow's."""
 START_STEPS = 30
-"""Subgradient steps of the placement-by-placement bound behind a large round's start
-(1.2 s at 10,000 x 2,000; the search ended lower from 50 or 90: it starts later,
-and the child's later choices guide it anyway), at least a third of them."""
-
-
+"""Subgradient steps of the placement-by-placement bound behind a large round's start,
+at least a third of them: more start the search later for no better end, as the
+child's later choices guide it anyway."""
 START_STEPS_SHARE = 0.25
 """At most this share of the time limit goes to those steps."""
-
-
 FULL_MODEL_PAIRS = 6_000
-"""Up to this many eligible pairs, the model holds all of them (and can prove optimality)."""
-
-
+"""Up to this many eligible pairs, the model holds all of them (and can prove
+optimality); beyond, CP-SAT's presolve of one boolean per pair outlasts the time."""
 PER_VOLUNTEER = 6
 """Best pairs kept per volunteer in a restricted model."""
-
-
 PER_PLACEMENT_EXTRA = 6
 """Best candidates kept per placement beyond its slots."""
 
 
 @dataclass
 class RulesSetup:
+    """What every part of a solve with rules starts from."""
+
     started: float
     """perf_counter() when the round's solve began."""
     model_pairs: NDArray[np.intp]
+    """Indices into prep.pairs of the pairs the model holds (all of them on small rounds)."""
     relaxed_bound: int
+    """The bound of the flow without rules, which also bounds the rules' round."""
     locked: NDArray[np.intp]
     """Indices into prep.pairs of locked and frozen pairs."""
     prev_pair: dict[int, int]
     """previous volunteer index -> index into prep.pairs of their previous pair (-1: gone)."""
     hint: NDArray[np.intp]
+    """The search's start (indices into prep.pairs), before the greedy repair."""
     pure_objective: int
+    """The optimum of the round without rules."""
     relaxed: Pending | None = None
     """The relaxation (its bound and assignment), maybe still being computed."""
     guide: NDArray[np.intp] | None = None

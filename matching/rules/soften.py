@@ -18,6 +18,13 @@ from volmatch.matching.rules.setup import RulesSetup
 from volmatch.matching.rules.tiers import solve_tiers
 from volmatch.models import Conflict, InfeasibleRound, Policy
 
+MAX_CHECK_SECONDS = 10.0
+"""Seconds at most for finding the rules in conflict, and for each check of whether
+a set of rules can hold together."""
+CHECK_SHARE = 0.2
+"""Share of the time limit each such check takes ..."""
+MIN_CHECK_SECONDS = 2.0
+"""... and at least this many seconds."""
 RELAX_ORDER = (
     "max_moves",
     "budget",
@@ -37,7 +44,7 @@ def _diagnose(prep: Prepared, setup: RulesSetup, policy: Policy) -> list[Conflic
     model.clear_hints()  # type: ignore[no-untyped-call]
     names = {lit.index: rule for rule, lit in built.ctx.enforce.items()}
     model.add_assumptions(list(built.ctx.enforce.values()))
-    solver = cpsat_solver(policy, min(10.0, policy.time_limit_s))
+    solver = cpsat_solver(policy, min(MAX_CHECK_SECONDS, policy.time_limit_s))
     solver.solve(model)
     core = [names[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in names]
     return [
@@ -55,7 +62,9 @@ def _feasible(
 ) -> bool:
     """Whether the hard rules of `policy` (and the locks) can hold together."""
     built = build_model(prep, setup, policy, skip)
-    solver = cpsat_solver(policy, max(2.0, min(10.0, 0.2 * policy.time_limit_s)))
+    solver = cpsat_solver(
+        policy, max(MIN_CHECK_SECONDS, min(MAX_CHECK_SECONDS, CHECK_SHARE * policy.time_limit_s))
+    )
     return solver.solve(built.ctx.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
 
 

@@ -33,8 +33,8 @@ from volmatch.models import Policy
 
 def solve_with_rules(prep: Prepared) -> Solution:
     """Solve a round whose policy adds rules beyond the hard ones."""
-    # the time limit counts the round's preparation too (2-3 s at 100,000 x 20,000):
-    # the shares below are of the whole solve
+    # the time limit counts the round's preparation too (seconds on the largest
+    # rounds): the shares of the time limit are of the whole solve
     t0 = time.perf_counter()
     policy = prep.compiled.round.policy
     setup = set_up(prep, t0 - sum(prep.timings.values()))

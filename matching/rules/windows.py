@@ -28,9 +28,8 @@ WINDOW_WORKERS = 1
 
 
 WINDOW_EFFORT = 0.1
-"""CP-SAT deterministic time per window (about 0.1-0.3 s of wall clock here; 0.1
-rather than 0.05 since guided windows hold a dozen placements: at 10,000 x 2,000 the
-gap came out 0.005-0.007% smaller on two rounds, three runs each)."""
+"""CP-SAT deterministic time per window (a fraction of a second of wall clock): guided
+windows hold a dozen placements, and less effort leaves more of them unproven."""
 
 
 def solve_by_windows(

@@ -14,17 +14,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from volmatch.matching.arrays import concat_ranges
+
 I64 = NDArray[np.int64]
-
-
-def concat_ranges(starts: I64, lengths: I64) -> I64:
-    """Concatenation of `arange(s, s + n)` for each (s, n), without a Python loop."""
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(lengths)
-    shift = np.repeat(starts - (ends - lengths), lengths)
-    return shift + np.arange(total, dtype=np.int64)
 
 
 def volunteer_proposing(pv: I64, pp: I64, vlist: I64, vstart: I64, gp: I64, capacity: I64) -> I64:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from volmatch.matching.arrays import concat_ranges
 from volmatch.matching.prepared import Prepared
 from volmatch.matching.stable.couples import Option, joint_lists
-from volmatch.matching.stable.deferred import concat_ranges
 from volmatch.matching.stable.market import Market, group_index, market
 from volmatch.matching.stable.preference_lists import Rankings, fast_rankings
 
