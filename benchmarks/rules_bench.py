@@ -13,7 +13,7 @@ groups only (2% of it frozen as travel booked, at most 15% moved). Prints a tabl
 writes JSON to benchmarks/results/rules-latest.json.
 
 Columns: `gap` is (bound - objective) / bound with the proven bound of the round
-(matching/bound.py and matching/decompose.py: the gender rule, the nationality cap per
+(matching/rules/bound.py and matching/rules/decompose.py: the gender rule, the nationality cap per
 placement, locks, group reach and the budget in; shares per country, host caps, tiers
 and move limits left out, so part of this gap is what those rules cost, not search);
 `model gap` is CP-SAT's own gap on the modelled pairs for the score tier (rounds solved
@@ -138,7 +138,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     rows = run(QUICK + (FULL if args.full else []) + (HUGE if args.huge else []), args.seed)
-    t = Table(title="Every policy rule on (bound = the relaxation of matching/bound.py)")
+    t = Table(title="Every policy rule on (bound = the relaxation of matching/rules/bound.py)")
     for col in ("size", "pure s", "rules s", "limit s", "status", "objective", "bound",
                 "gap", "model gap", "matched", "windows (improving)", "moves", "violations"):
         t.add_column(col, justify="right")

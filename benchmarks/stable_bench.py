@@ -6,7 +6,7 @@
 
 For each size the round comes from `benchmarks.generate.generate_round` (the pure
 policy, then the same round with 2% of the volunteers in couples). It times, in this
-process: parsing, the core's compile / eligibility / scoring (`matching.solve.prepare`),
+process: parsing, the core's compile / eligibility / scoring (`matching.prepared.prepare`),
 the volunteer-optimal and host-optimal stable matchings (`matching.stable.solve_stable`:
 rankings + deferred acceptance + the stability check), the stability audit (which adds
 the min-cost-flow optimum, for the price of stability), and, up to `--hr-max-volunteers`,
@@ -55,8 +55,9 @@ def _with_side(r: Any, side: str) -> Any:
 def run_size(nv: int, npl: int, seed: int, hr: bool, couples: bool) -> dict[str, Any]:
     from benchmarks import baselines as bl
     from benchmarks.generate import generate_round
-    from volmatch.matching.solve import prepare
-    from volmatch.matching.stable import _list_positions, solve_stable, stability_audit
+    from volmatch.matching.prepared import prepare
+    from volmatch.matching.stable import solve_stable, stability_audit
+    from volmatch.matching.stable.preference_lists import list_positions as _list_positions
     from volmatch.models import parse_round
 
     doc = generate_round(nv, npl, seed=seed, rules=couples)

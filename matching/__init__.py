@@ -2,8 +2,9 @@
 
 from volmatch.matching.compiled import CompiledRound, compile_round
 from volmatch.matching.eligibility import RULES, Pairs, check_rules, dense_pairs, find_pairs
+from volmatch.matching.prepared import Prepared, Solution, prepare
 from volmatch.matching.scoring import COMPONENTS, Scores, score_pairs
-from volmatch.matching.solve import Prepared, Solution, prepare, solve_round
+from volmatch.matching.solve import solve_round
 from volmatch.matching.validate import validate_result
 
 __all__ = [

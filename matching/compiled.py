@@ -20,8 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from volmatch.matching.dates import is_month_end, split_days
-from volmatch.models import Placement, Round, Volunteer
-from volmatch.models.codes import CEFR_RANK
+from volmatch.models import Placement, Policy, Round, Volunteer
+from volmatch.models.codes import CEFR_RANK, GENDERS
 
 I8 = NDArray[np.int8]
 I32 = NDArray[np.int32]
@@ -362,9 +362,63 @@ def _asks(flat: _Flat, vocab: dict[str, int], pad: int, levels: I64 | None = Non
     return Asks(code=code, level=level, count=count)
 
 
-def _vocab(items: set[str]) -> tuple[list[str], dict[str, int]]:
+@dataclass(frozen=True)
+class _Vocabulary:
+    """The codes of one kind seen in the round, sorted, and each one's index."""
+
+    names: list[str]
+    index: dict[str, int]
+
+
+def _vocab(items: set[str]) -> _Vocabulary:
     ordered = sorted(items)
-    return ordered, {x: i for i, x in enumerate(ordered)}
+    return _Vocabulary(ordered, {x: i for i, x in enumerate(ordered)})
+
+
+@dataclass(frozen=True)
+class _Vocabularies:
+    """Every vocabulary of the round."""
+
+    skills: _Vocabulary
+    languages: _Vocabulary
+    modules: _Vocabulary
+    countries: _Vocabulary
+    """Nationalities, host countries and excluded countries."""
+    hosts: _Vocabulary
+    groups: _Vocabulary
+
+    @classmethod
+    def of(
+        cls,
+        vcols: _Columns,
+        vflat: dict[str, _Flat],
+        pcols: _Columns,
+        pflat: dict[str, _Flat],
+        policy: Policy,
+    ) -> _Vocabularies:
+        def keys_of(*flats: _Flat) -> set[str]:
+            return set(chain.from_iterable(f.keys for f in flats))
+
+        nationality = vcols[_VOLUNTEER_SCALARS.index("nationality")]
+        groups = vcols[_VOLUNTEER_SCALARS.index("group")]
+        country = pcols[_PLACEMENT_SCALARS.index("country")]
+        host = pcols[_PLACEMENT_SCALARS.index("host")]
+        return cls(
+            skills=_vocab(
+                keys_of(vflat["skills"], pflat["required_skills"], pflat["desired_skills"])
+            ),
+            languages=_vocab(
+                keys_of(vflat["languages"], pflat["required_languages"],
+                        pflat["desired_languages"])
+            ),
+            modules=_vocab(
+                keys_of(vflat["training"], pflat["required_training"])
+                | set(policy.required_training)
+            ),
+            countries=_vocab(keys_of(vflat["excluded"]) | set(nationality) | set(country)),
+            hosts=_vocab(set(host)),
+            groups=_vocab({g for g in groups if g is not None}),
+        )
 
 
 def _triples(
@@ -409,12 +463,40 @@ def compile_round(r: Round) -> CompiledRound:
 
 
 def _compile(r: Round) -> CompiledRound:
-    from volmatch.models.codes import GENDERS
-
     vols, vcols, vflat = _read_sorted(r.volunteers, _read_volunteers, Volunteer.model_fields)
     pls, pcols, pflat = _read_sorted(r.placements, _read_placements, Placement.model_fields)
+    volunteer_ids = list(vcols[0])
+    placement_ids = list(pcols[0])
+    vindex = {x: i for i, x in enumerate(volunteer_ids)}
+    pindex = {x: i for i, x in enumerate(placement_ids)}
+    vocab = _Vocabularies.of(vcols, vflat, pcols, pflat, r.policy)
+    return CompiledRound(
+        round=r,
+        volunteers=tuple(vols),
+        placements=tuple(pls),
+        volunteer_ids=volunteer_ids,
+        placement_ids=placement_ids,
+        countries=vocab.countries.names,
+        skills=vocab.skills.names,
+        languages=vocab.languages.names,
+        modules=vocab.modules.names,
+        hosts=vocab.hosts.names,
+        group_ids=vocab.groups.names,
+        **_volunteer_arrays(vcols, vflat, vocab, r.policy),
+        **_placement_arrays(pcols, pflat, vocab),
+        **_coordinator_lists(vflat, pflat, vindex, pindex, r.policy),
+        vindex=vindex,
+        pindex=pindex,
+    )
+
+
+def _volunteer_arrays(
+    vcols: _Columns, vflat: dict[str, _Flat], vocab: _Vocabularies, policy: Policy
+) -> dict[str, Any]:
+    """The volunteer fields of `CompiledRound` (and the policy's training, which is
+    checked against the volunteers' modules)."""
     (
-        v_ids,
+        _ids,
         v_nationality,
         v_gender,
         v_birth,
@@ -425,8 +507,76 @@ def _compile(r: Round) -> CompiledRound:
         v_clearance,
         v_groups,
     ) = vcols
+    v_skills, v_langs, v_training = vflat["skills"], vflat["languages"], vflat["training"]
+    nv = len(v_nationality)
+    S, L, T, C = (
+        len(vocab.skills.names), len(vocab.languages.names), len(vocab.modules.names),
+        len(vocab.countries.names),
+    )
+    midx = vocab.modules.index
+    skill_level = np.zeros((nv, S + 1), dtype=np.uint8)
+    lang_level = np.zeros((nv, L + 1), dtype=np.uint8)
+    trained = np.zeros((nv, T + 1), dtype=np.bool_)
+    trained[:, T] = True
+    excluded = np.zeros((nv, C), dtype=np.bool_)
+    gender_code = {g: i for i, g in enumerate(GENDERS)}
+    has_birth = np.fromiter((b is not None for b in v_birth), dtype=np.bool_, count=nv)
+    birth = np.zeros(nv, dtype=np.int64)
+    birth[has_birth] = _days((b for b in v_birth if b is not None), int(has_birth.sum()))
+    avail_from = _days(v_from, nv)
+    avail_until = _days(v_until, nv)
+    gidx = vocab.groups.index
+    _matrix(skill_level, v_skills, vocab.skills.index, _levels(v_skills, None))
+    _matrix(lang_level, v_langs, vocab.languages.index, _levels(v_langs, CEFR_RANK))
+    _matrix(trained, v_training, midx)
+    _matrix(excluded, vflat["excluded"], vocab.countries.index)
+    have_module = (
+        np.asarray(trained[:, :T].any(axis=0), dtype=np.bool_)
+        if nv
+        else np.zeros(T, dtype=np.bool_)
+    )
+    af_month, af_dom = split_days(avail_from)
+    au_month, au_dom = split_days(avail_until)
+    return {
+        "nationality": _lookup(vocab.countries.index, v_nationality, nv).astype(np.int32),
+        "gender": _lookup(gender_code, v_gender, nv).astype(np.int8),
+        "birth": birth,
+        "has_birth": has_birth,
+        "avail_from": avail_from,
+        "avail_until": avail_until,
+        "af_month": af_month,
+        "af_dom": af_dom,
+        "au_month": au_month,
+        "au_dom": au_dom,
+        "au_eom": is_month_end(avail_until),
+        "v_min": _ints(v_min_months),
+        "v_max": _ints(v_max_months),
+        "clearance": _ints(v_clearance).astype(np.int8),
+        "skill_level": skill_level,
+        "lang_level": lang_level,
+        "trained": trained,
+        "excluded": excluded,
+        "policy_trained": np.all(trained[:, [midx[m] for m in policy.required_training]], axis=1)
+        if nv
+        else np.zeros(0, dtype=np.bool_),
+        "group": np.fromiter(
+            (-1 if g is None else gidx[g] for g in v_groups), dtype=np.int32, count=nv
+        ),
+        "policy_training": np.asarray(
+            [midx[m] for m in policy.required_training], dtype=np.int32
+        ),
+        "policy_training_missing": [
+            m for m in policy.required_training if not have_module[midx[m]]
+        ],
+    }
+
+
+def _placement_arrays(
+    pcols: _Columns, pflat: dict[str, _Flat], vocab: _Vocabularies
+) -> dict[str, Any]:
+    """The placement fields of `CompiledRound`."""
     (
-        p_ids,
+        _ids,
         p_host,
         p_country,
         p_slots,
@@ -439,133 +589,59 @@ def _compile(r: Round) -> CompiledRound:
         p_age_min,
         p_age_max,
     ) = pcols
-    v_skills, v_langs, v_training = vflat["skills"], vflat["languages"], vflat["training"]
-    v_excluded, v_prefs = vflat["excluded"], vflat["preferences"]
+    npl = len(p_host)
+    sidx, S = vocab.skills.index, len(vocab.skills.names)
+    lidx, L = vocab.languages.index, len(vocab.languages.names)
     p_req_skills, p_des_skills = pflat["required_skills"], pflat["desired_skills"]
     p_req_langs, p_des_langs = pflat["required_languages"], pflat["desired_languages"]
-    p_training, p_ranking = pflat["required_training"], pflat["ranking"]
-    volunteer_ids = list(v_ids)
-    placement_ids = list(p_ids)
-    vindex = {x: i for i, x in enumerate(volunteer_ids)}
-    pindex = {x: i for i, x in enumerate(placement_ids)}
-    pol = r.policy
-
-    def keys_of(*flats: _Flat) -> set[str]:
-        return set(chain.from_iterable(f.keys for f in flats))
-
-    skills, sidx = _vocab(keys_of(v_skills, p_req_skills, p_des_skills))
-    langs, lidx = _vocab(keys_of(v_langs, p_req_langs, p_des_langs))
-    mods, midx = _vocab(keys_of(v_training, p_training) | set(pol.required_training))
-    countries, cidx = _vocab(keys_of(v_excluded) | set(v_nationality) | set(p_country))
-    hosts, hidx = _vocab(set(p_host))
-    groups, gidx = _vocab({g for g in v_groups if g is not None})
-
-    nv, npl = len(vols), len(pls)
-    S, L, T, C = len(skills), len(langs), len(mods), len(countries)
-    skill_level = np.zeros((nv, S + 1), dtype=np.uint8)
-    lang_level = np.zeros((nv, L + 1), dtype=np.uint8)
-    trained = np.zeros((nv, T + 1), dtype=np.bool_)
-    trained[:, T] = True
-    excluded = np.zeros((nv, C), dtype=np.bool_)
-    gender_code = {g: i for i, g in enumerate(GENDERS)}
-    nationality = _lookup(cidx, v_nationality, nv).astype(np.int32)
-    gender = _lookup(gender_code, v_gender, nv).astype(np.int8)
-    has_birth = np.fromiter((b is not None for b in v_birth), dtype=np.bool_, count=nv)
-    birth = np.zeros(nv, dtype=np.int64)
-    birth[has_birth] = _days((b for b in v_birth if b is not None), int(has_birth.sum()))
-    avail_from = _days(v_from, nv)
-    avail_until = _days(v_until, nv)
-    v_min = _ints(v_min_months)
-    v_max = _ints(v_max_months)
-    clearance = _ints(v_clearance).astype(np.int8)
-    group = np.fromiter((-1 if g is None else gidx[g] for g in v_groups), dtype=np.int32, count=nv)
-    _matrix(skill_level, v_skills, sidx, _levels(v_skills, None))
-    _matrix(lang_level, v_langs, lidx, _levels(v_langs, CEFR_RANK))
-    _matrix(trained, v_training, midx)
-    _matrix(excluded, v_excluded, cidx)
-
-    pv, pp, ppos, plen = _triples(v_prefs, pindex, True)
-    rv, rp, rpos, rlen = _triples(p_ranking, vindex, False)
-    fv = np.asarray([vindex[x.volunteer] for x in pol.forbidden], dtype=np.int32)
-    fp = np.asarray([pindex[x.placement] for x in pol.forbidden], dtype=np.int32)
-    kv = np.asarray([vindex[x.volunteer] for x in pol.locked], dtype=np.int32)
-    kp = np.asarray([pindex[x.placement] for x in pol.locked], dtype=np.int32)
-    have_module = (
-        np.asarray(trained[:, :T].any(axis=0), dtype=np.bool_)
-        if nv
-        else np.zeros(T, dtype=np.bool_)
-    )
-    af_month, af_dom = split_days(avail_from)
-    au_month, au_dom = split_days(avail_until)
     p_start_earliest = _days(p_earliest, npl)
     pse_month, pse_dom = split_days(p_start_earliest)
+    return {
+        "country": _lookup(vocab.countries.index, p_country, npl).astype(np.int32),
+        "host": _lookup(vocab.hosts.index, p_host, npl).astype(np.int32),
+        "capacity": _ints(p_slots),
+        "p_start_earliest": p_start_earliest,
+        "pse_month": pse_month,
+        "pse_dom": pse_dom,
+        "p_start_latest": _days(p_latest, npl),
+        "p_min": _ints(p_min_months),
+        "p_max": _ints(p_max_months),
+        "priority": _ints(p_priority),
+        "security": _ints(p_security).astype(np.int8),
+        "age_min": _ints(p_age_min),
+        "age_max": _ints(p_age_max),
+        "req_skills": _asks(p_req_skills, sidx, S, _levels(p_req_skills, None)),
+        "des_skills": _asks(p_des_skills, sidx, S, _levels(p_des_skills, None)),
+        "req_langs": _asks(p_req_langs, lidx, L, _levels(p_req_langs, CEFR_RANK)),
+        "des_langs": _asks(p_des_langs, lidx, L, _levels(p_des_langs, CEFR_RANK)),
+        "req_training": _asks(
+            pflat["required_training"], vocab.modules.index, len(vocab.modules.names)
+        ),
+    }
 
-    return CompiledRound(
-        round=r,
-        volunteers=tuple(vols),
-        placements=tuple(pls),
-        volunteer_ids=volunteer_ids,
-        placement_ids=placement_ids,
-        countries=countries,
-        skills=skills,
-        languages=langs,
-        modules=mods,
-        hosts=hosts,
-        nationality=nationality,
-        gender=gender,
-        birth=birth,
-        has_birth=has_birth,
-        avail_from=avail_from,
-        avail_until=avail_until,
-        af_month=af_month,
-        af_dom=af_dom,
-        au_month=au_month,
-        au_dom=au_dom,
-        au_eom=is_month_end(avail_until),
-        v_min=v_min,
-        v_max=v_max,
-        clearance=clearance,
-        skill_level=skill_level,
-        lang_level=lang_level,
-        trained=trained,
-        excluded=excluded,
-        policy_trained=np.all(trained[:, [midx[m] for m in pol.required_training]], axis=1)
-        if nv
-        else np.zeros(0, dtype=np.bool_),
-        group=group,
-        group_ids=groups,
-        country=_lookup(cidx, p_country, npl).astype(np.int32),
-        host=_lookup(hidx, p_host, npl).astype(np.int32),
-        capacity=_ints(p_slots),
-        p_start_earliest=p_start_earliest,
-        pse_month=pse_month,
-        pse_dom=pse_dom,
-        p_start_latest=_days(p_latest, npl),
-        p_min=_ints(p_min_months),
-        p_max=_ints(p_max_months),
-        priority=_ints(p_priority),
-        security=_ints(p_security).astype(np.int8),
-        age_min=_ints(p_age_min),
-        age_max=_ints(p_age_max),
-        req_skills=_asks(p_req_skills, sidx, S, _levels(p_req_skills, None)),
-        des_skills=_asks(p_des_skills, sidx, S, _levels(p_des_skills, None)),
-        req_langs=_asks(p_req_langs, lidx, L, _levels(p_req_langs, CEFR_RANK)),
-        des_langs=_asks(p_des_langs, lidx, L, _levels(p_des_langs, CEFR_RANK)),
-        req_training=_asks(p_training, midx, T),
-        policy_training=np.asarray([midx[m] for m in pol.required_training], dtype=np.int32),
-        policy_training_missing=[m for m in pol.required_training if not have_module[midx[m]]],
-        pref_v=pv,
-        pref_p=pp,
-        pref_pos=ppos,
-        pref_len=plen,
-        rank_v=rv,
-        rank_p=rp,
-        rank_pos=rpos,
-        rank_len=rlen,
-        forbidden_v=fv,
-        forbidden_p=fp,
-        locked_v=kv,
-        locked_p=kp,
-        vindex=vindex,
-        pindex=pindex,
-    )
+
+def _coordinator_lists(
+    vflat: dict[str, _Flat],
+    pflat: dict[str, _Flat],
+    vindex: dict[str, int],
+    pindex: dict[str, int],
+    policy: Policy,
+) -> dict[str, Any]:
+    """The preferences and rankings as (volunteer, placement, position) triples, and
+    the forbidden and locked pairs, as fields of `CompiledRound`."""
+    pv, pp, ppos, plen = _triples(vflat["preferences"], pindex, True)
+    rv, rp, rpos, rlen = _triples(pflat["ranking"], vindex, False)
+    return {
+        "pref_v": pv,
+        "pref_p": pp,
+        "pref_pos": ppos,
+        "pref_len": plen,
+        "rank_v": rv,
+        "rank_p": rp,
+        "rank_pos": rpos,
+        "rank_len": rlen,
+        "forbidden_v": np.asarray([vindex[x.volunteer] for x in policy.forbidden], dtype=np.int32),
+        "forbidden_p": np.asarray([pindex[x.placement] for x in policy.forbidden], dtype=np.int32),
+        "locked_v": np.asarray([vindex[x.volunteer] for x in policy.locked], dtype=np.int32),
+        "locked_p": np.asarray([pindex[x.placement] for x in policy.locked], dtype=np.int32),
+    }

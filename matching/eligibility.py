@@ -79,7 +79,7 @@ def _meets(level: NDArray[np.uint8], asks: Asks, pv: I32 | I64, pp: I32 | I64) -
 
 
 @dataclass(frozen=True)
-class _Calendar:
+class ScheduleCalendar:
     """int32 views of the dates and lengths that `schedule` reads, packed so that each
     pair needs few gathers: `*_code` is month * 32 + day of month, so that the whole
     months between two days are `(later_code - earlier_code) >> 5`."""
@@ -97,12 +97,14 @@ class _Calendar:
     p_len: NDArray[np.int32]
 
 
-def _calendar(c: CompiledRound) -> _Calendar:
+def schedule_calendar(c: CompiledRound) -> ScheduleCalendar:
+    """The round's packed dates and lengths, built on first use and cached on the
+    compiled round (the threads of `matching.parallel` want it built before they start)."""
     cached = c.cache.get("calendar")
-    if isinstance(cached, _Calendar):
+    if isinstance(cached, ScheduleCalendar):
         return cached
     au_day = np.where(c.au_eom, 31, c.au_dom)
-    cal = _Calendar(
+    cal = ScheduleCalendar(
         af=c.avail_from.astype(np.int32),
         pse=c.p_start_earliest.astype(np.int32),
         psl=c.p_start_latest.astype(np.int32),
@@ -120,7 +122,7 @@ def _calendar(c: CompiledRound) -> _Calendar:
 
 def schedule(c: CompiledRound, pv: I32 | I64 | np.int64, pp: I32 | I64) -> tuple[I64, I64, B]:
     """Start day, months of service and whether the dates and lengths fit (rules 4 and 5)."""
-    cal = _calendar(c)
+    cal = schedule_calendar(c)
     af, pse = cal.af[pv], cal.pse[pp]
     later = af > pse
     start = np.where(later, af, pse)
@@ -650,7 +652,7 @@ def _dates_fail_rows(c: CompiledRound, vis: I64) -> tuple[B, B]:
     term compares one volunteer number with one placement number: no arithmetic per
     pair.
     """
-    cal = _calendar(c)
+    cal = schedule_calendar(c)
     i64 = np.int64
     af = cal.af[vis].astype(i64)[:, None]
     own = cal.own[vis].astype(i64)[:, None]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from volmatch.matching.arrays import concat_ranges
 from volmatch.matching.compiled import CompiledRound
 from volmatch.matching.eligibility import (
     EXACT_ON_PAIRS,
@@ -28,6 +29,7 @@ from volmatch.models.codes import CEFR_LEVELS, CEFR_RANK, country_name, language
 I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
 _MAX_LISTED = 3
+"""Options or ids a reason names before "and N more"."""
 
 
 def _ids(ids: Sequence[str], limit: int = _MAX_LISTED) -> str:
@@ -333,15 +335,6 @@ _TRADE_OFF = (
 )
 
 
-def _ranges(starts: I64, lengths: I64) -> I64:
-    """Concatenation of `arange(s, s + n)` for each (s, n)."""
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(lengths)
-    return np.repeat(starts - (ends - lengths), lengths) + np.arange(total, dtype=np.int64)
-
-
 def _volunteer_major(pairs: Pairs, total: I64, idx: I64) -> I64:
     """The pair indices `idx` ordered by volunteer, best score first, then by index (as
     a stable `lexsort((-total, v))` orders them)."""
@@ -395,7 +388,7 @@ def explain_unmatched(
     else:  # in volunteer order: the segments follow each other
         starts = np.cumsum(counts) - counts
     shown = np.minimum(counts, _MAX_LISTED)
-    best = order[_ranges(starts, shown)]
+    best = order[concat_ranges(starts, shown)]
     del order
     best_p = pairs.p[best].astype(np.int64)
     here = scores.total[best]
@@ -466,7 +459,7 @@ def explain_open(
     if len(ps) == 0:
         return out
     n_elig = (ends - starts)[has]
-    pos = _ranges(starts[has], n_elig)
+    pos = concat_ranges(starts[has], n_elig)
     idx = pos if order is None else order[pos]
     group = np.repeat(np.arange(len(ps), dtype=np.int64), n_elig)
     group_start = np.cumsum(n_elig) - n_elig

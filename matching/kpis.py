@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from volmatch.matching.compiled import CompiledRound
-from volmatch.models.codes import GENDERS
+from volmatch.models.codes import GENDERS, URGENT_PRIORITY
 
 
 def _share(num: NDArray[np.int64], den: NDArray[np.int64], labels: list[str]) -> dict[str, float]:
@@ -29,7 +29,7 @@ def compute_kpis(
     slots = int(c.capacity.sum())
     filled = len(assigned_p)
     per_p = np.bincount(assigned_p, minlength=npl) if npl else np.zeros(0, dtype=np.int64)
-    urgent = c.priority >= 4
+    urgent = c.priority >= URGENT_PRIORITY
     urgent_slots = int(c.capacity[urgent].sum())
     urgent_filled = int(per_p[urgent].sum()) if npl else 0
 

@@ -16,7 +16,7 @@ from typing import Final, TypeVar
 import numpy as np
 
 from volmatch.matching.compiled import CompiledRound
-from volmatch.matching.eligibility import Pairs, _calendar, find_pairs, requirement_index
+from volmatch.matching.eligibility import Pairs, find_pairs, requirement_index, schedule_calendar
 from volmatch.matching.scoring import COMPONENTS, Scores, score_pairs
 
 T = TypeVar("T")
@@ -24,6 +24,8 @@ T = TypeVar("T")
 PARALLEL_FROM: Final = 20_000_000
 """Volunteers x placements from which the work is split (below it threads cost more
 than they save)."""
+MAX_THREADS: Final = 4
+"""Ranges at most: beyond this the threads contend for memory bandwidth."""
 
 
 def workers(c: CompiledRound) -> int:
@@ -31,7 +33,7 @@ def workers(c: CompiledRound) -> int:
     if c.n_volunteers * c.n_placements < PARALLEL_FROM or c.n_placements < 2:
         return 1
     return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                      else os.cpu_count() or 1, 4))
+                      else os.cpu_count() or 1, MAX_THREADS))
 
 
 def ranges(n: int, parts: int) -> list[tuple[int, int]]:
@@ -79,7 +81,7 @@ def find_pair_parts(c: CompiledRound) -> list[Pairs]:
     if len(spans) > 1:
         # built once here rather than raced for by the threads
         requirement_index(c)
-        _calendar(c)
+        schedule_calendar(c)
     return in_threads([partial(find_pairs, c, a, b) for a, b in spans])
 
 

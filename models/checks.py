@@ -1,4 +1,10 @@
-"""Rules that span records: unique ids and references between records."""
+"""Rules that span records: unique ids and references between records.
+
+The checks read records through small protocols (an id and a reference list, a named
+pair) rather than the models of `models.round`: the loader passes stand-ins for records
+that failed their own validation, and `models.round` calls these checks from its
+`Round` validator, so this module sits below it.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,11 @@ from collections import Counter
 from collections.abc import Container, Iterable, Mapping, Sequence
 from itertools import chain, repeat
 from operator import attrgetter
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from volmatch.models.errors import ErrorItem
-
-if TYPE_CHECKING:
-    from volmatch.models.round import Placement, Policy, PreviousAssignment, Round, Volunteer
 
 
 class _HasPreferences(Protocol):
@@ -28,6 +31,24 @@ class _HasRanking(Protocol):
     def id(self) -> str: ...
     @property
     def ranking(self) -> Sequence[str]: ...
+
+
+class _NamedPair(Protocol):
+    """A pair named by ids: a locked or forbidden pair, or a previous assignment."""
+
+    @property
+    def volunteer(self) -> str: ...
+    @property
+    def placement(self) -> str: ...
+
+
+class _PairRules(Protocol):
+    """The policy's pairs named by a coordinator."""
+
+    @property
+    def locked(self) -> Sequence[_NamedPair]: ...
+    @property
+    def forbidden(self) -> Sequence[_NamedPair]: ...
 
 
 def _duplicates(section: str, ids: Sequence[str]) -> list[ErrorItem]:
@@ -86,10 +107,10 @@ def _suspect_lists(lists: Sequence[Sequence[str]], known: Mapping[str, int]) -> 
 
 
 def cross_record_errors(
-    volunteers: Sequence[Volunteer | _HasPreferences],
-    placements: Sequence[Placement | _HasRanking],
-    policy: Policy | None,
-    previous: Sequence[PreviousAssignment],
+    volunteers: Sequence[_HasPreferences],
+    placements: Sequence[_HasRanking],
+    policy: _PairRules | None,
+    previous: Sequence[_NamedPair],
 ) -> list[ErrorItem]:
     """Every cross-record error of a round.
 
@@ -131,7 +152,7 @@ def cross_record_errors(
     return errors
 
 
-def _pair_errors(policy: Policy, vset: Container[str], pset: Container[str]) -> list[ErrorItem]:
+def _pair_errors(policy: _PairRules, vset: Container[str], pset: Container[str]) -> list[ErrorItem]:
     errors: list[ErrorItem] = []
     for name in ("locked", "forbidden"):
         for k, pair in enumerate(getattr(policy, name)):
@@ -177,8 +198,3 @@ def _pair_errors(policy: Policy, vset: Container[str], pset: Container[str]) -> 
             )
         locked_by.setdefault(pair.volunteer, pair.placement)
     return errors
-
-
-def round_errors(r: Round) -> list[ErrorItem]:
-    """Cross-record errors of an already-built round."""
-    return cross_record_errors(r.volunteers, r.placements, r.policy, r.previous)

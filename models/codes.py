@@ -20,6 +20,10 @@ CEFR_RANK: Final[dict[str, int]] = {level: i + 1 for i, level in enumerate(CEFR_
 """Level -> rank 1..7, used for every comparison (0 means the language is not spoken)."""
 
 GENDERS: Final[tuple[str, ...]] = ("female", "male", "other", "undisclosed")
+"""The genders a volunteer may declare; compiled rounds store an index into this."""
+
+URGENT_PRIORITY: Final = 4
+"""Priority from which a placement's need counts as urgent (4 and 5)."""
 
 SDG_GOALS: Final[dict[int, str]] = {
     1: "No poverty",

@@ -142,7 +142,7 @@ def _gc_paused(long_lived: bool = False) -> Iterator[None]:
 
     With `long_lived` (a command line that keeps the round until it exits), the objects
     are then moved out of the collector's reach (`gc.freeze`): otherwise the first
-    collection after the pause walks them all once more (0.2 s at 100,000 volunteers).
+    collection after the pause walks them all once more (a noticeable pause on large rounds).
     Frozen objects are still freed when no longer referenced."""
     enabled = gc.isenabled()
     gc.disable()

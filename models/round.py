@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_core import CoreSchema, core_schema
 
+from volmatch.models.checks import cross_record_errors
 from volmatch.models.codes import CEFR_LEVELS, SDG_TARGETS, country_codes, language_codes
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -451,9 +452,7 @@ class Round(BaseModel):
 
     @model_validator(mode="after")
     def _cross_records(self) -> Round:
-        from volmatch.models.checks import round_errors
-
-        errors = round_errors(self)
+        errors = cross_record_errors(self.volunteers, self.placements, self.policy, self.previous)
         if errors:
             raise ValueError("; ".join(str(e) for e in errors))
         return self

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from volmatch.matching import Prepared, prepare
-from volmatch.matching.solve import build_result
 from volmatch.matching.solve import solve_prepared as solve_prepared_core
+from volmatch.matching.to_result import build_result
 from volmatch.models import InfeasibleRound, Result, Round
 from volmatch.scenarios.changes import (
     VariantInvalid,

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from tests.test_policy_rules import ruled_docs
 from volmatch.matching import solve_round
-from volmatch.matching.bound import relaxation
-from volmatch.matching.solve import prepare
+from volmatch.matching.prepared import prepare
+from volmatch.matching.rules.bound import relaxation
 from volmatch.models import Result, Round, parse_round
 
 
@@ -101,7 +101,8 @@ def test_gender_network_bounds_teams_with_the_other_class(slots: int) -> None:
 def test_relaxation_in_a_child_process_gives_the_same_bound(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import volmatch.matching.bound as bound
+    import volmatch.matching.rules.background as background
+    import volmatch.matching.rules.bound as bound
     from benchmarks.generate import generate_round
 
     d = generate_round(300, 60, seed=2, rules=True)
@@ -110,8 +111,8 @@ def test_relaxation_in_a_child_process_gives_the_same_bound(
     prep = prepare(r)
     none = np.zeros(0, dtype=np.intp)
     here = bound.relaxation(prep, r.policy, none, none, 0)
-    monkeypatch.setattr(bound, "BACKGROUND_PAIRS", 0)
-    pending = bound.relaxation_later(prep, r.policy, none, none, 0)
+    monkeypatch.setattr(background, "BACKGROUND_PAIRS", 0)
+    pending = background.relaxation_later(prep, r.policy, none, none, 0)
     assert pending._child is not None  # it did fork
     there = pending.result()
     # the child goes on to the placement-by-placement bound, which can only lower it
@@ -119,7 +120,7 @@ def test_relaxation_in_a_child_process_gives_the_same_bound(
     # a solve that goes through the child reports that bound too, and leaves no child
     solved = solve_round(r)
     assert solved.objective <= solved.bound
-    late = bound.relaxation_later(prep, r.policy, none, none, 0)
+    late = background.relaxation_later(prep, r.policy, none, none, 0)
     late.cancel()
     assert late._child is None
 
@@ -130,7 +131,8 @@ def test_child_keeps_working_while_the_parent_is_busy(monkeypatch: pytest.Monkey
     chosen pairs, 8 MB pickled, far over a pipe's buffer."""
     import time
 
-    import volmatch.matching.bound as bound
+    import volmatch.matching.rules.background as background
+    import volmatch.matching.rules.bound as bound
 
     def slow_relaxation(*args: Any, report: Any = None, **kw: Any) -> bound.Relaxation:
         big = np.arange(1_000_000, dtype=np.intp)
@@ -139,8 +141,8 @@ def test_child_keeps_working_while_the_parent_is_busy(monkeypatch: pytest.Monkey
             time.sleep(0.2)
         return bound.Relaxation(98, big, 0.2, 3)
 
-    monkeypatch.setattr(bound, "relaxation", slow_relaxation)
-    pending = bound.Pending((None, None, None, None, 0))
+    monkeypatch.setattr(background, "relaxation", slow_relaxation)
+    pending = background.Pending((None, None, None, None, 0))
     pending.start()
     if pending._child is None:
         pytest.skip("no fork on this system")
@@ -159,11 +161,12 @@ def test_large_round_search_starts_from_the_relaxations_first_assignment(
     solve keeps every rule from there."""
     import time
 
-    import volmatch.matching.bound as bound
-    import volmatch.matching.rules as rules
+    import volmatch.matching.rules.background as background
+    import volmatch.matching.rules.bound as bound
+    import volmatch.matching.rules.setup as rules_setup
     from benchmarks.generate import generate_round
     from volmatch.matching import validate_result
-    from volmatch.matching.decompose import best_step, decomposition_steps
+    from volmatch.matching.rules.decompose import best_step, decomposition_steps
     from volmatch.matching.validate import rule_violations
 
     d = generate_round(300, 60, seed=4, rules=True)
@@ -181,19 +184,19 @@ def test_large_round_search_starts_from_the_relaxations_first_assignment(
     none = np.zeros(0, dtype=np.intp)
     reports: list[bound.Relaxation] = []
     bound.relaxation(prep, r.policy, none, none, 0, report=reports.append,
-                     max_flows=bound.CHILD_FLOWS, start_at_zero=False)
+                     max_flows=background.CHILD_FLOWS, start_at_zero=False)
     first = reports[0]
     assert first.multiplier > 0  # priced from the first flow on
     want = first.chosen
     if gender:
         steps = best_step(decomposition_steps(prep, r.policy, first.multiplier, none, 0,
-                                              0.99 * first.bound, rules.START_STEPS,
+                                              0.99 * first.bound, rules_setup.START_STEPS,
                                               balance_budget=True, locked=none))
         assert steps is not None
         want = steps.chosen
-    monkeypatch.setattr(bound, "BACKGROUND_PAIRS", 0)
-    monkeypatch.setattr(rules, "FULL_MODEL_PAIRS", 0)
-    setup = rules._setup(prep, time.perf_counter())
+    monkeypatch.setattr(background, "BACKGROUND_PAIRS", 0)
+    monkeypatch.setattr(rules_setup, "FULL_MODEL_PAIRS", 0)
+    setup = rules_setup.set_up(prep, time.perf_counter())
     try:
         assert setup.relaxed is not None and setup.relaxed._child is not None
         assert np.array_equal(np.sort(setup.hint), np.sort(want))

@@ -13,9 +13,9 @@ from numpy.typing import NDArray
 
 from tests.test_bound import proven_score_round
 from tests.test_policy_rules import ruled_docs
-from volmatch.matching.constraints.gender import _BALANCED
-from volmatch.matching.decompose import F64, decomposition_steps, grouping
-from volmatch.matching.solve import prepare
+from volmatch.matching.constraints.gender import BALANCED_GENDERS
+from volmatch.matching.prepared import prepare
+from volmatch.matching.rules.decompose import F64, decomposition_steps, grouping
 from volmatch.models import parse_round
 
 
@@ -74,8 +74,8 @@ def _best_choice(
     if vals[0] > 0:
         best, members = float(vals[0]), np.arange(1)
     n = len(vals)
-    first_f = np.flatnonzero(male_female == _BALANCED[0])[:1]
-    first_m = np.flatnonzero(male_female == _BALANCED[1])[:1]
+    first_f = np.flatnonzero(male_female == BALANCED_GENDERS[0])[:1]
+    first_m = np.flatnonzero(male_female == BALANCED_GENDERS[1])[:1]
     # two or more people: a set holding a woman (a man) may as well hold the best
     # one, and then the best of the rest; every pattern of genders forced, each
     # charged for the genders it does not force (its best set may hold more)
@@ -149,7 +149,7 @@ def test_best_choice_is_the_exact_optimum(cands: list[tuple[int, int]], slots: i
 def test_all_choices_agrees_with_one_placement_at_a_time(
     places: list[list[tuple[int, int]]], slots: list[int], applies: list[bool], pen: float
 ) -> None:
-    from volmatch.matching.decompose import all_choices
+    from volmatch.matching.rules.decompose import all_choices
 
     va, ga, pa, starts, sl, ap, _ = flatten(places, slots, applies)
     n_p = len(places)
@@ -171,7 +171,7 @@ def test_all_choices_agrees_with_one_placement_at_a_time(
 
 def test_group_members_use_only_placements_that_take_them_all() -> None:
     from tests.helpers import doc, plc, vol
-    from volmatch.matching.decompose import group_usable
+    from volmatch.matching.rules.decompose import group_usable
 
     vols = [
         vol("A", group="couple", skills={"teaching": 5}),
@@ -206,7 +206,7 @@ def _best_capped(vals: F64, genders: NDArray[np.int8], nats: list[int], slots: i
                 continue
             value = float(vals[list(s)].sum())
             if applies and k >= 2:
-                value -= pen * sum(1 for g in _BALANCED if not (genders[list(s)] == g).any())
+                value -= pen * sum(1 for g in BALANCED_GENDERS if not (genders[list(s)] == g).any())
             best = max(best, value)
     return best
 
@@ -233,7 +233,7 @@ def test_capped_choices_bound_the_best_set_within_the_nationality_cap(
     """With the nationality cap each placement's value lies between the best set
     within the cap (it must never be below: the bound would cut off an assignment) and
     the best set without it."""
-    from volmatch.matching.decompose import all_choices, nationality_allowed
+    from volmatch.matching.rules.decompose import all_choices, nationality_allowed
 
     va, ga, pa, starts, sl, ap, na = flatten(places, slots, applies)
     n_p = len(places)
@@ -257,7 +257,7 @@ def test_capped_choices_bound_the_best_set_within_the_nationality_cap(
 @given(st.lists(st.integers(0, 3), min_size=1, max_size=30), st.integers(1, 3), st.randoms())
 def test_nationality_allowed_is_each_groups_best_cap(groups: list[int], cap: int,
                                                     rnd: Any) -> None:
-    from volmatch.matching.decompose import nationality_allowed
+    from volmatch.matching.rules.decompose import nationality_allowed
 
     g = np.array(groups, dtype=np.int64)
     rank = np.array(rnd.sample(range(len(g)), len(g)), dtype=np.int64)
@@ -303,8 +303,8 @@ def test_bounds_hold_with_a_lock_and_a_moving_multiplier(
 ) -> None:
     """A locked pair, and the budget's multiplier moved step by step towards the
     budget: every step's bound still holds for the proven optimum."""
-    from volmatch.matching.decompose import decomposition_steps
-    from volmatch.matching.solve import locked_pair_indices
+    from volmatch.matching.prepared import locked_pair_indices
+    from volmatch.matching.rules.decompose import decomposition_steps
     from volmatch.models import InfeasibleRound
 
     prep0 = prepare(parse_round(d))

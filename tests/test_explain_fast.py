@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 import volmatch.matching.explain as explain_mod
-import volmatch.matching.stable as stable_mod
+import volmatch.matching.stable.preference_lists as stable_mod
 from benchmarks.generate import generate_round
 from tests.strategies import MODULES, round_docs
 from volmatch.api.io import result_to_json
@@ -53,24 +53,16 @@ from volmatch.matching.explain import (
     volunteers_without_pairs,
 )
 from volmatch.matching.kpis import compute_kpis
+from volmatch.matching.prepared import Prepared, Progress, Solution, prepare
 from volmatch.matching.scoring import Scores
-from volmatch.matching.solve import (
-    Prepared,
-    Progress,
-    Solution,
-    build_result,
-    prepare,
-    solve_prepared,
-)
-from volmatch.matching.stable import (
-    _market,
-    _nth,
-    _reason_rankings,
-    group_index,
-    joint_lists,
-    rankings,
-    stable_reasons,
-)
+from volmatch.matching.solve import solve_prepared
+from volmatch.matching.stable import rankings, stable_reasons
+from volmatch.matching.stable.couples import joint_lists
+from volmatch.matching.stable.market import group_index
+from volmatch.matching.stable.market import market as _market
+from volmatch.matching.stable.preference_lists import fast_rankings as _reason_rankings
+from volmatch.matching.stable.reasons import _nth
+from volmatch.matching.to_result import build_result
 from volmatch.models import (
     AssignmentOut,
     OpenSlot,

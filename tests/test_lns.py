@@ -3,6 +3,7 @@ small rounds so that the independent validators can check every result."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -10,12 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import volmatch.matching.rules as rules
+import volmatch.matching.rules.setup as rules_setup
 from benchmarks.generate import generate_round
 from tests.test_policy_rules import ruled_docs
 from volmatch.matching import solve_round, validate_result
-from volmatch.matching.lns import Evaluator
-from volmatch.matching.solve import prepare
+from volmatch.matching.prepared import prepare
+from volmatch.matching.rules.evaluate import Evaluator
+from volmatch.matching.rules.greedy import greedy_start
+from volmatch.matching.rules.model import build_model
 from volmatch.matching.validate import rule_violations
 from volmatch.models import parse_round
 
@@ -23,7 +26,7 @@ from volmatch.models import parse_round
 @pytest.fixture
 def windows_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every round takes the large-round path: greedy start, then windows."""
-    monkeypatch.setattr(rules, "FULL_MODEL_PAIRS", 0)
+    monkeypatch.setattr(rules_setup, "FULL_MODEL_PAIRS", 0)
 
 
 def _every_rule(d: dict[str, Any], limit: float) -> dict[str, Any]:
@@ -60,8 +63,8 @@ def test_windows_improve_the_greedy_start_and_break_no_rule() -> None:
     assert search["windows"] > 0 and search["improved"] > 0
     # the start the windows improved on: greedy insertion alone
     prep = prepare(r)
-    setup = rules._setup(prep, 0.0)
-    start = rules._greedy(prep, setup, r.policy, frozenset())
+    setup = rules_setup.set_up(prep, 0.0)
+    start = greedy_start(prep, setup, r.policy, frozenset())
     ev = Evaluator(prep, r.policy, setup.prev_pair)
     before = ev.values(np.sort(setup.model_pairs[start]))
     after = [result.tiers[n]["value"] for n in ("min_fill", "urgent_coverage", "score")]  # type: ignore[attr-defined]
@@ -121,9 +124,9 @@ def test_groups_no_placement_takes_counted_like_the_model(d: dict[str, Any]) -> 
 
     r = parse_round(d)
     prep = prepare(r)
-    setup = rules._setup(prep, 0.0)
-    everything = rules.replace(setup, model_pairs=np.arange(len(prep.pairs), dtype=np.intp))
-    built = rules._build(prep, everything, r.policy)
+    setup = rules_setup.set_up(prep, 0.0)
+    everything = replace(setup, model_pairs=np.arange(len(prep.pairs), dtype=np.intp))
+    built = build_model(prep, everything, r.policy)
     counted = unplaceable_groups(prep.compiled, prep.pairs, r.policy.group_together)
     assert counted == built.ctx.notes["groups_unplaceable"]
 
@@ -136,7 +139,7 @@ def test_guided_windows_cover_every_difference_and_keep_moves_together(
     """Windows from a guide: every placement where it differs from the assignment is
     in exactly one window, a volunteer it moves has both ends in the same window, and
     a window outgrows `size` only when one piece alone does."""
-    from volmatch.matching.lns import guided_groups
+    from volmatch.matching.rules.neighbourhoods import guided_groups
 
     d = _every_rule(generate_round(120, 20, seed=5, rules=True), limit=4)
     r = parse_round(d)
@@ -196,7 +199,6 @@ def test_greedy_start_leaves_a_second_of_one_gender_for_last() -> None:
     """Two women outscore a man for a two-slot placement: the start takes a woman and
     the man (no balance penalty), where taking by score alone would take both women."""
     import time
-    from dataclasses import replace
 
     from tests.helpers import doc, plc, vol
 
@@ -209,9 +211,9 @@ def test_greedy_start_leaves_a_second_of_one_gender_for_last() -> None:
     for balance, want in ((True, {"F1", "M1"}), (False, {"F1", "F2"})):
         r = parse_round(doc(vols, pls, gender_balance=balance, max_per_host=5))
         prep = prepare(r)
-        setup = rules._setup(prep, time.perf_counter())
+        setup = rules_setup.set_up(prep, time.perf_counter())
         setup = replace(setup, hint=np.zeros(0, dtype=np.intp))  # score order alone
-        chosen = rules._greedy(prep, setup, r.policy, frozenset())
+        chosen = greedy_start(prep, setup, r.policy, frozenset())
         at = setup.model_pairs[chosen]
         names = {prep.compiled.volunteer_ids[int(prep.pairs.v[i])] for i in at.tolist()}
         assert names == want

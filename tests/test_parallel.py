@@ -7,7 +7,7 @@ import pytest
 
 from benchmarks.generate import generate_round
 from volmatch.matching import compile_round, find_pairs, parallel, score_pairs
-from volmatch.matching.solve import prepare
+from volmatch.matching.prepared import prepare
 from volmatch.models import parse_round
 
 

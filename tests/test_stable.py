@@ -22,13 +22,15 @@ from tests.test_stable_oracle import (
     build_lists,
     together,
 )
-from volmatch.matching.solve import Prepared, build_result, prepare, solve_pure
+from volmatch.matching.prepared import Prepared, prepare
+from volmatch.matching.pure import solve_pure
 from volmatch.matching.stable import (
     LIST_CAP,
     rankings,
     solve_stable,
     stability_audit,
 )
+from volmatch.matching.to_result import build_result
 from volmatch.matching.validate import validate_result
 from volmatch.models import Round, parse_round
 

@@ -14,7 +14,7 @@ import pytest
 
 from benchmarks import baselines as bl
 from benchmarks.generate import generate_round
-from volmatch.matching.solve import prepare
+from volmatch.matching.prepared import prepare
 from volmatch.matching.stable import solve_stable
 from volmatch.models import parse_round
 

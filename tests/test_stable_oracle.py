@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from volmatch.matching.solve import Prepared
+from volmatch.matching.prepared import Prepared
 from volmatch.models import Round
 
 

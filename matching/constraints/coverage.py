@@ -8,9 +8,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from volmatch.matching.constraints.base import RuleContext, segments
-
-URGENT = 4
-"""Priority from which a need counts as urgent (4 and 5)."""
+from volmatch.models.codes import URGENT_PRIORITY
 
 
 def add_min_fill(ctx: RuleContext) -> Any:
@@ -44,4 +42,4 @@ def add_min_fill(ctx: RuleContext) -> Any:
 def urgent_coverage(ctx: RuleContext) -> Any:
     """Slots filled at urgent placements (priority 4 and 5)."""
     pv = ctx.vars
-    return pv.total(ctx.compiled.priority[pv.p] >= URGENT)
+    return pv.total(ctx.compiled.priority[pv.p] >= URGENT_PRIORITY)

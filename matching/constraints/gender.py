@@ -10,7 +10,8 @@ from volmatch.matching.constraints.base import Penalty, RuleContext, segments
 from volmatch.matching.eligibility import Pairs
 from volmatch.models.codes import GENDERS
 
-_BALANCED = (GENDERS.index("female"), GENDERS.index("male"))
+BALANCED_GENDERS = (GENDERS.index("female"), GENDERS.index("male"))
+"""The genders the balance rule asks a placement to hold one of each of (female, male)."""
 
 
 def balance_applies(c: CompiledRound, pairs: Pairs) -> NDArray[np.bool_]:
@@ -21,7 +22,7 @@ def balance_applies(c: CompiledRound, pairs: Pairs) -> NDArray[np.bool_]:
         cached: NDArray[np.bool_] = hit[1]
         return cached
     offers = c.capacity >= 2
-    for g in _BALANCED:
+    for g in BALANCED_GENDERS:
         has = np.zeros(c.n_placements, dtype=np.bool_)
         has[pairs.p[c.gender[pairs.v] == g]] = True
         offers &= has
@@ -35,7 +36,7 @@ def missing_genders(c: CompiledRound, pairs: Pairs, picked: NDArray[np.intp]) ->
         np.bincount(pairs.p[picked], minlength=c.n_placements) >= 2
     )
     missing = 0
-    for g in _BALANCED:
+    for g in BALANCED_GENDERS:
         at = pairs.p[picked][c.gender[pairs.v[picked]] == g]
         missing += int((applies & (np.bincount(at, minlength=c.n_placements) == 0)).sum())
     return missing
@@ -57,7 +58,7 @@ def add_gender_balance(ctx: RuleContext) -> list[Penalty]:
             continue
         several = m.new_bool_var(f"several{p}")
         m.add(int(cap[p]) * several >= pv.total(ids) - 1)
-        for g in _BALANCED:
+        for g in BALANCED_GENDERS:
             miss = m.new_bool_var(f"miss{p}_{g}")
             have = ids[gender[ids] == g]
             m.add(miss >= several - pv.total(have))

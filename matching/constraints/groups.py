@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
+from ortools.sat.python import cp_model
 
 from volmatch.matching.compiled import CompiledRound
-from volmatch.matching.constraints.base import Penalty, RuleContext, segments
+from volmatch.matching.constraints.base import IntP, Penalty, RuleContext, segments
 from volmatch.matching.eligibility import Pairs
 
 
@@ -33,22 +35,7 @@ def add_groups(ctx: RuleContext) -> list[Penalty]:
         for mem in members.tolist():
             mine = ids[pv.v[ids] == mem]
             m.add(pv.total(mine) == placed).only_enforce_if(on)
-        # the same placement / country for all: the members' counts per key are equal
-        shared = 0
-        for _k, kids in segments(key[ids].astype(np.int64)):
-            at = ids[kids]
-            who = pv.v[at]
-            if len(np.unique(who)) < len(members):
-                # a key that does not take every member takes none of them
-                for i in at.tolist():
-                    if not isinstance(pv.x[i], int):  # a held pair belongs to a placed group
-                        m.add(pv.x[i] == 0).only_enforce_if(on)
-                continue
-            shared += 1
-            first = at[who == members[0]]
-            for mem in members[1:].tolist():
-                m.add(pv.total(at[who == mem]) == pv.total(first)).only_enforce_if(on)
-        if shared == 0:
+        if _same_place(ctx, on, ids, members, key) == 0:
             name = c.group_ids[g]
             where = "placement" if together == "placement" else "host country"
             unplaceable[name] = (
@@ -85,3 +72,27 @@ def unplaceable_groups(c: CompiledRound, pairs: Pairs, together: str) -> dict[st
             f"({', '.join(c.volunteer_ids[i] for i in members.tolist())})"
         )
     return out
+
+
+def _same_place(
+    ctx: RuleContext, on: cp_model.IntVar, ids: IntP, members: IntP, key: NDArray[np.int32]
+) -> int:
+    """The same placement (or country) for all members of a group: the members' counts
+    per key are equal, and a key that does not take every member takes none of them.
+    `ids` are the group's modelled pairs, `key` each modelled pair's placement or
+    country. Returns the keys that take every member."""
+    pv, m = ctx.vars, ctx.model
+    shared = 0
+    for _k, kids in segments(key[ids].astype(np.int64)):
+        at = ids[kids]
+        who = pv.v[at]
+        if len(np.unique(who)) < len(members):
+            for i in at.tolist():
+                if not isinstance(pv.x[i], int):  # a held pair belongs to a placed group
+                    m.add(pv.x[i] == 0).only_enforce_if(on)
+            continue
+        shared += 1
+        first = at[who == members[0]]
+        for mem in members[1:].tolist():
+            m.add(pv.total(at[who == mem]) == pv.total(first)).only_enforce_if(on)
+    return shared

@@ -1,0 +1,257 @@
+"""An upper bound for rounds with policy rules, and the assignment that attains it (a
+good warm start for the search).
+
+The network of `matching.rules.network` keeps every rule that is a network
+constraint. The budget is moved into the costs with a Lagrange multiplier: for any
+multiplier l >= 0, max(score - l * cost) + l * budget is an upper bound, and a short
+bisection on l finds a tight one. The placement-by-placement relaxation of
+`matching.rules.decompose` then counts the gender rule exactly and is run from several
+multipliers, the best bound of all kept. Rules left out (shares per country, move
+limits, objective tiers) only remove assignments or subtract penalties, so leaving
+them out keeps the bound valid.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from volmatch.matching.constraints.budget import placement_costs
+from volmatch.matching.prepared import Prepared
+from volmatch.matching.rules.decompose import (
+    DECOMPOSITION_STEPS,
+    TARGET_SHARE,
+    decomposition_steps,
+)
+from volmatch.matching.rules.network import SCALE, layered_flow
+from volmatch.models import Policy
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    bound: int
+    """Proven upper bound on the score objective (scores minus move penalties)."""
+    chosen: NDArray[np.intp]
+    """Pairs of the relaxation's best assignment at the final multiplier."""
+    multiplier: float
+    flows: int
+    """Min-cost flows solved."""
+    start: NDArray[np.intp] | None = None
+    """The placement-by-placement bound's choices at its best prices (None where it
+    did not run): the search's start, after repair."""
+
+
+MAX_FLOWS = (6, 3, 2)
+"""Flows of the multiplier search by default, for rounds under each of `FLOW_SIZES`
+pairs and beyond: a count, not a time, so that the bound does not depend on the
+machine's load, and fewer where each flow of the layered network takes seconds."""
+FLOW_SIZES = (100_000, 1_000_000)
+"""Pairs from which a round gets the next, smaller count of `MAX_FLOWS`."""
+RESTARTS = (1.5, 1.25, 0.8)
+"""Later runs of the placement-by-placement bound start at these multiples of the
+first's multiplier (the steps move it back): runs end in different places by where
+the multiplier started, and the best bound of all is kept."""
+
+
+class _Best(NamedTuple):
+    """The best bound so far, the flow assignment behind it and its multiplier."""
+
+    value: int
+    chosen: NDArray[np.intp]
+    lam: float
+
+
+@dataclass(frozen=True)
+class _Dual:
+    """max(score - lam * cost) + lam * budget on one of the networks: a bound for any
+    multiplier lam >= 0."""
+
+    prep: Prepared
+    policy: Policy
+    locked: NDArray[np.intp]
+    base: NDArray[np.int64]
+    """Per pair: its score, plus the move cost where it keeps a previous assignment."""
+    offset: int
+    """The move penalties of every previous assignment, taken back."""
+    cost: NDArray[np.int64]
+    """Per pair: what its placement costs the budget."""
+    persons: int
+    """Volunteers an assignment can place at most."""
+
+    @classmethod
+    def of(
+        cls,
+        prep: Prepared,
+        policy: Policy,
+        locked: NDArray[np.intp],
+        prev_pairs: NDArray[np.intp],
+        n_previous: int,
+    ) -> _Dual:
+        score = prep.scores.total.astype(np.int64)
+        bonus = np.zeros(len(score), dtype=np.int64)
+        if n_previous and policy.move_cost:
+            bonus[prev_pairs] = policy.move_cost
+        offset = -policy.move_cost * n_previous if policy.move_cost else 0
+        cost = placement_costs(prep.compiled, policy)[prep.pairs.p]
+        c = prep.compiled
+        persons = min(c.n_volunteers, int(c.capacity.sum()))
+        return cls(prep, policy, locked, score + bonus, offset, cost, persons)
+
+    def highest_multiplier(self) -> float:
+        """A multiplier above which no pair is worth its cost (0: nothing to price)."""
+        score = self.prep.scores.total.astype(np.int64)
+        priced = self.cost[self.cost > 0]
+        if self.policy.budget is not None and len(priced) and len(score):
+            return float(score.max()) / max(float(priced.min()), 1.0)
+        return 0.0
+
+    def __call__(self, lam: float, layer: str) -> tuple[int, NDArray[np.intp], int]:
+        """The bound at `lam` on the network `layer`, its assignment and what that
+        spends. Weights are scaled by SCALE before rounding lam * cost to integers;
+        rounding moves an assignment's scaled total by at most 1/2 per person placed,
+        which the bound adds back."""
+        prep, policy, cost = self.prep, self.policy, self.cost
+        if lam == 0:
+            chosen, value = layered_flow(prep, policy, self.base, self.locked, layer)
+            return value + self.offset, chosen, int(cost[chosen].sum())
+        w = SCALE * self.base - np.rint(SCALE * lam * cost).astype(np.int64)
+        chosen, value = layered_flow(prep, policy, w, self.locked, layer, SCALE)
+        b = policy.budget
+        assert b is not None
+        top = value + int(np.ceil(SCALE * lam * b.total)) + (self.persons + 1) // 2
+        return top // SCALE + self.offset, chosen, int(cost[chosen].sum())
+
+
+def relaxation(
+    prep: Prepared,
+    policy: Policy,
+    locked: NDArray[np.intp],
+    prev_pairs: NDArray[np.intp],
+    n_previous: int,
+    report: Callable[[Relaxation], None] | None = None,
+    max_flows: int | None = None,
+    start_at_zero: bool = True,
+    decompose: bool = False,
+    decompose_until: float | None = None,
+) -> Relaxation:
+    """The tightest bound a few flows find (by default fewer on large rounds, where
+    each flow costs seconds; a count, not a time, so that the result does not depend on
+    the load). Every bound found is valid: `report` is told each better one as it
+    comes. `decompose_until` (a perf_counter() value) ends the placement-by-placement
+    bound early."""
+    if max_flows is None:
+        max_flows = _default_flows(len(prep.pairs))
+    dual = _Dual.of(prep, policy, locked, prev_pairs, n_previous)
+    # With gender balance on, the multiplier is searched on the network that prices
+    # it; the network with the nationality caps is then solved once at the best
+    # multiplier, and the lower of the two bounds kept.
+    layer = "gender" if policy.gender_balance else "nationality"
+    if decompose and per_placement(policy):
+        # the placement-by-placement bound moves the multiplier itself, towards the
+        # budget: one flow (the start, and the bound without the gender rule) will do
+        max_flows, start_at_zero = 1, False
+    best, flows = _multiplier_search(dual, layer, max_flows, start_at_zero, report)
+    start: NDArray[np.intp] | None = None
+    if decompose and per_placement(policy):
+        # per placement, the gender rule counted exactly (matching.rules.decompose)
+        best, start = _decomposition_restarts(
+            dual, prev_pairs, n_previous, best, flows, decompose_until, report
+        )
+    if layer == "gender":
+        # the stand-in can pay out at placements holding one volunteer: the network
+        # without it (nationality caps, when set) may be the tighter one
+        value, chosen, _ = dual(best.lam, "nationality")
+        flows += 1
+        if value < best.value:
+            best = _Best(value, chosen, best.lam)
+            if report:
+                report(Relaxation(value, chosen, best.lam, flows, start))
+    return Relaxation(best.value, best.chosen, best.lam, flows, start)
+
+
+def _default_flows(n_pairs: int) -> int:
+    """The flows of the multiplier search for a round of `n_pairs` pairs."""
+    for size, flows in zip(FLOW_SIZES, MAX_FLOWS, strict=False):
+        if n_pairs < size:
+            return flows
+    return MAX_FLOWS[-1]
+
+
+def _multiplier_search(
+    dual: _Dual,
+    layer: str,
+    max_flows: int,
+    start_at_zero: bool,
+    report: Callable[[Relaxation], None] | None,
+) -> tuple[_Best, int]:
+    """Bisection on the budget's multiplier, `max_flows` flows at most; returns the
+    best bound and the flows solved. `start_at_zero=False` skips the flow without the
+    multiplier (useless when the budget binds, as it does where a budget is set at all
+    in practice) so that the first bound and assignment come priced."""
+    b = dual.policy.budget
+    lo, hi = 0.0, dual.highest_multiplier()
+    lam = 0.0 if start_at_zero else hi / 2
+    best: _Best | None = None
+    flows = 0
+    while True:
+        value, chosen, spent = dual(lam, layer)
+        flows += 1
+        if best is None or value < best.value:
+            best = _Best(value, chosen, lam)
+            if report:
+                report(Relaxation(value, chosen, lam, flows))
+        if b is None or hi == 0 or flows >= max_flows or (lam == 0 and spent <= b.total):
+            break
+        if spent > b.total:
+            lo = lam
+        else:
+            hi = lam
+        lam = (lo + hi) / 2
+    assert best is not None
+    return best, flows
+
+
+def _decomposition_restarts(
+    dual: _Dual,
+    prev_pairs: NDArray[np.intp],
+    n_previous: int,
+    best: _Best,
+    flows: int,
+    until: float | None,
+    report: Callable[[Relaxation], None] | None,
+) -> tuple[_Best, NDArray[np.intp] | None]:
+    """The placement-by-placement bound from the flows' multiplier and then from
+    each of `RESTARTS` times it (without a budget there is no multiplier to vary, and
+    one run is all), until `until`; returns the best bound and the placements' choices
+    behind it (None when no step beat the flows)."""
+    prep, policy = dual.prep, dual.policy
+    target = TARGET_SHARE * best.value
+    start: NDArray[np.intp] | None = None
+    starts = [best.lam] + ([m * best.lam for m in RESTARTS] if best.lam > 0 else [])
+    for lam0 in starts:
+        for step in decomposition_steps(
+            prep, policy, lam0, prev_pairs, n_previous, target, DECOMPOSITION_STEPS,
+            until=until, balance_budget=True, locked=dual.locked,
+        ):
+            if step.bound < best.value:
+                best = _Best(step.bound, best.chosen, best.lam)
+                start = step.chosen
+                if report:
+                    report(Relaxation(step.bound, best.chosen, best.lam, flows, start))
+        if until is not None and time.perf_counter() > until:
+            break
+    return best, start
+
+
+def per_placement(policy: Policy) -> bool:
+    """Rounds whose placements have rules of their own, which the
+    placement-by-placement bound keeps: gender balance (which the flows only
+    approximate) or a nationality cap per placement (which they keep too; there the
+    bound gains from the locks, the groups' reach and a finer budget multiplier, and
+    its choices guide the search)."""
+    return policy.gender_balance or policy.max_same_nationality_per_placement is not None

@@ -1,0 +1,227 @@
+"""Large-neighbourhood search for large rounds with policy rules.
+
+One CP-SAT model over every candidate pair of a large round does not get past its
+presolve in the time a coordinator waits; a window (`matching.rules.neighbourhoods`)
+does. CP-SAT re-optimises the window exactly under every rule (the global ones,
+budget, shares and caps, see the fixed part as constants), and the result is kept when
+the objective tiers, counted by `matching.rules.evaluate`, are no worse.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from volmatch.matching.prepared import Prepared
+from volmatch.matching.rules.evaluate import Evaluator
+from volmatch.matching.rules.neighbourhoods import Neighbourhoods, Window, guided_groups, seeds
+from volmatch.matching.rules.objective import tier_names
+from volmatch.models import Policy
+
+IntP = NDArray[np.intp]
+
+
+SolveWindow = Callable[[Window, list[str], str, float], "tuple[IntP, bool] | None"]
+"""(window, tiers to keep no worse, tier to maximise, seconds) -> the window's chosen
+free pairs and whether that is proven best for the whole round (a window without fixed
+pairs solved to optimality), or None when CP-SAT found nothing."""
+
+
+GUIDED_PLACEMENTS = 12
+"""Placements a guided window packs (as many as a window grown from a seed holds)."""
+GUIDED_ROUNDS = 3
+"""Times the guide's remaining differences are packed anew after a round of them
+gained anything."""
+STALE_WINDOWS = 20
+"""Windows in a row without any gain after which a tier is left (at least; more on
+rounds with many placements)."""
+EARLY_TIER_SHARE = 0.2
+"""Share of the time left that each tier before the last gets, so that the last
+(usually the score) keeps most of it."""
+STOP_MARGIN = 0.1
+"""Seconds before a tier's deadline after which no window starts (a window takes
+about that long)."""
+WINDOW_SECONDS = 2.0
+"""Wall clock one window may take at most (its effort limit usually stops it first)."""
+
+
+def improve(
+    prep: Prepared,
+    policy: Policy,
+    picked: IntP,
+    locked: IntP,
+    prev_pair: dict[int, int],
+    solve_window: SolveWindow,
+    deadline: float,
+    floors: dict[str, int] | None = None,
+    guide: IntP | None = None,
+    fresh_guide: Callable[[], IntP | None] | None = None,
+) -> tuple[IntP, dict[str, int], dict[str, object]]:
+    """Improve `picked` window by window until `deadline` (a perf_counter() value).
+
+    Tiers before the last are first improved where they lose points (each with a
+    share of the time), then kept at least at `floors` while the last tier is
+    improved. A tier is left early when a window held the whole round and was solved
+    to optimality, or after many windows without gain (small rounds finish well
+    before the clock, so their results do not depend on it). `guide` (an assignment,
+    or nearly one, worth more) sets the last tier's first windows: where it differs;
+    `fresh_guide` may offer a newer one when those are done. Returns the new
+    assignment, the floors and statistics.
+    """
+    search = _Search(prep, policy, picked, locked, prev_pair, solve_window, floors, guide,
+                     fresh_guide)
+    start = time.perf_counter()
+    names = search.names
+    for k, name in enumerate(names):
+        last = k == len(names) - 1
+        if name in search.floors and not last:
+            continue  # CP-SAT already optimised this tier
+        if last:
+            until = deadline
+        else:
+            until = min(
+                deadline, time.perf_counter() + EARLY_TIER_SHARE * max(0.0, deadline - start)
+            )
+        search.run_tier(k, until)
+        if not last:
+            best = search.values[k]
+            tol = 0.0 if name == "min_fill" else policy.objective_tolerance
+            search.floors[name] = best - int(abs(best) * tol)
+    return search.current, search.floors, dict(search.stats)
+
+
+@dataclass
+class _Tier:
+    """One tier's search so far."""
+
+    k: int
+    """The tier's position in the order."""
+    name: str
+    last: bool
+    """Whether this is the last tier (which runs until the deadline)."""
+    queue: list[int]
+    """Placements to grow the next windows from."""
+    tried: set[int] = field(default_factory=set)
+    """Placements windows were grown from already."""
+    guided: list[tuple[IntP, IntP]] = field(default_factory=list)
+    """Guided windows still to solve: (placements, the guide's volunteers there)."""
+    rounds: int = 0
+    """Times the guide's differences were packed anew."""
+    gained: bool = False
+    """Whether a window gained since the guide's differences were last packed."""
+    stale: int = 0
+    """Windows in a row without gain."""
+
+
+class _Search:
+    """The state of one search: the current assignment, its tier values and floors,
+    the guide, and the statistics."""
+
+    def __init__(
+        self,
+        prep: Prepared,
+        policy: Policy,
+        picked: IntP,
+        locked: IntP,
+        prev_pair: dict[int, int],
+        solve_window: SolveWindow,
+        floors: dict[str, int] | None,
+        guide: IntP | None,
+        fresh_guide: Callable[[], IntP | None] | None,
+    ) -> None:
+        self.prep, self.policy, self.solve_window = prep, policy, solve_window
+        self.ev = Evaluator(prep, policy, prev_pair)
+        self.names = tier_names(policy)
+        self.hood = Neighbourhoods(prep, locked, prev_pair)
+        self.rng = np.random.default_rng(policy.seed)
+        self.current = np.sort(picked).astype(np.intp)
+        self.values = self.ev.values(self.current)
+        self.floors = dict(floors or {})
+        self.stats = {"windows": 0, "accepted": 0, "improved": 0}
+        self.guide, self.fresh_guide = guide, fresh_guide
+        self.stale_limit = max(STALE_WINDOWS, 2 * prep.compiled.n_placements)
+
+    def run_tier(self, k: int, until: float) -> None:
+        """Improve tier k (the earlier ones kept at their floors) until `until`."""
+        name = self.names[k]
+        last = k == len(self.names) - 1
+        tier = _Tier(k, name, last, seeds(self.ev, self.current, name))
+        if last and self.guide is not None:
+            tier.guided = self._guided_windows(self.guide)
+        while time.perf_counter() < until - STOP_MARGIN and tier.stale < self.stale_limit:
+            win = self._next_window(tier)
+            if win == "stop":
+                break
+            if isinstance(win, Window) and self._try(tier, win, until):
+                break
+
+    def _guided_windows(
+        self, guide: IntP, rng: np.random.Generator | None = None
+    ) -> list[tuple[IntP, IntP]]:
+        return guided_groups(self.prep, self.policy, self.current, guide, GUIDED_PLACEMENTS, rng)
+
+    def _next_window(self, tier: _Tier) -> Window | Literal["stop", "skip"]:
+        """The next window: a guided one while there are, else one grown from the next
+        seed placement ("stop": an early tier has no seed left; "skip": the seed was
+        tried already)."""
+        if tier.last and not tier.guided and self.fresh_guide is not None:
+            newer = self.fresh_guide()
+            if newer is not None and newer is not self.guide:
+                self.guide, tier.rounds = newer, 0
+                self.stats["guides"] = self.stats.get("guides", 1) + 1
+                tier.guided = self._guided_windows(self.guide)
+        if (
+            not tier.guided and tier.gained and self.guide is not None
+            and tier.rounds < GUIDED_ROUNDS
+        ):
+            # what is left of the difference, packed anew
+            tier.rounds, tier.gained = tier.rounds + 1, False
+            tier.guided = self._guided_windows(self.guide, self.rng)
+        if tier.guided:
+            ps, vols = tier.guided.pop(0)
+            self.stats["guided"] = self.stats.get("guided", 0) + 1
+            return self.hood.window_for(ps, vols, self.current)
+        if not tier.queue:
+            if not tier.last:
+                return "stop"
+            tier.queue = [p for p in seeds(self.ev, self.current, tier.name)
+                          if p not in tier.tried] or [
+                int(self.rng.integers(self.prep.compiled.n_placements))
+            ]
+        seed = tier.queue.pop(0)
+        if seed in tier.tried and not tier.last:
+            return "skip"
+        tier.tried.add(seed)
+        return self.hood.window(seed, self.current, self.rng)
+
+    def _try(self, tier: _Tier, win: Window, until: float) -> bool:
+        """Solve a window and keep its result when no tier gets worse; returns whether
+        the window held the whole round and was solved to optimality (nothing left)."""
+        k, names, values = tier.k, self.names, self.values
+        floor_list = [self.floors.get(n, values[j]) for j, n in enumerate(names[:k])]
+        remaining = until - time.perf_counter()
+        got = self.solve_window(win, names[:k], tier.name, min(remaining, WINDOW_SECONDS))
+        self.stats["windows"] += 1
+        tier.stale += 1
+        if got is None:
+            return False
+        free, whole = got
+        cand = np.sort(np.concatenate([win.fixed, free])).astype(np.intp)
+        new = self.ev.values(cand)
+        keeps = all(new[j] >= floor_list[j] for j in range(k))
+        if keeps and new[k] >= values[k]:
+            self.stats["accepted"] += 1
+            if new[k] > values[k]:
+                self.stats["improved"] += 1
+                tier.stale = 0
+                tier.gained = True
+            self.current, self.values = cand, new
+            if not tier.last:
+                tier.queue = [p for p in seeds(self.ev, self.current, tier.name)
+                              if p not in tier.tried]
+        return whole

@@ -1,0 +1,219 @@
+"""What a solve with rules starts from (`set_up`): the locks, frozen stages included,
+the previous pairs, the pure round's optimum, the relaxation that bounds the round
+(maybe still running in a child process) with the start it offers, and the pairs the
+model holds; and the shares of `time_limit_s` the parts of the solve keep to.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from volmatch.matching.explain import pair_failure_details
+from volmatch.matching.prepared import Prepared, locked_pair_indices
+from volmatch.matching.previous import pair_index, previous_pairs
+from volmatch.matching.pure import solve_pure
+from volmatch.matching.rules.background import Pending, relaxation_later
+from volmatch.matching.rules.bound import per_placement
+from volmatch.matching.rules.decompose import TARGET_SHARE, best_step, decomposition_steps
+from volmatch.models import Conflict, InfeasibleRound
+
+IntP = NDArray[np.intp]
+
+BOUND_SHARE = 0.9
+"""Share of `time_limit_s` after which a relaxation still running is stopped (its best
+bound so far stands). Large rounds' children restart the placement-by-placement bound
+until then, so a solve takes about this share plus the building of the result."""
+CPSAT_SHARE = 0.85
+"""Share of `time_limit_s` by which the solve should be done (building the result and
+explaining it take the rest)."""
+START_SHARE = 0.25
+"""Share of `time_limit_s` a large round waits for the relaxation's first assignment,
+its search's start (it comes after one flow, seconds on large rounds); past it, the
+search starts from the pure flow's."""
+START_STEPS = 30
+"""Subgradient steps of the placement-by-placement bound behind a large round's start,
+at least a third of them: more start the search later for no better end, as the
+child's later choices guide it anyway."""
+START_STEPS_SHARE = 0.25
+"""At most this share of the time limit goes to those steps."""
+FULL_MODEL_PAIRS = 6_000
+"""Up to this many eligible pairs, the model holds all of them (and can prove
+optimality); beyond, CP-SAT's presolve of one boolean per pair outlasts the time."""
+PER_VOLUNTEER = 6
+"""Best pairs kept per volunteer in a restricted model."""
+PER_PLACEMENT_EXTRA = 6
+"""Best candidates kept per placement beyond its slots."""
+
+
+@dataclass
+class RulesSetup:
+    """What every part of a solve with rules starts from."""
+
+    started: float
+    """perf_counter() when the round's solve began."""
+    model_pairs: NDArray[np.intp]
+    """Indices into prep.pairs of the pairs the model holds (all of them on small rounds)."""
+    relaxed_bound: int
+    """The bound of the flow without rules, which also bounds the rules' round."""
+    locked: NDArray[np.intp]
+    """Indices into prep.pairs of locked and frozen pairs."""
+    prev_pair: dict[int, int]
+    """previous volunteer index -> index into prep.pairs of their previous pair (-1: gone)."""
+    hint: NDArray[np.intp]
+    """The search's start (indices into prep.pairs), before the greedy repair."""
+    pure_objective: int
+    """The optimum of the round without rules."""
+    relaxed: Pending | None = None
+    """The relaxation (its bound and assignment), maybe still being computed."""
+    guide: NDArray[np.intp] | None = None
+    """The placement-by-placement bound's choices (nearly an assignment, worth more
+    than the start repaired from them): the search looks first where they differ."""
+
+    def fresh_guide(self) -> NDArray[np.intp] | None:
+        """The relaxation's newest choices so far (the child's bound converges while
+        the search runs), None when it has none."""
+        relax = None if self.relaxed is None else self.relaxed.latest()
+        return None if relax is None else relax.start
+
+    def bound(self, deadline: float | None = None) -> int:
+        """The proven bound: the relaxation's (the best found by `deadline`), where it
+        is tighter than the flow's."""
+        relax = None if self.relaxed is None else self.relaxed.result(deadline)
+        return self.relaxed_bound if relax is None else min(relax.bound, self.relaxed_bound)
+
+
+def _frozen_locks(prep: Prepared) -> NDArray[np.intp]:
+    """Pairs of previous assignments at a frozen stage; they must still be eligible."""
+    c, r = prep.compiled, prep.compiled.round
+    frozen = [a for a in r.previous if a.stage is not None and a.stage in r.policy.frozen_stages]
+    if not frozen:
+        return np.zeros(0, dtype=np.intp)
+    v = np.array([c.vindex[a.volunteer] for a in frozen], dtype=np.int64)
+    p = np.array([c.pindex[a.placement] for a in frozen], dtype=np.int64)
+    at = pair_index(c, prep.pairs, v, p)
+    conflicts = []
+    for k in np.flatnonzero(at < 0).tolist():
+        details = pair_failure_details(c, int(v[k]), int(p[k]))
+        conflicts.append(
+            Conflict(
+                rule="frozen_stages",
+                message=(
+                    f"{frozen[k].volunteer} is frozen at {frozen[k].placement} (stage "
+                    f"{frozen[k].stage!r}) but the pair now breaks "
+                    + "; ".join(f"{r_}: {d}" for r_, d in details.items())
+                ),
+                volunteers=(frozen[k].volunteer,),
+                placements=(frozen[k].placement,),
+            )
+        )
+    if conflicts:
+        raise InfeasibleRound(conflicts)
+    return at
+
+
+def _select_pairs(prep: Prepared, must: list[NDArray[np.intp]]) -> NDArray[np.intp]:
+    """The pairs the model holds (all of them for small rounds)."""
+    c, pairs, score = prep.compiled, prep.pairs, prep.scores.total
+    n = len(pairs)
+    if n <= FULL_MODEL_PAIRS:
+        return np.arange(n, dtype=np.intp)
+    keep = np.zeros(n, dtype=np.bool_)
+    for arr in must:
+        keep[arr[arr >= 0]] = True
+    # each volunteer's best pairs
+    order = np.lexsort((-score, pairs.v))
+    sv = pairs.v[order]
+    first = np.searchsorted(sv, sv, side="left")
+    keep[order[(np.arange(n) - first) < PER_VOLUNTEER]] = True
+    # each placement's best candidates (pairs are placement-major already)
+    order = np.lexsort((-score, pairs.p))
+    sp = pairs.p[order]
+    first = np.searchsorted(sp, sp, side="left")
+    limit = c.capacity[sp] + PER_PLACEMENT_EXTRA
+    keep[order[(np.arange(n) - first) < limit]] = True
+    # every pair of a group member, so groups can find a common placement
+    keep |= c.group[pairs.v] >= 0
+    return np.flatnonzero(keep)
+
+
+def set_up(prep: Prepared, started: float) -> RulesSetup:
+    """Check the locks, start the relaxation, solve the pure round and choose the
+    search's start and the pairs the model holds. `started`: perf_counter() when the
+    round's solve began (its preparation included)."""
+    c, r = prep.compiled, prep.compiled.round
+    # the locks are checked first (InfeasibleRound), so nothing below raises on them
+    locked = np.union1d(locked_pair_indices(prep), _frozen_locks(prep)).astype(np.intp)
+    prev_pair = previous_pairs(c, prep.pairs)
+    prev_idx = np.array([i for i in prev_pair.values() if i >= 0], dtype=np.intp)
+    # large rounds: the relaxation's flows start on the other core now, beside the
+    # flow below and the search
+    relax_wait = relaxation_later(prep, r.policy, locked, prev_idx, len(r.previous))
+    try:
+        pure = solve_pure(prep)
+    except BaseException:
+        relax_wait.cancel()
+        raise
+    if len(prep.pairs) <= FULL_MODEL_PAIRS:
+        hint, guide, must = _small_start(relax_wait, pure.chosen, locked, prev_idx)
+    else:
+        hint, guide = _large_start(prep, relax_wait, pure.chosen, locked, prev_idx, started)
+        must = [pure.chosen, hint, locked, prev_idx]
+    model_pairs = _select_pairs(prep, must)
+    return RulesSetup(
+        started,
+        model_pairs,
+        pure.objective,
+        locked,
+        prev_pair,
+        hint,
+        pure.objective,
+        relax_wait,
+        guide,
+    )
+
+
+def _small_start(
+    relax_wait: Pending, pure: IntP, locked: IntP, prev_idx: IntP
+) -> tuple[IntP, IntP | None, list[IntP]]:
+    """A small round's start and guide: the relaxation's placement choices (computed
+    before the search), else its flow's assignment; and the pairs the model must hold."""
+    relax = relax_wait.result()
+    assert relax is not None
+    # (a relaxation that came from a child process carries no pairs)
+    hint = relax.chosen if len(relax.chosen) else pure
+    guide = relax.start
+    if relax.start is not None:
+        hint = relax.start
+    return hint, guide, [pure, relax.chosen, hint, locked, prev_idx]
+
+
+def _large_start(
+    prep: Prepared, relax_wait: Pending, pure: IntP, locked: IntP, prev_idx: IntP,
+    started: float,
+) -> tuple[IntP, IntP | None]:
+    """A large round's start and guide. The bound comes from a child process while
+    the search runs; its first assignment (host and nationality caps or the gender
+    stand-in, the move bonus, the budget priced in) is a far better start than the
+    pure flow's, and the placement-by-placement choices at that flow's multiplier
+    better still (the child goes on with the bound meanwhile)."""
+    policy, n_previous = prep.compiled.round.policy, len(prep.compiled.round.previous)
+    first = relax_wait.first(started + START_SHARE * policy.time_limit_s)
+    guide = None
+    hint = first.chosen if first is not None and len(first.chosen) else pure
+    if first is not None and per_placement(policy):
+        steps = best_step(
+            decomposition_steps(
+                prep, policy, first.multiplier, prev_idx, n_previous,
+                TARGET_SHARE * first.bound, START_STEPS,
+                until=time.perf_counter() + START_STEPS_SHARE * policy.time_limit_s,
+                balance_budget=True, locked=locked,
+            ),
+            least=START_STEPS // 3,
+        )
+        if steps is not None:
+            hint = guide = steps.chosen
+    return hint, guide

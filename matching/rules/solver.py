@@ -1,0 +1,97 @@
+"""Rounds with policy rules: `solve_with_rules` assembles the parts of `matching.rules`.
+
+Small rounds (up to `FULL_MODEL_PAIRS` eligible pairs) get one CP-SAT model that holds
+every pair and can prove the optimum: one boolean per eligible pair does not get
+through CP-SAT's presolve on large rounds in the time limit. Larger ones start from a
+greedy solution that keeps every rule and are improved window by window
+(`matching.rules.search`): CP-SAT on a dozen placements at a time, the rest of the
+assignment held as constants. The relaxation of `matching.rules.bound` is a valid
+upper bound whatever the search leaves out; `status` is `optimal` only when the model
+holds every pair and CP-SAT proves its optimum.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from volmatch.matching.prepared import Prepared, Solution
+from volmatch.matching.previous import moves_report
+from volmatch.matching.rules.report import (
+    RULE_COST_PAIRS,
+    group_reasons,
+    penalty_values,
+    rule_costs,
+    rule_report,
+    rules_active,
+)
+from volmatch.matching.rules.setup import BOUND_SHARE, RulesSetup, set_up
+from volmatch.matching.rules.soften import soften
+from volmatch.matching.rules.tiers import solve_tiers
+from volmatch.models import Policy
+
+
+def solve_with_rules(prep: Prepared) -> Solution:
+    """Solve a round whose policy adds rules beyond the hard ones."""
+    # the time limit counts the round's preparation too (seconds on the largest
+    # rounds): the shares of the time limit are of the whole solve
+    t0 = time.perf_counter()
+    policy = prep.compiled.round.policy
+    setup = set_up(prep, t0 - sum(prep.timings.values()))
+    try:
+        return _solve_set_up(prep, setup, policy, t0)
+    finally:
+        if setup.relaxed is not None:
+            setup.relaxed.cancel()
+
+
+def _solve_set_up(prep: Prepared, setup: RulesSetup, policy: Policy, t0: float) -> Solution:
+    picked_or_none, built, tiers, proven = solve_tiers(prep, setup, policy)
+    softened: list[dict[str, Any]] = []
+    if picked_or_none is None:
+        picked_or_none, built, tiers, proven, softened = soften(prep, setup, policy)
+    picked = picked_or_none
+    mp = setup.model_pairs
+    score_total = int(prep.scores.total[picked].sum())
+    # evaluate penalties on the chosen solution without a solver
+    penalty_points = penalty_values(prep, setup, policy, picked)
+    objective = score_total - sum(penalty_points.values())
+    full = len(mp) == len(prep.pairs)
+    # the relaxation may still be running beside the search: its best bound by then
+    bound = setup.bound(setup.started + BOUND_SHARE * policy.time_limit_s)
+    if softened:
+        # the relaxation assumed rules that were dropped: only the flow without any
+        # rule still bounds the result
+        bound = setup.pure_objective
+    last = tiers.get("score")
+    if full and last is not None and policy.objective[-1] == "score" and last["optimal"]:
+        bound = min(bound, last["bound"])
+    status: Literal["optimal", "feasible"] = (
+        "optimal" if (full and proven and objective >= bound) else "feasible"
+    )
+    extra: dict[str, Any] = {
+        "rules": {"active": rules_active(prep)}
+        | rule_report(prep, setup, policy, picked, built, penalty_points),
+        "tiers": tiers,
+        "solver": {
+            "model_pairs": len(mp),
+            "all_pairs": len(prep.pairs),
+            "pure_optimum": setup.pure_objective,
+            "seconds": round(time.perf_counter() - t0, 3),
+        },
+    }
+    if softened:
+        extra["conflicts"] = softened
+    want_costs = policy.rule_costs
+    if want_costs is None:
+        want_costs = len(prep.pairs) <= RULE_COST_PAIRS
+    if want_costs:
+        extra["rules"]["costs"] = rule_costs(prep, setup, policy, objective)
+    extra["volunteer_reasons"] = group_reasons(prep, built)
+    if prep.compiled.round.previous:
+        extra["moves"] = moves_report(
+            prep.compiled, prep.pairs, prep.scores, picked, setup.prev_pair
+        )
+    return Solution(
+        chosen=picked, status=status, objective=objective, bound=max(bound, objective), extra=extra
+    )

@@ -1,0 +1,116 @@
+"""The objective, tier by tier: CP-SAT maximises each tier in turn, which is then kept
+(within `objective_tolerance`) while the next is. Large rounds whose greedy start
+keeps every rule go to the neighbourhood search instead."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+from ortools.sat.python import cp_model
+
+from volmatch.matching.prepared import Prepared
+from volmatch.matching.rules.evaluate import Evaluator
+from volmatch.matching.rules.greedy import greedy_start
+from volmatch.matching.rules.model import (
+    RulesModel,
+    build_model,
+    cpsat_solver,
+    hint_everything,
+    set_hint,
+)
+from volmatch.matching.rules.setup import CPSAT_SHARE, RulesSetup
+from volmatch.matching.rules.windows import solve_by_windows
+from volmatch.models import Policy
+
+MIN_CPSAT_SECONDS = 1.0
+"""Seconds CP-SAT gets at least, however much of the time limit is spent."""
+MIN_TIER_SECONDS = 0.5
+"""Seconds each tier gets at least."""
+
+
+class Tiered(NamedTuple):
+    """What a solve of the tiers gives: the chosen pairs (indices into the round's
+    pairs; None when infeasible), the model (its notes), each tier's value and bound,
+    and whether every tier was proven optimal."""
+
+    chosen: NDArray[np.intp] | None
+    built: RulesModel
+    tiers: dict[str, Any]
+    proven: bool
+
+
+def solve_tiers(
+    prep: Prepared,
+    setup: RulesSetup,
+    policy: Policy,
+    skip: frozenset[str] = frozenset(),
+    seconds: float | None = None,
+) -> Tiered:
+    """Solve tier by tier, the rules in `skip` left out, in `seconds` (default: what is
+    left of the policy's share of the time limit)."""
+    mp = setup.model_pairs
+    full = len(mp) == len(prep.pairs)
+    # A solution that keeps every hard rule (when greedy insertion finds one) is the
+    # first hint and the fallback when CP-SAT finds nothing better in its time.
+    start = greedy_start(prep, setup, policy, skip)
+    if not full and seconds is None and not skip:
+        picked = np.sort(mp[start]).astype(np.intp)
+        ev = Evaluator(prep, policy, setup.prev_pair)
+        if not ev.breaches(picked, setup.locked):
+            return Tiered(*solve_by_windows(prep, setup, policy, picked))
+    built = build_model(prep, setup, policy, skip)
+    # What the flows, the start and the model left of the policy's share; small rounds
+    # finish far inside it, so their results do not depend on the clock.
+    budget = seconds
+    if budget is None:
+        spent = time.perf_counter() - setup.started
+        budget = max(MIN_CPSAT_SECONDS, CPSAT_SHARE * policy.time_limit_s - spent)
+    hint_everything(built.ctx.model, built.ctx.vars, start, policy)
+    return _tier_by_tier(built, policy, budget, full, start, mp)
+
+
+def _tier_by_tier(
+    built: RulesModel,
+    policy: Policy,
+    budget: float,
+    full: bool,
+    start: NDArray[np.bool_],
+    mp: NDArray[np.intp],
+) -> Tiered:
+    """Maximise each tier in turn, each kept (within the tolerance) for the next."""
+    model = built.ctx.model
+    values: dict[str, Any] = {}
+    chosen = start
+    proven = True
+    for k, (name, expr) in enumerate(built.tiers):
+        model.maximize(expr)
+        # On restricted (large) models presolve alone outlasts the budget, while the
+        # search from a complete hint starts at once: there, search without presolve.
+        solver = cpsat_solver(
+            policy, max(budget / len(built.tiers), MIN_TIER_SECONDS), presolve=full
+        )
+        status = solver.solve(model)
+        if status == cp_model.INFEASIBLE:
+            return Tiered(None, built, values, False)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            proven = False
+            break
+        proven &= status == cp_model.OPTIMAL
+        best = round(solver.objective_value)
+        values[name] = {
+            "value": best,
+            "bound": round(solver.best_objective_bound),
+            "optimal": status == cp_model.OPTIMAL,
+        }
+        solution = list(solver.response_proto.solution)
+        chosen = built.ctx.vars.value(solver)
+        # warm-start the next tier from this solution, every variable of it
+        set_hint(model, solution)
+        if k + 1 < len(built.tiers):
+            tol = 0.0 if name == "min_fill" else policy.objective_tolerance
+            keep = best - int(abs(best) * tol)
+            model.add(expr >= keep)
+    return Tiered(np.sort(mp[chosen]).astype(np.intp), built, values, proven)
