@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from volmatch.matching.compiled import CompiledRound, compile_round
 from volmatch.matching.eligibility import Pairs
-from volmatch.matching.explain import pair_failure_details
+from volmatch.matching.failures import pair_failure_details
 from volmatch.matching.parallel import find_pair_parts, join_pairs, score_pair_parts
 from volmatch.matching.previous import pair_index
 from volmatch.matching.scoring import Scores

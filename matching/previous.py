@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 
 from volmatch.matching.compiled import CompiledRound
 from volmatch.matching.eligibility import Pairs
-from volmatch.matching.explain import pair_failure_details
+from volmatch.matching.failures import pair_failure_details
 from volmatch.matching.scoring import Scores
 
 

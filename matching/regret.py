@@ -60,11 +60,10 @@ class NotOptimal(ValueError):
 
 @dataclass(frozen=True)
 class Hop:
-    """One step of a vacancy chain, read from the place that is filled.
-
-    `volunteer` gives up `frm` and goes to `to` (a placement index), or leaves the round
-    (`to` is None); with `volunteer` None, a slot of `frm` that was open is taken
-    (`to` None) or a volunteer comes from the unplaced (`frm` None)."""
+    """One step of a vacancy chain: `volunteer` goes from placement `frm` to placement
+    `to`. `frm` None: they were unplaced; `to` None: they leave the round. With
+    `volunteer` None the step is an open slot of `frm` being taken (the volunteer of the
+    step before came to it)."""
 
     volunteer: int | None
     frm: int | None
@@ -323,13 +322,18 @@ class ResidualNetwork:
         root_edges = slice(int(graph.indptr[root]), int(graph.indptr[root + 1]))
         offsets = graph.data[root_edges].copy()
         best = np.full(npl, np.inf)
+        self._open_pred: dict[int, I64] = {}
+        """Per open placement: the predecessor tree of the run that priced it best."""
 
         def run(sources: B, targets: I64) -> None:
             if not sources.any() or len(targets) == 0:
                 return
             graph.data[root_edges] = np.where(sources, offsets, np.inf)
-            reduced, _ = self._dijkstra(graph, np.array([root]))
-            best[targets] = np.minimum(best[targets], reduced[targets])
+            reduced, pred = self._dijkstra(graph, np.array([root]))
+            better = targets[reduced[targets] < best[targets]]
+            best[better] = reduced[better]
+            for p in better.tolist():
+                self._open_pred[p] = pred
 
         also_start = self.fill[want] > 0
         run(np.ones(len(starts), dtype=np.bool_), want[~also_start])
@@ -367,26 +371,61 @@ class ResidualNetwork:
 
     # -- vacancy chains ----------------------------------------------------------------
 
-    def chain_to_source(self, p: int) -> list[Hop]:
-        """The cheapest way to free a slot of `p` for an unplaced volunteer, as hops
-        from `p` (call `unplaced_costs` first): who gives up their slot, where they go,
-        and so on until someone leaves the round or an open slot is taken."""
-        pred = self._pred_to_source
+    def moves_to_source(self) -> tuple[I64, I64]:
+        """For every node on the cheapest way to S (call `unplaced_costs` first): the next
+        node and the volunteer whose move the step is (-1 for a step without one). The
+        step P -> Q means: a volunteer of P moves to Q; P -> S: one of P leaves; P -> T
+        then T -> S: the one who came took an open slot of P."""
+        nxt = np.asarray(self._pred_to_source, dtype=np.int64)
+        on_tree = (nxt[self.tail] == self.head) & (nxt[self.tail] >= 0)
+        edges = np.flatnonzero(on_tree)
+        # the cheapest such edge of each tail (lowest volunteer among equals)
+        order = np.lexsort((self.via[edges], self.reduced[edges], self.tail[edges]))
+        edges = edges[order]
+        first = np.ones(len(edges), dtype=np.bool_)
+        first[1:] = self.tail[edges][1:] != self.tail[edges][:-1]
+        via = np.full(self.n_nodes, -1, dtype=np.int64)
+        via[self.tail[edges[first]]] = self.via[edges[first]]
+        return nxt, via
+
+    def chain_to_source(self, p: int, nxt: I64, via: I64) -> list[Hop]:
+        """The hops that free a slot of `p` for someone unplaced, cheapest first to last:
+        who gives up their slot and where they go, until someone leaves the round or an
+        open slot is taken (`nxt`, `via`: `moves_to_source`)."""
         hops: list[Hop] = []
         node = p
-        while node != self.source and len(hops) <= self.n_nodes:
-            nxt = int(pred[node])
-            if nxt < 0:
+        while node not in (self.source, self.sink) and len(hops) < self.n_nodes:
+            step = int(nxt[node])
+            if step < 0:
                 break
-            edge = self._tight_edge(node, nxt)
-            who = int(self.via[edge]) if edge >= 0 and self.via[edge] >= 0 else None
-            if nxt == self.sink:
+            who = int(via[node]) if via[node] >= 0 else None
+            if step == self.sink:
                 hops.append(Hop(None, node, None))  # an open slot of `node` is taken
-            elif nxt == self.source:
-                hops.append(Hop(who, node, None))
-            elif node != self.sink:
-                hops.append(Hop(who, node, nxt))
-            node = nxt
+            else:
+                hops.append(Hop(who, node, None if step == self.source else step))
+            node = step
+        return hops
+
+    def chain_to_open(self, p: int) -> list[Hop]:
+        """The hops that fill one more slot of `p` (call `open_costs` first), from `p`
+        back: who comes to `p` and from where, then who fills their place, until a slot
+        is simply left open or someone unplaced comes in. `Hop.frm` None: the volunteer
+        was unplaced."""
+        pred = self._open_pred.get(p)
+        if pred is None:
+            return []
+        hops: list[Hop] = []
+        node = p
+        while len(hops) < self.n_nodes:
+            prev = int(pred[node])
+            if prev < 0 or prev >= self.n_nodes:  # the root: the chain starts here
+                break
+            edge = self._tight_edge(prev, node)
+            who = int(self.via[edge]) if edge >= 0 and self.via[edge] >= 0 else None
+            hops.append(Hop(who, None if prev == self.source else prev, node))
+            if prev == self.source:
+                break
+            node = prev
         return hops
 
     def _tight_edge(self, tail: int, head: int) -> int:

@@ -11,11 +11,23 @@ import numpy as np
 from numpy.typing import NDArray
 
 from volmatch.matching.dates import from_days
-from volmatch.matching.explain import explain_open, explain_unmatched
+from volmatch.matching.explain import (
+    Explained,
+    is_pure_optimum,
+    kept_out,
+    open_reasons,
+    placements_without_pairs,
+    pricing,
+    rules_note,
+    solver_note,
+    unplaced_reasons,
+    volunteers_without_pairs,
+)
 from volmatch.matching.kpis import compute_kpis
 from volmatch.matching.prepared import Prepared, Progress, Solution
 from volmatch.matching.stable import stable_reasons
 from volmatch.models import AssignmentOut, OpenSlot, Result, UnmatchedVolunteer
+from volmatch.models.reasons import Reason, text_of
 from volmatch.models.result import construct_trusted
 
 
@@ -91,10 +103,10 @@ def _build_result(prep: Prepared, sol: Solution, mode: str, progress: Progress |
     matched = np.zeros(c.n_volunteers, dtype=np.bool_)
     matched[pairs.v[chosen]] = True
     unmatched = np.flatnonzero(~matched)
-    filled = np.bincount(pairs.p[chosen], minlength=c.n_placements)
+    filled = np.bincount(pairs.p[chosen], minlength=c.n_placements).astype(np.int64)
     open_p = np.flatnonzero(filled < c.capacity)
     extra: dict[str, Any] = dict(sol.extra)
-    why_v, why_p = _reasons(prep, chosen, mode, unmatched, open_p, extra)
+    why_v, why_p = _reasons(prep, sol, mode, unmatched, open_p, filled, extra)
     t["explain"] = time.perf_counter() - t0
     if progress:
         progress("kpis")
@@ -117,14 +129,33 @@ def _build_result(prep: Prepared, sol: Solution, mode: str, progress: Progress |
         assignments=assignments,
         unmatched_volunteers=construct_trusted(
             UnmatchedVolunteer,
-            ({"volunteer": c.volunteer_ids[v], "reasons": why_v[v]} for v in unmatched.tolist()),
+            (
+                {
+                    "volunteer": c.volunteer_ids[v],
+                    "reasons": e.texts,
+                    "cost": e.cost,
+                    "best_placement": None if e.other is None else c.placement_ids[e.other],
+                    "details": e.parts,
+                }
+                for v, e in ((v, why_v[v]) for v in unmatched.tolist())
+            ),
         ),
         open_slots=construct_trusted(
             OpenSlot,
             (
-                {"placement": c.placement_ids[p], "open": n, "reasons": why_p[p]}
-                for p, n in zip(
-                    open_p.tolist(), (c.capacity - filled)[open_p].tolist(), strict=True
+                {
+                    "placement": c.placement_ids[p],
+                    "open": n,
+                    "reasons": e.texts,
+                    "cost": e.cost,
+                    "nearest": None if e.other is None else c.volunteer_ids[e.other],
+                    "details": e.parts,
+                }
+                for p, n, e in (
+                    (p, n, why_p[p])
+                    for p, n in zip(
+                        open_p.tolist(), (c.capacity - filled)[open_p].tolist(), strict=True
+                    )
                 )
             ),
         ),
@@ -136,37 +167,78 @@ def _build_result(prep: Prepared, sol: Solution, mode: str, progress: Progress |
 
 def _reasons(
     prep: Prepared,
-    chosen: NDArray[np.intp],
+    sol: Solution,
     mode: str,
     unmatched: NDArray[np.intp],
     open_p: NDArray[np.intp],
+    filled: NDArray[np.int64],
     extra: dict[str, Any],
-) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+) -> tuple[dict[int, Explained], dict[int, Explained]]:
     """The reasons for every unmatched volunteer and every placement with open slots;
     takes the solver's own reasons out of `extra`."""
-    c, pairs, scores = prep.compiled, prep.pairs, prep.scores
-    why_v: dict[int, list[str]] = {}
-    why_p: dict[int, list[str]] = {}
+    c, pairs = prep.compiled, prep.pairs
+    n_v = np.bincount(pairs.v, minlength=c.n_volunteers)
+    n_p = np.bincount(pairs.p, minlength=c.n_placements)
+    with_v, with_p = unmatched[n_v[unmatched] > 0], open_p[n_p[open_p] > 0]
+    why_v = {
+        vi: _explained(None, None, parts)
+        for vi, parts in volunteers_without_pairs(c, unmatched[n_v[unmatched] == 0]).items()
+    }
+    why_p = {
+        pi: _explained(None, _closest(c, parts), parts)
+        for pi, parts in placements_without_pairs(c, open_p[n_p[open_p] == 0]).items()
+    }
+    if len(with_v) or len(with_p):
+        pr = pricing(prep, sol.chosen, is_pure_optimum(prep, sol.status, mode))
+        why_v.update(unplaced_reasons(pr, with_v, filled))
+        why_p.update(open_reasons(pr, with_p, filled))
     if mode == "stable":
-        # ranks, not the total score, explain a stable matching; the generic reasons
-        # below cover only who has no eligible partner at all
-        why_v, why_p = stable_reasons(prep, chosen)
-        unmatched_left = np.asarray(
-            [v for v in unmatched.tolist() if v not in why_v], dtype=np.int64
-        )
-        open_left = np.asarray([p for p in open_p.tolist() if p not in why_p], dtype=np.int64)
-    else:
-        unmatched_left, open_left = unmatched, open_p
-    why_v.update(explain_unmatched(c, pairs, scores, chosen, unmatched_left))
-    why_p.update(explain_open(c, pairs, scores, chosen, open_left))
+        # ranks, not the total score, explain a stable matching: they come first
+        stable_v, stable_p = stable_reasons(prep, sol.chosen)
+        _prepend(why_v, stable_v)
+        _prepend(why_p, stable_p)
     # reasons the solver knows first-hand (a group no placement takes whole ...)
-    for vid, reasons in extra.pop("volunteer_reasons", {}).items():
-        vi = c.vindex[vid]
-        if vi in why_v:
-            why_v[vi] = reasons + why_v[vi]
-    if extra.get("rules", {}).get("active"):
-        rules_note = "policy rules in force: " + ", ".join(extra["rules"]["active"])
-        for vi in why_v:
-            if why_v[vi][0].startswith("eligible for"):
-                why_v[vi] = [*why_v[vi], rules_note]
+    solver = {
+        c.vindex[vid]: [solver_note(text) for text in texts]
+        for vid, texts in extra.pop("volunteer_reasons", {}).items()
+    }
+    _prepend(why_v, solver)
+    active = extra.get("rules", {}).get("active")
+    if active:
+        note = rules_note(active)
+        for vi in with_v.tolist():
+            e = why_v[vi]
+            why_v[vi] = _explained(e.cost, e.other, [*e.parts, note])
+        proven = sol.status == "optimal"
+        _append(why_p, {p: [r] for p, r in kept_out(prep, sol.chosen, with_p, proven).items()})
     return why_v, why_p
+
+
+def _explained(cost: int | None, other: int | None, parts: list[Reason]) -> Explained:
+    return Explained(cost, other, parts, [text_of(r) for r in parts])
+
+
+def _closest(c: Any, parts: list[Reason]) -> int | None:
+    """The volunteer a placement's reasons name as closest to qualifying."""
+    for r in parts:
+        if r["code"] == "closest_volunteer":
+            return int(c.vindex[r["params"]["volunteer"]])
+    return None
+
+
+def _prepend(why: dict[int, Explained], first: dict[int, list[Reason]]) -> None:
+    """Put `first[k]` before the reasons of `k` (where `k` has reasons)."""
+    for k, parts in first.items():
+        e = why.get(k)
+        if e is not None:
+            why[k] = Explained(e.cost, e.other, [*parts, *e.parts],
+                               [*(text_of(r) for r in parts), *e.texts])
+
+
+def _append(why: dict[int, Explained], last: dict[int, list[Reason]]) -> None:
+    """Put `last[k]` after the reasons of `k` (where `k` has reasons)."""
+    for k, parts in last.items():
+        e = why.get(k)
+        if e is not None:
+            why[k] = Explained(e.cost, e.other, [*e.parts, *parts],
+                               [*e.texts, *(text_of(r) for r in parts)])

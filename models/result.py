@@ -9,6 +9,8 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from volmatch.models.reasons import Reason
+
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -34,6 +36,20 @@ class UnmatchedVolunteer(BaseModel):
 
     volunteer: str = Field(description="Volunteer id.")
     reasons: list[str] = Field(description="Human-readable reasons, at least one.")
+    cost: int | None = Field(
+        default=None,
+        description=(
+            "The exact drop in the round's best total if this volunteer is placed at all "
+            "(their least regret; 0 is a tie); null when no placement can take them."
+        ),
+    )
+    best_placement: str | None = Field(
+        default=None, description="Where placing them costs `cost`; null when nowhere."
+    )
+    details: list[Reason] = Field(
+        default_factory=list,
+        description="The reasons as structured parts (code and params), one per reason.",
+    )
 
 
 class OpenSlot(BaseModel):
@@ -44,6 +60,24 @@ class OpenSlot(BaseModel):
     placement: str = Field(description="Placement id.")
     open: int = Field(description="Number of slots left open.")
     reasons: list[str] = Field(description="Human-readable reasons, at least one.")
+    cost: int | None = Field(
+        default=None,
+        description=(
+            "The exact drop in the round's best total if one more slot is filled (0 is a "
+            "tie); null when nobody eligible is left to fill it."
+        ),
+    )
+    nearest: str | None = Field(
+        default=None,
+        description=(
+            "The volunteer who would fill the next slot at that cost, or the eligible "
+            "volunteer closest to qualifying when nobody is eligible; null when none."
+        ),
+    )
+    details: list[Reason] = Field(
+        default_factory=list,
+        description="The reasons as structured parts (code and params), one per reason.",
+    )
 
 
 class Result(BaseModel):

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from volmatch.matching import Prepared
-from volmatch.matching.explain import pair_failure_details
+from volmatch.matching.failures import pair_failure_details
 from volmatch.models import Result
 
 HEADLINE_KPIS: tuple[str, ...] = (

@@ -11,7 +11,7 @@ import pytest
 from tests.helpers import doc, plc, vol
 from volmatch.matching import compile_round, find_pairs, solve_round
 from volmatch.matching.dates import add_months, months_fitting, to_days
-from volmatch.matching.explain import pair_failure_details
+from volmatch.matching.failures import pair_failure_details
 from volmatch.models import parse_round
 
 

@@ -396,6 +396,7 @@ def test_a_round_with_no_pairs_gives_an_empty_stable_result(side: str) -> None:
 
 def test_stable_reasons_speak_of_ranks_not_of_the_total_score() -> None:
     from volmatch.matching.stable import stable_reasons
+    from volmatch.models.reasons import text_of
 
     d = doc(
         [{"id": "A", "preferences": ["P1", "P2"], "skills": {"ict": 2}},
@@ -410,12 +411,14 @@ def test_stable_reasons_speak_of_ranks_not_of_the_total_score() -> None:
     # B: P1 is full with A, whom it ranks higher; C has no eligible placement (left to
     # the core's explanations)
     assert set(why_v) == {c.vindex["B"]}
-    (reason,) = why_v[c.vindex["B"]]
+    (part,) = why_v[c.vindex["B"]]
+    reason = text_of(part)
+    assert part["code"] == "stable_full"
     assert "P1 ranks this volunteer 2nd of 2" in reason
     assert "lowest-ranked holder is its 1st" in reason
     # P2 keeps both slots open: A holds P1, its first choice
     assert set(why_p) == {c.pindex["P2"]}
-    assert "A holds P1 (their 1st choice; this is their 2nd)" in why_p[c.pindex["P2"]][0]
+    assert "A holds P1 (their 1st choice; this is their 2nd)" in text_of(why_p[c.pindex["P2"]][0])
 
 
 @settings(max_examples=30)

@@ -26,7 +26,7 @@ def explain(
 
     from volmatch.api.io import write_text
     from volmatch.matching import prepare
-    from volmatch.matching.explain import explain_volunteer
+    from volmatch.matching.explain import explain_volunteer, is_pure_optimum, pricing
     from volmatch.matching.solve import solve_prepared
 
     def go() -> None:
@@ -40,7 +40,8 @@ def explain(
         sol = solve_prepared(prep)
         vi = c.vindex[volunteer]
         only = None if placement is None else [c.pindex[placement]]
-        rows = explain_volunteer(c, prep.pairs, prep.scores, sol.chosen, vi, only)
+        exact = is_pure_optimum(prep, sol.status, r.policy.mode)
+        rows = explain_volunteer(pricing(prep, sol.chosen, exact), sol.chosen, vi, only)
         doc = {"volunteer": volunteer, "pairs": rows}
         if as_json:
             write_text(json.dumps(doc, indent=2, default=str), None)

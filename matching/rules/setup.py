@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from volmatch.matching.explain import pair_failure_details
+from volmatch.matching.failures import pair_failure_details
 from volmatch.matching.prepared import Prepared, locked_pair_indices
 from volmatch.matching.previous import pair_index, previous_pairs
 from volmatch.matching.pure import solve_pure

@@ -12,15 +12,14 @@ from volmatch.matching.prepared import Prepared
 from volmatch.matching.stable.couples import Option, joint_lists
 from volmatch.matching.stable.market import Market, group_index, market
 from volmatch.matching.stable.preference_lists import Rankings, fast_rankings
+from volmatch.models.reasons import Reason, part
 
 I64 = NDArray[np.int64]
 IP = NDArray[np.intp]
 
 
-def _nth(k: int) -> str:
-    """The ordinal of k: 1st, 2nd, 3rd, 4th ... 11th, 12th, 13th ... 21st."""
-    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
-    return f"{k}{suffix}"
+SHOWN = 3
+"""Placements (volunteers) named in a stable-mode reason before "and N more"."""
 
 
 @dataclass
@@ -38,8 +37,6 @@ class _Standing:
     """Per volunteer, its index in `mk.groups` (-1: none)."""
     options: list[list[Option]]
     """Per group, its joint choices, best first."""
-    nth: list[str]
-    """Ordinals by rank: nth[k] is "1st", "2nd" ... for k = 1, 2 ..."""
 
     @classmethod
     def of(cls, prep: Prepared, chosen: IP) -> _Standing:
@@ -53,33 +50,25 @@ class _Standing:
         np.maximum.at(worst, pp[free], rk.prank[free])
         group_of = group_index(mk, c.n_volunteers)
         options = joint_lists(prep, rk, mk) if mk.groups else []
-        longest = max(
-            int(np.diff(rk.vstart).max(initial=0)), int(np.diff(rk.pstart).max(initial=0))
-        )
-        nth = [_nth(k) for k in range(longest + 1)]  # ranks are below the longest list
-        return cls(prep, rk, mk, held, worst, group_of, options, nth)
+        return cls(prep, rk, mk, held, worst, group_of, options)
 
-    def group_note(self, v: int) -> str:
+    def group_note(self, v: int) -> Reason:
         """Why a group member cannot be placed."""
         c = self.prep.compiled
         g = int(self.group_of[v])
         gid = c.group_ids[int(c.group[v])]
         if g < 0:
-            return f"a member of group {gid} is locked elsewhere, so it cannot join them"
+            return part("stable_group_locked", group=gid)
         if not self.options[g]:
             together = c.round.policy.group_together
-            return (
-                f"no {'placement' if together == 'placement' else 'country'} takes "
-                f"every member of group {gid} with room for all of them"
-            )
-        return (
-            f"group {gid} is placed together or not at all, and none of its "
-            f"{len(self.options[g])} joint choice(s) kept every member among a placement's "
-            "highest-ranked candidates"
-        )
+            unit = "placement" if together == "placement" else "country"
+            return part("stable_group_no_room", unit=unit, group=gid)
+        return part("stable_group_outranked", group=gid, options=len(self.options[g]))
 
 
-def stable_reasons(prep: Prepared, chosen: IP) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+def stable_reasons(
+    prep: Prepared, chosen: IP
+) -> tuple[dict[int, list[Reason]], dict[int, list[Reason]]]:
     """Stable-mode reasons: why each unmatched volunteer that has eligible placements is
     unplaced, and why each placement with eligible volunteers keeps open slots.
 
@@ -93,23 +82,22 @@ def stable_reasons(prep: Prepared, chosen: IP) -> tuple[dict[int, list[str]], di
     return _unplaced_reasons(st), _open_slot_reasons(st, chosen)
 
 
-def _unplaced_reasons(st: _Standing) -> dict[int, list[str]]:
-    """Each unplaced volunteer with eligible placements: their three best placements,
-    all at once."""
-    rk, mk, nth = st.rk, st.mk, st.nth
+def _unplaced_reasons(st: _Standing) -> dict[int, list[Reason]]:
+    """Each unplaced volunteer with eligible placements: their best placements, all at
+    once."""
+    rk, mk = st.rk, st.mk
     pids = st.prep.compiled.placement_ids
-    why_v: dict[int, list[str]] = {}
+    why_v: dict[int, list[Reason]] = {}
     vs = np.flatnonzero(st.held < 0)
     n_row = rk.vstart[vs + 1] - rk.vstart[vs]
     vs, n_row = vs[n_row > 0], n_row[n_row > 0]
-    shown = np.minimum(n_row, 3)
+    shown = np.minimum(n_row, SHOWN)
     top = rk.vorder[concat_ranges(rk.vstart[vs], shown)]
     tp = mk.pp[top]
     lines = [
-        f"{pids[p]}: every slot is locked"
+        part("stable_locked", placement=pids[p])
         if locked
-        else f"{pids[p]} ranks this volunteer {nth[r + 1]} of {size}, and its lowest-ranked "
-        f"holder is its {nth[w + 1]}"
+        else part("stable_rank", placement=pids[p], rank_nth=r + 1, size=size, worst_nth=w + 1)
         for p, locked, r, size, w in zip(
             tp.tolist(),
             (mk.capacity[tp] <= 0).tolist(),
@@ -126,22 +114,19 @@ def _unplaced_reasons(st: _Standing) -> dict[int, list[str]]:
         if grouped:
             why_v[v] = [st.group_note(v)]
         else:
-            more = f" and {n - 3} more" if n > 3 else ""
-            why_v[v] = [
-                f"stable mode: each of the {n} placement(s) this volunteer is eligible "
-                "for is full with volunteers it ranks higher: "
-                + "; ".join(lines[at : at + k])
-                + more
-            ]
+            params: dict[str, object] = {"count": n, "rank_parts": lines[at : at + k]}
+            if n > SHOWN:
+                params["more"] = n - SHOWN
+            why_v[v] = [part("stable_full", **params)]
         at += k
     return why_v
 
 
-def _open_slot_reasons(st: _Standing, chosen: IP) -> dict[int, list[str]]:
-    """Each placement with open slots and eligible volunteers: its three best candidates
-    it does not hold."""
+def _open_slot_reasons(st: _Standing, chosen: IP) -> dict[int, list[Reason]]:
+    """Each placement with open slots and eligible volunteers: its best candidates it
+    does not hold."""
     c = st.prep.compiled
-    rk, pv, pp, held, nth = st.rk, st.mk.pv, st.mk.pp, st.held, st.nth
+    rk, pv, pp, held = st.rk, st.mk.pv, st.mk.pp, st.held
     vids, pids = c.volunteer_ids, c.placement_ids
     filled = np.bincount(pp[chosen], minlength=c.n_placements)
     ps = np.flatnonzero(filled < c.capacity)
@@ -151,30 +136,27 @@ def _open_slot_reasons(st: _Standing, chosen: IP) -> dict[int, list[str]]:
     other = held[pv[col]] != col  # not those it holds
     col, owner = col[other], owner[other]
     n_col = np.bincount(owner, minlength=len(ps))
-    first = np.arange(len(col), dtype=np.int64) - (np.cumsum(n_col) - n_col)[owner] < 3
+    first = np.arange(len(col), dtype=np.int64) - (np.cumsum(n_col) - n_col)[owner] < SHOWN
     col, owner = col[first], owner[first]
-    lines = []
+    lines: list[Reason] = []
     for i, v, h in zip(col.tolist(), pv[col].tolist(), held[pv[col]].tolist(), strict=True):
         if h >= 0:
-            lines.append(
-                f"{vids[v]} holds {pids[int(pp[h])]} (their "
-                f"{nth[int(rk.vrank[h]) + 1]} choice; this is their "
-                f"{nth[int(rk.vrank[i]) + 1]})"
-            )
+            lines.append(part(
+                "stable_holds", volunteer=vids[v], placement=pids[int(pp[h])],
+                held_nth=int(rk.vrank[h]) + 1, rank_nth=int(rk.vrank[i]) + 1,
+            ))
         else:
-            lines.append(f"{vids[v]}: {st.group_note(v)}")
-    why_p: dict[int, list[str]] = {}
+            lines.append(part("stable_holder_group", volunteer=vids[v],
+                              group_parts=[st.group_note(v)]))
+    why_p: dict[int, list[Reason]] = {}
     at = 0
     for p, n in zip(ps.tolist(), n_col.tolist(), strict=True):
         if n == 0:
             continue
-        k = min(n, 3)
-        more = f" and {n - 3} more" if n > 3 else ""
-        why_p[p] = [
-            f"stable mode: its {n} other eligible volunteer(s) hold placements they "
-            "rank higher or cannot come without their group: "
-            + "; ".join(lines[at : at + k])
-            + more
-        ]
+        k = min(n, SHOWN)
+        params: dict[str, object] = {"count": n, "holder_parts": lines[at : at + k]}
+        if n > SHOWN:
+            params["more"] = n - SHOWN
+        why_p[p] = [part("stable_open", **params)]
         at += k
     return why_p

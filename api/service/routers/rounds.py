@@ -400,7 +400,7 @@ def explain(
     import numpy as np
 
     from volmatch.matching import prepare
-    from volmatch.matching.explain import explain_volunteer
+    from volmatch.matching.explain import explain_volunteer, is_pure_optimum, pricing
 
     r, job = _visible(session, round_id, who)
     result = _result(session, round_id, job)
@@ -423,7 +423,9 @@ def explain(
         dtype=np.intp,
     )
     only = None if placement is None else [c.pindex[placement]]
-    rows = explain_volunteer(c, pairs, prep.scores, chosen, c.vindex[volunteer], only)
+    exact = is_pure_optimum(prep, str(result["status"]), str(result["mode"]))
+    pr = pricing(prep, chosen, exact)
+    rows = explain_volunteer(pr, chosen, c.vindex[volunteer], only)
     return ExplainOut(volunteer=volunteer, pairs=json.loads(json.dumps(rows, default=str)))
 
 

@@ -1,0 +1,242 @@
+"""What placing an unplaced volunteer, or filling one more open slot, costs the round.
+
+The numbers come from the residual network of the best round under the hard rules
+(`matching.regret`): exact drops of the optimal total, and the vacancy chain that
+reaches them. Where the result *is* that optimum (the pure policy), the chain is told
+step by step; where it is not (policy rules, stable mode), only the number is given and
+it is said to hold under the hard rules alone, since the chain's people sit where the
+other round puts them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from volmatch.matching.prepared import Prepared, locked_pair_indices
+from volmatch.matching.pure import needs_rules, solve_pure
+from volmatch.matching.regret import UNREACHABLE, Hop, ResidualNetwork
+from volmatch.models.reasons import TEMPLATES, Reason, part, text_of
+
+I64 = NDArray[np.int64]
+
+
+class Explained(NamedTuple):
+    """The reasons for one volunteer or placement, as parts and as sentences, with the
+    cost and the record it names (best placement, or the next volunteer in line)."""
+
+    cost: int | None
+    other: int | None
+    parts: list[Reason]
+    texts: list[str]
+
+
+@dataclass
+class Pricing:
+    """The best round under the hard rules, its residual network, and how to speak of it."""
+
+    prep: Prepared
+    net: ResidualNetwork
+    exact: bool
+    """Whether the result being explained is this very optimum."""
+    tie_break: Reason
+
+    def __post_init__(self) -> None:
+        c, pairs = self.prep.compiled, self.prep.pairs
+        keys = c.pair_keys(pairs.v, pairs.p)
+        self._order: I64 | None = None
+        if len(keys) > 1 and bool(np.any(keys[1:] < keys[:-1])):
+            self._order = np.argsort(keys, kind="stable")
+            keys = keys[self._order]
+        self._keys = keys
+
+    def pair(self, v: int, p: int) -> int:
+        """The index of the eligible pair (volunteer `v`, placement `p`)."""
+        key = int(p) * max(self.prep.compiled.n_volunteers, 1) + int(v)  # as `pair_keys`
+        at = int(np.searchsorted(self._keys, key))
+        return int(self._order[at]) if self._order is not None else at
+
+    def score(self, v: int, p: int) -> int:
+        """The score of volunteer `v` at placement `p` (an eligible pair)."""
+        return int(self.prep.scores.total[self.pair(v, p)])
+
+
+def is_pure_optimum(prep: Prepared, status: str, mode: str) -> bool:
+    """Whether a result of this round is the best round under the hard rules."""
+    return mode == "optimal" and status == "optimal" and not needs_rules(prep)
+
+
+def pricing(prep: Prepared, chosen: NDArray[np.intp], exact: bool) -> Pricing:
+    """The pricing of a result (`chosen`): its own residual network when it is the pure
+    optimum (`exact`), else that of the pure optimum of the same pairs (solved here)."""
+    c, pairs, scores = prep.compiled, prep.pairs, prep.scores
+    if not exact:
+        chosen = solve_pure(prep).chosen
+    net = ResidualNetwork(
+        c.n_volunteers, c.capacity, pairs.v, pairs.p, scores.total, chosen,
+        locked_pair_indices(prep),
+    )
+    tie = part("tie_previous") if c.round.previous else part("tie_arbitrary")
+    return Pricing(prep, net, exact, tie)
+
+
+def _hop_parts(pr: Pricing, hops: list[Hop]) -> list[Reason]:
+    """The steps of a chain as reasons."""
+    ids_v, ids_p = pr.prep.compiled.volunteer_ids, pr.prep.compiled.placement_ids
+    out: list[Reason] = []
+    for hop in hops:
+        if hop.volunteer is None:
+            if hop.frm is not None:
+                out.append(part("hop_was_open", placement=ids_p[hop.frm]))
+            continue
+        v = hop.volunteer
+        if hop.frm is None and hop.to is not None:
+            out.append(part("hop_enters", volunteer=ids_v[v], to=ids_p[hop.to],
+                            score_to=pr.score(v, hop.to)))
+        elif hop.frm is not None and hop.to is None:
+            out.append(part("hop_leaves", volunteer=ids_v[v], frm=ids_p[hop.frm],
+                            score_from=pr.score(v, hop.frm)))
+        elif hop.frm is not None and hop.to is not None:
+            out.append(part(
+                "hop_moves", volunteer=ids_v[v], frm=ids_p[hop.frm],
+                score_from=pr.score(v, hop.frm), to=ids_p[hop.to],
+                score_to=pr.score(v, hop.to),
+            ))
+    return out
+
+
+def unplaced_reasons(pr: Pricing, vis: I64, filled: I64) -> dict[int, Explained]:
+    """For each unplaced volunteer that has eligible pairs: how many placements they fit
+    and how many are full, and what placing them anywhere costs the best round."""
+    prep, net = pr.prep, pr.net
+    c, pairs = prep.compiled, prep.pairs
+    out: dict[int, Explained] = {}
+    if len(vis) == 0:
+        return out
+    cost, best = net.unplaced_costs()
+    full_p = (filled >= c.capacity).astype(np.int64)
+    n_pairs = np.bincount(pairs.v, minlength=c.n_volunteers)
+    n_full = np.bincount(pairs.v, weights=full_p[pairs.p], minlength=c.n_volunteers)
+    nxt = via = None
+    if pr.exact:
+        nxt, via = net.moves_to_source()
+    chains: dict[int, tuple[list[Reason], str]] = {}
+    vids, pids = c.volunteer_ids, c.placement_ids
+    heads: dict[tuple[int, int], tuple[Reason, str]] = {}
+    by_volunteer: dict[int, list[int]] | None = None
+    tie_text = text_of(pr.tie_break)
+    # the sentences of the many are formatted straight from their templates, with each
+    # chain's text made once per placement: the same as `text_of`, a tenth of the time
+    tie_t, costs_t = TEMPLATES["tie"], TEMPLATES["costs"]
+    for vi, n, k, cv, b in zip(
+        vis.tolist(), n_pairs[vis].tolist(), n_full[vis].astype(np.int64).tolist(),
+        cost[vis].tolist(), best[vis].tolist(), strict=True,
+    ):
+        head = heads.get((n, k))
+        if head is None:
+            r = part("eligible_for", count=n, full=k)
+            head = heads[(n, k)] = (r, text_of(r))
+        if cv == UNREACHABLE:
+            if by_volunteer is None:
+                by_volunteer = _placements_by_volunteer(prep)
+            mine = sorted(pids[p] for p in by_volunteer[vi])
+            r = part("slots_locked", placements=mine)
+            out[vi] = Explained(None, None, [head[0], r], [head[1], text_of(r)])
+            continue
+        p = int(pairs.p[b])
+        score = int(prep.scores.total[b])
+        vid, pid = vids[vi], pids[p]
+        if pr.exact:
+            assert nxt is not None and via is not None
+            chain = chains.get(p)
+            if chain is None:
+                hops = _hop_parts(pr, net.chain_to_source(p, nxt, via))
+                chain = chains[p] = (hops, "; ".join(text_of(h) for h in hops))
+            if cv == 0:
+                r = {"code": "tie", "params": {
+                    "volunteer": vid, "placement": pid, "score": score,
+                    "hop_parts": chain[0], "tie_break_parts": [pr.tie_break]}}
+                text = tie_t.format(volunteer=vid, placement=pid, score=score,
+                                    hop_parts=chain[1], tie_break_parts=tie_text)
+            else:
+                r = {"code": "costs", "params": {
+                    "volunteer": vid, "cost": cv, "placement": pid, "score": score,
+                    "hop_parts": chain[0]}}
+                text = costs_t.format(volunteer=vid, cost=cv, placement=pid, score=score,
+                                      hop_parts=chain[1])
+        else:
+            code = "tie_hard_rules" if cv == 0 else "costs_hard_rules"
+            params = {"volunteer": vid, "placement": pid, "score": score}
+            if cv:
+                params["cost"] = cv
+            r = part(code, **params)
+            text = text_of(r)
+        out[vi] = Explained(cv, p, [head[0], r], [head[1], text])
+    return out
+
+
+def _placements_by_volunteer(prep: Prepared) -> dict[int, list[int]]:
+    """Each volunteer's eligible placements (for the rare reasons that list them)."""
+    pairs = prep.pairs
+    order = np.argsort(pairs.v, kind="stable")
+    vs, ps = pairs.v[order], pairs.p[order]
+    cuts = np.flatnonzero(np.diff(vs)) + 1
+    return {
+        int(v[0]): p.tolist()
+        for v, p in zip(np.split(vs, cuts), np.split(ps, cuts), strict=True)
+        if len(v)
+    }
+
+
+def open_reasons(pr: Pricing, pis: I64, filled: I64) -> dict[int, Explained]:
+    """For each placement with open slots and eligible volunteers: whether fewer are
+    eligible than it has slots, and what filling one more slot costs the best round."""
+    prep, net = pr.prep, pr.net
+    c, pairs = prep.compiled, prep.pairs
+    out: dict[int, Explained] = {}
+    if len(pis) == 0:
+        return out
+    costs = net.open_costs()
+    n_elig = np.bincount(pairs.p, minlength=c.n_placements)
+    vids = c.volunteer_ids
+    for pi in pis.tolist():
+        parts: list[Reason] = []
+        cap = int(c.capacity[pi])
+        if n_elig[pi] < cap:
+            parts.append(part("few_eligible", eligible=int(n_elig[pi]), slots=cap))
+        cv = int(costs[pi])
+        nearest: int | None = None
+        cv_out: int | None = None
+        best_fill = int(net.fill[pi] + (cap - int(net.free_capacity[pi])))  # locked count too
+        if not net.open[pi]:
+            # open here, full in the best round under the hard rules (rules, stable mode)
+            parts.append(part("filled_under_hard_rules", slots=cap))
+            cv_out = 0
+        elif cv == UNREACHABLE:
+            if pr.exact:
+                parts.append(part("nobody_left"))
+            else:
+                parts.append(part("nobody_left_hard_rules", best_fill=best_fill, slots=cap))
+        else:
+            cv_out = cv
+            hops = net.chain_to_open(pi)
+            nearest = hops[0].volunteer if hops else None
+            if pr.exact:
+                hop_parts = _hop_parts(pr, hops)
+                if cv == 0:
+                    parts.append(part("open_tie", hop_parts=hop_parts,
+                                      tie_break_parts=[pr.tie_break]))
+                else:
+                    parts.append(part("open_costs", cost=cv, hop_parts=hop_parts))
+            elif nearest is not None:
+                params = {"best_fill": best_fill, "slots": cap, "volunteer": vids[nearest],
+                          "score": pr.score(nearest, pi)}
+                if cv:
+                    params["cost"] = cv
+                parts.append(part("open_tie_hard_rules" if cv == 0 else "open_costs_hard_rules",
+                                  **params))
+        out[pi] = Explained(cv_out, nearest, parts, [text_of(r) for r in parts])
+    return out
