@@ -359,7 +359,10 @@ def _requirement_columns(c: CompiledRound, bits: _Bitsets) -> tuple[NDArray[np.i
             ) -> int:
                 code, lv = int(u[0]), int(u[1])
                 if code == level.shape[1] - 1:
-                    return 0
+                    # padding: no ask. A row everyone passes, not row 0 (the policy's
+                    # training), so that the rule's own bitset stays exact for the
+                    # explanations' per-rule counts.
+                    return bits.add(("anyone",), np.ones(c.n_volunteers, dtype=np.bool_))
                 return bits.add((name, code, lv), level[:, code] >= lv)
 
             add(rule, column(pairs, ask_row))

@@ -501,15 +501,19 @@ def result_workbook(r: Round, result: Result) -> Workbook:
         ),
     )
     _table_sheet(
-        wb, "Unmatched", ["volunteer", "name", "nationality", "reasons"],
-        ([u.volunteer, _name(vols, u.volunteer), _nat(vols, u.volunteer), "\n".join(u.reasons)]
+        wb, "Unmatched",
+        ["volunteer", "name", "nationality", "cost", "best_placement", "reasons"],
+        ([u.volunteer, _name(vols, u.volunteer), _nat(vols, u.volunteer), u.cost,
+          u.best_placement, "\n".join(u.reasons)]
          for u in result.unmatched_volunteers),
         wrap=["reasons"],
     )
     _table_sheet(
-        wb, "Open slots", ["placement", "title", "host", "country", "slots", "open", "reasons"],
+        wb, "Open slots",
+        ["placement", "title", "host", "country", "slots", "open", "cost", "nearest", "reasons"],
         ([o.placement, *_place(pls, o.placement),
-          pls[o.placement].slots if o.placement in pls else None, o.open, "\n".join(o.reasons)]
+          pls[o.placement].slots if o.placement in pls else None, o.open, o.cost, o.nearest,
+          "\n".join(o.reasons)]
          for o in result.open_slots),
         wrap=["reasons"],
     )
