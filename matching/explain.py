@@ -108,7 +108,7 @@ def pair_failure_details(
     return out
 
 
-_CELLS = 1 << 19
+BATCH_CELLS = 1 << 19
 """Volunteer x placement cells a batch of explanations works on at once (packed bitset
 words: half as many). It bounds the memory to a few MB per array whatever the round's
 size, and batches that fit the processor's caches run fastest."""
@@ -153,7 +153,7 @@ def volunteers_without_pairs(c: CompiledRound, vis: Sequence[int]) -> dict[int, 
     if not rest:
         return out
     lang_cache: dict[bytes, list[tuple[int, int]]] = {}
-    batch = max(1, _CELLS // npl)
+    batch = max(1, BATCH_CELLS // npl)
     k = min(2, npl)
     for lo in range(0, len(rest), batch):
         vs = np.asarray(rest[lo : lo + batch], dtype=np.int64)
@@ -251,7 +251,7 @@ def placements_without_pairs(c: CompiledRound, pis: Sequence[int]) -> dict[int, 
     by_class = separable_rule_masks(c)
     present = [r for r in separable if r in by_class]
     passing = {r: np.bitwise_count(m).sum(axis=1, dtype=np.int64) for r, (m, _) in by_class.items()}
-    batch = max(1, _CELLS // (2 * words))  # 2 MB per matrix: cache-sized
+    batch = max(1, BATCH_CELLS // (2 * words))  # 2 MB per matrix: cache-sized
     all_pis = np.asarray(pis, dtype=np.int64)
     for lo in range(0, len(all_pis), batch):
         ps = all_pis[lo : lo + batch]
@@ -316,7 +316,7 @@ def _pair_rule_failures(
 ) -> dict[str, list[int]]:
     """Per pair-wise rule: how many of the pairs (pv, pp) of each group fail it."""
     out = {r: np.zeros(n_groups, dtype=np.int64) for r in EXACT_ON_PAIRS}
-    step = max(1, _CELLS)
+    step = max(1, BATCH_CELLS)
     for lo in range(0, len(pv), step):
         rules = pair_wise_rules(c, pv[lo : lo + step], pp[lo : lo + step])
         g = group[lo : lo + step]

@@ -107,6 +107,11 @@ class Pending:
             return self._got[0] if self._got else None
 
     @property
+    def forked(self) -> bool:
+        """Whether a child process is at work or done and not yet joined."""
+        return self._child is not None
+
+    @property
     def in_background(self) -> bool:
         """Computed by a child process (until `result()` stops it)."""
         return self._reader is not None
