@@ -133,6 +133,73 @@ def test_imports_point_down_the_layers() -> None:
     assert wrong == []
 
 
+def test_routers_never_import_each_other() -> None:
+    """What routers share lives in `api.service.queries` (or deps, schemas ...), which
+    they import; a router importing another couples two resources' endpoints."""
+    routers = "api.service.routers."
+    wrong = [
+        f"{m} imports {t}"
+        for m, targets in import_graph().items()
+        if m.startswith(routers)
+        for t in targets
+        if t.startswith(routers)
+    ]
+    assert wrong == []
+
+
+def dynamic_imports(source: str) -> list[str]:
+    """The `importlib.import_module(...)` and `__import__(...)` calls in `source` that may
+    load a module of ours: any whose name is not a literal naming another package."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if name not in ("import_module", "__import__"):
+            continue
+        arg = node.args[0] if node.args else None
+        if (
+            isinstance(arg, ast.Constant)
+            and isinstance(arg.value, str)
+            and not arg.value.startswith(".")
+            and arg.value.split(".")[0] not in ("volmatch", *PACKAGES)
+        ):
+            continue  # a third-party module by its literal name
+        found.append(ast.unparse(node))
+    return found
+
+
+def test_the_dynamic_import_finder_finds_them() -> None:
+    source = """
+import importlib
+from importlib import import_module
+importlib.import_module("volmatch.api.cli.solve")
+import_module(name)
+__import__("api.cli")
+importlib.import_module(".solve", "volmatch.api.cli")
+importlib.import_module("uvicorn")
+"""
+    assert dynamic_imports(source) == [
+        "importlib.import_module('volmatch.api.cli.solve')",
+        "import_module(name)",
+        "__import__('api.cli')",
+        "importlib.import_module('.solve', 'volmatch.api.cli')",
+    ]
+
+
+def test_api_loads_none_of_our_modules_through_importlib() -> None:
+    """Commands and routers are imported and registered explicitly, so that the import
+    graph (and these tests) see every edge."""
+    found = [
+        f"{path.relative_to(ROOT)}: {call}"
+        for name, path in _modules().items()
+        if name.split(".")[0] == "api"
+        for call in dynamic_imports(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
+
+
 def test_nothing_of_ours_is_imported_without_the_volmatch_prefix() -> None:
     bare = [
         f"{path.relative_to(ROOT)} imports {imported}"

@@ -15,7 +15,8 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from volmatch.api.service.tables import ApiKey, Host
+from volmatch.api.service.queries import ensure_host
+from volmatch.api.service.tables import ApiKey
 
 Role = Literal["coordinator", "planner", "host"]
 ROLES: tuple[Role, ...] = ("coordinator", "planner", "host")
@@ -53,9 +54,7 @@ def create_key(
             TypeAdapter(HostId).validate_python(host_id)
         except ValidationError as exc:
             raise ValueError(f"--host-id: {exc.errors()[0]['msg']}") from exc
-        if session.get(Host, host_id) is None:
-            session.add(Host(id=host_id, name=host_id))
-            session.flush()
+        ensure_host(session, host_id)
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     row = ApiKey(id=key_id, secret_hash=_hash(secret), role=role, host_id=host_id, label=label)

@@ -1,5 +1,6 @@
 """The service's tables (SQLAlchemy 2 ORM). The schema itself is created by the Alembic
-migrations in `api.service.migrations`; keep the two in step (a test compares them)."""
+migrations in `volmatch.api.service.migrations`; keep the two in step (a test compares
+them)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Alembic environment: run on the connection handed over by `api.service.db.migrate`."""
+"""Alembic environment: run on the connection handed over by `volmatch.api.service.db.migrate`."""
 
 from __future__ import annotations
 

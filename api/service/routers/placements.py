@@ -11,8 +11,9 @@ from sqlalchemy import select
 from volmatch.api.service.auth import Principal
 from volmatch.api.service.deps import Anyone, SessionDep
 from volmatch.api.service.errors import ApiError, forbidden, invalid, not_found
+from volmatch.api.service.queries import ensure_host
 from volmatch.api.service.schemas import PlacementPublic
-from volmatch.api.service.tables import Host, PlacementRow, utcnow
+from volmatch.api.service.tables import PlacementRow, utcnow
 from volmatch.models import Placement
 
 router = APIRouter(tags=["placements"])
@@ -38,13 +39,6 @@ def _may_write(p: Placement, who: Principal) -> None:
         )
 
 
-def _ensure_host(session: SessionDep, host_id: str) -> None:
-    # A coordinator entering a new partner's need registers the partner with it.
-    if session.get(Host, host_id) is None:
-        session.add(Host(id=host_id, name=host_id))
-        session.flush()
-
-
 def _data(p: Placement) -> dict[str, object]:
     return p.model_dump(mode="json", exclude_defaults=True)
 
@@ -56,7 +50,7 @@ def create_placement(body: Placement, session: SessionDep, who: Anyone) -> Place
     _may_write(body, who)
     if session.get(PlacementRow, body.id) is not None:
         raise ApiError(409, f"placement id {body.id!r} is taken; PUT /placements/{{id}} updates")
-    _ensure_host(session, body.host)
+    ensure_host(session, body.host)
     row = PlacementRow(id=body.id, host_id=body.host, data=_data(body))
     session.add(row)
     session.flush()
@@ -79,7 +73,7 @@ def put_placement(
         raise invalid(
             "placements", placement_id, "id", f"the body's id {body.id!r} is not the URL's"
         )
-    _ensure_host(session, body.host)
+    ensure_host(session, body.host)
     if row is None:
         row = PlacementRow(id=body.id, host_id=body.host, data=_data(body))
         session.add(row)

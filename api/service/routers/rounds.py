@@ -31,7 +31,11 @@ from volmatch.api.service.deps import (
 )
 from volmatch.api.service.errors import ApiError, forbidden, invalid, not_found
 from volmatch.api.service.jobs import TERMINAL, new_job
-from volmatch.api.service.routers.volunteers import latest_publication
+from volmatch.api.service.queries import (
+    latest_publication,
+    published_assignments,
+    volunteer_rows,
+)
 from volmatch.api.service.schemas import (
     ExplainOut,
     PublicationPublic,
@@ -47,7 +51,6 @@ from volmatch.api.service.tables import (
     PublishedAssignment,
     ResultRow,
     RoundRow,
-    VolunteerRow,
 )
 from volmatch.models import ErrorItem, InvalidRound, Policy, Round, parse_round, round_to_dict
 
@@ -107,11 +110,7 @@ def _snapshot(session: Session, body: RoundCreate) -> dict[str, Any]:
     # Filtered here rather than with IN (...): SQLite caps the bound parameters.
     want_v = None if body.volunteers is None else set(body.volunteers)
     want_p = None if body.placements is None else set(body.placements)
-    vols = [
-        dict(r.data)
-        for r in session.scalars(select(VolunteerRow).order_by(VolunteerRow.id))
-        if want_v is None or r.id in want_v
-    ]
+    vols = [dict(r.data) for r in volunteer_rows(session) if want_v is None or r.id in want_v]
     pls = [
         dict(r.data)
         for r in session.scalars(select(PlacementRow).order_by(PlacementRow.id))
@@ -147,11 +146,7 @@ def _snapshot(session: Session, body: RoundCreate) -> dict[str, Any]:
             doc["previous"] = [
                 {"volunteer": a.volunteer_id, "placement": a.placement_id,
                  "start": a.start.isoformat(), "months": a.months, "score": a.score}
-                for a in session.scalars(
-                    select(PublishedAssignment)
-                    .where(PublishedAssignment.publication_id == pub.id)
-                    .order_by(PublishedAssignment.volunteer_id)
-                )
+                for a in published_assignments(session, pub.id)
                 if a.volunteer_id in vids and a.placement_id in pids
             ]
     return doc

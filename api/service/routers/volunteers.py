@@ -5,41 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-from sqlalchemy import select
 
 from volmatch.api.service.auth import Principal
 from volmatch.api.service.deps import Anyone, Coordinator, SessionDep, SettingsDep
 from volmatch.api.service.errors import forbidden, invalid, not_found
 from volmatch.api.service.privacy import erase_volunteer, export_volunteer
+from volmatch.api.service.queries import host_assignments, volunteer_rows
 from volmatch.api.service.schemas import (
     UploadSummary,
     VolunteerForHost,
     VolunteerPublic,
     VolunteersUpload,
 )
-from volmatch.api.service.tables import Publication, PublishedAssignment, VolunteerRow, utcnow
+from volmatch.api.service.tables import PublishedAssignment, VolunteerRow, utcnow
 from volmatch.models import Volunteer
 
 router = APIRouter(tags=["volunteers"])
-
-
-def latest_publication(session: SessionDep) -> Publication | None:
-    return session.scalars(
-        select(Publication).order_by(Publication.published_at.desc(), Publication.id.desc())
-    ).first()
-
-
-def host_assignments(session: SessionDep, host_id: str) -> dict[str, PublishedAssignment]:
-    """Volunteer id -> assignment, of the latest published result, at `host_id`."""
-    pub = latest_publication(session)
-    if pub is None:
-        return {}
-    rows = session.scalars(
-        select(PublishedAssignment).where(
-            PublishedAssignment.publication_id == pub.id, PublishedAssignment.host_id == host_id
-        )
-    )
-    return {a.volunteer_id: a for a in rows}
 
 
 def _for_host(row: VolunteerRow, a: PublishedAssignment) -> VolunteerForHost:
@@ -87,11 +68,7 @@ def upload_volunteers(
         if v.id in seen:
             raise invalid("volunteers", v.id, "id", "duplicate id in the upload")
         seen.add(v.id)
-    ids = sorted(seen)
-    existing: dict[str, VolunteerRow] = {}
-    for k in range(0, len(ids), 500):  # SQLite caps the number of bound parameters
-        q = select(VolunteerRow).where(VolunteerRow.id.in_(ids[k : k + 500]))
-        existing.update((r.id, r) for r in session.scalars(q))
+    existing = {r.id: r for r in volunteer_rows(session, seen)}
     created, updated = [], []
     now = utcnow()
     for v in body.volunteers:
@@ -115,13 +92,8 @@ def list_volunteers(
 ) -> list[VolunteerPublic] | list[VolunteerForHost]:
     if who.role == "host":
         mine = host_assignments(session, who.host_id or "")
-        ids = sorted(mine)
-        out: list[VolunteerForHost] = []
-        for k in range(0, len(ids), 500):
-            q = select(VolunteerRow).where(VolunteerRow.id.in_(ids[k : k + 500]))
-            out += [_for_host(r, mine[r.id]) for r in session.scalars(q.order_by(VolunteerRow.id))]
-        return out
-    return [_public(r) for r in session.scalars(select(VolunteerRow).order_by(VolunteerRow.id))]
+        return [_for_host(r, mine[r.id]) for r in volunteer_rows(session, mine)]
+    return [_public(r) for r in volunteer_rows(session)]
 
 
 @router.get(

@@ -1,0 +1,65 @@
+"""`volmatch solve ROUND`: run a round and write the result document (JSON or `.xlsx`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from volmatch.api.cli.guard import BadInput, guarded, stderr
+from volmatch.api.cli.inputs import RoundArg, load_round_file
+from volmatch.api.cli.output import stages, summary_table
+
+ModeOpt = Annotated[
+    str | None,
+    typer.Option("--mode", help="optimal (max total score) or stable (volunteer-optimal)."),
+]
+
+
+def _mode(value: str | None) -> Literal["optimal", "stable"] | None:
+    if value is None:
+        return None
+    if value not in ("optimal", "stable"):
+        raise BadInput(f"--mode must be 'optimal' or 'stable', not {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def solve(
+    round_file: RoundArg,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the result JSON here (default stdout).")
+    ] = None,
+    mode: ModeOpt = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Solver wall-clock limit in seconds.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
+    audit: Annotated[
+        bool, typer.Option("--audit", help="Add a stability audit (blocking pairs, price).")
+    ] = False,
+) -> None:
+    """Run the round; write the result JSON (to stdout where no --out)."""
+    from volmatch.api.io import write_result
+    from volmatch.matching import solve_round
+
+    def go() -> None:
+        m = _mode(mode)
+        if time_limit is not None and time_limit <= 0:
+            raise BadInput("--time-limit must be positive")
+        with stages(sys.stderr.isatty() and not quiet) as stage:
+            stage("loading")
+            r = load_round_file(round_file)
+            result = solve_round(
+                r, mode=m, time_limit_s=time_limit, progress=stage, audit=audit
+            )
+            stage("writing")
+            write_result(r, result, out)
+        if not quiet:
+            err = stderr()
+            err.print(summary_table(result, f"{round_file.name}"))
+            if out is not None:
+                err.print(f"result written to {out}", highlight=False)
+
+    guarded(go)

@@ -1,0 +1,423 @@
+"""Exact regrets: what a choice costs the round's optimal total.
+
+The pure round is a min-cost flow (`flow.py`): source -> volunteer -> placement -> sink,
+plus a bypass for volunteers left out. Given an optimal assignment, forcing one more
+unit of flow through an arc (volunteer V to placement P, or one more volunteer into P)
+changes the optimum by the cheapest cycle through that arc in the *residual network* of
+the optimal flow: the optimal flow has no negative cycle, so every other part of the
+difference between two flows costs nothing or more. The regret of a choice is that
+cycle's cost, a shortest path: exact, without a re-solve, and the cycle reads as a
+vacancy chain ("V188 gives up P060 and moves to P012, ...").
+
+The network is contracted to placements plus the source S and the sink T. A placed
+volunteer has one way in (from its placement), so it becomes the edges "a volunteer of
+P moves to Q" (cost: its score at P minus at Q) and "a volunteer of P leaves" (P -> S,
+cost: its score at P). An unplaced volunteer becomes "S -> Q" (minus its score at Q;
+only the best one per placement matters). P -> T where P has an open slot, T -> P where
+P holds someone who may leave, T -> S where someone eligible is unplaced and S -> T
+where someone is placed complete it. Locked volunteers never move, and the slots they
+hold are gone from their placement.
+
+Shortest paths need non-negative edge costs: node potentials from a Bellman-Ford pass
+(vectorised, one level at a time, only from nodes that changed) make every reduced cost
+non-negative, since the optimal flow has no negative cycle; then each question is one
+Dijkstra (scipy) over ~n_placements nodes.
+
+Questions answered, in score points (the round's scale, never a scaled tie-break):
+- `regrets_at(P)`: for every volunteer eligible for P, the drop if V gets a slot of P;
+- `regrets_of(V)`: for every placement V is eligible for, the drop if V goes there;
+- `unplaced_costs()`: per unplaced volunteer, the drop if they are placed at all (their
+  least regret) and where;
+- `open_costs()`: per placement with an open slot, the drop if one more of its slots is
+  filled (by anyone, moving people where that is cheaper).
+`UNREACHABLE` where no assignment allows the choice (a locked volunteer, no slot left).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+I64 = NDArray[np.int64]
+F64 = NDArray[np.float64]
+B = NDArray[np.bool_]
+
+UNREACHABLE: Final = -1
+"""Regret of a choice that no assignment allows."""
+
+_NO_SCORE: Final = np.iinfo(np.int64).min
+
+
+class NotOptimal(ValueError):
+    """The assignment given is not optimal: its residual network has a negative cycle."""
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One step of a vacancy chain, read from the place that is filled.
+
+    `volunteer` gives up `frm` and goes to `to` (a placement index), or leaves the round
+    (`to` is None); with `volunteer` None, a slot of `frm` that was open is taken
+    (`to` None) or a volunteer comes from the unplaced (`frm` None)."""
+
+    volunteer: int | None
+    frm: int | None
+    to: int | None
+
+
+def segment_ranges(starts: I64, lengths: I64) -> I64:
+    """The indices `starts[k] .. starts[k] + lengths[k] - 1` of every segment, in order."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    keep = lengths > 0
+    starts, lengths = np.asarray(starts, dtype=np.int64)[keep], lengths[keep]
+    if len(lengths) == 0:
+        return np.zeros(0, dtype=np.int64)
+    step = np.ones(int(lengths.sum()), dtype=np.int64)
+    first = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    step[first[1:]] = starts[1:] - (starts[:-1] + lengths[:-1] - 1)
+    step[0] = starts[0]
+    return np.cumsum(step)
+
+
+def _grouped_by(key: I64) -> bool:
+    """Whether equal keys stand next to each other in ascending order."""
+    return len(key) < 2 or bool(np.all(key[1:] >= key[:-1]))
+
+
+class ResidualNetwork:
+    """The residual network of an optimal assignment, ready for regret queries.
+
+    `pv`, `pp`, `score`: the eligible pairs (any order; grouped by placement is fastest);
+    `chosen`: the pairs of an optimal assignment; `locked`: those of them that are locked
+    (they never move); `capacity`: slots per placement, locked ones included. Raises
+    `NotOptimal` when `chosen` is not optimal.
+    """
+
+    def __init__(
+        self,
+        n_volunteers: int,
+        capacity: NDArray[np.integer],
+        pv: NDArray[np.integer],
+        pp: NDArray[np.integer],
+        score: NDArray[np.integer],
+        chosen: NDArray[np.integer],
+        locked: NDArray[np.integer] | None = None,
+    ) -> None:
+        self.n_volunteers = n_volunteers
+        self.n_placements = npl = len(capacity)
+        self.source, self.sink = npl, npl + 1
+        self.n_nodes = npl + 2
+        self.pv = np.asarray(pv, dtype=np.int64)
+        self.pp = np.asarray(pp, dtype=np.int64)
+        self.score = np.asarray(score, dtype=np.int64)
+        chosen = np.asarray(chosen, dtype=np.int64)
+        locked = np.zeros(0, np.int64) if locked is None else np.asarray(locked, np.int64)
+        self.at = np.full(n_volunteers, -1, dtype=np.int64)
+        """Per volunteer: the chosen pair, or -1."""
+        self.at[self.pv[chosen]] = chosen
+        self.locked_v = np.zeros(n_volunteers, dtype=np.bool_)
+        self.locked_v[self.pv[locked]] = True
+        self.free_capacity = np.asarray(capacity, dtype=np.int64) - np.bincount(
+            self.pp[locked], minlength=npl
+        )
+        # a pair can be used when its volunteer may move and a slot of its placement is
+        # not held by a lock (the pairs the flow of `pure` sees)
+        self.usable = ~self.locked_v[self.pv] & (self.free_capacity[self.pp] > 0)
+        movers = chosen[~self.locked_v[self.pv[chosen]]]
+        self.fill = np.bincount(self.pp[movers], minlength=npl)
+        """Per placement: the volunteers placed there who may move."""
+        self.open = self.fill < self.free_capacity
+        self._build(movers)
+        self.potential = self._potentials()
+        reduced = self.cost + self.potential[self.tail] - self.potential[self.head]
+        self.reduced = reduced.astype(np.float64)
+        n = self.n_nodes
+        self.backward = csr_matrix((self.reduced, self.tail, self.indptr), shape=(n, n))
+        """Row = head: the network reversed, for distances *to* a node."""
+        self.forward = self.backward.T.tocsr()
+        """Row = tail: the network, for distances *from* a node."""
+
+    # -- the contracted network ------------------------------------------------------
+
+    def _build(self, movers: I64) -> None:
+        """Edge arrays grouped by head (placements, then S, then T): `tail`, `head`,
+        `cost` and `via` (the volunteer whose move the edge is, or -1)."""
+        npl, S, T = self.n_placements, self.source, self.sink
+        pv, pp, w = self.pv, self.pp, self.score
+        home = self.at[pv]
+        move = np.flatnonzero((home >= 0) & self.usable & (home != np.arange(len(pv))))
+        if not _grouped_by(pp):
+            move = move[np.argsort(pp[move], kind="stable")]
+        m_home = home[move]
+        waiting = np.flatnonzero((home < 0) & self.usable)
+        best_score, best_pair = self._best_waiting(waiting)
+        has_enter = best_pair >= 0
+        self.enter_pair = best_pair
+        """Per placement: the pair of the best unplaced volunteer who could come, or -1."""
+        self.anyone_waiting = bool(len(waiting))
+        has_unfill = self.fill > 0
+        n_moves = np.bincount(pp[move], minlength=npl)
+        s_tails = np.concatenate([pp[movers], [T] if self.anyone_waiting else []])
+        t_tails = np.concatenate([np.flatnonzero(self.open), [S] if len(movers) else []])
+        counts = np.concatenate(
+            [n_moves + has_enter + has_unfill, [len(s_tails), len(t_tails)]]
+        ).astype(np.int64)
+        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        n_edges = int(indptr[-1])
+        tail = np.empty(n_edges, dtype=np.int64)
+        cost = np.zeros(n_edges, dtype=np.int64)
+        via = np.full(n_edges, -1, dtype=np.int64)
+        # each placement's row: its moves in, then S -> P, then T -> P
+        rows = np.flatnonzero(n_moves)
+        pos = segment_ranges(indptr[rows], n_moves[rows])
+        tail[pos] = pp[m_home]
+        cost[pos] = w[m_home] - w[move]
+        via[pos] = pv[move]
+        enter = np.flatnonzero(has_enter)
+        pos = indptr[enter] + n_moves[enter]
+        tail[pos], cost[pos], via[pos] = S, -best_score[enter], pv[best_pair[enter]]
+        unfill = np.flatnonzero(has_unfill)
+        tail[indptr[unfill] + n_moves[unfill] + has_enter[unfill]] = T
+        s0, t0 = int(indptr[S]), int(indptr[T])
+        tail[s0 : s0 + len(s_tails)] = s_tails
+        cost[s0 : s0 + len(movers)] = w[movers]
+        via[s0 : s0 + len(movers)] = pv[movers]
+        tail[t0 : t0 + len(t_tails)] = t_tails
+        self.indptr, self.tail, self.cost, self.via = indptr, tail, cost, via
+        self.head = np.repeat(np.arange(self.n_nodes, dtype=np.int64), counts)
+
+    def _best_waiting(self, waiting: I64) -> tuple[I64, I64]:
+        """Per placement: the best score of an unplaced volunteer who could come, and
+        that pair (the lowest pair index among equals; -1 where nobody)."""
+        npl, pp, w = self.n_placements, self.pp, self.score
+        best = np.full(npl, _NO_SCORE, dtype=np.int64)
+        if len(waiting) and _grouped_by(pp[waiting]):
+            rows = np.flatnonzero(np.diff(np.concatenate([[-1], pp[waiting]])))
+            best[pp[waiting][rows]] = np.maximum.reduceat(w[waiting], rows)
+        else:
+            np.maximum.at(best, pp[waiting], w[waiting])
+        pair = np.full(npl, -1, dtype=np.int64)
+        top = waiting[w[waiting] == best[pp[waiting]]][::-1]
+        pair[pp[top]] = top
+        return best, pair
+
+    def _potentials(self) -> I64:
+        """Shortest distances from a virtual root joined to every node at cost 0
+        (Bellman-Ford, one vectorised pass over the edges per level)."""
+        d = np.zeros(self.n_nodes, dtype=np.int64)
+        rows = np.flatnonzero(np.diff(self.indptr) > 0)
+        if len(rows) == 0:
+            return d
+        starts = self.indptr[rows]
+        for _ in range(self.n_nodes + 1):
+            best = np.minimum.reduceat(d[self.tail] + self.cost, starts)
+            better = best < d[rows]
+            if not better.any():
+                return d
+            d[rows[better]] = best[better]
+        raise NotOptimal("the assignment is not optimal: its residual network has a negative cycle")
+
+    # -- distances ---------------------------------------------------------------------
+
+    def _dijkstra(self, graph: csr_matrix, sources: I64) -> tuple[F64, I64]:
+        """Reduced distances from the nearest of `sources` and the predecessor tree."""
+        dist, pred, _ = dijkstra(graph, indices=sources, return_predecessors=True, min_only=True)
+        return dist, pred
+
+    def _true(self, reduced: F64, frm: int | I64, to: int | I64) -> I64:
+        """Reduced distances back on the score scale (UNREACHABLE where infinite)."""
+        finite = np.isfinite(reduced)
+        out = np.where(finite, reduced, 0).astype(np.int64)
+        out = out - self.potential[frm] + self.potential[to]
+        return np.where(finite, out, UNREACHABLE).astype(np.int64)
+
+    # -- regrets -----------------------------------------------------------------------
+
+    def _target(self, v: I64) -> I64:
+        """Where a volunteer's forced move closes its cycle: its placement, or S."""
+        home = self.at[v]
+        placed = home >= 0
+        out = np.full(len(v), self.source, dtype=np.int64)
+        out[placed] = self.pp[home[placed]]
+        return out
+
+    def _regret(self, pairs: I64, to_target: I64) -> I64:
+        """Regret of each pair given d(its placement -> its volunteer's target)."""
+        home = self.at[self.pv[pairs]]
+        back = np.zeros(len(pairs), dtype=np.int64)
+        placed = home >= 0
+        back[placed] = self.score[home[placed]]
+        out = to_target - self.score[pairs] + back
+        out[(to_target == UNREACHABLE) | ~self.usable[pairs]] = UNREACHABLE
+        out[home == pairs] = 0  # already there (a locked pair too)
+        return out
+
+    def regrets_at(self, p: int) -> tuple[I64, I64]:
+        """Every pair at placement `p` and its regret (one Dijkstra from `p`)."""
+        pairs = np.flatnonzero(self.pp == p)
+        reduced, _ = self._dijkstra(self.forward, np.array([p]))
+        targets = self._target(self.pv[pairs])
+        return pairs, self._regret(pairs, self._true(reduced[targets], p, targets))
+
+    def regrets_of(self, v: int) -> tuple[I64, I64]:
+        """Every pair of volunteer `v` and its regret (one Dijkstra to `v`'s target)."""
+        pairs = np.flatnonzero(self.pv == v)
+        if len(pairs) == 0 or self.locked_v[v]:
+            return pairs, np.where(self.at[v] == pairs, 0, UNREACHABLE).astype(np.int64)
+        target = int(self._target(np.array([v]))[0])
+        reduced, _ = self._dijkstra(self.backward, np.array([target]))
+        places = self.pp[pairs]
+        return pairs, self._regret(pairs, self._true(reduced[places], places, target))
+
+    def unplaced_costs(self) -> tuple[I64, I64]:
+        """Per volunteer: the least regret of placing them anywhere and the pair where
+        it is reached (one Dijkstra to S). UNREACHABLE and -1 where no pair can be used;
+        0 and the own pair for placed volunteers."""
+        reduced, self._pred_to_source = self._dijkstra(self.backward, np.array([self.source]))
+        places = np.arange(self.n_placements)
+        to_source = self._true(reduced[places], places, self.source)
+        idx = np.flatnonzero(self.usable & (self.at[self.pv] < 0))
+        idx = idx[to_source[self.pp[idx]] != UNREACHABLE]
+        value = to_source[self.pp[idx]] - self.score[idx]
+        cost = np.full(self.n_volunteers, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(cost, self.pv[idx], value)
+        best = np.full(self.n_volunteers, -1, dtype=np.int64)
+        hit = idx[value == cost[self.pv[idx]]][::-1]
+        best[self.pv[hit]] = hit
+        cost[best < 0] = UNREACHABLE
+        placed = self.at >= 0
+        cost[placed] = 0
+        best[placed] = self.at[placed]
+        return cost, best
+
+    def open_costs(self) -> I64:
+        """Per placement with an open slot: the least drop if one more of its slots is
+        filled (UNREACHABLE where nobody can come); 0 for full placements.
+
+        The cycle runs P -> T and back from T to P by any way but T -> P itself (that
+        would empty the slot it fills): through T -> S (someone unplaced comes in) or
+        T -> Q (someone leaves another placement Q). So the answer is the distance to P
+        from the nearest of those starts other than P, starting at the reduced cost of
+        T -> start, with T's own edges out of the network (a path back through T closes
+        a second cycle instead of filling the slot). Open placements that hold nobody
+        who may move are no start: one run serves them all. For the others, each gets
+        a distinct half-sized subset of `m` runs (Sperner): in every run a start not in
+        its subset is a source and it is a target, so every other start is tried for it.
+        """
+        npl, S, T = self.n_placements, self.source, self.sink
+        out = np.zeros(npl, dtype=np.int64)
+        want = np.flatnonzero(self.open)
+        if len(want) == 0:
+            return out
+        starts = np.flatnonzero(self.fill > 0)
+        if self.anyone_waiting:
+            starts = np.concatenate([starts, [S]])
+        graph = self._rooted_without_sink_exits(starts)
+        root = self.n_nodes
+        root_edges = slice(int(graph.indptr[root]), int(graph.indptr[root + 1]))
+        offsets = graph.data[root_edges].copy()
+        best = np.full(npl, np.inf)
+
+        def run(sources: B, targets: I64) -> None:
+            if not sources.any() or len(targets) == 0:
+                return
+            graph.data[root_edges] = np.where(sources, offsets, np.inf)
+            reduced, _ = self._dijkstra(graph, np.array([root]))
+            best[targets] = np.minimum(best[targets], reduced[targets])
+
+        also_start = self.fill[want] > 0
+        run(np.ones(len(starts), dtype=np.bool_), want[~also_start])
+        both = want[also_start]
+        position = np.full(self.n_nodes, -1, dtype=np.int64)
+        position[both] = np.arange(len(both))
+        member = _sperner_sets(len(both))  # len(both) x m
+        at = position[starts]
+        for j in range(member.shape[1]):
+            in_run = np.ones(len(starts), dtype=np.bool_)
+            in_run[at >= 0] = member[at[at >= 0], j]
+            run(in_run, both[~member[:, j]])
+        pot = self.potential
+        finite = np.isfinite(best[want])
+        true = np.where(finite, best[want], 0).astype(np.int64) - pot[T] + pot[want]
+        out[want] = np.where(finite, true, UNREACHABLE)
+        return out
+
+    def _rooted_without_sink_exits(self, starts: I64) -> csr_matrix:
+        """The forward network without T's edges, plus a root (the last node) with an
+        edge to each start at the reduced cost of T -> start."""
+        g = self.forward
+        stop = int(g.indptr[self.sink])
+        offsets = (self.potential[self.sink] - self.potential[starts]).astype(np.float64)
+        indptr = np.concatenate([g.indptr[: self.sink + 1], [stop, stop + len(starts)]])
+        n = self.n_nodes + 1
+        return csr_matrix(
+            (
+                np.concatenate([g.data[:stop], offsets]),
+                np.concatenate([g.indices[:stop], starts]),
+                indptr,
+            ),
+            shape=(n, n),
+        )
+
+    # -- vacancy chains ----------------------------------------------------------------
+
+    def chain_to_source(self, p: int) -> list[Hop]:
+        """The cheapest way to free a slot of `p` for an unplaced volunteer, as hops
+        from `p` (call `unplaced_costs` first): who gives up their slot, where they go,
+        and so on until someone leaves the round or an open slot is taken."""
+        pred = self._pred_to_source
+        hops: list[Hop] = []
+        node = p
+        while node != self.source and len(hops) <= self.n_nodes:
+            nxt = int(pred[node])
+            if nxt < 0:
+                break
+            edge = self._tight_edge(node, nxt)
+            who = int(self.via[edge]) if edge >= 0 and self.via[edge] >= 0 else None
+            if nxt == self.sink:
+                hops.append(Hop(None, node, None))  # an open slot of `node` is taken
+            elif nxt == self.source:
+                hops.append(Hop(who, node, None))
+            elif node != self.sink:
+                hops.append(Hop(who, node, nxt))
+            node = nxt
+        return hops
+
+    def _tight_edge(self, tail: int, head: int) -> int:
+        """The edge tail -> head of least reduced cost (lowest volunteer among equals)."""
+        lo, hi = int(self.indptr[head]), int(self.indptr[head + 1])
+        cand = np.flatnonzero(self.tail[lo:hi] == tail) + lo
+        if len(cand) == 0:
+            return -1
+        rc = self.reduced[cand]
+        cand = cand[rc == rc.min()]
+        return int(cand[np.argmin(self.via[cand])])
+
+
+def _sperner_sets(n: int) -> NDArray[np.bool_]:
+    """`n` distinct subsets of {0..m-1}, all of size m // 2, with m as small as can be:
+    for any two, each has an element the other lacks. Row k = the k-th subset."""
+    m = 1
+    while math.comb(m, m // 2) < n:
+        m += 1
+    out = np.zeros((n, m), dtype=np.bool_)
+    k = m // 2
+    combo = list(range(k))
+    for row in range(n):
+        out[row, combo] = True
+        # next combination in lexicographic order
+        i = k - 1
+        while i >= 0 and combo[i] == m - k + i:
+            i -= 1
+        if i < 0:
+            break
+        combo[i] += 1
+        for j in range(i + 1, k):
+            combo[j] = combo[j - 1] + 1
+    return out

@@ -1,0 +1,159 @@
+"""Helpers of the service tests (their fixtures are in conftest.py): settings for a test
+database, a key per role, a small pool and round, waiting for a round's job, seeding."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.helpers import plc, vol
+
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def pg_base_url() -> str | None:
+    """The PostgreSQL URL to test against, or None when there is none."""
+    url = os.environ.get("VOLMATCH_TEST_PG_URL")
+    if url:
+        return url
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
+            return PG_DEFAULT
+    except OSError:
+        return None
+
+
+def with_schema(url: str, schema: str) -> str:
+    """`url` with `schema` as the search path: one PostgreSQL schema per test."""
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}"
+
+
+@dataclass
+class Db:
+    """One empty database for one test: an SQLite file or a PostgreSQL schema."""
+
+    backend: str
+    url: str
+
+
+def settings_for(url: str, **kw: Any) -> Any:
+    """Service settings on `url` with short polls, heartbeats and leases (tests wait less)."""
+    from volmatch.api.service import Settings
+
+    base: dict[str, Any] = {
+        "db_url": url, "poll_s": 0.05, "heartbeat_s": 0.2, "lease_s": 5.0, "log_level": "WARNING",
+    }
+    base.update(kw)
+    return Settings(**base)
+
+
+@dataclass
+class Keys:
+    """One API key per role: a coordinator, a planner, and hosts H01 and H02."""
+
+    coordinator: str
+    planner: str
+    host1: str
+    host2: str
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {getattr(self, who)}"}
+
+
+def make_keys(app: Any) -> Keys:
+    """Create the `Keys` in a started app's database."""
+    from volmatch.api.service.auth import create_key
+    from volmatch.api.service.db import transaction
+
+    with transaction(app.state.sessions) as s:
+        return Keys(
+            coordinator=create_key(s, "coordinator")[1],
+            planner=create_key(s, "planner")[1],
+            host1=create_key(s, "host", "H01")[1],
+            host2=create_key(s, "host", "H02")[1],
+        )
+
+
+def volunteers() -> list[dict[str, Any]]:
+    """A small pool with personal data (names, a birth date) that must never leak."""
+    return [
+        vol("V1", name="Ana Lima", birth_date="2000-01-02", nationality="BR",
+            preferences=["P1"]),
+        vol("V2", name="Ben Okafor", nationality="NG", skills={"teaching": 4, "nursing": 3}),
+        vol("V3", name="Chen Wei", nationality="CN", languages={"en": "C1", "fr": "B2"}),
+        vol("V4", name="Dara Kim", nationality="KR", skills={"nursing": 5}),
+        vol("V5", name="Eli Sato", nationality="JP", training=[]),  # untrained: never placed
+    ]
+
+
+def placements() -> list[dict[str, Any]]:
+    """Two needs of host H01 and one of H02."""
+    return [
+        plc("P1", host="H01", title="Teacher", slots=2, required_skills={"teaching": 2},
+            needs_assessment={"beneficiaries": 120}),
+        plc("P2", host="H01", title="Nurse", country="KE", required_skills={"nursing": 3}),
+        plc("P3", host="H02", title="French tutor", country="SN",
+            required_languages={"fr": "B1"}),
+    ]
+
+
+def round_doc() -> dict[str, Any]:
+    """The pool and the needs as one round document."""
+    return {"volunteers": volunteers(), "placements": placements()}
+
+
+def wait_round(client: Any, rid: str, headers: dict[str, str], timeout: float = 30) -> Any:
+    """Poll round `rid` until its job has finished; return its state."""
+    end = time.monotonic() + timeout
+    while True:
+        r = client.get(f"/rounds/{rid}", headers=headers)
+        assert r.status_code == 200, r.text
+        if r.json()["status"] in ("done", "failed", "cancelled"):
+            return r.json()
+        if time.monotonic() > end:
+            raise AssertionError(f"round {rid} still {r.json()['status']} after {timeout}s")
+        time.sleep(0.05)
+
+
+# HTTP behaviour that does not depend on the database runs on SQLite only; the tests of
+# storage, jobs, idempotency and erasure run on both backends (keeps the suite fast).
+SQLITE_ONLY = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+
+
+def seed(c: Any) -> None:
+    """Host H01 and H02 submit their needs, the coordinator uploads the pool."""
+    for p in placements():
+        who = "host1" if p["host"] == "H01" else "host2"
+        r = c.post("/placements", json=p, headers=c.keys.auth(who))
+        assert r.status_code == 201, r.text
+    r = c.post("/volunteers", json={"volunteers": volunteers()}, headers=c.keys.auth("coordinator"))
+    assert r.status_code == 200, r.text
+
+
+def solved_round(c: Any, publish: bool = False) -> str:
+    """Launch a round from the stored records, wait until it is solved (and published);
+    return its id."""
+    co = c.keys.auth("coordinator")
+    r = c.post("/rounds", json={"name": "spring"}, headers=co)
+    assert r.status_code == 202, r.text
+    rid = r.json()["id"]
+    assert r.headers["location"] == f"/rounds/{rid}"
+    assert wait_round(c, rid, co)["status"] == "done"
+    if publish:
+        assert c.post(f"/rounds/{rid}/publish", headers=co).status_code == 201
+    return str(rid)
+
+
+def store(url: str, **kw: Any) -> Any:
+    """A migrated database on `url`: its engine, session factory and settings."""
+    from volmatch.api.service.db import make_engine, migrate, session_factory
+
+    engine = make_engine(url)
+    migrate(engine)
+    return engine, session_factory(engine), settings_for(url, **kw)

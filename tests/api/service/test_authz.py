@@ -1,0 +1,82 @@
+"""Object-level authorisation, generated from the OpenAPI document so that new routes
+are covered: for every route with an id, a host key of another host gets 404."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.api.service.helpers import (
+    placements,
+    volunteers,
+    wait_round,
+)
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.parametrize("db", ["sqlite"], indirect=True),
+]
+
+
+def _world(c: Any) -> dict[str, str]:
+    """H01's objects, which H02 must not see: a placement, a matched volunteer, a round."""
+    co, h1 = c.keys.auth("coordinator"), c.keys.auth("host1")
+    for p in placements():
+        assert c.post("/placements", json=p, headers=co).status_code == 201
+    assert c.post("/volunteers", json={"volunteers": volunteers()}, headers=co).status_code == 200
+    rid = c.post("/rounds", json={}, headers=co).json()["id"]
+    assert wait_round(c, rid, co)["status"] == "done"
+    assert c.post(f"/rounds/{rid}/publish", headers=co).status_code == 201
+    # V1 is placed at H01's P1: H01 sees V1, H02 must not.
+    assert c.get("/volunteers/V1", headers=h1).status_code == 200
+    return {"placement_id": "P1", "volunteer_id": "V1", "round_id": rid, "host_id": "H01"}
+
+
+def _body_for(path: str, ids: dict[str, str]) -> Any:
+    if path.startswith("/placements/"):
+        return placements()[0]
+    if path.startswith("/volunteers/"):
+        return volunteers()[0]
+    return {}
+
+
+def test_every_id_route_is_404_for_another_hosts_key(client: Any) -> None:
+    ids = _world(client)
+    spec = client.get("/openapi.json").json()
+    h2 = client.keys.auth("host2")
+    checked = []
+    for path, ops in spec["paths"].items():
+        params = re.findall(r"{(\w+)}", path)
+        if not params:
+            continue
+        missing = [p for p in params if p not in ids]
+        assert not missing, f"{path}: add an object of H01 for {missing} to this test"
+        url = path.format(**ids)
+        for method, op in ops.items():
+            query = {
+                p["name"]: ids.get(p["name"], "V1")
+                for p in op.get("parameters", [])
+                if p["in"] == "query" and p.get("required")
+            }
+            body = _body_for(path, ids) if "requestBody" in op else None
+            r = client.request(method.upper(), url, headers=h2, params=query, json=body)
+            assert r.status_code == 404, f"{method.upper()} {url}: {r.status_code} {r.text}"
+            for secret in ("Ana Lima", "2000-01-02", "needs_assessment"):
+                assert secret not in r.text
+            checked.append(f"{method.upper()} {path}")
+    # The generated list really covers the resources (guards against an empty spec).
+    assert {"GET /placements/{placement_id}", "GET /volunteers/{volunteer_id}",
+            "GET /rounds/{round_id}", "DELETE /rounds/{round_id}",
+            "GET /hosts/{host_id}"} <= set(checked)
+    assert len(checked) >= 15
+
+
+def test_host_sees_own_objects_where_the_other_gets_404(client: Any) -> None:
+    ids = _world(client)
+    h1 = client.keys.auth("host1")
+    assert client.get(f"/placements/{ids['placement_id']}", headers=h1).status_code == 200
+    assert client.get(f"/hosts/{ids['host_id']}", headers=h1).status_code == 200
+    # Rounds hold every host's data: no host key sees any.
+    assert client.get(f"/rounds/{ids['round_id']}", headers=h1).status_code == 404
