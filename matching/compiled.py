@@ -396,6 +396,7 @@ class _Vocabularies:
         pflat: dict[str, _Flat],
         policy: Policy,
     ) -> _Vocabularies:
+        """The vocabularies of the round's records and policy."""
         def keys_of(*flats: _Flat) -> set[str]:
             return set(chain.from_iterable(f.keys for f in flats))
 
@@ -424,6 +425,7 @@ class _Vocabularies:
 def _triples(
     flat: _Flat, index: dict[str, int], self_is_volunteer: bool
 ) -> tuple[I32, I32, I32, I32]:
+    """(volunteer, placement, position, list length) of each list entry."""
     lengths = np.asarray(flat.lengths, dtype=np.int64)
     owner = flat.rows()
     pos = np.arange(len(owner), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
@@ -463,6 +465,7 @@ def compile_round(r: Round) -> CompiledRound:
 
 
 def _compile(r: Round) -> CompiledRound:
+    """`compile_round`, with the collector paused."""
     vols, vcols, vflat = _read_sorted(r.volunteers, _read_volunteers, Volunteer.model_fields)
     pls, pcols, pflat = _read_sorted(r.placements, _read_placements, Placement.model_fields)
     volunteer_ids = list(vcols[0])

@@ -488,13 +488,13 @@ def _rule_classes(c: CompiledRound) -> _RuleClasses:
         if rows.shape[1] == 0 or npl == 0:
             rules[rule] = (np.zeros((1, 0), dtype=np.int32), np.zeros(npl, dtype=np.intp))
             continue
-        rules[rule] = _unique_rows(rows, index.mat.shape[0])
+        rules[rule] = unique_rows(rows, index.mat.shape[0])
     out = _RuleClasses(index, rules, _class_groups(rules, npl))
     c.cache["rule_classes"] = out
     return out
 
 
-def _unique_rows(rows: NDArray[np.int32], base: int) -> tuple[NDArray[np.int32], NDArray[np.intp]]:
+def unique_rows(rows: NDArray[np.int32], base: int) -> tuple[NDArray[np.int32], NDArray[np.intp]]:
     """`np.unique(rows, axis=0, return_inverse=True)` for entries in [0, base), through
     one packed int64 key per row where it fits (several times faster)."""
     if float(base) ** rows.shape[1] >= 2.0**62:

@@ -25,6 +25,8 @@ class FlowError(RuntimeError):
 
 @dataclass(frozen=True)
 class FlowSolution:
+    """The pairs a flow chose and their total score."""
+
     chosen: NDArray[np.intp]
     """Indices of the chosen pairs."""
     objective: int

@@ -86,10 +86,12 @@ def _record(model: type[BaseModel]) -> core_schema.CoreSchema:
     return cast(core_schema.CoreSchema, _with_twins(model.__pydantic_core_schema__))
 
 
-_FAST: dict[str, SchemaValidator] = {
+NATIVE_VALIDATORS: dict[str, SchemaValidator] = {
     section: _native_validator(core_schema.list_schema(_record(model)))
     for section, model in _SECTION_MODELS.items()
 }
+"""Per section, a validator of its records that runs every check in pydantic-core (the
+validators' native twins): the loader's quick path."""
 """Validators of whole sections: the first try of `_validate_section`."""
 
 
@@ -102,7 +104,7 @@ def _document_schema() -> core_schema.CoreSchema:
         # Records are validated from the JSON itself. For the types of their fields
         # pydantic-core accepts the same JSON values in JSON mode as it accepts once
         # `json.loads` has made them Python objects, and builds the same records;
-        # tests/test_load_errors.py compares the two on unusual documents.
+        # tests/models/test_load.py compares the two on unusual documents.
         record = _record(_SECTION_MODELS[key])
         fields[key] = core_schema.typed_dict_field(core_schema.list_schema(record))
     return core_schema.typed_dict_schema(fields, extra_behavior="forbid")
@@ -213,7 +215,7 @@ def _str_list(value: Any) -> tuple[str, ...]:
 def _fast_records(section: str, raw: list[Any]) -> tuple[dict[int, Any], list[int]]:
     """The records of a section that the twins validate, by position, and the positions of
     the others (the suspects), which only the models can judge."""
-    fast, model = _FAST[section], _SECTION_MODELS[section]
+    fast, model = NATIVE_VALIDATORS[section], _SECTION_MODELS[section]
     positions: Sequence[int] = range(len(raw))
     try:
         built = fast.validate_python(raw)
@@ -332,7 +334,7 @@ def _parse_round(data: Any) -> Round:
     )
 
 
-def _built_document(text: str) -> dict[str, Any] | None:
+def built_document(text: str) -> dict[str, Any] | None:
     """The JSON document with its volunteers and placements built, when they all are
     valid and nothing else is wrong with its shape; None otherwise."""
     try:
@@ -351,7 +353,7 @@ def parse_text(
     `long_lived`: the round is kept until the process exits (see `_gc_paused`)."""
     is_json = fmt == "json" or (fmt == "auto" and text.lstrip().startswith(("{", "[")))
     with _gc_paused(long_lived):
-        built = _built_document(text) if is_json else None
+        built = built_document(text) if is_json else None
         if built is not None:
             # Volunteers and placements come built: `parse_round` takes built records as
             # they are and checks the rest of the document.

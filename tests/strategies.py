@@ -120,3 +120,34 @@ def round_docs(
             "preference": draw(st.integers(0, 400)),
         }
     return {"volunteers": vols, "placements": pls, "policy": policy}
+
+
+@st.composite
+def ruled_docs(draw: st.DrawFn) -> dict[str, Any]:
+    """Small random rounds with groups and a random set of policy rules on."""
+    d = draw(round_docs(max_volunteers=9, max_placements=5))
+    for v in d["volunteers"]:
+        if draw(st.integers(0, 3)) == 0:
+            v["group"] = f"g{draw(st.integers(0, 2))}"
+    pol = d.setdefault("policy", {})
+    pol["time_limit_s"] = 5
+    pol["rule_costs"] = False
+    if draw(st.booleans()):
+        pol["max_same_nationality_per_placement"] = draw(st.integers(1, 2))
+    if draw(st.booleans()):
+        pol["max_nationality_share_per_country"] = draw(st.sampled_from([0.3, 0.5, 0.8]))
+        pol["nationality_share_allowance"] = draw(st.integers(0, 1))
+    if draw(st.booleans()):
+        pol["max_per_host"] = draw(st.integers(1, 3))
+    if draw(st.booleans()):
+        pol["budget"] = {
+            "total": draw(st.integers(0, 1500)),
+            "cost": {"NP": 300, "KE": 200},
+            "default_cost": 250,
+        }
+    if draw(st.booleans()):
+        pol["gender_balance"] = True
+    if draw(st.booleans()):
+        pol["min_fill"] = {5: 1, 4: 1}
+    pol["group_together"] = draw(st.sampled_from(["placement", "country"]))
+    return d

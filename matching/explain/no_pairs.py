@@ -25,7 +25,7 @@ from volmatch.models.reasons import Reason, part
 
 I64 = NDArray[np.int64]
 
-CELLS = 1 << 19
+BATCH_CELLS = 1 << 19
 """Volunteer x placement cells a batch of explanations works on at once (packed bitset
 words: half as many). It bounds the memory to a few MB per array whatever the round's
 size, and batches that fit the processor's caches run fastest."""
@@ -67,7 +67,7 @@ def volunteers_without_pairs(c: CompiledRound, vis: Sequence[int]) -> dict[int, 
             out[vi] = [part("policy_training_missing", modules=[repr(m) for m in miss])]
         else:
             rest.append(vi)
-    batch = max(1, CELLS // max(npl, 1))
+    batch = max(1, BATCH_CELLS // max(npl, 1))
     lang_cache: dict[bytes, list[tuple[int, int]]] = {}
     for lo in range(0, len(rest), batch):
         out.update(_volunteer_batch(c, np.asarray(rest[lo : lo + batch], np.int64), lang_cache))
@@ -163,7 +163,7 @@ def placements_without_pairs(c: CompiledRound, pis: Sequence[int]) -> dict[int, 
     out: dict[int, list[Reason]] = {}
     if len(pis) == 0:
         return out
-    batch = max(1, CELLS // (2 * requirement_index(c).words))  # 2 MB per matrix
+    batch = max(1, BATCH_CELLS // (2 * requirement_index(c).words))  # 2 MB per matrix
     all_pis = np.asarray(pis, dtype=np.int64)
     # the rules' volunteer sets per class of placements, with their sizes
     by_class = separable_rule_masks(c)
@@ -239,9 +239,9 @@ def _pair_rule_failures(
 ) -> dict[str, list[int]]:
     """Per pair-wise rule: how many of the pairs (pv, pp) of each group fail it."""
     out = {r: np.zeros(n_groups, dtype=np.int64) for r in EXACT_ON_PAIRS}
-    for lo in range(0, len(pv), CELLS):
-        rules = pair_wise_rules(c, pv[lo : lo + CELLS], pp[lo : lo + CELLS])
-        g = group[lo : lo + CELLS]
+    for lo in range(0, len(pv), BATCH_CELLS):
+        rules = pair_wise_rules(c, pv[lo : lo + BATCH_CELLS], pp[lo : lo + BATCH_CELLS])
+        g = group[lo : lo + BATCH_CELLS]
         for r in EXACT_ON_PAIRS:
             out[r] += np.bincount(g[~rules[r]], minlength=n_groups)
     return {r: x.tolist() for r, x in out.items()}

@@ -26,13 +26,9 @@ CHILD_FLOWS = 5
 """Flows of the multiplier search in the child, after which it turns to the
 placement-by-placement bound until stopped: later flows take seconds each on large
 rounds and gain little, the placement-by-placement bound far more."""
-
-
 DECOMPOSE_SHARE = 0.1
 """Share of the time limit a small round gives the placement-by-placement bound
 before its search starts."""
-
-
 BACKGROUND_PAIRS = 100_000
 """From this many pairs, the relaxation runs in a forked process beside the search."""
 
@@ -105,6 +101,11 @@ class Pending:
         self._wait(lambda: bool(self._got), deadline)
         with self._arrived:
             return self._got[0] if self._got else None
+
+    @property
+    def forked(self) -> bool:
+        """Whether a child process is at work or done and not yet joined."""
+        return self._child is not None
 
     @property
     def in_background(self) -> bool:

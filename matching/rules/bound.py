@@ -34,6 +34,8 @@ from volmatch.models import Policy
 
 @dataclass(frozen=True)
 class Relaxation:
+    """A bound of the round with rules and the assignments behind it."""
+
     bound: int
     """Proven upper bound on the score objective (scores minus move penalties)."""
     chosen: NDArray[np.intp]
@@ -92,6 +94,7 @@ class _Dual:
         prev_pairs: NDArray[np.intp],
         n_previous: int,
     ) -> _Dual:
+        """The dual of a round: its weights, move offset, costs and reach."""
         score = prep.scores.total.astype(np.int64)
         bonus = np.zeros(len(score), dtype=np.int64)
         if n_previous and policy.move_cost:

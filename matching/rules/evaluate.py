@@ -134,6 +134,7 @@ class Evaluator:
         return short
 
     def value(self, name: str, picked: IntP) -> int:
+        """The value of tier `name` for the assignment `picked`."""
         c, pairs = self.prep.compiled, self.prep.pairs
         if name == "min_fill":
             return -int(self.shortfall(picked).sum())

@@ -48,6 +48,8 @@ MIN_HINT_SECONDS = 1.0
 
 @dataclass
 class RulesModel:
+    """A CP-SAT model of the round with rules, with its penalties and tiers."""
+
     ctx: RuleContext
     penalties: list[Penalty]
     tiers: list[tuple[str, cp_model.LinearExprT]]

@@ -27,18 +27,16 @@ IntP = NDArray[np.intp]
 WINDOW_VOLUNTEERS = 150
 """Volunteers a window aims at: CP-SAT with presolve solves such a window in well under
 a second, usually to optimality."""
-
-
 WINDOW_PLACEMENTS = 12
 """Placements at most in one window."""
-
-
 PER_GENDER = 5
 """Best candidates of each gender a window takes per placement."""
 
 
 @dataclass
 class Window:
+    """A window of the search: the pairs it may change and the rest held fixed."""
+
     free: IntP
     """Pairs the window may change (indices into the round's pairs)."""
     fixed: IntP
@@ -140,6 +138,7 @@ class Neighbourhoods:
                             picked, at)
 
     def _window(self, ps: IntP, v_w: IntP, picked: IntP, at: IntP) -> Window:
+        """The window of the placements `ps` and the volunteers `v_w`, groups made whole."""
         c, pairs = self.prep.compiled, self.prep.pairs
         # whole groups, or their constraints would see half a group
         gs = np.unique(c.group[v_w][c.group[v_w] >= 0]).tolist()

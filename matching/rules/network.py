@@ -51,6 +51,7 @@ class _Network:
         return sum(len(t) for t in self.tails)
 
     def arcs(self, t: I64, h: I64, cap: I64, cost: I64) -> None:
+        """Add arcs (tails, heads, capacities, unit costs), in this order."""
         self.tails.append(t.astype(np.int64))
         self.heads.append(h.astype(np.int64))
         self.caps.append(cap.astype(np.int64))

@@ -30,8 +30,6 @@ SolveWindow = Callable[[Window, list[str], str, float], "tuple[IntP, bool] | Non
 """(window, tiers to keep no worse, tier to maximise, seconds) -> the window's chosen
 free pairs and whether that is proven best for the whole round (a window without fixed
 pairs solved to optimality), or None when CP-SAT found nothing."""
-
-
 GUIDED_PLACEMENTS = 12
 """Placements a guided window packs (as many as a window grown from a seed holds)."""
 GUIDED_ROUNDS = 3

@@ -46,26 +46,18 @@ def solve_with_rules(prep: Prepared) -> Solution:
 
 
 def _solve_set_up(prep: Prepared, setup: RulesSetup, policy: Policy, t0: float) -> Solution:
+    """Solve the tiers (softening the rules when they cannot all hold) and report."""
     picked_or_none, built, tiers, proven = solve_tiers(prep, setup, policy)
     softened: list[dict[str, Any]] = []
     if picked_or_none is None:
         picked_or_none, built, tiers, proven, softened = soften(prep, setup, policy)
     picked = picked_or_none
-    mp = setup.model_pairs
     score_total = int(prep.scores.total[picked].sum())
     # evaluate penalties on the chosen solution without a solver
     penalty_points = penalty_values(prep, setup, policy, picked)
     objective = score_total - sum(penalty_points.values())
-    full = len(mp) == len(prep.pairs)
-    # the relaxation may still be running beside the search: its best bound by then
-    bound = setup.bound(setup.started + BOUND_SHARE * policy.time_limit_s)
-    if softened:
-        # the relaxation assumed rules that were dropped: only the flow without any
-        # rule still bounds the result
-        bound = setup.pure_objective
-    last = tiers.get("score")
-    if full and last is not None and policy.objective[-1] == "score" and last["optimal"]:
-        bound = min(bound, last["bound"])
+    full = len(setup.model_pairs) == len(prep.pairs)
+    bound = _proven_bound(setup, policy, tiers, full, bool(softened))
     status: Literal["optimal", "feasible"] = (
         "optimal" if (full and proven and objective >= bound) else "feasible"
     )
@@ -74,7 +66,7 @@ def _solve_set_up(prep: Prepared, setup: RulesSetup, policy: Policy, t0: float) 
         | rule_report(prep, setup, policy, picked, built, penalty_points),
         "tiers": tiers,
         "solver": {
-            "model_pairs": len(mp),
+            "model_pairs": len(setup.model_pairs),
             "all_pairs": len(prep.pairs),
             "pure_optimum": setup.pure_objective,
             "seconds": round(time.perf_counter() - t0, 3),
@@ -95,3 +87,19 @@ def _solve_set_up(prep: Prepared, setup: RulesSetup, policy: Policy, t0: float) 
     return Solution(
         chosen=picked, status=status, objective=objective, bound=max(bound, objective), extra=extra
     )
+
+
+def _proven_bound(
+    setup: RulesSetup, policy: Policy, tiers: dict[str, Any], full: bool, softened: bool
+) -> int:
+    """The bound the result can claim: the relaxation's, or the flow's without rules
+    when a rule was dropped (the relaxation assumed it), or CP-SAT's own on a model of
+    every pair whose last tier is the score."""
+    # the relaxation may still be running beside the search: its best bound by then
+    bound = setup.bound(setup.started + BOUND_SHARE * policy.time_limit_s)
+    if softened:
+        bound = setup.pure_objective
+    last = tiers.get("score")
+    if full and last is not None and policy.objective[-1] == "score" and last["optimal"]:
+        bound = min(bound, last["bound"])
+    return bound

@@ -25,8 +25,6 @@ from volmatch.models import Policy
 
 WINDOW_WORKERS = 1
 """CP-SAT workers per window: windows are small, and one worker keeps them reproducible."""
-
-
 WINDOW_EFFORT = 0.1
 """CP-SAT deterministic time per window (a fraction of a second of wall clock): guided
 windows hold a dozen placements, and less effort leaves more of them unproven."""
@@ -81,6 +79,8 @@ def _notes_model(prep: Prepared, setup: RulesSetup, policy: Policy) -> RulesMode
 
 @dataclass
 class _Local:
+    """What a window's model sees of the global rules."""
+
     policy: Policy
     """The policy with the budget and the move limit less what the pairs left out use."""
     prev_pair: dict[int, int]

@@ -167,6 +167,7 @@ class Couples:
 
     # -- applicants ---------------------------------------------------------------------
     def run(self) -> None:
+        """Insert every group, following each displacement it causes."""
         stack: list[tuple[str, int]] = [("g", g) for g in reversed(range(len(self.mk.groups)))]
         limit = STEP_CAP_PER_GROUP * max(len(self.mk.groups), 1)
         while stack:
@@ -182,6 +183,7 @@ class Couples:
                 self._refill(vacated.pop(), stack, vacated)
 
     def _displaced(self, i: int, stack: list[tuple[str, int]], vacated: list[int]) -> None:
+        """Pair i lost its place: its single proposes on, or its group withdraws whole."""
         v = int(self.pv[i])
         self.vheld[v] = -1
         g = int(self.group_of[v])
@@ -202,6 +204,7 @@ class Couples:
         stack.append(("g", g))
 
     def _single(self, v: int) -> tuple[list[int], list[int]]:
+        """Single v applies down its list from its pointer; returns (dropped, vacated)."""
         end = int(self.vstart[v + 1])
         old = int(self.vheld[v])
         while self.ptr[v] < end:
@@ -221,6 +224,7 @@ class Couples:
         return [], []
 
     def _group(self, g: int) -> tuple[list[int], list[int]]:
+        """Group g applies down its joint choices; returns (dropped, vacated)."""
         opts = self.options[g]
         while self.gptr[g] < len(opts):
             at: dict[int, list[int]] = {}

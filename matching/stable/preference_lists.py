@@ -109,7 +109,7 @@ def rankings(prep: Prepared) -> Rankings:
     return Rankings(vorder, vstart, vrank, porder, pstart, prank)
 
 
-def _order_by_index(owner: I64, listed: I64, neg_score: I64) -> I64 | None:
+def order_by_index(owner: I64, listed: I64, neg_score: I64) -> I64 | None:
     """What `_order` gives, with the pair index standing in for the partner, or None
     where the packed key would not fit.
 
@@ -155,7 +155,7 @@ def _listed_at(c: CompiledRound, keys: I64, ov: I32, op: I32, pos: I32) -> I64:
 
 
 def fast_rankings(prep: Prepared) -> Rankings:
-    """`rankings(prep)`, the same arrays, computed faster (see `_order_by_index`)."""
+    """`rankings(prep)`, the same arrays, computed faster (see `order_by_index`)."""
     c, pairs = prep.compiled, prep.pairs
     keys = c.pair_keys(pairs.v, pairs.p)
     if len(keys) > 1 and not bool(np.all(keys[1:] > keys[:-1])):
@@ -167,8 +167,8 @@ def fast_rankings(prep: Prepared) -> Rankings:
     v = pairs.v.astype(np.int64)
     p = pairs.p.astype(np.int64)
     neg = -prep.scores.total
-    vorder = _order_by_index(v, vkey, neg)
-    porder = _order_by_index(p, pkey, neg)
+    vorder = order_by_index(v, vkey, neg)
+    porder = order_by_index(p, pkey, neg)
     if vorder is None or porder is None:
         return rankings(prep)
     vstart = csr(v, c.n_volunteers)

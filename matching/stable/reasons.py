@@ -40,6 +40,7 @@ class _Standing:
 
     @classmethod
     def of(cls, prep: Prepared, chosen: IP) -> _Standing:
+        """Who holds what once `chosen` is the matching."""
         c = prep.compiled
         rk, mk = fast_rankings(prep), market(prep)
         pv, pp = mk.pv, mk.pp

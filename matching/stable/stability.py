@@ -61,6 +61,7 @@ def blocking(
 
 
 def _blocking_groups(prep: Prepared, rk: Rankings, mk: Market, chosen: IP) -> list[str]:
+    """The ids of the groups that block the assignment `chosen`."""
     c = prep.compiled
     free = chosen[~mk.locked_v[mk.pv[chosen]]]
     holders: dict[int, list[int]] = {}

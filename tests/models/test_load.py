@@ -3,20 +3,15 @@ the equality of what it builds with records validated one by one."""
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import json
-import random
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from pydantic import ValidationError
 
 from benchmarks.generate import generate_round
 from tests.helpers import doc, plc, vol
-from volmatch.matching.compiled import Asks, compile_round
 from volmatch.models import (
     ErrorItem,
     InvalidRound,
@@ -234,11 +229,11 @@ def _unusual_but_valid(start: bool) -> str:
 
 @pytest.mark.parametrize("start", [False, True])
 def test_json_text_loads_as_the_parsed_document_does(start: bool) -> None:
-    from volmatch.models.load import _built_document
+    from volmatch.models.load import built_document
 
     text = _unusual_but_valid(start)
     # without `start`, the text is read by the quick path (records built from the JSON)
-    assert (_built_document(text) is None) == start
+    assert (built_document(text) is None) == start
     parsed = json.loads(text)
     r = parse_text(text, fmt="json")
     assert r == parse_round(parsed)
@@ -290,44 +285,13 @@ def test_records_given_built_are_taken_as_they_are() -> None:
 def test_the_loader_checks_ids_and_codes_natively() -> None:
     # Guards the speed of the loader: its validators must be pydantic-core's own checks,
     # not the models' Python ones (which pydantic-core would reuse if it could).
-    from volmatch.models.load import _FAST
+    from volmatch.models.load import NATIVE_VALIDATORS
 
     with pytest.raises(ValidationError) as exc:
-        _FAST["volunteers"].validate_python([vol("bad id!", nationality="cn", skills={"X": 1})])
+        NATIVE_VALIDATORS["volunteers"].validate_python(
+            [vol("bad id!", nationality="cn", skills={"X": 1})]
+        )
     assert {e["type"] for e in exc.value.errors()} == {"string_pattern_mismatch", "literal_error"}
-
-
-def test_compiled_arrays_do_not_depend_on_record_order() -> None:
-    d = generate_round(300, 60, seed=9, rules=True)
-    d["placements"][0]["required_training"] = ["pre-deployment", "x-mod", "pre-deployment"]
-    d["volunteers"][0]["training"] = ["x-mod", "x-mod"]
-    shuffled = copy.deepcopy(d)
-    random.Random(1).shuffle(shuffled["volunteers"])
-    random.Random(2).shuffle(shuffled["placements"])
-    a, b = compile_round(parse_round(d)), compile_round(parse_round(shuffled))
-    for f in dataclasses.fields(a):
-        if f.name in ("round", "cache"):
-            continue
-        x, y = getattr(a, f.name), getattr(b, f.name)
-        if isinstance(x, Asks):
-            x, y = (x.code, x.level, x.count), (y.code, y.level, y.count)
-        assert repr(x) == repr(y), f.name
-    # and they say what the records say
-    for i, v in enumerate(a.volunteers):
-        for code, level in v.skills.items():
-            assert a.skill_level[i, a.skills.index(code)] == level
-        mine = a.pref_p[a.pref_v == i][np.argsort(a.pref_pos[a.pref_v == i])]
-        assert [a.placement_ids[j] for j in mine] == list(v.preferences)
-    for j, p in enumerate(a.placements):
-        n = a.req_training.count[j]
-        codes = [a.modules[c] for c in a.req_training.code[j, :n]]
-        assert codes == sorted(set(p.required_training))
-        n = a.req_skills.count[j]
-        asked = {
-            a.skills[c]: int(lv)
-            for c, lv in zip(a.req_skills.code[j, :n], a.req_skills.level[j, :n], strict=True)
-        }
-        assert asked == dict(p.required_skills)
 
 
 def test_long_lived_round_is_frozen_out_of_the_collector(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The placement-by-placement Lagrangian bound (`matching.decompose`) never cuts off
+"""The placement-by-placement Lagrangian bound (`matching.rules.decompose`) never cuts off
 the proven optimum, at any multiplier and any volunteer prices it steps through."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from tests.test_bound import proven_score_round
-from tests.test_policy_rules import ruled_docs
+from tests.matching.rounds import proven_score_round
+from tests.strategies import ruled_docs
 from volmatch.matching.constraints.gender import BALANCED_GENDERS
 from volmatch.matching.prepared import prepare
 from volmatch.matching.rules.decompose import F64, decomposition_steps, grouping
