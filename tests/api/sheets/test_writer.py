@@ -151,7 +151,7 @@ def test_result_workbook_has_the_four_sheets_and_matches_the_result() -> None:
         assert all(s.column_dimensions[c].width >= 9 for c in "AB")
     un = list(wb["Unmatched"].iter_rows(min_row=2, values_only=True))
     assert [u[0] for u in un] == [u.volunteer for u in result.unmatched_volunteers]
-    assert all(u[3] for u in un)
+    assert all(u[5] for u in un)  # the reasons column
     slots = list(wb["Open slots"].iter_rows(min_row=2, values_only=True))
     assert [(s[0], s[5]) for s in slots] == [(o.placement, o.open) for o in result.open_slots]
     kpis = {k: v for k, v in wb["KPIs"].iter_rows(min_row=2, values_only=True)}
