@@ -68,6 +68,10 @@ class Hop:
     volunteer: int | None
     frm: int | None
     to: int | None
+    score_from: int | None = None
+    """What the volunteer scores at `frm` (None where they were unplaced)."""
+    score_to: int | None = None
+    """What they score at `to` (None where they leave)."""
 
 
 def segment_ranges(starts: I64, lengths: I64) -> I64:
@@ -155,6 +159,8 @@ class ResidualNetwork:
             move = move[np.argsort(pp[move], kind="stable")]
         m_home = home[move]
         waiting = np.flatnonzero((home < 0) & self.usable)
+        self.waiting = waiting
+        """The usable pairs of unplaced volunteers."""
         best_score, best_pair = self._best_waiting(waiting)
         has_enter = best_pair >= 0
         self.enter_pair = best_pair
@@ -281,9 +287,11 @@ class ResidualNetwork:
         reduced, self._pred_to_source = self._dijkstra(self.backward, np.array([self.source]))
         places = np.arange(self.n_placements)
         to_source = self._true(reduced[places], places, self.source)
-        idx = np.flatnonzero(self.usable & (self.at[self.pv] < 0))
-        idx = idx[to_source[self.pp[idx]] != UNREACHABLE]
-        value = to_source[self.pp[idx]] - self.score[idx]
+        idx = self.waiting
+        at_p = to_source[self.pp[idx]]
+        reach = at_p != UNREACHABLE
+        idx = idx[reach]
+        value = at_p[reach] - self.score[idx]
         cost = np.full(self.n_volunteers, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(cost, self.pv[idx], value)
         best = np.full(self.n_volunteers, -1, dtype=np.int64)
@@ -371,9 +379,10 @@ class ResidualNetwork:
 
     # -- vacancy chains ----------------------------------------------------------------
 
-    def moves_to_source(self) -> tuple[I64, I64]:
+    def moves_to_source(self) -> tuple[I64, I64, I64]:
         """For every node on the cheapest way to S (call `unplaced_costs` first): the next
-        node and the volunteer whose move the step is (-1 for a step without one). The
+        node, the volunteer whose move the step is (-1 for a step without one) and the
+        step's cost (their score before minus after). The
         step P -> Q means: a volunteer of P moves to Q; P -> S: one of P leaves; P -> T
         then T -> S: the one who came took an open slot of P."""
         nxt = np.asarray(self._pred_to_source, dtype=np.int64)
@@ -386,23 +395,29 @@ class ResidualNetwork:
         first[1:] = self.tail[edges][1:] != self.tail[edges][:-1]
         via = np.full(self.n_nodes, -1, dtype=np.int64)
         via[self.tail[edges[first]]] = self.via[edges[first]]
-        return nxt, via
+        cost = np.zeros(self.n_nodes, dtype=np.int64)
+        cost[self.tail[edges[first]]] = self.cost[edges[first]]
+        return nxt, via, cost
 
-    def chain_to_source(self, p: int, nxt: I64, via: I64) -> list[Hop]:
+    def chain_to_source(self, p: int, nxt: I64, via: I64, cost: I64) -> list[Hop]:
         """The hops that free a slot of `p` for someone unplaced, cheapest first to last:
         who gives up their slot and where they go, until someone leaves the round or an
-        open slot is taken (`nxt`, `via`: `moves_to_source`)."""
+        open slot is taken (`nxt`, `via`, `cost`: `moves_to_source`)."""
         hops: list[Hop] = []
         node = p
         while node not in (self.source, self.sink) and len(hops) < self.n_nodes:
             step = int(nxt[node])
             if step < 0:
                 break
-            who = int(via[node]) if via[node] >= 0 else None
             if step == self.sink:
                 hops.append(Hop(None, node, None))  # an open slot of `node` is taken
             else:
-                hops.append(Hop(who, node, None if step == self.source else step))
+                who = int(via[node])
+                before = int(self.score[self.at[who]])
+                if step == self.source:
+                    hops.append(Hop(who, node, None, before))
+                else:
+                    hops.append(Hop(who, node, step, before, before - int(cost[node])))
             node = step
         return hops
 
@@ -421,10 +436,12 @@ class ResidualNetwork:
             if prev < 0 or prev >= self.n_nodes:  # the root: the chain starts here
                 break
             edge = self._tight_edge(prev, node)
-            who = int(self.via[edge]) if edge >= 0 and self.via[edge] >= 0 else None
-            hops.append(Hop(who, None if prev == self.source else prev, node))
+            who = int(self.via[edge])
             if prev == self.source:
+                hops.append(Hop(who, None, node, None, -int(self.cost[edge])))
                 break
+            before = int(self.score[self.at[who]])
+            hops.append(Hop(who, prev, node, before, before - int(self.cost[edge])))
             node = prev
         return hops
 

@@ -14,6 +14,7 @@ it leaves out.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable, Hashable, Mapping
 from functools import lru_cache
 from typing import Any, Final
@@ -233,25 +234,35 @@ def ordinal(k: int) -> str:
     return f"{k}{suffix}"
 
 
+def _kinds(template: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The `_parts` and `_nth` fields of a template."""
+    names = [n for _, n, _, _ in string.Formatter().parse(template) if n]
+    return (tuple(n for n in names if n.endswith("_parts")),
+            tuple(n for n in names if n.endswith("_nth")))
+
+
+_KINDS: Final = {code: _kinds(t) for code, t in TEMPLATES.items()}
+
+
 def render(
     code: str, params: Mapping[str, Any], gettext: Gettext = _identity
 ) -> str:
     """The sentence of one reason; `gettext` translates each template (pages)."""
-    values: dict[str, Any] = {}
-    for key, value in params.items():
-        if key.endswith("_parts"):
-            joiner = " or " if code in OR_JOINED else " and " if code in AND_JOINED else "; "
+    values = dict(params)
+    nested, ordinals = _KINDS[code]
+    for key, value in values.items():
+        if type(value) is list and key not in nested:
+            values[key] = ", ".join(map(str, value))
+    if nested:
+        joiner = " or " if code in OR_JOINED else " and " if code in AND_JOINED else "; "
+        for key in nested:
             values[key] = joiner.join(
-                render(p["code"], p.get("params", {}), gettext) for p in value
+                render(p["code"], p.get("params", {}), gettext) for p in params.get(key, ())
             )
-        elif key.endswith("_nth"):
-            values[key] = ordinal(int(value))
-        elif isinstance(value, list):
-            values[key] = ", ".join(str(x) for x in value)
-        else:
-            values[key] = value
+    for key in ordinals:
+        values[key] = ordinal(int(params[key]))
+    text = gettext(TEMPLATES[code]).format_map(values)
     more = params.get("more")
-    text = gettext(TEMPLATES[code]).format(**values)
     if more:
         # the list the count belongs to is the reason's last list: say how many are left
         text += gettext(" and {more} more").format(more=more)
@@ -267,14 +278,13 @@ def part(code: str, **params: Any) -> Reason:
 
 def text_of(reason: Reason | Mapping[str, Any], gettext: Gettext = _identity) -> str:
     """The sentence of a reason."""
-    params = reason.get("params", {})
-    if gettext is _identity:
-        items = tuple(params.items())
+    code, params = reason["code"], reason["params"]
+    if gettext is _identity and not _KINDS[code][0]:
         try:
-            return _english(reason["code"], items)
-        except TypeError:  # a list or nested parts: not hashable, rendered afresh
+            return _english(code, tuple(params.items()))
+        except TypeError:  # a list: not hashable, rendered afresh
             pass
-    return render(reason["code"], params, gettext)
+    return render(code, params, gettext)
 
 
 @lru_cache(maxsize=1 << 14)

@@ -87,24 +87,20 @@ def _hop_parts(pr: Pricing, hops: list[Hop]) -> list[Reason]:
     """The steps of a chain as reasons."""
     ids_v, ids_p = pr.prep.compiled.volunteer_ids, pr.prep.compiled.placement_ids
     out: list[Reason] = []
-    for hop in hops:
-        if hop.volunteer is None:
-            if hop.frm is not None:
-                out.append(part("hop_was_open", placement=ids_p[hop.frm]))
+    for h in hops:
+        if h.volunteer is None:
+            if h.frm is not None:
+                out.append(part("hop_was_open", placement=ids_p[h.frm]))
             continue
-        v = hop.volunteer
-        if hop.frm is None and hop.to is not None:
-            out.append(part("hop_enters", volunteer=ids_v[v], to=ids_p[hop.to],
-                            score_to=pr.score(v, hop.to)))
-        elif hop.frm is not None and hop.to is None:
-            out.append(part("hop_leaves", volunteer=ids_v[v], frm=ids_p[hop.frm],
-                            score_from=pr.score(v, hop.frm)))
-        elif hop.frm is not None and hop.to is not None:
-            out.append(part(
-                "hop_moves", volunteer=ids_v[v], frm=ids_p[hop.frm],
-                score_from=pr.score(v, hop.frm), to=ids_p[hop.to],
-                score_to=pr.score(v, hop.to),
-            ))
+        who = ids_v[h.volunteer]
+        if h.frm is None and h.to is not None:
+            out.append(part("hop_enters", volunteer=who, to=ids_p[h.to], score_to=h.score_to))
+        elif h.frm is not None and h.to is None:
+            out.append(part("hop_leaves", volunteer=who, frm=ids_p[h.frm],
+                            score_from=h.score_from))
+        elif h.frm is not None and h.to is not None:
+            out.append(part("hop_moves", volunteer=who, frm=ids_p[h.frm],
+                            score_from=h.score_from, to=ids_p[h.to], score_to=h.score_to))
     return out
 
 
@@ -117,12 +113,10 @@ def unplaced_reasons(pr: Pricing, vis: I64, filled: I64) -> dict[int, Explained]
     if len(vis) == 0:
         return out
     cost, best = net.unplaced_costs()
-    full_p = (filled >= c.capacity).astype(np.int64)
+    full_p = filled >= c.capacity
     n_pairs = np.bincount(pairs.v, minlength=c.n_volunteers)
-    n_full = np.bincount(pairs.v, weights=full_p[pairs.p], minlength=c.n_volunteers)
-    nxt = via = None
-    if pr.exact:
-        nxt, via = net.moves_to_source()
+    n_full = np.bincount(pairs.v[full_p[pairs.p]], minlength=c.n_volunteers)
+    tree = net.moves_to_source() if pr.exact else None
     chains: dict[int, tuple[list[Reason], str]] = {}
     vids, pids = c.volunteer_ids, c.placement_ids
     heads: dict[tuple[int, int], tuple[Reason, str]] = {}
@@ -131,9 +125,14 @@ def unplaced_reasons(pr: Pricing, vis: I64, filled: I64) -> dict[int, Explained]
     # the sentences of the many are formatted straight from their templates, with each
     # chain's text made once per placement: the same as `text_of`, a tenth of the time
     tie_t, costs_t = TEMPLATES["tie"], TEMPLATES["costs"]
-    for vi, n, k, cv, b in zip(
-        vis.tolist(), n_pairs[vis].tolist(), n_full[vis].astype(np.int64).tolist(),
-        cost[vis].tolist(), best[vis].tolist(), strict=True,
+    tie_parts = [pr.tie_break]
+    b = best[vis]
+    reachable = b >= 0
+    best_p = np.where(reachable, pairs.p[np.maximum(b, 0)], -1).tolist()
+    best_s = np.where(reachable, prep.scores.total[np.maximum(b, 0)], 0).tolist()
+    for vi, n, k, cv, p, score in zip(
+        vis.tolist(), n_pairs[vis].tolist(), n_full[vis].tolist(),
+        cost[vis].tolist(), best_p, best_s, strict=True,
     ):
         head = heads.get((n, k))
         if head is None:
@@ -142,23 +141,19 @@ def unplaced_reasons(pr: Pricing, vis: I64, filled: I64) -> dict[int, Explained]
         if cv == UNREACHABLE:
             if by_volunteer is None:
                 by_volunteer = _placements_by_volunteer(prep)
-            mine = sorted(pids[p] for p in by_volunteer[vi])
-            r = part("slots_locked", placements=mine)
+            r = part("slots_locked", placements=sorted(pids[q] for q in by_volunteer[vi]))
             out[vi] = Explained(None, None, [head[0], r], [head[1], text_of(r)])
             continue
-        p = int(pairs.p[b])
-        score = int(prep.scores.total[b])
         vid, pid = vids[vi], pids[p]
-        if pr.exact:
-            assert nxt is not None and via is not None
+        if tree is not None:
             chain = chains.get(p)
             if chain is None:
-                hops = _hop_parts(pr, net.chain_to_source(p, nxt, via))
+                hops = _hop_parts(pr, net.chain_to_source(p, *tree))
                 chain = chains[p] = (hops, "; ".join(text_of(h) for h in hops))
             if cv == 0:
                 r = {"code": "tie", "params": {
                     "volunteer": vid, "placement": pid, "score": score,
-                    "hop_parts": chain[0], "tie_break_parts": [pr.tie_break]}}
+                    "hop_parts": chain[0], "tie_break_parts": tie_parts}}
                 text = tie_t.format(volunteer=vid, placement=pid, score=score,
                                     hop_parts=chain[1], tie_break_parts=tie_text)
             else:
@@ -168,11 +163,10 @@ def unplaced_reasons(pr: Pricing, vis: I64, filled: I64) -> dict[int, Explained]
                 text = costs_t.format(volunteer=vid, cost=cv, placement=pid, score=score,
                                       hop_parts=chain[1])
         else:
-            code = "tie_hard_rules" if cv == 0 else "costs_hard_rules"
             params = {"volunteer": vid, "placement": pid, "score": score}
             if cv:
                 params["cost"] = cv
-            r = part(code, **params)
+            r = part("tie_hard_rules" if cv == 0 else "costs_hard_rules", **params)
             text = text_of(r)
         out[vi] = Explained(cv, p, [head[0], r], [head[1], text])
     return out
