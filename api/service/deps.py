@@ -1,19 +1,43 @@
-"""Request dependencies as `Annotated` aliases: settings, a database session, the caller."""
+"""Request dependencies as `Annotated` aliases: settings, the database, sessions, the
+caller, idempotency keys.
+
+Sessions are function-scoped: they close when the endpoint returns, before the answer
+is sent (and before any stream starts), so no connection is held while a client reads.
+`WriteSession` is committed by `routing.CommitRoute` before the answer leaves: a 2xx
+means committed.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
+from volmatch.api.service import idempotency
 from volmatch.api.service.auth import Principal, Role, authenticate
+from volmatch.api.service.db import Database
 from volmatch.api.service.errors import ApiError
+from volmatch.api.service.schemas import ID_PATTERN, KEY_ID_PATTERN, ROUND_ID_PATTERN
 from volmatch.api.service.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `volmatch keys create`.")
+
+VolunteerPath = Annotated[
+    str, Path(pattern=ID_PATTERN, max_length=64, description="Volunteer id.")
+]
+PlacementPath = Annotated[
+    str, Path(pattern=ID_PATTERN, max_length=64, description="Placement id.")
+]
+HostPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=64, description="Host id.")]
+RoundPath = Annotated[
+    str, Path(pattern=ROUND_ID_PATTERN, min_length=32, max_length=32, description="Round id.")
+]
+KeyPath = Annotated[
+    str, Path(pattern=KEY_ID_PATTERN, min_length=12, max_length=12, description="Key id.")
+]
 
 
 def get_settings(request: Request) -> Settings:
@@ -21,19 +45,37 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_factory(request: Request) -> sessionmaker[Session]:
-    factory: sessionmaker[Session] = request.app.state.sessions
-    return factory
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request, committed when the handler returns normally."""
-    with get_factory(request)() as session, session.begin():
+def read_session(request: Request) -> Iterator[Session]:
+    """A read-only session for the endpoint's duration."""
+    with get_db(request).read() as session:
         yield session
 
 
+def write_session(request: Request) -> Iterator[Session]:
+    """A write transaction for the endpoint's duration; `CommitRoute` commits it (with
+    the idempotency record) before the answer is sent, else it is rolled back here."""
+    with get_db(request).writes() as session:
+        session.begin()
+        request.state.tx = session
+        try:
+            yield session
+        finally:
+            request.state.tx = None
+            committed = not session.in_transaction()
+        if not committed:
+            raise RuntimeError("a write session reached its end uncommitted: the route "
+                               "must use routing.CommitRoute")
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+DbDep = Annotated[Database, Depends(get_db)]
+ReadSession = Annotated[Session, Depends(read_session, scope="function")]
+WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 
 
 def get_principal(
@@ -46,13 +88,18 @@ def get_principal(
             "missing API key: send 'Authorization: Bearer <key>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    # A short read-only session of its own: authentication must not join the handler's
-    # transaction, or a rejected request would still hold a write lock on SQLite.
-    with get_factory(request)() as session:
+    # A short read-only session of its own: authentication never writes (the last use
+    # is noted in memory and written in batches by the app).
+    with get_db(request).read() as session:
         who = authenticate(session, creds.credentials)
     if who is None:
-        raise ApiError(401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401, "unknown, revoked or expired API key", headers={"WWW-Authenticate": "Bearer"}
+        )
     request.state.key_id = who.key_id
+    usage = getattr(request.app.state, "key_usage", None)
+    if usage is not None:
+        usage.note(who.key_id)
     return who
 
 
@@ -73,3 +120,28 @@ def require(*roles: Role) -> Callable[[Principal], Principal]:
 Coordinator = Annotated[Principal, Depends(require("coordinator"))]
 Reader = Annotated[Principal, Depends(require("coordinator", "planner"))]
 Anyone = PrincipalDep
+
+
+async def idempotent(
+    request: Request,
+    who: PrincipalDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", min_length=1, max_length=idempotency.MAX_KEY,
+               description=idempotency.HEADER_DOC),
+    ] = None,
+) -> None:
+    """Every POST route's idempotency check, after authentication (see idempotency.py)."""
+    try:
+        await idempotency.check(request, who.key_id, idempotency_key)
+    except idempotency.KeyReused:
+        raise ApiError(
+            422,
+            "this Idempotency-Key was used with a different request; use a new key for a "
+            "new request",
+        ) from None
+
+
+IDEMPOTENT = [Depends(idempotent)]
+"""`dependencies=` of every POST route."""
+

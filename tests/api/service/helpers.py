@@ -69,9 +69,8 @@ class Keys:
 def make_keys(app: Any) -> Keys:
     """Create the `Keys` in a started app's database."""
     from volmatch.api.service.auth import create_key
-    from volmatch.api.service.db import transaction
 
-    with transaction(app.state.sessions) as s:
+    with app.state.db.write() as s:
         return Keys(
             coordinator=create_key(s, "coordinator")[1],
             planner=create_key(s, "planner")[1],
@@ -151,9 +150,10 @@ def solved_round(c: Any, publish: bool = False) -> str:
 
 
 def store(url: str, **kw: Any) -> Any:
-    """A migrated database on `url`: its engine, session factory and settings."""
-    from volmatch.api.service.db import make_engine, migrate, session_factory
+    """A migrated database on `url` (a `Database`) and service settings for it."""
+    from volmatch.api.service.db import database_for, migrate
 
-    engine = make_engine(url)
-    migrate(engine)
-    return engine, session_factory(engine), settings_for(url, **kw)
+    settings = settings_for(url, **kw)
+    db = database_for(settings)
+    migrate(db)
+    return db, settings

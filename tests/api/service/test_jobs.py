@@ -19,15 +19,14 @@ from tests.api.service.helpers import Db, round_doc, store
 VOLMATCH = str(Path(sys.executable).with_name("volmatch"))
 
 
-def _add_round(sessions: Any) -> str:
+def _add_round(db: Any) -> str:
     import uuid
 
-    from volmatch.api.service.db import transaction
     from volmatch.api.service.jobs import new_job
     from volmatch.api.service.tables import RoundRow
 
     rid = uuid.uuid4().hex
-    with transaction(sessions) as s:
+    with db.write() as s:
         s.add(RoundRow(id=rid, name="t", source="document", created_by="test",
                        n_volunteers=5, n_placements=3, document=round_doc()))
         s.flush()
@@ -35,24 +34,24 @@ def _add_round(sessions: Any) -> str:
     return rid
 
 
-def _job(sessions: Any, rid: str) -> Any:
+def _job(db: Any, rid: str) -> Any:
     from volmatch.api.service.tables import Job
 
-    with sessions() as s:
+    with db.read() as s:
         return s.get(Job, rid)
 
 
-def _results(sessions: Any, rid: str) -> int:
+def _results(db: Any, rid: str) -> int:
     from volmatch.api.service.tables import ResultRow
 
-    with sessions() as s:
+    with db.read() as s:
         return int(s.scalar(select(func.count()).where(ResultRow.round_id == rid)) or 0)
 
 
 def test_claim_lease_and_fencing(db: Db) -> None:
     from volmatch.api.service.jobs import Worker
 
-    engine, sessions, settings = store(db.url, lease_s=0.3)
+    sessions, settings = store(db.url, lease_s=0.3)
     rid = _add_round(sessions)
     a, b = Worker(sessions, settings, "A"), Worker(sessions, settings, "B")
     claim_a = a.claim()
@@ -71,13 +70,13 @@ def test_claim_lease_and_fencing(db: Db) -> None:
     assert (job.status, job.worker, job.attempts) == ("done", "B", 2)
     assert _results(sessions, rid) == 1
     assert a.claim() is None and b.claim() is None
-    engine.dispose()
+    sessions.dispose()
 
 
 def test_job_whose_workers_keep_dying_fails_after_max_attempts(db: Db) -> None:
     from volmatch.api.service.jobs import Worker
 
-    engine, sessions, settings = store(db.url, lease_s=0.05, max_attempts=2)
+    sessions, settings = store(db.url, lease_s=0.05, max_attempts=2)
     rid = _add_round(sessions)
     w = Worker(sessions, settings, "W")
     assert w.claim() is not None
@@ -87,7 +86,7 @@ def test_job_whose_workers_keep_dying_fails_after_max_attempts(db: Db) -> None:
     assert w.claim() is None
     job = _job(sessions, rid)
     assert job.status == "failed" and job.error["kind"] == "worker_lost"
-    engine.dispose()
+    sessions.dispose()
 
 
 def test_concurrent_workers_solve_each_round_once(db: Db) -> None:
@@ -95,7 +94,7 @@ def test_concurrent_workers_solve_each_round_once(db: Db) -> None:
 
     from volmatch.api.service.jobs import Worker
 
-    engine, sessions, settings = store(db.url, poll_s=0.02)
+    sessions, settings = store(db.url, poll_s=0.02)
     rids = [_add_round(sessions) for _ in range(6)]
     stop = threading.Event()
     threads = [
@@ -114,7 +113,7 @@ def test_concurrent_workers_solve_each_round_once(db: Db) -> None:
         assert _job(sessions, r).status == "done"
         assert _job(sessions, r).attempts == 1
         assert _results(sessions, r) == 1
-    engine.dispose()
+    sessions.dispose()
 
 
 def _worker(url: str, env: dict[str, str], lease: float) -> subprocess.Popen[bytes]:
@@ -127,7 +126,7 @@ def _worker(url: str, env: dict[str, str], lease: float) -> subprocess.Popen[byt
 
 
 def test_worker_killed_mid_solve_loses_nothing(db: Db) -> None:
-    engine, sessions, _ = store(db.url)
+    sessions, _ = store(db.url)
     rid = _add_round(sessions)
     slow = _worker(db.url, {"VOLMATCH_WORKER_TEST_DELAY_S": "60"}, lease=1.5)
     try:
@@ -154,7 +153,7 @@ def test_worker_killed_mid_solve_loses_nothing(db: Db) -> None:
     job = _job(sessions, rid)
     assert job.attempts == 2 and job.worker != first.worker
     assert _results(sessions, rid) == 1
-    engine.dispose()
+    sessions.dispose()
 
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)  # bookkeeping, not storage
@@ -162,7 +161,7 @@ def test_solver_incumbents_show_as_best_bound_and_gap(db: Db, monkeypatch: Any) 
     from volmatch import matching
     from volmatch.api.service.jobs import Worker
 
-    engine, sessions, settings = store(db.url)
+    sessions, settings = store(db.url)
     rid = _add_round(sessions)
     seen: list[dict[str, Any]] = []
     real = matching.solve_round
@@ -180,4 +179,4 @@ def test_solver_incumbents_show_as_best_bound_and_gap(db: Db, monkeypatch: Any) 
         "solve", 90, 100, 0.1)
     final = _job(sessions, rid).progress
     assert final["stage"] == "done" and final["gap"] == 0.0
-    engine.dispose()
+    sessions.dispose()
