@@ -28,6 +28,7 @@ from volmatch.api.service.routers import (
     rounds,
     volunteers,
 )
+from volmatch.api.service.routing import Admission
 from volmatch.api.service.schemas import ERROR_RESPONSES
 from volmatch.api.service.settings import Settings
 
@@ -78,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = database_for(settings)
         migrate(db)
         app.state.db = db
+        app.state.admission = Admission.for_database(db, settings.db_pool_size,
+                                                     settings.queue_wait_s)
         app.state.stopping = threading.Event()
         usage = KeyUsage()
         app.state.key_usage = usage

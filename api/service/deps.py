@@ -9,7 +9,7 @@ means committed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request
@@ -40,26 +40,30 @@ KeyPath = Annotated[
 ]
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that do no I/O are `async`: FastAPI runs a plain `def` dependency in a
+# thread, a hop that costs more than the work.
+
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
 def read_session(request: Request) -> Iterator[Session]:
     """A read-only session for the endpoint's duration."""
-    with get_db(request).read() as session:
+    with request.app.state.db.read() as session:
         yield session
 
 
 def write_session(request: Request) -> Iterator[Session]:
     """A write transaction for the endpoint's duration; `CommitRoute` commits it (with
     the idempotency record) before the answer is sent, else it is rolled back here."""
-    with get_db(request).writes() as session:
+    with request.app.state.db.writes() as session:
         session.begin()
         request.state.tx = session
         try:
@@ -90,7 +94,7 @@ def get_principal(
         )
     # A short read-only session of its own: authentication never writes (the last use
     # is noted in memory and written in batches by the app).
-    with get_db(request).read() as session:
+    with request.app.state.db.read() as session:
         who = authenticate(session, creds.credentials)
     if who is None:
         raise ApiError(
@@ -106,10 +110,10 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
+def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets only the given roles through (403 for the others)."""
 
-    def check(who: PrincipalDep) -> Principal:
+    async def check(who: PrincipalDep) -> Principal:
         if who.role not in roles:
             raise ApiError(403, f"a {who.role} key may not do this (needs {' or '.join(roles)})")
         return who

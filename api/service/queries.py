@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from volmatch.api.service.tables import (
     Base,
     Host,
+    PlacementRow,
     Publication,
     PublishedAssignment,
     VolunteerRow,
@@ -58,21 +59,31 @@ def host_assignments(session: Session, host_id: str) -> dict[str, PublishedAssig
     return {a.volunteer_id: a for a in published_assignments(session, pub.id, host_id)}
 
 
+def _rows_by_id(
+    session: Session, model: type[RowT], ids: Iterable[str] | None
+) -> list[RowT]:
+    """All rows of `model` by id, or those with these ids (ids not stored are left out),
+    in chunks of IN_CHUNK ids."""
+    key = model.id  # type: ignore[attr-defined]
+    if ids is None:
+        return list(session.scalars(select(model).order_by(key)))
+    wanted = sorted(set(ids))
+    rows: list[RowT] = []
+    for k in range(0, len(wanted), IN_CHUNK):
+        rows += session.scalars(
+            select(model).where(key.in_(wanted[k : k + IN_CHUNK])).order_by(key))
+    return rows
+
+
 def volunteer_rows(session: Session, ids: Iterable[str] | None = None) -> list[VolunteerRow]:
     """The stored volunteers by id: all of them, or those with these ids (ids not stored
     are left out)."""
-    if ids is None:
-        return list(session.scalars(select(VolunteerRow).order_by(VolunteerRow.id)))
-    wanted = sorted(set(ids))
-    rows: list[VolunteerRow] = []
-    for k in range(0, len(wanted), IN_CHUNK):
-        q = (
-            select(VolunteerRow)
-            .where(VolunteerRow.id.in_(wanted[k : k + IN_CHUNK]))
-            .order_by(VolunteerRow.id)
-        )
-        rows += session.scalars(q)
-    return rows
+    return _rows_by_id(session, VolunteerRow, ids)
+
+
+def placement_rows(session: Session, ids: Iterable[str] | None = None) -> list[PlacementRow]:
+    """The stored placements by id: all of them, or those with these ids."""
+    return _rows_by_id(session, PlacementRow, ids)
 
 
 def existing_volunteer_ids(session: Session, ids: Iterable[str]) -> set[str]:

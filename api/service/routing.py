@@ -1,5 +1,13 @@
 """`CommitRoute`: the route class of every router. A 2xx never leaves the server before
-its transaction has committed.
+its transaction has committed, and no more requests use the database at once than it
+has connections for.
+
+Admission: a request takes a slot (`Admission`, an asyncio semaphore sized to the
+connection pool) before its dependencies run and gives it back once committed. Waiting
+for a slot costs no thread; past `queue_wait_s` it is a 503 with Retry-After. Without it,
+a burst fills every endpoint thread with requests that wait for a connection while the
+requests that hold the connections wait for a thread to finish on: the service stalls
+until the pool's timeout.
 
 The endpoint runs with a `WriteSession` (deps.py) left open; once the endpoint has
 returned and its answer is built, the route flushes the endpoint's writes, adds the
@@ -11,18 +19,21 @@ is unavailable or busy), never a 500 and never a 200 for lost data.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio.to_thread
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from volmatch.api.service import idempotency
 from volmatch.api.service.db import Database
-from volmatch.api.service.errors import ApiError
+from volmatch.api.service.errors import ApiError, unavailable
+
+T = TypeVar("T")
 
 
 class _KeyTaken(Exception):
@@ -74,6 +85,38 @@ def _stored_answer(db: Database, pending: idempotency.Pending, ttl_h: float) -> 
     return found
 
 
+async def _unlimited(fn: Callable[..., T], *args: Any) -> T:
+    """Run `fn` in a thread outside the endpoints' thread limit. A commit holds a
+    connection: were it to wait for one of the limited threads, and those threads wait
+    for a connection, neither would move (FastAPI runs dependencies' exits the same way)."""
+    return await anyio.to_thread.run_sync(fn, *args, limiter=anyio.CapacityLimiter(1))
+
+
+class Admission:
+    """Slots for requests that use the database: `reads` for GET and HEAD, `writes` for
+    the others (the same semaphore when one pool serves both)."""
+
+    def __init__(self, reads: int, writes: int | None, wait_s: float) -> None:
+        self.reads = asyncio.Semaphore(reads)
+        self.writes = self.reads if writes is None else asyncio.Semaphore(writes)
+        self.wait_s = wait_s
+
+    @classmethod
+    def for_database(cls, db: Database, pool_size: int, wait_s: float) -> Admission:
+        if db.dialect == "sqlite":
+            reads = db.read_engine.pool.size()  # type: ignore[attr-defined]
+            return cls(reads, SQLITE_WRITERS_ADMITTED, wait_s)
+        return cls(pool_size, None, wait_s)
+
+    def slot(self, method: str) -> asyncio.Semaphore:
+        return self.reads if method in ("GET", "HEAD") else self.writes
+
+
+SQLITE_WRITERS_ADMITTED = 4
+"""Writing requests admitted at once on SQLite: one writes, the others parse and
+validate meanwhile and queue for the one write connection."""
+
+
 class CommitRoute(APIRoute):
     """An API route that commits the request's transaction before answering."""
 
@@ -81,19 +124,36 @@ class CommitRoute(APIRoute):
         inner = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
+            admission: Admission | None = getattr(request.app.state, "admission", None)
+            if admission is None:  # the app has not started: nothing to admit to
+                return await run(request)
+            slot = admission.slot(request.method)
+            try:
+                await asyncio.wait_for(slot.acquire(), admission.wait_s)
+            except TimeoutError:
+                raise unavailable("the service is busy (its queue for the database did not "
+                                  "move in time); retry") from None
+            try:
+                return await run(request)
+            finally:
+                slot.release()
+
+        async def run(request: Request) -> Response:
             try:
                 response = await inner(request)
             except idempotency.Replay as replay:
                 return replay.response
             tx: Any = getattr(request.state, "tx", None)
             pending = idempotency.pending_of(request)
+            if tx is None and pending is None:
+                return response
             db: Database = request.app.state.db
             try:
-                await run_in_threadpool(_commit, db, tx, pending, response)
+                await _unlimited(_commit, db, tx, pending, response)
             except _KeyTaken:
                 assert pending is not None
                 ttl_h = request.app.state.settings.idempotency_ttl_h
-                return await run_in_threadpool(_stored_answer, db, pending, ttl_h)
+                return await _unlimited(_stored_answer, db, pending, ttl_h)
             return response
 
         return handler

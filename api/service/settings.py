@@ -61,6 +61,14 @@ class Settings(BaseSettings):
         description="Longest a request waits for a database connection, SQLite's write "
         "turn or a row lock before it is answered 503 with Retry-After, instead of hanging.",
     )
+    queue_wait_s: float = Field(
+        30.0,
+        gt=0,
+        description="Longest a request waits in a burst for its turn at the database (the "
+        "queue of requests admitted as connections free up) before it is answered 503 "
+        "with Retry-After: long enough to ride out a burst of a thousand clients, short "
+        "enough to answer before their own timeouts.",
+    )
     statement_timeout_s: float = Field(
         30.0,
         gt=0,

@@ -34,7 +34,7 @@ from volmatch.api.service.tables import ApiKey
 router = APIRouter(tags=["keys"], route_class=CommitRoute)
 
 
-def _admin(who: Anyone, key_id: KeyPath) -> Principal:
+async def _admin(who: Anyone, key_id: KeyPath) -> Principal:
     """Only coordinators manage keys; to any other key a key id is a 404, like every
     object id it may not see."""
     if who.role != "coordinator":

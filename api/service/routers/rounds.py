@@ -39,6 +39,7 @@ from volmatch.api.service.queries import (
     add_new,
     latest_publication,
     lock_row,
+    placement_rows,
     published_assignments,
     volunteer_rows,
 )
@@ -56,7 +57,6 @@ from volmatch.api.service.schemas import (
 from volmatch.api.service.settings import Settings
 from volmatch.api.service.tables import (
     Job,
-    PlacementRow,
     Publication,
     PublishedAssignment,
     ResultRow,
@@ -67,8 +67,12 @@ from volmatch.models import ErrorItem, InvalidRound, Policy, Round, parse_round,
 router = APIRouter(tags=["rounds"], route_class=CommitRoute)
 
 
-def _public(session: Session, r: RoundRow, job: Job) -> RoundPublic:
-    published = session.scalar(select(Publication.id).where(Publication.round_id == r.id))
+def _public(
+    session: Session, r: RoundRow, job: Job, published: bool | None = None
+) -> RoundPublic:
+    if published is None:
+        published = session.scalar(
+            select(Publication.id).where(Publication.round_id == r.id)) is not None
     return RoundPublic(
         id=r.id,
         name=r.name,
@@ -83,7 +87,7 @@ def _public(session: Session, r: RoundRow, job: Job) -> RoundPublic:
         error=job.error,
         started_at=job.started_at,
         finished_at=job.finished_at,
-        published=published is not None,
+        published=published,
     )
 
 
@@ -117,15 +121,8 @@ def _check_limits(r: Round, settings: Settings) -> None:
 
 def _snapshot(session: Session, body: RoundCreate) -> dict[str, Any]:
     """A round document from the stored records, as they are now."""
-    # Filtered here rather than with IN (...): SQLite caps the bound parameters.
-    want_v = None if body.volunteers is None else set(body.volunteers)
-    want_p = None if body.placements is None else set(body.placements)
-    vols = [dict(r.data) for r in volunteer_rows(session) if want_v is None or r.id in want_v]
-    pls = [
-        dict(r.data)
-        for r in session.scalars(select(PlacementRow).order_by(PlacementRow.id))
-        if want_p is None or r.id in want_p
-    ]
+    vols = [dict(r.data) for r in volunteer_rows(session, body.volunteers)]
+    pls = [dict(r.data) for r in placement_rows(session, body.placements)]
     errors = []
     for section, asked, got in (
         ("volunteers", body.volunteers, vols),
@@ -292,7 +289,10 @@ def list_rounds(
     )
     if status is not None:
         q = q.where(Job.status == status)
-    return [_public(session, r, j) for r, j in session.execute(q).tuples()]
+    rows = list(session.execute(q).tuples())
+    published = set(session.scalars(select(Publication.round_id).where(
+        Publication.round_id.in_([r.id for r, _ in rows])))) if rows else set()
+    return [_public(session, r, j, r.id in published) for r, j in rows]
 
 
 @router.get("/rounds/{round_id}", response_model=RoundPublic, summary="Status and progress")
