@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -236,10 +237,8 @@ async def user(kind: str, n: int, client: httpx.AsyncClient, keys: dict[str, str
 async def sample_load(level: Level, stop: asyncio.Event) -> None:
     while not stop.is_set():
         level.load.append(round(os.getloadavg()[0], 2))
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
-        except TimeoutError:
-            pass
 
 
 def parse_mix(text: str) -> list[tuple[str, float]]:

@@ -215,7 +215,9 @@ def keys_list(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("id", "role", "host", "label", "state", "created", "expires", "last used")
+    table = Table()
+    for name in ("id", "role", "host", "label", "state", "created", "expires", "last used"):
+        table.add_column(name, no_wrap=name in ("id", "role", "state"))
     for r in found:
         table.add_row(r["id"], r["role"], r["host_id"] or "", r["label"], r["state"],
                       r["created_at"] or "", r["expires_at"] or "never",

@@ -12,7 +12,7 @@ import time
 import uuid
 from typing import Any
 
-from starlette.routing import Match
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from volmatch.api.service.logs import get_logger, request_id
@@ -26,14 +26,32 @@ def _json(status: int, doc: dict[str, Any]) -> tuple[int, bytes]:
     return status, json.dumps(doc).encode()
 
 
-def allowed_methods(app: Any, scope: Scope) -> list[str]:
-    """The methods some route of `app` answers at this path (with HEAD for GET and
-    OPTIONS); empty when no route matches the path."""
+def _method_table(app: Any) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """(path pattern, methods) of every operation: the OpenAPI document's paths, plus
+    the routes outside it (the docs pages). Built once per app."""
+    table: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
+        app.state, "method_table", None)
+    if table is None:
+        table = [
+            (compile_path(path)[0], frozenset(m.upper() for m in ops))
+            for path, ops in app.openapi().get("paths", {}).items()
+        ]
+        table += [
+            (compile_path(route.path)[0], frozenset(route.methods))
+            for route in app.router.routes
+            if isinstance(getattr(route, "path", None), str) and getattr(route, "methods", None)
+        ]
+        app.state.method_table = table
+    return table
+
+
+def allowed_methods(app: Any, path: str) -> list[str]:
+    """The methods the app answers at `path` (with HEAD for GET, and OPTIONS); empty
+    when no operation has this path."""
     methods: set[str] = set()
-    for route in app.router.routes:
-        route_methods = getattr(route, "methods", None)
-        if route_methods and route.matches(scope)[0] != Match.NONE:
-            methods |= set(route_methods)
+    for pattern, ms in _method_table(app):
+        if pattern.match(path):
+            methods |= ms
     if not methods:
         return []
     methods.add("OPTIONS")
@@ -64,7 +82,7 @@ class ServiceMiddleware:
                 raw = list(message.get("headers", []))
                 if message["status"] == 405:
                     # Starlette names the methods of one route; the path may have several.
-                    allow = ", ".join(allowed_methods(scope["app"], scope))
+                    allow = ", ".join(allowed_methods(scope["app"], scope["path"]))
                     raw = [(k, v) for k, v in raw if k.lower() != b"allow"]
                     extra.append((b"allow", allow.encode()))
                 message["headers"] = [*raw, *extra]
@@ -109,7 +127,7 @@ class ServiceMiddleware:
                       headers: dict[str, str]) -> None:
         method = scope["method"]
         if method == "OPTIONS":
-            allow = allowed_methods(scope["app"], scope)
+            allow = allowed_methods(scope["app"], scope["path"])
             if not allow:
                 await self._respond(send, *_json(404, {"detail": "Not Found"}),
                                     "application/json")
