@@ -134,9 +134,9 @@ def add_new(session: Session, row: Base) -> bool:
     commit time."""
     from sqlalchemy.exc import IntegrityError
 
-    session.add(row)
     try:
-        with session.begin_nested():
+        with session.begin_nested():  # added inside: a failed savepoint expunges it
+            session.add(row)
             session.flush()
     except IntegrityError:
         return False

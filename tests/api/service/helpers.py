@@ -207,7 +207,7 @@ class Server:
             time.sleep(0.05)
 
     def _collect(self) -> None:
-        if self.proc is not None and self.proc.stderr is not None:
+        if self.proc is not None and self.proc.stderr is not None and not self.proc.stderr.closed:
             self.log += self.proc.stderr.read().decode("utf-8", "replace")
             self.proc.stderr.close()
 

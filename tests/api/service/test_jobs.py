@@ -51,13 +51,13 @@ def _results(db: Any, rid: str) -> int:
 def test_claim_lease_and_fencing(db: Db) -> None:
     from volmatch.api.service.jobs import Worker
 
-    sessions, settings = store(db.url, lease_s=0.3)
+    sessions, settings = store(db.url, lease_s=1.0)  # long enough on a busy machine
     rid = _add_round(sessions)
     a, b = Worker(sessions, settings, "A"), Worker(sessions, settings, "B")
     claim_a = a.claim()
     assert claim_a is not None and claim_a.attempt == 1
     assert b.claim() is None  # A's lease holds
-    time.sleep(0.4)  # A stops heart-beating: its lease expires
+    time.sleep(1.1)  # A stops heart-beating: its lease expires
     claim_b = b.claim()
     assert claim_b is not None and claim_b.round_id == rid and claim_b.attempt == 2
     # A wakes up and finishes: its outcome is dropped (fencing token), B's is kept.
