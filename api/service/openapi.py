@@ -85,6 +85,7 @@ def service_openapi(app: FastAPI) -> dict[str, Any]:
         mode: JsonSchemaMode = "serialization" if suffix == "Output" else "validation"
         wanted.append((model, mode))
         names[(base, mode)] = name
+    _limits(components, app.state.settings)
     if not wanted:
         return doc
     keyed, defs = models_json_schema(wanted, ref_template=REF,
@@ -94,6 +95,24 @@ def service_openapi(app: FastAPI) -> dict[str, Any]:
         fresh = _resolve(schema, keyed_defs=defs.get("$defs", {}))
         components[name] = _merge(components[name], fresh)
     return doc
+
+
+def _limits(components: dict[str, Any], settings: Any) -> None:
+    """The list lengths this app's settings allow, where the request schemas take lists
+    of records or ids: `maxItems`."""
+    caps = {
+        ("VolunteersUpload", "volunteers"): settings.max_round_volunteers,
+        ("RoundCreate", "volunteers"): settings.max_round_volunteers,
+        ("RoundCreate", "placements"): settings.max_round_placements,
+    }
+    for (name, prop), cap in caps.items():
+        for key in (name, f"{name}-Input"):
+            node = components.get(key, {}).get("properties", {}).get(prop)
+            if node is None:
+                continue
+            for branch in [node, *node.get("anyOf", [])]:
+                if branch.get("type") == "array":
+                    branch["maxItems"] = cap
 
 
 def _resolve(schema: dict[str, Any], keyed_defs: dict[str, Any]) -> dict[str, Any]:
