@@ -79,8 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = database_for(settings)
         migrate(db)
         app.state.db = db
-        app.state.admission = Admission.for_database(db, settings.db_pool_size,
-                                                     settings.queue_wait_s)
+        app.state.admission = Admission.for_threads(settings.http_threads,
+                                                    settings.queue_wait_s)
         app.state.stopping = threading.Event()
         usage = KeyUsage()
         app.state.key_usage = usage

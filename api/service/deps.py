@@ -54,17 +54,30 @@ async def get_db(request: Request) -> Database:
     return db
 
 
+READ, WRITE, COMMIT_EARLY = "volmatch.read", "volmatch.write", "volmatch.commit_early"
+"""Keys of `Session.info` by which `routing.CommitRoute` knows a request's sessions."""
+
+
 def read_session(request: Request) -> Iterator[Session]:
-    """A read-only session for the endpoint's duration."""
-    with request.app.state.db.read() as session:
+    """A read-only session for the endpoint's body: `CommitRoute` closes it as soon as
+    the endpoint returns (the answer is built from what it returned), so its
+    connection goes back to the pool before serialisation and sending."""
+    session = request.app.state.db.reads()
+    session.info[READ] = True
+    try:
         yield session
+    finally:
+        session.close()
 
 
 def write_session(request: Request) -> Iterator[Session]:
-    """A write transaction for the endpoint's duration; `CommitRoute` commits it (with
-    the idempotency record) before the answer is sent, else it is rolled back here."""
+    """A write transaction for the endpoint's body; `CommitRoute` commits it before the
+    answer is sent: as the endpoint returns, in its thread, or, when the answer must be
+    stored under an Idempotency-Key, together with that record. Rolled back on error."""
     with request.app.state.db.writes() as session:
         session.begin()
+        session.info[WRITE] = True
+        session.info[COMMIT_EARLY] = idempotency.pending_of(request) is None
         request.state.tx = session
         try:
             yield session

@@ -20,6 +20,8 @@ is unavailable or busy), never a 500 and never a 200 for lost data.
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -31,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from volmatch.api.service import idempotency
 from volmatch.api.service.db import Database
+from volmatch.api.service.deps import COMMIT_EARLY, READ, WRITE
 from volmatch.api.service.errors import ApiError, unavailable
 
 T = TypeVar("T")
@@ -94,31 +97,79 @@ async def _unlimited(fn: Callable[..., T], *args: Any) -> T:
 
 class Admission:
     """Slots for requests that use the database: `reads` for GET and HEAD, `writes` for
-    the others (the same semaphore when one pool serves both)."""
+    the others. Together they never exceed the endpoint threads, so an admitted request
+    always gets a thread: it may wait for a connection (up to `db_wait_s`), but the
+    requests holding the connections always move on."""
 
-    def __init__(self, reads: int, writes: int | None, wait_s: float) -> None:
+    def __init__(self, reads: int, writes: int, wait_s: float) -> None:
         self.reads = asyncio.Semaphore(reads)
-        self.writes = self.reads if writes is None else asyncio.Semaphore(writes)
+        self.writes = asyncio.Semaphore(writes)
         self.wait_s = wait_s
 
     @classmethod
-    def for_database(cls, db: Database, pool_size: int, wait_s: float) -> Admission:
-        if db.dialect == "sqlite":
-            reads = db.read_engine.pool.size()  # type: ignore[attr-defined]
-            return cls(reads, SQLITE_WRITERS_ADMITTED, wait_s)
-        return cls(pool_size, None, wait_s)
+    def for_threads(cls, threads: int, wait_s: float) -> Admission:
+        spare = max(1, threads - THREADS_KEPT_FREE)
+        writes = max(1, spare // 4)
+        return cls(spare - writes, writes, wait_s)
 
     def slot(self, method: str) -> asyncio.Semaphore:
         return self.reads if method in ("GET", "HEAD") else self.writes
 
 
-SQLITE_WRITERS_ADMITTED = 4
-"""Writing requests admitted at once on SQLite: one writes, the others parse and
-validate meanwhile and queue for the one write connection."""
+THREADS_KEPT_FREE = 4
+"""Endpoint threads no admitted request may take: for the idempotency look-up and
+the event streams' reads, which run outside the admission."""
+
+
+def flush_or_raise(session: Session) -> None:
+    """Flush the endpoint's writes; on failure roll back and re-raise (the handlers
+    make it a 409 or a 503)."""
+    try:
+        session.flush()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _finish_sessions(kwargs: dict[str, Any]) -> None:
+    """As a synchronous endpoint returns, in its own thread: close its read sessions and
+    commit its write session (unless its answer must be stored with it). The connection
+    is then held for the endpoint's body only, not across the thread hops of
+    serialisation and commit that follow, which under a burst last longer than the
+    queries themselves."""
+    for value in kwargs.values():
+        if not isinstance(value, Session):
+            continue
+        if value.info.get(READ):
+            value.close()
+        elif value.info.get(WRITE) and value.info.get(COMMIT_EARLY) and value.in_transaction():
+            flush_or_raise(value)
+            try:
+                value.commit()
+            except BaseException:
+                value.rollback()
+                raise
+
+
+def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """`endpoint` that finishes its sessions when it returns (see `_finish_sessions`)."""
+
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        result = endpoint(*args, **kwargs)
+        _finish_sessions(kwargs)
+        return result
+
+    return run
 
 
 class CommitRoute(APIRoute):
     """An API route that commits the request's transaction before answering."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _committing(endpoint)
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         inner = super().get_route_handler()
@@ -144,6 +195,8 @@ class CommitRoute(APIRoute):
             except idempotency.Replay as replay:
                 return replay.response
             tx: Any = getattr(request.state, "tx", None)
+            if tx is not None and not tx.in_transaction():
+                tx = None  # committed as the endpoint returned
             pending = idempotency.pending_of(request)
             if tx is None and pending is None:
                 return response
