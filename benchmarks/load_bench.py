@@ -4,7 +4,10 @@ users, on SQLite or PostgreSQL.
 It starts the server on a fresh database (an SQLite file in a temporary folder, or a
 PostgreSQL database of its own, dropped at the end), seeds the bundled demo (300
 volunteers, 96 placements of 24 hosts) with a key per host, and then, for each level
-of concurrent users, runs that many asyncio users with httpx for `--duration` seconds:
+of concurrent users, runs that many asyncio users for `--duration` seconds (the client
+is aiohttp, whose C parser keeps the client's own CPU small: an httpx client of a few
+hundred connections spent more CPU than the server and measured itself, at a fifth of
+the throughput `ab` measured on the same server):
 
 - hosts (60%): replace one of their needs (`PUT /placements/{id}`), list their needs,
   read one;
@@ -44,6 +47,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+try:
+    import aiohttp
+except ImportError:  # pragma: no cover - the bench extra brings it
+    raise SystemExit("the load benchmark needs aiohttp: pip install -e '.[bench]'") from None
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -138,6 +146,18 @@ def make_keys(url: str, hosts: list[str]) -> dict[str, str]:
     return keys
 
 
+def start_workers(url: str, workdir: Path, count: int) -> list[subprocess.Popen[bytes]]:
+    """`count` separate `volmatch worker` processes (their logs beside the server's)."""
+    exe = str(Path(sys.executable).with_name("volmatch"))
+    env = {**os.environ, "VOLMATCH_LOG_LEVEL": "WARNING"}
+    return [
+        subprocess.Popen([exe, "worker", "--db", url], cwd=workdir, env=env,
+                         stdout=subprocess.DEVNULL,
+                         stderr=(workdir / f"worker{k}.log").open("wb"))
+        for k in range(count)
+    ]
+
+
 def start_server(url: str, port: int, workdir: Path, processes: int,
                  workers: int) -> subprocess.Popen[bytes]:
     exe = str(Path(sys.executable).with_name("volmatch"))
@@ -173,7 +193,7 @@ def seed(base: str, keys: dict[str, str], demo: dict[str, Any]) -> None:
         c.post(f"/rounds/{rid}/publish", headers=co).raise_for_status()
 
 
-async def user(kind: str, n: int, client: httpx.AsyncClient, keys: dict[str, str],
+async def user(kind: str, n: int, client: Any, keys: dict[str, str],
                demo: dict[str, Any], level: Level, deadline: float, think: float,
                rng: random.Random) -> None:
     placements = demo["placements"]
@@ -216,20 +236,22 @@ async def user(kind: str, n: int, client: httpx.AsyncClient, keys: dict[str, str
         rw, method, path, body, ok = req
         t0 = time.perf_counter()
         try:
-            r = await client.request(method, path, json=body, headers=auth)
-        except httpx.TimeoutException:
+            async with client.request(method, path, json=body, headers=auth) as r:
+                payload = await r.read()
+                status = r.status
+        except TimeoutError:
             level.timeouts += 1
-        except httpx.TransportError as exc:
+        except aiohttp.ClientError as exc:
             key = type(exc).__name__
             level.errors[key] = level.errors.get(key, 0) + 1
         else:
             ms = (time.perf_counter() - t0) * 1000
-            if r.status_code in ok:
+            if status in ok:
                 level.record(rw, ms)
                 if kind == "reader" and path.startswith("/rounds?"):
-                    rounds = [x["id"] for x in r.json()][:20]
+                    rounds = [x["id"] for x in json.loads(payload)][:20]
             else:
-                key = f"{method} {path.split('?')[0].split('/')[1]} {r.status_code}"
+                key = f"{method} {path.split('?')[0].split('/')[1]} {status}"
                 level.errors[key] = level.errors.get(key, 0) + 1
         await asyncio.sleep(rng.uniform(0, 2 * think))
 
@@ -258,8 +280,9 @@ async def run_level(base: str, users: int, duration: float, think: float, timeou
     for kind, share in mix:
         kinds += [kind] * round(users * share)
     kinds = (kinds + ["reader"] * users)[:users]
-    limits = httpx.Limits(max_connections=users + 10, max_keepalive_connections=users + 10)
-    async with httpx.AsyncClient(base_url=base, timeout=timeout, limits=limits) as client:
+    connector = aiohttp.TCPConnector(limit=users + 10)
+    async with aiohttp.ClientSession(base_url=base, connector=connector,
+                                     timeout=aiohttp.ClientTimeout(total=timeout)) as client:
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_load(level, stop))
         t0 = time.monotonic()
@@ -301,7 +324,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--think", type=float, default=1.0, help="Mean think time (s).")
     ap.add_argument("--timeout", type=float, default=60.0, help="Per-request timeout (s).")
     ap.add_argument("--processes", type=int, default=1, help="API processes (PostgreSQL).")
-    ap.add_argument("--workers", type=int, default=1, help="Embedded job workers.")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="Embedded job workers (0: none, in each API process).")
+    ap.add_argument("--worker-processes", type=int, default=0,
+                    help="Separate `volmatch worker` processes.")
     ap.add_argument("--pg-url", default=os.environ.get("VOLMATCH_TEST_PG_URL", PG_DEFAULT))
     ap.add_argument("--mix", default=MIX, help=f"Kinds of users and shares (default {MIX}).")
     ap.add_argument("--seed", type=int, default=0)
@@ -315,10 +341,12 @@ def main(argv: list[str] | None = None) -> None:
         workdir = Path(tmp)
         url, drop = make_database(args.backend, workdir, args.pg_url)
         server = None
+        workers: list[subprocess.Popen[bytes]] = []
         try:
             keys = make_keys(url, hosts)
             port = free_port()
             server = start_server(url, port, workdir, args.processes, args.workers)
+            workers = start_workers(url, workdir, args.worker_processes)
             base = f"http://127.0.0.1:{port}"
             seed(base, keys, demo)
             for k, users in enumerate(int(u) for u in args.users.split(",")):
@@ -329,6 +357,9 @@ def main(argv: list[str] | None = None) -> None:
                 print(table(rows[-1:]).splitlines()[-1], flush=True)
             log = (workdir / "server.log").read_text(encoding="utf-8", errors="replace")
         finally:
+            for w in workers:
+                w.terminate()
+                w.wait(timeout=30)
             if server is not None:
                 t0 = time.monotonic()
                 server.terminate()
@@ -339,6 +370,7 @@ def main(argv: list[str] | None = None) -> None:
         "backend": args.backend,
         "processes": args.processes,
         "embedded_workers": args.workers,
+        "worker_processes": args.worker_processes,
         "think_s": args.think,
         "mix": args.mix,
         "timeout_s": args.timeout,
@@ -352,8 +384,9 @@ def main(argv: list[str] | None = None) -> None:
     path = args.out / f"load-{args.backend}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
     path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     print()
-    print(f"backend {args.backend}, {args.processes} API process(es), think {args.think} s, "
-          f"timeout {args.timeout} s; SIGTERM to exit {stop_s} s")
+    print(f"backend {args.backend}, {args.processes} API process(es), {args.workers} "
+          f"embedded worker(s), {args.worker_processes} worker process(es), think "
+          f"{args.think} s, timeout {args.timeout} s; SIGTERM to exit {stop_s} s")
     print(table(rows))
     print(f"\n{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
