@@ -30,6 +30,8 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from volmatch.api.service.settings import Settings
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_LOCK = 74_270_531  # any constant: serialises migrations of processes starting together
 SQLITE_READ_POOL = 8
@@ -162,8 +164,8 @@ def open_database(
     )
 
 
-def database_for(settings: Any) -> Database:
-    """`open_database` with the pool and timeouts of `settings` (a `Settings`)."""
+def database_for(settings: Settings) -> Database:
+    """`open_database` with the pool and timeouts of `settings`."""
     return open_database(
         settings.db_url,
         pool_size=settings.db_pool_size,

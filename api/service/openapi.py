@@ -90,8 +90,8 @@ def service_openapi(app: FastAPI) -> dict[str, Any]:
         return doc
     keyed, defs = models_json_schema(wanted, ref_template=REF,
                                      schema_generator=ConstrainedJsonSchema)
-    for (model, mode), schema in keyed.items():
-        name = names[(model.__name__, mode)]
+    for (made, mode), schema in keyed.items():
+        name = names[(made.__name__, mode)]
         fresh = _resolve(schema, keyed_defs=defs.get("$defs", {}))
         components[name] = _merge(components[name], fresh)
     return doc

@@ -109,15 +109,16 @@ def upsert(session: Session, table: Any, rows: list[dict[str, Any]], update: lis
     bound parameters."""
     if not rows:
         return
-    if _dialect(session) == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect_insert: Any = (
+        postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    )
     keys = [c.name for c in table.primary_key.columns]
     rows = sorted(rows, key=lambda r: tuple(r[k] for k in keys))
-    per_chunk = max(1, 30_000 // max(1, len(rows[0])))
-    for k in range(0, len(rows), min(per_chunk, IN_CHUNK)):
-        stmt = dialect_insert(table).values(rows[k : k + min(per_chunk, IN_CHUNK)])
+    step = min(IN_CHUNK, max(1, 30_000 // max(1, len(rows[0]))))
+    for k in range(0, len(rows), step):
+        stmt = dialect_insert(table).values(rows[k : k + step])
         if update:
             stmt = stmt.on_conflict_do_update(
                 index_elements=keys, set_={c: stmt.excluded[c] for c in update}
