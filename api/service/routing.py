@@ -1,20 +1,23 @@
 """`CommitRoute`: the route class of every router. A 2xx never leaves the server before
-its transaction has committed, and no more requests use the database at once than it
-has connections for.
+its transaction has committed, and a burst queues instead of stalling.
 
-Admission: a request takes a slot (`Admission`, an asyncio semaphore sized to the
-connection pool) before its dependencies run and gives it back once committed. Waiting
-for a slot costs no thread; past `queue_wait_s` it is a 503 with Retry-After. Without it,
-a burst fills every endpoint thread with requests that wait for a connection while the
-requests that hold the connections wait for a thread to finish on: the service stalls
-until the pool's timeout.
+Commit: a synchronous endpoint is wrapped so that, as it returns and in its own thread,
+its read sessions are closed and its write session is flushed and committed; when the
+answer must be stored under an Idempotency-Key, the route instead commits the write
+together with that record once the answer is built. Either way the commit happens
+before the answer is sent, and connections are held for the endpoint's body only, not
+across the thread hops of serialisation that follow. A commit that fails becomes its
+status through the error handlers (409 for a conflict, naming the ids where known; 503
+with Retry-After when the database is unavailable or busy), never a 500 and never a 200
+for lost data.
 
-The endpoint runs with a `WriteSession` (deps.py) left open; once the endpoint has
-returned and its answer is built, the route flushes the endpoint's writes, adds the
-idempotency record of the answer (idempotency.py) and commits, all before the answer
-is sent. A commit that fails becomes the right status through the error handlers
-(409 for a conflict, naming the ids where known; 503 with Retry-After when the database
-is unavailable or busy), never a 500 and never a 200 for lost data.
+Admission: a request takes a slot (`Admission`, asyncio semaphores) before its
+dependencies run and gives it back once committed. Waiting for a slot costs no thread;
+past `queue_wait_s` it is a 503 with Retry-After. The slots never exceed the endpoint
+threads: without that bound a burst fills every thread with requests that wait for a
+connection while the requests holding the connections wait for a thread to finish
+on, and the service stalls until the pool's timeout (measured: 36 of 100 concurrent
+reads answered, the rest 503 after 10 s).
 """
 
 from __future__ import annotations
