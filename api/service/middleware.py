@@ -1,7 +1,7 @@
-"""Request plumbing as one ASGI middleware: request ids, the body limit (413), `OPTIONS`
-and the `Allow` header, the last-resort 500, and one access-log line per request (ids,
-no personal data). Idempotency keys are handled per route, after authentication
-(`idempotency.py`).
+"""Request plumbing as one ASGI middleware: request ids, the body limit (413), `OPTIONS`,
+`HEAD` (as GET without the body) and the `Allow` header, the last-resort 500, and one
+access-log line per request (ids, no personal data). Idempotency keys are handled per
+route, after authentication (`idempotency.py`).
 """
 
 from __future__ import annotations
@@ -58,6 +58,22 @@ def allowed_methods(app: Any, path: str) -> list[str]:
     if "GET" in methods:
         methods.add("HEAD")
     return sorted(methods)
+
+
+def _headers_only(send: Send) -> Send:
+    """`send` for a HEAD request answered as its GET: the status and headers (with the
+    GET's Content-Length), no body."""
+    done = False
+
+    async def head(message: Message) -> None:
+        nonlocal done
+        if message["type"] == "http.response.start":
+            await send(message)
+        elif message["type"] == "http.response.body" and not done:
+            done = True
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    return head
 
 
 class ServiceMiddleware:
@@ -135,6 +151,9 @@ class ServiceMiddleware:
             await send({"type": "http.response.start", "status": 204,
                         "headers": [(b"allow", ", ".join(allow).encode())]})
             await send({"type": "http.response.body", "body": b""})
+            return
+        if method == "HEAD":
+            await self.app({**scope, "method": "GET"}, receive, _headers_only(send))
             return
         if method not in _WITH_BODY:
             await self.app(scope, receive, send)

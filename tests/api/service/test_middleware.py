@@ -113,3 +113,7 @@ def test_options_and_405_name_the_allowed_methods(client: Any) -> None:
     assert r.status_code == 405 and r.headers["allow"] == "DELETE, GET, HEAD, OPTIONS, PUT"
     assert client.options("/nowhere").status_code == 404
     assert client.options("/health").headers["allow"] == "GET, HEAD, OPTIONS"
+    head = client.head("/placements", headers=client.keys.auth("coordinator"))
+    get = client.get("/placements", headers=client.keys.auth("coordinator"))
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == get.headers["content-length"]
