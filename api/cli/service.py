@@ -1,4 +1,5 @@
-"""`volmatch serve`, `volmatch worker` and `volmatch keys create`: the service's commands.
+"""`volmatch serve`, `volmatch worker` and `volmatch keys create|list|revoke|rotate`: the
+service's commands.
 
 fastapi, uvicorn and sqlalchemy are imported inside the commands so that the other
 commands of `volmatch` start fast. All three take the same `--db`.
@@ -9,11 +10,14 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from volmatch.api.cli.guard import EXIT_BAD_INPUT
+
+T = TypeVar("T")
 
 DbOpt = Annotated[
     str | None,
@@ -41,17 +45,60 @@ def serve(
     workers: Annotated[
         int, typer.Option("--embedded-workers", help="Job workers inside the server (0: none).")
     ] = 1,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="API processes (uvicorn workers). More than one only with PostgreSQL; "
+            "each runs its own embedded job worker unless --embedded-workers 0.",
+        ),
+    ] = 1,
 ) -> None:
-    """Run the HTTP API (migrates the database on start; runs one job worker inside)."""
+    """Run the HTTP API (migrates the database on start; runs one job worker inside).
+    SIGTERM or Ctrl-C: in-flight requests get VOLMATCH_SHUTDOWN_GRACE_S (5 s) to finish."""
+    import os
+
     import uvicorn
 
     from volmatch.api.service import create_app
+    from volmatch.api.service.logs import uvicorn_log_config
 
     settings = _settings(db, embedded_worker=workers > 0)
-    app = create_app(settings)
+    if processes > 1 and settings.db_url.startswith("sqlite"):
+        typer.echo("error: --processes above 1 needs PostgreSQL (--db postgresql+psycopg://"
+                   "...): SQLite serialises writes inside one process", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
     typer.echo(f"volmatch service on http://{host}:{port} (database {_safe(settings.db_url)})",
                err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": uvicorn_log_config(settings.log_level),
+        "access_log": False,
+        "timeout_graceful_shutdown": settings.shutdown_grace_s,
+        "backlog": BACKLOG,
+    }
+    if processes > 1:
+        # Children build the app from the environment: pass the settings through it.
+        os.environ["VOLMATCH_DB_URL"] = settings.db_url
+        os.environ["VOLMATCH_EMBEDDED_WORKER"] = "true" if workers > 0 else "false"
+        uvicorn.run("volmatch.api.service.app:create_app", factory=True, workers=processes,
+                    **common)
+        return
+    app = create_app(settings)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            app.state.stopping.set()  # event streams end now, not at the grace's end
+            super().handle_exit(sig, frame)
+
+    Server(uvicorn.Config(app, **common)).run()
+
+
+BACKLOG = 4096
+"""Connections the kernel queues before the server accepts them: a burst of a thousand
+clients must queue, not be refused (uvicorn's default is 2048)."""
 
 
 def _safe(url: str) -> str:
@@ -70,7 +117,7 @@ def worker(
     ] = None,
 ) -> None:
     """Run a job worker against the service's database, until interrupted."""
-    from volmatch.api.service.db import make_engine, migrate, session_factory
+    from volmatch.api.service.db import database_for, migrate
     from volmatch.api.service.jobs import Worker
     from volmatch.api.service.logs import setup_logging
 
@@ -81,8 +128,8 @@ def worker(
         overrides["heartbeat_s"] = heartbeat
     settings = _settings(db, **overrides)
     setup_logging(settings.log_level)
-    engine = make_engine(settings.db_url)
-    migrate(engine)
+    database = database_for(settings)
+    migrate(database)
     stop = threading.Event()
 
     def _stop(*_: object) -> None:
@@ -90,8 +137,25 @@ def worker(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    Worker(session_factory(engine), settings).run(stop)
-    engine.dispose()
+    Worker(database, settings).run(stop)
+    database.dispose()
+
+
+def _with_db(db: str | None, body: Callable[[Any], T]) -> T:
+    """Run `body(session)` in one committed transaction on the migrated database; a
+    ValueError is bad input (exit 2)."""
+    from volmatch.api.service.db import database_for, migrate
+
+    database = database_for(_settings(db))
+    try:
+        migrate(database)
+        with database.write() as session:
+            return body(session)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from exc
+    finally:
+        database.dispose()
 
 
 def keys_create(
@@ -100,30 +164,111 @@ def keys_create(
         str | None, typer.Option("--host-id", help="The host partner of a host key.")
     ] = None,
     label: Annotated[str, typer.Option("--label", help="Who the key is for.")] = "",
+    expires_in_days: Annotated[
+        int | None,
+        typer.Option("--expires-in-days", help="Days until the key stops working (default: "
+                     "never)."),
+    ] = None,
     db: DbOpt = None,
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
     from volmatch.api.service.auth import create_key
-    from volmatch.api.service.db import make_engine, migrate, session_factory, transaction
 
-    settings = _settings(db)
-    engine = make_engine(settings.db_url)
-    try:
-        migrate(engine)
-        with transaction(session_factory(engine)) as session:
-            row, token = create_key(session, role, host_id, label)
-            info = f"{row.role} key {row.id}" + (f" for host {row.host_id}" if row.host_id else "")
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from exc
-    finally:
-        engine.dispose()
+    def create(session: Any) -> tuple[str, str]:
+        row, token = create_key(session, role, host_id, label, expires_in_days)
+        info = f"{row.role} key {row.id}" + (f" for host {row.host_id}" if row.host_id else "")
+        if row.expires_at is not None:
+            info += f", expires {row.expires_at:%Y-%m-%d %H:%M} UTC"
+        return info, token
+
+    info, token = _with_db(db, create)
     typer.echo(f"created {info}; the key is shown once:", err=True)
     sys.stdout.write(token + "\n")
 
 
+def keys_list(
+    all_keys: Annotated[
+        bool, typer.Option("--all", help="Also revoked and expired keys.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """List the API keys (ids, roles, hosts, expiry, last use; never a secret)."""
+    import json
+
+    from volmatch.api.service.auth import key_state, list_keys
+
+    def rows(session: Any) -> list[dict[str, Any]]:
+        return [
+            {"id": r.id, "role": r.role, "host_id": r.host_id, "label": r.label,
+             "state": key_state(r), "created_at": _when(r.created_at),
+             "expires_at": _when(r.expires_at), "last_used_at": _when(r.last_used_at),
+             "revoked_at": _when(r.revoked_at), "rotated_at": _when(r.rotated_at)}
+            for r in list_keys(session, include_inactive=all_keys)
+        ]
+
+    found = _with_db(db, rows)
+    if as_json:
+        for r in found:
+            sys.stdout.write(json.dumps(r) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table()
+    for name in ("id", "role", "host", "label", "state", "created", "expires", "last used"):
+        table.add_column(name, no_wrap=name in ("id", "role", "state"))
+    for r in found:
+        table.add_row(r["id"], r["role"], r["host_id"] or "", r["label"], r["state"],
+                      r["created_at"] or "", r["expires_at"] or "never",
+                      r["last_used_at"] or "never")
+    Console().print(table)
+
+
+def _when(value: Any) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%d %H:%M")
+
+
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from `keys list`).")],
+    db: DbOpt = None,
+) -> None:
+    """Revoke a key: every request with it is a 401 from now on."""
+    from volmatch.api.service.auth import revoke_key
+
+    def revoke(session: Any) -> bool:
+        return revoke_key(session, key_id) is not None
+
+    if not _with_db(db, revoke):
+        typer.echo(f"error: no key with id {key_id!r}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    typer.echo(f"revoked key {key_id}", err=True)
+
+
+def keys_rotate(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from `keys list`).")],
+    db: DbOpt = None,
+) -> None:
+    """Give a key a new secret and print it once; the old token stops working now."""
+    from volmatch.api.service.auth import rotate_key
+
+    def rotate(session: Any) -> str | None:
+        done = rotate_key(session, key_id)
+        return None if done is None else done[1]
+
+    token = _with_db(db, rotate)
+    if token is None:
+        typer.echo(f"error: no key with id {key_id!r}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    typer.echo(f"rotated key {key_id}; the new key is shown once:", err=True)
+    sys.stdout.write(token + "\n")
+
+
 def keys_app() -> typer.Typer:
-    """The `volmatch keys` group (one command today: `create`)."""
+    """The `volmatch keys` group: create, list, revoke, rotate."""
     keys = typer.Typer(help="API keys of the service.", no_args_is_help=True)
     keys.command("create")(keys_create)
+    keys.command("list")(keys_list)
+    keys.command("revoke")(keys_revoke)
+    keys.command("rotate")(keys_rotate)
     return keys

@@ -1,20 +1,34 @@
-"""The FastAPI application: `create_app(settings)`; the database is migrated and the
-embedded worker started when the app starts, and stopped when it stops."""
+"""The FastAPI application: `create_app(settings)`. When the app starts, the database is
+migrated, the endpoint thread pool is sized, the embedded worker and the housekeeping
+thread start; when it stops (SIGTERM), event streams end, both threads stop and the
+noted key uses are written."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
-from volmatch.api.service.db import make_engine, migrate, session_factory
+from volmatch.api.service import idempotency
+from volmatch.api.service.auth import KeyUsage
+from volmatch.api.service.db import Database, database_for, migrate
 from volmatch.api.service.errors import install_error_handlers
 from volmatch.api.service.jobs import Worker
 from volmatch.api.service.logs import get_logger, setup_logging
 from volmatch.api.service.middleware import ServiceMiddleware
-from volmatch.api.service.routers import assignments, hosts, placements, rounds, volunteers
+from volmatch.api.service.openapi import service_openapi
+from volmatch.api.service.routers import (
+    assignments,
+    hosts,
+    keys,
+    placements,
+    rounds,
+    volunteers,
+)
+from volmatch.api.service.routing import Admission
 from volmatch.api.service.schemas import ERROR_RESPONSES
 from volmatch.api.service.settings import Settings
 
@@ -24,9 +38,31 @@ DESCRIPTION = """\
 Volunteer-to-placement matching as a service. Host partners submit their needs
 (placements); coordinators load the pool, launch rounds and publish results; planners
 read results and launch what-if variants. Authenticate with `Authorization: Bearer <key>`
-(keys from `volmatch keys create`). Rounds are durable jobs: `POST /rounds` answers at
-once, `GET /rounds/{id}` (or its `/events` stream) shows progress.
+(keys from `volmatch keys create` or `POST /keys`). Rounds are durable jobs: `POST
+/rounds` answers at once, `GET /rounds/{id}` (or its `/events` stream) shows progress.
+Every 2xx is sent after its data is committed.
 """
+
+WORKER_STOP_S = 3.0
+"""On shutdown, how long to wait for the embedded worker to finish its current step; a
+solve still running after that is abandoned and re-claimed after its lease by any worker."""
+
+
+def _housekeeping(db: Database, settings: Settings, usage: KeyUsage,
+                  stop: threading.Event) -> None:
+    """Every `key_touch_s`: write the keys' last-use times, purge expired idempotency
+    records. Errors are logged by type and retried at the next round."""
+    while True:
+        stopped = stop.wait(settings.key_touch_s)
+        try:
+            with db.write() as session:
+                usage.flush(session)
+                if not stopped:
+                    idempotency.purge(session, settings.idempotency_ttl_h)
+        except Exception as exc:
+            log.warning("housekeeping failed", extra={"exc_type": type(exc).__name__})
+        if stopped:
+            return
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,28 +71,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import anyio.to_thread
+
         # Read from the state, not the closure, so a test may swap settings before start.
         settings: Settings = app.state.settings
-        engine = make_engine(settings.db_url)
-        migrate(engine)
-        app.state.engine = engine
-        app.state.sessions = session_factory(engine)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.http_threads
+        db = database_for(settings)
+        migrate(db)
+        app.state.db = db
+        app.state.admission = Admission.for_threads(settings.http_threads,
+                                                    settings.queue_wait_s)
+        app.state.stopping = threading.Event()
+        usage = KeyUsage()
+        app.state.key_usage = usage
         stop = threading.Event()
-        thread: threading.Thread | None = None
+        threads = [threading.Thread(target=_housekeeping, args=(db, settings, usage, stop),
+                                    daemon=True, name="volmatch-housekeeping")]
         if settings.embedded_worker:
-            worker = Worker(app.state.sessions, settings)
-            thread = threading.Thread(target=worker.run, args=(stop,), daemon=True,
-                                      name="volmatch-worker")
-            thread.start()
-        log.info("service started", extra={"backend": engine.dialect.name,
+            threads.append(threading.Thread(target=Worker(db, settings).run, args=(stop,),
+                                            daemon=True, name="volmatch-worker"))
+        for t in threads:
+            t.start()
+        log.info("service started", extra={"backend": db.dialect,
                                            "embedded_worker": settings.embedded_worker})
         try:
             yield
         finally:
+            app.state.stopping.set()
             stop.set()
-            if thread is not None:
-                thread.join(timeout=settings.heartbeat_s + 10)
-            engine.dispose()
+            for t in threads:
+                t.join(timeout=WORKER_STOP_S)
+            db.dispose()
+            log.info("service stopped")
 
     app = FastAPI(
         title="volmatch",
@@ -65,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.stopping = threading.Event()
     install_error_handlers(app)
     app.add_middleware(ServiceMiddleware)
 
@@ -72,6 +119,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (hosts, placements, volunteers, rounds, assignments):
+    for module in (hosts, keys, placements, volunteers, rounds, assignments):
         app.include_router(module.router, responses=ERROR_RESPONSES)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = service_openapi(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -1,39 +1,98 @@
-"""Request dependencies as `Annotated` aliases: settings, a database session, the caller."""
+"""Request dependencies as `Annotated` aliases: settings, the database, sessions, the
+caller, idempotency keys.
+
+Sessions are function-scoped: they close when the endpoint returns, before the answer
+is sent (and before any stream starts), so no connection is held while a client reads.
+`WriteSession` is committed by `routing.CommitRoute` before the answer leaves: a 2xx
+means committed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
+from volmatch.api.service import idempotency
 from volmatch.api.service.auth import Principal, Role, authenticate
+from volmatch.api.service.db import Database
 from volmatch.api.service.errors import ApiError
+from volmatch.api.service.schemas import ID_PATTERN, KEY_ID_PATTERN, ROUND_ID_PATTERN
 from volmatch.api.service.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `volmatch keys create`.")
 
+VolunteerPath = Annotated[
+    str, Path(pattern=ID_PATTERN, max_length=64, description="Volunteer id.")
+]
+PlacementPath = Annotated[
+    str, Path(pattern=ID_PATTERN, max_length=64, description="Placement id.")
+]
+HostPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=64, description="Host id.")]
+RoundPath = Annotated[
+    str, Path(pattern=ROUND_ID_PATTERN, min_length=32, max_length=32, description="Round id.")
+]
+KeyPath = Annotated[
+    str, Path(pattern=KEY_ID_PATTERN, min_length=12, max_length=12, description="Key id.")
+]
 
-def get_settings(request: Request) -> Settings:
+
+# Dependencies that do no I/O are `async`: FastAPI runs a plain `def` dependency in a
+# thread, a hop that costs more than the work.
+
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_factory(request: Request) -> sessionmaker[Session]:
-    factory: sessionmaker[Session] = request.app.state.sessions
-    return factory
+async def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request, committed when the handler returns normally."""
-    with get_factory(request)() as session, session.begin():
+READ, WRITE, COMMIT_EARLY = "volmatch.read", "volmatch.write", "volmatch.commit_early"
+"""Keys of `Session.info` by which `routing.CommitRoute` knows a request's sessions."""
+
+
+def read_session(request: Request) -> Iterator[Session]:
+    """A read-only session for the endpoint's body: `CommitRoute` closes it as soon as
+    the endpoint returns (the answer is built from what it returned), so its
+    connection goes back to the pool before serialisation and sending."""
+    session = request.app.state.db.reads()
+    session.info[READ] = True
+    try:
         yield session
+    finally:
+        session.close()
+
+
+def write_session(request: Request) -> Iterator[Session]:
+    """A write transaction for the endpoint's body; `CommitRoute` commits it before the
+    answer is sent: as the endpoint returns, in its thread, or, when the answer must be
+    stored under an Idempotency-Key, together with that record. Rolled back on error."""
+    with request.app.state.db.writes() as session:
+        session.begin()
+        session.info[WRITE] = True
+        session.info[COMMIT_EARLY] = idempotency.pending_of(request) is None
+        request.state.tx = session
+        try:
+            yield session
+        finally:
+            request.state.tx = None
+            committed = not session.in_transaction()
+        if not committed:
+            raise RuntimeError("a write session reached its end uncommitted: the route "
+                               "must use routing.CommitRoute")
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+DbDep = Annotated[Database, Depends(get_db)]
+ReadSession = Annotated[Session, Depends(read_session, scope="function")]
+WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 
 
 def get_principal(
@@ -46,23 +105,28 @@ def get_principal(
             "missing API key: send 'Authorization: Bearer <key>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    # A short read-only session of its own: authentication must not join the handler's
-    # transaction, or a rejected request would still hold a write lock on SQLite.
-    with get_factory(request)() as session:
+    # A short read-only session of its own: authentication never writes (the last use
+    # is noted in memory and written in batches by the app).
+    with request.app.state.db.read() as session:
         who = authenticate(session, creds.credentials)
     if who is None:
-        raise ApiError(401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401, "unknown, revoked or expired API key", headers={"WWW-Authenticate": "Bearer"}
+        )
     request.state.key_id = who.key_id
+    usage = getattr(request.app.state, "key_usage", None)
+    if usage is not None:
+        usage.note(who.key_id)
     return who
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
+def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets only the given roles through (403 for the others)."""
 
-    def check(who: PrincipalDep) -> Principal:
+    async def check(who: PrincipalDep) -> Principal:
         if who.role not in roles:
             raise ApiError(403, f"a {who.role} key may not do this (needs {' or '.join(roles)})")
         return who
@@ -73,3 +137,28 @@ def require(*roles: Role) -> Callable[[Principal], Principal]:
 Coordinator = Annotated[Principal, Depends(require("coordinator"))]
 Reader = Annotated[Principal, Depends(require("coordinator", "planner"))]
 Anyone = PrincipalDep
+
+
+async def idempotent(
+    request: Request,
+    who: PrincipalDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", min_length=1, max_length=idempotency.MAX_KEY,
+               description=idempotency.HEADER_DOC),
+    ] = None,
+) -> None:
+    """Every POST route's idempotency check, after authentication (see idempotency.py)."""
+    try:
+        await idempotency.check(request, who.key_id, idempotency_key)
+    except idempotency.KeyReused:
+        raise ApiError(
+            422,
+            "this Idempotency-Key was used with a different request; use a new key for a "
+            "new request",
+        ) from None
+
+
+IDEMPOTENT = [Depends(idempotent)]
+"""`dependencies=` of every POST route."""
+

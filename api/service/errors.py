@@ -2,6 +2,9 @@
 
 `InvalidRound` and request validation -> 422 with `errors` [{section, record, field,
 message}]; `InfeasibleRound` -> 409 with `conflicts`; `ApiError` carries its own status.
+Database errors: a unique or foreign-key violation (a concurrent write won) -> 409; the
+database unavailable, a pool or lock wait that ran out, a statement timeout -> 503 with
+`Retry-After`. No handler logs an exception's text: it may hold a record's fields.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from volmatch.api.service.logs import get_logger
@@ -38,6 +44,45 @@ class ApiError(Exception):
         self.errors = list(errors)
         self.headers = dict(headers or {})
         self.extra = dict(extra or {})
+
+
+RETRY_AFTER_S = 2
+"""What a 503 asks the client to wait: a burst or a database restart clears in seconds."""
+
+
+def unavailable(detail: str) -> ApiError:
+    """503 with Retry-After: the database is down or busy past `db_wait_s`."""
+    return ApiError(503, detail, headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+def conflict(detail: str, ids: Sequence[str] = ()) -> ApiError:
+    """409 naming the ids that conflicted (`conflicts: [{id}]`)."""
+    return ApiError(409, detail, extra={"conflicts": [{"id": i} for i in ids]})
+
+
+def database_error(exc: Exception) -> ApiError:
+    """The answer for a database error that reached the edge of a request."""
+    from volmatch.api.service.db import conflicting_key
+
+    if isinstance(exc, IntegrityError):
+        key = conflicting_key(exc)
+        return conflict(
+            "the request conflicts with a concurrent change (a record with this id was "
+            "written meanwhile); read the current state and retry",
+            [key] if key else [],
+        )
+    if isinstance(exc, StaleDataError):
+        return conflict("a record changed or disappeared concurrently; retry")
+    if isinstance(exc, PoolTimeout):
+        return unavailable("the service is busy (no database connection free in time); retry")
+    if isinstance(exc, DBAPIError):
+        code = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+        if code in ("40001", "40P01"):  # serialization failure, deadlock
+            return conflict("the request conflicted with a concurrent change; retry")
+        if code in ("57014", "55P03"):  # statement timeout, lock not available
+            return unavailable("the database took too long (a timeout ran out); retry")
+        return unavailable("the database is unavailable or busy; retry")
+    return ApiError(500, "internal error; the request id is in the logs")
 
 
 def not_found(kind: str, ident: str) -> ApiError:
@@ -131,7 +176,18 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse(_body(item.message, errors=[item.as_dict()]), 422)
         return JSONResponse(_body(str(exc.detail)), exc.status_code, headers=headers)
 
+    async def _database(_: Request, exc: Exception) -> JSONResponse:
+        err = database_error(exc)
+        log.warning("database error", extra={"exc_type": type(exc).__name__,
+                                             "status": err.status})
+        extra = dict(err.extra)
+        return JSONResponse(_body(err.detail, **extra), err.status, headers=err.headers)
+
+    for kind in (DBAPIError, PoolTimeout, StaleDataError):
+        app.add_exception_handler(kind, _database)
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error", exc_info=exc)
+        # The type only: an exception's text may carry a record's fields (a name).
+        log.error("unhandled error", extra={"exc_type": type(exc).__name__})
         return JSONResponse(_body("internal error; the request id is in the logs"), 500)

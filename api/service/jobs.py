@@ -3,7 +3,12 @@ renews its lease with a heartbeat while solving, and stores the result under a f
 token, so that a worker killed mid-solve loses nothing and no result is stored twice.
 
 Claiming is `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite every write
-transaction starts with `BEGIN IMMEDIATE` (see `db.make_engine`), which serialises claims.
+transaction starts with `BEGIN IMMEDIATE` (see `db.py`), which serialises claims.
+
+A volunteer erased while their round is being solved is pseudonymised in the result
+too: the worker stores the result in a transaction that locks the round and compares
+the round's document with the one it solved; ids that were pseudonymised meanwhile are
+rewritten in the result before it is stored (`privacy.erased_since`).
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from volmatch.api.service.db import transaction
+from volmatch.api.service.db import Database
 from volmatch.api.service.logs import get_logger, job_id
+from volmatch.api.service.privacy import erased_since, scrub_ids
 from volmatch.api.service.settings import Settings
 from volmatch.api.service.tables import Job, ResultRow, RoundRow, utcnow
 from volmatch.models import InfeasibleRound, InvalidRound, parse_round
@@ -73,10 +79,8 @@ class Claim:
 class Worker:
     """Claims and solves jobs until stopped; several may share one database."""
 
-    def __init__(
-        self, sessions: sessionmaker[Session], settings: Settings, name: str | None = None
-    ) -> None:
-        self.sessions = sessions
+    def __init__(self, db: Database, settings: Settings, name: str | None = None) -> None:
+        self.db = db
         self.settings = settings
         self.name = name or worker_name()
 
@@ -87,7 +91,7 @@ class Worker:
         s = self.settings
         while True:
             now = utcnow()
-            with transaction(self.sessions) as session:
+            with self.db.write() as session:
                 q = (
                     select(Job)
                     .where(
@@ -145,7 +149,7 @@ class Worker:
         }
         if progress is not None:
             values["progress"] = progress
-        with transaction(self.sessions) as session:
+        with self.db.write() as session:
             res = session.execute(
                 update(Job)
                 .where(
@@ -206,7 +210,7 @@ class Worker:
 
         started = time.perf_counter()
         log.info("solving", extra={"worker": self.name, "attempt": claim.attempt})
-        with self.sessions() as session:
+        with self.db.read() as session:
             row = session.get(RoundRow, claim.round_id)
             document = row.document if row is not None else None
         stop, lost = threading.Event(), threading.Event()
@@ -256,27 +260,31 @@ class Worker:
                 raise LeaseLost
             r = parse_round(document)
             result = solve_round(r, progress=progress)
-            self._finish(claim, "done", result=result.model_dump(mode="json"), started=started)
+            self._finish(claim, "done", result=result.model_dump(mode="json"), started=started,
+                         solved=document)
         except Cancelled:
             self._finish(claim, "cancelled", started=started)
         except LeaseLost:
             log.warning("lease lost; result dropped", extra={"worker": self.name})
         except InfeasibleRound as exc:
-            self._finish(claim, "failed", started=started, error={
+            self._finish(claim, "failed", started=started, solved=document, error={
                 "kind": "infeasible",
                 "detail": f"round cannot be solved: {len(exc.conflicts)} conflict(s)",
                 "conflicts": [c.as_dict() for c in exc.conflicts],
             })
         except InvalidRound as exc:
-            self._finish(claim, "failed", started=started, error={
+            self._finish(claim, "failed", started=started, solved=document, error={
                 "kind": "invalid",
                 "detail": f"invalid round: {len(exc.errors)} error(s)",
                 "errors": [e.as_dict() for e in exc.errors],
             })
         except Exception as exc:
             log.error("solve failed", extra={"exc_type": type(exc).__name__})
+            # The type only: an exception's text may quote a record (a name).
             self._finish(claim, "failed", started=started, error={
-                "kind": "error", "detail": f"{type(exc).__name__}: {exc}"[:2000],
+                "kind": "error",
+                "detail": f"{type(exc).__name__} while solving; the worker's log has the "
+                "job id",
             })
         finally:
             stop.set()
@@ -296,14 +304,27 @@ class Worker:
         started: float,
         result: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
+        solved: dict[str, Any] | None = None,
     ) -> None:
-        """Store the outcome, only while the job is still ours (the fencing token)."""
+        """Store the outcome, only while the job is still ours (the fencing token), with
+        the ids of volunteers erased since `solved` was read pseudonymised."""
         now = utcnow()
-        with transaction(self.sessions) as session:
+        with self.db.write() as session:
+            pg = session.get_bind().dialect.name == "postgresql"
+            # Lock the round first (an erasure rewrites it under the same lock), then
+            # the job: both orders of "erase" and "store" end pseudonymised.
+            rq = select(RoundRow).where(RoundRow.id == claim.round_id)
             q = select(Job).where(Job.round_id == claim.round_id)
-            if session.bind is not None and session.bind.dialect.name == "postgresql":
-                q = q.with_for_update()
+            if pg:
+                rq, q = rq.with_for_update(), q.with_for_update()
+            current = session.execute(rq).scalar_one_or_none()
             job = session.execute(q).scalar_one_or_none()
+            if solved is not None and current is not None:
+                renamed = erased_since(solved, current.document)
+                if renamed:
+                    result = scrub_ids(result, renamed) if result is not None else None
+                    error = scrub_ids(error, renamed) if error is not None else None
+                    log.info("erasures applied to the result", extra={"erased": len(renamed)})
             if job is None or job.claim_token != claim.token or job.status != "running":
                 log.warning("job taken over before finishing; outcome dropped")
                 return

@@ -17,7 +17,7 @@ request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 job_id: ContextVar[str | None] = ContextVar("job_id", default=None)
 
 LOGGER = "volmatch.service"
-_RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -42,17 +42,50 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, default=str)
 
 
+LIBRARY_LOGGERS = ("sqlalchemy", "alembic", "asyncio", "concurrent", "py.warnings")
+"""Libraries whose warnings would otherwise reach stderr through logging's last resort,
+traceback and exception text included."""
+
+
+def _json_handler() -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    handler._volmatch = True  # type: ignore[attr-defined]
+    return handler
+
+
 def setup_logging(level: str = "INFO") -> None:
-    """JSON lines on stderr for the service loggers (idempotent)."""
+    """JSON lines on stderr for the service loggers and the libraries' warnings
+    (idempotent)."""
     log = logging.getLogger(LOGGER)
     log.setLevel(level.upper())
-    if not any(getattr(h, "_volmatch", False) for h in log.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonFormatter())
-        handler._volmatch = True  # type: ignore[attr-defined]
-        log.addHandler(handler)
-        log.propagate = False
+    for name, lib in ((LOGGER, False), *((n, True) for n in LIBRARY_LOGGERS)):
+        logger = logging.getLogger(name)
+        if not any(getattr(h, "_volmatch", False) for h in logger.handlers):
+            logger.addHandler(_json_handler())
+            logger.propagate = False
+        if lib and logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
 
 
 def get_logger(name: str) -> logging.Logger:
     return logging.getLogger(f"{LOGGER}.{name}")
+
+
+def uvicorn_log_config(level: str = "INFO") -> dict[str, Any]:
+    """uvicorn's own loggers as JSON lines through `JsonFormatter`: an error that escapes
+    to the server is logged with its type, never a traceback that may quote SQL
+    parameters or a record's fields."""
+    handler = {"class": "logging.StreamHandler", "formatter": "json",
+               "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
+        "handlers": {"stderr": handler},
+        "loggers": {
+            name: {"handlers": ["stderr"], "level": "WARNING" if name != "uvicorn.error"
+                   else level.upper(), "propagate": False}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+        },
+    }

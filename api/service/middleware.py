@@ -1,32 +1,79 @@
-"""Request plumbing as one ASGI middleware: request ids, the body limit (413),
-`Idempotency-Key` on POSTs, and one access-log line per request (ids, no personal data).
+"""Request plumbing as one ASGI middleware: request ids, the body limit (413), `OPTIONS`,
+`HEAD` (as GET without the body) and the `Allow` header, the last-resort 500, and one
+access-log line per request (ids, no personal data). Idempotency keys are handled per
+route, after authentication (`idempotency.py`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import re
 import time
 import uuid
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from volmatch.api.service.db import transaction
 from volmatch.api.service.logs import get_logger, request_id
-from volmatch.api.service.tables import IdempotencyRecord
 
 log = get_logger("http")
 _RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_MAX_KEY = 200
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 
 def _json(status: int, doc: dict[str, Any]) -> tuple[int, bytes]:
     return status, json.dumps(doc).encode()
+
+
+def _method_table(app: Any) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """(path pattern, methods) of every operation: the OpenAPI document's paths, plus
+    the routes outside it (the docs pages). Built once per app."""
+    table: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
+        app.state, "method_table", None)
+    if table is None:
+        table = [
+            (compile_path(path)[0], frozenset(m.upper() for m in ops))
+            for path, ops in app.openapi().get("paths", {}).items()
+        ]
+        table += [
+            (compile_path(route.path)[0], frozenset(route.methods))
+            for route in app.router.routes
+            if isinstance(getattr(route, "path", None), str) and getattr(route, "methods", None)
+        ]
+        app.state.method_table = table
+    return table
+
+
+def allowed_methods(app: Any, path: str) -> list[str]:
+    """The methods the app answers at `path` (with HEAD for GET, and OPTIONS); empty
+    when no operation has this path."""
+    methods: set[str] = set()
+    for pattern, ms in _method_table(app):
+        if pattern.match(path):
+            methods |= ms
+    if not methods:
+        return []
+    methods.add("OPTIONS")
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
+def _headers_only(send: Send) -> Send:
+    """`send` for a HEAD request answered as its GET: the status and headers (with the
+    GET's Content-Length), no body."""
+    done = False
+
+    async def head(message: Message) -> None:
+        nonlocal done
+        if message["type"] == "http.response.start":
+            await send(message)
+        elif message["type"] == "http.response.body" and not done:
+            done = True
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    return head
 
 
 class ServiceMiddleware:
@@ -42,25 +89,40 @@ class ServiceMiddleware:
         rid = rid if _RID.match(rid) else uuid.uuid4().hex
         token = request_id.set(rid)
         started = time.perf_counter()
-        status_box: dict[str, int] = {"status": 500}
+        box: dict[str, Any] = {"status": 500, "started": False}
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status_box["status"] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                box["status"], box["started"] = message["status"], True
+                extra = [(b"x-request-id", rid.encode())]
+                raw = list(message.get("headers", []))
+                if message["status"] == 405:
+                    # Starlette names the methods of one route; the path may have several.
+                    allow = ", ".join(allowed_methods(scope["app"], scope["path"]))
+                    raw = [(k, v) for k, v in raw if k.lower() != b"allow"]
+                    extra.append((b"allow", allow.encode()))
+                message["headers"] = [*raw, *extra]
             await send(message)
 
         try:
             await self._handle(scope, receive, send_with_id, headers)
+        except Exception as exc:
+            # Answered here rather than by Starlette's ServerErrorMiddleware, which would
+            # re-raise to the server and have its traceback logged with the exception's
+            # text (SQL parameters, field values): the type is all that is logged.
+            log.error("unhandled error", extra={"exc_type": type(exc).__name__})
+            if not box["started"]:
+                await self._respond(send_with_id, *_json(500, {
+                    "detail": "internal error; the request id is in the logs"}),
+                    "application/json")
         finally:
             state = scope.get("state") or {}
             log.info(
                 "request",
                 extra={
                     "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status_box["status"],
+                    "path": scope["path"][:200],
+                    "status": box["status"],
                     "ms": round((time.perf_counter() - started) * 1000, 1),
                     "key_id": state.get("key_id"),
                 },
@@ -80,11 +142,23 @@ class ServiceMiddleware:
     async def _handle(self, scope: Scope, receive: Receive, send: Send,
                       headers: dict[str, str]) -> None:
         method = scope["method"]
-        if method not in ("POST", "PUT", "PATCH"):
+        if method == "OPTIONS":
+            allow = allowed_methods(scope["app"], scope["path"])
+            if not allow:
+                await self._respond(send, *_json(404, {"detail": "Not Found"}),
+                                    "application/json")
+                return
+            await send({"type": "http.response.start", "status": 204,
+                        "headers": [(b"allow", ", ".join(allow).encode())]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if method == "HEAD":
+            await self.app({**scope, "method": "GET"}, receive, _headers_only(send))
+            return
+        if method not in _WITH_BODY:
             await self.app(scope, receive, send)
             return
-        settings = scope["app"].state.settings
-        limit = settings.max_body_bytes
+        limit = scope["app"].state.settings.max_body_bytes
         too_big = _json(413, {"detail": f"request body larger than {limit} bytes"})
         declared = headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
@@ -114,82 +188,4 @@ class ServiceMiddleware:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        key = headers.get("idempotency-key")
-        if method != "POST" or key is None:
-            await self.app(scope, replay, send)
-            return
-        await self._idempotent(scope, replay, send, headers, key, body)
-
-    async def _idempotent(self, scope: Scope, receive: Receive, send: Send,
-                          headers: dict[str, str], key: str, body: bytes) -> None:
-        if not key or len(key) > _MAX_KEY:
-            await self._respond(send, *_json(422, {
-                "detail": f"Idempotency-Key must be 1-{_MAX_KEY} characters"}), "application/json")
-            return
-        sessions = scope["app"].state.sessions
-        who = hashlib.sha256(headers.get("authorization", "").encode()).hexdigest()
-        digest = hashlib.sha256(
-            scope["method"].encode() + b" " + scope["path"].encode() + b"\n"
-            + scope.get("query_string", b"") + b"\n" + body
-        ).hexdigest()
-        stored = await asyncio.to_thread(_reserve, sessions, who, key, scope, digest)
-        if stored is not None:
-            body_hash, status, ctype, payload = stored
-            if body_hash != digest:
-                await self._respond(send, *_json(422, {
-                    "detail": "this Idempotency-Key was used with a different request; "
-                              "use a new key for a new request"}), "application/json")
-            elif status is None:
-                await self._respond(send, *_json(409, {
-                    "detail": "a request with this Idempotency-Key is still being processed"}),
-                    "application/json")
-            else:
-                await self._respond(send, status, payload or b"", ctype or "application/json",
-                                    [(b"idempotent-replayed", b"true")])
-            return
-
-        captured: dict[str, Any] = {"status": 500, "ctype": "application/json", "body": []}
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                captured["status"] = message["status"]
-                for k, v in message.get("headers", []):
-                    if k.lower() == b"content-type":
-                        captured["ctype"] = v.decode("latin-1")
-            elif message["type"] == "http.response.body":
-                captured["body"].append(message.get("body", b""))
-            await send(message)
-
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            await asyncio.to_thread(_store, sessions, who, key, captured)
-
-
-def _reserve(
-    sessions: sessionmaker[Session], who: str, key: str, scope: Scope, digest: str
-) -> tuple[str, int | None, str | None, bytes | None] | None:
-    """Claim the key for this request (None), or return what it already holds."""
-    try:
-        with transaction(sessions) as s:
-            rec = s.get(IdempotencyRecord, (who, key))
-            if rec is None:
-                s.add(IdempotencyRecord(scope=who, key=key, method=scope["method"],
-                                        path=scope["path"], body_hash=digest))
-                return None
-            return rec.body_hash, rec.status_code, rec.content_type, rec.response_body
-    except IntegrityError:  # a concurrent request with the same key claimed it first
-        return digest, None, None, None
-
-
-def _store(sessions: sessionmaker[Session], who: str, key: str, captured: dict[str, Any]) -> None:
-    with transaction(sessions) as s:
-        rec = s.get(IdempotencyRecord, (who, key))
-        if rec is None:
-            return
-        if captured["status"] >= 500:
-            s.delete(rec)  # a server fault: let the client retry with the same key
-        else:
-            rec.status_code = captured["status"]
-            rec.content_type = captured["ctype"]
-            rec.response_body = b"".join(captured["body"])
+        await self.app(scope, replay, send)

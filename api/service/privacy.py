@@ -57,6 +57,31 @@ def _mentions(node: Any, pattern: re.Pattern[str]) -> bool:
     return isinstance(node, str) and pattern.search(node) is not None
 
 
+def erased_since(solved: dict[str, Any], current: dict[str, Any]) -> dict[str, str]:
+    """Volunteer id -> pseudonym for the volunteers of a round document `solved` (as a
+    worker read it) that were erased since: erasure rewrites a round's document in place,
+    keeping each record at its position, so the current document names their
+    pseudonyms where `solved` names them."""
+    before = [v.get("id") for v in solved.get("volunteers", [])]
+    after = [v.get("id") for v in current.get("volunteers", [])]
+    if len(before) != len(after):
+        return {}
+    return {
+        old: new
+        for old, new in zip(before, after, strict=True)
+        if isinstance(old, str) and isinstance(new, str) and old != new
+        and new.startswith("erased-")
+    }
+
+
+def scrub_ids(node: Any, renamed: dict[str, str]) -> Any:
+    """`node` with each erased id (a key of `renamed`) replaced by its pseudonym, and the
+    personal fields dropped from the records that carry it."""
+    for vid, pseudonym in sorted(renamed.items()):
+        node = _scrub(node, vid, pseudonym, _id_pattern(vid))
+    return node
+
+
 def erase_volunteer(session: Session, vid: str) -> dict[str, Any]:
     """Pseudonymise every trace of `vid`; return what was changed (counts only)."""
     pseudonym = f"erased-{secrets.token_hex(6)}"
@@ -65,6 +90,9 @@ def erase_volunteer(session: Session, vid: str) -> dict[str, Any]:
     row = session.get(VolunteerRow, vid)
     if row is not None:
         session.delete(row)
+    # Rounds first: a worker storing a result locks its round, so an erasure and a
+    # result being stored for the same round queue one behind the other, and whichever
+    # comes second pseudonymises the other's writing (jobs.Worker._finish).
     for model, attr, key in (
         (RoundRow, "document", "rounds"),
         (ResultRow, "result", "results"),

@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from volmatch.models import Placement, Volunteer
 from volmatch.models.round import HostId, LanguageCode, PlacementId, SkillCode, VolunteerId
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+
+ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+"""Record ids (volunteers, placements, hosts), as `volmatch.models` checks them."""
+ROUND_ID_PATTERN = r"^[0-9a-f]{32}$"
+"""Round ids: the service makes them (uuid4 hex)."""
+KEY_ID_PATTERN = r"^[0-9a-f]{12}$"
+"""API key ids: the service makes them (6 random bytes, hex)."""
+
+HostQuery = Annotated[
+    str | None,
+    Query(pattern=ID_PATTERN, max_length=64, description="Only this host's placements."),
+]
+VolunteerQuery = Annotated[
+    str, Query(pattern=ID_PATTERN, max_length=64, description="Volunteer id.")
+]
+PlacementQuery = Annotated[
+    str | None,
+    Query(pattern=ID_PATTERN, max_length=64, description="Only this placement."),
+]
 
 
 class HostCreate(BaseModel):
@@ -141,6 +161,45 @@ class KeyInfo(BaseModel):
     host_id: str | None
 
 
+KeyRole = Literal["coordinator", "planner", "host"]
+
+
+class ApiKeyCreate(BaseModel):
+    """A new API key; `expires_in_days` unset: the key does not expire."""
+
+    model_config = _STRICT
+    role: KeyRole = Field(description="coordinator, planner or host.")
+    host_id: HostId | None = Field(None, description="The host partner of a host key.")
+    label: str = Field("", max_length=200, description="Who the key is for.")
+    expires_in_days: int | None = Field(
+        None, ge=1, le=3650, description="Days until the key stops working (none: never)."
+    )
+
+
+class ApiKeyPublic(BaseModel):
+    """An API key as listed: never its secret."""
+
+    id: str
+    role: str
+    host_id: str | None
+    label: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    rotated_at: dt.datetime | None
+    last_used_at: dt.datetime | None = Field(
+        description="Last request with the key (written every 30 s or so)."
+    )
+    state: Literal["active", "revoked", "expired"]
+
+
+class ApiKeyWithToken(BaseModel):
+    """A created or rotated key and its token: shown this once, stored only as a hash."""
+
+    key: ApiKeyPublic
+    token: str
+
+
 class ErrorItemOut(BaseModel):
     section: str = Field(description="Where the record sits: volunteers, placements, policy...")
     record: str = Field(description="The record's id, or its position.")
@@ -165,4 +224,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     415: {"model": ErrorOut, "description": "Unsupported content type."},
     422: {"model": ErrorOut, "description": "Invalid request: every error with its record "
           "and field."},
+    503: {"model": ErrorOut, "description": "The database is unavailable or busy; retry "
+          "after `Retry-After` seconds. Nothing was committed."},
 }

@@ -1,4 +1,8 @@
-"""Service settings, read from the environment (prefix `VOLMATCH_`) or given in code."""
+"""Service settings, read from the environment (prefix `VOLMATCH_`) or given in code.
+
+The tuning numbers (pools, waits, timeouts) live here with a one-line reason each; their
+defaults were measured with `benchmarks/load_bench.py` (figures in benchmarks/README.md).
+"""
 
 from __future__ import annotations
 
@@ -43,3 +47,51 @@ class Settings(BaseSettings):
         "worker mid-solve. Leave at 0.",
     )
     log_level: str = Field("INFO", description="Log level of the service loggers.")
+    db_pool_size: int = Field(
+        10,
+        ge=1,
+        le=200,
+        description="Database connections per process (PostgreSQL; SQLite reads). Bounded "
+        "so that API processes and workers stay under PostgreSQL's max_connections (100 by "
+        "default); more would only queue inside the database.",
+    )
+    db_wait_s: float = Field(
+        10.0,
+        gt=0,
+        description="Longest a request waits for a database connection, SQLite's write "
+        "turn or a row lock before it is answered 503 with Retry-After, instead of hanging.",
+    )
+    queue_wait_s: float = Field(
+        30.0,
+        gt=0,
+        description="Longest a request waits in a burst for its turn at the database (the "
+        "queue of requests admitted as connections free up) before it is answered 503 "
+        "with Retry-After: long enough to ride out a burst of a thousand clients, short "
+        "enough to answer before their own timeouts.",
+    )
+    statement_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="PostgreSQL statement_timeout: no query holds a connection longer.",
+    )
+    http_threads: int = Field(
+        64,
+        ge=4,
+        description="Threads that run the (synchronous) endpoints of one API process: "
+        "enough to keep the database pool busy while others parse and serialise.",
+    )
+    shutdown_grace_s: float = Field(
+        5.0,
+        ge=0,
+        description="On SIGTERM, in-flight requests get this long to finish; open event "
+        "streams and requests still running then are cut.",
+    )
+    idempotency_ttl_h: float = Field(
+        24.0, gt=0, description="How long an Idempotency-Key's answer is kept and replayed."
+    )
+    key_touch_s: float = Field(
+        30.0,
+        gt=0,
+        description="API keys' last-used times are written in one batch this often (a "
+        "write per request would serialise every read on SQLite).",
+    )

@@ -143,7 +143,11 @@ class PublishedAssignment(Base):
 
 
 class ApiKey(Base):
-    """An API key: the public id and a SHA-256 of the secret, never the secret."""
+    """An API key: the public id and a SHA-256 of the secret, never the secret.
+
+    A key past `expires_at` or with `revoked_at` set is refused (401). Rotating a key
+    replaces its secret (the old one stops working at once) and keeps its id, role and
+    host; `rotated_at` says when. `last_used_at` is written in batches (`key_touch_s`)."""
 
     __tablename__ = "api_keys"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -153,10 +157,15 @@ class ApiKey(Base):
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    rotated_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 class IdempotencyRecord(Base):
-    """A POST's response kept under its Idempotency-Key, per API key."""
+    """A successful POST's response kept under its Idempotency-Key, per API key id: stored
+    in the same transaction as the request's own writes, so that a key either has a
+    committed answer or no trace at all. Replayed until `Settings.idempotency_ttl_h`."""
 
     __tablename__ = "idempotency"
     scope: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -167,4 +176,5 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int | None] = mapped_column(Integer, default=None)
     content_type: Mapped[str | None] = mapped_column(String(200), default=None)
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    response_headers: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from volmatch.api.service.deps import Anyone, SessionDep
+from volmatch.api.service.deps import Anyone, ReadSession
 from volmatch.api.service.queries import latest_publication, published_assignments
+from volmatch.api.service.routing import CommitRoute
 from volmatch.api.service.schemas import AssignmentPublic
 
-router = APIRouter(tags=["assignments"])
+router = APIRouter(tags=["assignments"], route_class=CommitRoute)
 
 
 @router.get(
@@ -16,7 +17,7 @@ router = APIRouter(tags=["assignments"])
     response_model=list[AssignmentPublic],
     summary="The latest published assignment (a host key sees its own placements only)",
 )
-def list_assignments(session: SessionDep, who: Anyone) -> list[AssignmentPublic]:
+def list_assignments(session: ReadSession, who: Anyone) -> list[AssignmentPublic]:
     pub = latest_publication(session)
     if pub is None:
         return []

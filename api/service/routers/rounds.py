@@ -21,32 +21,42 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from volmatch.api.service.auth import Principal
+from volmatch.api.service.db import Database
 from volmatch.api.service.deps import (
+    IDEMPOTENT,
     Anyone,
     Coordinator,
+    DbDep,
     Reader,
-    SessionDep,
+    ReadSession,
+    RoundPath,
     SettingsDep,
-    get_factory,
+    WriteSession,
 )
-from volmatch.api.service.errors import ApiError, forbidden, invalid, not_found
+from volmatch.api.service.errors import ApiError, conflict, forbidden, invalid, not_found
 from volmatch.api.service.jobs import TERMINAL, new_job
 from volmatch.api.service.queries import (
+    add_new,
     latest_publication,
+    lock_row,
+    placement_rows,
     published_assignments,
     volunteer_rows,
 )
+from volmatch.api.service.routing import CommitRoute
 from volmatch.api.service.schemas import (
     ExplainOut,
+    JobStatus,
+    PlacementQuery,
     PublicationPublic,
     RoundCreate,
     RoundPublic,
     VariantCreate,
+    VolunteerQuery,
 )
 from volmatch.api.service.settings import Settings
 from volmatch.api.service.tables import (
     Job,
-    PlacementRow,
     Publication,
     PublishedAssignment,
     ResultRow,
@@ -54,11 +64,15 @@ from volmatch.api.service.tables import (
 )
 from volmatch.models import ErrorItem, InvalidRound, Policy, Round, parse_round, round_to_dict
 
-router = APIRouter(tags=["rounds"])
+router = APIRouter(tags=["rounds"], route_class=CommitRoute)
 
 
-def _public(session: Session, r: RoundRow, job: Job) -> RoundPublic:
-    published = session.scalar(select(Publication.id).where(Publication.round_id == r.id))
+def _public(
+    session: Session, r: RoundRow, job: Job, published: bool | None = None
+) -> RoundPublic:
+    if published is None:
+        published = session.scalar(
+            select(Publication.id).where(Publication.round_id == r.id)) is not None
     return RoundPublic(
         id=r.id,
         name=r.name,
@@ -73,7 +87,7 @@ def _public(session: Session, r: RoundRow, job: Job) -> RoundPublic:
         error=job.error,
         started_at=job.started_at,
         finished_at=job.finished_at,
-        published=published is not None,
+        published=published,
     )
 
 
@@ -107,15 +121,8 @@ def _check_limits(r: Round, settings: Settings) -> None:
 
 def _snapshot(session: Session, body: RoundCreate) -> dict[str, Any]:
     """A round document from the stored records, as they are now."""
-    # Filtered here rather than with IN (...): SQLite caps the bound parameters.
-    want_v = None if body.volunteers is None else set(body.volunteers)
-    want_p = None if body.placements is None else set(body.placements)
-    vols = [dict(r.data) for r in volunteer_rows(session) if want_v is None or r.id in want_v]
-    pls = [
-        dict(r.data)
-        for r in session.scalars(select(PlacementRow).order_by(PlacementRow.id))
-        if want_p is None or r.id in want_p
-    ]
+    vols = [dict(r.data) for r in volunteer_rows(session, body.volunteers)]
+    pls = [dict(r.data) for r in placement_rows(session, body.placements)]
     errors = []
     for section, asked, got in (
         ("volunteers", body.volunteers, vols),
@@ -180,6 +187,13 @@ def _store_round(
     return _public(session, row, job)
 
 
+def _read_visible(db: Database, round_id: str, who: Principal) -> tuple[RoundRow, Job]:
+    """`_visible` in a short session of its own: for endpoints that then work long
+    (explanations, workbooks, scenarios) without holding a connection."""
+    with db.read() as session:
+        return _visible(session, round_id, who)
+
+
 def _accepted(response: Response, out: RoundPublic) -> RoundPublic:
     response.status_code = 202
     response.headers["Location"] = f"/rounds/{out.id}"
@@ -198,6 +212,7 @@ async def raw_body(request: Request) -> bytes:
     status_code=202,
     response_model=RoundPublic,
     summary="Launch a round (returns at once; a worker solves it)",
+    dependencies=IDEMPOTENT,
     description="JSON: a `RoundCreate` (a whole contract document, or a snapshot of the "
     "stored records). Or the round workbook itself, with content type " + XLSX + ".",
     openapi_extra={
@@ -213,11 +228,15 @@ async def raw_body(request: Request) -> bytes:
 def create_round(
     request: Request,
     raw: Annotated[bytes, Depends(raw_body)],
-    session: SessionDep,
+    db: DbDep,
+    session: WriteSession,
     who: Coordinator,
     settings: SettingsDep,
     response: Response,
 ) -> RoundPublic:
+    """The snapshot is read and the document validated before the write transaction
+    starts (its connection is taken at the first write): on SQLite the write turn is
+    held for the inserts only."""
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if ctype == XLSX:
         from volmatch.api.sheets import read_workbook_bytes
@@ -247,7 +266,9 @@ def create_round(
             )
         doc, source = body.document, "document"
     else:
-        doc, source = _snapshot(session, body), "snapshot"
+        with db.read() as reading:
+            doc = _snapshot(reading, body)
+        source = "snapshot"
     r = parse_round(doc)
     out = _store_round(session, r, name=body.name, source=source, who=who, settings=settings)
     return _accepted(response, out)
@@ -255,9 +276,9 @@ def create_round(
 
 @router.get("/rounds", response_model=list[RoundPublic], summary="Rounds, newest first")
 def list_rounds(
-    session: SessionDep,
+    session: ReadSession,
     _: Reader,
-    status: str | None = Query(None, description="Only rounds with this job status."),
+    status: JobStatus | None = Query(None, description="Only rounds with this job status."),
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[RoundPublic]:
     q = (
@@ -268,11 +289,14 @@ def list_rounds(
     )
     if status is not None:
         q = q.where(Job.status == status)
-    return [_public(session, r, j) for r, j in session.execute(q).tuples()]
+    rows = list(session.execute(q).tuples())
+    published = set(session.scalars(select(Publication.round_id).where(
+        Publication.round_id.in_([r.id for r, _ in rows])))) if rows else set()
+    return [_public(session, r, j, r.id in published) for r, j in rows]
 
 
 @router.get("/rounds/{round_id}", response_model=RoundPublic, summary="Status and progress")
-def get_round(round_id: str, session: SessionDep, who: Anyone) -> RoundPublic:
+def get_round(round_id: RoundPath, session: ReadSession, who: Anyone) -> RoundPublic:
     r, job = _visible(session, round_id, who)
     return _public(session, r, job)
 
@@ -280,8 +304,10 @@ def get_round(round_id: str, session: SessionDep, who: Anyone) -> RoundPublic:
 @router.delete(
     "/rounds/{round_id}", response_model=RoundPublic, summary="Cancel a queued or running round"
 )
-def cancel_round(round_id: str, session: SessionDep, who: Anyone) -> RoundPublic:
-    r, job = _visible(session, round_id, who)
+def cancel_round(round_id: RoundPath, session: WriteSession, who: Anyone) -> RoundPublic:
+    r, _ = _visible(session, round_id, who)
+    job = lock_row(session, Job, round_id)
+    assert job is not None
     if who.role == "planner" and r.source != "variant":
         raise forbidden("cancel rounds other than what-if variants")
     if job.status in TERMINAL:
@@ -301,16 +327,18 @@ def cancel_round(round_id: str, session: SessionDep, who: Anyone) -> RoundPublic
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-def round_events(round_id: str, request: Request, who: Anyone) -> StreamingResponse:
-    # No request-long session here: the stream outlives the handler, and an open
-    # transaction would hold SQLite's write lock against the worker for that long.
-    factory = get_factory(request)
-    with factory() as session:
-        _visible(session, round_id, who)
+def round_events(
+    round_id: RoundPath, request: Request, db: DbDep, who: Anyone
+) -> StreamingResponse:
+    """No session outlives this function: the stream reads each state in a short
+    session of its own, and ends when the round ends, the client goes or the server
+    stops (SIGTERM)."""
+    _read_visible(db, round_id, who)
     poll = float(request.app.state.settings.poll_s)
+    stopping = request.app.state.stopping
 
     def read() -> dict[str, Any] | None:
-        with factory() as s:
+        with db.read() as s:
             job = s.get(Job, round_id)
             if job is None:
                 return None
@@ -329,7 +357,7 @@ def round_events(round_id: str, request: Request, who: Anyone) -> StreamingRespo
             if state["status"] in TERMINAL:
                 yield f"event: end\ndata: {json.dumps({'status': state['status']})}\n\n"
                 return
-            if await request.is_disconnected():
+            if stopping.is_set() or await request.is_disconnected():
                 return
             await asyncio.sleep(poll)
 
@@ -339,7 +367,7 @@ def round_events(round_id: str, request: Request, who: Anyone) -> StreamingRespo
 
 
 @router.get("/rounds/{round_id}/document", summary="The frozen round document")
-def get_document(round_id: str, session: SessionDep, who: Anyone) -> dict[str, Any]:
+def get_document(round_id: RoundPath, session: ReadSession, who: Anyone) -> dict[str, Any]:
     r, _ = _visible(session, round_id, who)
     return r.document
 
@@ -360,7 +388,7 @@ def _result(session: Session, round_id: str, job: Job) -> dict[str, Any]:
     summary="The explained result (contract shape; reasons for every unmatched volunteer "
     "and open slot)",
 )
-def get_result(round_id: str, session: SessionDep, who: Anyone) -> dict[str, Any]:
+def get_result(round_id: RoundPath, session: ReadSession, who: Anyone) -> dict[str, Any]:
     _, job = _visible(session, round_id, who)
     return _result(session, round_id, job)
 
@@ -371,12 +399,14 @@ def get_result(round_id: str, session: SessionDep, who: Anyone) -> dict[str, Any
     response_class=Response,
     responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}},
 )
-def get_result_xlsx(round_id: str, session: SessionDep, who: Anyone) -> Response:
+def get_result_xlsx(round_id: RoundPath, db: DbDep, who: Anyone) -> Response:
     from volmatch.api.sheets import result_workbook_bytes
     from volmatch.models import Result
 
-    r, job = _visible(session, round_id, who)
-    result = Result.model_validate(_result(session, round_id, job))
+    with db.read() as session:
+        r, job = _visible(session, round_id, who)
+        stored = _result(session, round_id, job)
+    result = Result.model_validate(stored)
     data = result_workbook_bytes(parse_round(r.document), result)
     return Response(
         data,
@@ -391,19 +421,20 @@ def get_result_xlsx(round_id: str, session: SessionDep, who: Anyone) -> Response
     summary="Why a volunteer is placed where they are, or not elsewhere",
 )
 def explain(
-    round_id: str,
-    session: SessionDep,
+    round_id: RoundPath,
+    db: DbDep,
     who: Anyone,
-    volunteer: str = Query(description="Volunteer id."),
-    placement: str | None = Query(None, description="Only this placement."),
+    volunteer: VolunteerQuery,
+    placement: PlacementQuery = None,
 ) -> ExplainOut:
     import numpy as np
 
     from volmatch.matching import prepare
     from volmatch.matching.explain import explain_volunteer, is_pure_optimum, pricing
 
-    r, job = _visible(session, round_id, who)
-    result = _result(session, round_id, job)
+    with db.read() as session:
+        r, job = _visible(session, round_id, who)
+        result = _result(session, round_id, job)
     prep = prepare(parse_round(r.document))
     c, pairs = prep.compiled, prep.pairs
     if volunteer not in c.vindex:
@@ -434,16 +465,18 @@ def explain(
     status_code=202,
     response_model=RoundPublic,
     summary="A what-if variant: the same round with policy fields replaced",
+    dependencies=IDEMPOTENT,
 )
 def create_variant(
-    round_id: str,
+    round_id: RoundPath,
     body: VariantCreate,
-    session: SessionDep,
+    db: DbDep,
+    session: WriteSession,
     who: Anyone,
     settings: SettingsDep,
     response: Response,
 ) -> RoundPublic:
-    parent, _ = _visible(session, round_id, who)
+    parent, _ = _read_visible(db, round_id, who)
     doc = dict(parent.document)
     base = Policy.model_validate(doc.get("policy", {})).model_dump(mode="json")
     doc["policy"] = {**base, **body.policy}
@@ -458,12 +491,13 @@ def create_variant(
 @router.post(
     "/rounds/{round_id}/scenarios",
     summary="What-if scenario against a stored round: the comparison of its variants",
+    dependencies=IDEMPOTENT,
 )
 def run_round_scenario(
-    round_id: str,
+    round_id: RoundPath,
     body: Annotated[dict[str, Any], Body(description="A scenario (docs/scenarios.md); its "
                                         "base is this round.")],
-    session: SessionDep,
+    db: DbDep,
     who: Anyone,
 ) -> dict[str, Any]:
     """Planners and coordinators post a scenario file's content (as JSON) and get the
@@ -472,7 +506,7 @@ def run_round_scenario(
     from volmatch.scenarios.model import ScenarioError, parse_scenario
     from volmatch.scenarios.runner import run_scenario
 
-    parent, _ = _visible(session, round_id, who)
+    parent, _ = _read_visible(db, round_id, who)
     raw = dict(body)
     raw["base"] = {"round_id": round_id}
     try:
@@ -497,18 +531,23 @@ def run_round_scenario(
     status_code=201,
     response_model=PublicationPublic,
     summary="Publish a finished round's assignment (hosts then see their volunteers)",
+    dependencies=IDEMPOTENT,
 )
-def publish(round_id: str, session: SessionDep, who: Anyone) -> PublicationPublic:
+def publish(
+    round_id: RoundPath, session: WriteSession, who: Anyone, response: Response
+) -> PublicationPublic:
     r, job = _visible(session, round_id, who)
     if who.role != "coordinator":
         raise forbidden("publish results")
     result = _result(session, round_id, job)
     if session.scalar(select(Publication.id).where(Publication.round_id == round_id)):
-        raise ApiError(409, f"round {round_id!r} is already published")
+        raise conflict(f"round {round_id!r} is already published", [round_id])
     hosts = {p["id"]: p["host"] for p in r.document.get("placements", [])}
     pub = Publication(round_id=round_id, published_by=who.key_id)
-    session.add(pub)
-    session.flush()
+    if not add_new(session, pub):
+        raise conflict(f"round {round_id!r} was published by a concurrent request",
+                       [round_id])
+    response.headers["Location"] = "/assignments"
     for a in result["assignments"]:
         session.add(PublishedAssignment(
             publication_id=pub.id,

@@ -5,12 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
+from sqlalchemy.orm import Session
 
 from volmatch.api.service.auth import Principal
-from volmatch.api.service.deps import Anyone, Coordinator, SessionDep, SettingsDep
+from volmatch.api.service.deps import (
+    IDEMPOTENT,
+    Anyone,
+    Coordinator,
+    ReadSession,
+    SettingsDep,
+    VolunteerPath,
+    WriteSession,
+)
 from volmatch.api.service.errors import forbidden, invalid, not_found
 from volmatch.api.service.privacy import erase_volunteer, export_volunteer
-from volmatch.api.service.queries import host_assignments, volunteer_rows
+from volmatch.api.service.queries import (
+    existing_volunteer_ids,
+    host_assignments,
+    lock_row,
+    upsert,
+    volunteer_rows,
+)
+from volmatch.api.service.routing import CommitRoute
 from volmatch.api.service.schemas import (
     UploadSummary,
     VolunteerForHost,
@@ -20,7 +36,7 @@ from volmatch.api.service.schemas import (
 from volmatch.api.service.tables import PublishedAssignment, VolunteerRow, utcnow
 from volmatch.models import Volunteer
 
-router = APIRouter(tags=["volunteers"])
+router = APIRouter(tags=["volunteers"], route_class=CommitRoute)
 
 
 def _for_host(row: VolunteerRow, a: PublishedAssignment) -> VolunteerForHost:
@@ -44,8 +60,10 @@ def _data(v: Volunteer) -> dict[str, Any]:
     return v.model_dump(mode="json", exclude_defaults=True)
 
 
-def _visible(session: SessionDep, vid: str, who: Principal) -> VolunteerRow:
-    row = session.get(VolunteerRow, vid)
+def _visible(
+    session: Session, vid: str, who: Principal, lock: bool = False
+) -> VolunteerRow:
+    row = lock_row(session, VolunteerRow, vid) if lock else session.get(VolunteerRow, vid)
     if row is None:
         raise not_found("volunteer", vid)
     if who.role == "host" and vid not in host_assignments(session, who.host_id or ""):
@@ -53,10 +71,19 @@ def _visible(session: SessionDep, vid: str, who: Principal) -> VolunteerRow:
     return row
 
 
-@router.post("/volunteers", response_model=UploadSummary, summary="Upload volunteers")
+@router.post(
+    "/volunteers",
+    response_model=UploadSummary,
+    summary="Upload volunteers (existing ids are replaced)",
+    dependencies=IDEMPOTENT,
+)
 def upload_volunteers(
-    body: VolunteersUpload, session: SessionDep, _: Coordinator, settings: SettingsDep
+    body: VolunteersUpload, session: WriteSession, _: Coordinator, settings: SettingsDep
 ) -> UploadSummary:
+    """Create or replace every volunteer of the batch in one transaction, committed
+    before the answer. `created` and `updated` say which ids were new when the upload
+    read the pool; two uploads of the same new id at once both succeed (the later
+    commit's record stays), so each may list it as created."""
     if len(body.volunteers) > settings.max_round_volunteers:
         raise invalid(
             "volunteers", "volunteers", "",
@@ -68,18 +95,18 @@ def upload_volunteers(
         if v.id in seen:
             raise invalid("volunteers", v.id, "id", "duplicate id in the upload")
         seen.add(v.id)
-    existing = {r.id: r for r in volunteer_rows(session, seen)}
-    created, updated = [], []
+    existing = existing_volunteer_ids(session, seen)
     now = utcnow()
-    for v in body.volunteers:
-        row = existing.get(v.id)
-        if row is None:
-            session.add(VolunteerRow(id=v.id, data=_data(v), updated_at=now))
-            created.append(v.id)
-        else:
-            row.data, row.updated_at = _data(v), now
-            updated.append(v.id)
-    return UploadSummary(created=created, updated=updated)
+    upsert(
+        session,
+        VolunteerRow.__table__,
+        [{"id": v.id, "data": _data(v), "updated_at": now} for v in body.volunteers],
+        ["data", "updated_at"],
+    )
+    return UploadSummary(
+        created=[v.id for v in body.volunteers if v.id not in existing],
+        updated=[v.id for v in body.volunteers if v.id in existing],
+    )
 
 
 @router.get(
@@ -88,7 +115,7 @@ def upload_volunteers(
     summary="The pool (coordinators, planners) or the volunteers matched to a host",
 )
 def list_volunteers(
-    session: SessionDep, who: Anyone
+    session: ReadSession, who: Anyone
 ) -> list[VolunteerPublic] | list[VolunteerForHost]:
     if who.role == "host":
         mine = host_assignments(session, who.host_id or "")
@@ -102,7 +129,7 @@ def list_volunteers(
     summary="One volunteer",
 )
 def get_volunteer(
-    volunteer_id: str, session: SessionDep, who: Anyone
+    volunteer_id: VolunteerPath, session: ReadSession, who: Anyone
 ) -> VolunteerPublic | VolunteerForHost:
     row = _visible(session, volunteer_id, who)
     if who.role == "host":
@@ -111,10 +138,14 @@ def get_volunteer(
 
 
 @router.put(
-    "/volunteers/{volunteer_id}", response_model=VolunteerPublic, summary="Create or replace"
+    "/volunteers/{volunteer_id}",
+    response_model=VolunteerPublic,
+    summary="Create or replace",
+    responses={201: {"model": VolunteerPublic, "description": "Created"}},
 )
 def put_volunteer(
-    volunteer_id: str, body: Volunteer, session: SessionDep, who: Anyone, response: Response
+    volunteer_id: VolunteerPath, body: Volunteer, session: WriteSession, who: Anyone,
+    response: Response,
 ) -> VolunteerPublic:
     if who.role == "host":
         _visible(session, volunteer_id, who)
@@ -124,14 +155,15 @@ def put_volunteer(
         raise invalid(
             "volunteers", volunteer_id, "id", f"the body's id {body.id!r} is not the URL's"
         )
-    row = session.get(VolunteerRow, volunteer_id)
-    if row is None:
-        row = VolunteerRow(id=body.id, data=_data(body))
-        session.add(row)
+    created = session.get(VolunteerRow, volunteer_id) is None
+    upsert(session, VolunteerRow.__table__,
+           [{"id": body.id, "data": _data(body), "updated_at": utcnow()}],
+           ["data", "updated_at"])
+    row = session.get(VolunteerRow, volunteer_id, populate_existing=True)
+    assert row is not None
+    if created:
         response.status_code = 201
-    else:
-        row.data, row.updated_at = _data(body), utcnow()
-    session.flush()
+        response.headers["Location"] = f"/volunteers/{row.id}"
     return _public(row)
 
 
@@ -139,8 +171,10 @@ def put_volunteer(
     "/volunteers/{volunteer_id}",
     summary="Erase a volunteer's personal data (pseudonymises history)",
 )
-def delete_volunteer(volunteer_id: str, session: SessionDep, who: Anyone) -> dict[str, Any]:
-    _visible(session, volunteer_id, who)
+def delete_volunteer(
+    volunteer_id: VolunteerPath, session: WriteSession, who: Anyone
+) -> dict[str, Any]:
+    _visible(session, volunteer_id, who, lock=True)
     if who.role != "coordinator":
         raise forbidden("erase volunteers")
     return erase_volunteer(session, volunteer_id)
@@ -150,7 +184,7 @@ def delete_volunteer(volunteer_id: str, session: SessionDep, who: Anyone) -> dic
     "/volunteers/{volunteer_id}/export",
     summary="Everything held about a volunteer, as JSON",
 )
-def export(volunteer_id: str, session: SessionDep, who: Anyone) -> dict[str, Any]:
+def export(volunteer_id: VolunteerPath, session: ReadSession, who: Anyone) -> dict[str, Any]:
     _visible(session, volunteer_id, who)
     if who.role != "coordinator":
         raise forbidden("export personal data")

@@ -69,9 +69,8 @@ class Keys:
 def make_keys(app: Any) -> Keys:
     """Create the `Keys` in a started app's database."""
     from volmatch.api.service.auth import create_key
-    from volmatch.api.service.db import transaction
 
-    with transaction(app.state.sessions) as s:
+    with app.state.db.write() as s:
         return Keys(
             coordinator=create_key(s, "coordinator")[1],
             planner=create_key(s, "planner")[1],
@@ -151,9 +150,88 @@ def solved_round(c: Any, publish: bool = False) -> str:
 
 
 def store(url: str, **kw: Any) -> Any:
-    """A migrated database on `url`: its engine, session factory and settings."""
-    from volmatch.api.service.db import make_engine, migrate, session_factory
+    """A migrated database on `url` (a `Database`) and service settings for it."""
+    from volmatch.api.service.db import database_for, migrate
 
-    engine = make_engine(url)
-    migrate(engine)
-    return engine, session_factory(engine), settings_for(url, **kw)
+    settings = settings_for(url, **kw)
+    db = database_for(settings)
+    migrate(db)
+    return db, settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """A real `volmatch serve` subprocess on `url` (its stderr kept in `log`), started
+    again on the same port and database by `restart`."""
+
+    def __init__(self, url: str, cwd: Any, env: dict[str, str] | None = None,
+                 args: tuple[str, ...] = ()) -> None:
+        import sys
+        from pathlib import Path
+
+        self.url, self.cwd, self.args = url, cwd, args
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "VOLMATCH_POLL_S": "0.05", "VOLMATCH_HEARTBEAT_S": "0.2",
+                    "VOLMATCH_LEASE_S": "1.5", **(env or {})}
+        self.env.pop("VOLMATCH_DB_URL", None)
+        self.exe = str(Path(sys.executable).with_name("volmatch"))
+        self.log = ""
+        self.proc: Any = None
+        self.start()
+
+    def start(self, timeout: float = 30) -> None:
+        import subprocess
+
+        import httpx
+
+        self.proc = subprocess.Popen(
+            [self.exe, "serve", "--port", str(self.port), "--db", self.url, *self.args],
+            cwd=self.cwd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > end:
+                self._collect()
+                raise AssertionError(f"the server did not start:\n{self.log}")
+            time.sleep(0.05)
+
+    def _collect(self) -> None:
+        if self.proc is not None and self.proc.stderr is not None and not self.proc.stderr.closed:
+            self.log += self.proc.stderr.read().decode("utf-8", "replace")
+            self.proc.stderr.close()
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, nothing is flushed."""
+        import signal
+
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self._collect()
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+
+    def stop(self, timeout: float = 15) -> float:
+        """SIGTERM; return how long the server took to exit."""
+        import signal
+
+        t0 = time.monotonic()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=timeout)
+        took = time.monotonic() - t0
+        self._collect()
+        return took
+

@@ -31,7 +31,9 @@ def _world(c: Any) -> dict[str, str]:
     assert c.post(f"/rounds/{rid}/publish", headers=co).status_code == 201
     # V1 is placed at H01's P1: H01 sees V1, H02 must not.
     assert c.get("/volunteers/V1", headers=h1).status_code == 200
-    return {"placement_id": "P1", "volunteer_id": "V1", "round_id": rid, "host_id": "H01"}
+    key_id = c.keys.host1.split("_")[1]
+    return {"placement_id": "P1", "volunteer_id": "V1", "round_id": rid, "host_id": "H01",
+            "key_id": key_id}
 
 
 def _body_for(path: str, ids: dict[str, str]) -> Any:
@@ -71,6 +73,24 @@ def test_every_id_route_is_404_for_another_hosts_key(client: Any) -> None:
             "GET /rounds/{round_id}", "DELETE /rounds/{round_id}",
             "GET /hosts/{host_id}"} <= set(checked)
     assert len(checked) >= 15
+
+
+def test_creating_another_hosts_placement_id_is_the_404_of_any_unknown_id(
+    client: Any,
+) -> None:
+    ids = _world(client)
+    h2 = client.keys.auth("host2")
+    mine = {**placements()[0], "host": "H02"}
+    taken = client.post("/placements", json=mine, headers=h2)
+    unknown = client.get("/placements/P1", headers=h2)
+    assert taken.status_code == unknown.status_code == 404
+    assert taken.json() == unknown.json()
+    assert "H01" not in taken.text and ids["placement_id"] == "P1"
+    # Its own taken id is a plain conflict; a free id is created.
+    assert client.post("/placements", json={**placements()[2]},
+                       headers=h2).status_code == 409
+    free = client.post("/placements", json={**mine, "id": "P9"}, headers=h2)
+    assert free.status_code == 201 and free.headers["location"] == "/placements/P9"
 
 
 def test_host_sees_own_objects_where_the_other_gets_404(client: Any) -> None:

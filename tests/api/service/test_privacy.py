@@ -40,3 +40,44 @@ def test_erasure_and_export(client: Any) -> None:
     # Other volunteers are untouched.
     assert "Ben Okafor" in doc
     assert pseudonym in {a["volunteer"] for a in client.get("/assignments", headers=co).json()}
+
+
+def test_erasure_while_the_round_is_solving_reaches_its_result(db: Any) -> None:
+    """The worker has read the round (with V1) and is solving when V1 is erased; the
+    result it then stores names V1's pseudonym, not V1."""
+    import threading
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from tests.api.service.helpers import make_keys, round_doc, settings_for
+    from volmatch.api.service import create_app
+    from volmatch.api.service.jobs import Worker
+
+    app = create_app(settings_for(db.url, embedded_worker=False, worker_test_delay_s=1.0))
+    with TestClient(app) as c:
+        keys = make_keys(app)
+        co = keys.auth("coordinator")
+        assert c.post("/volunteers", json={"volunteers": round_doc()["volunteers"]},
+                      headers=co).status_code == 200
+        for p in round_doc()["placements"]:
+            assert c.post("/placements", json=p, headers=co).status_code == 201
+        rid = c.post("/rounds", json={"name": "in flight"}, headers=co).json()["id"]
+        worker = Worker(app.state.db, app.state.settings, "W")
+        claim = worker.claim()
+        assert claim is not None
+        solving = threading.Thread(target=worker._solve, args=(claim,))
+        solving.start()
+        end = time.monotonic() + 20
+        while c.get(f"/rounds/{rid}", headers=co).json()["progress"].get("stage") != "solve":
+            assert time.monotonic() < end
+            time.sleep(0.02)
+        erased = c.delete("/volunteers/V1", headers=co)  # while the worker sleeps in "solve"
+        assert erased.status_code == 200
+        solving.join(timeout=30)
+        assert c.get(f"/rounds/{rid}", headers=co).json()["status"] == "done"
+        result = c.get(f"/rounds/{rid}/result", headers=co).json()
+        text = json.dumps(result)
+        assert '"V1"' not in text and "Ana Lima" not in text
+        pseudonym = erased.json()["pseudonym"]
+        assert pseudonym in {a["volunteer"] for a in result["assignments"]}

@@ -56,7 +56,7 @@ def test_round_from_store_end_to_end(client: Any) -> None:
     assert [r["id"] for r in listed] == [rid]
     assert client.get("/rounds", params={"status": "queued"}, headers=pl).json() == []
     assert client.get("/rounds", headers=client.keys.auth("host1")).status_code == 403
-    assert client.get("/rounds/nope", headers=co).status_code == 404
+    assert client.get(f"/rounds/{'0' * 32}", headers=co).status_code == 404
 
 
 @SQLITE_ONLY
@@ -70,7 +70,7 @@ def test_round_events_stream_progress_then_end(client: Any) -> None:
     assert events[-1].startswith("event: end")
     last = json.loads(events[-2].split("data: ", 1)[1])
     assert last["status"] == "done" and last["progress"]["stage"] == "done"
-    assert client.get("/rounds/nope/events", headers=co).status_code == 404
+    assert client.get(f"/rounds/{'0' * 32}/events", headers=co).status_code == 404
 
 
 @SQLITE_ONLY
@@ -139,12 +139,13 @@ def test_cancel(db: Any) -> None:
         r = c.delete(f"/rounds/{rid}", headers=co)
         assert r.status_code == 200 and r.json()["status"] == "cancelled"
         assert c.delete(f"/rounds/{rid}", headers=co).status_code == 409
-        assert c.delete("/rounds/nope", headers=co).status_code == 404
+        assert c.delete(f"/rounds/{'0' * 32}", headers=co).status_code == 404
+        assert c.delete("/rounds/nope", headers=co).status_code == 422
         # A running round is cancelled by its worker, which stores no result.
         rid2 = c.post("/rounds", json={"document": round_doc()}, headers=co).json()["id"]
         from volmatch.api.service.jobs import Worker
 
-        worker = Worker(app.state.sessions, app.state.settings)
+        worker = Worker(app.state.db, app.state.settings)
         claim = worker.claim()
         assert claim is not None and claim.round_id == rid2
         r = c.delete(f"/rounds/{rid2}", headers=co)
