@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from volmatch.api.service.placement_store import placement_data
 from volmatch.api.service.queries import ensure_host, existing_volunteer_ids, upsert
 from volmatch.api.service.tables import PlacementRow, VolunteerRow, utcnow
 from volmatch.models import ErrorItem, InvalidRound, Placement, Round, Volunteer, parse_round
@@ -135,7 +136,7 @@ def store_placements(session: Session, placements: tuple[Placement, ...] | list[
         ensure_host(session, host)
     now = utcnow()
     upsert(session, PlacementRow.__table__,
-           [{"id": p.id, "host_id": p.host, "data": record_data(p), "updated_at": now}
+           [{"id": p.id, "host_id": p.host, "data": placement_data(p), "updated_at": now}
             for p in placements],
            ["host_id", "data", "updated_at"])
     return [i for i in ids if i not in existing], [i for i in ids if i in existing]
