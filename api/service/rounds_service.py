@@ -8,12 +8,16 @@ rules live once.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.requests import Request
 
 from volmatch.api.service.auth import Principal
 from volmatch.api.service.db import Database
@@ -288,3 +292,80 @@ def rerun(
     r = parse_round(doc)
     return store_round(session, r, name=name or f"re-run of {parent.name or parent.id}",
                        source="rerun", who=who, settings=settings, parent_id=parent.id)
+
+
+def progress_events(db: Database, round_id: str, request: Request) -> AsyncIterator[str]:
+    """A round's progress as server-sent events: one `progress` event per change of its
+    job's state (status, attempts, progress), then `end` with the final status. Each
+    state is read in a short session of its own; the stream ends when the round ends,
+    the client goes or the server stops (SIGTERM). The caller checks visibility."""
+    poll = float(request.app.state.settings.poll_s)
+    stopping = request.app.state.stopping
+
+    def read() -> dict[str, Any] | None:
+        with db.read() as s:
+            job = s.get(Job, round_id)
+            if job is None:
+                return None
+            return {"status": job.status, "attempts": job.attempts, "progress": job.progress}
+
+    async def stream() -> AsyncIterator[str]:
+        last: str | None = None
+        while True:
+            state = await asyncio.to_thread(read)
+            if state is None:
+                return
+            text = json.dumps(state, sort_keys=True)
+            if text != last:
+                yield f"event: progress\ndata: {text}\n\n"
+                last = text
+            if state["status"] in TERMINAL:
+                yield f"event: end\ndata: {json.dumps({'status': state['status']})}\n\n"
+                return
+            if stopping.is_set() or await request.is_disconnected():
+                return
+            await asyncio.sleep(poll)
+
+    return stream()
+
+
+def explain_pairs(
+    db: Database, round_id: str, who: Principal, volunteer: str, placement: str | None = None
+) -> list[dict[str, Any]]:
+    """Why `volunteer` is placed where they are in a finished round, or not at each
+    placement (only `placement` when given): each pair's failed hard rules, or what
+    choosing it would cost. 404 for a volunteer or placement the round does not hold.
+    Reads in a short session, then works without holding a connection."""
+    import numpy as np
+
+    from volmatch.matching import prepare
+    from volmatch.matching.explain import explain_volunteer, is_pure_optimum, pricing
+    from volmatch.models import parse_round
+
+    with db.read() as session:
+        r, job = visible_round(session, round_id, who)
+        result = stored_result(session, round_id, job)
+    prep = prepare(parse_round(r.document))
+    c, pairs = prep.compiled, prep.pairs
+    if volunteer not in c.vindex:
+        raise not_found("volunteer in this round", volunteer)
+    if placement is not None and placement not in c.pindex:
+        raise not_found("placement in this round", placement)
+    at = {
+        (int(v), int(p)): i for i, (v, p) in enumerate(zip(pairs.v.tolist(), pairs.p.tolist(),
+                                                            strict=True))
+    }
+    chosen = np.array(
+        sorted(
+            at[(c.vindex[a["volunteer"]], c.pindex[a["placement"]])]
+            for a in result["assignments"]
+            if (c.vindex.get(a["volunteer"]), c.pindex.get(a["placement"])) in at
+        ),
+        dtype=np.intp,
+    )
+    only = None if placement is None else [c.pindex[placement]]
+    exact = is_pure_optimum(prep, str(result["status"]), str(result["mode"]))
+    pr = pricing(prep, chosen, exact)
+    rows = explain_volunteer(pr, chosen, c.vindex[volunteer], only)
+    out: list[dict[str, Any]] = json.loads(json.dumps(rows, default=str))
+    return out

@@ -6,9 +6,7 @@ Host keys see no rounds: every round id is a 404 to them.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
@@ -30,8 +28,7 @@ from volmatch.api.service.deps import (
     SettingsDep,
     WriteSession,
 )
-from volmatch.api.service.errors import ApiError, invalid, not_found
-from volmatch.api.service.jobs import TERMINAL
+from volmatch.api.service.errors import ApiError, invalid
 from volmatch.api.service.result_pages import stored_result
 from volmatch.api.service.rounds_service import (
     read_visible,
@@ -188,35 +185,9 @@ def round_events(
     session of its own, and ends when the round ends, the client goes or the server
     stops (SIGTERM)."""
     read_visible(db, round_id, who)
-    poll = float(request.app.state.settings.poll_s)
-    stopping = request.app.state.stopping
-
-    def read() -> dict[str, Any] | None:
-        with db.read() as s:
-            job = s.get(Job, round_id)
-            if job is None:
-                return None
-            return {"status": job.status, "attempts": job.attempts, "progress": job.progress}
-
-    async def stream() -> AsyncIterator[str]:
-        last: str | None = None
-        while True:
-            state = await asyncio.to_thread(read)
-            if state is None:
-                return
-            text = json.dumps(state, sort_keys=True)
-            if text != last:
-                yield f"event: progress\ndata: {text}\n\n"
-                last = text
-            if state["status"] in TERMINAL:
-                yield f"event: end\ndata: {json.dumps({'status': state['status']})}\n\n"
-                return
-            if stopping.is_set() or await request.is_disconnected():
-                return
-            await asyncio.sleep(poll)
-
+    stream = rounds_service.progress_events(db, round_id, request)
     return StreamingResponse(
-        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
     )
 
 
@@ -274,37 +245,8 @@ def explain(
     volunteer: VolunteerQuery,
     placement: PlacementQuery = None,
 ) -> ExplainOut:
-    import numpy as np
-
-    from volmatch.matching import prepare
-    from volmatch.matching.explain import explain_volunteer, is_pure_optimum, pricing
-
-    with db.read() as session:
-        r, job = visible_round(session, round_id, who)
-        result = _result(session, round_id, job)
-    prep = prepare(parse_round(r.document))
-    c, pairs = prep.compiled, prep.pairs
-    if volunteer not in c.vindex:
-        raise not_found("volunteer in this round", volunteer)
-    if placement is not None and placement not in c.pindex:
-        raise not_found("placement in this round", placement)
-    at = {
-        (int(v), int(p)): i for i, (v, p) in enumerate(zip(pairs.v.tolist(), pairs.p.tolist(),
-                                                            strict=True))
-    }
-    chosen = np.array(
-        sorted(
-            at[(c.vindex[a["volunteer"]], c.pindex[a["placement"]])]
-            for a in result["assignments"]
-            if (c.vindex.get(a["volunteer"]), c.pindex.get(a["placement"])) in at
-        ),
-        dtype=np.intp,
-    )
-    only = None if placement is None else [c.pindex[placement]]
-    exact = is_pure_optimum(prep, str(result["status"]), str(result["mode"]))
-    pr = pricing(prep, chosen, exact)
-    rows = explain_volunteer(pr, chosen, c.vindex[volunteer], only)
-    return ExplainOut(volunteer=volunteer, pairs=json.loads(json.dumps(rows, default=str)))
+    rows = rounds_service.explain_pairs(db, round_id, who, volunteer, placement)
+    return ExplainOut(volunteer=volunteer, pairs=rows)
 
 
 @router.post(
