@@ -2,7 +2,9 @@
 good warm start for the search).
 
 The network of `matching.rules.network` keeps every rule that is a network
-constraint. The budget is moved into the costs with a Lagrange multiplier: for any
+constraint, on the pairs an assignment keeping the groups and locks can use (a group
+member's pair only where the whole group can go, a locked volunteer's locked pair
+only). The budget is moved into the costs with a Lagrange multiplier: for any
 multiplier l >= 0, max(score - l * cost) + l * budget is an upper bound, and a short
 bisection on l finds a tight one. The placement-by-placement relaxation of
 `matching.rules.decompose` then counts the gender rule exactly and is run from several
@@ -27,6 +29,7 @@ from volmatch.matching.rules.decompose import (
     DECOMPOSITION_STEPS,
     TARGET_SHARE,
     decomposition_steps,
+    usable_mask,
 )
 from volmatch.matching.rules.network import SCALE, layered_flow
 from volmatch.models import Policy
@@ -84,6 +87,9 @@ class _Dual:
     """Per pair: what its placement costs the budget."""
     persons: int
     """Volunteers an assignment can place at most."""
+    usable: NDArray[np.bool_]
+    """Per pair, whether an assignment keeping the groups and locks can use it
+    (`matching.rules.decompose.usable_mask`): the flows leave the others out."""
 
     @classmethod
     def of(
@@ -103,7 +109,8 @@ class _Dual:
         cost = placement_costs(prep.compiled, policy)[prep.pairs.p]
         c = prep.compiled
         persons = min(c.n_volunteers, int(c.capacity.sum()))
-        return cls(prep, policy, locked, score + bonus, offset, cost, persons)
+        usable = usable_mask(prep, policy, locked)
+        return cls(prep, policy, locked, score + bonus, offset, cost, persons, usable)
 
     def highest_multiplier(self) -> float:
         """A multiplier above which no pair is worth its cost (0: nothing to price)."""
@@ -120,10 +127,12 @@ class _Dual:
         which the bound adds back."""
         prep, policy, cost = self.prep, self.policy, self.cost
         if lam == 0:
-            chosen, value = layered_flow(prep, policy, self.base, self.locked, layer)
+            chosen, value = layered_flow(
+                prep, policy, self.base, self.locked, layer, usable=self.usable
+            )
             return value + self.offset, chosen, int(cost[chosen].sum())
         w = SCALE * self.base - np.rint(SCALE * lam * cost).astype(np.int64)
-        chosen, value = layered_flow(prep, policy, w, self.locked, layer, SCALE)
+        chosen, value = layered_flow(prep, policy, w, self.locked, layer, SCALE, self.usable)
         b = policy.budget
         assert b is not None
         top = value + int(np.ceil(SCALE * lam * b.total)) + (self.persons + 1) // 2

@@ -38,6 +38,7 @@ def solve_with_rules(prep: Prepared) -> Solution:
     t0 = time.perf_counter()
     policy = prep.compiled.round.policy
     setup = set_up(prep, t0 - sum(prep.timings.values()))
+    setup.stages["setup"] = time.perf_counter() - t0
     try:
         return _solve_set_up(prep, setup, policy, t0)
     finally:
@@ -47,10 +48,13 @@ def solve_with_rules(prep: Prepared) -> Solution:
 
 def _solve_set_up(prep: Prepared, setup: RulesSetup, policy: Policy, t0: float) -> Solution:
     """Solve the tiers (softening the rules when they cannot all hold) and report."""
+    t_tiers = time.perf_counter()
     picked_or_none, built, tiers, proven = solve_tiers(prep, setup, policy)
     softened: list[dict[str, Any]] = []
     if picked_or_none is None:
         picked_or_none, built, tiers, proven, softened = soften(prep, setup, policy)
+    setup.stages["search"] = time.perf_counter() - t_tiers
+    t_report = time.perf_counter()
     picked = picked_or_none
     score_total = int(prep.scores.total[picked].sum())
     # evaluate penalties on the chosen solution without a solver
@@ -61,6 +65,7 @@ def _solve_set_up(prep: Prepared, setup: RulesSetup, policy: Policy, t0: float) 
     status: Literal["optimal", "feasible"] = (
         "optimal" if (full and proven and objective >= bound) else "feasible"
     )
+    setup.stages["bound_and_report"] = time.perf_counter() - t_report
     extra: dict[str, Any] = {
         "rules": {"active": rules_active(prep)}
         | rule_report(prep, setup, policy, picked, built, penalty_points),
@@ -70,6 +75,7 @@ def _solve_set_up(prep: Prepared, setup: RulesSetup, policy: Policy, t0: float) 
             "all_pairs": len(prep.pairs),
             "pure_optimum": setup.pure_objective,
             "seconds": round(time.perf_counter() - t0, 3),
+            "stages": {k: round(v, 3) for k, v in setup.stages.items()},
         },
     }
     if softened:
