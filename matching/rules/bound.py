@@ -99,8 +99,10 @@ class _Dual:
         locked: NDArray[np.intp],
         prev_pairs: NDArray[np.intp],
         n_previous: int,
+        groups: bool = True,
     ) -> _Dual:
-        """The dual of a round: its weights, move offset, costs and reach."""
+        """The dual of a round: its weights, move offset, costs and reach (`groups`:
+        the groups' reach kept)."""
         score = prep.scores.total.astype(np.int64)
         bonus = np.zeros(len(score), dtype=np.int64)
         if n_previous and policy.move_cost:
@@ -109,7 +111,7 @@ class _Dual:
         cost = placement_costs(prep.compiled, policy)[prep.pairs.p]
         c = prep.compiled
         persons = min(c.n_volunteers, int(c.capacity.sum()))
-        usable = usable_mask(prep, policy, locked)
+        usable = usable_mask(prep, policy, locked, groups)
         return cls(prep, policy, locked, score + bonus, offset, cost, persons, usable)
 
     def highest_multiplier(self) -> float:
@@ -150,15 +152,17 @@ def relaxation(
     start_at_zero: bool = True,
     decompose: bool = False,
     decompose_until: float | None = None,
+    groups: bool = True,
 ) -> Relaxation:
     """The tightest bound a few flows find (by default fewer on large rounds, where
     each flow costs seconds; a count, not a time, so that the result does not depend on
     the load). Every bound found is valid: `report` is told each better one as it
     comes. `decompose_until` (a perf_counter() value) ends the placement-by-placement
-    bound early."""
+    bound early. `groups=False` leaves the groups' reach out of the flows (the
+    bound of the round without its groups)."""
     if max_flows is None:
         max_flows = _default_flows(len(prep.pairs))
-    dual = _Dual.of(prep, policy, locked, prev_pairs, n_previous)
+    dual = _Dual.of(prep, policy, locked, prev_pairs, n_previous, groups)
     # With gender balance on, the multiplier is searched on the network that prices
     # it; the network with the nationality caps is then solved once at the best
     # multiplier, and the lower of the two bounds kept.

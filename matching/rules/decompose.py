@@ -564,13 +564,14 @@ class _Subgradient:
 
 
 def usable_mask(
-    prep: Prepared, policy: Policy, locked: NDArray[np.intp] | None
+    prep: Prepared, policy: Policy, locked: NDArray[np.intp] | None, groups: bool = True
 ) -> NDArray[np.bool_]:
-    """Per pair, whether an assignment that keeps the groups and the locks can use it:
-    not where a member's group cannot go whole, and of a locked volunteer only the
-    locked pair. Every bound may leave the other pairs out and stay valid."""
+    """Per pair, whether an assignment that keeps the groups (unless `groups` is
+    False) and the locks can use it: not where a member's group cannot go whole, and
+    of a locked volunteer only the locked pair. Every bound may leave the other pairs
+    out and stay valid."""
     c, pairs = prep.compiled, prep.pairs
-    usable = group_usable(prep, policy)
+    usable = group_usable(prep, policy) if groups else np.ones(len(pairs), dtype=np.bool_)
     if locked is not None and len(locked):
         fixed_v = np.zeros(c.n_volunteers, dtype=np.bool_)
         fixed_v[pairs.v[locked]] = True

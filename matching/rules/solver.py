@@ -15,8 +15,11 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
+import numpy as np
+
 from volmatch.matching.prepared import Prepared, Solution
 from volmatch.matching.previous import moves_report
+from volmatch.matching.rules.gap import bound_moves
 from volmatch.matching.rules.report import (
     RULE_COST_PAIRS,
     group_reasons,
@@ -66,6 +69,7 @@ def _solve_set_up(prep: Prepared, setup: RulesSetup, policy: Policy, t0: float) 
         "optimal" if (full and proven and objective >= bound) else "feasible"
     )
     setup.stages["bound_and_report"] = time.perf_counter() - t_report
+    top = max(bound, objective)
     extra: dict[str, Any] = {
         "rules": {"active": rules_active(prep)}
         | rule_report(prep, setup, policy, picked, built, penalty_points),
@@ -76,6 +80,8 @@ def _solve_set_up(prep: Prepared, setup: RulesSetup, policy: Policy, t0: float) 
             "pure_optimum": setup.pure_objective,
             "seconds": round(time.perf_counter() - t0, 3),
             "stages": {k: round(v, 3) for k, v in setup.stages.items()},
+            # the share of the bound the result may still be short of it
+            "gap": round((top - objective) / top, 6) if top > 0 else 0.0,
         },
     }
     if softened:
@@ -85,13 +91,18 @@ def _solve_set_up(prep: Prepared, setup: RulesSetup, policy: Policy, t0: float) 
         want_costs = len(prep.pairs) <= RULE_COST_PAIRS
     if want_costs:
         extra["rules"]["costs"] = rule_costs(prep, setup, policy, objective)
+        prev_idx = np.array([i for i in setup.prev_pair.values() if i >= 0], dtype=np.intp)
+        if not softened:  # (the bound is then the flow's without any rule)
+            extra["solver"]["gap_rule"] = bound_moves(
+                prep, policy, setup.locked, prev_idx, len(prep.compiled.round.previous)
+            )
     extra["volunteer_reasons"] = group_reasons(prep, built)
     if prep.compiled.round.previous:
         extra["moves"] = moves_report(
             prep.compiled, prep.pairs, prep.scores, picked, setup.prev_pair
         )
     return Solution(
-        chosen=picked, status=status, objective=objective, bound=max(bound, objective), extra=extra
+        chosen=picked, status=status, objective=objective, bound=top, extra=extra
     )
 
 
