@@ -70,5 +70,7 @@ def bound_moves(
     left_out = sorted(active - set(KEPT_BY_BOUND) - {"moves"})
     if n_previous and policy.max_moves is not None:
         left_out.append("max_moves")
-    rule = max(moves, key=lambda r: moves[r]) if moves and max(moves.values()) > 0 else None
-    return {"rule": rule, "bound_moves": moves, "left_out": left_out, "flows_bound": base}
+    most: str | None = None
+    if moves and max(moves.values()) > 0:
+        most = max(moves, key=lambda r: moves[r])
+    return {"rule": most, "bound_moves": moves, "left_out": left_out, "flows_bound": base}

@@ -61,10 +61,10 @@ def _diagnose(prep: Prepared, setup: RulesSetup, policy: Policy) -> list[Conflic
     model.add_assumptions(list(lits.values()))
     solver = cpsat_solver(policy, seconds)
     solver.solve(model)
-    core = [i for i in solver.sufficient_assumptions_for_infeasibility() if i in named]
-    if not core:
+    found = [i for i in solver.sufficient_assumptions_for_infeasibility() if i in named]
+    if not found:
         return [Conflict(rule="rules", message="the rules cannot all hold")]
-    core = _minimal(model, policy, [lits[i] for i in core], seconds)
+    core = _minimal(model, policy, [lits[i] for i in found], seconds)
     records = [named[lit.index] for lit in core]
     sentence = describe_conflict(prep, policy, records)
     rules = list(dict.fromkeys(rule for rule, _ in records))
@@ -91,7 +91,7 @@ def _minimal(
     checks = 0
     while k < len(kept) and len(kept) > 1 and checks < MINIMISE_CHECKS:
         trial = kept[:k] + kept[k + 1:]
-        model.clear_assumptions()  # type: ignore[no-untyped-call]
+        model.clear_assumptions()
         model.add_assumptions(trial)
         status = cpsat_solver(policy, seconds).solve(model)
         checks += 1
