@@ -255,6 +255,18 @@ class Pair(BaseModel):
     placement: PlacementId = Field(description="Placement id.")
 
 
+class PairBonus(BaseModel):
+    """Points added to one pair's score (`continuity` in its breakdown): what outcomes of
+    earlier rounds turn into (`matching.lifecycle.outcomes.apply_outcomes`)."""
+
+    model_config = _FROZEN
+
+    volunteer: VolunteerId = Field(description="Volunteer id.")
+    placement: PlacementId = Field(description="Placement id.")
+    points: int = Field(ge=1, le=100_000, description="Points added to the pair's score.")
+    reason: str = Field("", max_length=500, description="Why, in plain words.")
+
+
 class Weights(BaseModel):
     """Points of each score component at a perfect fit (all non-negative integers).
 
@@ -413,6 +425,11 @@ class Policy(BaseModel):
         "(default: on for rounds under 50,000 eligible pairs).",
     )
 
+    bonus: tuple[PairBonus, ...] = Field(
+        (),
+        description="Points added to named pairs' scores (`continuity` in the breakdown), "
+        "e.g. the continuity bonus from earlier rounds' outcomes.",
+    )
     offer_days: int = Field(
         14, ge=1, le=365, description="Days a volunteer has to answer an offer before it expires."
     )
