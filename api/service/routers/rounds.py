@@ -35,6 +35,8 @@ from volmatch.api.service.deps import (
 )
 from volmatch.api.service.errors import ApiError, conflict, forbidden, invalid, not_found
 from volmatch.api.service.jobs import TERMINAL, new_job
+from volmatch.api.service.lifecycle.offers import actor
+from volmatch.api.service.lifecycle.publish import start_lifecycle
 from volmatch.api.service.queries import (
     add_new,
     latest_publication,
@@ -530,7 +532,8 @@ def run_round_scenario(
     "/rounds/{round_id}/publish",
     status_code=201,
     response_model=PublicationPublic,
-    summary="Publish a finished round's assignment (hosts then see their volunteers)",
+    summary="Publish a finished round's assignment (hosts then see their volunteers; "
+    "every assignment becomes an offer answerable for policy.offer_days)",
     dependencies=IDEMPOTENT,
 )
 def publish(
@@ -559,6 +562,7 @@ def publish(
             score=a["score"],
         ))
     session.flush()
+    start_lifecycle(session, round_id, r.document, result, by=actor(who))
     return PublicationPublic(
         round_id=round_id, published_at=pub.published_at, assignments=len(result["assignments"])
     )
