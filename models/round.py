@@ -298,6 +298,26 @@ class Budget(BaseModel):
         return v
 
 
+class ContinuityBonus(BaseModel):
+    """Points for a volunteer returning to a host or country where they completed well
+    (outcomes of earlier rounds, `matching.lifecycle.outcomes`)."""
+
+    model_config = _FROZEN
+
+    host: int = Field(
+        0, ge=0, description="Points for a pair at a host where the volunteer completed well."
+    )
+    country: int = Field(
+        0,
+        ge=0,
+        description="Points for a pair in a country where the volunteer completed well "
+        "(the larger of the two applies, never both).",
+    )
+    min_rating: int = Field(
+        4, ge=1, le=5, description="Host rating at or above which a completion counts as well."
+    )
+
+
 ObjectiveTier = Literal["urgent_coverage", "score", "fairness"]
 
 
@@ -391,6 +411,25 @@ class Policy(BaseModel):
         None,
         description="Measure what each rule costs in score by re-solving without it "
         "(default: on for rounds under 50,000 eligible pairs).",
+    )
+
+    offer_days: int = Field(
+        14, ge=1, le=365, description="Days a volunteer has to answer an offer before it expires."
+    )
+    continuity_bonus: ContinuityBonus | None = Field(
+        None,
+        description="Score bonus for returning where the volunteer completed well (needs "
+        "outcomes of earlier rounds); off by default.",
+    )
+    exclude_skills_mismatch: bool = Field(
+        False,
+        description="Never repeat a volunteer-host pair that ended early for skills mismatch "
+        "(needs outcomes of earlier rounds).",
+    )
+    host_reliability_kpi: bool = Field(
+        False,
+        description="Report each host's completion rate among the round's key figures "
+        "(needs outcomes of earlier rounds).",
     )
 
     @field_validator("objective")

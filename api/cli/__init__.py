@@ -15,6 +15,7 @@ import sys
 import typer
 
 from volmatch.api.cli import (
+    backfill,
     candidates,
     demo,
     explain,
@@ -46,6 +47,7 @@ def build_app() -> typer.Typer:
     app.command("worker")(service.worker)
     app.add_typer(service.keys_app(), name="keys")
     app.command("whatif")(whatif.whatif)
+    app.command("backfill")(backfill.backfill)
     return app
 
 

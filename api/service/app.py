@@ -148,6 +148,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    offer_links, backfills, outcomes, reminders):
         app.include_router(module.router, responses=ERROR_RESPONSES)
 
+    # The web pages import the service's modules: imported here, not at the top, so
+    # that importing `volmatch.api.web` first does not meet a half-built package.
+    from volmatch.api.web.app import mount
+
+    mount(app, settings)
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             app.openapi_schema = service_openapi(app)

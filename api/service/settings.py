@@ -118,3 +118,15 @@ class Settings(BaseSettings):
         10.0, gt=0, description="Longest wait for the SMTP server: a dead one only delays "
         "the next tick."
     )
+    web_session_h: float = Field(
+        12.0,
+        gt=0,
+        description="A web page session ends this long after sign-in (a working day: a "
+        "shared computer in a host's office does not stay signed in overnight).",
+    )
+    web_link_h: float = Field(
+        72.0,
+        gt=0,
+        description="A one-time sign-in link (`volmatch keys create --link`) works this "
+        "long: time for an e-mail to reach a host partner over a weekend.",
+    )

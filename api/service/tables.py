@@ -180,6 +180,31 @@ class IdempotencyRecord(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
 
+class WebSession(Base):
+    """A signed-in browser of the web pages: the SHA-256 of its cookie's token (never the
+    token), the API key it signed in with (a revoked or expired key ends it), its CSRF
+    token, and when it ends. Signing out deletes the row."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class SignInLink(Base):
+    """A one-time sign-in link of an API key (`volmatch keys create --link`): the SHA-256
+    of its token, until when it works, and when it was used (a second use is refused)."""
+
+    __tablename__ = "sign_in_links"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
 class Lifecycle(Base):
     """What became of a published round: its current document (the round as published,
     plus the waves' late volunteers and needs), the placements their hosts withdrew,

@@ -45,6 +45,7 @@ from volmatch.api.service.queries import (
     published_assignments,
     volunteer_rows,
 )
+from volmatch.api.service.result_pages import stored_result
 from volmatch.api.service.routing import CommitRoute
 from volmatch.api.service.schemas import (
     ExplainOut,
@@ -61,7 +62,6 @@ from volmatch.api.service.tables import (
     Job,
     Publication,
     PublishedAssignment,
-    ResultRow,
     RoundRow,
 )
 from volmatch.models import ErrorItem, InvalidRound, Policy, Round, parse_round, round_to_dict
@@ -375,14 +375,7 @@ def get_document(round_id: RoundPath, session: ReadSession, who: Anyone) -> dict
 
 
 def _result(session: Session, round_id: str, job: Job) -> dict[str, Any]:
-    if job.status == "failed" and job.error and job.error.get("kind") == "infeasible":
-        raise ApiError(409, job.error["detail"], extra={"conflicts": job.error["conflicts"]})
-    if job.status != "done":
-        raise ApiError(409, f"round {round_id!r} has no result: it is {job.status}")
-    res = session.get(ResultRow, round_id)
-    if res is None:
-        raise ApiError(409, f"round {round_id!r} has no result")
-    return res.result
+    return stored_result(session, round_id, job)
 
 
 @router.get(

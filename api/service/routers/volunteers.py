@@ -18,6 +18,7 @@ from volmatch.api.service.deps import (
     WriteSession,
 )
 from volmatch.api.service.errors import forbidden, invalid, not_found
+from volmatch.api.service.host_view import for_host, host_volunteers
 from volmatch.api.service.privacy import erase_volunteer, export_volunteer
 from volmatch.api.service.queries import (
     existing_volunteer_ids,
@@ -33,23 +34,10 @@ from volmatch.api.service.schemas import (
     VolunteerPublic,
     VolunteersUpload,
 )
-from volmatch.api.service.tables import PublishedAssignment, VolunteerRow, utcnow
+from volmatch.api.service.tables import VolunteerRow, utcnow
 from volmatch.models import Volunteer
 
 router = APIRouter(tags=["volunteers"], route_class=CommitRoute)
-
-
-def _for_host(row: VolunteerRow, a: PublishedAssignment) -> VolunteerForHost:
-    d = row.data
-    return VolunteerForHost(
-        id=row.id,
-        name=d.get("name"),
-        languages=d.get("languages", {}),
-        skills=d.get("skills", {}),
-        placement=a.placement_id,
-        start=a.start,
-        months=a.months,
-    )
 
 
 def _public(row: VolunteerRow) -> VolunteerPublic:
@@ -118,8 +106,7 @@ def list_volunteers(
     session: ReadSession, who: Anyone
 ) -> list[VolunteerPublic] | list[VolunteerForHost]:
     if who.role == "host":
-        mine = host_assignments(session, who.host_id or "")
-        return [_for_host(r, mine[r.id]) for r in volunteer_rows(session, mine)]
+        return host_volunteers(session, who.host_id or "")
     return [_public(r) for r in volunteer_rows(session)]
 
 
@@ -133,7 +120,7 @@ def get_volunteer(
 ) -> VolunteerPublic | VolunteerForHost:
     row = _visible(session, volunteer_id, who)
     if who.role == "host":
-        return _for_host(row, host_assignments(session, who.host_id or "")[volunteer_id])
+        return for_host(row, host_assignments(session, who.host_id or "")[volunteer_id])
     return _public(row)
 
 
