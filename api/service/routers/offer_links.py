@@ -20,6 +20,7 @@ from volmatch.api.service.errors import ApiError
 from volmatch.api.service.lifecycle import links
 from volmatch.api.service.lifecycle.offers import lifecycle_of
 from volmatch.api.service.routing import CommitRoute
+from volmatch.api.service.schemas import ErrorOut
 from volmatch.api.service.tables import Offer
 from volmatch.models.lifecycle import DeclineReason
 
@@ -42,13 +43,17 @@ REASON_LABELS = {
 
 PAGE = {"content": {"text/html": {"schema": {"type": "string"}}}}
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: PAGE, 404: PAGE, 410: PAGE, 409: PAGE, 422: PAGE}
+    200: PAGE,
+    # The page, or a JSON error where the request is refused before the page (a path
+    # that is no token at all, a body too large).
+    **{code: {"model": ErrorOut, **PAGE} for code in (404, 409, 410, 422)},
+}
 
 
 def _page(status: int = 200, **ctx: Any) -> HTMLResponse:
-    ctx.setdefault("reasons", list(REASON_LABELS.items()))
-    html = _env.get_template("offer_reply.html").render(offer=None, error=None, done=None,
-                                                        **ctx)
+    html = _env.get_template("offer_reply.html").render(
+        {"offer": None, "error": None, "done": None,
+         "reasons": list(REASON_LABELS.items()), **ctx})
     return HTMLResponse(html, status_code=status,
                         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
@@ -69,7 +74,7 @@ async def form_body(request: Request) -> bytes:
     return body
 
 
-@router.get("/offers/{token}", response_class=HTMLResponse, responses=RESPONSES,
+@router.get("/offers/{token}", responses=RESPONSES,
             summary="The volunteer's page for an offer (personal link, no key)")
 def offer_page(token: TokenPath, db: DbDep) -> HTMLResponse:
     with db.read() as session:
@@ -80,7 +85,7 @@ def offer_page(token: TokenPath, db: DbDep) -> HTMLResponse:
         return _page(offer=_view(session, offer))
 
 
-@router.post("/offers/{token}", response_class=HTMLResponse, responses=RESPONSES,
+@router.post("/offers/{token}", responses=RESPONSES,
              summary="The volunteer answers the offer (form: answer, reason, text)",
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/x-www-form-urlencoded": {"schema": {
