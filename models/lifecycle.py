@@ -38,9 +38,11 @@ __all__ = [
     "EarlyEndReason",
     "Event",
     "InvalidBackfill",
+    "InvalidHistory",
     "NewOffer",
     "OfferState",
     "Outcome",
+    "Programme",
     "TransitionError",
     "check_transition",
 ]
@@ -227,6 +229,28 @@ class InvalidBackfill(VolmatchError):
         self.errors: list[ErrorItem] = list(errors)
         head = f"{len(self.errors)} error(s) in the backfill request"
         super().__init__(head + "".join(f"\n  - {e}" for e in self.errors))
+
+
+class InvalidHistory(VolmatchError):
+    """Events or outcomes that do not make a history (unknown round or placement, a
+    transition the table forbids, a bad field); every error names the record and field."""
+
+    def __init__(self, errors: list[ErrorItem]) -> None:
+        self.errors: list[ErrorItem] = list(errors)
+        head = f"{len(self.errors)} error(s) in the history"
+        super().__init__(head + "".join(f"\n  - {e}" for e in self.errors))
+
+
+class Programme(BaseModel):
+    """The file of a coordinator who works offline (`volmatch report`): the rounds by id
+    (each a round document's path, relative to this file), the events of their offers
+    and the outcomes of their deployments."""
+
+    model_config = _FROZEN
+
+    rounds: dict[str, str] = Field(description="Round id -> path of its round document.")
+    events: tuple[Event, ...] = Field((), description="Every change of an offer, any order.")
+    outcomes: tuple[Outcome, ...] = Field((), description="How deployments ended.")
 
 
 class NewOffer(BaseModel):

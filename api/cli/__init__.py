@@ -19,6 +19,7 @@ from volmatch.api.cli import (
     candidates,
     demo,
     explain,
+    programme,
     service,
     solve,
     template,
@@ -48,6 +49,7 @@ def build_app() -> typer.Typer:
     app.add_typer(service.keys_app(), name="keys")
     app.command("whatif")(whatif.whatif)
     app.command("backfill")(backfill.backfill)
+    app.command("report")(programme.report)
     return app
 
 

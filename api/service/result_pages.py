@@ -131,6 +131,8 @@ class ResultView:
     assignments: list[dict[str, Any]]
     unmatched: list[dict[str, Any]]
     open_slots: list[dict[str, Any]]
+    moves: list[dict[str, Any]]
+    """Who moved from the round's previous assignment: volunteer, from, to, reason."""
     placements: dict[str, dict[str, Any]]
     names: dict[str, str]
     _codes: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
@@ -161,6 +163,7 @@ class ResultView:
             assignments=assignments,
             unmatched=list(result.get("unmatched_volunteers", [])),
             open_slots=list(result.get("open_slots", [])),
+            moves=list(result.get("moves", [])),
             placements=placements,
             names=names,
         )

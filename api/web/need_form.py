@@ -105,7 +105,9 @@ def form_document(form: FormData, host_id: str, placement_id: str | None,
 def _input_of(item: ErrorItem) -> str:
     """The form input an API error belongs to ('' for the need as a whole)."""
     first = item.field.split(".")[0] if item.field else ""
-    if first in ("needs_assessment",):
+    if not first and item.section not in ("body", "placements"):
+        first = item.section  # an item of a list field: `sdg_targets[0]`
+    if first == "needs_assessment":
         return "summary"
     return first if first and first != "host" else ""
 

@@ -19,9 +19,9 @@ from volmatch.api.service.deps import (
 )
 from volmatch.api.service.errors import forbidden, invalid, not_found
 from volmatch.api.service.host_view import for_host, host_volunteers
+from volmatch.api.service.pool import record_data, store_volunteers
 from volmatch.api.service.privacy import erase_volunteer, export_volunteer
 from volmatch.api.service.queries import (
-    existing_volunteer_ids,
     host_assignments,
     lock_row,
     upsert,
@@ -42,10 +42,6 @@ router = APIRouter(tags=["volunteers"], route_class=CommitRoute)
 
 def _public(row: VolunteerRow) -> VolunteerPublic:
     return VolunteerPublic(volunteer=Volunteer.model_validate(row.data), updated_at=row.updated_at)
-
-
-def _data(v: Volunteer) -> dict[str, Any]:
-    return v.model_dump(mode="json", exclude_defaults=True)
 
 
 def _visible(
@@ -83,18 +79,8 @@ def upload_volunteers(
         if v.id in seen:
             raise invalid("volunteers", v.id, "id", "duplicate id in the upload")
         seen.add(v.id)
-    existing = existing_volunteer_ids(session, seen)
-    now = utcnow()
-    upsert(
-        session,
-        VolunteerRow.__table__,
-        [{"id": v.id, "data": _data(v), "updated_at": now} for v in body.volunteers],
-        ["data", "updated_at"],
-    )
-    return UploadSummary(
-        created=[v.id for v in body.volunteers if v.id not in existing],
-        updated=[v.id for v in body.volunteers if v.id in existing],
-    )
+    created, updated = store_volunteers(session, body.volunteers)
+    return UploadSummary(created=created, updated=updated)
 
 
 @router.get(
@@ -144,7 +130,7 @@ def put_volunteer(
         )
     created = session.get(VolunteerRow, volunteer_id) is None
     upsert(session, VolunteerRow.__table__,
-           [{"id": body.id, "data": _data(body), "updated_at": utcnow()}],
+           [{"id": body.id, "data": record_data(body), "updated_at": utcnow()}],
            ["data", "updated_at"])
     row = session.get(VolunteerRow, volunteer_id, populate_existing=True)
     assert row is not None
