@@ -7,7 +7,12 @@ from volmatch.matching.lifecycle.backfill import (
     is_pure_backfill,
     propose_backfill,
 )
-from volmatch.matching.lifecycle.outcomes import Reliability, apply_outcomes, host_reliability
+from volmatch.matching.lifecycle.outcomes import (
+    Reliability,
+    apply_outcomes,
+    host_reliability,
+    outcome_kpis,
+)
 from volmatch.matching.lifecycle.reserves import RESERVE_SIZE, Reserve, ReserveList, reserve_lists
 
 __all__ = [
@@ -20,6 +25,7 @@ __all__ = [
     "backfill_round",
     "host_reliability",
     "is_pure_backfill",
+    "outcome_kpis",
     "propose_backfill",
     "reserve_lists",
 ]

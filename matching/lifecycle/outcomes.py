@@ -57,6 +57,16 @@ def host_reliability(r: Round, outcomes: Iterable[Outcome]) -> dict[str, Reliabi
     return {h: Reliability(n, k) for h, (n, k) in sorted(count.items())}
 
 
+def outcome_kpis(r: Round, outcomes: Iterable[Outcome]) -> dict[str, object]:
+    """Key figures for planners from earlier outcomes, to show beside a round's own:
+    `host_reliability` (host -> completion rate) where `policy.host_reliability_kpi` is
+    on; empty otherwise."""
+    if not r.policy.host_reliability_kpi:
+        return {}
+    rel = host_reliability(r, outcomes)
+    return {"host_reliability": {h: round(x.rate, 4) for h, x in rel.items()}}
+
+
 def apply_outcomes(r: Round, outcomes: Iterable[Outcome]) -> Round:
     """The round with the policy's outcome rules turned into `bonus` and `forbidden`
     entries (unchanged where the policy switches them off)."""

@@ -11,7 +11,8 @@ an error naming the event). Counted per offer:
 - `filled`: offers whose latest state holds the slot (accepted, pre-departure, deployed,
   extended, completed) or ended early (it was filled, then left);
 - `declined`, `expired`, `ended_early`, with the reasons given;
-- `decline_rate` = declined / offered, `early_return_rate` = ended_early / deployed;
+- `decline_rate` = declined / offered, `early_return_rate` = ended_early / deployed,
+  `completion_rate` = completed / (completed + ended_early) (per host: its reliability);
 - `days_to_accept`: from the offer's `offered` event (its publication) to `accepted`,
   mean and median in days.
 
@@ -163,6 +164,8 @@ def _summary(hs: Sequence[OfferHistory], slots: int | None) -> dict[str, Any]:
     out["early_return_rate"] = (
         round(out["ended_early"] / out["deployed"], 4) if out["deployed"] else None
     )
+    ended = out["completed"] + out["ended_early"]
+    out["completion_rate"] = round(out["completed"] / ended, 4) if ended else None
     reasons: dict[str, int] = {}
     early: dict[str, int] = {}
     for h in hs:

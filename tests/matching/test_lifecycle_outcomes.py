@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import doc, plc, vol
 from volmatch.matching import solve_round
-from volmatch.matching.lifecycle import apply_outcomes, host_reliability
+from volmatch.matching.lifecycle import apply_outcomes, host_reliability, outcome_kpis
 from volmatch.models import InvalidRound, parse_round
 from volmatch.models.lifecycle import Outcome
 
@@ -66,6 +66,9 @@ def test_skills_mismatch_is_not_repeated() -> None:
 def test_host_reliability_is_the_completion_rate() -> None:
     rel = host_reliability(_round(), [DONE_WELL, MISMATCH])
     assert {h: x.rate for h, x in rel.items()} == {"H1": 0.0, "H2": 1.0}
+    assert outcome_kpis(_round(), [DONE_WELL]) == {}
+    kpis = outcome_kpis(_round(host_reliability_kpi=True), [DONE_WELL, MISMATCH])
+    assert kpis == {"host_reliability": {"H1": 0.0, "H2": 1.0}}
 
 
 def test_a_bonus_for_an_unknown_pair_is_an_error_naming_it() -> None:
