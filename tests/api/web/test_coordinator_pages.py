@@ -103,7 +103,9 @@ def test_result_page_sorts_filters_pages_explains_and_publishes(web: Any) -> Non
     assert body.count("<tr>") == 2  # the header and one row
     country = placements()[0]["country"]
     filtered = web.get(f"/coordinator/rounds/{rid}?country={country}")
-    assert f"{sum(1 for a in result['assignments'] if a['placement'] in {p['id'] for p in placements() if p['country'] == country})} assignment" in filtered.text
+    there = {p["id"] for p in placements() if p["country"] == country}
+    n = sum(1 for a in result["assignments"] if a["placement"] in there)
+    assert f"{n} assignment" in filtered.text
     assert web.get(f"/coordinator/rounds/{rid}?sort=birth_date").status_code == 200
     v = result["assignments"][0]["volunteer"]
     explained = web.get(f"/coordinator/rounds/{rid}/explain?volunteer={v}")
