@@ -21,7 +21,7 @@ from volmatch.matching.eligibility import Pairs
 from volmatch.matching.failures import pair_failure_details
 from volmatch.matching.parallel import find_pair_parts, join_pairs, score_pair_parts
 from volmatch.matching.previous import pair_index
-from volmatch.matching.scoring import Scores
+from volmatch.matching.scoring import Scores, add_bonus
 from volmatch.models import Conflict, InfeasibleRound, Round
 
 Progress = Callable[[str], None]
@@ -72,6 +72,7 @@ def prepare(r: Round, progress: Progress | None = None) -> Prepared:
     t0 = time.perf_counter()
     scores = score_pair_parts(c, parts)
     pairs = join_pairs(parts)
+    scores = add_bonus(c, pairs, scores)
     t["scoring"] = time.perf_counter() - t0
     return Prepared(c, pairs, scores, t)
 

@@ -138,3 +138,27 @@ def score_pairs(c: CompiledRound, pairs: Pairs, out: Scores | None = None) -> Sc
     for name in fits:
         total += comps[name]
     return out
+
+
+BONUS_COMPONENT: Final = "continuity"
+"""Breakdown name of the points `policy.bonus` adds to named pairs."""
+
+
+def add_bonus(c: CompiledRound, pairs: Pairs, scores: Scores) -> Scores:
+    """`scores` with the policy's pair bonuses added (a `continuity` component); pairs
+    named there that are not eligible get nothing."""
+    bonus = c.round.policy.bonus
+    if not bonus:
+        return scores
+    extra = np.zeros(len(pairs), dtype=np.int64)
+    if len(pairs):
+        keys = c.pair_keys(pairs.v, pairs.p)  # sorted: pairs are placement-major
+        bv = np.array([c.vindex[b.volunteer] for b in bonus], dtype=np.int64)
+        bp = np.array([c.pindex[b.placement] for b in bonus], dtype=np.int64)
+        want = c.pair_keys(bv, bp)
+        at = np.clip(np.searchsorted(keys, want), 0, len(keys) - 1)
+        hit = keys[at] == want
+        np.add.at(extra, at[hit], np.array([b.points for b in bonus], dtype=np.int64)[hit])
+    return Scores(
+        total=scores.total + extra, components={**scores.components, BONUS_COMPONENT: extra}
+    )

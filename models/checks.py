@@ -154,8 +154,8 @@ def cross_record_errors(
 
 def _pair_errors(policy: _PairRules, vset: Container[str], pset: Container[str]) -> list[ErrorItem]:
     errors: list[ErrorItem] = []
-    for name in ("locked", "forbidden"):
-        for k, pair in enumerate(getattr(policy, name)):
+    for name in ("locked", "forbidden", "bonus"):
+        for k, pair in enumerate(getattr(policy, name, ())):
             if pair.volunteer not in vset:
                 errors.append(
                     ErrorItem(

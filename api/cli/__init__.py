@@ -15,9 +15,11 @@ import sys
 import typer
 
 from volmatch.api.cli import (
+    backfill,
     candidates,
     demo,
     explain,
+    programme,
     service,
     solve,
     template,
@@ -46,6 +48,8 @@ def build_app() -> typer.Typer:
     app.command("worker")(service.worker)
     app.add_typer(service.keys_app(), name="keys")
     app.command("whatif")(whatif.whatif)
+    app.command("backfill")(backfill.backfill)
+    app.command("report")(programme.report)
     return app
 
 

@@ -54,9 +54,16 @@ def serve(
             "each runs its own embedded job worker unless --embedded-workers 0.",
         ),
     ] = 1,
+    demo: Annotated[
+        bool,
+        typer.Option("--demo", help="Load the bundled demo pool into the database if it "
+                     "is empty, and print one-time sign-in links for a coordinator, a host "
+                     "partner and a planner."),
+    ] = False,
 ) -> None:
-    """Run the HTTP API (migrates the database on start; runs one job worker inside).
-    SIGTERM or Ctrl-C: in-flight requests get VOLMATCH_SHUTDOWN_GRACE_S (5 s) to finish."""
+    """Run the HTTP API and the web pages at / (migrates the database on start; runs one
+    job worker inside). SIGTERM or Ctrl-C: in-flight requests get
+    VOLMATCH_SHUTDOWN_GRACE_S (5 s) to finish."""
     import os
 
     import uvicorn
@@ -71,6 +78,8 @@ def serve(
         raise typer.Exit(EXIT_BAD_INPUT)
     typer.echo(f"volmatch service on http://{host}:{port} (database {_safe(settings.db_url)})",
                err=True)
+    if demo:
+        _demo(settings, f"http://{host}:{port}")
     common: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -94,6 +103,28 @@ def serve(
             super().handle_exit(sig, frame)
 
     Server(uvicorn.Config(app, **common)).run()
+
+
+def _demo(settings: Any, base_url: str) -> None:
+    """`serve --demo`: the demo pool into an empty database, and a sign-in link per role."""
+    from volmatch.api.service.db import database_for, migrate
+    from volmatch.api.web.demo import demo_links, load_demo_pool
+
+    database = database_for(settings)
+    try:
+        migrate(database)
+        with database.write() as session:
+            loaded = load_demo_pool(session)
+            links = demo_links(session, settings.web_link_h)
+    finally:
+        database.dispose()
+    typer.echo("loaded the demo pool (300 volunteers, 96 needs of 24 host partners)"
+               if loaded else "the database already holds records: the demo pool was not "
+               "loaded", err=True)
+    typer.echo(f"open the pages with a one-time sign-in link (valid "
+               f"{settings.web_link_h:g} h):", err=True)
+    for role, token in links.items():
+        typer.echo(f"  {role:<12} {link_url(base_url, token)}", err=True)
 
 
 BACKLOG = 4096
@@ -170,20 +201,43 @@ def keys_create(
                      "never)."),
     ] = None,
     db: DbOpt = None,
+    link: Annotated[
+        bool,
+        typer.Option("--link", help="Also print a one-time sign-in link to the web pages "
+                     "(works once, for VOLMATCH_WEB_LINK_H hours: 72 by default)."),
+    ] = False,
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="Where the pages are served, for --link.")
+    ] = "http://127.0.0.1:8000",
 ) -> None:
-    """Create an API key and print it once (only its hash is stored)."""
+    """Create an API key and print it once (only its hash is stored); with --link, a
+    one-time sign-in link to the web pages on the next line."""
     from volmatch.api.service.auth import create_key
+    from volmatch.api.web.session import create_link
 
-    def create(session: Any) -> tuple[str, str]:
+    settings = _settings(db)
+
+    def create(session: Any) -> tuple[str, str, str]:
         row, token = create_key(session, role, host_id, label, expires_in_days)
         info = f"{row.role} key {row.id}" + (f" for host {row.host_id}" if row.host_id else "")
         if row.expires_at is not None:
             info += f", expires {row.expires_at:%Y-%m-%d %H:%M} UTC"
-        return info, token
+        url = ""
+        if link:
+            url = link_url(base_url, create_link(session, row.id, settings.web_link_h))
+        return info, token, url
 
-    info, token = _with_db(db, create)
+    info, token, url = _with_db(db, create)
     typer.echo(f"created {info}; the key is shown once:", err=True)
     sys.stdout.write(token + "\n")
+    if url:
+        typer.echo(f"one-time sign-in link (valid {settings.web_link_h:g} h):", err=True)
+        sys.stdout.write(url + "\n")
+
+
+def link_url(base_url: str, token: str) -> str:
+    """The address of a sign-in link's page."""
+    return f"{base_url.rstrip('/')}/sign-in/link/{token}"
 
 
 def keys_list(

@@ -6,90 +6,11 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
 from volmatch.api.cli.guard import EXIT_BAD_INPUT, BadInput, guarded, stderr
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from volmatch.scenarios.compare import Comparison
-
-_TABLE_KPIS = (
-    "objective", "volunteers_matched", "fill_rate", "urgent_fill_rate", "mean_score",
-    "mean_preference_rank", "eligible_pairs",
-)
-_SHORT = {
-    "volunteers_matched": "placed", "fill_rate": "fill", "urgent_fill_rate": "urgent fill",
-    "mean_score": "mean score", "mean_preference_rank": "pref rank", "eligible_pairs": "pairs",
-}
-
-
-def _cell(value: Any, delta: Any) -> str:
-    if value is None:
-        return "-"
-    text = f"{value:.4g}" if isinstance(value, float) else str(value)
-    if delta:
-        d = f"{delta:.4g}" if isinstance(delta, float) else str(delta)
-        colour = "green" if delta > 0 else "red"
-        text += f" [{colour}]({'+' if delta > 0 else ''}{d})[/]"
-    return text
-
-
-def _print(console: Console, cmp: Comparison, top: int) -> None:
-    from rich.table import Table
-
-    from volmatch.scenarios.compare import MOVE_KINDS
-
-    t = Table(title=f"What-if: {cmp.scenario} (delta against the base)", header_style="bold")
-    t.add_column("round")
-    t.add_column("status")
-    for k in _TABLE_KPIS:
-        t.add_column(_SHORT.get(k, k), justify="right")
-    for row in cmp.table_rows():
-        t.add_row(row["name"], row["status"], *(_cell(*row[k]) for k in _TABLE_KPIS))
-    console.print(t)
-
-    mt = Table(title="Who moved against the base", header_style="bold")
-    mt.add_column("variant")
-    for k in MOVE_KINDS:
-        mt.add_column(k.replace("_", " "), justify="right")
-    for v in cmp.variants:
-        mt.add_row(v["name"], *(str(v["moves_count"].get(k, "-")) for k in MOVE_KINDS))
-    console.print(mt)
-
-    prios = ["5", "4", "3", "2", "1"]
-    o = Table(title="Open slots by priority (delta against the base)", header_style="bold")
-    o.add_column("round")
-    for p in prios:
-        o.add_column(f"priority {p}", justify="right")
-    base_p = cmp.base.get("open_by_priority", {})
-    o.add_row("base", *(str(base_p.get(p, 0)) for p in prios))
-    for v in cmp.variants:
-        if v["kpis"]:
-            vp = v["open_by_priority"]
-            o.add_row(v["name"], *(_cell(vp.get(p, 0), vp.get(p, 0) - base_p.get(p, 0))
-                                   for p in prios))
-    console.print(o)
-
-    for v in cmp.variants:
-        if v["errors"]:
-            console.print(f"[bold red]{v['name']}: {v['status']}[/]", highlight=False)
-            for e in v["errors"]:
-                console.print(f"  - {e}", markup=False, highlight=False, soft_wrap=True)
-            continue
-        if not v["moves"] or not top:
-            continue
-        m = Table(title=f"{v['name']}: who moved (first {min(top, len(v['moves']))} of "
-                  f"{len(v['moves'])})", header_style="bold", show_lines=False)
-        for col in ("volunteer", "change", "base", "variant", "why"):
-            m.add_column(col)
-        for mv in v["moves"][:top]:
-            m.add_row(mv["volunteer"], mv["kind"].replace("_", " "), mv["base"] or "-",
-                      mv["variant"] or "-", "\n".join(mv["reasons"][:2]))
-        console.print(m)
 
 
 def _compare(
@@ -99,6 +20,7 @@ def _compare(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from volmatch.api.cli.whatif_tables import print_comparison
     from volmatch.api.io import read_round, write_text
     from volmatch.scenarios.charts import write_charts
     from volmatch.scenarios.compare import to_markdown
@@ -154,7 +76,7 @@ def _compare(
         charts = []
         err.print("charts skipped: install matplotlib (pip install 'volmatch[whatif]')")
     if not quiet:
-        _print(Console(), cmp, top)
+        print_comparison(Console(), cmp, top)
     err.print(
         f"{len(scenario.variants)} variant(s) in {cmp.timings['wall_seconds']} s; "
         f"comparison.json, report.md{', ' + str(len(charts)) + ' chart(s)' if charts else ''} "

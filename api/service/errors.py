@@ -128,6 +128,21 @@ def _loc_item(loc: Sequence[Any], body: Any, message: str) -> ErrorItem:
     return ErrorItem(section, record, ".".join(p for p in path if p != "[key]"), message)
 
 
+def request_errors(errors: Sequence[Mapping[str, Any]], body: Any) -> list[ErrorItem]:
+    """A request's validation errors (pydantic's, with `loc` from the request: `body`
+    first) as the API answers them: record, field and a plain message each. The web
+    pages show the same messages beside their inputs."""
+    items = []
+    for err in errors:
+        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown field (a typo? unknown keys are not allowed)"
+        elif err.get("type") == "missing":
+            msg = "required field is missing"
+        items.append(_loc_item(err.get("loc", ()), body, msg))
+    return items
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -158,14 +173,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        items = []
-        for err in exc.errors():
-            msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-            if err.get("type") == "extra_forbidden":
-                msg = "unknown field (a typo? unknown keys are not allowed)"
-            elif err.get("type") == "missing":
-                msg = "required field is missing"
-            items.append(_loc_item(err.get("loc", ()), exc.body, msg).as_dict())
+        items = [e.as_dict() for e in request_errors(exc.errors(), exc.body)]
         return JSONResponse(_body(f"invalid request: {len(items)} error(s)", errors=items), 422)
 
     @app.exception_handler(StarletteHTTPException)

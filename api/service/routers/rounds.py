@@ -6,11 +6,7 @@ Host keys see no rounds: every round id is a 404 to them.
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import json
-import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
@@ -20,8 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from volmatch.api.service.auth import Principal
-from volmatch.api.service.db import Database
+from volmatch.api.service import rounds_service
 from volmatch.api.service.deps import (
     IDEMPOTENT,
     Anyone,
@@ -33,15 +28,14 @@ from volmatch.api.service.deps import (
     SettingsDep,
     WriteSession,
 )
-from volmatch.api.service.errors import ApiError, conflict, forbidden, invalid, not_found
-from volmatch.api.service.jobs import TERMINAL, new_job
-from volmatch.api.service.queries import (
-    add_new,
-    latest_publication,
-    lock_row,
-    placement_rows,
-    published_assignments,
-    volunteer_rows,
+from volmatch.api.service.errors import ApiError, invalid
+from volmatch.api.service.result_pages import stored_result
+from volmatch.api.service.rounds_service import (
+    read_visible,
+    round_public,
+    snapshot,
+    store_round,
+    visible_round,
 )
 from volmatch.api.service.routing import CommitRoute
 from volmatch.api.service.schemas import (
@@ -54,144 +48,14 @@ from volmatch.api.service.schemas import (
     VariantCreate,
     VolunteerQuery,
 )
-from volmatch.api.service.settings import Settings
 from volmatch.api.service.tables import (
     Job,
     Publication,
-    PublishedAssignment,
-    ResultRow,
     RoundRow,
 )
-from volmatch.models import ErrorItem, InvalidRound, Policy, Round, parse_round, round_to_dict
+from volmatch.models import ErrorItem, Policy, parse_round
 
 router = APIRouter(tags=["rounds"], route_class=CommitRoute)
-
-
-def _public(
-    session: Session, r: RoundRow, job: Job, published: bool | None = None
-) -> RoundPublic:
-    if published is None:
-        published = session.scalar(
-            select(Publication.id).where(Publication.round_id == r.id)) is not None
-    return RoundPublic(
-        id=r.id,
-        name=r.name,
-        source=r.source,
-        parent_id=r.parent_id,
-        created_at=r.created_at,
-        n_volunteers=r.n_volunteers,
-        n_placements=r.n_placements,
-        status=job.status,
-        progress=job.progress,
-        attempts=job.attempts,
-        error=job.error,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        published=published,
-    )
-
-
-def _visible(session: Session, round_id: str, who: Principal) -> tuple[RoundRow, Job]:
-    if who.role == "host":
-        raise not_found("round", round_id)
-    r = session.get(RoundRow, round_id)
-    job = session.get(Job, round_id)
-    if r is None or job is None:
-        raise not_found("round", round_id)
-    return r, job
-
-
-def _check_limits(r: Round, settings: Settings) -> None:
-    errors = []
-    if len(r.volunteers) > settings.max_round_volunteers:
-        errors.append(ErrorItem(
-            "volunteers", "volunteers", "",
-            f"{len(r.volunteers)} volunteers; a round may hold at most "
-            f"{settings.max_round_volunteers}",
-        ))
-    if len(r.placements) > settings.max_round_placements:
-        errors.append(ErrorItem(
-            "placements", "placements", "",
-            f"{len(r.placements)} placements; a round may hold at most "
-            f"{settings.max_round_placements}",
-        ))
-    if errors:
-        raise InvalidRound(errors)
-
-
-def _snapshot(session: Session, body: RoundCreate) -> dict[str, Any]:
-    """A round document from the stored records, as they are now."""
-    vols = [dict(r.data) for r in volunteer_rows(session, body.volunteers)]
-    pls = [dict(r.data) for r in placement_rows(session, body.placements)]
-    errors = []
-    for section, asked, got in (
-        ("volunteers", body.volunteers, vols),
-        ("placements", body.placements, pls),
-    ):
-        have = {d["id"] for d in got}
-        errors += [
-            ErrorItem(section, i, "id", f"no stored {section[:-1]} with this id")
-            for i in (asked or []) if i not in have
-        ]
-    if errors:
-        raise InvalidRound(errors)
-    vids, pids = {v["id"] for v in vols}, {p["id"] for p in pls}
-    # References to records left out of the snapshot (a withdrawn need, a volunteer no
-    # longer in the pool) are dropped rather than failing the whole round.
-    for v in vols:
-        if "preferences" in v:
-            v["preferences"] = [p for p in v["preferences"] if p in pids]
-    for p in pls:
-        if "ranking" in p:
-            p["ranking"] = [v for v in p["ranking"] if v in vids]
-    doc: dict[str, Any] = {"volunteers": vols, "placements": pls}
-    if body.policy is not None:
-        doc["policy"] = body.policy
-    if body.previous_from_published:
-        pub = latest_publication(session)
-        if pub is not None:
-            doc["previous"] = [
-                {"volunteer": a.volunteer_id, "placement": a.placement_id,
-                 "start": a.start.isoformat(), "months": a.months, "score": a.score}
-                for a in published_assignments(session, pub.id)
-                if a.volunteer_id in vids and a.placement_id in pids
-            ]
-    return doc
-
-
-def _store_round(
-    session: Session,
-    r: Round,
-    *,
-    name: str,
-    source: str,
-    who: Principal,
-    settings: Settings,
-    parent_id: str | None = None,
-) -> RoundPublic:
-    _check_limits(r, settings)
-    row = RoundRow(
-        id=uuid.uuid4().hex,
-        name=name,
-        source=source,
-        parent_id=parent_id,
-        created_by=who.key_id,
-        n_volunteers=len(r.volunteers),
-        n_placements=len(r.placements),
-        document=round_to_dict(r),
-    )
-    session.add(row)
-    session.flush()
-    job = new_job(session, row.id)
-    session.flush()
-    return _public(session, row, job)
-
-
-def _read_visible(db: Database, round_id: str, who: Principal) -> tuple[RoundRow, Job]:
-    """`_visible` in a short session of its own: for endpoints that then work long
-    (explanations, workbooks, scenarios) without holding a connection."""
-    with db.read() as session:
-        return _visible(session, round_id, who)
 
 
 def _accepted(response: Response, out: RoundPublic) -> RoundPublic:
@@ -242,7 +106,7 @@ def create_round(
         from volmatch.api.sheets import read_workbook_bytes
 
         r = read_workbook_bytes(raw)
-        out = _store_round(session, r, name="", source="xlsx", who=who, settings=settings)
+        out = store_round(session, r, name="", source="xlsx", who=who, settings=settings)
         return _accepted(response, out)
     if ctype != "application/json":
         raise ApiError(415, f"send application/json or {XLSX}, not {ctype!r}")
@@ -267,10 +131,10 @@ def create_round(
         doc, source = body.document, "document"
     else:
         with db.read() as reading:
-            doc = _snapshot(reading, body)
+            doc = snapshot(reading, body)
         source = "snapshot"
     r = parse_round(doc)
-    out = _store_round(session, r, name=body.name, source=source, who=who, settings=settings)
+    out = store_round(session, r, name=body.name, source=source, who=who, settings=settings)
     return _accepted(response, out)
 
 
@@ -292,33 +156,20 @@ def list_rounds(
     rows = list(session.execute(q).tuples())
     published = set(session.scalars(select(Publication.round_id).where(
         Publication.round_id.in_([r.id for r, _ in rows])))) if rows else set()
-    return [_public(session, r, j, r.id in published) for r, j in rows]
+    return [round_public(session, r, j, r.id in published) for r, j in rows]
 
 
 @router.get("/rounds/{round_id}", response_model=RoundPublic, summary="Status and progress")
 def get_round(round_id: RoundPath, session: ReadSession, who: Anyone) -> RoundPublic:
-    r, job = _visible(session, round_id, who)
-    return _public(session, r, job)
+    r, job = visible_round(session, round_id, who)
+    return round_public(session, r, job)
 
 
 @router.delete(
     "/rounds/{round_id}", response_model=RoundPublic, summary="Cancel a queued or running round"
 )
 def cancel_round(round_id: RoundPath, session: WriteSession, who: Anyone) -> RoundPublic:
-    r, _ = _visible(session, round_id, who)
-    job = lock_row(session, Job, round_id)
-    assert job is not None
-    if who.role == "planner" and r.source != "variant":
-        raise forbidden("cancel rounds other than what-if variants")
-    if job.status in TERMINAL:
-        raise ApiError(409, f"round {round_id!r} has already finished ({job.status})")
-    if job.status == "queued":
-        job.status, job.progress = "cancelled", {**job.progress, "stage": "cancelled"}
-    else:
-        # The worker notices at its next heartbeat or stage and stores no result.
-        job.cancel_requested = True
-    session.flush()
-    return _public(session, r, job)
+    return rounds_service.cancel(session, round_id, who)
 
 
 @router.get(
@@ -333,54 +184,21 @@ def round_events(
     """No session outlives this function: the stream reads each state in a short
     session of its own, and ends when the round ends, the client goes or the server
     stops (SIGTERM)."""
-    _read_visible(db, round_id, who)
-    poll = float(request.app.state.settings.poll_s)
-    stopping = request.app.state.stopping
-
-    def read() -> dict[str, Any] | None:
-        with db.read() as s:
-            job = s.get(Job, round_id)
-            if job is None:
-                return None
-            return {"status": job.status, "attempts": job.attempts, "progress": job.progress}
-
-    async def stream() -> AsyncIterator[str]:
-        last: str | None = None
-        while True:
-            state = await asyncio.to_thread(read)
-            if state is None:
-                return
-            text = json.dumps(state, sort_keys=True)
-            if text != last:
-                yield f"event: progress\ndata: {text}\n\n"
-                last = text
-            if state["status"] in TERMINAL:
-                yield f"event: end\ndata: {json.dumps({'status': state['status']})}\n\n"
-                return
-            if stopping.is_set() or await request.is_disconnected():
-                return
-            await asyncio.sleep(poll)
-
+    read_visible(db, round_id, who)
+    stream = rounds_service.progress_events(db, round_id, request)
     return StreamingResponse(
-        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
     )
 
 
 @router.get("/rounds/{round_id}/document", summary="The frozen round document")
 def get_document(round_id: RoundPath, session: ReadSession, who: Anyone) -> dict[str, Any]:
-    r, _ = _visible(session, round_id, who)
+    r, _ = visible_round(session, round_id, who)
     return r.document
 
 
 def _result(session: Session, round_id: str, job: Job) -> dict[str, Any]:
-    if job.status == "failed" and job.error and job.error.get("kind") == "infeasible":
-        raise ApiError(409, job.error["detail"], extra={"conflicts": job.error["conflicts"]})
-    if job.status != "done":
-        raise ApiError(409, f"round {round_id!r} has no result: it is {job.status}")
-    res = session.get(ResultRow, round_id)
-    if res is None:
-        raise ApiError(409, f"round {round_id!r} has no result")
-    return res.result
+    return stored_result(session, round_id, job)
 
 
 @router.get(
@@ -389,7 +207,7 @@ def _result(session: Session, round_id: str, job: Job) -> dict[str, Any]:
     "and open slot)",
 )
 def get_result(round_id: RoundPath, session: ReadSession, who: Anyone) -> dict[str, Any]:
-    _, job = _visible(session, round_id, who)
+    _, job = visible_round(session, round_id, who)
     return _result(session, round_id, job)
 
 
@@ -404,7 +222,7 @@ def get_result_xlsx(round_id: RoundPath, db: DbDep, who: Anyone) -> Response:
     from volmatch.models import Result
 
     with db.read() as session:
-        r, job = _visible(session, round_id, who)
+        r, job = visible_round(session, round_id, who)
         stored = _result(session, round_id, job)
     result = Result.model_validate(stored)
     data = result_workbook_bytes(parse_round(r.document), result)
@@ -427,37 +245,8 @@ def explain(
     volunteer: VolunteerQuery,
     placement: PlacementQuery = None,
 ) -> ExplainOut:
-    import numpy as np
-
-    from volmatch.matching import prepare
-    from volmatch.matching.explain import explain_volunteer, is_pure_optimum, pricing
-
-    with db.read() as session:
-        r, job = _visible(session, round_id, who)
-        result = _result(session, round_id, job)
-    prep = prepare(parse_round(r.document))
-    c, pairs = prep.compiled, prep.pairs
-    if volunteer not in c.vindex:
-        raise not_found("volunteer in this round", volunteer)
-    if placement is not None and placement not in c.pindex:
-        raise not_found("placement in this round", placement)
-    at = {
-        (int(v), int(p)): i for i, (v, p) in enumerate(zip(pairs.v.tolist(), pairs.p.tolist(),
-                                                            strict=True))
-    }
-    chosen = np.array(
-        sorted(
-            at[(c.vindex[a["volunteer"]], c.pindex[a["placement"]])]
-            for a in result["assignments"]
-            if (c.vindex.get(a["volunteer"]), c.pindex.get(a["placement"])) in at
-        ),
-        dtype=np.intp,
-    )
-    only = None if placement is None else [c.pindex[placement]]
-    exact = is_pure_optimum(prep, str(result["status"]), str(result["mode"]))
-    pr = pricing(prep, chosen, exact)
-    rows = explain_volunteer(pr, chosen, c.vindex[volunteer], only)
-    return ExplainOut(volunteer=volunteer, pairs=json.loads(json.dumps(rows, default=str)))
+    rows = rounds_service.explain_pairs(db, round_id, who, volunteer, placement)
+    return ExplainOut(volunteer=volunteer, pairs=rows)
 
 
 @router.post(
@@ -476,12 +265,12 @@ def create_variant(
     settings: SettingsDep,
     response: Response,
 ) -> RoundPublic:
-    parent, _ = _read_visible(db, round_id, who)
+    parent, _ = read_visible(db, round_id, who)
     doc = dict(parent.document)
     base = Policy.model_validate(doc.get("policy", {})).model_dump(mode="json")
     doc["policy"] = {**base, **body.policy}
     r = parse_round(doc)
-    out = _store_round(
+    out = store_round(
         session, r, name=body.name or f"variant of {parent.name or parent.id}",
         source="variant", who=who, settings=settings, parent_id=parent.id,
     )
@@ -506,7 +295,7 @@ def run_round_scenario(
     from volmatch.scenarios.model import ScenarioError, parse_scenario
     from volmatch.scenarios.runner import run_scenario
 
-    parent, _ = _read_visible(db, round_id, who)
+    parent, _ = read_visible(db, round_id, who)
     raw = dict(body)
     raw["base"] = {"round_id": round_id}
     try:
@@ -536,29 +325,6 @@ def run_round_scenario(
 def publish(
     round_id: RoundPath, session: WriteSession, who: Anyone, response: Response
 ) -> PublicationPublic:
-    r, job = _visible(session, round_id, who)
-    if who.role != "coordinator":
-        raise forbidden("publish results")
-    result = _result(session, round_id, job)
-    if session.scalar(select(Publication.id).where(Publication.round_id == round_id)):
-        raise conflict(f"round {round_id!r} is already published", [round_id])
-    hosts = {p["id"]: p["host"] for p in r.document.get("placements", [])}
-    pub = Publication(round_id=round_id, published_by=who.key_id)
-    if not add_new(session, pub):
-        raise conflict(f"round {round_id!r} was published by a concurrent request",
-                       [round_id])
+    out = rounds_service.publish(session, round_id, who)
     response.headers["Location"] = "/assignments"
-    for a in result["assignments"]:
-        session.add(PublishedAssignment(
-            publication_id=pub.id,
-            volunteer_id=a["volunteer"],
-            placement_id=a["placement"],
-            host_id=hosts[a["placement"]],
-            start=dt.date.fromisoformat(a["start"]),
-            months=a["months"],
-            score=a["score"],
-        ))
-    session.flush()
-    return PublicationPublic(
-        round_id=round_id, published_at=pub.published_at, assignments=len(result["assignments"])
-    )
+    return out

@@ -18,9 +18,10 @@ from volmatch.api.service.deps import (
     WriteSession,
 )
 from volmatch.api.service.errors import forbidden, invalid, not_found
+from volmatch.api.service.host_view import for_host, host_volunteers
+from volmatch.api.service.pool import record_data, store_volunteers
 from volmatch.api.service.privacy import erase_volunteer, export_volunteer
 from volmatch.api.service.queries import (
-    existing_volunteer_ids,
     host_assignments,
     lock_row,
     upsert,
@@ -33,31 +34,14 @@ from volmatch.api.service.schemas import (
     VolunteerPublic,
     VolunteersUpload,
 )
-from volmatch.api.service.tables import PublishedAssignment, VolunteerRow, utcnow
+from volmatch.api.service.tables import VolunteerRow, utcnow
 from volmatch.models import Volunteer
 
 router = APIRouter(tags=["volunteers"], route_class=CommitRoute)
 
 
-def _for_host(row: VolunteerRow, a: PublishedAssignment) -> VolunteerForHost:
-    d = row.data
-    return VolunteerForHost(
-        id=row.id,
-        name=d.get("name"),
-        languages=d.get("languages", {}),
-        skills=d.get("skills", {}),
-        placement=a.placement_id,
-        start=a.start,
-        months=a.months,
-    )
-
-
 def _public(row: VolunteerRow) -> VolunteerPublic:
     return VolunteerPublic(volunteer=Volunteer.model_validate(row.data), updated_at=row.updated_at)
-
-
-def _data(v: Volunteer) -> dict[str, Any]:
-    return v.model_dump(mode="json", exclude_defaults=True)
 
 
 def _visible(
@@ -95,18 +79,8 @@ def upload_volunteers(
         if v.id in seen:
             raise invalid("volunteers", v.id, "id", "duplicate id in the upload")
         seen.add(v.id)
-    existing = existing_volunteer_ids(session, seen)
-    now = utcnow()
-    upsert(
-        session,
-        VolunteerRow.__table__,
-        [{"id": v.id, "data": _data(v), "updated_at": now} for v in body.volunteers],
-        ["data", "updated_at"],
-    )
-    return UploadSummary(
-        created=[v.id for v in body.volunteers if v.id not in existing],
-        updated=[v.id for v in body.volunteers if v.id in existing],
-    )
+    created, updated = store_volunteers(session, body.volunteers)
+    return UploadSummary(created=created, updated=updated)
 
 
 @router.get(
@@ -118,8 +92,7 @@ def list_volunteers(
     session: ReadSession, who: Anyone
 ) -> list[VolunteerPublic] | list[VolunteerForHost]:
     if who.role == "host":
-        mine = host_assignments(session, who.host_id or "")
-        return [_for_host(r, mine[r.id]) for r in volunteer_rows(session, mine)]
+        return host_volunteers(session, who.host_id or "")
     return [_public(r) for r in volunteer_rows(session)]
 
 
@@ -133,7 +106,7 @@ def get_volunteer(
 ) -> VolunteerPublic | VolunteerForHost:
     row = _visible(session, volunteer_id, who)
     if who.role == "host":
-        return _for_host(row, host_assignments(session, who.host_id or "")[volunteer_id])
+        return for_host(row, host_assignments(session, who.host_id or "")[volunteer_id])
     return _public(row)
 
 
@@ -157,7 +130,7 @@ def put_volunteer(
         )
     created = session.get(VolunteerRow, volunteer_id) is None
     upsert(session, VolunteerRow.__table__,
-           [{"id": body.id, "data": _data(body), "updated_at": utcnow()}],
+           [{"id": body.id, "data": record_data(body), "updated_at": utcnow()}],
            ["data", "updated_at"])
     row = session.get(VolunteerRow, volunteer_id, populate_existing=True)
     assert row is not None

@@ -1,0 +1,412 @@
+"""Rounds as the service stores them: who may see one, its public state, taking a
+snapshot of the stored pool, storing a new round with its job, cancelling, publishing,
+and a re-run of a round with pairs locked or forbidden and a limit on moves.
+
+The API's rounds router and the coordinator's web pages both call these, so that the
+rules live once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+
+from volmatch.api.service.auth import Principal
+from volmatch.api.service.db import Database
+from volmatch.api.service.errors import ApiError, conflict, forbidden, not_found
+from volmatch.api.service.jobs import TERMINAL, new_job
+from volmatch.api.service.lifecycle.offers import actor
+from volmatch.api.service.lifecycle.publish import start_lifecycle
+from volmatch.api.service.queries import (
+    add_new,
+    latest_publication,
+    lock_row,
+    placement_rows,
+    published_assignments,
+    volunteer_rows,
+)
+from volmatch.api.service.result_pages import stored_result
+from volmatch.api.service.schemas import PublicationPublic, RoundCreate, RoundPublic
+from volmatch.api.service.settings import Settings
+from volmatch.api.service.tables import Job, Publication, PublishedAssignment, RoundRow
+from volmatch.models import ErrorItem, InvalidRound, Round, round_to_dict
+
+
+def round_public(
+    session: Session, r: RoundRow, job: Job, published: bool | None = None
+) -> RoundPublic:
+    if published is None:
+        published = session.scalar(
+            select(Publication.id).where(Publication.round_id == r.id)) is not None
+    return RoundPublic(
+        id=r.id,
+        name=r.name,
+        source=r.source,
+        parent_id=r.parent_id,
+        created_at=r.created_at,
+        n_volunteers=r.n_volunteers,
+        n_placements=r.n_placements,
+        status=job.status,
+        progress=job.progress,
+        attempts=job.attempts,
+        error=job.error,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        published=published,
+    )
+
+
+def visible_round(session: Session, round_id: str, who: Principal) -> tuple[RoundRow, Job]:
+    if who.role == "host":
+        raise not_found("round", round_id)
+    r = session.get(RoundRow, round_id)
+    job = session.get(Job, round_id)
+    if r is None or job is None:
+        raise not_found("round", round_id)
+    return r, job
+
+
+def check_limits(r: Round, settings: Settings) -> None:
+    errors = []
+    if len(r.volunteers) > settings.max_round_volunteers:
+        errors.append(ErrorItem(
+            "volunteers", "volunteers", "",
+            f"{len(r.volunteers)} volunteers; a round may hold at most "
+            f"{settings.max_round_volunteers}",
+        ))
+    if len(r.placements) > settings.max_round_placements:
+        errors.append(ErrorItem(
+            "placements", "placements", "",
+            f"{len(r.placements)} placements; a round may hold at most "
+            f"{settings.max_round_placements}",
+        ))
+    if errors:
+        raise InvalidRound(errors)
+
+
+def snapshot(session: Session, body: RoundCreate) -> dict[str, Any]:
+    """A round document from the stored records, as they are now."""
+    vols = [dict(r.data) for r in volunteer_rows(session, body.volunteers)]
+    pls = [dict(r.data) for r in placement_rows(session, body.placements)]
+    errors = []
+    for section, asked, got in (
+        ("volunteers", body.volunteers, vols),
+        ("placements", body.placements, pls),
+    ):
+        have = {d["id"] for d in got}
+        errors += [
+            ErrorItem(section, i, "id", f"no stored {section[:-1]} with this id")
+            for i in (asked or []) if i not in have
+        ]
+    if errors:
+        raise InvalidRound(errors)
+    vids, pids = {v["id"] for v in vols}, {p["id"] for p in pls}
+    # References to records left out of the snapshot (a withdrawn need, a volunteer no
+    # longer in the pool) are dropped rather than failing the whole round.
+    for v in vols:
+        if "preferences" in v:
+            v["preferences"] = [p for p in v["preferences"] if p in pids]
+    for p in pls:
+        if "ranking" in p:
+            p["ranking"] = [v for v in p["ranking"] if v in vids]
+    doc: dict[str, Any] = {"volunteers": vols, "placements": pls}
+    if body.policy is not None:
+        doc["policy"] = body.policy
+    if body.previous_from_published:
+        pub = latest_publication(session)
+        if pub is not None:
+            doc["previous"] = [
+                {"volunteer": a.volunteer_id, "placement": a.placement_id,
+                 "start": a.start.isoformat(), "months": a.months, "score": a.score}
+                for a in published_assignments(session, pub.id)
+                if a.volunteer_id in vids and a.placement_id in pids
+            ]
+    return doc
+
+
+def store_round(
+    session: Session,
+    r: Round,
+    *,
+    name: str,
+    source: str,
+    who: Principal,
+    settings: Settings,
+    parent_id: str | None = None,
+) -> RoundPublic:
+    check_limits(r, settings)
+    row = RoundRow(
+        id=uuid.uuid4().hex,
+        name=name,
+        source=source,
+        parent_id=parent_id,
+        created_by=who.key_id,
+        n_volunteers=len(r.volunteers),
+        n_placements=len(r.placements),
+        document=round_to_dict(r),
+    )
+    session.add(row)
+    session.flush()
+    job = new_job(session, row.id)
+    session.flush()
+    return round_public(session, row, job)
+
+
+def read_visible(db: Database, round_id: str, who: Principal) -> tuple[RoundRow, Job]:
+    """`_visible` in a short session of its own: for endpoints that then work long
+    (explanations, workbooks, scenarios) without holding a connection."""
+    with db.read() as session:
+        return visible_round(session, round_id, who)
+
+
+
+def cancel(session: Session, round_id: str, who: Principal) -> RoundPublic:
+    """Cancel a queued or running round (a planner: only what-if variants); 409 once it
+    has finished."""
+    r, _ = visible_round(session, round_id, who)
+    job = lock_row(session, Job, round_id)
+    assert job is not None
+    if who.role == "planner" and r.source != "variant":
+        raise forbidden("cancel rounds other than what-if variants")
+    if job.status in TERMINAL:
+        raise ApiError(409, f"round {round_id!r} has already finished ({job.status})")
+    if job.status == "queued":
+        job.status, job.progress = "cancelled", {**job.progress, "stage": "cancelled"}
+    else:
+        # The worker notices at its next heartbeat or stage and stores no result.
+        job.cancel_requested = True
+    session.flush()
+    return round_public(session, r, job)
+
+
+def publish(session: Session, round_id: str, who: Principal) -> PublicationPublic:
+    """Publish a finished round's assignment (coordinators; once per round): hosts then
+    see their volunteers, and every assignment becomes an offer with its deadline."""
+    r, job = visible_round(session, round_id, who)
+    if who.role != "coordinator":
+        raise forbidden("publish results")
+    result = stored_result(session, round_id, job)
+    if session.scalar(select(Publication.id).where(Publication.round_id == round_id)):
+        raise conflict(f"round {round_id!r} is already published", [round_id])
+    hosts = {p["id"]: p["host"] for p in r.document.get("placements", [])}
+    pub = Publication(round_id=round_id, published_by=who.key_id)
+    if not add_new(session, pub):
+        raise conflict(f"round {round_id!r} was published by a concurrent request",
+                       [round_id])
+    for a in result["assignments"]:
+        session.add(PublishedAssignment(
+            publication_id=pub.id,
+            volunteer_id=a["volunteer"],
+            placement_id=a["placement"],
+            host_id=hosts[a["placement"]],
+            start=dt.date.fromisoformat(a["start"]),
+            months=a["months"],
+            score=a["score"],
+        ))
+    session.flush()
+    # Every assignment becomes an offer answerable for policy.offer_days (issue 18).
+    start_lifecycle(session, round_id, r.document, result, by=actor(who))
+    return PublicationPublic(
+        round_id=round_id, published_at=pub.published_at, assignments=len(result["assignments"])
+    )
+
+
+def is_published(session: Session, round_id: str) -> bool:
+    return session.scalar(
+        select(Publication.id).where(Publication.round_id == round_id)) is not None
+
+
+def rerun_document(
+    document: dict[str, Any],
+    result: dict[str, Any],
+    *,
+    lock: list[tuple[str, str]] | tuple[tuple[str, str], ...] = (),
+    forbid: list[tuple[str, str]] | tuple[tuple[str, str], ...] = (),
+    max_moves: int | None = None,
+) -> dict[str, Any]:
+    """A round's document to solve again against its own result: that result becomes
+    `previous` (so the new result lists who moved, and `max_moves` limits how many
+    may), these pairs are added to the policy's locked or forbidden pairs (a pair
+    locked now is no longer forbidden, and the other way round)."""
+    policy = dict(document.get("policy") or {})
+    locks = {(p["volunteer"], p["placement"]) for p in policy.get("locked", [])}
+    forbids = {(p["volunteer"], p["placement"]) for p in policy.get("forbidden", [])}
+    for pair in lock:
+        locks.add(pair)
+        forbids.discard(pair)
+    for pair in forbid:
+        forbids.add(pair)
+        locks.discard(pair)
+    policy["locked"] = [{"volunteer": v, "placement": p} for v, p in sorted(locks)]
+    policy["forbidden"] = [{"volunteer": v, "placement": p} for v, p in sorted(forbids)]
+    if max_moves is not None:
+        policy["max_moves"] = max_moves
+    return {
+        **document,
+        "policy": policy,
+        "previous": [
+            {"volunteer": a["volunteer"], "placement": a["placement"], "start": a["start"],
+             "months": a["months"], "score": a["score"]}
+            for a in result.get("assignments", [])
+        ],
+    }
+
+
+def rerun(
+    session: Session,
+    round_id: str,
+    who: Principal,
+    settings: Settings,
+    *,
+    lock: list[tuple[str, str]] | tuple[tuple[str, str], ...] = (),
+    forbid: list[tuple[str, str]] | tuple[tuple[str, str], ...] = (),
+    max_moves: int | None = None,
+    name: str = "",
+) -> RoundPublic:
+    """Store a re-run of a finished round (`rerun_document`) as a new round whose parent
+    is it (coordinators). A pair naming a volunteer or placement the round does not hold
+    is a 422 naming it."""
+    from volmatch.models import parse_round
+
+    if who.role != "coordinator":
+        raise forbidden("re-run rounds")
+    parent, job = visible_round(session, round_id, who)
+    result = stored_result(session, round_id, job)
+    vids = {v["id"] for v in parent.document.get("volunteers", [])}
+    pids = {p["id"] for p in parent.document.get("placements", [])}
+    errors = [
+        ErrorItem("policy", f"{v}:{p}", what, f"the round has no {kind} {ident!r}")
+        for what, pairs in (("locked", lock), ("forbidden", forbid))
+        for v, p in pairs
+        for kind, ident, known in (("volunteer", v, vids), ("placement", p, pids))
+        if ident not in known
+    ]
+    if errors:
+        raise InvalidRound(errors)
+    doc = rerun_document(parent.document, result, lock=lock, forbid=forbid,
+                         max_moves=max_moves)
+    r = parse_round(doc)
+    return store_round(session, r, name=name or f"re-run of {parent.name or parent.id}",
+                       source="rerun", who=who, settings=settings, parent_id=parent.id)
+
+
+def progress_events(db: Database, round_id: str, request: Request) -> AsyncIterator[str]:
+    """A round's progress as server-sent events: one `progress` event per change of its
+    job's state (status, attempts, progress), then `end` with the final status. Each
+    state is read in a short session of its own; the stream ends when the round ends,
+    the client goes or the server stops (SIGTERM). The caller checks visibility."""
+    poll = float(request.app.state.settings.poll_s)
+    stopping = request.app.state.stopping
+
+    def read() -> dict[str, Any] | None:
+        with db.read() as s:
+            job = s.get(Job, round_id)
+            if job is None:
+                return None
+            return {"status": job.status, "attempts": job.attempts, "progress": job.progress}
+
+    async def stream() -> AsyncIterator[str]:
+        last: str | None = None
+        while True:
+            state = await asyncio.to_thread(read)
+            if state is None:
+                return
+            text = json.dumps(state, sort_keys=True)
+            if text != last:
+                yield f"event: progress\ndata: {text}\n\n"
+                last = text
+            if state["status"] in TERMINAL:
+                yield f"event: end\ndata: {json.dumps({'status': state['status']})}\n\n"
+                return
+            if stopping.is_set() or await request.is_disconnected():
+                return
+            await asyncio.sleep(poll)
+
+    return stream()
+
+
+def explain_pairs(
+    db: Database, round_id: str, who: Principal, volunteer: str, placement: str | None = None
+) -> list[dict[str, Any]]:
+    """Why `volunteer` is placed where they are in a finished round, or not at each
+    placement (only `placement` when given): each pair's failed hard rules, or what
+    choosing it would cost. 404 for a volunteer or placement the round does not hold.
+    Reads in a short session, then works without holding a connection."""
+    from volmatch.matching.explain import explain_volunteer
+
+    prep, pr, chosen, _ = _priced(db, round_id, who)
+    c = prep.compiled
+    if volunteer not in c.vindex:
+        raise not_found("volunteer in this round", volunteer)
+    if placement is not None and placement not in c.pindex:
+        raise not_found("placement in this round", placement)
+    only = None if placement is None else [c.pindex[placement]]
+    rows = explain_volunteer(pr, chosen, c.vindex[volunteer], only)
+    out: list[dict[str, Any]] = json.loads(json.dumps(rows, default=str))
+    return out
+
+
+def _priced(db: Database, round_id: str, who: Principal) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """A finished round prepared and priced against its own result: (prepared round,
+    pricing, the chosen pair indices, the stored result). Reads in a short session,
+    then works without holding a connection."""
+    import numpy as np
+
+    from volmatch.matching import prepare
+    from volmatch.matching.explain import is_pure_optimum, pricing
+    from volmatch.models import parse_round
+
+    with db.read() as session:
+        r, job = visible_round(session, round_id, who)
+        result = stored_result(session, round_id, job)
+    prep = prepare(parse_round(r.document))
+    c, pairs = prep.compiled, prep.pairs
+    at = {
+        (int(v), int(p)): i for i, (v, p) in enumerate(zip(pairs.v.tolist(), pairs.p.tolist(),
+                                                            strict=True))
+    }
+    chosen = np.array(
+        sorted(
+            at[(c.vindex[a["volunteer"]], c.pindex[a["placement"]])]
+            for a in result["assignments"]
+            if (c.vindex.get(a["volunteer"]), c.pindex.get(a["placement"])) in at
+        ),
+        dtype=np.intp,
+    )
+    exact = is_pure_optimum(prep, str(result["status"]), str(result["mode"]))
+    return prep, pricing(prep, chosen, exact), chosen, result
+
+
+def advise_need(
+    db: Database, round_id: str, who: Principal, placement: str
+) -> tuple[list[dict[str, Any]], bool]:
+    """For a need of a finished round: every volunteer eligible for it, with their score
+    there, where the result places them, and their regret (the exact drop of the round's
+    best total if they take a slot of it; None where a lock makes it impossible), least
+    regret first. The flag says whether the regrets are exact for this result (a pure
+    optimal round) or measured against the pure optimum."""
+    from volmatch.matching.regret import UNREACHABLE
+
+    prep, pr, _, result = _priced(db, round_id, who)
+    c, pairs, scores = prep.compiled, prep.pairs, prep.scores
+    if placement not in c.pindex:
+        raise not_found("placement in this round", placement)
+    where = {a["volunteer"]: a["placement"] for a in result["assignments"]}
+    idx, regret = pr.net.regrets_at(c.pindex[placement])
+    rows = []
+    for i, cost in zip(idx.tolist(), regret.tolist(), strict=True):
+        vid = c.volunteer_ids[int(pairs.v[i])]
+        rows.append({"volunteer": vid, "score": int(scores.total[i]),
+                     "regret": None if cost == UNREACHABLE else int(cost),
+                     "placed_at": where.get(vid)})
+    rows.sort(key=lambda x: (x["regret"] is None, x["regret"] or 0, -x["score"],
+                             x["volunteer"]))
+    return rows, bool(pr.exact)

@@ -1,0 +1,193 @@
+"""Host partner pages: my needs (with how many of the pool qualify now), the new/edit
+need form with the API's field errors and a live feasibility line, and the volunteers
+matched to the host's needs after publication.
+
+Everything goes through the service functions the API uses (`placement_store`,
+`host_view`, `feasibility`): a host sees and changes only its own needs, and another
+host's need is the 404 page, as in the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from volmatch.api.service.deps import ReadSession, WriteSession
+from volmatch.api.service.errors import ApiError
+from volmatch.api.service.feasibility import Feasibility, feasibility, pool_volunteers
+from volmatch.api.service.host_view import host_volunteers
+from volmatch.api.service.placement_store import (
+    create_placement,
+    put_placement,
+    visible_placement,
+    visible_placements,
+)
+from volmatch.api.service.queries import host_assignments
+from volmatch.api.service.routing import CommitRoute
+from volmatch.api.web.deps import HostPage, PageForm
+from volmatch.api.web.errors import PageNotFound
+from volmatch.api.web.i18n import page_language, translator
+from volmatch.api.web.need_form import NeedForm, add_api_error, check, form_document
+from volmatch.api.web.options import need_options
+from volmatch.api.web.render import render
+from volmatch.models import Placement
+
+router = APIRouter(route_class=CommitRoute, include_in_schema=False)
+
+NEW_NEED_DEFAULTS: dict[str, Any] = {"slots": 1, "priority": 3, "min_months": 6,
+                                     "max_months": 12, "security_level": 0}
+"""What a blank need form starts with: the contract's defaults."""
+
+
+def rule_label(rule: str, _: Callable[[str], str]) -> str:
+    """A hard rule's name as the host reads it."""
+    return {
+        "skills": _("skills"), "languages": _("languages"), "training": _("training"),
+        "length": _("length of service"), "dates": _("dates"), "country": _("country"),
+        "security": _("security clearance"), "age": _("age"), "forbidden": _("forbidden pairs"),
+    }.get(rule, rule)
+
+
+def field_label(name: str, _: Callable[[str], str]) -> str:
+    """A need form input's label, for the live line's "check ..." (the same strings as
+    the form's labels)."""
+    return {
+        "id": _("Need id"), "title": _("Title"), "country": _("Country"),
+        "slots": _("Volunteers needed"), "priority": _("Priority"),
+        "security_level": _("Security level"), "start_earliest": _("Earliest start"),
+        "start_latest": _("Latest start"), "min_months": _("Shortest service (months)"),
+        "max_months": _("Longest service (months)"), "age_min": _("Minimum age at start"),
+        "age_max": _("Maximum age at start"),
+        "required_skills": _("Required skills (level 1-5 at least)"),
+        "desired_skills": _("Desired skills (scored, not required)"),
+        "required_languages": _("Required languages (CEFR level at least)"),
+        "desired_languages": _("Desired languages (scored, not required)"),
+        "required_training": _("Training modules required"),
+        "sdg_targets": _("SDG targets served"),
+        "summary": _("What the community needs, and why now"),
+    }.get(name, name or _("the need"))
+
+
+def feasibility_line(f: Feasibility, slots: int, _: Callable[[str], str],
+                     ngettext: Callable[[str, str, int], str]) -> tuple[str, str]:
+    """The live line's text and state (`none`, `few`, `ok`) for a need."""
+    line = ngettext("%(n)s volunteer of the %(pool)s in the pool qualifies now.",
+                    "%(n)s volunteers of the %(pool)s in the pool qualify now.",
+                    f.eligible) % {"n": f.eligible, "pool": f.pool}
+    if f.blocked_by:
+        held = ", ".join(f"{rule_label(rule, _)} (+{gain})" for rule, gain in f.blocked_by[:3])
+        line += " " + _("Held back most by: %(rules)s.") % {"rules": held}
+    state = "none" if f.eligible == 0 else "few" if f.eligible < slots else "ok"
+    return line, state
+
+
+def _flash(request: Request) -> str:
+    saved = request.query_params.get("saved", "")
+    return saved if saved.replace("-", "").replace("_", "").isalnum() else ""
+
+
+@router.get("/host/needs")
+def my_needs(request: Request, user: HostPage, session: ReadSession) -> Response:
+    rows = visible_placements(session, user.principal)
+    needs = [Placement.model_validate(r.data) for r in rows]
+    counts = {f.placement: f for f in feasibility(pool_volunteers(session), needs)}
+    filled: dict[str, int] = {}
+    for a in host_assignments(session, user.host_id or "").values():
+        filled[a.placement_id] = filled.get(a.placement_id, 0) + 1
+    countries = dict(need_options(page_language(request)).countries)
+    return render(request, "host/needs.html", user=user, needs=needs, counts=counts,
+                  filled=filled, saved=_flash(request), countries=countries)
+
+
+def _form_page(request: Request, user: Any, form: NeedForm, *, placement_id: str | None,
+               status: int = 200) -> Response:
+    return render(request, "host/need_form.html", status=status, user=user, form=form,
+                  placement_id=placement_id, options=need_options(page_language(request)))
+
+
+@router.get("/host/needs/new")
+def new_need(request: Request, user: HostPage) -> Response:
+    return _form_page(request, user, NeedForm(values=dict(NEW_NEED_DEFAULTS)),
+                      placement_id=None)
+
+
+def _save(request: Request, user: Any, form_data: Any, session: Any,
+          placement_id: str | None) -> Response:
+    assessment = None
+    if placement_id is not None:
+        assessment = visible_placement(session, placement_id,
+                                       user.principal).data.get("needs_assessment")
+    doc = form_document(form_data, user.host_id or "", placement_id, assessment)
+    placement, form = check(doc)
+    if placement is None:
+        return _form_page(request, user, form, placement_id=placement_id, status=422)
+    try:
+        if placement_id is None:
+            create_placement(session, placement, user.principal)
+        else:
+            put_placement(session, placement_id, placement, user.principal)
+    except ApiError as exc:
+        session.rollback()
+        add_api_error(form, exc.status, exc.detail, exc.errors)
+        return _form_page(request, user, form, placement_id=placement_id,
+                          status=exc.status)
+    return RedirectResponse(f"/host/needs?saved={placement.id}", 303)
+
+
+@router.post("/host/needs/new")
+def create_need(request: Request, user: HostPage, form_data: PageForm,
+                session: WriteSession) -> Response:
+    return _save(request, user, form_data, session, None)
+
+
+@router.post("/host/needs/check")
+def check_need(request: Request, user: HostPage, form_data: PageForm,
+               session: ReadSession) -> Response:
+    """The live feasibility line of the form being typed (JSON for app.js)."""
+    tr = translator(page_language(request))
+    placement_id = str(form_data.get("placement_id", "")) or None
+    doc = form_document(form_data, user.host_id or "", placement_id, None)
+    doc["id"] = doc.get("id") or "NEW"  # the line does not wait for an id
+    placement, form = check(doc)
+    if placement is None:
+        fields = ", ".join(field_label(k, tr.gettext) for k in form.errors)
+        return JSONResponse({"state": "invalid", "line": tr.gettext(
+            "Not counted yet: check %(fields)s.") % {"fields": fields}})
+    found = feasibility(pool_volunteers(session), [placement])[0]
+    line, state = feasibility_line(found, placement.slots, tr.gettext, tr.ngettext)
+    return JSONResponse({"state": state, "line": line, "eligible": found.eligible})
+
+
+def _own(session: Any, user: Any, placement_id: str) -> Any:
+    if len(placement_id) > 64:
+        raise PageNotFound
+    try:
+        return visible_placement(session, placement_id, user.principal)
+    except ApiError as exc:
+        raise PageNotFound from exc
+
+
+@router.get("/host/needs/{placement_id}")
+def edit_need(request: Request, placement_id: str, user: HostPage,
+              session: ReadSession) -> Response:
+    row = _own(session, user, placement_id)
+    return _form_page(request, user, NeedForm(values=dict(row.data)),
+                      placement_id=placement_id)
+
+
+@router.post("/host/needs/{placement_id}")
+def update_need(request: Request, placement_id: str, user: HostPage, form_data: PageForm,
+                session: WriteSession) -> Response:
+    _own(session, user, placement_id)
+    return _save(request, user, form_data, session, placement_id)
+
+
+@router.get("/host/matches")
+def matches(request: Request, user: HostPage, session: ReadSession) -> Response:
+    """The volunteers the latest publication matched to this host's needs."""
+    found = sorted(host_volunteers(session, user.host_id or ""),
+                   key=lambda v: (v.placement, v.id))
+    return render(request, "host/matches.html", user=user, volunteers=found)

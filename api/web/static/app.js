@@ -1,0 +1,64 @@
+// volmatch pages: small progressive enhancements; every page works without them.
+"use strict";
+
+// The CSRF token of the signed-in session, for script requests (header X-CSRF-Token).
+function csrfToken() {
+  const field = document.querySelector('input[name="csrf_token"]');
+  return field ? field.value : "";
+}
+
+// Rows that can be added to a form (skills, languages ...): a button with
+// data-add-row="ID" clones the <template id="ID"> into the element data-into names.
+document.addEventListener("click", (event) => {
+  const add = event.target.closest("[data-add-row]");
+  if (add) {
+    const tpl = document.getElementById(add.dataset.addRow);
+    const into = document.getElementById(add.dataset.into);
+    if (tpl && into) {
+      into.appendChild(tpl.content.cloneNode(true));
+      const inputs = into.querySelectorAll("input, select");
+      if (inputs.length) inputs[inputs.length - 2 >= 0 ? inputs.length - 2 : 0].focus();
+    }
+    return;
+  }
+  const remove = event.target.closest("[data-remove-row]");
+  if (remove) {
+    const row = remove.closest(".row");
+    if (row) row.remove();
+  }
+});
+
+// A live line fed by a page endpoint: <p data-live="/url" data-form="ID">. The form's
+// fields are posted (with the CSRF token) a moment after the user stops typing.
+function liveLine(line) {
+  const form = document.getElementById(line.dataset.form);
+  if (!form) return;
+  let timer = null;
+  let seq = 0;
+  const update = async () => {
+    const mine = ++seq;
+    try {
+      const response = await fetch(line.dataset.live, {
+        method: "POST",
+        body: new FormData(form),
+        headers: { "X-CSRF-Token": csrfToken() },
+        credentials: "same-origin",
+      });
+      if (mine !== seq) return;
+      const doc = await response.json();
+      line.textContent = doc.line || "";
+      line.dataset.state = doc.state || "";
+    } catch (err) {
+      // The line stays as it was: the form itself still works.
+    }
+  };
+  const later = () => { clearTimeout(timer); timer = setTimeout(update, 350); };
+  form.addEventListener("input", later);
+  form.addEventListener("change", later);
+  form.addEventListener("click", (e) => { if (e.target.closest("[data-remove-row]")) later(); });
+  update();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-live]").forEach(liveLine);
+});

@@ -1,0 +1,401 @@
+"""Backfill: re-match what is still open after declines, expiries and withdrawn needs.
+
+Who stands where after a round was published is given by its *offers* (volunteer ->
+placement). Three kinds of volunteer are told apart:
+
+* **frozen** (accepted, in pre-departure, deployed): never moved; their slots are gone;
+* **declined** (declined or expired): out of this round, their slots free again;
+* **pending** (offered, no answer yet): may move, but only as the policy's `move_cost`
+  and `max_moves` allow (each pending offer moved or withdrawn costs `move_cost`
+  points; at most `max_moves` of them change).
+
+Everyone else (unplaced volunteers, the free slots) is re-matched. Among the best
+assignments the one that keeps the most pending offers is chosen, so a new offer is made
+only where something changes. Vacancy chains (a pending volunteer moves to the freed
+slot, someone else takes theirs) come out of the optimiser, not a rule of thumb.
+
+For the pure policy (hard rules only, optimal mode, no groups) the proposal is the exact
+optimum with the frozen set: a min-cost flow over the free volunteers and the slots left,
+with `move_cost` added to each pending offer's own pair (keeping it earns the points a
+move would lose) and one tie-break unit per kept offer below one unit of score. With
+other policy rules the backfill round (`backfill_round`: frozen people locked, declined
+people and withdrawn needs forbidden, pending offers as `previous`) goes to the rules
+solver, within its gap.
+
+A *wave* is a backfill on a round with late volunteers and needs added (`add_wave`):
+the earlier waves' acceptances frozen, their pending offers as above.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from volmatch.matching.failures import pair_failure_details
+from volmatch.matching.flow import max_score_assignment
+from volmatch.matching.prepared import Prepared, Solution, locked_pair_indices, prepare
+from volmatch.matching.previous import pair_index
+from volmatch.matching.pure import has_groups
+from volmatch.models import ErrorItem, Pair, PreviousAssignment, Round
+from volmatch.models.lifecycle import BackfillMove, BackfillProposal, InvalidBackfill, NewOffer
+
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """The offers of a round read against its compiled arrays (volunteer indices)."""
+
+    declined: I64
+    frozen_pairs: I64
+    """Pair indices of the frozen volunteers (accepted or deployed; the round's locks)."""
+    pending_v: I64
+    pending_p: I64
+    withdrawn: NDArray[np.bool_]
+    """Per placement: withdrawn by its host."""
+    offer_p: dict[int, int]
+    """Volunteer index -> placement index of every offer given."""
+
+
+def _ids(values: Iterable[str]) -> list[str]:
+    return sorted(dict.fromkeys(values))
+
+
+def read_standing(
+    prep: Prepared,
+    offers: Mapping[str, str],
+    declined: Iterable[str],
+    accepted: Iterable[str] | None,
+    withdrawn: Iterable[str],
+) -> Standing:
+    """Check the offers against the round and sort the volunteers into frozen, declined
+    and pending; raises `InvalidBackfill` naming every bad record and field at once."""
+    c, pairs = prep.compiled, prep.pairs
+    errors: list[ErrorItem] = []
+    offer_p: dict[int, int] = {}
+    for v, p in offers.items():
+        vi, pi = c.vindex.get(v), c.pindex.get(p)
+        if vi is None:
+            errors.append(ErrorItem("offers", v, "volunteer", f"unknown volunteer {v!r}"))
+        if pi is None:
+            errors.append(ErrorItem("offers", v, "placement", f"unknown placement {p!r}"))
+        if vi is not None and pi is not None:
+            offer_p[vi] = pi
+    down = _ids(declined)
+    for v in down:
+        if v not in c.vindex:
+            errors.append(ErrorItem("declined", v, "volunteer", f"unknown volunteer {v!r}"))
+        elif v not in offers:
+            errors.append(ErrorItem("declined", v, "volunteer", f"{v} holds no offer to decline"))
+    up = None if accepted is None else _ids(accepted)
+    for v in up or []:
+        if v not in c.vindex:
+            errors.append(ErrorItem("accepted", v, "volunteer", f"unknown volunteer {v!r}"))
+        elif v not in offers:
+            errors.append(ErrorItem("accepted", v, "volunteer", f"{v} holds no offer to accept"))
+        elif v in down:
+            errors.append(
+                ErrorItem("accepted", v, "volunteer", f"{v} is both accepted and declined")
+            )
+    gone = np.zeros(c.n_placements, dtype=np.bool_)
+    for p in _ids(withdrawn):
+        if p not in c.pindex:
+            errors.append(ErrorItem("withdrawn", p, "placement", f"unknown placement {p!r}"))
+        else:
+            gone[c.pindex[p]] = True
+    locked = locked_pair_indices(prep)
+    locked_v = set(pairs.v[locked].tolist())
+    for v in down:
+        if v in c.vindex and c.vindex[v] in locked_v:
+            errors.append(
+                ErrorItem("declined", v, "volunteer", f"{v} is locked by the round's policy")
+            )
+    if errors:
+        raise InvalidBackfill(errors)
+    down_v = {c.vindex[v] for v in down}
+    up_v = set(offer_p) - down_v if up is None else {c.vindex[v] for v in up}
+    frozen_v = np.array(
+        sorted(v for v in up_v if not gone[offer_p[v]] and v not in locked_v), dtype=np.int64
+    )
+    frozen_p = np.array([offer_p[v] for v in frozen_v.tolist()], dtype=np.int64)
+    at = pair_index(c, pairs, frozen_v, frozen_p)
+    for k in np.flatnonzero(at < 0).tolist():
+        vi, pi = int(frozen_v[k]), int(frozen_p[k])
+        why = "; ".join(f"{r}: {d}" for r, d in pair_failure_details(c, vi, pi).items())
+        errors.append(
+            ErrorItem(
+                "accepted",
+                c.volunteer_ids[vi],
+                "placement",
+                f"the accepted pair {c.volunteer_ids[vi]}->{c.placement_ids[pi]} breaks a "
+                f"hard rule now ({why}); withdraw the need or the acceptance",
+            )
+        )
+    if errors:
+        raise InvalidBackfill(errors)
+    frozen_pairs = np.unique(np.concatenate([at.astype(np.int64), locked.astype(np.int64)]))
+    per_p = np.bincount(pairs.p[frozen_pairs], minlength=c.n_placements)
+    for pi in np.flatnonzero(per_p > c.capacity).tolist():
+        errors.append(
+            ErrorItem(
+                "accepted",
+                c.placement_ids[pi],
+                "slots",
+                f"{int(per_p[pi])} accepted volunteers for {int(c.capacity[pi])} slot(s)",
+            )
+        )
+    if errors:
+        raise InvalidBackfill(errors)
+    pending = sorted(
+        v
+        for v in offer_p
+        if v not in down_v and v not in locked_v and (v not in up_v or gone[offer_p[v]])
+    )
+    return Standing(
+        declined=np.array(sorted(down_v), dtype=np.int64),
+        frozen_pairs=frozen_pairs,
+        pending_v=np.array(pending, dtype=np.int64),
+        pending_p=np.array([offer_p[v] for v in pending], dtype=np.int64),
+        withdrawn=gone,
+        offer_p=offer_p,
+    )
+
+
+def is_pure_backfill(prep: Prepared) -> bool:
+    """Whether the backfill of this round is one exact min-cost flow (see the module)."""
+    policy = prep.compiled.round.policy
+    return policy.mode == "optimal" and not policy.rules_in_use() and not has_groups(prep)
+
+
+def propose_backfill(
+    prep: Prepared,
+    offers: Mapping[str, str],
+    *,
+    declined: Iterable[str] = (),
+    accepted: Iterable[str] | None = None,
+    withdrawn: Iterable[str] = (),
+) -> BackfillProposal:
+    """The backfill proposal of a published round (`prep`, prepared once and reusable).
+
+    `offers`: volunteer id -> placement id of every offer made (declined ones included);
+    `declined`: who declined or let their offer expire; `accepted`: who accepted or is
+    deployed (None: every offer not declined counts as accepted); `withdrawn`: placement
+    ids the hosts withdrew (people accepted there are re-matched like pending ones).
+    Raises `InvalidBackfill` naming each unknown or contradictory id.
+    """
+    st = read_standing(prep, offers, declined, accepted, withdrawn)
+    return proposal_of(prep, st, solve_backfill(prep, st))
+
+
+def solve_backfill(prep: Prepared, st: Standing) -> Solution:
+    """The backfill's chosen pairs (indices into `prep.pairs`): one exact flow for the
+    pure policy, the rules solver otherwise."""
+    return _flow_backfill(prep, st) if is_pure_backfill(prep) else _rules_backfill(prep, st)
+
+
+def _pending_pairs(prep: Prepared, st: Standing) -> I64:
+    """Pair index of each pending offer that can still be kept (-1 where it cannot: the
+    pair breaks a hard rule now or the need was withdrawn)."""
+    at = pair_index(prep.compiled, prep.pairs, st.pending_v, st.pending_p).astype(np.int64)
+    at[st.withdrawn[st.pending_p]] = -1
+    return at
+
+
+def _flow_backfill(prep: Prepared, st: Standing) -> Solution:
+    """The exact optimum with the frozen set, keeping the most pending offers among ties."""
+    c, pairs, scores = prep.compiled, prep.pairs, prep.scores
+    move_cost = c.round.policy.move_cost
+    capacity = c.capacity - np.bincount(pairs.p[st.frozen_pairs], minlength=c.n_placements)
+    capacity[st.withdrawn] = 0
+    out = np.zeros(c.n_volunteers, dtype=np.bool_)
+    out[st.declined] = True
+    out[pairs.v[st.frozen_pairs]] = True
+    usable = ~out[pairs.v] & (capacity[pairs.p] > 0)
+    idx = np.flatnonzero(usable)
+    keep = _pending_pairs(prep, st)
+    keep = keep[keep >= 0]
+    # Lexicographic: (score + move_cost per kept offer) first, then the number of offers
+    # kept; all tie-break units together stay below one unit of the scaled score.
+    scale = len(st.pending_v) + 1
+    bonus = np.zeros(len(pairs), dtype=np.int64)
+    bonus[keep] = 1
+    weight = scores.total[idx] * scale + bonus[idx] * (move_cost * scale + 1)
+    sol = max_score_assignment(c.n_volunteers, capacity, pairs.v[idx], pairs.p[idx], weight)
+    chosen = np.sort(np.concatenate([st.frozen_pairs, idx[sol.chosen]])).astype(np.intp)
+    total = int(scores.total[chosen].sum())
+    kept = int(np.isin(keep, chosen).sum())
+    objective = total - move_cost * (len(st.pending_v) - kept)
+    return Solution(chosen=chosen, status="optimal", objective=objective, bound=objective)
+
+
+def backfill_round(
+    prep: Prepared,
+    offers: Mapping[str, str],
+    *,
+    declined: Iterable[str] = (),
+    accepted: Iterable[str] | None = None,
+    withdrawn: Iterable[str] = (),
+) -> Round:
+    """The round a backfill solves, as a round document: the frozen people locked where
+    they are, every pair of a declined volunteer or a withdrawn need forbidden, the
+    pending offers as `previous` (so `move_cost` and `max_moves` apply to them).
+    Arguments as for `propose_backfill`.
+    """
+    return standing_round(prep, read_standing(prep, offers, declined, accepted, withdrawn))
+
+
+def standing_round(prep: Prepared, st: Standing) -> Round:
+    c, pairs = prep.compiled, prep.pairs
+    r = c.round
+    vid, pid = c.volunteer_ids, c.placement_ids
+    locks = {(int(pairs.v[i]), int(pairs.p[i])) for i in st.frozen_pairs.tolist()}
+    out_v = np.zeros(c.n_volunteers, dtype=np.bool_)
+    out_v[st.declined] = True
+    barred = np.flatnonzero(out_v[pairs.v] | st.withdrawn[pairs.p])
+    old_forbidden = {(f.volunteer, f.placement) for f in r.policy.forbidden}
+    forbidden = list(r.policy.forbidden) + [
+        Pair(volunteer=vid[v], placement=pid[p])
+        for v, p in zip(pairs.v[barred].tolist(), pairs.p[barred].tolist(), strict=True)
+        if (vid[v], pid[p]) not in old_forbidden
+    ]
+    policy = r.policy.model_copy(
+        update={
+            "locked": tuple(Pair(volunteer=vid[v], placement=pid[p]) for v, p in sorted(locks)),
+            "forbidden": tuple(forbidden),
+        }
+    )
+    previous = tuple(
+        PreviousAssignment(volunteer=vid[v], placement=pid[p])
+        for v, p in zip(st.pending_v.tolist(), st.pending_p.tolist(), strict=True)
+    )
+    return r.model_copy(update={"policy": policy, "previous": previous})
+
+
+def _rules_backfill(prep: Prepared, st: Standing) -> Solution:
+    """The backfill round through the solver its policy asks for, mapped back onto the
+    published round's pairs."""
+    from volmatch.matching.solve import solve_prepared
+
+    sub = prepare(standing_round(prep, st))
+    sol = solve_prepared(sub)
+    c, pairs = prep.compiled, prep.pairs
+    at = pair_index(
+        c, pairs, sub.pairs.v[sol.chosen].astype(np.int64), sub.pairs.p[sol.chosen].astype(np.int64)
+    )
+    return Solution(
+        chosen=np.sort(at).astype(np.intp),
+        status=sol.status,
+        objective=sol.objective,
+        bound=sol.bound,
+        extra=sol.extra,
+    )
+
+
+def proposal_of(prep: Prepared, st: Standing, sol: Solution) -> BackfillProposal:
+    """The proposal: the whole new assignment, the new offers, the moves, the change."""
+    c, pairs, scores = prep.compiled, prep.pairs, prep.scores
+    vid, pid = c.volunteer_ids, c.placement_ids
+    chosen = sol.chosen
+    now = {int(pairs.v[i]): int(i) for i in chosen.tolist()}
+    keep = _pending_pairs(prep, st)
+    standing = np.concatenate([st.frozen_pairs, keep[keep >= 0]])
+    total_before = int(scores.total[standing].sum())
+    total = int(scores.total[chosen].sum())
+    frozen_v = set(pairs.v[st.frozen_pairs].tolist())
+    declined_at: dict[int, list[str]] = {}
+    for v in st.declined.tolist():
+        declined_at.setdefault(st.offer_p[v], []).append(vid[v])
+    moves: list[BackfillMove] = []
+    vacated: dict[int, list[str]] = {}
+    for v, p in zip(st.pending_v.tolist(), st.pending_p.tolist(), strict=True):
+        i = now.get(v)
+        if i is not None and int(pairs.p[i]) == p:
+            continue
+        vacated.setdefault(p, []).append(vid[v])
+        moves.append(_move(prep, st, v, p, i, now))
+    offers: list[NewOffer] = []
+    for v, i in sorted(now.items(), key=lambda kv: vid[kv[0]]):
+        p = int(pairs.p[i])
+        if v in frozen_v or (st.offer_p.get(v) == p and v not in set(st.declined.tolist())):
+            continue
+        freed = declined_at.get(p, []) + vacated.get(p, [])
+        if st.withdrawn[p]:
+            freed = []
+        offers.append(
+            NewOffer(
+                volunteer=vid[v],
+                placement=pid[p],
+                score=int(scores.total[i]),
+                replaces=tuple(freed),
+                moved_from=pid[st.offer_p[v]] if v in st.offer_p and v not in frozen_v else None,
+            )
+        )
+    assignment = tuple(
+        sorted((vid[int(pairs.v[i])], pid[int(pairs.p[i])]) for i in chosen.tolist())
+    )
+    return BackfillProposal(
+        status=sol.status,
+        objective=sol.objective,
+        bound=sol.bound,
+        total_before=total_before,
+        total=total,
+        total_change=total - total_before,
+        assignment=assignment,
+        new_offers=tuple(offers),
+        moves=tuple(moves),
+        frozen=tuple(sorted(vid[v] for v in frozen_v)),
+        declined=tuple(vid[v] for v in st.declined.tolist()),
+        withdrawn=tuple(pid[p] for p in np.flatnonzero(st.withdrawn).tolist()),
+    )
+
+
+def _move(
+    prep: Prepared, st: Standing, v: int, p: int, i: int | None, now: dict[int, int]
+) -> BackfillMove:
+    """One pending offer that changes, and why (read off the arrays, true by construction)."""
+    c, pairs, scores = prep.compiled, prep.pairs, prep.scores
+    vid, pid = c.volunteer_ids, c.placement_ids
+    before_i = pair_index(c, pairs, np.array([v]), np.array([p]))[0]
+    if st.withdrawn[p]:
+        why = f"the host withdrew {pid[p]}"
+    elif before_i < 0:
+        why = "the offer breaks a hard rule now: " + "; ".join(
+            f"{k}: {d}" for k, d in pair_failure_details(c, v, p).items()
+        )
+    elif i is None:
+        why = (
+            f"offer withdrawn: the slot at {pid[p]} scores more with someone else "
+            f"than keeping {vid[v]} there"
+        )
+    else:
+        gain = int(scores.total[i]) - int(scores.total[before_i])
+        taken_by = sorted(
+            vid[w] for w, j in now.items() if int(pairs.p[j]) == p and st.offer_p.get(w) != p
+        )
+        tail = f"; {', '.join(taken_by)} takes the slot at {pid[p]}" if taken_by else ""
+        why = (
+            f"vacancy chain: {vid[v]} scores {int(scores.total[i])} at {pid[int(pairs.p[i])]} "
+            f"against {int(scores.total[before_i])} at {pid[p]} ({gain:+d}){tail}"
+        )
+    return BackfillMove(
+        volunteer=vid[v],
+        frm=pid[p],
+        to=None if i is None else pid[int(pairs.p[i])],
+        reason=why,
+    )
+
+
+def add_wave(
+    r: Round, volunteers: Iterable[object] = (), placements: Iterable[object] = ()
+) -> Round:
+    """The round with a new wave's late volunteers and needs added (checked as a whole
+    round document: ids stay unique, references resolve)."""
+    from volmatch.models import parse_round, round_to_dict
+
+    doc = round_to_dict(r)
+    doc["volunteers"] = [*doc["volunteers"], *volunteers]
+    doc["placements"] = [*doc["placements"], *placements]
+    return parse_round(doc)

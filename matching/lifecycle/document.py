@@ -1,0 +1,95 @@
+"""A backfill proposal as a result document (for `volmatch backfill` and the service).
+
+The document is the contract's result of the backfill round (`backfill_round`: frozen
+people locked, declined people and withdrawn needs forbidden, pending offers as
+`previous`), so `assignments` is the whole new assignment with scores, dates and
+breakdowns, and every unplaced volunteer and open slot carries its reasons, read against
+that round. On top: `new_offers`, `moves`, `total_before`, `total_change`, `frozen`,
+`declined` and `withdrawn` (the fields of `BackfillProposal`). A declined volunteer's
+reason says they declined; a withdrawn need's open slots say the host withdrew it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from volmatch.matching.lifecycle.backfill import (
+    proposal_of,
+    read_standing,
+    solve_backfill,
+    standing_round,
+)
+from volmatch.matching.prepared import Prepared, Solution, prepare
+from volmatch.matching.previous import pair_index
+from volmatch.matching.to_result import build_result
+from volmatch.models import OpenSlot, Result, UnmatchedVolunteer
+from volmatch.models.lifecycle import BackfillProposal
+
+
+def backfill_document(
+    prep: Prepared,
+    offers: Mapping[str, str],
+    *,
+    declined: Iterable[str] = (),
+    accepted: Iterable[str] | None = None,
+    withdrawn: Iterable[str] = (),
+) -> tuple[BackfillProposal, Result]:
+    """The proposal (as `propose_backfill`) and its result document."""
+    st = read_standing(prep, offers, declined, accepted, withdrawn)
+    sol = solve_backfill(prep, st)
+    proposal = proposal_of(prep, st, sol)
+    sub = prepare(standing_round(prep, st))
+    c, pairs = prep.compiled, prep.pairs
+    chosen = pair_index(
+        sub.compiled,
+        sub.pairs,
+        pairs.v[sol.chosen].astype(np.int64),
+        pairs.p[sol.chosen].astype(np.int64),
+    )
+    extra = proposal.model_dump(
+        mode="json",
+        by_alias=True,
+        include={
+            "new_offers",
+            "moves",
+            "total_before",
+            "total",
+            "total_change",
+            "frozen",
+            "declined",
+            "withdrawn",
+        },
+    )
+    result = build_result(
+        sub,
+        Solution(
+            chosen=np.sort(chosen).astype(np.intp),
+            status=sol.status,
+            objective=sol.objective,
+            bound=sol.bound,
+            extra=extra,
+        ),
+        c.round.policy.mode,
+    )
+    down = {c.volunteer_ids[v]: c.placement_ids[st.offer_p[v]] for v in st.declined.tolist()}
+    gone = set(proposal.withdrawn)
+    unmatched = [
+        u
+        if u.volunteer not in down
+        else UnmatchedVolunteer(
+            volunteer=u.volunteer,
+            reasons=[f"declined the offer at {down[u.volunteer]}, or let it expire"],
+        )
+        for u in result.unmatched_volunteers
+    ]
+    open_slots = [
+        o
+        if o.placement not in gone
+        else OpenSlot(placement=o.placement, open=o.open, reasons=["withdrawn by the host"])
+        for o in result.open_slots
+    ]
+    return proposal, result.model_copy(
+        update={"unmatched_volunteers": unmatched, "open_slots": open_slots}
+    )

@@ -1,0 +1,222 @@
+"""A result read a page at a time: every page equals filtering and sorting the whole
+result in plain Python; the cache reads a result once and again after an erasure."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.helpers import big_round_and_result, plc, vol
+from volmatch.api.service.errors import ApiError
+from volmatch.api.service.result_pages import (
+    PER_PAGE_MAX,
+    SORT_KEYS,
+    AssignmentQuery,
+    ResultView,
+    ResultViews,
+)
+
+DOC, RESULT = big_round_and_result(300, 40, placed_share=0.8)
+VIEW = ResultView.build("r", RESULT, DOC)
+PLACEMENTS = {p["id"]: p for p in DOC["placements"]}
+NAMES = {v["id"]: v["name"] for v in DOC["volunteers"]}
+
+
+def _expected(q: AssignmentQuery) -> tuple[list[str], int]:
+    """The volunteer ids of page `q`, computed naively from the whole result."""
+    rows = []
+    for a in RESULT["assignments"]:
+        p = PLACEMENTS[a["placement"]]
+        row = {**a, "name": NAMES[a["volunteer"]], "host": p["host"],
+               "country": p["country"], "priority": p["priority"], "title": p["title"]}
+        if q.country and row["country"] != q.country:
+            continue
+        if q.host and row["host"] != q.host:
+            continue
+        if q.priority and row["priority"] != q.priority:
+            continue
+        hay = f"{a['volunteer']}\t{row['name']}\t{a['placement']}\t{row['title']}".casefold()
+        if q.search and q.search.casefold() not in hay:
+            continue
+        rows.append(row)
+    rows.sort(key=lambda r: r["volunteer"])  # ties: volunteer id order
+    rows.sort(key=lambda r: r[q.sort], reverse=q.descending)
+    pages = max(1, -(-len(rows) // q.per_page))
+    page = min(q.page, pages)
+    return [r["volunteer"] for r in rows[(page - 1) * q.per_page: page * q.per_page]], len(rows)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    country=st.sampled_from([None, "NP", "KE", "XX"]),
+    host=st.sampled_from([None, "H01", "H05", "nobody"]),
+    priority=st.sampled_from([None, 1, 3, 5]),
+    search=st.sampled_from([None, "v0001", "person 2", "need 3", "zzz"]),
+    sort=st.sampled_from(SORT_KEYS),
+    descending=st.booleans(),
+    page=st.integers(1, 30),
+    per_page=st.integers(1, 60),
+)
+def test_every_page_is_the_naive_filter_and_sort(**kw: Any) -> None:
+    q = AssignmentQuery(**kw)
+    page = VIEW.assignments_page(q)
+    ids, total = _expected(q)
+    # Python's sort keeps ties in their order when reversing too: volunteer id order
+    assert [r["volunteer"] for r in page.rows] == ids
+    assert page.total == total
+
+
+def test_rows_carry_the_placement_and_the_name() -> None:
+    page = VIEW.assignments_page(AssignmentQuery(sort="score", descending=True, per_page=3))
+    top = max(RESULT["assignments"], key=lambda a: (a["score"], ))
+    assert page.rows[0]["score"] == top["score"]
+    row = page.rows[0]
+    p = PLACEMENTS[row["placement"]]
+    assert (row["host"], row["country"], row["title"], row["priority"]) == (
+        p["host"], p["country"], p["title"], p["priority"])
+    assert row["name"] == NAMES[row["volunteer"]]
+    assert page.pages == -(-len(RESULT["assignments"]) // 3)
+
+
+def test_a_page_past_the_end_is_the_last_page() -> None:
+    page = VIEW.assignments_page(AssignmentQuery(page=10**6, per_page=100))
+    assert page.page == page.pages == 3
+    assert len(page.rows) == 240 - 200
+
+
+def test_facets_list_what_the_filters_can_take() -> None:
+    assert VIEW.choices("country") == sorted({p["country"] for p in DOC["placements"]})
+    assert VIEW.priorities() == [1, 2, 3, 4, 5]
+    assert "H00" in VIEW.choices("host")
+
+
+def test_unmatched_and_open_slots_pages() -> None:
+    page = VIEW.unmatched_page(page=2, per_page=25)
+    assert page.total == 60 and page.pages == 3
+    assert page.rows[0]["volunteer"] == "V000265"
+    assert page.rows[0]["name"] == "Person 265"
+    assert VIEW.unmatched_page(search="person 299").rows[0]["volunteer"] == "V000299"
+    assert VIEW.open_slots_page().total == 0
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"sort": "birth_date"}, "sort"), ({"page": "0"}, "page"), ({"priority": "9"}, "priority"),
+     ({"per_page": str(PER_PAGE_MAX + 1)}, "per_page"), ({"page": "two"}, "page")],
+)
+def test_bad_parameters_are_422_naming_them(params: dict[str, str], field: str) -> None:
+    with pytest.raises(ApiError) as err:
+        AssignmentQuery.parse(params)
+    assert err.value.status == 422
+    assert err.value.errors[0].field == field
+
+
+def test_parse_reads_the_query_string() -> None:
+    q = AssignmentQuery.parse({"country": "np", "host": "", "priority": "4", "q": " Ana ",
+                               "sort": "-score", "page": "3", "per_page": "20"})
+    assert q == AssignmentQuery(country="NP", host=None, priority=4, search="Ana",
+                                sort="score", descending=True, page=3, per_page=20)
+
+
+def test_fifty_thousand_rows_page_from_the_end() -> None:
+    doc, result = big_round_and_result(50_000, 10_000)
+    view = ResultView.build("big", result, doc)
+    page = view.assignments_page(AssignmentQuery(sort="volunteer", descending=True,
+                                                 per_page=PER_PAGE_MAX, page=90))
+    assert page.total == 45_000 and page.pages == 90
+    assert page.rows[-1]["volunteer"] == "V000000"
+    kenya = view.assignments_page(AssignmentQuery(country="KE", priority=2))
+    assert kenya.total == sum(
+        1 for a in result["assignments"]
+        if (p := int(a["placement"][1:])) % 8 == 1 and 1 + p % 5 == 2)
+
+
+# -- the cache against a real database ---------------------------------------------------
+
+
+@pytest.fixture(name="database")
+def database_fixture(tmp_path: Path) -> Any:
+    from volmatch.api.service.db import migrate, open_database
+
+    db = open_database(f"sqlite:///{tmp_path / 'pages.db'}")
+    migrate(db)
+    yield db
+    db.dispose()
+
+
+def _store(db: Any, status: str = "done") -> str:
+    from volmatch.api.service.tables import Job, ResultRow, RoundRow
+
+    doc = {"volunteers": [vol("V1", name="Ana"), vol("V2")], "placements": [plc("P1")]}
+    result = {"status": "optimal", "mode": "optimal", "objective": 1000, "bound": 1000,
+              "assignments": [{"volunteer": "V1", "placement": "P1", "score": 1000,
+                               "start": "2027-04-01", "months": 6, "breakdown": {}}],
+              "unmatched_volunteers": [{"volunteer": "V2", "reasons": ["full"]}],
+              "open_slots": [], "kpis": {}, "stats": {}}
+    rid = uuid.uuid4().hex
+    with db.write() as s:
+        s.add(RoundRow(id=rid, source="document", created_by="k", n_volunteers=2,
+                       n_placements=1, document=doc))
+        s.flush()
+        s.add(Job(round_id=rid, status=status, progress={}, attempts=1))
+        if status == "done":
+            s.add(ResultRow(round_id=rid, result=result, worker="w"))
+    return rid
+
+
+def test_the_cache_reads_a_result_once(database: Any) -> None:
+    views = ResultViews()
+    rid = _store(database)
+    for _ in range(3):
+        with database.read() as s:
+            view = views.get(s, rid)
+    assert views.builds == 1
+    assert view.assignment_of("V1")["name"] == "Ana"  # type: ignore[index]
+
+
+def test_an_erasure_makes_the_cache_read_again(database: Any) -> None:
+    from volmatch.api.service.privacy import erase_volunteer
+
+    views = ResultViews()
+    rid = _store(database)
+    with database.read() as s:
+        views.get(s, rid)
+    with database.write() as s:
+        from volmatch.api.service.tables import VolunteerRow
+
+        s.add(VolunteerRow(id="V1", data=vol("V1", name="Ana")))
+        s.flush()
+        erase_volunteer(s, "V1")
+    with database.read() as s:
+        view = views.get(s, rid)
+    assert views.builds == 2
+    assert view.assignment_of("V1") is None
+    assert view.assignments[0]["volunteer"].startswith("erased-")
+    assert "Ana" not in view.names.values()
+
+
+def test_the_cache_keeps_the_last_few(database: Any) -> None:
+    views = ResultViews(kept=2)
+    rids = [_store(database) for _ in range(3)]
+    with database.read() as s:
+        for rid in rids:
+            views.get(s, rid)
+        views.get(s, rids[0])
+    assert views.builds == 4
+
+
+def test_unknown_and_unfinished_rounds(database: Any) -> None:
+    views = ResultViews()
+    running = _store(database, status="running")
+    with database.read() as s:
+        with pytest.raises(ApiError) as err:
+            views.get(s, uuid.uuid4().hex)
+        assert err.value.status == 404
+        with pytest.raises(ApiError) as err:
+            views.get(s, running)
+        assert err.value.status == 409

@@ -1,0 +1,172 @@
+"""Host partner pages through the app: my needs with the eligible counts (checked
+against the matching core's dense, rule-by-rule pairs), the need form (saved through
+the API's rules, the API's field errors beside the inputs), the live feasibility line,
+another host's need as the 404 page, and the matched volunteers after publication."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.api.service.helpers import seed, solved_round, volunteers
+from tests.api.web.helpers import csrf_of, sign_in
+from volmatch.matching import compile_round, dense_pairs
+from volmatch.models import Placement, Policy, Round, Volunteer
+
+NEW_NEED = {
+    "id": "P9", "title": "Maths teacher", "country": "KE", "slots": "2", "priority": "4",
+    "security_level": "0", "start_earliest": "2027-04-01", "start_latest": "2027-06-01",
+    "min_months": "6", "max_months": "12",
+    "required_skills.code": ["teaching", ""], "required_skills.level": ["2", "1"],
+    "required_languages.code": ["en"], "required_languages.level": ["B1"],
+    "required_training": "", "sdg_targets": "4.1, 17.6",
+    "summary": "Two schools lost their maths teachers.", "beneficiaries": "300",
+}
+
+
+def _dense_count(placement: dict[str, Any]) -> int:
+    """Eligible volunteers of the test pool for `placement`, by checking every rule on
+    every pair (an independent path from the pages' count)."""
+    pool = [Volunteer.model_validate({k: v for k, v in d.items() if k != "preferences"})
+            for d in volunteers()]
+    r = Round(volunteers=pool, placements=[Placement.model_validate(placement)],
+              policy=Policy())
+    return len(dense_pairs(compile_round(r)))
+
+
+def _post_form(web: Any, path: str, data: dict[str, Any]) -> Any:
+    page = web.get(path)
+    assert page.status_code == 200, page.text
+    return web.post(path, data={**data, "csrf_token": csrf_of(page.text)})
+
+
+def test_my_needs_lists_own_needs_with_their_eligible_counts(web: Any) -> None:
+    from tests.api.service.helpers import placements
+
+    seed(web)
+    sign_in(web, web.keys.host1)
+    page = web.get("/host/needs")
+    assert page.status_code == 200
+    assert "P1: Teacher" in page.text and "P2: Nurse" in page.text
+    assert "P3" not in page.text  # host H02's
+    for p in placements()[:2]:
+        row = page.text.split(f'href="/host/needs/{p["id"]}"')[1].split("</tr>")[0]
+        shown = re.findall(r'Eligible now" class="num">\s*<span class="[a-z]*">(\d+)', row)
+        assert shown == [str(_dense_count(p))], p["id"]
+
+
+def test_a_new_need_is_saved_through_the_api_rules(web: Any) -> None:
+    seed(web)
+    sign_in(web, web.keys.host1)
+    r = _post_form(web, "/host/needs/new", NEW_NEED)
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == "/host/needs?saved=P9"
+    assert "Need P9 saved." in web.get(r.headers["location"]).text
+    stored = web.get("/placements/P9", headers=web.keys.auth("host1")).json()["placement"]
+    assert stored["host"] == "H01" and stored["slots"] == 2 and stored["priority"] == 4
+    assert stored["required_skills"] == {"teaching": 2}
+    assert stored["required_languages"] == {"en": "B1"}
+    assert stored["sdg_targets"] == ["4.1", "17.6"]
+    assert stored["needs_assessment"] == {
+        "summary": "Two schools lost their maths teachers.", "beneficiaries": 300}
+    # Editing keeps the assessment's other keys and changes what the form changes.
+    web.put("/placements/P9", headers=web.keys.auth("host1"), json={
+        **stored, "needs_assessment": {**stored["needs_assessment"], "counterpart": "x"}})
+    edit = web.get("/host/needs/P9")
+    assert 'value="Maths teacher"' in edit.text
+    r = web.post("/host/needs/P9", data={**NEW_NEED, "slots": "3",
+                                         "csrf_token": csrf_of(edit.text)})
+    assert r.status_code == 303
+    stored = web.get("/placements/P9", headers=web.keys.auth("host1")).json()["placement"]
+    assert stored["slots"] == 3
+    assert stored["needs_assessment"]["counterpart"] == "x"
+
+
+def test_field_errors_are_the_apis_beside_their_inputs(web: Any) -> None:
+    sign_in(web, web.keys.host1)
+    bad = {**NEW_NEED, "start_latest": "2027-01-01", "slots": "0", "sdg_targets": "99.9"}
+    r = _post_form(web, "/host/needs/new", bad)
+    assert r.status_code == 422
+    api = web.post("/placements", headers=web.keys.auth("host1"), json={
+        "id": "P9", "host": "H01", "country": "KE", "slots": 0, "start_earliest": "2027-04-01",
+        "start_latest": "2027-01-01", "sdg_targets": ["99.9"]}).json()
+    # The API names a list's item by the list (section `sdg_targets`, no field).
+    by_field = {e["field"] or e["section"]: e["message"] for e in api["errors"]}
+    for name in ("start_latest", "slots", "sdg_targets"):
+        message = by_field[name]
+        block = r.text.split(f'id="{name}"')[1].split("</div>")[0]
+        assert message.replace("'", "&#39;") in block, name
+        assert 'aria-invalid="true"' in r.text.split(f'id="{name}"')[1].split(">")[0]
+    assert 'value="Maths teacher"' in r.text  # what was typed stays
+    assert web.get("/placements/P9", headers=web.keys.auth("host1")).status_code == 404
+
+
+def test_another_hosts_need_is_the_404_page(web: Any) -> None:
+    seed(web)
+    sign_in(web, web.keys.host1)
+    r = web.get("/host/needs/P3")
+    assert r.status_code == 404 and "Not found" in r.text
+    page = web.get("/host/needs/P1")
+    r = web.post("/host/needs/P3", data={**NEW_NEED, "csrf_token": csrf_of(page.text)})
+    assert r.status_code == 404
+    # Creating a need with its id: the answer is the API's for any unknown id.
+    r = _post_form(web, "/host/needs/new", {**NEW_NEED, "id": "P3"})
+    assert r.status_code == 404
+    assert "no placement with id &#39;P3&#39;" in r.text
+    assert "French tutor" not in r.text
+
+
+def test_the_live_line_counts_as_the_list_does(web: Any) -> None:
+    seed(web)
+    sign_in(web, web.keys.host1)
+    form = web.get("/host/needs/new")
+    token = csrf_of(form.text)
+    data = {**NEW_NEED, "id": ""}
+    r = web.post("/host/needs/check", data=data, headers={"X-CSRF-Token": token})
+    assert r.status_code == 200
+    doc = r.json()
+    placement = {"id": "X", "host": "H01", "country": "KE", "slots": 2,
+                 "start_earliest": "2027-04-01", "start_latest": "2027-06-01",
+                 "required_skills": {"teaching": 2}, "required_languages": {"en": "B1"}}
+    assert doc["eligible"] == _dense_count(placement)
+    assert f"{doc['eligible']} volunteer" in doc["line"] and "qualif" in doc["line"]
+    # An impossible language: nobody qualifies, and the line says what holds them back.
+    data["required_languages.code"], data["required_languages.level"] = ["sw"], ["C2"]
+    doc = web.post("/host/needs/check", data=data, headers={"X-CSRF-Token": token}).json()
+    assert doc["eligible"] == 0 and doc["state"] == "none"
+    assert "languages (+" in doc["line"]
+    bad = web.post("/host/needs/check", data={**data, "start_latest": "2020-01-01"},
+                   headers={"X-CSRF-Token": token}).json()
+    assert bad["state"] == "invalid" and "Latest start" in bad["line"]
+    assert web.post("/host/needs/check", data=data).status_code == 403
+
+
+def test_matched_volunteers_after_publication_show_what_a_host_may_see(web: Any) -> None:
+    seed(web)
+    sign_in(web, web.keys.host1)
+    assert "No volunteer is matched" in web.get("/host/matches").text
+    solved_round(web, publish=True)
+    page = web.get("/host/matches").text
+    api = web.get("/volunteers", headers=web.keys.auth("host1")).json()
+    assert api, "the round placed nobody at H01"
+    for v in api:
+        assert v["id"] in page and v["placement"] in page
+    assert "2000-01-02" not in page  # no birth date
+    assert "Chen Wei" not in page or any(v["name"] == "Chen Wei" for v in api)
+
+
+def test_the_host_pages_speak_french(web: Any) -> None:
+    seed(web)
+    sign_in(web, web.keys.host1)
+    page = web.get("/host/needs/new?lang=fr").text
+    assert '<html lang="fr">' in page
+    for text in ("Nouveau besoin", "Volontaires demandés", "Début au plus tôt",
+                 "Enregistrer le besoin", "Se déconnecter", "Kenya"):
+        assert text in page, text
+    assert "Save the need" not in page
+    listing = web.get("/host/needs").text  # the cookie keeps the language
+    assert "Mes besoins" in listing and "Éligibles aujourd&#39;hui" in listing
+    token = csrf_of(page)
+    doc = web.post("/host/needs/check", data={**NEW_NEED, "id": ""},
+                   headers={"X-CSRF-Token": token}).json()
+    assert "du vivier" in doc["line"]

@@ -1,0 +1,224 @@
+"""Backfill (`matching.lifecycle.backfill`): frozen people never move, no hard rule is
+broken, and for the pure policy the proposal's total is the independent optimum with the
+frozen set (scipy's assignment solver on the expanded slots)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.optimize import linear_sum_assignment
+
+from tests.helpers import doc, plc, vol
+from tests.strategies import round_docs
+from volmatch.matching import prepare, solve_round
+from volmatch.matching.lifecycle import backfill_round, propose_backfill
+from volmatch.matching.validate import pair_violations, rule_violations
+from volmatch.models import InvalidBackfill, parse_round
+from volmatch.models.lifecycle import BackfillProposal
+
+
+def _lsa(c: Any, pairs: Any, scores: Any, frozen_pairs: Any, out: set[int]) -> int:
+    cap = c.capacity.copy()
+    fixed = 0
+    frozen_v = set()
+    for v, p in frozen_pairs:
+        cap[p] -= 1
+        frozen_v.add(v)
+        fixed += next(
+            int(s)
+            for a, b, s in zip(pairs.v, pairs.p, scores.total, strict=True)
+            if a == v and b == p
+        )
+    slots = [pi for pi in range(c.n_placements) for _ in range(int(cap[pi]))]
+    free = [v for v in range(c.n_volunteers) if v not in frozen_v and v not in out]
+    if not slots or not free:
+        return fixed
+    score = {
+        (int(v), int(p)): int(s) for v, p, s in zip(pairs.v, pairs.p, scores.total, strict=True)
+    }
+    w = np.array([[score.get((v, p), 0) for p in slots] for v in free], dtype=np.int64)
+    rows, cols = linear_sum_assignment(w, maximize=True)
+    return fixed + int(w[rows, cols].sum())
+
+
+def _check(r: Any, prop: BackfillProposal, offers: dict[str, str]) -> None:
+    """No hard rule broken, capacity kept, frozen where they were, declined out."""
+    vols = {v.id: v for v in r.volunteers}
+    pls = {p.id: p for p in r.placements}
+    load: dict[str, int] = {}
+    seen = set()
+    for v, p in prop.assignment:
+        assert v not in seen
+        seen.add(v)
+        assert pair_violations(r, vols[v], pls[p]) == [], (v, p)
+        load[p] = load.get(p, 0) + 1
+    assert all(load[p] <= pls[p].slots for p in load)
+    at = dict(prop.assignment)
+    for v in prop.frozen:
+        assert at[v] == offers[v]
+    assert not set(prop.declined) & set(at)
+
+
+@st.composite
+def backfills(draw: st.DrawFn) -> tuple[dict[str, Any], list[str], list[str] | None]:
+    d = draw(round_docs(max_volunteers=9, max_placements=5))
+    return d, draw(st.randoms(use_true_random=False)), draw(st.booleans())
+
+
+@given(backfills())
+def test_backfill_keeps_frozen_breaks_no_rule_and_is_optimal(
+    case: tuple[dict[str, Any], Any, bool],
+) -> None:
+    d, rnd, everyone_accepts = case
+    r = parse_round(d)
+    published = solve_round(r)
+    offers = {a.volunteer: a.placement for a in published.assignments}
+    ids = sorted(offers)
+    declined = [v for v in ids if rnd.random() < 0.4]
+    rest = [v for v in ids if v not in declined]
+    accepted = None if everyone_accepts else [v for v in rest if rnd.random() < 0.5]
+    prep = prepare(r)
+    prop = propose_backfill(prep, offers, declined=declined, accepted=accepted)
+    _check(r, prop, offers)
+    frozen = set(rest if accepted is None else accepted)
+    assert set(prop.frozen) == frozen
+    c = prep.compiled
+    want = _lsa(
+        c,
+        prep.pairs,
+        prep.scores,
+        [(c.vindex[v], c.pindex[offers[v]]) for v in frozen],
+        {c.vindex[v] for v in declined},
+    )
+    assert prop.total == want == prop.objective == prop.bound
+    assert prop.status == "optimal"
+    # a new offer only where something changes: pending offers kept unless the total rises
+    moved = {m.volunteer for m in prop.moves}
+    at = dict(prop.assignment)
+    for v in rest:
+        if v not in frozen and v not in moved:
+            assert at[v] == offers[v]
+
+
+@given(backfills())
+def test_backfill_with_max_moves_keeps_the_limit(case: tuple[dict[str, Any], Any, bool]) -> None:
+    d, rnd, _ = case
+    d.setdefault("policy", {}).update(max_moves=0, time_limit_s=5, rule_costs=False)
+    r = parse_round(d)
+    published = solve_round(r)
+    offers = {a.volunteer: a.placement for a in published.assignments}
+    ids = sorted(offers)
+    declined = [v for v in ids if rnd.random() < 0.4]
+    accepted = [v for v in ids if v not in declined and rnd.random() < 0.5]
+    prep = prepare(r)
+    prop = propose_backfill(prep, offers, declined=declined, accepted=accepted)
+    _check(r, prop, offers)
+    assert prop.moves == ()
+    br = backfill_round(prep, offers, declined=declined, accepted=accepted, withdrawn=())
+    assert {(a.volunteer, a.placement) for a in br.previous} <= set(prop.assignment)
+
+
+# -- hand-made cases --------------------------------------------------------------------
+
+
+def _chain_round() -> Any:
+    """P1 wants teaching 4 (only V1 and V2 have it); P2 takes anyone. V3 is unplaced."""
+    vols = [
+        vol("V1", skills={"teaching": 5}),
+        vol("V2", skills={"teaching": 4}),
+        vol("V3", skills={"teaching": 1}),
+    ]
+    pls = [
+        plc("P1", required_skills={"teaching": 4}, desired_skills={"teaching": 5}, priority=5),
+        plc("P2", desired_skills={"teaching": 4}, priority=1),
+    ]
+    return parse_round(doc(vols, pls))
+
+
+def test_a_decline_makes_a_vacancy_chain_through_a_pending_offer() -> None:
+    r = _chain_round()
+    offers = {a.volunteer: a.placement for a in solve_round(r).assignments}
+    assert offers == {"V1": "P1", "V2": "P2"}
+    prop = propose_backfill(prepare(r), offers, declined=["V1"], accepted=[])
+    assert dict(prop.assignment) == {"V2": "P1", "V3": "P2"}
+    assert [(m.volunteer, m.frm, m.to) for m in prop.moves] == [("V2", "P2", "P1")]
+    assert (
+        "vacancy chain" in prop.moves[0].reason
+        and "V3 takes the slot at P2" in prop.moves[0].reason
+    )
+    assert {(o.volunteer, o.placement) for o in prop.new_offers} == {("V2", "P1"), ("V3", "P2")}
+
+
+def test_an_accepted_offer_is_never_moved_to_fill_a_better_slot() -> None:
+    r = _chain_round()
+    offers = {"V1": "P1", "V2": "P2"}
+    prop = propose_backfill(prepare(r), offers, declined=["V1"])  # V2 counts as accepted
+    assert dict(prop.assignment) == {"V2": "P2"}
+    assert prop.moves == () and prop.new_offers == ()
+    assert prop.total_change == 0
+
+
+def test_move_cost_keeps_a_pending_offer_where_the_chain_gains_less() -> None:
+    r = _chain_round()
+    prep = prepare(r)
+    offers = {"V1": "P1", "V2": "P2"}
+    free = propose_backfill(prep, offers, declined=["V1"], accepted=[])
+    gain = free.total - propose_backfill(prep, offers, declined=["V1"]).total
+    assert gain > 0
+    d = doc(
+        [
+            vol("V1", skills={"teaching": 5}),
+            vol("V2", skills={"teaching": 4}),
+            vol("V3", skills={"teaching": 1}),
+        ],
+        [
+            plc("P1", required_skills={"teaching": 4}, desired_skills={"teaching": 5}, priority=5),
+            plc("P2", desired_skills={"teaching": 4}, priority=1),
+        ],
+        move_cost=gain + 1,
+    )
+    costly = propose_backfill(prepare(parse_round(d)), offers, declined=["V1"], accepted=[])
+    assert costly.moves == ()
+    assert dict(costly.assignment) == {"V2": "P2"}
+
+
+def test_a_withdrawn_need_frees_its_accepted_volunteer() -> None:
+    r = _chain_round()
+    prop = propose_backfill(prepare(r), {"V1": "P1", "V2": "P2"}, withdrawn=["P1"])
+    assert dict(prop.assignment) == {"V1": "P2"} or dict(prop.assignment) == {"V2": "P2"}
+    assert "P1" not in dict(prop.assignment).values()
+    assert prop.withdrawn == ("P1",)
+
+
+def test_bad_ids_name_record_and_field() -> None:
+    r = _chain_round()
+    with pytest.raises(InvalidBackfill) as e:
+        propose_backfill(
+            prepare(r),
+            {"V1": "P1", "V2": "P2"},
+            declined=["V9", "V3"],
+            accepted=["V1", "V2"],
+            withdrawn=["P7"],
+        )
+    text = str(e.value)
+    assert "declined V9: volunteer: unknown volunteer 'V9'" in text
+    assert "declined V3: volunteer: V3 holds no offer to decline" in text
+    assert "withdrawn P7: placement: unknown placement 'P7'" in text
+    assert len(e.value.errors) == 3
+    with pytest.raises(InvalidBackfill, match="both accepted and declined"):
+        propose_backfill(prepare(r), {"V1": "P1"}, declined=["V1"], accepted=["V1"])
+
+
+def test_the_backfill_round_solves_to_the_same_total() -> None:
+    r = _chain_round()
+    prep = prepare(r)
+    offers = {"V1": "P1", "V2": "P2"}
+    prop = propose_backfill(prep, offers, declined=["V1"], accepted=[])
+    br = backfill_round(prep, offers, declined=["V1"], accepted=[], withdrawn=())
+    res = solve_round(br)
+    assert res.objective == prop.total
+    assert rule_violations(br, res) == []
