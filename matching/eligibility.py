@@ -14,6 +14,7 @@ Two implementations share the rule definitions:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Final
 
@@ -496,8 +497,10 @@ def _rule_classes(c: CompiledRound) -> _RuleClasses:
 
 def unique_rows(rows: NDArray[np.int32], base: int) -> tuple[NDArray[np.int32], NDArray[np.intp]]:
     """`np.unique(rows, axis=0, return_inverse=True)` for entries in [0, base), through
-    one packed int64 key per row where it fits (several times faster)."""
-    if float(base) ** rows.shape[1] >= 2.0**62:
+    one packed int64 key per row where it fits (several times faster). The fit is
+    judged in logarithms: `base ** columns` overflows a float from ~100 columns (a
+    placement asking 200 skills)."""
+    if base > 1 and rows.shape[1] * math.log2(base) >= 62:
         uniq, inv = np.unique(rows, axis=0, return_inverse=True)
         return uniq.astype(np.int32), inv.reshape(-1).astype(np.intp)
     key = np.zeros(rows.shape[0], dtype=np.int64)

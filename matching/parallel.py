@@ -37,9 +37,10 @@ def workers(c: CompiledRound) -> int:
 
 
 def ranges(n: int, parts: int) -> list[tuple[int, int]]:
-    """`parts` contiguous ranges covering 0..n."""
+    """`parts` contiguous ranges covering 0..n (one empty range where n is 0: a round
+    without placements is still one piece of work)."""
     cuts = np.linspace(0, n, parts + 1).round().astype(int).tolist()
-    return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+    return [(a, b) for a, b in itertools.pairwise(cuts) if b > a] or [(0, n)]
 
 
 def in_threads(jobs: list[Callable[[], T]]) -> list[T]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import chain
@@ -16,7 +17,17 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import SchemaValidator, core_schema, from_json
 
 from volmatch.models.checks import cross_record_errors
+from volmatch.models.decode import UndecodableText, decode_text
 from volmatch.models.errors import ErrorItem, InvalidRound
+from volmatch.models.limits import (
+    ID_PATTERN,
+    MAX_DOCUMENT_BYTES,
+    MAX_DOCUMENT_DEPTH,
+    MAX_ERRORS_PER_RECORD,
+    MAX_PREFERENCES,
+    MAX_RANKING,
+    MAX_YAML_EXPANSION,
+)
 from volmatch.models.round import (
     NATIVE_TWINS,
     ORDERED_FIELDS,
@@ -28,6 +39,11 @@ from volmatch.models.round import (
 )
 
 TOP_LEVEL_KEYS = ("volunteers", "placements", "policy", "previous")
+_ID_RE = re.compile(ID_PATTERN)
+MAX_ID_SHOWN = 64
+"""Ids longer than a valid id are named by their position instead."""
+MAX_REFERENCES = max(MAX_PREFERENCES, MAX_RANKING)
+"""Reference lists longer than any the models accept are not read for stand-ins."""
 _REQUIRED_KEYS = ("volunteers", "placements")
 
 _SECTION_MODELS: dict[str, type[BaseModel]] = {
@@ -157,14 +173,97 @@ def _gc_paused(long_lived: bool = False) -> Iterator[None]:
             gc.enable()
 
 
+class TooDeep(ValueError):
+    """A document nested deeper than MAX_DOCUMENT_DEPTH."""
+
+
+_DEEP_MESSAGE = (
+    f"nested more than {MAX_DOCUMENT_DEPTH} levels deep: no round document is (a list in "
+    "a list in a list ...?)"
+)
+
+
 def _loads_json(text: str) -> Any:
     """`json.loads`, quicker: pydantic-core's JSON parser reads the document into the
-    same objects; what it refuses (lone surrogates, very deep nesting, every syntax error)
-    is read by `json`, which then decides, and words the error, exactly as before."""
+    same objects; what it refuses (lone surrogates, every syntax error) is read by `json`,
+    which then decides, and words the error, exactly as before. Nesting deeper than
+    `MAX_DOCUMENT_DEPTH` (pydantic-core refuses it first) is `TooDeep`."""
     try:
         return from_json(text)
-    except ValueError:
-        return json.loads(text)
+    except ValueError as exc:
+        if "recursion limit" in str(exc):
+            raise TooDeep(_DEEP_MESSAGE) from None
+        try:
+            return json.loads(text)
+        except RecursionError:
+            raise TooDeep(_DEEP_MESSAGE) from None
+
+
+class _BoundedYamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing what would make it (or whoever reads the objects
+    it builds) work without bound: nesting deeper than `MAX_DOCUMENT_DEPTH` (its composer
+    recurses once per level) and aliases that expand the document by more than
+    `MAX_YAML_EXPANSION` nodes ("billion laughs": a few lines that stand for billions
+    of values)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DOCUMENT_DEPTH:
+                raise TooDeep(_DEEP_MESSAGE)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def get_single_node(self) -> Any:
+        node = super().get_single_node()
+        if node is not None:
+            _check_expansion(node)
+        return node
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Raise `yaml.YAMLError` when aliases make the node tree under `root` (counted as
+    if every alias were written out) more than `MAX_YAML_EXPANSION` nodes larger than
+    the nodes actually written."""
+    sizes: dict[int, int] = {}
+    distinct = 0
+    # children before parents, without recursion: (node, children done?)
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        if not done:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+            continue
+        distinct += 1
+        sizes[id(node)] = 1 + sum(sizes[id(c)] for c in children)
+        if sizes[id(node)] - distinct > MAX_YAML_EXPANSION:
+            raise yaml.YAMLError(
+                "its aliases (*name) stand for more than "
+                f"{MAX_YAML_EXPANSION} values: write the values out"
+            )
+
+
+def loads_yaml(text: str) -> Any:
+    """`yaml.safe_load` within the limits of `_BoundedYamlLoader`: `yaml.YAMLError` for
+    bad YAML and aliases that expand too far, `TooDeep` for deep nesting."""
+    loader = _BoundedYamlLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def _message(err: Mapping[str, Any]) -> str:
@@ -189,9 +288,15 @@ def _field_path(loc: Sequence[Any]) -> str:
     return "".join(parts)
 
 
+def _valid_id(value: Any) -> bool:
+    return isinstance(value, str) and _ID_RE.match(value.strip()) is not None
+
+
 def _record_name(section: str, index: int, raw: Any) -> str:
+    """The record's id where it has a short one (an id may be anything, 5 MB of text
+    included: that one is reported as a field error), else its position."""
     rid = raw.get("id") if isinstance(raw, Mapping) else None
-    if isinstance(rid, str) and rid:
+    if isinstance(rid, str) and 0 < len(rid) <= MAX_ID_SHOWN and rid.isprintable():
         return rid
     return f"{section}[{index}]"
 
@@ -201,15 +306,28 @@ class _StandIn:
     references are still checked and references to it are not reported as dangling."""
 
     def __init__(self, raw: Mapping[str, Any]) -> None:
-        self.id: str = raw["id"]
+        self.id: str = raw["id"].strip()
         self.preferences = _str_list(raw.get("preferences"))
         self.ranking = _str_list(raw.get("ranking"))
 
 
 def _str_list(value: Any) -> tuple[str, ...]:
-    if isinstance(value, list | tuple):
-        return tuple(x for x in value if isinstance(x, str))
+    """The valid ids of a reference list (the others are reported by the models)."""
+    if isinstance(value, list | tuple) and len(value) <= MAX_REFERENCES:
+        return tuple(x.strip() for x in value if _valid_id(x))
     return ()
+
+
+def _capped(errors: list[ErrorItem]) -> list[ErrorItem]:
+    """At most MAX_ERRORS_PER_RECORD errors of one record, and a line counting the rest."""
+    if len(errors) <= MAX_ERRORS_PER_RECORD:
+        return errors
+    first = errors[0]
+    rest = len(errors) - MAX_ERRORS_PER_RECORD
+    return [
+        *errors[:MAX_ERRORS_PER_RECORD],
+        ErrorItem(first.section, first.record, "", f"... and {rest} more error(s) in it"),
+    ]
 
 
 def _fast_records(section: str, raw: list[Any]) -> tuple[dict[int, Any], list[int]]:
@@ -262,6 +380,7 @@ def _validate_section(
         if idx >= 0 and not isinstance(rec, Mapping):
             errors.append(ErrorItem(section, name, "", "must be a mapping of fields"))
             continue
+        found: list[ErrorItem] = []
         for err in errs:
             path = _field_path(err["loc"][1:])
             # `rec` is a mapping here: errors of a list's items always start with the index
@@ -270,14 +389,15 @@ def _validate_section(
             msg = _message(err)
             if err["loc"][-1:] == ("[key]",):
                 msg = f"bad key: {msg}"
-            errors.append(ErrorItem(section, name, path, msg))
+            found.append(ErrorItem(section, name, path, msg))
+        errors += _capped(found)
     good: list[Any] = []
     stand_ins: list[Any] = []
     model = _SECTION_MODELS[section]
     for i, rec in enumerate(raw):
         if i not in bad:
             good.append(passed[i] if i in passed else model.model_validate(rec))
-        elif isinstance(rec, Mapping) and isinstance(rec.get("id"), str):
+        elif isinstance(rec, Mapping) and _valid_id(rec.get("id")):
             stand_ins.append(_StandIn(rec))
     return good, stand_ins
 
@@ -359,11 +479,29 @@ def parse_text(
             # they are and checks the rest of the document.
             return parse_round(built)
         try:
-            data = _loads_json(text) if is_json else yaml.safe_load(text)
-        except (json.JSONDecodeError, yaml.YAMLError) as exc:
-            msg = f"not valid JSON/YAML: {exc}"
-            raise InvalidRound([ErrorItem("round", source, "", msg)]) from exc
+            data = _loads_json(text) if is_json else loads_yaml(text)
+        except TooDeep as exc:
+            raise InvalidRound([ErrorItem("round", source, "", str(exc))]) from None
+        except RecursionError:  # a reader recursing below the limits: said the same way
+            raise InvalidRound([ErrorItem("round", source, "", _DEEP_MESSAGE)]) from None
+        except (ValueError, yaml.YAMLError) as exc:
+            # JSONDecodeError, and the ValueError of an integer of more than 4300 digits
+            why = str(exc)
+            if "integer string conversion" in why:
+                why = "it holds a number of more than 4300 digits"
+            msg = f"not valid JSON/YAML: {why}"
+            raise InvalidRound([ErrorItem("round", source, "", msg)]) from None
         return parse_round(data)
+
+
+def read_text_file(path: Path, limit: int = MAX_DOCUMENT_BYTES) -> str:
+    """The text of a file no larger than `limit` bytes, in any encoding `decode_text`
+    reads (`OSError`, `UndecodableText` otherwise)."""
+    with path.open("rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise UndecodableText(f"larger than {limit} bytes: no round document is")
+    return decode_text(data)
 
 
 def load_round(path: str | Path, *, long_lived: bool = False) -> Round:
@@ -371,9 +509,11 @@ def load_round(path: str | Path, *, long_lived: bool = False) -> Round:
     round is kept until the process exits, as in a command line run (see `_gc_paused`)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_text_file(p)
     except OSError as exc:
         raise InvalidRound([ErrorItem("round", str(p), "", f"cannot read file: {exc}")]) from exc
+    except UndecodableText as exc:
+        raise InvalidRound([ErrorItem("round", str(p), "", f"cannot read it: {exc}")]) from None
     fmt = (
         "json"
         if p.suffix.lower() == ".json"

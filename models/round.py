@@ -25,31 +25,36 @@ from pydantic import (
 )
 from pydantic_core import CoreSchema, core_schema
 
+from volmatch.models import limits
+from volmatch.models.assessment import check_assessment
 from volmatch.models.checks import cross_record_errors
 from volmatch.models.codes import CEFR_LEVELS, SDG_TARGETS, country_codes, language_codes
+from volmatch.models.limits import shown
 
-_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_SLUG_RE = re.compile(r"^[a-z0-9_-]+$")
+_ID_RE = re.compile(limits.ID_PATTERN)
+_SLUG_RE = re.compile(limits.SLUG_PATTERN)
 _SDG = frozenset(SDG_TARGETS)
 
 
 def _check_id(v: str) -> str:
     if not _ID_RE.match(v):
-        raise ValueError(f"{v!r} is not a valid id: use 1-64 of letters, digits, '_', '.', '-'")
+        raise ValueError(
+            f"{shown(v)} is not a valid id: use 1-64 of letters, digits, '_', '.', '-'"
+        )
     return v
 
 
 def _check_country(v: str) -> str:
     if v not in country_codes():
         hint = " (codes are upper case)" if v.upper() in country_codes() else ""
-        raise ValueError(f"{v!r} is not an ISO 3166-1 alpha-2 country code{hint}")
+        raise ValueError(f"{shown(v)} is not an ISO 3166-1 alpha-2 country code{hint}")
     return v
 
 
 def _check_language(v: str) -> str:
     if v not in language_codes():
         hint = " (codes are lower case)" if v.lower() in language_codes() else ""
-        raise ValueError(f"{v!r} is not an ISO 639-1 language code{hint}")
+        raise ValueError(f"{shown(v)} is not an ISO 639-1 language code{hint}")
     return v
 
 
@@ -64,13 +69,16 @@ def _norm_cefr(v: Any) -> Any:
 
 def _check_slug(v: str) -> str:
     if not _SLUG_RE.match(v):
-        raise ValueError(f"{v!r} is not a code: use lower-case letters, digits, '_' and '-'")
+        raise ValueError(
+            f"{shown(v)} is not a code: use lower-case letters, digits, '_' and '-'"
+            + (f" (at most {limits.MAX_CODE_LENGTH})" if len(v) > limits.MAX_CODE_LENGTH else "")
+        )
     return v
 
 
 def _check_sdg(v: str) -> str:
     if v not in _SDG:
-        raise ValueError(f"{v!r} is not one of the 169 SDG targets (like '17.6' or '1.a')")
+        raise ValueError(f"{shown(v)} is not one of the 169 SDG targets (like '17.6' or '1.a')")
     return v
 
 
@@ -112,10 +120,17 @@ LanguageCode = Annotated[str, AfterValidator(_check_language)]
 CefrLevel = Annotated[Literal[CEFR_LEVELS], BeforeValidator(_norm_cefr)]  # type: ignore[valid-type]
 SkillCode = Annotated[str, AfterValidator(_check_slug)]
 SkillLevel = Annotated[int, Field(ge=1, le=5)]
-ModuleCode = Annotated[str, Field(min_length=1, max_length=64)]
+ModuleCode = Annotated[str, Field(min_length=1, max_length=limits.MAX_CODE_LENGTH)]
 Months = Annotated[int, Field(ge=1, le=36)]
 SdgTarget = Annotated[str, AfterValidator(_check_sdg)]
 Gender = Literal["female", "male", "other", "undisclosed"]
+Points = Annotated[int, Field(ge=0, le=limits.MAX_POINTS)]
+Money = Annotated[int, Field(ge=0, le=limits.MAX_MONEY)]
+NeedsAssessment = Annotated[
+    dict[str, Any],
+    Field(max_length=limits.MAX_ASSESSMENT_KEYS),
+    AfterValidator(check_assessment),
+]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
@@ -126,30 +141,36 @@ class Volunteer(BaseModel):
     model_config = _FROZEN
 
     id: VolunteerId = Field(description="Unique within the round.")
-    name: str | None = Field(None, description="Personal data: never logged.")
+    name: str | None = Field(
+        None, max_length=limits.MAX_NAME_LENGTH, description="Personal data: never logged."
+    )
     nationality: CountryCode = Field(description="ISO 3166-1 alpha-2 code.")
     gender: Gender = Field("undisclosed", description="Used for balance rules only.")
     birth_date: dt.date | None = Field(
         None, description="Needed only where a placement sets an age range."
     )
     languages: dict[LanguageCode, CefrLevel] = Field(
-        default_factory=dict, description="ISO 639-1 code -> CEFR level (A1..C2, native)."
+        default_factory=dict,
+        max_length=limits.MAX_LANGUAGES,
+        description="ISO 639-1 code -> CEFR level (A1..C2, native).",
     )
     skills: dict[SkillCode, SkillLevel] = Field(
-        default_factory=dict, description="Skill code -> level 1..5."
+        default_factory=dict, max_length=limits.MAX_SKILLS, description="Skill code -> level 1..5."
     )
     training: tuple[ModuleCode, ...] = Field(
-        (), description="Pre-deployment training modules completed."
+        (), max_length=limits.MAX_TRAINING, description="Pre-deployment training modules completed."
     )
     available_from: dt.date = Field(description="First day the volunteer can start.")
     available_until: dt.date = Field(description="The whole service must end by this day.")
     min_months: Months = Field(6, description="Shortest service the volunteer commits to.")
     max_months: Months = Field(12, description="Longest service the volunteer commits to.")
     preferences: tuple[PlacementId, ...] = Field(
-        (), description="Ranked placement ids, first = most wanted."
+        (),
+        max_length=limits.MAX_PREFERENCES,
+        description="Ranked placement ids, first = most wanted.",
     )
     excluded_countries: tuple[CountryCode, ...] = Field(
-        (), description="Countries the volunteer cannot go to."
+        (), max_length=limits.MAX_COUNTRIES, description="Countries the volunteer cannot go to."
     )
     security_clearance: int = Field(
         0, ge=0, le=3, description="Highest security level the volunteer is cleared for."
@@ -181,37 +202,49 @@ class Placement(BaseModel):
 
     id: PlacementId = Field(description="Unique within the round.")
     host: HostId = Field(description="The host partner that owns the placement.")
-    title: str = Field("", description="Short title shown to people.")
+    title: str = Field(
+        "", max_length=limits.MAX_TITLE_LENGTH, description="Short title shown to people."
+    )
     country: CountryCode = Field(description="ISO 3166-1 alpha-2 code of the host country.")
-    slots: int = Field(1, ge=1, le=1000, description="How many volunteers it takes.")
+    slots: int = Field(
+        1, ge=1, le=limits.MAX_SLOTS, description="How many volunteers it takes."
+    )
     required_skills: dict[SkillCode, SkillLevel] = Field(
-        default_factory=dict, description="Hard minimum skill levels."
+        default_factory=dict, max_length=limits.MAX_SKILLS, description="Hard minimum skill levels."
     )
     desired_skills: dict[SkillCode, SkillLevel] = Field(
-        default_factory=dict, description="Scored skill levels."
+        default_factory=dict, max_length=limits.MAX_SKILLS, description="Scored skill levels."
     )
     required_languages: dict[LanguageCode, CefrLevel] = Field(
-        default_factory=dict, description="Hard minimum CEFR levels."
+        default_factory=dict,
+        max_length=limits.MAX_LANGUAGES,
+        description="Hard minimum CEFR levels.",
     )
     desired_languages: dict[LanguageCode, CefrLevel] = Field(
-        default_factory=dict, description="Scored CEFR levels."
+        default_factory=dict, max_length=limits.MAX_LANGUAGES, description="Scored CEFR levels."
     )
     required_training: tuple[ModuleCode, ...] = Field(
-        (), description="Modules required on top of the policy's required_training."
+        (),
+        max_length=limits.MAX_TRAINING,
+        description="Modules required on top of the policy's required_training.",
     )
     start_earliest: dt.date = Field(description="Earliest day service may begin.")
     start_latest: dt.date = Field(description="Latest day service may begin.")
     min_months: Months = Field(6, description="Shortest service asked for.")
     max_months: Months = Field(12, description="Longest service asked for.")
     priority: int = Field(3, ge=1, le=5, description="Needs-assessment urgency, 5 = most urgent.")
-    sdg_targets: tuple[SdgTarget, ...] = Field((), description="SDG targets served, like '17.6'.")
+    sdg_targets: tuple[SdgTarget, ...] = Field(
+        (), max_length=limits.MAX_SDG_TARGETS, description="SDG targets served, like '17.6'."
+    )
     security_level: int = Field(0, ge=0, le=3, description="Clearance a volunteer needs.")
     age_min: int | None = Field(None, ge=0, le=120, description="Minimum age at start.")
     age_max: int | None = Field(None, ge=0, le=120, description="Maximum age at start.")
     ranking: tuple[VolunteerId, ...] = Field(
-        (), description="The host's own ranked preference among candidates."
+        (),
+        max_length=limits.MAX_RANKING,
+        description="The host's own ranked preference among candidates.",
     )
-    needs_assessment: dict[str, Any] | None = Field(
+    needs_assessment: NeedsAssessment | None = Field(
         None, description="Free-form assessment detail, kept and returned as given."
     )
 
@@ -280,13 +313,16 @@ class Weights(BaseModel):
     model_config = _FROZEN
 
     placed: int = Field(
-        500, ge=1, description="Points for each volunteer placed (keeps scores > 0)."
+        500,
+        ge=1,
+        le=limits.MAX_POINTS,
+        description="Points for each volunteer placed (keeps scores > 0).",
     )
-    skills: int = Field(300, ge=0, description="Skill fit: required and desired skill levels met.")
-    languages: int = Field(200, ge=0, description="Language fit: required and desired levels met.")
-    preference: int = Field(200, ge=0, description="Volunteer's own ranking of the placement.")
-    ranking: int = Field(100, ge=0, description="Host partner's ranking of the volunteer.")
-    priority: int = Field(200, ge=0, description="Urgency of the need (priority 5 = full points).")
+    skills: Points = Field(300, description="Skill fit: required and desired skill levels met.")
+    languages: Points = Field(200, description="Language fit: required and desired levels met.")
+    preference: Points = Field(200, description="Volunteer's own ranking of the placement.")
+    ranking: Points = Field(100, description="Host partner's ranking of the volunteer.")
+    priority: Points = Field(200, description="Urgency of the need (priority 5 = full points).")
 
 
 class Budget(BaseModel):
@@ -294,12 +330,13 @@ class Budget(BaseModel):
 
     model_config = _FROZEN
 
-    total: int = Field(ge=0, description="Programme total for the round (travel + stipends).")
-    cost: dict[CountryCode, int] = Field(
+    total: Money = Field(description="Programme total for the round (travel + stipends).")
+    cost: dict[CountryCode, Annotated[int, Field(le=limits.MAX_MONEY)]] = Field(
         default_factory=dict,
+        max_length=limits.MAX_COUNTRIES,
         description="Cost of one volunteer placed in each host country (travel + stipend).",
     )
-    default_cost: int = Field(0, ge=0, description="Cost in a country missing from `cost`.")
+    default_cost: Money = Field(0, description="Cost in a country missing from `cost`.")
 
     @field_validator("cost")
     @classmethod
@@ -350,13 +387,19 @@ class Policy(BaseModel):
         description="In stable mode, whose optimal stable matching: volunteers' or hosts'.",
     )
     required_training: tuple[ModuleCode, ...] = Field(
-        ("pre-deployment",), description="Modules every deployed volunteer must have."
+        ("pre-deployment",),
+        max_length=limits.MAX_TRAINING,
+        description="Modules every deployed volunteer must have.",
     )
     international_only: bool = Field(
         True, description="Never place a volunteer in the country of their nationality."
     )
-    locked: tuple[Pair, ...] = Field((), description="Pairs that must be in the result.")
-    forbidden: tuple[Pair, ...] = Field((), description="Pairs that must not be.")
+    locked: tuple[Pair, ...] = Field(
+        (), max_length=limits.MAX_PAIRS, description="Pairs that must be in the result."
+    )
+    forbidden: tuple[Pair, ...] = Field(
+        (), max_length=limits.MAX_PAIRS, description="Pairs that must not be."
+    )
     weights: Weights = Field(default_factory=Weights, description="Score component weights.")
     time_limit_s: float = Field(30.0, gt=0, le=86400, description="Solver wall-clock limit.")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Same document + seed = same result.")
@@ -366,7 +409,10 @@ class Policy(BaseModel):
         description="Volunteers sharing a group go to the same placement, or the same country.",
     )
     max_same_nationality_per_placement: int | None = Field(
-        None, ge=1, description="At most this many volunteers of one nationality per placement."
+        None,
+        ge=1,
+        le=limits.MAX_SLOTS,
+        description="At most this many volunteers of one nationality per placement.",
     )
     max_nationality_share_per_country: float | None = Field(
         None,
@@ -376,23 +422,31 @@ class Policy(BaseModel):
         "volunteers, beyond `nationality_share_allowance` people.",
     )
     nationality_share_allowance: int = Field(
-        1, ge=0, description="People of one nationality a country may take beyond the share."
+        1,
+        ge=0,
+        le=limits.MAX_COUNT,
+        description="People of one nationality a country may take beyond the share.",
     )
     gender_balance: bool = Field(
         False,
         description="Placements with 2+ volunteers should hold each declared gender (female, "
         "male) the eligible pool offers; a soft rule.",
     )
-    gender_balance_penalty: int = Field(
-        200, ge=0, description="Points lost per placement and missing gender."
+    gender_balance_penalty: Points = Field(
+        200, description="Points lost per placement and missing gender."
     )
-    min_fill: dict[Annotated[int, Field(ge=1, le=5)], Annotated[int, Field(ge=1)]] = Field(
+    min_fill: dict[
+        Annotated[int, Field(ge=1, le=5)], Annotated[int, Field(ge=1, le=limits.MAX_SLOTS)]
+    ] = Field(
         default_factory=dict,
         description="Priority level -> volunteers every placement of that level gets before "
         "any placement gets more than that (e.g. {5: 1}); hard where the pool allows.",
     )
     max_per_host: int | None = Field(
-        None, ge=1, description="At most this many volunteers per host partner."
+        None,
+        ge=1,
+        le=limits.MAX_COUNT,
+        description="At most this many volunteers per host partner.",
     )
     budget: Budget | None = Field(None, description="Programme budget, hard.")
     objective: tuple[ObjectiveTier, ...] = Field(
@@ -407,17 +461,21 @@ class Policy(BaseModel):
     fairness_by: Literal["nationality", "host"] = Field(
         "nationality", description="Whose worst-served outcome the fairness tier raises."
     )
-    move_cost: int = Field(
+    move_cost: Points = Field(
         0,
-        ge=0,
         description="Points lost per volunteer moved from their previous placement (with 0, "
         "the best total comes first and ties keep previous pairs).",
     )
     max_moves: int | None = Field(
-        None, ge=0, description="At most this many previous assignments may change."
+        None,
+        ge=0,
+        le=limits.MAX_COUNT,
+        description="At most this many previous assignments may change.",
     )
-    frozen_stages: tuple[str, ...] = Field(
-        (), description="Previous assignments at these stages are never moved (visa, travel)."
+    frozen_stages: tuple[Annotated[str, Field(max_length=limits.MAX_CODE_LENGTH)], ...] = Field(
+        (),
+        max_length=limits.MAX_TRAINING,
+        description="Previous assignments at these stages are never moved (visa, travel).",
     )
     rule_costs: bool | None = Field(
         None,
@@ -485,12 +543,22 @@ class PreviousAssignment(BaseModel):
 
     volunteer: VolunteerId = Field(description="Volunteer id.")
     placement: PlacementId = Field(description="Placement id.")
-    score: int | None = Field(None, description="Score it had (informative).")
+    score: int | None = Field(
+        None, ge=-limits.MAX_SCORE, le=limits.MAX_SCORE, description="Score it had (informative)."
+    )
     start: dt.date | None = Field(None, description="Start date it had.")
     months: int | None = Field(None, ge=1, le=36, description="Months it had.")
-    breakdown: dict[str, int] | None = Field(None, description="Score breakdown it had.")
+    breakdown: (
+        dict[
+            Annotated[str, Field(max_length=limits.MAX_CODE_LENGTH)],
+            Annotated[int, Field(ge=-limits.MAX_SCORE, le=limits.MAX_SCORE)],
+        ]
+        | None
+    ) = Field(None, max_length=limits.MAX_BREAKDOWN, description="Score breakdown it had.")
     stage: str | None = Field(
-        None, description="Where the deployment stands (e.g. `visa`, `travel_booked`)."
+        None,
+        max_length=limits.MAX_CODE_LENGTH,
+        description="Where the deployment stands (e.g. `visa`, `travel_booked`).",
     )
 
 

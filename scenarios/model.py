@@ -468,12 +468,14 @@ def parse_scenario(data: Any, *, source: str | None = None) -> Scenario:
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read a scenario file (YAML or JSON)."""
+    from volmatch.models.decode import UndecodableText
+    from volmatch.models.load import TooDeep, loads_yaml, read_text_file
+
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
-    except OSError as exc:
-        raise ScenarioError([ScenarioErrorItem("", None, f"cannot read {p}: {exc}")]) from exc
+        data = loads_yaml(read_text_file(p))
+    except (OSError, UndecodableText, TooDeep) as exc:
+        raise ScenarioError([ScenarioErrorItem("", None, f"cannot read {p}: {exc}")]) from None
     except yaml.YAMLError as exc:
         raise ScenarioError([ScenarioErrorItem("", None, f"{p} is not valid YAML: {exc}")]) from exc
     return parse_scenario(data, source=str(p))

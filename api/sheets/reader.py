@@ -44,6 +44,8 @@ from volmatch.models import (
     Round,
     parse_round,
 )
+from volmatch.models.decode import UndecodableText
+from volmatch.models.load import read_text_file
 
 # --------------------------------------------------------------------------- tables
 
@@ -68,32 +70,70 @@ def _ignored_sheet(name: str) -> bool:
     return name.strip().lower() in (s.lower() for s in REFERENCE_SHEETS) or name.startswith("_")
 
 
+MAX_UNPACKED_BYTES = 2_000_000_000
+"""What the parts of a workbook may unpack to: ~10x the largest round's workbook, far
+below what a "zip bomb" (a few kB that unpack to gigabytes) claims."""
+
+
+def _check_unpacked_size(source: str | Path | bytes, label: str) -> None:
+    """Refuse a workbook whose parts claim to unpack beyond MAX_UNPACKED_BYTES (the
+    zip reader itself stops at the claimed size, so the claim is what counts)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as z:
+            unpacked = sum(info.file_size for info in z.infolist())
+    except Exception:  # not a zip at all: openpyxl says so in its own words
+        return
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise InvalidRound([ErrorItem(
+            "workbook", label, "",
+            f"its parts unpack to {unpacked} bytes, more than {MAX_UNPACKED_BYTES}: "
+            "not a round workbook",
+        )])
+
+
+def _unreadable(source: str | Path | bytes, exc: BaseException) -> InvalidRound:
+    hint = ""
+    if isinstance(source, str | Path) and Path(source).suffix.lower() == ".xls":
+        hint = " (an old .xls file: save it as .xlsx first)"
+    text = str(exc) or type(exc).__name__
+    return InvalidRound([ErrorItem(
+        "workbook", _source_label(source), "",
+        f"cannot read it as an .xlsx workbook{hint}: {text[:200]}",
+    )])
+
+
 def load_xlsx_tables(source: str | Path | bytes) -> dict[str, Table]:
     """Every worksheet of a workbook as a `Table` of values.
 
     A formula cell gives the value the spreadsheet program last computed and saved; a
     formula never computed (a file written by a program) is reported, not read as blank.
+    Any file that is not a readable workbook (truncated, another format, a corrupt part)
+    is an `InvalidRound` naming the file.
     """
-    from zipfile import BadZipFile
+    _check_unpacked_size(source, _source_label(source))
+    try:
+        return _load_xlsx_tables(source)
+    except InvalidRound:
+        raise
+    except (MemoryError, RecursionError):
+        raise
+    except Exception as exc:
+        # openpyxl reads a damaged file with whatever its zip, XML and cell readers raise
+        # (BadZipFile, zlib.error, EOFError, ParseError, KeyError, ValueError ...): each
+        # means the same to the person who sent it.
+        raise _unreadable(source, exc) from None
 
+
+def _load_xlsx_tables(source: str | Path | bytes) -> dict[str, Table]:
     import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    label = _source_label(source)
 
     def open_book(data_only: bool) -> Any:
         src = io.BytesIO(source) if isinstance(source, bytes) else source
         return openpyxl.load_workbook(src, read_only=True, data_only=data_only)
 
-    try:
-        wb = open_book(False)
-    except (InvalidFileException, BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        hint = ""
-        if isinstance(source, str | Path) and Path(source).suffix.lower() == ".xls":
-            hint = " (an old .xls file: save it as .xlsx first)"
-        raise InvalidRound(
-            [ErrorItem("workbook", label, "", f"cannot read it as an .xlsx workbook{hint}: {exc}")]
-        ) from exc
+    wb = open_book(False)
     tables: dict[str, Table] = {}
     cached: Any = None
     try:
@@ -134,15 +174,45 @@ def load_xlsx_tables(source: str | Path | bytes) -> dict[str, Table]:
     return tables
 
 
+CSV_DELIMITERS = ",;\t"
+"""Separators spreadsheet programs save CSV with: `;` where the decimal mark is a comma
+(most of Europe), a tab in "Unicode text"."""
+
+
+def _csv_delimiter(text: str) -> str:
+    """The file's separator: the one of CSV_DELIMITERS its header row holds most of
+    (a comma on a tie: field names hold none of them)."""
+    header = text.split("\n", 1)[0]
+    return max(CSV_DELIMITERS, key=lambda d: (header.count(d), d == ","))
+
+
+def _read_csv(path: Path) -> list[list[Any]]:
+    """The rows of one CSV file, in any encoding `decode_text` reads."""
+    text = read_text_file(path)
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=_csv_delimiter(text))
+    return [list(r) for r in rows]
+
+
 def load_csv_tables(folder: str | Path) -> dict[str, Table]:
-    """Every `*.csv` file of a folder as a `Table` named after the file (`Volunteers.csv`)."""
+    """Every `*.csv` file of a folder as a `Table` named after the file (`Volunteers.csv`):
+    UTF-8 (with or without a byte-order mark), UTF-16 or Windows-1252, separated by
+    commas, semicolons or tabs."""
     tables: dict[str, Table] = {}
     errors: list[ErrorItem] = []
-    for path in sorted(Path(folder).glob("*.csv")):
+    paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() == ".csv")
+    if not paths:
+        raise InvalidRound([ErrorItem(
+            "folder", str(folder), "",
+            "no .csv files in it: a round folder holds Volunteers.csv and Placements.csv "
+            "(and Policy.csv, Previous.csv)",
+        )])
+    for path in paths:
+        if path.is_dir():
+            errors.append(ErrorItem(path.stem, path.name, "", "a folder, not a CSV file"))
+            continue
         try:
-            with path.open(encoding="utf-8-sig", newline="") as f:
-                rows: list[list[Any]] = [list(r) for r in csv.reader(f)]
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            rows = _read_csv(path)
+        except (OSError, UndecodableText, csv.Error) as exc:
             errors.append(ErrorItem(path.stem, path.name, "", f"cannot read the file: {exc}"))
             continue
         tables[path.stem] = Table(path.stem, rows)

@@ -19,7 +19,6 @@ def add_groups(ctx: RuleContext) -> list[Penalty]:
     reason is left in `ctx.notes["groups_unplaceable"]`.
     """
     c, pv, m = ctx.compiled, ctx.vars, ctx.model
-    on = ctx.on("groups")
     together = ctx.policy.group_together
     gvol = c.group[pv.v]
     unplaceable: dict[str, str] = {}
@@ -30,6 +29,7 @@ def add_groups(ctx: RuleContext) -> list[Penalty]:
         if len(members) < 2 or pv.fixed_only(ids):
             continue
         key = pv.p if together == "placement" else c.country[pv.p]
+        on = ctx.on_record("groups", (g,))
         placed = m.new_bool_var(f"group{g}")
         # every member: placed exactly when the group is
         for mem in members.tolist():

@@ -11,10 +11,9 @@ def add_max_per_host(ctx: RuleContext) -> list[Penalty]:
     if limit is None:
         return []
     c, pv, m = ctx.compiled, ctx.vars, ctx.model
-    on = ctx.on("max_per_host")
     held = ctx.outside.get("host", {})
     for h, ids in segments(c.host[pv.p]):
         k = held.get(h, 0)
         if len(ids) + k > limit and not pv.fixed_only(ids):
-            m.add(pv.total(ids) + k <= limit).only_enforce_if(on)
+            m.add(pv.total(ids) + k <= limit).only_enforce_if(ctx.on_record("max_per_host", (h,)))
     return []

@@ -14,11 +14,12 @@ def add_nationality_per_placement(ctx: RuleContext) -> list[Penalty]:
     if limit is None:
         return []
     c, pv, m = ctx.compiled, ctx.vars, ctx.model
-    on = ctx.on("nationality_per_placement")
-    key = pv.p.astype(np.int64) * len(c.countries) + c.nationality[pv.v]
-    for _, ids in segments(key):
+    n_nat = len(c.countries)
+    key = pv.p.astype(np.int64) * n_nat + c.nationality[pv.v]
+    for k, ids in segments(key):
         if len(ids) > limit and not pv.fixed_only(ids):
-            m.add(pv.total(ids) <= limit).only_enforce_if(on)
+            record = ctx.on_record("nationality_per_placement", (k // n_nat, k % n_nat))
+            m.add(pv.total(ids) <= limit).only_enforce_if(record)
     return []
 
 

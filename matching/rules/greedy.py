@@ -27,10 +27,13 @@ def greedy_start(
 
 
 def _insertion_ranks(
-    prep: Prepared, setup: RulesSetup, skip: frozenset[str]
+    prep: Prepared, setup: RulesSetup, skip: frozenset[str], policy: Policy | None = None
 ) -> tuple[NDArray[np.int64], NDArray[np.intp]]:
     """Per modelled pair: 0 locked, 1 the relaxation's (the hint), 2 a kept previous
-    pair, 3 the rest; and the positions of the locked pairs among the modelled ones."""
+    pair, 3 the rest; and the positions of the locked pairs among the modelled ones.
+    Under `max_moves` the kept previous pairs come before the hint (which moves
+    people freely: the relaxation leaves the limit out), so that the start moves
+    only those who must and keeps the limit wherever the round allows."""
     mp = setup.model_pairs
     n = len(mp)
     rank = np.full(n, 3, dtype=np.int64)
@@ -39,9 +42,16 @@ def _insertion_ranks(
     prev = np.array([i for i in setup.prev_pair.values() if i >= 0], dtype=np.intp)
     # the relaxation already weighs keeping previous pairs (the move bonus) against
     # the rest: its pairs come first
-    if len(prev) and "moves" not in skip:
-        rank[pos[prev][pos[prev] >= 0]] = 2
-    rank[pos[setup.hint][pos[setup.hint] >= 0]] = 1
+    limited = policy is not None and policy.max_moves is not None and "max_moves" not in skip
+    hint = pos[setup.hint][pos[setup.hint] >= 0]
+    kept = pos[prev][pos[prev] >= 0] if len(prev) else np.zeros(0, dtype=np.intp)
+    if limited:
+        rank[hint] = 2
+        rank[kept] = 1
+    else:
+        if "moves" not in skip:
+            rank[kept] = 2
+        rank[hint] = 1
     locked = pos[setup.locked] if "locked" not in skip else np.zeros(0, dtype=np.intp)
     rank[locked] = 0
     return rank, locked
@@ -76,7 +86,7 @@ class Greedy:
         mp = setup.model_pairs
         n = len(mp)
         pv, pp = pairs.v[mp], pairs.p[mp]
-        rank, locked = _insertion_ranks(prep, setup, skip)
+        rank, locked = _insertion_ranks(prep, setup, skip, policy)
         self.order: list[int] = np.lexsort((-scores.total[mp], rank)).tolist()
         self.rank: list[int] = rank.tolist()
         self.locked: set[int] = set(locked.tolist())

@@ -51,6 +51,26 @@ def rule_label(rule: str, _: Callable[[str], str]) -> str:
     }.get(rule, rule)
 
 
+def field_label(name: str, _: Callable[[str], str]) -> str:
+    """A need form input's label, for the live line's "check ..." (the same strings as
+    the form's labels)."""
+    return {
+        "id": _("Need id"), "title": _("Title"), "country": _("Country"),
+        "slots": _("Volunteers needed"), "priority": _("Priority"),
+        "security_level": _("Security level"), "start_earliest": _("Earliest start"),
+        "start_latest": _("Latest start"), "min_months": _("Shortest service (months)"),
+        "max_months": _("Longest service (months)"), "age_min": _("Minimum age at start"),
+        "age_max": _("Maximum age at start"),
+        "required_skills": _("Required skills (level 1-5 at least)"),
+        "desired_skills": _("Desired skills (scored, not required)"),
+        "required_languages": _("Required languages (CEFR level at least)"),
+        "desired_languages": _("Desired languages (scored, not required)"),
+        "required_training": _("Training modules required"),
+        "sdg_targets": _("SDG targets served"),
+        "summary": _("What the community needs, and why now"),
+    }.get(name, name or _("the need"))
+
+
 def feasibility_line(f: Feasibility, slots: int, _: Callable[[str], str],
                      ngettext: Callable[[str, str, int], str]) -> tuple[str, str]:
     """The live line's text and state (`none`, `few`, `ok`) for a need."""
@@ -77,8 +97,9 @@ def my_needs(request: Request, user: HostPage, session: ReadSession) -> Response
     filled: dict[str, int] = {}
     for a in host_assignments(session, user.host_id or "").values():
         filled[a.placement_id] = filled.get(a.placement_id, 0) + 1
+    countries = dict(need_options(page_language(request)).countries)
     return render(request, "host/needs.html", user=user, needs=needs, counts=counts,
-                  filled=filled, saved=_flash(request))
+                  filled=filled, saved=_flash(request), countries=countries)
 
 
 def _form_page(request: Request, user: Any, form: NeedForm, *, placement_id: str | None,
@@ -132,7 +153,7 @@ def check_need(request: Request, user: HostPage, form_data: PageForm,
     doc["id"] = doc.get("id") or "NEW"  # the line does not wait for an id
     placement, form = check(doc)
     if placement is None:
-        fields = ", ".join(sorted(k or tr.gettext("the need") for k in form.errors))
+        fields = ", ".join(field_label(k, tr.gettext) for k in form.errors)
         return JSONResponse({"state": "invalid", "line": tr.gettext(
             "Not counted yet: check %(fields)s.") % {"fields": fields}})
     found = feasibility(pool_volunteers(session), [placement])[0]
@@ -167,5 +188,6 @@ def update_need(request: Request, placement_id: str, user: HostPage, form_data: 
 @router.get("/host/matches")
 def matches(request: Request, user: HostPage, session: ReadSession) -> Response:
     """The volunteers the latest publication matched to this host's needs."""
-    return render(request, "host/matches.html", user=user,
-                  volunteers=host_volunteers(session, user.host_id or ""))
+    found = sorted(host_volunteers(session, user.host_id or ""),
+                   key=lambda v: (v.placement, v.id))
+    return render(request, "host/matches.html", user=user, volunteers=found)

@@ -137,7 +137,7 @@ def test_the_live_line_counts_as_the_list_does(web: Any) -> None:
     assert "languages (+" in doc["line"]
     bad = web.post("/host/needs/check", data={**data, "start_latest": "2020-01-01"},
                    headers={"X-CSRF-Token": token}).json()
-    assert bad["state"] == "invalid" and "start_latest" in bad["line"]
+    assert bad["state"] == "invalid" and "Latest start" in bad["line"]
     assert web.post("/host/needs/check", data=data).status_code == 403
 
 
