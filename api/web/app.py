@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from volmatch.api.service.feasibility import PoolCache
 from volmatch.api.service.settings import Settings
 from volmatch.api.web.errors import install_page_errors
 from volmatch.api.web.routes import host, sign_in
@@ -17,6 +18,7 @@ STATIC = Path(__file__).parent / "static"
 def mount(app: FastAPI, settings: Settings) -> None:
     """Add the pages (outside the OpenAPI document) and `/static` to `app`."""
     del settings  # the pages read the app's settings per request (tests swap them)
+    app.state.pool_cache = PoolCache()
     install_page_errors(app)
     for module in (sign_in, host):
         app.include_router(module.router)
