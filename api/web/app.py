@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from volmatch.api.service.feasibility import PoolCache
 from volmatch.api.service.settings import Settings
 from volmatch.api.web.errors import install_page_errors
-from volmatch.api.web.routes import host, sign_in
+from volmatch.api.web.routes import host, planner, sign_in
 
 STATIC = Path(__file__).parent / "static"
 
@@ -20,6 +20,6 @@ def mount(app: FastAPI, settings: Settings) -> None:
     del settings  # the pages read the app's settings per request (tests swap them)
     app.state.pool_cache = PoolCache()
     install_page_errors(app)
-    for module in (sign_in, host):
+    for module in (sign_in, host, planner):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
