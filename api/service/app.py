@@ -30,6 +30,7 @@ from volmatch.api.service.routers import (
     outcomes,
     placements,
     reminders,
+    report,
     rounds,
     volunteers,
 )
@@ -149,7 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # `offers` before `offer_links`: /offers/{id:int} is tried before /offers/{token}.
     for module in (hosts, keys, placements, volunteers, rounds, assignments, offers,
-                   offer_links, backfills, outcomes, reminders):
+                   offer_links, backfills, outcomes, reminders, report):
         app.include_router(module.router, responses=ERROR_RESPONSES)
 
     # The web pages import the service's modules: imported here, not at the top, so
