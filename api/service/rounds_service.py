@@ -23,6 +23,8 @@ from volmatch.api.service.auth import Principal
 from volmatch.api.service.db import Database
 from volmatch.api.service.errors import ApiError, conflict, forbidden, not_found
 from volmatch.api.service.jobs import TERMINAL, new_job
+from volmatch.api.service.lifecycle.offers import actor
+from volmatch.api.service.lifecycle.publish import start_lifecycle
 from volmatch.api.service.queries import (
     add_new,
     latest_publication,
@@ -187,7 +189,7 @@ def cancel(session: Session, round_id: str, who: Principal) -> RoundPublic:
 
 def publish(session: Session, round_id: str, who: Principal) -> PublicationPublic:
     """Publish a finished round's assignment (coordinators; once per round): hosts then
-    see their volunteers."""
+    see their volunteers, and every assignment becomes an offer with its deadline."""
     r, job = visible_round(session, round_id, who)
     if who.role != "coordinator":
         raise forbidden("publish results")
@@ -210,6 +212,8 @@ def publish(session: Session, round_id: str, who: Principal) -> PublicationPubli
             score=a["score"],
         ))
     session.flush()
+    # Every assignment becomes an offer answerable for policy.offer_days (issue 18).
+    start_lifecycle(session, round_id, r.document, result, by=actor(who))
     return PublicationPublic(
         round_id=round_id, published_at=pub.published_at, assignments=len(result["assignments"])
     )
