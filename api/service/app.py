@@ -30,6 +30,7 @@ from volmatch.api.service.routers import (
     outcomes,
     placements,
     reminders,
+    report,
     rounds,
     volunteers,
 )
@@ -56,7 +57,10 @@ solve still running after that is abandoned and re-claimed after its lease by an
 def _housekeeping(db: Database, settings: Settings, usage: KeyUsage,
                   stop: threading.Event) -> None:
     """Every `key_touch_s`: write the keys' last-use times, purge expired idempotency
-    records. Errors are logged by type and retried at the next round."""
+    records, web sessions and sign-in links. Errors are logged by type and retried at
+    the next round."""
+    from volmatch.api.web.session import purge_sessions
+
     while True:
         stopped = stop.wait(settings.key_touch_s)
         try:
@@ -64,6 +68,7 @@ def _housekeeping(db: Database, settings: Settings, usage: KeyUsage,
                 usage.flush(session)
                 if not stopped:
                     idempotency.purge(session, settings.idempotency_ttl_h)
+                    purge_sessions(session)
         except Exception as exc:
             log.warning("housekeeping failed", extra={"exc_type": type(exc).__name__})
         if stopped:
@@ -145,7 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # `offers` before `offer_links`: /offers/{id:int} is tried before /offers/{token}.
     for module in (hosts, keys, placements, volunteers, rounds, assignments, offers,
-                   offer_links, backfills, outcomes, reminders):
+                   offer_links, backfills, outcomes, reminders, report):
         app.include_router(module.router, responses=ERROR_RESPONSES)
 
     # The web pages import the service's modules: imported here, not at the top, so

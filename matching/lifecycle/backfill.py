@@ -206,19 +206,27 @@ def proposal_of(prep: Prepared, st: Standing, sol: Solution) -> BackfillProposal
     declined_at: dict[int, list[str]] = {}
     for v in st.declined.tolist():
         declined_at.setdefault(st.offer_p[v], []).append(vid[v])
+    arrived: dict[int, list[str]] = {}
+    changed = []
+    for v, i in now.items():
+        p = int(pairs.p[i])
+        if v not in frozen_v and st.offer_p.get(v) != p:
+            arrived.setdefault(p, []).append(vid[v])
+            changed.append(v)
     moves: list[BackfillMove] = []
     vacated: dict[int, list[str]] = {}
-    for v, p in zip(st.pending_v.tolist(), st.pending_p.tolist(), strict=True):
+    for v, p, before in zip(
+        st.pending_v.tolist(), st.pending_p.tolist(), st.pending_pair.tolist(), strict=True
+    ):
         i = now.get(v)
         if i is not None and int(pairs.p[i]) == p:
             continue
         vacated.setdefault(p, []).append(vid[v])
-        moves.append(_move(prep, st, v, p, i, now))
+        moves.append(_move(prep, st, v, p, i, before, sorted(arrived.get(p, []))))
     offers: list[NewOffer] = []
-    for v, i in sorted(now.items(), key=lambda kv: vid[kv[0]]):
+    for v in sorted(changed, key=lambda x: vid[x]):
+        i = now[v]
         p = int(pairs.p[i])
-        if v in frozen_v or (st.offer_p.get(v) == p and v not in set(st.declined.tolist())):
-            continue
         freed = declined_at.get(p, []) + vacated.get(p, [])
         if st.withdrawn[p]:
             freed = []
@@ -232,9 +240,16 @@ def proposal_of(prep: Prepared, st: Standing, sol: Solution) -> BackfillProposal
             )
         )
     assignment = tuple(
-        sorted((vid[int(pairs.v[i])], pid[int(pairs.p[i])]) for i in chosen.tolist())
+        sorted(
+            zip(
+                [vid[v] for v in pairs.v[chosen].tolist()],
+                [pid[p] for p in pairs.p[chosen].tolist()],
+                strict=True,
+            )
+        )
     )
-    return BackfillProposal(
+    # built from checked arrays: no validation of ~100k assignment rows
+    return BackfillProposal.model_construct(
         status=sol.status,
         objective=sol.objective,
         bound=sol.bound,
@@ -251,12 +266,19 @@ def proposal_of(prep: Prepared, st: Standing, sol: Solution) -> BackfillProposal
 
 
 def _move(
-    prep: Prepared, st: Standing, v: int, p: int, i: int | None, now: dict[int, int]
+    prep: Prepared,
+    st: Standing,
+    v: int,
+    p: int,
+    i: int | None,
+    before_i: int,
+    taken_by: list[str],
 ) -> BackfillMove:
-    """One pending offer that changes, and why (read off the arrays, true by construction)."""
+    """One pending offer that changes, and why (read off the arrays, true by construction):
+    `v` leaves its offer at `p` (pair `before_i`, -1 where it cannot be kept) for pair `i`
+    (None: no offer); `taken_by`: who comes to `p`."""
     c, pairs, scores = prep.compiled, prep.pairs, prep.scores
     vid, pid = c.volunteer_ids, c.placement_ids
-    before_i = pair_index(c, pairs, np.array([v]), np.array([p]))[0]
     if st.withdrawn[p]:
         why = f"the host withdrew {pid[p]}"
     elif before_i < 0:
@@ -270,9 +292,6 @@ def _move(
         )
     else:
         gain = int(scores.total[i]) - int(scores.total[before_i])
-        taken_by = sorted(
-            vid[w] for w, j in now.items() if int(pairs.p[j]) == p and st.offer_p.get(w) != p
-        )
         tail = f"; {', '.join(taken_by)} takes the slot at {pid[p]}" if taken_by else ""
         why = (
             f"vacancy chain: {vid[v]} scores {int(scores.total[i])} at {pid[int(pairs.p[i])]} "

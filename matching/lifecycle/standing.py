@@ -28,6 +28,9 @@ class Standing:
     """Pair indices of the frozen volunteers (accepted or deployed; the round's locks)."""
     pending_v: I64
     pending_p: I64
+    pending_pair: I64
+    """Pair index of each pending offer, -1 where it cannot be kept (the pair breaks a
+    hard rule now or the need was withdrawn)."""
     withdrawn: NDArray[np.bool_]
     """Per placement: withdrawn by its host."""
     offer_p: dict[int, int]
@@ -128,11 +131,16 @@ def read_standing(
         for v in offer_p
         if v not in down_v and v not in locked_v and (v not in up_v or gone[offer_p[v]])
     )
+    pending_v = np.array(pending, dtype=np.int64)
+    pending_p = np.array([offer_p[v] for v in pending], dtype=np.int64)
+    at = pair_index(c, pairs, pending_v, pending_p).astype(np.int64)
+    at[gone[pending_p]] = -1
     return Standing(
         declined=np.array(sorted(down_v), dtype=np.int64),
         frozen_pairs=frozen_pairs,
-        pending_v=np.array(pending, dtype=np.int64),
-        pending_p=np.array([offer_p[v] for v in pending], dtype=np.int64),
+        pending_v=pending_v,
+        pending_p=pending_p,
+        pending_pair=at,
         withdrawn=gone,
         offer_p=offer_p,
     )
@@ -140,7 +148,5 @@ def read_standing(
 
 def pending_pairs(prep: Prepared, st: Standing) -> I64:
     """Pair index of each pending offer that can still be kept (-1 where it cannot: the
-    pair breaks a hard rule now or the need was withdrawn)."""
-    at = pair_index(prep.compiled, prep.pairs, st.pending_v, st.pending_p).astype(np.int64)
-    at[st.withdrawn[st.pending_p]] = -1
-    return at
+    pair breaks a hard rule now or the need was withdrawn); a copy."""
+    return st.pending_pair.copy()

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from volmatch.api.service.deps import ReadSession, WriteSession
 from volmatch.api.service.errors import ApiError
-from volmatch.api.service.feasibility import Feasibility, feasibility, pool_volunteers
+from volmatch.api.service.feasibility import Feasibility, PoolCache, feasibility
 from volmatch.api.service.host_view import host_volunteers
 from volmatch.api.service.placement_store import (
     create_placement,
@@ -84,6 +84,12 @@ def feasibility_line(f: Feasibility, slots: int, _: Callable[[str], str],
     return line, state
 
 
+def _pool(request: Request, session: Any) -> Any:
+    """The stored pool through the app's `PoolCache`."""
+    cache: PoolCache = request.app.state.pool_cache
+    return cache.volunteers(session)
+
+
 def _flash(request: Request) -> str:
     saved = request.query_params.get("saved", "")
     return saved if saved.replace("-", "").replace("_", "").isalnum() else ""
@@ -93,7 +99,7 @@ def _flash(request: Request) -> str:
 def my_needs(request: Request, user: HostPage, session: ReadSession) -> Response:
     rows = visible_placements(session, user.principal)
     needs = [Placement.model_validate(r.data) for r in rows]
-    counts = {f.placement: f for f in feasibility(pool_volunteers(session), needs)}
+    counts = {f.placement: f for f in feasibility(_pool(request, session), needs)}
     filled: dict[str, int] = {}
     for a in host_assignments(session, user.host_id or "").values():
         filled[a.placement_id] = filled.get(a.placement_id, 0) + 1
@@ -156,7 +162,7 @@ def check_need(request: Request, user: HostPage, form_data: PageForm,
         fields = ", ".join(field_label(k, tr.gettext) for k in form.errors)
         return JSONResponse({"state": "invalid", "line": tr.gettext(
             "Not counted yet: check %(fields)s.") % {"fields": fields}})
-    found = feasibility(pool_volunteers(session), [placement])[0]
+    found = feasibility(_pool(request, session), [placement])[0]
     line, state = feasibility_line(found, placement.slots, tr.gettext, tr.ngettext)
     return JSONResponse({"state": state, "line": line, "eligible": found.eligible})
 

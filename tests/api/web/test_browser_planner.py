@@ -85,3 +85,8 @@ def test_planner_runs_a_two_variant_scenario(served: Served, page: Any) -> None:
     first = page.locator("details.moves").first
     first.locator("summary").click()
     assert first.locator("tbody tr").first.is_visible()
+    # On a phone: the page fits its width (wide tables scroll inside their own box).
+    page.set_viewport_size({"width": 390, "height": 844})
+    first.locator("summary").click()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(page, "planner-comparison-phone")

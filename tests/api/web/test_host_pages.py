@@ -170,3 +170,22 @@ def test_the_host_pages_speak_french(web: Any) -> None:
     doc = web.post("/host/needs/check", data={**NEW_NEED, "id": ""},
                    headers={"X-CSRF-Token": token}).json()
     assert "du vivier" in doc["line"]
+
+
+def test_the_counts_follow_the_pool_as_it_changes(web: Any) -> None:
+    seed(web)
+    sign_in(web, web.keys.host1)
+    form = web.get("/host/needs/new")
+    token = {"X-CSRF-Token": csrf_of(form.text)}
+    data = {**NEW_NEED, "id": ""}
+    before = web.post("/host/needs/check", data=data, headers=token).json()["eligible"]
+    again = web.post("/host/needs/check", data=data, headers=token).json()["eligible"]
+    assert again == before  # from the cached pool
+    co = web.keys.auth("coordinator")
+    new = [{**v, "id": "VX", "nationality": "FR"} for v in volunteers()
+           if v["id"] == "V2"]  # a teacher who speaks English: qualifies
+    assert web.post("/volunteers", json={"volunteers": new}, headers=co).status_code == 200
+    after = web.post("/host/needs/check", data=data, headers=token).json()["eligible"]
+    assert after == before + 1
+    assert web.delete("/volunteers/VX", headers=co).status_code in (200, 204)
+    assert web.post("/host/needs/check", data=data, headers=token).json()["eligible"] == before

@@ -149,3 +149,11 @@ def test_other_roles_and_forged_forms_are_turned_away(web: Any) -> None:
     assert "/planner/runs/" not in web.get("/planner").text  # nothing was started
     assert web.get("/planner/rounds/nope").status_code == 404
     assert web.get("/planner/runs/nope").status_code == 404
+
+
+def test_coordinators_reach_the_scenarios_too(web: Any) -> None:
+    rid = _round(web)
+    assert sign_in(web, web.keys.coordinator).status_code == 303
+    page = web.get("/planner")
+    assert page.status_code == 200 and f'href="/planner/rounds/{rid}"' in page.text
+    assert '<a href="/planner" aria-current="page">Scenarios</a>' in page.text

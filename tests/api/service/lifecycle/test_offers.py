@@ -1,12 +1,15 @@
 """Offers: publishing makes one per assignment with its deadline and history; replies,
 host decisions and deployment states follow the transitions; wrong changes are clear
-4xx that change nothing; hosts see and touch their own offers only."""
+4xx that change nothing; hosts see and touch their own offers only. HTTP behaviour:
+SQLite only (the storage runs on both backends in the backfill, story and migration
+tests)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
+from tests.api.service.helpers import SQLITE_ONLY
 from tests.api.service.lifecycle.helpers import (
     accept,
     decline,
@@ -17,6 +20,7 @@ from tests.api.service.lifecycle.helpers import (
 )
 
 
+@SQLITE_ONLY
 def test_publishing_makes_an_offer_per_assignment_with_deadline_and_reserves(
         client: Any) -> None:
     rid = published(client, offer_days=10)
@@ -42,6 +46,7 @@ def test_publishing_makes_an_offer_per_assignment_with_deadline_and_reserves(
     assert detail["events"][0]["by"].startswith("coordinator:")
 
 
+@SQLITE_ONLY
 def test_hosts_see_and_decide_their_own_offers_only(client: Any) -> None:
     rid = published(client)
     mine = offers(client, rid, "host1")
@@ -69,6 +74,7 @@ def test_hosts_see_and_decide_their_own_offers_only(client: Any) -> None:
     assert r.status_code == 403
 
 
+@SQLITE_ONLY
 def test_replies_follow_the_transitions_and_bad_ones_change_nothing(client: Any) -> None:
     rid = published(client)
     co = client.keys.auth("coordinator")
