@@ -218,11 +218,11 @@ def proposal_of(prep: Prepared, st: Standing, sol: Solution) -> BackfillProposal
     for v, p, before in zip(
         st.pending_v.tolist(), st.pending_p.tolist(), st.pending_pair.tolist(), strict=True
     ):
-        i = now.get(v)
-        if i is not None and int(pairs.p[i]) == p:
+        new_at = now.get(v)
+        if new_at is not None and int(pairs.p[new_at]) == p:
             continue
         vacated.setdefault(p, []).append(vid[v])
-        moves.append(_move(prep, st, v, p, i, before, sorted(arrived.get(p, []))))
+        moves.append(_move(prep, st, v, p, new_at, before, sorted(arrived.get(p, []))))
     offers: list[NewOffer] = []
     for v in sorted(changed, key=lambda x: vid[x]):
         i = now[v]
