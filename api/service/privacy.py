@@ -31,6 +31,7 @@ from volmatch.api.service.tables import (
     PublishedAssignment,
     ResultRow,
     RoundRow,
+    ScenarioRun,
     VolunteerRow,
     Wave,
 )
@@ -94,7 +95,8 @@ def erase_volunteer(session: Session, vid: str) -> dict[str, Any]:
     """Pseudonymise every trace of `vid`; return what was changed (counts only)."""
     pseudonym = f"erased-{secrets.token_hex(6)}"
     pattern = _id_pattern(vid)
-    counts = {"rounds": 0, "results": 0, "placements": 0, "published_assignments": 0}
+    counts = {"rounds": 0, "results": 0, "placements": 0, "published_assignments": 0,
+              "scenario_runs": 0}
     row = session.get(VolunteerRow, vid)
     if row is not None:
         session.delete(row)
@@ -111,6 +113,16 @@ def erase_volunteer(session: Session, vid: str) -> dict[str, Any]:
             if _mentions(value, pattern):
                 setattr(obj, attr, _scrub(value, vid, pseudonym, pattern))
                 counts[key] += 1
+    # What-if runs of the planner pages: the scenario as typed (locks, ids), its
+    # comparison (who moved) and its errors.
+    for run in session.scalars(select(ScenarioRun)):
+        touched = False
+        for attr in ("scenario", "comparison", "error"):
+            value = getattr(run, attr)
+            if value is not None and _mentions(value, pattern):
+                setattr(run, attr, _scrub(value, vid, pseudonym, pattern))
+                touched = True
+        counts["scenario_runs"] += touched
     for job in session.scalars(select(Job).where(Job.error.is_not(None))):
         if _mentions(job.error, pattern):
             job.error = _scrub(job.error, vid, pseudonym, pattern)
