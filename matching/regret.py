@@ -154,11 +154,16 @@ class ResidualNetwork:
         npl, S, T = self.n_placements, self.source, self.sink
         pv, pp, w = self.pv, self.pp, self.score
         home = self.at[pv]
-        move = np.flatnonzero((home >= 0) & self.usable & (home != np.arange(len(pv))))
+        chosen = np.zeros(len(pv), dtype=np.bool_)
+        chosen[self.at[self.at >= 0]] = True
+        placed = home >= 0
+        # pairs of placed volunteers other than their own: the moves (masks, not an
+        # arange compared with `home`: one pass less over every pair)
+        move = np.flatnonzero(placed & self.usable & ~chosen)
         if not _grouped_by(pp):
             move = move[np.argsort(pp[move], kind="stable")]
         m_home = home[move]
-        waiting = np.flatnonzero((home < 0) & self.usable)
+        waiting = np.flatnonzero(~placed & self.usable)
         self.waiting = waiting
         """The usable pairs of unplaced volunteers."""
         best_score, best_pair = self._best_waiting(waiting)
@@ -200,16 +205,21 @@ class ResidualNetwork:
     def _best_waiting(self, waiting: I64) -> tuple[I64, I64]:
         """Per placement: the best score of an unplaced volunteer who could come, and
         that pair (the lowest pair index among equals; -1 where nobody)."""
-        npl, pp, w = self.n_placements, self.pp, self.score
+        npl = self.n_placements
         best = np.full(npl, _NO_SCORE, dtype=np.int64)
-        if len(waiting) and _grouped_by(pp[waiting]):
-            rows = np.flatnonzero(np.diff(np.concatenate([[-1], pp[waiting]])))
-            best[pp[waiting][rows]] = np.maximum.reduceat(w[waiting], rows)
-        else:
-            np.maximum.at(best, pp[waiting], w[waiting])
         pair = np.full(npl, -1, dtype=np.int64)
-        top = waiting[w[waiting] == best[pp[waiting]]][::-1]
-        pair[pp[top]] = top
+        if len(waiting) == 0:
+            return best, pair
+        # the waiting pairs' placements and scores, gathered once (most pairs wait)
+        pw, ww = self.pp[waiting], self.score[waiting]
+        step = np.diff(pw)
+        if bool(np.all(step >= 0)):
+            rows = np.concatenate([[0], np.flatnonzero(step) + 1])
+            best[pw[rows]] = np.maximum.reduceat(ww, rows)
+        else:
+            np.maximum.at(best, pw, ww)
+        top = np.flatnonzero(ww == best[pw])[::-1]
+        pair[pw[top]] = waiting[top]
         return best, pair
 
     def _potentials(self) -> I64:

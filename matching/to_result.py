@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import gc
 import time
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -65,6 +66,11 @@ def _assignments_out(prep: Prepared, chosen: NDArray[np.intp]) -> list[Assignmen
         ),
     )
 
+
+OVERLAP_FROM: Final = 200_000
+"""Eligible pairs from which the residual network is built in a thread beside the
+reasons of records without pairs (below it the thread costs more than the overlap
+saves)."""
 
 class _GcPaused:
     """Pauses the cyclic garbage collector (if it runs) for a `with` block."""
@@ -180,18 +186,38 @@ def _reasons(
     n_v = np.bincount(pairs.v, minlength=c.n_volunteers)
     n_p = np.bincount(pairs.p, minlength=c.n_placements)
     with_v, with_p = unmatched[n_v[unmatched] > 0], open_p[n_p[open_p] > 0]
-    why_v = {
-        vi: _explained(None, None, parts)
-        for vi, parts in volunteers_without_pairs(c, unmatched[n_v[unmatched] == 0]).items()
-    }
-    why_p = {
-        pi: _explained(None, _closest(c, parts), parts)
-        for pi, parts in placements_without_pairs(c, open_p[n_p[open_p] == 0]).items()
-    }
+
+    def without_pairs() -> tuple[dict[int, Explained], dict[int, Explained]]:
+        why_v = {
+            vi: _explained(None, None, parts)
+            for vi, parts in volunteers_without_pairs(c, unmatched[n_v[unmatched] == 0]).items()
+        }
+        why_p = {
+            pi: _explained(None, _closest(c, parts), parts)
+            for pi, parts in placements_without_pairs(c, open_p[n_p[open_p] == 0]).items()
+        }
+        return why_v, why_p
+
     if len(with_v) or len(with_p):
-        pr = pricing(prep, sol.chosen, is_pure_optimum(prep, sol.status, mode))
-        why_v.update(unplaced_reasons(pr, with_v, filled))
+        exact = is_pure_optimum(prep, sol.status, mode)
+        if len(pairs) >= OVERLAP_FROM:
+            # the residual network is numpy work that releases the interpreter's lock:
+            # it runs in its own thread while the reasons of records without pairs
+            # (mostly Python) are written in this one
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                priced = pool.submit(
+                    lambda: pricing(prep, sol.chosen, exact).priced(bool(len(with_v)),
+                                                                    bool(len(with_p)))
+                )
+                why_v, why_p = without_pairs()
+                pr = priced.result()
+        else:
+            why_v, why_p = without_pairs()
+            pr = pricing(prep, sol.chosen, exact)
+        why_v.update(unplaced_reasons(pr, with_v, filled, n_v))
         why_p.update(open_reasons(pr, with_p, filled))
+    else:
+        why_v, why_p = without_pairs()
     if mode == "stable":
         # ranks, not the total score, explain a stable matching: they come first
         stable_v, stable_p = stable_reasons(prep, sol.chosen)

@@ -246,6 +246,12 @@ class Comparison:
             out["timings"] = self.timings
         return out
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Comparison:
+        """The comparison back from its `to_dict()` (a stored run's JSON)."""
+        return cls(d["scenario"], d.get("description", ""), d["base"], list(d["variants"]),
+                   list(d.get("sweeps", [])))
+
     def to_json(self, *, timings: bool = False) -> str:
         return json.dumps(self.to_dict(timings=timings), indent=2, sort_keys=False, default=str)
 

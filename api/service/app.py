@@ -23,9 +23,15 @@ from volmatch.api.service.openapi import service_openapi
 from volmatch.api.service.query_params import reject_unknown_query
 from volmatch.api.service.routers import (
     assignments,
+    backfills,
     hosts,
     keys,
+    offer_links,
+    offers,
+    outcomes,
     placements,
+    reminders,
+    report,
     rounds,
     volunteers,
 )
@@ -52,7 +58,10 @@ solve still running after that is abandoned and re-claimed after its lease by an
 def _housekeeping(db: Database, settings: Settings, usage: KeyUsage,
                   stop: threading.Event) -> None:
     """Every `key_touch_s`: write the keys' last-use times, purge expired idempotency
-    records. Errors are logged by type and retried at the next round."""
+    records, web sessions and sign-in links. Errors are logged by type and retried at
+    the next round."""
+    from volmatch.api.web.session import purge_sessions
+
     while True:
         stopped = stop.wait(settings.key_touch_s)
         try:
@@ -60,10 +69,28 @@ def _housekeeping(db: Database, settings: Settings, usage: KeyUsage,
                 usage.flush(session)
                 if not stopped:
                     idempotency.purge(session, settings.idempotency_ttl_h)
+                    purge_sessions(session)
         except Exception as exc:
             log.warning("housekeeping failed", extra={"exc_type": type(exc).__name__})
         if stopped:
             return
+
+
+def _lifecycle_ticks(db: Database, settings: Settings, stop: threading.Event) -> None:
+    """Every `lifecycle_tick_s`: expire overdue offers, queue due reminders, e-mail the
+    outbox when an SMTP server is configured. Errors are logged by type only."""
+    from volmatch.api.service.lifecycle.mail import send_pending
+    from volmatch.api.service.lifecycle.reminders import tick
+
+    while not stop.wait(settings.lifecycle_tick_s):
+        try:
+            with db.write() as session:
+                tick(session)
+            if settings.smtp_host:
+                with db.write() as session:
+                    send_pending(session, settings)
+        except Exception as exc:
+            log.warning("lifecycle tick failed", extra={"exc_type": type(exc).__name__})
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -88,6 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stop = threading.Event()
         threads = [threading.Thread(target=_housekeeping, args=(db, settings, usage, stop),
                                     daemon=True, name="volmatch-housekeeping")]
+        threads.append(threading.Thread(target=_lifecycle_ticks, args=(db, settings, stop),
+                                        daemon=True, name="volmatch-lifecycle"))
         if settings.embedded_worker:
             threads.append(threading.Thread(target=Worker(db, settings).run, args=(stop,),
                                             daemon=True, name="volmatch-worker"))
@@ -120,7 +149,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (hosts, keys, placements, volunteers, rounds, assignments):
+    # `offers` before `offer_links`: /offers/{id:int} is tried before /offers/{token}.
+    for module in (hosts, keys, placements, volunteers, rounds, assignments, offers,
+                   offer_links, backfills, outcomes, reminders, report):
         app.include_router(
             module.router,
             responses=ERROR_RESPONSES,

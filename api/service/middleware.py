@@ -17,6 +17,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from volmatch.api.service.logs import get_logger, request_id
 
+_LINK_SECRET = re.compile(r"(/offers/ol_[0-9a-f]{16}_)[^/?]+")
+"""A volunteer's personal link carries its secret in the path: logged masked."""
+
 log = get_logger("http")
 _RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
@@ -121,7 +124,7 @@ class ServiceMiddleware:
                 "request",
                 extra={
                     "method": scope["method"],
-                    "path": scope["path"][:200],
+                    "path": _LINK_SECRET.sub(r"\1***", scope["path"])[:200],
                     "status": box["status"],
                     "ms": round((time.perf_counter() - started) * 1000, 1),
                     "key_id": state.get("key_id"),

@@ -23,6 +23,8 @@ from volmatch.api.service.auth import Principal
 from volmatch.api.service.db import Database
 from volmatch.api.service.errors import ApiError, conflict, forbidden, not_found
 from volmatch.api.service.jobs import TERMINAL, new_job
+from volmatch.api.service.lifecycle.offers import actor
+from volmatch.api.service.lifecycle.publish import start_lifecycle
 from volmatch.api.service.queries import (
     add_new,
     latest_publication,
@@ -187,7 +189,7 @@ def cancel(session: Session, round_id: str, who: Principal) -> RoundPublic:
 
 def publish(session: Session, round_id: str, who: Principal) -> PublicationPublic:
     """Publish a finished round's assignment (coordinators; once per round): hosts then
-    see their volunteers."""
+    see their volunteers, and every assignment becomes an offer with its deadline."""
     r, job = visible_round(session, round_id, who)
     if who.role != "coordinator":
         raise forbidden("publish results")
@@ -210,6 +212,8 @@ def publish(session: Session, round_id: str, who: Principal) -> PublicationPubli
             score=a["score"],
         ))
     session.flush()
+    # Every assignment becomes an offer answerable for policy.offer_days (issue 18).
+    start_lifecycle(session, round_id, r.document, result, by=actor(who))
     return PublicationPublic(
         round_id=round_id, published_at=pub.published_at, assignments=len(result["assignments"])
     )
@@ -336,10 +340,28 @@ def explain_pairs(
     placement (only `placement` when given): each pair's failed hard rules, or what
     choosing it would cost. 404 for a volunteer or placement the round does not hold.
     Reads in a short session, then works without holding a connection."""
+    from volmatch.matching.explain import explain_volunteer
+
+    prep, pr, chosen, _ = _priced(db, round_id, who)
+    c = prep.compiled
+    if volunteer not in c.vindex:
+        raise not_found("volunteer in this round", volunteer)
+    if placement is not None and placement not in c.pindex:
+        raise not_found("placement in this round", placement)
+    only = None if placement is None else [c.pindex[placement]]
+    rows = explain_volunteer(pr, chosen, c.vindex[volunteer], only)
+    out: list[dict[str, Any]] = json.loads(json.dumps(rows, default=str))
+    return out
+
+
+def _priced(db: Database, round_id: str, who: Principal) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """A finished round prepared and priced against its own result: (prepared round,
+    pricing, the chosen pair indices, the stored result). Reads in a short session,
+    then works without holding a connection."""
     import numpy as np
 
     from volmatch.matching import prepare
-    from volmatch.matching.explain import explain_volunteer, is_pure_optimum, pricing
+    from volmatch.matching.explain import is_pure_optimum, pricing
     from volmatch.models import parse_round
 
     with db.read() as session:
@@ -347,10 +369,6 @@ def explain_pairs(
         result = stored_result(session, round_id, job)
     prep = prepare(parse_round(r.document))
     c, pairs = prep.compiled, prep.pairs
-    if volunteer not in c.vindex:
-        raise not_found("volunteer in this round", volunteer)
-    if placement is not None and placement not in c.pindex:
-        raise not_found("placement in this round", placement)
     at = {
         (int(v), int(p)): i for i, (v, p) in enumerate(zip(pairs.v.tolist(), pairs.p.tolist(),
                                                             strict=True))
@@ -363,9 +381,32 @@ def explain_pairs(
         ),
         dtype=np.intp,
     )
-    only = None if placement is None else [c.pindex[placement]]
     exact = is_pure_optimum(prep, str(result["status"]), str(result["mode"]))
-    pr = pricing(prep, chosen, exact)
-    rows = explain_volunteer(pr, chosen, c.vindex[volunteer], only)
-    out: list[dict[str, Any]] = json.loads(json.dumps(rows, default=str))
-    return out
+    return prep, pricing(prep, chosen, exact), chosen, result
+
+
+def advise_need(
+    db: Database, round_id: str, who: Principal, placement: str
+) -> tuple[list[dict[str, Any]], bool]:
+    """For a need of a finished round: every volunteer eligible for it, with their score
+    there, where the result places them, and their regret (the exact drop of the round's
+    best total if they take a slot of it; None where a lock makes it impossible), least
+    regret first. The flag says whether the regrets are exact for this result (a pure
+    optimal round) or measured against the pure optimum."""
+    from volmatch.matching.regret import UNREACHABLE
+
+    prep, pr, _, result = _priced(db, round_id, who)
+    c, pairs, scores = prep.compiled, prep.pairs, prep.scores
+    if placement not in c.pindex:
+        raise not_found("placement in this round", placement)
+    where = {a["volunteer"]: a["placement"] for a in result["assignments"]}
+    idx, regret = pr.net.regrets_at(c.pindex[placement])
+    rows = []
+    for i, cost in zip(idx.tolist(), regret.tolist(), strict=True):
+        vid = c.volunteer_ids[int(pairs.v[i])]
+        rows.append({"volunteer": vid, "score": int(scores.total[i]),
+                     "regret": None if cost == UNREACHABLE else int(cost),
+                     "placed_at": where.get(vid)})
+    rows.sort(key=lambda x: (x["regret"] is None, x["regret"] or 0, -x["score"],
+                             x["volunteer"]))
+    return rows, bool(pr.exact)

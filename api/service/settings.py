@@ -95,6 +95,29 @@ class Settings(BaseSettings):
         description="API keys' last-used times are written in one batch this often (a "
         "write per request would serialise every read on SQLite).",
     )
+    lifecycle_tick_s: float = Field(
+        60.0,
+        gt=0,
+        description="How often overdue offers are expired, reminders queued and the outbox "
+        "e-mailed: deadlines are days, so a minute is prompt.",
+    )
+    smtp_host: str = Field(
+        "", description="SMTP server for the reminders' e-mail; empty: no e-mail is sent "
+        "(the reminders feed still has everything)."
+    )
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port.")
+    smtp_from: str = Field("volmatch@localhost", description="Sender of the reminders.")
+    smtp_coordinators: str = Field(
+        "", description="Address that gets the coordinators' reminders (empty: none)."
+    )
+    smtp_hosts: dict[str, str] = Field(
+        default_factory=dict,
+        description="Host id -> address for the hosts' reminders (JSON in the environment).",
+    )
+    smtp_timeout_s: float = Field(
+        10.0, gt=0, description="Longest wait for the SMTP server: a dead one only delays "
+        "the next tick."
+    )
     web_session_h: float = Field(
         12.0,
         gt=0,

@@ -355,3 +355,23 @@ class BackfillRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     confirmed_by: Mapped[str | None] = mapped_column(String(128), default=None)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class ScenarioRun(Base):
+    """A what-if scenario run against a stored round (the planner pages): the scenario
+    as posted, its progress while it runs, and the comparison when done. `heartbeat_at`
+    moves with every solved variant, so a run whose process died shows as interrupted."""
+
+    __tablename__ = "scenario_runs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    round_id: Mapped[str] = mapped_column(ForeignKey("rounds.id"), index=True)
+    created_by: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[dict[str, Any]] = mapped_column(JSON)
+    scenario: Mapped[dict[str, Any]] = mapped_column(JSON)
+    comparison: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)

@@ -21,7 +21,6 @@ def add_assignment(ctx: RuleContext, locked: np.ndarray) -> list[Penalty]:
     for p, ids in segments(pv.p):
         if len(ids) > cap[p] and not pv.fixed_only(ids):
             m.add(pv.total(ids) <= int(cap[p]))
-    lock = ctx.on("locked")
     for i in np.asarray(locked).tolist():
-        m.add(pv.x[i] == 1).only_enforce_if(lock)
+        m.add(pv.x[i] == 1).only_enforce_if(ctx.on_record("locked", (int(pv.v[i]), int(pv.p[i]))))
     return []

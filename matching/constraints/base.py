@@ -99,6 +99,12 @@ class RuleContext:
     (`host`). Empty for a whole model."""
     notes: dict[str, Any] = field(default_factory=dict)
     """Facts rules leave for the result (shortfalls, forced moves ...)."""
+    by_record: bool = False
+    """Whether each record a rule binds (a lock, a placement and nationality, a host, a
+    group) gets an enforcement literal of its own, so that a conflict can be named
+    record by record; otherwise one literal per rule."""
+    records: dict[tuple[str, tuple[int, ...]], cp_model.IntVar] = field(default_factory=dict)
+    """With `by_record`: (rule, record key) -> its enforcement literal."""
 
     def on(self, rule: str) -> cp_model.IntVar:
         """The enforcement literal of a rule (created on first use)."""
@@ -106,6 +112,18 @@ class RuleContext:
         if lit is None:
             lit = self.model.new_bool_var(f"rule:{rule}")
             self.enforce[rule] = lit
+        return lit
+
+    def on_record(self, rule: str, key: tuple[int, ...]) -> cp_model.IntVar:
+        """The enforcement literal of one record of a rule (`by_record`), else the
+        rule's. Keys: a lock (volunteer, placement), a cap (placement, nationality),
+        a host (host,), a group (group,) as indices of the compiled round."""
+        if not self.by_record:
+            return self.on(rule)
+        lit = self.records.get((rule, key))
+        if lit is None:
+            lit = self.model.new_bool_var(f"rule:{rule}:{key}")
+            self.records[(rule, key)] = lit
         return lit
 
 

@@ -19,7 +19,6 @@ def add_groups(ctx: RuleContext) -> list[Penalty]:
     reason is left in `ctx.notes["groups_unplaceable"]`.
     """
     c, pv, m = ctx.compiled, ctx.vars, ctx.model
-    on = ctx.on("groups")
     together = ctx.policy.group_together
     gvol = c.group[pv.v]
     unplaceable: dict[str, str] = {}
@@ -30,6 +29,7 @@ def add_groups(ctx: RuleContext) -> list[Penalty]:
         if len(members) < 2 or pv.fixed_only(ids):
             continue
         key = pv.p if together == "placement" else c.country[pv.p]
+        on = ctx.on_record("groups", (g,))
         placed = m.new_bool_var(f"group{g}")
         # every member: placed exactly when the group is
         for mem in members.tolist():
@@ -44,6 +44,24 @@ def add_groups(ctx: RuleContext) -> list[Penalty]:
             )
     ctx.notes["groups_unplaceable"] = unplaceable
     return []
+
+
+def breaches(c: CompiledRound, pairs: Pairs, picked: IntP, together: str) -> list[int]:
+    """Groups an assignment splits: members placed apart (another placement, or host
+    country, per `together`) or some placed and some not."""
+    if not (c.group >= 0).any():
+        return []
+    at = np.full(c.n_volunteers, -1, dtype=np.int64)
+    at[pairs.v[picked]] = pairs.p[picked]
+    key = at if together == "placement" else np.where(at >= 0, c.country[np.maximum(at, 0)], -1)
+    member = np.flatnonzero(c.group >= 0)
+    g = c.group[member].astype(np.int64)
+    # a group is whole when every member has its first member's key
+    order = np.argsort(g, kind="stable")
+    gs, ks = g[order], key[member[order]]
+    first = np.searchsorted(gs, gs, side="left")
+    split = np.unique(gs[ks != ks[first]])
+    return [int(x) for x in split.tolist()]
 
 
 def unplaceable_groups(c: CompiledRound, pairs: Pairs, together: str) -> dict[str, str]:

@@ -11,6 +11,7 @@ other round puts them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -18,7 +19,7 @@ from numpy.typing import NDArray
 
 from volmatch.matching.prepared import Prepared, locked_pair_indices
 from volmatch.matching.pure import needs_rules, solve_pure
-from volmatch.matching.regret import UNREACHABLE, Hop, ResidualNetwork
+from volmatch.matching.regret import UNREACHABLE, Hop, ResidualNetwork, segment_ranges
 from volmatch.models.reasons import TEMPLATES, Reason, part, text_of
 
 I64 = NDArray[np.int64]
@@ -44,20 +45,50 @@ class Pricing:
     """Whether the result being explained is this very optimum."""
     tie_break: Reason
 
-    def __post_init__(self) -> None:
+    @cached_property
+    def _lookup(self) -> tuple[I64, I64 | None]:
+        """The pairs' keys in ascending order, and the order that sorts them (None when
+        they come sorted): made on the first `pair` call, which few results make."""
         c, pairs = self.prep.compiled, self.prep.pairs
         keys = c.pair_keys(pairs.v, pairs.p)
-        self._order: I64 | None = None
         if len(keys) > 1 and bool(np.any(keys[1:] < keys[:-1])):
-            self._order = np.argsort(keys, kind="stable")
-            keys = keys[self._order]
-        self._keys = keys
+            order = np.argsort(keys, kind="stable")
+            return keys[order], order
+        return keys, None
 
     def pair(self, v: int, p: int) -> int:
         """The index of the eligible pair (volunteer `v`, placement `p`)."""
+        keys, order = self._lookup
         key = int(p) * max(self.prep.compiled.n_volunteers, 1) + int(v)  # as `pair_keys`
-        at = int(np.searchsorted(self._keys, key))
-        return int(self._order[at]) if self._order is not None else at
+        at = int(np.searchsorted(keys, key))
+        return int(order[at]) if order is not None else at
+
+    @cached_property
+    def unplaced(self) -> tuple[I64, I64]:
+        """`ResidualNetwork.unplaced_costs` (cost and best pair per volunteer)."""
+        return self.net.unplaced_costs()
+
+    @cached_property
+    def tree(self) -> tuple[I64, I64, I64] | None:
+        """`ResidualNetwork.moves_to_source` where chains are told (`exact`), else None."""
+        if not self.exact:
+            return None
+        _ = self.unplaced  # the tree comes from its run
+        return self.net.moves_to_source()
+
+    @cached_property
+    def open(self) -> I64:
+        """`ResidualNetwork.open_costs` (the drop per open placement)."""
+        return self.net.open_costs()
+
+    def priced(self, volunteers: bool, placements: bool) -> Pricing:
+        """Runs the network's queries that the reasons will ask (`volunteers`: for
+        unplaced volunteers; `placements`: for open slots), so that a thread can do it."""
+        if volunteers:
+            _ = self.tree, self.unplaced
+        if placements:
+            _ = self.open
+        return self
 
     def score(self, v: int, p: int) -> int:
         """The score of volunteer `v` at placement `p` (an eligible pair)."""
@@ -85,41 +116,68 @@ def pricing(prep: Prepared, chosen: NDArray[np.intp], exact: bool) -> Pricing:
 
 def _hop_parts(pr: Pricing, hops: list[Hop]) -> list[Reason]:
     """The steps of a chain as reasons."""
+    return _chain(pr, hops)[0]
+
+
+def _chain(pr: Pricing, hops: list[Hop]) -> tuple[list[Reason], str]:
+    """The steps of a chain as reasons, and their sentences joined as `render` joins
+    them (formatted here from the templates: thousands of chains per large round)."""
     ids_v, ids_p = pr.prep.compiled.volunteer_ids, pr.prep.compiled.placement_ids
     out: list[Reason] = []
+    texts: list[str] = []
     for h in hops:
         if h.volunteer is None:
             if h.frm is not None:
-                out.append(part("hop_was_open", placement=ids_p[h.frm]))
-            continue
-        who = ids_v[h.volunteer]
-        if h.frm is None and h.to is not None:
-            out.append(part("hop_enters", volunteer=who, to=ids_p[h.to], score_to=h.score_to))
+                params: dict[str, object] = {"placement": ids_p[h.frm]}
+                code = "hop_was_open"
+            else:
+                continue
+        elif h.frm is None and h.to is not None:
+            params = {"volunteer": ids_v[h.volunteer], "to": ids_p[h.to],
+                      "score_to": h.score_to}
+            code = "hop_enters"
         elif h.frm is not None and h.to is None:
-            out.append(part("hop_leaves", volunteer=who, frm=ids_p[h.frm],
-                            score_from=h.score_from))
+            params = {"volunteer": ids_v[h.volunteer], "frm": ids_p[h.frm],
+                      "score_from": h.score_from}
+            code = "hop_leaves"
         elif h.frm is not None and h.to is not None:
-            out.append(part("hop_moves", volunteer=who, frm=ids_p[h.frm],
-                            score_from=h.score_from, to=ids_p[h.to], score_to=h.score_to))
-    return out
+            params = {"volunteer": ids_v[h.volunteer], "frm": ids_p[h.frm],
+                      "score_from": h.score_from, "to": ids_p[h.to], "score_to": h.score_to}
+            code = "hop_moves"
+        else:
+            continue
+        out.append({"code": code, "params": params})
+        texts.append(TEMPLATES[code].format_map(params))
+    return out, "; ".join(texts)
 
 
-def unplaced_reasons(pr: Pricing, vis: I64, filled: I64) -> dict[int, Explained]:
+def unplaced_reasons(
+    pr: Pricing, vis: I64, filled: I64, pairs_per: I64 | None = None
+) -> dict[int, Explained]:
     """For each unplaced volunteer that has eligible pairs: how many placements they fit
-    and how many are full, and what placing them anywhere costs the best round."""
+    and how many are full, and what placing them anywhere costs the best round
+    (`pairs_per`: each volunteer's number of eligible pairs, when the caller has it)."""
     prep, net = pr.prep, pr.net
     c, pairs = prep.compiled, prep.pairs
     out: dict[int, Explained] = {}
     if len(vis) == 0:
         return out
-    cost, best = net.unplaced_costs()
-    full_p = filled >= c.capacity
-    n_pairs = np.bincount(pairs.v, minlength=c.n_volunteers)
-    n_full = np.bincount(pairs.v[full_p[pairs.p]], minlength=c.n_volunteers)
-    tree = net.moves_to_source() if pr.exact else None
+    cost, best = pr.unplaced
+    n_pairs = np.bincount(pairs.v, minlength=c.n_volunteers) if pairs_per is None else pairs_per
+    n_full = n_pairs - _open_pairs_per_volunteer(prep, filled)
+    tree = pr.tree
     chains: dict[int, tuple[list[Reason], str]] = {}
     vids, pids = c.volunteer_ids, c.placement_ids
-    heads: dict[tuple[int, int], tuple[Reason, str]] = {}
+    # volunteers share their head ("eligible for n placements, k of them full"): one
+    # reason and sentence per distinct (n, k)
+    n_vis, k_vis = n_pairs[vis], n_full[vis]
+    kinds, which = np.unique(n_vis * (int(n_vis.max()) + 1) + k_vis, return_inverse=True)
+    first = np.zeros(len(kinds), dtype=np.int64)
+    first[which[::-1]] = np.arange(len(vis) - 1, -1, -1)
+    heads = []
+    for n, k in zip(n_vis[first].tolist(), k_vis[first].tolist(), strict=True):
+        r = part("eligible_for", count=n, full=k)
+        heads.append((r, text_of(r)))
     by_volunteer: dict[int, list[int]] | None = None
     tie_text = text_of(pr.tie_break)
     # the sentences of the many are formatted straight from their templates, with each
@@ -130,14 +188,11 @@ def unplaced_reasons(pr: Pricing, vis: I64, filled: I64) -> dict[int, Explained]
     reachable = b >= 0
     best_p = np.where(reachable, pairs.p[np.maximum(b, 0)], -1).tolist()
     best_s = np.where(reachable, prep.scores.total[np.maximum(b, 0)], 0).tolist()
-    for vi, n, k, cv, p, score in zip(
-        vis.tolist(), n_pairs[vis].tolist(), n_full[vis].tolist(),
-        cost[vis].tolist(), best_p, best_s, strict=True,
+    for vi, h, cv, p, score in zip(
+        vis.tolist(), which.reshape(-1).tolist(), cost[vis].tolist(), best_p, best_s,
+        strict=True,
     ):
-        head = heads.get((n, k))
-        if head is None:
-            r = part("eligible_for", count=n, full=k)
-            head = heads[(n, k)] = (r, text_of(r))
+        head = heads[h]
         if cv == UNREACHABLE:
             if by_volunteer is None:
                 by_volunteer = _placements_by_volunteer(prep)
@@ -148,8 +203,7 @@ def unplaced_reasons(pr: Pricing, vis: I64, filled: I64) -> dict[int, Explained]
         if tree is not None:
             chain = chains.get(p)
             if chain is None:
-                hops = _hop_parts(pr, net.chain_to_source(p, *tree))
-                chain = chains[p] = (hops, "; ".join(text_of(h) for h in hops))
+                chain = chains[p] = _chain(pr, net.chain_to_source(p, *tree))
             if cv == 0:
                 r = {"code": "tie", "params": {
                     "volunteer": vid, "placement": pid, "score": score,
@@ -170,6 +224,21 @@ def unplaced_reasons(pr: Pricing, vis: I64, filled: I64) -> dict[int, Explained]
             text = text_of(r)
         out[vi] = Explained(cv, p, [head[0], r], [head[1], text])
     return out
+
+
+def _open_pairs_per_volunteer(prep: Prepared, filled: I64) -> I64:
+    """Per volunteer: their eligible pairs at placements with a slot open. Pairs come
+    grouped by placement, so only the open placements' runs are read (few, against
+    every pair); in any other order all are."""
+    c, pp = prep.compiled, prep.pairs.p
+    open_p = np.flatnonzero(filled < c.capacity)
+    if len(pp) > 1 and bool(np.any(pp[1:] < pp[:-1])):
+        at = np.flatnonzero((filled < c.capacity)[pp])
+    else:
+        lo = np.searchsorted(pp, open_p, side="left")
+        hi = np.searchsorted(pp, open_p, side="right")
+        at = segment_ranges(lo, hi - lo)
+    return np.bincount(prep.pairs.v[at], minlength=c.n_volunteers)
 
 
 def _placements_by_volunteer(prep: Prepared) -> dict[int, list[int]]:
@@ -193,7 +262,7 @@ def open_reasons(pr: Pricing, pis: I64, filled: I64) -> dict[int, Explained]:
     out: dict[int, Explained] = {}
     if len(pis) == 0:
         return out
-    costs = net.open_costs()
+    costs = pr.open
     n_elig = np.bincount(pairs.p, minlength=c.n_placements)
     vids = c.volunteer_ids
     for pi in pis.tolist():

@@ -2,7 +2,9 @@
 good warm start for the search).
 
 The network of `matching.rules.network` keeps every rule that is a network
-constraint. The budget is moved into the costs with a Lagrange multiplier: for any
+constraint, on the pairs an assignment keeping the groups and locks can use (a group
+member's pair only where the whole group can go, a locked volunteer's locked pair
+only). The budget is moved into the costs with a Lagrange multiplier: for any
 multiplier l >= 0, max(score - l * cost) + l * budget is an upper bound, and a short
 bisection on l finds a tight one. The placement-by-placement relaxation of
 `matching.rules.decompose` then counts the gender rule exactly and is run from several
@@ -27,6 +29,7 @@ from volmatch.matching.rules.decompose import (
     DECOMPOSITION_STEPS,
     TARGET_SHARE,
     decomposition_steps,
+    usable_mask,
 )
 from volmatch.matching.rules.network import SCALE, layered_flow
 from volmatch.models import Policy
@@ -84,6 +87,9 @@ class _Dual:
     """Per pair: what its placement costs the budget."""
     persons: int
     """Volunteers an assignment can place at most."""
+    usable: NDArray[np.bool_]
+    """Per pair, whether an assignment keeping the groups and locks can use it
+    (`matching.rules.decompose.usable_mask`): the flows leave the others out."""
 
     @classmethod
     def of(
@@ -93,8 +99,10 @@ class _Dual:
         locked: NDArray[np.intp],
         prev_pairs: NDArray[np.intp],
         n_previous: int,
+        groups: bool = True,
     ) -> _Dual:
-        """The dual of a round: its weights, move offset, costs and reach."""
+        """The dual of a round: its weights, move offset, costs and reach (`groups`:
+        the groups' reach kept)."""
         score = prep.scores.total.astype(np.int64)
         bonus = np.zeros(len(score), dtype=np.int64)
         if n_previous and policy.move_cost:
@@ -103,7 +111,8 @@ class _Dual:
         cost = placement_costs(prep.compiled, policy)[prep.pairs.p]
         c = prep.compiled
         persons = min(c.n_volunteers, int(c.capacity.sum()))
-        return cls(prep, policy, locked, score + bonus, offset, cost, persons)
+        usable = usable_mask(prep, policy, locked, groups)
+        return cls(prep, policy, locked, score + bonus, offset, cost, persons, usable)
 
     def highest_multiplier(self) -> float:
         """A multiplier above which no pair is worth its cost (0: nothing to price)."""
@@ -120,10 +129,12 @@ class _Dual:
         which the bound adds back."""
         prep, policy, cost = self.prep, self.policy, self.cost
         if lam == 0:
-            chosen, value = layered_flow(prep, policy, self.base, self.locked, layer)
+            chosen, value = layered_flow(
+                prep, policy, self.base, self.locked, layer, usable=self.usable
+            )
             return value + self.offset, chosen, int(cost[chosen].sum())
         w = SCALE * self.base - np.rint(SCALE * lam * cost).astype(np.int64)
-        chosen, value = layered_flow(prep, policy, w, self.locked, layer, SCALE)
+        chosen, value = layered_flow(prep, policy, w, self.locked, layer, SCALE, self.usable)
         b = policy.budget
         assert b is not None
         top = value + int(np.ceil(SCALE * lam * b.total)) + (self.persons + 1) // 2
@@ -141,15 +152,17 @@ def relaxation(
     start_at_zero: bool = True,
     decompose: bool = False,
     decompose_until: float | None = None,
+    groups: bool = True,
 ) -> Relaxation:
     """The tightest bound a few flows find (by default fewer on large rounds, where
     each flow costs seconds; a count, not a time, so that the result does not depend on
     the load). Every bound found is valid: `report` is told each better one as it
     comes. `decompose_until` (a perf_counter() value) ends the placement-by-placement
-    bound early."""
+    bound early. `groups=False` leaves the groups' reach out of the flows (the
+    bound of the round without its groups)."""
     if max_flows is None:
         max_flows = _default_flows(len(prep.pairs))
-    dual = _Dual.of(prep, policy, locked, prev_pairs, n_previous)
+    dual = _Dual.of(prep, policy, locked, prev_pairs, n_previous, groups)
     # With gender balance on, the multiplier is searched on the network that prices
     # it; the network with the nationality caps is then solved once at the best
     # multiplier, and the lower of the two bounds kept.

@@ -563,19 +563,28 @@ class _Subgradient:
         return moved
 
 
-def _usable_pairs(
-    prep: Prepared, policy: Policy, locked: NDArray[np.intp] | None
-) -> NDArray[np.intp]:
-    """The pairs the placements may choose: not those no assignment keeping the groups
-    can use, and a locked volunteer's locked pair only (every choice of its placement
-    takes it: a bonus above anything else there, taken back as a constant, so that a
-    set without it is never the best and the bound holds for every assignment that
-    keeps the locks)."""
+def usable_mask(
+    prep: Prepared, policy: Policy, locked: NDArray[np.intp] | None, groups: bool = True
+) -> NDArray[np.bool_]:
+    """Per pair, whether an assignment that keeps the groups (unless `groups` is
+    False) and the locks can use it: not where a member's group cannot go whole, and
+    of a locked volunteer only the locked pair. Every bound may leave the other pairs
+    out and stay valid."""
     c, pairs = prep.compiled, prep.pairs
-    usable = group_usable(prep, policy)
+    usable = group_usable(prep, policy) if groups else np.ones(len(pairs), dtype=np.bool_)
     if locked is not None and len(locked):
         fixed_v = np.zeros(c.n_volunteers, dtype=np.bool_)
         fixed_v[pairs.v[locked]] = True
         usable &= ~fixed_v[pairs.v]
         usable[locked] = True
-    return np.flatnonzero(usable)
+    return usable
+
+
+def _usable_pairs(
+    prep: Prepared, policy: Policy, locked: NDArray[np.intp] | None
+) -> NDArray[np.intp]:
+    """The pairs the placements may choose (`usable_mask`): a locked volunteer's
+    locked pair only, which every choice of its placement takes (a bonus above
+    anything else there, taken back as a constant, so that a set without it is never
+    the best and the bound holds for every assignment that keeps the locks)."""
+    return np.flatnonzero(usable_mask(prep, policy, locked))

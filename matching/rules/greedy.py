@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from volmatch.matching.constraints.budget import placement_costs
+from volmatch.matching.constraints import hosts, nationality
+from volmatch.matching.constraints.budget import budget_holds, placement_costs
 from volmatch.matching.constraints.gender import BALANCED_GENDERS, balance_applies
 from volmatch.matching.prepared import Prepared
 from volmatch.matching.rules.setup import RulesSetup
@@ -27,10 +28,13 @@ def greedy_start(
 
 
 def _insertion_ranks(
-    prep: Prepared, setup: RulesSetup, skip: frozenset[str]
+    prep: Prepared, setup: RulesSetup, skip: frozenset[str], policy: Policy | None = None
 ) -> tuple[NDArray[np.int64], NDArray[np.intp]]:
     """Per modelled pair: 0 locked, 1 the relaxation's (the hint), 2 a kept previous
-    pair, 3 the rest; and the positions of the locked pairs among the modelled ones."""
+    pair, 3 the rest; and the positions of the locked pairs among the modelled ones.
+    Under `max_moves` the kept previous pairs come before the hint (which moves
+    people freely: the relaxation leaves the limit out), so that the start moves
+    only those who must and keeps the limit wherever the round allows."""
     mp = setup.model_pairs
     n = len(mp)
     rank = np.full(n, 3, dtype=np.int64)
@@ -39,9 +43,16 @@ def _insertion_ranks(
     prev = np.array([i for i in setup.prev_pair.values() if i >= 0], dtype=np.intp)
     # the relaxation already weighs keeping previous pairs (the move bonus) against
     # the rest: its pairs come first
-    if len(prev) and "moves" not in skip:
-        rank[pos[prev][pos[prev] >= 0]] = 2
-    rank[pos[setup.hint][pos[setup.hint] >= 0]] = 1
+    limited = policy is not None and policy.max_moves is not None and "max_moves" not in skip
+    hint = pos[setup.hint][pos[setup.hint] >= 0]
+    kept = pos[prev][pos[prev] >= 0] if len(prev) else np.zeros(0, dtype=np.intp)
+    if limited:
+        rank[hint] = 2
+        rank[kept] = 1
+    else:
+        if "moves" not in skip:
+            rank[kept] = 2
+        rank[hint] = 1
     locked = pos[setup.locked] if "locked" not in skip else np.zeros(0, dtype=np.intp)
     rank[locked] = 0
     return rank, locked
@@ -76,7 +87,7 @@ class Greedy:
         mp = setup.model_pairs
         n = len(mp)
         pv, pp = pairs.v[mp], pairs.p[mp]
-        rank, locked = _insertion_ranks(prep, setup, skip)
+        rank, locked = _insertion_ranks(prep, setup, skip, policy)
         self.order: list[int] = np.lexsort((-scores.total[mp], rank)).tolist()
         self.rank: list[int] = rank.tolist()
         self.locked: set[int] = set(locked.tolist())
@@ -93,8 +104,7 @@ class Greedy:
             None if "nationality_share" in skip else policy.max_nationality_share_per_country
         )
         self.host_cap = None if "max_per_host" in skip else policy.max_per_host
-        self.pct = round(self.share * 100) if self.share is not None else 0
-        self.allow = policy.nationality_share_allowance
+        self.policy = policy
         self.together = policy.group_together
         self.use_groups = "groups" not in skip
         # the modelled pairs and the round
@@ -192,18 +202,22 @@ class Greedy:
         p, v = self.pp[i], self.pv[i]
         if self.load[p] >= self.cap[p]:
             return False
-        if self.host_cap is not None and self.host_load[self.host_of[p]] >= self.host_cap:
+        policy = self.policy
+        if self.host_cap is not None and not hosts.cap_holds(
+            self.host_load[self.host_of[p]] + 1, policy
+        ):
             return False
         nat = self.nat_of[v]
-        if self.nat_cap is not None and self.nat_at.get((p, nat), 0) >= self.nat_cap:
+        if self.nat_cap is not None and not nationality.cap_holds(
+            self.nat_at.get((p, nat), 0) + 1, policy
+        ):
             return False
-        if self.budget is not None and self.spent + self.cost[i] > self.budget:
+        if self.budget is not None and not budget_holds(self.spent + self.cost[i], policy):
             return False
         if self.share is not None:
             co = self.country_of[p]
-            if (
-                100 * (self.nat_in.get((co, nat), 0) + 1)
-                > self.pct * (self.in_country[co] + 1) + 100 * self.allow
+            if not nationality.share_holds(
+                self.nat_in.get((co, nat), 0) + 1, self.in_country[co] + 1, policy
             ):
                 return False
         return True
@@ -231,26 +245,23 @@ class Greedy:
         added = self._count(batch)
         if any(self.load[p] + k > self.cap[p] for p, k in added.placements.items()):
             return False
-        host_cap = self.host_cap
-        if host_cap is not None and any(
-            self.host_load[h] + k > host_cap for h, k in added.hosts.items()
+        policy = self.policy
+        if self.host_cap is not None and not all(
+            hosts.cap_holds(self.host_load[h] + k, policy) for h, k in added.hosts.items()
         ):
             return False
-        nat_cap = self.nat_cap
-        if nat_cap is not None and any(
-            self.nat_at.get(k, 0) + x > nat_cap for k, x in added.nationality_at.items()
+        if self.nat_cap is not None and not all(
+            nationality.cap_holds(self.nat_at.get(k, 0) + x, policy)
+            for k, x in added.nationality_at.items()
         ):
             return False
-        if self.budget is not None and self.spent + added.money > self.budget:
+        if self.budget is not None and not budget_holds(self.spent + added.money, policy):
             return False
         if self.share is not None:
             # adding people only loosens the cap of the nationalities not added
             for (co, nat), k in added.nationality_in.items():
                 total = self.in_country[co] + added.countries[co]
-                if (
-                    100 * (self.nat_in.get((co, nat), 0) + k)
-                    > self.pct * total + 100 * self.allow
-                ):
+                if not nationality.share_holds(self.nat_in.get((co, nat), 0) + k, total, policy):
                     return False
         return True
 

@@ -64,9 +64,11 @@ def build_model(
     force_rules: bool = True,
     held: NDArray[np.bool_] | None = None,
     outside: dict[str, dict[Any, int]] | None = None,
+    by_record: bool = False,
 ) -> RulesModel:
     """The CP-SAT model over `setup.model_pairs`; pairs marked in `held` are the
-    constant 1 (chosen, not decided by this model)."""
+    constant 1 (chosen, not decided by this model). `by_record`: an enforcement
+    literal per record a rule binds (see `RuleContext.by_record`)."""
     c, pairs, scores = prep.compiled, prep.pairs, prep.scores
     model = cp_model.CpModel()
     mp = setup.model_pairs
@@ -75,7 +77,9 @@ def build_model(
     else:
         x = [1 if h else model.new_bool_var(f"x{i}") for i, h in enumerate(held.tolist())]
     pv = PairVars(mp, pairs.v[mp], pairs.p[mp], scores.total[mp], x, held)
-    ctx = RuleContext(model, pv, c, pairs, scores, policy, outside=outside or {})
+    ctx = RuleContext(
+        model, pv, c, pairs, scores, policy, outside=outside or {}, by_record=by_record
+    )
     pos = np.full(len(pairs), -1, dtype=np.intp)
     pos[mp] = np.arange(len(mp))
     locks = setup.locked if "locked" not in skip else np.zeros(0, dtype=np.intp)
@@ -105,7 +109,7 @@ def build_model(
         if expr is not None:  # min_fill where no placement is left to fill
             tiers.append((name, expr))
     if force_rules:
-        for lit in ctx.enforce.values():
+        for lit in [*ctx.enforce.values(), *ctx.records.values()]:
             model.add(lit == 1)
     hint = np.zeros(len(pairs), dtype=np.bool_)
     hint[setup.hint] = True

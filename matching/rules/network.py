@@ -80,13 +80,16 @@ def layered_flow(
     locked: NDArray[np.intp],
     layer: str = "nationality",
     scale: int = 1,
+    usable: NDArray[np.bool_] | None = None,
 ) -> tuple[NDArray[np.intp], int]:
     """Max-weight assignment under slots and host caps, and per placement either the
     nationality cap (`layer="nationality"`) or a concave stand-in for the gender
-    balance penalty (`layer="gender"`, see `_gender_arcs`); locks forced. Returns the
-    chosen pairs and the network's optimum (weights plus the gender terms)."""
+    balance penalty (`layer="gender"`, see `_gender_arcs`); locks forced; only the
+    `usable` pairs (default all: the others' arcs carry nothing). Returns the chosen
+    pairs and the network's optimum (weights plus the gender terms)."""
     c, pairs = prep.compiled, prep.pairs
     n = len(pairs)
+    pair_cap = np.ones(n, np.int64) if usable is None else usable.astype(np.int64)
     big = int(np.abs(weight).sum()) + 1
     if layer == "gender":
         big += 2 * policy.gender_balance_penalty * scale * c.n_placements
@@ -102,10 +105,10 @@ def layered_flow(
     p_base = net.take(len(used_p))
     pair_arc_first = net.n_arcs
     if layer == "gender":
-        out_cost = _gender_arcs(prep, policy, net, v_node, p_node, p_base, -w, scale)
+        out_cost = _gender_arcs(prep, policy, net, v_node, p_node, p_base, -w, pair_cap, scale)
     else:
         out_cost = np.zeros(len(used_p), np.int64)
-        _pair_arcs(prep, policy, net, v_node, p_node, used_p, p_base, -w)
+        _pair_arcs(prep, policy, net, v_node, p_node, used_p, p_base, -w, pair_cap)
     sink = _sink_arcs(prep, policy, net, used_p, p_base, out_cost, nv)
     net.arcs(np.array([0]), np.array([sink]), np.array([nv]), np.array([0]))
     flow = net.solve(sink, nv)
@@ -123,19 +126,20 @@ def _pair_arcs(
     used_p: I64,
     p_base: int,
     pair_cost: I64,
+    pair_cap: I64,
 ) -> None:
-    """A volunteer's arc to each placement it is eligible for, through a node per
-    placement and nationality capped at the cap per nationality when there is one."""
+    """A volunteer's arc to each placement it is eligible for (capacity `pair_cap`: 0
+    for a pair left out), through a node per placement and nationality capped at the
+    cap per nationality when there is one."""
     c, pairs = prep.compiled, prep.pairs
-    n = len(pairs)
     limit = policy.max_same_nationality_per_placement
     if limit is None:
-        net.arcs(1 + v_node, p_base + p_node, np.ones(n, np.int64), pair_cost)
+        net.arcs(1 + v_node, p_base + p_node, pair_cap, pair_cost)
         return
     key = pairs.p.astype(np.int64) * len(c.countries) + c.nationality[pairs.v]
     used_k, k_node = compact_ids(key, c.n_placements * len(c.countries))
     k_base = net.take(len(used_k))
-    net.arcs(1 + v_node, k_base + k_node, np.ones(n, np.int64), pair_cost)
+    net.arcs(1 + v_node, k_base + k_node, pair_cap, pair_cost)
     kp = np.searchsorted(used_p, used_k // len(c.countries))
     net.arcs(
         k_base + np.arange(len(used_k)),
@@ -184,6 +188,7 @@ def _gender_arcs(
     p_node: I64,
     p_base: int,
     pair_cost: I64,
+    pair_cap: I64,
     scale: int = 1,
 ) -> I64:
     """Pair arcs through a node per placement and gender class (female, male, any
@@ -208,7 +213,7 @@ def _gender_arcs(
     n_cls = len(BALANCED_GENDERS) + 1
     g_base = net.take(npl * n_cls)
     cls = np.minimum(c.gender[pairs.v].astype(np.int64), n_cls - 1)
-    net.arcs(1 + v_node, g_base + p_node * n_cls + cls, np.ones(len(pairs), np.int64), pair_cost)
+    net.arcs(1 + v_node, g_base + p_node * n_cls + cls, pair_cap, pair_cost)
     slots = np.minimum(c.capacity[used_p], len(pairs)).astype(np.int64)
     node_p = np.repeat(np.arange(npl), n_cls)
     heads = p_base + node_p

@@ -7,7 +7,7 @@ model holds; and the shares of `time_limit_s` the parts of the solve keep to.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -72,6 +72,9 @@ class RulesSetup:
     guide: NDArray[np.intp] | None = None
     """The placement-by-placement bound's choices (nearly an assignment, worth more
     than the start repaired from them): the search looks first where they differ."""
+    stages: dict[str, float] = field(default_factory=dict)
+    """Seconds each part of the solve took (set-up, search, bound and report): where
+    the time went, for the result's `solver` stats."""
 
     def fresh_guide(self) -> NDArray[np.intp] | None:
         """The relaxation's newest choices so far (the child's bound converges while

@@ -35,26 +35,119 @@ RELAX_ORDER = (
 """Hard rules that may be dropped when they cannot all hold, first tried first."""
 
 
+MINIMISE_CHECKS = 40
+"""Solves at most spent making a conflict minimal (one per assumption tried out):
+cores are a handful of records, and past this the core found so far is reported."""
+
+
 def _diagnose(prep: Prepared, setup: RulesSetup, policy: Policy) -> list[Conflict]:
-    """Which hard rules (and locked pairs) cannot hold together, from CP-SAT's
-    sufficient assumptions on a feasibility model."""
-    built = build_model(prep, setup, policy, force_rules=False)
-    model = built.ctx.model
+    """Which records of the hard rules (locks, caps of a placement and nationality, a
+    host's cap, groups; the budget, shares and move limit as a whole) cannot hold
+    together: CP-SAT's sufficient assumptions on a feasibility model with a literal
+    per record, then made minimal by leaving each out in turn (a record whose removal
+    leaves the rest infeasible is not needed). One `Conflict` per rule in the core,
+    each with the sentence naming every record of it."""
+    built = build_model(prep, setup, policy, force_rules=False, by_record=True)
+    ctx = built.ctx
+    model = ctx.model
     model.clear_objective()  # type: ignore[no-untyped-call]
     model.clear_hints()  # type: ignore[no-untyped-call]
-    names = {lit.index: rule for rule, lit in built.ctx.enforce.items()}
-    model.add_assumptions(list(built.ctx.enforce.values()))
-    solver = cpsat_solver(policy, min(MAX_CHECK_SECONDS, policy.time_limit_s))
+    named: dict[int, tuple[str, tuple[int, ...]]] = {
+        lit.index: (rule, ()) for rule, lit in ctx.enforce.items()
+    }
+    named |= {lit.index: key for key, lit in ctx.records.items()}
+    lits = {lit.index: lit for lit in [*ctx.enforce.values(), *ctx.records.values()]}
+    seconds = min(MAX_CHECK_SECONDS, policy.time_limit_s)
+    model.add_assumptions(list(lits.values()))
+    solver = cpsat_solver(policy, seconds)
     solver.solve(model)
-    core = [names[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in names]
-    return [
-        Conflict(
-            rule=r,
-            message=f"the rule {r!r} cannot hold together with "
-            + ", ".join(x for x in core if x != r),
-        )
-        for r in core
-    ] or [Conflict(rule="rules", message="the rules cannot all hold")]
+    found = [i for i in solver.sufficient_assumptions_for_infeasibility() if i in named]
+    if not found:
+        return [Conflict(rule="rules", message="the rules cannot all hold")]
+    core = _minimal(model, policy, [lits[i] for i in found], seconds)
+    records = [named[lit.index] for lit in core]
+    sentence = describe_conflict(prep, policy, records)
+    rules = list(dict.fromkeys(rule for rule, _ in records))
+    c = prep.compiled
+    out = []
+    for rule in rules:
+        keys = [k for r, k in records if r == rule]
+        vols = [c.volunteer_ids[k[0]] for k in keys if rule == "locked"]
+        places = [c.placement_ids[k[0 if rule != "locked" else 1]]
+                  for k in keys if rule in ("locked", "nationality_per_placement")]
+        out.append(Conflict(rule=rule, message=sentence, volunteers=tuple(vols),
+                            placements=tuple(dict.fromkeys(places))))
+    return out
+
+
+def _minimal(
+    model: cp_model.CpModel, policy: Policy, core: list[cp_model.IntVar], seconds: float
+) -> list[cp_model.IntVar]:
+    """Drop each assumption of an infeasible core in turn while the rest stay
+    infeasible (deletion filter): what is left is a minimal core, unless a check ran
+    out of time (then that assumption stays) or `MINIMISE_CHECKS` ran out."""
+    kept = list(core)
+    k = 0
+    checks = 0
+    while k < len(kept) and len(kept) > 1 and checks < MINIMISE_CHECKS:
+        trial = kept[:k] + kept[k + 1:]
+        model.clear_assumptions()
+        model.add_assumptions(trial)
+        status = cpsat_solver(policy, seconds).solve(model)
+        checks += 1
+        if status == cp_model.INFEASIBLE:
+            kept = trial
+        else:
+            k += 1
+    return kept
+
+
+def describe_conflict(
+    prep: Prepared, policy: Policy, records: list[tuple[str, tuple[int, ...]]]
+) -> str:
+    """A conflict in the coordinator's words, record by record: "locks V001->P009 and
+    V002->P009: 2 volunteers of CN at P009 where the cap is 1"."""
+    c = prep.compiled
+    locks = [k for r, k in records if r == "locked"]
+    parts = []
+    for rule, key in records:
+        if rule == "locked":
+            continue
+        if rule == "nationality_per_placement":
+            p, nat = key
+            n_locked = sum(1 for v, q in locks if q == p and c.nationality[v] == nat)
+            cap = policy.max_same_nationality_per_placement
+            who = f"{n_locked} volunteers of {c.countries[nat]} at {c.placement_ids[p]}"
+            parts.append(f"{who} where the cap is {cap}" if n_locked
+                         else f"at most {cap} of {c.countries[nat]} at {c.placement_ids[p]}")
+        elif rule == "max_per_host":
+            (h,) = key
+            n_locked = sum(1 for _, q in locks if c.host[q] == h)
+            parts.append(f"{n_locked} volunteers at host {c.hosts[h]} where the cap is "
+                         f"{policy.max_per_host}" if n_locked
+                         else f"at most {policy.max_per_host} at host {c.hosts[h]}")
+        elif rule == "groups":
+            (g,) = key
+            members = ", ".join(c.volunteer_ids[v] for v in (c.group == g).nonzero()[0].tolist())
+            where = "placement" if policy.group_together == "placement" else "host country"
+            parts.append(f"group {c.group_ids[g]} ({members}) together in one {where}")
+        elif rule == "budget" and policy.budget is not None:
+            parts.append(f"the budget of {policy.budget.total}")
+        elif rule == "max_moves":
+            parts.append(f"at most {policy.max_moves} moves")
+        elif rule == "nationality_share":
+            parts.append(
+                f"at most {policy.max_nationality_share_per_country:.0%} (+"
+                f"{policy.nationality_share_allowance}) of one nationality per country"
+            )
+        else:
+            parts.append(f"the rule {rule!r}")
+    if locks:
+        names = [f"{c.volunteer_ids[v]}->{c.placement_ids[p]}" for v, p in locks]
+        head = "lock " + names[0] if len(names) == 1 else (
+            "locks " + ", ".join(names[:-1]) + " and " + names[-1])
+        return head + (": " + "; ".join(parts) if parts else "")
+    return "cannot all hold: " + "; ".join(parts)
 
 
 def _feasible(

@@ -15,8 +15,11 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
+import numpy as np
+
 from volmatch.matching.prepared import Prepared, Solution
 from volmatch.matching.previous import moves_report
+from volmatch.matching.rules.gap import bound_moves
 from volmatch.matching.rules.report import (
     RULE_COST_PAIRS,
     group_reasons,
@@ -38,6 +41,7 @@ def solve_with_rules(prep: Prepared) -> Solution:
     t0 = time.perf_counter()
     policy = prep.compiled.round.policy
     setup = set_up(prep, t0 - sum(prep.timings.values()))
+    setup.stages["setup"] = time.perf_counter() - t0
     try:
         return _solve_set_up(prep, setup, policy, t0)
     finally:
@@ -47,10 +51,13 @@ def solve_with_rules(prep: Prepared) -> Solution:
 
 def _solve_set_up(prep: Prepared, setup: RulesSetup, policy: Policy, t0: float) -> Solution:
     """Solve the tiers (softening the rules when they cannot all hold) and report."""
+    t_tiers = time.perf_counter()
     picked_or_none, built, tiers, proven = solve_tiers(prep, setup, policy)
     softened: list[dict[str, Any]] = []
     if picked_or_none is None:
         picked_or_none, built, tiers, proven, softened = soften(prep, setup, policy)
+    setup.stages["search"] = time.perf_counter() - t_tiers
+    t_report = time.perf_counter()
     picked = picked_or_none
     score_total = int(prep.scores.total[picked].sum())
     # evaluate penalties on the chosen solution without a solver
@@ -61,6 +68,8 @@ def _solve_set_up(prep: Prepared, setup: RulesSetup, policy: Policy, t0: float) 
     status: Literal["optimal", "feasible"] = (
         "optimal" if (full and proven and objective >= bound) else "feasible"
     )
+    setup.stages["bound_and_report"] = time.perf_counter() - t_report
+    top = max(bound, objective)
     extra: dict[str, Any] = {
         "rules": {"active": rules_active(prep)}
         | rule_report(prep, setup, policy, picked, built, penalty_points),
@@ -70,6 +79,9 @@ def _solve_set_up(prep: Prepared, setup: RulesSetup, policy: Policy, t0: float) 
             "all_pairs": len(prep.pairs),
             "pure_optimum": setup.pure_objective,
             "seconds": round(time.perf_counter() - t0, 3),
+            "stages": {k: round(v, 3) for k, v in setup.stages.items()},
+            # the share of the bound the result may still be short of it
+            "gap": round((top - objective) / top, 6) if top > 0 else 0.0,
         },
     }
     if softened:
@@ -79,13 +91,18 @@ def _solve_set_up(prep: Prepared, setup: RulesSetup, policy: Policy, t0: float) 
         want_costs = len(prep.pairs) <= RULE_COST_PAIRS
     if want_costs:
         extra["rules"]["costs"] = rule_costs(prep, setup, policy, objective)
+        prev_idx = np.array([i for i in setup.prev_pair.values() if i >= 0], dtype=np.intp)
+        if not softened:  # (the bound is then the flow's without any rule)
+            extra["solver"]["gap_rule"] = bound_moves(
+                prep, policy, setup.locked, prev_idx, len(prep.compiled.round.previous)
+            )
     extra["volunteer_reasons"] = group_reasons(prep, built)
     if prep.compiled.round.previous:
         extra["moves"] = moves_report(
             prep.compiled, prep.pairs, prep.scores, picked, setup.prev_pair
         )
     return Solution(
-        chosen=picked, status=status, objective=objective, bound=max(bound, objective), extra=extra
+        chosen=picked, status=status, objective=objective, bound=top, extra=extra
     )
 
 

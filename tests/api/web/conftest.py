@@ -4,6 +4,8 @@
   the fast tests through Starlette's TestClient;
 - `served`: one real `volmatch serve` subprocess for the whole session, on a temporary
   SQLite database, with `served.key(role, host_id)` to make keys in it;
+- `demo_served`: another one started with `--demo` (the demo pool loaded, a sign-in link
+  per role in `demo_served.links`);
 - `browser` / `page`: Debian's chromium driven by Playwright (skipped, with the reason,
   where chromium or Playwright is absent; CI installs both).
 """
@@ -19,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.service.helpers import Server, make_keys, settings_for
+from tests.api.service.helpers import free_port, make_keys, settings_for
 
 CHROMIUM = os.environ.get("VOLMATCH_TEST_CHROMIUM", "/usr/bin/chromium")
 """The browser the tests drive: Debian's package (Playwright's own builds cannot be
@@ -38,14 +40,58 @@ def web_fixture(tmp_path: Path) -> Iterator[Any]:
         yield c
 
 
+class WebServer:
+    """A real `volmatch serve` subprocess on a temporary SQLite database; its stderr goes
+    to a file (a pipe nobody reads would fill up and stall the server)."""
+
+    def __init__(self, folder: Path, *args: str) -> None:
+        import subprocess
+        import sys
+        import time
+
+        import httpx
+
+        self.db_url = f"sqlite:///{folder / 'web.db'}"
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = folder / "serve.log"
+        env = {**os.environ, "VOLMATCH_POLL_S": "0.05", "VOLMATCH_LOG_LEVEL": "WARNING"}
+        env.pop("VOLMATCH_DB_URL", None)
+        exe = str(Path(sys.executable).with_name("volmatch"))
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [exe, "serve", "--port", str(self.port), "--db", self.db_url, *args],
+                cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=log)
+        end = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > end:
+                self.stop()
+                raise AssertionError(f"the server did not start:\n{self.log}")
+            time.sleep(0.1)
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+
+
 @dataclass
 class Served:
     """A running `volmatch serve`: its base URL, its database URL, and its process."""
 
     base: str
     db_url: str
-    server: Any
-    made: list[str] = field(default_factory=list)
+    server: WebServer
+    links: dict[str, str] = field(default_factory=dict)
 
     def key(self, role: str, host_id: str | None = None) -> str:
         """A new API key of `role` (and host) in the server's database."""
@@ -55,11 +101,9 @@ class Served:
         db = open_database(self.db_url)
         try:
             with db.write() as s:
-                token = create_key(s, role, host_id)[1]
+                return create_key(s, role, host_id)[1]
         finally:
             db.dispose()
-        self.made.append(token)
-        return token
 
     def sign_in_link(self, token: str) -> str:
         """A one-time sign-in link for the key `token`."""
@@ -77,11 +121,22 @@ class Served:
 
 @pytest.fixture(name="served", scope="session")
 def served_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    tmp = tmp_path_factory.mktemp("served")
-    url = f"sqlite:///{tmp / 'web.db'}"
-    server = Server(url, tmp)
+    server = WebServer(tmp_path_factory.mktemp("served"))
     try:
-        yield Served(server.base, url, server)
+        yield Served(server.base, server.db_url, server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(name="demo_served", scope="session")
+def demo_served_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    import re
+
+    server = WebServer(tmp_path_factory.mktemp("demo"), "--demo")
+    try:
+        links = dict(re.findall(r"^\s+(coordinator|host|planner)\s+(http\S+)$", server.log,
+                                re.MULTILINE))
+        yield Served(server.base, server.db_url, server, links)
     finally:
         server.stop()
 

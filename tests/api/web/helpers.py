@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
@@ -21,3 +23,13 @@ def sign_in(c: Any, key: str, next_path: str = "") -> Any:
     assert form.status_code == 200, form.text
     return c.post("/sign-in", data={"key": key, "csrf_token": csrf_of(form.text),
                                     "next": next_path})
+
+
+def shoot(page: Any, name: str) -> None:
+    """A screenshot of `page` as `$VOLMATCH_SCREENSHOTS/name.png` when that variable names
+    a folder (`VOLMATCH_SCREENSHOTS=docs/screenshots pytest tests/api/web` renews the
+    README's pictures); nothing otherwise, so that test runs leave the tree alone."""
+    folder = os.environ.get("VOLMATCH_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)

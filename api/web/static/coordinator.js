@@ -1,0 +1,42 @@
+// Coordinator pages: the live progress bar of a round, fed by its server-sent events.
+// Without scripts the page still says the stage and has a refresh link.
+"use strict";
+
+function followRound(section) {
+  const bar = document.getElementById("bar");
+  const stage = document.getElementById("stage");
+  const figures = document.getElementById("figures");
+  const limit = parseFloat(section.dataset.timeLimit) || 30;
+  const source = new EventSource(section.dataset.events);
+  source.addEventListener("progress", (event) => {
+    const state = JSON.parse(event.data);
+    const p = state.progress || {};
+    stage.textContent = stage.textContent.split(":")[0] + ": " + (p.stage || state.status);
+    if (state.status === "running") {
+      // The solver's stages have no fixed count: the bar shows time used of the limit,
+      // never full before the end event.
+      const used = Math.min(95, 5 + 90 * (p.elapsed_s || 0) / limit);
+      bar.value = Math.max(bar.value || 0, used);
+    }
+    if (p.best_objective !== undefined && p.best_objective !== null) {
+      figures.textContent = "objective " + p.best_objective +
+        (p.bound !== null && p.bound !== undefined ? " / bound " + p.bound : "");
+    }
+  });
+  source.addEventListener("end", () => {
+    source.close();
+    bar.value = 100;
+    stage.textContent = section.dataset.doneLabel;
+    window.setTimeout(() => window.location.reload(), 400);
+  });
+  source.onerror = () => {
+    // The server went or the stream ended: reload to show the state as it is.
+    source.close();
+    window.setTimeout(() => window.location.reload(), 2000);
+  };
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const section = document.getElementById("progress");
+  if (section && window.EventSource) followRound(section);
+});

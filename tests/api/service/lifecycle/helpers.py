@@ -1,0 +1,83 @@
+"""Helpers of the lifecycle tests: a small published round with more volunteers than
+slots (so that declines can be backfilled), and short-cuts for offers and proposals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.service.helpers import wait_round
+from tests.helpers import plc, vol
+
+
+def pool() -> list[dict[str, Any]]:
+    """Six volunteers for four slots; skills make the best fits differ."""
+    return [
+        vol("V1", name="Ana Lima", birth_date="2000-01-02", nationality="BR",
+            skills={"teaching": 5}),
+        vol("V2", name="Ben Okafor", nationality="NG", skills={"teaching": 4, "nursing": 3}),
+        vol("V3", name="Chen Wei", nationality="CN", skills={"nursing": 5}),
+        vol("V4", name="Dara Kim", nationality="KR", skills={"teaching": 2}),
+        vol("V5", name="Eli Sato", nationality="JP", skills={"nursing": 2}),
+        vol("V6", name="Fay Ng", nationality="SG", skills={"teaching": 1}),
+    ]
+
+
+def needs() -> list[dict[str, Any]]:
+    """Three needs of H01 and H02 with four slots."""
+    return [
+        plc("P1", host="H01", title="Teacher", slots=2, desired_skills={"teaching": 5}),
+        plc("P2", host="H01", title="Nurse", country="KE", desired_skills={"nursing": 5}),
+        plc("P3", host="H02", title="Tutor", country="SN", desired_skills={"teaching": 3}),
+    ]
+
+
+def published(c: Any, **policy: Any) -> str:
+    """Store the needs and the pool, solve a round of them, publish it; its id."""
+    co = c.keys.auth("coordinator")
+    for p in needs():
+        who = "host1" if p["host"] == "H01" else "host2"
+        assert c.post("/placements", json=p, headers=c.keys.auth(who)).status_code == 201
+    assert c.post("/volunteers", json={"volunteers": pool()}, headers=co).status_code == 200
+    body: dict[str, Any] = {"name": "spring"}
+    if policy:
+        body["policy"] = policy
+    r = c.post("/rounds", json=body, headers=co)
+    assert r.status_code == 202, r.text
+    rid = str(r.json()["id"])
+    assert wait_round(c, rid, co)["status"] == "done"
+    assert c.post(f"/rounds/{rid}/publish", headers=co).status_code == 201
+    return rid
+
+
+def offers(c: Any, rid: str, who: str = "coordinator") -> dict[str, dict[str, Any]]:
+    """Volunteer -> their newest offer in the round."""
+    r = c.get("/offers", params={"round": rid}, headers=c.keys.auth(who))
+    assert r.status_code == 200, r.text
+    return {o["volunteer"]: o for o in r.json()}
+
+
+def lifecycle(c: Any, rid: str) -> dict[str, Any]:
+    r = c.get(f"/rounds/{rid}/lifecycle", headers=c.keys.auth("coordinator"))
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def decline(c: Any, offer_id: int, reason: str = "personal") -> dict[str, Any]:
+    r = c.post(f"/offers/{offer_id}/reply", json={"answer": "decline", "reason": reason},
+               headers=c.keys.auth("coordinator"))
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def accept(c: Any, offer_id: int) -> dict[str, Any]:
+    r = c.post(f"/offers/{offer_id}/reply", json={"answer": "accept"},
+               headers=c.keys.auth("coordinator"))
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def state(c: Any, offer_id: int, to: str, **kw: Any) -> dict[str, Any]:
+    r = c.post(f"/offers/{offer_id}/state", json={"to": to, **kw},
+               headers=c.keys.auth("coordinator"))
+    assert r.status_code == 200, r.text
+    return dict(r.json())

@@ -1,0 +1,46 @@
+"""Scenario runs as jobs: progress, the stored comparison, failures and interruption."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from tests.api.service.helpers import round_doc, store
+from volmatch.api.service.scenario_runs import STALE_AFTER, read_run, recent_runs, start_run
+from volmatch.api.service.tables import RoundRow, ScenarioRun, utcnow
+from volmatch.scenarios.model import parse_scenario
+
+RAW = {"name": "q", "variants": [{"name": "urgent", "changes": [
+    {"policy": {"weights.priority": 400}}]}]}
+
+
+def _db(tmp_path: Path) -> object:
+    db, _ = store(f"sqlite:///{tmp_path / 'runs.db'}")
+    with db.write() as s:
+        s.add(RoundRow(id="R1", name="spring", source="document", created_by="k",
+                       n_volunteers=5, n_placements=3, document=round_doc()))
+    return db
+
+
+def test_a_run_records_progress_and_its_comparison(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    scenario = parse_scenario({**RAW, "base": {"round_id": "R1"}})
+    run_id = start_run(db, "R1", scenario, RAW, "k", background=False)
+    with db.read() as s:
+        run = read_run(s, run_id)
+        assert [r.id for r in recent_runs(s)] == [run_id]
+    assert run is not None and run.status == "done" and run.finished
+    assert (run.done, run.total) == (2, 2)
+    assert run.comparison is not None
+    assert [v["name"] for v in run.comparison["variants"]] == ["urgent"]
+
+
+def test_a_run_whose_process_died_shows_as_interrupted(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    with db.write() as s:
+        s.add(ScenarioRun(id="X", round_id="R1", created_by="k", name="", status="running",
+                          progress={"done": 1, "total": 3}, scenario=RAW,
+                          heartbeat_at=utcnow() - STALE_AFTER - dt.timedelta(seconds=1)))
+    with db.read() as s:
+        run = read_run(s, "X")
+    assert run is not None and run.status == "interrupted" and run.finished

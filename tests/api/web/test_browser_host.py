@@ -1,0 +1,111 @@
+"""The host partner's journey in a real browser (chromium through Playwright) against
+`volmatch serve --demo`: open the demo's one-time link, add a need while the live line
+counts who qualifies, see the need and its eligible count in the list; another host gets
+the 404 page for it; after publication, the matched volunteers; the pages in French and
+at a phone's width."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.web.conftest import Served
+from tests.api.web.helpers import shoot
+from volmatch.matching import compile_round, dense_pairs
+from volmatch.models import Placement, Policy, Round, Volunteer
+from volmatch.scenarios.demo import demo_round_path
+
+pytestmark = pytest.mark.browser
+
+NEED = {"id": "P900", "host": "H01", "country": "NP", "slots": 2,
+        "start_earliest": "2027-05-01", "start_latest": "2027-07-30",
+        "required_languages": {"en": "B2"}, "required_skills": {"teaching": 2}}
+
+
+def _demo_count(need: dict[str, Any]) -> int:
+    """Eligible demo volunteers for `need`, every rule checked on every pair."""
+    doc = json.loads(demo_round_path().read_text(encoding="utf-8"))
+    pool = [Volunteer.model_validate({k: v for k, v in d.items() if k != "preferences"})
+            for d in doc["volunteers"]]
+    r = Round(volunteers=pool, placements=[Placement.model_validate(need)], policy=Policy())
+    return len(dense_pairs(compile_round(r)))
+
+
+def _publish(served: Served) -> None:
+    co = {"Authorization": f"Bearer {served.key('coordinator')}"}
+    with httpx.Client(base_url=served.base, headers=co, timeout=60) as c:
+        rid = c.post("/rounds", json={"name": "demo", "policy": {"time_limit_s": 10}}).json()["id"]
+        end = time.monotonic() + 120
+        while c.get(f"/rounds/{rid}").json()["status"] not in ("done", "failed", "cancelled"):
+            assert time.monotonic() < end, "the demo round did not finish"
+            time.sleep(0.2)
+        assert c.post(f"/rounds/{rid}/publish").status_code == 201
+
+
+def test_host_journey(demo_served: Served, browser: Any) -> None:
+    base = demo_served.base
+    context = browser.new_context(viewport={"width": 1100, "height": 800}, locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    # The demo's one-time link: a button, then the host's needs.
+    page.goto(demo_served.links["host"])
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{base}/host/needs")
+    assert "Host partner H01" in page.locator("header").inner_text()
+    shoot(page, "host-needs")
+
+    page.get_by_role("link", name="Add a need").first.click()
+    page.wait_for_url(f"{base}/host/needs/new")
+    page.get_by_label("Need id").fill(NEED["id"])
+    page.get_by_label("Title").fill("English teacher")
+    page.get_by_label("Country").select_option("NP")
+    page.get_by_label("Volunteers needed").fill("2")
+    page.get_by_label("Earliest start").fill(NEED["start_earliest"])
+    page.get_by_label("Latest start").fill(NEED["start_latest"])
+    page.locator("#required_skills-code-1").fill("teaching")
+    page.locator("#required_skills-level-1").select_option("2")
+    page.locator("#required_languages-code-1").select_option("en")
+    page.locator("#required_languages-level-1").select_option("B2")
+    page.get_by_label("What the community needs, and why now").fill(
+        "Two village schools have no English teacher this year.")
+    expected = _demo_count(NEED)
+    line = page.locator("#feasibility")
+    line.filter(has_text=f"{expected} volunteers of the 300").wait_for()
+    shoot(page, "host-need-form")
+    page.get_by_role("button", name="Save the need").click()
+    page.wait_for_url(f"{base}/host/needs?saved=P900")
+    row = page.locator("tr", has=page.get_by_role("link", name="P900: English teacher"))
+    assert row.locator("td").last.inner_text().strip() == str(expected)
+
+    # Another host partner: the need does not exist for them.
+    other = browser.new_context()
+    other_page = other.new_page()
+    other_page.goto(demo_served.sign_in_link(demo_served.key("host", "H02")))
+    other_page.get_by_role("button", name="Continue").click()
+    other_page.wait_for_url(f"{base}/host/needs")
+    assert "P900" not in other_page.content()
+    answer = other_page.goto(f"{base}/host/needs/P900")
+    assert answer is not None and answer.status == 404
+    assert other_page.get_by_role("heading", level=1).inner_text() == "Not found"
+    other.close()
+
+    # After publication: the volunteers matched to H01.
+    _publish(demo_served)
+    page.get_by_role("link", name="Matched volunteers").click()
+    page.wait_for_url(f"{base}/host/matches")
+    assert page.locator("tbody tr").count() > 0
+    shoot(page, "host-matches")
+
+    # French, and a phone's width.
+    page.goto(f"{base}/host/needs/new?lang=fr")
+    assert page.get_by_role("heading", level=1).inner_text() == "Nouveau besoin"
+    shoot(page, "host-need-form-fr")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{base}/host/needs")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(page, "host-needs-phone")
+    context.close()

@@ -1,0 +1,190 @@
+"""Coordinator pages through the app (TestClient): dashboard, pool upload with its
+error table and nothing stored, a round from the policy form, its result paged, sorted
+and filtered on the server, explain, advice, lock and re-run with the moves listed,
+publish, the workbook; other roles get the 404 page, forms without CSRF the 403 page."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from typing import Any
+
+from tests.api.service.helpers import placements, round_doc, seed, volunteers, wait_round
+from tests.api.web.helpers import csrf_of, sign_in
+
+
+def _coordinator(web: Any) -> str:
+    """Sign the coordinator in; the CSRF token of their session."""
+    assert sign_in(web, web.keys.coordinator).status_code == 303
+    return csrf_of(web.get("/coordinator/pool").text)
+
+
+def _start_round(web: Any, csrf: str, **fields: str) -> str:
+    form = {"csrf_token": csrf, "name": "spring", "mode": "optimal", "time_limit_s": "10",
+            "international_only": "on", **fields}
+    r = web.post("/coordinator/rounds/new", data=form)
+    assert r.status_code == 303, r.text
+    rid = r.headers["location"].rsplit("/", 1)[1]
+    assert wait_round(web, rid, web.keys.auth("coordinator"))["status"] == "done"
+    return rid
+
+
+def test_dashboard_shows_pool_needs_and_rounds(web: Any) -> None:
+    seed(web)
+    csrf = _coordinator(web)
+    page = web.get("/coordinator")
+    assert page.status_code == 200
+    assert f"<strong class=\"big\">{len(volunteers())}</strong>" in page.text
+    assert "No round yet." in page.text
+    rid = _start_round(web, csrf)
+    page = web.get("/coordinator")
+    assert f"/coordinator/rounds/{rid}" in page.text and "spring" in page.text
+    countries = {p["country"] for p in placements()}
+    assert all(f"<th scope=\"row\">{c}</th>" in page.text for c in countries)
+
+
+def test_pool_upload_lists_every_error_and_stores_nothing(web: Any) -> None:
+    csrf = _coordinator(web)
+    doc = round_doc()
+    doc["volunteers"][0]["nationality"] = "Atlantis"
+    doc["placements"][0]["slots"] = 0
+    r = web.post("/coordinator/pool", data={"csrf_token": csrf},
+                 files={"file": ("pool.json", json.dumps(doc).encode(), "application/json")})
+    assert r.status_code == 422
+    rows = re.findall(r'<tr class="error-row">(.*?)</tr>', r.text, re.S)
+    assert len(rows) == 2
+    assert "nationality" in r.text and "slots" in r.text
+    assert "nothing was stored" in r.text
+    assert web.get("/volunteers", headers=web.keys.auth("coordinator")).json() == []
+    good = round_doc()
+    r = web.post("/coordinator/pool", data={"csrf_token": csrf},
+                 files={"file": ("pool.json", json.dumps(good).encode(), "application/json")})
+    assert r.status_code == 200, r.text
+    assert f"Volunteers: {len(good['volunteers'])} new, 0 replaced" in r.text
+    stored = web.get("/volunteers", headers=web.keys.auth("coordinator")).json()
+    assert len(stored) == len(good["volunteers"])
+
+
+def test_pool_upload_without_csrf_is_the_403_page(web: Any) -> None:
+    _coordinator(web)
+    r = web.post("/coordinator/pool",
+                 files={"file": ("pool.json", json.dumps(round_doc()).encode(), "x")})
+    assert r.status_code == 403
+    assert web.get("/volunteers", headers=web.keys.auth("coordinator")).json() == []
+
+
+def test_policy_form_errors_are_beside_their_fields(web: Any) -> None:
+    seed(web)
+    csrf = _coordinator(web)
+    r = web.post("/coordinator/rounds/new", data={
+        "csrf_token": csrf, "mode": "optimal", "time_limit_s": "soon", "w_skills": "-3"})
+    assert r.status_code == 422
+    assert 'id="time_limit_s-error"' in r.text
+    assert web.get("/rounds", headers=web.keys.auth("coordinator")).json() == []
+    r = web.post("/coordinator/rounds/new", data={
+        "csrf_token": csrf, "mode": "optimal", "time_limit_s": "10", "w_skills": "-3"})
+    assert r.status_code == 422
+    assert 'id="w_skills-error"' in r.text
+
+
+def test_result_page_sorts_filters_pages_explains_and_publishes(web: Any) -> None:
+    seed(web)
+    csrf = _coordinator(web)
+    rid = _start_round(web, csrf)
+    co = web.keys.auth("coordinator")
+    result = web.get(f"/rounds/{rid}/result", headers=co).json()
+    page = web.get(f"/coordinator/rounds/{rid}?sort=-score&per_page=1")
+    assert page.status_code == 200
+    best = max(result["assignments"], key=lambda a: (a["score"], [-ord(c) for c in
+                                                                  a["volunteer"]]))
+    body = page.text.split('id="assignments"')[1].split("</table>")[0]
+    assert f"<td data-label=\"Volunteer\">{best['volunteer']}</td>" in body
+    assert body.count("<tr>") == 2  # the header and one row
+    country = placements()[0]["country"]
+    filtered = web.get(f"/coordinator/rounds/{rid}?country={country}")
+    there = {p["id"] for p in placements() if p["country"] == country}
+    n = sum(1 for a in result["assignments"] if a["placement"] in there)
+    assert f"{n} assignment" in filtered.text
+    assert web.get(f"/coordinator/rounds/{rid}?sort=birth_date").status_code == 200
+    v = result["assignments"][0]["volunteer"]
+    explained = web.get(f"/coordinator/rounds/{rid}/explain?volunteer={v}")
+    assert explained.status_code == 200 and "qualify for" in explained.text
+    p = result["assignments"][0]["placement"]
+    advice = web.get(f"/coordinator/rounds/{rid}/advice?placement={p}")
+    assert advice.status_code == 200 and v in advice.text
+    book = web.get(f"/coordinator/rounds/{rid}/result.xlsx")
+    assert book.status_code == 200 and book.content[:2] == b"PK"
+    r = web.post(f"/coordinator/rounds/{rid}/publish", data={"csrf_token": csrf})
+    assert r.status_code == 303
+    assert "published" in web.get(r.headers["location"]).text
+    assert web.post(f"/coordinator/rounds/{rid}/publish",
+                    data={"csrf_token": csrf}).status_code == 409
+
+
+def test_lock_a_pair_and_rerun_lists_the_moves(web: Any) -> None:
+    seed(web)
+    csrf = _coordinator(web)
+    rid = _start_round(web, csrf)
+    co = web.keys.auth("coordinator")
+    result = web.get(f"/rounds/{rid}/result", headers=co).json()
+    doc = web.get(f"/rounds/{rid}/document", headers=co).json()
+    placed = {a["volunteer"]: a["placement"] for a in result["assignments"]}
+    # an eligible pair the result did not choose: lock it, so somebody moves
+    from volmatch.matching import prepare
+    from volmatch.models import parse_round
+
+    prep = prepare(parse_round(doc))
+    c = prep.compiled
+    pairs = [(c.volunteer_ids[v], c.placement_ids[p])
+             for v, p in zip(prep.pairs.v.tolist(), prep.pairs.p.tolist(), strict=True)]
+    v, p = next((v, p) for v, p in pairs if v in placed and placed[v] != p)
+    page = web.get(f"/coordinator/rounds/{rid}?lock={v}:{p}")
+    assert f'name="lock" value="{v}:{p}"' in page.text
+    r = web.post(f"/coordinator/rounds/{rid}/rerun",
+                 data={"csrf_token": csrf, "lock": f"{v}:{p}", "max_moves": "5"})
+    assert r.status_code == 303, r.text
+    new = r.headers["location"].rsplit("/", 1)[1]
+    assert wait_round(web, new, co)["status"] == "done"
+    again = web.get(f"/rounds/{new}/result", headers=co).json()
+    assert {"volunteer": v, "placement": p} in [
+        {"volunteer": a["volunteer"], "placement": a["placement"]} for a in again["assignments"]]
+    page = web.get(f"/coordinator/rounds/{new}")
+    assert 'id="moves"' in page.text and v in page.text.split('id="moves"')[1]
+    assert "at most 5 allowed" in page.text
+    bad = web.post(f"/coordinator/rounds/{rid}/rerun",
+                   data={"csrf_token": csrf, "lock": "NOBODY:P1"})
+    assert bad.status_code == 422 and "NOBODY" in bad.text
+
+
+def test_other_roles_get_the_404_page(web: Any) -> None:
+    seed(web)
+    csrf = _coordinator(web)
+    rid = _start_round(web, csrf)
+    web.cookies.clear()
+    assert sign_in(web, web.keys.host1).status_code == 303
+    for path in ("/coordinator", "/coordinator/pool", f"/coordinator/rounds/{rid}",
+                 f"/coordinator/rounds/{rid}/result.xlsx"):
+        r = web.get(path)
+        assert r.status_code == 404, path
+        assert "text/html" in r.headers["content-type"]
+    web.cookies.clear()
+    assert web.get("/coordinator").status_code == 303  # signed out: the sign-in page
+
+
+def test_unknown_rounds_are_the_404_page(web: Any) -> None:
+    _coordinator(web)
+    assert web.get("/coordinator/rounds/" + "0" * 32).status_code == 404
+    assert web.get("/coordinator/rounds/not-a-round").status_code == 404
+
+
+def test_a_workbook_upload(web: Any) -> None:
+    from volmatch.api.sheets import round_workbook_bytes
+    from volmatch.models import parse_round
+
+    csrf = _coordinator(web)
+    data = round_workbook_bytes(parse_round(round_doc()))
+    r = web.post("/coordinator/pool", data={"csrf_token": csrf},
+                 files={"file": ("pool.xlsx", io.BytesIO(data), "application/octet-stream")})
+    assert r.status_code == 200, r.text
+    assert "Stored pool.xlsx" in r.text

@@ -1,0 +1,166 @@
+"""Planner pages through the app (TestClient): pick a round, check a scenario (errors by
+line), add common changes from the form, run it as a job, read the comparison and its
+charts; other roles and forged forms are turned away."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import yaml
+
+from tests.api.service.helpers import round_doc
+from tests.api.web.helpers import csrf_of, sign_in
+
+SCENARIO = """\
+name: Two questions
+variants:
+  - name: urgent-double
+    changes:
+      - policy: {weights.priority: 400}
+  - name: overlocked
+    changes:
+      - policy:
+          locked:
+            - {volunteer: V1, placement: P3}
+            - {volunteer: V2, placement: P3}
+sweeps:
+  - name: urgency
+    parameter: policy.weights.priority
+    values: [0, 400]
+"""
+
+
+def _round(c: Any) -> str:
+    r = c.post("/rounds", json={"name": "spring", "document": round_doc()},
+               headers=c.keys.auth("coordinator"))
+    assert r.status_code == 202, r.text
+    return str(r.json()["id"])
+
+
+def _planner(c: Any) -> str:
+    rid = _round(c)
+    assert sign_in(c, c.keys.planner).status_code == 303
+    return rid
+
+
+def _post(c: Any, rid: str, **data: str) -> Any:
+    token = csrf_of(c.get(f"/planner/rounds/{rid}").text)
+    return c.post(f"/planner/rounds/{rid}", data={"csrf_token": token, **data})
+
+
+def _textarea(html: str) -> str:
+    import html as h
+
+    found = re.search(r'<textarea id="scenario"[^>]*>(.*?)</textarea>', html, re.S)
+    assert found
+    return h.unescape(found.group(1))
+
+
+def _wait(c: Any, location: str, timeout: float = 60) -> str:
+    end = time.monotonic() + timeout
+    while True:
+        page = c.get(location)
+        assert page.status_code == 200, page.text
+        if 'http-equiv="refresh"' not in page.text:
+            return str(page.text)
+        assert time.monotonic() < end, "the run did not finish"
+        time.sleep(0.1)
+
+
+def test_pick_a_round_check_run_and_compare(web: Any) -> None:
+    rid = _planner(web)
+    start = web.get("/planner")
+    assert start.status_code == 200 and "spring" in start.text
+    assert f'href="/planner/rounds/{rid}"' in start.text
+    checked = _post(web, rid, scenario=SCENARIO, action="check")
+    assert checked.status_code == 200
+    assert "valid: 4 variants" in checked.text
+    ran = _post(web, rid, scenario=SCENARIO, action="run")
+    assert ran.status_code == 303
+    location = ran.headers["location"]
+    assert location.startswith("/planner/runs/")
+    page = _wait(web, location)
+    assert "Key figures, each variant against the base" in page
+    assert "urgent-double" in page
+    assert "not solved" in page and "infeasible" in page  # the failed variant is shown
+    assert "Who moved, and why" in page
+    chart = web.get(f"{location}/charts/kpis.png")
+    assert chart.status_code == 200 and chart.headers["content-type"] == "image/png"
+    assert chart.content[:8] == b"\x89PNG\r\n\x1a\n"
+    sweep = web.get(f"{location}/charts/sweep-urgency.png")
+    assert sweep.status_code == 200 and sweep.content[:4] == b"\x89PNG"
+    assert f'src="{location}/charts/sweep-urgency.png"' in page
+    assert web.get(f"{location}/charts/sweep-nope.png").status_code == 404
+    assert location.rsplit("/", 1)[1] in web.get("/planner").text  # listed as recent
+
+
+def test_errors_come_back_by_line(web: Any) -> None:
+    rid = _planner(web)
+    bad = SCENARIO.replace("policy: {weights.priority: 400}",
+                           "update: volunteers\n        where: {colour: red}\n"
+                           "        set: {min_months: 7}")
+    r = _post(web, rid, scenario=bad, action="run")
+    assert r.status_code == 422
+    assert "line 5" in r.text and "colour" in r.text
+    assert 'aria-invalid="true"' in r.text
+    assert _textarea(r.text) == bad  # the text is kept as typed
+    syntax = _post(web, rid, scenario="name: [x\nvariants: 1\n", action="check")
+    assert syntax.status_code == 422 and "line 2" in syntax.text
+
+
+def test_the_form_writes_the_same_yaml(web: Any) -> None:
+    rid = _planner(web)
+    r = _post(web, rid, scenario=SCENARIO, action="add-volunteers", vol_count="5",
+              vol_language="fr", vol_level="B2", vol_training="", vol_name="")
+    assert r.status_code == 200, r.text
+    r = _post(web, rid, scenario=_textarea(r.text), action="relax-language",
+              lang_country="SN", lang_language="fr", lang_level="A2", lang_name="")
+    r = _post(web, rid, scenario=_textarea(r.text), action="add-country",
+              country_new="GH", country_like="KE", country_name="")
+    r = _post(web, rid, scenario=_textarea(r.text), action="sweep-weight",
+              sweep_weight="priority", sweep_values="0, 400", sweep_name="")
+    doc = yaml.safe_load(_textarea(r.text))
+    assert [v["name"] for v in doc["variants"]] == [
+        "urgent-double", "overlocked", "5-more-fr-B2", "sn-fr-A2", "open-gh"]
+    assert doc["variants"][2]["changes"][0]["set"] == {"languages.fr": "B2"}
+    assert doc["variants"][3]["changes"][0]["where"] == {
+        "country": "SN", "required_languages.fr": "> A2"}
+    added = doc["variants"][4]["changes"][0]["records"]
+    assert [p["id"] for p in added] == ["P2-GH"] and added[0]["country"] == "GH"
+    assert doc["sweeps"][1:] == [{"name": "priority-weight", "parameter": "policy.weights.priority",
+                              "values": [0, 400]}]
+    checked = _post(web, rid, scenario=_textarea(r.text), action="check")
+    assert checked.status_code == 200 and "valid: 9 variants" in checked.text
+
+
+def test_form_errors_are_shown_beside_the_inputs(web: Any) -> None:
+    rid = _planner(web)
+    r = _post(web, rid, scenario=SCENARIO, action="add-country", country_new="XX",
+              country_like="ZW", country_name="")
+    assert r.status_code == 422
+    assert 'id="country_new-error"' in r.text and 'id="country_like-error"' in r.text
+    assert _textarea(r.text) == SCENARIO  # nothing added
+
+
+def test_other_roles_and_forged_forms_are_turned_away(web: Any) -> None:
+    rid = _round(web)
+    assert sign_in(web, web.keys.host1).status_code == 303
+    assert web.get("/planner").status_code == 404
+    assert web.get(f"/planner/rounds/{rid}").status_code == 404
+    web.cookies.clear()
+    assert sign_in(web, web.keys.planner).status_code == 303
+    forged = web.post(f"/planner/rounds/{rid}", data={"scenario": SCENARIO, "action": "run"})
+    assert forged.status_code == 403
+    assert "/planner/runs/" not in web.get("/planner").text  # nothing was started
+    assert web.get("/planner/rounds/nope").status_code == 404
+    assert web.get("/planner/runs/nope").status_code == 404
+
+
+def test_coordinators_reach_the_scenarios_too(web: Any) -> None:
+    rid = _round(web)
+    assert sign_in(web, web.keys.coordinator).status_code == 303
+    page = web.get("/planner")
+    assert page.status_code == 200 and f'href="/planner/rounds/{rid}"' in page.text
+    assert '<a href="/planner" aria-current="page">Scenarios</a>' in page.text
