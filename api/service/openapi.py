@@ -86,10 +86,11 @@ class ConstrainedJsonSchema(GenerateJsonSchema):
 def _our_models() -> dict[str, type[BaseModel]]:
     import volmatch.models as models_pkg
     from volmatch.api.service import schemas
+    from volmatch.api.service.lifecycle import schemas as lifecycle_schemas
     from volmatch.models import round as round_models
 
     found: dict[str, type[BaseModel]] = {}
-    for module in (round_models, models_pkg, schemas):
+    for module in (round_models, models_pkg, schemas, lifecycle_schemas):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, BaseModel) and value is not BaseModel:
                 found.setdefault(value.__name__, value)
