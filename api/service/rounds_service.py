@@ -358,11 +358,12 @@ def progress_events(db: Database, round_id: str, request: Request) -> AsyncItera
 
 def explain_pairs(
     db: Database, round_id: str, who: Principal, volunteer: str, placement: str | None = None,
-    priced: PricedRounds | None = None,
+    priced: PricedRounds | None = None, ineligible_limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Why `volunteer` is placed where they are in a finished round, or not at each
-    placement (only `placement` when given): each pair's failed hard rules, or what
-    choosing it would cost. 404 for a volunteer or placement the round does not hold.
+    placement (only `placement` when given; with `ineligible_limit`, every placement
+    they qualify for and only that many of the others): each pair's failed hard rules,
+    or what choosing it would cost. 404 for a volunteer or placement the round does not hold.
     Reads in a short session, then works without holding a connection."""
     from volmatch.matching.explain import explain_volunteer
 
@@ -373,6 +374,13 @@ def explain_pairs(
         if placement is not None and placement not in c.pindex:
             raise not_found("placement in this round", placement)
         only = None if placement is None else [c.pindex[placement]]
+        if only is None and ineligible_limit is not None:
+            # every placement the volunteer qualifies for, and the first few others: a
+            # page shows no more, and each ineligible pair costs a check of every rule
+            vi = c.vindex[volunteer]
+            mine = set(prep.pairs.p[prep.pairs.v == vi].tolist())
+            others = [p for p in range(c.n_placements) if p not in mine][:ineligible_limit]
+            only = sorted(mine) + others
         rows = explain_volunteer(pr, chosen, c.vindex[volunteer], only)
     out: list[dict[str, Any]] = json.loads(json.dumps(rows, default=str))
     return out

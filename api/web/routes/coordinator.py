@@ -444,7 +444,7 @@ def explain_page(request: Request, round_id: str, user: CoordinatorPage,
         view = _views(request).get(session, r.id)
     try:
         rows = explain_pairs(db, r.id, user.principal, volunteer, placement,
-                             request.app.state.priced_rounds)
+                             request.app.state.priced_rounds, ineligible_limit=EXPLAIN_ROWS)
     except ApiError as exc:
         return render(request, "coordinator/message.html", status=exc.status, user=user,
                       title="Nothing to explain", detail=exc.detail,
@@ -457,7 +457,9 @@ def explain_page(request: Request, round_id: str, user: CoordinatorPage,
                   person=view.names.get(volunteer, ""),
                   assigned=view.assignment_of(volunteer), eligible=eligible[:EXPLAIN_ROWS],
                   n_eligible=len(eligible), ineligible=ineligible[:EXPLAIN_ROWS],
-                  n_ineligible=len(ineligible), placements=view.placements)
+                  n_ineligible=(len(ineligible) if placement else
+                                len(view.placements) - len(eligible)),
+                  placements=view.placements)
 
 
 @router.get("/coordinator/rounds/{round_id}/advice")
