@@ -25,13 +25,20 @@ pytestmark = pytest.mark.browser
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+class _PatientServer(Server):
+    """A server given two minutes to start: the machine may be busy."""
+
+    def start(self, timeout: float = 120) -> None:
+        super().start(timeout)
+
+
 @pytest.fixture(name="slow", scope="module")
 def slow_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """A server whose worker pauses 1.5 s as it starts solving: the progress page is
     seen before the end, as with a real round of thousands."""
     tmp = tmp_path_factory.mktemp("slow")
     url = f"sqlite:///{tmp / 'web.db'}"
-    server = Server(url, tmp, env={"VOLMATCH_WORKER_TEST_DELAY_S": "1.5",
+    server = _PatientServer(url, tmp, env={"VOLMATCH_WORKER_TEST_DELAY_S": "1.5",
                                    "VOLMATCH_LOG_LEVEL": "WARNING"})
     try:
         yield Served(server.base, url, server)
