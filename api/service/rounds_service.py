@@ -119,7 +119,7 @@ def snapshot(session: Session, body: RoundCreate) -> dict[str, Any]:
             p["ranking"] = [v for v in p["ranking"] if v in vids]
     doc: dict[str, Any] = {"volunteers": vols, "placements": pls}
     if body.policy is not None:
-        doc["policy"] = body.policy
+        doc["policy"] = body.policy.model_dump(mode="json", exclude_unset=True)
     if body.previous_from_published:
         pub = latest_publication(session)
         if pub is not None:
