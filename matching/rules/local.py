@@ -107,7 +107,8 @@ class View:
 
     def occupants(self, p: int) -> IntP:
         """Volunteers placed at p."""
-        return self._pv[self._pp == p].astype(np.intp)
+        out: IntP = self._pv[self._pp == p].astype(np.intp)
+        return out
 
 
 def run_moves(
