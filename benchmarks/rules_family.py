@@ -38,7 +38,7 @@ from benchmarks.generate import generate_round
 from benchmarks.rules_bench import all_rules
 from volmatch.matching import solve_round, validate_result
 from volmatch.matching.validate import rule_violations
-from volmatch.models import Result, parse_round
+from volmatch.models import Result, Round, parse_round
 
 HERE = Path(__file__).resolve().parent
 ROUNDS = HERE / ".rounds"
@@ -163,8 +163,11 @@ def cached_round(shape: Shape, nv: int, npl: int, seed: int, limit: float) -> di
     return doc
 
 
-def measure(shape: Shape, size: str, seed: int, limit: float | None = None) -> dict[str, Any]:
-    """Solve one shape at one size; the row of the table."""
+def measure(
+    shape: Shape, size: str, seed: int, limit: float | None = None, gap_rule: bool = False
+) -> dict[str, Any]:
+    """Solve one shape at one size; the row of the table. `gap_rule`: afterwards (not
+    timed), the rule whose relaxation moves the bound most (`matching.rules.gap`)."""
     nv, npl, default_limit = SIZES[size] if size in SIZES else (*_parse(size), 10.0)
     limit = default_limit if limit is None else limit
     doc = cached_round(shape, nv, npl, seed, limit)
@@ -175,7 +178,27 @@ def measure(shape: Shape, size: str, seed: int, limit: float | None = None) -> d
     result = solve_round(r)
     seconds = time.perf_counter() - t0
     problems = validate_result(r, result) + rule_violations(r, result)
-    return row(shape, size, nv, npl, limit, seconds, load, result, len(problems))
+    out = row(shape, size, nv, npl, limit, seconds, load, result, len(problems))
+    if gap_rule:
+        out["gap_rule"] = _gap_rule(r)
+        # the best bound known: the solver's, or the flows' computed afterwards (the
+        # solver's is what its relaxation delivered within the time limit)
+        best = min(result.bound, out["gap_rule"]["flows_bound"])
+        out["best_bound"] = best
+        out["best_gap"] = round((best - result.objective) / best, 6) if best else 0.0
+    return out
+
+
+def _gap_rule(r: Round) -> dict[str, Any]:
+    """The rule whose relaxation moves the bound's flows most, on the round's arrays."""
+    from volmatch.matching.prepared import locked_pair_indices, prepare
+    from volmatch.matching.previous import previous_pairs
+    from volmatch.matching.rules.gap import bound_moves
+
+    prep = prepare(r)
+    prev = previous_pairs(prep.compiled, prep.pairs)
+    prev_idx = np.array([i for i in prev.values() if i >= 0], dtype=np.intp)
+    return bound_moves(prep, r.policy, locked_pair_indices(prep), prev_idx, len(r.previous))
 
 
 def row(
@@ -196,7 +219,7 @@ def row(
         "pure_optimum": solver.get("pure_optimum"),
         "matched": len(result.assignments), "violations": violations,
         "stages": stages, "solver_stages": solver.get("stages", {}),
-        "search": tiers.get("search"), "gap_rule": result.stats.get("gap_rule"),
+        "search": tiers.get("search"), "gap_rule": solver.get("gap_rule"),
     }
 
 
@@ -208,8 +231,8 @@ def _parse(size: str) -> tuple[int, int]:
 def table(rows: list[dict[str, Any]]) -> Table:
     t = Table(title="Policy rules by shape (gap = (bound - objective) / bound)")
     for col in ("shape", "size", "limit s", "s", "load", "status", "objective", "bound",
-                "gap", "target", "prepare s", "set-up s", "search s", "bound+report s",
-                "windows (improving)", "violations"):
+                "gap", "best gap", "target", "prepare s", "set-up s", "search s", "bound+report s",
+                "windows (improving)", "violations", "gap rule"):
         t.add_column(col, justify="right")
     for r in rows:
         st, ss = r["stages"], r["solver_stages"]
@@ -218,11 +241,13 @@ def table(rows: list[dict[str, Any]]) -> Table:
         t.add_row(
             r["shape"], r["size"], str(r["time_limit_s"]), str(r["seconds"]),
             str(r["load_average"]), r["status"], f"{r['objective']:,}", f"{r['bound']:,}",
-            f"{r['gap']:.3%}", "-" if r["target_gap"] is None else f"{r['target_gap']:.1%}",
+            f"{r['gap']:.3%}", f"{r['best_gap']:.3%}" if "best_gap" in r else "-",
+            "-" if r["target_gap"] is None else f"{r['target_gap']:.1%}",
             f"{prepare:.2f}", f"{ss.get('setup', 0):.2f}", f"{ss.get('search', 0):.2f}",
             f"{ss.get('bound_and_report', 0):.2f}",
             f"{search.get('windows', 0):,} ({search.get('improved', 0):,})" if search else "-",
             str(r["violations"]),
+            (r["gap_rule"] or {}).get("rule") or "-",
         )
     return t
 
@@ -235,6 +260,8 @@ def main() -> None:
     ap.add_argument("--shapes", help="comma list of shape names (default: all)")
     ap.add_argument("--time-limit", type=float, help="seconds per solve instead of the size's")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--gap-rule", action="store_true",
+                    help="after each solve, measure the rule the gap is in (flows, untimed)")
     ap.add_argument("--out", type=Path, default=RESULTS / "rules-family-latest.json")
     args = ap.parse_args()
     sizes = args.sizes.split(",") if args.sizes else ["10k"] + (["50k"] if args.full else [])
@@ -244,7 +271,7 @@ def main() -> None:
     console = Console(width=220)
     for size in sizes:
         for shape in shapes:
-            rows.append(measure(shape, size, args.seed, args.time_limit))
+            rows.append(measure(shape, size, args.seed, args.time_limit, args.gap_rule))
             r = rows[-1]
             console.print(f"{r['shape']} {r['size']}: gap {r['gap']:.3%} in {r['seconds']} s "
                           f"(load {r['load_average']})")

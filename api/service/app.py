@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from volmatch.api.service import idempotency
 from volmatch.api.service.auth import KeyUsage
@@ -20,7 +20,9 @@ from volmatch.api.service.jobs import Worker
 from volmatch.api.service.logs import get_logger, setup_logging
 from volmatch.api.service.middleware import ServiceMiddleware
 from volmatch.api.service.openapi import service_openapi
+from volmatch.api.service.query_params import reject_unknown_query
 from volmatch.api.service.routers import (
+    advice,
     assignments,
     backfills,
     hosts,
@@ -30,12 +32,14 @@ from volmatch.api.service.routers import (
     outcomes,
     placements,
     reminders,
+    report,
     rounds,
     volunteers,
 )
 from volmatch.api.service.routing import Admission
 from volmatch.api.service.schemas import ERROR_RESPONSES
 from volmatch.api.service.settings import Settings
+from volmatch.api.service.warm import WarmRounds
 
 log = get_logger("app")
 
@@ -56,7 +60,10 @@ solve still running after that is abandoned and re-claimed after its lease by an
 def _housekeeping(db: Database, settings: Settings, usage: KeyUsage,
                   stop: threading.Event) -> None:
     """Every `key_touch_s`: write the keys' last-use times, purge expired idempotency
-    records. Errors are logged by type and retried at the next round."""
+    records, web sessions and sign-in links. Errors are logged by type and retried at
+    the next round."""
+    from volmatch.api.web.session import purge_sessions
+
     while True:
         stopped = stop.wait(settings.key_touch_s)
         try:
@@ -64,6 +71,7 @@ def _housekeeping(db: Database, settings: Settings, usage: KeyUsage,
                 usage.flush(session)
                 if not stopped:
                     idempotency.purge(session, settings.idempotency_ttl_h)
+                    purge_sessions(session)
         except Exception as exc:
             log.warning("housekeeping failed", extra={"exc_type": type(exc).__name__})
         if stopped:
@@ -135,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.warm = WarmRounds()
     app.state.stopping = threading.Event()
     install_error_handlers(app)
     app.add_middleware(ServiceMiddleware)
@@ -144,9 +153,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     # `offers` before `offer_links`: /offers/{id:int} is tried before /offers/{token}.
-    for module in (hosts, keys, placements, volunteers, rounds, assignments, offers,
-                   offer_links, backfills, outcomes, reminders):
-        app.include_router(module.router, responses=ERROR_RESPONSES)
+    for module in (hosts, keys, advice, placements, volunteers, rounds, assignments, offers,
+                   offer_links, backfills, outcomes, reminders, report):
+        app.include_router(
+            module.router,
+            responses=ERROR_RESPONSES,
+            dependencies=[Depends(reject_unknown_query)],
+        )
 
     # The web pages import the service's modules: imported here, not at the top, so
     # that importing `volmatch.api.web` first does not meet a half-built package.

@@ -10,13 +10,17 @@ core's own `check_rules`. This is the interim answer until the advice engine (is
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from volmatch.api.service.queries import volunteer_rows
+from volmatch.api.service.tables import VolunteerRow
 from volmatch.matching import RULES, check_rules, compile_round
 from volmatch.models import Placement, Policy, Round, Volunteer
 
@@ -41,6 +45,30 @@ def pool_volunteers(session: Session) -> list[Volunteer]:
         data = {k: v for k, v in row.data.items() if k != "preferences"}
         out.append(Volunteer.model_validate(data))
     return out
+
+
+class PoolCache:
+    """The validated pool of one process, read again only when the stored pool changed
+    (its count or latest `updated_at` moved): validating 10,000 volunteers costs about
+    a second, and the live line asks for the pool at every pause in typing. One per
+    app (`app.state`), never module-level."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version: tuple[Any, ...] | None = None
+        self._pool: list[Volunteer] = []
+
+    def volunteers(self, session: Session) -> list[Volunteer]:
+        """The stored pool as `pool_volunteers` reads it, from the cache when current."""
+        version = tuple(session.execute(
+            select(func.count(), func.max(VolunteerRow.updated_at))).one())
+        with self._lock:
+            if version == self._version:
+                return self._pool
+        pool = pool_volunteers(session)
+        with self._lock:
+            self._version, self._pool = version, pool
+        return pool
 
 
 def feasibility(volunteers: Sequence[Volunteer], needs: Sequence[Placement],

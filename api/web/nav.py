@@ -13,7 +13,7 @@ def nav_for(role: str | None, _: Callable[[str], str]) -> list[tuple[str, str]]:
                 (_("Matched volunteers"), "/host/matches")]
     if role == "coordinator":
         return [(_("Dashboard"), "/coordinator"), (_("Pool"), "/coordinator/pool"),
-                (_("Run a round"), "/coordinator/rounds/new")]
+                (_("Run a round"), "/coordinator/rounds/new"), (_("Scenarios"), "/planner")]
     if role == "planner":
         return [(_("Scenarios"), "/planner")]
     return []

@@ -73,9 +73,15 @@ def end_session(session: Session, session_id: str) -> None:
 
 
 def purge_sessions(session: Session) -> int:
-    """Delete the sessions past their end; return how many."""
-    done = session.execute(delete(WebSession).where(WebSession.expires_at <= utcnow()))
-    return int(getattr(done, "rowcount", 0) or 0)
+    """Delete the sessions past their end and the sign-in links past theirs (used links
+    are kept until then, so that a second use is told "used"); return how many."""
+    now = utcnow()
+    gone = 0
+    for table, column in ((WebSession, WebSession.expires_at),
+                          (SignInLink, SignInLink.expires_at)):
+        done = session.execute(delete(table).where(column <= now))
+        gone += int(getattr(done, "rowcount", 0) or 0)
+    return gone
 
 
 def create_link(session: Session, key_id: str, hours: float) -> str:

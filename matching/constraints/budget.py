@@ -1,13 +1,31 @@
-"""The programme budget."""
+"""The programme budget, written once: `budget_holds` on a spend (an int for the
+greedy and `breaches`, a CP-SAT expression for the model)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from volmatch.matching.compiled import CompiledRound
-from volmatch.matching.constraints.base import Penalty, RuleContext
+from volmatch.matching.constraints.base import IntP, Penalty, RuleContext
+from volmatch.matching.eligibility import Pairs
 from volmatch.models import Policy
+
+
+def budget_holds(spent: Any, policy: Policy) -> Any:
+    """What the placed volunteers cost stays within `budget.total` (the policy must
+    set a budget)."""
+    assert policy.budget is not None
+    return spent <= policy.budget.total
+
+
+def breaches(c: CompiledRound, pairs: Pairs, picked: IntP, policy: Policy) -> bool:
+    """Whether an assignment spends more than the budget (False when unset)."""
+    if policy.budget is None:
+        return False
+    return not budget_holds(int(placement_costs(c, policy)[pairs.p[picked]].sum()), policy)
 
 
 def placement_costs(c: CompiledRound, policy: Policy) -> NDArray[np.int64]:
@@ -28,5 +46,5 @@ def add_budget(ctx: RuleContext) -> list[Penalty]:
         return []
     pv = ctx.vars
     cost = placement_costs(ctx.compiled, ctx.policy)[pv.p]
-    ctx.model.add(pv.total(None, cost) <= ctx.policy.budget.total).only_enforce_if(ctx.on("budget"))
+    ctx.model.add(budget_holds(pv.total(None, cost), ctx.policy)).only_enforce_if(ctx.on("budget"))
     return []

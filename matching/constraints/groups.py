@@ -46,6 +46,24 @@ def add_groups(ctx: RuleContext) -> list[Penalty]:
     return []
 
 
+def breaches(c: CompiledRound, pairs: Pairs, picked: IntP, together: str) -> list[int]:
+    """Groups an assignment splits: members placed apart (another placement, or host
+    country, per `together`) or some placed and some not."""
+    if not (c.group >= 0).any():
+        return []
+    at = np.full(c.n_volunteers, -1, dtype=np.int64)
+    at[pairs.v[picked]] = pairs.p[picked]
+    key = at if together == "placement" else np.where(at >= 0, c.country[np.maximum(at, 0)], -1)
+    member = np.flatnonzero(c.group >= 0)
+    g = c.group[member].astype(np.int64)
+    # a group is whole when every member has its first member's key
+    order = np.argsort(g, kind="stable")
+    gs, ks = g[order], key[member[order]]
+    first = np.searchsorted(gs, gs, side="left")
+    split = np.unique(gs[ks != ks[first]])
+    return [int(x) for x in split.tolist()]
+
+
 def unplaceable_groups(c: CompiledRound, pairs: Pairs, together: str) -> dict[str, str]:
     """The groups no placement (or host country) takes whole, with the reason
     `add_groups` gives: counted on the pair arrays, without a model."""

@@ -1,10 +1,64 @@
-"""Nationality mix: no cohort of one nationality crowds a placement or a country."""
+"""Nationality mix: no cohort of one nationality crowds a placement or a country.
+
+Each rule is written once: `cap_holds` and `share_holds` state it on counts (Python
+ints for the greedy insertion, numpy arrays for `placement_breaches` and
+`share_breaches`, which the search's evaluation calls, or CP-SAT expressions for the
+model's constraints below)."""
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
 
-from volmatch.matching.constraints.base import Penalty, RuleContext, segments
+import numpy as np
+from numpy.typing import NDArray
+
+from volmatch.matching.compiled import CompiledRound
+from volmatch.matching.constraints.base import IntP, Penalty, RuleContext, segments
+from volmatch.matching.eligibility import Pairs
+from volmatch.models import Policy
+
+
+def cap_holds(same_nationality: Any, policy: Policy) -> Any:
+    """At most `max_same_nationality_per_placement` of one nationality in a placement
+    (the policy must set the cap): `same_nationality` counts them."""
+    return same_nationality <= policy.max_same_nationality_per_placement
+
+
+def share_holds(of_nationality: Any, in_country: Any, policy: Policy) -> Any:
+    """One nationality makes up at most `max_nationality_share_per_country` of those
+    placed in a host country, beyond `nationality_share_allowance` people (the policy
+    must set the share); in hundredths, so that every count stays an integer."""
+    assert policy.max_nationality_share_per_country is not None
+    pct = round(policy.max_nationality_share_per_country * 100)
+    return 100 * of_nationality <= pct * in_country + 100 * policy.nationality_share_allowance
+
+
+def placement_breaches(
+    c: CompiledRound, pairs: Pairs, picked: IntP, policy: Policy
+) -> list[tuple[int, int]]:
+    """(placement, nationality) where an assignment breaks the cap (none when unset)."""
+    if policy.max_same_nationality_per_placement is None or not len(picked):
+        return []
+    n_nat = len(c.countries)
+    key = pairs.p[picked].astype(np.int64) * n_nat + c.nationality[pairs.v[picked]]
+    keys, counts = np.unique(key, return_counts=True)
+    bad = keys[~cap_holds(counts, policy)]
+    return [(int(k) // n_nat, int(k) % n_nat) for k in bad.tolist()]
+
+
+def share_breaches(
+    c: CompiledRound, pairs: Pairs, picked: IntP, policy: Policy
+) -> list[tuple[int, int]]:
+    """(host country, nationality) where an assignment breaks the share (none when unset)."""
+    if policy.max_nationality_share_per_country is None or not len(picked):
+        return []
+    n = len(c.countries)
+    co = c.country[pairs.p[picked]].astype(np.int64)
+    nat = c.nationality[pairs.v[picked]].astype(np.int64)
+    per_c = np.bincount(co, minlength=n)
+    per_cn: NDArray[np.int64] = np.bincount(co * n + nat, minlength=n * n).reshape(n, n)
+    bad = np.argwhere(~share_holds(per_cn, per_c[:, None], policy))
+    return [(int(a), int(b)) for a, b in bad.tolist()]
 
 
 def add_nationality_per_placement(ctx: RuleContext) -> list[Penalty]:
@@ -19,7 +73,7 @@ def add_nationality_per_placement(ctx: RuleContext) -> list[Penalty]:
     for k, ids in segments(key):
         if len(ids) > limit and not pv.fixed_only(ids):
             record = ctx.on_record("nationality_per_placement", (k // n_nat, k % n_nat))
-            m.add(pv.total(ids) <= limit).only_enforce_if(record)
+            m.add(cap_holds(pv.total(ids), ctx.policy)).only_enforce_if(record)
     return []
 
 
@@ -33,7 +87,6 @@ def add_nationality_share(ctx: RuleContext) -> list[Penalty]:
         return []
     c, pv, m = ctx.compiled, ctx.vars, ctx.model
     on = ctx.on("nationality_share")
-    pct = round(share * 100)
     allow = ctx.policy.nationality_share_allowance
     country = c.country[pv.p]
     nat = c.nationality[pv.v]
@@ -58,5 +111,5 @@ def add_nationality_share(ctx: RuleContext) -> list[Penalty]:
         m.add(everyone == pv.total(ids) + k_all)
         for sub, k in rows:
             mine = (pv.total(ids[sub]) if sub is not None else 0) + k
-            m.add(100 * mine <= pct * everyone + 100 * allow).only_enforce_if(on)
+            m.add(share_holds(mine, everyone, ctx.policy)).only_enforce_if(on)
     return []

@@ -29,139 +29,21 @@ the earlier waves' acceptances frozen, their pending offers as above.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from volmatch.matching.failures import pair_failure_details
 from volmatch.matching.flow import max_score_assignment
-from volmatch.matching.prepared import Prepared, Solution, locked_pair_indices, prepare
+from volmatch.matching.lifecycle.standing import Standing, pending_pairs, read_standing
+from volmatch.matching.lifecycle.warm import augment_freed_slots
+from volmatch.matching.prepared import Prepared, Solution, prepare
 from volmatch.matching.previous import pair_index
 from volmatch.matching.pure import has_groups
-from volmatch.models import ErrorItem, Pair, PreviousAssignment, Round
-from volmatch.models.lifecycle import BackfillMove, BackfillProposal, InvalidBackfill, NewOffer
+from volmatch.models import Pair, PreviousAssignment, Round
+from volmatch.models.lifecycle import BackfillMove, BackfillProposal, NewOffer
 
 I64 = NDArray[np.int64]
-
-
-@dataclass(frozen=True)
-class Standing:
-    """The offers of a round read against its compiled arrays (volunteer indices)."""
-
-    declined: I64
-    frozen_pairs: I64
-    """Pair indices of the frozen volunteers (accepted or deployed; the round's locks)."""
-    pending_v: I64
-    pending_p: I64
-    withdrawn: NDArray[np.bool_]
-    """Per placement: withdrawn by its host."""
-    offer_p: dict[int, int]
-    """Volunteer index -> placement index of every offer given."""
-
-
-def _ids(values: Iterable[str]) -> list[str]:
-    return sorted(dict.fromkeys(values))
-
-
-def read_standing(
-    prep: Prepared,
-    offers: Mapping[str, str],
-    declined: Iterable[str],
-    accepted: Iterable[str] | None,
-    withdrawn: Iterable[str],
-) -> Standing:
-    """Check the offers against the round and sort the volunteers into frozen, declined
-    and pending; raises `InvalidBackfill` naming every bad record and field at once."""
-    c, pairs = prep.compiled, prep.pairs
-    errors: list[ErrorItem] = []
-    offer_p: dict[int, int] = {}
-    for v, p in offers.items():
-        vi, pi = c.vindex.get(v), c.pindex.get(p)
-        if vi is None:
-            errors.append(ErrorItem("offers", v, "volunteer", f"unknown volunteer {v!r}"))
-        if pi is None:
-            errors.append(ErrorItem("offers", v, "placement", f"unknown placement {p!r}"))
-        if vi is not None and pi is not None:
-            offer_p[vi] = pi
-    down = _ids(declined)
-    for v in down:
-        if v not in c.vindex:
-            errors.append(ErrorItem("declined", v, "volunteer", f"unknown volunteer {v!r}"))
-        elif v not in offers:
-            errors.append(ErrorItem("declined", v, "volunteer", f"{v} holds no offer to decline"))
-    up = None if accepted is None else _ids(accepted)
-    for v in up or []:
-        if v not in c.vindex:
-            errors.append(ErrorItem("accepted", v, "volunteer", f"unknown volunteer {v!r}"))
-        elif v not in offers:
-            errors.append(ErrorItem("accepted", v, "volunteer", f"{v} holds no offer to accept"))
-        elif v in down:
-            errors.append(
-                ErrorItem("accepted", v, "volunteer", f"{v} is both accepted and declined")
-            )
-    gone = np.zeros(c.n_placements, dtype=np.bool_)
-    for p in _ids(withdrawn):
-        if p not in c.pindex:
-            errors.append(ErrorItem("withdrawn", p, "placement", f"unknown placement {p!r}"))
-        else:
-            gone[c.pindex[p]] = True
-    locked = locked_pair_indices(prep)
-    locked_v = set(pairs.v[locked].tolist())
-    for v in down:
-        if v in c.vindex and c.vindex[v] in locked_v:
-            errors.append(
-                ErrorItem("declined", v, "volunteer", f"{v} is locked by the round's policy")
-            )
-    if errors:
-        raise InvalidBackfill(errors)
-    down_v = {c.vindex[v] for v in down}
-    up_v = set(offer_p) - down_v if up is None else {c.vindex[v] for v in up}
-    frozen_v = np.array(
-        sorted(v for v in up_v if not gone[offer_p[v]] and v not in locked_v), dtype=np.int64
-    )
-    frozen_p = np.array([offer_p[v] for v in frozen_v.tolist()], dtype=np.int64)
-    at = pair_index(c, pairs, frozen_v, frozen_p)
-    for k in np.flatnonzero(at < 0).tolist():
-        vi, pi = int(frozen_v[k]), int(frozen_p[k])
-        why = "; ".join(f"{r}: {d}" for r, d in pair_failure_details(c, vi, pi).items())
-        errors.append(
-            ErrorItem(
-                "accepted",
-                c.volunteer_ids[vi],
-                "placement",
-                f"the accepted pair {c.volunteer_ids[vi]}->{c.placement_ids[pi]} breaks a "
-                f"hard rule now ({why}); withdraw the need or the acceptance",
-            )
-        )
-    if errors:
-        raise InvalidBackfill(errors)
-    frozen_pairs = np.unique(np.concatenate([at.astype(np.int64), locked.astype(np.int64)]))
-    per_p = np.bincount(pairs.p[frozen_pairs], minlength=c.n_placements)
-    for pi in np.flatnonzero(per_p > c.capacity).tolist():
-        errors.append(
-            ErrorItem(
-                "accepted",
-                c.placement_ids[pi],
-                "slots",
-                f"{int(per_p[pi])} accepted volunteers for {int(c.capacity[pi])} slot(s)",
-            )
-        )
-    if errors:
-        raise InvalidBackfill(errors)
-    pending = sorted(
-        v
-        for v in offer_p
-        if v not in down_v and v not in locked_v and (v not in up_v or gone[offer_p[v]])
-    )
-    return Standing(
-        declined=np.array(sorted(down_v), dtype=np.int64),
-        frozen_pairs=frozen_pairs,
-        pending_v=np.array(pending, dtype=np.int64),
-        pending_p=np.array([offer_p[v] for v in pending], dtype=np.int64),
-        withdrawn=gone,
-        offer_p=offer_p,
-    )
 
 
 def is_pure_backfill(prep: Prepared) -> bool:
@@ -196,39 +78,55 @@ def solve_backfill(prep: Prepared, st: Standing) -> Solution:
     return _flow_backfill(prep, st) if is_pure_backfill(prep) else _rules_backfill(prep, st)
 
 
-def _pending_pairs(prep: Prepared, st: Standing) -> I64:
-    """Pair index of each pending offer that can still be kept (-1 where it cannot: the
-    pair breaks a hard rule now or the need was withdrawn)."""
-    at = pair_index(prep.compiled, prep.pairs, st.pending_v, st.pending_p).astype(np.int64)
-    at[st.withdrawn[st.pending_p]] = -1
-    return at
-
-
 def _flow_backfill(prep: Prepared, st: Standing) -> Solution:
-    """The exact optimum with the frozen set, keeping the most pending offers among ties."""
-    c, pairs, scores = prep.compiled, prep.pairs, prep.scores
+    """The exact optimum with the frozen set, keeping the most pending offers among ties:
+    from the published optimum by augmenting cycles where it is one (`warm`), else one
+    min-cost flow over the free volunteers and slots."""
+    c, scores = prep.compiled, prep.scores
     move_cost = c.round.policy.move_cost
+    keep = pending_pairs(prep, st)
+    keep = keep[keep >= 0]
+    # Lexicographic: (score + move_cost per kept offer) first, then the number of offers
+    # kept; all tie-break units together stay below one unit of the scaled score.
+    scale = len(st.pending_v) + 1
+    weight = scores.total * scale
+    weight[keep] += move_cost * scale + 1
+    chosen = None if st.withdrawn.any() else _warm(prep, st, weight, keep)
+    if chosen is None:
+        chosen = _cold(prep, st, weight)
+    total = int(scores.total[chosen].sum())
+    kept = int(np.isin(keep, chosen).sum())
+    objective = total - move_cost * (len(st.pending_v) - kept)
+    return Solution(chosen=chosen, status="optimal", objective=objective, bound=objective)
+
+
+def _warm(prep: Prepared, st: Standing, weight: I64, keep: I64) -> NDArray[np.intp] | None:
+    """The optimum by augmenting the standing offers, or None where they are not optimal."""
+    c, pairs = prep.compiled, prep.pairs
+    out = np.zeros(c.n_volunteers, dtype=np.bool_)
+    out[st.declined] = True
+    freed = [st.offer_p[v] for v in st.declined.tolist()]
+    lost = pending_pairs(prep, st) < 0
+    freed += st.pending_p[lost].tolist()
+    capacity = c.capacity - np.bincount(np.array(freed, dtype=np.int64), minlength=c.n_placements)
+    chosen = np.concatenate([st.frozen_pairs, keep])
+    got = augment_freed_slots(
+        prep, weight, ~out[pairs.v], capacity, chosen, st.frozen_pairs, sorted(freed)
+    )
+    return None if got is None else got.astype(np.intp)
+
+
+def _cold(prep: Prepared, st: Standing, weight: I64) -> NDArray[np.intp]:
+    """The optimum by one min-cost flow over the free volunteers and the slots left."""
+    c, pairs = prep.compiled, prep.pairs
     capacity = c.capacity - np.bincount(pairs.p[st.frozen_pairs], minlength=c.n_placements)
     capacity[st.withdrawn] = 0
     out = np.zeros(c.n_volunteers, dtype=np.bool_)
     out[st.declined] = True
     out[pairs.v[st.frozen_pairs]] = True
-    usable = ~out[pairs.v] & (capacity[pairs.p] > 0)
-    idx = np.flatnonzero(usable)
-    keep = _pending_pairs(prep, st)
-    keep = keep[keep >= 0]
-    # Lexicographic: (score + move_cost per kept offer) first, then the number of offers
-    # kept; all tie-break units together stay below one unit of the scaled score.
-    scale = len(st.pending_v) + 1
-    bonus = np.zeros(len(pairs), dtype=np.int64)
-    bonus[keep] = 1
-    weight = scores.total[idx] * scale + bonus[idx] * (move_cost * scale + 1)
-    sol = max_score_assignment(c.n_volunteers, capacity, pairs.v[idx], pairs.p[idx], weight)
-    chosen = np.sort(np.concatenate([st.frozen_pairs, idx[sol.chosen]])).astype(np.intp)
-    total = int(scores.total[chosen].sum())
-    kept = int(np.isin(keep, chosen).sum())
-    objective = total - move_cost * (len(st.pending_v) - kept)
-    return Solution(chosen=chosen, status="optimal", objective=objective, bound=objective)
+    idx = np.flatnonzero(~out[pairs.v] & (capacity[pairs.p] > 0))
+    sol = max_score_assignment(c.n_volunteers, capacity, pairs.v[idx], pairs.p[idx], weight[idx])
+    return np.sort(np.concatenate([st.frozen_pairs, idx[sol.chosen]])).astype(np.intp)
 
 
 def backfill_round(
@@ -300,7 +198,7 @@ def proposal_of(prep: Prepared, st: Standing, sol: Solution) -> BackfillProposal
     vid, pid = c.volunteer_ids, c.placement_ids
     chosen = sol.chosen
     now = {int(pairs.v[i]): int(i) for i in chosen.tolist()}
-    keep = _pending_pairs(prep, st)
+    keep = pending_pairs(prep, st)
     standing = np.concatenate([st.frozen_pairs, keep[keep >= 0]])
     total_before = int(scores.total[standing].sum())
     total = int(scores.total[chosen].sum())
@@ -308,19 +206,27 @@ def proposal_of(prep: Prepared, st: Standing, sol: Solution) -> BackfillProposal
     declined_at: dict[int, list[str]] = {}
     for v in st.declined.tolist():
         declined_at.setdefault(st.offer_p[v], []).append(vid[v])
+    arrived: dict[int, list[str]] = {}
+    changed = []
+    for v, i in now.items():
+        p = int(pairs.p[i])
+        if v not in frozen_v and st.offer_p.get(v) != p:
+            arrived.setdefault(p, []).append(vid[v])
+            changed.append(v)
     moves: list[BackfillMove] = []
     vacated: dict[int, list[str]] = {}
-    for v, p in zip(st.pending_v.tolist(), st.pending_p.tolist(), strict=True):
-        i = now.get(v)
-        if i is not None and int(pairs.p[i]) == p:
+    for v, p, before in zip(
+        st.pending_v.tolist(), st.pending_p.tolist(), st.pending_pair.tolist(), strict=True
+    ):
+        new_at = now.get(v)
+        if new_at is not None and int(pairs.p[new_at]) == p:
             continue
         vacated.setdefault(p, []).append(vid[v])
-        moves.append(_move(prep, st, v, p, i, now))
+        moves.append(_move(prep, st, v, p, new_at, before, sorted(arrived.get(p, []))))
     offers: list[NewOffer] = []
-    for v, i in sorted(now.items(), key=lambda kv: vid[kv[0]]):
+    for v in sorted(changed, key=lambda x: vid[x]):
+        i = now[v]
         p = int(pairs.p[i])
-        if v in frozen_v or (st.offer_p.get(v) == p and v not in set(st.declined.tolist())):
-            continue
         freed = declined_at.get(p, []) + vacated.get(p, [])
         if st.withdrawn[p]:
             freed = []
@@ -334,9 +240,16 @@ def proposal_of(prep: Prepared, st: Standing, sol: Solution) -> BackfillProposal
             )
         )
     assignment = tuple(
-        sorted((vid[int(pairs.v[i])], pid[int(pairs.p[i])]) for i in chosen.tolist())
+        sorted(
+            zip(
+                [vid[v] for v in pairs.v[chosen].tolist()],
+                [pid[p] for p in pairs.p[chosen].tolist()],
+                strict=True,
+            )
+        )
     )
-    return BackfillProposal(
+    # built from checked arrays: no validation of ~100k assignment rows
+    return BackfillProposal.model_construct(
         status=sol.status,
         objective=sol.objective,
         bound=sol.bound,
@@ -353,12 +266,19 @@ def proposal_of(prep: Prepared, st: Standing, sol: Solution) -> BackfillProposal
 
 
 def _move(
-    prep: Prepared, st: Standing, v: int, p: int, i: int | None, now: dict[int, int]
+    prep: Prepared,
+    st: Standing,
+    v: int,
+    p: int,
+    i: int | None,
+    before_i: int,
+    taken_by: list[str],
 ) -> BackfillMove:
-    """One pending offer that changes, and why (read off the arrays, true by construction)."""
+    """One pending offer that changes, and why (read off the arrays, true by construction):
+    `v` leaves its offer at `p` (pair `before_i`, -1 where it cannot be kept) for pair `i`
+    (None: no offer); `taken_by`: who comes to `p`."""
     c, pairs, scores = prep.compiled, prep.pairs, prep.scores
     vid, pid = c.volunteer_ids, c.placement_ids
-    before_i = pair_index(c, pairs, np.array([v]), np.array([p]))[0]
     if st.withdrawn[p]:
         why = f"the host withdrew {pid[p]}"
     elif before_i < 0:
@@ -372,9 +292,6 @@ def _move(
         )
     else:
         gain = int(scores.total[i]) - int(scores.total[before_i])
-        taken_by = sorted(
-            vid[w] for w, j in now.items() if int(pairs.p[j]) == p and st.offer_p.get(w) != p
-        )
         tail = f"; {', '.join(taken_by)} takes the slot at {pid[p]}" if taken_by else ""
         why = (
             f"vacancy chain: {vid[v]} scores {int(scores.total[i])} at {pid[int(pairs.p[i])]} "

@@ -15,12 +15,8 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from volmatch.matching.lifecycle.backfill import (
-    proposal_of,
-    read_standing,
-    solve_backfill,
-    standing_round,
-)
+from volmatch.matching.lifecycle.backfill import proposal_of, solve_backfill, standing_round
+from volmatch.matching.lifecycle.standing import read_standing
 from volmatch.matching.prepared import Prepared, Solution, prepare
 from volmatch.matching.previous import pair_index
 from volmatch.matching.to_result import build_result

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from volmatch.matching.constraints.budget import placement_costs
+from volmatch.matching.constraints import budget, groups, hosts, moves, nationality
 from volmatch.matching.constraints.fairness import SCALE
 from volmatch.matching.constraints.gender import BALANCED_GENDERS, balance_applies
 from volmatch.matching.prepared import Prepared
@@ -72,47 +72,19 @@ class Evaluator:
             out.append("slots")
         if len(np.setdiff1d(locked, picked)):
             out.append("locked")
-        at = np.full(c.n_volunteers, -1, dtype=np.int64)
-        at[pv] = pp
-        g = c.group
-        if (g >= 0).any():
-            key = (
-                at
-                if policy.group_together == "placement"
-                else np.where(at >= 0, c.country[np.maximum(at, 0)], -1)
-            )
-            for members in _groups(g):
-                if len(np.unique(key[members])) > 1:
-                    out.append("groups")
-                    break
-        nat = c.nationality[pv].astype(np.int64)
-        n_nat = len(c.countries)
-        cap = policy.max_same_nationality_per_placement
-        if cap is not None and len(pp) and np.bincount(pp * n_nat + nat).max() > cap:
+        # each policy rule's one check, from its module in matching.constraints
+        if groups.breaches(c, pairs, picked, policy.group_together):
+            out.append("groups")
+        if nationality.placement_breaches(c, pairs, picked, policy):
             out.append("nationality_per_placement")
-        share = policy.max_nationality_share_per_country
-        if share is not None and len(pp):
-            co = c.country[pp].astype(np.int64)
-            per_c = np.bincount(co, minlength=n_nat)
-            per_cn = np.bincount(co * n_nat + nat, minlength=n_nat * n_nat).reshape(n_nat, n_nat)
-            limit = round(share * 100) * per_c[:, None] + 100 * policy.nationality_share_allowance
-            if (100 * per_cn > limit).any():
-                out.append("nationality_share")
-        if (
-            policy.max_per_host is not None
-            and len(pp)
-            and np.bincount(c.host[pp]).max() > policy.max_per_host
-        ):
+        if nationality.share_breaches(c, pairs, picked, policy):
+            out.append("nationality_share")
+        if hosts.breaches(c, pairs, picked, policy):
             out.append("max_per_host")
-        if (
-            policy.budget is not None
-            and int(placement_costs(c, policy)[pp].sum()) > policy.budget.total
-        ):
+        if budget.breaches(c, pairs, picked, policy):
             out.append("budget")
-        if policy.max_moves is not None and self.prev_pair:
-            moved = len(self.prev_pair) - int(np.isin(self.prev_idx, picked).sum())
-            if moved > policy.max_moves:
-                out.append("max_moves")
+        if moves.breaches(self.prev_pair, picked, policy):
+            out.append("max_moves")
         return out
 
     def gender_misses(self, picked: IntP) -> NDArray[np.int64]:
@@ -157,10 +129,3 @@ class Evaluator:
     def values(self, picked: IntP) -> list[int]:
         return [self.value(n, picked) for n in tier_names(self.policy)]
 
-
-def _groups(g: NDArray[np.int32] | NDArray[np.int64]) -> list[IntP]:
-    """Members of each group of two or more."""
-    order = np.argsort(g, kind="stable")
-    order = order[g[order] >= 0]
-    cuts = np.flatnonzero(np.diff(g[order])) + 1
-    return [m for m in np.split(order, cuts) if len(m) > 1]

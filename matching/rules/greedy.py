@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from volmatch.matching.constraints.budget import placement_costs
+from volmatch.matching.constraints import hosts, nationality
+from volmatch.matching.constraints.budget import budget_holds, placement_costs
 from volmatch.matching.constraints.gender import BALANCED_GENDERS, balance_applies
 from volmatch.matching.prepared import Prepared
 from volmatch.matching.rules.setup import RulesSetup
@@ -103,8 +104,7 @@ class Greedy:
             None if "nationality_share" in skip else policy.max_nationality_share_per_country
         )
         self.host_cap = None if "max_per_host" in skip else policy.max_per_host
-        self.pct = round(self.share * 100) if self.share is not None else 0
-        self.allow = policy.nationality_share_allowance
+        self.policy = policy
         self.together = policy.group_together
         self.use_groups = "groups" not in skip
         # the modelled pairs and the round
@@ -202,18 +202,22 @@ class Greedy:
         p, v = self.pp[i], self.pv[i]
         if self.load[p] >= self.cap[p]:
             return False
-        if self.host_cap is not None and self.host_load[self.host_of[p]] >= self.host_cap:
+        policy = self.policy
+        if self.host_cap is not None and not hosts.cap_holds(
+            self.host_load[self.host_of[p]] + 1, policy
+        ):
             return False
         nat = self.nat_of[v]
-        if self.nat_cap is not None and self.nat_at.get((p, nat), 0) >= self.nat_cap:
+        if self.nat_cap is not None and not nationality.cap_holds(
+            self.nat_at.get((p, nat), 0) + 1, policy
+        ):
             return False
-        if self.budget is not None and self.spent + self.cost[i] > self.budget:
+        if self.budget is not None and not budget_holds(self.spent + self.cost[i], policy):
             return False
         if self.share is not None:
             co = self.country_of[p]
-            if (
-                100 * (self.nat_in.get((co, nat), 0) + 1)
-                > self.pct * (self.in_country[co] + 1) + 100 * self.allow
+            if not nationality.share_holds(
+                self.nat_in.get((co, nat), 0) + 1, self.in_country[co] + 1, policy
             ):
                 return False
         return True
@@ -241,26 +245,23 @@ class Greedy:
         added = self._count(batch)
         if any(self.load[p] + k > self.cap[p] for p, k in added.placements.items()):
             return False
-        host_cap = self.host_cap
-        if host_cap is not None and any(
-            self.host_load[h] + k > host_cap for h, k in added.hosts.items()
+        policy = self.policy
+        if self.host_cap is not None and not all(
+            hosts.cap_holds(self.host_load[h] + k, policy) for h, k in added.hosts.items()
         ):
             return False
-        nat_cap = self.nat_cap
-        if nat_cap is not None and any(
-            self.nat_at.get(k, 0) + x > nat_cap for k, x in added.nationality_at.items()
+        if self.nat_cap is not None and not all(
+            nationality.cap_holds(self.nat_at.get(k, 0) + x, policy)
+            for k, x in added.nationality_at.items()
         ):
             return False
-        if self.budget is not None and self.spent + added.money > self.budget:
+        if self.budget is not None and not budget_holds(self.spent + added.money, policy):
             return False
         if self.share is not None:
             # adding people only loosens the cap of the nationalities not added
             for (co, nat), k in added.nationality_in.items():
                 total = self.in_country[co] + added.countries[co]
-                if (
-                    100 * (self.nat_in.get((co, nat), 0) + k)
-                    > self.pct * total + 100 * self.allow
-                ):
+                if not nationality.share_holds(self.nat_in.get((co, nat), 0) + k, total, policy):
                     return False
         return True
 

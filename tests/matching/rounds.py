@@ -61,3 +61,40 @@ def every_rule(d: dict[str, Any], limit: float) -> dict[str, Any]:
         }
     )
     return d
+
+
+def rule_alone(
+    d: dict[str, Any], add: Any, force: list[tuple[str, str]]
+) -> tuple[bool, Any, Any, Any]:
+    """One rule module alone on a CP-SAT model of every eligible pair (one placement
+    per volunteer and slots too), the pairs `force` (volunteer id, placement id)
+    chosen: whether the model is feasible (CP-SAT) and the assignment `force` made
+    of the pairs, for the rule's own array check."""
+    import numpy as np
+    from ortools.sat.python import cp_model
+
+    from volmatch.matching.constraints import add_assignment
+    from volmatch.matching.constraints.base import PairVars, RuleContext
+    from volmatch.matching.prepared import prepare
+
+    r = parse_round(d)
+    prep = prepare(r)
+    c, pairs = prep.compiled, prep.pairs
+    model = cp_model.CpModel()
+    n = len(pairs)
+    x = [model.new_bool_var(f"x{i}") for i in range(n)]
+    pv = PairVars(np.arange(n), pairs.v, pairs.p, prep.scores.total, x)
+    ctx = RuleContext(model, pv, c, pairs, prep.scores, r.policy)
+    add_assignment(ctx, np.zeros(0, dtype=np.intp))
+    add(ctx)
+    for lit in ctx.enforce.values():
+        model.add(lit == 1)
+    picked = []
+    for vid, pid in force:
+        at = np.flatnonzero((pairs.v == c.vindex[vid]) & (pairs.p == c.pindex[pid]))
+        assert len(at) == 1, (vid, pid)
+        model.add(x[int(at[0])] == 1)
+        picked.append(int(at[0]))
+    status = cp_model.CpSolver().solve(model)
+    ok = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    return ok, prep, np.array(sorted(picked), dtype=np.intp), r.policy

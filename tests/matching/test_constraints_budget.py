@@ -30,3 +30,15 @@ def test_lock_beyond_budget_is_infeasible_and_names_both() -> None:
     with pytest.raises(InfeasibleRound) as exc:
         solve_round(parse_round(d))
     assert {c.rule for c in exc.value.conflicts} >= {"locked", "budget"}
+
+
+def test_budget_alone_feasible_and_infeasible_and_its_array_check_agrees() -> None:
+    from tests.matching.rounds import rule_alone
+    from volmatch.matching.constraints.budget import add_budget, breaches
+
+    d = doc([vol("A"), vol("B")], [plc("P1", slots=2)],
+            budget={"total": 300, "cost": {"NP": 200}})
+    ok, prep, picked, pol = rule_alone(d, add_budget, [("A", "P1")])
+    assert ok and not breaches(prep.compiled, prep.pairs, picked, pol)
+    ok, prep, picked, pol = rule_alone(d, add_budget, [("A", "P1"), ("B", "P1")])
+    assert not ok and breaches(prep.compiled, prep.pairs, picked, pol)

@@ -66,3 +66,19 @@ def test_groups_no_placement_takes_counted_like_the_model(d: dict[str, Any]) -> 
     built = build_model(prep, everything, r.policy)
     counted = unplaceable_groups(prep.compiled, prep.pairs, r.policy.group_together)
     assert counted == built.ctx.notes["groups_unplaceable"]
+
+
+def test_groups_alone_feasible_and_infeasible_and_its_array_check_agrees() -> None:
+    from tests.matching.rounds import rule_alone
+    from volmatch.matching.constraints.groups import add_groups, breaches
+
+    d = doc([vol("A", group="g"), vol("B", group="g")],
+            [plc("P1", slots=2), plc("P2", host="H2", country="KE")],
+            group_together="placement")
+    ok, prep, picked, pol = rule_alone(d, add_groups, [("A", "P1"), ("B", "P1")])
+    assert ok and breaches(prep.compiled, prep.pairs, picked, pol.group_together) == []
+    ok, prep, picked, pol = rule_alone(d, add_groups, [("A", "P1"), ("B", "P2")])
+    assert not ok and breaches(prep.compiled, prep.pairs, picked, pol.group_together) == [0]
+    # one member alone is a split too (the model completes it: B joins A)
+    ok, prep, picked, pol = rule_alone(d, add_groups, [("A", "P1")])
+    assert ok and breaches(prep.compiled, prep.pairs, picked, pol.group_together) == [0]

@@ -65,3 +65,27 @@ def test_frozen_pair_that_breaks_a_rule_now_is_infeasible() -> None:
     with pytest.raises(InfeasibleRound) as exc:
         solve_round(parse_round(d))
     assert exc.value.conflicts[0].rule == "frozen_stages"
+
+
+def test_move_limit_alone_feasible_and_infeasible_and_its_array_check_agrees() -> None:
+    import numpy as np
+
+    from tests.matching.rounds import rule_alone
+    from volmatch.matching.constraints.base import RuleContext
+    from volmatch.matching.constraints.moves import add_moves, breaches, moves_hold
+    from volmatch.matching.previous import previous_pairs
+
+    d = doc([vol("A"), vol("B")], [plc("P1"), plc("P2", host="H2")], max_moves=1)
+    d["previous"] = [{"volunteer": "A", "placement": "P1"}, {"volunteer": "B", "placement": "P2"}]
+
+    def add(ctx: RuleContext) -> None:
+        prev = previous_pairs(ctx.compiled, ctx.pairs)
+        add_moves(ctx, prev)  # every pair is modelled: positions are the pairs' own
+
+    ok, prep, picked, pol = rule_alone(d, add, [("A", "P2")])  # one move (A), B left: two
+    prev = previous_pairs(prep.compiled, prep.pairs)
+    assert not ok and breaches(prev, picked, pol)
+    ok, prep, picked, pol = rule_alone(d, add, [("A", "P1")])  # B may stay: one move at most
+    assert ok and not breaches(prev, picked, pol)  # A kept, B unplaced: one move
+    assert not breaches(prev, np.array(sorted(prev.values()), dtype=np.intp), pol)
+    assert moves_hold(1, 2, pol) and not moves_hold(0, 2, pol)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
@@ -16,6 +16,8 @@ from tests.helpers import doc, plc, vol
 from tests.strategies import round_docs
 from volmatch.matching import prepare, solve_round
 from volmatch.matching.lifecycle import backfill_round, propose_backfill
+from volmatch.matching.lifecycle.backfill import _cold, _warm
+from volmatch.matching.lifecycle.standing import pending_pairs, read_standing
 from volmatch.matching.validate import pair_violations, rule_violations
 from volmatch.models import InvalidBackfill, parse_round
 from volmatch.models.lifecycle import BackfillProposal
@@ -69,6 +71,7 @@ def backfills(draw: st.DrawFn) -> tuple[dict[str, Any], list[str], list[str] | N
     return d, draw(st.randoms(use_true_random=False)), draw(st.booleans())
 
 
+@settings(max_examples=30)
 @given(backfills())
 def test_backfill_keeps_frozen_breaks_no_rule_and_is_optimal(
     case: tuple[dict[str, Any], Any, bool],
@@ -104,6 +107,7 @@ def test_backfill_keeps_frozen_breaks_no_rule_and_is_optimal(
             assert at[v] == offers[v]
 
 
+@settings(max_examples=15)
 @given(backfills())
 def test_backfill_with_max_moves_keeps_the_limit(case: tuple[dict[str, Any], Any, bool]) -> None:
     d, rnd, _ = case
@@ -120,6 +124,44 @@ def test_backfill_with_max_moves_keeps_the_limit(case: tuple[dict[str, Any], Any
     assert prop.moves == ()
     br = backfill_round(prep, offers, declined=declined, accepted=accepted, withdrawn=())
     assert {(a.volunteer, a.placement) for a in br.previous} <= set(prop.assignment)
+
+
+@settings(max_examples=30)
+@given(backfills(), st.sampled_from([0, 50, 400, 2000]))
+def test_the_warm_start_finds_the_full_flows_optimum(
+    case: tuple[dict[str, Any], Any, bool], move_cost: int
+) -> None:
+    d, rnd, _ = case
+    r = parse_round(d)
+    prep = prepare(r)
+    offers = {a.volunteer: a.placement for a in solve_round(r).assignments}
+    ids = sorted(offers)
+    declined = [v for v in ids if rnd.random() < 0.4]
+    accepted = [v for v in ids if v not in declined and rnd.random() < 0.5]
+    st_ = read_standing(prep, offers, declined, accepted, [])
+    keep = pending_pairs(prep, st_)
+    keep = keep[keep >= 0]
+    scale = len(st_.pending_v) + 1
+    weight = prep.scores.total * scale
+    weight[keep] += move_cost * scale + 1
+    warm = _warm(prep, st_, weight, keep)
+    assert warm is not None  # the published optimum is optimal for the backfill
+    assert len(set(prep.pairs.v[warm].tolist())) == len(warm)
+    fill = np.bincount(prep.pairs.p[warm], minlength=prep.compiled.n_placements)
+    assert (fill <= prep.compiled.capacity).all()
+    assert set(st_.frozen_pairs.tolist()) <= set(warm.tolist())
+    assert int(weight[warm].sum()) == int(weight[_cold(prep, st_, weight)].sum())
+
+
+def test_offers_that_are_not_the_optimum_go_to_the_full_flow() -> None:
+    r = _chain_round()
+    prep = prepare(r)
+    offers = {"V3": "P2"}  # V1 left unplaced though P1 is free: not optimal
+    st_ = read_standing(prep, offers, [], [], [])
+    weight = prep.scores.total * 2
+    assert _warm(prep, st_, weight, pending_pairs(prep, st_)) is None
+    prop = propose_backfill(prep, offers, accepted=[])
+    assert prop.total == prop.bound and len(prop.assignment) == 2
 
 
 # -- hand-made cases --------------------------------------------------------------------

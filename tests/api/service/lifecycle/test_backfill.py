@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from tests.api.service.helpers import SQLITE_ONLY
 from tests.api.service.lifecycle.helpers import accept, decline, lifecycle, offers, published
 
 
@@ -16,6 +17,7 @@ def _confirm(c: Any, rid: str, bid: int) -> Any:
                   headers=c.keys.auth("coordinator"))
 
 
+@SQLITE_ONLY
 def test_a_confirmed_backfill_offers_the_freed_slot_and_keeps_the_accepted(
         client: Any) -> None:
     rid = published(client)
@@ -45,6 +47,7 @@ def test_a_confirmed_backfill_offers_the_freed_slot_and_keeps_the_accepted(
     assert offers(client, rid) == after
 
 
+@SQLITE_ONLY
 def test_a_proposal_on_a_round_that_changed_since_is_refused(client: Any) -> None:
     rid = published(client)
     got = offers(client, rid)
@@ -85,6 +88,7 @@ def test_two_coordinators_confirming_at_once_one_wins_the_other_is_told_to_refre
     assert len(made) == len(proposal["proposal"]["new_offers"]) == 1
 
 
+@SQLITE_ONLY
 def test_a_wave_adds_late_volunteers_and_earlier_acceptances_stay(client: Any) -> None:
     from tests.helpers import vol
 
@@ -116,6 +120,7 @@ def test_a_wave_adds_late_volunteers_and_earlier_acceptances_stay(client: Any) -
     assert [w["number"] for w in client.get(f"/rounds/{rid}/waves", headers=co).json()] == [1, 2]
 
 
+@SQLITE_ONLY
 def test_a_withdrawn_need_is_not_filled_again(client: Any) -> None:
     rid = published(client)
     got = offers(client, rid)

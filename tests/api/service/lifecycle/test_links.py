@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.api.service.helpers import SQLITE_ONLY
 from tests.api.service.lifecycle.helpers import lifecycle, offers, published
 
 
@@ -29,6 +30,7 @@ class _Kept(logging.Handler):
         self.lines.append(record.getMessage() + " " + str(record.__dict__))
 
 
+@SQLITE_ONLY
 def test_a_link_answers_once_and_refusals_change_nothing(client: Any) -> None:
     rid = published(client)
     got = offers(client, rid)
@@ -77,6 +79,7 @@ def test_a_link_answers_once_and_refusals_change_nothing(client: Any) -> None:
     assert events[-1]["by"] == "volunteer:V1" and events[-1]["text"] == "Thank you!"
 
 
+@SQLITE_ONLY
 def test_a_decline_through_the_link_proposes_a_backfill_and_a_new_link_revokes_the_old(
         client: Any) -> None:
     rid = published(client)
@@ -93,6 +96,7 @@ def test_a_decline_through_the_link_proposes_a_backfill_and_a_new_link_revokes_t
     assert backfills[-1]["trigger"]["volunteer"] == "V2"
 
 
+@SQLITE_ONLY
 def test_an_expired_offer_refuses_its_link_and_no_link_is_issued(client: Any) -> None:
     from volmatch.api.service.lifecycle import links
     from volmatch.api.service.lifecycle.reminders import tick

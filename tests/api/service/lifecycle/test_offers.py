@@ -1,12 +1,15 @@
 """Offers: publishing makes one per assignment with its deadline and history; replies,
 host decisions and deployment states follow the transitions; wrong changes are clear
-4xx that change nothing; hosts see and touch their own offers only."""
+4xx that change nothing; hosts see and touch their own offers only. HTTP behaviour:
+SQLite only (the storage runs on both backends in the backfill, story and migration
+tests)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
+from tests.api.service.helpers import SQLITE_ONLY
 from tests.api.service.lifecycle.helpers import (
     accept,
     decline,
@@ -17,6 +20,7 @@ from tests.api.service.lifecycle.helpers import (
 )
 
 
+@SQLITE_ONLY
 def test_publishing_makes_an_offer_per_assignment_with_deadline_and_reserves(
         client: Any) -> None:
     rid = published(client, offer_days=10)
@@ -42,6 +46,7 @@ def test_publishing_makes_an_offer_per_assignment_with_deadline_and_reserves(
     assert detail["events"][0]["by"].startswith("coordinator:")
 
 
+@SQLITE_ONLY
 def test_hosts_see_and_decide_their_own_offers_only(client: Any) -> None:
     rid = published(client)
     mine = offers(client, rid, "host1")
@@ -69,6 +74,7 @@ def test_hosts_see_and_decide_their_own_offers_only(client: Any) -> None:
     assert r.status_code == 403
 
 
+@SQLITE_ONLY
 def test_replies_follow_the_transitions_and_bad_ones_change_nothing(client: Any) -> None:
     rid = published(client)
     co = client.keys.auth("coordinator")
@@ -101,3 +107,32 @@ def test_replies_follow_the_transitions_and_bad_ones_change_nothing(client: Any)
     assert out["offer"]["state"] == "declined" and out["backfill"]["version"] == 3
     assert client.get("/offers/999999", headers=co).status_code == 404
     assert client.get("/offers", headers=client.keys.auth("planner")).status_code == 403
+
+
+@SQLITE_ONLY
+def test_erasing_a_volunteer_pseudonymises_their_offers_history_and_outbox(
+        client: Any) -> None:
+    from sqlalchemy import text
+
+    from volmatch.api.service.lifecycle.reminders import tick
+
+    rid = published(client)
+    got = offers(client, rid)
+    co = client.keys.auth("coordinator")
+    decline(client, got["V1"]["id"], "health")
+    with client.app.state.db.write() as s:
+        tick(s, dt.datetime.fromisoformat(got["V2"]["deadline"]) - dt.timedelta(days=1))
+    r = client.delete("/volunteers/V1", headers=co)
+    assert r.status_code == 200, r.text
+    assert r.json()["changed"]["lifecycle"] > 0
+    tables = ("lifecycles", "waves", "backfills", "offers", "offer_events", "outcomes",
+              "outbox")
+    with client.app.state.db.read() as s:
+        dump = " ".join(str(x) for t in tables for row in s.execute(text(f"SELECT * FROM {t}"))
+                        for x in row)
+    assert "Ana Lima" not in dump and "2000-01-02" not in dump
+    import re
+
+    assert re.search(r"(?<![A-Za-z0-9_.-])V1(?![A-Za-z0-9_.-])", dump) is None
+    report = client.get("/report", params={"round": rid}, headers=co)
+    assert report.status_code == 200 and report.json()["totals"]["declined"] == 1

@@ -1,0 +1,118 @@
+"""The host partners' pages on a large pool: server time of "My needs" (every need of
+the host with its eligible-now count) and of one live feasibility check, against the
+API's own `GET /placements` of the same host in the same process (the baseline).
+
+    python -m benchmarks.host_pages_bench [--volunteers 10000] [--placements 2000] [--repeat 5]
+
+Stores a generated pool in a temporary SQLite database, signs a host in, and times
+requests through the app (no network). Prints a table and writes JSON to
+benchmarks/results/host-pages-<size>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.generate import generate_round
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _store(app: Any, doc: dict[str, Any]) -> None:
+    from volmatch.api.service.queries import upsert
+    from volmatch.api.service.tables import Host, PlacementRow, VolunteerRow, utcnow
+
+    now = utcnow()
+    with app.state.db.write() as s:
+        upsert(s, Host.__table__, [{"id": h, "name": h, "created_at": now}
+                                   for h in sorted({p["host"] for p in doc["placements"]})], [])
+        upsert(s, VolunteerRow.__table__, [{"id": v["id"], "data": v, "updated_at": now}
+                                           for v in doc["volunteers"]], [])
+        upsert(s, PlacementRow.__table__, [{"id": p["id"], "host_id": p["host"], "data": p,
+                                            "updated_at": now} for p in doc["placements"]], [])
+
+
+def _time(call: Any, repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        r = call()
+        out.append(time.perf_counter() - t0)
+        assert r.status_code == 200, r.text[:300]
+    return out
+
+
+def main() -> None:
+    from fastapi.testclient import TestClient
+
+    from volmatch.api.service import Settings, create_app
+    from volmatch.api.service.auth import create_key
+
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--volunteers", type=int, default=10_000)
+    ap.add_argument("--placements", type=int, default=2_000)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    doc = generate_round(args.volunteers, args.placements, seed=0)
+    host, n_needs = Counter(p["host"] for p in doc["placements"]).most_common(1)[0]
+    need = next(p for p in doc["placements"] if p["host"] == host)
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(Settings(db_url=f"sqlite:///{tmp}/bench.db", log_level="WARNING",
+                                  embedded_worker=False))
+        with TestClient(app) as c:
+            _store(app, doc)
+            with app.state.db.write() as s:
+                key = create_key(s, "host", host)[1]
+            page = c.get("/sign-in")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert token
+            c.post("/sign-in", data={"key": key, "csrf_token": token.group(1)})
+            form = c.get("/host/needs/new")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+            assert csrf
+            check = {"id": "", "country": need["country"], "slots": "1",
+                     "start_earliest": need["start_earliest"],
+                     "start_latest": need["start_latest"],
+                     "required_languages.code": list(need.get("required_languages", {})),
+                     "required_languages.level": list(need.get("required_languages",
+                                                               {}).values())}
+            runs = {
+                "GET /placements (API, baseline)": _time(
+                    lambda: c.get("/placements", headers={"Authorization": f"Bearer {key}"}),
+                    args.repeat),
+                "GET /host/needs (page)": _time(lambda: c.get("/host/needs"), args.repeat),
+                "POST /host/needs/check (live line)": _time(
+                    lambda: c.post("/host/needs/check", data=check,
+                                   headers={"X-CSRF-Token": csrf.group(1)}), args.repeat),
+            }
+    base = statistics.median(runs["GET /placements (API, baseline)"])
+    rows = [{"request": name, "median_s": statistics.median(t), "min_s": min(t),
+             "x_baseline": statistics.median(t) / base} for name, t in runs.items()]
+    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
+    t = Table(title=f"host pages, {args.volunteers:,} volunteers x {args.placements:,} needs "
+              f"({n_needs} needs of host {host}); load average {' '.join(load)}")
+    for col in ("request", "median s", "min s", "x baseline"):
+        t.add_column(col, justify="left" if col == "request" else "right")
+    for row in rows:
+        t.add_row(row["request"], f"{row['median_s']:.3f}", f"{row['min_s']:.3f}",
+                  f"{row['x_baseline']:.1f}")
+    Console().print(t)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"host-pages-{args.volunteers}x{args.placements}.json"
+    out.write_text(json.dumps({"load_average": load, "host": host, "needs": n_needs,
+                               "rows": rows}, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

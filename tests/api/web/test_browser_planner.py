@@ -1,0 +1,92 @@
+"""The planner's journey in a real browser (chromium through Playwright) against a real
+`volmatch serve`: sign in, pick the stored round, see a mistake placed on its line, add
+a variant with the form, run a two-variant scenario, watch it finish and read the
+comparison (KPI table with changes, the chart, who moved and why)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.web.conftest import Served
+from tests.api.web.helpers import shoot
+from volmatch.scenarios.demo import demo_round_path
+
+pytestmark = pytest.mark.browser
+
+SCENARIO = """\
+name: Nepal and urgency
+description: Does relaxing English for Nepal, or weighting urgency double, help?
+seed: 7
+variants:
+  - name: urgent-double
+    changes:
+      - policy: {weights.priority: 400}
+"""
+
+
+def _stored_round(served: Served) -> str:
+    doc = json.loads(demo_round_path().read_text(encoding="utf-8"))
+    co = {"Authorization": f"Bearer {served.key('coordinator')}"}
+    with httpx.Client(base_url=served.base, headers=co, timeout=60) as c:
+        r = c.post("/rounds", json={"name": "demo camp", "document": doc})
+        assert r.status_code == 202, r.text
+        return str(r.json()["id"])
+
+
+def test_planner_runs_a_two_variant_scenario(served: Served, page: Any) -> None:
+    rid = _stored_round(served)
+    page.goto(f"{served.base}/sign-in")
+    page.get_by_label("API key").fill(served.key("planner"))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{served.base}/planner")
+    shoot(page, "planner-rounds")
+    page.locator(f'a[href="/planner/rounds/{rid}"]').click()
+    page.wait_for_url(f"{served.base}/planner/rounds/{rid}")
+
+    # A mistake comes back on its line, the text kept as typed.
+    editor = page.get_by_label("Scenario (YAML)")
+    editor.fill(SCENARIO.replace("policy: {weights.priority: 400}",
+                                 "update: volunteers\n        where: {colour: red}\n"
+                                 "        set: {min_months: 7}"))
+    page.get_by_role("button", name="Check").click()
+    alert = page.get_by_role("alert")
+    assert "line 7" in alert.inner_text() and "colour" in alert.inner_text()
+    shoot(page, "planner-editor-errors")
+
+    # The form adds the second variant to the same YAML.
+    page.get_by_label("Scenario (YAML)").fill(SCENARIO)
+    page.get_by_label("In country (code)").fill("NP")
+    page.get_by_label("Language (code)").fill("en")
+    page.get_by_label("Ask at most").select_option("A2")
+    page.get_by_role("button", name="Add this variant").nth(1).click()
+    text = page.get_by_label("Scenario (YAML)").input_value()
+    assert "np-en-A2" in text and "required_languages.en: A2" in text
+    shoot(page, "planner-editor")
+
+    page.get_by_role("button", name="Run the scenario").click()
+    page.wait_for_url(f"{served.base}/planner/runs/*")
+    page.get_by_role("heading", name="Key figures, each variant against the base").wait_for(
+        timeout=120_000)
+    table = page.locator("table.kpis")
+    rows = table.locator("tbody tr")
+    assert rows.count() == 3
+    assert [rows.nth(i).locator("th").inner_text() for i in range(3)] == [
+        "base", "urgent-double", "np-en-A2"]
+    assert "%" in rows.nth(1).inner_text()  # changes against the base are shown
+    assert page.get_by_role("img", name="Bar charts of each variant").is_visible()
+    page.wait_for_function("() => [...document.querySelectorAll('figure.chart img')]"
+                           ".every(i => i.complete && i.naturalWidth > 0)", timeout=30_000)
+    assert page.get_by_role("heading", name="Who moved, and why").is_visible()
+    shoot(page, "planner-comparison")
+    first = page.locator("details.moves").first
+    first.locator("summary").click()
+    assert first.locator("tbody tr").first.is_visible()
+    # On a phone: the page fits its width (wide tables scroll inside their own box).
+    page.set_viewport_size({"width": 390, "height": 844})
+    first.locator("summary").click()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(page, "planner-comparison-phone")
