@@ -144,13 +144,13 @@ class _Start:
 
 def _start(c: CompiledRound, earliest: int) -> _Start:
     cal = schedule_calendar(c)
-    af = cal.af.astype(np.int64)
-    at_own = af > earliest
+    at_own = cal.af > earliest
     month, dom = split_days(np.array([earliest], dtype=np.int64))
     pse_code = int(month[0]) * 32 + int(dom[0])
-    early = (cal.au_code.astype(np.int64) - pse_code) >> 5
-    fit = np.where(at_own, cal.own.astype(np.int64), early)
-    return _Start(np.where(at_own, af, earliest), fit, at_own)
+    # int32 as the calendar holds them (days and month codes fit): half the memory traffic
+    early = (cal.au_code - np.int32(pse_code)) >> 5
+    fit = np.where(at_own, cal.own, early).astype(np.int64)
+    return _Start(np.where(at_own, cal.af, np.int32(earliest)).astype(np.int64), fit, at_own)
 
 
 def _levels(matrix: NDArray[np.uint8], names: list[str], code: str) -> NDArray[np.uint8]:
@@ -220,9 +220,21 @@ def rule_masks(reqs: list[Requirement], n: int) -> dict[str, B]:
     return out
 
 
-def _except(reqs: list[Requirement], keys: set[str], n: int) -> B:
-    """Who passes every requirement whose key is not in `keys`."""
-    return _all([q.passes for q in reqs if q.key not in keys], n)
+def _failures(masks: list[B], n: int) -> NDArray[np.uint8]:
+    """Per volunteer: how many of `masks` they fail (one pass each: cheaper than an AND
+    of all the others per requirement)."""
+    out = np.zeros(n, dtype=np.uint8)
+    for m in masks:
+        out += ~m
+    return out
+
+
+def _blocked(reqs: list[Requirement], total: NDArray[np.uint8], keys: set[str]) -> B:
+    """Who passes every requirement whose key is not in `keys` and fails one of those
+    (`total`: `_failures` of every requirement)."""
+    inside = _failures([q.passes for q in reqs if q.key in keys], len(total))
+    out: B = (inside == total) & (inside > 0)
+    return out
 
 
 def feasibility(
@@ -232,27 +244,29 @@ def feasibility(
     removes, and each requirement's smallest change that admits more people."""
     n = c.n_volunteers
     reqs = requirements(c, p, forbidden_index)
-    eligible = _all([q.passes for q in reqs], n)
+    total = _failures([q.passes for q in reqs], n)
+    eligible = total == 0
     rules = rule_masks(reqs, n)
+    by_rule = _failures(list(rules.values()), n)
+    alone = by_rule == 1
     counts: dict[str, RuleCount] = {}
     for rule, ok in rules.items():
-        others = _all([m for r, m in rules.items() if r != rule], n)
-        counts[rule] = RuleCount(int((~ok).sum()), int((~ok & others).sum()))
-    changes = _changes(c, p, reqs, eligible, forbidden_index)
+        counts[rule] = RuleCount(int(n - np.count_nonzero(ok)),
+                                 int(np.count_nonzero(alone & ~ok)))
+    changes = _changes(c, p, reqs, total, forbidden_index)
     return Feasibility(eligible, counts, changes, reqs)
 
 
 def _changes(
-    c: CompiledRound, p: Placement, reqs: list[Requirement], eligible: B,
+    c: CompiledRound, p: Placement, reqs: list[Requirement], total: NDArray[np.uint8],
     forbidden_index: int | None,
 ) -> list[Change]:
-    n = c.n_volunteers
     by_key = {q.key: q for q in reqs}
     out: list[Change] = []
 
     def blocked(*keys: str) -> B:
         """Who passes every requirement but `keys` and fails one of those."""
-        return _except(reqs, set(keys), n) & ~_all([by_key[k].passes for k in keys], n)
+        return _blocked(reqs, total, set(keys))
 
     def lowest(key: str, have: NDArray[np.integer], current: object, fld: str,
                show: Callable[[int], object] = int) -> None:
@@ -300,7 +314,7 @@ def _changes(
         best = int(c.avail_from[cand].min())
         out.append(Change("start_latest", "dates", "start_latest", str(p.start_latest),
                           str(_date(best)), int((c.avail_from[cand] <= best).sum())))
-    earlier = _earlier_start(c, p, reqs, st, forbidden_index)
+    earlier = _earlier_start(c, p, reqs, total, st, forbidden_index)
     if earlier is not None:
         out.append(earlier)
     for key, fld, cur in (("age_min", "age_min", p.age_min), ("age_max", "age_max", p.age_max)):
@@ -345,8 +359,8 @@ _START_KEYS: Final = ("window", "months", "age_min", "age_max")
 
 
 def _earlier_start(
-    c: CompiledRound, p: Placement, reqs: list[Requirement], st: _Start,
-    forbidden_index: int | None,
+    c: CompiledRound, p: Placement, reqs: list[Requirement], total: NDArray[np.uint8],
+    st: _Start, forbidden_index: int | None,
 ) -> Change | None:
     """The latest earliest-start before the current one that admits someone: per
     volunteer held back only by the start-dependent requirements, the days their
@@ -355,7 +369,7 @@ def _earlier_start(
     change is the latest day in any of them."""
     n = c.n_volunteers
     keys = {q.key for q in reqs if q.key in _START_KEYS}
-    cand = _except(reqs, keys, n) & ~_all([q.passes for q in reqs if q.key in keys], n)
+    cand = _blocked(reqs, total, keys)
     earliest = to_days(p.start_earliest)
     cand &= ~st.at_own & (c.avail_from < earliest)
     if p.age_min is not None or p.age_max is not None:
@@ -376,6 +390,6 @@ def _earlier_start(
     day = int(hi[ok].max())
     moved = p.model_copy(update={"start_earliest": _date(day)})
     after = _all([q.passes for q in requirements(c, moved, forbidden_index)], n)
-    before = _all([q.passes for q in reqs], n)
+    before = total == 0
     return Change("start_earliest", "dates", "start_earliest", str(p.start_earliest),
                   str(_date(day)), int((after & ~before).sum()), int((before & ~after).sum()))
