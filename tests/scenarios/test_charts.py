@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from matplotlib.colors import to_hex
 
 from volmatch.scenarios.charts import (
@@ -157,3 +159,17 @@ def test_svg_keeps_text_as_text() -> None:
     assert "not solved: invalid" in chart_svg(_synthetic(with_failure=True), sweep="w")
     with pytest.raises(KeyError):
         chart_svg(_synthetic(with_failure=False), sweep="nope")
+
+
+@given(st.sampled_from(CHART_KPIS), st.floats(0.001, 1e7), st.floats(0, 1e7))
+def test_a_change_is_never_shown_as_none_or_the_wrong_way(kpi: Any, base: float,
+                                                           value: float) -> None:
+    d = change(kpi, base, value)
+    assert d is not None
+    text = format_change(kpi, d)
+    if value == base:
+        assert text == "no change"
+    else:
+        assert text != "no change" and text[0] == ("+" if value > base else "-")
+    if kpi.unit == "percent":
+        assert base * (1 + d / 100) == pytest.approx(value, rel=1e-9, abs=1e-9)

@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from volmatch.api.service.lifecycle.replies import expire_overdue
@@ -100,13 +100,13 @@ def _insert_new(session: Session, rows: list[dict[str, object]]) -> int:
         return 0
     pg = session.get_bind().dialect.name == "postgresql"
     insert = postgresql.insert if pg else sqlite.insert
-    new = 0
+    count = select(func.count()).select_from(OutboxMessage)
+    before = session.scalar(count) or 0
     rows = sorted(rows, key=lambda r: str(r["key"]))
     for k in range(0, len(rows), IN_CHUNK // 20):
         stmt = insert(OutboxMessage).values(rows[k : k + IN_CHUNK // 20])
-        res = session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
-        new += max(0, int(getattr(res, "rowcount", 0) or 0))
-    return new
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+    return (session.scalar(count) or 0) - before
 
 
 def feed(session: Session, role: str, host_id: str | None = None, *,

@@ -19,13 +19,15 @@ from volmatch.api.service.deps import ReadSession, WriteSession
 from volmatch.api.service.errors import ApiError
 from volmatch.api.service.feasibility import Feasibility, PoolCache, feasibility
 from volmatch.api.service.host_view import host_volunteers
+from volmatch.api.service.lifecycle.offers import actor, list_offers, visible_offer
+from volmatch.api.service.lifecycle.replies import host_decision
 from volmatch.api.service.placement_store import (
     create_placement,
     put_placement,
     visible_placement,
     visible_placements,
 )
-from volmatch.api.service.queries import host_assignments
+from volmatch.api.service.queries import host_assignments, latest_publication
 from volmatch.api.service.routing import CommitRoute
 from volmatch.api.web.deps import HostPage, PageForm
 from volmatch.api.web.errors import PageNotFound
@@ -191,9 +193,48 @@ def update_need(request: Request, placement_id: str, user: HostPage, form_data: 
     return _save(request, user, form_data, session, placement_id)
 
 
-@router.get("/host/matches")
-def matches(request: Request, user: HostPage, session: ReadSession) -> Response:
-    """The volunteers the latest publication matched to this host's needs."""
+def _matches_page(request: Request, user: Any, session: Any, *, status: int = 200,
+                  error: str = "", error_offer: int | None = None) -> Response:
     found = sorted(host_volunteers(session, user.host_id or ""),
                    key=lambda v: (v.placement, v.id))
-    return render(request, "host/matches.html", user=user, volunteers=found)
+    pub = latest_publication(session)
+    offers = {} if pub is None else {
+        o.volunteer_id: o for o in list_offers(session, user.principal, round_id=pub.round_id)}
+    done = request.query_params.get("done", "")
+    return render(request, "host/matches.html", status=status, user=user, volunteers=found,
+                  offers=offers, error=error, error_offer=error_offer,
+                  done=done if done in ("accept", "decline") else "")
+
+
+@router.get("/host/matches")
+def matches(request: Request, user: HostPage, session: ReadSession) -> Response:
+    """The volunteers the latest publication matched to this host's needs, with their
+    offers and the host's accept / decline."""
+    return _matches_page(request, user, session)
+
+
+@router.post("/host/offers/{offer_id}")
+def decide(request: Request, offer_id: int, user: HostPage, form_data: PageForm,
+           session: WriteSession) -> Response:
+    """The host accepts or declines a matched volunteer (a decline says why), through
+    the lifecycle service's `host_decision`, as `POST /offers/{id}/host` does."""
+    tr = translator(page_language(request))
+    decision = str(form_data.get("decision", ""))
+    reason = str(form_data.get("reason", "")).strip()[:2000]
+    try:
+        offer = visible_offer(session, offer_id, user.principal, lock=True)
+    except ApiError as exc:
+        raise PageNotFound from exc
+    if decision not in ("accept", "decline"):
+        raise PageNotFound
+    if decision == "decline" and not reason:
+        session.rollback()
+        return _matches_page(request, user, session, status=422, error_offer=offer.id,
+                             error=tr.gettext("Say why you decline this volunteer."))
+    try:
+        host_decision(session, offer, decision, by=actor(user.principal), text=reason)
+    except ApiError as exc:
+        session.rollback()
+        return _matches_page(request, user, session, status=exc.status,
+                             error_offer=offer.id, error=exc.detail)
+    return RedirectResponse(f"/host/matches?done={decision}", 303)

@@ -189,3 +189,41 @@ def test_the_counts_follow_the_pool_as_it_changes(web: Any) -> None:
     assert after == before + 1
     assert web.delete("/volunteers/VX", headers=co).status_code in (200, 204)
     assert web.post("/host/needs/check", data=data, headers=token).json()["eligible"] == before
+
+
+def test_a_host_accepts_or_declines_its_matched_volunteers_with_a_reason(web: Any) -> None:
+    seed(web)
+    solved_round(web, publish=True)
+    sign_in(web, web.keys.host1)
+    page = web.get("/host/matches")
+    offers = web.get("/offers", headers=web.keys.auth("host1")).json()
+    assert offers, "publication made no offers to H01"
+    first, *rest = offers
+    token = csrf_of(page.text)
+    # A decline must say why; nothing is recorded without it.
+    r = web.post(f"/host/offers/{first['id']}", data={"csrf_token": token,
+                                                      "decision": "decline", "reason": ""})
+    assert r.status_code == 422 and "Say why you decline" in r.text
+    assert web.get(f"/offers/{first['id']}", headers=web.keys.auth("host1")).json()[
+        "offer"]["host_decision"] is None
+    r = web.post(f"/host/offers/{first['id']}", data={
+        "csrf_token": token, "decision": "decline", "reason": "No housing free in May."})
+    assert r.status_code == 303 and r.headers["location"] == "/host/matches?done=decline"
+    detail = web.get(f"/offers/{first['id']}", headers=web.keys.auth("host1")).json()
+    assert detail["offer"]["host_decision"] == "declined"
+    assert detail["offer"]["state"] == "declined"
+    assert any(e["text"] == "No housing free in May." for e in detail["events"])
+    if rest:
+        r = web.post(f"/host/offers/{rest[0]['id']}", data={"csrf_token": token,
+                                                            "decision": "accept"})
+        assert r.status_code == 303
+        assert web.get(f"/offers/{rest[0]['id']}", headers=web.keys.auth("host1")).json()[
+            "offer"]["host_decision"] == "accepted"
+    # Another host's offer, or a forged form: nothing happens.
+    other = web.get("/offers", headers=web.keys.auth("host2")).json()
+    if other:
+        r = web.post(f"/host/offers/{other[0]['id']}", data={"csrf_token": token,
+                                                             "decision": "accept"})
+        assert r.status_code == 404
+    r = web.post(f"/host/offers/{first['id']}", data={"decision": "accept"})
+    assert r.status_code == 403

@@ -25,6 +25,10 @@ variants:
           locked:
             - {volunteer: V1, placement: P3}
             - {volunteer: V2, placement: P3}
+sweeps:
+  - name: urgency
+    parameter: policy.weights.priority
+    values: [0, 400]
 """
 
 
@@ -72,7 +76,7 @@ def test_pick_a_round_check_run_and_compare(web: Any) -> None:
     assert f'href="/planner/rounds/{rid}"' in start.text
     checked = _post(web, rid, scenario=SCENARIO, action="check")
     assert checked.status_code == 200
-    assert "valid: 2 variants" in checked.text
+    assert "valid: 4 variants" in checked.text
     ran = _post(web, rid, scenario=SCENARIO, action="run")
     assert ran.status_code == 303
     location = ran.headers["location"]
@@ -85,6 +89,9 @@ def test_pick_a_round_check_run_and_compare(web: Any) -> None:
     chart = web.get(f"{location}/charts/kpis.png")
     assert chart.status_code == 200 and chart.headers["content-type"] == "image/png"
     assert chart.content[:8] == b"\x89PNG\r\n\x1a\n"
+    sweep = web.get(f"{location}/charts/sweep-urgency.png")
+    assert sweep.status_code == 200 and sweep.content[:4] == b"\x89PNG"
+    assert f'src="{location}/charts/sweep-urgency.png"' in page
     assert web.get(f"{location}/charts/sweep-nope.png").status_code == 404
     assert location.rsplit("/", 1)[1] in web.get("/planner").text  # listed as recent
 
@@ -122,10 +129,10 @@ def test_the_form_writes_the_same_yaml(web: Any) -> None:
         "country": "SN", "required_languages.fr": "> A2"}
     added = doc["variants"][4]["changes"][0]["records"]
     assert [p["id"] for p in added] == ["P2-GH"] and added[0]["country"] == "GH"
-    assert doc["sweeps"] == [{"name": "priority-weight", "parameter": "policy.weights.priority",
+    assert doc["sweeps"][1:] == [{"name": "priority-weight", "parameter": "policy.weights.priority",
                               "values": [0, 400]}]
     checked = _post(web, rid, scenario=_textarea(r.text), action="check")
-    assert checked.status_code == 200 and "valid: 7 variants" in checked.text
+    assert checked.status_code == 200 and "valid: 9 variants" in checked.text
 
 
 def test_form_errors_are_shown_beside_the_inputs(web: Any) -> None:

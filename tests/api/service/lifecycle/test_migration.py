@@ -76,3 +76,22 @@ def test_a_0002_database_with_a_published_round_upgrades_in_place(db: Db) -> Non
 
     assert rev == max(p.name.split("_")[0] for p in (MIGRATIONS / "versions").glob("0*.py"))
     database.dispose()
+
+
+def test_a_round_published_before_the_upgrade_gets_its_offers_on_request(db: Db) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.api.service.helpers import make_keys
+    from volmatch.api.service import create_app
+
+    _published_0002_database(db.url)
+    app = create_app(settings_for(db.url, embedded_worker=False))
+    with TestClient(app) as c:
+        co = make_keys(app).auth("coordinator")
+        assert c.get(f"/rounds/{RID}/lifecycle", headers=co).status_code == 404
+        r = c.post(f"/rounds/{RID}/offers", headers=co)
+        assert r.status_code == 201, r.text
+        assert r.json()["states"] == {"offered": 1} and r.json()["offer_days"] == 14
+        [offer] = c.get("/offers", params={"round": RID}, headers=co).json()
+        assert (offer["volunteer"], offer["placement"], offer["host"]) == ("V1", "P1", "H01")
+        assert c.post(f"/rounds/{RID}/offers", headers=co).status_code == 409
