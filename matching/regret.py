@@ -313,6 +313,12 @@ class ResidualNetwork:
         best[placed] = self.at[placed]
         return cost, best
 
+    def distances_from(self, node: int) -> I64:
+        """Shortest distances (score points) from `node` to every node of the network,
+        UNREACHABLE where none (one Dijkstra)."""
+        reduced, _ = self._dijkstra(self.forward, np.array([node]))
+        return self._true(reduced, node, np.arange(self.n_nodes))
+
     def open_costs(self) -> I64:
         """Per placement with an open slot: the least drop if one more of its slots is
         filled (UNREACHABLE where nobody can come); 0 for full placements.

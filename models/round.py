@@ -120,7 +120,10 @@ LanguageCode = Annotated[str, AfterValidator(_check_language)]
 CefrLevel = Annotated[Literal[CEFR_LEVELS], BeforeValidator(_norm_cefr)]  # type: ignore[valid-type]
 SkillCode = Annotated[str, AfterValidator(_check_slug)]
 SkillLevel = Annotated[int, Field(ge=1, le=5)]
-ModuleCode = Annotated[str, Field(min_length=1, max_length=limits.MAX_CODE_LENGTH)]
+# `\S`: a code of blanks only is empty once stripped; the schema says so too.
+ModuleCode = Annotated[
+    str, Field(min_length=1, max_length=limits.MAX_CODE_LENGTH, pattern=r"\S")
+]
 Months = Annotated[int, Field(ge=1, le=36)]
 SdgTarget = Annotated[str, AfterValidator(_check_sdg)]
 Gender = Literal["female", "male", "other", "undisclosed"]

@@ -15,6 +15,7 @@ import sys
 import typer
 
 from volmatch.api.cli import (
+    advise,
     backfill,
     candidates,
     demo,
@@ -43,6 +44,7 @@ def build_app() -> typer.Typer:
     app.command("solve")(solve.solve)
     app.command("candidates")(candidates.candidates)
     app.command("explain")(explain.explain)
+    app.command("advise")(advise.advise)
     app.command("template")(template.template)
     app.command("serve")(service.serve)
     app.command("worker")(service.worker)

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from volmatch.api.service import idempotency
 from volmatch.api.service.auth import KeyUsage
@@ -20,7 +20,9 @@ from volmatch.api.service.jobs import Worker
 from volmatch.api.service.logs import get_logger, setup_logging
 from volmatch.api.service.middleware import ServiceMiddleware
 from volmatch.api.service.openapi import service_openapi
+from volmatch.api.service.query_params import reject_unknown_query
 from volmatch.api.service.routers import (
+    advice,
     assignments,
     backfills,
     hosts,
@@ -37,6 +39,7 @@ from volmatch.api.service.routers import (
 from volmatch.api.service.routing import Admission
 from volmatch.api.service.schemas import ERROR_RESPONSES
 from volmatch.api.service.settings import Settings
+from volmatch.api.service.warm import WarmRounds
 
 log = get_logger("app")
 
@@ -140,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.warm = WarmRounds()
     app.state.stopping = threading.Event()
     install_error_handlers(app)
     app.add_middleware(ServiceMiddleware)
@@ -149,9 +153,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     # `offers` before `offer_links`: /offers/{id:int} is tried before /offers/{token}.
-    for module in (hosts, keys, placements, volunteers, rounds, assignments, offers,
+    for module in (hosts, keys, advice, placements, volunteers, rounds, assignments, offers,
                    offer_links, backfills, outcomes, reminders, report):
-        app.include_router(module.router, responses=ERROR_RESPONSES)
+        app.include_router(
+            module.router,
+            responses=ERROR_RESPONSES,
+            dependencies=[Depends(reject_unknown_query)],
+        )
 
     # The web pages import the service's modules: imported here, not at the top, so
     # that importing `volmatch.api.web` first does not meet a half-built package.

@@ -113,13 +113,19 @@ def _loc_item(loc: Sequence[Any], body: Any, message: str) -> ErrorItem:
     for i, part in enumerate(parts):
         if isinstance(node, Mapping):
             node = node.get(part) if isinstance(part, str) else None
-        elif isinstance(node, list) and isinstance(part, int):
+        elif isinstance(node, list) and isinstance(part, int) and (
+            (0 <= part < len(node) and isinstance(node[part], Mapping)) or not path
+        ):
+            # an item of a list of records: it becomes the record named (a list of
+            # values inside a record, like `training`, stays part of the field's path)
             node = node[part] if 0 <= part < len(node) else None
             section = str(parts[i - 1]) if i else "body"
             rid = node.get("id") if isinstance(node, Mapping) else None
-            record = rid if isinstance(rid, str) and rid else f"{section}[{part}]"
+            record = rid if isinstance(rid, str) and 0 < len(rid) <= 64 else f"{section}[{part}]"
             path = []
             continue
+        elif isinstance(node, list) and isinstance(part, int):
+            node = node[part] if 0 <= part < len(node) else None
         else:
             node = None
         path.append(str(part))

@@ -11,6 +11,8 @@ lengths from their declarations (`deps.py`, `schemas.py`).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +47,30 @@ def _twin_constraints(fn: Callable[..., Any]) -> dict[str, Any]:
     return {}
 
 
+def request_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema of a request body written by hand into a route's `openapi_extra`:
+    its nested models as references to the document's components (`service_openapi`
+    adds those that FastAPI did not), not as `$defs` that no reader of the document
+    resolves."""
+    schema = model.model_json_schema(ref_template=REF, schema_generator=ConstrainedJsonSchema)
+    schema.pop("$defs", None)
+    return schema
+
+
+def _add_missing_components(doc: dict[str, Any], models: dict[str, type[BaseModel]]) -> None:
+    """Components that references in `doc` name but that FastAPI did not write (those
+    of `request_schema`), generated from our models."""
+    components = doc.setdefault("components", {}).setdefault("schemas", {})
+    wanted = sorted(set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(doc))))
+    missing = [models[n] for n in wanted if n not in components and n in models]
+    if not missing:
+        return
+    _, defs = models_json_schema([(m, "validation") for m in missing], ref_template=REF,
+                                 schema_generator=ConstrainedJsonSchema)
+    for name, schema in defs.get("$defs", {}).items():
+        components.setdefault(name, schema)
+
+
 class ConstrainedJsonSchema(GenerateJsonSchema):
     """Pydantic's generator, plus the pattern or closed list of validated strings."""
 
@@ -60,10 +86,11 @@ class ConstrainedJsonSchema(GenerateJsonSchema):
 def _our_models() -> dict[str, type[BaseModel]]:
     import volmatch.models as models_pkg
     from volmatch.api.service import schemas
+    from volmatch.api.service.lifecycle import schemas as lifecycle_schemas
     from volmatch.models import round as round_models
 
     found: dict[str, type[BaseModel]] = {}
-    for module in (round_models, models_pkg, schemas):
+    for module in (round_models, models_pkg, schemas, lifecycle_schemas):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, BaseModel) and value is not BaseModel:
                 found.setdefault(value.__name__, value)
@@ -73,8 +100,9 @@ def _our_models() -> dict[str, type[BaseModel]]:
 def service_openapi(app: FastAPI) -> dict[str, Any]:
     doc = get_openapi(title=app.title, version=app.version, description=app.description,
                       routes=app.routes)
-    components: dict[str, Any] = doc.get("components", {}).get("schemas", {})
     models = _our_models()
+    _add_missing_components(doc, models)
+    components: dict[str, Any] = doc.get("components", {}).get("schemas", {})
     wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = []
     names: dict[tuple[str, str], str] = {}
     for name in components:
@@ -128,6 +156,11 @@ def _merge(old: Any, fresh: Any) -> Any:
     have the same shape; references and everything else stay FastAPI's."""
     if isinstance(old, dict) and isinstance(fresh, dict):
         out = dict(old)
+        patterns = fresh.get("patternProperties")
+        if isinstance(patterns, dict) and len(patterns) == 1 and "propertyNames" not in out:
+            # pydantic writes a map with pattern-checked keys as `patternProperties`;
+            # FastAPI's copy has `additionalProperties`: the keys' pattern joins it.
+            out["propertyNames"] = {"pattern": next(iter(patterns))}
         for k, v in fresh.items():
             if k in ("pattern", "enum", "propertyNames") and k not in out:
                 out[k] = v

@@ -1,10 +1,12 @@
 """Erasure and export of one volunteer's personal data (GDPR articles 15 and 17 style).
 
 Erasure replaces the volunteer's id everywhere it is held (stored record, round
-snapshots, results, published assignments, hosts' rankings, job errors) by a random
-pseudonym and drops the personal fields (`name`, `birth_date`) of their records, so
-that past rounds keep their figures but no longer identify the person. The pseudonym
-is random, not derived from the id, so it cannot be reversed.
+snapshots, results, published assignments, hosts' rankings, job errors, offers and
+their events, links' offers, outcomes, reminders, backfill proposals, the planner
+pages' scenario runs) by a random pseudonym and drops the personal fields (`name`,
+`birth_date`) of their records, so that past rounds keep their figures but no longer
+identify the person. The pseudonym is random, not derived from the id, so it cannot be
+reversed.
 """
 
 from __future__ import annotations
@@ -17,14 +19,22 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from volmatch.api.service.tables import (
+    BackfillRow,
     Erasure,
     Job,
+    Lifecycle,
+    Offer,
+    OfferEvent,
+    OutboxMessage,
+    OutcomeRow,
     PlacementRow,
     Publication,
     PublishedAssignment,
     ResultRow,
     RoundRow,
+    ScenarioRun,
     VolunteerRow,
+    Wave,
 )
 
 PERSONAL_FIELDS = ("name", "birth_date")
@@ -86,7 +96,8 @@ def erase_volunteer(session: Session, vid: str) -> dict[str, Any]:
     """Pseudonymise every trace of `vid`; return what was changed (counts only)."""
     pseudonym = f"erased-{secrets.token_hex(6)}"
     pattern = _id_pattern(vid)
-    counts = {"rounds": 0, "results": 0, "placements": 0, "published_assignments": 0}
+    counts = {"rounds": 0, "results": 0, "placements": 0, "published_assignments": 0,
+              "scenario_runs": 0}
     row = session.get(VolunteerRow, vid)
     if row is not None:
         session.delete(row)
@@ -103,6 +114,16 @@ def erase_volunteer(session: Session, vid: str) -> dict[str, Any]:
             if _mentions(value, pattern):
                 setattr(obj, attr, _scrub(value, vid, pseudonym, pattern))
                 counts[key] += 1
+    # What-if runs of the planner pages: the scenario as typed (locks, ids), its
+    # comparison (who moved) and its errors.
+    for run in session.scalars(select(ScenarioRun)):
+        touched = False
+        for attr in ("scenario", "comparison", "error"):
+            value = getattr(run, attr)
+            if value is not None and _mentions(value, pattern):
+                setattr(run, attr, _scrub(value, vid, pseudonym, pattern))
+                touched = True
+        counts["scenario_runs"] += touched
     for job in session.scalars(select(Job).where(Job.error.is_not(None))):
         if _mentions(job.error, pattern):
             job.error = _scrub(job.error, vid, pseudonym, pattern)
@@ -112,8 +133,39 @@ def erase_volunteer(session: Session, vid: str) -> dict[str, Any]:
         .values(volunteer_id=pseudonym)
     )
     counts["published_assignments"] = int(res.rowcount or 0)  # type: ignore[attr-defined]
+    counts["lifecycle"] = _erase_from_lifecycles(session, vid, pseudonym, pattern)
     session.add(Erasure(pseudonym=pseudonym))
     return {"volunteer": vid, "pseudonym": pseudonym, "changed": counts}
+
+
+LIFECYCLE_FIELDS: tuple[tuple[type[Any], tuple[str, ...]], ...] = (
+    (Lifecycle, ("document", "reserves")),
+    (Wave, ("volunteers",)),
+    (BackfillRow, ("trigger", "proposal")),
+    (Offer, ("volunteer_id",)),
+    (OfferEvent, ("volunteer_id", "by", "text")),
+    (OutcomeRow, ("volunteer_id", "report")),
+    (OutboxMessage, ("subject", "body")),
+)
+"""Where the lifecycle of published rounds holds volunteer ids (and, in the round
+documents, personal fields). Erasure is the one change made to offer events, which are
+otherwise never rewritten."""
+
+
+def _erase_from_lifecycles(session: Session, vid: str, pseudonym: str,
+                           pattern: re.Pattern[str]) -> int:
+    """Pseudonymise `vid` in the lifecycle tables; how many rows changed."""
+    changed = 0
+    for model, attrs in LIFECYCLE_FIELDS:
+        for obj in session.scalars(select(model)):
+            hit = False
+            for attr in attrs:
+                value = getattr(obj, attr)
+                if _mentions(value, pattern):
+                    setattr(obj, attr, _scrub(value, vid, pseudonym, pattern))
+                    hit = True
+            changed += hit
+    return changed
 
 
 def export_volunteer(session: Session, vid: str) -> dict[str, Any]:

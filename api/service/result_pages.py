@@ -132,6 +132,8 @@ class ResultView:
     unmatched: list[dict[str, Any]]
     open_slots: list[dict[str, Any]]
     moves: list[dict[str, Any]]
+    policy: dict[str, Any]
+    """The round's policy as its document gives it (locked and forbidden pairs ...)."""
     """Who moved from the round's previous assignment: volunteer, from, to, reason."""
     placements: dict[str, dict[str, Any]]
     names: dict[str, str]
@@ -164,6 +166,7 @@ class ResultView:
             unmatched=list(result.get("unmatched_volunteers", [])),
             open_slots=list(result.get("open_slots", [])),
             moves=list(result.get("moves", [])),
+            policy=dict(document.get("policy") or {}),
             placements=placements,
             names=names,
         )
@@ -296,7 +299,9 @@ def stored_result(session: Session, round_id: str, job: Job) -> dict[str, Any]:
     return res.result
 
 
-def _erasures_mark(session: Session) -> tuple[int, str]:
+def erasures_mark(session: Session) -> tuple[int, str]:
+    """The erasures table's count and latest time: changes with every erasure, the one
+    thing that rewrites a stored round or result."""
     count, latest = session.execute(
         select(func.count(), func.max(Erasure.erased_at))).one()
     return int(count or 0), str(latest)
@@ -319,17 +324,18 @@ class ResultViews:
     def get(self, session: Session, round_id: str) -> ResultView:
         """The view of a round's result: 404 for an unknown round, 409 while it has no
         result. Reads the result only when it is not cached or an erasure happened."""
-        mark = _erasures_mark(session)
+        mark = erasures_mark(session)
         with self._lock:
             hit = self._views.get(round_id)
             if hit is not None and hit[0] == mark:
                 self._views.move_to_end(round_id)
                 return hit[1]
         job = session.get(Job, round_id)
-        row = session.get(RoundRow, round_id)
-        if job is None or row is None:
+        # the document by a query of its own: the round's row may be loaded without it
+        document = session.scalar(select(RoundRow.document).where(RoundRow.id == round_id))
+        if job is None or document is None:
             raise not_found("round", round_id)
-        view = self._build(round_id, stored_result(session, round_id, job), row.document)
+        view = self._build(round_id, stored_result(session, round_id, job), document)
         with self._lock:
             self.builds += 1
             self._views[round_id] = (mark, view)

@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 from starlette.requests import Request
 
 from volmatch.api.service.auth import Principal
@@ -62,6 +65,26 @@ def round_public(
         finished_at=job.finished_at,
         published=published,
     )
+
+
+def round_header(session: Session, round_id: str, who: Principal) -> tuple[RoundRow, Job]:
+    """`visible_round` without reading the round's document (megabytes for a large
+    round): for pages that show a round's name and state. Its `document` may not be read
+    (it raises)."""
+    if who.role == "host":
+        raise not_found("round", round_id)
+    r = session.scalars(select(RoundRow).options(defer(RoundRow.document, raiseload=True))
+                        .where(RoundRow.id == round_id)).first()
+    job = session.get(Job, round_id)
+    if r is None or job is None:
+        raise not_found("round", round_id)
+    return r, job
+
+
+def round_policy(session: Session, round_id: str) -> dict[str, Any]:
+    """A stored round's policy, read out of its document by the database."""
+    policy = session.scalar(select(RoundRow.document["policy"]).where(RoundRow.id == round_id))
+    return dict(policy) if isinstance(policy, dict) else {}
 
 
 def visible_round(session: Session, round_id: str, who: Principal) -> tuple[RoundRow, Job]:
@@ -119,7 +142,7 @@ def snapshot(session: Session, body: RoundCreate) -> dict[str, Any]:
             p["ranking"] = [v for v in p["ranking"] if v in vids]
     doc: dict[str, Any] = {"volunteers": vols, "placements": pls}
     if body.policy is not None:
-        doc["policy"] = body.policy
+        doc["policy"] = body.policy.model_dump(mode="json", exclude_unset=True)
     if body.previous_from_published:
         pub = latest_publication(session)
         if pub is not None:
@@ -334,22 +357,31 @@ def progress_events(db: Database, round_id: str, request: Request) -> AsyncItera
 
 
 def explain_pairs(
-    db: Database, round_id: str, who: Principal, volunteer: str, placement: str | None = None
+    db: Database, round_id: str, who: Principal, volunteer: str, placement: str | None = None,
+    priced: PricedRounds | None = None, ineligible_limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Why `volunteer` is placed where they are in a finished round, or not at each
-    placement (only `placement` when given): each pair's failed hard rules, or what
-    choosing it would cost. 404 for a volunteer or placement the round does not hold.
+    placement (only `placement` when given; with `ineligible_limit`, every placement
+    they qualify for and only that many of the others): each pair's failed hard rules,
+    or what choosing it would cost. 404 for a volunteer or placement the round does not hold.
     Reads in a short session, then works without holding a connection."""
     from volmatch.matching.explain import explain_volunteer
 
-    prep, pr, chosen, _ = _priced(db, round_id, who)
-    c = prep.compiled
-    if volunteer not in c.vindex:
-        raise not_found("volunteer in this round", volunteer)
-    if placement is not None and placement not in c.pindex:
-        raise not_found("placement in this round", placement)
-    only = None if placement is None else [c.pindex[placement]]
-    rows = explain_volunteer(pr, chosen, c.vindex[volunteer], only)
+    with _pricing(db, round_id, who, priced) as (prep, pr, chosen, _):
+        c = prep.compiled
+        if volunteer not in c.vindex:
+            raise not_found("volunteer in this round", volunteer)
+        if placement is not None and placement not in c.pindex:
+            raise not_found("placement in this round", placement)
+        only = None if placement is None else [c.pindex[placement]]
+        if only is None and ineligible_limit is not None:
+            # every placement the volunteer qualifies for, and the first few others: a
+            # page shows no more, and each ineligible pair costs a check of every rule
+            vi = c.vindex[volunteer]
+            mine = set(prep.pairs.p[prep.pairs.v == vi].tolist())
+            others = [p for p in range(c.n_placements) if p not in mine][:ineligible_limit]
+            only = sorted(mine) + others
+        rows = explain_volunteer(pr, chosen, c.vindex[volunteer], only)
     out: list[dict[str, Any]] = json.loads(json.dumps(rows, default=str))
     return out
 
@@ -386,7 +418,8 @@ def _priced(db: Database, round_id: str, who: Principal) -> tuple[Any, Any, Any,
 
 
 def advise_need(
-    db: Database, round_id: str, who: Principal, placement: str
+    db: Database, round_id: str, who: Principal, placement: str,
+    priced: PricedRounds | None = None,
 ) -> tuple[list[dict[str, Any]], bool]:
     """For a need of a finished round: every volunteer eligible for it, with their score
     there, where the result places them, and their regret (the exact drop of the round's
@@ -395,12 +428,13 @@ def advise_need(
     optimal round) or measured against the pure optimum."""
     from volmatch.matching.regret import UNREACHABLE
 
-    prep, pr, _, result = _priced(db, round_id, who)
-    c, pairs, scores = prep.compiled, prep.pairs, prep.scores
-    if placement not in c.pindex:
-        raise not_found("placement in this round", placement)
-    where = {a["volunteer"]: a["placement"] for a in result["assignments"]}
-    idx, regret = pr.net.regrets_at(c.pindex[placement])
+    with _pricing(db, round_id, who, priced) as (prep, pr, _, result):
+        c, pairs, scores = prep.compiled, prep.pairs, prep.scores
+        if placement not in c.pindex:
+            raise not_found("placement in this round", placement)
+        where = {a["volunteer"]: a["placement"] for a in result["assignments"]}
+        idx, regret = pr.net.regrets_at(c.pindex[placement])
+        exact = bool(pr.exact)
     rows = []
     for i, cost in zip(idx.tolist(), regret.tolist(), strict=True):
         vid = c.volunteer_ids[int(pairs.v[i])]
@@ -409,4 +443,57 @@ def advise_need(
                      "placed_at": where.get(vid)})
     rows.sort(key=lambda x: (x["regret"] is None, x["regret"] or 0, -x["score"],
                              x["volunteer"]))
-    return rows, bool(pr.exact)
+    return rows, exact
+
+
+@contextmanager
+def _pricing(db: Database, round_id: str, who: Principal,
+             priced: PricedRounds | None) -> Iterator[Any]:
+    if priced is None:
+        yield _priced(db, round_id, who)
+    else:
+        with priced.use(db, round_id, who) as found:
+            yield found
+
+
+PRICED_KEPT = 2
+"""Rounds kept prepared and priced per process for explanations and advice: each holds
+the round's pairs and residual network (hundreds of MB at 50,000 volunteers)."""
+
+
+class PricedRounds:
+    """Finished rounds prepared and priced against their result (`_priced`), kept per
+    process (at most `kept`, least recently used dropped) until the next erasure, so
+    that explaining pairs or advising on needs one after another does not prepare the
+    round each time. Each entry is used under its own lock."""
+
+    def __init__(self, kept: int = PRICED_KEPT) -> None:
+        self._kept = kept
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, tuple[tuple[int, str], Any, threading.Lock]] = (
+            OrderedDict())
+        self.builds = 0
+
+    @contextmanager
+    def use(self, db: Database, round_id: str, who: Principal) -> Iterator[Any]:
+        """The priced round (as `_priced` returns it), held for the block."""
+        from volmatch.api.service.result_pages import erasures_mark
+
+        with db.read() as session:
+            round_header(session, round_id, who)
+            mark = erasures_mark(session)
+        with self._lock:
+            hit = self._entries.get(round_id)
+            if hit is not None and hit[0] == mark:
+                self._entries.move_to_end(round_id)
+        if hit is None or hit[0] != mark:
+            priced = _priced(db, round_id, who)
+            hit = (mark, priced, threading.Lock())
+            with self._lock:
+                self.builds += 1
+                self._entries[round_id] = hit
+                self._entries.move_to_end(round_id)
+                while len(self._entries) > self._kept:
+                    self._entries.popitem(last=False)
+        with hit[2]:
+            yield hit[1]

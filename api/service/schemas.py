@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from volmatch.models import Placement, Volunteer
+from volmatch.models import Placement, Policy, Volunteer
 from volmatch.models.round import HostId, LanguageCode, PlacementId, SkillCode, VolunteerId
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
@@ -90,7 +90,7 @@ class RoundCreate(BaseModel):
         None, description="A whole round document of the contract (volunteers, placements, "
         "policy, previous). Leave out to snapshot the stored records."
     )
-    policy: dict[str, Any] | None = Field(
+    policy: Policy | None = Field(
         None, description="With a snapshot: the round's policy (contract Policy)."
     )
     volunteers: list[VolunteerId] | None = Field(
@@ -110,8 +110,10 @@ class VariantCreate(BaseModel):
 
     model_config = _STRICT
     name: str = Field("", max_length=200)
-    policy: dict[str, Any] = Field(
-        default_factory=dict, description="Policy fields to replace, e.g. {\"mode\": \"stable\"}."
+    policy: Policy = Field(
+        default_factory=Policy,
+        description="Policy fields to replace, e.g. {\"mode\": \"stable\"}: only the fields "
+        "given replace the parent round's.",
     )
 
 

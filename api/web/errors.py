@@ -4,6 +4,7 @@ answers 404), the 403 page for a form without its CSRF token."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -37,9 +38,21 @@ def is_page_path(path: str) -> bool:
     return path == "/host" or path.startswith(PAGE_PREFIXES)
 
 
+_LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9/_.~%?=&+,;:@-]*")
+"""A path of this site: one slash, then no slash or backslash (`//host` and `/\\host`
+lead elsewhere), and only URL characters (browsers drop tabs and newlines, so
+`/<tab>/host` would also lead elsewhere)."""
+
+
+def local_path(value: object) -> str:
+    """`value` when it is a path of this site (at most 500 characters), else ''."""
+    if isinstance(value, str) and len(value) <= 500 and _LOCAL_PATH.fullmatch(value):
+        return value
+    return ""
+
+
 def _local(path: str) -> str:
-    """`path` when it is a path of this site (no scheme, no other host), else '/'."""
-    return path if path.startswith("/") and not path.startswith(("//", "/\\")) else "/"
+    return local_path(path) or "/"
 
 
 def sign_in_redirect(request: Request) -> RedirectResponse:

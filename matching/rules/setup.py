@@ -200,13 +200,19 @@ def _large_start(
 ) -> tuple[IntP, IntP | None]:
     """A large round's start and guide. The bound comes from a child process while
     the search runs; its first assignment (host and nationality caps or the gender
-    stand-in, the move bonus, the budget priced in) is a far better start than the
-    pure flow's, and the placement-by-placement choices at that flow's multiplier
-    better still (the child goes on with the bound meanwhile)."""
+    stand-in, the groups' reach, the move bonus, the budget priced in) is a far better
+    start than the pure flow's and the guide of rounds without rules of their own per
+    placement, and the placement-by-placement choices at that flow's multiplier
+    better still where those rules are (the child goes on with the bound meanwhile)."""
     policy, n_previous = prep.compiled.round.policy, len(prep.compiled.round.previous)
     first = relax_wait.first(started + START_SHARE * policy.time_limit_s)
     guide = None
     hint = first.chosen if first is not None and len(first.chosen) else pure
+    if first is not None and len(first.chosen):
+        # every shape gets guided windows: where the repaired start (groups made whole,
+        # shares kept) differs from the bound's flow, the bound and the incumbent
+        # disagree; the placement-by-placement choices below replace it where they run
+        guide = first.chosen
     if first is not None and per_placement(policy):
         steps = best_step(
             decomposition_steps(

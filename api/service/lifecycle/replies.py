@@ -15,6 +15,7 @@ from volmatch.api.service.errors import ApiError
 from volmatch.api.service.lifecycle.backfill import propose
 from volmatch.api.service.lifecycle.offers import bump, change_state, lifecycle_of, record
 from volmatch.api.service.lifecycle.states import VACATING_STATES
+from volmatch.api.service.queries import lock_row
 from volmatch.api.service.tables import BackfillRow, Offer, utcnow
 from volmatch.models.lifecycle import DeclineReason, OfferState
 
@@ -114,7 +115,13 @@ def expire_overdue(session: Session, now: dt.datetime | None = None) -> list[Off
         select(Offer).where(Offer.state == OfferState.OFFERED.value, Offer.deadline <= now)
         .order_by(Offer.round_id, Offer.id)))
     rounds: dict[str, list[Offer]] = {}
-    for offer in due:
+    expired: list[Offer] = []
+    for found in due:
+        # Locked and read again: another process's tick may have expired it meanwhile.
+        offer = lock_row(session, Offer, found.id)
+        if offer is None or offer.state != OfferState.OFFERED.value:
+            continue
+        expired.append(offer)
         change_state(session, offer, OfferState.EXPIRED, by="system", action="expire",
                      reason=DeclineReason.NO_REPLY.value, now=now)
         rounds.setdefault(offer.round_id, []).append(offer)
@@ -124,4 +131,4 @@ def expire_overdue(session: Session, now: dt.datetime | None = None) -> list[Off
         propose(session, lc, {"kind": "expired", "offers": [o.id for o in offers],
                               "volunteers": [o.volunteer_id for o in offers]},
                 by="system", now=now)
-    return due
+    return expired

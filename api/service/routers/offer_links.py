@@ -106,7 +106,7 @@ def offer_answer(token: TokenPath, raw: Annotated[bytes, Depends(form_body)],
             return _page(422, offer=_view(session, offer),
                          error="choose whether you accept or decline the offer")
         if choice == "decline" and reason not in REASON_LABELS:
-            return _page(422, error="choose a reason for declining: "
+            return _page(422, offer=_view(session, offer), error="choose a reason for declining: "
                          + ", ".join(REASON_LABELS.values()))
         offer, _ = links.answer(session, token, choice,
                                 reason=None if reason is None else DeclineReason(reason).value,

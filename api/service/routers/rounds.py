@@ -29,6 +29,7 @@ from volmatch.api.service.deps import (
     WriteSession,
 )
 from volmatch.api.service.errors import ApiError, invalid
+from volmatch.api.service.openapi import request_schema
 from volmatch.api.service.result_pages import stored_result
 from volmatch.api.service.rounds_service import (
     read_visible,
@@ -83,7 +84,7 @@ async def raw_body(request: Request) -> bytes:
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {"schema": RoundCreate.model_json_schema()},
+                "application/json": {"schema": request_schema(RoundCreate)},
                 XLSX: {"schema": {"type": "string", "format": "binary"}},
             },
         }
@@ -115,7 +116,7 @@ def create_round(
     except ValidationError as exc:
         try:
             parsed = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past Python's stack
             parsed = None
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)],
@@ -268,7 +269,7 @@ def create_variant(
     parent, _ = read_visible(db, round_id, who)
     doc = dict(parent.document)
     base = Policy.model_validate(doc.get("policy", {})).model_dump(mode="json")
-    doc["policy"] = {**base, **body.policy}
+    doc["policy"] = {**base, **body.policy.model_dump(mode="json", exclude_unset=True)}
     r = parse_round(doc)
     out = store_round(
         session, r, name=body.name or f"variant of {parent.name or parent.id}",

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response, StreamingResponse
@@ -34,6 +35,8 @@ from volmatch.api.service.rounds_service import (
     progress_events,
     publish,
     rerun,
+    round_header,
+    round_policy,
     snapshot,
     store_round,
     visible_round,
@@ -76,6 +79,14 @@ def _round_id(value: str) -> str:
 def _visible(session: Session, round_id: str, user: Any) -> tuple[RoundRow, Job]:
     try:
         return visible_round(session, _round_id(round_id), user.principal)
+    except ApiError as exc:
+        raise PageNotFound from exc
+
+
+def _header(session: Session, round_id: str, user: Any) -> tuple[RoundRow, Job]:
+    """The round without its document (see `round_header`), or the 404 page."""
+    try:
+        return round_header(session, _round_id(round_id), user.principal)
     except ApiError as exc:
         raise PageNotFound from exc
 
@@ -232,6 +243,12 @@ def create_round(request: Request, user: CoordinatorPage, form: PageForm, db: Db
     try:
         body = RoundCreate(name=values["name"][:200], policy=policy,
                            previous_from_published=values["previous"])
+    except ValidationError as exc:
+        session.rollback()
+        return _new_round_page(request, user, values, [
+            ErrorItem("policy", "policy", ".".join(map(str, e["loc"][1:])), e["msg"])
+            for e in exc.errors(include_url=False)], 422)
+    try:
         with db.read() as reading:
             doc = snapshot(reading, body)
         r = parse_round(doc)
@@ -289,11 +306,11 @@ def round_page(request: Request, round_id: str, user: CoordinatorPage,
                session: ReadSession) -> Response:
     """While the round is queued or running: its progress (live, with cancel). When it
     has a result: the result. When it failed: why."""
-    r, job = _visible(session, round_id, user)
+    r, job = _header(session, round_id, user)
     published = is_published(session, r.id)
     if job.status != "done":
         return render(request, "coordinator/progress.html", user=user, round=r, job=job,
-                      time_limit=float((r.document.get("policy") or {}).get(
+                      time_limit=float(round_policy(session, r.id).get(
                           "time_limit_s", Policy().time_limit_s)))
     try:
         query = AssignmentQuery.parse(request.query_params)
@@ -314,7 +331,7 @@ def _result_page(request: Request, user: Any, r: RoundRow, view: ResultView,
     page = view.assignments_page(query)
     unmatched = view.unmatched_page(_int_param(request, "upage"), SIDE_PER_PAGE)
     open_slots = view.open_slots_page(_int_param(request, "opage"), SIDE_PER_PAGE)
-    policy = r.document.get("policy") or {}
+    policy = view.policy
     link = _link_maker(request)
 
     def sort_link(key: str) -> str:
@@ -430,10 +447,11 @@ def explain_page(request: Request, round_id: str, user: CoordinatorPage,
     volunteer = request.query_params.get("volunteer", "")
     placement = request.query_params.get("placement") or None
     with db.read() as session:
-        r, _ = _visible(session, round_id, user)
+        r, _ = _header(session, round_id, user)
         view = _views(request).get(session, r.id)
     try:
-        rows = explain_pairs(db, r.id, user.principal, volunteer, placement)
+        rows = explain_pairs(db, r.id, user.principal, volunteer, placement,
+                             request.app.state.priced_rounds, ineligible_limit=EXPLAIN_ROWS)
     except ApiError as exc:
         return render(request, "coordinator/message.html", status=exc.status, user=user,
                       title="Nothing to explain", detail=exc.detail,
@@ -446,7 +464,9 @@ def explain_page(request: Request, round_id: str, user: CoordinatorPage,
                   person=view.names.get(volunteer, ""),
                   assigned=view.assignment_of(volunteer), eligible=eligible[:EXPLAIN_ROWS],
                   n_eligible=len(eligible), ineligible=ineligible[:EXPLAIN_ROWS],
-                  n_ineligible=len(ineligible), placements=view.placements)
+                  n_ineligible=(len(ineligible) if placement else
+                                len(view.placements) - len(eligible)),
+                  placements=view.placements)
 
 
 @router.get("/coordinator/rounds/{round_id}/advice")
@@ -456,12 +476,13 @@ def advice_page(request: Request, round_id: str, user: CoordinatorPage,
     the volunteers recommended for it with their cost to the round (least first)."""
     placement = request.query_params.get("placement", "")
     with db.read() as session:
-        r, _ = _visible(session, round_id, user)
+        r, _ = _header(session, round_id, user)
         view = _views(request).get(session, r.id)
     need = view.placements.get(placement)
     if need is None:
         raise PageNotFound
-    rows, exact = advise_need(db, r.id, user.principal, placement)
+    rows, exact = advise_need(db, r.id, user.principal, placement,
+                              request.app.state.priced_rounds)
     placed_here = [a for a in view.assignments if a["placement"] == placement]
     open_here = next((s for s in view.open_slots if s["placement"] == placement), None)
     from volmatch.api.web.i18n import page_language, translator

@@ -15,6 +15,7 @@ from volmatch.api.service.routing import CommitRoute
 from volmatch.api.service.tables import ApiKey
 from volmatch.api.web.csrf import PRESIGN_COOKIE, checked_form, keep_presign, presign_token
 from volmatch.api.web.deps import PageForm, PageUser, PageUserDep
+from volmatch.api.web.errors import local_path
 from volmatch.api.web.i18n import page_language, translator
 from volmatch.api.web.nav import home_of
 from volmatch.api.web.render import render
@@ -34,10 +35,8 @@ LinkToken = Annotated[str, Path(min_length=20, max_length=MAX_TOKEN,
 
 
 def _next(value: object) -> str:
-    """Where to go after sign-in: a path of this site, else the role's home."""
-    if isinstance(value, str) and value.startswith("/") and not value.startswith(("//", "/\\")):
-        return value[:500]
-    return ""
+    """Where to go after sign-in: a path of this site, else '' (the role's home)."""
+    return local_path(value)
 
 
 async def presigned_form(request: Request) -> FormData:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 from tests.api.service.helpers import round_doc, store
@@ -44,3 +45,21 @@ def test_a_run_whose_process_died_shows_as_interrupted(tmp_path: Path) -> None:
     with db.read() as s:
         run = read_run(s, "X")
     assert run is not None and run.status == "interrupted" and run.finished
+
+
+def test_an_erasure_reaches_the_stored_runs(tmp_path: Path) -> None:
+    from volmatch.api.service.privacy import erase_volunteer
+
+    db = _db(tmp_path)
+    raw = {"name": "q", "variants": [{"name": "lock", "changes": [
+        {"policy": {"locked": [{"volunteer": "V1", "placement": "P1"}]}}]}]}
+    scenario = parse_scenario({**raw, "base": {"round_id": "R1"}})
+    run_id = start_run(db, "R1", scenario, raw, "k", background=False)
+    with db.write() as s:
+        out = erase_volunteer(s, "V1")
+    assert out["changed"]["scenario_runs"] == 1
+    with db.read() as s:
+        row = s.get(ScenarioRun, run_id)
+        assert row is not None
+        assert '"V1"' not in json.dumps([row.scenario, row.comparison, row.error])
+        assert out["pseudonym"] in json.dumps(row.scenario)

@@ -113,6 +113,10 @@ def test_result_page_sorts_filters_pages_explains_and_publishes(web: Any) -> Non
     p = result["assignments"][0]["placement"]
     advice = web.get(f"/coordinator/rounds/{rid}/advice?placement={p}")
     assert advice.status_code == 200 and v in advice.text
+    # the round was prepared and priced once for both pages; the API agrees with them
+    assert web.app.state.priced_rounds.builds == 1
+    api = web.get(f"/rounds/{rid}/explain?volunteer={v}&placement={p}", headers=co).json()
+    assert api["pairs"][0]["outcome"] in explained.text
     book = web.get(f"/coordinator/rounds/{rid}/result.xlsx")
     assert book.status_code == 200 and book.content[:2] == b"PK"
     r = web.post(f"/coordinator/rounds/{rid}/publish", data={"csrf_token": csrf})

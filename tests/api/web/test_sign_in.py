@@ -148,3 +148,14 @@ def test_pages_stay_out_of_the_api_document(web: Any) -> None:
     paths = web.get("/openapi.json").json()["paths"]
     assert not [p for p in paths if p.startswith(("/sign", "/host/", "/static"))]
     assert "/" not in paths
+
+
+def test_sign_in_goes_back_only_to_a_path_of_this_site(web: Any) -> None:
+    for bad in ("//evil.example/x", "/\\evil.example", "/\t/evil.example", "https://e.x/",
+                "/host/needs\r\nSet-Cookie: x=1"):
+        web.cookies.clear()
+        r = sign_in(web, web.keys.host1, next_path=bad)
+        assert r.status_code == 303 and r.headers["location"] == "/host/needs", bad
+    web.cookies.clear()
+    r = sign_in(web, web.keys.host1, next_path="/host/needs/new?lang=fr")
+    assert r.headers["location"] == "/host/needs/new?lang=fr"

@@ -107,3 +107,32 @@ def test_replies_follow_the_transitions_and_bad_ones_change_nothing(client: Any)
     assert out["offer"]["state"] == "declined" and out["backfill"]["version"] == 3
     assert client.get("/offers/999999", headers=co).status_code == 404
     assert client.get("/offers", headers=client.keys.auth("planner")).status_code == 403
+
+
+@SQLITE_ONLY
+def test_erasing_a_volunteer_pseudonymises_their_offers_history_and_outbox(
+        client: Any) -> None:
+    from sqlalchemy import text
+
+    from volmatch.api.service.lifecycle.reminders import tick
+
+    rid = published(client)
+    got = offers(client, rid)
+    co = client.keys.auth("coordinator")
+    decline(client, got["V1"]["id"], "health")
+    with client.app.state.db.write() as s:
+        tick(s, dt.datetime.fromisoformat(got["V2"]["deadline"]) - dt.timedelta(days=1))
+    r = client.delete("/volunteers/V1", headers=co)
+    assert r.status_code == 200, r.text
+    assert r.json()["changed"]["lifecycle"] > 0
+    tables = ("lifecycles", "waves", "backfills", "offers", "offer_events", "outcomes",
+              "outbox")
+    with client.app.state.db.read() as s:
+        dump = " ".join(str(x) for t in tables for row in s.execute(text(f"SELECT * FROM {t}"))
+                        for x in row)
+    assert "Ana Lima" not in dump and "2000-01-02" not in dump
+    import re
+
+    assert re.search(r"(?<![A-Za-z0-9_.-])V1(?![A-Za-z0-9_.-])", dump) is None
+    report = client.get("/report", params={"round": rid}, headers=co)
+    assert report.status_code == 200 and report.json()["totals"]["declined"] == 1

@@ -121,3 +121,36 @@ def test_the_outbox_is_e_mailed_through_a_configured_smtp_server(client: Any) ->
     assert "reply due" in first["Subject"]
     feed = client.get("/reminders", headers=client.keys.auth("coordinator")).json()
     assert all(m["sent_at"] for m in feed)
+
+
+def test_two_ticks_at_once_expire_each_offer_once(client: Any) -> None:
+    import threading
+
+    rid = published(client)
+    got = offers(client, rid)
+    later = dt.datetime.fromisoformat(got["V1"]["deadline"]) + dt.timedelta(minutes=1)
+    expired: list[int] = []
+    failed: list[str] = []
+    go = threading.Barrier(2)
+
+    def run() -> None:
+        go.wait()
+        try:
+            expired.extend(_tick(client, later).expired)
+        except Exception as exc:
+            failed.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failed == []
+    assert sorted(expired) == sorted(o["id"] for o in got.values())
+    from sqlalchemy import text
+
+    with client.app.state.db.read() as s:
+        n = s.execute(text("SELECT count(*) FROM offer_events WHERE to_state = 'expired'"))
+        assert n.scalar() == len(got)
+        kinds = s.execute(text("SELECT count(*) FROM outbox WHERE kind = 'offer_expired'"))
+        assert kinds.scalar() == 2 * len(got)

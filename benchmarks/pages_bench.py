@@ -1,0 +1,149 @@
+"""Server render time of each coordinator page, at 10,000 volunteers x 2,000 needs by
+default (the issue's target: under 300 ms a page).
+
+    python -m benchmarks.pages_bench [--volunteers 10000] [--placements 2000] [--repeat 5]
+
+Generates and solves a round, stores the pool, the round and its result in a fresh
+SQLite database, signs a coordinator in, then requests each page through the app in
+this process (Starlette's TestClient: no network, so the time is the server's: routing,
+database reads, the page's work and the template). Each page is asked `--repeat` times;
+the first request of the result page also reads and parses the stored result (the
+`ResultViews` cache), so it is reported on its own as "cold". Baselines in the same
+process: the JSON API's status and result of the same round. Prints a table with the
+machine's load average and writes JSON to benchmarks/results/pages-<size>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.generate import generate_round
+
+RESULTS = Path(__file__).resolve().parent / "results"
+TARGET_MS = 300
+"""The issue's target for a page at 10,000 x 2,000."""
+
+
+def _store(app: Any, doc: dict[str, Any], result: dict[str, Any]) -> str:
+    from volmatch.api.service.pool import store_pool
+    from volmatch.api.service.tables import Job, ResultRow, RoundRow
+    from volmatch.models import parse_round
+
+    rid = uuid.uuid4().hex
+    with app.state.db.write() as s:
+        store_pool(s, parse_round(doc))
+        s.add(RoundRow(id=rid, name="bench", source="document", created_by="bench",
+                       n_volunteers=len(doc["volunteers"]),
+                       n_placements=len(doc["placements"]), document=doc))
+        s.flush()
+        s.add(Job(round_id=rid, status="done", progress={"stage": "done"}, attempts=1))
+        s.add(ResultRow(round_id=rid, result=result, worker="bench"))
+    return rid
+
+
+def _sign_in(c: Any, key: str) -> None:
+    form = c.get("/sign-in").text
+    token = re.search(r'name="csrf_token" value="([^"]*)"', form)
+    assert token is not None
+    r = c.post("/sign-in", data={"key": key, "csrf_token": token.group(1), "next": ""})
+    assert r.status_code == 303, r.text
+
+
+def _timed(c: Any, path: str, headers: dict[str, str] | None = None) -> float:
+    t0 = time.perf_counter()
+    r = c.get(path, headers=headers or {})
+    ms = (time.perf_counter() - t0) * 1000
+    assert r.status_code == 200, (path, r.status_code, r.text[:300])
+    return ms
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--volunteers", type=int, default=10_000)
+    ap.add_argument("--placements", type=int, default=2_000)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+
+    from fastapi.testclient import TestClient
+
+    from volmatch.api.service import Settings, create_app
+    from volmatch.api.service.auth import create_key
+    from volmatch.matching import solve_round
+    from volmatch.models import parse_round
+
+    doc = generate_round(args.volunteers, args.placements, seed=args.seed)
+    result = solve_round(parse_round(doc)).model_dump(mode="json")
+    tmp = tempfile.mkdtemp(prefix="pages-bench-")
+    settings = Settings(db_url=f"sqlite:///{tmp}/bench.db", embedded_worker=False,
+                        log_level="WARNING")
+    app = create_app(settings)
+    rows: list[dict[str, Any]] = []
+    with TestClient(app, follow_redirects=False) as c:
+        with app.state.db.write() as s:
+            key = create_key(s, "coordinator")[1]
+        rid = _store(app, doc, result)
+        _sign_in(c, key)
+        api = {"Authorization": f"Bearer {key}"}
+        some = result["assignments"][len(result["assignments"]) // 2]
+        unplaced = result["unmatched_volunteers"][0]["volunteer"]
+        need = (result["open_slots"] or [{"placement": some["placement"]}])[0]["placement"]
+        cold = _timed(c, f"/coordinator/rounds/{rid}")
+        rows.append({"page": "result, first view (reads the stored result)", "runs": 1,
+                     "median_ms": cold, "max_ms": cold})
+        pages = [
+            ("dashboard", "/coordinator", None),
+            ("pool upload form", "/coordinator/pool", None),
+            ("run-a-round form", "/coordinator/rounds/new", None),
+            ("result", f"/coordinator/rounds/{rid}", None),
+            ("result, filtered by country and priority, sorted by score",
+             f"/coordinator/rounds/{rid}?country={doc['placements'][0]['country']}"
+             "&priority=3&sort=-score", None),
+            ("result, last page sorted by host",
+             f"/coordinator/rounds/{rid}?sort=host&page=1000000", None),
+            ("explain a volunteer", f"/coordinator/rounds/{rid}/explain?volunteer={unplaced}",
+             None),
+            ("explain a pair", f"/coordinator/rounds/{rid}/explain?volunteer="
+             f"{some['volunteer']}&placement={some['placement']}", None),
+            ("advice for a need", f"/coordinator/rounds/{rid}/advice?placement={need}", None),
+            ("baseline: API round status (JSON)", f"/rounds/{rid}", api),
+            ("baseline: API result (JSON, whole)", f"/rounds/{rid}/result", api),
+        ]
+        for name, path, headers in pages:
+            runs = [_timed(c, path, headers) for _ in range(args.repeat)]
+            rows.append({"page": name, "runs": len(runs),
+                         "median_ms": statistics.median(runs), "max_ms": max(runs)})
+    load = os.getloadavg()
+    size = f"{args.volunteers}x{args.placements}"
+    t = Table(title=f"Coordinator pages at {args.volunteers:,} x {args.placements:,} "
+              f"({len(result['assignments']):,} assignments); load average "
+              f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
+    for col in ("page", "runs", "median ms", "max ms", f"< {TARGET_MS} ms"):
+        t.add_column(col, justify="left" if col == "page" else "right")
+    for row in rows:
+        ok = "" if row["page"].startswith("baseline") else (
+            "yes" if row["median_ms"] < TARGET_MS else "no")
+        t.add_row(row["page"], str(row["runs"]), f"{row['median_ms']:.0f}",
+                  f"{row['max_ms']:.0f}", ok)
+    Console().print(t)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"pages-{size}.json"
+    out.write_text(json.dumps({"size": size, "assignments": len(result["assignments"]),
+                               "loadavg": load, "rows": rows}, indent=2) + "\n",
+                   encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Advice over HTTP: feasibility of drafts and stored needs (hosts: their own only),
+recommendations for coordinators, 404/409/422 as the API answers them, and the warm
+round reused between requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.service.helpers import SQLITE_ONLY, seed, solved_round
+from tests.helpers import plc
+
+
+@SQLITE_ONLY
+def test_feasibility_and_recommendations(client: Any) -> None:
+    seed(client)
+    co, h1 = client.keys.auth("coordinator"), client.keys.auth("host1")
+    draft = plc("D1", host="H01", required_languages={"fr": "C1"})
+    assert client.post("/placements/feasibility", json=draft, headers=h1).status_code == 409
+    rid = solved_round(client)
+    r = client.post("/placements/feasibility", json=draft, headers=h1)
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert doc["round"] == rid and doc["eligible"] == 0
+    assert doc["changes"][0]["text"] == "French at B2 instead of C1: +1"
+    assert "recommendations" not in doc and "V3" not in r.text
+    stored = client.get("/placements/P1/feasibility", headers=h1)
+    assert stored.status_code == 200 and stored.json()["in_round"] is True
+    recs = client.get("/placements/P1/recommendations?top=1", headers=co).json()
+    assert [x["regret"] for x in recs["recommendations"]] == [0]
+    assert set(recs["recommendations"][0]) == {"volunteer", "score", "breakdown", "regret"}
+    mine = client.get("/volunteers/V3/recommendations", headers=co)
+    assert mine.status_code == 200 and mine.json()["volunteer"] == "V3"
+    warm = client.app.state.warm
+    assert len(warm._bases) == 1  # one build served every request
+
+
+@SQLITE_ONLY
+def test_advice_refusals(client: Any) -> None:
+    seed(client)
+    solved_round(client)
+    co, h1 = client.keys.auth("coordinator"), client.keys.auth("host1")
+    other = plc("D2", host="H02")
+    assert client.post("/placements/feasibility", json=other, headers=h1).status_code == 404
+    assert client.get("/placements/P3/feasibility", headers=h1).status_code == 404
+    assert client.get("/placements/P9/feasibility", headers=co).status_code == 404
+    assert client.get("/placements/P1/recommendations", headers=h1).status_code == 403
+    assert client.get("/volunteers/V9/recommendations", headers=co).status_code == 404
+    bad = client.post("/placements/feasibility", json=plc("D3", host="H01", country="XX"),
+                      headers=h1)
+    assert bad.status_code == 422 and "country" in bad.text
