@@ -17,6 +17,11 @@ from volmatch.models.limits import (
     shown,
 )
 
+JSON_CHARS_PER_TEXT_CHAR = 40
+"""A bound on the compact JSON per counted character (a node counts 1, its text its
+length): an escape is at most 12 characters (a surrogate pair), a number at most ~25,
+plus quotes, a colon and a comma."""
+
 
 def _where(path: tuple[str | int, ...]) -> str:
     out = ""
@@ -54,7 +59,12 @@ def check_assessment(value: dict[str, Any]) -> dict[str, Any]:
     chars = 0
     while stack:
         node, path = stack.pop()
-        chars += 1 + (len(node) if isinstance(node, str) else 0)
+        if isinstance(node, str):
+            chars += 1 + len(node)
+        elif isinstance(node, int) and not isinstance(node, bool):
+            chars += 1 + node.bit_length() // 4  # fewer than its decimal digits
+        else:
+            chars += 1
         if chars > MAX_ASSESSMENT_SIZE:
             raise ValueError(f"more than {MAX_ASSESSMENT_SIZE} characters as JSON")
         if len(path) > MAX_ASSESSMENT_DEPTH:
@@ -72,6 +82,7 @@ def check_assessment(value: dict[str, Any]) -> dict[str, Any]:
                     raise ValueError(f"key {shown(key)} at {_where(path)} is not text")
                 if len(key) > MAX_ASSESSMENT_TEXT:
                     raise ValueError(f"a key at {_where(path)} is too long")
+                chars += len(key)
                 stack.append((item, (*path, key)))
         elif isinstance(node, list | tuple):
             if len(node) > MAX_ASSESSMENT_KEYS:
@@ -84,6 +95,8 @@ def check_assessment(value: dict[str, Any]) -> dict[str, Any]:
             problem = _problem(node, path)
             if problem is not None:
                 raise ValueError(problem)
+    if JSON_CHARS_PER_TEXT_CHAR * chars <= MAX_ASSESSMENT_SIZE:
+        return value  # far below the limit however it is written: no need to write it
     size = len(json.dumps(value, separators=(",", ":"), default=str))
     if size > MAX_ASSESSMENT_SIZE:
         raise ValueError(

@@ -2,10 +2,11 @@
 
 Erasure replaces the volunteer's id everywhere it is held (stored record, round
 snapshots, results, published assignments, hosts' rankings, job errors, offers and
-their events, links' offers, outcomes, reminders, backfill proposals) by a random
-pseudonym and drops the personal fields (`name`, `birth_date`) of their records, so
-that past rounds keep their figures but no longer identify the person. The pseudonym
-is random, not derived from the id, so it cannot be reversed.
+their events, links' offers, outcomes, reminders, backfill proposals, the planner
+pages' scenario runs) by a random pseudonym and drops the personal fields (`name`,
+`birth_date`) of their records, so that past rounds keep their figures but no longer
+identify the person. The pseudonym is random, not derived from the id, so it cannot be
+reversed.
 """
 
 from __future__ import annotations

@@ -166,7 +166,7 @@ def unplaced_reasons(
     n_pairs = np.bincount(pairs.v, minlength=c.n_volunteers) if pairs_per is None else pairs_per
     n_full = n_pairs - _open_pairs_per_volunteer(prep, filled)
     tree = pr.tree
-    chains: dict[int, tuple[list[Reason], str]] = {}
+    chains: dict[int, tuple[list[Reason], str, str]] = {}
     vids, pids = c.volunteer_ids, c.placement_ids
     # volunteers share their head ("eligible for n placements, k of them full"): one
     # reason and sentence per distinct (n, k)
@@ -179,7 +179,7 @@ def unplaced_reasons(
         r = part("eligible_for", count=n, full=k)
         heads.append((r, text_of(r)))
     by_volunteer: dict[int, list[int]] | None = None
-    tie_text = text_of(pr.tie_break)
+    tie_text_b = _braced(text_of(pr.tie_break))
     # the sentences of the many are formatted straight from their templates, with each
     # chain's text made once per placement: the same as `text_of`, a tenth of the time
     tie_t, costs_t = TEMPLATES["tie"], TEMPLATES["costs"]
@@ -203,19 +203,25 @@ def unplaced_reasons(
         if tree is not None:
             chain = chains.get(p)
             if chain is None:
-                chain = chains[p] = _chain(pr, net.chain_to_source(p, *tree))
+                hops, said = _chain(pr, net.chain_to_source(p, *tree))
+                # the placement's part of both sentences, once: only the volunteer, their
+                # score (and the cost) are left to fill in per volunteer
+                at = {"placement": _braced(pid), "hop_parts": _braced(said)}
+                chain = chains[p] = (
+                    hops,
+                    tie_t.format(volunteer="{0}", score="{1}", tie_break_parts=tie_text_b, **at),
+                    costs_t.format(volunteer="{0}", cost="{1}", score="{2}", **at),
+                )
             if cv == 0:
                 r = {"code": "tie", "params": {
                     "volunteer": vid, "placement": pid, "score": score,
                     "hop_parts": chain[0], "tie_break_parts": tie_parts}}
-                text = tie_t.format(volunteer=vid, placement=pid, score=score,
-                                    hop_parts=chain[1], tie_break_parts=tie_text)
+                text = chain[1].format(vid, score)
             else:
                 r = {"code": "costs", "params": {
                     "volunteer": vid, "cost": cv, "placement": pid, "score": score,
                     "hop_parts": chain[0]}}
-                text = costs_t.format(volunteer=vid, cost=cv, placement=pid, score=score,
-                                      hop_parts=chain[1])
+                text = chain[2].format(vid, cv, score)
         else:
             params = {"volunteer": vid, "placement": pid, "score": score}
             if cv:
@@ -224,6 +230,11 @@ def unplaced_reasons(
             text = text_of(r)
         out[vi] = Explained(cv, p, [head[0], r], [head[1], text])
     return out
+
+
+def _braced(text: str) -> str:
+    """`text` as a literal inside a format string."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def _open_pairs_per_volunteer(prep: Prepared, filled: I64) -> I64:

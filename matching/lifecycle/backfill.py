@@ -15,9 +15,11 @@ only where something changes. Vacancy chains (a pending volunteer moves to the f
 slot, someone else takes theirs) come out of the optimiser, not a rule of thumb.
 
 For the pure policy (hard rules only, optimal mode, no groups) the proposal is the exact
-optimum with the frozen set: a min-cost flow over the free volunteers and the slots left,
-with `move_cost` added to each pending offer's own pair (keeping it earns the points a
-move would lose) and one tie-break unit per kept offer below one unit of score. With
+optimum with the frozen set, for the score plus `move_cost` on each pending offer's own
+pair (keeping it earns the points a move would lose) plus one tie-break unit per kept
+offer (all below one unit of score): from the published optimum by one augmenting cycle
+per freed slot (`matching.lifecycle.warm`) where the standing offers are optimal, else
+by a min-cost flow over the free volunteers and the slots left. With
 other policy rules the backfill round (`backfill_round`: frozen people locked, declined
 people and withdrawn needs forbidden, pending offers as `previous`) goes to the rules
 solver, within its gap.

@@ -12,13 +12,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from volmatch.api.service import advice
+from volmatch.api.service.auth import Principal
 from volmatch.api.service.deps import (
     Anyone,
-    Coordinator,
     PlacementPath,
     ReadSession,
     VolunteerPath,
 )
+from volmatch.api.service.errors import ApiError, not_found
 from volmatch.api.service.routing import CommitRoute
 from volmatch.api.service.schemas import ROUND_ID_PATTERN
 from volmatch.api.service.warm import WarmRounds
@@ -32,6 +33,15 @@ RoundQuery = Annotated[
     Query(pattern=ROUND_ID_PATTERN, description="Round to advise against (default: the latest)."),
 ]
 TopQuery = Annotated[int, Query(ge=0, le=1000, description="Recommendations to list.")]
+
+
+def _coordinator(who: Principal, kind: str, ident: str) -> None:
+    """Recommendations name volunteers: coordinators only. A host key gets the 404 of
+    any id it cannot see (as rounds are to hosts); a planner a 403."""
+    if who.role == "host":
+        raise not_found(kind, ident)
+    if who.role != "coordinator":
+        raise ApiError(403, f"a {who.role} key may not do this (needs coordinator)")
 
 
 def _warm(request: Request) -> WarmRounds:
@@ -62,9 +72,10 @@ def stored_feasibility(
     summary="The best volunteers for a need, by exact regret",
 )
 def need_recommendations(
-    placement_id: PlacementPath, request: Request, session: ReadSession, who: Coordinator,
+    placement_id: PlacementPath, request: Request, session: ReadSession, who: Anyone,
     top: TopQuery = DEFAULT_TOP, round: RoundQuery = None,
 ) -> dict[str, Any]:
+    _coordinator(who, "placement", placement_id)
     return advice.placement_recommendations(
         session, _warm(request), placement_id, who, top, round
     )
@@ -75,7 +86,8 @@ def need_recommendations(
     summary="The best placements for a volunteer, by exact regret",
 )
 def volunteer_recommendations(
-    volunteer_id: VolunteerPath, request: Request, session: ReadSession, who: Coordinator,
+    volunteer_id: VolunteerPath, request: Request, session: ReadSession, who: Anyone,
     top: TopQuery = DEFAULT_TOP, round: RoundQuery = None,
 ) -> dict[str, Any]:
+    _coordinator(who, "volunteer", volunteer_id)
     return advice.volunteer_recommendations(session, _warm(request), volunteer_id, top, round)

@@ -11,10 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 from sqlalchemy import select
 
+from volmatch.api.service.auth import Principal
 from volmatch.api.service.deps import (
     IDEMPOTENT,
     Anyone,
-    Coordinator,
     PlacementPath,
     ReadSession,
     RoundPath,
@@ -37,13 +37,22 @@ from volmatch.api.service.tables import Publication, ResultRow, RoundRow, Wave
 
 router = APIRouter(tags=["lifecycle"], route_class=CommitRoute)
 
+def _coordinator_round(who: Principal, round_id: str) -> None:
+    """Hosts see no rounds (404, as for any round id); planners may not (403)."""
+    if who.role == "host":
+        raise not_found("round", round_id)
+    if who.role != "coordinator":
+        raise ApiError(403, f"a {who.role} key may not do this (needs coordinator)")
+
+
 BackfillPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Backfill proposal id.")]
 
 
 @router.get("/rounds/{round_id}/lifecycle", response_model=LifecyclePublic,
             summary="A published round's version, wave, withdrawn needs, reserve lists "
             "and offers by state")
-def get_lifecycle(round_id: RoundPath, session: ReadSession, _: Coordinator) -> LifecyclePublic:
+def get_lifecycle(round_id: RoundPath, session: ReadSession, who: Anyone) -> LifecyclePublic:
+    _coordinator_round(who, round_id)
     lc = lifecycle_of(session, round_id)
     states = Counter(o.state for o in latest_offers(session, round_id).values())
     return LifecyclePublic(
@@ -56,8 +65,9 @@ def get_lifecycle(round_id: RoundPath, session: ReadSession, _: Coordinator) -> 
 @router.post("/rounds/{round_id}/offers", response_model=LifecyclePublic, status_code=201,
              summary="Make the offers of a round published before offers existed",
              dependencies=IDEMPOTENT)
-def post_offers(round_id: RoundPath, session: WriteSession, who: Coordinator,
+def post_offers(round_id: RoundPath, session: WriteSession, who: Anyone,
                 response: Response) -> LifecyclePublic:
+    _coordinator_round(who, round_id)
     r = session.get(RoundRow, round_id)
     published = session.scalar(select(Publication.id).where(Publication.round_id == round_id))
     res = session.get(ResultRow, round_id)
@@ -76,7 +86,8 @@ def post_offers(round_id: RoundPath, session: WriteSession, who: Coordinator,
 @router.get("/rounds/{round_id}/backfills", response_model=list[BackfillPublic],
             summary="Backfill proposals of a round, oldest first (the open one is current)")
 def get_backfills(round_id: RoundPath, session: ReadSession,
-                  _: Coordinator) -> list[BackfillPublic]:
+                  who: Anyone) -> list[BackfillPublic]:
+    _coordinator_round(who, round_id)
     return [BackfillPublic(**backfill.backfill_public(b))
             for b in backfill.list_backfills(session, round_id)]
 
@@ -85,7 +96,8 @@ def get_backfills(round_id: RoundPath, session: ReadSession,
              summary="Propose a backfill now, from the round as it stands",
              dependencies=IDEMPOTENT)
 def post_backfill(round_id: RoundPath, session: WriteSession,
-                  who: Coordinator) -> BackfillPublic:
+                  who: Anyone) -> BackfillPublic:
+    _coordinator_round(who, round_id)
     lc = lifecycle_of(session, round_id, lock=True)
     row = backfill.propose(session, lc, {"kind": "asked"}, by=actor(who))
     return BackfillPublic(**backfill.backfill_public(row))
@@ -95,7 +107,8 @@ def post_backfill(round_id: RoundPath, session: WriteSession,
             summary="One backfill proposal: who gets an offer, who moves and why, the "
             "change in total score")
 def get_backfill(round_id: RoundPath, backfill_id: BackfillPath, session: ReadSession,
-                 _: Coordinator) -> BackfillPublic:
+                 who: Anyone) -> BackfillPublic:
+    _coordinator_round(who, round_id)
     return BackfillPublic(**backfill.backfill_public(
         backfill.visible_backfill(session, round_id, backfill_id)))
 
@@ -105,14 +118,16 @@ def get_backfill(round_id: RoundPath, backfill_id: BackfillPath, session: ReadSe
              summary="Confirm a proposal: its offers are made (409: the round changed "
              "since, refresh)", dependencies=IDEMPOTENT)
 def post_confirm(round_id: RoundPath, backfill_id: BackfillPath, session: WriteSession,
-                 who: Coordinator) -> BackfillPublic:
+                 who: Anyone) -> BackfillPublic:
+    _coordinator_round(who, round_id)
     row = backfill.confirm(session, round_id, backfill_id, by=actor(who))
     return BackfillPublic(**backfill.backfill_public(row))
 
 
 @router.get("/rounds/{round_id}/waves", response_model=list[WavePublic],
             summary="The waves of a round")
-def get_waves(round_id: RoundPath, session: ReadSession, _: Coordinator) -> list[WavePublic]:
+def get_waves(round_id: RoundPath, session: ReadSession, who: Anyone) -> list[WavePublic]:
+    _coordinator_round(who, round_id)
     lifecycle_of(session, round_id)
     rows = session.scalars(select(Wave).where(Wave.round_id == round_id).order_by(Wave.number))
     return [WavePublic.model_validate(w, from_attributes=True) for w in rows]
@@ -121,8 +136,9 @@ def get_waves(round_id: RoundPath, session: ReadSession, _: Coordinator) -> list
 @router.post("/rounds/{round_id}/waves", response_model=WaveOpened, status_code=201,
              summary="Open a new wave with late volunteers and needs (stored records); "
              "earlier acceptances stay", dependencies=IDEMPOTENT)
-def post_wave(round_id: RoundPath, body: WaveIn, session: WriteSession, who: Coordinator,
+def post_wave(round_id: RoundPath, body: WaveIn, session: WriteSession, who: Anyone,
               response: Response) -> WaveOpened:
+    _coordinator_round(who, round_id)
     wave, row = backfill.open_wave(session, round_id, list(body.volunteers),
                                    list(body.placements), by=actor(who))
     response.headers["Location"] = f"/rounds/{round_id}/backfills/{row.id}"

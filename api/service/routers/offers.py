@@ -9,10 +9,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
+from volmatch.api.service.auth import Principal
 from volmatch.api.service.deps import (
     IDEMPOTENT,
     Anyone,
-    Coordinator,
     ReadSession,
     WriteSession,
 )
@@ -48,6 +48,12 @@ router = APIRouter(tags=["offers"], route_class=CommitRoute)
 OfferPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Offer id.")]
 
 
+def _coordinator(who: Principal) -> None:
+    """After the visibility check (another host's offer is a 404 first)."""
+    if who.role != "coordinator":
+        raise forbidden("do this (coordinators only)")
+
+
 def _changed(offer: Offer, proposal: BackfillRow | None) -> ChangeOut:
     return ChangeOut(
         offer=OfferPublic(**offer_public(offer)),
@@ -81,8 +87,9 @@ def get_offer(offer_id: OfferPath, session: ReadSession, who: Anyone) -> OfferDe
              summary="Record the volunteer's answer (a decline proposes a backfill)",
              dependencies=IDEMPOTENT)
 def post_reply(offer_id: OfferPath, body: ReplyIn, session: WriteSession,
-               who: Coordinator) -> ChangeOut:
+               who: Anyone) -> ChangeOut:
     offer = visible_offer(session, offer_id, who, lock=True)
+    _coordinator(who)
     proposal = replies.reply(session, offer, body.answer, by=actor(who),
                              reason=None if body.reason is None else body.reason.value,
                              text=body.text)
@@ -106,8 +113,9 @@ def post_host_decision(offer_id: OfferPath, body: HostDecisionIn, session: Write
              summary="Record a deployment state (pre-departure, deployed, completed, "
              "ended early, extended) or a late decline", dependencies=IDEMPOTENT)
 def post_state(offer_id: OfferPath, body: StateIn, session: WriteSession,
-               who: Coordinator) -> ChangeOut:
+               who: Anyone) -> ChangeOut:
     offer = visible_offer(session, offer_id, who, lock=True)
+    _coordinator(who)
     proposal = replies.set_state(session, offer, body.to, by=actor(who), reason=body.reason,
                                  text=body.text)
     return _changed(offer, proposal)
@@ -117,8 +125,9 @@ def post_state(offer_id: OfferPath, body: StateIn, session: WriteSession,
              status_code=201, summary="Record how the deployment ended",
              dependencies=IDEMPOTENT)
 def post_outcome(offer_id: OfferPath, body: OutcomeIn, session: WriteSession,
-                 who: Coordinator, response: Response) -> OutcomePublic:
+                 who: Anyone, response: Response) -> OutcomePublic:
     offer = visible_offer(session, offer_id, who, lock=True)
+    _coordinator(who)
     row = outcomes.record_outcome(session, offer, body.model_dump(mode="json"),
                                   by=actor(who))
     response.headers["Location"] = f"/offers/{offer_id}"
@@ -128,8 +137,9 @@ def post_outcome(offer_id: OfferPath, body: OutcomeIn, session: WriteSession,
 @router.post("/offers/{offer_id:int}/link", response_model=LinkIssued, status_code=201,
              summary="A personal link for the volunteer to answer (shown once; earlier "
              "links of the offer stop working)", dependencies=IDEMPOTENT)
-def post_link(offer_id: OfferPath, session: WriteSession, who: Coordinator) -> LinkIssued:
+def post_link(offer_id: OfferPath, session: WriteSession, who: Anyone) -> LinkIssued:
     offer = visible_offer(session, offer_id, who, lock=True)
+    _coordinator(who)
     issued = links.issue(session, offer)
     return LinkIssued(offer_id=offer.id, token=issued.token, url=f"/offers/{issued.token}",
                       expires_at=issued.expires_at)

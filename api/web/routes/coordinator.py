@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response, StreamingResponse
@@ -242,6 +243,12 @@ def create_round(request: Request, user: CoordinatorPage, form: PageForm, db: Db
     try:
         body = RoundCreate(name=values["name"][:200], policy=policy,
                            previous_from_published=values["previous"])
+    except ValidationError as exc:
+        session.rollback()
+        return _new_round_page(request, user, values, [
+            ErrorItem("policy", "policy", ".".join(map(str, e["loc"][1:])), e["msg"])
+            for e in exc.errors(include_url=False)], 422)
+    try:
         with db.read() as reading:
             doc = snapshot(reading, body)
         r = parse_round(doc)

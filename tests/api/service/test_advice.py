@@ -43,7 +43,9 @@ def test_advice_refusals(client: Any) -> None:
     assert client.post("/placements/feasibility", json=other, headers=h1).status_code == 404
     assert client.get("/placements/P3/feasibility", headers=h1).status_code == 404
     assert client.get("/placements/P9/feasibility", headers=co).status_code == 404
-    assert client.get("/placements/P1/recommendations", headers=h1).status_code == 403
+    assert client.get("/placements/P1/recommendations", headers=h1).status_code == 404
+    pl = client.keys.auth("planner")
+    assert client.get("/volunteers/V1/recommendations", headers=pl).status_code == 403
     assert client.get("/volunteers/V9/recommendations", headers=co).status_code == 404
     bad = client.post("/placements/feasibility", json=plc("D3", host="H01", country="XX"),
                       headers=h1)

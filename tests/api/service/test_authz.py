@@ -32,11 +32,28 @@ def _world(c: Any) -> dict[str, str]:
     # V1 is placed at H01's P1: H01 sees V1, H02 must not.
     assert c.get("/volunteers/V1", headers=h1).status_code == 200
     key_id = c.keys.host1.split("_")[1]
+    offer_id = c.get("/offers", params={"volunteer": "V1"}, headers=h1).json()[0]["id"]
+    backfill_id = c.post(f"/rounds/{rid}/backfills", headers=co).json()["id"]
+    # A personal link is its own key (any caller holding it may answer): an unknown one
+    # is a 404 whoever asks.
+    token = "ol_0123456789abcdef_" + "x" * 32
     return {"placement_id": "P1", "volunteer_id": "V1", "round_id": rid, "host_id": "H01",
-            "key_id": key_id}
+            "key_id": key_id, "offer_id": str(offer_id), "backfill_id": str(backfill_id),
+            "token": token}
+
+
+LIFECYCLE_BODIES = {
+    "/reply": {"answer": "accept"}, "/host": {"decision": "accept"},
+    "/state": {"to": "deployed"}, "/outcome": {"completed": True},
+    "/waves": {"volunteers": ["V1"]},
+}
+"""Valid bodies of the lifecycle routes, so that the answer is about the object."""
 
 
 def _body_for(path: str, ids: dict[str, str]) -> Any:
+    for end, body in LIFECYCLE_BODIES.items():
+        if path.endswith(end):
+            return body
     if path.startswith("/placements/"):
         return placements()[0]
     if path.startswith("/volunteers/"):
