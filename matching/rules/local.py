@@ -14,6 +14,7 @@ reports), never by the move's own bookkeeping.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -117,16 +118,22 @@ def run_moves(
     propose: Callable[[Local, View], list[Move]],
     values: list[int] | None = None,
     rounds: int = 1,
+    until: float | None = None,
 ) -> tuple[IntP, list[int], int]:
     """Apply the improving moves `propose` offers, first come first kept (each tried on
     the assignment as the moves before it left it), `rounds` passes at most (a pass
-    with no gain ends it). Returns the assignment, its tier values and the moves kept."""
+    with no gain ends it), none tried after `until` (a perf_counter() value). Returns
+    the assignment, its tier values and the moves kept."""
     current = picked
     vals = local.ev.values(current) if values is None else values
     kept = 0
     for _ in range(rounds):
         gained = False
+        if until is not None and time.perf_counter() >= until:
+            break
         for move in propose(local, local.view(current)):
+            if until is not None and time.perf_counter() >= until:
+                break
             got = local.better(current, move, vals)
             if got is not None:
                 current, vals = got

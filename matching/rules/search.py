@@ -172,10 +172,11 @@ class _Search:
         self.guide, self.fresh_guide = guide, fresh_guide
         self.stale_limit = max(STALE_WINDOWS, 2 * prep.compiled.n_placements)
         self.prev_v = np.array(sorted(prev_pair), dtype=np.intp)
-        self.local = Local(prep, policy, self.ev, np.asarray(locked, dtype=np.intp))
+        self.locked = np.asarray(locked, dtype=np.intp)
+        self._local: Local | None = None
         # the local neighbourhoods of the rules this round has
         self.hoods: list[tuple[str, LocalHood]] = []
-        if self.local.members:
+        if (prep.compiled.group >= 0).any():
             self.hoods.append(("group_moves", group_moves))
         if policy.max_per_host is not None:
             self.hoods.append(("host_chains", host_chain_moves))
@@ -192,7 +193,7 @@ class _Search:
         while time.perf_counter() < until - STOP_MARGIN and tier.stale < self.stale_limit:
             if tier.stale >= STALL_WINDOWS and tier.switched < tier.stale:
                 tier.switched = tier.stale
-                self._switch(tier)
+                self._switch(tier, until - STOP_MARGIN)
                 continue
             win = self._next_window(tier)
             if win == "stop":
@@ -208,18 +209,26 @@ class _Search:
             self.current, self.values = tier.incumbent
         tier.incumbent = None
 
+    @property
+    def local(self) -> Local:
+        """The round seen for local moves, built when the windows first stall (its
+        sorts of every pair cost a large round's search time it may never need)."""
+        if self._local is None:
+            self._local = Local(self.prep, self.policy, self.ev, self.locked)
+        return self._local
+
     def _keep(self, picked: IntP, values: list[int]) -> None:
         """Make `picked` the current assignment."""
         self.current, self.values = picked, values
 
-    def _switch(self, tier: _Tier) -> None:
+    def _switch(self, tier: _Tier, until: float) -> None:
         """The windows stalled: the local neighbourhoods of the coupling rules in turn,
         each until it gains no more; when none gains, a restart from the incumbent
         perturbed (up to `RESTARTS` per tier), with the guide's differences packed
         anew so that the windows go where the bound and the incumbent disagree."""
         for name, hood in self.hoods:
             picked, values, kept = run_moves(self.local, self.current, hood, self.values,
-                                             LOCAL_PASSES)
+                                             LOCAL_PASSES, until)
             if kept:
                 self.stats[name] = self.stats.get(name, 0) + kept
                 self._keep(picked, values)
