@@ -6,7 +6,8 @@ Lagrangian relaxations beside either.
 pairs the model holds), `greedy` (a start that keeps every hard rule), `model` (the
 CP-SAT model of `matching.constraints`), `tiers` (the objective tier by tier),
 `windows` and `search` (the neighbourhood search of large rounds, over `neighbourhoods`
-and `evaluate`), `bound`, `network`, `decompose` and `background` (the bound),
+and `evaluate`; `local` with `group_moves`, `host_chains` and `nationality_exchanges`
+where windows stall), `bound`, `network`, `decompose` and `background` (the bound),
 `soften` (rules that cannot all hold) and `report` (what each rule cost).
 """
 

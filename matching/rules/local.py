@@ -119,11 +119,13 @@ def run_moves(
     values: list[int] | None = None,
     rounds: int = 1,
     until: float | None = None,
+    counts: dict[str, int] | None = None,
 ) -> tuple[IntP, list[int], int]:
     """Apply the improving moves `propose` offers, first come first kept (each tried on
     the assignment as the moves before it left it), `rounds` passes at most (a pass
-    with no gain ends it), none tried after `until` (a perf_counter() value). Returns
-    the assignment, its tier values and the moves kept."""
+    with no gain ends it), none tried after `until` (a perf_counter() value); the moves
+    offered are added to `counts["offered"]`. Returns the assignment, its tier values
+    and the moves kept."""
     current = picked
     vals = local.ev.values(current) if values is None else values
     kept = 0
@@ -134,6 +136,8 @@ def run_moves(
         for move in propose(local, local.view(current)):
             if until is not None and time.perf_counter() >= until:
                 break
+            if counts is not None:
+                counts["offered"] = counts.get("offered", 0) + 1
             got = local.better(current, move, vals)
             if got is not None:
                 current, vals = got
@@ -149,6 +153,8 @@ def gains(local: Local, view: View, limit: int) -> list[tuple[int, int]]:
     group) and a pair that scores more than where they are (unplaced counts as
     nothing), largest gain first."""
     pairs, score = local.prep.pairs, local.prep.scores.total
+    if len(pairs) == 0:
+        return []
     now = np.where(view.at >= 0, score[np.maximum(view.at, 0)], -np.inf)
     gain = score - now[pairs.v]
     ok = (gain > 0) & ~local.fixed_v[pairs.v] & ~local.grouped[pairs.v]

@@ -62,9 +62,13 @@ RESTARTS = 3
 repair it, and past a few the best found seldom changes."""
 PERTURB_SHARE = 0.03
 """Share of the placed volunteers (not locked, in no group, with no previous pair) a
-restart takes out around the stalled places, for the windows to place anew."""
+restart takes out, for the windows to place anew: enough to leave the incumbent's
+basin, few enough that the windows repair it before the clock."""
 PERTURB_MIN = 2
 """Volunteers a restart takes out at least."""
+PERTURB_MAX = 40
+"""Volunteers a restart takes out at most: about what a few windows place anew, so
+that a large round's restart is repaired before its clock runs out."""
 
 LocalHood = Callable[[Local, View], list[Move]]
 """A local neighbourhood: the moves it offers on an assignment."""
@@ -227,8 +231,12 @@ class _Search:
         perturbed (up to `RESTARTS` per tier), with the guide's differences packed
         anew so that the windows go where the bound and the incumbent disagree."""
         for name, hood in self.hoods:
+            counts: dict[str, int] = {}
             picked, values, kept = run_moves(self.local, self.current, hood, self.values,
-                                             LOCAL_PASSES, until)
+                                             LOCAL_PASSES, until, counts)
+            self.stats[f"{name}_offered"] = (
+                self.stats.get(f"{name}_offered", 0) + counts.get("offered", 0)
+            )
             if kept:
                 self.stats[name] = self.stats.get(name, 0) + kept
                 self._keep(picked, values)
@@ -258,13 +266,21 @@ class _Search:
 
     def _perturbed(self, tier: _Tier) -> IntP | None:
         """The incumbent with a few volunteers taken out (`PERTURB_SHARE`), drawn
-        from those that leaving breaks no rule for; None when every draw breaks a rule
-        or an earlier tier's floor."""
+        from those that leaving breaks no rule for, where the guide places them
+        elsewhere when it does; None when every draw breaks a rule or an earlier
+        tier's floor."""
         pairs = self.prep.pairs
         pv = pairs.v[self.current]
         free = ~self.local.fixed_v[pv] & ~self.local.grouped[pv] & ~np.isin(pv, self.prev_v)
+        if self.guide is not None:
+            # where the bound and the incumbent disagree: the guide places them elsewhere
+            there = np.full(self.prep.compiled.n_volunteers, -1, dtype=np.int64)
+            there[pairs.v[self.guide]] = pairs.p[self.guide]
+            differs = free & (there[pv] != pairs.p[self.current])
+            if differs.any():
+                free = differs
         pool = np.flatnonzero(free)
-        n = max(PERTURB_MIN, int(PERTURB_SHARE * len(self.current)))
+        n = min(PERTURB_MAX, max(PERTURB_MIN, int(PERTURB_SHARE * len(self.current))))
         while n >= 1 and len(pool):
             out = self.rng.choice(pool, size=min(n, len(pool)), replace=False)
             cand = np.delete(self.current, out).astype(np.intp)

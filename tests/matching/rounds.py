@@ -133,3 +133,24 @@ def checked_assignment(r: Round, prep: Any, picked: Any) -> dict[str, str]:
     assert validate_result(r, result) == []
     assert rule_violations(r, result) == []
     return placed(result)
+
+
+def greedy_local(d: dict[str, Any]) -> tuple[Round, Any, Any, Any]:
+    """A round and the greedy start of its rules solver, for the local
+    neighbourhoods: (round, prepared round, `Local`, the start's pairs)."""
+    import numpy as np
+
+    from volmatch.matching.prepared import prepare
+    from volmatch.matching.rules.evaluate import Evaluator
+    from volmatch.matching.rules.greedy import greedy_start
+    from volmatch.matching.rules.local import Local
+    from volmatch.matching.rules.setup import set_up
+
+    r = parse_round(d)
+    prep = prepare(r)
+    setup = set_up(prep, 0.0)
+    if setup.relaxed is not None:
+        setup.relaxed.cancel()
+    start = np.sort(setup.model_pairs[greedy_start(prep, setup, r.policy, frozenset())])
+    ev = Evaluator(prep, r.policy, setup.prev_pair)
+    return r, prep, Local(prep, r.policy, ev, setup.locked), start.astype(np.intp)

@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+
 from tests.helpers import doc, plc, vol
-from tests.matching.rounds import checked_assignment, local_start
+from tests.matching.rounds import checked_assignment, greedy_local, local_start
+from tests.strategies import ruled_docs
 from volmatch.matching.rules.local import run_moves
 from volmatch.matching.rules.nationality_exchanges import nationality_moves
 
@@ -38,3 +43,14 @@ def test_no_exchange_breaks_the_cap() -> None:
     after, values, _ = run_moves(local, start, nationality_moves)
     assert len(checked_assignment(r, prep, after)) == 2
     assert values >= local.ev.values(start)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ruled_docs())
+def test_moves_from_the_greedy_start_never_break_a_rule(d: dict[str, Any]) -> None:
+    r, prep, local, start = greedy_local(d)
+    if local.ev.breaches(start, local.locked):
+        return  # locks that break a rule: CP-SAT's case, not the search's
+    after, values, _ = run_moves(local, start, nationality_moves, rounds=2)
+    assert values >= local.ev.values(start)
+    checked_assignment(r, prep, after)
