@@ -1,5 +1,7 @@
 """The programme budget, written once: `budget_holds` on a spend (an int for the
-greedy and `breaches`, a CP-SAT expression for the model)."""
+greedy and `breaches`, a CP-SAT expression for the model), and `spent`, what an
+assignment spends (for `breaches` and for the search's windows, which take what the
+pairs they hold fixed spend off the total)."""
 
 from __future__ import annotations
 
@@ -21,11 +23,16 @@ def budget_holds(spent: Any, policy: Policy) -> Any:
     return spent <= policy.budget.total
 
 
+def spent(c: CompiledRound, pairs: Pairs, picked: IntP, policy: Policy) -> int:
+    """What the pairs `picked` cost (0 without a budget)."""
+    return int(placement_costs(c, policy)[pairs.p[picked]].sum()) if len(picked) else 0
+
+
 def breaches(c: CompiledRound, pairs: Pairs, picked: IntP, policy: Policy) -> bool:
     """Whether an assignment spends more than the budget (False when unset)."""
     if policy.budget is None:
         return False
-    return not budget_holds(int(placement_costs(c, policy)[pairs.p[picked]].sum()), policy)
+    return not budget_holds(spent(c, pairs, picked, policy), policy)
 
 
 def placement_costs(c: CompiledRound, policy: Policy) -> NDArray[np.int64]:

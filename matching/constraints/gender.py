@@ -1,6 +1,12 @@
-"""Gender balance, a soft rule."""
+"""Gender balance, a soft rule, written once: `balance_misses` counts the genders
+missing from per-gender counts (ints for the greedy, arrays per placement for
+`misses`, which the search's evaluation and the report call); the model's
+constraints below state the same on CP-SAT variables."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,16 +36,27 @@ def balance_applies(c: CompiledRound, pairs: Pairs) -> NDArray[np.bool_]:
     return offers
 
 
+def balance_misses(per_gender: Sequence[Any], load: Any, applies: Any) -> Any:
+    """Balanced genders missing where the rule applies (`applies`: 2+ slots and a
+    pool offering both) and `load` volunteers (two or more) are placed;
+    `per_gender`: how many of each of `BALANCED_GENDERS` are there. Ints or arrays."""
+    several = applies & (load >= 2)
+    return sum(several & (k == 0) for k in per_gender)
+
+
+def misses(c: CompiledRound, pairs: Pairs, picked: NDArray[np.intp]) -> NDArray[np.int64]:
+    """Per placement, the balanced genders an assignment misses there."""
+    pp = pairs.p[picked]
+    gender = c.gender[pairs.v[picked]]
+    per_gender = [np.bincount(pp[gender == g], minlength=c.n_placements) for g in BALANCED_GENDERS]
+    load = np.bincount(pp, minlength=c.n_placements)
+    out = balance_misses(per_gender, load, balance_applies(c, pairs))
+    return np.asarray(out, dtype=np.int64)
+
+
 def missing_genders(c: CompiledRound, pairs: Pairs, picked: NDArray[np.intp]) -> int:
     """Placements x genders the rule misses in an assignment (counted without a solver)."""
-    applies = balance_applies(c, pairs) & (
-        np.bincount(pairs.p[picked], minlength=c.n_placements) >= 2
-    )
-    missing = 0
-    for g in BALANCED_GENDERS:
-        at = pairs.p[picked][c.gender[pairs.v[picked]] == g]
-        missing += int((applies & (np.bincount(at, minlength=c.n_placements) == 0)).sum())
-    return missing
+    return int(misses(c, pairs, picked).sum())
 
 
 def add_gender_balance(ctx: RuleContext) -> list[Penalty]:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from volmatch.matching.constraints import budget, groups, hosts, moves, nationality
+from volmatch.matching.constraints import budget, gender, groups, hosts, moves, nationality
 from volmatch.matching.constraints.fairness import SCALE
-from volmatch.matching.constraints.gender import BALANCED_GENDERS, balance_applies
+from volmatch.matching.constraints.gender import balance_applies
 from volmatch.matching.prepared import Prepared
 from volmatch.matching.rules.objective import tier_names
 from volmatch.models import Policy
@@ -88,16 +88,9 @@ class Evaluator:
         return out
 
     def gender_misses(self, picked: IntP) -> NDArray[np.int64]:
-        """Per placement, genders the balance rule misses."""
-        c, pairs = self.prep.compiled, self.prep.pairs
+        """Per placement, genders the balance rule misses (`gender.misses`)."""
         assert self.applies is not None
-        load = np.bincount(pairs.p[picked], minlength=c.n_placements)
-        applies = self.applies & (load >= 2)
-        miss = np.zeros(c.n_placements, dtype=np.int64)
-        for g in BALANCED_GENDERS:
-            at = pairs.p[picked][c.gender[pairs.v[picked]] == g]
-            miss += applies & (np.bincount(at, minlength=c.n_placements) == 0)
-        return miss
+        return gender.misses(self.prep.compiled, self.prep.pairs, picked)
 
     def shortfall(self, picked: IntP) -> NDArray[np.int64]:
         """Per placement, volunteers missing to its `min_fill`."""

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from volmatch.matching.constraints import hosts, nationality
 from volmatch.matching.constraints.budget import budget_holds, placement_costs
-from volmatch.matching.constraints.gender import BALANCED_GENDERS, balance_applies
+from volmatch.matching.constraints.gender import BALANCED_GENDERS, balance_applies, balance_misses
 from volmatch.matching.prepared import Prepared
 from volmatch.matching.rules.setup import RulesSetup
 from volmatch.models import Policy
@@ -286,7 +286,8 @@ class Greedy:
         """Whether pair i would be the second volunteer at a placement where the rule
         applies and leave a balanced gender missing."""
         p = self.pp[i]
-        if self.lone is None or not self.applies[p] or self.load[p] != 1:
+        if self.lone is None or self.load[p] != 1:
             return False
-        both = {self.lone[p], self.gender_of[self.pv[i]]}
-        return not all(g in both for g in BALANCED_GENDERS)
+        both = (self.lone[p], self.gender_of[self.pv[i]])
+        per_gender = [both.count(g) for g in BALANCED_GENDERS]
+        return bool(balance_misses(per_gender, 2, self.applies[p]) > 0)

@@ -19,6 +19,10 @@ from numpy.typing import NDArray
 
 from volmatch.matching.prepared import Prepared
 from volmatch.matching.rules.evaluate import Evaluator
+from volmatch.matching.rules.group_moves import group_moves
+from volmatch.matching.rules.host_chains import host_chain_moves
+from volmatch.matching.rules.local import Local, Move, View, run_moves
+from volmatch.matching.rules.nationality_exchanges import nationality_moves
 from volmatch.matching.rules.neighbourhoods import Neighbourhoods, Window, guided_groups, seeds
 from volmatch.matching.rules.objective import tier_names
 from volmatch.models import Policy
@@ -46,6 +50,24 @@ STOP_MARGIN = 0.1
 about that long)."""
 WINDOW_SECONDS = 2.0
 """Wall clock one window may take at most (its effort limit usually stops it first)."""
+STALL_WINDOWS = 8
+"""Windows in a row without gain after which the search switches neighbourhood: the
+local moves of the coupling rules (groups, host caps, nationality caps), then a
+restart from a perturbed incumbent. Fewer switch before the windows had a fair try."""
+LOCAL_PASSES = 3
+"""Passes of one local neighbourhood at most per switch (a pass offers its moves on
+the assignment it found; later passes find what earlier moves made room for)."""
+RESTARTS = 3
+"""Restarts from a perturbed incumbent per tier at most: each costs the windows that
+repair it, and past a few the best found seldom changes."""
+PERTURB_SHARE = 0.03
+"""Share of the placed volunteers (not locked, in no group, with no previous pair) a
+restart takes out around the stalled places, for the windows to place anew."""
+PERTURB_MIN = 2
+"""Volunteers a restart takes out at least."""
+
+LocalHood = Callable[[Local, View], list[Move]]
+"""A local neighbourhood: the moves it offers on an assignment."""
 
 
 def improve(
@@ -114,6 +136,12 @@ class _Tier:
     """Whether a window gained since the guide's differences were last packed."""
     stale: int = 0
     """Windows in a row without gain."""
+    switched: int = 0
+    """The stale count at which the search last switched neighbourhood."""
+    restarts: int = 0
+    """Restarts from a perturbed incumbent so far."""
+    incumbent: tuple[IntP, list[int]] | None = None
+    """The best assignment before the last restart (None: no restart running)."""
 
 
 class _Search:
@@ -143,6 +171,16 @@ class _Search:
         self.stats = {"windows": 0, "accepted": 0, "improved": 0}
         self.guide, self.fresh_guide = guide, fresh_guide
         self.stale_limit = max(STALE_WINDOWS, 2 * prep.compiled.n_placements)
+        self.prev_v = np.array(sorted(prev_pair), dtype=np.intp)
+        self.local = Local(prep, policy, self.ev, np.asarray(locked, dtype=np.intp))
+        # the local neighbourhoods of the rules this round has
+        self.hoods: list[tuple[str, LocalHood]] = []
+        if self.local.members:
+            self.hoods.append(("group_moves", group_moves))
+        if policy.max_per_host is not None:
+            self.hoods.append(("host_chains", host_chain_moves))
+        if policy.max_same_nationality_per_placement is not None:
+            self.hoods.append(("nationality_exchanges", nationality_moves))
 
     def run_tier(self, k: int, until: float) -> None:
         """Improve tier k (the earlier ones kept at their floors) until `until`."""
@@ -152,11 +190,83 @@ class _Search:
         if last and self.guide is not None:
             tier.guided = self._guided_windows(self.guide)
         while time.perf_counter() < until - STOP_MARGIN and tier.stale < self.stale_limit:
+            if tier.stale >= STALL_WINDOWS and tier.switched < tier.stale:
+                tier.switched = tier.stale
+                self._switch(tier)
+                continue
             win = self._next_window(tier)
             if win == "stop":
                 break
             if isinstance(win, Window) and self._try(tier, win, until):
                 break
+        self._back_to_incumbent(tier)
+
+    def _back_to_incumbent(self, tier: _Tier) -> None:
+        """After restarts, the best of the incumbent and the current assignment on
+        this tier (both keep the earlier tiers' floors)."""
+        if tier.incumbent is not None and tier.incumbent[1][tier.k] > self.values[tier.k]:
+            self.current, self.values = tier.incumbent
+        tier.incumbent = None
+
+    def _keep(self, picked: IntP, values: list[int]) -> None:
+        """Make `picked` the current assignment."""
+        self.current, self.values = picked, values
+
+    def _switch(self, tier: _Tier) -> None:
+        """The windows stalled: the local neighbourhoods of the coupling rules in turn,
+        each until it gains no more; when none gains, a restart from the incumbent
+        perturbed (up to `RESTARTS` per tier), with the guide's differences packed
+        anew so that the windows go where the bound and the incumbent disagree."""
+        for name, hood in self.hoods:
+            picked, values, kept = run_moves(self.local, self.current, hood, self.values,
+                                             LOCAL_PASSES)
+            if kept:
+                self.stats[name] = self.stats.get(name, 0) + kept
+                self._keep(picked, values)
+                tier.stale = tier.switched = 0
+                tier.gained = True
+                return
+        if tier.restarts >= RESTARTS:
+            return
+        tier.restarts += 1
+        self._back_to_incumbent(tier)
+        tier.incumbent = (self.current, self.values)
+        perturbed = self._perturbed(tier)
+        if perturbed is None:
+            tier.incumbent = None
+            return
+        self.stats["restarts"] = self.stats.get("restarts", 0) + 1
+        self._keep(perturbed, self.ev.values(perturbed))
+        tier.stale = tier.switched = 0
+        tier.tried.clear()
+        tier.queue = seeds(self.ev, self.current, tier.name)
+        newer = self.fresh_guide() if self.fresh_guide is not None else None
+        if newer is not None:
+            self.guide = newer
+        if self.guide is not None:
+            tier.rounds = 0
+            tier.guided = self._guided_windows(self.guide, self.rng)
+
+    def _perturbed(self, tier: _Tier) -> IntP | None:
+        """The incumbent with a few volunteers taken out (`PERTURB_SHARE`), drawn
+        from those that leaving breaks no rule for; None when every draw breaks a rule
+        or an earlier tier's floor."""
+        pairs = self.prep.pairs
+        pv = pairs.v[self.current]
+        free = ~self.local.fixed_v[pv] & ~self.local.grouped[pv] & ~np.isin(pv, self.prev_v)
+        pool = np.flatnonzero(free)
+        n = max(PERTURB_MIN, int(PERTURB_SHARE * len(self.current)))
+        while n >= 1 and len(pool):
+            out = self.rng.choice(pool, size=min(n, len(pool)), replace=False)
+            cand = np.delete(self.current, out).astype(np.intp)
+            vals = self.ev.values(cand)
+            floors = [self.floors.get(m, self.values[j])
+                      for j, m in enumerate(self.names[: tier.k])]
+            keeps = all(vals[j] >= floors[j] for j in range(tier.k))
+            if keeps and not self.ev.breaches(cand, self.local.locked):
+                return cand
+            n //= 2
+        return None
 
     def _guided_windows(
         self, guide: IntP, rng: np.random.Generator | None = None
@@ -218,7 +328,7 @@ class _Search:
                 self.stats["improved"] += 1
                 tier.stale = 0
                 tier.gained = True
-            self.current, self.values = cand, new
+            self._keep(cand, new)
             if not tier.last:
                 tier.queue = [p for p in seeds(self.ev, self.current, tier.name)
                               if p not in tier.tried]

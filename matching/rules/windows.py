@@ -11,8 +11,8 @@ import numpy as np
 from numpy.typing import NDArray
 from ortools.sat.python import cp_model
 
+from volmatch.matching.constraints import budget
 from volmatch.matching.constraints.base import PairVars, RuleContext
-from volmatch.matching.constraints.budget import placement_costs
 from volmatch.matching.constraints.groups import unplaceable_groups
 from volmatch.matching.prepared import Prepared
 from volmatch.matching.rules.evaluate import Evaluator
@@ -121,7 +121,7 @@ def _window_scope(
     counted["host"] = {int(k): int(n) for k, n in counted["host"].items()}
     update: dict[str, Any] = {}
     if policy.budget is not None and len(out):
-        spent = int(placement_costs(c, policy)[pairs.p[out]].sum())
+        spent = budget.spent(c, pairs, out, policy)
         update["budget"] = policy.budget.model_copy(update={"total": policy.budget.total - spent})
     in_window = np.zeros(c.n_volunteers, dtype=np.bool_)
     in_window[pairs.v[win.free]] = True

@@ -98,3 +98,38 @@ def rule_alone(
     status = cp_model.CpSolver().solve(model)
     ok = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     return ok, prep, np.array(sorted(picked), dtype=np.intp), r.policy
+
+
+def local_start(d: dict[str, Any], start: list[tuple[str, str]]) -> tuple[Round, Any, Any, Any]:
+    """A hand-made round and start for the local neighbourhoods of
+    `matching.rules`: (round, prepared round, `Local`, the start's pairs)."""
+    import numpy as np
+
+    from volmatch.matching.prepared import prepare
+    from volmatch.matching.previous import pair_index
+    from volmatch.matching.rules.evaluate import Evaluator
+    from volmatch.matching.rules.local import Local
+
+    r = parse_round(d)
+    prep = prepare(r)
+    c = prep.compiled
+    v = np.array([c.vindex[a] for a, _ in start], dtype=np.int64)
+    p = np.array([c.pindex[b] for _, b in start], dtype=np.int64)
+    picked = np.sort(pair_index(c, prep.pairs, v, p))
+    assert (picked >= 0).all(), "the start holds a pair that is not eligible"
+    local = Local(prep, r.policy, Evaluator(prep, r.policy, {}), np.zeros(0, dtype=np.intp))
+    assert local.ev.breaches(picked, local.locked) == [], "the start must keep every rule"
+    return r, prep, local, picked
+
+
+def checked_assignment(r: Round, prep: Any, picked: Any) -> dict[str, str]:
+    """The pairs `picked` as a result, checked by the independent validators (hard
+    rules and policy rules); volunteer id -> placement id."""
+    from volmatch.matching.prepared import Solution
+    from volmatch.matching.to_result import build_result
+
+    total = int(prep.scores.total[picked].sum())
+    result = build_result(prep, Solution(picked, "feasible", total, total), "optimal")
+    assert validate_result(r, result) == []
+    assert rule_violations(r, result) == []
+    return placed(result)

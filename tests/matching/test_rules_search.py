@@ -67,3 +67,29 @@ def test_windows_on_small_rounds_finish_before_the_clock_and_repeat(d: dict[str,
     a = solve_round(parse_round(d)).model_dump(mode="json", exclude={"stats", "solver"})
     b = solve_round(parse_round(d)).model_dump(mode="json", exclude={"stats", "solver"})
     assert a == b
+
+
+def test_stalled_windows_switch_to_the_local_moves_and_restarts_keep_the_best() -> None:
+    """Windows that never gain (a stub solver) stall at once: the search switches to
+    the host chains, which place A, then restarts from perturbed incumbents, and
+    ends on the best it found, every rule kept."""
+    import time
+
+    from tests.helpers import doc, plc, vol
+    from tests.matching.rounds import checked_assignment, local_start
+    from volmatch.matching.rules.search import RESTARTS, improve
+
+    d = doc(
+        [vol("A"), vol("B", skills={"teaching": 3, "cooking": 2}), vol("C"), vol("D")],
+        [plc("P1", slots=2), plc("P1b"), plc("P2", host="H2", required_skills={"cooking": 1}),
+         plc("P3", host="H3"), plc("P4", host="H4")],
+        max_per_host=1,
+    )
+    r, prep, local, start = local_start(d, [("B", "P1b"), ("C", "P3"), ("D", "P4")])
+    picked, _, stats = improve(
+        prep, r.policy, start, local.locked, {}, lambda *_: None, time.perf_counter() + 30
+    )
+    assert stats["host_chains"] >= 1
+    assert 1 <= stats["restarts"] <= RESTARTS
+    where = checked_assignment(r, prep, picked)
+    assert set(where) == {"A", "B", "C", "D"}  # A placed: the start had three
