@@ -28,7 +28,7 @@ def test_variants_publish_and_assignments(client: Any) -> None:
     assert wait_round(client, vid, pl)["status"] == "done"
     assert client.get(f"/rounds/{vid}/result", headers=pl).json()["mode"] == "stable"
     bad = client.post(f"/rounds/{rid}/variants", json={"policy": {"seed": -1}}, headers=pl)
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "seed"
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "policy.seed"
     assert client.post(f"/rounds/{rid}/publish", headers=pl).status_code == 403
     assert client.get("/assignments", headers=h1).json() == []
     assert client.get("/volunteers", headers=h1).json() == []

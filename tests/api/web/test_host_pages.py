@@ -90,8 +90,9 @@ def test_field_errors_are_the_apis_beside_their_inputs(web: Any) -> None:
     api = web.post("/placements", headers=web.keys.auth("host1"), json={
         "id": "P9", "host": "H01", "country": "KE", "slots": 0, "start_earliest": "2027-04-01",
         "start_latest": "2027-01-01", "sdg_targets": ["99.9"]}).json()
-    # The API names a list's item by the list (section `sdg_targets`, no field).
-    by_field = {e["field"] or e["section"]: e["message"] for e in api["errors"]}
+    # The API names a list's item by its path (`sdg_targets.0`): the page puts it beside
+    # the list's input.
+    by_field = {e["field"].split(".")[0] or e["section"]: e["message"] for e in api["errors"]}
     for name in ("start_latest", "slots", "sdg_targets"):
         message = by_field[name]
         block = r.text.split(f'id="{name}"')[1].split("</div>")[0]
