@@ -141,7 +141,8 @@ class _Tier:
     stale: int = 0
     """Windows in a row without gain."""
     switched: int = 0
-    """The stale count at which the search last switched neighbourhood."""
+    """The stale count at which the search last switched neighbourhood without gain
+    (the next switch waits `STALL_WINDOWS` more)."""
     restarts: int = 0
     """Restarts from a perturbed incumbent so far."""
     incumbent: tuple[IntP, list[int]] | None = None
@@ -195,7 +196,7 @@ class _Search:
         if last and self.guide is not None:
             tier.guided = self._guided_windows(self.guide)
         while time.perf_counter() < until - STOP_MARGIN and tier.stale < self.stale_limit:
-            if tier.stale >= STALL_WINDOWS and tier.switched < tier.stale:
+            if tier.stale >= tier.switched + STALL_WINDOWS:
                 tier.switched = tier.stale
                 self._switch(tier, until - STOP_MARGIN)
                 continue
