@@ -334,20 +334,12 @@ class Budget(BaseModel):
     model_config = _FROZEN
 
     total: Money = Field(description="Programme total for the round (travel + stipends).")
-    cost: dict[CountryCode, Annotated[int, Field(le=limits.MAX_MONEY)]] = Field(
+    cost: dict[CountryCode, Money] = Field(
         default_factory=dict,
         max_length=limits.MAX_COUNTRIES,
         description="Cost of one volunteer placed in each host country (travel + stipend).",
     )
     default_cost: Money = Field(0, description="Cost in a country missing from `cost`.")
-
-    @field_validator("cost")
-    @classmethod
-    def _non_negative(cls, v: dict[str, int]) -> dict[str, int]:
-        bad = sorted(k for k, x in v.items() if x < 0)
-        if bad:
-            raise ValueError(f"costs must be >= 0 (negative for {', '.join(bad)})")
-        return v
 
 
 class ContinuityBonus(BaseModel):
@@ -442,6 +434,8 @@ class Policy(BaseModel):
         Annotated[int, Field(ge=1, le=5)], Annotated[int, Field(ge=1, le=limits.MAX_SLOTS)]
     ] = Field(
         default_factory=dict,
+        # JSON keys are strings: say which ones read as a priority level
+        json_schema_extra={"propertyNames": {"pattern": "^[1-5]$"}},
         description="Priority level -> volunteers every placement of that level gets before "
         "any placement gets more than that (e.g. {5: 1}); hard where the pool allows.",
     )
