@@ -33,6 +33,8 @@ CROSS_FIELD_RULES = (
     re.compile(r"^this Idempotency-Key was used with a different request"),
     re.compile(r"^(duplicate|unknown) (volunteer|placement) id"),
     re.compile(r"^each objective may appear once$"),
+    # a round names stored records by id: the schema cannot know which ids are stored
+    re.compile(r"^no stored (volunteer|placement) with this id$"),
 )
 """The rules of docs/contract.md that tie two fields or two records together: JSON schema
 cannot state them, so schema-valid data may break them (a 422 naming the rule)."""
