@@ -206,8 +206,7 @@ def _reasons(
             # (mostly Python) are written in this one
             with ThreadPoolExecutor(max_workers=1) as pool:
                 priced = pool.submit(
-                    lambda: pricing(prep, sol.chosen, exact).priced(bool(len(with_v)),
-                                                                    bool(len(with_p)))
+                    lambda: pricing(prep, sol.chosen, exact).priced(with_v, bool(len(with_p)))
                 )
                 why_v, why_p = without_pairs()
                 pr = priced.result()

@@ -10,7 +10,7 @@ other round puts them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
 
@@ -44,6 +44,8 @@ class Pricing:
     exact: bool
     """Whether the result being explained is this very optimum."""
     tie_break: Reason
+    _chains: dict[int, tuple[list[Reason], str]] = field(default_factory=dict, init=False,
+                                                         repr=False)
 
     @cached_property
     def _lookup(self) -> tuple[I64, I64 | None]:
@@ -81,11 +83,25 @@ class Pricing:
         """`ResidualNetwork.open_costs` (the drop per open placement)."""
         return self.net.open_costs()
 
-    def priced(self, volunteers: bool, placements: bool) -> Pricing:
-        """Runs the network's queries that the reasons will ask (`volunteers`: for
-        unplaced volunteers; `placements`: for open slots), so that a thread can do it."""
-        if volunteers:
+    def chain_of(self, p: int) -> tuple[list[Reason], str]:
+        """The vacancy chain that frees a slot of `p` (needs `tree`), as reasons and
+        their joined sentence, made once per placement."""
+        chain = self._chains.get(p)
+        if chain is None:
+            assert self.tree is not None
+            chain = self._chains[p] = _chain(self, self.net.chain_to_source(p, *self.tree))
+        return chain
+
+    def priced(self, volunteers: I64 | None, placements: bool) -> Pricing:
+        """Runs the network's queries that the reasons will ask (`volunteers`: the
+        unplaced volunteers with pairs, whose chains are made too; `placements`: for
+        open slots), so that a thread can do it."""
+        if volunteers is not None and len(volunteers):
             _ = self.tree, self.unplaced
+            if self.tree is not None:
+                best = self.unplaced[1][volunteers]
+                for p in np.unique(self.prep.pairs.p[best[best >= 0]]).tolist():
+                    self.chain_of(p)
         if placements:
             _ = self.open
         return self
@@ -157,7 +173,7 @@ def unplaced_reasons(
     """For each unplaced volunteer that has eligible pairs: how many placements they fit
     and how many are full, and what placing them anywhere costs the best round
     (`pairs_per`: each volunteer's number of eligible pairs, when the caller has it)."""
-    prep, net = pr.prep, pr.net
+    prep = pr.prep
     c, pairs = prep.compiled, prep.pairs
     out: dict[int, Explained] = {}
     if len(vis) == 0:
@@ -203,7 +219,7 @@ def unplaced_reasons(
         if tree is not None:
             chain = chains.get(p)
             if chain is None:
-                hops, said = _chain(pr, net.chain_to_source(p, *tree))
+                hops, said = pr.chain_of(p)
                 # the placement's part of both sentences, once: only the volunteer, their
                 # score (and the cost) are left to fill in per volunteer
                 at = {"placement": _braced(pid), "hop_parts": _braced(said)}
