@@ -200,21 +200,24 @@ def _reasons(
 
     if len(with_v) or len(with_p):
         exact = is_pure_optimum(prep, sol.status, mode)
+
+        def with_pairs() -> tuple[dict[int, Explained], dict[int, Explained]]:
+            pr = pricing(prep, sol.chosen, exact).priced(with_v, bool(len(with_p)))
+            return unplaced_reasons(pr, with_v, filled, n_v), open_reasons(pr, with_p, filled)
+
         if len(pairs) >= OVERLAP_FROM:
-            # the residual network is numpy work that releases the interpreter's lock:
-            # it runs in its own thread while the reasons of records without pairs
-            # (mostly Python) are written in this one
+            # the residual network is numpy work that releases the interpreter's lock,
+            # and so is much of the records without pairs' bitset work: the two halves
+            # run in two threads
             with ThreadPoolExecutor(max_workers=1) as pool:
-                priced = pool.submit(
-                    lambda: pricing(prep, sol.chosen, exact).priced(with_v, bool(len(with_p)))
-                )
+                priced = pool.submit(with_pairs)
                 why_v, why_p = without_pairs()
-                pr = priced.result()
+                more_v, more_p = priced.result()
         else:
             why_v, why_p = without_pairs()
-            pr = pricing(prep, sol.chosen, exact)
-        why_v.update(unplaced_reasons(pr, with_v, filled, n_v))
-        why_p.update(open_reasons(pr, with_p, filled))
+            more_v, more_p = with_pairs()
+        why_v.update(more_v)
+        why_p.update(more_p)
     else:
         why_v, why_p = without_pairs()
     if mode == "stable":
