@@ -165,6 +165,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def answers_health(base: str, proc: Any, timeout: float, poll: float = 0.1) -> bool:
+    """Wait until the server at `base` answers `/health` (True), or its process `proc`
+    ends or `timeout` seconds pass (False)."""
+    import httpx
+
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > end:
+            return False
+        time.sleep(poll)
+
+
 class Server:
     """A real `volmatch serve` subprocess on `url` (its stderr kept in `log`), started
     again on the same port and database by `restart`."""
@@ -188,23 +205,14 @@ class Server:
     def start(self, timeout: float = 30) -> None:
         import subprocess
 
-        import httpx
 
         self.proc = subprocess.Popen(
             [self.exe, "serve", "--port", str(self.port), "--db", self.url, *self.args],
             cwd=self.cwd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
-        end = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > end:
-                self._collect()
-                raise AssertionError(f"the server did not start:\n{self.log}")
-            time.sleep(0.05)
+        if not answers_health(self.base, self.proc, timeout, poll=0.05):
+            self._collect()
+            raise AssertionError(f"the server did not start:\n{self.log}")
 
     def _collect(self) -> None:
         if self.proc is not None and self.proc.stderr is not None and not self.proc.stderr.closed:

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.service.helpers import free_port, make_keys, settings_for
+from tests.api.service.helpers import answers_health, free_port, make_keys, settings_for
 
 CHROMIUM = os.environ.get("VOLMATCH_TEST_CHROMIUM", "/usr/bin/chromium")
 """The browser the tests drive: Debian's package (Playwright's own builds cannot be
@@ -47,9 +47,7 @@ class WebServer:
     def __init__(self, folder: Path, *args: str) -> None:
         import subprocess
         import sys
-        import time
 
-        import httpx
 
         self.db_url = f"sqlite:///{folder / 'web.db'}"
         self.port = free_port()
@@ -62,17 +60,9 @@ class WebServer:
             self.proc = subprocess.Popen(
                 [exe, "serve", "--port", str(self.port), "--db", self.db_url, *args],
                 cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=log)
-        end = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > end:
-                self.stop()
-                raise AssertionError(f"the server did not start:\n{self.log}")
-            time.sleep(0.1)
+        if not answers_health(self.base, self.proc, 60):
+            self.stop()
+            raise AssertionError(f"the server did not start:\n{self.log}")
 
     @property
     def log(self) -> str:
