@@ -59,7 +59,7 @@ def test_any_value_in_a_placement_is_4xx_naming_it_or_stored(
     api: tuple[Any, dict[str, str]], data: st.DataObject, value: Any
 ) -> None:
     field = data.draw(st.sampled_from([f for f in PLACEMENT_FIELDS if f != "id"]))
-    body = plc("PF", host="H01", **{field: value})
+    body = {**plc("PF", host="H01"), field: value}  # `host` is one of the fields drawn
     resp = _post(api, "/placements", body)
     _assert_clear(resp, "PF", field)
 
