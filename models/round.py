@@ -348,12 +348,11 @@ class ContinuityBonus(BaseModel):
 
     model_config = _FROZEN
 
-    host: int = Field(
-        0, ge=0, description="Points for a pair at a host where the volunteer completed well."
+    host: Points = Field(
+        0, description="Points for a pair at a host where the volunteer completed well."
     )
-    country: int = Field(
+    country: Points = Field(
         0,
-        ge=0,
         description="Points for a pair in a country where the volunteer completed well "
         "(the larger of the two applies, never both).",
     )
@@ -482,6 +481,7 @@ class Policy(BaseModel):
 
     bonus: tuple[PairBonus, ...] = Field(
         (),
+        max_length=limits.MAX_PAIRS,
         description="Points added to named pairs' scores (`continuity` in the breakdown), "
         "e.g. the continuity bonus from earlier rounds' outcomes.",
     )
