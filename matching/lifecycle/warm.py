@@ -101,7 +101,7 @@ def _augment(net: ResidualNetwork, pv: I64, pp: I64, w: I64, cur: I64, p: int) -
         node = int(pp[home[best]])
         while node != T:
             prev = int(pred[node])
-            edge = net._tight_edge(prev, node)
+            edge = net.tight_edge(prev, node)
             who = int(net.via[edge]) if edge >= 0 else -1
             if prev == net.source:
                 moves.append((who, _pair_of(pv, pp, who, node)))  # someone unplaced enters
