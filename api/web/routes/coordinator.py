@@ -358,7 +358,7 @@ def round_events(request: Request, round_id: str, user: CoordinatorPage,
                  db: DbDep) -> Response:
     """The round's progress as server-sent events, for the progress bar."""
     with db.read() as session:
-        _visible(session, round_id, user)
+        _header(session, round_id, user)
     return StreamingResponse(progress_events(db, round_id, request),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache"})
@@ -367,7 +367,7 @@ def round_events(request: Request, round_id: str, user: CoordinatorPage,
 @router.post("/coordinator/rounds/{round_id}/cancel")
 def cancel_round(request: Request, round_id: str, user: CoordinatorPage, form: PageForm,
                  session: WriteSession) -> Response:
-    _visible(session, round_id, user)
+    _header(session, round_id, user)
     try:
         cancel(session, round_id, user.principal)
     except ApiError:
