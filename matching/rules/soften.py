@@ -73,10 +73,19 @@ def _diagnose(prep: Prepared, setup: RulesSetup, policy: Policy) -> list[Conflic
     for rule in rules:
         keys = [k for r, k in records if r == rule]
         vols = [c.volunteer_ids[k[0]] for k in keys if rule == "locked"]
-        places = [c.placement_ids[k[0 if rule != "locked" else 1]]
-                  for k in keys if rule in ("locked", "nationality_per_placement")]
-        out.append(Conflict(rule=rule, message=sentence, volunteers=tuple(vols),
-                            placements=tuple(dict.fromkeys(places))))
+        places = [
+            c.placement_ids[k[0 if rule != "locked" else 1]]
+            for k in keys
+            if rule in ("locked", "nationality_per_placement")
+        ]
+        out.append(
+            Conflict(
+                rule=rule,
+                message=sentence,
+                volunteers=tuple(vols),
+                placements=tuple(dict.fromkeys(places)),
+            )
+        )
     return out
 
 
@@ -90,7 +99,7 @@ def _minimal(
     k = 0
     checks = 0
     while k < len(kept) and len(kept) > 1 and checks < MINIMISE_CHECKS:
-        trial = kept[:k] + kept[k + 1:]
+        trial = kept[:k] + kept[k + 1 :]
         model.clear_assumptions()
         model.add_assumptions(trial)
         status = cpsat_solver(policy, seconds).solve(model)
@@ -118,14 +127,19 @@ def describe_conflict(
             n_locked = sum(1 for v, q in locks if q == p and c.nationality[v] == nat)
             cap = policy.max_same_nationality_per_placement
             who = f"{n_locked} volunteers of {c.countries[nat]} at {c.placement_ids[p]}"
-            parts.append(f"{who} where the cap is {cap}" if n_locked
-                         else f"at most {cap} of {c.countries[nat]} at {c.placement_ids[p]}")
+            parts.append(
+                f"{who} where the cap is {cap}"
+                if n_locked
+                else f"at most {cap} of {c.countries[nat]} at {c.placement_ids[p]}"
+            )
         elif rule == "max_per_host":
             (h,) = key
             n_locked = sum(1 for _, q in locks if c.host[q] == h)
-            parts.append(f"{n_locked} volunteers at host {c.hosts[h]} where the cap is "
-                         f"{policy.max_per_host}" if n_locked
-                         else f"at most {policy.max_per_host} at host {c.hosts[h]}")
+            parts.append(
+                f"{n_locked} volunteers at host {c.hosts[h]} where the cap is {policy.max_per_host}"
+                if n_locked
+                else f"at most {policy.max_per_host} at host {c.hosts[h]}"
+            )
         elif rule == "groups":
             (g,) = key
             members = ", ".join(c.volunteer_ids[v] for v in (c.group == g).nonzero()[0].tolist())
@@ -144,8 +158,11 @@ def describe_conflict(
             parts.append(f"the rule {rule!r}")
     if locks:
         names = [f"{c.volunteer_ids[v]}->{c.placement_ids[p]}" for v, p in locks]
-        head = "lock " + names[0] if len(names) == 1 else (
-            "locks " + ", ".join(names[:-1]) + " and " + names[-1])
+        head = (
+            "lock " + names[0]
+            if len(names) == 1
+            else ("locks " + ", ".join(names[:-1]) + " and " + names[-1])
+        )
         return head + (": " + "; ".join(parts) if parts else "")
     return "cannot all hold: " + "; ".join(parts)
 
@@ -201,6 +218,13 @@ def soften(
         for r in sorted(dropped)
     ]
     return chosen, built, tiers, proven, softened
+
+
+def relaxed_policy(policy: Policy, softened: list[dict[str, Any]]) -> Policy:
+    """The policy in force after `soften` dropped the rules it names (`policy` itself
+    when none was dropped)."""
+    dropped = {c["rule"] for c in softened if c.get("softened")}
+    return policy.model_copy(update=_relax(policy, dropped)) if dropped else policy
 
 
 def _relax(policy: Policy, rules: set[str]) -> dict[str, Any]:
