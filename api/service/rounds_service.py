@@ -194,7 +194,7 @@ def read_visible(db: Database, round_id: str, who: Principal) -> tuple[RoundRow,
 def cancel(session: Session, round_id: str, who: Principal) -> RoundPublic:
     """Cancel a queued or running round (a planner: only what-if variants); 409 once it
     has finished."""
-    r, _ = visible_round(session, round_id, who)
+    r, _ = round_header(session, round_id, who)
     job = lock_row(session, Job, round_id)
     assert job is not None
     if who.role == "planner" and r.source != "variant":

@@ -358,7 +358,7 @@ def round_events(request: Request, round_id: str, user: CoordinatorPage,
                  db: DbDep) -> Response:
     """The round's progress as server-sent events, for the progress bar."""
     with db.read() as session:
-        _visible(session, round_id, user)
+        _header(session, round_id, user)
     return StreamingResponse(progress_events(db, round_id, request),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache"})
@@ -367,7 +367,7 @@ def round_events(request: Request, round_id: str, user: CoordinatorPage,
 @router.post("/coordinator/rounds/{round_id}/cancel")
 def cancel_round(request: Request, round_id: str, user: CoordinatorPage, form: PageForm,
                  session: WriteSession) -> Response:
-    _visible(session, round_id, user)
+    _header(session, round_id, user)
     try:
         cancel(session, round_id, user.principal)
     except ApiError:
@@ -459,14 +459,16 @@ def explain_page(request: Request, round_id: str, user: CoordinatorPage,
     eligible = sorted((x for x in rows if x.get("eligible")),
                       key=lambda x: (x.get("regret") is None, x.get("regret") or 0))
     ineligible = [x for x in rows if not x.get("eligible")]
+    shown = eligible[:EXPLAIN_ROWS] + ineligible[:EXPLAIN_ROWS]
     return render(request, "coordinator/explain.html", user=user, round=r,
                   volunteer=volunteer, placement=placement,
-                  person=view.names.get(volunteer, ""),
+                  person=view.name_of(volunteer),
                   assigned=view.assignment_of(volunteer), eligible=eligible[:EXPLAIN_ROWS],
                   n_eligible=len(eligible), ineligible=ineligible[:EXPLAIN_ROWS],
                   n_ineligible=(len(ineligible) if placement else
-                                len(view.placements) - len(eligible)),
-                  placements=view.placements)
+                                view.n_placements - len(eligible)),
+                  placements={p: view.placement_of(p) or {}
+                              for p in {str(x.get("placement", "")) for x in shown}})
 
 
 @router.get("/coordinator/rounds/{round_id}/advice")
