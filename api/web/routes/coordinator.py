@@ -493,6 +493,10 @@ def advice_page(request: Request, round_id: str, user: CoordinatorPage,
         advice, missing = _recommendations(request, session, user, r.id, placement)
     rows = [{**x, "placed_at": (view.assignment_of(x["volunteer"]) or {}).get("placement")}
             for x in advice.get("recommendations", [])]
+    from volmatch.api.web.routes.offers import section_context
+
+    with db.read() as session:
+        life = section_context(request, session, user, r.id, placement, view.names)
     placed_here = [a for a in view.assignments if a["placement"] == placement]
     open_here = next((s for s in view.open_slots if s["placement"] == placement), None)
     from volmatch.api.web.i18n import page_language, translator
@@ -503,7 +507,7 @@ def advice_page(request: Request, round_id: str, user: CoordinatorPage,
                   exact=bool(advice.get("pure_optimum", True)),
                   in_round=bool(advice.get("in_round", True)), missing=missing,
                   placed_here=placed_here, open_here=open_here,
-                  reasons=lambda items: _reasons(items, tr.gettext), names=view.names)
+                  reasons=lambda items: _reasons(items, tr.gettext), **life)
 
 
 def _recommendations(request: Request, session: Session, user: Any, round_id: str,
