@@ -459,14 +459,16 @@ def explain_page(request: Request, round_id: str, user: CoordinatorPage,
     eligible = sorted((x for x in rows if x.get("eligible")),
                       key=lambda x: (x.get("regret") is None, x.get("regret") or 0))
     ineligible = [x for x in rows if not x.get("eligible")]
+    shown = eligible[:EXPLAIN_ROWS] + ineligible[:EXPLAIN_ROWS]
     return render(request, "coordinator/explain.html", user=user, round=r,
                   volunteer=volunteer, placement=placement,
-                  person=view.names.get(volunteer, ""),
+                  person=view.name_of(volunteer),
                   assigned=view.assignment_of(volunteer), eligible=eligible[:EXPLAIN_ROWS],
                   n_eligible=len(eligible), ineligible=ineligible[:EXPLAIN_ROWS],
                   n_ineligible=(len(ineligible) if placement else
-                                len(view.placements) - len(eligible)),
-                  placements=view.placements)
+                                view.n_placements - len(eligible)),
+                  placements={p: view.placement_of(p) or {}
+                              for p in {str(x.get("placement", "")) for x in shown}})
 
 
 @router.get("/coordinator/rounds/{round_id}/advice")
