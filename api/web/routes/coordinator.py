@@ -485,6 +485,10 @@ def advice_page(request: Request, round_id: str, user: CoordinatorPage,
         raise PageNotFound
     rows, exact = advise_need(db, r.id, user.principal, placement,
                               request.app.state.priced_rounds)
+    from volmatch.api.web.routes.offers import section_context
+
+    with db.read() as session:
+        life = section_context(request, session, user, r.id, placement, view.names)
     placed_here = [a for a in view.assignments if a["placement"] == placement]
     open_here = next((s for s in view.open_slots if s["placement"] == placement), None)
     from volmatch.api.web.i18n import page_language, translator
@@ -493,4 +497,4 @@ def advice_page(request: Request, round_id: str, user: CoordinatorPage,
     return render(request, "coordinator/advice.html", user=user, round=r,
                   placement=placement, need=need, rows=rows[:ADVICE_ROWS], n_rows=len(rows),
                   exact=exact, placed_here=placed_here, open_here=open_here,
-                  reasons=lambda items: _reasons(items, tr.gettext), names=view.names)
+                  reasons=lambda items: _reasons(items, tr.gettext), **life)
