@@ -36,20 +36,28 @@ TARGET_MS = 300
 """The issue's target for a page at 10,000 x 2,000."""
 
 
-def _store(app: Any, doc: dict[str, Any], result: dict[str, Any]) -> str:
+def _store(app: Any, doc: dict[str, Any], result: dict[str, Any], view: bool = True,
+           pool: bool = True) -> str:
+    """The round and its result as the worker stores them (with the paging view unless
+    `view` is false: a result stored before revision 0006)."""
     from volmatch.api.service.pool import store_pool
+    from volmatch.api.service.result_pages import view_row
     from volmatch.api.service.tables import Job, ResultRow, RoundRow
     from volmatch.models import parse_round
 
     rid = uuid.uuid4().hex
     with app.state.db.write() as s:
-        store_pool(s, parse_round(doc))
+        if pool:
+            store_pool(s, parse_round(doc))
         s.add(RoundRow(id=rid, name="bench", source="document", created_by="bench",
                        n_volunteers=len(doc["volunteers"]),
                        n_placements=len(doc["placements"]), document=doc))
         s.flush()
         s.add(Job(round_id=rid, status="done", progress={"stage": "done"}, attempts=1))
         s.add(ResultRow(round_id=rid, result=result, worker="bench"))
+        if view:
+            s.flush()
+            s.add(view_row(rid, result, doc))
     return rid
 
 
@@ -95,14 +103,22 @@ def main() -> None:
         with app.state.db.write() as s:
             key = create_key(s, "coordinator")[1]
         rid = _store(app, doc, result)
+        other = _store(app, doc, result, pool=False)
+        old = _store(app, doc, result, view=False, pool=False)
         _sign_in(c, key)
         api = {"Authorization": f"Bearer {key}"}
         some = result["assignments"][len(result["assignments"]) // 2]
         unplaced = result["unmatched_volunteers"][0]["volunteer"]
         need = (result["open_slots"] or [{"placement": some["placement"]}])[0]["placement"]
         cold = _timed(c, f"/coordinator/rounds/{rid}")
-        rows.append({"page": "result, first view (reads the stored result)", "runs": 1,
-                     "median_ms": cold, "max_ms": cold})
+        rows.append({"page": "result, first view in the process (+ its templates compiled)",
+                     "runs": 1, "median_ms": cold, "max_ms": cold})
+        cold = _timed(c, f"/coordinator/rounds/{other}")
+        rows.append({"page": "result, first view of a round (reads its stored view)",
+                     "runs": 1, "median_ms": cold, "max_ms": cold})
+        cold = _timed(c, f"/coordinator/rounds/{old}")
+        rows.append({"page": "result, first view of a result stored before 0006 (parses it)",
+                     "runs": 1, "median_ms": cold, "max_ms": cold})
         pages = [
             ("dashboard", "/coordinator", None),
             ("pool upload form", "/coordinator/pool", None),

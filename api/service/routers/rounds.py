@@ -187,7 +187,8 @@ def round_events(
     """No session outlives this function: the stream reads each state in a short
     session of its own, and ends when the round ends, the client goes or the server
     stops (SIGTERM)."""
-    read_visible(db, round_id, who)
+    with db.read() as session:
+        round_header(session, round_id, who)
     stream = rounds_service.progress_events(db, round_id, request)
     return StreamingResponse(
         stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
