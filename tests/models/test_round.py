@@ -186,3 +186,26 @@ def test_the_lifecycle_policy_numbers_have_bounds_in_the_model_and_schema() -> N
         ]
     pair = {"volunteer": "V1", "placement": "P1", "points": 100_001}
     assert errors_of(doc([v1], [p1], bonus=[pair])) == [("policy", "policy", "bonus[0].points")]
+
+
+def test_an_id_with_spaces_around_it_is_invalid_wherever_an_id_stands() -> None:
+    d = doc(
+        [vol(" V1"), vol("V2", preferences=["P1 "]), vol("V3\n")],
+        [plc("P1", host=" H1", ranking=["V2\t"])],
+        locked=[{"volunteer": "V2 ", "placement": "P1"}],
+    )
+    assert errors_of(d) == [
+        ("volunteers", " V1", "id"),
+        ("volunteers", "V2", "preferences[0]"),
+        ("volunteers", "volunteers[2]", "id"),
+        ("placements", "P1", "host"),
+        ("placements", "P1", "ranking[0]"),
+        ("policy", "policy", "locked[0].volunteer"),
+    ]
+    with pytest.raises(InvalidRound) as exc:
+        parse_round(doc([vol(" V1")], [plc("P1")]))
+    assert "without the spaces around it" in exc.value.errors[0].message
+    # Other texts are still trimmed; valid ids are kept exactly as sent.
+    r = parse_round(doc([vol("V.1_a-B", name="  Ann  ")], [plc("P1", title=" Teacher ")]))
+    assert (r.volunteers[0].id, r.volunteers[0].name, r.placements[0].title) == (
+        "V.1_a-B", "Ann", "Teacher")
