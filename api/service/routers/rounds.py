@@ -156,7 +156,7 @@ def list_rounds(
     )
     if status is not None:
         q = q.where(Job.status == status)
-    rows = list(session.execute(q).tuples())
+    rows = list(session.execute(q))  # Rows unpack as (RoundRow, Job)
     published = set(session.scalars(select(Publication.round_id).where(
         Publication.round_id.in_([r.id for r, _ in rows])))) if rows else set()
     return [round_public(session, r, j, r.id in published) for r, j in rows]
