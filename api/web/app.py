@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from volmatch.api.service.feasibility import PoolCache
+from volmatch.api.service.need_counts import NeedCounts
 from volmatch.api.service.result_pages import ResultViews
 from volmatch.api.service.rounds_service import PricedRounds
 from volmatch.api.service.settings import Settings
@@ -21,9 +22,11 @@ def mount(app: FastAPI, settings: Settings) -> None:
     """Add the pages (outside the OpenAPI document) and `/static` to `app`."""
     del settings  # the pages read the app's settings per request (tests swap them)
     app.state.pool_cache = PoolCache()
+    app.state.need_counts = NeedCounts()  # "My needs" counts by pool and needs version
     install_page_errors(app)
     app.state.result_views = ResultViews()  # parsed results, shared by the page threads
-    app.state.priced_rounds = PricedRounds()  # rounds priced for explanations and advice
+    # rounds priced for explanations and advice, their assignments read from the views
+    app.state.priced_rounds = PricedRounds(views=app.state.result_views)
     for module in (sign_in, host, coordinator, planner):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -101,7 +101,8 @@ def _flash(request: Request) -> str:
 def my_needs(request: Request, user: HostPage, session: ReadSession) -> Response:
     rows = visible_placements(session, user.principal)
     needs = [Placement.model_validate(r.data) for r in rows]
-    counts = {f.placement: f for f in feasibility(_pool(request, session), needs)}
+    counts = request.app.state.need_counts.of(session, user.host_id or "", rows,
+                                              request.app.state.pool_cache)
     filled: dict[str, int] = {}
     for a in host_assignments(session, user.host_id or "").values():
         filled[a.placement_id] = filled.get(a.placement_id, 0) + 1

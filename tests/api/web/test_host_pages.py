@@ -24,11 +24,11 @@ NEW_NEED = {
 }
 
 
-def _dense_count(placement: dict[str, Any]) -> int:
-    """Eligible volunteers of the test pool for `placement`, by checking every rule on
-    every pair (an independent path from the pages' count)."""
+def _dense_count(placement: dict[str, Any], extra: tuple[dict[str, Any], ...] = ()) -> int:
+    """Eligible volunteers of the test pool (and `extra`) for `placement`, by checking
+    every rule on every pair (an independent path from the pages' count)."""
     pool = [Volunteer.model_validate({k: v for k, v in d.items() if k != "preferences"})
-            for d in volunteers()]
+            for d in [*volunteers(), *extra]]
     r = Round(volunteers=pool, placements=[Placement.model_validate(placement)],
               policy=Policy())
     return len(dense_pairs(compile_round(r)))
@@ -228,3 +228,32 @@ def test_a_host_accepts_or_declines_its_matched_volunteers_with_a_reason(web: An
         assert r.status_code == 404
     r = web.post(f"/host/offers/{first['id']}", data={"decision": "accept"})
     assert r.status_code == 403
+
+
+def _shown_count(web: Any, need: str) -> int:
+    page = web.get("/host/needs")
+    assert page.status_code == 200
+    row = page.text.split(f'href="/host/needs/{need}"')[1].split("</tr>")[0]
+    found = re.findall(r'Eligible now" class="num">\s*<span class="[a-z]*">(\d+)', row)
+    return int(found[0])
+
+
+def test_my_needs_counts_again_only_when_the_pool_or_a_need_changed(web: Any) -> None:
+    from tests.api.service.helpers import placements
+
+    seed(web)
+    sign_in(web, web.keys.host1)
+    counts = web.app.state.need_counts
+    p1 = placements()[0]
+    first = _shown_count(web, "P1")
+    assert first == _dense_count(p1)
+    assert _shown_count(web, "P1") == first and counts.counted == 1  # from the cache
+    co = web.keys.auth("coordinator")
+    new = [{**v, "id": "VX", "nationality": "FR"} for v in volunteers() if v["id"] == "V2"]
+    assert web.post("/volunteers", json={"volunteers": new}, headers=co).status_code == 200
+    assert _shown_count(web, "P1") == _dense_count(p1, tuple(new))
+    assert counts.counted == 2
+    # a need saved again (nobody can meet C2 Swahili): counted again
+    strict = {**p1, "required_languages": {"sw": "C2"}}
+    assert web.put("/placements/P1", json=strict, headers=co).status_code == 200
+    assert _shown_count(web, "P1") == 0 and counts.counted == 3
