@@ -19,7 +19,7 @@ from volmatch.matching.pure import solve_pure
 from volmatch.matching.rules.background import Pending, relaxation_later
 from volmatch.matching.rules.bound import per_placement
 from volmatch.matching.rules.decompose import TARGET_SHARE, best_step, decomposition_steps
-from volmatch.models import Conflict, InfeasibleRound
+from volmatch.models import Conflict, InfeasibleRound, Policy
 
 IntP = NDArray[np.intp]
 
@@ -40,6 +40,12 @@ at least a third of them: more start the search later for no better end, as the
 child's later choices guide it anyway."""
 START_STEPS_SHARE = 0.25
 """At most this share of the time limit goes to those steps."""
+FINISH_SHARE = 0.95
+"""Share of `time_limit_s` by which every part of the rules' solve (the rules' costs
+and the gap's rule included) is done: the result's explanations take the rest."""
+MIN_STEP_SECONDS = 0.05
+"""Seconds a CP-SAT solve gets at least, even when the time limit is spent: enough
+for it to read its model and hint and answer (a small overrun rather than no answer)."""
 FULL_MODEL_PAIRS = 6_000
 """Up to this many eligible pairs, the model holds all of them (and can prove
 optimality); beyond, CP-SAT's presolve of one boolean per pair outlasts the time."""
@@ -75,6 +81,15 @@ class RulesSetup:
     stages: dict[str, float] = field(default_factory=dict)
     """Seconds each part of the solve took (set-up, search, bound and report): where
     the time went, for the result's `solver` stats."""
+
+    def seconds_left(self, policy: Policy, share: float = FINISH_SHARE) -> float:
+        """Seconds until `share` of the time limit is spent (0 when it is), counted
+        from the start of the round's solve, its preparation included."""
+        return max(0.0, self.started + share * policy.time_limit_s - time.perf_counter())
+
+    def clamp(self, seconds: float, policy: Policy) -> float:
+        """`seconds`, cut to what is left of the time limit (`MIN_STEP_SECONDS` at least)."""
+        return max(MIN_STEP_SECONDS, min(seconds, self.seconds_left(policy)))
 
     def fresh_guide(self) -> NDArray[np.intp] | None:
         """The relaxation's newest choices so far (the child's bound converges while
@@ -195,7 +210,11 @@ def _small_start(
 
 
 def _large_start(
-    prep: Prepared, relax_wait: Pending, pure: IntP, locked: IntP, prev_idx: IntP,
+    prep: Prepared,
+    relax_wait: Pending,
+    pure: IntP,
+    locked: IntP,
+    prev_idx: IntP,
     started: float,
 ) -> tuple[IntP, IntP | None]:
     """A large round's start and guide. The bound comes from a child process while
@@ -216,10 +235,19 @@ def _large_start(
     if first is not None and per_placement(policy):
         steps = best_step(
             decomposition_steps(
-                prep, policy, first.multiplier, prev_idx, n_previous,
-                TARGET_SHARE * first.bound, START_STEPS,
-                until=time.perf_counter() + START_STEPS_SHARE * policy.time_limit_s,
-                balance_budget=True, locked=locked,
+                prep,
+                policy,
+                first.multiplier,
+                prev_idx,
+                n_previous,
+                TARGET_SHARE * first.bound,
+                START_STEPS,
+                until=min(
+                    time.perf_counter() + START_STEPS_SHARE * policy.time_limit_s,
+                    started + (START_SHARE + START_STEPS_SHARE) * policy.time_limit_s,
+                ),
+                balance_budget=True,
+                locked=locked,
             ),
             least=START_STEPS // 3,
         )

@@ -57,14 +57,14 @@ def _diagnose(prep: Prepared, setup: RulesSetup, policy: Policy) -> list[Conflic
     }
     named |= {lit.index: key for key, lit in ctx.records.items()}
     lits = {lit.index: lit for lit in [*ctx.enforce.values(), *ctx.records.values()]}
-    seconds = min(MAX_CHECK_SECONDS, policy.time_limit_s)
+    seconds = setup.clamp(min(MAX_CHECK_SECONDS, policy.time_limit_s), policy)
     model.add_assumptions(list(lits.values()))
     solver = cpsat_solver(policy, seconds)
     solver.solve(model)
     found = [i for i in solver.sufficient_assumptions_for_infeasibility() if i in named]
     if not found:
         return [Conflict(rule="rules", message="the rules cannot all hold")]
-    core = _minimal(model, policy, [lits[i] for i in found], seconds)
+    core = _minimal(model, policy, [lits[i] for i in found], setup)
     records = [named[lit.index] for lit in core]
     sentence = describe_conflict(prep, policy, records)
     rules = list(dict.fromkeys(rule for rule, _ in records))
@@ -90,18 +90,22 @@ def _diagnose(prep: Prepared, setup: RulesSetup, policy: Policy) -> list[Conflic
 
 
 def _minimal(
-    model: cp_model.CpModel, policy: Policy, core: list[cp_model.IntVar], seconds: float
+    model: cp_model.CpModel, policy: Policy, core: list[cp_model.IntVar], setup: RulesSetup
 ) -> list[cp_model.IntVar]:
     """Drop each assumption of an infeasible core in turn while the rest stay
     infeasible (deletion filter): what is left is a minimal core, unless a check ran
-    out of time (then that assumption stays) or `MINIMISE_CHECKS` ran out."""
+    out of time (then that assumption stays), `MINIMISE_CHECKS` or the time limit ran
+    out."""
     kept = list(core)
     k = 0
     checks = 0
     while k < len(kept) and len(kept) > 1 and checks < MINIMISE_CHECKS:
+        if checks and not setup.seconds_left(policy):
+            break
         trial = kept[:k] + kept[k + 1 :]
         model.clear_assumptions()
         model.add_assumptions(trial)
+        seconds = setup.clamp(min(MAX_CHECK_SECONDS, policy.time_limit_s), policy)
         status = cpsat_solver(policy, seconds).solve(model)
         checks += 1
         if status == cp_model.INFEASIBLE:
@@ -172,9 +176,8 @@ def _feasible(
 ) -> bool:
     """Whether the hard rules of `policy` (and the locks) can hold together."""
     built = build_model(prep, setup, policy, skip)
-    solver = cpsat_solver(
-        policy, max(MIN_CHECK_SECONDS, min(MAX_CHECK_SECONDS, CHECK_SHARE * policy.time_limit_s))
-    )
+    seconds = max(MIN_CHECK_SECONDS, min(MAX_CHECK_SECONDS, CHECK_SHARE * policy.time_limit_s))
+    solver = cpsat_solver(policy, setup.clamp(seconds, policy))
     return solver.solve(built.ctx.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
 
 

@@ -111,9 +111,16 @@ def _solve_set_up(prep: Prepared, setup: RulesSetup, policy: Policy, t0: float) 
     if want_costs:
         extra["rules"]["costs"] = rule_costs(prep, setup, policy, objective)
         prev_idx = np.array([i for i in setup.prev_pair.values() if i >= 0], dtype=np.intp)
-        if in_force is policy:  # (else the bound is the flow's without any rule)
+        # (a dropped rule leaves the flow's bound without rules; and the flows are
+        # not run past the time limit)
+        if in_force is policy and setup.seconds_left(policy) > 0:
             extra["solver"]["gap_rule"] = bound_moves(
-                prep, policy, setup.locked, prev_idx, len(prep.compiled.round.previous)
+                prep,
+                policy,
+                setup.locked,
+                prev_idx,
+                len(prep.compiled.round.previous),
+                until=time.perf_counter() + setup.seconds_left(policy),
             )
     extra["volunteer_reasons"] = group_reasons(prep, built)
     if prep.compiled.round.previous:

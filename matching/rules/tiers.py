@@ -68,19 +68,23 @@ def solve_tiers(
     if budget is None:
         spent = time.perf_counter() - setup.started
         budget = max(MIN_CPSAT_SECONDS, CPSAT_SHARE * policy.time_limit_s - spent)
-    hint_everything(built.ctx.model, built.ctx.vars, start, policy)
-    return _tier_by_tier(built, policy, budget, full, start, mp)
+    # whatever the floors above, the solve keeps to the time limit
+    budget = setup.clamp(budget, policy)
+    until = time.perf_counter() + budget
+    hint_everything(built.ctx.model, built.ctx.vars, start, policy, setup.clamp(budget, policy))
+    return _tier_by_tier(built, policy, until, full, start, mp)
 
 
 def _tier_by_tier(
     built: RulesModel,
     policy: Policy,
-    budget: float,
+    until: float,
     full: bool,
     start: NDArray[np.bool_],
     mp: NDArray[np.intp],
 ) -> Tiered:
-    """Maximise each tier in turn, each kept (within the tolerance) for the next."""
+    """Maximise each tier in turn, each kept (within the tolerance) for the next, all of
+    them by `until` (a perf_counter() value)."""
     model = built.ctx.model
     values: dict[str, Any] = {}
     chosen = start
@@ -89,9 +93,9 @@ def _tier_by_tier(
         model.maximize(expr)
         # On restricted (large) models presolve alone outlasts the budget, while the
         # search from a complete hint starts at once: there, search without presolve.
-        solver = cpsat_solver(
-            policy, max(budget / len(built.tiers), MIN_TIER_SECONDS), presolve=full
-        )
+        left = max(0.0, until - time.perf_counter())
+        share = max(left / (len(built.tiers) - k), min(MIN_TIER_SECONDS, left))
+        solver = cpsat_solver(policy, share, presolve=full)
         status = solver.solve(model)
         if status == cp_model.INFEASIBLE:
             return Tiered(None, built, values, False)
