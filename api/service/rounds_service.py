@@ -417,35 +417,6 @@ def _priced(db: Database, round_id: str, who: Principal) -> tuple[Any, Any, Any,
     return prep, pricing(prep, chosen, exact), chosen, result
 
 
-def advise_need(
-    db: Database, round_id: str, who: Principal, placement: str,
-    priced: PricedRounds | None = None,
-) -> tuple[list[dict[str, Any]], bool]:
-    """For a need of a finished round: every volunteer eligible for it, with their score
-    there, where the result places them, and their regret (the exact drop of the round's
-    best total if they take a slot of it; None where a lock makes it impossible), least
-    regret first. The flag says whether the regrets are exact for this result (a pure
-    optimal round) or measured against the pure optimum."""
-    from volmatch.matching.regret import UNREACHABLE
-
-    with _pricing(db, round_id, who, priced) as (prep, pr, _, result):
-        c, pairs, scores = prep.compiled, prep.pairs, prep.scores
-        if placement not in c.pindex:
-            raise not_found("placement in this round", placement)
-        where = {a["volunteer"]: a["placement"] for a in result["assignments"]}
-        idx, regret = pr.net.regrets_at(c.pindex[placement])
-        exact = bool(pr.exact)
-    rows = []
-    for i, cost in zip(idx.tolist(), regret.tolist(), strict=True):
-        vid = c.volunteer_ids[int(pairs.v[i])]
-        rows.append({"volunteer": vid, "score": int(scores.total[i]),
-                     "regret": None if cost == UNREACHABLE else int(cost),
-                     "placed_at": where.get(vid)})
-    rows.sort(key=lambda x: (x["regret"] is None, x["regret"] or 0, -x["score"],
-                             x["volunteer"]))
-    return rows, exact
-
-
 @contextmanager
 def _pricing(db: Database, round_id: str, who: Principal,
              priced: PricedRounds | None) -> Iterator[Any]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from volmatch.api.service.feasibility import PoolCache
+from volmatch.api.service.pool_cache import PoolCache
 from volmatch.api.service.result_pages import ResultViews
 from volmatch.api.service.rounds_service import PricedRounds
 from volmatch.api.service.settings import Settings
