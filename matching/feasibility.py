@@ -390,7 +390,7 @@ def _changes(
         cand = blocked(key) & c.has_birth
         if not cand.any():
             continue
-        age = age_on(c.birth[cand], st.day[cand])
+        age = age_on(c.birth[cand], st.day[cand].astype(np.int64))
         best = int(age.max() if key == "age_min" else age.min())
         hit = age >= best if key == "age_min" else age <= best
         out.append(Change(key, "age", fld, cur, best, int(hit.sum())))
