@@ -11,13 +11,20 @@ assignment.
 
 - A need of the round: `ResidualNetwork.regrets_at` (one Dijkstra).
 - A volunteer: `ResidualNetwork.regrets_of` (one Dijkstra).
-- A need not in the round (a draft, or a stored need newer than the round): the round
-  gains this need with one slot. The round's assignment leaves it empty; forcing V into
+- A need not in the round (a draft, or a stored need newer than the round) with one
+  slot: the round gains this need. The round's assignment leaves it empty; forcing V into
   it closes a cycle V -> the need -> T -> ... -> V's place (or S where V is unplaced) in
   the residual network of the round plus the need; the need has no other way out, so the
   rest of the cycle is a shortest path from T in the round's own network (with T -> S
   added: V or someone else waits). Two Dijkstras (from T and from S) price every V; the
   regret is the best of those totals (or the round left as it is) minus V's.
+- Such a need with several slots: the need becomes a placement of the network with
+  capacity `slots`. The round's optimum stays optimal with the need at no slot; each
+  slot added is one cheapest gaining cycle through it (successive shortest paths,
+  `lifecycle.warm.augment_slot`, the backfill's step), stopping at the first that gains
+  nothing, which gives the optimum of the round plus the need. The regrets are then
+  `regrets_at` the need in the residual network of that optimum: one network built per
+  slot filled plus one, instead of two Dijkstras.
 """
 
 from __future__ import annotations
@@ -31,8 +38,9 @@ from volmatch.matching.drafts import with_placements
 from volmatch.matching.eligibility import Pairs, schedule
 from volmatch.matching.explain.costs import Pricing, pricing
 from volmatch.matching.feasibility import Feasibility, feasibility
+from volmatch.matching.lifecycle.warm import augment_slot
 from volmatch.matching.prepared import Prepared
-from volmatch.matching.regret import UNREACHABLE
+from volmatch.matching.regret import UNREACHABLE, ResidualNetwork
 from volmatch.matching.scoring import Scores, score_pairs
 from volmatch.models import Placement
 
@@ -95,8 +103,11 @@ def _ordered(recs: list[Recommendation], top: int, by_volunteer: bool) -> list[R
     big = np.iinfo(np.int64).max
 
     def key(r: Recommendation) -> tuple[int, int, str]:
-        return (big if r.regret is None else r.regret, -r.score,
-                r.placement if by_volunteer else r.volunteer)
+        return (
+            big if r.regret is None else r.regret,
+            -r.score,
+            r.placement if by_volunteer else r.volunteer,
+        )
 
     return sorted(recs, key=key)[: max(top, 0)]
 
@@ -105,8 +116,11 @@ def _recs(base: AdviceBase, pairs: I64, regrets: I64) -> list[Recommendation]:
     c, sc, pr = base.prep.compiled, base.prep.scores, base.prep.pairs
     return [
         Recommendation(
-            c.volunteer_ids[int(pr.v[k])], c.placement_ids[int(pr.p[k])],
-            int(sc.total[k]), sc.breakdown(int(k)), None if g == UNREACHABLE else int(g),
+            c.volunteer_ids[int(pr.v[k])],
+            c.placement_ids[int(pr.p[k])],
+            int(sc.total[k]),
+            sc.breakdown(int(k)),
+            None if g == UNREACHABLE else int(g),
         )
         for k, g in zip(pairs.tolist(), regrets.tolist(), strict=True)
     ]
@@ -142,14 +156,17 @@ def draft_pairs(base: AdviceBase, p: Placement, eligible: NDArray[np.bool_]) -> 
     dc = with_placements(base.prep.compiled, [p])
     v = np.flatnonzero(eligible).astype(np.int32)
     start, months, _ok = schedule(dc, v, np.zeros(len(v), dtype=np.int32))
-    pairs = Pairs(v, np.zeros(len(v), dtype=np.int32), start.astype(np.int64),
-                  months.astype(np.int64))
+    pairs = Pairs(
+        v, np.zeros(len(v), dtype=np.int32), start.astype(np.int64), months.astype(np.int64)
+    )
     return DraftPairs(v.astype(np.int64), score_pairs(dc, pairs))
 
 
-def draft_regrets(base: AdviceBase, v: I64, score: I64) -> I64:
-    """Regret of giving volunteer `v[k]` (scoring `score[k]` there) the one slot of a
-    need the round does not hold (see the module's docstring)."""
+def draft_regrets(base: AdviceBase, v: I64, score: I64, slots: int = 1) -> I64:
+    """Regret of giving volunteer `v[k]` (scoring `score[k]` there) one of the `slots`
+    slots of a need the round does not hold (see the module's docstring)."""
+    if slots > 1:
+        return _multi_slot_regrets(base, v, score, slots)
     net = base.pricing.net
     T, S = net.sink, net.source
     from_t = net.distances_from(T)
@@ -173,20 +190,55 @@ def draft_regrets(base: AdviceBase, v: I64, score: I64) -> I64:
     return np.where(ok, best - gain, UNREACHABLE).astype(np.int64)
 
 
+def _multi_slot_regrets(base: AdviceBase, v: I64, score: I64, slots: int) -> I64:
+    """`draft_regrets` for a need of several slots: the round plus the need solved by
+    augmenting one slot at a time from the round's optimum, then one Dijkstra in the
+    residual network of that optimum."""
+    net = base.pricing.net
+    npl, n_round = net.n_placements, len(net.pv)
+    pv = np.concatenate([net.pv, v.astype(np.int64)])
+    pp = np.concatenate([net.pp, np.full(len(v), npl, dtype=np.int64)])
+    w = np.concatenate([net.score, score.astype(np.int64)])
+    lock = net.at[net.locked_v]
+    cap = np.concatenate([net.free_capacity + np.bincount(net.pp[lock], minlength=npl), [0]])
+    cur = np.sort(net.at[net.at >= 0])
+    step = net  # the round's own network holds the need at no slot
+    for k in range(slots):
+        if k:
+            step = ResidualNetwork(net.n_volunteers, cap, pv, pp, w, cur, lock)
+        new = augment_slot(step, pv, pp, w, cur, npl)
+        cap[npl] += 1
+        if new is cur:  # no gain: the next slots would stay open too (concavity)
+            break
+        cur = new
+    cap[npl] = slots
+    whole = ResidualNetwork(net.n_volunteers, cap, pv, pp, w, cur, lock)
+    pairs, regrets = whole.regrets_at(npl)
+    out = np.full(len(v), UNREACHABLE, dtype=np.int64)
+    out[pairs - n_round] = regrets
+    return out
+
+
 def recommend_for_draft(
     base: AdviceBase, p: Placement, eligible: NDArray[np.bool_], top: int = DEFAULT_TOP
 ) -> list[Recommendation]:
-    """The best volunteers for a need not in the round, by exact regret (one slot)."""
+    """The best volunteers for a need not in the round, by exact regret (the round plus
+    the need with its slots)."""
     dp = draft_pairs(base, p, eligible)
     total = dp.scores.total
-    regrets = draft_regrets(base, dp.v, total)
+    regrets = draft_regrets(base, dp.v, total, p.slots)
     ids = base.prep.compiled.volunteer_ids
     # ordered on arrays (volunteer indices follow their ids), records for the first only
     rank = np.where(regrets == UNREACHABLE, np.iinfo(np.int64).max, regrets)
     order = np.lexsort((dp.v, -total, rank))[: max(top, 0)]
     return [
-        Recommendation(ids[int(dp.v[k])], p.id, int(total[k]), dp.scores.breakdown(int(k)),
-                       None if regrets[k] == UNREACHABLE else int(regrets[k]))
+        Recommendation(
+            ids[int(dp.v[k])],
+            p.id,
+            int(total[k]),
+            dp.scores.breakdown(int(k)),
+            None if regrets[k] == UNREACHABLE else int(regrets[k]),
+        )
         for k in order.tolist()
     ]
 
@@ -225,8 +277,12 @@ def availability(base: AdviceBase, eligible: NDArray[np.bool_], pi: int | None) 
         if pi is None:
             base._pair_count[key] = demand
     contested = unplaced & (demand > 0)
-    return Availability(int(here.sum()), int((eligible & (at >= 0)).sum() - here.sum()),
-                        int(unplaced.sum()), int(contested.sum()))
+    return Availability(
+        int(here.sum()),
+        int((eligible & (at >= 0)).sum() - here.sum()),
+        int(unplaced.sum()),
+        int(contested.sum()),
+    )
 
 
 @dataclass(frozen=True)
@@ -245,20 +301,20 @@ class PlacementAdvice:
         return {
             "placement": self.placement.id,
             "in_round": self.in_round,
-            "eligible": f.n_eligible,
-            "rules": {k: {"fail": v.fail, "only": v.only} for k, v in f.rules.items()},
-            "changes": [ch.as_dict() for ch in f.changes],
+            **f.as_dict(),
             "availability": {
-                "placed_here": a.placed_here, "placed_elsewhere": a.placed_elsewhere,
-                "unplaced": a.unplaced, "contested": a.contested, "likely_free": a.likely_free,
+                "placed_here": a.placed_here,
+                "placed_elsewhere": a.placed_elsewhere,
+                "unplaced": a.unplaced,
+                "contested": a.contested,
+                "likely_free": a.likely_free,
             },
             "recommendations": [_rec_dict(r, "volunteer") for r in self.recommendations],
         }
 
 
 def _rec_dict(r: Recommendation, side: str) -> dict[str, object]:
-    return {side: getattr(r, side), "score": r.score, "breakdown": r.breakdown,
-            "regret": r.regret}
+    return {side: getattr(r, side), "score": r.score, "breakdown": r.breakdown, "regret": r.regret}
 
 
 def advise_placement(
@@ -274,8 +330,11 @@ def advise_placement(
     a = availability(base, f.eligible, pi if in_round else None)
     recs: list[Recommendation] = []
     if recommend:
-        recs = (recommend_for_placement(base, pi, top) if in_round and pi is not None
-                else recommend_for_draft(base, p, f.eligible, top))
+        recs = (
+            recommend_for_placement(base, pi, top)
+            if in_round and pi is not None
+            else recommend_for_draft(base, p, f.eligible, top)
+        )
     return PlacementAdvice(p, in_round, f, a, recs)
 
 
@@ -286,6 +345,7 @@ def advise_volunteer(base: AdviceBase, vi: int, top: int = DEFAULT_TOP) -> dict[
     return {
         "volunteer": c.volunteer_ids[vi],
         "placed_at": None if at < 0 else c.placement_ids[at],
-        "recommendations": [_rec_dict(r, "placement")
-                            for r in recommend_for_volunteer(base, vi, top)],
+        "recommendations": [
+            _rec_dict(r, "placement") for r in recommend_for_volunteer(base, vi, top)
+        ],
     }

@@ -130,6 +130,16 @@ class Feasibility:
     def n_eligible(self) -> int:
         return int(self.eligible.sum())
 
+    def as_dict(self) -> dict[str, object]:
+        """`pool` (volunteers counted), `eligible`, `rules` and `changes` as
+        `volmatch advise --json` and the service print them."""
+        return {
+            "pool": len(self.eligible),
+            "eligible": self.n_eligible,
+            "rules": {k: {"fail": v.fail, "only": v.only} for k, v in self.rules.items()},
+            "changes": [ch.as_dict() for ch in self.changes],
+        }
+
 
 @dataclass(frozen=True)
 class _Start:

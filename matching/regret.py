@@ -486,7 +486,7 @@ class ResidualNetwork:
             prev = int(pred[node])
             if prev < 0 or prev >= self.n_nodes:  # the root: the chain starts here
                 break
-            edge = self._tight_edge(prev, node)
+            edge = self.tight_edge(prev, node)
             who = int(self.via[edge])
             if prev == self.source:
                 hops.append(Hop(who, None, node, None, -int(self.cost[edge])))
@@ -496,8 +496,10 @@ class ResidualNetwork:
             node = prev
         return hops
 
-    def _tight_edge(self, tail: int, head: int) -> int:
-        """The edge tail -> head of least reduced cost (lowest volunteer among equals)."""
+    def tight_edge(self, tail: int, head: int) -> int:
+        """The edge tail -> head of least reduced cost (lowest volunteer among equals), -1
+        where there is none: the step of a shortest-path tree a vacancy chain follows
+        (`via[edge]` is who moves, `cost[edge]` what it costs)."""
         lo, hi = int(self.indptr[head]), int(self.indptr[head + 1])
         cand = np.flatnonzero(self.tail[lo:hi] == tail) + lo
         if len(cand) == 0:

@@ -5,13 +5,15 @@ A published assignment becomes an *offer*. Its life is one table of allowed tran
 (`TRANSITIONS`) and one check (`check_transition`), so that the engine, the service and
 the files of coordinators who work offline all agree on what may follow what:
 
-    offered -> accepted | declined | expired
-    accepted -> pre_departure | declined        (a visa fails, the volunteer withdraws)
-    pre_departure -> deployed | declined
+    offered -> accepted | declined | expired | withdrawn
+    accepted -> pre_departure | declined | withdrawn   (a visa fails, the volunteer withdraws)
+    pre_departure -> deployed | declined | withdrawn
     deployed -> completed | ended_early | extended
     extended -> completed | ended_early
 
-`declined`, `expired`, `completed` and `ended_early` are final. Every change is an
+`withdrawn` closes an offer from the programme's side: a confirmed backfill moved its
+volunteer (a new offer follows) or the host withdrew the need. `declined`, `expired`,
+`withdrawn`, `completed` and `ended_early` are final. Every change is an
 `Event` (who, when, from, to, reason); the history is a list of them, never rewritten.
 """
 
@@ -27,10 +29,12 @@ from volmatch.models.errors import ErrorItem, VolmatchError
 from volmatch.models.round import ContinuityBonus, PlacementId, VolunteerId
 
 __all__ = [
+    "FINAL_STATES",
     "FROZEN_STATES",
     "OPEN_STATES",
     "TRANSITIONS",
     "VACATING_STATES",
+    "WITHDRAWABLE_STATES",
     "BackfillMove",
     "BackfillProposal",
     "ContinuityBonus",
@@ -62,12 +66,19 @@ class OfferState(StrEnum):
     COMPLETED = "completed"
     ENDED_EARLY = "ended_early"
     EXTENDED = "extended"
+    WITHDRAWN = "withdrawn"
 
 
 TRANSITIONS: Final[dict[OfferState, frozenset[OfferState]]] = {
-    OfferState.OFFERED: frozenset({OfferState.ACCEPTED, OfferState.DECLINED, OfferState.EXPIRED}),
-    OfferState.ACCEPTED: frozenset({OfferState.PRE_DEPARTURE, OfferState.DECLINED}),
-    OfferState.PRE_DEPARTURE: frozenset({OfferState.DEPLOYED, OfferState.DECLINED}),
+    OfferState.OFFERED: frozenset(
+        {OfferState.ACCEPTED, OfferState.DECLINED, OfferState.EXPIRED, OfferState.WITHDRAWN}
+    ),
+    OfferState.ACCEPTED: frozenset(
+        {OfferState.PRE_DEPARTURE, OfferState.DECLINED, OfferState.WITHDRAWN}
+    ),
+    OfferState.PRE_DEPARTURE: frozenset(
+        {OfferState.DEPLOYED, OfferState.DECLINED, OfferState.WITHDRAWN}
+    ),
     OfferState.DEPLOYED: frozenset(
         {OfferState.COMPLETED, OfferState.ENDED_EARLY, OfferState.EXTENDED}
     ),
@@ -76,6 +87,7 @@ TRANSITIONS: Final[dict[OfferState, frozenset[OfferState]]] = {
     OfferState.EXPIRED: frozenset(),
     OfferState.COMPLETED: frozenset(),
     OfferState.ENDED_EARLY: frozenset(),
+    OfferState.WITHDRAWN: frozenset(),
 }
 """The one table of allowed transitions: state -> the states that may follow it."""
 
@@ -90,6 +102,14 @@ policy's `move_cost` / `max_moves`)."""
 
 VACATING_STATES: Final = frozenset({OfferState.DECLINED, OfferState.EXPIRED})
 """States that free the slot again: they trigger a backfill proposal."""
+
+FINAL_STATES: Final = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
+"""States after which nothing changes."""
+
+WITHDRAWABLE_STATES: Final = frozenset(
+    s for s, nxt in TRANSITIONS.items() if OfferState.WITHDRAWN in nxt
+)
+"""States an offer can be withdrawn from (a deployed volunteer ends early instead)."""
 
 
 class TransitionError(ValueError):

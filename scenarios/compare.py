@@ -34,6 +34,9 @@ HEADLINE_KPIS: tuple[str, ...] = (
 )
 """The KPIs of the side-by-side table and the charts (all in `Result.kpis` except
 `objective`)."""
+OUTCOME_KPIS = ("placed_host_reliability",)
+"""Headline KPIs that a result has only where earlier outcomes were given with
+`policy.host_reliability_kpi` on (`matching.lifecycle.outcome_kpis`)."""
 MOVE_KINDS = ("moved", "newly_matched", "newly_unmatched", "added", "removed")
 
 
@@ -56,8 +59,16 @@ def base_facts(result: Result | None) -> BaseFacts:
     )
 
 
+def kpi_names(base: dict[str, Any]) -> tuple[str, ...]:
+    """The headline KPIs of a comparison: `HEADLINE_KPIS`, plus the outcome KPIs where
+    the base has them."""
+    kpis = base.get("kpis") or {}
+    return HEADLINE_KPIS + tuple(k for k in OUTCOME_KPIS if k in kpis)
+
+
 def _headline(result: Result) -> dict[str, Any]:
-    k = {name: result.kpis.get(name) for name in HEADLINE_KPIS}
+    names = HEADLINE_KPIS + tuple(k for k in OUTCOME_KPIS if k in result.kpis)
+    k = {name: result.kpis.get(name) for name in names}
     k["objective"] = result.objective
     return k
 
@@ -129,12 +140,14 @@ def moves(prep: Prepared, result: Result, base: BaseFacts) -> list[dict[str, Any
         }
         if vid not in c.vindex:
             row["kind"] = "removed"
-            row["reasons"] = ["removed in this variant"
-                              + (f"; was at {was[0]}" if was else "; was unmatched")]
+            row["reasons"] = [
+                "removed in this variant" + (f"; was at {was[0]}" if was else "; was unmatched")
+            ]
         elif vid not in base_ids:
             row["kind"] = "added"
             row["reasons"] = (
-                [f"new in this variant; placed at {got[0]} (score {got[1]})"] if got
+                [f"new in this variant; placed at {got[0]} (score {got[1]})"]
+                if got
                 else ["new in this variant; not placed", *why_unmatched.get(vid, [])]
             )
         elif was and got and was[0] != got[0]:
@@ -146,7 +159,8 @@ def moves(prep: Prepared, result: Result, base: BaseFacts) -> list[dict[str, Any
         elif was and not got:
             row["kind"] = "newly_unmatched"
             row["reasons"] = [
-                f"was at {was[0]} in the base", look.why_not(vid, was[0], None),
+                f"was at {was[0]} in the base",
+                look.why_not(vid, was[0], None),
                 *why_unmatched.get(vid, []),
             ]
         elif got and not was:
@@ -161,7 +175,11 @@ def moves(prep: Prepared, result: Result, base: BaseFacts) -> list[dict[str, Any
 
 
 def summarise(
-    name: str, prep: Prepared, result: Result, base: BaseFacts, reuse: str,
+    name: str,
+    prep: Prepared,
+    result: Result,
+    base: BaseFacts,
+    reuse: str,
 ) -> dict[str, Any]:
     """The comparison's view of one solved round (JSON-ready)."""
     mv = moves(prep, result, base)
@@ -182,8 +200,16 @@ def summarise(
 def failed(name: str, status: str, errors: list[str]) -> dict[str, Any]:
     """The comparison's view of a variant that could not be solved."""
     return {
-        "name": name, "status": status, "errors": errors, "reuse": None, "kpis": {},
-        "all_kpis": {}, "moves_count": {}, "moves": [], "open_slots": {}, "seconds": {},
+        "name": name,
+        "status": status,
+        "errors": errors,
+        "reuse": None,
+        "kpis": {},
+        "all_kpis": {},
+        "moves_count": {},
+        "moves": [],
+        "open_slots": {},
+        "seconds": {},
     }
 
 
@@ -237,7 +263,7 @@ class Comparison:
         out: dict[str, Any] = {
             "scenario": self.scenario,
             "description": self.description,
-            "kpis": list(HEADLINE_KPIS),
+            "kpis": list(kpi_names(self.base)),
             "base": strip(self.base),
             "variants": [strip(v) for v in self.variants],
             "sweeps": self.sweeps,
@@ -249,8 +275,13 @@ class Comparison:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Comparison:
         """The comparison back from its `to_dict()` (a stored run's JSON)."""
-        return cls(d["scenario"], d.get("description", ""), d["base"], list(d["variants"]),
-                   list(d.get("sweeps", [])))
+        return cls(
+            d["scenario"],
+            d.get("description", ""),
+            d["base"],
+            list(d["variants"]),
+            list(d.get("sweeps", [])),
+        )
 
     def to_json(self, *, timings: bool = False) -> str:
         return json.dumps(self.to_dict(timings=timings), indent=2, sort_keys=False, default=str)
@@ -258,22 +289,37 @@ class Comparison:
     def table_rows(self) -> list[dict[str, Any]]:
         """One row per round (base first): name, status, then each headline KPI with its
         delta against the base."""
-        rows = [{"name": "base", "status": self.base["status"], **{
-            k: (self.base["kpis"].get(k), None) for k in HEADLINE_KPIS}}]
+        names = kpi_names(self.base)
+        rows = [
+            {
+                "name": "base",
+                "status": self.base["status"],
+                **{k: (self.base["kpis"].get(k), None) for k in names},
+            }
+        ]
         for v in self.variants:
-            rows.append({"name": v["name"], "status": v["status"], **{
-                k: (v["kpis"].get(k), v.get("deltas", {}).get(k)) for k in HEADLINE_KPIS}})
+            rows.append(
+                {
+                    "name": v["name"],
+                    "status": v["status"],
+                    **{k: (v["kpis"].get(k), v.get("deltas", {}).get(k)) for k in names},
+                }
+            )
         return rows
 
 
 def build_comparison(
-    scenario: str, description: str, base: dict[str, Any],
-    variants: list[dict[str, Any]], sweeps: list[dict[str, Any]],
+    scenario: str,
+    description: str,
+    base: dict[str, Any],
+    variants: list[dict[str, Any]],
+    sweeps: list[dict[str, Any]],
 ) -> Comparison:
     """Attach deltas against the base to every variant summary."""
+    names = kpi_names(base)
     for v in variants:
         if v["kpis"] and base["kpis"]:
-            v["deltas"] = {k: _delta(base["kpis"].get(k), v["kpis"].get(k)) for k in HEADLINE_KPIS}
+            v["deltas"] = {k: _delta(base["kpis"].get(k), v["kpis"].get(k)) for k in names}
             v["open_slots_delta"] = _open_delta(base["open_slots"], v["open_slots"])
             v["open_by_priority"] = by_priority(v["open_slots"])
         else:
@@ -296,8 +342,10 @@ def _fmt_delta(d: Any) -> str:
     return f" ({'+' if d > 0 else ''}{_fmt(d)})"
 
 
-def to_markdown(cmp: Comparison, kpis: tuple[str, ...] = HEADLINE_KPIS, top: int = 20) -> str:
-    """The report as Markdown: KPI table with deltas, moves, open slots, failures."""
+def to_markdown(cmp: Comparison, kpis: tuple[str, ...] | None = None, top: int = 20) -> str:
+    """The report as Markdown: KPI table with deltas, moves, open slots, failures
+    (`kpis`: the columns, by default `kpi_names` of the base)."""
+    kpis = kpi_names(cmp.base) if kpis is None else kpis
     lines = [f"# What-if: {cmp.scenario}", ""]
     if cmp.description:
         lines += [cmp.description, ""]
@@ -312,13 +360,17 @@ def to_markdown(cmp: Comparison, kpis: tuple[str, ...] = HEADLINE_KPIS, top: int
     lines.append("|---|" + "---:|" * len(MOVE_KINDS))
     for v in cmp.variants:
         counts = v["moves_count"]
-        lines.append(f"| {v['name']} | " + " | ".join(str(counts.get(k, "-")) for k in MOVE_KINDS)
-                     + " |")
+        lines.append(
+            f"| {v['name']} | " + " | ".join(str(counts.get(k, "-")) for k in MOVE_KINDS) + " |"
+        )
     for v in cmp.variants:
         if not v["moves"]:
             continue
-        lines += ["", f"### {v['name']}: first {min(top, len(v['moves']))} of {len(v['moves'])}",
-                  ""]
+        lines += [
+            "",
+            f"### {v['name']}: first {min(top, len(v['moves']))} of {len(v['moves'])}",
+            "",
+        ]
         for m in v["moves"][:top]:
             lines.append(f"- **{m['volunteer']}** {m['kind']}: " + "; ".join(m["reasons"]))
     lines += ["", "## Open slots by priority (delta against the base)", ""]
@@ -330,9 +382,13 @@ def to_markdown(cmp: Comparison, kpis: tuple[str, ...] = HEADLINE_KPIS, top: int
     for v in cmp.variants:
         vp = v["open_by_priority"]
         if v["kpis"]:
-            lines.append(f"| {v['name']} | " + " | ".join(
-                str(vp.get(p, 0)) + _fmt_delta(vp.get(p, 0) - base_p.get(p, 0)) for p in prios
-            ) + " |")
+            lines.append(
+                f"| {v['name']} | "
+                + " | ".join(
+                    str(vp.get(p, 0)) + _fmt_delta(vp.get(p, 0) - base_p.get(p, 0)) for p in prios
+                )
+                + " |"
+            )
     lines += ["", "## Open slots by country and priority (base)", ""]
     for country, cells in cmp.base["open_slots"].items():
         lines.append(f"- {country}: " + ", ".join(f"priority {p}: {n}" for p, n in cells.items()))

@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
 from volmatch.matching import Prepared, prepare
+from volmatch.matching.lifecycle import apply_outcomes, with_outcome_kpis
 from volmatch.matching.solve import solve_prepared as solve_prepared_core
 from volmatch.matching.to_result import build_result
 from volmatch.models import InfeasibleRound, Result, Round
+from volmatch.models.lifecycle import Outcome
 from volmatch.scenarios.changes import (
     VariantInvalid,
     apply_variant,
@@ -56,6 +58,8 @@ class BaseBundle:
     prep: Prepared
     facts: BaseFacts
     scenario_seed: int
+    outcomes: tuple[Outcome, ...] = ()
+    """Earlier deployments' outcomes: their planner KPIs are added to every result."""
 
 
 def solve_prepared(prep: Prepared) -> Result:
@@ -77,7 +81,7 @@ def run_variant(bundle: BaseBundle, variant: Variant) -> dict[str, Any]:
     t_apply = time.perf_counter() - t0
     try:
         prep, reuse = prepare_variant(bundle.prep, r)
-        result = solve_prepared(prep)
+        result = with_outcome_kpis(solve_prepared(prep), r, bundle.outcomes)
     except InfeasibleRound as exc:
         return failed(variant.name, "infeasible", [str(c) for c in exc.conflicts])
     except Exception as exc:  # a batch of 50 should survive one broken variant
@@ -135,6 +139,7 @@ def run_scenario(
     *,
     workers: int = 1,
     progress: Progress | None = None,
+    outcomes: Iterable[Outcome] = (),
 ) -> Comparison:
     """Solve the base and every variant and compare them (a pure function of its inputs
     apart from timings: the service calls it with a stored round).
@@ -142,15 +147,23 @@ def run_scenario(
     Raises `scenarios.model.ScenarioError` for a scenario whose changes cannot apply to any round
     (bad paths, conditions); a variant that gives an invalid or infeasible round is
     reported in the comparison with its errors.
+
+    `outcomes` (earlier deployments) feed the base round once through the policy's
+    outcome fields (`matching.lifecycle.apply_outcomes`: the variants inherit its bonus
+    and forbidden entries), and their planner KPIs (`host_reliability`,
+    `placed_host_reliability` where `policy.host_reliability_kpi` is on) are added to the
+    base's and every variant's.
     """
     check_scenario(scenario)
+    outs = tuple(outcomes)
+    base = apply_outcomes(base, outs)
     wall0 = time.perf_counter()
     total = len(scenario.variants) + 1
     t0 = time.perf_counter()
     base_prep = prepare(base)
     base_result: Result | None
     try:
-        base_result = solve_prepared(base_prep)
+        base_result = with_outcome_kpis(solve_prepared(base_prep), base, outs)
         base_summary = summarise("base", base_prep, base_result, BaseFacts({}, {}), "full")
         base_summary["moves"], base_summary["moves_count"] = [], {}
     except InfeasibleRound as exc:
@@ -159,7 +172,7 @@ def run_scenario(
     t_base = time.perf_counter() - t0
     if progress:
         progress(1, total, "base")
-    bundle = BaseBundle(base_prep, base_facts(base_result), scenario.seed)
+    bundle = BaseBundle(base_prep, base_facts(base_result), scenario.seed, outs)
 
     results: dict[str, dict[str, Any]] = {}
     if executor is None and workers <= 1:

@@ -13,6 +13,7 @@ import typer
 
 if TYPE_CHECKING:
     from volmatch.models import Round
+    from volmatch.models.lifecycle import Outcome
 
 RoundArg = Annotated[Path, typer.Argument(metavar="ROUND", help="Round document.")]
 """The round file (or CSV folder) a command works on."""
@@ -24,3 +25,29 @@ def load_round_file(path: Path) -> Round:
 
     # one command, one round: it lives until the process exits
     return read_round(path, long_lived=True)
+
+
+OutcomesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--outcomes",
+        help="Outcomes of earlier deployments (JSON, YAML or CSV), fed in through the "
+        "policy's continuity_bonus, exclude_skills_mismatch and host_reliability_kpi.",
+    ),
+]
+"""Earlier outcomes a command feeds into the round (`docs/lifecycle.md`)."""
+
+
+def load_outcomes_file(path: Path) -> list[Outcome]:
+    """The outcomes in `path`, or `BadInput` listing every error (record and field)."""
+    from volmatch.api.cli.guard import BadInput
+    from volmatch.api.outcomes_file import describe, read_outcomes
+    from volmatch.models.lifecycle import InvalidHistory
+
+    try:
+        return read_outcomes(path)
+    except InvalidHistory as exc:
+        raise BadInput(
+            f"--outcomes {path}: {len(exc.errors)} error(s):\n"
+            + "\n".join(f"  - {describe(e)}" for e in exc.errors)
+        ) from None

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import typer
 
 from volmatch.api.cli.guard import BadInput, guarded, stderr
-from volmatch.api.cli.inputs import RoundArg, load_round_file
+from volmatch.api.cli.inputs import OutcomesOpt, RoundArg, load_outcomes_file, load_round_file
 from volmatch.api.cli.output import stages, summary_table
 
 ModeOpt = Annotated[
@@ -39,20 +39,22 @@ def solve(
     audit: Annotated[
         bool, typer.Option("--audit", help="Add a stability audit (blocking pairs, price).")
     ] = False,
+    outcomes: OutcomesOpt = None,
 ) -> None:
     """Run the round; write the result JSON (to stdout where no --out)."""
     from volmatch.api.io import write_result
-    from volmatch.matching import solve_round
+    from volmatch.matching.lifecycle import solve_with_outcomes
 
     def go() -> None:
         m = _mode(mode)
         if time_limit is not None and time_limit <= 0:
             raise BadInput("--time-limit must be positive")
+        outs = [] if outcomes is None else load_outcomes_file(outcomes)
         with stages(sys.stderr.isatty() and not quiet) as stage:
             stage("loading")
             r = load_round_file(round_file)
-            result = solve_round(
-                r, mode=m, time_limit_s=time_limit, progress=stage, audit=audit
+            result = solve_with_outcomes(
+                r, outs, mode=m, time_limit_s=time_limit, progress=stage, audit=audit
             )
             stage("writing")
             write_result(r, result, out)

@@ -11,10 +11,17 @@ from typing import Annotated
 import typer
 
 from volmatch.api.cli.guard import EXIT_BAD_INPUT, BadInput, guarded, stderr
+from volmatch.api.cli.inputs import OutcomesOpt, load_outcomes_file
 
 
 def _compare(
-    file: Path, out: Path | None, workers: int | None, dask: str | None, top: int, quiet: bool,
+    file: Path,
+    out: Path | None,
+    workers: int | None,
+    dask: str | None,
+    top: int,
+    quiet: bool,
+    outcomes: Path | None = None,
 ) -> None:
     """Solve the scenario in `file`, write its report to `out`, print its tables."""
     from rich.console import Console
@@ -34,6 +41,7 @@ def _compare(
             f"{file}: base names the stored round {scenario.base.round_id!r}; the command line "
             "needs a round file (post the scenario to the service for stored rounds)"
         )
+    outs = [] if outcomes is None else load_outcomes_file(outcomes)
     base = read_round(path)
     n = workers if workers is not None else min(os.cpu_count() or 1, len(scenario.variants))
     if n < 1:
@@ -42,8 +50,13 @@ def _compare(
     out_dir = out if out is not None else Path(f"whatif-{file.stem}")
 
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err, transient=True, disable=quiet or not sys.stderr.isatty(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=quiet or not sys.stderr.isatty(),
     ) as bar:
         task = bar.add_task("solving base", total=len(scenario.variants) + 1)
 
@@ -51,21 +64,27 @@ def _compare(
             bar.update(task, completed=done, description=f"solved {name}")
 
         if dask is None:
-            cmp = run_scenario(base, scenario, workers=n, progress=progress)
+            cmp = run_scenario(base, scenario, workers=n, progress=progress, outcomes=outs)
         else:
             try:
                 from distributed import Client, LocalCluster
             except ImportError as exc:
-                raise BadInput(
-                    "--dask needs the dask extra: pip install 'volmatch[dask]'"
-                ) from exc
+                raise BadInput("--dask needs the dask extra: pip install 'volmatch[dask]'") from exc
             if dask == "local":
-                with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, Client(cluster) as client:
-                    cmp = run_scenario(base, scenario, client.get_executor(), progress=progress)
+                with (
+                    LocalCluster(
+                        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+                    ) as cluster,
+                    Client(cluster) as client,
+                ):
+                    cmp = run_scenario(
+                        base, scenario, client.get_executor(), progress=progress, outcomes=outs
+                    )
             else:
                 with Client(dask) as client:
-                    cmp = run_scenario(base, scenario, client.get_executor(), progress=progress)
+                    cmp = run_scenario(
+                        base, scenario, client.get_executor(), progress=progress, outcomes=outs
+                    )
 
     write_text(cmp.to_json(), out_dir / "comparison.json")
     write_text(to_markdown(cmp), out_dir / "report.md")
@@ -97,18 +116,22 @@ def whatif(
     ] = None,
     dask: Annotated[
         str | None,
-        typer.Option("--dask", metavar="ADDRESS",
-                     help="Run the variants on a Dask cluster at ADDRESS, or 'local'."),
+        typer.Option(
+            "--dask",
+            metavar="ADDRESS",
+            help="Run the variants on a Dask cluster at ADDRESS, or 'local'.",
+        ),
     ] = None,
     top: Annotated[int, typer.Option(help="Rows of who moved to show per variant.")] = 10,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no tables.")] = False,
+    outcomes: OutcomesOpt = None,
 ) -> None:
     """Solve a scenario's base round and variants and compare them side by side."""
     from volmatch.scenarios.model import ScenarioError
 
     def go() -> None:
         try:
-            _compare(file, out, workers, dask, top, quiet)
+            _compare(file, out, workers, dask, top, quiet, outcomes)
         except ScenarioError as exc:
             err = stderr()
             err.print(f"[bold red]invalid scenario:[/] {len(exc.errors)} error(s)")

@@ -124,6 +124,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                             daemon=True, name="volmatch-worker"))
         for t in threads:
             t.start()
+        from volmatch.api.web.render import warm
+
+        # not joined: a stop need not wait for it
+        threading.Thread(target=warm, daemon=True, name="volmatch-templates").start()
         log.info("service started", extra={"backend": db.dialect,
                                            "embedded_worker": settings.embedded_worker})
         try:

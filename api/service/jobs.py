@@ -308,6 +308,12 @@ class Worker:
     ) -> None:
         """Store the outcome, only while the job is still ours (the fencing token), with
         the ids of volunteers erased since `solved` was read pseudonymised."""
+        from volmatch.api.service.result_pages import view_row
+
+        # The paging view is laid out before the write transaction (a second at 50,000
+        # volunteers), again inside only if an erasure renamed ids meanwhile.
+        view = (view_row(claim.round_id, result, solved)
+                if result is not None and solved is not None else None)
         now = utcnow()
         with self.db.write() as session:
             pg = session.get_bind().dialect.name == "postgresql"
@@ -324,6 +330,8 @@ class Worker:
                 if renamed:
                     result = scrub_ids(result, renamed) if result is not None else None
                     error = scrub_ids(error, renamed) if error is not None else None
+                    view = (view_row(claim.round_id, result, current.document)
+                            if result is not None else None)
                     log.info("erasures applied to the result", extra={"erased": len(renamed)})
             if job is None or job.claim_token != claim.token or job.status != "running":
                 log.warning("job taken over before finishing; outcome dropped")
@@ -335,6 +343,9 @@ class Worker:
             progress["elapsed_s"] = round(time.perf_counter() - started, 3)
             if result is not None:
                 session.add(ResultRow(round_id=claim.round_id, result=result, worker=self.name))
+                if view is not None:
+                    session.flush()  # the view's row refers to the result's
+                    session.add(view)
                 progress.update(
                     best_objective=result["objective"],
                     bound=result["bound"],

@@ -15,7 +15,7 @@ import re
 import secrets
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from volmatch.api.service.tables import (
@@ -31,6 +31,7 @@ from volmatch.api.service.tables import (
     Publication,
     PublishedAssignment,
     ResultRow,
+    ResultViewRow,
     RoundRow,
     ScenarioRun,
     VolunteerRow,
@@ -101,6 +102,7 @@ def erase_volunteer(session: Session, vid: str) -> dict[str, Any]:
     row = session.get(VolunteerRow, vid)
     if row is not None:
         session.delete(row)
+    touched_rounds: set[str] = set()
     # Rounds first: a worker storing a result locks its round, so an erasure and a
     # result being stored for the same round queue one behind the other, and whichever
     # comes second pseudonymises the other's writing (jobs.Worker._finish).
@@ -114,6 +116,13 @@ def erase_volunteer(session: Session, vid: str) -> dict[str, Any]:
             if _mentions(value, pattern):
                 setattr(obj, attr, _scrub(value, vid, pseudonym, pattern))
                 counts[key] += 1
+                if isinstance(obj, RoundRow | ResultRow):
+                    touched_rounds.add(obj.id if isinstance(obj, RoundRow) else obj.round_id)
+    # The rounds' paging views hold names and ids: dropped, their pages read the
+    # pseudonymised result instead.
+    if touched_rounds:
+        session.execute(delete(ResultViewRow)
+                        .where(ResultViewRow.round_id.in_(sorted(touched_rounds))))
     # What-if runs of the planner pages: the scenario as typed (locks, ids), its
     # comparison (who moved) and its errors.
     for run in session.scalars(select(ScenarioRun)):

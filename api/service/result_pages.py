@@ -3,11 +3,15 @@ country, host and priority, the unmatched volunteers and open slots with their r
 for results of 50,000 volunteers and more.
 
 A result is one JSON document (`results.result`); parsing it costs about a second at
-10,000 volunteers on a busy machine, far too much for every page view. So a result is
-read once into a `ResultView` (columns as numpy arrays, strings ranked once so that
-sorting and filtering are integer operations) and kept in a small `ResultViews` cache on
-the application. Stored results never change but for an erasure (which rewrites ids in
-place), so a cached view is keyed by the round id and the erasures table's count and
+10,000 volunteers on a busy machine, far too much for any page view, the first one
+included. So when a result is stored, the worker also stores it laid out for paging
+(`result_views`): a `ResultView`, columns as numpy arrays (strings ranked once so that
+sorting and filtering are integer operations) and each row's JSON, decoded only when a
+page shows it. Reading one back is loading arrays, not parsing; it is then kept in a
+small `ResultViews` cache on the application. Results stored without a view (before
+revision 0006, or erased since) are read from the result itself. Stored results never
+change but for an erasure (which rewrites ids in place and drops the round's stored
+view), so a cached view is keyed by the round id and the erasures table's count and
 latest time: any erasure makes every view be read again.
 
 The web pages and any API that pages a result use these functions; the rules of what
@@ -16,11 +20,15 @@ a caller may see (host keys see no rounds) stay with the caller.
 
 from __future__ import annotations
 
+import io
+import itertools
+import json
 import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -28,12 +36,22 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from volmatch.api.service.errors import ApiError, invalid, not_found
-from volmatch.api.service.tables import Erasure, Job, ResultRow, RoundRow
+from volmatch.api.service.tables import Erasure, Job, ResultRow, ResultViewRow, RoundRow
 
-SortKey = Literal["volunteer", "name", "placement", "host", "country", "priority", "score",
-                  "start", "months"]
-SORT_KEYS: tuple[SortKey, ...] = ("volunteer", "name", "placement", "host", "country",
-                                  "priority", "score", "start", "months")
+SortKey = Literal[
+    "volunteer", "name", "placement", "host", "country", "priority", "score", "start", "months"
+]
+SORT_KEYS: tuple[SortKey, ...] = (
+    "volunteer",
+    "name",
+    "placement",
+    "host",
+    "country",
+    "priority",
+    "score",
+    "start",
+    "months",
+)
 PER_PAGE_DEFAULT = 50
 """Rows a table page shows unless asked: a screenful, and quick to render."""
 PER_PAGE_MAX = 500
@@ -73,16 +91,21 @@ class AssignmentQuery:
             if raw is None:
                 return None
             if not raw.isdigit() or not low <= int(raw) <= high:
-                raise invalid("query", name, name, f"{raw!r} is not a whole number "
-                              f"from {low} to {high}")
+                raise invalid(
+                    "query", name, name, f"{raw!r} is not a whole number from {low} to {high}"
+                )
             return int(raw)
 
         sort = text("sort") or "volunteer"
         descending = sort.startswith("-")
         sort = sort.lstrip("-")
         if sort not in SORT_KEYS:
-            raise invalid("query", "sort", "sort",
-                          f"{sort!r} is not a column; sort by one of {', '.join(SORT_KEYS)}")
+            raise invalid(
+                "query",
+                "sort",
+                "sort",
+                f"{sort!r} is not a column; sort by one of {', '.join(SORT_KEYS)}",
+            )
         return cls(
             country=(text("country") or "").upper() or None,
             host=text("host"),
@@ -109,180 +132,348 @@ class Page:
         return max(1, math.ceil(self.total / self.per_page))
 
 
-def _ranks(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+def _ranks(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """The distinct values sorted, and each value's position among them (its rank)."""
-    uniq, inverse = np.unique(np.asarray(values, dtype=object), return_inverse=True)
+    uniq, inverse = np.unique(_text(values), return_inverse=True)
     return uniq, inverse.astype(np.int64)
 
 
-@dataclass
-class ResultView:
-    """A round's result ready for paging: assignment columns (numpy arrays, one entry
-    per assignment) with each placement's host, country, title and priority and each
-    volunteer's name joined from the round document, plus the result's other parts."""
+def _text(values: Sequence[str]) -> np.ndarray:
+    """Strings as a numpy unicode array (stored without pickling; empty stays 1 wide)."""
+    return np.array(list(values), dtype=str) if len(values) else np.array([], dtype="<U1")
 
-    round_id: str
-    status: str
-    mode: str
-    objective: int
-    bound: int
-    kpis: dict[str, Any]
-    stats: dict[str, Any]
-    assignments: list[dict[str, Any]]
-    unmatched: list[dict[str, Any]]
-    open_slots: list[dict[str, Any]]
-    moves: list[dict[str, Any]]
-    policy: dict[str, Any]
-    """The round's policy as its document gives it (locked and forbidden pairs ...)."""
-    """Who moved from the round's previous assignment: volunteer, from, to, reason."""
-    placements: dict[str, dict[str, Any]]
-    names: dict[str, str]
-    _codes: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    _values: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    _search: list[str] = field(default_factory=list, repr=False)
-    _by_volunteer: dict[str, int] = field(default_factory=dict, repr=False)
+
+def _lines(rows: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows as JSON texts end to end (bytes) with where each starts: a page decodes its
+    own rows only."""
+    texts = [json.dumps(r, separators=(",", ":")).encode() for r in rows]
+    ends = np.cumsum([len(t) for t in texts], dtype=np.int64)
+    return (
+        np.frombuffer(b"".join(texts), dtype=np.uint8),
+        np.concatenate([np.zeros(1, dtype=np.int64), ends]),
+    )
+
+
+_HEADER_KEYS = ("status", "mode", "objective", "bound", "kpis", "stats", "moves")
+VIEW_FORMAT = 1
+"""The layout of a stored view: a view stored under another is read from the result."""
+
+
+class ResultView:
+    """A round's result ready for paging. Everything lives in numpy arrays (one entry
+    per assignment, unplaced volunteer, open slot, placement or volunteer), so that it
+    is stored as it is (`to_bytes`, beside the result) and read back without parsing:
+    filter and sort columns with strings ranked once, the placements' host, country,
+    title and priority and the volunteers' names from the round document, and each
+    row's JSON, decoded when a page shows it."""
+
+    def __init__(
+        self, round_id: str, header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
+    ) -> None:
+        self.round_id = round_id
+        self.status = str(header.get("status", ""))
+        self.mode = str(header.get("mode", ""))
+        self.objective = int(header.get("objective", 0))
+        self.bound = int(header.get("bound", 0))
+        self.kpis: dict[str, Any] = dict(header.get("kpis", {}))
+        self.stats: dict[str, Any] = dict(header.get("stats", {}))
+        self.moves: list[dict[str, Any]] = list(header.get("moves", []))
+        """Who moved from the round's previous assignment: volunteer, from, to, reason."""
+        self.policy: dict[str, Any] = dict(header.get("policy") or {})
+        """The round's policy as its document gives it (locked and forbidden pairs ...)."""
+        self._a = arrays
+        self._decoded: dict[str, list[dict[str, Any]]] = {}
 
     @classmethod
     def build(
         cls, round_id: str, result: Mapping[str, Any], document: Mapping[str, Any]
     ) -> ResultView:
-        placements = {
-            str(p["id"]): {"host": str(p.get("host", "")), "country": str(p.get("country", "")),
-                           "title": str(p.get("title", "")), "priority": int(p.get("priority", 3)),
-                           "slots": int(p.get("slots", 1))}
-            for p in document.get("placements", [])
-        }
-        names = {str(v["id"]): str(v.get("name") or "") for v in document.get("volunteers", [])}
-        assignments = list(result.get("assignments", []))
-        view = cls(
-            round_id=round_id,
-            status=str(result.get("status", "")),
-            mode=str(result.get("mode", "")),
-            objective=int(result.get("objective", 0)),
-            bound=int(result.get("bound", 0)),
-            kpis=dict(result.get("kpis", {})),
-            stats=dict(result.get("stats", {})),
-            assignments=assignments,
-            unmatched=list(result.get("unmatched_volunteers", [])),
-            open_slots=list(result.get("open_slots", [])),
-            moves=list(result.get("moves", [])),
-            policy=dict(document.get("policy") or {}),
-            placements=placements,
-            names=names,
+        by_id = {str(p["id"]): p for p in document.get("placements", [])}
+        pids = sorted(by_id)
+        pl = [by_id[i] for i in pids]
+        vols = sorted(
+            (str(v["id"]), str(v.get("name") or "")) for v in document.get("volunteers", [])
         )
-        unknown = {"host": "", "country": "", "title": "", "priority": 0, "slots": 0}
-        at = [placements.get(a["placement"], unknown) for a in assignments]
-        columns: dict[str, list[Any]] = {
+        names = dict(vols)
+        unknown: Mapping[str, Any] = {}
+        assignments = list(result.get("assignments", []))
+        unmatched = list(result.get("unmatched_volunteers", []))
+        open_slots = list(result.get("open_slots", []))
+        at = [by_id.get(a["placement"], unknown) for a in assignments]
+        arrays: dict[str, np.ndarray] = {
+            "p_id": _text(pids),
+            "p_host": _text([str(p.get("host", "")) for p in pl]),
+            "p_country": _text([str(p.get("country", "")) for p in pl]),
+            "p_title": _text([str(p.get("title", "")) for p in pl]),
+            "p_priority": np.array([int(p.get("priority", 3)) for p in pl], dtype=np.int64),
+            "p_slots": np.array([int(p.get("slots", 1)) for p in pl], dtype=np.int64),
+            "v_id": _text([v for v, _ in vols]),
+            "v_name": _text([n for _, n in vols]),
+        }
+        columns: dict[str, list[str]] = {
             "volunteer": [a["volunteer"] for a in assignments],
             "name": [names.get(a["volunteer"], "") for a in assignments],
             "placement": [a["placement"] for a in assignments],
-            "host": [p["host"] for p in at],
-            "country": [p["country"] for p in at],
+            "host": [str(p.get("host", "")) for p in at],
+            "country": [str(p.get("country", "")) for p in at],
             "start": [str(a["start"]) for a in assignments],
         }
         for key, col in columns.items():
-            uniq, codes = _ranks(col) if col else (np.array([], dtype=object),
-                                                   np.array([], dtype=np.int64))
-            view._codes[key] = codes
-            view._values[key] = uniq
-        view._codes["priority"] = np.array([p["priority"] for p in at], dtype=np.int64)
-        view._codes["score"] = np.array([a["score"] for a in assignments], dtype=np.int64)
-        view._codes["months"] = np.array([a["months"] for a in assignments], dtype=np.int64)
-        view._search = [
-            f"{a['volunteer']}\t{n}\t{a['placement']}\t{p['title']}".casefold()
-            for a, n, p in zip(assignments, columns["name"], at, strict=True)
-        ]
-        view._by_volunteer = {a["volunteer"]: i for i, a in enumerate(assignments)}
+            arrays[f"values_{key}"], arrays[f"codes_{key}"] = _ranks(col)
+        # a placement the document lacks has priority 0, a placement without one 3
+        arrays["codes_priority"] = np.array(
+            [int(p.get("priority", 3)) if p else 0 for p in at], dtype=np.int64
+        )
+        arrays["codes_score"] = np.array([a["score"] for a in assignments], dtype=np.int64)
+        arrays["codes_months"] = np.array([a["months"] for a in assignments], dtype=np.int64)
+        arrays["a_search"] = _text(
+            [
+                f"{a['volunteer']}\t{n}\t{a['placement']}\t{p.get('title', '')}".casefold()
+                for a, n, p in zip(assignments, columns["name"], at, strict=True)
+            ]
+        )
+        # assignment of the k-th volunteer id in sorted order (ids are unique in a result)
+        arrays["a_by_volunteer"] = np.argsort(arrays["codes_volunteer"], kind="stable")
+        u_names = [names.get(u["volunteer"], "") for u in unmatched]
+        o_titles = [str(by_id.get(s["placement"], unknown).get("title", "")) for s in open_slots]
+        arrays["u_name"] = _text(u_names)
+        arrays["u_find_id"] = _text([u["volunteer"].casefold() for u in unmatched])
+        arrays["u_find_name"] = _text([n.casefold() for n in u_names])
+        arrays["o_find_id"] = _text([s["placement"].casefold() for s in open_slots])
+        arrays["o_find_title"] = _text([t.casefold() for t in o_titles])
+        for key, rows in (("a", assignments), ("u", unmatched), ("o", open_slots)):
+            arrays[f"{key}_lines"], arrays[f"{key}_at"] = _lines(rows)
+        header = {k: result[k] for k in _HEADER_KEYS if k in result}
+        header["policy"] = dict(document.get("policy") or {})
+        view = cls(round_id, header, arrays)
+        view._decoded = {"a": assignments, "u": unmatched, "o": open_slots}
         return view
+
+    # -- storing ------------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        """The view as stored beside its result (numpy's npz, no pickled objects)."""
+        header = {
+            "format": VIEW_FORMAT,
+            "status": self.status,
+            "mode": self.mode,
+            "objective": self.objective,
+            "bound": self.bound,
+            "kpis": self.kpis,
+            "stats": self.stats,
+            "moves": self.moves,
+            "policy": self.policy,
+        }
+        buf = io.BytesIO()
+        np.savez(buf, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8), **self._a)
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, round_id: str, data: bytes) -> ResultView | None:
+        """A stored view, or None when it was stored in another layout."""
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        header = json.loads(arrays.pop("header").tobytes())
+        if header.get("format") != VIEW_FORMAT:
+            return None
+        return cls(round_id, header, arrays)
+
+    # -- whole parts (decoded once, when asked) -----------------------------------------
+
+    def _rows(self, key: str) -> list[dict[str, Any]]:
+        rows = self._decoded.get(key)
+        if rows is None:
+            lines, at = self._a[f"{key}_lines"].tobytes(), self._a[f"{key}_at"].tolist()
+            rows = self._decoded[key] = [json.loads(lines[a:b]) for a, b in itertools.pairwise(at)]
+        return rows
+
+    def _row_at(self, key: str, i: int) -> dict[str, Any]:
+        decoded = self._decoded.get(key)
+        if decoded is not None:
+            return decoded[i]
+        at = self._a[f"{key}_at"]
+        out: dict[str, Any] = json.loads(
+            self._a[f"{key}_lines"][int(at[i]) : int(at[i + 1])].tobytes()
+        )
+        return out
+
+    @property
+    def assignments(self) -> list[dict[str, Any]]:
+        return self._rows("a")
+
+    @property
+    def unmatched(self) -> list[dict[str, Any]]:
+        return self._rows("u")
+
+    @property
+    def open_slots(self) -> list[dict[str, Any]]:
+        return self._rows("o")
+
+    @cached_property
+    def placements(self) -> dict[str, dict[str, Any]]:
+        """Every placement of the round by id: host, country, title, priority, slots."""
+        a = self._a
+        return {
+            pid: {"host": h, "country": c, "title": t, "priority": pr, "slots": sl}
+            for pid, h, c, t, pr, sl in zip(
+                a["p_id"].tolist(),
+                a["p_host"].tolist(),
+                a["p_country"].tolist(),
+                a["p_title"].tolist(),
+                a["p_priority"].tolist(),
+                a["p_slots"].tolist(),
+                strict=True,
+            )
+        }
+
+    @cached_property
+    def names(self) -> dict[str, str]:
+        """Every volunteer's name by id."""
+        return dict(zip(self._a["v_id"].tolist(), self._a["v_name"].tolist(), strict=True))
+
+    def name_of(self, volunteer: str) -> str:
+        k = _find(self._a["v_id"], volunteer)
+        return "" if k is None else str(self._a["v_name"][k])
+
+    def placement_of(self, placement: str) -> dict[str, Any] | None:
+        """A placement's host, country, title, priority and slots; None when unknown."""
+        k = _find(self._a["p_id"], placement)
+        if k is None:
+            return None
+        a = self._a
+        return {
+            "host": str(a["p_host"][k]),
+            "country": str(a["p_country"][k]),
+            "title": str(a["p_title"][k]),
+            "priority": int(a["p_priority"][k]),
+            "slots": int(a["p_slots"][k]),
+        }
+
+    @property
+    def n_placements(self) -> int:
+        return len(self._a["p_id"])
+
+    @property
+    def n_assignments(self) -> int:
+        return len(self._a["codes_score"])
 
     # -- facets -------------------------------------------------------------------------
 
     def choices(self, column: Literal["country", "host"]) -> list[str]:
         """The distinct values of a column among the assignments, sorted (filter lists)."""
-        return [str(v) for v in self._values[column].tolist()]
+        return [str(v) for v in self._a[f"values_{column}"].tolist()]
 
     def priorities(self) -> list[int]:
-        return sorted({int(p) for p in self._codes["priority"].tolist()})
+        return sorted({int(p) for p in np.unique(self._a["codes_priority"]).tolist()})
 
     # -- pages --------------------------------------------------------------------------
-
-    def _code_of(self, column: str, value: str) -> int | None:
-        values = self._values[column]
-        k = int(np.searchsorted(values, value)) if len(values) else 0
-        return k if k < len(values) and values[k] == value else None
 
     def assignments_page(self, q: AssignmentQuery) -> Page:
         """The rows of page `q.page` after filtering and sorting (ties in volunteer id
         order); a page past the end is the last page."""
-        n = len(self.assignments)
+        a = self._a
+        n = len(a["codes_score"])
         keep = np.ones(n, dtype=bool)
         for column, value in (("country", q.country), ("host", q.host)):
             if value is not None:
-                code = self._code_of(column, value)
-                keep &= False if code is None else self._codes[column] == code
+                code = _find(a[f"values_{column}"], value)
+                keep &= False if code is None else a[f"codes_{column}"] == code
         if q.priority is not None:
-            keep &= self._codes["priority"] == q.priority
+            keep &= a["codes_priority"] == q.priority
         if q.search:
-            needle = q.search.casefold()
-            keep &= np.fromiter((needle in s for s in self._search), dtype=bool, count=n)
+            keep &= np.strings.find(a["a_search"], q.search.casefold()) >= 0
         idx = np.flatnonzero(keep)
-        primary = self._codes[q.sort][idx]
+        primary = a[f"codes_{q.sort}"][idx]
         if q.descending:
             primary = -primary
         # lexsort: the last key is the primary one; the volunteer id breaks ties
-        order = idx[np.lexsort((self._codes["volunteer"][idx], primary))]
+        order = idx[np.lexsort((a["codes_volunteer"][idx], primary))]
         total = len(order)
         pages = max(1, math.ceil(total / q.per_page))
         page = min(q.page, pages)
-        chosen = order[(page - 1) * q.per_page: page * q.per_page]
+        chosen = order[(page - 1) * q.per_page : page * q.per_page]
         return Page([self._row(int(i)) for i in chosen], total, page, q.per_page)
 
     def _row(self, i: int) -> dict[str, Any]:
-        a = self.assignments[i]
-        p = self.placements.get(a["placement"], {})
+        a = self._row_at("a", i)
+        p = self.placement_of(a["placement"]) or {}
         return {
-            "volunteer": a["volunteer"], "name": self.names.get(a["volunteer"], ""),
-            "placement": a["placement"], "title": p.get("title", ""),
-            "host": p.get("host", ""), "country": p.get("country", ""),
-            "priority": p.get("priority"), "score": a["score"], "start": str(a["start"]),
-            "months": a["months"], "breakdown": a.get("breakdown", {}),
+            "volunteer": a["volunteer"],
+            "name": self.name_of(a["volunteer"]),
+            "placement": a["placement"],
+            "title": p.get("title", ""),
+            "host": p.get("host", ""),
+            "country": p.get("country", ""),
+            "priority": p.get("priority"),
+            "score": a["score"],
+            "start": str(a["start"]),
+            "months": a["months"],
+            "breakdown": a.get("breakdown", {}),
         }
 
     def assignment_of(self, volunteer: str) -> dict[str, Any] | None:
         """The row of the volunteer's assignment, or None when unplaced or unknown."""
-        i = self._by_volunteer.get(volunteer)
-        return None if i is None else self._row(i)
+        k = _find(self._a["values_volunteer"], volunteer)
+        return None if k is None else self._row(int(self._a["a_by_volunteer"][k]))
 
-    def unmatched_page(self, page: int = 1, per_page: int = PER_PAGE_DEFAULT,
-                       search: str | None = None) -> Page:
+    def chosen_pairs(self) -> tuple[list[str], list[str]]:
+        """The assignments' volunteer and placement ids, in the result's order."""
+        a = self._a
+        return (
+            a["values_volunteer"][a["codes_volunteer"]].tolist(),
+            a["values_placement"][a["codes_placement"]].tolist(),
+        )
+
+    def unmatched_page(
+        self, page: int = 1, per_page: int = PER_PAGE_DEFAULT, search: str | None = None
+    ) -> Page:
         """Unplaced volunteers (by id) with their reasons, cost and best placement."""
-        needle = (search or "").casefold()
-        rows = [
-            {**u, "name": self.names.get(u["volunteer"], "")} for u in self.unmatched
-            if not needle or needle in u["volunteer"].casefold()
-            or needle in self.names.get(u["volunteer"], "").casefold()
-        ]
-        return _slice(rows, page, per_page)
+        a = self._a
+        idx = np.arange(len(a["u_name"]))
+        if search:
+            idx = idx[_finds(a["u_find_id"], a["u_find_name"], search)]
+        return _paged(
+            idx, page, per_page, lambda i: {**self._row_at("u", i), "name": str(a["u_name"][i])}
+        )
 
-    def open_slots_page(self, page: int = 1, per_page: int = PER_PAGE_DEFAULT,
-                        search: str | None = None) -> Page:
+    def open_slots_page(
+        self, page: int = 1, per_page: int = PER_PAGE_DEFAULT, search: str | None = None
+    ) -> Page:
         """Placements with open slots (by id), with their reasons, cost and nearest
         volunteer, and the placement's host, country, title and priority."""
-        needle = (search or "").casefold()
-        rows = []
-        for s in self.open_slots:
-            p = self.placements.get(s["placement"], {})
-            if needle and needle not in s["placement"].casefold() and needle not in str(
-                    p.get("title", "")).casefold():
-                continue
-            rows.append({**s, **{k: p.get(k) for k in ("host", "country", "title", "priority")}})
-        return _slice(rows, page, per_page)
+        a = self._a
+        idx = np.arange(len(a["o_find_id"]))
+        if search:
+            idx = idx[_finds(a["o_find_id"], a["o_find_title"], search)]
+
+        def row(i: int) -> dict[str, Any]:
+            s = self._row_at("o", i)
+            p = self.placement_of(s["placement"]) or {}
+            return {**s, **{k: p.get(k) for k in ("host", "country", "title", "priority")}}
+
+        return _paged(idx, page, per_page, row)
 
 
-def _slice(rows: list[dict[str, Any]], page: int, per_page: int) -> Page:
-    pages = max(1, math.ceil(len(rows) / per_page))
+def _find(values: np.ndarray, value: str) -> int | None:
+    """The position of `value` in the sorted array `values`, or None."""
+    k = int(np.searchsorted(values, value)) if len(values) else 0
+    return k if k < len(values) and values[k] == value else None
+
+
+def _finds(first: np.ndarray, second: np.ndarray, search: str) -> np.ndarray:
+    """Where the search (case-insensitive) is part of either casefolded text."""
+    needle = search.casefold()
+    found: np.ndarray = (np.strings.find(first, needle) >= 0) | (
+        np.strings.find(second, needle) >= 0
+    )
+    return found
+
+
+def _paged(idx: np.ndarray, page: int, per_page: int, row: Callable[[int], dict[str, Any]]) -> Page:
+    pages = max(1, math.ceil(len(idx) / per_page))
     page = min(max(1, page), pages)
-    return Page(rows[(page - 1) * per_page: page * per_page], len(rows), page, per_page)
+    chosen = idx[(page - 1) * per_page : page * per_page].tolist()
+    return Page([row(i) for i in chosen], len(idx), page, per_page)
 
 
 def stored_result(session: Session, round_id: str, job: Job) -> dict[str, Any]:
@@ -299,11 +490,19 @@ def stored_result(session: Session, round_id: str, job: Job) -> dict[str, Any]:
     return res.result
 
 
+def view_row(
+    round_id: str, result: Mapping[str, Any], document: Mapping[str, Any]
+) -> ResultViewRow:
+    """The row to store beside a round's result (with it, in its transaction)."""
+    return ResultViewRow(
+        round_id=round_id, data=ResultView.build(round_id, result, document).to_bytes()
+    )
+
+
 def erasures_mark(session: Session) -> tuple[int, str]:
     """The erasures table's count and latest time: changes with every erasure, the one
     thing that rewrites a stored round or result."""
-    count, latest = session.execute(
-        select(func.count(), func.max(Erasure.erased_at))).one()
+    count, latest = session.execute(select(func.count(), func.max(Erasure.erased_at))).one()
     return int(count or 0), str(latest)
 
 
@@ -311,9 +510,11 @@ class ResultViews:
     """Parsed results kept per process (at most `kept`, least recently used dropped),
     each valid until the next erasure; safe to share between request threads."""
 
-    def __init__(self, kept: int = VIEWS_KEPT,
-                 build: Callable[[str, Mapping[str, Any], Mapping[str, Any]], ResultView]
-                 = ResultView.build) -> None:
+    def __init__(
+        self,
+        kept: int = VIEWS_KEPT,
+        build: Callable[[str, Mapping[str, Any], Mapping[str, Any]], ResultView] = ResultView.build,
+    ) -> None:
         self._kept = kept
         self._build = build
         self._lock = threading.Lock()
@@ -331,11 +532,21 @@ class ResultViews:
                 self._views.move_to_end(round_id)
                 return hit[1]
         job = session.get(Job, round_id)
-        # the document by a query of its own: the round's row may be loaded without it
-        document = session.scalar(select(RoundRow.document).where(RoundRow.id == round_id))
-        if job is None or document is None:
+        if job is None:
             raise not_found("round", round_id)
-        view = self._build(round_id, stored_result(session, round_id, job), document)
+        view = None
+        if job.status == "done":
+            data = session.scalar(
+                select(ResultViewRow.data).where(ResultViewRow.round_id == round_id)
+            )
+            view = None if data is None else ResultView.from_bytes(round_id, data)
+        if view is None:  # stored before revision 0006, or erased since: the result
+            result = stored_result(session, round_id, job)
+            # the document by a query of its own: the round's row may be loaded without it
+            document = session.scalar(select(RoundRow.document).where(RoundRow.id == round_id))
+            if document is None:
+                raise not_found("round", round_id)
+            view = self._build(round_id, result, document)
         with self._lock:
             self.builds += 1
             self._views[round_id] = (mark, view)

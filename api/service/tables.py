@@ -121,6 +121,18 @@ class ResultRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class ResultViewRow(Base):
+    """A result laid out for paging (`result_pages.ResultView.to_bytes`), stored with it
+    so that a result page's first view does not parse the whole result. Absent for
+    results stored before revision 0006 and removed by an erasure that touches the
+    round: the pages then read the result itself."""
+
+    __tablename__ = "result_views"
+    round_id: Mapped[str] = mapped_column(ForeignKey("results.round_id"), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class Publication(Base):
     __tablename__ = "publications"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -44,6 +44,18 @@ def environment() -> Environment:
     )
 
 
+def warm() -> None:
+    """Compile every template and read every catalogue now (a server starting calls it
+    in a thread of its own): compiling the result page's template alone takes about half
+    a second on a busy machine, which the first coordinator to open a result would
+    otherwise wait for."""
+    env = environment()
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)
+    for lang in LANGUAGES:
+        translator(lang)
+
+
 def render(request: Request, name: str, *, status: int = 200,
            headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
     """The page `name` rendered for this request. `context` may hold `user` (a

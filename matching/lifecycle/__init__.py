@@ -12,6 +12,8 @@ from volmatch.matching.lifecycle.outcomes import (
     apply_outcomes,
     host_reliability,
     outcome_kpis,
+    solve_with_outcomes,
+    with_outcome_kpis,
 )
 from volmatch.matching.lifecycle.reserves import RESERVE_SIZE, Reserve, ReserveList, reserve_lists
 
@@ -28,4 +30,6 @@ __all__ = [
     "outcome_kpis",
     "propose_backfill",
     "reserve_lists",
+    "solve_with_outcomes",
+    "with_outcome_kpis",
 ]

@@ -31,6 +31,7 @@ the earlier waves' acceptances frozen, their pending offers as above.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -176,7 +177,57 @@ def standing_round(prep: Prepared, st: Standing) -> Round:
 
 def _rules_backfill(prep: Prepared, st: Standing) -> Solution:
     """The backfill round through the solver its policy asks for, mapped back onto the
-    published round's pairs."""
+    published round's pairs. In stable mode (whose matching knows no `previous`) the
+    `max_moves` limit is kept by `_stable_within_moves`."""
+    sol = _solve_standing(prep, st)
+    limit = prep.compiled.round.policy.max_moves
+    if prep.compiled.round.policy.mode == "stable" and limit is not None:
+        sol = _stable_within_moves(prep, st, sol, limit)
+    return sol
+
+
+def _stable_within_moves(prep: Prepared, st: Standing, sol: Solution, limit: int) -> Solution:
+    """The stable backfill with at most `limit` pending offers changed.
+
+    The stable matching of the free market moves pending volunteers only to places they
+    rank higher (removing people never makes the others worse off). Where it changes
+    more than `limit` offers, the offers that cannot be kept (a hard rule broken now, a
+    withdrawn need) change anyway; of the others, those whose volunteers gain most in
+    score (then by volunteer id) keep the freedom to move, up to the limit, and the rest
+    keep their offers (locked like accepted ones); the free market is matched again."""
+    pairs = prep.pairs
+    kept_at = st.pending_pair
+    now = {int(pairs.v[i]): int(i) for i in sol.chosen.tolist()}
+    voluntary: list[tuple[int, str, int]] = []
+    forced = 0
+    for k, (v, i) in enumerate(zip(st.pending_v.tolist(), kept_at.tolist(), strict=True)):
+        if i < 0:
+            forced += 1
+        elif now.get(v) != i:
+            gain = int(prep.scores.total[now[v]]) - int(prep.scores.total[i]) if v in now else 0
+            voluntary.append((-gain, prep.compiled.volunteer_ids[v], k))
+    room = max(0, limit - forced)
+    if len(voluntary) <= room:
+        return sol
+    free = {k for _, _, k in sorted(voluntary)[:room]}
+    stay = np.array(
+        [k for k in range(len(st.pending_v)) if kept_at[k] >= 0 and k not in free],
+        dtype=np.int64,
+    )
+    rest = np.setdiff1d(np.arange(len(st.pending_v)), stay)
+    narrowed = replace(
+        st,
+        frozen_pairs=np.unique(np.concatenate([st.frozen_pairs, kept_at[stay]])),
+        pending_v=st.pending_v[rest],
+        pending_p=st.pending_p[rest],
+        pending_pair=kept_at[rest],
+    )
+    return _solve_standing(prep, narrowed)
+
+
+def _solve_standing(prep: Prepared, st: Standing) -> Solution:
+    """The backfill round of `st` through the solver its policy asks for, mapped back
+    onto the published round's pairs."""
     from volmatch.matching.solve import solve_prepared
 
     sub = prepare(standing_round(prep, st))

@@ -8,7 +8,7 @@ are off by default (`docs/lifecycle.md`):
 - `policy.exclude_skills_mismatch`: a volunteer whose deployment ended early for
   skills mismatch is never matched to that host again (`policy.forbidden` entries);
 - `policy.host_reliability_kpi`: each host's completion rate, a key figure for planners
-  (`host_reliability`), not a score.
+  (`host_reliability`, and the mean over a result's assignments), not a score.
 
 An outcome names its host and country where its placement is not in the round (it came
 from an earlier round); otherwise they are read from the placement.
@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from volmatch.models import Pair, PairBonus, Round
+from volmatch.models import Pair, PairBonus, Result, Round
 from volmatch.models.lifecycle import EarlyEndReason, Outcome
 
 
@@ -57,14 +58,48 @@ def host_reliability(r: Round, outcomes: Iterable[Outcome]) -> dict[str, Reliabi
     return {h: Reliability(n, k) for h, (n, k) in sorted(count.items())}
 
 
-def outcome_kpis(r: Round, outcomes: Iterable[Outcome]) -> dict[str, object]:
-    """Key figures for planners from earlier outcomes, to show beside a round's own:
-    `host_reliability` (host -> completion rate) where `policy.host_reliability_kpi` is
-    on; empty otherwise."""
-    if not r.policy.host_reliability_kpi:
+def outcome_kpis(
+    r: Round, outcomes: Iterable[Outcome], placed: Iterable[tuple[str, str]] = ()
+) -> dict[str, object]:
+    """Key figures for planners from earlier outcomes, to show beside a round's own,
+    where `policy.host_reliability_kpi` is on and outcomes are given (empty otherwise):
+
+    - `host_reliability`: host -> completion rate of its deployments that ended;
+    - `host_deployments_ended`: host -> how many ended (the rate's sample size);
+    - `placed_host_reliability`: over `placed` (volunteer, placement) pairs of this round
+      at hosts with a record, the mean of their hosts' rates (null where none);
+    - `placed_at_rated_hosts`: how many of `placed` are at such hosts.
+    """
+    outs = list(outcomes)
+    if not r.policy.host_reliability_kpi or not outs:
         return {}
-    rel = host_reliability(r, outcomes)
-    return {"host_reliability": {h: round(x.rate, 4) for h, x in rel.items()}}
+    rel = host_reliability(r, outs)
+    host_of = {p.id: p.host for p in r.placements}
+    rates = [rel[h].rate for _, p in placed if (h := host_of.get(p)) is not None and h in rel]
+    return {
+        "host_reliability": {h: round(x.rate, 4) for h, x in rel.items()},
+        "host_deployments_ended": {h: x.ended for h, x in rel.items()},
+        "placed_host_reliability": round(sum(rates) / len(rates), 4) if rates else None,
+        "placed_at_rated_hosts": len(rates),
+    }
+
+
+def with_outcome_kpis(result: Result, r: Round, outcomes: Iterable[Outcome]) -> Result:
+    """The result with `outcome_kpis` (of its own assignments) added to its `kpis`."""
+    extra = outcome_kpis(r, outcomes, [(a.volunteer, a.placement) for a in result.assignments])
+    if not extra:
+        return result
+    return result.model_copy(update={"kpis": {**result.kpis, **extra}})
+
+
+def solve_with_outcomes(r: Round, outcomes: Iterable[Outcome], **solve: Any) -> Result:
+    """Run the round with earlier outcomes fed in: `apply_outcomes`, then
+    `matching.solve_round` (keyword arguments passed on), then `with_outcome_kpis`."""
+    from volmatch.matching.solve import solve_round
+
+    outs = list(outcomes)
+    fed = apply_outcomes(r, outs)
+    return with_outcome_kpis(solve_round(fed, **solve), fed, outs)
 
 
 def apply_outcomes(r: Round, outcomes: Iterable[Outcome]) -> Round:

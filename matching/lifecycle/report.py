@@ -3,14 +3,18 @@ rounds became, counted from their event history and outcomes. Pure: it reads lis
 
 Each offer is one (round, volunteer, placement); its history is the events naming it,
 replayed in time order through `check_transition` (a history that breaks the table is
-an error naming the event). Counted per offer:
+an error naming the event). A new offer (`from` null) of a pair whose earlier offer is
+final (a volunteer moved back to a placement, or offered it again in a later wave) is a
+new offer. Counted per offer:
 
 - `offered`: offers made; `accepted`, `deployed`, `completed`: offers that reached that
   state (an extension counts as deployed; an offer accepted and later declined still
   counts as accepted once);
 - `filled`: offers whose latest state holds the slot (accepted, pre-departure, deployed,
-  extended, completed) or ended early (it was filled, then left);
-- `declined`, `expired`, `ended_early`, with the reasons given;
+  extended, completed) or ended early (it was filled, then left); an offer withdrawn
+  (moved by a backfill, or its need withdrawn) or declined after its acceptance holds
+  nothing;
+- `declined`, `expired`, `withdrawn`, `ended_early`, with the reasons given;
 - `decline_rate` = declined / offered, `early_return_rate` = ended_early / deployed,
   `completion_rate` = completed / (completed + ended_early) (per host: its reliability);
 - `days_to_accept`: from the offer's `offered` event (its publication) to `accepted`,
@@ -34,6 +38,7 @@ from typing import Any
 from volmatch.models import ErrorItem, Placement
 from volmatch.models.codes import URGENT_PRIORITY
 from volmatch.models.lifecycle import (
+    FINAL_STATES,
     Event,
     InvalidHistory,
     OfferState,
@@ -61,6 +66,7 @@ _REACHED = {
     "completed": frozenset({OfferState.COMPLETED}),
     "declined": frozenset({OfferState.DECLINED}),
     "expired": frozenset({OfferState.EXPIRED}),
+    "withdrawn": frozenset({OfferState.WITHDRAWN}),
     "ended_early": frozenset({OfferState.ENDED_EARLY}),
 }
 COUNTS = ("offered", "filled", *_REACHED)
@@ -92,10 +98,14 @@ def replay(events: Iterable[Event]) -> list[OfferHistory]:
     `InvalidHistory` naming each event whose transition breaks the table."""
     indexed = sorted(enumerate(events), key=lambda ke: ke[1].at)
     offers: dict[tuple[str, str, str], OfferHistory] = {}
+    done: list[OfferHistory] = []
     errors: list[ErrorItem] = []
     for k, e in indexed:
         key = (e.round, e.volunteer, e.placement)
         h = offers.get(key)
+        if h is not None and e.frm is None and h.state in FINAL_STATES:
+            done.append(offers.pop(key))
+            h = None
         current = None if h is None else h.state
         if current != e.frm:
             was = "no offer" if current is None else f"the offer is {current.value!r}"
@@ -120,7 +130,7 @@ def replay(events: Iterable[Event]) -> list[OfferHistory]:
             h.early_reason = e.reason
     if errors:
         raise InvalidHistory(errors)
-    return list(offers.values())
+    return [*done, *offers.values()]
 
 
 def _name(s: OfferState | None) -> str:

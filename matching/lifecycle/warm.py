@@ -66,14 +66,16 @@ def augment_freed_slots(
     for k, p in enumerate(freed):
         if k:
             net = ResidualNetwork(n_v, cap, pv, pp, w, cur, lock)
-        cur = _augment(net, pv, pp, w, cur, p)
+        cur = augment_slot(net, pv, pp, w, cur, p)
         cap[p] += 1
     return np.sort(idx[cur])
 
 
-def _augment(net: ResidualNetwork, pv: I64, pp: I64, w: I64, cur: I64, p: int) -> I64:
-    """`cur` after the cheapest gaining cycle through one more slot of `p` (unchanged
-    when no cycle gains)."""
+def augment_slot(net: ResidualNetwork, pv: I64, pp: I64, w: I64, cur: I64, p: int) -> I64:
+    """`cur` after the cheapest gaining cycle through one more slot of `p` (the same
+    object, unchanged, when no cycle gains). `net` is the residual network of `cur` over
+    the pairs `pv`, `pp`, `w` (pairs at `p` beyond those of `net` may follow its own:
+    a placement the network does not hold yet, numbered `net.n_placements`)."""
     T = net.sink
     reduced, pred = dijkstra(net.forward, indices=[T], return_predecessors=True)
     reduced, pred = np.asarray(reduced).ravel(), np.asarray(pred).ravel()
@@ -101,7 +103,7 @@ def _augment(net: ResidualNetwork, pv: I64, pp: I64, w: I64, cur: I64, p: int) -
         node = int(pp[home[best]])
         while node != T:
             prev = int(pred[node])
-            edge = net._tight_edge(prev, node)
+            edge = net.tight_edge(prev, node)
             who = int(net.via[edge]) if edge >= 0 else -1
             if prev == net.source:
                 moves.append((who, _pair_of(pv, pp, who, node)))  # someone unplaced enters

@@ -29,6 +29,9 @@ rounds and gain little, the placement-by-placement bound far more."""
 DECOMPOSE_SHARE = 0.1
 """Share of the time limit a small round gives the placement-by-placement bound
 before its search starts."""
+FLOWS_SHARE = 0.3
+"""Share of the time limit a small round's multiplier search may take (one flow at
+least): the flows take a fraction of a second each, so only tight limits cut them."""
 BACKGROUND_PAIRS = 100_000
 """From this many pairs, the relaxation runs in a forked process beside the search."""
 
@@ -172,8 +175,13 @@ def relaxation_later(
     if len(prep.pairs) < BACKGROUND_PAIRS:
         # small rounds: the placement-by-placement bound costs a fraction of a second;
         # DECOMPOSE_SHARE of the time limit at most
-        until = time.perf_counter() + DECOMPOSE_SHARE * policy.time_limit_s
-        return Pending(args, relaxation(*args, decompose=True, decompose_until=until))
+        now = time.perf_counter()
+        until = now + DECOMPOSE_SHARE * policy.time_limit_s
+        flows_until = now + FLOWS_SHARE * policy.time_limit_s
+        return Pending(
+            args,
+            relaxation(*args, decompose=True, decompose_until=until, flows_until=flows_until),
+        )
     pending = Pending(args)
     pending.start()
     return pending

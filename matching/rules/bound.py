@@ -153,13 +153,15 @@ def relaxation(
     decompose: bool = False,
     decompose_until: float | None = None,
     groups: bool = True,
+    flows_until: float | None = None,
 ) -> Relaxation:
     """The tightest bound a few flows find (by default fewer on large rounds, where
     each flow costs seconds; a count, not a time, so that the result does not depend on
     the load). Every bound found is valid: `report` is told each better one as it
     comes. `decompose_until` (a perf_counter() value) ends the placement-by-placement
-    bound early. `groups=False` leaves the groups' reach out of the flows (the
-    bound of the round without its groups)."""
+    bound early, `flows_until` the flows after the first (so that a tight time limit
+    is kept; every flow's bound is valid). `groups=False` leaves the groups' reach out
+    of the flows (the bound of the round without its groups)."""
     if max_flows is None:
         max_flows = _default_flows(len(prep.pairs))
     dual = _Dual.of(prep, policy, locked, prev_pairs, n_previous, groups)
@@ -171,14 +173,14 @@ def relaxation(
         # the placement-by-placement bound moves the multiplier itself, towards the
         # budget: one flow (the start, and the bound without the gender rule) will do
         max_flows, start_at_zero = 1, False
-    best, flows = _multiplier_search(dual, layer, max_flows, start_at_zero, report)
+    best, flows = _multiplier_search(dual, layer, max_flows, start_at_zero, report, flows_until)
     start: NDArray[np.intp] | None = None
     if decompose and per_placement(policy):
         # per placement, the gender rule counted exactly (matching.rules.decompose)
         best, start = _decomposition_restarts(
             dual, prev_pairs, n_previous, best, flows, decompose_until, report
         )
-    if layer == "gender":
+    if layer == "gender" and not _past(flows_until):
         # the stand-in can pay out at placements holding one volunteer: the network
         # without it (nationality caps, when set) may be the tighter one
         value, chosen, _ = dual(best.lam, "nationality")
@@ -204,6 +206,7 @@ def _multiplier_search(
     max_flows: int,
     start_at_zero: bool,
     report: Callable[[Relaxation], None] | None,
+    until: float | None = None,
 ) -> tuple[_Best, int]:
     """Bisection on the budget's multiplier, `max_flows` flows at most; returns the
     best bound and the flows solved. `start_at_zero=False` skips the flow without the
@@ -222,6 +225,8 @@ def _multiplier_search(
             if report:
                 report(Relaxation(value, chosen, lam, flows))
         if b is None or hi == 0 or flows >= max_flows or (lam == 0 and spent <= b.total):
+            break
+        if _past(until):
             break
         if spent > b.total:
             lo = lam
@@ -251,8 +256,16 @@ def _decomposition_restarts(
     starts = [best.lam] + ([m * best.lam for m in RESTARTS] if best.lam > 0 else [])
     for lam0 in starts:
         for step in decomposition_steps(
-            prep, policy, lam0, prev_pairs, n_previous, target, DECOMPOSITION_STEPS,
-            until=until, balance_budget=True, locked=dual.locked,
+            prep,
+            policy,
+            lam0,
+            prev_pairs,
+            n_previous,
+            target,
+            DECOMPOSITION_STEPS,
+            until=until,
+            balance_budget=True,
+            locked=dual.locked,
         ):
             if step.bound < best.value:
                 best = _Best(step.bound, best.chosen, best.lam)
@@ -262,6 +275,11 @@ def _decomposition_restarts(
         if until is not None and time.perf_counter() > until:
             break
     return best, start
+
+
+def _past(until: float | None) -> bool:
+    """Whether `until` (a perf_counter() value, None: never) has passed."""
+    return until is not None and time.perf_counter() > until
 
 
 def per_placement(policy: Policy) -> bool:

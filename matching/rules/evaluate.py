@@ -12,11 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from volmatch.matching.constraints import budget, gender, groups, hosts, moves, nationality
+from volmatch.matching.constraints import gender
 from volmatch.matching.constraints.fairness import SCALE
 from volmatch.matching.constraints.gender import balance_applies
 from volmatch.matching.prepared import Prepared
 from volmatch.matching.rules.objective import tier_names
+from volmatch.matching.rules.repair import hard_breaches
 from volmatch.models import Policy
 from volmatch.models.codes import URGENT_PRIORITY
 
@@ -63,29 +64,7 @@ class Evaluator:
 
     def breaches(self, picked: IntP, locked: IntP) -> list[str]:
         """The hard rules `picked` breaks (empty: every one holds)."""
-        c, pairs, policy = self.prep.compiled, self.prep.pairs, self.policy
-        pv, pp = pairs.v[picked], pairs.p[picked]
-        out = []
-        if len(np.unique(pv)) < len(pv):
-            out.append("one placement per volunteer")
-        if (np.bincount(pp, minlength=c.n_placements) > c.capacity).any():
-            out.append("slots")
-        if len(np.setdiff1d(locked, picked)):
-            out.append("locked")
-        # each policy rule's one check, from its module in matching.constraints
-        if groups.breaches(c, pairs, picked, policy.group_together):
-            out.append("groups")
-        if nationality.placement_breaches(c, pairs, picked, policy):
-            out.append("nationality_per_placement")
-        if nationality.share_breaches(c, pairs, picked, policy):
-            out.append("nationality_share")
-        if hosts.breaches(c, pairs, picked, policy):
-            out.append("max_per_host")
-        if budget.breaches(c, pairs, picked, policy):
-            out.append("budget")
-        if moves.breaches(self.prev_pair, picked, policy):
-            out.append("max_moves")
-        return out
+        return hard_breaches(self.prep, self.policy, self.prev_pair, picked, locked)
 
     def gender_misses(self, picked: IntP) -> NDArray[np.int64]:
         """Per placement, genders the balance rule misses (`gender.misses`)."""
@@ -121,4 +100,3 @@ class Evaluator:
 
     def values(self, picked: IntP) -> list[int]:
         return [self.value(n, picked) for n in tier_names(self.policy)]
-

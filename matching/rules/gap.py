@@ -12,6 +12,7 @@ those are listed apart: part of any gap may be theirs.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -25,8 +26,14 @@ from volmatch.models import Policy
 GAP_FLOWS = 2
 """Flows of the budget's multiplier search per relaxed bound: the same count for every
 rule, so that the moves compare like with like (one flow without a budget)."""
-KEPT_BY_BOUND = ("locked", "groups", "max_per_host", "nationality_per_placement", "budget",
-                 "gender_balance")
+KEPT_BY_BOUND = (
+    "locked",
+    "groups",
+    "max_per_host",
+    "nationality_per_placement",
+    "budget",
+    "gender_balance",
+)
 """The rules the bound's flows keep (gender balance through its stand-in)."""
 _FIELD = {
     "max_per_host": "max_per_host",
@@ -41,18 +48,24 @@ def bound_moves(
     locked: NDArray[np.intp],
     prev_pairs: NDArray[np.intp],
     n_previous: int,
+    until: float | None = None,
 ) -> dict[str, Any]:
     """Per rule the bound keeps, how far its flows' bound rises when that rule is
     relaxed; the rule of the largest rise (`rule`, None when nothing moved it), and the
-    rules in force the bound leaves out (`left_out`)."""
+    rules in force the bound leaves out (`left_out`). Rules not reached by `until` (a
+    perf_counter() value: the solve's time limit) are listed in `unmeasured`."""
     active = set(rules_active(prep))
     if len(locked):
         active.add("locked")
     base = relaxation(prep, policy, locked, prev_pairs, n_previous, max_flows=GAP_FLOWS).bound
     moves: dict[str, int] = {}
+    unmeasured: list[str] = []
     none = np.zeros(0, dtype=np.intp)
     for rule in KEPT_BY_BOUND:
         if rule not in active:
+            continue
+        if until is not None and time.perf_counter() > until:
+            unmeasured.append(rule)
             continue
         relaxed, lock, groups = policy, locked, True
         if rule == "locked":
@@ -63,8 +76,9 @@ def bound_moves(
             relaxed = policy.model_copy(update={"gender_balance": False})
         else:
             relaxed = policy.model_copy(update={_FIELD[rule]: None})
-        got = relaxation(prep, relaxed, lock, prev_pairs, n_previous, max_flows=GAP_FLOWS,
-                         groups=groups).bound
+        got = relaxation(
+            prep, relaxed, lock, prev_pairs, n_previous, max_flows=GAP_FLOWS, groups=groups
+        ).bound
         moves[rule] = max(0, got - base)
     # the move cost is in the flows' weights; the move limit is not
     left_out = sorted(active - set(KEPT_BY_BOUND) - {"moves"})
@@ -73,4 +87,12 @@ def bound_moves(
     most: str | None = None
     if moves and max(moves.values()) > 0:
         most = max(moves, key=lambda r: moves[r])
-    return {"rule": most, "bound_moves": moves, "left_out": left_out, "flows_bound": base}
+    out: dict[str, Any] = {
+        "rule": most,
+        "bound_moves": moves,
+        "left_out": left_out,
+        "flows_bound": base,
+    }
+    if unmeasured:
+        out["unmeasured"] = unmeasured
+    return out

@@ -38,8 +38,8 @@ PORTFOLIO_WORKERS = 8
 that completes returns the same solution on every run."""
 SEARCH_WORKERS = 2
 """Workers of a restricted model's search, which the clock stops anyway: both cores."""
-MIN_SOLVE_SECONDS = 0.5
-"""Seconds a whole model's solve gets at least."""
+MIN_SOLVE_SECONDS = 0.05
+"""Seconds a whole model's solve gets at least (its callers keep to the time limit)."""
 HINT_SHARE = 0.1
 """Share of the time limit the completion of a hint may take ..."""
 MIN_HINT_SECONDS = 1.0
@@ -137,7 +137,11 @@ def _tier_expr(
 
 
 def hint_everything(
-    model: cp_model.CpModel, pv: PairVars, start: NDArray[np.bool_], policy: Policy
+    model: cp_model.CpModel,
+    pv: PairVars,
+    start: NDArray[np.bool_],
+    policy: Policy,
+    most_seconds: float | None = None,
 ) -> cp_model.CpSolver | None:
     """Hint every variable of the model, not just the pairs: CP-SAT only starts from a
     hint it can complete, and completing the rules' helper variables is itself a search.
@@ -150,7 +154,10 @@ def hint_everything(
     probe.clear_objective()  # type: ignore[no-untyped-call]
     s = cp_model.CpSolver()
     s.parameters.num_workers = 1
-    s.parameters.max_time_in_seconds = max(MIN_HINT_SECONDS, HINT_SHARE * policy.time_limit_s)
+    seconds = max(MIN_HINT_SECONDS, HINT_SHARE * policy.time_limit_s)
+    if most_seconds is not None:
+        seconds = min(seconds, most_seconds)
+    s.parameters.max_time_in_seconds = seconds
     s.parameters.random_seed = policy.seed
     model.clear_hints()  # type: ignore[no-untyped-call]
     if s.solve(probe) in (cp_model.OPTIMAL, cp_model.FEASIBLE):

@@ -41,12 +41,18 @@ def rule_costs(
     prep: Prepared, setup: RulesSetup, policy: Policy, objective: int
 ) -> dict[str, int | None]:
     """Score each rule costs: the objective without the rule minus the objective with
-    all of them (None where the re-solve found nothing in its time)."""
+    all of them (None where the re-solve found nothing in its time, or the time limit
+    left none for it)."""
     out: dict[str, int | None] = {}
     rules = rules_active(prep)
     share = max(COSTS_SHARE * policy.time_limit_s / max(len(rules), 1), MIN_COST_SECONDS)
-    for rule in rules:
-        picked, _built, _tiers, _ = solve_tiers(prep, setup, policy, frozenset({rule}), share)
+    for k, rule in enumerate(rules):
+        left = setup.seconds_left(policy)
+        if left < MIN_COST_SECONDS:
+            out[rule] = None
+            continue
+        seconds = min(share, left / (len(rules) - k))
+        picked, _built, _tiers, _ = solve_tiers(prep, setup, policy, frozenset({rule}), seconds)
         if picked is None:
             out[rule] = None
             continue

@@ -19,7 +19,7 @@ from volmatch.matching.pure import solve_pure
 from volmatch.matching.rules.background import Pending, relaxation_later
 from volmatch.matching.rules.bound import per_placement
 from volmatch.matching.rules.decompose import TARGET_SHARE, best_step, decomposition_steps
-from volmatch.models import Conflict, InfeasibleRound
+from volmatch.models import Conflict, InfeasibleRound, Policy
 
 IntP = NDArray[np.intp]
 
@@ -40,6 +40,12 @@ at least a third of them: more start the search later for no better end, as the
 child's later choices guide it anyway."""
 START_STEPS_SHARE = 0.25
 """At most this share of the time limit goes to those steps."""
+FINISH_SHARE = 0.95
+"""Share of `time_limit_s` by which every part of the rules' solve (the rules' costs
+and the gap's rule included) is done: the result's explanations take the rest."""
+MIN_STEP_SECONDS = 0.05
+"""Seconds a CP-SAT solve gets at least, even when the time limit is spent: enough
+for it to read its model and hint and answer (a small overrun rather than no answer)."""
 FULL_MODEL_PAIRS = 6_000
 """Up to this many eligible pairs, the model holds all of them (and can prove
 optimality); beyond, CP-SAT's presolve of one boolean per pair outlasts the time."""
@@ -72,9 +78,22 @@ class RulesSetup:
     guide: NDArray[np.intp] | None = None
     """The placement-by-placement bound's choices (nearly an assignment, worth more
     than the start repaired from them): the search looks first where they differ."""
+    other_hint: NDArray[np.intp] | None = None
+    """A second start (the bound's flow's assignment) where `hint` is the placements'
+    choices: those ignore the shares per country, and on rounds where shares bind the
+    greedy repair of the flow's assignment is the better start (kept when it is)."""
     stages: dict[str, float] = field(default_factory=dict)
     """Seconds each part of the solve took (set-up, search, bound and report): where
     the time went, for the result's `solver` stats."""
+
+    def seconds_left(self, policy: Policy, share: float = FINISH_SHARE) -> float:
+        """Seconds until `share` of the time limit is spent (0 when it is), counted
+        from the start of the round's solve, its preparation included."""
+        return max(0.0, self.started + share * policy.time_limit_s - time.perf_counter())
+
+    def clamp(self, seconds: float, policy: Policy) -> float:
+        """`seconds`, cut to what is left of the time limit (`MIN_STEP_SECONDS` at least)."""
+        return max(MIN_STEP_SECONDS, min(seconds, self.seconds_left(policy)))
 
     def fresh_guide(self) -> NDArray[np.intp] | None:
         """The relaxation's newest choices so far (the child's bound converges while
@@ -162,9 +181,10 @@ def set_up(prep: Prepared, started: float) -> RulesSetup:
         raise
     if len(prep.pairs) <= FULL_MODEL_PAIRS:
         hint, guide, must = _small_start(relax_wait, pure.chosen, locked, prev_idx)
+        other = None
     else:
-        hint, guide = _large_start(prep, relax_wait, pure.chosen, locked, prev_idx, started)
-        must = [pure.chosen, hint, locked, prev_idx]
+        hint, guide, other = _large_start(prep, relax_wait, pure.chosen, locked, prev_idx, started)
+        must = [pure.chosen, hint, locked, prev_idx] + ([] if other is None else [other])
     model_pairs = _select_pairs(prep, must)
     return RulesSetup(
         started,
@@ -176,6 +196,7 @@ def set_up(prep: Prepared, started: float) -> RulesSetup:
         pure.objective,
         relax_wait,
         guide,
+        other_hint=other,
     )
 
 
@@ -195,9 +216,13 @@ def _small_start(
 
 
 def _large_start(
-    prep: Prepared, relax_wait: Pending, pure: IntP, locked: IntP, prev_idx: IntP,
+    prep: Prepared,
+    relax_wait: Pending,
+    pure: IntP,
+    locked: IntP,
+    prev_idx: IntP,
     started: float,
-) -> tuple[IntP, IntP | None]:
+) -> tuple[IntP, IntP | None, IntP | None]:
     """A large round's start and guide. The bound comes from a child process while
     the search runs; its first assignment (host and nationality caps or the gender
     stand-in, the groups' reach, the move bonus, the budget priced in) is a far better
@@ -216,13 +241,24 @@ def _large_start(
     if first is not None and per_placement(policy):
         steps = best_step(
             decomposition_steps(
-                prep, policy, first.multiplier, prev_idx, n_previous,
-                TARGET_SHARE * first.bound, START_STEPS,
-                until=time.perf_counter() + START_STEPS_SHARE * policy.time_limit_s,
-                balance_budget=True, locked=locked,
+                prep,
+                policy,
+                first.multiplier,
+                prev_idx,
+                n_previous,
+                TARGET_SHARE * first.bound,
+                START_STEPS,
+                until=min(
+                    time.perf_counter() + START_STEPS_SHARE * policy.time_limit_s,
+                    started + (START_SHARE + START_STEPS_SHARE) * policy.time_limit_s,
+                ),
+                balance_budget=True,
+                locked=locked,
             ),
             least=START_STEPS // 3,
         )
         if steps is not None:
+            other = hint
             hint = guide = steps.chosen
-    return hint, guide
+            return hint, guide, other
+    return hint, guide, None

@@ -57,14 +57,14 @@ def _diagnose(prep: Prepared, setup: RulesSetup, policy: Policy) -> list[Conflic
     }
     named |= {lit.index: key for key, lit in ctx.records.items()}
     lits = {lit.index: lit for lit in [*ctx.enforce.values(), *ctx.records.values()]}
-    seconds = min(MAX_CHECK_SECONDS, policy.time_limit_s)
+    seconds = setup.clamp(min(MAX_CHECK_SECONDS, policy.time_limit_s), policy)
     model.add_assumptions(list(lits.values()))
     solver = cpsat_solver(policy, seconds)
     solver.solve(model)
     found = [i for i in solver.sufficient_assumptions_for_infeasibility() if i in named]
     if not found:
         return [Conflict(rule="rules", message="the rules cannot all hold")]
-    core = _minimal(model, policy, [lits[i] for i in found], seconds)
+    core = _minimal(model, policy, [lits[i] for i in found], setup)
     records = [named[lit.index] for lit in core]
     sentence = describe_conflict(prep, policy, records)
     rules = list(dict.fromkeys(rule for rule, _ in records))
@@ -73,26 +73,39 @@ def _diagnose(prep: Prepared, setup: RulesSetup, policy: Policy) -> list[Conflic
     for rule in rules:
         keys = [k for r, k in records if r == rule]
         vols = [c.volunteer_ids[k[0]] for k in keys if rule == "locked"]
-        places = [c.placement_ids[k[0 if rule != "locked" else 1]]
-                  for k in keys if rule in ("locked", "nationality_per_placement")]
-        out.append(Conflict(rule=rule, message=sentence, volunteers=tuple(vols),
-                            placements=tuple(dict.fromkeys(places))))
+        places = [
+            c.placement_ids[k[0 if rule != "locked" else 1]]
+            for k in keys
+            if rule in ("locked", "nationality_per_placement")
+        ]
+        out.append(
+            Conflict(
+                rule=rule,
+                message=sentence,
+                volunteers=tuple(vols),
+                placements=tuple(dict.fromkeys(places)),
+            )
+        )
     return out
 
 
 def _minimal(
-    model: cp_model.CpModel, policy: Policy, core: list[cp_model.IntVar], seconds: float
+    model: cp_model.CpModel, policy: Policy, core: list[cp_model.IntVar], setup: RulesSetup
 ) -> list[cp_model.IntVar]:
     """Drop each assumption of an infeasible core in turn while the rest stay
     infeasible (deletion filter): what is left is a minimal core, unless a check ran
-    out of time (then that assumption stays) or `MINIMISE_CHECKS` ran out."""
+    out of time (then that assumption stays), `MINIMISE_CHECKS` or the time limit ran
+    out."""
     kept = list(core)
     k = 0
     checks = 0
     while k < len(kept) and len(kept) > 1 and checks < MINIMISE_CHECKS:
-        trial = kept[:k] + kept[k + 1:]
+        if checks and not setup.seconds_left(policy):
+            break
+        trial = kept[:k] + kept[k + 1 :]
         model.clear_assumptions()
         model.add_assumptions(trial)
+        seconds = setup.clamp(min(MAX_CHECK_SECONDS, policy.time_limit_s), policy)
         status = cpsat_solver(policy, seconds).solve(model)
         checks += 1
         if status == cp_model.INFEASIBLE:
@@ -118,14 +131,19 @@ def describe_conflict(
             n_locked = sum(1 for v, q in locks if q == p and c.nationality[v] == nat)
             cap = policy.max_same_nationality_per_placement
             who = f"{n_locked} volunteers of {c.countries[nat]} at {c.placement_ids[p]}"
-            parts.append(f"{who} where the cap is {cap}" if n_locked
-                         else f"at most {cap} of {c.countries[nat]} at {c.placement_ids[p]}")
+            parts.append(
+                f"{who} where the cap is {cap}"
+                if n_locked
+                else f"at most {cap} of {c.countries[nat]} at {c.placement_ids[p]}"
+            )
         elif rule == "max_per_host":
             (h,) = key
             n_locked = sum(1 for _, q in locks if c.host[q] == h)
-            parts.append(f"{n_locked} volunteers at host {c.hosts[h]} where the cap is "
-                         f"{policy.max_per_host}" if n_locked
-                         else f"at most {policy.max_per_host} at host {c.hosts[h]}")
+            parts.append(
+                f"{n_locked} volunteers at host {c.hosts[h]} where the cap is {policy.max_per_host}"
+                if n_locked
+                else f"at most {policy.max_per_host} at host {c.hosts[h]}"
+            )
         elif rule == "groups":
             (g,) = key
             members = ", ".join(c.volunteer_ids[v] for v in (c.group == g).nonzero()[0].tolist())
@@ -144,8 +162,11 @@ def describe_conflict(
             parts.append(f"the rule {rule!r}")
     if locks:
         names = [f"{c.volunteer_ids[v]}->{c.placement_ids[p]}" for v, p in locks]
-        head = "lock " + names[0] if len(names) == 1 else (
-            "locks " + ", ".join(names[:-1]) + " and " + names[-1])
+        head = (
+            "lock " + names[0]
+            if len(names) == 1
+            else ("locks " + ", ".join(names[:-1]) + " and " + names[-1])
+        )
         return head + (": " + "; ".join(parts) if parts else "")
     return "cannot all hold: " + "; ".join(parts)
 
@@ -155,9 +176,8 @@ def _feasible(
 ) -> bool:
     """Whether the hard rules of `policy` (and the locks) can hold together."""
     built = build_model(prep, setup, policy, skip)
-    solver = cpsat_solver(
-        policy, max(MIN_CHECK_SECONDS, min(MAX_CHECK_SECONDS, CHECK_SHARE * policy.time_limit_s))
-    )
+    seconds = max(MIN_CHECK_SECONDS, min(MAX_CHECK_SECONDS, CHECK_SHARE * policy.time_limit_s))
+    solver = cpsat_solver(policy, setup.clamp(seconds, policy))
     return solver.solve(built.ctx.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
 
 
@@ -201,6 +221,13 @@ def soften(
         for r in sorted(dropped)
     ]
     return chosen, built, tiers, proven, softened
+
+
+def relaxed_policy(policy: Policy, softened: list[dict[str, Any]]) -> Policy:
+    """The policy in force after `soften` dropped the rules it names (`policy` itself
+    when none was dropped)."""
+    dropped = {c["rule"] for c in softened if c.get("softened")}
+    return policy.model_copy(update=_relax(policy, dropped)) if dropped else policy
 
 
 def _relax(policy: Policy, rules: set[str]) -> dict[str, Any]:

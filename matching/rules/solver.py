@@ -16,10 +16,14 @@ import time
 from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from volmatch.matching.prepared import Prepared, Solution
 from volmatch.matching.previous import moves_report
+from volmatch.matching.rules.evaluate import Evaluator
 from volmatch.matching.rules.gap import bound_moves
+from volmatch.matching.rules.objective import tier_names
+from volmatch.matching.rules.repair import hard_breaches, repair
 from volmatch.matching.rules.report import (
     RULE_COST_PAIRS,
     group_reasons,
@@ -29,9 +33,9 @@ from volmatch.matching.rules.report import (
     rules_active,
 )
 from volmatch.matching.rules.setup import BOUND_SHARE, RulesSetup, set_up
-from volmatch.matching.rules.soften import soften
+from volmatch.matching.rules.soften import relaxed_policy, soften
 from volmatch.matching.rules.tiers import solve_tiers
-from volmatch.models import Policy
+from volmatch.models import Conflict, Policy
 
 
 def solve_with_rules(prep: Prepared) -> Solution:
@@ -58,16 +62,29 @@ def _solve_set_up(prep: Prepared, setup: RulesSetup, policy: Policy, t0: float) 
         picked_or_none, built, tiers, proven, softened = soften(prep, setup, policy)
     setup.stages["search"] = time.perf_counter() - t_tiers
     t_report = time.perf_counter()
-    picked = picked_or_none
+    in_force = relaxed_policy(policy, softened)
+    picked, broken = _holding(prep, setup, in_force, picked_or_none, tiers)
     score_total = int(prep.scores.total[picked].sum())
     # evaluate penalties on the chosen solution without a solver
     penalty_points = penalty_values(prep, setup, policy, picked)
     objective = score_total - sum(penalty_points.values())
     full = len(setup.model_pairs) == len(prep.pairs)
-    bound = _proven_bound(setup, policy, tiers, full, bool(softened))
-    status: Literal["optimal", "feasible"] = (
+    bound = _proven_bound(setup, policy, tiers, full, in_force is not policy)
+    status: Literal["optimal", "feasible", "infeasible"] = (
         "optimal" if (full and proven and objective >= bound) else "feasible"
     )
+    if broken:
+        # never claim a result that breaks a hard rule: name the rules it breaks
+        status = "infeasible"
+        softened = softened + [
+            Conflict(
+                rule=r,
+                message=f"the result breaks the rule {r!r}: no assignment keeping every "
+                "rule was found within the time limit",
+            ).as_dict()
+            | {"broken": True}
+            for r in broken
+        ]
     setup.stages["bound_and_report"] = time.perf_counter() - t_report
     top = max(bound, objective)
     extra: dict[str, Any] = {
@@ -86,24 +103,52 @@ def _solve_set_up(prep: Prepared, setup: RulesSetup, policy: Policy, t0: float) 
     }
     if softened:
         extra["conflicts"] = softened
+    if broken:
+        extra["rules"]["broken"] = broken
     want_costs = policy.rule_costs
     if want_costs is None:
         want_costs = len(prep.pairs) <= RULE_COST_PAIRS
     if want_costs:
         extra["rules"]["costs"] = rule_costs(prep, setup, policy, objective)
         prev_idx = np.array([i for i in setup.prev_pair.values() if i >= 0], dtype=np.intp)
-        if not softened:  # (the bound is then the flow's without any rule)
+        # (a dropped rule leaves the flow's bound without rules; and the flows are
+        # not run past the time limit)
+        if in_force is policy and setup.seconds_left(policy) > 0:
             extra["solver"]["gap_rule"] = bound_moves(
-                prep, policy, setup.locked, prev_idx, len(prep.compiled.round.previous)
+                prep,
+                policy,
+                setup.locked,
+                prev_idx,
+                len(prep.compiled.round.previous),
+                until=time.perf_counter() + setup.seconds_left(policy),
             )
     extra["volunteer_reasons"] = group_reasons(prep, built)
     if prep.compiled.round.previous:
         extra["moves"] = moves_report(
             prep.compiled, prep.pairs, prep.scores, picked, setup.prev_pair
         )
-    return Solution(
-        chosen=picked, status=status, objective=objective, bound=top, extra=extra
-    )
+    return Solution(chosen=picked, status=status, objective=objective, bound=top, extra=extra)
+
+
+def _holding(
+    prep: Prepared,
+    setup: RulesSetup,
+    policy: Policy,
+    picked: NDArray[np.intp],
+    tiers: dict[str, Any],
+) -> tuple[NDArray[np.intp], list[str]]:
+    """The assignment to report and the hard rules it still breaks. A solve whose
+    CP-SAT model found nothing in its time is left with the greedy start, which may
+    break a rule (locks, the move limit): it is repaired (`matching.rules.repair`)
+    and the tiers' values are counted again on what is reported."""
+    broken = hard_breaches(prep, policy, setup.prev_pair, picked, setup.locked)
+    if not broken:
+        return picked, []
+    picked = repair(prep, policy, setup.prev_pair, picked, setup.locked)
+    ev = Evaluator(prep, policy, setup.prev_pair)
+    for name, value in zip(tier_names(policy), ev.values(picked), strict=True):
+        tiers[name] = {"value": value, "bound": None, "optimal": False}
+    return picked, hard_breaches(prep, policy, setup.prev_pair, picked, setup.locked)
 
 
 def _proven_bound(

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
 from tests.helpers import doc, plc, vol
-from tests.strategies import placement, round_docs
+from tests.strategies import _day, placement, round_docs
 from volmatch.matching import prepare
 from volmatch.matching.advice import (
     AdviceBase,
@@ -86,17 +86,12 @@ def test_regrets_equal_a_re_solve_with_the_choice_forced(d: dict[str, Any]) -> N
             assert r["regret"] == best - forced
 
 
-@settings(max_examples=30)
-@given(round_docs(max_volunteers=7, max_placements=3, forbid=False), st.data())
-def test_a_new_need_priced_as_the_round_plus_one_slot(
-    d: dict[str, Any], data: st.DataObject
-) -> None:
-    """A need not in the round: its regret is the round with the need's one slot added,
-    re-solved whole, with and without the volunteer forced into it (and the draft's
-    eligible volunteers and scores are those of the round compiled whole with it)."""
+def _check_added(d: dict[str, Any], raw: dict[str, Any]) -> None:
+    """Advice on the need `raw` the round of `d` does not hold: every regret equals the
+    round with the need and its slots added, re-solved whole, with and without the
+    volunteer forced into it (and the eligible volunteers and scores are those of the
+    round compiled whole with it)."""
     base = _base(d)
-    raw = data.draw(placement(90, 0, False))
-    raw["slots"] = 1
     draft = Placement.model_validate(raw)
     advice = advise_placement(base, draft, top=1000)
     assert not advice.in_round
@@ -112,6 +107,41 @@ def test_a_new_need_priced_as_the_round_plus_one_slot(
     for r in advice.recommendations:
         forced = _forced(wc.n_volunteers, cap, pairs, wc.vindex[r.volunteer], new)
         assert r.regret == best - forced, r
+
+
+@settings(max_examples=30)
+@given(round_docs(max_volunteers=7, max_placements=3, forbid=False), st.data())
+def test_a_new_need_priced_as_the_round_plus_the_need(
+    d: dict[str, Any], data: st.DataObject
+) -> None:
+    """Any need, one to three slots (one slot: two Dijkstras in the round's network)."""
+    raw = data.draw(placement(90, 0, False))
+    raw["slots"] = data.draw(st.integers(1, 3))
+    _check_added(d, raw)
+
+
+@settings(max_examples=40)
+@given(round_docs(max_volunteers=7, max_placements=3, forbid=False), st.data())
+def test_a_new_need_with_several_slots_open_to_most(d: dict[str, Any], data: st.DataObject) -> None:
+    """A need most of the pool qualifies for, with two or three slots: filled a slot at
+    a time from the round's optimum, volunteers move to it from the round's needs, and
+    its regrets are those of the round plus the need (one slot would price them
+    differently in about half of such rounds)."""
+    raw = data.draw(placement(90, 0, False))
+    raw.update(
+        slots=data.draw(st.integers(2, 3)),
+        required_skills={},
+        required_languages={},
+        required_training=[],
+        security_level=0,
+        min_months=1,
+        max_months=14,
+        start_earliest=_day(150),
+        start_latest=_day(400),
+    )
+    raw.pop("age_min", None)
+    raw.pop("age_max", None)
+    _check_added(d, raw)
 
 
 def test_top_k_and_the_best_first() -> None:

@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
 from tests.helpers import doc, plc, vol
+from tests.matching.stable_oracle import blocking_pairs, build_lists
 from tests.strategies import round_docs
 from volmatch.matching import prepare, solve_round
 from volmatch.matching.lifecycle import backfill_round, propose_backfill
 from volmatch.matching.lifecycle.backfill import _cold, _warm
+from volmatch.matching.lifecycle.document import backfill_document
 from volmatch.matching.lifecycle.standing import pending_pairs, read_standing
 from volmatch.matching.validate import pair_violations, rule_violations
 from volmatch.models import InvalidBackfill, parse_round
@@ -264,3 +266,59 @@ def test_the_backfill_round_solves_to_the_same_total() -> None:
     res = solve_round(br)
     assert res.objective == prop.total
     assert rule_violations(br, res) == []
+
+
+# -- stable mode ------------------------------------------------------------------------
+
+
+@settings(max_examples=20)
+@given(backfills(), st.sampled_from([None, 0, 1]))
+def test_stable_backfill_keeps_frozen_breaks_no_rule_and_is_stable(
+    case: tuple[dict[str, Any], Any, bool], max_moves: int | None
+) -> None:
+    d, rnd, everyone_accepts = case
+    d.setdefault("policy", {}).update(mode="stable", max_moves=max_moves)
+    r = parse_round(d)
+    offers = {a.volunteer: a.placement for a in solve_round(r).assignments}
+    ids = sorted(offers)
+    declined = [v for v in ids if rnd.random() < 0.4]
+    rest = [v for v in ids if v not in declined]
+    accepted = None if everyone_accepts else [v for v in rest if rnd.random() < 0.5]
+    prep = prepare(r)
+    prop = propose_backfill(prep, offers, declined=declined, accepted=accepted)
+    _check(r, prop, offers)
+    assert set(prop.frozen) == set(rest if accepted is None else accepted)
+    at = dict(prop.assignment)
+    moved = {m.volunteer for m in prop.moves}
+    assert moved == {v for v in rest if v not in prop.frozen and at.get(v) != offers[v]}
+    if max_moves is not None:
+        assert len(prop.moves) <= max_moves
+    br = backfill_round(prep, offers, declined=declined, accepted=accepted)
+    sub = solve_round(br)
+    assert rule_violations(br, sub) == []
+    if max_moves is None:
+        # the volunteer-optimal stable matching of the backfill round, and stable in it
+        assert set(prop.assignment) == {(a.volunteer, a.placement) for a in sub.assignments}
+        lists = build_lists(br, prepare(br))
+        assert blocking_pairs(lists, at) == []
+        # removing people never makes the others worse off: a pending move is a step up
+        ranked = build_lists(r, prep).vol
+        for m in prop.moves:
+            assert m.to is not None
+            assert ranked[m.volunteer].index(m.to) < ranked[m.volunteer].index(m.frm)
+
+
+def test_stable_backfill_makes_the_vacancy_chain_within_max_moves() -> None:
+    base = _chain_round()
+    stable = base.model_copy(update={"policy": base.policy.model_copy(update={"mode": "stable"})})
+    offers = {a.volunteer: a.placement for a in solve_round(stable).assignments}
+    assert offers == {"V1": "P1", "V2": "P2"}
+    prop = propose_backfill(prepare(stable), offers, declined=["V1"], accepted=[])
+    assert dict(prop.assignment) == {"V2": "P1", "V3": "P2"}
+    assert [(m.volunteer, m.frm, m.to) for m in prop.moves] == [("V2", "P2", "P1")]
+    held = stable.model_copy(update={"policy": stable.policy.model_copy(update={"max_moves": 0})})
+    prop = propose_backfill(prepare(held), offers, declined=["V1"], accepted=[])
+    assert dict(prop.assignment) == {"V2": "P2"} and prop.moves == ()
+    assert prop.new_offers == ()  # nobody else may take P1 (teaching 4 required)
+    _, res = backfill_document(prepare(held), offers, declined=["V1"], accepted=[])
+    assert [o.placement for o in res.open_slots] == ["P1"]

@@ -9,7 +9,12 @@ import pytest
 
 from tests.helpers import doc, plc, vol
 from volmatch.matching import solve_round
-from volmatch.matching.lifecycle import apply_outcomes, host_reliability, outcome_kpis
+from volmatch.matching.lifecycle import (
+    apply_outcomes,
+    host_reliability,
+    outcome_kpis,
+    solve_with_outcomes,
+)
 from volmatch.models import InvalidRound, parse_round
 from volmatch.models.lifecycle import Outcome
 
@@ -67,8 +72,28 @@ def test_host_reliability_is_the_completion_rate() -> None:
     rel = host_reliability(_round(), [DONE_WELL, MISMATCH])
     assert {h: x.rate for h, x in rel.items()} == {"H1": 0.0, "H2": 1.0}
     assert outcome_kpis(_round(), [DONE_WELL]) == {}
-    kpis = outcome_kpis(_round(host_reliability_kpi=True), [DONE_WELL, MISMATCH])
-    assert kpis == {"host_reliability": {"H1": 0.0, "H2": 1.0}}
+    kpis = outcome_kpis(
+        _round(host_reliability_kpi=True), [DONE_WELL, MISMATCH], [("V1", "P2"), ("V2", "P1")]
+    )
+    assert kpis == {
+        "host_reliability": {"H1": 0.0, "H2": 1.0},
+        "host_deployments_ended": {"H1": 1, "H2": 1},
+        "placed_host_reliability": 0.5,
+        "placed_at_rated_hosts": 2,
+    }
+    kpis = outcome_kpis(_round(host_reliability_kpi=True), [DONE_WELL])
+    assert kpis["placed_host_reliability"] is None and kpis["placed_at_rated_hosts"] == 0
+
+
+def test_solve_with_outcomes_puts_the_reliability_in_the_result_kpis() -> None:
+    r = _round(host_reliability_kpi=True, continuity_bonus={"host": 150})
+    res = solve_with_outcomes(r, [DONE_WELL, MISMATCH])
+    assert res.kpis["host_reliability"] == {"H1": 0.0, "H2": 1.0}
+    assert res.kpis["placed_at_rated_hosts"] == len(res.assignments) == 2
+    assert res.kpis["placed_host_reliability"] == 0.5
+    assert res.objective == solve_round(apply_outcomes(r, [DONE_WELL, MISMATCH])).objective
+    plain = solve_with_outcomes(_round(), [DONE_WELL])
+    assert "host_reliability" not in plain.kpis
 
 
 def test_a_bonus_for_an_unknown_pair_is_an_error_naming_it() -> None:

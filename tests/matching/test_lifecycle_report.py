@@ -15,6 +15,7 @@ from tests.helpers import plc
 from volmatch.matching.lifecycle.report import programme_report
 from volmatch.models import Placement
 from volmatch.models.lifecycle import (
+    FROZEN_STATES,
     TRANSITIONS,
     Event,
     InvalidHistory,
@@ -22,6 +23,8 @@ from volmatch.models.lifecycle import (
 )
 
 T0 = dt.datetime(2027, 1, 5, 9, 0)
+HOLDING = {*FROZEN_STATES, OfferState.COMPLETED, OfferState.ENDED_EARLY}
+"""Latest states that count an offer as filled (written here apart from the report)."""
 PLACEMENTS = [
     Placement.model_validate(
         plc(
@@ -91,6 +94,11 @@ def test_report_counts_equal_the_events(events: list[Event]) -> None:
     assert t["completed"] == reached[OfferState.COMPLETED]
     assert t["ended_early"] == reached[OfferState.ENDED_EARLY]
     assert t["deployed"] == reached[OfferState.DEPLOYED]  # extended only after deployed
+    assert t["withdrawn"] == reached[OfferState.WITHDRAWN]
+    last: dict[tuple[str, str, str], OfferState] = {}
+    for e in sorted(events, key=lambda e: e.at):
+        last[(e.round, e.volunteer, e.placement)] = e.to
+    assert t["filled"] == sum(s in HOLDING for s in last.values())
     assert sum(t["decline_reasons"].values()) == t["declined"]
     assert sum(t["early_return_reasons"].values()) == t["ended_early"]
     assert t["slots"] == 6
@@ -139,3 +147,32 @@ def test_a_broken_history_names_the_event_and_field() -> None:
         programme_report({"R1": PLACEMENTS}, evs)
     with pytest.raises(InvalidHistory, match=r"events\[0\]: placement: unknown placement 'P9'"):
         programme_report({"R1": PLACEMENTS}, [_ev(placement="P9", to="offered")])
+
+
+def test_a_withdrawn_acceptance_holds_no_slot() -> None:
+    evs = [
+        _ev(to="offered"),
+        _ev(**{"from": "offered"}, to="accepted", at=T0 + dt.timedelta(days=2)),
+        _ev(**{"from": "accepted"}, to="withdrawn", at=T0 + dt.timedelta(days=5)),
+        _ev(volunteer="V2", to="offered"),
+        _ev(volunteer="V2", **{"from": "offered"}, to="withdrawn", at=T0 + dt.timedelta(days=1)),
+    ]
+    rep = programme_report({"R1": PLACEMENTS}, evs)
+    t = rep["totals"]
+    assert (t["offered"], t["accepted"], t["withdrawn"], t["filled"]) == (2, 1, 2, 0)
+    assert rep["urgent"]["filled"] == 0
+    assert rep["host"]["H1"]["filled"] == 0
+
+
+def test_an_offer_made_again_after_a_final_state_is_a_new_offer() -> None:
+    evs = [
+        _ev(to="offered"),
+        _ev(**{"from": "offered"}, to="withdrawn", at=T0 + dt.timedelta(days=1)),
+        _ev(to="offered", at=T0 + dt.timedelta(days=2), wave=2),
+        _ev(**{"from": "offered"}, to="accepted", at=T0 + dt.timedelta(days=3)),
+    ]
+    rep = programme_report({"R1": PLACEMENTS}, evs)
+    t = rep["totals"]
+    assert (t["offered"], t["withdrawn"], t["accepted"], t["filled"]) == (2, 1, 1, 1)
+    assert t["days_to_accept"] == {"mean": 1.0, "median": 1.0}
+    assert {k: g["offered"] for k, g in rep["wave"].items()} == {"R1/1": 1, "R1/2": 1}

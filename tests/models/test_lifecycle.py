@@ -10,8 +10,10 @@ from pydantic import ValidationError
 
 from volmatch.models import Policy
 from volmatch.models.lifecycle import (
+    FINAL_STATES,
     FROZEN_STATES,
     TRANSITIONS,
+    WITHDRAWABLE_STATES,
     EarlyEndReason,
     Event,
     OfferState,
@@ -36,6 +38,9 @@ S = OfferState
         (S.DEPLOYED, S.ENDED_EARLY),
         (S.DEPLOYED, S.EXTENDED),
         (S.EXTENDED, S.COMPLETED),
+        (S.OFFERED, S.WITHDRAWN),
+        (S.ACCEPTED, S.WITHDRAWN),
+        (S.PRE_DEPARTURE, S.WITHDRAWN),
     ],
 )
 def test_allowed_transitions(frm: S | None, to: S) -> None:
@@ -51,6 +56,9 @@ def test_allowed_transitions(frm: S | None, to: S) -> None:
         (S.EXPIRED, S.ACCEPTED),
         (S.COMPLETED, S.EXTENDED),
         (S.ACCEPTED, S.ACCEPTED),
+        (S.DEPLOYED, S.WITHDRAWN),
+        (S.WITHDRAWN, S.OFFERED),
+        (S.DECLINED, S.WITHDRAWN),
     ],
 )
 def test_forbidden_transitions_name_both_states(frm: S | None, to: S) -> None:
@@ -63,7 +71,9 @@ def test_forbidden_transitions_name_both_states(frm: S | None, to: S) -> None:
 
 def test_final_states_have_no_way_out_and_every_state_is_in_the_table() -> None:
     assert set(TRANSITIONS) == set(S)
-    for s in (S.DECLINED, S.EXPIRED, S.COMPLETED, S.ENDED_EARLY):
+    assert {S.DECLINED, S.EXPIRED, S.COMPLETED, S.ENDED_EARLY, S.WITHDRAWN} == FINAL_STATES
+    assert {S.OFFERED, S.ACCEPTED, S.PRE_DEPARTURE} == WITHDRAWABLE_STATES
+    for s in FINAL_STATES:
         assert TRANSITIONS[s] == frozenset()
         with pytest.raises(TransitionError, match="final"):
             check_transition(s, S.OFFERED)

@@ -2,10 +2,9 @@
 to the engine's `programme_report` (counts per round, wave, country, host, sector and
 SDG target), as JSON or as a workbook.
 
-Two kinds of stored event are not the engine's and are left out of its replay: a
-host's acceptance (it notes the host's yes and changes no state) and `withdrawn` (the
-service closing an offer it moved or whose need was withdrawn); such an offer counts
-at the state it had before, the state its volunteer left it in."""
+Every stored change of state is replayed, `withdrawn` included (the service closing an
+offer it moved or whose need was withdrawn: it holds no slot any more). A host's
+acceptance is left out: it notes the host's yes and changes no state."""
 
 from __future__ import annotations
 
@@ -18,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from volmatch.api.service.errors import ApiError
 from volmatch.api.service.lifecycle.outcomes import list_outcomes, outcome_model
-from volmatch.api.service.lifecycle.states import WITHDRAWN
 from volmatch.api.service.tables import Lifecycle, OfferEvent
 from volmatch.models import parse_round
 from volmatch.models.lifecycle import Event, InvalidHistory
@@ -26,16 +24,26 @@ from volmatch.models.lifecycle import Event, InvalidHistory
 
 def report_events(session: Session, round_ids: list[str]) -> list[Event]:
     """The stored events of these rounds as the engine's `Event`s, oldest first."""
-    rows = session.scalars(select(OfferEvent).where(OfferEvent.round_id.in_(round_ids))
-                           .order_by(OfferEvent.id))
+    rows = session.scalars(
+        select(OfferEvent).where(OfferEvent.round_id.in_(round_ids)).order_by(OfferEvent.id)
+    )
     return [
-        Event.model_validate({
-            "volunteer": e.volunteer_id, "placement": e.placement_id, "at": e.at,
-            "by": e.by, "from": e.from_state, "to": e.to_state, "reason": e.reason,
-            "text": e.text, "round": e.round_id, "wave": e.wave,
-        })
+        Event.model_validate(
+            {
+                "volunteer": e.volunteer_id,
+                "placement": e.placement_id,
+                "at": e.at,
+                "by": e.by,
+                "from": e.from_state,
+                "to": e.to_state,
+                "reason": e.reason,
+                "text": e.text,
+                "round": e.round_id,
+                "wave": e.wave,
+            }
+        )
         for e in rows
-        if e.to_state != WITHDRAWN and e.from_state != e.to_state
+        if e.from_state != e.to_state
     ]
 
 
@@ -55,8 +63,11 @@ def programme(session: Session, round_id: str | None = None) -> dict[str, Any]:
     try:
         return programme_report(placements, report_events(session, ids), outcomes)
     except InvalidHistory as exc:  # stored histories are checked as written: a bug
-        raise ApiError(409, "the stored history does not replay: " + str(exc).splitlines()[0],
-                       errors=exc.errors) from None
+        raise ApiError(
+            409,
+            "the stored history does not replay: " + str(exc).splitlines()[0],
+            errors=exc.errors,
+        ) from None
 
 
 def workbook_bytes(report: dict[str, Any]) -> bytes:

@@ -1,7 +1,8 @@
-"""The offer states as the service stores them: the engine's states and transitions
-(`volmatch.models.lifecycle`) plus `withdrawn`, the end of an offer that the service
-closes itself, when a confirmed backfill moves its volunteer or the host withdraws the
-need."""
+"""The offer states as the service stores them: the engine's one table
+(`volmatch.models.lifecycle.TRANSITIONS`), `withdrawn` included (the service closes an
+offer so when a confirmed backfill moves its volunteer or the host withdraws the need),
+turned into the service's answers (409 for a change the table forbids, 422 for an
+unknown state or a wrong reason)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from typing import Final
 
 from volmatch.api.service.errors import ApiError
 from volmatch.models.lifecycle import (
+    FINAL_STATES,
     FROZEN_STATES,
     OPEN_STATES,
     VACATING_STATES,
+    WITHDRAWABLE_STATES,
     DeclineReason,
     EarlyEndReason,
     OfferState,
@@ -19,24 +22,22 @@ from volmatch.models.lifecycle import (
     check_transition,
 )
 
-WITHDRAWN: Final = "withdrawn"
+WITHDRAWN: Final = OfferState.WITHDRAWN
 """An offer closed by the service: moved by a confirmed backfill, or its need withdrawn."""
 
-WITHDRAWABLE: Final = frozenset({OfferState.OFFERED, OfferState.ACCEPTED,
-                                 OfferState.PRE_DEPARTURE})
+WITHDRAWABLE: Final = WITHDRAWABLE_STATES
 """States an offer can be withdrawn from (a deployed volunteer ends early instead)."""
 
 HOLDING: Final = frozenset({*FROZEN_STATES, OfferState.COMPLETED, OfferState.ENDED_EARLY})
 """States whose volunteer holds the slot for a backfill: said yes, there, or was there."""
 
-FINAL: Final = frozenset({OfferState.DECLINED, OfferState.EXPIRED, OfferState.COMPLETED,
-                          OfferState.ENDED_EARLY, WITHDRAWN})
+FINAL: Final = FINAL_STATES
 """States after which nothing changes."""
 
 STANDING_CHANGES: Final = frozenset({OfferState.ACCEPTED, *VACATING_STATES, WITHDRAWN})
 """Entering one of these changes who stands where: the round's version moves on."""
 
-ALL_STATES: Final = (*(s.value for s in OfferState), WITHDRAWN)
+ALL_STATES: Final = tuple(s.value for s in OfferState)
 
 __all__ = [
     "ALL_STATES",
@@ -54,13 +55,8 @@ __all__ = [
 
 
 def next_state(frm: str, to: str, offer_id: int) -> str:
-    """`to` when an offer in state `frm` may become it; 409 naming both otherwise."""
-    if to == WITHDRAWN:
-        if frm not in WITHDRAWABLE:
-            raise ApiError(409, f"offer {offer_id} is {frm}: it cannot be withdrawn")
-        return to
-    if frm == WITHDRAWN:
-        raise ApiError(409, f"offer {offer_id} was withdrawn: it is final")
+    """`to` when an offer in state `frm` may become it (the engine's table); 409 naming
+    both otherwise, 422 for an unknown state."""
     try:
         return check_transition(frm, to).value
     except TransitionError as exc:
@@ -78,11 +74,17 @@ def check_reason(to: str, reason: str | None, offer_id: int) -> str | None:
     elif to == OfferState.ENDED_EARLY:
         codes = tuple(EarlyEndReason)
     if not codes:
-        if reason is not None and to not in (OfferState.EXPIRED, WITHDRAWN):
-            raise ApiError(422, f"offer {offer_id}: a reason is only given for a decline or "
-                           f"an early end, not for {to!r}")
+        if reason is not None and to != OfferState.EXPIRED:
+            raise ApiError(
+                422,
+                f"offer {offer_id}: a reason is only given for a decline or "
+                f"an early end, not for {to!r}",
+            )
         return reason
     if reason not in codes:
-        raise ApiError(422, f"offer {offer_id}: reason must be one of {', '.join(codes)} "
-                       f"for {to!r}, not {reason!r}")
+        raise ApiError(
+            422,
+            f"offer {offer_id}: reason must be one of {', '.join(codes)} "
+            f"for {to!r}, not {reason!r}",
+        )
     return reason

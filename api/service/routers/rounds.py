@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from volmatch.api.service import rounds_service
 from volmatch.api.service.deps import (
@@ -33,6 +33,7 @@ from volmatch.api.service.openapi import request_schema
 from volmatch.api.service.result_pages import stored_result
 from volmatch.api.service.rounds_service import (
     read_visible,
+    round_header,
     round_public,
     snapshot,
     store_round,
@@ -148,6 +149,7 @@ def list_rounds(
 ) -> list[RoundPublic]:
     q = (
         select(RoundRow, Job)
+        .options(defer(RoundRow.document, raiseload=True))
         .join(Job, Job.round_id == RoundRow.id)
         .order_by(RoundRow.created_at.desc(), RoundRow.id)
         .limit(limit)
@@ -162,7 +164,7 @@ def list_rounds(
 
 @router.get("/rounds/{round_id}", response_model=RoundPublic, summary="Status and progress")
 def get_round(round_id: RoundPath, session: ReadSession, who: Anyone) -> RoundPublic:
-    r, job = visible_round(session, round_id, who)
+    r, job = round_header(session, round_id, who)
     return round_public(session, r, job)
 
 
@@ -185,7 +187,8 @@ def round_events(
     """No session outlives this function: the stream reads each state in a short
     session of its own, and ends when the round ends, the client goes or the server
     stops (SIGTERM)."""
-    read_visible(db, round_id, who)
+    with db.read() as session:
+        round_header(session, round_id, who)
     stream = rounds_service.progress_events(db, round_id, request)
     return StreamingResponse(
         stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
@@ -208,7 +211,7 @@ def _result(session: Session, round_id: str, job: Job) -> dict[str, Any]:
     "and open slot)",
 )
 def get_result(round_id: RoundPath, session: ReadSession, who: Anyone) -> dict[str, Any]:
-    _, job = visible_round(session, round_id, who)
+    _, job = round_header(session, round_id, who)
     return _result(session, round_id, job)
 
 

@@ -36,7 +36,34 @@ function followRound(section) {
   };
 }
 
+// The Advice page's offers, replies and backfill part: fetched again every few seconds
+// so that replies and proposals show as they land, unless the coordinator is filling
+// in one of its forms (their input would be lost).
+function followLifecycle() {
+  const current = document.getElementById("lifecycle");
+  if (!current || !current.dataset.refresh) return;
+  const every = 1000 * (parseFloat(current.dataset.every) || 15);
+  const busy = (section) => section.contains(document.activeElement) &&
+    document.activeElement !== document.body ||
+    Array.from(section.querySelectorAll("input[name=text], select")).some((f) => f.value);
+  window.setInterval(async () => {
+    const section = document.getElementById("lifecycle");
+    if (!section || document.hidden || busy(section)) return;
+    try {
+      const answer = await fetch(section.dataset.refresh, {credentials: "same-origin"});
+      if (!answer.ok) return;
+      const holder = document.createElement("div");
+      holder.innerHTML = await answer.text();
+      const fresh = holder.querySelector("#lifecycle");
+      if (fresh && !busy(section)) section.replaceWith(fresh);
+    } catch (error) {
+      // offline for a moment: the next tick tries again
+    }
+  }, every);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const section = document.getElementById("progress");
   if (section && window.EventSource) followRound(section);
+  followLifecycle();
 });

@@ -87,3 +87,44 @@ def test_sqlite_runs_wal_with_a_busy_timeout_and_one_writer(tmp_path: object) ->
         assert s.execute(text("PRAGMA busy_timeout")).scalar() == 7000
     assert database.engine.pool.size() == 1  # type: ignore[attr-defined]
     database.dispose()
+
+
+def test_a_0005_database_with_a_result_upgrades_and_pages_it(db: Db) -> None:
+    """Revision 0006 (stored paging views) leaves results stored before it without a
+    view: their pages read the result itself."""
+    import json
+
+    from volmatch.api.service.db import database_for, migrate, upgrade
+    from volmatch.api.service.result_pages import ResultViews
+    from volmatch.api.service.tables import ResultViewRow
+
+    rid = "0" * 31 + "6"
+    database = database_for(settings_for(db.url))
+    upgrade(database.engine, "0005")
+    doc = {"volunteers": [{"id": "V1", "name": "Ana Lima", "nationality": "BR",
+                           "available_from": "2027-03-01", "available_until": "2028-06-30"}],
+           "placements": [{"id": "P1", "host": "H01", "country": "NP", "start": "2027-04-15"}]}
+    result = {"status": "optimal", "mode": "optimal", "objective": 500, "bound": 500,
+              "assignments": [{"volunteer": "V1", "placement": "P1", "score": 500,
+                               "start": "2027-04-15", "months": 12, "breakdown": {}}],
+              "unmatched_volunteers": [], "open_slots": [], "kpis": {}}
+    now = dt.datetime(2026, 1, 2, 3, 4, 5)
+    with database.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO rounds (id, name, source, created_by, created_at, n_volunteers, "
+            "n_placements, document) VALUES (:id, 'old', 'document', 'k', :t, 1, 1, :d)"),
+            {"id": rid, "t": now, "d": json.dumps(doc)})
+        conn.execute(text(
+            "INSERT INTO jobs (round_id, status, progress, attempts, cancel_requested, "
+            "created_at) VALUES (:id, 'done', '{}', 1, false, :t)"), {"id": rid, "t": now})
+        conn.execute(text(
+            "INSERT INTO results (round_id, result, worker, created_at) "
+            "VALUES (:id, :r, 'w', :t)"), {"id": rid, "r": json.dumps(result), "t": now})
+    migrate(database)
+    with database.read() as s:
+        assert s.get(ResultViewRow, rid) is None
+        view = ResultViews().get(s, rid)
+        rev = s.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    assert rev >= "0006"
+    assert view.assignment_of("V1")["name"] == "Ana Lima"  # type: ignore[index]
+    database.dispose()

@@ -70,7 +70,23 @@ def test_claim_lease_and_fencing(db: Db) -> None:
     assert (job.status, job.worker, job.attempts) == ("done", "B", 2)
     assert _results(database, rid) == 1
     assert a.claim() is None and b.claim() is None
+    _assert_view_stored(database, rid)
     database.dispose()
+
+
+def _assert_view_stored(database: Any, rid: str) -> None:
+    """The result is stored laid out for paging too: its page reads that, not the result."""
+    from volmatch.api.service.result_pages import ResultViews, stored_result
+    from volmatch.api.service.tables import Job
+
+    def no_build(*_: Any) -> Any:
+        raise AssertionError("the result was parsed")
+
+    with database.read() as s:
+        view = ResultViews(build=no_build).get(s, rid)
+        result = stored_result(s, rid, s.get(Job, rid))
+    assert view.assignments == result["assignments"]
+    assert view.unmatched == result["unmatched_volunteers"]
 
 
 def test_job_whose_workers_keep_dying_fails_after_max_attempts(db: Db) -> None:

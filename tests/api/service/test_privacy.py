@@ -81,3 +81,10 @@ def test_erasure_while_the_round_is_solving_reaches_its_result(db: Any) -> None:
         assert '"V1"' not in text and "Ana Lima" not in text
         pseudonym = erased.json()["pseudonym"]
         assert pseudonym in {a["volunteer"] for a in result["assignments"]}
+        # the paging view stored beside the result is made from the pseudonymised one
+        from volmatch.api.service.tables import ResultViewRow
+
+        with app.state.db.read() as s:
+            stored = s.get(ResultViewRow, rid)
+            assert stored is not None
+            assert b"Ana Lima" not in stored.data and b'"V1"' not in stored.data

@@ -23,6 +23,8 @@ from volmatch.api.service.result_pages import (
 
 DOC, RESULT = big_round_and_result(300, 40, placed_share=0.8)
 VIEW = ResultView.build("r", RESULT, DOC)
+STORED = ResultView.from_bytes("r", VIEW.to_bytes())
+"""The same view as stored beside the result and read back (rows decoded on demand)."""
 PLACEMENTS = {p["id"]: p for p in DOC["placements"]}
 NAMES = {v["id"]: v["name"] for v in DOC["volunteers"]}
 
@@ -61,10 +63,12 @@ def _expected(q: AssignmentQuery) -> tuple[list[str], int]:
     descending=st.booleans(),
     page=st.integers(1, 30),
     per_page=st.integers(1, 60),
+    stored=st.booleans(),
 )
-def test_every_page_is_the_naive_filter_and_sort(**kw: Any) -> None:
+def test_every_page_is_the_naive_filter_and_sort(stored: bool, **kw: Any) -> None:
     q = AssignmentQuery(**kw)
-    page = VIEW.assignments_page(q)
+    assert STORED is not None
+    page = (STORED if stored else VIEW).assignments_page(q)
     ids, total = _expected(q)
     # Python's sort keeps ties in their order when reversing too: volunteer id order
     assert [r["volunteer"] for r in page.rows] == ids
@@ -95,13 +99,54 @@ def test_facets_list_what_the_filters_can_take() -> None:
     assert "H00" in VIEW.choices("host")
 
 
-def test_unmatched_and_open_slots_pages() -> None:
-    page = VIEW.unmatched_page(page=2, per_page=25)
+@pytest.mark.parametrize("stored", [False, True])
+def test_unmatched_and_open_slots_pages(stored: bool) -> None:
+    view = STORED if stored else VIEW
+    assert view is not None
+    page = view.unmatched_page(page=2, per_page=25)
     assert page.total == 60 and page.pages == 3
     assert page.rows[0]["volunteer"] == "V000265"
     assert page.rows[0]["name"] == "Person 265"
-    assert VIEW.unmatched_page(search="person 299").rows[0]["volunteer"] == "V000299"
-    assert VIEW.open_slots_page().total == 0
+    assert page.rows[0]["details"] == RESULT["unmatched_volunteers"][25]["details"]
+    assert view.unmatched_page(search="PERSON 299").rows[0]["volunteer"] == "V000299"
+    assert view.unmatched_page(search="v00029").total == 10
+    assert view.open_slots_page().total == 0
+
+
+def test_a_stored_view_reads_back_the_same() -> None:
+    """Every part a page or the explanation uses, from the stored bytes as built."""
+    doc, result = big_round_and_result(60, 12, placed_share=0.5)
+    result["open_slots"] = [{"placement": "P00003", "open": 2, "reasons": ["r"],
+                             "cost": None, "nearest": "V000059", "details": []},
+                            {"placement": "P00007", "open": 1, "reasons": ["s"],
+                             "cost": 5, "nearest": None, "details": []}]
+    result["moves"] = [{"volunteer": "V000001", "from": "P00002", "to": "P00001",
+                        "reason": "x"}]
+    doc["policy"] = {"locked": [{"volunteer": "V000001", "placement": "P00001"}]}
+    built = ResultView.build("r", result, doc)
+    back = ResultView.from_bytes("r", built.to_bytes())
+    assert back is not None
+    for view in (built, back):
+        assert view.assignments == result["assignments"]
+        assert view.unmatched == result["unmatched_volunteers"]
+        assert view.open_slots == result["open_slots"]
+        assert (view.status, view.objective, view.moves, view.policy, view.kpis) == (
+            "optimal", result["objective"], result["moves"], doc["policy"], result["kpis"])
+        assert view.names == {v["id"]: v["name"] for v in doc["volunteers"]}
+        assert view.placements["P00003"] == {"host": "H03", "country": "VN",
+                                             "title": "need 3", "priority": 4, "slots": 5}
+        assert view.n_placements == 12 and view.n_assignments == 30
+        assert view.name_of("V000059") == "Person 59" and view.name_of("nobody") == ""
+        assert view.placement_of("nowhere") is None
+        assert view.assignment_of("V000007")["placement"] == "P00007"  # type: ignore[index]
+        assert view.assignment_of("V000059") is None
+        assert view.chosen_pairs() == ([a["volunteer"] for a in result["assignments"]],
+                                       [a["placement"] for a in result["assignments"]])
+        slots = view.open_slots_page(search="NEED 7")
+        assert [(r["placement"], r["title"], r["host"]) for r in slots.rows] == [
+            ("P00007", "need 7", "H07")]
+        assert view.open_slots_page(per_page=1, page=2).rows[0]["placement"] == "P00007"
+    assert ResultView.from_bytes("r", ResultView.build("r", {}, {}).to_bytes()) is not None
 
 
 @pytest.mark.parametrize(
@@ -149,7 +194,8 @@ def database_fixture(tmp_path: Path) -> Any:
     db.dispose()
 
 
-def _store(db: Any, status: str = "done") -> str:
+def _store(db: Any, status: str = "done", view: bool = False) -> str:
+    from volmatch.api.service.result_pages import view_row
     from volmatch.api.service.tables import Job, ResultRow, RoundRow
 
     doc = {"volunteers": [vol("V1", name="Ana"), vol("V2")], "placements": [plc("P1")]}
@@ -166,7 +212,23 @@ def _store(db: Any, status: str = "done") -> str:
         s.add(Job(round_id=rid, status=status, progress={}, attempts=1))
         if status == "done":
             s.add(ResultRow(round_id=rid, result=result, worker="w"))
+            if view:
+                s.flush()
+                s.add(view_row(rid, result, doc))
     return rid
+
+
+def _no_build(*_: Any) -> ResultView:
+    raise AssertionError("the result was parsed")
+
+
+def test_a_stored_view_is_read_without_parsing_the_result(database: Any) -> None:
+    views = ResultViews(build=_no_build)
+    rid = _store(database, view=True)
+    with database.read() as s:
+        view = views.get(s, rid)
+    assert view.assignment_of("V1")["name"] == "Ana"  # type: ignore[index]
+    assert view.unmatched_page().rows[0]["reasons"] == ["full"]
 
 
 def test_the_cache_reads_a_result_once(database: Any) -> None:
@@ -180,10 +242,13 @@ def test_the_cache_reads_a_result_once(database: Any) -> None:
 
 
 def test_an_erasure_makes_the_cache_read_again(database: Any) -> None:
+    """And drops the round's stored view, which names the volunteer."""
     from volmatch.api.service.privacy import erase_volunteer
+    from volmatch.api.service.tables import ResultViewRow
 
     views = ResultViews()
-    rid = _store(database)
+    rid = _store(database, view=True)
+    other = _store(database, view=True)
     with database.read() as s:
         views.get(s, rid)
     with database.write() as s:
@@ -194,6 +259,7 @@ def test_an_erasure_makes_the_cache_read_again(database: Any) -> None:
         erase_volunteer(s, "V1")
     with database.read() as s:
         view = views.get(s, rid)
+        assert s.get(ResultViewRow, rid) is None and s.get(ResultViewRow, other) is None
     assert views.builds == 2
     assert view.assignment_of("V1") is None
     assert view.assignments[0]["volunteer"].startswith("erased-")

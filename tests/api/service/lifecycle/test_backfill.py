@@ -125,6 +125,7 @@ def test_a_withdrawn_need_is_not_filled_again(client: Any) -> None:
     rid = published(client)
     got = offers(client, rid)
     at_p2 = [v for v, o in got.items() if o["placement"] == "P2"]
+    accept(client, got[at_p2[0]]["id"])
     h2 = client.keys.auth("host2")
     r = client.post(f"/rounds/{rid}/placements/P2/withdraw", json={}, headers=h2)
     assert r.status_code == 404  # P2 is H01's
@@ -140,3 +141,10 @@ def test_a_withdrawn_need_is_not_filled_again(client: Any) -> None:
     assert lifecycle(client, rid)["withdrawn"] == ["P2"]
     r = client.post(f"/rounds/{rid}/placements/P2/withdraw", json={}, headers=h1)
     assert r.status_code == 409
+    # The accepted offer withdrawn with its need holds no slot in the report.
+    rep = client.get("/report", params={"round": rid},
+                     headers=client.keys.auth("coordinator")).json()
+    p2 = rep["host"]["H01"]
+    assert rep["totals"]["withdrawn"] == len(at_p2) and rep["totals"]["accepted"] == 1
+    assert rep["totals"]["filled"] == 0
+    assert p2["withdrawn"] == len(at_p2) and p2["filled"] == 0

@@ -159,10 +159,15 @@ def test_the_demo_round_from_publication_to_the_programme_report(story: Any) -> 
             "SELECT offer_id, from_state, to_state, wave FROM offer_events "
             "WHERE round_id = :r ORDER BY id"), {"r": rid}).all()
     reached: dict[str, set[int]] = {}
+    last: dict[int, str] = {}
     for offer_id, frm, to, _ in evs:
         if frm != to:
             reached.setdefault(to, set()).add(offer_id)
+            last[offer_id] = to
     totals = rep["totals"]
+    assert totals["withdrawn"] == len(reached.get("withdrawn", ()))
+    holding = {"accepted", "pre_departure", "deployed", "extended", "completed", "ended_early"}
+    assert totals["filled"] == sum(s in holding for s in last.values())
     assert totals["offered"] == len(reached["offered"])
     assert totals["accepted"] == len(reached["accepted"])
     assert totals["declined"] == len(reached["declined"]) == 5
