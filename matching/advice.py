@@ -301,9 +301,7 @@ class PlacementAdvice:
         return {
             "placement": self.placement.id,
             "in_round": self.in_round,
-            "eligible": f.n_eligible,
-            "rules": {k: {"fail": v.fail, "only": v.only} for k, v in f.rules.items()},
-            "changes": [ch.as_dict() for ch in f.changes],
+            **f.as_dict(),
             "availability": {
                 "placed_here": a.placed_here,
                 "placed_elsewhere": a.placed_elsewhere,

@@ -5,6 +5,11 @@ round, and recommendations with exact regrets (`matching.advice`, docs/advice.md
 "The current round" is the latest round created, or the one asked for; a round still
 queued or solving is a 409 carrying its status. Hosts see no rounds: they get the
 counts and changes of their own needs, never who the volunteers are.
+
+The web pages call these functions too. Where no round has a result yet they fall back
+(`live_feasibility`) to the same counts and changes against the stored pool alone
+(`pool_feasibility`: no availability, since nobody is placed), and the coordinator's
+recommendations say a round must be solved first.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from volmatch.api.service.auth import Principal
 from volmatch.api.service.errors import ApiError, not_found
+from volmatch.api.service.pool_cache import PoolCache
+from volmatch.api.service.result_pages import erasures_mark
 from volmatch.api.service.tables import Job, PlacementRow, ResultRow, RoundRow
 from volmatch.api.service.warm import WarmRounds
 from volmatch.matching.advice import (
@@ -24,7 +31,11 @@ from volmatch.matching.advice import (
     advise_placement,
     advise_volunteer,
 )
+from volmatch.matching.feasibility import feasibility
 from volmatch.models import Placement
+
+NO_RESULT = 409
+"""The status of "no round has a result to advise from" (queued, solving, or none)."""
 
 
 def _round(session: Session, round_id: str | None) -> tuple[RoundRow, ResultRow]:
@@ -34,7 +45,7 @@ def _round(session: Session, round_id: str | None) -> tuple[RoundRow, ResultRow]
             select(RoundRow).order_by(RoundRow.created_at.desc(), RoundRow.id.desc())
         ).first()
         if r is None:
-            raise ApiError(409, "no round yet: advice needs a solved round (POST /rounds)")
+            raise ApiError(NO_RESULT, "no round yet: advice needs a solved round (POST /rounds)")
     else:
         r = session.get(RoundRow, round_id)
         if r is None:
@@ -43,12 +54,17 @@ def _round(session: Session, round_id: str | None) -> tuple[RoundRow, ResultRow]
     res = session.get(ResultRow, r.id)
     if job is None or job.status != "done" or res is None:
         status = job.status if job is not None else "unknown"
-        raise ApiError(409, f"round {r.id!r} has no result yet: it is {status}",
-                       extra={"round": r.id, "status": status})
+        raise ApiError(
+            NO_RESULT,
+            f"round {r.id!r} has no result yet: it is {status}",
+            extra={"round": r.id, "status": status},
+        )
     return r, res
 
 
-def _build(r: RoundRow, res: ResultRow) -> AdviceBase:
+def _build(session: Session, round_id: str) -> AdviceBase:
+    """The advice base of a round from its stored document and result (read by column:
+    a page may hold the round's row loaded without its document)."""
     import numpy as np
 
     from volmatch.matching import prepare
@@ -57,11 +73,15 @@ def _build(r: RoundRow, res: ResultRow) -> AdviceBase:
     from volmatch.matching.previous import pair_index
     from volmatch.models import parse_round
 
-    prep = prepare(parse_round(r.document))
+    document = session.scalar(select(RoundRow.document).where(RoundRow.id == round_id))
+    result = session.scalar(select(ResultRow.result).where(ResultRow.round_id == round_id))
+    prep = prepare(parse_round(document))
     c = prep.compiled
-    result = res.result
-    known = [a for a in result["assignments"]
-             if a["volunteer"] in c.vindex and a["placement"] in c.pindex]
+    known = [
+        a
+        for a in result["assignments"]
+        if a["volunteer"] in c.vindex and a["placement"] in c.pindex
+    ]
     v = np.array([c.vindex[a["volunteer"]] for a in known], dtype=np.int64)
     p = np.array([c.pindex[a["placement"]] for a in known], dtype=np.int64)
     at = pair_index(c, prep.pairs, v, p)
@@ -75,10 +95,13 @@ def advice_base_for(
 ) -> tuple[str, AdviceBase]:
     """The warm advice base of the current round (or `round_id`), and its id."""
     r, res = _round(session, round_id)
-    return r.id, warm.get((r.id, str(res.created_at)), lambda: _build(r, res))
+    # an erasure rewrites stored rounds and results in place: a new version
+    version = (r.id, str(res.created_at), erasures_mark(session))
+    return r.id, warm.get(version, lambda: _build(session, r.id))
 
 
-def _stored(session: Session, placement_id: str, who: Principal) -> Placement:
+def stored_need(session: Session, placement_id: str, who: Principal) -> Placement:
+    """A stored need as stored now (404 where unknown or another host's)."""
     row = session.get(PlacementRow, placement_id)
     if row is None or (who.role == "host" and row.host_id != who.host_id):
         raise not_found("placement", placement_id)
@@ -92,14 +115,22 @@ def _answer(round_id: str, doc: dict[str, Any], who: Principal) -> dict[str, Any
     return doc
 
 
+def _own_draft(draft: Placement, who: Principal) -> None:
+    """A host asks about its own host's needs only (else the 404 of a need it cannot see)."""
+    if who.role == "host" and draft.host != who.host_id:
+        raise not_found("placement", draft.id)
+
+
 def feasibility_for(
-    session: Session, warm: WarmRounds, draft: Placement, who: Principal,
+    session: Session,
+    warm: WarmRounds,
+    draft: Placement,
+    who: Principal,
     round_id: str | None = None,
 ) -> dict[str, Any]:
     """Feasibility of a draft need (a host: of its own host only, else 404 as for any
     need it cannot see)."""
-    if who.role == "host" and draft.host != who.host_id:
-        raise not_found("placement", draft.id)
+    _own_draft(draft, who)
     rid, base = advice_base_for(session, warm, round_id)
     doc = advise_placement(base, draft, recommend=False).as_dict()
     doc.pop("recommendations")
@@ -107,11 +138,14 @@ def feasibility_for(
 
 
 def placement_feasibility(
-    session: Session, warm: WarmRounds, placement_id: str, who: Principal,
+    session: Session,
+    warm: WarmRounds,
+    placement_id: str,
+    who: Principal,
     round_id: str | None = None,
 ) -> dict[str, Any]:
     """Feasibility of a stored need, as it is stored now, against the current round."""
-    need = _stored(session, placement_id, who)
+    need = stored_need(session, placement_id, who)
     rid, base = advice_base_for(session, warm, round_id)
     doc = advise_placement(base, need, recommend=False).as_dict()
     doc.pop("recommendations")
@@ -119,18 +153,26 @@ def placement_feasibility(
 
 
 def placement_recommendations(
-    session: Session, warm: WarmRounds, placement_id: str, who: Principal,
-    top: int = DEFAULT_TOP, round_id: str | None = None,
+    session: Session,
+    warm: WarmRounds,
+    placement_id: str,
+    who: Principal,
+    top: int = DEFAULT_TOP,
+    round_id: str | None = None,
 ) -> dict[str, Any]:
     """The best volunteers for a stored need by exact regret: the round's own need where
     the round holds it unchanged, else the need added to the round with one slot."""
-    need = _stored(session, placement_id, who)
+    need = stored_need(session, placement_id, who)
     rid, base = advice_base_for(session, warm, round_id)
-    return _answer(rid, advise_placement(base, need, top).as_dict(), who)
+    doc = advise_placement(base, need, top).as_dict()
+    return _answer(rid, {**doc, "pure_optimum": base.pricing.exact}, who)
 
 
 def volunteer_recommendations(
-    session: Session, warm: WarmRounds, volunteer_id: str, top: int = DEFAULT_TOP,
+    session: Session,
+    warm: WarmRounds,
+    volunteer_id: str,
+    top: int = DEFAULT_TOP,
     round_id: str | None = None,
 ) -> dict[str, Any]:
     """A volunteer's best placements in the current round by exact regret (404 for a
@@ -139,4 +181,27 @@ def volunteer_recommendations(
     vi = base.prep.compiled.vindex.get(volunteer_id)
     if vi is None:
         raise not_found("volunteer in this round", volunteer_id)
-    return {"round": rid, **advise_volunteer(base, vi, top)}
+    return {"round": rid, **advise_volunteer(base, vi, top), "pure_optimum": base.pricing.exact}
+
+
+def pool_feasibility(
+    session: Session, pool: PoolCache, draft: Placement, who: Principal
+) -> dict[str, Any]:
+    """Feasibility of a need against the stored pool alone, under the default policy:
+    the counts and changes of `feasibility_for` with `round` None and no availability."""
+    _own_draft(draft, who)
+    f = feasibility(pool.compiled(session), draft)
+    return {"round": None, "placement": draft.id, "in_round": False, **f.as_dict()}
+
+
+def live_feasibility(
+    session: Session, warm: WarmRounds, pool: PoolCache, draft: Placement, who: Principal
+) -> dict[str, Any]:
+    """`feasibility_for` against the latest round, or `pool_feasibility` where no round
+    has a result yet (the pages' answer instead of the API's 409)."""
+    try:
+        return feasibility_for(session, warm, draft, who)
+    except ApiError as exc:
+        if exc.status != NO_RESULT:
+            raise
+    return pool_feasibility(session, pool, draft, who)

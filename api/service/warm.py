@@ -3,9 +3,10 @@ bitsets, the eligible pairs and scores, and the residual network of the best
 assignment, so that a need's feasibility or a top-k with exact regrets is answered in
 milliseconds instead of re-preparing a round of 100,000 volunteers.
 
-A version is a round id with the time its result was stored: rounds are frozen
-snapshots and a result is stored once, so a version never changes, and a newer round
-(or a result stored again after an erasure) is another key. At most `kept` versions are
+A version is a round id with the time its result was stored and the erasures' mark:
+rounds are frozen snapshots and a result is stored once, so a version never changes,
+and a newer round, or an erasure (which rewrites rounds and results in place), is
+another key. At most `kept` versions are
 held, least recently used dropped; safe to share between request threads. One lives on
 `app.state.warm` (no module-level state).
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Final
+from typing import Any, Final
 
 from volmatch.matching.advice import AdviceBase
 
@@ -59,3 +60,12 @@ class WarmRounds:
         """Forget every round (after an erasure: the pool changed)."""
         with self._lock:
             self._bases.clear()
+
+
+def warm_rounds(app: Any) -> WarmRounds:
+    """The app's warm rounds (`app.state.warm`, made on first use where the app was built
+    without: the routes and the pages share it)."""
+    warm = getattr(app.state, "warm", None)
+    if not isinstance(warm, WarmRounds):
+        warm = app.state.warm = WarmRounds()
+    return warm

@@ -22,7 +22,7 @@ from volmatch.api.service.deps import (
 from volmatch.api.service.errors import ApiError, not_found
 from volmatch.api.service.routing import CommitRoute
 from volmatch.api.service.schemas import ROUND_ID_PATTERN
-from volmatch.api.service.warm import WarmRounds
+from volmatch.api.service.warm import WarmRounds, warm_rounds
 from volmatch.matching.advice import DEFAULT_TOP
 from volmatch.models import Placement
 
@@ -45,15 +45,15 @@ def _coordinator(who: Principal, kind: str, ident: str) -> None:
 
 
 def _warm(request: Request) -> WarmRounds:
-    warm = getattr(request.app.state, "warm", None)
-    if not isinstance(warm, WarmRounds):
-        warm = request.app.state.warm = WarmRounds()
-    return warm
+    return warm_rounds(request.app)
 
 
 @router.post("/placements/feasibility", summary="Feasibility of a draft need")
 def draft_feasibility(
-    body: Placement, request: Request, session: ReadSession, who: Anyone,
+    body: Placement,
+    request: Request,
+    session: ReadSession,
+    who: Anyone,
     round: RoundQuery = None,
 ) -> dict[str, Any]:
     return advice.feasibility_for(session, _warm(request), body, who, round)
@@ -61,7 +61,10 @@ def draft_feasibility(
 
 @router.get("/placements/{placement_id}/feasibility", summary="Feasibility of a stored need")
 def stored_feasibility(
-    placement_id: PlacementPath, request: Request, session: ReadSession, who: Anyone,
+    placement_id: PlacementPath,
+    request: Request,
+    session: ReadSession,
+    who: Anyone,
     round: RoundQuery = None,
 ) -> dict[str, Any]:
     return advice.placement_feasibility(session, _warm(request), placement_id, who, round)
@@ -72,13 +75,15 @@ def stored_feasibility(
     summary="The best volunteers for a need, by exact regret",
 )
 def need_recommendations(
-    placement_id: PlacementPath, request: Request, session: ReadSession, who: Anyone,
-    top: TopQuery = DEFAULT_TOP, round: RoundQuery = None,
+    placement_id: PlacementPath,
+    request: Request,
+    session: ReadSession,
+    who: Anyone,
+    top: TopQuery = DEFAULT_TOP,
+    round: RoundQuery = None,
 ) -> dict[str, Any]:
     _coordinator(who, "placement", placement_id)
-    return advice.placement_recommendations(
-        session, _warm(request), placement_id, who, top, round
-    )
+    return advice.placement_recommendations(session, _warm(request), placement_id, who, top, round)
 
 
 @router.get(
@@ -86,8 +91,12 @@ def need_recommendations(
     summary="The best placements for a volunteer, by exact regret",
 )
 def volunteer_recommendations(
-    volunteer_id: VolunteerPath, request: Request, session: ReadSession, who: Anyone,
-    top: TopQuery = DEFAULT_TOP, round: RoundQuery = None,
+    volunteer_id: VolunteerPath,
+    request: Request,
+    session: ReadSession,
+    who: Anyone,
+    top: TopQuery = DEFAULT_TOP,
+    round: RoundQuery = None,
 ) -> dict[str, Any]:
     _coordinator(who, "volunteer", volunteer_id)
     return advice.volunteer_recommendations(session, _warm(request), volunteer_id, top, round)

@@ -20,15 +20,21 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
+from volmatch.api.service.advice import (
+    NO_RESULT,
+    placement_recommendations,
+    pool_feasibility,
+    stored_need,
+)
 from volmatch.api.service.deps import DbDep, ReadSession, SettingsDep, WriteSession
 from volmatch.api.service.errors import ApiError
 from volmatch.api.service.pool import read_pool, store_pool
 from volmatch.api.service.queries import latest_publication, published_assignments
 from volmatch.api.service.result_pages import AssignmentQuery, ResultView, ResultViews
 from volmatch.api.service.rounds_service import (
-    advise_need,
     cancel,
     explain_pairs,
     is_published,
@@ -44,6 +50,7 @@ from volmatch.api.service.rounds_service import (
 from volmatch.api.service.routing import CommitRoute
 from volmatch.api.service.schemas import RoundCreate
 from volmatch.api.service.tables import Job, PlacementRow, Publication, RoundRow, VolunteerRow
+from volmatch.api.service.warm import warm_rounds
 from volmatch.api.web.deps import CoordinatorPage, PageForm
 from volmatch.api.web.errors import PageNotFound
 from volmatch.api.web.render import render
@@ -319,7 +326,13 @@ def round_page(request: Request, round_id: str, user: CoordinatorPage,
     else:
         bad = ""
     view = _views(request).get(session, r.id)
-    return _result_page(request, user, r, view, query, bad, published)
+    response = _result_page(request, user, r, view, query, bad, published)
+    # the explanations this page offers, priced while the coordinator reads it; started
+    # once the page is sent, as the pricing thread would slow the page's own rendering
+    response.background = BackgroundTask(
+        request.app.state.priced_rounds.prefetch, request.app.state.db, r.id,
+        user.principal, r.n_volunteers)
+    return response
 
 
 def _result_page(request: Request, user: Any, r: RoundRow, view: ResultView,
@@ -475,16 +488,18 @@ def explain_page(request: Request, round_id: str, user: CoordinatorPage,
 def advice_page(request: Request, round_id: str, user: CoordinatorPage,
                 db: DbDep) -> Response:
     """For a need of a finished round: who is placed there, why slots stay open, and
-    the volunteers recommended for it with their cost to the round (least first)."""
+    the volunteers recommended for it with their cost to the round (least first), from
+    `GET /placements/{id}/recommendations`'s own service function."""
     placement = request.query_params.get("placement", "")
     with db.read() as session:
         r, _ = _header(session, round_id, user)
         view = _views(request).get(session, r.id)
-    need = view.placements.get(placement)
-    if need is None:
-        raise PageNotFound
-    rows, exact = advise_need(db, r.id, user.principal, placement,
-                              request.app.state.priced_rounds)
+        need = view.placements.get(placement)
+        if need is None:
+            raise PageNotFound
+        advice, missing = _recommendations(request, session, user, r.id, placement)
+    rows = [{**x, "placed_at": (view.assignment_of(x["volunteer"]) or {}).get("placement")}
+            for x in advice.get("recommendations", [])]
     from volmatch.api.web.routes.offers import section_context
 
     with db.read() as session:
@@ -495,6 +510,26 @@ def advice_page(request: Request, round_id: str, user: CoordinatorPage,
 
     tr = translator(page_language(request))
     return render(request, "coordinator/advice.html", user=user, round=r,
-                  placement=placement, need=need, rows=rows[:ADVICE_ROWS], n_rows=len(rows),
-                  exact=exact, placed_here=placed_here, open_here=open_here,
+                  placement=placement, need=need, rows=rows, n_rows=int(advice.get("eligible", 0)),
+                  exact=bool(advice.get("pure_optimum", True)),
+                  in_round=bool(advice.get("in_round", True)), missing=missing,
+                  placed_here=placed_here, open_here=open_here,
                   reasons=lambda items: _reasons(items, tr.gettext), **life)
+
+
+def _recommendations(request: Request, session: Session, user: Any, round_id: str,
+                     placement: str) -> tuple[dict[str, Any], str]:
+    """The need's advice as the API answers it, and why it has no recommendations:
+    `""`; `"round"`: no result to price them against (the counts are then the stored
+    need's against the stored pool); `"need"`: the need is no longer stored."""
+    try:
+        return placement_recommendations(session, warm_rounds(request.app), placement,
+                                         user.principal, ADVICE_ROWS, round_id), ""
+    except ApiError as exc:
+        if exc.status not in (404, NO_RESULT):
+            raise
+        if exc.status == 404:
+            return {}, "need"
+    need = stored_need(session, placement, user.principal)
+    return pool_feasibility(session, request.app.state.pool_cache, need,
+                            user.principal), "round"

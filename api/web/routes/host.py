@@ -3,8 +3,10 @@ need form with the API's field errors and a live feasibility line, and the volun
 matched to the host's needs after publication.
 
 Everything goes through the service functions the API uses (`placement_store`,
-`host_view`, `feasibility`): a host sees and changes only its own needs, and another
-host's need is the 404 page, as in the API.
+`host_view`, `advice`): a host sees and changes only its own needs, and another host's
+need is the 404 page, as in the API. The counts are `POST /placements/feasibility`'s
+against the latest solved round, or against the stored pool where no round has a
+result yet (`advice.live_feasibility`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from volmatch.api.service.advice import live_feasibility
 from volmatch.api.service.deps import ReadSession, WriteSession
 from volmatch.api.service.errors import ApiError
-from volmatch.api.service.feasibility import Feasibility, PoolCache, feasibility
 from volmatch.api.service.host_view import host_volunteers
 from volmatch.api.service.lifecycle.offers import actor, list_offers, visible_offer
 from volmatch.api.service.lifecycle.replies import host_decision
@@ -29,7 +31,9 @@ from volmatch.api.service.placement_store import (
 )
 from volmatch.api.service.queries import host_assignments, latest_publication
 from volmatch.api.service.routing import CommitRoute
+from volmatch.api.service.warm import warm_rounds
 from volmatch.api.web.deps import HostPage, PageForm
+from volmatch.api.web.error_text import localize
 from volmatch.api.web.errors import PageNotFound
 from volmatch.api.web.i18n import page_language, translator
 from volmatch.api.web.need_form import NeedForm, add_api_error, check, form_document
@@ -73,23 +77,34 @@ def field_label(name: str, _: Callable[[str], str]) -> str:
     }.get(name, name or _("the need"))
 
 
-def feasibility_line(f: Feasibility, slots: int, _: Callable[[str], str],
+def held_back(doc: dict[str, Any]) -> list[tuple[str, int]]:
+    """Per hard rule that alone keeps someone out, how many (most first, then the
+    contract's order): who would qualify were that rule alone relaxed."""
+    rules = [(rule, int(c["only"])) for rule, c in doc["rules"].items() if c["only"] > 0]
+    order = list(doc["rules"])
+    return sorted(rules, key=lambda g: (-g[1], order.index(g[0])))
+
+
+def feasibility_line(doc: dict[str, Any], slots: int, _: Callable[[str], str],
                      ngettext: Callable[[str, str, int], str]) -> tuple[str, str]:
-    """The live line's text and state (`none`, `few`, `ok`) for a need."""
+    """The live line's text and state (`none`, `few`, `ok`) for a need's feasibility
+    (as `advice.live_feasibility` answers it)."""
+    eligible = int(doc["eligible"])
     line = ngettext("%(n)s volunteer of the %(pool)s in the pool qualifies now.",
                     "%(n)s volunteers of the %(pool)s in the pool qualify now.",
-                    f.eligible) % {"n": f.eligible, "pool": f.pool}
-    if f.blocked_by:
-        held = ", ".join(f"{rule_label(rule, _)} (+{gain})" for rule, gain in f.blocked_by[:3])
+                    eligible) % {"n": eligible, "pool": doc["pool"]}
+    blocked = held_back(doc)
+    if blocked:
+        held = ", ".join(f"{rule_label(rule, _)} (+{gain})" for rule, gain in blocked[:3])
         line += " " + _("Held back most by: %(rules)s.") % {"rules": held}
-    state = "none" if f.eligible == 0 else "few" if f.eligible < slots else "ok"
+    state = "none" if eligible == 0 else "few" if eligible < slots else "ok"
     return line, state
 
 
-def _pool(request: Request, session: Any) -> Any:
-    """The stored pool through the app's `PoolCache`."""
-    cache: PoolCache = request.app.state.pool_cache
-    return cache.volunteers(session)
+def _feasibility(request: Request, session: Any, user: Any, need: Placement) -> Any:
+    """The need's feasibility as the API counts it, or against the pool alone."""
+    return live_feasibility(session, warm_rounds(request.app), request.app.state.pool_cache,
+                            need, user.principal)
 
 
 def _flash(request: Request) -> str:
@@ -101,7 +116,7 @@ def _flash(request: Request) -> str:
 def my_needs(request: Request, user: HostPage, session: ReadSession) -> Response:
     rows = visible_placements(session, user.principal)
     needs = [Placement.model_validate(r.data) for r in rows]
-    counts = {f.placement: f for f in feasibility(_pool(request, session), needs)}
+    counts = {p.id: _feasibility(request, session, user, p) for p in needs}
     filled: dict[str, int] = {}
     for a in host_assignments(session, user.host_id or "").values():
         filled[a.placement_id] = filled.get(a.placement_id, 0) + 1
@@ -129,7 +144,8 @@ def _save(request: Request, user: Any, form_data: Any, session: Any,
         assessment = visible_placement(session, placement_id,
                                        user.principal).data.get("needs_assessment")
     doc = form_document(form_data, user.host_id or "", placement_id, assessment)
-    placement, form = check(doc)
+    gettext = translator(page_language(request)).gettext
+    placement, form = check(doc, gettext)
     if placement is None:
         return _form_page(request, user, form, placement_id=placement_id, status=422)
     try:
@@ -139,7 +155,7 @@ def _save(request: Request, user: Any, form_data: Any, session: Any,
             put_placement(session, placement_id, placement, user.principal)
     except ApiError as exc:
         session.rollback()
-        add_api_error(form, exc.status, exc.detail, exc.errors)
+        add_api_error(form, exc.status, exc.detail, exc.errors, gettext)
         return _form_page(request, user, form, placement_id=placement_id,
                           status=exc.status)
     return RedirectResponse(f"/host/needs?saved={placement.id}", 303)
@@ -164,9 +180,9 @@ def check_need(request: Request, user: HostPage, form_data: PageForm,
         fields = ", ".join(field_label(k, tr.gettext) for k in form.errors)
         return JSONResponse({"state": "invalid", "line": tr.gettext(
             "Not counted yet: check %(fields)s.") % {"fields": fields}})
-    found = feasibility(_pool(request, session), [placement])[0]
+    found = _feasibility(request, session, user, placement)
     line, state = feasibility_line(found, placement.slots, tr.gettext, tr.ngettext)
-    return JSONResponse({"state": state, "line": line, "eligible": found.eligible})
+    return JSONResponse({"state": state, "line": line, "eligible": found["eligible"]})
 
 
 def _own(session: Any, user: Any, placement_id: str) -> Any:
@@ -236,5 +252,5 @@ def decide(request: Request, offer_id: int, user: HostPage, form_data: PageForm,
     except ApiError as exc:
         session.rollback()
         return _matches_page(request, user, session, status=exc.status,
-                             error_offer=offer.id, error=exc.detail)
+                             error_offer=offer.id, error=localize(exc.detail, tr.gettext))
     return RedirectResponse(f"/host/matches?done={decision}", 303)

@@ -113,6 +113,12 @@ def test_result_page_sorts_filters_pages_explains_and_publishes(web: Any) -> Non
     p = result["assignments"][0]["placement"]
     advice = web.get(f"/coordinator/rounds/{rid}/advice?placement={p}")
     assert advice.status_code == 200 and v in advice.text
+    # the page lists the API's recommendations, in its order, with its costs
+    recs = web.get(f"/placements/{p}/recommendations?round={rid}", headers=co).json()
+    table = advice.text.split('id="advice"')[1].split("</table>")[0]
+    shown = re.findall(r'volunteer=([^&"]+)&amp;placement', table)
+    assert shown == [x["volunteer"] for x in recs["recommendations"]]
+    assert f"{recs['eligible']} volunteer" in advice.text
     # the round was prepared and priced once for both pages; the API agrees with them
     assert web.app.state.priced_rounds.builds == 1
     api = web.get(f"/rounds/{rid}/explain?volunteer={v}&placement={p}", headers=co).json()
@@ -192,3 +198,46 @@ def test_a_workbook_upload(web: Any) -> None:
                  files={"file": ("pool.xlsx", io.BytesIO(data), "application/octet-stream")})
     assert r.status_code == 200, r.text
     assert "Stored pool.xlsx" in r.text
+
+
+def test_the_result_page_prices_the_round_ahead_of_its_explanations(web: Any) -> None:
+    """Opening a result prices its round in a thread; the first Explain uses that
+    pricing (or waits for it) instead of pricing again; the chosen pairs read from the
+    result's paging view are the stored result's assignments."""
+    import time
+
+    import numpy as np
+
+    from volmatch.api.service.auth import Principal
+    from volmatch.api.service.rounds_service import _priced
+
+    seed(web)
+    rid = _start_round(web, _coordinator(web))
+    priced = web.app.state.priced_rounds
+    assert priced.builds == 0
+    assert web.get(f"/coordinator/rounds/{rid}").status_code == 200
+    end = time.monotonic() + 60
+    while priced.builds == 0:
+        assert time.monotonic() < end
+        time.sleep(0.05)
+    result = web.get(f"/rounds/{rid}/result", headers=web.keys.auth("coordinator")).json()
+    v = result["assignments"][0]["volunteer"]
+    assert web.get(f"/coordinator/rounds/{rid}/explain?volunteer={v}").status_code == 200
+    assert web.get(f"/coordinator/rounds/{rid}").status_code == 200  # priced: not again
+    assert priced.builds == 1
+    who = Principal("k", "coordinator")
+    from_view = _priced(web.app.state.db, rid, who, web.app.state.result_views)
+    from_result = _priced(web.app.state.db, rid, who)
+    assert np.array_equal(from_view[2], from_result[2])
+    assert len(from_view[2]) == len(result["assignments"])
+    assert from_view[3]["status"] == result["status"]
+
+
+def test_advice_on_a_need_withdrawn_since_the_round_says_so(web: Any) -> None:
+    seed(web)
+    rid = _start_round(web, _coordinator(web))
+    p = placements()[0]["id"]
+    assert web.delete(f"/placements/{p}", headers=web.keys.auth("coordinator")).status_code == 204
+    page = web.get(f"/coordinator/rounds/{rid}/advice?placement={p}")
+    assert page.status_code == 200
+    assert "no longer stored" in page.text and 'id="advice"' not in page.text

@@ -14,23 +14,35 @@ from volmatch.matching import compile_round, dense_pairs
 from volmatch.models import Placement, Policy, Round, Volunteer
 
 NEW_NEED = {
-    "id": "P9", "title": "Maths teacher", "country": "KE", "slots": "2", "priority": "4",
-    "security_level": "0", "start_earliest": "2027-04-01", "start_latest": "2027-06-01",
-    "min_months": "6", "max_months": "12",
-    "required_skills.code": ["teaching", ""], "required_skills.level": ["2", "1"],
-    "required_languages.code": ["en"], "required_languages.level": ["B1"],
-    "required_training": "", "sdg_targets": "4.1, 17.6",
-    "summary": "Two schools lost their maths teachers.", "beneficiaries": "300",
+    "id": "P9",
+    "title": "Maths teacher",
+    "country": "KE",
+    "slots": "2",
+    "priority": "4",
+    "security_level": "0",
+    "start_earliest": "2027-04-01",
+    "start_latest": "2027-06-01",
+    "min_months": "6",
+    "max_months": "12",
+    "required_skills.code": ["teaching", ""],
+    "required_skills.level": ["2", "1"],
+    "required_languages.code": ["en"],
+    "required_languages.level": ["B1"],
+    "required_training": "",
+    "sdg_targets": "4.1, 17.6",
+    "summary": "Two schools lost their maths teachers.",
+    "beneficiaries": "300",
 }
 
 
 def _dense_count(placement: dict[str, Any]) -> int:
     """Eligible volunteers of the test pool for `placement`, by checking every rule on
     every pair (an independent path from the pages' count)."""
-    pool = [Volunteer.model_validate({k: v for k, v in d.items() if k != "preferences"})
-            for d in volunteers()]
-    r = Round(volunteers=pool, placements=[Placement.model_validate(placement)],
-              policy=Policy())
+    pool = [
+        Volunteer.model_validate({k: v for k, v in d.items() if k != "preferences"})
+        for d in volunteers()
+    ]
+    r = Round(volunteers=pool, placements=[Placement.model_validate(placement)], policy=Policy())
     return len(dense_pairs(compile_round(r)))
 
 
@@ -68,14 +80,20 @@ def test_a_new_need_is_saved_through_the_api_rules(web: Any) -> None:
     assert stored["required_languages"] == {"en": "B1"}
     assert stored["sdg_targets"] == ["4.1", "17.6"]
     assert stored["needs_assessment"] == {
-        "summary": "Two schools lost their maths teachers.", "beneficiaries": 300}
+        "summary": "Two schools lost their maths teachers.",
+        "beneficiaries": 300,
+    }
     # Editing keeps the assessment's other keys and changes what the form changes.
-    web.put("/placements/P9", headers=web.keys.auth("host1"), json={
-        **stored, "needs_assessment": {**stored["needs_assessment"], "counterpart": "x"}})
+    web.put(
+        "/placements/P9",
+        headers=web.keys.auth("host1"),
+        json={**stored, "needs_assessment": {**stored["needs_assessment"], "counterpart": "x"}},
+    )
     edit = web.get("/host/needs/P9")
     assert 'value="Maths teacher"' in edit.text
-    r = web.post("/host/needs/P9", data={**NEW_NEED, "slots": "3",
-                                         "csrf_token": csrf_of(edit.text)})
+    r = web.post(
+        "/host/needs/P9", data={**NEW_NEED, "slots": "3", "csrf_token": csrf_of(edit.text)}
+    )
     assert r.status_code == 303
     stored = web.get("/placements/P9", headers=web.keys.auth("host1")).json()["placement"]
     assert stored["slots"] == 3
@@ -87,9 +105,19 @@ def test_field_errors_are_the_apis_beside_their_inputs(web: Any) -> None:
     bad = {**NEW_NEED, "start_latest": "2027-01-01", "slots": "0", "sdg_targets": "99.9"}
     r = _post_form(web, "/host/needs/new", bad)
     assert r.status_code == 422
-    api = web.post("/placements", headers=web.keys.auth("host1"), json={
-        "id": "P9", "host": "H01", "country": "KE", "slots": 0, "start_earliest": "2027-04-01",
-        "start_latest": "2027-01-01", "sdg_targets": ["99.9"]}).json()
+    api = web.post(
+        "/placements",
+        headers=web.keys.auth("host1"),
+        json={
+            "id": "P9",
+            "host": "H01",
+            "country": "KE",
+            "slots": 0,
+            "start_earliest": "2027-04-01",
+            "start_latest": "2027-01-01",
+            "sdg_targets": ["99.9"],
+        },
+    ).json()
     # The API names a list's item by its path (`sdg_targets.0`): the page puts it beside
     # the list's input.
     by_field = {e["field"].split(".")[0] or e["section"]: e["message"] for e in api["errors"]}
@@ -126,9 +154,16 @@ def test_the_live_line_counts_as_the_list_does(web: Any) -> None:
     r = web.post("/host/needs/check", data=data, headers={"X-CSRF-Token": token})
     assert r.status_code == 200
     doc = r.json()
-    placement = {"id": "X", "host": "H01", "country": "KE", "slots": 2,
-                 "start_earliest": "2027-04-01", "start_latest": "2027-06-01",
-                 "required_skills": {"teaching": 2}, "required_languages": {"en": "B1"}}
+    placement = {
+        "id": "X",
+        "host": "H01",
+        "country": "KE",
+        "slots": 2,
+        "start_earliest": "2027-04-01",
+        "start_latest": "2027-06-01",
+        "required_skills": {"teaching": 2},
+        "required_languages": {"en": "B1"},
+    }
     assert doc["eligible"] == _dense_count(placement)
     assert f"{doc['eligible']} volunteer" in doc["line"] and "qualif" in doc["line"]
     # An impossible language: nobody qualifies, and the line says what holds them back.
@@ -136,8 +171,11 @@ def test_the_live_line_counts_as_the_list_does(web: Any) -> None:
     doc = web.post("/host/needs/check", data=data, headers={"X-CSRF-Token": token}).json()
     assert doc["eligible"] == 0 and doc["state"] == "none"
     assert "languages (+" in doc["line"]
-    bad = web.post("/host/needs/check", data={**data, "start_latest": "2020-01-01"},
-                   headers={"X-CSRF-Token": token}).json()
+    bad = web.post(
+        "/host/needs/check",
+        data={**data, "start_latest": "2020-01-01"},
+        headers={"X-CSRF-Token": token},
+    ).json()
     assert bad["state"] == "invalid" and "Latest start" in bad["line"]
     assert web.post("/host/needs/check", data=data).status_code == 403
 
@@ -161,15 +199,22 @@ def test_the_host_pages_speak_french(web: Any) -> None:
     sign_in(web, web.keys.host1)
     page = web.get("/host/needs/new?lang=fr").text
     assert '<html lang="fr">' in page
-    for text in ("Nouveau besoin", "Volontaires demandés", "Début au plus tôt",
-                 "Enregistrer le besoin", "Se déconnecter", "Kenya"):
+    for text in (
+        "Nouveau besoin",
+        "Volontaires demandés",
+        "Début au plus tôt",
+        "Enregistrer le besoin",
+        "Se déconnecter",
+        "Kenya",
+    ):
         assert text in page, text
     assert "Save the need" not in page
     listing = web.get("/host/needs").text  # the cookie keeps the language
     assert "Mes besoins" in listing and "Éligibles aujourd&#39;hui" in listing
     token = csrf_of(page)
-    doc = web.post("/host/needs/check", data={**NEW_NEED, "id": ""},
-                   headers={"X-CSRF-Token": token}).json()
+    doc = web.post(
+        "/host/needs/check", data={**NEW_NEED, "id": ""}, headers={"X-CSRF-Token": token}
+    ).json()
     assert "du vivier" in doc["line"]
 
 
@@ -183,8 +228,9 @@ def test_the_counts_follow_the_pool_as_it_changes(web: Any) -> None:
     again = web.post("/host/needs/check", data=data, headers=token).json()["eligible"]
     assert again == before  # from the cached pool
     co = web.keys.auth("coordinator")
-    new = [{**v, "id": "VX", "nationality": "FR"} for v in volunteers()
-           if v["id"] == "V2"]  # a teacher who speaks English: qualifies
+    new = [
+        {**v, "id": "VX", "nationality": "FR"} for v in volunteers() if v["id"] == "V2"
+    ]  # a teacher who speaks English: qualifies
     assert web.post("/volunteers", json={"volunteers": new}, headers=co).status_code == 200
     after = web.post("/host/needs/check", data=data, headers=token).json()["eligible"]
     assert after == before + 1
@@ -202,29 +248,70 @@ def test_a_host_accepts_or_declines_its_matched_volunteers_with_a_reason(web: An
     first, *rest = offers
     token = csrf_of(page.text)
     # A decline must say why; nothing is recorded without it.
-    r = web.post(f"/host/offers/{first['id']}", data={"csrf_token": token,
-                                                      "decision": "decline", "reason": ""})
+    r = web.post(
+        f"/host/offers/{first['id']}",
+        data={"csrf_token": token, "decision": "decline", "reason": ""},
+    )
     assert r.status_code == 422 and "Say why you decline" in r.text
-    assert web.get(f"/offers/{first['id']}", headers=web.keys.auth("host1")).json()[
-        "offer"]["host_decision"] is None
-    r = web.post(f"/host/offers/{first['id']}", data={
-        "csrf_token": token, "decision": "decline", "reason": "No housing free in May."})
+    assert (
+        web.get(f"/offers/{first['id']}", headers=web.keys.auth("host1")).json()["offer"][
+            "host_decision"
+        ]
+        is None
+    )
+    r = web.post(
+        f"/host/offers/{first['id']}",
+        data={"csrf_token": token, "decision": "decline", "reason": "No housing free in May."},
+    )
     assert r.status_code == 303 and r.headers["location"] == "/host/matches?done=decline"
     detail = web.get(f"/offers/{first['id']}", headers=web.keys.auth("host1")).json()
     assert detail["offer"]["host_decision"] == "declined"
     assert detail["offer"]["state"] == "declined"
     assert any(e["text"] == "No housing free in May." for e in detail["events"])
     if rest:
-        r = web.post(f"/host/offers/{rest[0]['id']}", data={"csrf_token": token,
-                                                            "decision": "accept"})
+        r = web.post(
+            f"/host/offers/{rest[0]['id']}", data={"csrf_token": token, "decision": "accept"}
+        )
         assert r.status_code == 303
-        assert web.get(f"/offers/{rest[0]['id']}", headers=web.keys.auth("host1")).json()[
-            "offer"]["host_decision"] == "accepted"
+        assert (
+            web.get(f"/offers/{rest[0]['id']}", headers=web.keys.auth("host1")).json()["offer"][
+                "host_decision"
+            ]
+            == "accepted"
+        )
     # Another host's offer, or a forged form: nothing happens.
     other = web.get("/offers", headers=web.keys.auth("host2")).json()
     if other:
-        r = web.post(f"/host/offers/{other[0]['id']}", data={"csrf_token": token,
-                                                             "decision": "accept"})
+        r = web.post(
+            f"/host/offers/{other[0]['id']}", data={"csrf_token": token, "decision": "accept"}
+        )
         assert r.status_code == 404
     r = web.post(f"/host/offers/{first['id']}", data={"decision": "accept"})
     assert r.status_code == 403
+
+
+def test_after_a_round_the_live_line_is_the_apis_feasibility(web: Any) -> None:
+    """With a solved round the pages count as `POST /placements/feasibility` does (the
+    same service function, the same warm round), and the same need's count follows."""
+    seed(web)
+    solved_round(web)
+    sign_in(web, web.keys.host1)
+    token = {"X-CSRF-Token": csrf_of(web.get("/host/needs/new").text)}
+    data = {**NEW_NEED, "id": ""}
+    doc = web.post("/host/needs/check", data=data, headers=token).json()
+    draft = {
+        "id": "NEW",
+        "host": "H01",
+        "country": "KE",
+        "slots": 2,
+        "start_earliest": "2027-04-01",
+        "start_latest": "2027-06-01",
+        "required_skills": {"teaching": 2},
+        "required_languages": {"en": "B1"},
+    }
+    api = web.post("/placements/feasibility", json=draft, headers=web.keys.auth("host1"))
+    assert api.status_code == 200, api.text
+    assert doc["eligible"] == api.json()["eligible"]
+    assert len(web.app.state.warm._bases) == 1  # the pages and the API share the round
+    listing = web.get("/host/needs")
+    assert listing.status_code == 200 and "P1: Teacher" in listing.text
