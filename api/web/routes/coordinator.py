@@ -325,6 +325,9 @@ def round_page(request: Request, round_id: str, user: CoordinatorPage,
     else:
         bad = ""
     view = _views(request).get(session, r.id)
+    # the explanations this page offers, priced while the coordinator reads it
+    request.app.state.priced_rounds.prefetch(request.app.state.db, r.id, user.principal,
+                                             r.n_volunteers)
     return _result_page(request, user, r, view, query, bad, published)
 
 
