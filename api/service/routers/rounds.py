@@ -47,6 +47,7 @@ from volmatch.api.service.schemas import (
     PublicationPublic,
     RoundCreate,
     RoundPublic,
+    ScenarioRunPublic,
     VariantCreate,
     VolunteerQuery,
 )
@@ -284,6 +285,7 @@ def create_variant(
 @router.post(
     "/rounds/{round_id}/scenarios",
     status_code=202,
+    response_model=ScenarioRunPublic,
     summary="What-if scenario against a stored round, run as a durable job (returns at "
     "once; GET /scenario-runs/{id} for progress and the comparison)",
     dependencies=IDEMPOTENT,
@@ -296,7 +298,7 @@ def run_round_scenario(
     session: WriteSession,
     who: Anyone,
     response: Response,
-) -> dict[str, Any]:
+) -> ScenarioRunPublic:
     """Planners and coordinators post a scenario file's content (as JSON). It is checked
     at once (422 with every error naming variant and change), stored as a run and
     solved by a worker, like a round: `GET /scenario-runs/{id}` (or its `/events`
@@ -326,8 +328,7 @@ def run_round_scenario(
     response.headers["Location"] = f"/scenario-runs/{run_id}"
     run = scenario_runs.read_run(session, run_id)
     assert run is not None
-    out: dict[str, Any] = json.loads(json.dumps(run.public(), default=str))
-    return out
+    return ScenarioRunPublic.model_validate(run.public())
 
 
 @router.post(

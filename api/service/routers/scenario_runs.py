@@ -4,7 +4,6 @@ host keys get 404, as for rounds."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -15,6 +14,7 @@ from volmatch.api.service.auth import Principal
 from volmatch.api.service.deps import Anyone, DbDep, ReadSession
 from volmatch.api.service.errors import not_found
 from volmatch.api.service.routing import CommitRoute
+from volmatch.api.service.schemas import ScenarioRunPublic
 
 router = APIRouter(tags=["rounds"], route_class=CommitRoute)
 
@@ -32,19 +32,19 @@ def _visible(session: Any, run_id: str, who: Principal) -> scenario_runs.RunView
 
 @router.get(
     "/scenario-runs/{run_id}",
+    response_model=ScenarioRunPublic,
     summary="A scenario run: status (queued, running, done, failed), variants "
     "solved, and the comparison once done",
 )
-def get_run(run_id: RunPath, session: ReadSession, who: Anyone) -> dict[str, Any]:
-    out: dict[str, Any] = json.loads(
-        json.dumps(_visible(session, run_id, who).public(), default=str)
-    )
-    return out
+def get_run(run_id: RunPath, session: ReadSession, who: Anyone) -> ScenarioRunPublic:
+    return ScenarioRunPublic.model_validate(_visible(session, run_id, who).public())
 
 
 @router.get(
     "/scenario-runs/{run_id}/events",
     summary="A scenario run's progress as server-sent events (`progress`, then `end`)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
 )
 def run_events(run_id: RunPath, request: Request, db: DbDep, who: Anyone) -> StreamingResponse:
     with db.read() as session:
