@@ -5,7 +5,8 @@
 Generates a round, prepares and solves it once (the warm state the service keeps per
 round version), then times, per need of a sample: the feasibility of the need as a
 draft (per-rule counts, smallest changes, availability), the top-10 by exact regret for
-a need of the round, for the need as a draft (one new slot) and for a volunteer. Cold:
+a need of the round, for the need as a draft (one new slot, and three) and for a
+volunteer. Cold:
 compiling the stored round and the feasibility of one draft, against the round's own
 compile + eligibility. Baselines in the same process: every hard rule checked on every
 volunteer for one need (`check_rules`, what a feasibility count costs without the
@@ -42,6 +43,10 @@ from volmatch.matching.solve import solve_prepared
 from volmatch.models import parse_round
 
 RESULTS = Path(__file__).resolve().parent / "results"
+MULTI_SLOTS = 3
+"""Slots of the multi-slot drafts: each slot filled costs a residual network build."""
+MULTI_SAMPLE = 3
+"""Multi-slot drafts timed: seconds each at 100,000 volunteers."""
 
 
 def _median_ms(fn: object, items: list[object]) -> float:
@@ -92,6 +97,9 @@ def main() -> None:
             lambda p: recommend_for_placement(base, int(p), 10), list(needs)),
         "top-10 for a draft need (ms)": _median_ms(
             lambda d: recommend_for_draft(base, d, feasibility(c, d).eligible, 10), drafts),
+        "top-10 for a draft need of 3 slots (ms)": _median_ms(
+            lambda d: recommend_for_draft(base, d, feasibility(c, d).eligible, 10),
+            [d.model_copy(update={"slots": MULTI_SLOTS}) for d in drafts[:MULTI_SAMPLE]]),
         "top-10 for a volunteer (ms)": _median_ms(
             lambda v: recommend_for_volunteer(base, int(v), 10), list(vols)),
         "baseline: check_rules on the pool for one need (ms)": _median_ms(

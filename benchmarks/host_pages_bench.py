@@ -5,7 +5,11 @@ API's own `GET /placements` of the same host in the same process (the baseline).
     python -m benchmarks.host_pages_bench [--volunteers 10000] [--placements 2000] [--repeat 5]
 
 Stores a generated pool in a temporary SQLite database, signs a host in, and times
-requests through the app (no network). Prints a table and writes JSON to
+requests through the app (no network): the page's first view (which also validates
+the stored pool into the process's `PoolCache`), its repeat views (counts from
+the advice service's counts), its first view after one of the host's needs changed,
+and the live line; then the same after a solved round is stored (the counts then come
+from the advice service's warm round, built on the first view). Prints a table and writes JSON to
 benchmarks/results/host-pages-<size>.json.
 """
 
@@ -77,7 +81,8 @@ def main() -> None:
             page = c.get("/sign-in")
             token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
             assert token
-            c.post("/sign-in", data={"key": key, "csrf_token": token.group(1)})
+            c.post("/sign-in", data={"key": key, "csrf_token": token.group(1)},
+                   follow_redirects=False)  # the first view of the page is timed below
             form = c.get("/host/needs/new")
             csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
             assert csrf
@@ -87,12 +92,38 @@ def main() -> None:
                      "required_languages.code": list(need.get("required_languages", {})),
                      "required_languages.level": list(need.get("required_languages",
                                                                {}).values())}
+            auth = {"Authorization": f"Bearer {key}"}
             runs = {
                 "GET /placements (API, baseline)": _time(
-                    lambda: c.get("/placements", headers={"Authorization": f"Bearer {key}"}),
-                    args.repeat),
-                "GET /host/needs (page)": _time(lambda: c.get("/host/needs"), args.repeat),
+                    lambda: c.get("/placements", headers=auth), args.repeat),
+                "GET /host/needs, first (validates the pool, counts)": _time(
+                    lambda: c.get("/host/needs"), 1),
+                "GET /host/needs (page, again)": _time(lambda: c.get("/host/needs"),
+                                                       args.repeat),
+            }
+            changed = {**need, "slots": int(need.get("slots", 1)) + 1}
+            assert c.put(f"/placements/{need['id']}", json=changed,
+                         headers=auth).status_code == 200
+            runs |= {
+                "GET /host/needs, first after a need changed (counts)": _time(
+                    lambda: c.get("/host/needs"), 1),
                 "POST /host/needs/check (live line)": _time(
+                    lambda: c.post("/host/needs/check", data=check,
+                                   headers={"X-CSRF-Token": csrf.group(1)}), args.repeat),
+            }
+            # after a round: the counts are the advice service's, against its warm round
+            from benchmarks.pages_bench import _store as store_round
+            from volmatch.matching import solve_round
+            from volmatch.models import parse_round
+
+            result = solve_round(parse_round(doc)).model_dump(mode="json")
+            store_round(app, doc, result, pool=False)
+            runs |= {
+                "GET /host/needs after a round, first (builds the warm round)": _time(
+                    lambda: c.get("/host/needs"), 1),
+                "GET /host/needs after a round, again": _time(lambda: c.get("/host/needs"),
+                                                              args.repeat),
+                "POST /host/needs/check after a round (live line)": _time(
                     lambda: c.post("/host/needs/check", data=check,
                                    headers={"X-CSRF-Token": csrf.group(1)}), args.repeat),
             }

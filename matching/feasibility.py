@@ -35,6 +35,7 @@ from volmatch.models.codes import CEFR_LEVELS, CEFR_RANK
 
 B = NDArray[np.bool_]
 I64 = NDArray[np.int64]
+I32 = NDArray[np.int32]
 
 MAX_MONTHS: Final = 36
 """The contract's longest length of service: a `max_months` change never goes past it."""
@@ -146,8 +147,8 @@ class _Start:
     """Per volunteer: the start day of service at this need and the whole months from it
     to the end of their availability."""
 
-    day: I64
-    fit: I64
+    day: I32
+    fit: I32
     at_own: B
     """Starts at their own availability (later than the need's earliest start)."""
 
@@ -159,59 +160,115 @@ def _start(c: CompiledRound, earliest: int) -> _Start:
     pse_code = int(month[0]) * 32 + int(dom[0])
     # int32 as the calendar holds them (days and month codes fit): half the memory traffic
     early = (cal.au_code - np.int32(pse_code)) >> 5
-    fit = np.where(at_own, cal.own, early).astype(np.int64)
-    return _Start(np.where(at_own, cal.af, np.int32(earliest)).astype(np.int64), fit, at_own)
+    fit = np.where(at_own, cal.own, early)
+    return _Start(np.where(at_own, cal.af, np.int32(earliest)), fit, at_own)
 
 
-def _levels(matrix: NDArray[np.uint8], names: list[str], code: str) -> NDArray[np.uint8]:
-    """A volunteer matrix's column for `code` (zeros where nobody has it)."""
+AGE_THRESHOLDS_KEPT: Final = 64
+"""Ages whose first days are kept per compiled pool: every age a need may ask (18-70
+in practice), about 800 KB each at 100,000 volunteers."""
+
+
+def first_day_of_age(c: CompiledRound, years: int) -> I64:
+    """Per volunteer of `c`: the first day on which they are `years` old, as `age_on`
+    counts, cached on the compiled pool (`age_on` converts 100,000 dates to years and
+    months: about 90 ms; comparing the start day with this, well under one)."""
+    key = f"first_day_of_age:{years}"
+    got = c.cache.get(key)
+    if isinstance(got, np.ndarray):
+        return got
+    out = _first_day_of_age(c.birth.astype(np.int64), years)
+    if sum(1 for k in c.cache if k.startswith("first_day_of_age:")) < AGE_THRESHOLDS_KEPT:
+        c.cache[key] = out
+    return out
+
+
+_MATRICES: Final = ("skill_level", "lang_level", "trained", "excluded")
+"""The compiled pool's volunteer x code matrices a need reads one column of."""
+
+
+def _column(c: CompiledRound, matrix: str, j: int) -> NDArray[np.uint8]:
+    """Column `j` of one of `_MATRICES` as uint8, contiguous: the matrices are stored a
+    volunteer per row, so a column read touches a cache line per volunteer; their
+    transposes are kept on the compiled pool (a few MB at 100,000 volunteers), built on
+    first use."""
+    key = f"columns:{matrix}"
+    cols = c.cache.get(key)
+    if not isinstance(cols, np.ndarray):
+        cols = np.ascontiguousarray(getattr(c, matrix).view(np.uint8).T)
+        c.cache[key] = cols
+    out: NDArray[np.uint8] = cols[j]
+    return out
+
+
+def _levels(c: CompiledRound, matrix: str, names: list[str], code: str) -> NDArray[np.uint8]:
+    """The column for `code` of one of `_MATRICES` (zeros where nobody has it)."""
     try:
-        return matrix[:, names.index(code)]
+        return _column(c, matrix, names.index(code))
     except ValueError:
-        return np.zeros(matrix.shape[0], dtype=np.uint8)
+        return np.zeros(c.n_volunteers, dtype=np.uint8)
 
 
 def requirements(
-    c: CompiledRound, p: Placement, forbidden_index: int | None = None
+    c: CompiledRound, p: Placement, forbidden_index: int | None = None,
+    st: _Start | None = None,
 ) -> list[Requirement]:
     """The atomic requirements of need `p` over the pool of `c` (`forbidden_index`: the
-    need's row in `c` where the coordinator's forbidden pairs apply)."""
+    need's row in `c` where the coordinator's forbidden pairs apply; `st`: the need's
+    `_start`, where the caller has it)."""
+    if st is None:
+        st = _start(c, to_days(p.start_earliest))
+    return [*_fixed_requirements(c, p, forbidden_index), *_start_requirements(c, p, st)]
+
+
+def _fixed_requirements(
+    c: CompiledRound, p: Placement, forbidden_index: int | None
+) -> list[Requirement]:
+    """The requirements that do not depend on the day service starts."""
     out: list[Requirement] = []
     n = c.n_volunteers
     for s, lv in sorted(p.required_skills.items()):
-        out.append(Requirement(f"skill:{s}", "skills", _levels(c.skill_level, c.skills, s) >= lv))
+        have = _levels(c, "skill_level", c.skills, s)
+        out.append(Requirement(f"skill:{s}", "skills", have >= lv))
     for lg, level in sorted(p.required_languages.items()):
-        have = _levels(c.lang_level, c.languages, lg)
+        have = _levels(c, "lang_level", c.languages, lg)
         out.append(Requirement(f"language:{lg}", "languages", have >= CEFR_RANK[level]))
     out.append(Requirement("training:policy", "training", c.policy_trained.copy()))
     policy = set(c.round.policy.required_training)
     for m in sorted(set(p.required_training) - policy):
-        has = _levels(c.trained.view(np.uint8), c.modules, m).astype(np.bool_)
+        has = _levels(c, "trained", c.modules, m).astype(np.bool_)
         out.append(Requirement(f"training:{m}", "training", has))
     out.append(Requirement("own_length", "length", c.v_min <= c.v_max))
     out.append(Requirement("length_min", "length", c.v_max >= p.min_months))
     out.append(Requirement("length_max", "length", c.v_min <= p.max_months))
-    st = _start(c, to_days(p.start_earliest))
     out.append(Requirement("start_latest", "dates", c.avail_from <= to_days(p.start_latest)))
-    out.append(Requirement("window", "dates", st.fit >= c.v_min))
-    out.append(Requirement("months", "dates", st.fit >= p.min_months))
-    ok = ~c.excluded[:, c.countries.index(p.country)] if p.country in c.countries else np.ones(
-        n, np.bool_
-    )
+    if p.country in c.countries:
+        ok = ~_column(c, "excluded", c.countries.index(p.country)).view(np.bool_)
+    else:
+        ok = np.ones(n, np.bool_)
     if c.round.policy.international_only and p.country in c.countries:
         ok &= c.nationality != c.countries.index(p.country)
     out.append(Requirement("country", "country", ok))
     out.append(Requirement("security", "security", c.clearance >= p.security_level))
-    if p.age_min is not None or p.age_max is not None:
-        age = age_on(c.birth, st.day)
-        if p.age_min is not None:
-            out.append(Requirement("age_min", "age", c.has_birth & (age >= p.age_min)))
-        if p.age_max is not None:
-            out.append(Requirement("age_max", "age", c.has_birth & (age <= p.age_max)))
     if forbidden_index is not None and len(c.forbidden_v):
         ok = np.ones(n, np.bool_)
         ok[c.forbidden_v[c.forbidden_p == forbidden_index]] = False
         out.append(Requirement("forbidden", "forbidden", ok))
+    return out
+
+
+def _start_requirements(c: CompiledRound, p: Placement, st: _Start) -> list[Requirement]:
+    """The requirements that depend on the day service starts (`st`)."""
+    out = [
+        Requirement("window", "dates", st.fit >= c.v_min),
+        Requirement("months", "dates", st.fit >= p.min_months),
+    ]
+    if p.age_min is not None:
+        old_enough = st.day >= first_day_of_age(c, p.age_min)
+        out.append(Requirement("age_min", "age", c.has_birth & old_enough))
+    if p.age_max is not None:
+        young_enough = st.day < first_day_of_age(c, p.age_max + 1)
+        out.append(Requirement("age_max", "age", c.has_birth & young_enough))
     return out
 
 
@@ -253,7 +310,8 @@ def feasibility(
     """The need `p` against the pool of `c`: who is eligible, how many each hard rule
     removes, and each requirement's smallest change that admits more people."""
     n = c.n_volunteers
-    reqs = requirements(c, p, forbidden_index)
+    st = _start(c, to_days(p.start_earliest))
+    reqs = requirements(c, p, forbidden_index, st)
     total = _failures([q.passes for q in reqs], n)
     eligible = total == 0
     rules = rule_masks(reqs, n)
@@ -263,13 +321,13 @@ def feasibility(
     for rule, ok in rules.items():
         counts[rule] = RuleCount(int(n - np.count_nonzero(ok)),
                                  int(np.count_nonzero(alone & ~ok)))
-    changes = _changes(c, p, reqs, total, forbidden_index)
+    changes = _changes(c, p, reqs, total, st)
     return Feasibility(eligible, counts, changes, reqs)
 
 
 def _changes(
     c: CompiledRound, p: Placement, reqs: list[Requirement], total: NDArray[np.uint8],
-    forbidden_index: int | None,
+    st: _Start,
 ) -> list[Change]:
     by_key = {q.key: q for q in reqs}
     out: list[Change] = []
@@ -290,9 +348,9 @@ def _changes(
         out.append(Change(key, by_key[key].rule, fld, current, proposed, admits))
 
     for s, lv in sorted(p.required_skills.items()):
-        lowest(f"skill:{s}", _levels(c.skill_level, c.skills, s), lv, f"required_skills.{s}")
+        lowest(f"skill:{s}", _levels(c, "skill_level", c.skills, s), lv, f"required_skills.{s}")
     for lg, level in sorted(p.required_languages.items()):
-        lowest(f"language:{lg}", _levels(c.lang_level, c.languages, lg), level,
+        lowest(f"language:{lg}", _levels(c, "lang_level", c.languages, lg), level,
                f"required_languages.{lg}", lambda rank: CEFR_LEVELS[rank - 1])
     own_modules = [q.key for q in reqs if q.rule == "training" and q.key != "training:policy"]
     for key in own_modules:
@@ -306,7 +364,6 @@ def _changes(
         out.append(Change("security", "security", "security_level", p.security_level, best,
                           int((c.clearance[cand] >= best).sum())))
     # months: lowering min_months helps where the volunteer's max or their window is short
-    st = _start(c, to_days(p.start_earliest))
     cand = blocked("length_min", "months")
     reach = np.minimum(c.v_max, st.fit)
     cand &= reach >= 1
@@ -324,7 +381,7 @@ def _changes(
         best = int(c.avail_from[cand].min())
         out.append(Change("start_latest", "dates", "start_latest", str(p.start_latest),
                           str(_date(best)), int((c.avail_from[cand] <= best).sum())))
-    earlier = _earlier_start(c, p, reqs, total, st, forbidden_index)
+    earlier = _earlier_start(c, p, reqs, total, st)
     if earlier is not None:
         out.append(earlier)
     for key, fld, cur in (("age_min", "age_min", p.age_min), ("age_max", "age_max", p.age_max)):
@@ -333,7 +390,7 @@ def _changes(
         cand = blocked(key) & c.has_birth
         if not cand.any():
             continue
-        age = age_on(c.birth[cand], st.day[cand])
+        age = age_on(c.birth[cand], st.day[cand].astype(np.int64))
         best = int(age.max() if key == "age_min" else age.min())
         hit = age >= best if key == "age_min" else age <= best
         out.append(Change(key, "age", fld, cur, best, int(hit.sum())))
@@ -370,7 +427,7 @@ _START_KEYS: Final = ("window", "months", "age_min", "age_max")
 
 def _earlier_start(
     c: CompiledRound, p: Placement, reqs: list[Requirement], total: NDArray[np.uint8],
-    st: _Start, forbidden_index: int | None,
+    st: _Start,
 ) -> Change | None:
     """The latest earliest-start before the current one that admits someone: per
     volunteer held back only by the start-dependent requirements, the days their
@@ -398,8 +455,10 @@ def _earlier_start(
     if not ok.any():
         return None
     day = int(hi[ok].max())
+    # only the start-dependent requirements change with the start
     moved = p.model_copy(update={"start_earliest": _date(day)})
-    after = _all([q.passes for q in requirements(c, moved, forbidden_index)], n)
+    fixed = [q.passes for q in reqs if q.key not in _START_KEYS]
+    after = _all(fixed + [q.passes for q in _start_requirements(c, moved, _start(c, day))], n)
     before = total == 0
     return Change("start_earliest", "dates", "start_earliest", str(p.start_earliest),
                   str(_date(day)), int((after & ~before).sum()), int((before & ~after).sum()))

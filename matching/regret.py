@@ -88,7 +88,14 @@ def segment_ranges(starts: I64, lengths: I64) -> I64:
     return np.cumsum(step)
 
 
-def _grouped_by(key: I64) -> bool:
+def _indices(a: NDArray[np.integer] | list[int]) -> NDArray[np.integer]:
+    """`a` as an array of indices: as given where it is one already (the pairs' int32
+    arrays are not copied), else as int64."""
+    out = np.asarray(a)
+    return out if out.dtype in (np.int32, np.int64) else out.astype(np.int64)
+
+
+def _grouped_by(key: NDArray[np.integer]) -> bool:
     """Whether equal keys stand next to each other in ascending order."""
     return len(key) < 2 or bool(np.all(key[1:] >= key[:-1]))
 
@@ -113,11 +120,11 @@ class ResidualNetwork:
         locked: NDArray[np.integer] | None = None,
     ) -> None:
         self.n_volunteers = n_volunteers
+        self._to_source: I64 | None = None
         self.n_placements = npl = len(capacity)
         self.source, self.sink = npl, npl + 1
         self.n_nodes = npl + 2
-        self.pv = np.asarray(pv, dtype=np.int64)
-        self.pp = np.asarray(pp, dtype=np.int64)
+        self.pv, self.pp = _indices(pv), _indices(pp)
         self.score = np.asarray(score, dtype=np.int64)
         chosen = np.asarray(chosen, dtype=np.int64)
         locked = np.zeros(0, np.int64) if locked is None else np.asarray(locked, np.int64)
@@ -131,19 +138,29 @@ class ResidualNetwork:
         )
         # a pair can be used when its volunteer may move and a slot of its placement is
         # not held by a lock (the pairs the flow of `pure` sees)
-        self.usable = ~self.locked_v[self.pv] & (self.free_capacity[self.pp] > 0)
+        self.usable = (self.free_capacity > 0)[self.pp]
+        if len(locked):
+            self.usable &= ~self.locked_v[self.pv]
         movers = chosen[~self.locked_v[self.pv[chosen]]]
         self.fill = np.bincount(self.pp[movers], minlength=npl)
         """Per placement: the volunteers placed there who may move."""
         self.open = self.fill < self.free_capacity
         self._build(movers)
-        self.potential = self._potentials()
+        n = self.n_nodes
+        # the edges grouped by tail: the forward network's layout, and the pass that
+        # relaxes only the edges out of the nodes that changed
+        by_tail = csr_matrix(
+            (np.arange(len(self.tail), dtype=np.int64), self.tail, self.indptr), shape=(n, n)
+        ).T.tocsr()
+        out_edges = by_tail.data
+        self.potential = self._potentials(by_tail.indptr, out_edges)
         reduced = self.cost + self.potential[self.tail] - self.potential[self.head]
         self.reduced = reduced.astype(np.float64)
-        n = self.n_nodes
         self.backward = csr_matrix((self.reduced, self.tail, self.indptr), shape=(n, n))
         """Row = head: the network reversed, for distances *to* a node."""
-        self.forward = self.backward.T.tocsr()
+        self.forward = csr_matrix(
+            (self.reduced[out_edges], by_tail.indices, by_tail.indptr), shape=(n, n)
+        )
         """Row = tail: the network, for distances *from* a node."""
 
     # -- the contracted network ------------------------------------------------------
@@ -162,7 +179,7 @@ class ResidualNetwork:
         move = np.flatnonzero(placed & self.usable & ~chosen)
         if not _grouped_by(pp):
             move = move[np.argsort(pp[move], kind="stable")]
-        m_home = home[move]
+        m_v = pv[move]
         waiting = np.flatnonzero(~placed & self.usable)
         self.waiting = waiting
         """The usable pairs of unplaced volunteers."""
@@ -186,9 +203,15 @@ class ResidualNetwork:
         # each placement's row: its moves in, then S -> P, then T -> P
         rows = np.flatnonzero(n_moves)
         pos = segment_ranges(indptr[rows], n_moves[rows])
-        tail[pos] = pp[m_home]
-        cost[pos] = w[m_home] - w[move]
-        via[pos] = pv[move]
+        # the home placement and score per volunteer: gathers from tables of one entry
+        # per volunteer, not from the pairs
+        home_p = np.zeros(self.n_volunteers, dtype=np.int64)
+        home_w = np.zeros(self.n_volunteers, dtype=np.int64)
+        at = self.at >= 0
+        home_p[at], home_w[at] = pp[self.at[at]], w[self.at[at]]
+        tail[pos] = home_p[m_v]
+        cost[pos] = home_w[m_v] - w[move]
+        via[pos] = m_v
         enter = np.flatnonzero(has_enter)
         pos = indptr[enter] + n_moves[enter]
         tail[pos], cost[pos], via[pos] = S, -best_score[enter], pv[best_pair[enter]]
@@ -208,10 +231,11 @@ class ResidualNetwork:
         npl = self.n_placements
         best = np.full(npl, _NO_SCORE, dtype=np.int64)
         pair = np.full(npl, -1, dtype=np.int64)
+        # the waiting pairs' placements and scores, gathered once (most pairs wait) and
+        # kept for `unplaced_costs`
+        pw, ww = self._waiting_p, self._waiting_w = self.pp[waiting], self.score[waiting]
         if len(waiting) == 0:
             return best, pair
-        # the waiting pairs' placements and scores, gathered once (most pairs wait)
-        pw, ww = self.pp[waiting], self.score[waiting]
         step = np.diff(pw)
         if bool(np.all(step >= 0)):
             rows = np.concatenate([[0], np.flatnonzero(step) + 1])
@@ -222,20 +246,28 @@ class ResidualNetwork:
         pair[pw[top]] = waiting[top]
         return best, pair
 
-    def _potentials(self) -> I64:
+    def _potentials(self, out_ptr: I64, out_edges: I64) -> I64:
         """Shortest distances from a virtual root joined to every node at cost 0
-        (Bellman-Ford, one vectorised pass over the edges per level)."""
-        d = np.zeros(self.n_nodes, dtype=np.int64)
+        (Bellman-Ford, one vectorised pass per level over the edges out of the nodes
+        that changed in the last; `out_ptr`, `out_edges`: the edges grouped by tail)."""
+        n = self.n_nodes
+        d = np.zeros(n, dtype=np.int64)
         rows = np.flatnonzero(np.diff(self.indptr) > 0)
         if len(rows) == 0:
             return d
-        starts = self.indptr[rows]
-        for _ in range(self.n_nodes + 1):
-            best = np.minimum.reduceat(d[self.tail] + self.cost, starts)
-            better = best < d[rows]
-            if not better.any():
+        # the first level: every edge (every node is at 0)
+        best = np.minimum.reduceat(self.cost, self.indptr[rows])
+        changed = rows[best < 0]
+        d[changed] = best[best < 0]
+        for _ in range(n + 1):
+            if len(changed) == 0:
                 return d
-            d[rows[better]] = best[better]
+            edges = out_edges[segment_ranges(out_ptr[changed], np.diff(out_ptr)[changed])]
+            heads = self.head[edges]
+            reach = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+            np.minimum.at(reach, heads, d[self.tail[edges]] + self.cost[edges])
+            changed = np.flatnonzero(reach < d)
+            d[changed] = reach[changed]
         raise NotOptimal("the assignment is not optimal: its residual network has a negative cycle")
 
     # -- distances ---------------------------------------------------------------------
@@ -245,7 +277,9 @@ class ResidualNetwork:
         dist, pred, _ = dijkstra(graph, indices=sources, return_predecessors=True, min_only=True)
         return dist, pred
 
-    def _true(self, reduced: F64, frm: int | I64, to: int | I64) -> I64:
+    def _true(
+        self, reduced: F64, frm: int | NDArray[np.integer], to: int | NDArray[np.integer]
+    ) -> I64:
         """Reduced distances back on the score scale (UNREACHABLE where infinite)."""
         finite = np.isfinite(reduced)
         out = np.where(finite, reduced, 0).astype(np.int64)
@@ -254,7 +288,7 @@ class ResidualNetwork:
 
     # -- regrets -----------------------------------------------------------------------
 
-    def _target(self, v: I64) -> I64:
+    def _target(self, v: NDArray[np.integer]) -> I64:
         """Where a volunteer's forced move closes its cycle: its placement, or S."""
         home = self.at[v]
         placed = home >= 0
@@ -290,23 +324,34 @@ class ResidualNetwork:
         places = self.pp[pairs]
         return pairs, self._regret(pairs, self._true(reduced[places], places, target))
 
+    def to_source(self) -> I64:
+        """Per placement P: the cheapest way from P to S in score points (UNREACHABLE
+        where none): an unplaced volunteer forced into P costs it minus their score
+        there. One Dijkstra to S, made once (it also keeps the tree `moves_to_source`
+        reads)."""
+        if self._to_source is None:
+            reduced, self._pred_to_source = self._dijkstra(self.backward, np.array([self.source]))
+            places = np.arange(self.n_placements)
+            self._to_source = self._true(reduced[places], places, self.source)
+        return self._to_source
+
     def unplaced_costs(self) -> tuple[I64, I64]:
         """Per volunteer: the least regret of placing them anywhere and the pair where
         it is reached (one Dijkstra to S). UNREACHABLE and -1 where no pair can be used;
         0 and the own pair for placed volunteers."""
-        reduced, self._pred_to_source = self._dijkstra(self.backward, np.array([self.source]))
-        places = np.arange(self.n_placements)
-        to_source = self._true(reduced[places], places, self.source)
+        to_source = self.to_source()
         idx = self.waiting
-        at_p = to_source[self.pp[idx]]
+        at_p = to_source[self._waiting_p]
+        value = at_p - self._waiting_w
         reach = at_p != UNREACHABLE
-        idx = idx[reach]
-        value = at_p[reach] - self.score[idx]
+        if not reach.all():
+            idx, value = idx[reach], value[reach]
+        vs = self.pv[idx]
         cost = np.full(self.n_volunteers, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(cost, self.pv[idx], value)
+        np.minimum.at(cost, vs, value)
         best = np.full(self.n_volunteers, -1, dtype=np.int64)
-        hit = idx[value == cost[self.pv[idx]]][::-1]
-        best[self.pv[hit]] = hit
+        hit = np.flatnonzero(value == cost[vs])[::-1]
+        best[vs[hit]] = idx[hit]
         cost[best < 0] = UNREACHABLE
         placed = self.at >= 0
         cost[placed] = 0

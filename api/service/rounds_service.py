@@ -28,6 +28,7 @@ from volmatch.api.service.errors import ApiError, conflict, forbidden, not_found
 from volmatch.api.service.jobs import TERMINAL, new_job
 from volmatch.api.service.lifecycle.offers import actor
 from volmatch.api.service.lifecycle.publish import start_lifecycle
+from volmatch.api.service.logs import get_logger
 from volmatch.api.service.queries import (
     add_new,
     latest_publication,
@@ -36,11 +37,13 @@ from volmatch.api.service.queries import (
     published_assignments,
     volunteer_rows,
 )
-from volmatch.api.service.result_pages import stored_result
+from volmatch.api.service.result_pages import ResultViews, erasures_mark, stored_result
 from volmatch.api.service.schemas import PublicationPublic, RoundCreate, RoundPublic
 from volmatch.api.service.settings import Settings
 from volmatch.api.service.tables import Job, Publication, PublishedAssignment, RoundRow
 from volmatch.models import ErrorItem, InvalidRound, Round, round_to_dict
+
+log = get_logger("rounds")
 
 
 def round_public(
@@ -386,10 +389,13 @@ def explain_pairs(
     return out
 
 
-def _priced(db: Database, round_id: str, who: Principal) -> tuple[Any, Any, Any, dict[str, Any]]:
+def _priced(
+    db: Database, round_id: str, who: Principal, views: ResultViews | None = None
+) -> tuple[Any, Any, Any, dict[str, Any]]:
     """A finished round prepared and priced against its own result: (prepared round,
-    pricing, the chosen pair indices, the stored result). Reads in a short session,
-    then works without holding a connection."""
+    pricing, the chosen pair indices, the result's status, mode and assignments). The
+    result is read from its paging view when `views` is given (no parsing of the whole
+    result). Reads in a short session, then works without holding a connection."""
     import numpy as np
 
     from volmatch.matching import prepare
@@ -397,23 +403,34 @@ def _priced(db: Database, round_id: str, who: Principal) -> tuple[Any, Any, Any,
     from volmatch.models import parse_round
 
     with db.read() as session:
-        r, job = visible_round(session, round_id, who)
-        result = stored_result(session, round_id, job)
-    prep = prepare(parse_round(r.document))
+        _, job = round_header(session, round_id, who)
+        if views is not None:
+            view = views.get(session, round_id)
+            status, mode = view.status, view.mode
+            vols, pls = view.chosen_pairs()
+        else:
+            stored = stored_result(session, round_id, job)
+            status, mode = str(stored["status"]), str(stored["mode"])
+            vols = [a["volunteer"] for a in stored["assignments"]]
+            pls = [a["placement"] for a in stored["assignments"]]
+        document = session.scalar(select(RoundRow.document).where(RoundRow.id == round_id))
+    prep = prepare(parse_round(document))
     c, pairs = prep.compiled, prep.pairs
-    at = {
-        (int(v), int(p)): i for i, (v, p) in enumerate(zip(pairs.v.tolist(), pairs.p.tolist(),
-                                                            strict=True))
-    }
-    chosen = np.array(
-        sorted(
-            at[(c.vindex[a["volunteer"]], c.pindex[a["placement"]])]
-            for a in result["assignments"]
-            if (c.vindex.get(a["volunteer"]), c.pindex.get(a["placement"])) in at
-        ),
-        dtype=np.intp,
-    )
-    exact = is_pure_optimum(prep, str(result["status"]), str(result["mode"]))
+    vi = np.array([c.vindex.get(v, -1) for v in vols], dtype=np.int64)
+    pi = np.array([c.pindex.get(p, -1) for p in pls], dtype=np.int64)
+    known = (vi >= 0) & (pi >= 0)
+    # the chosen pairs' indices among the eligible pairs (an assignment that is not an
+    # eligible pair of this document is left out)
+    keys = c.pair_keys(pairs.v, pairs.p)
+    order = np.argsort(keys, kind="stable")
+    want = c.pair_keys(vi[known], pi[known])
+    at = np.clip(np.searchsorted(keys[order], want), 0, max(len(keys) - 1, 0))
+    found = keys[order][at] == want if len(keys) else np.zeros(len(want), dtype=bool)
+    chosen = np.sort(order[at[found]]).astype(np.intp)
+    exact = is_pure_optimum(prep, status, mode)
+    result = {"status": status, "mode": mode,
+              "assignments": [{"volunteer": v, "placement": p}
+                              for v, p in zip(vols, pls, strict=True)]}
     return prep, pricing(prep, chosen, exact), chosen, result
 
 
@@ -430,26 +447,31 @@ def _pricing(db: Database, round_id: str, who: Principal,
 PRICED_KEPT = 2
 """Rounds kept prepared and priced per process for explanations and advice: each holds
 the round's pairs and residual network (hundreds of MB at 50,000 volunteers)."""
+PREFETCH_MAX_VOLUNTEERS = 20_000
+"""Rounds up to this size are priced as soon as their result is shown (a few seconds of
+a core at 10,000 on a busy machine), so that the first Explain does not wait; a larger
+round, whose pricing takes tens of seconds and much memory, only when first asked."""
 
 
 class PricedRounds:
     """Finished rounds prepared and priced against their result (`_priced`), kept per
     process (at most `kept`, least recently used dropped) until the next erasure, so
     that explaining pairs or advising on needs one after another does not prepare the
-    round each time. Each entry is used under its own lock."""
+    round each time; a round is priced once however many ask at the same time. Each
+    entry is used under its own lock. With `views`, the result's assignments come from
+    its paging view (`result_pages.ResultViews`)."""
 
-    def __init__(self, kept: int = PRICED_KEPT) -> None:
+    def __init__(self, kept: int = PRICED_KEPT, views: ResultViews | None = None) -> None:
         self._kept = kept
+        self._views = views
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, tuple[tuple[int, str], Any, threading.Lock]] = (
             OrderedDict())
+        self._building: dict[str, threading.Lock] = {}
         self.builds = 0
 
-    @contextmanager
-    def use(self, db: Database, round_id: str, who: Principal) -> Iterator[Any]:
-        """The priced round (as `_priced` returns it), held for the block."""
-        from volmatch.api.service.result_pages import erasures_mark
-
+    def _entry(self, db: Database, round_id: str,
+               who: Principal) -> tuple[tuple[int, str], Any, threading.Lock]:
         with db.read() as session:
             round_header(session, round_id, who)
             mark = erasures_mark(session)
@@ -457,14 +479,46 @@ class PricedRounds:
             hit = self._entries.get(round_id)
             if hit is not None and hit[0] == mark:
                 self._entries.move_to_end(round_id)
-        if hit is None or hit[0] != mark:
-            priced = _priced(db, round_id, who)
-            hit = (mark, priced, threading.Lock())
+                return hit
+            gate = self._building.setdefault(round_id, threading.Lock())
+        try:
+            with gate:  # a second asker waits for the first one's pricing
+                with self._lock:
+                    hit = self._entries.get(round_id)
+                if hit is None or hit[0] != mark:
+                    hit = (mark, _priced(db, round_id, who, self._views), threading.Lock())
+                    with self._lock:
+                        self.builds += 1
+                        self._entries[round_id] = hit
+                        self._entries.move_to_end(round_id)
+                        while len(self._entries) > self._kept:
+                            self._entries.popitem(last=False)
+        finally:
             with self._lock:
-                self.builds += 1
-                self._entries[round_id] = hit
-                self._entries.move_to_end(round_id)
-                while len(self._entries) > self._kept:
-                    self._entries.popitem(last=False)
+                self._building.pop(round_id, None)
+        return hit
+
+    @contextmanager
+    def use(self, db: Database, round_id: str, who: Principal) -> Iterator[Any]:
+        """The priced round (as `_priced` returns it), held for the block."""
+        hit = self._entry(db, round_id, who)
         with hit[2]:
             yield hit[1]
+
+    def prefetch(self, db: Database, round_id: str, who: Principal, n_volunteers: int) -> None:
+        """Price a round in a thread of its own unless it is priced, being priced, or
+        larger than `PREFETCH_MAX_VOLUNTEERS`: its result page calls this, so that the
+        explanations the coordinator asks next are ready."""
+        if n_volunteers > PREFETCH_MAX_VOLUNTEERS:
+            return
+        with self._lock:
+            if round_id in self._entries or round_id in self._building:
+                return
+
+        def run() -> None:
+            try:
+                self._entry(db, round_id, who)
+            except Exception as exc:  # asked again on Explain, which shows the error
+                log.warning("pricing ahead failed", extra={"exc_type": type(exc).__name__})
+
+        threading.Thread(target=run, daemon=True, name="volmatch-pricing").start()

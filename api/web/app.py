@@ -23,7 +23,8 @@ def mount(app: FastAPI, settings: Settings) -> None:
     app.state.pool_cache = PoolCache()
     install_page_errors(app)
     app.state.result_views = ResultViews()  # parsed results, shared by the page threads
-    app.state.priced_rounds = PricedRounds()  # rounds priced for explanations and advice
+    # rounds priced for explanations and advice, their assignments read from the views
+    app.state.priced_rounds = PricedRounds(views=app.state.result_views)
     for module in (sign_in, host, coordinator, offers, planner):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

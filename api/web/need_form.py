@@ -11,7 +11,7 @@ the page shows the very messages the API would answer.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from volmatch.api.service.errors import request_errors
+from volmatch.api.web.error_text import localize
 from volmatch.models import ErrorItem, Placement
 
 LEVEL_MAPS = ("required_skills", "desired_skills", "required_languages", "desired_languages")
@@ -112,22 +113,33 @@ def _input_of(item: ErrorItem) -> str:
     return first if first and first != "host" else ""
 
 
-def check(doc: dict[str, Any]) -> tuple[Placement | None, NeedForm]:
-    """Validate `doc` as the API does: the placement, or None and the errors by input."""
+def _english(message: str) -> str:
+    return message
+
+
+def check(doc: dict[str, Any], gettext: Callable[[str], str] = _english
+          ) -> tuple[Placement | None, NeedForm]:
+    """Validate `doc` as the API does: the placement, or None and the errors by input,
+    in the language of `gettext` (the API's English where there is no translation)."""
     form = NeedForm(values=doc)
     try:
         return Placement.model_validate(doc), form
     except ValidationError as exc:
         errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
-        for item in request_errors(errors, doc):
-            form.errors.setdefault(_input_of(item), []).append(item.message)
+        # request_errors gives one item per error, in order: the type and ctx of each
+        # key its translation.
+        for err, item in zip(errors, request_errors(errors, doc), strict=True):
+            text = localize(item.message, gettext, error_type=str(err.get("type", "")),
+                            ctx=err.get("ctx"))
+            form.errors.setdefault(_input_of(item), []).append(text)
         return None, form
 
 
 def add_api_error(form: NeedForm, status: int, detail: str,
-                  items: list[ErrorItem]) -> None:
+                  items: list[ErrorItem], gettext: Callable[[str], str] = _english) -> None:
     """An error the service answered (403, 404, 409, 422 ...) shown on the form."""
     if not items:
-        form.errors.setdefault("id" if status in (404, 409) else "", []).append(detail)
+        form.errors.setdefault("id" if status in (404, 409) else "", []).append(
+            localize(detail, gettext))
     for item in items:
-        form.errors.setdefault(_input_of(item), []).append(item.message)
+        form.errors.setdefault(_input_of(item), []).append(localize(item.message, gettext))

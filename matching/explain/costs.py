@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import NamedTuple
+from string import Formatter
+from typing import Final, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -44,8 +45,9 @@ class Pricing:
     exact: bool
     """Whether the result being explained is this very optimum."""
     tie_break: Reason
-    _chains: dict[int, tuple[list[Reason], str]] = field(default_factory=dict, init=False,
-                                                         repr=False)
+    _chains: dict[int, tuple[list[Reason], str]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     @cached_property
     def _lookup(self) -> tuple[I64, I64 | None]:
@@ -123,7 +125,12 @@ def pricing(prep: Prepared, chosen: NDArray[np.intp], exact: bool) -> Pricing:
     if not exact:
         chosen = solve_pure(prep).chosen
     net = ResidualNetwork(
-        c.n_volunteers, c.capacity, pairs.v, pairs.p, scores.total, chosen,
+        c.n_volunteers,
+        c.capacity,
+        pairs.v,
+        pairs.p,
+        scores.total,
+        chosen,
         locked_pair_indices(prep),
     )
     tie = part("tie_previous") if c.round.previous else part("tie_arbitrary")
@@ -149,16 +156,23 @@ def _chain(pr: Pricing, hops: list[Hop]) -> tuple[list[Reason], str]:
             else:
                 continue
         elif h.frm is None and h.to is not None:
-            params = {"volunteer": ids_v[h.volunteer], "to": ids_p[h.to],
-                      "score_to": h.score_to}
+            params = {"volunteer": ids_v[h.volunteer], "to": ids_p[h.to], "score_to": h.score_to}
             code = "hop_enters"
         elif h.frm is not None and h.to is None:
-            params = {"volunteer": ids_v[h.volunteer], "frm": ids_p[h.frm],
-                      "score_from": h.score_from}
+            params = {
+                "volunteer": ids_v[h.volunteer],
+                "frm": ids_p[h.frm],
+                "score_from": h.score_from,
+            }
             code = "hop_leaves"
         elif h.frm is not None and h.to is not None:
-            params = {"volunteer": ids_v[h.volunteer], "frm": ids_p[h.frm],
-                      "score_from": h.score_from, "to": ids_p[h.to], "score_to": h.score_to}
+            params = {
+                "volunteer": ids_v[h.volunteer],
+                "frm": ids_p[h.frm],
+                "score_from": h.score_from,
+                "to": ids_p[h.to],
+                "score_to": h.score_to,
+            }
             code = "hop_moves"
         else:
             continue
@@ -182,7 +196,6 @@ def unplaced_reasons(
     n_pairs = np.bincount(pairs.v, minlength=c.n_volunteers) if pairs_per is None else pairs_per
     n_full = n_pairs - _open_pairs_per_volunteer(prep, filled)
     tree = pr.tree
-    chains: dict[int, tuple[list[Reason], str, str]] = {}
     vids, pids = c.volunteer_ids, c.placement_ids
     # volunteers share their head ("eligible for n placements, k of them full"): one
     # reason and sentence per distinct (n, k)
@@ -194,63 +207,139 @@ def unplaced_reasons(
     for n, k in zip(n_vis[first].tolist(), k_vis[first].tolist(), strict=True):
         r = part("eligible_for", count=n, full=k)
         heads.append((r, text_of(r)))
-    by_volunteer: dict[int, list[int]] | None = None
-    tie_text_b = _braced(text_of(pr.tie_break))
-    # the sentences of the many are formatted straight from their templates, with each
-    # chain's text made once per placement: the same as `text_of`, a tenth of the time
-    tie_t, costs_t = TEMPLATES["tie"], TEMPLATES["costs"]
-    tie_parts = [pr.tie_break]
+    heads_r, heads_t = [h[0] for h in heads], [h[1] for h in heads]
     b = best[vis]
-    reachable = b >= 0
-    best_p = np.where(reachable, pairs.p[np.maximum(b, 0)], -1).tolist()
-    best_s = np.where(reachable, prep.scores.total[np.maximum(b, 0)], 0).tolist()
-    for vi, h, cv, p, score in zip(
-        vis.tolist(), which.reshape(-1).tolist(), cost[vis].tolist(), best_p, best_s,
-        strict=True,
-    ):
-        head = heads[h]
-        if cv == UNREACHABLE:
-            if by_volunteer is None:
-                by_volunteer = _placements_by_volunteer(prep)
+    locked = b < 0  # every slot they fit is held by a lock
+    if locked.any():
+        by_volunteer = _placements_by_volunteer(prep)
+        for vi, h in zip(vis[locked].tolist(), which.reshape(-1)[locked].tolist(), strict=True):
             r = part("slots_locked", placements=sorted(pids[q] for q in by_volunteer[vi]))
-            out[vi] = Explained(None, None, [head[0], r], [head[1], text_of(r)])
-            continue
-        vid, pid = vids[vi], pids[p]
-        if tree is not None:
-            chain = chains.get(p)
-            if chain is None:
-                hops, said = pr.chain_of(p)
-                # the placement's part of both sentences, once: only the volunteer, their
-                # score (and the cost) are left to fill in per volunteer
-                at = {"placement": _braced(pid), "hop_parts": _braced(said)}
-                chain = chains[p] = (
-                    hops,
-                    tie_t.format(volunteer="{0}", score="{1}", tie_break_parts=tie_text_b, **at),
-                    costs_t.format(volunteer="{0}", cost="{1}", score="{2}", **at),
-                )
-            if cv == 0:
-                r = {"code": "tie", "params": {
-                    "volunteer": vid, "placement": pid, "score": score,
-                    "hop_parts": chain[0], "tie_break_parts": tie_parts}}
-                text = chain[1].format(vid, score)
-            else:
-                r = {"code": "costs", "params": {
-                    "volunteer": vid, "cost": cv, "placement": pid, "score": score,
-                    "hop_parts": chain[0]}}
-                text = chain[2].format(vid, cv, score)
-        else:
-            params = {"volunteer": vid, "placement": pid, "score": score}
+            out[vi] = Explained(None, None, [heads_r[h], r], [heads_t[h], text_of(r)])
+        vis, which, b = vis[~locked], which.reshape(-1)[~locked], b[~locked]
+        if len(vis) == 0:  # all of them: nothing left to price
+            return out
+    cv_a, p_a, s_a = cost[vis], pairs.p[b], prep.scores.total[b]
+    if tree is None:
+        for vi, h, cv, p, score in zip(
+            vis.tolist(),
+            which.reshape(-1).tolist(),
+            cv_a.tolist(),
+            p_a.tolist(),
+            s_a.tolist(),
+            strict=True,
+        ):
+            params = {"volunteer": vids[vi], "placement": pids[p], "score": score}
             if cv:
                 params["cost"] = cv
             r = part("tie_hard_rules" if cv == 0 else "costs_hard_rules", **params)
-            text = text_of(r)
-        out[vi] = Explained(cv, p, [head[0], r], [head[1], text])
+            out[vi] = Explained(cv, p, [heads_r[h], r], [heads_t[h], text_of(r)])
+        return out
+    # the sentences of the many are assembled from each chain's pieces of text, made
+    # once per placement and kind: the same as `text_of`, a tenth of the time. The
+    # volunteers go by (placement, tie or not), each run in one comprehension.
+    order = np.lexsort((cv_a > 0, p_a))
+    vis, which = vis[order], which.reshape(-1)[order]
+    cv_a, p_a, s_a = cv_a[order], p_a[order], s_a[order]
+    key = p_a * 2 + (cv_a > 0)
+    cut = np.flatnonzero(key[1:] != key[:-1]) + 1
+    lo_l = np.concatenate([[0], cut]).tolist()
+    hi_l = np.concatenate([cut, [len(vis)]]).tolist()
+    vi_l, h_l, cv_l, s_l = vis.tolist(), which.tolist(), cv_a.tolist(), s_a.tolist()
+    vid_l = [vids[vi] for vi in vi_l]
+    hr_l = [heads_r[h] for h in h_l]
+    ht_l = [heads_t[h] for h in h_l]
+    tie_text, tie_parts = text_of(pr.tie_break), [pr.tie_break]
+    new = tuple.__new__  # `Explained(...)` without its Python-level constructor
+    for lo, hi in zip(lo_l, hi_l, strict=True):
+        p = int(p_a[lo])
+        hops, said = pr.chain_of(p)
+        pid = pids[p]
+        at = zip(vi_l[lo:hi], vid_l[lo:hi], s_l[lo:hi], hr_l[lo:hi], ht_l[lo:hi], strict=True)
+        if cv_l[lo] == 0:
+            t0, t1, t2 = _pieces("tie", placement=pid, hop_parts=said, tie_break_parts=tie_text)
+            out.update(
+                {
+                    vi: new(
+                        Explained,
+                        (
+                            0,
+                            p,
+                            [
+                                hr,
+                                {
+                                    "code": "tie",
+                                    "params": {
+                                        "volunteer": vid,
+                                        "placement": pid,
+                                        "score": score,
+                                        "hop_parts": hops,
+                                        "tie_break_parts": tie_parts,
+                                    },
+                                },
+                            ],
+                            [ht, f"{t0}{vid}{t1}{score}{t2}"],
+                        ),
+                    )
+                    for vi, vid, score, hr, ht in at
+                }
+            )
+        else:
+            t0, t1, t2, t3 = _pieces("costs", placement=pid, hop_parts=said)
+            out.update(
+                {
+                    vi: new(
+                        Explained,
+                        (
+                            cv,
+                            p,
+                            [
+                                hr,
+                                {
+                                    "code": "costs",
+                                    "params": {
+                                        "volunteer": vid,
+                                        "cost": cv,
+                                        "placement": pid,
+                                        "score": score,
+                                        "hop_parts": hops,
+                                    },
+                                },
+                            ],
+                            [ht, f"{t0}{vid}{t1}{cv}{t2}{score}{t3}"],
+                        ),
+                    )
+                    for (vi, vid, score, hr, ht), cv in zip(at, cv_l[lo:hi], strict=True)
+                }
+            )
     return out
 
 
-def _braced(text: str) -> str:
-    """`text` as a literal inside a format string."""
-    return text.replace("{", "{{").replace("}", "}}")
+_SLOT: Final = "\x00"
+"""Marks a field left to fill in `_pieces` (no id, by `ID_PATTERN`, nor number holds it)."""
+
+_TIE_SLOTS: Final = ("volunteer", "score")
+_COSTS_SLOTS: Final = ("volunteer", "cost", "score")
+
+
+def _slots_in_order(template: str, slots: tuple[str, ...]) -> tuple[str, ...]:
+    """`slots`, checked to stand in `template` once each and in that order (as the
+    sentences of `unplaced_reasons` put their values between `_pieces`)."""
+    found = [n for _, n, _, _ in Formatter().parse(template) if n in slots]
+    if found != list(slots):
+        raise ValueError(f"{template!r} does not hold {slots} once each, in that order")
+    return slots
+
+
+_SLOTS_OF: Final = {
+    code: dict.fromkeys(_slots_in_order(TEMPLATES[code], slots), _SLOT)
+    for code, slots in (("tie", _TIE_SLOTS), ("costs", _COSTS_SLOTS))
+}
+
+
+def _pieces(code: str, **fixed: object) -> tuple[str, ...]:
+    """The sentence of `code` with `fixed` filled in, cut where the fields of
+    `_SLOTS_OF[code]` go: the sentence is the pieces with those values between them."""
+    return tuple(TEMPLATES[code].format(**fixed, **_SLOTS_OF[code]).split(_SLOT))
 
 
 def _open_pairs_per_volunteer(prep: Prepared, filled: I64) -> I64:
@@ -317,16 +406,22 @@ def open_reasons(pr: Pricing, pis: I64, filled: I64) -> dict[int, Explained]:
             if pr.exact:
                 hop_parts = _hop_parts(pr, hops)
                 if cv == 0:
-                    parts.append(part("open_tie", hop_parts=hop_parts,
-                                      tie_break_parts=[pr.tie_break]))
+                    parts.append(
+                        part("open_tie", hop_parts=hop_parts, tie_break_parts=[pr.tie_break])
+                    )
                 else:
                     parts.append(part("open_costs", cost=cv, hop_parts=hop_parts))
             elif nearest is not None:
-                params = {"best_fill": best_fill, "slots": cap, "volunteer": vids[nearest],
-                          "score": pr.score(nearest, pi)}
+                params = {
+                    "best_fill": best_fill,
+                    "slots": cap,
+                    "volunteer": vids[nearest],
+                    "score": pr.score(nearest, pi),
+                }
                 if cv:
                     params["cost"] = cv
-                parts.append(part("open_tie_hard_rules" if cv == 0 else "open_costs_hard_rules",
-                                  **params))
+                parts.append(
+                    part("open_tie_hard_rules" if cv == 0 else "open_costs_hard_rules", **params)
+                )
         out[pi] = Explained(cv_out, nearest, parts, [text_of(r) for r in parts])
     return out

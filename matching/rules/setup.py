@@ -78,6 +78,10 @@ class RulesSetup:
     guide: NDArray[np.intp] | None = None
     """The placement-by-placement bound's choices (nearly an assignment, worth more
     than the start repaired from them): the search looks first where they differ."""
+    other_hint: NDArray[np.intp] | None = None
+    """A second start (the bound's flow's assignment) where `hint` is the placements'
+    choices: those ignore the shares per country, and on rounds where shares bind the
+    greedy repair of the flow's assignment is the better start (kept when it is)."""
     stages: dict[str, float] = field(default_factory=dict)
     """Seconds each part of the solve took (set-up, search, bound and report): where
     the time went, for the result's `solver` stats."""
@@ -177,9 +181,10 @@ def set_up(prep: Prepared, started: float) -> RulesSetup:
         raise
     if len(prep.pairs) <= FULL_MODEL_PAIRS:
         hint, guide, must = _small_start(relax_wait, pure.chosen, locked, prev_idx)
+        other = None
     else:
-        hint, guide = _large_start(prep, relax_wait, pure.chosen, locked, prev_idx, started)
-        must = [pure.chosen, hint, locked, prev_idx]
+        hint, guide, other = _large_start(prep, relax_wait, pure.chosen, locked, prev_idx, started)
+        must = [pure.chosen, hint, locked, prev_idx] + ([] if other is None else [other])
     model_pairs = _select_pairs(prep, must)
     return RulesSetup(
         started,
@@ -191,6 +196,7 @@ def set_up(prep: Prepared, started: float) -> RulesSetup:
         pure.objective,
         relax_wait,
         guide,
+        other_hint=other,
     )
 
 
@@ -216,7 +222,7 @@ def _large_start(
     locked: IntP,
     prev_idx: IntP,
     started: float,
-) -> tuple[IntP, IntP | None]:
+) -> tuple[IntP, IntP | None, IntP | None]:
     """A large round's start and guide. The bound comes from a child process while
     the search runs; its first assignment (host and nationality caps or the gender
     stand-in, the groups' reach, the move bonus, the budget priced in) is a far better
@@ -252,5 +258,7 @@ def _large_start(
             least=START_STEPS // 3,
         )
         if steps is not None:
+            other = hint
             hint = guide = steps.chosen
-    return hint, guide
+            return hint, guide, other
+    return hint, guide, None

@@ -68,3 +68,50 @@ def test_large_round_search_starts_from_the_relaxations_first_assignment(
     result = solve_round(r)
     assert not validate_result(r, result) and not rule_violations(r, result)
     assert result.objective <= result.bound
+
+
+def test_the_search_starts_from_the_better_of_the_two_repaired_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the start is the placements' choices, the bound's flow's assignment is a
+    second start (the choices ignore the shares per country): the greedy repair of
+    each is made and the better by the tiers kept, whichever order they come in."""
+    import time
+
+    import volmatch.matching.rules.setup as rules_setup
+    from benchmarks.generate import generate_round
+    from volmatch.matching.pure import solve_pure
+    from volmatch.matching.rules.evaluate import Evaluator
+    from volmatch.matching.rules.greedy import greedy_start
+    from volmatch.matching.rules.tiers import _better_start
+
+    d = generate_round(300, 60, seed=4)
+    d["policy"] = {"max_same_nationality_per_placement": 2,
+                   "max_nationality_share_per_country": 0.4, "time_limit_s": 3,
+                   "rule_costs": False}
+    r = parse_round(d)
+    prep = prepare(r)
+    monkeypatch.setattr(rules_setup, "FULL_MODEL_PAIRS", 0)
+    setup = rules_setup.set_up(prep, time.perf_counter())
+    if setup.relaxed is not None:
+        setup.relaxed.cancel()
+    ev = Evaluator(prep, r.policy, setup.prev_pair)
+    pure = solve_pure(prep).chosen
+    # a poor start: the volunteers of the best-represented nationality first
+    nat = prep.compiled.nationality[prep.pairs.v]
+    crowd = np.flatnonzero(nat == np.bincount(nat).argmax()).astype(np.intp)
+    setup.model_pairs = np.union1d(setup.model_pairs, np.union1d(pure, crowd)).astype(np.intp)
+
+    def repaired(hint: np.ndarray) -> np.ndarray:
+        setup.hint = hint
+        return np.sort(setup.model_pairs[greedy_start(prep, setup, r.policy, frozenset())])
+
+    starts = {"pure": repaired(pure), "crowd": repaired(crowd)}
+    assert ev.values(starts["pure"]) != ev.values(starts["crowd"])
+    best = max(ev.values(s) for s in starts.values())
+    for first, second in (("pure", crowd), ("crowd", pure)):
+        setup.hint = pure if first == "pure" else crowd
+        setup.other_hint = second
+        got = _better_start(prep, setup, r.policy, ev, starts[first])
+        assert ev.values(got) == best and not ev.breaches(got, setup.locked)
+        assert setup.hint is (pure if first == "pure" else crowd)  # restored

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from volmatch.api.service.advice import live_feasibility
+from volmatch.api.service.advice import live_feasibilities, live_feasibility
 from volmatch.api.service.deps import ReadSession, WriteSession
 from volmatch.api.service.errors import ApiError
 from volmatch.api.service.host_view import host_volunteers
@@ -33,6 +33,7 @@ from volmatch.api.service.queries import host_assignments, latest_publication
 from volmatch.api.service.routing import CommitRoute
 from volmatch.api.service.warm import warm_rounds
 from volmatch.api.web.deps import HostPage, PageForm
+from volmatch.api.web.error_text import localize
 from volmatch.api.web.errors import PageNotFound
 from volmatch.api.web.i18n import page_language, translator
 from volmatch.api.web.need_form import NeedForm, add_api_error, check, form_document
@@ -115,7 +116,9 @@ def _flash(request: Request) -> str:
 def my_needs(request: Request, user: HostPage, session: ReadSession) -> Response:
     rows = visible_placements(session, user.principal)
     needs = [Placement.model_validate(r.data) for r in rows]
-    counts = {p.id: _feasibility(request, session, user, p) for p in needs}
+    counts = {p.id: doc for p, doc in zip(needs, live_feasibilities(
+        session, warm_rounds(request.app), request.app.state.pool_cache, needs,
+        user.principal), strict=True)}
     filled: dict[str, int] = {}
     for a in host_assignments(session, user.host_id or "").values():
         filled[a.placement_id] = filled.get(a.placement_id, 0) + 1
@@ -143,7 +146,8 @@ def _save(request: Request, user: Any, form_data: Any, session: Any,
         assessment = visible_placement(session, placement_id,
                                        user.principal).data.get("needs_assessment")
     doc = form_document(form_data, user.host_id or "", placement_id, assessment)
-    placement, form = check(doc)
+    gettext = translator(page_language(request)).gettext
+    placement, form = check(doc, gettext)
     if placement is None:
         return _form_page(request, user, form, placement_id=placement_id, status=422)
     try:
@@ -153,7 +157,7 @@ def _save(request: Request, user: Any, form_data: Any, session: Any,
             put_placement(session, placement_id, placement, user.principal)
     except ApiError as exc:
         session.rollback()
-        add_api_error(form, exc.status, exc.detail, exc.errors)
+        add_api_error(form, exc.status, exc.detail, exc.errors, gettext)
         return _form_page(request, user, form, placement_id=placement_id,
                           status=exc.status)
     return RedirectResponse(f"/host/needs?saved={placement.id}", 303)
@@ -250,5 +254,5 @@ def decide(request: Request, offer_id: int, user: HostPage, form_data: PageForm,
     except ApiError as exc:
         session.rollback()
         return _matches_page(request, user, session, status=exc.status,
-                             error_offer=offer.id, error=exc.detail)
+                             error_offer=offer.id, error=localize(exc.detail, tr.gettext))
     return RedirectResponse(f"/host/matches?done={decision}", 303)

@@ -104,6 +104,19 @@ def test_host_journey(demo_served: Served, browser: Any) -> None:
     page.goto(f"{base}/host/needs/new?lang=fr")
     assert page.get_by_role("heading", level=1).inner_text() == "Nouveau besoin"
     shoot(page, "host-need-form-fr")
+    # The API's field errors, in French beside the inputs.
+    page.locator("#id").fill("P901")
+    page.locator("#slots").fill("0")
+    page.locator("#start_earliest").fill("2027-06-01")
+    page.locator("#start_latest").fill("2027-05-01")
+    page.locator("#sdg_targets").fill("4.1, 99.9")
+    page.get_by_role("button", name="Enregistrer le besoin").click()
+    errors = page.locator("#need-form .error").all_inner_texts()
+    assert any("doit valoir au moins 1" in e for e in errors), errors
+    assert any("précède le début au plus tôt" in e for e in errors), errors
+    assert any("cibles des ODD" in e for e in errors), errors
+    assert not any("should" in e or " is " in e for e in errors), errors
+    shoot(page, "host-need-form-fr-errors")
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{base}/host/needs")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390

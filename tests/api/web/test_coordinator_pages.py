@@ -200,6 +200,39 @@ def test_a_workbook_upload(web: Any) -> None:
     assert "Stored pool.xlsx" in r.text
 
 
+def test_the_result_page_prices_the_round_ahead_of_its_explanations(web: Any) -> None:
+    """Opening a result prices its round in a thread; the first Explain uses that
+    pricing (or waits for it) instead of pricing again; the chosen pairs read from the
+    result's paging view are the stored result's assignments."""
+    import time
+
+    import numpy as np
+
+    from volmatch.api.service.auth import Principal
+    from volmatch.api.service.rounds_service import _priced
+
+    seed(web)
+    rid = _start_round(web, _coordinator(web))
+    priced = web.app.state.priced_rounds
+    assert priced.builds == 0
+    assert web.get(f"/coordinator/rounds/{rid}").status_code == 200
+    end = time.monotonic() + 60
+    while priced.builds == 0:
+        assert time.monotonic() < end
+        time.sleep(0.05)
+    result = web.get(f"/rounds/{rid}/result", headers=web.keys.auth("coordinator")).json()
+    v = result["assignments"][0]["volunteer"]
+    assert web.get(f"/coordinator/rounds/{rid}/explain?volunteer={v}").status_code == 200
+    assert web.get(f"/coordinator/rounds/{rid}").status_code == 200  # priced: not again
+    assert priced.builds == 1
+    who = Principal("k", "coordinator")
+    from_view = _priced(web.app.state.db, rid, who, web.app.state.result_views)
+    from_result = _priced(web.app.state.db, rid, who)
+    assert np.array_equal(from_view[2], from_result[2])
+    assert len(from_view[2]) == len(result["assignments"])
+    assert from_view[3]["status"] == result["status"]
+
+
 def test_advice_on_a_need_withdrawn_since_the_round_says_so(web: Any) -> None:
     seed(web)
     rid = _start_round(web, _coordinator(web))

@@ -1,0 +1,146 @@
+"""The API's error messages in the page's language.
+
+The API answers in English (its clients read `type`-less text). The pages show the same
+errors beside their inputs, translated through gettext: pydantic's errors by their
+`type` (with the figures of their `ctx`), the models' own `value_error`s and the
+service's answers by the shape of their English text (each shape a msgid with its
+variable parts as placeholders). A message with no translation in the page's language,
+or of a shape not listed here, stays as the API gives it: English is the fallback.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+def N_(message: str) -> str:
+    """Marks a msgid for extraction (pybabel's default keywords); translated later."""
+    return message
+
+
+BY_TYPE: dict[str, str] = {
+    "missing": N_("required field is missing"),
+    "extra_forbidden": N_("unknown field (a typo? unknown keys are not allowed)"),
+    "int_parsing": N_("must be a whole number"),
+    "int_type": N_("must be a whole number"),
+    "int_from_float": N_("must be a whole number"),
+    "float_parsing": N_("must be a number"),
+    "float_type": N_("must be a number"),
+    "bool_parsing": N_("must be yes or no"),
+    "string_type": N_("must be text"),
+    "greater_than_equal": N_("must be %(ge)s or more"),
+    "greater_than": N_("must be more than %(gt)s"),
+    "less_than_equal": N_("must be %(le)s or less"),
+    "less_than": N_("must be less than %(lt)s"),
+    "string_too_long": N_("must have at most %(max_length)s characters"),
+    "string_too_short": N_("must have at least %(min_length)s characters"),
+    "too_long": N_("must have at most %(max_length)s items"),
+    "too_short": N_("must have at least %(min_length)s items"),
+    "date_parsing": N_("must be a date like 2027-03-01"),
+    "date_from_datetime_parsing": N_("must be a date like 2027-03-01"),
+    "date_type": N_("must be a date like 2027-03-01"),
+    "literal_error": N_("must be one of %(expected)s"),
+    "enum": N_("must be one of %(expected)s"),
+}
+"""pydantic's error types -> their msgid; placeholders are keys of the error's `ctx`."""
+
+_VALUE = r"(?P<value>'.*'|\S+)"
+BY_SHAPE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), msgid)
+    for pattern, msgid in (
+        (
+            rf"^{_VALUE} is not a valid id: use 1-64 of letters, digits, '_', '\.', '-'$",
+            N_("%(value)s is not a valid id: use 1-64 of letters, digits, '_', '.', '-'"),
+        ),
+        (
+            rf"^{_VALUE} is not an ISO 3166-1 alpha-2 country code \(codes are upper case\)$",
+            N_("%(value)s is not an ISO 3166-1 alpha-2 country code (codes are upper case)"),
+        ),
+        (
+            rf"^{_VALUE} is not an ISO 3166-1 alpha-2 country code$",
+            N_("%(value)s is not an ISO 3166-1 alpha-2 country code"),
+        ),
+        (
+            rf"^{_VALUE} is not an ISO 639-1 language code \(codes are lower case\)$",
+            N_("%(value)s is not an ISO 639-1 language code (codes are lower case)"),
+        ),
+        (
+            rf"^{_VALUE} is not an ISO 639-1 language code$",
+            N_("%(value)s is not an ISO 639-1 language code"),
+        ),
+        (
+            rf"^{_VALUE} is not a code: use lower-case letters, digits, '_' and '-'$",
+            N_("%(value)s is not a code: use lower-case letters, digits, '_' and '-'"),
+        ),
+        (
+            rf"^{_VALUE} is not one of the 169 SDG targets \(like '17\.6' or '1\.a'\)$",
+            N_("%(value)s is not one of the 169 SDG targets (like '17.6' or '1.a')"),
+        ),
+        (
+            r"^(?P<high>\w+) (?P<value>\S+) is less than (?P<low>\w+) (?P<bound>\S+)$",
+            N_("%(high)s %(value)s is less than %(low)s %(bound)s"),
+        ),
+        (
+            r"^start_latest (?P<value>\S+) is before start_earliest (?P<bound>\S+)$",
+            N_("start_latest %(value)s is before start_earliest %(bound)s"),
+        ),
+        (
+            r"^give either start or start_earliest/start_latest, not both$",
+            N_("give either start or start_earliest/start_latest, not both"),
+        ),
+        (
+            r"^placement id (?P<value>'.*') is taken; .*$",
+            N_("the id %(value)s is taken by another need: pick another one"),
+        ),
+        (
+            r"^offer (?P<offer>\d+) is (?P<state>\w+): too late to accept$",
+            N_("offer %(offer)s is %(state)s: too late to accept"),
+        ),
+        (
+            r"^offer (?P<offer>\d+) is (?P<state>\w+): it can no longer be answered$",
+            N_("offer %(offer)s is %(state)s: it can no longer be answered"),
+        ),
+    )
+)
+"""English texts of the models' checks and the service's answers -> their msgid; the
+named groups fill the placeholders."""
+
+
+def _or(expected: str, gettext: Callable[[str], str]) -> str:
+    """pydantic's "'A1', 'B2' or 'native'" with the page's word for "or"."""
+    return expected.replace("' or '", "' " + gettext("or") + " '")
+
+
+def _translated(msgid: str, values: Mapping[str, Any], gettext: Callable[[str], str]) -> str | None:
+    text = gettext(msgid)
+    if text == msgid:  # no translation (English pages, or not translated yet)
+        return None
+    try:
+        return text % dict(values)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def localize(
+    message: str,
+    gettext: Callable[[str], str],
+    *,
+    error_type: str = "",
+    ctx: Mapping[str, Any] | None = None,
+) -> str:
+    """`message` (as the API gives it) in the language of `gettext`; the message itself
+    when there is no translation for it."""
+    if error_type in BY_TYPE:
+        values = {
+            k: (_or(str(v), gettext) if k == "expected" else v) for k, v in (ctx or {}).items()
+        }
+        found = _translated(BY_TYPE[error_type], values, gettext)
+        if found is not None:
+            return found
+    for pattern, msgid in BY_SHAPE:
+        m = pattern.match(message)
+        if m:
+            return _translated(msgid, m.groupdict(), gettext) or message
+    return message
