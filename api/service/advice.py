@@ -207,3 +207,37 @@ def live_feasibility(
         if exc.status != NO_RESULT:
             raise
     return pool_feasibility(session, pool, draft, who)
+
+
+def live_feasibilities(
+    session: Session,
+    warm: WarmRounds,
+    pool: PoolCache,
+    drafts: list[Placement],
+    who: Principal,
+) -> list[dict[str, Any]]:
+    """`live_feasibility` of each need, the round (or the pool) looked up once for all:
+    the host's needs list asks for every need of the host at once."""
+    for draft in drafts:
+        _own_draft(draft, who)
+    try:
+        rid, base = advice_base_for(session, warm)
+    except ApiError as exc:
+        if exc.status != NO_RESULT:
+            raise
+        compiled = pool.compiled(session)
+        return [
+            {
+                "round": None,
+                "placement": d.id,
+                "in_round": False,
+                **feasibility(compiled, d).as_dict(),
+            }
+            for d in drafts
+        ]
+    out = []
+    for draft in drafts:
+        doc = advise_placement(base, draft, recommend=False).as_dict()
+        doc.pop("recommendations")
+        out.append(_answer(rid, doc, who))
+    return out
