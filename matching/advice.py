@@ -209,6 +209,10 @@ def _multi_slot_regrets(base: AdviceBase, v: I64, score: I64, slots: int) -> I64
         new = augment_slot(step, pv, pp, w, cur, npl)
         cap[npl] += 1
         if new is cur:  # no gain: the next slots would stay open too (concavity)
+            if k == 0:
+                # the round's optimum is that of the round plus the need, which holds
+                # nobody: its only way out is an open slot, as with one slot
+                return draft_regrets(base, v, score, 1)
             break
         cur = new
     cap[npl] = slots

@@ -34,6 +34,7 @@ from volmatch.api.service.routers import (
     reminders,
     report,
     rounds,
+    scenario_runs,
     volunteers,
 )
 from volmatch.api.service.routing import Admission
@@ -158,7 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # `offers` before `offer_links`: /offers/{id:int} is tried before /offers/{token}.
     for module in (hosts, keys, advice, placements, volunteers, rounds, assignments, offers,
-                   offer_links, backfills, outcomes, reminders, report):
+                   offer_links, backfills, outcomes, reminders, report, scenario_runs):
         app.include_router(
             module.router,
             responses=ERROR_RESPONSES,

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from volmatch.api.service import scenario_runs
 from volmatch.api.service.db import Database
 from volmatch.api.service.logs import get_logger, job_id
 from volmatch.api.service.privacy import erased_since, scrub_ids
@@ -197,7 +198,9 @@ class Worker:
         log.info("worker started", extra={"worker": self.name})
         while not stop.is_set():
             try:
-                busy = self.run_once()
+                # Rounds first (people wait on them), then what-if scenario runs.
+                busy = self.run_once() or scenario_runs.run_one(self.db, self.settings,
+                                                                self.name)
             except Exception as exc:  # keep the worker alive through database outages
                 log.error("worker loop error", extra={"exc_type": type(exc).__name__})
                 busy = False
