@@ -120,6 +120,7 @@ class ResidualNetwork:
         locked: NDArray[np.integer] | None = None,
     ) -> None:
         self.n_volunteers = n_volunteers
+        self._to_source: I64 | None = None
         self.n_placements = npl = len(capacity)
         self.source, self.sink = npl, npl + 1
         self.n_nodes = npl + 2
@@ -323,13 +324,22 @@ class ResidualNetwork:
         places = self.pp[pairs]
         return pairs, self._regret(pairs, self._true(reduced[places], places, target))
 
+    def to_source(self) -> I64:
+        """Per placement P: the cheapest way from P to S in score points (UNREACHABLE
+        where none): an unplaced volunteer forced into P costs it minus their score
+        there. One Dijkstra to S, made once (it also keeps the tree `moves_to_source`
+        reads)."""
+        if self._to_source is None:
+            reduced, self._pred_to_source = self._dijkstra(self.backward, np.array([self.source]))
+            places = np.arange(self.n_placements)
+            self._to_source = self._true(reduced[places], places, self.source)
+        return self._to_source
+
     def unplaced_costs(self) -> tuple[I64, I64]:
         """Per volunteer: the least regret of placing them anywhere and the pair where
         it is reached (one Dijkstra to S). UNREACHABLE and -1 where no pair can be used;
         0 and the own pair for placed volunteers."""
-        reduced, self._pred_to_source = self._dijkstra(self.backward, np.array([self.source]))
-        places = np.arange(self.n_placements)
-        to_source = self._true(reduced[places], places, self.source)
+        to_source = self.to_source()
         idx = self.waiting
         at_p = to_source[self._waiting_p]
         value = at_p - self._waiting_w
