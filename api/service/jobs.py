@@ -39,6 +39,14 @@ log = get_logger("jobs")
 TERMINAL = frozenset({"done", "failed", "cancelled"})
 
 
+PROGRESS_QUIET_S = 0.5
+"""A round's stages are written to its job row only once it has run this long: a small
+round passes all of them in tens of milliseconds, and a write per stage (each a turn at
+SQLite's one writer) cost a quarter of its CPU under load and made the API's writes
+queue behind it. Its last stage list is stored with its outcome; the heartbeat renews
+the lease and notices a cancellation or a lost lease meanwhile."""
+
+
 class Cancelled(Exception):
     """The coordinator cancelled the round while it was being solved."""
 
@@ -246,16 +254,19 @@ class Worker:
             entered = not stages or stages[-1] != stage
             if entered:
                 stages.append(stage)
-            doc = {
-                "stage": stage,
-                "stages_done": stages[:-1],
-                "elapsed_s": round(time.perf_counter() - started, 3),
-                "attempt": claim.attempt,
-                **best,
-            }
-            if not self._renew(claim, doc):
-                raise LeaseLost
-            if entered and stage == "solve" and self.settings.worker_test_delay_s > 0:
+            delay = entered and stage == "solve" and self.settings.worker_test_delay_s > 0
+            if isinstance(event, Mapping) or delay or (
+                    time.perf_counter() - started >= PROGRESS_QUIET_S):
+                doc = {
+                    "stage": stage,
+                    "stages_done": stages[:-1],
+                    "elapsed_s": round(time.perf_counter() - started, 3),
+                    "attempt": claim.attempt,
+                    **best,
+                }
+                if not self._renew(claim, doc):
+                    raise LeaseLost
+            if delay:
                 self._test_delay(lost)
 
         try:
@@ -264,7 +275,7 @@ class Worker:
             r = parse_round(document)
             result = solve_round(r, progress=progress)
             self._finish(claim, "done", result=result.model_dump(mode="json"), started=started,
-                         solved=document)
+                         solved=document, stages=stages)
         except Cancelled:
             self._finish(claim, "cancelled", started=started)
         except LeaseLost:
@@ -308,6 +319,7 @@ class Worker:
         result: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
         solved: dict[str, Any] | None = None,
+        stages: list[str] | None = None,
     ) -> None:
         """Store the outcome, only while the job is still ours (the fencing token), with
         the ids of volunteers erased since `solved` was read pseudonymised."""
@@ -343,6 +355,8 @@ class Worker:
                 status, result = "cancelled", None
             progress = dict(job.progress)
             progress["stage"] = status
+            if stages:
+                progress["stages_done"] = list(stages)
             progress["elapsed_s"] = round(time.perf_counter() - started, 3)
             if result is not None:
                 session.add(ResultRow(round_id=claim.round_id, result=result, worker=self.name))
