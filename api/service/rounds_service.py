@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import json
 import threading
 import uuid
@@ -550,6 +551,10 @@ class PricedRounds:
                     hit = self._entries.get(round_id)
                 if hit is None or hit[0] != mark:
                     hit = (mark, _priced(db, round_id, who, self._views), threading.Lock())
+                    # Pricing allocates objects by the million and makes the collector's
+                    # next full pass due: made now, here, not in whichever page request
+                    # comes next (measured: 0.8 s inside a result page, 10,000 volunteers).
+                    gc.collect()
                     with self._lock:
                         self.builds += 1
                         self._entries[round_id] = hit
