@@ -150,14 +150,14 @@ def list_rounds(
 ) -> list[RoundPublic]:
     q = (
         select(RoundRow, Job)
-        .options(defer(RoundRow.document, raiseload=True))
+        .options(defer(RoundRow.document, raiseload=True))  # megabytes, not listed
         .join(Job, Job.round_id == RoundRow.id)
         .order_by(RoundRow.created_at.desc(), RoundRow.id)
         .limit(limit)
     )
     if status is not None:
         q = q.where(Job.status == status)
-    rows = list(session.execute(q).tuples())
+    rows = list(session.execute(q))  # Rows unpack as (RoundRow, Job)
     published = set(session.scalars(select(Publication.round_id).where(
         Publication.round_id.in_([r.id for r, _ in rows])))) if rows else set()
     return [round_public(session, r, j, r.id in published) for r, j in rows]
