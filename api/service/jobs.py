@@ -32,7 +32,7 @@ from volmatch.api.service.logs import get_logger, job_id
 from volmatch.api.service.privacy import erased_since, scrub_ids
 from volmatch.api.service.settings import Settings
 from volmatch.api.service.tables import Job, ResultRow, RoundRow, utcnow
-from volmatch.models import InfeasibleRound, InvalidRound, parse_round
+from volmatch.models import InfeasibleRound, InvalidRound, Result, Round, parse_round
 
 log = get_logger("jobs")
 
@@ -124,8 +124,11 @@ class Worker:
                 if job.status == "running":
                     log.warning(
                         "lease expired; re-claiming",
-                        extra={"round": job.round_id, "previous_worker": job.worker,
-                               "attempts": job.attempts},
+                        extra={
+                            "round": job.round_id,
+                            "previous_worker": job.worker,
+                            "attempts": job.attempts,
+                        },
                     )
                 if job.attempts >= s.max_attempts:
                     job.status, job.finished_at, job.lease_until = "failed", now, None
@@ -207,14 +210,23 @@ class Worker:
         while not stop.is_set():
             try:
                 # Rounds first (people wait on them), then what-if scenario runs.
-                busy = self.run_once() or scenario_runs.run_one(self.db, self.settings,
-                                                                self.name)
+                busy = self.run_once() or scenario_runs.run_one(self.db, self.settings, self.name)
             except Exception as exc:  # keep the worker alive through database outages
                 log.error("worker loop error", extra={"exc_type": type(exc).__name__})
                 busy = False
             if not busy:
                 stop.wait(self.settings.poll_s)
         log.info("worker stopped", extra={"worker": self.name})
+
+    def _with_outcome_kpis(self, r: Round, result: Result) -> Result:
+        """The result with the hosts' completion rates of the recorded outcomes in its
+        KPIs (`policy.host_reliability_kpi`; `matching.lifecycle.outcome_kpis`)."""
+        from volmatch.api.service.lifecycle.outcomes import stored_outcomes
+        from volmatch.matching.lifecycle import with_outcome_kpis
+
+        with self.db.read() as session:
+            outs = stored_outcomes(session)
+        return with_outcome_kpis(result, r, outs)
 
     def _solve(self, claim: Claim) -> None:
         from volmatch.matching import solve_round
@@ -274,32 +286,57 @@ class Worker:
                 raise LeaseLost
             r = parse_round(document)
             result = solve_round(r, progress=progress)
-            self._finish(claim, "done", result=result.model_dump(mode="json"), started=started,
-                         solved=document, stages=stages)
+            if r.policy.host_reliability_kpi:
+                result = self._with_outcome_kpis(r, result)
+            self._finish(
+                claim,
+                "done",
+                result=result.model_dump(mode="json"),
+                started=started,
+                solved=document,
+                stages=stages,
+            )
         except Cancelled:
             self._finish(claim, "cancelled", started=started)
         except LeaseLost:
             log.warning("lease lost; result dropped", extra={"worker": self.name})
         except InfeasibleRound as exc:
-            self._finish(claim, "failed", started=started, solved=document, error={
-                "kind": "infeasible",
-                "detail": f"round cannot be solved: {len(exc.conflicts)} conflict(s)",
-                "conflicts": [c.as_dict() for c in exc.conflicts],
-            })
+            self._finish(
+                claim,
+                "failed",
+                started=started,
+                solved=document,
+                error={
+                    "kind": "infeasible",
+                    "detail": f"round cannot be solved: {len(exc.conflicts)} conflict(s)",
+                    "conflicts": [c.as_dict() for c in exc.conflicts],
+                },
+            )
         except InvalidRound as exc:
-            self._finish(claim, "failed", started=started, solved=document, error={
-                "kind": "invalid",
-                "detail": f"invalid round: {len(exc.errors)} error(s)",
-                "errors": [e.as_dict() for e in exc.errors],
-            })
+            self._finish(
+                claim,
+                "failed",
+                started=started,
+                solved=document,
+                error={
+                    "kind": "invalid",
+                    "detail": f"invalid round: {len(exc.errors)} error(s)",
+                    "errors": [e.as_dict() for e in exc.errors],
+                },
+            )
         except Exception as exc:
             log.error("solve failed", extra={"exc_type": type(exc).__name__})
             # The type only: an exception's text may quote a record (a name).
-            self._finish(claim, "failed", started=started, error={
-                "kind": "error",
-                "detail": f"{type(exc).__name__} while solving; the worker's log has the "
-                "job id",
-            })
+            self._finish(
+                claim,
+                "failed",
+                started=started,
+                error={
+                    "kind": "error",
+                    "detail": f"{type(exc).__name__} while solving; the worker's log has the "
+                    "job id",
+                },
+            )
         finally:
             stop.set()
             beat.join(timeout=self.settings.heartbeat_s + 5)
@@ -327,8 +364,11 @@ class Worker:
 
         # The paging view is laid out before the write transaction (a second at 50,000
         # volunteers), again inside only if an erasure renamed ids meanwhile.
-        view = (view_row(claim.round_id, result, solved)
-                if result is not None and solved is not None else None)
+        view = (
+            view_row(claim.round_id, result, solved)
+            if result is not None and solved is not None
+            else None
+        )
         now = utcnow()
         with self.db.write() as session:
             pg = session.get_bind().dialect.name == "postgresql"
@@ -345,8 +385,11 @@ class Worker:
                 if renamed:
                     result = scrub_ids(result, renamed) if result is not None else None
                     error = scrub_ids(error, renamed) if error is not None else None
-                    view = (view_row(claim.round_id, result, current.document)
-                            if result is not None else None)
+                    view = (
+                        view_row(claim.round_id, result, current.document)
+                        if result is not None
+                        else None
+                    )
                     log.info("erasures applied to the result", extra={"erased": len(renamed)})
             if job is None or job.claim_token != claim.token or job.status != "running":
                 log.warning("job taken over before finishing; outcome dropped")
@@ -371,5 +414,7 @@ class Worker:
                 )
             job.status, job.progress, job.error = status, progress, error
             job.finished_at, job.lease_until, job.claim_token = now, None, None
-        log.info("job finished", extra={"status": status, "worker": self.name,
-                                        "seconds": progress["elapsed_s"]})
+        log.info(
+            "job finished",
+            extra={"status": status, "worker": self.name, "seconds": progress["elapsed_s"]},
+        )

@@ -184,6 +184,13 @@ def claim(
                 or_(
                     ScenarioRun.status == "queued",
                     and_(ScenarioRun.status == "running", ScenarioRun.lease_until < now),
+                    # A run started on a thread before revision 0007 has no lease: taken
+                    # over once its heartbeat is older than a lease.
+                    and_(
+                        ScenarioRun.status == "running",
+                        ScenarioRun.lease_until.is_(None),
+                        ScenarioRun.heartbeat_at < now - dt.timedelta(seconds=settings.lease_s),
+                    ),
                 )
             )
             if run_id is not None:

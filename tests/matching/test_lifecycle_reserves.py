@@ -84,6 +84,7 @@ def test_stable_mode_reserves_are_its_unplaced_with_the_pure_rounds_cost(
         for a in chosen.assignments
     ]
     best = _optimum(prep, None) if len(prep.pairs) else 0.0
+    pure_placed = set(prep.pairs.v[solve_pure(prep).chosen].tolist())
     for rl in reserve_lists(prep, np.array(at, dtype=np.int64), size=10):
         assert not rl.exact
         pi = c.pindex[rl.placement]
@@ -92,7 +93,8 @@ def test_stable_mode_reserves_are_its_unplaced_with_the_pure_rounds_cost(
                 np.flatnonzero((prep.pairs.v == c.vindex[x.volunteer]) & (prep.pairs.p == pi))[0]
             )
             assert round(best - _optimum(prep, i)) == x.cost
-        eligible = {int(v) for v in prep.pairs.v[prep.pairs.p == pi]} - placed
+        # its unplaced whom the pure optimum leaves unplaced too
+        eligible = {int(v) for v in prep.pairs.v[prep.pairs.p == pi]} - placed - pure_placed
         assert {c.vindex[x.volunteer] for x in rl.reserves} == eligible
 
 

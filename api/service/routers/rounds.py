@@ -245,12 +245,15 @@ def get_result_xlsx(round_id: RoundPath, db: DbDep, who: Anyone) -> Response:
 )
 def explain(
     round_id: RoundPath,
+    request: Request,
     db: DbDep,
     who: Anyone,
     volunteer: VolunteerQuery,
     placement: PlacementQuery = None,
 ) -> ExplainOut:
-    rows = rounds_service.explain_pairs(db, round_id, who, volunteer, placement)
+    # the pages' priced rounds: one pricing per round and process for pages and API
+    priced = getattr(request.app.state, "priced_rounds", None)
+    rows = rounds_service.explain_pairs(db, round_id, who, volunteer, placement, priced)
     return ExplainOut(volunteer=volunteer, pairs=rows)
 
 

@@ -89,3 +89,15 @@ def test_an_erasure_reaches_the_stored_runs(tmp_path: Path) -> None:
         assert row is not None
         assert '"V1"' not in json.dumps([row.scenario, row.comparison, row.error])
         assert out["pseudonym"] in json.dumps(row.scenario)
+
+
+def test_a_run_left_running_before_leases_existed_is_taken_over(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    with db.write() as s:
+        s.add(ScenarioRun(id="old", round_id="R1", created_by="k", name="", status="running",
+                          progress={"done": 1, "total": 2}, scenario=RAW,
+                          heartbeat_at=utcnow() - dt.timedelta(hours=1)))
+    assert run_one(db, Settings(), "w") is True
+    with db.read() as s:
+        run = read_run(s, "old")
+    assert run is not None and run.status == "done" and run.comparison is not None

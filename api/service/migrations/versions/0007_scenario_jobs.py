@@ -19,7 +19,8 @@ TS = sa.DateTime(timezone=True)
 
 def upgrade() -> None:
     # Runs stored before this revision were solved on a thread of their process: they
-    # keep their state; one left `running` has no lease and is never claimed again.
+    # keep their state; one left `running` has no lease, and a worker takes it over
+    # once its heartbeat is older than a lease (`scenario_runs.claim`).
     op.add_column(
         "scenario_runs", sa.Column("attempts", sa.Integer(), nullable=False, server_default="0")
     )
