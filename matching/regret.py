@@ -106,7 +106,10 @@ class ResidualNetwork:
     `pv`, `pp`, `score`: the eligible pairs (any order; grouped by placement is fastest);
     `chosen`: the pairs of an optimal assignment; `locked`: those of them that are locked
     (they never move); `capacity`: slots per placement, locked ones included. Raises
-    `NotOptimal` when `chosen` is not optimal.
+    `NotOptimal` when `chosen` is not optimal. `start`: a guess of the node potentials
+    (any finite values; those of a network that differs in a few edges, such as the one
+    an augmenting path just changed, make the Bellman-Ford pass a level or two instead of
+    a pass from zero).
     """
 
     def __init__(
@@ -118,6 +121,7 @@ class ResidualNetwork:
         score: NDArray[np.integer],
         chosen: NDArray[np.integer],
         locked: NDArray[np.integer] | None = None,
+        start: NDArray[np.integer] | None = None,
     ) -> None:
         self.n_volunteers = n_volunteers
         self._to_source: I64 | None = None
@@ -153,7 +157,7 @@ class ResidualNetwork:
             (np.arange(len(self.tail), dtype=np.int64), self.tail, self.indptr), shape=(n, n)
         ).T.tocsr()
         out_edges = by_tail.data
-        self.potential = self._potentials(by_tail.indptr, out_edges)
+        self.potential = self._potentials(by_tail.indptr, out_edges, start)
         reduced = self.cost + self.potential[self.tail] - self.potential[self.head]
         self.reduced = reduced.astype(np.float64)
         self.backward = csr_matrix((self.reduced, self.tail, self.indptr), shape=(n, n))
@@ -246,19 +250,26 @@ class ResidualNetwork:
         pair[pw[top]] = waiting[top]
         return best, pair
 
-    def _potentials(self, out_ptr: I64, out_edges: I64) -> I64:
-        """Shortest distances from a virtual root joined to every node at cost 0
-        (Bellman-Ford, one vectorised pass per level over the edges out of the nodes
-        that changed in the last; `out_ptr`, `out_edges`: the edges grouped by tail)."""
+    def _potentials(self, out_ptr: I64, out_edges: I64, start: NDArray[np.integer] | None) -> I64:
+        """Feasible potentials: shortest distances from a virtual root joined to every
+        node at cost `start` (0 where None), by Bellman-Ford, one vectorised pass per level
+        over the edges out of the nodes that changed in the last (`out_ptr`, `out_edges`:
+        the edges grouped by tail). Any finite start converges in at most n levels when
+        there is no negative cycle, to potentials that leave no reduced cost negative."""
         n = self.n_nodes
-        d = np.zeros(n, dtype=np.int64)
+        if start is None:
+            d = np.zeros(n, dtype=np.int64)
+        else:
+            d = np.asarray(start, dtype=np.int64).copy()
         rows = np.flatnonzero(np.diff(self.indptr) > 0)
         if len(rows) == 0:
             return d
-        # the first level: every edge (every node is at 0)
-        best = np.minimum.reduceat(self.cost, self.indptr[rows])
-        changed = rows[best < 0]
-        d[changed] = best[best < 0]
+        # the first level: every edge
+        via = self.cost if start is None else d[self.tail] + self.cost
+        best = np.minimum.reduceat(via, self.indptr[rows])
+        lower = best < d[rows]
+        changed = rows[lower]
+        d[changed] = best[lower]
         for _ in range(n + 1):
             if len(changed) == 0:
                 return d
