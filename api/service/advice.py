@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 from volmatch.api.service.auth import Principal
+from volmatch.api.service.db import Database
 from volmatch.api.service.errors import ApiError, not_found
 from volmatch.api.service.pool_cache import PoolCache
 from volmatch.api.service.result_pages import erasures_mark
@@ -100,6 +101,17 @@ def advice_base_for(
     # an erasure rewrites stored rounds and results in place: a new version
     version = (r.id, str(stored_at), erasures_mark(session))
     return r.id, warm.get(version, lambda: _build(session, r.id))
+
+
+def prewarm_round(db: Database, warm: WarmRounds, round_id: str) -> None:
+    """Build the advice base of a round whose result was just stored, on the warm rounds'
+    background thread, so that its first advice request finds it built."""
+
+    def job() -> None:
+        with db.read() as session:
+            advice_base_for(session, warm, round_id)
+
+    warm.prewarm(job)
 
 
 def stored_need(session: Session, placement_id: str, who: Principal) -> Placement:

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 from volmatch.api.service import idempotency
+from volmatch.api.service.advice import prewarm_round
 from volmatch.api.service.auth import KeyUsage
 from volmatch.api.service.db import Database, database_for, migrate
 from volmatch.api.service.errors import install_error_handlers
@@ -40,7 +41,7 @@ from volmatch.api.service.routers import (
 from volmatch.api.service.routing import Admission
 from volmatch.api.service.schemas import ERROR_RESPONSES
 from volmatch.api.service.settings import Settings
-from volmatch.api.service.warm import WarmRounds
+from volmatch.api.service.warm import WarmRounds, warm_rounds
 
 log = get_logger("app")
 
@@ -121,7 +122,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         threads.append(threading.Thread(target=_lifecycle_ticks, args=(db, settings, stop),
                                         daemon=True, name="volmatch-lifecycle"))
         if settings.embedded_worker:
-            threads.append(threading.Thread(target=Worker(db, settings).run, args=(stop,),
+            # a stored result's advice is warmed in the background, not by its first asker
+            worker = Worker(db, settings,
+                            on_stored=lambda rid: prewarm_round(db, warm_rounds(app), rid))
+            threads.append(threading.Thread(target=worker.run, args=(stop,),
                                             daemon=True, name="volmatch-worker"))
         for t in threads:
             t.start()

@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,10 +88,19 @@ class Claim:
 class Worker:
     """Claims and solves jobs until stopped; several may share one database."""
 
-    def __init__(self, db: Database, settings: Settings, name: str | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        name: str | None = None,
+        on_stored: Callable[[str], None] | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.name = name or worker_name()
+        self.on_stored = on_stored
+        """Called with a round's id once its result is committed (the service warms the
+        round's advice in the background)."""
 
     # -- claiming ---------------------------------------------------------------------
 
@@ -401,6 +410,7 @@ class Worker:
             if stages:
                 progress["stages_done"] = list(stages)
             progress["elapsed_s"] = round(time.perf_counter() - started, 3)
+            stored = result is not None
             if result is not None:
                 session.add(ResultRow(round_id=claim.round_id, result=result, worker=self.name))
                 if view is not None:
@@ -418,3 +428,5 @@ class Worker:
             "job finished",
             extra={"status": status, "worker": self.name, "seconds": progress["elapsed_s"]},
         )
+        if stored and self.on_stored is not None:
+            self.on_stored(claim.round_id)

@@ -74,3 +74,22 @@ def test_live_feasibilities_are_each_needs_live_feasibility(client: Any) -> None
             assert live_feasibilities(s, app.state.warm, app.state.pool_cache, drafts,
                                       who) == each
     assert each[0]["round"] is not None
+
+
+@SQLITE_ONLY
+def test_a_stored_result_is_warmed_without_a_request(client: Any) -> None:
+    """The embedded worker hands a solved round to the background warm-up: its advice base
+    is built before anyone asks, and the first request reuses it."""
+    import time
+
+    seed(client)
+    rid = solved_round(client)
+    warm = client.app.state.warm
+    deadline = time.monotonic() + 20
+    while not warm._bases and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [key[0] for key in warm._bases] == [rid]
+    built = next(iter(warm._bases.values()))
+    co = client.keys.auth("coordinator")
+    assert client.get("/placements/P1/recommendations", headers=co).status_code == 200
+    assert list(warm._bases.values()) == [built]
