@@ -38,7 +38,7 @@ from volmatch.matching.drafts import with_placements
 from volmatch.matching.eligibility import Pairs, schedule
 from volmatch.matching.explain.costs import Pricing, pricing
 from volmatch.matching.feasibility import Feasibility, feasibility
-from volmatch.matching.lifecycle.warm import augment_slot
+from volmatch.matching.lifecycle.warm import augment_slot_carrying, carried_potentials
 from volmatch.matching.prepared import Prepared
 from volmatch.matching.regret import UNREACHABLE, ResidualNetwork
 from volmatch.matching.scoring import Scores, score_pairs
@@ -203,16 +203,22 @@ def _multi_slot_regrets(base: AdviceBase, v: I64, score: I64, slots: int) -> I64
     cap = np.concatenate([net.free_capacity + np.bincount(net.pp[lock], minlength=npl), [0]])
     cur = np.sort(net.at[net.at >= 0])
     step = net  # the round's own network holds the need at no slot
+    start = None
     for k in range(slots):
         if k:
-            step = ResidualNetwork(net.n_volunteers, cap, pv, pp, w, cur, lock)
-        new = augment_slot(step, pv, pp, w, cur, npl)
+            step = ResidualNetwork(net.n_volunteers, cap, pv, pp, w, cur, lock, start)
+        new, guess = augment_slot_carrying(step, pv, pp, w, cur, npl)
+        start = carried_potentials(guess, step.n_placements, npl + 1)
         cap[npl] += 1
         if new is cur:  # no gain: the next slots would stay open too (concavity)
+            if k == 0:
+                # the round's optimum is that of the round plus the need, which holds
+                # nobody: its only way out is an open slot, as with one slot
+                return draft_regrets(base, v, score, 1)
             break
         cur = new
     cap[npl] = slots
-    whole = ResidualNetwork(net.n_volunteers, cap, pv, pp, w, cur, lock)
+    whole = ResidualNetwork(net.n_volunteers, cap, pv, pp, w, cur, lock, start)
     pairs, regrets = whole.regrets_at(npl)
     out = np.full(len(v), UNREACHABLE, dtype=np.int64)
     out[pairs - n_round] = regrets

@@ -106,7 +106,10 @@ class ResidualNetwork:
     `pv`, `pp`, `score`: the eligible pairs (any order; grouped by placement is fastest);
     `chosen`: the pairs of an optimal assignment; `locked`: those of them that are locked
     (they never move); `capacity`: slots per placement, locked ones included. Raises
-    `NotOptimal` when `chosen` is not optimal.
+    `NotOptimal` when `chosen` is not optimal. `start`: a guess of the node potentials
+    (any finite values; those of a network that differs in a few edges, such as the one
+    an augmenting path just changed, make the Bellman-Ford pass a level or two instead of
+    a pass from zero).
     """
 
     def __init__(
@@ -118,8 +121,10 @@ class ResidualNetwork:
         score: NDArray[np.integer],
         chosen: NDArray[np.integer],
         locked: NDArray[np.integer] | None = None,
+        start: NDArray[np.integer] | None = None,
     ) -> None:
         self.n_volunteers = n_volunteers
+        self._to_source: I64 | None = None
         self.n_placements = npl = len(capacity)
         self.source, self.sink = npl, npl + 1
         self.n_nodes = npl + 2
@@ -152,7 +157,7 @@ class ResidualNetwork:
             (np.arange(len(self.tail), dtype=np.int64), self.tail, self.indptr), shape=(n, n)
         ).T.tocsr()
         out_edges = by_tail.data
-        self.potential = self._potentials(by_tail.indptr, out_edges)
+        self.potential = self._potentials(by_tail.indptr, out_edges, start)
         reduced = self.cost + self.potential[self.tail] - self.potential[self.head]
         self.reduced = reduced.astype(np.float64)
         self.backward = csr_matrix((self.reduced, self.tail, self.indptr), shape=(n, n))
@@ -245,19 +250,26 @@ class ResidualNetwork:
         pair[pw[top]] = waiting[top]
         return best, pair
 
-    def _potentials(self, out_ptr: I64, out_edges: I64) -> I64:
-        """Shortest distances from a virtual root joined to every node at cost 0
-        (Bellman-Ford, one vectorised pass per level over the edges out of the nodes
-        that changed in the last; `out_ptr`, `out_edges`: the edges grouped by tail)."""
+    def _potentials(self, out_ptr: I64, out_edges: I64, start: NDArray[np.integer] | None) -> I64:
+        """Feasible potentials: shortest distances from a virtual root joined to every
+        node at cost `start` (0 where None), by Bellman-Ford, one vectorised pass per level
+        over the edges out of the nodes that changed in the last (`out_ptr`, `out_edges`:
+        the edges grouped by tail). Any finite start converges in at most n levels when
+        there is no negative cycle, to potentials that leave no reduced cost negative."""
         n = self.n_nodes
-        d = np.zeros(n, dtype=np.int64)
+        if start is None:
+            d = np.zeros(n, dtype=np.int64)
+        else:
+            d = np.asarray(start, dtype=np.int64).copy()
         rows = np.flatnonzero(np.diff(self.indptr) > 0)
         if len(rows) == 0:
             return d
-        # the first level: every edge (every node is at 0)
-        best = np.minimum.reduceat(self.cost, self.indptr[rows])
-        changed = rows[best < 0]
-        d[changed] = best[best < 0]
+        # the first level: every edge
+        via = self.cost if start is None else d[self.tail] + self.cost
+        best = np.minimum.reduceat(via, self.indptr[rows])
+        lower = best < d[rows]
+        changed = rows[lower]
+        d[changed] = best[lower]
         for _ in range(n + 1):
             if len(changed) == 0:
                 return d
@@ -323,13 +335,22 @@ class ResidualNetwork:
         places = self.pp[pairs]
         return pairs, self._regret(pairs, self._true(reduced[places], places, target))
 
+    def to_source(self) -> I64:
+        """Per placement P: the cheapest way from P to S in score points (UNREACHABLE
+        where none): an unplaced volunteer forced into P costs it minus their score
+        there. One Dijkstra to S, made once (it also keeps the tree `moves_to_source`
+        reads)."""
+        if self._to_source is None:
+            reduced, self._pred_to_source = self._dijkstra(self.backward, np.array([self.source]))
+            places = np.arange(self.n_placements)
+            self._to_source = self._true(reduced[places], places, self.source)
+        return self._to_source
+
     def unplaced_costs(self) -> tuple[I64, I64]:
         """Per volunteer: the least regret of placing them anywhere and the pair where
         it is reached (one Dijkstra to S). UNREACHABLE and -1 where no pair can be used;
         0 and the own pair for placed volunteers."""
-        reduced, self._pred_to_source = self._dijkstra(self.backward, np.array([self.source]))
-        places = np.arange(self.n_placements)
-        to_source = self._true(reduced[places], places, self.source)
+        to_source = self.to_source()
         idx = self.waiting
         at_p = to_source[self._waiting_p]
         value = at_p - self._waiting_w

@@ -37,12 +37,14 @@ def solve_round(
     time_limit_s: float | None = None,
     progress: Progress | None = None,
     audit: bool = False,
+    reserves: int = 0,
 ) -> Result:
     """Run one matching round; `mode` and `time_limit_s` override the policy's.
 
     With `audit`, the result also carries a stability audit (blocking pairs, price of
-    stability) under `stability`. Raises `InfeasibleRound` when the coordinator's locks
-    cannot all hold.
+    stability) under `stability`. With `reserves` > 0, every placement's reserve list
+    of that many volunteers, with their costs, under `reserves` (`docs/lifecycle.md`).
+    Raises `InfeasibleRound` when the coordinator's locks cannot all hold.
     """
     policy = r.policy
     if mode is not None and mode != policy.mode:
@@ -61,4 +63,4 @@ def solve_round(
         t0 = time.perf_counter()
         sol.extra["stability"] = stability_audit(prep, sol)
         prep.timings["audit"] = time.perf_counter() - t0
-    return build_result(prep, sol, policy.mode, progress)
+    return build_result(prep, sol, policy.mode, progress, reserves=reserves)

@@ -26,6 +26,7 @@ from volmatch.matching.explain import (
 )
 from volmatch.matching.kpis import compute_kpis
 from volmatch.matching.prepared import Prepared, Progress, Solution
+from volmatch.matching.regret import ResidualNetwork
 from volmatch.matching.stable import stable_reasons
 from volmatch.models import AssignmentOut, OpenSlot, Result, UnmatchedVolunteer
 from volmatch.models.reasons import Reason, text_of
@@ -72,6 +73,7 @@ OVERLAP_FROM: Final = 200_000
 reasons of records without pairs (below it the thread costs more than the overlap
 saves)."""
 
+
 class _GcPaused:
     """Pauses the cyclic garbage collector (if it runs) for a `with` block."""
 
@@ -85,19 +87,28 @@ class _GcPaused:
 
 
 def build_result(
-    prep: Prepared, sol: Solution, mode: str, progress: Progress | None = None
+    prep: Prepared,
+    sol: Solution,
+    mode: str,
+    progress: Progress | None = None,
+    *,
+    reserves: int = 0,
 ) -> Result:
-    """Dress a solution as the contract's result, with reasons and KPIs.
+    """Dress a solution as the contract's result, with reasons and KPIs, and with
+    `reserves` > 0 every placement's reserve list of that many (`reserves`, priced on
+    the reasons' residual network: `matching.lifecycle.reserves`).
 
     The cyclic garbage collector is paused meanwhile: the result is a few objects per
     volunteer, none of them garbage, and with a large round in memory each full
     collection their allocations would trigger costs about a second.
     """
     with _GcPaused():
-        return _build_result(prep, sol, mode, progress)
+        return _build_result(prep, sol, mode, progress, reserves)
 
 
-def _build_result(prep: Prepared, sol: Solution, mode: str, progress: Progress | None) -> Result:
+def _build_result(
+    prep: Prepared, sol: Solution, mode: str, progress: Progress | None, reserves: int
+) -> Result:
     """`build_result`, with the collector paused."""
     c, pairs, scores = prep.compiled, prep.pairs, prep.scores
     t = prep.timings
@@ -112,8 +123,19 @@ def _build_result(prep: Prepared, sol: Solution, mode: str, progress: Progress |
     filled = np.bincount(pairs.p[chosen], minlength=c.n_placements).astype(np.int64)
     open_p = np.flatnonzero(filled < c.capacity)
     extra: dict[str, Any] = dict(sol.extra)
-    why_v, why_p = _reasons(prep, sol, mode, unmatched, open_p, filled, extra)
+    nets: list[ResidualNetwork] = []
+    why_v, why_p = _reasons(prep, sol, mode, unmatched, open_p, filled, extra, nets)
     t["explain"] = time.perf_counter() - t0
+    if reserves > 0:
+        from volmatch.matching.lifecycle.reserves import METHOD, reserve_lists
+
+        if progress:
+            progress("reserves")
+        t0 = time.perf_counter()
+        lists = reserve_lists(prep, chosen, size=reserves, net=nets[0] if nets else None)
+        extra["reserves"] = [x.as_dict() for x in lists]
+        extra["reserves_method"] = METHOD
+        t["reserves"] = time.perf_counter() - t0
     if progress:
         progress("kpis")
     t0 = time.perf_counter()
@@ -179,9 +201,11 @@ def _reasons(
     open_p: NDArray[np.intp],
     filled: NDArray[np.int64],
     extra: dict[str, Any],
+    nets: list[ResidualNetwork],
 ) -> tuple[dict[int, Explained], dict[int, Explained]]:
     """The reasons for every unmatched volunteer and every placement with open slots;
-    takes the solver's own reasons out of `extra`."""
+    takes the solver's own reasons out of `extra`. The residual network priced on, if
+    any, is put in `nets` (the reserve lists price on it too)."""
     c, pairs = prep.compiled, prep.pairs
     n_v = np.bincount(pairs.v, minlength=c.n_volunteers)
     n_p = np.bincount(pairs.p, minlength=c.n_placements)
@@ -203,6 +227,7 @@ def _reasons(
 
         def with_pairs() -> tuple[dict[int, Explained], dict[int, Explained]]:
             pr = pricing(prep, sol.chosen, exact).priced(with_v, bool(len(with_p)))
+            nets.append(pr.net)
             return unplaced_reasons(pr, with_v, filled, n_v), open_reasons(pr, with_p, filled)
 
         if len(pairs) >= OVERLAP_FROM:
@@ -259,8 +284,9 @@ def _prepend(why: dict[int, Explained], first: dict[int, list[Reason]]) -> None:
     for k, parts in first.items():
         e = why.get(k)
         if e is not None:
-            why[k] = Explained(e.cost, e.other, [*parts, *e.parts],
-                               [*(text_of(r) for r in parts), *e.texts])
+            why[k] = Explained(
+                e.cost, e.other, [*parts, *e.parts], [*(text_of(r) for r in parts), *e.texts]
+            )
 
 
 def _append(why: dict[int, Explained], last: dict[int, list[Reason]]) -> None:
@@ -268,5 +294,6 @@ def _append(why: dict[int, Explained], last: dict[int, list[Reason]]) -> None:
     for k, parts in last.items():
         e = why.get(k)
         if e is not None:
-            why[k] = Explained(e.cost, e.other, [*e.parts, *parts],
-                               [*e.texts, *(text_of(r) for r in parts)])
+            why[k] = Explained(
+                e.cost, e.other, [*e.parts, *parts], [*e.texts, *(text_of(r) for r in parts)]
+            )

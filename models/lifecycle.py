@@ -25,6 +25,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from volmatch.models import limits
 from volmatch.models.errors import ErrorItem, VolmatchError
 from volmatch.models.round import ContinuityBonus, PlacementId, VolunteerId
 
@@ -222,7 +223,9 @@ class Event(BaseModel):
     reason: str | None = Field(None, description="Decline or early-end reason code.")
     text: str = Field("", max_length=2000, description="Free detail.")
     round: str = Field("round", description="Round id the offer belongs to.")
-    wave: int = Field(1, ge=1, description="Wave of the round that made the offer.")
+    wave: int = Field(
+        1, ge=1, le=limits.MAX_WAVES, description="Wave of the round that made the offer."
+    )
 
     @model_validator(mode="after")
     def _transition_and_reason(self) -> Event:

@@ -77,8 +77,11 @@ MAX_COUNT: Final = 10_000_000
 MAX_SLOTS: Final = 1000
 """Slots of one placement (the contract's range), also the cap of per-placement counts."""
 
+MAX_WAVES: Final = 10_000
+"""Waves of offers of one round (an event's `wave`): one a day for over 27 years."""
+
 MAX_PAIRS: Final = 1_000_000
-"""Locked or forbidden pairs in a policy: one per pair a coordinator could name."""
+"""Locked, forbidden or bonus pairs in a policy: one per pair a coordinator could name."""
 
 MAX_SCORE: Final = 10**12
 """Scores and breakdown points of a previous assignment (informative; int64-safe)."""

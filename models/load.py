@@ -289,7 +289,7 @@ def _field_path(loc: Sequence[Any]) -> str:
 
 
 def _valid_id(value: Any) -> bool:
-    return isinstance(value, str) and _ID_RE.match(value.strip()) is not None
+    return isinstance(value, str) and _ID_RE.fullmatch(value) is not None
 
 
 def _record_name(section: str, index: int, raw: Any) -> str:
@@ -306,7 +306,7 @@ class _StandIn:
     references are still checked and references to it are not reported as dangling."""
 
     def __init__(self, raw: Mapping[str, Any]) -> None:
-        self.id: str = raw["id"].strip()
+        self.id: str = raw["id"]
         self.preferences = _str_list(raw.get("preferences"))
         self.ranking = _str_list(raw.get("ranking"))
 
@@ -314,7 +314,7 @@ class _StandIn:
 def _str_list(value: Any) -> tuple[str, ...]:
     """The valid ids of a reference list (the others are reported by the models)."""
     if isinstance(value, list | tuple) and len(value) <= MAX_REFERENCES:
-        return tuple(x.strip() for x in value if _valid_id(x))
+        return tuple(x for x in value if _valid_id(x))
     return ()
 
 

@@ -19,6 +19,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -37,9 +38,11 @@ _SDG = frozenset(SDG_TARGETS)
 
 
 def _check_id(v: str) -> str:
-    if not _ID_RE.match(v):
+    # `fullmatch`: Python's `$` also matches before a final newline.
+    if not _ID_RE.fullmatch(v):
+        hint = " (without the spaces around it)" if _ID_RE.fullmatch(v.strip()) else ""
         raise ValueError(
-            f"{shown(v)} is not a valid id: use 1-64 of letters, digits, '_', '.', '-'"
+            f"{shown(v)} is not a valid id{hint}: use 1-64 of letters, digits, '_', '.', '-'"
         )
     return v
 
@@ -92,7 +95,10 @@ def _not_below(v: int, info: ValidationInfo, low_name: str, high_name: str) -> i
 def _native_pattern(regex: re.Pattern[str]) -> Callable[[CoreSchema], CoreSchema]:
     def twin(node: CoreSchema) -> CoreSchema:
         inner = node["schema"]
-        return core_schema.chain_schema([inner, core_schema.str_schema(pattern=regex.pattern)])
+        # The inner node stripped the text or kept it as sent (ids): this one may not
+        # strip it again past the model's config.
+        check = core_schema.str_schema(pattern=regex.pattern, strip_whitespace=False)
+        return core_schema.chain_schema([inner, check])
 
     return twin
 
@@ -111,10 +117,14 @@ def _native_cefr(node: CoreSchema) -> CoreSchema:
     return core_schema.union_schema([node["schema"], node], mode="left_to_right")
 
 
-Id = Annotated[str, AfterValidator(_check_id)]
-VolunteerId = Annotated[str, AfterValidator(_check_id)]
-PlacementId = Annotated[str, AfterValidator(_check_id)]
-HostId = Annotated[str, AfterValidator(_check_id)]
+# Ids are not stripped (the records' other texts are): " V1" is not an id by the
+# contract's pattern, and an id the service stored stripped would not be the one its
+# client sent (a later GET /volunteers/%20V1 would be a 422, a PUT of " V1" replace V1).
+_AS_SENT = StringConstraints(strip_whitespace=False)
+Id = Annotated[str, _AS_SENT, AfterValidator(_check_id)]
+VolunteerId = Annotated[str, _AS_SENT, AfterValidator(_check_id)]
+PlacementId = Annotated[str, _AS_SENT, AfterValidator(_check_id)]
+HostId = Annotated[str, _AS_SENT, AfterValidator(_check_id)]
 CountryCode = Annotated[str, AfterValidator(_check_country)]
 LanguageCode = Annotated[str, AfterValidator(_check_language)]
 CefrLevel = Annotated[Literal[CEFR_LEVELS], BeforeValidator(_norm_cefr)]  # type: ignore[valid-type]
@@ -348,12 +358,11 @@ class ContinuityBonus(BaseModel):
 
     model_config = _FROZEN
 
-    host: int = Field(
-        0, ge=0, description="Points for a pair at a host where the volunteer completed well."
+    host: Points = Field(
+        0, description="Points for a pair at a host where the volunteer completed well."
     )
-    country: int = Field(
+    country: Points = Field(
         0,
-        ge=0,
         description="Points for a pair in a country where the volunteer completed well "
         "(the larger of the two applies, never both).",
     )
@@ -482,6 +491,7 @@ class Policy(BaseModel):
 
     bonus: tuple[PairBonus, ...] = Field(
         (),
+        max_length=limits.MAX_PAIRS,
         description="Points added to named pairs' scores (`continuity` in the breakdown), "
         "e.g. the continuity bonus from earlier rounds' outcomes.",
     )
@@ -620,8 +630,8 @@ compare two fields excepted: a record they accept must also have its ORDERED_FIE
 order), accepts every value the contract spells canonically and builds the same value,
 so that the loader (`models.load`) can validate whole sections with twins and validate
 only the records the twins reject again with the models themselves: error messages stay
-the validators' own. The checks run on the already stripped string; a Rust regex's `$`
-is the end of the text (Python's also matches before a final newline, which stripping
-has removed), so the patterns mean the same in both engines.
+the validators' own. The checks run on the string as the model has it (stripped; ids as
+sent); a Rust regex's `$` is the end of the text and the validators use `fullmatch`, so
+the patterns mean the same in both engines.
 """
 assert Placement.model_config.get("extra") == "forbid", "the twin of _start_sets_both needs it"

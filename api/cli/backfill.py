@@ -16,7 +16,8 @@ from typing import Annotated, Any
 import typer
 
 from volmatch.api.cli.guard import BadInput, guarded, stderr
-from volmatch.api.cli.inputs import RoundArg, load_round_file
+from volmatch.api.cli.inputs import ReservesOpt, RoundArg, load_round_file
+from volmatch.api.cli.solve import RESERVE_SIZE
 
 
 def _id_list(value: str | None) -> list[str] | None:
@@ -73,6 +74,7 @@ def backfill(
         typer.Option("--withdrawn", help="Placement ids the hosts withdrew, comma-separated."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
+    reserves: ReservesOpt = RESERVE_SIZE,
 ) -> None:
     """Propose a backfill: accepted people stay, the rest is re-optimised."""
     from volmatch.api.io import write_result
@@ -90,6 +92,7 @@ def backfill(
                 declined=_id_list(declined) or [],
                 accepted=_id_list(accepted),
                 withdrawn=_id_list(withdrawn) or [],
+                reserves=reserves,
             )
         except InvalidBackfill as exc:
             raise BadInput(

@@ -51,3 +51,15 @@ def load_outcomes_file(path: Path) -> list[Outcome]:
             f"--outcomes {path}: {len(exc.errors)} error(s):\n"
             + "\n".join(f"  - {describe(e)}" for e in exc.errors)
         ) from None
+
+
+ReservesOpt = Annotated[
+    int,
+    typer.Option(
+        "--reserves",
+        min=0,
+        help="Reserve list length per placement, each reserve with its exact cost to the "
+        "round (0: none).",
+    ),
+]
+"""How many reserves a result lists per placement (`docs/lifecycle.md#reserve-lists`)."""

@@ -9,8 +9,18 @@ from typing import Annotated, Literal
 import typer
 
 from volmatch.api.cli.guard import BadInput, guarded, stderr
-from volmatch.api.cli.inputs import OutcomesOpt, RoundArg, load_outcomes_file, load_round_file
+from volmatch.api.cli.inputs import (
+    OutcomesOpt,
+    ReservesOpt,
+    RoundArg,
+    load_outcomes_file,
+    load_round_file,
+)
 from volmatch.api.cli.output import stages, summary_table
+
+RESERVE_SIZE = 5
+"""Reserves per placement by default (`matching.lifecycle.RESERVE_SIZE`; kept here so
+that `volmatch --help` need not import the engine)."""
 
 ModeOpt = Annotated[
     str | None,
@@ -40,6 +50,7 @@ def solve(
         bool, typer.Option("--audit", help="Add a stability audit (blocking pairs, price).")
     ] = False,
     outcomes: OutcomesOpt = None,
+    reserves: ReservesOpt = RESERVE_SIZE,
 ) -> None:
     """Run the round; write the result JSON (to stdout where no --out)."""
     from volmatch.api.io import write_result
@@ -54,7 +65,13 @@ def solve(
             stage("loading")
             r = load_round_file(round_file)
             result = solve_with_outcomes(
-                r, outs, mode=m, time_limit_s=time_limit, progress=stage, audit=audit
+                r,
+                outs,
+                mode=m,
+                time_limit_s=time_limit,
+                progress=stage,
+                audit=audit,
+                reserves=reserves,
             )
             stage("writing")
             write_result(r, result, out)

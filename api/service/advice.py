@@ -14,12 +14,14 @@ recommendations say a round must be solved first.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from volmatch.api.service.auth import Principal
+from volmatch.api.service.db import Database
 from volmatch.api.service.errors import ApiError, not_found
 from volmatch.api.service.pool_cache import PoolCache
 from volmatch.api.service.result_pages import erasures_mark
@@ -38,28 +40,29 @@ NO_RESULT = 409
 """The status of "no round has a result to advise from" (queued, solving, or none)."""
 
 
-def _round(session: Session, round_id: str | None) -> tuple[RoundRow, ResultRow]:
-    """The round advice is given against, with its result (409 while it has none)."""
+def _round(session: Session, round_id: str | None) -> tuple[RoundRow, dt.datetime]:
+    """The round advice is given against, without its document, and when its result was
+    stored (409 while it has none). Neither the document nor the result is read: the
+    host's needs list asks once per need."""
+    q = select(RoundRow).options(defer(RoundRow.document, raiseload=True))
     if round_id is None:
-        r = session.scalars(
-            select(RoundRow).order_by(RoundRow.created_at.desc(), RoundRow.id.desc())
-        ).first()
+        r = session.scalars(q.order_by(RoundRow.created_at.desc(), RoundRow.id.desc())).first()
         if r is None:
             raise ApiError(NO_RESULT, "no round yet: advice needs a solved round (POST /rounds)")
     else:
-        r = session.get(RoundRow, round_id)
+        r = session.scalars(q.where(RoundRow.id == round_id)).first()
         if r is None:
             raise not_found("round", round_id)
     job = session.get(Job, r.id)
-    res = session.get(ResultRow, r.id)
-    if job is None or job.status != "done" or res is None:
+    stored_at = session.scalar(select(ResultRow.created_at).where(ResultRow.round_id == r.id))
+    if job is None or job.status != "done" or stored_at is None:
         status = job.status if job is not None else "unknown"
         raise ApiError(
             NO_RESULT,
             f"round {r.id!r} has no result yet: it is {status}",
             extra={"round": r.id, "status": status},
         )
-    return r, res
+    return r, stored_at
 
 
 def _build(session: Session, round_id: str) -> AdviceBase:
@@ -94,10 +97,21 @@ def advice_base_for(
     session: Session, warm: WarmRounds, round_id: str | None = None
 ) -> tuple[str, AdviceBase]:
     """The warm advice base of the current round (or `round_id`), and its id."""
-    r, res = _round(session, round_id)
+    r, stored_at = _round(session, round_id)
     # an erasure rewrites stored rounds and results in place: a new version
-    version = (r.id, str(res.created_at), erasures_mark(session))
+    version = (r.id, str(stored_at), erasures_mark(session))
     return r.id, warm.get(version, lambda: _build(session, r.id))
+
+
+def prewarm_round(db: Database, warm: WarmRounds, round_id: str) -> None:
+    """Build the advice base of a round whose result was just stored, on the warm rounds'
+    background thread, so that its first advice request finds it built."""
+
+    def job() -> None:
+        with db.read() as session:
+            advice_base_for(session, warm, round_id)
+
+    warm.prewarm(job)
 
 
 def stored_need(session: Session, placement_id: str, who: Principal) -> Placement:
@@ -205,3 +219,37 @@ def live_feasibility(
         if exc.status != NO_RESULT:
             raise
     return pool_feasibility(session, pool, draft, who)
+
+
+def live_feasibilities(
+    session: Session,
+    warm: WarmRounds,
+    pool: PoolCache,
+    drafts: list[Placement],
+    who: Principal,
+) -> list[dict[str, Any]]:
+    """`live_feasibility` of each need, the round (or the pool) looked up once for all:
+    the host's needs list asks for every need of the host at once."""
+    for draft in drafts:
+        _own_draft(draft, who)
+    try:
+        rid, base = advice_base_for(session, warm)
+    except ApiError as exc:
+        if exc.status != NO_RESULT:
+            raise
+        compiled = pool.compiled(session)
+        return [
+            {
+                "round": None,
+                "placement": d.id,
+                "in_round": False,
+                **feasibility(compiled, d).as_dict(),
+            }
+            for d in drafts
+        ]
+    out = []
+    for draft in drafts:
+        doc = advise_placement(base, draft, recommend=False).as_dict()
+        doc.pop("recommendations")
+        out.append(_answer(rid, doc, who))
+    return out

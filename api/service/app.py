@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 from volmatch.api.service import idempotency
+from volmatch.api.service.advice import prewarm_round
 from volmatch.api.service.auth import KeyUsage
 from volmatch.api.service.db import Database, database_for, migrate
 from volmatch.api.service.errors import install_error_handlers
@@ -34,12 +35,13 @@ from volmatch.api.service.routers import (
     reminders,
     report,
     rounds,
+    scenario_runs,
     volunteers,
 )
 from volmatch.api.service.routing import Admission
 from volmatch.api.service.schemas import ERROR_RESPONSES
 from volmatch.api.service.settings import Settings
-from volmatch.api.service.warm import WarmRounds
+from volmatch.api.service.warm import WarmRounds, warm_rounds
 
 log = get_logger("app")
 
@@ -120,7 +122,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         threads.append(threading.Thread(target=_lifecycle_ticks, args=(db, settings, stop),
                                         daemon=True, name="volmatch-lifecycle"))
         if settings.embedded_worker:
-            threads.append(threading.Thread(target=Worker(db, settings).run, args=(stop,),
+            # a stored result's advice is warmed in the background, not by its first asker
+            worker = Worker(db, settings,
+                            on_stored=lambda rid: prewarm_round(db, warm_rounds(app), rid))
+            threads.append(threading.Thread(target=worker.run, args=(stop,),
                                             daemon=True, name="volmatch-worker"))
         for t in threads:
             t.start()
@@ -158,7 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # `offers` before `offer_links`: /offers/{id:int} is tried before /offers/{token}.
     for module in (hosts, keys, advice, placements, volunteers, rounds, assignments, offers,
-                   offer_links, backfills, outcomes, reminders, report):
+                   offer_links, backfills, outcomes, reminders, report, scenario_runs):
         app.include_router(
             module.router,
             responses=ERROR_RESPONSES,

@@ -9,9 +9,10 @@ means committed.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
@@ -58,35 +59,50 @@ READ, WRITE, COMMIT_EARLY = "volmatch.read", "volmatch.write", "volmatch.commit_
 """Keys of `Session.info` by which `routing.CommitRoute` knows a request's sessions."""
 
 
-def read_session(request: Request) -> Iterator[Session]:
+async def _close(session: Session) -> None:
+    """Close a dependency's session in the event loop when that is free of I/O (the
+    endpoint's thread already ended its transaction: `routing.CommitRoute`), else in a
+    thread outside the endpoints' limit (a connection is given back: see
+    `routing._unlimited`)."""
+    if session.in_transaction():
+        await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
+    else:
+        session.close()
+
+
+async def read_session(request: Request) -> AsyncIterator[Session]:
     """A read-only session for the endpoint's body: `CommitRoute` closes it as soon as
     the endpoint returns (the answer is built from what it returned), so its
-    connection goes back to the pool before serialisation and sending."""
+    connection goes back to the pool before serialisation and sending. `async`: a
+    session connects on its first query, so opening it needs no thread, and neither
+    does closing it once the endpoint has."""
     session = request.app.state.db.reads()
     session.info[READ] = True
     try:
         yield session
     finally:
-        session.close()
+        await _close(session)
 
 
-def write_session(request: Request) -> Iterator[Session]:
+async def write_session(request: Request) -> AsyncIterator[Session]:
     """A write transaction for the endpoint's body; `CommitRoute` commits it before the
     answer is sent: as the endpoint returns, in its thread, or, when the answer must be
-    stored under an Idempotency-Key, together with that record. Rolled back on error."""
-    with request.app.state.db.writes() as session:
-        session.begin()
-        session.info[WRITE] = True
-        session.info[COMMIT_EARLY] = idempotency.pending_of(request) is None
-        request.state.tx = session
-        try:
-            yield session
-        finally:
-            request.state.tx = None
-            committed = not session.in_transaction()
-        if not committed:
-            raise RuntimeError("a write session reached its end uncommitted: the route "
-                               "must use routing.CommitRoute")
+    stored under an Idempotency-Key, together with that record. Rolled back on error.
+    `async` as `read_session`."""
+    session = request.app.state.db.writes()
+    session.begin()  # no connection yet: the first query takes it (and the write lock)
+    session.info[WRITE] = True
+    session.info[COMMIT_EARLY] = idempotency.pending_of(request) is None
+    request.state.tx = session
+    try:
+        yield session
+    finally:
+        request.state.tx = None
+        committed = not session.in_transaction()
+        await _close(session)  # rolls back what is still open
+    if not committed:
+        raise RuntimeError("a write session reached its end uncommitted: the route "
+                           "must use routing.CommitRoute")
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -19,23 +19,32 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from volmatch.api.service import scenario_runs
 from volmatch.api.service.db import Database
 from volmatch.api.service.logs import get_logger, job_id
 from volmatch.api.service.privacy import erased_since, scrub_ids
 from volmatch.api.service.settings import Settings
 from volmatch.api.service.tables import Job, ResultRow, RoundRow, utcnow
-from volmatch.models import InfeasibleRound, InvalidRound, parse_round
+from volmatch.models import InfeasibleRound, InvalidRound, Result, Round, parse_round
 
 log = get_logger("jobs")
 
 TERMINAL = frozenset({"done", "failed", "cancelled"})
+
+
+PROGRESS_QUIET_S = 0.5
+"""A round's stages are written to its job row only once it has run this long: a small
+round passes all of them in tens of milliseconds, and a write per stage (each a turn at
+SQLite's one writer) cost a quarter of its CPU under load and made the API's writes
+queue behind it. Its last stage list is stored with its outcome; the heartbeat renews
+the lease and notices a cancellation or a lost lease meanwhile."""
 
 
 class Cancelled(Exception):
@@ -79,10 +88,19 @@ class Claim:
 class Worker:
     """Claims and solves jobs until stopped; several may share one database."""
 
-    def __init__(self, db: Database, settings: Settings, name: str | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        name: str | None = None,
+        on_stored: Callable[[str], None] | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.name = name or worker_name()
+        self.on_stored = on_stored
+        """Called with a round's id once its result is committed (the service warms the
+        round's advice in the background)."""
 
     # -- claiming ---------------------------------------------------------------------
 
@@ -115,8 +133,11 @@ class Worker:
                 if job.status == "running":
                     log.warning(
                         "lease expired; re-claiming",
-                        extra={"round": job.round_id, "previous_worker": job.worker,
-                               "attempts": job.attempts},
+                        extra={
+                            "round": job.round_id,
+                            "previous_worker": job.worker,
+                            "attempts": job.attempts,
+                        },
                     )
                 if job.attempts >= s.max_attempts:
                     job.status, job.finished_at, job.lease_until = "failed", now, None
@@ -197,13 +218,24 @@ class Worker:
         log.info("worker started", extra={"worker": self.name})
         while not stop.is_set():
             try:
-                busy = self.run_once()
+                # Rounds first (people wait on them), then what-if scenario runs.
+                busy = self.run_once() or scenario_runs.run_one(self.db, self.settings, self.name)
             except Exception as exc:  # keep the worker alive through database outages
                 log.error("worker loop error", extra={"exc_type": type(exc).__name__})
                 busy = False
             if not busy:
                 stop.wait(self.settings.poll_s)
         log.info("worker stopped", extra={"worker": self.name})
+
+    def _with_outcome_kpis(self, r: Round, result: Result) -> Result:
+        """The result with the hosts' completion rates of the recorded outcomes in its
+        KPIs (`policy.host_reliability_kpi`; `matching.lifecycle.outcome_kpis`)."""
+        from volmatch.api.service.lifecycle.outcomes import stored_outcomes
+        from volmatch.matching.lifecycle import with_outcome_kpis
+
+        with self.db.read() as session:
+            outs = stored_outcomes(session)
+        return with_outcome_kpis(result, r, outs)
 
     def _solve(self, claim: Claim) -> None:
         from volmatch.matching import solve_round
@@ -243,16 +275,19 @@ class Worker:
             entered = not stages or stages[-1] != stage
             if entered:
                 stages.append(stage)
-            doc = {
-                "stage": stage,
-                "stages_done": stages[:-1],
-                "elapsed_s": round(time.perf_counter() - started, 3),
-                "attempt": claim.attempt,
-                **best,
-            }
-            if not self._renew(claim, doc):
-                raise LeaseLost
-            if entered and stage == "solve" and self.settings.worker_test_delay_s > 0:
+            delay = entered and stage == "solve" and self.settings.worker_test_delay_s > 0
+            if isinstance(event, Mapping) or delay or (
+                    time.perf_counter() - started >= PROGRESS_QUIET_S):
+                doc = {
+                    "stage": stage,
+                    "stages_done": stages[:-1],
+                    "elapsed_s": round(time.perf_counter() - started, 3),
+                    "attempt": claim.attempt,
+                    **best,
+                }
+                if not self._renew(claim, doc):
+                    raise LeaseLost
+            if delay:
                 self._test_delay(lost)
 
         try:
@@ -260,32 +295,57 @@ class Worker:
                 raise LeaseLost
             r = parse_round(document)
             result = solve_round(r, progress=progress)
-            self._finish(claim, "done", result=result.model_dump(mode="json"), started=started,
-                         solved=document)
+            if r.policy.host_reliability_kpi:
+                result = self._with_outcome_kpis(r, result)
+            self._finish(
+                claim,
+                "done",
+                result=result.model_dump(mode="json"),
+                started=started,
+                solved=document,
+                stages=stages,
+            )
         except Cancelled:
             self._finish(claim, "cancelled", started=started)
         except LeaseLost:
             log.warning("lease lost; result dropped", extra={"worker": self.name})
         except InfeasibleRound as exc:
-            self._finish(claim, "failed", started=started, solved=document, error={
-                "kind": "infeasible",
-                "detail": f"round cannot be solved: {len(exc.conflicts)} conflict(s)",
-                "conflicts": [c.as_dict() for c in exc.conflicts],
-            })
+            self._finish(
+                claim,
+                "failed",
+                started=started,
+                solved=document,
+                error={
+                    "kind": "infeasible",
+                    "detail": f"round cannot be solved: {len(exc.conflicts)} conflict(s)",
+                    "conflicts": [c.as_dict() for c in exc.conflicts],
+                },
+            )
         except InvalidRound as exc:
-            self._finish(claim, "failed", started=started, solved=document, error={
-                "kind": "invalid",
-                "detail": f"invalid round: {len(exc.errors)} error(s)",
-                "errors": [e.as_dict() for e in exc.errors],
-            })
+            self._finish(
+                claim,
+                "failed",
+                started=started,
+                solved=document,
+                error={
+                    "kind": "invalid",
+                    "detail": f"invalid round: {len(exc.errors)} error(s)",
+                    "errors": [e.as_dict() for e in exc.errors],
+                },
+            )
         except Exception as exc:
             log.error("solve failed", extra={"exc_type": type(exc).__name__})
             # The type only: an exception's text may quote a record (a name).
-            self._finish(claim, "failed", started=started, error={
-                "kind": "error",
-                "detail": f"{type(exc).__name__} while solving; the worker's log has the "
-                "job id",
-            })
+            self._finish(
+                claim,
+                "failed",
+                started=started,
+                error={
+                    "kind": "error",
+                    "detail": f"{type(exc).__name__} while solving; the worker's log has the "
+                    "job id",
+                },
+            )
         finally:
             stop.set()
             beat.join(timeout=self.settings.heartbeat_s + 5)
@@ -305,6 +365,7 @@ class Worker:
         result: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
         solved: dict[str, Any] | None = None,
+        stages: list[str] | None = None,
     ) -> None:
         """Store the outcome, only while the job is still ours (the fencing token), with
         the ids of volunteers erased since `solved` was read pseudonymised."""
@@ -312,8 +373,11 @@ class Worker:
 
         # The paging view is laid out before the write transaction (a second at 50,000
         # volunteers), again inside only if an erasure renamed ids meanwhile.
-        view = (view_row(claim.round_id, result, solved)
-                if result is not None and solved is not None else None)
+        view = (
+            view_row(claim.round_id, result, solved)
+            if result is not None and solved is not None
+            else None
+        )
         now = utcnow()
         with self.db.write() as session:
             pg = session.get_bind().dialect.name == "postgresql"
@@ -330,8 +394,11 @@ class Worker:
                 if renamed:
                     result = scrub_ids(result, renamed) if result is not None else None
                     error = scrub_ids(error, renamed) if error is not None else None
-                    view = (view_row(claim.round_id, result, current.document)
-                            if result is not None else None)
+                    view = (
+                        view_row(claim.round_id, result, current.document)
+                        if result is not None
+                        else None
+                    )
                     log.info("erasures applied to the result", extra={"erased": len(renamed)})
             if job is None or job.claim_token != claim.token or job.status != "running":
                 log.warning("job taken over before finishing; outcome dropped")
@@ -340,7 +407,10 @@ class Worker:
                 status, result = "cancelled", None
             progress = dict(job.progress)
             progress["stage"] = status
+            if stages:
+                progress["stages_done"] = list(stages)
             progress["elapsed_s"] = round(time.perf_counter() - started, 3)
+            stored = result is not None
             if result is not None:
                 session.add(ResultRow(round_id=claim.round_id, result=result, worker=self.name))
                 if view is not None:
@@ -354,5 +424,9 @@ class Worker:
                 )
             job.status, job.progress, job.error = status, progress, error
             job.finished_at, job.lease_until, job.claim_token = now, None, None
-        log.info("job finished", extra={"status": status, "worker": self.name,
-                                        "seconds": progress["elapsed_s"]})
+        log.info(
+            "job finished",
+            extra={"status": status, "worker": self.name, "seconds": progress["elapsed_s"]},
+        )
+        if stored and self.on_stored is not None:
+            self.on_stored(claim.round_id)

@@ -51,6 +51,24 @@ def published_assignments(
     return list(session.scalars(q))
 
 
+def published_assignment_fields(
+    session: Session, publication_id: int, host_id: str | None = None
+) -> list[dict[str, Any]]:
+    """`published_assignments` as plain fields named as in the API (volunteer,
+    placement, host, start, months, score): a list answered as is needs no ORM objects,
+    which cost most of the request (GET /assignments: about half its CPU)."""
+    a = PublishedAssignment
+    q = (
+        select(a.volunteer_id.label("volunteer"), a.placement_id.label("placement"),
+               a.host_id.label("host"), a.start, a.months, a.score)
+        .where(a.publication_id == publication_id)
+        .order_by(a.volunteer_id)
+    )
+    if host_id is not None:
+        q = q.where(a.host_id == host_id)
+    return [dict(m) for m in session.execute(q).mappings()]
+
+
 def host_assignments(session: Session, host_id: str) -> dict[str, PublishedAssignment]:
     """Volunteer id -> assignment, of the latest published result, at `host_id`."""
     pub = latest_publication(session)

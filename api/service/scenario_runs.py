@@ -1,72 +1,98 @@
-"""What-if scenario runs against a stored round, as jobs with progress (the planner
-pages; the API's `POST /rounds/{id}/scenarios` answers the same comparison inside the
-request).
+"""What-if scenario runs against a stored round as durable jobs (the planner pages and
+`POST /rounds/{id}/scenarios`), on the same machinery as rounds (`jobs.Worker`).
 
-`start_run` stores the run and solves it on a thread of this process, writing its
-progress (variants solved of all) to the row as each variant finishes and the
-comparison when done; any page of any process reads the row. A run whose process
-stopped stays `running` with an old heartbeat: `RunView.status` then says
-`interrupted`.
+`enqueue` stores a run as `queued` and returns; a worker (the one embedded in the API
+process, or a `volmatch worker`) claims it with a lease and a fencing token, renews the
+lease on a heartbeat while solving, writes its progress (variants solved of all) to the
+row as each variant finishes, and stores the comparison under the token. A worker that
+dies mid-run loses nothing: its lease expires and another worker takes the run over
+from the start; after `max_attempts` such losses the run fails, saying so. Any page or
+API process reads the row (`read_run`, and `progress_events` as server-sent events).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import threading
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
+from starlette.requests import Request
 
 from volmatch.api.service.db import Database
 from volmatch.api.service.logs import get_logger
+from volmatch.api.service.settings import Settings
 from volmatch.api.service.tables import RoundRow, ScenarioRun, utcnow
 from volmatch.models import parse_round
-from volmatch.scenarios.model import Scenario, ScenarioError
+from volmatch.scenarios.model import Scenario, ScenarioError, parse_scenario
 
 log = get_logger("scenario_runs")
 
-STALE_AFTER = dt.timedelta(minutes=10)
-"""A running run that has not solved a variant for this long lost its process: the
-slowest variant of a round the service accepts solves well within it."""
 RECENT_RUNS = 20
 """Runs listed on the planner's start page."""
+TERMINAL = frozenset({"done", "failed"})
+
+
+class _LeaseLost(Exception):
+    """Another worker took the run over (our lease expired): drop our work."""
 
 
 @dataclass(frozen=True)
 class RunView:
-    """A scenario run as the pages show it."""
+    """A scenario run as the pages and the API show it."""
 
     id: str
     round_id: str
     name: str
     status: str
-    """queued, running, done, failed, or interrupted (running, but its process died)."""
+    """queued, running, done or failed."""
     done: int
     total: int
     current: str
     comparison: dict[str, Any] | None
     errors: list[str]
     created_at: dt.datetime
+    attempts: int = 0
 
     @property
     def finished(self) -> bool:
-        return self.status in ("done", "failed", "interrupted")
+        return self.status in TERMINAL
+
+    def public(self) -> dict[str, Any]:
+        """The run as `GET /scenario-runs/{id}` answers it."""
+        return {
+            "id": self.id,
+            "round_id": self.round_id,
+            "name": self.name,
+            "status": self.status,
+            "attempts": self.attempts,
+            "progress": {"done": self.done, "total": self.total, "name": self.current},
+            "comparison": self.comparison,
+            "errors": self.errors,
+            "created_at": self.created_at,
+        }
 
 
-def _view(row: ScenarioRun, now: dt.datetime | None = None) -> RunView:
-    status = row.status
-    if status in ("queued", "running") and (now or utcnow()) - row.heartbeat_at > STALE_AFTER:
-        status = "interrupted"
+def _view(row: ScenarioRun) -> RunView:
     p = row.progress or {}
     return RunView(
-        id=row.id, round_id=row.round_id, name=row.name, status=status,
-        done=int(p.get("done", 0)), total=int(p.get("total", 0)), current=str(p.get("name", "")),
-        comparison=row.comparison, errors=list((row.error or {}).get("errors", [])),
+        id=row.id,
+        round_id=row.round_id,
+        name=row.name,
+        status=row.status,
+        done=int(p.get("done", 0)),
+        total=int(p.get("total", 0)),
+        current=str(p.get("name", "")),
+        comparison=row.comparison,
+        errors=list((row.error or {}).get("errors", [])),
         created_at=row.created_at,
+        attempts=int(row.attempts or 0),
     )
 
 
@@ -76,71 +102,261 @@ def read_run(session: Session, run_id: str) -> RunView | None:
 
 
 def recent_runs(session: Session, limit: int = RECENT_RUNS) -> list[RunView]:
-    rows = session.scalars(select(ScenarioRun).order_by(ScenarioRun.created_at.desc())
-                           .limit(limit))
+    rows = session.scalars(select(ScenarioRun).order_by(ScenarioRun.created_at.desc()).limit(limit))
     return [_view(r) for r in rows]
 
 
-def start_run(db: Database, round_id: str, scenario: Scenario, raw: dict[str, Any],
-              key_id: str, *, background: bool = True) -> str:
-    """Store a run of `scenario` (parsed from `raw`) against round `round_id` and start
-    solving it; returns the run's id. `background=False` solves before returning."""
+def scenario_of(round_id: str, stored: dict[str, Any]) -> Scenario:
+    """The scenario a stored run solves: the pages keep the YAML text they ran (`text`),
+    the API the posted document; the base is always the run's round."""
+    if "text" in stored:
+        from volmatch.scenarios.source import ScenarioTextError, parse_scenario_text
+
+        try:
+            return parse_scenario_text(str(stored["text"]), round_id)
+        except ScenarioTextError as exc:
+            raise ScenarioError([]) from exc
+    body = {k: v for k, v in stored.items() if k != "text"}
+    return parse_scenario({**body, "base": {"round_id": round_id}})
+
+
+def enqueue(
+    session: Session, round_id: str, scenario: Scenario, raw: dict[str, Any], key_id: str
+) -> str:
+    """Store a run of `scenario` (parsed from `raw`, kept as posted) against round
+    `round_id` for a worker to claim; its id. Committed with the caller's session."""
     run_id = str(uuid.uuid4())
-    total = len(scenario.variants) + 1
-    with db.write() as s:
-        s.add(ScenarioRun(
-            id=run_id, round_id=round_id, created_by=key_id, name=scenario.name[:200],
-            status="queued", progress={"done": 0, "total": total, "name": ""},
+    session.add(
+        ScenarioRun(
+            id=run_id,
+            round_id=round_id,
+            created_by=key_id,
+            name=scenario.name[:200],
+            status="queued",
+            attempts=0,
+            progress={"done": 0, "total": len(scenario.variants) + 1, "name": ""},
             scenario=json.loads(json.dumps(raw, default=str)),
-        ))
-    if background:
-        threading.Thread(target=execute_run, args=(db, run_id, scenario),
-                         name=f"scenario-{run_id[:8]}", daemon=True).start()
-    else:
-        execute_run(db, run_id, scenario)
+        )
+    )
+    session.flush()
     return run_id
 
 
-def _update(db: Database, run_id: str, **fields: Any) -> None:
+def start_run(
+    db: Database,
+    round_id: str,
+    scenario: Scenario,
+    raw: dict[str, Any],
+    key_id: str,
+    *,
+    settings: Settings | None = None,
+    background: bool = True,
+) -> str:
+    """`enqueue` in a transaction of its own; with `background=False` this thread
+    then claims and solves it before returning (scripts and tests without a worker)."""
     with db.write() as s:
-        row = s.get(ScenarioRun, run_id)
-        if row is None:  # deleted meanwhile (its round erased): nothing to report to
-            return
-        for k, v in fields.items():
-            setattr(row, k, v)
-        row.heartbeat_at = utcnow()
+        run_id = enqueue(s, round_id, scenario, raw, key_id)
+    if not background:
+        run_one(db, settings or Settings(), f"inline:{uuid.uuid4().hex[:6]}", run_id=run_id)
+    return run_id
 
 
-def execute_run(db: Database, run_id: str, scenario: Scenario) -> None:
-    """Solve the run's base and variants, recording progress and the comparison."""
+# -- the worker's side --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunClaim:
+    run_id: str
+    token: str
+    attempt: int
+
+
+def claim(
+    db: Database, settings: Settings, worker: str, run_id: str | None = None
+) -> RunClaim | None:
+    """Take the oldest claimable run (queued, or running with an expired lease), or
+    `run_id` only; None when there is none. Claims like rounds' jobs: `FOR UPDATE SKIP
+    LOCKED` on PostgreSQL, `BEGIN IMMEDIATE` serialising them on SQLite."""
+    while True:
+        now = utcnow()
+        with db.write() as s:
+            q = select(ScenarioRun).where(
+                or_(
+                    ScenarioRun.status == "queued",
+                    and_(ScenarioRun.status == "running", ScenarioRun.lease_until < now),
+                    # A run started on a thread before revision 0007 has no lease: taken
+                    # over once its heartbeat is older than a lease.
+                    and_(
+                        ScenarioRun.status == "running",
+                        ScenarioRun.lease_until.is_(None),
+                        ScenarioRun.heartbeat_at < now - dt.timedelta(seconds=settings.lease_s),
+                    ),
+                )
+            )
+            if run_id is not None:
+                q = q.where(ScenarioRun.id == run_id)
+            q = q.order_by(ScenarioRun.created_at, ScenarioRun.id).limit(1)
+            if s.get_bind().dialect.name == "postgresql":
+                q = q.with_for_update(skip_locked=True)
+            row = s.execute(q).scalar_one_or_none()
+            if row is None:
+                return None
+            if row.status == "running":
+                log.warning(
+                    "scenario run lease expired; re-claiming",
+                    extra={"run": row.id, "attempts": row.attempts},
+                )
+            if (row.attempts or 0) >= settings.max_attempts:
+                row.status, row.finished_at, row.lease_until = "failed", now, None
+                row.error = {
+                    "errors": [
+                        f"the worker running it stopped {row.attempts} "
+                        "time(s) without finishing; not retried"
+                    ]
+                }
+                continue
+            token = uuid.uuid4().hex
+            row.status, row.worker, row.claim_token = "running", worker, token
+            row.attempts = (row.attempts or 0) + 1
+            row.lease_until = now + dt.timedelta(seconds=settings.lease_s)
+            row.heartbeat_at = now
+            return RunClaim(row.id, token, row.attempts)
+
+
+def _renew(db: Database, settings: Settings, c: RunClaim, **fields: Any) -> bool:
+    """Extend the lease (and store `fields`) while the run is still ours."""
+    now = utcnow()
+    with db.write() as s:
+        res = s.execute(
+            update(ScenarioRun)
+            .where(
+                ScenarioRun.id == c.run_id,
+                ScenarioRun.claim_token == c.token,
+                ScenarioRun.status == "running",
+            )
+            .values(
+                lease_until=now + dt.timedelta(seconds=settings.lease_s), heartbeat_at=now, **fields
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return bool(getattr(res, "rowcount", 0) == 1)
+
+
+def _finish(db: Database, c: RunClaim, **fields: Any) -> None:
+    """Store the outcome under the fencing token (dropped if another worker took over)."""
+    now = utcnow()
+    with db.write() as s:
+        res = s.execute(
+            update(ScenarioRun)
+            .where(
+                ScenarioRun.id == c.run_id,
+                ScenarioRun.claim_token == c.token,
+                ScenarioRun.status == "running",
+            )
+            .values(finished_at=now, heartbeat_at=now, lease_until=None, claim_token=None, **fields)
+            .execution_options(synchronize_session=False)
+        )
+    if getattr(res, "rowcount", 0) != 1:
+        log.warning(
+            "scenario run taken over before finishing; outcome dropped", extra={"run": c.run_id}
+        )
+
+
+def run_one(db: Database, settings: Settings, worker: str, run_id: str | None = None) -> bool:
+    """Claim and solve one run; False when there was none to claim."""
     from volmatch.scenarios.runner import run_scenario
 
+    c = claim(db, settings, worker, run_id)
+    if c is None:
+        return False
     with db.read() as s:
-        row = s.get(ScenarioRun, run_id)
+        row = s.get(ScenarioRun, c.run_id)
         round_row = s.get(RoundRow, row.round_id) if row is not None else None
         document = dict(round_row.document) if round_row is not None else None
+        stored = dict(row.scenario) if row is not None else {}
+        round_id = row.round_id if row is not None else ""
     if document is None:
-        _update(db, run_id, status="failed", finished_at=utcnow(),
-                error={"errors": ["the round is no longer stored"]})
-        return
-    _update(db, run_id, status="running")
+        _finish(db, c, status="failed", error={"errors": ["the round is no longer stored"]})
+        return True
+    stop, lost = threading.Event(), threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(settings.heartbeat_s):
+            try:
+                if not _renew(db, settings, c):
+                    lost.set()
+                    return
+            except Exception as exc:  # a database hiccup: try again at the next beat
+                log.warning("scenario heartbeat failed", extra={"exc_type": type(exc).__name__})
 
     def progress(done: int, total: int, name: str) -> None:
-        _update(db, run_id, progress={"done": done, "total": total, "name": name})
+        if lost.is_set() or not _renew(
+            db, settings, c, progress={"done": done, "total": total, "name": name}
+        ):
+            raise _LeaseLost
 
+    heart = threading.Thread(target=beat, daemon=True, name=f"scenario-beat-{c.run_id[:8]}")
+    heart.start()
     try:
-        cmp = run_scenario(parse_round(document), scenario, progress=progress)
+        cmp = run_scenario(parse_round(document), scenario_of(round_id, stored), progress=progress)
+    except _LeaseLost:
+        log.warning("scenario run lease lost; result dropped", extra={"run": c.run_id})
     except ScenarioError as exc:
-        _update(db, run_id, status="failed", finished_at=utcnow(),
-                error={"errors": [str(e) for e in exc.errors]})
-        return
+        _finish(
+            db,
+            c,
+            status="failed",
+            error={"errors": [str(e) for e in exc.errors] or ["the scenario no longer applies"]},
+        )
     except Exception as exc:  # a bug must not leave the run "running" forever
         # The type only: an exception's text may quote a record (a name).
-        log.error("scenario run failed", extra={"run": run_id, "exc_type": type(exc).__name__})
-        _update(db, run_id, status="failed", finished_at=utcnow(),
-                error={"errors": ["the run failed on the server; see its log"]})
-        return
-    out = json.loads(json.dumps(cmp.to_dict(), default=str))
-    _update(db, run_id, status="done", comparison=out, finished_at=utcnow(),
-            progress={"done": len(scenario.variants) + 1, "total": len(scenario.variants) + 1,
-                      "name": ""})
+        log.error("scenario run failed", extra={"run": c.run_id, "exc_type": type(exc).__name__})
+        _finish(
+            db, c, status="failed", error={"errors": ["the run failed on the server; see its log"]}
+        )
+    else:
+        total = len(cmp.variants) + 1
+        _finish(
+            db,
+            c,
+            status="done",
+            comparison=json.loads(json.dumps(cmp.to_dict(), default=str)),
+            progress={"done": total, "total": total, "name": ""},
+        )
+    finally:
+        stop.set()
+        heart.join(timeout=settings.heartbeat_s + 5)
+    return True
+
+
+def progress_events(db: Database, run_id: str, request: Request) -> AsyncIterator[str]:
+    """A run's progress as server-sent events, as for rounds: one `progress` event per
+    change (status, attempts, progress), then `end` with the final status."""
+    poll = float(request.app.state.settings.poll_s)
+    stopping = request.app.state.stopping
+
+    def read() -> dict[str, Any] | None:
+        with db.read() as s:
+            row = s.get(ScenarioRun, run_id)
+            if row is None:
+                return None
+            return {"status": row.status, "attempts": row.attempts, "progress": row.progress}
+
+    async def stream() -> AsyncIterator[str]:
+        last: str | None = None
+        while True:
+            state = await asyncio.to_thread(read)
+            if state is None:
+                return
+            text = json.dumps(state, sort_keys=True)
+            if text != last:
+                yield f"event: progress\ndata: {text}\n\n"
+                last = text
+            if state["status"] in TERMINAL:
+                yield f"event: end\ndata: {json.dumps({'status': state['status']})}\n\n"
+                return
+            if stopping.is_set() or await request.is_disconnected():
+                return
+            await asyncio.sleep(poll)
+
+    return stream()

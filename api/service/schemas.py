@@ -229,3 +229,24 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorOut, "description": "The database is unavailable or busy; retry "
           "after `Retry-After` seconds. Nothing was committed."},
 }
+
+
+class ScenarioRunProgress(BaseModel):
+    done: int = Field(description="Rounds solved: the base, then each variant.")
+    total: int = Field(description="The base and every variant.")
+    name: str = Field(description="The last one solved.")
+
+
+class ScenarioRunPublic(BaseModel):
+    """A what-if scenario run, solved by a job worker like a round."""
+
+    id: str
+    round_id: str = Field(description="The base round.")
+    name: str
+    status: Literal["queued", "running", "done", "failed"]
+    attempts: int = Field(description="Workers that claimed it (more than 1: one stopped).")
+    progress: ScenarioRunProgress
+    comparison: dict[str, Any] | None = Field(
+        description="When done: the comparison `volmatch whatif` prints, as JSON.")
+    errors: list[str] = Field(description="Why it failed.")
+    created_at: dt.datetime

@@ -370,9 +370,10 @@ class BackfillRow(Base):
 
 
 class ScenarioRun(Base):
-    """A what-if scenario run against a stored round (the planner pages): the scenario
-    as posted, its progress while it runs, and the comparison when done. `heartbeat_at`
-    moves with every solved variant, so a run whose process died shows as interrupted."""
+    """A what-if scenario run against a stored round (the planner pages and the API): the
+    scenario as posted, its progress while it runs, and the comparison when done. A
+    durable job: a worker claims it with a lease (`lease_until`, renewed on a heartbeat)
+    and a fencing token, so a run whose worker died is taken over by another."""
 
     __tablename__ = "scenario_runs"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -387,3 +388,9 @@ class ScenarioRun(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     heartbeat_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # Claimed like rounds' jobs (revision 0007): attempts, the worker, its lease and
+    # its fencing token.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    worker: Mapped[str | None] = mapped_column(String(128), default=None)
+    claim_token: Mapped[str | None] = mapped_column(String(32), default=None)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(default=None)

@@ -9,6 +9,13 @@ and a newer round, or an erasure (which rewrites rounds and results in place), i
 another key. At most `kept` versions are
 held, least recently used dropped; safe to share between request threads. One lives on
 `app.state.warm` (no module-level state).
+
+A round's first advice request would otherwise wait for its build (seconds at 10,000
+volunteers, a minute at 100,000): `prewarm` builds it in the background as soon as a
+result is stored (the embedded worker calls it after its commit). One build runs at a
+time on one thread; of the builds asked meanwhile only the newest waits (a newer
+result makes the older round's build moot), so memory stays bounded by `kept` plus
+the one being built.
 """
 
 from __future__ import annotations
@@ -18,7 +25,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, Final
 
+from volmatch.api.service.logs import get_logger
 from volmatch.matching.advice import AdviceBase
+
+log = get_logger("warm")
 
 WARM_KEPT: Final = 2
 """Round versions held: the current round and the one before (a 100k-volunteer round
@@ -33,6 +43,9 @@ class WarmRounds:
         self._bases: OrderedDict[Hashable, AdviceBase] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[Hashable, threading.Lock] = {}
+        self._next: Callable[[], object] | None = None
+        """The newest background build asked for and not started yet."""
+        self._prewarmer: threading.Thread | None = None
 
     def get(self, key: Hashable, build: Callable[[], AdviceBase]) -> AdviceBase:
         """The base of `key`, built once (concurrent askers wait for the one build)."""
@@ -55,6 +68,29 @@ class WarmRounds:
             with self._lock:
                 self._building.pop(key, None)
             return base
+
+    def prewarm(self, job: Callable[[], object]) -> None:
+        """Run `job` (typically one that calls `get`) on the background thread, replacing
+        any job asked for earlier and not started yet."""
+        with self._lock:
+            self._next = job
+            if self._prewarmer is None or not self._prewarmer.is_alive():
+                self._prewarmer = threading.Thread(
+                    target=self._prewarm_loop, daemon=True, name="volmatch-prewarm"
+                )
+                self._prewarmer.start()
+
+    def _prewarm_loop(self) -> None:
+        while True:
+            with self._lock:
+                job, self._next = self._next, None
+                if job is None:
+                    self._prewarmer = None
+                    return
+            try:
+                job()
+            except Exception as exc:  # a background build never takes the service down
+                log.warning("background warm-up failed", extra={"exc_type": type(exc).__name__})
 
     def clear(self) -> None:
         """Forget every round (after an erasure: the pool changed)."""

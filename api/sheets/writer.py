@@ -153,8 +153,13 @@ def _na_columns(placements: Sequence[Placement]) -> list[str] | None:
                 isinstance(v, bool)
                 or (isinstance(v, int) and abs(v) < _MAX_EXACT_INT)
                 or (isinstance(v, float) and _exact_in_excel(v))
-                or (isinstance(v, str) and v and v == v.strip() and _safe_text(v) == v
-                    and "\r" not in v)
+                or (
+                    isinstance(v, str)
+                    and v
+                    and v == v.strip()
+                    and _safe_text(v) == v
+                    and "\r" not in v
+                )
             )
             if not ok:
                 return None
@@ -229,24 +234,48 @@ def _validations(ws: Worksheet, sheet: str, columns: list[str], last_row: int) -
         ws.add_data_validation(dv)
 
     def whole(lo: int, hi: int) -> DataValidation:
-        return DataValidation(type="whole", operator="between", formula1=str(lo), formula2=str(hi),
-                              allow_blank=True, error=f"A whole number from {lo} to {hi}.")
+        return DataValidation(
+            type="whole",
+            operator="between",
+            formula1=str(lo),
+            formula2=str(hi),
+            allow_blank=True,
+            error=f"A whole number from {lo} to {hi}.",
+        )
 
     countries = f"{LISTS}!$A$2:$A${n_countries + 1}"
     if sheet == VOLUNTEERS:
         add("nationality", DataValidation(type="list", formula1=countries, allow_blank=True))
-        add("gender", DataValidation(type="list", formula1=f'"{",".join(GENDERS)}"',
-                                     allow_blank=True))
+        add(
+            "gender",
+            DataValidation(type="list", formula1=f'"{",".join(GENDERS)}"', allow_blank=True),
+        )
         add("security_clearance", whole(0, 3))
         add("min_months", whole(1, 36))
         add("max_months", whole(1, 36))
         for col in ("birth_date", "available_from", "available_until"):
-            add(col, DataValidation(type="date", operator="greaterThan", formula1="1",
-                                    allow_blank=True, error="A date, like 2027-03-01."))
-        add("languages", DataValidation(
-            type="custom", formula1="TRUE", allow_blank=True, showInputMessage=True,
-            promptTitle="languages", prompt="code:level; ... Levels: A1 A2 B1 B2 C1 C2 native. "
-            "Example: fr:native; en:B2"))
+            add(
+                col,
+                DataValidation(
+                    type="date",
+                    operator="greaterThan",
+                    formula1="1",
+                    allow_blank=True,
+                    error="A date, like 2027-03-01.",
+                ),
+            )
+        add(
+            "languages",
+            DataValidation(
+                type="custom",
+                formula1="TRUE",
+                allow_blank=True,
+                showInputMessage=True,
+                promptTitle="languages",
+                prompt="code:level; ... Levels: A1 A2 B1 B2 C1 C2 native. "
+                "Example: fr:native; en:B2",
+            ),
+        )
     if sheet == PLACEMENTS:
         add("country", DataValidation(type="list", formula1=countries, allow_blank=True))
         add("priority", whole(1, 5))
@@ -257,13 +286,29 @@ def _validations(ws: Worksheet, sheet: str, columns: list[str], last_row: int) -
         add("age_min", whole(0, 120))
         add("age_max", whole(0, 120))
         for col in ("start_earliest", "start_latest"):
-            add(col, DataValidation(type="date", operator="greaterThan", formula1="1",
-                                    allow_blank=True, error="A date, like 2027-03-01."))
+            add(
+                col,
+                DataValidation(
+                    type="date",
+                    operator="greaterThan",
+                    formula1="1",
+                    allow_blank=True,
+                    error="A date, like 2027-03-01.",
+                ),
+            )
         for col in ("required_languages", "desired_languages"):
-            add(col, DataValidation(
-                type="custom", formula1="TRUE", allow_blank=True, showInputMessage=True,
-                promptTitle=col, prompt="code:level; ... Levels: A1 A2 B1 B2 C1 C2 native. "
-                "Example: en:B2; sw:A2"))
+            add(
+                col,
+                DataValidation(
+                    type="custom",
+                    formula1="TRUE",
+                    allow_blank=True,
+                    showInputMessage=True,
+                    promptTitle=col,
+                    prompt="code:level; ... Levels: A1 A2 B1 B2 C1 C2 native. "
+                    "Example: en:B2; sw:A2",
+                ),
+            )
 
 
 def _countries() -> list[tuple[str, str]]:
@@ -331,8 +376,12 @@ def _help_sheet(wb: Workbook) -> None:
     for j, c in enumerate(cols, start=1):
         put(ws, 1, j, c)
     i = 2
-    for sheet, model in ((VOLUNTEERS, Volunteer), (PLACEMENTS, Placement),
-                         (PREVIOUS, PreviousAssignment), (POLICY, Policy)):
+    for sheet, model in (
+        (VOLUNTEERS, Volunteer),
+        (PLACEMENTS, Placement),
+        (PREVIOUS, PreviousAssignment),
+        (POLICY, Policy),
+    ):
         names = list(model.model_fields) + (["start"] if model is Placement else [])
         for name in names:
             f = model.model_fields.get(name)
@@ -346,7 +395,9 @@ def _help_sheet(wb: Workbook) -> None:
             for col, sf in subs:
                 sk = kind_of(sf.annotation) if sf is not None else Kind("date")
                 row = (
-                    sheet, col, "yes" if sf is not None and sf.is_required() else "",
+                    sheet,
+                    col,
+                    "yes" if sf is not None and sf.is_required() else "",
                     _KIND_HINT.get(sk.name, "text"),
                     (sf.description if sf is not None else None)
                     or "Sets start_earliest and start_latest to the same day.",
@@ -414,8 +465,11 @@ def round_workbook(r: Round | None = None, *, reference_sheets: bool = True) -> 
         _lists_sheet(wb)
     else:
         for ws in (wb[VOLUNTEERS], wb[PLACEMENTS]):
-            kept = [dv for dv in ws.data_validations.dataValidation
-                    if not str(dv.formula1).startswith(f"{LISTS}!")]
+            kept = [
+                dv
+                for dv in ws.data_validations.dataValidation
+                if not str(dv.formula1).startswith(f"{LISTS}!")
+            ]
             ws.data_validations.dataValidation = kept
     return wb
 
@@ -467,7 +521,10 @@ def _flatten(prefix: str, value: Any, out: list[tuple[str, Any]]) -> None:
 
 
 def _table_sheet(
-    wb: Workbook, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]],
+    wb: Workbook,
+    title: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
     wrap: Sequence[str] = (),
 ) -> Worksheet:
     ws: Worksheet = wb.create_sheet(title)
@@ -481,7 +538,8 @@ def _table_sheet(
 
 
 def result_workbook(r: Round, result: Result) -> Workbook:
-    """The result of a round as a workbook: Assignments, Unmatched, Open slots, KPIs."""
+    """The result of a round as a workbook: Assignments, Unmatched, Open slots, KPIs,
+    and Reserves where the result has reserve lists (a row per reserve, ranked)."""
     from openpyxl import Workbook
 
     vols = {v.id: v for v in r.volunteers}
@@ -490,41 +548,114 @@ def result_workbook(r: Round, result: Result) -> Workbook:
     wb.remove(wb.active)  # type: ignore[arg-type]
     comps = _breakdown_columns(result)
     _table_sheet(
-        wb, "Assignments",
-        ["volunteer", "name", "nationality", "placement", "title", "host", "country", "start",
-         "months", "score", *comps],
+        wb,
+        "Assignments",
+        [
+            "volunteer",
+            "name",
+            "nationality",
+            "placement",
+            "title",
+            "host",
+            "country",
+            "start",
+            "months",
+            "score",
+            *comps,
+        ],
         (
-            [a.volunteer, _name(vols, a.volunteer), _nat(vols, a.volunteer), a.placement,
-             *_place(pls, a.placement), a.start, a.months, a.score,
-             *(a.breakdown.get(c) for c in comps)]
+            [
+                a.volunteer,
+                _name(vols, a.volunteer),
+                _nat(vols, a.volunteer),
+                a.placement,
+                *_place(pls, a.placement),
+                a.start,
+                a.months,
+                a.score,
+                *(a.breakdown.get(c) for c in comps),
+            ]
             for a in result.assignments
         ),
     )
     _table_sheet(
-        wb, "Unmatched",
+        wb,
+        "Unmatched",
         ["volunteer", "name", "nationality", "cost", "best_placement", "reasons"],
-        ([u.volunteer, _name(vols, u.volunteer), _nat(vols, u.volunteer), u.cost,
-          u.best_placement, "\n".join(u.reasons)]
-         for u in result.unmatched_volunteers),
+        (
+            [
+                u.volunteer,
+                _name(vols, u.volunteer),
+                _nat(vols, u.volunteer),
+                u.cost,
+                u.best_placement,
+                "\n".join(u.reasons),
+            ]
+            for u in result.unmatched_volunteers
+        ),
         wrap=["reasons"],
     )
     _table_sheet(
-        wb, "Open slots",
+        wb,
+        "Open slots",
         ["placement", "title", "host", "country", "slots", "open", "cost", "nearest", "reasons"],
-        ([o.placement, *_place(pls, o.placement),
-          pls[o.placement].slots if o.placement in pls else None, o.open, o.cost, o.nearest,
-          "\n".join(o.reasons)]
-         for o in result.open_slots),
+        (
+            [
+                o.placement,
+                *_place(pls, o.placement),
+                pls[o.placement].slots if o.placement in pls else None,
+                o.open,
+                o.cost,
+                o.nearest,
+                "\n".join(o.reasons),
+            ]
+            for o in result.open_slots
+        ),
         wrap=["reasons"],
     )
     figures: list[tuple[str, Any]] = [
-        ("status", result.status), ("mode", result.mode),
-        ("objective", result.objective), ("bound", result.bound),
+        ("status", result.status),
+        ("mode", result.mode),
+        ("objective", result.objective),
+        ("bound", result.bound),
     ]
     _flatten("", result.kpis, figures)
-    for key, value in (result.model_extra or {}).items():
+    extra = dict(result.model_extra or {})
+    reserves = extra.pop("reserves", None)
+    for key, value in extra.items():
         _flatten(key, value, figures)
     _table_sheet(wb, "KPIs", ["figure", "value"], figures)
+    if reserves is not None:
+        _table_sheet(
+            wb,
+            "Reserves",
+            [
+                "placement",
+                "title",
+                "host",
+                "country",
+                "rank",
+                "volunteer",
+                "name",
+                "score",
+                "cost",
+                "exact",
+            ],
+            (
+                [
+                    lst["placement"],
+                    *_place(pls, lst["placement"]),
+                    k,
+                    x["volunteer"],
+                    _name(vols, x["volunteer"]),
+                    x["score"],
+                    x["cost"],
+                    lst["exact"],
+                ]
+                for lst in reserves
+                for k, x in enumerate(lst["reserves"], start=1)
+            ),
+        )
     return wb
 
 
@@ -553,5 +684,3 @@ def write_result_workbook(r: Round, result: Result, out: str | Path) -> None:
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     result_workbook(r, result).save(path)
-
-

@@ -102,6 +102,28 @@ BY_SHAPE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"^offer (?P<offer>\d+) is (?P<state>\w+): it can no longer be answered$",
             N_("offer %(offer)s is %(state)s: it can no longer be answered"),
         ),
+        (r"^offer (?P<offer>\d+) expired at (?P<at>\S+)$", N_("offer %(offer)s expired at %(at)s")),
+        (
+            r"^offer (?P<offer>\d+): reason must be one of .* for 'declined', not None$",
+            N_("offer %(offer)s: choose the reason of the decline"),
+        ),
+        (
+            r"^backfill proposal (?P<id>\d+) is (?P<status>\w+); refresh and look at the "
+            r"current proposal$",
+            N_(
+                "backfill proposal %(id)s is %(status)s already: refresh and look at the "
+                "current proposal"
+            ),
+        ),
+        (
+            r"^round '(?P<round>\w+)' changed since backfill proposal (?P<id>\d+) was "
+            r"computed .*$",
+            N_(
+                "the round changed since backfill proposal %(id)s was computed (a reply, an "
+                "expiry or another confirmation came first): refresh and look at the current "
+                "proposal"
+            ),
+        ),
     )
 )
 """English texts of the models' checks and the service's answers -> their msgid; the

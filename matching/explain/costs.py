@@ -216,6 +216,8 @@ def unplaced_reasons(
             r = part("slots_locked", placements=sorted(pids[q] for q in by_volunteer[vi]))
             out[vi] = Explained(None, None, [heads_r[h], r], [heads_t[h], text_of(r)])
         vis, which, b = vis[~locked], which.reshape(-1)[~locked], b[~locked]
+        if len(vis) == 0:  # all of them: nothing left to price
+            return out
     cv_a, p_a, s_a = cost[vis], pairs.p[b], prep.scores.total[b]
     if tree is None:
         for vi, h, cv, p, score in zip(

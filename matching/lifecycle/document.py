@@ -31,8 +31,11 @@ def backfill_document(
     declined: Iterable[str] = (),
     accepted: Iterable[str] | None = None,
     withdrawn: Iterable[str] = (),
+    reserves: int = 0,
 ) -> tuple[BackfillProposal, Result]:
-    """The proposal (as `propose_backfill`) and its result document."""
+    """The proposal (as `propose_backfill`) and its result document; with `reserves`
+    > 0, the reserve lists of the proposed assignment in the backfill round (frozen
+    people stay, declined ones are never reserves)."""
     st = read_standing(prep, offers, declined, accepted, withdrawn)
     sol = solve_backfill(prep, st)
     proposal = proposal_of(prep, st, sol)
@@ -68,6 +71,7 @@ def backfill_document(
             extra=extra,
         ),
         c.round.policy.mode,
+        reserves=reserves,
     )
     down = {c.volunteer_ids[v]: c.placement_ids[st.offer_p[v]] for v in st.declined.tolist()}
     gone = set(proposal.withdrawn)

@@ -76,9 +76,50 @@ def augment_slot(net: ResidualNetwork, pv: I64, pp: I64, w: I64, cur: I64, p: in
     object, unchanged, when no cycle gains). `net` is the residual network of `cur` over
     the pairs `pv`, `pp`, `w` (pairs at `p` beyond those of `net` may follow its own:
     a placement the network does not hold yet, numbered `net.n_placements`)."""
+    return augment_slot_carrying(net, pv, pp, w, cur, p)[0]
+
+
+def augment_slot_carrying(
+    net: ResidualNetwork, pv: I64, pp: I64, w: I64, cur: I64, p: int
+) -> tuple[I64, I64]:
+    """`augment_slot`, and a start for the potentials of the network after it (nodes as
+    in `net`): `net`'s potentials plus the reduced distances from T, the successive
+    shortest paths' update, which leaves the path tight and the other edges as they were
+    non-negative; nodes T does not reach at the farthest distance. Pass it, laid out
+    with `carried_potentials`, as `ResidualNetwork(start=...)`: its Bellman-Ford pass
+    then repairs a few edges instead of starting from zero."""
     T = net.sink
     reduced, pred = dijkstra(net.forward, indices=[T], return_predecessors=True)
     reduced, pred = np.asarray(reduced).ravel(), np.asarray(pred).ravel()
+    finite = np.isfinite(reduced)
+    far = float(reduced[finite].max()) if finite.any() else 0.0
+    guess = net.potential + np.rint(np.where(finite, reduced, far)).astype(np.int64)
+    return _augmented(net, pv, pp, w, cur, p, reduced, pred), guess
+
+
+def carried_potentials(guess: I64, n_placements: int, n_new: int) -> I64:
+    """`guess` (the potentials of a network of `n_placements` placements, then S and T)
+    laid out for one of `n_new >= n_placements` placements: the placements it lacks
+    start at the highest guess (the Bellman-Ford pass lowers them through their edges
+    in)."""
+    out = np.full(n_new + 2, int(guess.max()), dtype=np.int64)
+    out[:n_placements] = guess[:n_placements]
+    out[n_new], out[n_new + 1] = guess[n_placements], guess[n_placements + 1]
+    return out
+
+
+def _augmented(
+    net: ResidualNetwork,
+    pv: I64,
+    pp: I64,
+    w: I64,
+    cur: I64,
+    p: int,
+    reduced: NDArray[np.float64],
+    pred: I64,
+) -> I64:
+    """`augment_slot` given the Dijkstra from T (`reduced` distances, `pred` tree)."""
+    T = net.sink
     finite = np.isfinite(reduced)
     nodes = np.arange(net.n_nodes)
     dist = np.full(net.n_nodes, np.inf)

@@ -113,8 +113,11 @@ def build_model(
             model.add(lit == 1)
     hint = np.zeros(len(pairs), dtype=np.bool_)
     hint[setup.hint] = True
-    for i, var in pv.variables():
-        model.add_hint(var, bool(hint[mp[i]]))
+    # one proto write, not a call per variable (thousands of them)
+    free = pv.variables()
+    proto_hint = model.proto.solution_hint
+    proto_hint.vars.extend(var.index for _, var in free)
+    proto_hint.values.extend(int(hint[mp[i]]) for i, _ in free)
     return RulesModel(ctx, penalties, tiers, score_expr)
 
 
@@ -149,8 +152,12 @@ def hint_everything(
     (None when the start breaks a rule) so that callers can read values off it."""
     probe = model.clone()
     free = pv.variables()
+    # each pair fixed by its domain in the proto (a constraint per pair costs a Python
+    # call each, seconds on a loaded machine)
     for i, var in free:
-        probe.add(probe.get_int_var_from_proto_index(var.index) == int(start[i]))
+        domain = probe.proto.variables[var.index].domain
+        domain.clear()
+        domain.extend([int(start[i]), int(start[i])])
     probe.clear_objective()  # type: ignore[no-untyped-call]
     s = cp_model.CpSolver()
     s.parameters.num_workers = 1
@@ -163,8 +170,10 @@ def hint_everything(
     if s.solve(probe) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         set_hint(model, list(s.response_proto.solution)[: len(model.proto.variables)])
         return s
-    for i, var in free:
-        model.add_hint(var, bool(start[i]))
+    # one proto write, not a call per variable (thousands of them)
+    hint = model.proto.solution_hint
+    hint.vars.extend(var.index for _, var in free)
+    hint.values.extend(int(start[i]) for i, _ in free)
     return None
 
 

@@ -210,3 +210,24 @@ def test_draft_with_codes_the_pool_never_saw() -> None:
     assert f.n_eligible == 0 and f.rules["skills"].only == 2
     assert [ch.text() for ch in f.changes] == ["without the carpentry requirement: +2"]
     assert _brute_eligible(c, [new], None).sum() == 0
+
+
+def test_the_first_day_of_an_age_is_where_age_on_reaches_it() -> None:
+    """Age limits compare the start day with the first day of the age (cached per age):
+    the same decision as `age_on` on every start day, 29 February birthdays included."""
+    from volmatch.matching.dates import age_on, to_days
+    from volmatch.matching.feasibility import first_day_of_age
+
+    births = [dt.date(1996, 2, 27) + dt.timedelta(days=k) for k in range(0, 1500, 7)]
+    births += [dt.date(1996, 2, 29), dt.date(2000, 2, 29), dt.date(1999, 12, 31)]
+    c = compile_round(parse_round(doc(
+        [vol(f"V{i}", birth_date=b.isoformat()) for i, b in enumerate(births)], [plc("P1")])))
+    birth = c.birth.astype(np.int64)
+    for years in (18, 25):
+        first = first_day_of_age(c, years)
+        # every day of the years in which these people reach the age
+        days = np.arange(to_days(dt.date(1996 + years, 1, 1)), to_days(dt.date(2001 + years, 1, 1)))
+        on = np.repeat(days, c.n_volunteers)
+        who = np.tile(np.arange(c.n_volunteers), len(days))
+        assert np.array_equal(on >= first[who], age_on(birth[who], on) >= years)
+        assert first_day_of_age(c, years) is first  # kept on the compiled pool

@@ -153,3 +153,59 @@ def test_models_are_frozen() -> None:
         r.volunteers[0].id = "V2"  # type: ignore[misc]
 
 
+
+
+def test_the_lifecycle_policy_numbers_have_bounds_in_the_model_and_schema() -> None:
+    from volmatch.models import limits
+    from volmatch.models.lifecycle import Event
+    from volmatch.models.round import Policy
+
+    schema = Policy.model_json_schema()
+    props, defs = schema["properties"], schema["$defs"]
+    assert props["bonus"]["maxItems"] == limits.MAX_PAIRS
+    assert (props["offer_days"]["minimum"], props["offer_days"]["maximum"]) == (1, 365)
+    bonus_points = defs["PairBonus"]["properties"]["points"]
+    assert (bonus_points["minimum"], bonus_points["maximum"]) == (1, 100_000)
+    for field in ("host", "country"):
+        prop = defs["ContinuityBonus"]["properties"][field]
+        assert (prop["minimum"], prop["maximum"]) == (0, limits.MAX_POINTS)
+    wave = Event.model_json_schema()["properties"]["wave"]
+    assert (wave["minimum"], wave["maximum"]) == (1, limits.MAX_WAVES)
+
+    v1, p1 = vol("V1"), plc("P1")
+    at_limit = {"host": limits.MAX_POINTS, "country": limits.MAX_POINTS}
+    assert parse_round(doc([v1], [p1], continuity_bonus=at_limit)).policy.continuity_bonus
+    for field in ("host", "country"):
+        past = {**at_limit, field: limits.MAX_POINTS + 1}
+        assert errors_of(doc([v1], [p1], continuity_bonus=past)) == [
+            ("policy", "policy", f"continuity_bonus.{field}")
+        ]
+    for days in (0, 366):
+        assert errors_of(doc([v1], [p1], offer_days=days)) == [
+            ("policy", "policy", "offer_days")
+        ]
+    pair = {"volunteer": "V1", "placement": "P1", "points": 100_001}
+    assert errors_of(doc([v1], [p1], bonus=[pair])) == [("policy", "policy", "bonus[0].points")]
+
+
+def test_an_id_with_spaces_around_it_is_invalid_wherever_an_id_stands() -> None:
+    d = doc(
+        [vol(" V1"), vol("V2", preferences=["P1 "]), vol("V3\n")],
+        [plc("P1", host=" H1", ranking=["V2\t"])],
+        locked=[{"volunteer": "V2 ", "placement": "P1"}],
+    )
+    assert errors_of(d) == [
+        ("volunteers", " V1", "id"),
+        ("volunteers", "V2", "preferences[0]"),
+        ("volunteers", "volunteers[2]", "id"),
+        ("placements", "P1", "host"),
+        ("placements", "P1", "ranking[0]"),
+        ("policy", "policy", "locked[0].volunteer"),
+    ]
+    with pytest.raises(InvalidRound) as exc:
+        parse_round(doc([vol(" V1")], [plc("P1")]))
+    assert "without the spaces around it" in exc.value.errors[0].message
+    # Other texts are still trimmed; valid ids are kept exactly as sent.
+    r = parse_round(doc([vol("V.1_a-B", name="  Ann  ")], [plc("P1", title=" Teacher ")]))
+    assert (r.volunteers[0].id, r.volunteers[0].name, r.placements[0].title) == (
+        "V.1_a-B", "Ann", "Teacher")

@@ -44,9 +44,11 @@ def pair_terms(prep: Prepared, pairs: list[tuple[str, str]]) -> dict[tuple[str, 
     out: dict[tuple[str, str], PairTerms] = {}
     for pair, i in zip(pairs, at.tolist(), strict=True):
         if i >= 0:
-            out[pair] = PairTerms(int(prep.scores.total[i]),
-                                  from_days(int(prep.pairs.start[i])),
-                                  int(prep.pairs.months[i]))
+            out[pair] = PairTerms(
+                int(prep.scores.total[i]),
+                from_days(int(prep.pairs.start[i])),
+                int(prep.pairs.months[i]),
+            )
     return out
 
 
@@ -57,9 +59,4 @@ def reserves(prep: Prepared, assignments: list[tuple[str, str]]) -> list[dict[st
 
     at = pair_indices(prep, assignments)
     chosen = np.sort(at[at >= 0]).astype(np.intp)
-    return [
-        {"placement": r.placement, "exact": r.exact,
-         "reserves": [{"volunteer": x.volunteer, "score": x.score, "cost": x.cost}
-                      for x in r.reserves]}
-        for r in reserve_lists(prep, chosen)
-    ]
+    return [r.as_dict() for r in reserve_lists(prep, chosen)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from volmatch.api.service.deps import Anyone, ReadSession
-from volmatch.api.service.queries import latest_publication, published_assignments
+from volmatch.api.service.queries import latest_publication, published_assignment_fields
 from volmatch.api.service.routing import CommitRoute
 from volmatch.api.service.schemas import AssignmentPublic
 
@@ -22,10 +22,5 @@ def list_assignments(session: ReadSession, who: Anyone) -> list[AssignmentPublic
     if pub is None:
         return []
     host_id = (who.host_id or "") if who.role == "host" else None
-    return [
-        AssignmentPublic(
-            volunteer=a.volunteer_id, placement=a.placement_id, host=a.host_id,
-            start=a.start, months=a.months, score=a.score,
-        )
-        for a in published_assignments(session, pub.id, host_id)
-    ]
+    return [AssignmentPublic.model_validate(a)
+            for a in published_assignment_fields(session, pub.id, host_id)]

@@ -47,6 +47,7 @@ from volmatch.api.service.schemas import (
     PublicationPublic,
     RoundCreate,
     RoundPublic,
+    ScenarioRunPublic,
     VariantCreate,
     VolunteerQuery,
 )
@@ -149,14 +150,14 @@ def list_rounds(
 ) -> list[RoundPublic]:
     q = (
         select(RoundRow, Job)
-        .options(defer(RoundRow.document, raiseload=True))
+        .options(defer(RoundRow.document, raiseload=True))  # megabytes, not listed
         .join(Job, Job.round_id == RoundRow.id)
         .order_by(RoundRow.created_at.desc(), RoundRow.id)
         .limit(limit)
     )
     if status is not None:
         q = q.where(Job.status == status)
-    rows = list(session.execute(q).tuples())
+    rows = list(session.execute(q))  # Rows unpack as (RoundRow, Job)
     published = set(session.scalars(select(Publication.round_id).where(
         Publication.round_id.in_([r.id for r, _ in rows])))) if rows else set()
     return [round_public(session, r, j, r.id in published) for r, j in rows]
@@ -244,12 +245,15 @@ def get_result_xlsx(round_id: RoundPath, db: DbDep, who: Anyone) -> Response:
 )
 def explain(
     round_id: RoundPath,
+    request: Request,
     db: DbDep,
     who: Anyone,
     volunteer: VolunteerQuery,
     placement: PlacementQuery = None,
 ) -> ExplainOut:
-    rows = rounds_service.explain_pairs(db, round_id, who, volunteer, placement)
+    # the pages' priced rounds: one pricing per round and process for pages and API
+    priced = getattr(request.app.state, "priced_rounds", None)
+    rows = rounds_service.explain_pairs(db, round_id, who, volunteer, placement, priced)
     return ExplainOut(volunteer=volunteer, pairs=rows)
 
 
@@ -283,7 +287,10 @@ def create_variant(
 
 @router.post(
     "/rounds/{round_id}/scenarios",
-    summary="What-if scenario against a stored round: the comparison of its variants",
+    status_code=202,
+    response_model=ScenarioRunPublic,
+    summary="What-if scenario against a stored round, run as a durable job (returns at "
+    "once; GET /scenario-runs/{id} for progress and the comparison)",
     dependencies=IDEMPOTENT,
 )
 def run_round_scenario(
@@ -291,20 +298,25 @@ def run_round_scenario(
     body: Annotated[dict[str, Any], Body(description="A scenario (docs/scenarios.md); its "
                                         "base is this round.")],
     db: DbDep,
+    session: WriteSession,
     who: Anyone,
-) -> dict[str, Any]:
-    """Planners and coordinators post a scenario file's content (as JSON) and get the
-    same comparison `volmatch whatif` prints, as JSON. It runs in the request: keep
-    variants few, or run `volmatch whatif` for large sweeps."""
+    response: Response,
+) -> ScenarioRunPublic:
+    """Planners and coordinators post a scenario file's content (as JSON). It is checked
+    at once (422 with every error naming variant and change), stored as a run and
+    solved by a worker, like a round: `GET /scenario-runs/{id}` (or its `/events`
+    stream) shows the variants solved and, when done, the same comparison `volmatch
+    whatif` prints, as JSON."""
+    from volmatch.api.service import scenario_runs
+    from volmatch.scenarios.changes import check_scenario
     from volmatch.scenarios.model import ScenarioError, parse_scenario
-    from volmatch.scenarios.runner import run_scenario
 
-    parent, _ = read_visible(db, round_id, who)
+    read_visible(db, round_id, who)
     raw = dict(body)
     raw["base"] = {"round_id": round_id}
     try:
         scenario = parse_scenario(raw)
-        comparison = run_scenario(parse_round(parent.document), scenario)
+        check_scenario(scenario)  # what can be checked before solving: at once
     except ScenarioError as exc:
         raise ApiError(
             422,
@@ -315,8 +327,11 @@ def run_round_scenario(
                 for e in exc.errors
             ],
         ) from exc
-    out: dict[str, Any] = json.loads(json.dumps(comparison.to_dict(), default=str))
-    return out
+    run_id = scenario_runs.enqueue(session, round_id, scenario, raw, who.key_id)
+    response.headers["Location"] = f"/scenario-runs/{run_id}"
+    run = scenario_runs.read_run(session, run_id)
+    assert run is not None
+    return ScenarioRunPublic.model_validate(run.public())
 
 
 @router.post(

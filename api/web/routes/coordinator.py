@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from volmatch.api.service.advice import (
@@ -325,10 +326,13 @@ def round_page(request: Request, round_id: str, user: CoordinatorPage,
     else:
         bad = ""
     view = _views(request).get(session, r.id)
-    # the explanations this page offers, priced while the coordinator reads it
-    request.app.state.priced_rounds.prefetch(request.app.state.db, r.id, user.principal,
-                                             r.n_volunteers)
-    return _result_page(request, user, r, view, query, bad, published)
+    response = _result_page(request, user, r, view, query, bad, published)
+    # the explanations this page offers, priced while the coordinator reads it; started
+    # once the page is sent, as the pricing thread would slow the page's own rendering
+    response.background = BackgroundTask(
+        request.app.state.priced_rounds.prefetch, request.app.state.db, r.id,
+        user.principal, r.n_volunteers)
+    return response
 
 
 def _result_page(request: Request, user: Any, r: RoundRow, view: ResultView,

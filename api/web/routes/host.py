@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from volmatch.api.service.advice import live_feasibility
+from volmatch.api.service.advice import live_feasibilities, live_feasibility
 from volmatch.api.service.deps import ReadSession, WriteSession
 from volmatch.api.service.errors import ApiError
 from volmatch.api.service.host_view import host_volunteers
@@ -116,7 +116,9 @@ def _flash(request: Request) -> str:
 def my_needs(request: Request, user: HostPage, session: ReadSession) -> Response:
     rows = visible_placements(session, user.principal)
     needs = [Placement.model_validate(r.data) for r in rows]
-    counts = {p.id: _feasibility(request, session, user, p) for p in needs}
+    counts = {p.id: doc for p, doc in zip(needs, live_feasibilities(
+        session, warm_rounds(request.app), request.app.state.pool_cache, needs,
+        user.principal), strict=True)}
     filled: dict[str, int] = {}
     for a in host_assignments(session, user.host_id or "").values():
         filled[a.placement_id] = filled.get(a.placement_id, 0) + 1

@@ -24,7 +24,9 @@ from volmatch.api.service.lifecycle.offers import actor, lifecycle_of, visible_o
 from volmatch.api.service.rounds_service import round_header
 from volmatch.api.service.routing import CommitRoute
 from volmatch.api.web.deps import CoordinatorPage, PageForm
+from volmatch.api.web.error_text import N_, localize
 from volmatch.api.web.errors import PageNotFound
+from volmatch.api.web.i18n import page_language, translator
 from volmatch.api.web.lifecycle_view import decline_reasons, lifecycle_section
 from volmatch.api.web.render import render
 
@@ -77,6 +79,7 @@ def section_context(
 def _refused(
     request: Request, user: Any, status: int, title: str, detail: str, back: str
 ) -> Response:
+    detail = localize(detail, translator(page_language(request)).gettext)
     return render(
         request,
         "coordinator/message.html",
@@ -133,7 +136,7 @@ def record_reply(
         )
     except ApiError as exc:
         session.rollback()
-        return _refused(request, user, exc.status, "Reply not recorded", exc.detail, back)
+        return _refused(request, user, exc.status, N_("Reply not recorded"), exc.detail, back)
     return RedirectResponse(advice_url(offer.round_id, offer.placement_id, life="reply"), 303)
 
 
@@ -150,7 +153,7 @@ def propose_now(
     except ApiError as exc:
         session.rollback()
         return _refused(
-            request, user, exc.status, "Not proposed", exc.detail, advice_url(rid, placement)
+            request, user, exc.status, N_("Not proposed"), exc.detail, advice_url(rid, placement)
         )
     return RedirectResponse(advice_url(rid, placement, life="proposed"), 303)
 
@@ -172,6 +175,10 @@ def confirm(
         backfill.confirm(session, rid, backfill_id, by=actor(user.principal))
     except ApiError as exc:
         session.rollback()
-        title = "Refresh: this proposal is out of date" if exc.status == 409 else "Not confirmed"
+        title = (
+            N_("Refresh: this proposal is out of date")
+            if exc.status == 409
+            else N_("Not confirmed")
+        )
         return _refused(request, user, exc.status, title, exc.detail, advice_url(rid, placement))
     return RedirectResponse(advice_url(rid, placement, life="confirmed"), 303)

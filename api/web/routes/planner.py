@@ -14,11 +14,11 @@ from typing import Annotated, Any
 import yaml
 from fastapi import APIRouter, Path, Request
 from sqlalchemy import select
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from volmatch.api.service.deps import ReadSession
+from volmatch.api.service.deps import DbDep, ReadSession
 from volmatch.api.service.routing import CommitRoute
-from volmatch.api.service.scenario_runs import read_run, recent_runs, start_run
+from volmatch.api.service.scenario_runs import progress_events, read_run, recent_runs, start_run
 from volmatch.api.service.tables import RoundRow
 from volmatch.api.web.deps import PageForm, PlannerPage
 from volmatch.api.web.errors import PageNotFound
@@ -41,8 +41,9 @@ ROUNDS_LISTED = 50
 """Stored rounds offered on the start page (newest first)."""
 MOVES_SHOWN = 50
 """Moves listed per variant on the comparison page (all are in the run's JSON)."""
-REFRESH_S = 1
-"""How often a running scenario's page reloads itself (no script needed)."""
+REFRESH_S = 2
+"""How often a running scenario's page reloads itself when scripts are off (with
+scripts, the progress bar follows the run's server-sent events)."""
 MAX_VARIANTS = 60
 """Variants one page run may solve (larger sweeps: `volmatch whatif` with workers)."""
 
@@ -152,6 +153,18 @@ def run_page(request: Request, run_id: Id, user: PlannerPage, session: ReadSessi
         ctx |= {"cmp": cmp, "kpis": CHART_KPIS, "rows": _kpi_rows(cmp),
                 "move_kinds": MOVE_KINDS, "moves_shown": MOVES_SHOWN}
     return render(request, "planner/run.html", user=user, **ctx)
+
+
+@router.get("/planner/runs/{run_id}/events")
+def run_events(request: Request, run_id: Id, user: PlannerPage, db: DbDep) -> Response:
+    """The run's progress as server-sent events, for the progress bar."""
+    del user
+    with db.read() as session:
+        if read_run(session, run_id) is None:
+            raise PageNotFound
+    return StreamingResponse(progress_events(db, run_id, request),
+                             media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/planner/runs/{run_id}/charts/{chart}.png")

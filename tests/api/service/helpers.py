@@ -183,12 +183,17 @@ def answers_health(base: str, proc: Any, timeout: float, poll: float = 0.1) -> b
 
 
 class Server:
-    """A real `volmatch serve` subprocess on `url` (its stderr kept in `log`), started
-    again on the same port and database by `restart`."""
+    """A real `volmatch serve` subprocess on `url`, started again on the same port and
+    database by `restart`. Its stderr goes to a file as it runs (`log` reads it at any
+    time): a pipe nobody drains fills up once the server has logged 64 KB, and the
+    server then blocks in its next log call; reading a pipe to its end waits for a
+    process that still runs."""
 
     def __init__(self, url: str, cwd: Any, env: dict[str, str] | None = None,
                  args: tuple[str, ...] = ()) -> None:
         import sys
+        import tempfile
+        import weakref
         from pathlib import Path
 
         self.url, self.cwd, self.args = url, cwd, args
@@ -198,26 +203,32 @@ class Server:
                     "VOLMATCH_LEASE_S": "1.5", **(env or {})}
         self.env.pop("VOLMATCH_DB_URL", None)
         self.exe = str(Path(sys.executable).with_name("volmatch"))
-        self.log = ""
+        fd, name = tempfile.mkstemp(prefix="volmatch-serve-", suffix=".log")
+        os.close(fd)
+        self.log_path = Path(name)
+        weakref.finalize(self, self.log_path.unlink, missing_ok=True)
         self.proc: Any = None
         self.start()
+
+    @property
+    def log(self) -> str:
+        """Everything the server (every start of it) wrote to stderr so far."""
+        return self.log_path.read_bytes().decode("utf-8", "replace")
 
     def start(self, timeout: float = 30) -> None:
         import subprocess
 
-
-        self.proc = subprocess.Popen(
-            [self.exe, "serve", "--port", str(self.port), "--db", self.url, *self.args],
-            cwd=self.cwd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
+        # Appending, one file across restarts; the child keeps its own descriptor.
+        with self.log_path.open("ab") as err:
+            self.proc = subprocess.Popen(
+                [self.exe, "serve", "--port", str(self.port), "--db", self.url, *self.args],
+                cwd=self.cwd, env=self.env, stdout=subprocess.DEVNULL, stderr=err,
+            )
         if not answers_health(self.base, self.proc, timeout, poll=0.05):
-            self._collect()
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
             raise AssertionError(f"the server did not start:\n{self.log}")
-
-    def _collect(self) -> None:
-        if self.proc is not None and self.proc.stderr is not None and not self.proc.stderr.closed:
-            self.log += self.proc.stderr.read().decode("utf-8", "replace")
-            self.proc.stderr.close()
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, nothing is flushed."""
@@ -225,7 +236,6 @@ class Server:
 
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
-        self._collect()
 
     def restart(self) -> None:
         self.kill()
@@ -239,7 +249,5 @@ class Server:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(timeout=timeout)
-        took = time.monotonic() - t0
-        self._collect()
-        return took
+        return time.monotonic() - t0
 

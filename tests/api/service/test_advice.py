@@ -50,3 +50,46 @@ def test_advice_refusals(client: Any) -> None:
     bad = client.post("/placements/feasibility", json=plc("D3", host="H01", country="XX"),
                       headers=h1)
     assert bad.status_code == 422 and "country" in bad.text
+
+
+@SQLITE_ONLY
+def test_live_feasibilities_are_each_needs_live_feasibility(client: Any) -> None:
+    """The host's needs list asks for all its needs at once: the same answers as one
+    need at a time, against the pool alone and then against a solved round."""
+    from volmatch.api.service.advice import live_feasibilities, live_feasibility
+    from volmatch.api.service.auth import Principal
+    from volmatch.models import Placement
+
+    seed(client)
+    app = client.app
+    who = Principal("k", "host", "H01")
+    drafts = [Placement.model_validate(plc(i, host="H01", required_languages=langs))
+              for i, langs in (("D1", {"fr": "C1"}), ("D2", {}), ("D3", {"en": "B1"}))]
+    for after_a_round in (False, True):
+        if after_a_round:
+            solved_round(client)
+        with app.state.db.read() as s:
+            each = [live_feasibility(s, app.state.warm, app.state.pool_cache, d, who)
+                    for d in drafts]
+            assert live_feasibilities(s, app.state.warm, app.state.pool_cache, drafts,
+                                      who) == each
+    assert each[0]["round"] is not None
+
+
+@SQLITE_ONLY
+def test_a_stored_result_is_warmed_without_a_request(client: Any) -> None:
+    """The embedded worker hands a solved round to the background warm-up: its advice base
+    is built before anyone asks, and the first request reuses it."""
+    import time
+
+    seed(client)
+    rid = solved_round(client)
+    warm = client.app.state.warm
+    deadline = time.monotonic() + 20
+    while not warm._bases and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [key[0] for key in warm._bases] == [rid]
+    built = next(iter(warm._bases.values()))
+    co = client.keys.auth("coordinator")
+    assert client.get("/placements/P1/recommendations", headers=co).status_code == 200
+    assert list(warm._bases.values()) == [built]

@@ -37,9 +37,13 @@ def _world(c: Any) -> dict[str, str]:
     # A personal link is its own key (any caller holding it may answer): an unknown one
     # is a 404 whoever asks.
     token = "ol_0123456789abcdef_" + "x" * 32
+    scenario = {"name": "w", "variants": [
+        {"name": "v", "changes": [{"policy": {"weights.priority": 400}}]}]}
+    run = c.post(f"/rounds/{rid}/scenarios", json=scenario, headers=co)
+    assert run.status_code == 202, run.text
     return {"placement_id": "P1", "volunteer_id": "V1", "round_id": rid, "host_id": "H01",
             "key_id": key_id, "offer_id": str(offer_id), "backfill_id": str(backfill_id),
-            "token": token}
+            "token": token, "run_id": str(run.json()["id"])}
 
 
 LIFECYCLE_BODIES = {

@@ -59,7 +59,7 @@ def test_any_value_in_a_placement_is_4xx_naming_it_or_stored(
     api: tuple[Any, dict[str, str]], data: st.DataObject, value: Any
 ) -> None:
     field = data.draw(st.sampled_from([f for f in PLACEMENT_FIELDS if f != "id"]))
-    body = plc("PF", host="H01", **{field: value})
+    body = {**plc("PF", host="H01"), field: value}  # `host` is one of the fields drawn
     resp = _post(api, "/placements", body)
     _assert_clear(resp, "PF", field)
 
@@ -187,3 +187,26 @@ def test_the_schema_states_the_skill_code_pattern(api: tuple[Any, dict[str, str]
     assert resp.status_code == 422
     named = [(e["record"], e["field"]) for e in resp.json()["errors"]]
     assert named == [("VS", f"skills.{'s' * 65}")]
+
+
+def test_an_id_with_spaces_around_it_is_a_422_as_the_schema_says(
+    api: tuple[Any, dict[str, str]],
+) -> None:
+    import re
+
+    client, headers = api
+    for path, body, record, field in (
+        ("/volunteers", {"volunteers": [vol(" VW1")]}, " VW1", "id"),
+        ("/placements", plc("PW1", host=" H01"), "PW1", "host"),
+        ("/placements", plc("PW2 ", host="H01"), "PW2 ", "id"),
+    ):
+        resp = _post(api, path, body)
+        assert resp.status_code == 422, resp.text[:300]
+        assert [(e["record"], e["field"]) for e in resp.json()["errors"]] == [(record, field)]
+    pattern = _component(api, "Volunteer")["properties"]["id"]["pattern"]
+    assert re.fullmatch(pattern, " VW1") is None
+    for rid in ("VW1", "PW2"):
+        assert client.get(f"/volunteers/{rid}", headers=headers).status_code == 404
+        assert client.get(f"/placements/{rid}", headers=headers).status_code == 404
+    resp = _post(api, "/rounds", {"volunteers": ["VW1 "]})
+    assert resp.status_code == 422, resp.text[:300]

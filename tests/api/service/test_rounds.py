@@ -5,6 +5,7 @@ scenarios."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -191,10 +192,20 @@ def test_planner_posts_a_scenario_and_gets_the_comparison(client: Any) -> None:
         ],
     }
     r = client.post(f"/rounds/{rid}/scenarios", json=scenario, headers=pl)
-    assert r.status_code == 200, r.text
-    body = r.json()
-    names = [v["name"] for v in body["variants"]]
+    assert r.status_code == 202, r.text
+    assert r.json()["status"] == "queued" and r.json()["progress"]["total"] == 3
+    run_url = r.headers["location"]
+    assert run_url == f"/scenario-runs/{r.json()['id']}"
+    end = time.monotonic() + 60
+    while (body := client.get(run_url, headers=pl).json())["status"] not in ("done", "failed"):
+        assert time.monotonic() < end, body
+        time.sleep(0.05)
+    assert body["status"] == "done" and body["progress"]["done"] == 3, body
+    names = [v["name"] for v in body["comparison"]["variants"]]
     assert names == ["urgent-double", "stable"]
+    events = client.get(f"{run_url}/events", headers=pl).text
+    assert "event: progress" in events and 'event: end\ndata: {"status": "done"}' in events
+    assert client.get(run_url, headers=h1).status_code == 404
     bad = client.post(f"/rounds/{rid}/scenarios", json={"name": "x", "variants": [
         {"name": "b", "changes": [{"policy": {"no_such_field": 1}}]}]}, headers=pl)
     assert bad.status_code == 422 and bad.json()["errors"]

@@ -1,4 +1,5 @@
-"""Scenario runs as jobs: progress, the stored comparison, failures and interruption."""
+"""Scenario runs as durable jobs: progress, the stored comparison, a run whose worker
+died taken over by another (and failed after `max_attempts`), the fencing token."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import json
 from pathlib import Path
 
 from tests.api.service.helpers import round_doc, store
-from volmatch.api.service.scenario_runs import STALE_AFTER, read_run, recent_runs, start_run
+from volmatch.api.service.scenario_runs import claim, read_run, recent_runs, run_one, start_run
+from volmatch.api.service.settings import Settings
 from volmatch.api.service.tables import RoundRow, ScenarioRun, utcnow
 from volmatch.scenarios.model import parse_scenario
 
@@ -36,15 +38,39 @@ def test_a_run_records_progress_and_its_comparison(tmp_path: Path) -> None:
     assert [v["name"] for v in run.comparison["variants"]] == ["urgent"]
 
 
-def test_a_run_whose_process_died_shows_as_interrupted(tmp_path: Path) -> None:
+def test_a_run_whose_worker_died_is_taken_over_and_finished(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    settings = Settings(lease_s=30, max_attempts=3)
+    scenario = parse_scenario({**RAW, "base": {"round_id": "R1"}})
+    run_id = start_run(db, "R1", scenario, RAW, "k")  # queued: no worker yet
+    with db.read() as s:
+        assert read_run(s, run_id).status == "queued"  # type: ignore[union-attr]
+    dead = claim(db, settings, "dead-worker")
+    assert dead is not None and dead.run_id == run_id and dead.attempt == 1
+    # While its lease holds, nobody else takes it.
+    assert run_one(db, settings, "other") is False
+    with db.write() as s:  # the dead worker's lease runs out
+        s.get(ScenarioRun, run_id).lease_until = utcnow() - dt.timedelta(seconds=1)  # type: ignore[union-attr]
+    assert run_one(db, settings, "other") is True
+    with db.read() as s:
+        run = read_run(s, run_id)
+        row = s.get(ScenarioRun, run_id)
+        assert row is not None and row.worker == "other" and row.claim_token is None
+    assert run is not None and run.status == "done" and run.attempts == 2
+    assert run.comparison is not None
+
+
+def test_a_run_lost_max_attempts_times_fails_saying_so(tmp_path: Path) -> None:
     db = _db(tmp_path)
     with db.write() as s:
         s.add(ScenarioRun(id="X", round_id="R1", created_by="k", name="", status="running",
-                          progress={"done": 1, "total": 3}, scenario=RAW,
-                          heartbeat_at=utcnow() - STALE_AFTER - dt.timedelta(seconds=1)))
+                          progress={"done": 1, "total": 3}, scenario=RAW, attempts=2,
+                          lease_until=utcnow() - dt.timedelta(seconds=1)))
+    assert run_one(db, Settings(max_attempts=2), "w") is False
     with db.read() as s:
         run = read_run(s, "X")
-    assert run is not None and run.status == "interrupted" and run.finished
+    assert run is not None and run.status == "failed" and run.finished
+    assert "stopped 2 time(s)" in run.errors[0]
 
 
 def test_an_erasure_reaches_the_stored_runs(tmp_path: Path) -> None:
@@ -63,3 +89,15 @@ def test_an_erasure_reaches_the_stored_runs(tmp_path: Path) -> None:
         assert row is not None
         assert '"V1"' not in json.dumps([row.scenario, row.comparison, row.error])
         assert out["pseudonym"] in json.dumps(row.scenario)
+
+
+def test_a_run_left_running_before_leases_existed_is_taken_over(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    with db.write() as s:
+        s.add(ScenarioRun(id="old", round_id="R1", created_by="k", name="", status="running",
+                          progress={"done": 1, "total": 2}, scenario=RAW,
+                          heartbeat_at=utcnow() - dt.timedelta(hours=1)))
+    assert run_one(db, Settings(), "w") is True
+    with db.read() as s:
+        run = read_run(s, "old")
+    assert run is not None and run.status == "done" and run.comparison is not None

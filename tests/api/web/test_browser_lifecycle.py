@@ -84,3 +84,7 @@ def test_the_advice_page_follows_offers_replies_and_backfill(served: Served, pag
     # The new offer stands at the need, open for an answer.
     states = page.locator("#offers td[data-label='State']").all_inner_texts()
     assert states.count("offered") >= 1 and len(states) == len(here) + 1
+    # The coordinator's pages in French too.
+    page.goto(f"{served.base}/coordinator/rounds/{rid}/advice?placement={need}&lang=fr")
+    assert "Offres, réponses et remplacements" in page.locator("#lifecycle").inner_text()
+    _shoot_part(page, "coordinator-advice-offers-fr")

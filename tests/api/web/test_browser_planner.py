@@ -69,6 +69,10 @@ def test_planner_runs_a_two_variant_scenario(served: Served, page: Any) -> None:
 
     page.get_by_role("button", name="Run the scenario").click()
     page.wait_for_url(f"{served.base}/planner/runs/*")
+    # A worker solves the run; the bar follows its server-sent events and the page
+    # opens the comparison at the end (with scripts on, nothing else reloads it).
+    if page.locator("#run-progress").count():
+        shoot(page, "planner-progress")
     page.get_by_role("heading", name="Key figures, each variant against the base").wait_for(
         timeout=120_000)
     table = page.locator("table.kpis")

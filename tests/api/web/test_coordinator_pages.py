@@ -123,6 +123,7 @@ def test_result_page_sorts_filters_pages_explains_and_publishes(web: Any) -> Non
     assert web.app.state.priced_rounds.builds == 1
     api = web.get(f"/rounds/{rid}/explain?volunteer={v}&placement={p}", headers=co).json()
     assert api["pairs"][0]["outcome"] in explained.text
+    assert web.app.state.priced_rounds.builds == 1  # the API's explanations share it
     book = web.get(f"/coordinator/rounds/{rid}/result.xlsx")
     assert book.status_code == 200 and book.content[:2] == b"PK"
     r = web.post(f"/coordinator/rounds/{rid}/publish", data={"csrf_token": csrf})

@@ -107,6 +107,13 @@ def test_confirm_makes_the_offers_and_a_stale_proposal_says_refresh(web: Any) ->
     )
     assert r.status_code == 409 and "Refresh" in r.text
     assert lifecycle(web, rid)["version"] == version
+    # The same refusal on a French page: French, the service's reason included.
+    r = web.post(
+        f"/coordinator/rounds/{rid}/backfills/{stale['id']}/confirm?lang=fr",
+        data={"csrf_token": csrf, "placement": placement},
+    )
+    assert r.status_code == 409 and "Actualisez" in r.text and "le tour a changé" in r.text
+    web.get("/coordinator?lang=en")  # back to English (the switch's cookie)
     assert set(offers(web, rid)) == set(got)  # no offer made
 
     # Asked for again, the current proposal confirms and its offers are made.

@@ -94,6 +94,13 @@ def test_pick_a_round_check_run_and_compare(web: Any) -> None:
     assert f'src="{location}/charts/sweep-urgency.png"' in page
     assert web.get(f"{location}/charts/sweep-nope.png").status_code == 404
     assert location.rsplit("/", 1)[1] in web.get("/planner").text  # listed as recent
+    # The run's progress as server-sent events (the page's bar): a finished run ends
+    # the stream at once; the same run through the API, stored as a durable job.
+    events = web.get(f"{location}/events").text
+    assert '"done": 5' in events and 'event: end\ndata: {"status": "done"}' in events
+    run = web.get(f"/scenario-runs/{location.rsplit('/', 1)[1]}",
+                  headers=web.keys.auth("planner")).json()
+    assert run["status"] == "done" and run["attempts"] == 1 and run["comparison"]
 
 
 def test_errors_come_back_by_line(web: Any) -> None:

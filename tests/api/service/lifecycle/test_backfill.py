@@ -13,13 +13,11 @@ from tests.api.service.lifecycle.helpers import accept, decline, lifecycle, offe
 
 
 def _confirm(c: Any, rid: str, bid: int) -> Any:
-    return c.post(f"/rounds/{rid}/backfills/{bid}/confirm",
-                  headers=c.keys.auth("coordinator"))
+    return c.post(f"/rounds/{rid}/backfills/{bid}/confirm", headers=c.keys.auth("coordinator"))
 
 
 @SQLITE_ONLY
-def test_a_confirmed_backfill_offers_the_freed_slot_and_keeps_the_accepted(
-        client: Any) -> None:
+def test_a_confirmed_backfill_offers_the_freed_slot_and_keeps_the_accepted(client: Any) -> None:
     rid = published(client)
     got = offers(client, rid)
     for v in got:
@@ -59,13 +57,16 @@ def test_a_proposal_on_a_round_that_changed_since_is_refused(client: Any) -> Non
     co = client.keys.auth("coordinator")
     fresh = client.post(f"/rounds/{rid}/backfills", headers=co)
     assert fresh.status_code == 201
-    assert client.get(f"/rounds/{rid}/backfills/{first['id']}",
-                      headers=co).json()["status"] == "superseded"
+    assert (
+        client.get(f"/rounds/{rid}/backfills/{first['id']}", headers=co).json()["status"]
+        == "superseded"
+    )
     assert _confirm(client, rid, fresh.json()["id"]).status_code == 200
 
 
 def test_two_coordinators_confirming_at_once_one_wins_the_other_is_told_to_refresh(
-        client: Any) -> None:
+    client: Any,
+) -> None:
     rid = published(client)
     got = offers(client, rid)
     proposal = decline(client, got["V1"]["id"])["backfill"]
@@ -97,8 +98,10 @@ def test_a_wave_adds_late_volunteers_and_earlier_acceptances_stay(client: Any) -
     for v in got:
         accept(client, got[v]["id"])
     decline_out = client.post(
-        f"/offers/{got['V1']['id']}/state", json={"to": "declined", "reason": "visa"},
-        headers=client.keys.auth("coordinator"))
+        f"/offers/{got['V1']['id']}/state",
+        json={"to": "declined", "reason": "visa"},
+        headers=client.keys.auth("coordinator"),
+    )
     assert decline_out.status_code == 200, decline_out.text
     co = client.keys.auth("coordinator")
     star = vol("V9", name="Gil Late", nationality="FR", skills={"teaching": 5, "nursing": 5})
@@ -115,8 +118,7 @@ def test_a_wave_adds_late_volunteers_and_earlier_acceptances_stay(client: Any) -
     assert late["wave"] == 2 and late["placement"] == got["V1"]["placement"]
     r = client.post(f"/rounds/{rid}/waves", json={"volunteers": ["V9", "V404"]}, headers=co)
     assert r.status_code == 422
-    assert {(e["record"], e["field"]) for e in r.json()["errors"]} == {
-        ("V9", "id"), ("V404", "id")}
+    assert {(e["record"], e["field"]) for e in r.json()["errors"]} == {("V9", "id"), ("V404", "id")}
     assert [w["number"] for w in client.get(f"/rounds/{rid}/waves", headers=co).json()] == [1, 2]
 
 
@@ -130,8 +132,9 @@ def test_a_withdrawn_need_is_not_filled_again(client: Any) -> None:
     r = client.post(f"/rounds/{rid}/placements/P2/withdraw", json={}, headers=h2)
     assert r.status_code == 404  # P2 is H01's
     h1 = client.keys.auth("host1")
-    r = client.post(f"/rounds/{rid}/placements/P2/withdraw", json={"text": "funding cut"},
-                    headers=h1)
+    r = client.post(
+        f"/rounds/{rid}/placements/P2/withdraw", json={"text": "funding cut"}, headers=h1
+    )
     assert r.status_code == 201, r.text
     proposal = r.json()["proposal"]
     assert proposal["withdrawn"] == ["P2"]
@@ -142,8 +145,9 @@ def test_a_withdrawn_need_is_not_filled_again(client: Any) -> None:
     r = client.post(f"/rounds/{rid}/placements/P2/withdraw", json={}, headers=h1)
     assert r.status_code == 409
     # The accepted offer withdrawn with its need holds no slot in the report.
-    rep = client.get("/report", params={"round": rid},
-                     headers=client.keys.auth("coordinator")).json()
+    rep = client.get(
+        "/report", params={"round": rid}, headers=client.keys.auth("coordinator")
+    ).json()
     p2 = rep["host"]["H01"]
     assert rep["totals"]["withdrawn"] == len(at_p2) and rep["totals"]["accepted"] == 1
     assert rep["totals"]["filled"] == 0

@@ -65,8 +65,7 @@ def test_the_demo_round_from_publication_to_the_programme_report(story: Any) -> 
     assert wait_round(c, rid, co, timeout=120)["status"] == "done"
     assert c.post(f"/rounds/{rid}/publish", headers=co).status_code == 201
     result = c.get(f"/rounds/{rid}/result", headers=co).json()
-    offers = {o["volunteer"]: o for o in c.get("/offers", params={"round": rid},
-                                                headers=co).json()}
+    offers = {o["volunteer"]: o for o in c.get("/offers", params={"round": rid}, headers=co).json()}
     assert len(offers) == len(result["assignments"]) > 5
     lc = c.get(f"/rounds/{rid}/lifecycle", headers=co).json()
     assert len(lc["reserves"]) == len(doc["placements"])
@@ -76,8 +75,11 @@ def test_the_demo_round_from_publication_to_the_programme_report(story: Any) -> 
     ids = sorted(offers)
     out = ids[:5]
     for v, reason in zip(out[:3], REASONS, strict=False):
-        r = c.post(f"/offers/{offers[v]['id']}/reply",
-                   json={"answer": "decline", "reason": reason}, headers=co)
+        r = c.post(
+            f"/offers/{offers[v]['id']}/reply",
+            json={"answer": "decline", "reason": reason},
+            headers=co,
+        )
         assert r.status_code == 200, r.text
     link = c.post(f"/offers/{offers[out[3]]['id']}/link", headers=co).json()["url"]
     assert c.post(link, data={"answer": "decline", "reason": "other_offer"}).status_code == 200
@@ -88,8 +90,7 @@ def test_the_demo_round_from_publication_to_the_programme_report(story: Any) -> 
 
         host_key = create_key(s, "host", host_id)[1]
     hk = {"Authorization": f"Bearer {host_key}"}
-    r = c.post(f"/offers/{offers[out[4]]['id']}/host", json={"decision": "decline"},
-               headers=hk)
+    r = c.post(f"/offers/{offers[out[4]]['id']}/host", json={"decision": "decline"}, headers=hk)
     assert r.status_code == 200, r.text
     for v in ids[5:]:
         r = c.post(f"/offers/{offers[v]['id']}/reply", json={"answer": "accept"}, headers=co)
@@ -109,16 +110,15 @@ def test_the_demo_round_from_publication_to_the_programme_report(story: Any) -> 
     filled = [n for n in body["new_offers"] if n["replaces"]]
     assert 0 < len(body["new_offers"]) <= 5 and filled
     assert body["total_change"] == body["total"] - body["total_before"]
-    assert c.post(f"/rounds/{rid}/backfills/{proposal['id']}/confirm",
-                  headers=co).status_code == 200
-    now = {o["volunteer"]: o for o in c.get("/offers", params={"round": rid},
-                                             headers=co).json()}
+    assert (
+        c.post(f"/rounds/{rid}/backfills/{proposal['id']}/confirm", headers=co).status_code == 200
+    )
+    now = {o["volunteer"]: o for o in c.get("/offers", params={"round": rid}, headers=co).json()}
     for n in body["new_offers"]:
         assert now[n["volunteer"]]["state"] == "offered"
         assert now[n["volunteer"]]["placement"] == n["placement"]
     for n in body["new_offers"]:
-        c.post(f"/offers/{now[n['volunteer']]['id']}/reply", json={"answer": "accept"},
-               headers=co)
+        c.post(f"/offers/{now[n['volunteer']]['id']}/reply", json={"answer": "accept"}, headers=co)
 
     # A second wave: three late volunteers (copies of placed people under new ids).
     late = []
@@ -127,14 +127,15 @@ def test_the_demo_round_from_publication_to_the_programme_report(story: Any) -> 
         rec["id"] = f"LATE{k}"
         late.append(rec)
     assert c.post("/volunteers", json={"volunteers": late}, headers=co).status_code == 200
-    r = c.post(f"/rounds/{rid}/waves", json={"volunteers": [x["id"] for x in late]},
-               headers=co)
+    r = c.post(f"/rounds/{rid}/waves", json={"volunteers": [x["id"] for x in late]}, headers=co)
     assert r.status_code == 201, r.text
     wave = r.json()
     assert wave["wave"]["number"] == 2
     assert set(wave["backfill"]["proposal"]["frozen"]) >= set(ids[5:])
-    assert c.post(f"/rounds/{rid}/backfills/{wave['backfill']['id']}/confirm",
-                  headers=co).status_code == 200
+    assert (
+        c.post(f"/rounds/{rid}/backfills/{wave['backfill']['id']}/confirm", headers=co).status_code
+        == 200
+    )
 
     # Deployments and their outcomes: two completed, one ended early.
     going = ids[5:8]
@@ -155,9 +156,13 @@ def test_the_demo_round_from_publication_to_the_programme_report(story: Any) -> 
     # The report counts what the events say.
     rep = c.get("/report", params={"round": rid}, headers=co).json()
     with c.app.state.db.read() as s:
-        evs = s.execute(text(
-            "SELECT offer_id, from_state, to_state, wave FROM offer_events "
-            "WHERE round_id = :r ORDER BY id"), {"r": rid}).all()
+        evs = s.execute(
+            text(
+                "SELECT offer_id, from_state, to_state, wave FROM offer_events "
+                "WHERE round_id = :r ORDER BY id"
+            ),
+            {"r": rid},
+        ).all()
     reached: dict[str, set[int]] = {}
     last: dict[int, str] = {}
     for offer_id, frm, to, _ in evs:
@@ -174,12 +179,14 @@ def test_the_demo_round_from_publication_to_the_programme_report(story: Any) -> 
     assert totals["deployed"] == len(reached["deployed"]) == 3
     assert totals["completed"] == len(reached["completed"]) == 2
     assert totals["ended_early"] == len(reached["ended_early"]) == 1
-    assert totals["decline_reasons"] == dict(Counter(
-        ["personal", "dates", "visa", "other_offer", "host_declined"]))
+    assert totals["decline_reasons"] == dict(
+        Counter(["personal", "dates", "visa", "other_offer", "host_declined"])
+    )
     assert totals["early_return_reasons"] == {"skills_mismatch": 1}
     waves = Counter(w for _, frm, _, w in evs if frm is None)
     assert {k: v["offered"] for k, v in rep["wave"].items()} == {
-        f"{rid}/{k}": n for k, n in waves.items()}
+        f"{rid}/{k}": n for k, n in waves.items()
+    }
     assert rep["outcomes"]["recorded"] == 3 and rep["outcomes"]["completed"] == 2
     xlsx = c.get("/report", params={"round": rid, "format": "xlsx"}, headers=co)
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
