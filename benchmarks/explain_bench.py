@@ -21,6 +21,7 @@ import gc
 import importlib
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -74,8 +75,12 @@ def _run(code: Any, prep: Any, sol: Any) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--before", type=Path, required=True,
-                    help="a checkout of the commit before issue 20 (4cabc0c)")
+    ap.add_argument(
+        "--before",
+        type=Path,
+        required=True,
+        help="a checkout of the commit before issue 20 (4cabc0c)",
+    )
     ap.add_argument("--volunteers", type=int, default=100_000)
     ap.add_argument("--placements", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=3)
@@ -99,24 +104,50 @@ def main() -> None:
             runs[name].append(_run(code, prep, sol))
     best = {k: min(r["explain"] for r in v) for k, v in runs.items()}
     cpu = {k: min(r["build_cpu"] for r in v) for k, v in runs.items()}
+    # the machine is shared: the fastest run shows the code, the median the load it ran under
+    median = {k: statistics.median(r["explain"] for r in v) for k, v in runs.items()}
     load = os.getloadavg()
-    t = Table(title=f"{args.volunteers:,} x {args.placements:,}: the explain stage, "
-                    f"fastest of {args.repeat} (load {load[0]:.1f})")
+    t = Table(
+        title=f"{args.volunteers:,} x {args.placements:,}: the explain stage, "
+        f"fastest of {args.repeat} (load {load[0]:.1f})"
+    )
     for col in ("version", "objective", "explain s", "build_result CPU s", "all explain s"):
         t.add_column(col, justify="right")
     for name in runs:
-        t.add_row(name, f"{objectives[name]:,}", f"{best[name]:.2f}", f"{cpu[name]:.2f}",
-                  " ".join(f"{r['explain']:.2f}" for r in runs[name]))
+        t.add_row(
+            name,
+            f"{objectives[name]:,}",
+            f"{best[name]:.2f}",
+            f"{cpu[name]:.2f}",
+            " ".join(f"{r['explain']:.2f}" for r in runs[name]),
+        )
     Console().print(t)
     ratio = best["now"] / best["before"]
-    Console().print(f"explain stage now / before: {ratio:.2f}x (target: at most 1.5x)")
+    Console().print(
+        f"explain stage now / before: {ratio:.2f}x fastest, "
+        f"{median['now'] / median['before']:.2f}x median (target: at most 1.5x)"
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"explain-{args.volunteers}x{args.placements}.json"
-    out.write_text(json.dumps({
-        "volunteers": args.volunteers, "placements": args.placements,
-        "objectives": objectives, "runs": runs, "fastest_explain": best,
-        "fastest_build_cpu": cpu, "ratio": ratio, "loadavg": load,
-    }, indent=2) + "\n", encoding="utf-8")
+    out.write_text(
+        json.dumps(
+            {
+                "volunteers": args.volunteers,
+                "placements": args.placements,
+                "objectives": objectives,
+                "runs": runs,
+                "fastest_explain": best,
+                "fastest_build_cpu": cpu,
+                "ratio": ratio,
+                "median_explain": median,
+                "median_ratio": median["now"] / median["before"],
+                "loadavg": load,
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
 
 
 if __name__ == "__main__":
