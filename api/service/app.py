@@ -142,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stop.set()
             for t in threads:
                 t.join(timeout=WORKER_STOP_S)
+            warm_rounds(app).stop(timeout=WORKER_STOP_S)
             db.dispose()
             log.info("service stopped")
 

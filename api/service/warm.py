@@ -92,6 +92,15 @@ class WarmRounds:
             except Exception as exc:  # a background build never takes the service down
                 log.warning("background warm-up failed", extra={"exc_type": type(exc).__name__})
 
+    def stop(self, timeout: float) -> None:
+        """Drop the build asked for and not started, and wait up to `timeout` seconds for
+        the one running: a stopping service must not read from a database it is closing."""
+        with self._lock:
+            self._next = None
+            thread = self._prewarmer
+        if thread is not None:
+            thread.join(timeout=timeout)
+
     def clear(self) -> None:
         """Forget every round (after an erasure: the pool changed)."""
         with self._lock:

@@ -23,7 +23,7 @@ def test_commands_take_a_workbook_and_solve_writes_a_result_workbook(tmp_path: P
     res = runner.invoke(app, ["solve", str(book), "--out", str(result), "-q"])
     assert res.exit_code == 0, res.output
     wb = openpyxl.load_workbook(result)
-    assert wb.sheetnames == ["Assignments", "Unmatched", "Open slots", "KPIs"]
+    assert wb.sheetnames == ["Assignments", "Unmatched", "Open slots", "KPIs", "Reserves"]
     assigned = [r[0] for r in wb["Assignments"].iter_rows(min_row=2, values_only=True)]
     assert "V001" in assigned  # locked in the Policy sheet
     res = runner.invoke(app, ["solve", str(book), "-q"])
