@@ -92,18 +92,24 @@ def main() -> None:
     advise_placement(base, drafts[0], recommend=False)
     rows = {
         "feasibility of a draft (ms)": _median_ms(
-            lambda d: advise_placement(base, d, recommend=False), drafts),
+            lambda d: advise_placement(base, d, recommend=False), drafts
+        ),
         "top-10 for a need of the round (ms)": _median_ms(
-            lambda p: recommend_for_placement(base, int(p), 10), list(needs)),
+            lambda p: recommend_for_placement(base, int(p), 10), list(needs)
+        ),
         "top-10 for a draft need (ms)": _median_ms(
-            lambda d: recommend_for_draft(base, d, feasibility(c, d).eligible, 10), drafts),
+            lambda d: recommend_for_draft(base, d, feasibility(c, d).eligible, 10), drafts
+        ),
         "top-10 for a draft need of 3 slots (ms)": _median_ms(
             lambda d: recommend_for_draft(base, d, feasibility(c, d).eligible, 10),
-            [d.model_copy(update={"slots": MULTI_SLOTS}) for d in drafts[:MULTI_SAMPLE]]),
+            [d.model_copy(update={"slots": MULTI_SLOTS}) for d in drafts[:MULTI_SAMPLE]],
+        ),
         "top-10 for a volunteer (ms)": _median_ms(
-            lambda v: recommend_for_volunteer(base, int(v), 10), list(vols)),
+            lambda v: recommend_for_volunteer(base, int(v), 10), list(vols)
+        ),
         "baseline: check_rules on the pool for one need (ms)": _median_ms(
-            lambda p: check_rules(c, np.arange(c.n_volunteers), int(p)), list(needs[:5])),
+            lambda p: check_rules(c, np.arange(c.n_volunteers), int(p)), list(needs[:5])
+        ),
     }
     pairs, scores = prep.pairs, prep.scores
     k = int(np.flatnonzero(np.isin(pairs.p, needs))[0])  # a sampled need with a candidate
@@ -117,8 +123,10 @@ def main() -> None:
     rows["round's own compile + eligibility (ms)"] = 1000 * (t_compile + t_elig)
     rows["warm-up: prepare + solve + residual network (s)"] = t_warmup
     load = os.getloadavg()
-    t = Table(title=f"{args.volunteers:,} x {args.placements:,} ({len(pairs):,} pairs); "
-                    f"load average {load[0]:.1f}")
+    t = Table(
+        title=f"{args.volunteers:,} x {args.placements:,} ({len(pairs):,} pairs); "
+        f"load average {load[0]:.1f}"
+    )
     t.add_column("measure")
     t.add_column("value", justify="right")
     for name, value in rows.items():
@@ -126,8 +134,13 @@ def main() -> None:
     Console().print(t)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"advice-{args.volunteers}x{args.placements}.json"
-    out.write_text(json.dumps({"rows": rows, "pairs": len(pairs), "loadavg": load,
-                               "needs": len(needs)}, indent=2) + "\n", encoding="utf-8")
+    out.write_text(
+        json.dumps(
+            {"rows": rows, "pairs": len(pairs), "loadavg": load, "needs": len(needs)}, indent=2
+        )
+        + "\n",
+        encoding="utf-8",
+    )
 
 
 if __name__ == "__main__":

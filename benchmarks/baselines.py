@@ -124,8 +124,9 @@ def min_cost_flow(
     pl_nodes = np.arange(n_v + 1, n_v + n_p + 1, dtype=np.int64)
     tails = np.concatenate([np.zeros(n_v, np.int64), v_node + 1, pl_nodes, [source]])
     heads = np.concatenate([vol_nodes, p_node + n_v + 1, np.full(n_p, sink, np.int64), [sink]])
-    caps = np.concatenate([np.ones(n_v, np.int64), np.ones(len(v), np.int64),
-                           np.minimum(cap[used_p], n_v), [n_v]])
+    caps = np.concatenate(
+        [np.ones(n_v, np.int64), np.ones(len(v), np.int64), np.minimum(cap[used_p], n_v), [n_v]]
+    )
     costs = np.concatenate([np.zeros(n_v, np.int64), -s, np.zeros(n_p + 1, np.int64)])
     flow = mcf.SimpleMinCostFlow()
     arcs = flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
@@ -134,15 +135,31 @@ def min_cost_flow(
     status = flow.solve()
     t2 = time.perf_counter()
     if status != flow.OPTIMAL:
-        return BaselineResult("min-cost flow", f"failed ({status})", None, 0, None,
-                              t2 - t0, t1 - t0, t2 - t1, np.zeros(0, np.int64))
+        return BaselineResult(
+            "min-cost flow",
+            f"failed ({status})",
+            None,
+            0,
+            None,
+            t2 - t0,
+            t1 - t0,
+            t2 - t1,
+            np.zeros(0, np.int64),
+        )
     pair_flows = flow.flows(np.asarray(arcs)[n_v : n_v + len(v)])
     chosen = np.flatnonzero(pair_flows > 0).astype(np.int64)
     objective = -int(flow.optimal_cost())
     t3 = time.perf_counter()
     return BaselineResult(
-        "min-cost flow", "optimal", objective, len(chosen), objective,
-        t3 - t0, t1 - t0, t3 - t1, chosen,
+        "min-cost flow",
+        "optimal",
+        objective,
+        len(chosen),
+        objective,
+        t3 - t0,
+        t1 - t0,
+        t3 - t1,
+        chosen,
     )
 
 
@@ -188,8 +205,15 @@ def greedy_by_score(
     chosen = np.sort(np.asarray(taken, dtype=np.int64))
     t2 = time.perf_counter()
     return BaselineResult(
-        "greedy by score", "feasible", int(s[chosen].sum()), len(chosen), None,
-        t2 - t0, t1 - t0, t2 - t1, chosen,
+        "greedy by score",
+        "feasible",
+        int(s[chosen].sum()),
+        len(chosen),
+        None,
+        t2 - t0,
+        t1 - t0,
+        t2 - t1,
+        chosen,
     )
 
 
@@ -260,7 +284,15 @@ def cpsat_bare(
     if status != "invalid" and len(v):
         bound = int(np.floor(-solver.best_objective_bound + 1e-6))
     return BaselineResult(
-        "CP-SAT bare", status, objective, len(chosen), bound, t2 - t0, t1 - t0, t2 - t1, chosen,
+        "CP-SAT bare",
+        status,
+        objective,
+        len(chosen),
+        bound,
+        t2 - t0,
+        t1 - t0,
+        t2 - t1,
+        chosen,
         note=f"{workers} workers, {time_limit_s:g} s limit",
     )
 
@@ -324,26 +356,52 @@ def hospital_resident(
     """
     v, p, s, cap = _as_arrays(pv, pp, score, capacity)
     residents, hospitals = preference_lists(v, p, s, volunteer_pref_pos, placement_rank_pos)
-    payload = json.dumps({
-        "residents": residents,
-        "hospitals": hospitals,
-        "capacities": {int(h): int(cap[h]) for h in hospitals},
-    })
+    payload = json.dumps(
+        {
+            "residents": residents,
+            "hospitals": hospitals,
+            "capacities": {int(h): int(cap[h]) for h in hospitals},
+        }
+    )
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(
-            [sys.executable, str(_HR_WORKER)], input=payload, capture_output=True, text=True,
-            timeout=timeout_s, check=False,
+            [sys.executable, str(_HR_WORKER)],
+            input=payload,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         wall = time.perf_counter() - t0
-        return BaselineResult("matching HR", "timeout", None, 0, None, wall, wall, 0.0,
-                              np.zeros(0, np.int64), note=f"stopped after {timeout_s:g} s")
+        return BaselineResult(
+            "matching HR",
+            "timeout",
+            None,
+            0,
+            None,
+            wall,
+            wall,
+            0.0,
+            np.zeros(0, np.int64),
+            note=f"stopped after {timeout_s:g} s",
+        )
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
-        return BaselineResult("matching HR", "error", None, 0, None, wall, wall, 0.0,
-                              np.zeros(0, np.int64), note=tail[0][:200])
+        return BaselineResult(
+            "matching HR",
+            "error",
+            None,
+            0,
+            None,
+            wall,
+            wall,
+            0.0,
+            np.zeros(0, np.int64),
+            note=tail[0][:200],
+        )
     out = json.loads(proc.stdout)
     pairs_v: list[int] = []
     pairs_p: list[int] = []
@@ -357,8 +415,15 @@ def hospital_resident(
     chosen = np.sort(order[np.searchsorted(keys, want, sorter=order)]) if len(want) else want
     build, solve = float(out["build_seconds"]), float(out["solve_seconds"])
     return BaselineResult(
-        "matching HR", "stable", int(s[chosen].sum()), len(chosen), None, build + solve,
-        build, solve, chosen.astype(np.int64),
+        "matching HR",
+        "stable",
+        int(s[chosen].sum()),
+        len(chosen),
+        None,
+        build + solve,
+        build,
+        solve,
+        chosen.astype(np.int64),
         note=f"worker wall {wall:.2f} s incl. start-up and JSON; peak is the worker's",
         peak_rss_mb=float(out["peak_rss_mb"]),
     )

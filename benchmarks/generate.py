@@ -150,11 +150,21 @@ REGIONAL_LANGUAGES: tuple[tuple[frozenset[str], str, float, int, int], ...] = (
     (frozenset({"NP", "BD", "PK"}), "hi", 0.5, 4, 6),
     (frozenset({"UG", "RW", "ET", "ZM"}), "sw", 0.3, 3, 5),
     (frozenset({"RW", "CM", "SN"}), "fr", 0.8, 4, 6),
-    (frozenset({"NP", "BD", "VN", "PH", "ID", "MM", "KH", "TH", "LA", "MN", "MY"}),
-     "zh", 0.08, 3, 4),
+    (
+        frozenset({"NP", "BD", "VN", "PH", "ID", "MM", "KH", "TH", "LA", "MN", "MY"}),
+        "zh",
+        0.08,
+        3,
+        4,
+    ),
     (frozenset({"KE", "NG", "GH", "ET", "UG", "TZ", "ZM", "ZA", "EG", "MZ"}), "fr", 0.08, 3, 4),
-    (frozenset({"KE", "NG", "GH", "ET", "UG", "TZ", "RW", "ZM", "ZA", "EG", "MZ", "SN"}),
-     "zh", 0.04, 3, 4),
+    (
+        frozenset({"KE", "NG", "GH", "ET", "UG", "TZ", "RW", "ZM", "ZA", "EG", "MZ", "SN"}),
+        "zh",
+        0.04,
+        3,
+        4,
+    ),
 )
 
 
@@ -171,24 +181,44 @@ class Sector:
 # In the order a programme typically adds sectors.
 SECTORS: tuple[Sector, ...] = (
     Sector("teaching", 1.6, ("4.1", "4.c"), ("Primary school teacher", "Secondary teacher")),
-    Sector("public-health", 1.1, ("3.8", "3.3"), ("Community health officer",
-                                                   "Health promotion volunteer")),
-    Sector("agriculture", 1.0, ("2.3", "2.4"), ("Agricultural extension officer",
-                                                 "Farming cooperative adviser")),
-    Sector("community-development", 1.0, ("1.4", "11.1"), ("Community mobiliser",
-                                                           "Livelihoods officer")),
+    Sector(
+        "public-health",
+        1.1,
+        ("3.8", "3.3"),
+        ("Community health officer", "Health promotion volunteer"),
+    ),
+    Sector(
+        "agriculture",
+        1.0,
+        ("2.3", "2.4"),
+        ("Agricultural extension officer", "Farming cooperative adviser"),
+    ),
+    Sector(
+        "community-development",
+        1.0,
+        ("1.4", "11.1"),
+        ("Community mobiliser", "Livelihoods officer"),
+    ),
     Sector("ict", 0.8, ("9.c", "17.8"), ("ICT trainer", "Database assistant")),
     Sector("nursing", 0.8, ("3.1", "3.2"), ("Nurse", "Midwifery assistant")),
     Sector("water-sanitation", 0.7, ("6.1", "6.2"), ("WASH officer", "Hygiene promoter")),
-    Sector("disaster-response", 0.6, ("1.5", "11.5", "13.1"), ("Disaster risk reduction officer",
-                                                               "Emergency response volunteer")),
+    Sector(
+        "disaster-response",
+        0.6,
+        ("1.5", "11.5", "13.1"),
+        ("Disaster risk reduction officer", "Emergency response volunteer"),
+    ),
     Sector("engineering", 0.6, ("9.1", "7.1"), ("Civil engineer", "Solar energy technician")),
     Sector("microfinance", 0.5, ("1.4", "8.10"), ("Microfinance officer", "Savings group adviser")),
     Sector("environment", 0.5, ("13.3", "15.2"), ("Environmental educator", "Forestry assistant")),
     Sector("youth-employment", 0.5, ("8.6", "4.4"), ("Youth skills trainer", "Job centre adviser")),
     Sector("gender-equality", 0.4, ("5.5", "5.1"), ("Gender officer", "Women's group facilitator")),
-    Sector("chinese-teaching", 0.4, ("4.7", "17.9"), ("Chinese language teacher",
-                                                      "Confucius classroom assistant")),
+    Sector(
+        "chinese-teaching",
+        0.4,
+        ("4.7", "17.9"),
+        ("Chinese language teacher", "Confucius classroom assistant"),
+    ),
 )
 
 SUPPORT_SKILLS: tuple[str, ...] = (
@@ -224,10 +254,20 @@ TRAINING_MODULES: tuple[tuple[str, float], ...] = (
 
 # (min_months, max_months, share) of volunteers' and placements' service lengths.
 VOLUNTEER_TERMS: tuple[tuple[int, int, float], ...] = (
-    (6, 12, 0.55), (6, 9, 0.10), (9, 12, 0.10), (12, 12, 0.10), (3, 6, 0.05), (12, 24, 0.10),
+    (6, 12, 0.55),
+    (6, 9, 0.10),
+    (9, 12, 0.10),
+    (12, 12, 0.10),
+    (3, 6, 0.05),
+    (12, 24, 0.10),
 )
 PLACEMENT_TERMS: tuple[tuple[int, int, float], ...] = (
-    (6, 12, 0.50), (6, 6, 0.10), (9, 12, 0.15), (12, 12, 0.15), (3, 6, 0.05), (12, 24, 0.05),
+    (6, 12, 0.50),
+    (6, 6, 0.10),
+    (9, 12, 0.15),
+    (12, 12, 0.15),
+    (3, 6, 0.05),
+    (12, 24, 0.05),
 )
 
 
@@ -372,9 +412,7 @@ def generate_round(
     )
     p_second_level = 2 + _draw(rng, [0.6, 0.4], n_p)
     p_desired_support = rng.integers(0, len(SUPPORT_SKILLS), n_p)
-    p_desired_sector = np.where(
-        rng.random(n_p) < 0.4, rng.integers(0, len(sectors_on), n_p), -1
-    )
+    p_desired_sector = np.where(rng.random(n_p) < 0.4, rng.integers(0, len(sectors_on), n_p), -1)
     p_english_req = _draw(rng, [0.40, 0.35, 0.25], n_p)  # none, B1, B2
     p_local_req = rng.random(n_p) < b.local_language
     p_local_level = 2 + _draw(rng, [0.5, 0.5], n_p)  # A2 or B1
@@ -431,9 +469,12 @@ def generate_round(
     v_min = np.array([t[0] for t in VOLUNTEER_TERMS])[vterm]
     v_max = np.array([t[1] for t in VOLUNTEER_TERMS])[vterm]
     v_from = rng.integers(-30, b.horizon_days, n_v)
-    v_until = v_from + np.ceil(v_min * 30.44).astype(np.int64) + _draw(
-        rng, [0.2, 0.3, 0.3, 0.2], n_v
-    ) * 45 + rng.integers(0, 15, n_v)
+    v_until = (
+        v_from
+        + np.ceil(v_min * 30.44).astype(np.int64)
+        + _draw(rng, [0.2, 0.3, 0.3, 0.2], n_v) * 45
+        + rng.integers(0, 15, n_v)
+    )
     clearance = _draw(rng, [0.35, 0.35, 0.22, 0.08], n_v)
     n_excl = _draw(rng, [0.92, 0.056, 0.024], n_v)
     excl = rng.integers(0, len(hosts_on), (n_v, 2))
@@ -446,8 +487,13 @@ def generate_round(
     p_bucket_end = np.searchsorted(p_sector[order_p], np.arange(len(sectors_on)), side="right")
     n_pref = _draw(rng, [0.15, 0.10, 0.15, 0.20, 0.15, 0.25], n_v)
     pos = _near_in_bucket(
-        rng, pkey, p_bucket_start[v_primary], p_bucket_end[v_primary],
-        (v_primary << 32) + v_from + 20, 25, 5,
+        rng,
+        pkey,
+        p_bucket_start[v_primary],
+        p_bucket_end[v_primary],
+        (v_primary << 32) + v_from + 20,
+        25,
+        5,
     )
     pref = np.where(pos >= 0, order_p[np.maximum(pos, 0)], -1)
     host_codes = np.array([c.code for c in hosts_on])
@@ -461,8 +507,13 @@ def generate_round(
     v_bucket_end = np.searchsorted(v_primary[order_v], np.arange(len(sectors_on)), side="right")
     n_rank = _draw(rng, [0.40, 0.10, 0.10, 0.15, 0.10, 0.15], n_p)
     vpos = _near_in_bucket(
-        rng, vkey, v_bucket_start[p_sector], v_bucket_end[p_sector],
-        (p_sector << 32) + p_earliest - 20, 40, 5,
+        rng,
+        vkey,
+        v_bucket_start[p_sector],
+        v_bucket_end[p_sector],
+        (p_sector << 32) + p_earliest - 20,
+        40,
+        5,
     )
     rank = np.where(vpos >= 0, order_v[np.maximum(vpos, 0)], -1)
     rank[(rank >= 0) & (nat_codes[nat[np.maximum(rank, 0)]] == host_codes[p_country][:, None])] = -1

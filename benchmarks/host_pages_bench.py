@@ -39,12 +39,30 @@ def _store(app: Any, doc: dict[str, Any]) -> None:
 
     now = utcnow()
     with app.state.db.write() as s:
-        upsert(s, Host.__table__, [{"id": h, "name": h, "created_at": now}
-                                   for h in sorted({p["host"] for p in doc["placements"]})], [])
-        upsert(s, VolunteerRow.__table__, [{"id": v["id"], "data": v, "updated_at": now}
-                                           for v in doc["volunteers"]], [])
-        upsert(s, PlacementRow.__table__, [{"id": p["id"], "host_id": p["host"], "data": p,
-                                            "updated_at": now} for p in doc["placements"]], [])
+        upsert(
+            s,
+            Host.__table__,
+            [
+                {"id": h, "name": h, "created_at": now}
+                for h in sorted({p["host"] for p in doc["placements"]})
+            ],
+            [],
+        )
+        upsert(
+            s,
+            VolunteerRow.__table__,
+            [{"id": v["id"], "data": v, "updated_at": now} for v in doc["volunteers"]],
+            [],
+        )
+        upsert(
+            s,
+            PlacementRow.__table__,
+            [
+                {"id": p["id"], "host_id": p["host"], "data": p, "updated_at": now}
+                for p in doc["placements"]
+            ],
+            [],
+        )
 
 
 def _time(call: Any, repeat: int) -> list[float]:
@@ -72,8 +90,9 @@ def main() -> None:
     host, n_needs = Counter(p["host"] for p in doc["placements"]).most_common(1)[0]
     need = next(p for p in doc["placements"] if p["host"] == host)
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(Settings(db_url=f"sqlite:///{tmp}/bench.db", log_level="WARNING",
-                                  embedded_worker=False))
+        app = create_app(
+            Settings(db_url=f"sqlite:///{tmp}/bench.db", log_level="WARNING", embedded_worker=False)
+        )
         with TestClient(app) as c:
             _store(app, doc)
             with app.state.db.write() as s:
@@ -81,35 +100,43 @@ def main() -> None:
             page = c.get("/sign-in")
             token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
             assert token
-            c.post("/sign-in", data={"key": key, "csrf_token": token.group(1)},
-                   follow_redirects=False)  # the first view of the page is timed below
+            c.post(
+                "/sign-in", data={"key": key, "csrf_token": token.group(1)}, follow_redirects=False
+            )  # the first view of the page is timed below
             form = c.get("/host/needs/new")
             csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
             assert csrf
-            check = {"id": "", "country": need["country"], "slots": "1",
-                     "start_earliest": need["start_earliest"],
-                     "start_latest": need["start_latest"],
-                     "required_languages.code": list(need.get("required_languages", {})),
-                     "required_languages.level": list(need.get("required_languages",
-                                                               {}).values())}
+            check = {
+                "id": "",
+                "country": need["country"],
+                "slots": "1",
+                "start_earliest": need["start_earliest"],
+                "start_latest": need["start_latest"],
+                "required_languages.code": list(need.get("required_languages", {})),
+                "required_languages.level": list(need.get("required_languages", {}).values()),
+            }
             auth = {"Authorization": f"Bearer {key}"}
             runs = {
                 "GET /placements (API, baseline)": _time(
-                    lambda: c.get("/placements", headers=auth), args.repeat),
+                    lambda: c.get("/placements", headers=auth), args.repeat
+                ),
                 "GET /host/needs, first (validates the pool, counts)": _time(
-                    lambda: c.get("/host/needs"), 1),
-                "GET /host/needs (page, again)": _time(lambda: c.get("/host/needs"),
-                                                       args.repeat),
+                    lambda: c.get("/host/needs"), 1
+                ),
+                "GET /host/needs (page, again)": _time(lambda: c.get("/host/needs"), args.repeat),
             }
             changed = {**need, "slots": int(need.get("slots", 1)) + 1}
-            assert c.put(f"/placements/{need['id']}", json=changed,
-                         headers=auth).status_code == 200
+            assert c.put(f"/placements/{need['id']}", json=changed, headers=auth).status_code == 200
             runs |= {
                 "GET /host/needs, first after a need changed (counts)": _time(
-                    lambda: c.get("/host/needs"), 1),
+                    lambda: c.get("/host/needs"), 1
+                ),
                 "POST /host/needs/check (live line)": _time(
-                    lambda: c.post("/host/needs/check", data=check,
-                                   headers={"X-CSRF-Token": csrf.group(1)}), args.repeat),
+                    lambda: c.post(
+                        "/host/needs/check", data=check, headers={"X-CSRF-Token": csrf.group(1)}
+                    ),
+                    args.repeat,
+                ),
             }
             # after a round: the counts are the advice service's, against its warm round
             from benchmarks.pages_bench import _store as store_round
@@ -120,29 +147,50 @@ def main() -> None:
             store_round(app, doc, result, pool=False)
             runs |= {
                 "GET /host/needs after a round, first (builds the warm round)": _time(
-                    lambda: c.get("/host/needs"), 1),
-                "GET /host/needs after a round, again": _time(lambda: c.get("/host/needs"),
-                                                              args.repeat),
+                    lambda: c.get("/host/needs"), 1
+                ),
+                "GET /host/needs after a round, again": _time(
+                    lambda: c.get("/host/needs"), args.repeat
+                ),
                 "POST /host/needs/check after a round (live line)": _time(
-                    lambda: c.post("/host/needs/check", data=check,
-                                   headers={"X-CSRF-Token": csrf.group(1)}), args.repeat),
+                    lambda: c.post(
+                        "/host/needs/check", data=check, headers={"X-CSRF-Token": csrf.group(1)}
+                    ),
+                    args.repeat,
+                ),
             }
     base = statistics.median(runs["GET /placements (API, baseline)"])
-    rows = [{"request": name, "median_s": statistics.median(t), "min_s": min(t),
-             "x_baseline": statistics.median(t) / base} for name, t in runs.items()]
+    rows = [
+        {
+            "request": name,
+            "median_s": statistics.median(t),
+            "min_s": min(t),
+            "x_baseline": statistics.median(t) / base,
+        }
+        for name, t in runs.items()
+    ]
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
-    t = Table(title=f"host pages, {args.volunteers:,} volunteers x {args.placements:,} needs "
-              f"({n_needs} needs of host {host}); load average {' '.join(load)}")
+    t = Table(
+        title=f"host pages, {args.volunteers:,} volunteers x {args.placements:,} needs "
+        f"({n_needs} needs of host {host}); load average {' '.join(load)}"
+    )
     for col in ("request", "median s", "min s", "x baseline"):
         t.add_column(col, justify="left" if col == "request" else "right")
     for row in rows:
-        t.add_row(row["request"], f"{row['median_s']:.3f}", f"{row['min_s']:.3f}",
-                  f"{row['x_baseline']:.1f}")
+        t.add_row(
+            row["request"],
+            f"{row['median_s']:.3f}",
+            f"{row['min_s']:.3f}",
+            f"{row['x_baseline']:.1f}",
+        )
     Console().print(t)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"host-pages-{args.volunteers}x{args.placements}.json"
-    out.write_text(json.dumps({"load_average": load, "host": host, "needs": n_needs,
-                               "rows": rows}, indent=2) + "\n", encoding="utf-8")
+    out.write_text(
+        json.dumps({"load_average": load, "host": host, "needs": n_needs, "rows": rows}, indent=2)
+        + "\n",
+        encoding="utf-8",
+    )
 
 
 if __name__ == "__main__":

@@ -175,8 +175,9 @@ def _stage_seconds(stats: dict[str, Any]) -> dict[str, float]:
 # ------------------------------------------------------------------------ child
 
 
-def _pair_positions(keys: np.ndarray, owner_v: np.ndarray, owner_p: np.ndarray,
-                    pos: np.ndarray, n_v: int) -> np.ndarray:
+def _pair_positions(
+    keys: np.ndarray, owner_v: np.ndarray, owner_p: np.ndarray, pos: np.ndarray, n_v: int
+) -> np.ndarray:
     """Per pair, the 0-based position given by the (volunteer, placement, position)
     triples, or -1 where the pair is not named."""
     out = np.full(len(keys), -1, dtype=np.int64)
@@ -190,8 +191,9 @@ def _pair_positions(keys: np.ndarray, owner_v: np.ndarray, owner_p: np.ndarray,
     return out
 
 
-def _volmatch_stable(solve_round: Callable[..., Any], r: Any,
-                     hr_pairs: set[tuple[str, str]] | None, meter: PeakMeter) -> MethodRecord:
+def _volmatch_stable(
+    solve_round: Callable[..., Any], r: Any, hr_pairs: set[tuple[str, str]] | None, meter: PeakMeter
+) -> MethodRecord:
     """volmatch's own stable mode, compared pair for pair with PyPI `matching`'s
     resident-optimal matching where that ran (both are the volunteer-optimal stable
     matching of the same lists, so they must agree)."""
@@ -202,11 +204,20 @@ def _volmatch_stable(solve_round: Callable[..., Any], r: Any,
     note = ""
     if hr_pairs is not None:
         got = {(a.volunteer, a.placement) for a in st.assignments}
-        note = ("same matching as matching HR" if got == hr_pairs
-                else f"DIFFERS from matching HR in {len(got ^ hr_pairs)} pairs")
+        note = (
+            "same matching as matching HR"
+            if got == hr_pairs
+            else f"DIFFERS from matching HR in {len(got ^ hr_pairs)} pairs"
+        )
     return MethodRecord(
-        "volmatch stable", st.status, {**_stage_seconds(st.stats), "total": seconds},
-        st.objective, st.bound, len(st.assignments), meter.peak_mb(), note=note,
+        "volmatch stable",
+        st.status,
+        {**_stage_seconds(st.stats), "total": seconds},
+        st.objective,
+        st.bound,
+        len(st.assignments),
+        meter.peak_mb(),
+        note=note,
     )
 
 
@@ -224,8 +235,13 @@ def _fastest_baseline(runs: list[Any]) -> Any:
     """The fastest of repeated runs of a baseline (same result each time)."""
     best = min(runs, key=lambda b: b.seconds)
     if len(runs) > 1:
-        best = replace(best, note=((best.note + "; ") if best.note else "") + "fastest of "
-                       + ", ".join(f"{b.seconds:.2f}" for b in runs) + " s")
+        best = replace(
+            best,
+            note=((best.note + "; ") if best.note else "")
+            + "fastest of "
+            + ", ".join(f"{b.seconds:.2f}" for b in runs)
+            + " s",
+        )
     return best
 
 
@@ -274,10 +290,19 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
         t3 = time.perf_counter()
         t_load, t_solve_round, t_out = t1 - t0, t2 - t1, t3 - t2
         stages = _stage_seconds(res.stats)
-        seconds = {"load": t_load, **stages, "output": t_out,
-                   "total": t_load + t_solve_round + t_out}
+        seconds = {
+            "load": t_load,
+            **stages,
+            "output": t_out,
+            "total": t_load + t_solve_round + t_out,
+        }
         rec = MethodRecord(
-            "volmatch", res.status, seconds, res.objective, res.bound, len(res.assignments),
+            "volmatch",
+            res.status,
+            seconds,
+            res.objective,
+            res.bound,
+            len(res.assignments),
             meter.peak_mb(),
         )
         del res, r
@@ -313,11 +338,18 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
         peak = b.peak_rss_mb if b.peak_rss_mb is not None else meter.peak_mb()
         if len(b.chosen):
             bl.check_assignment(pv, pp, cap, b.chosen, n_v)
-        methods.append(MethodRecord(
-            name, b.status,
-            {"build": b.build_seconds, "solve": b.solve_seconds, "total": b.seconds},
-            b.objective, b.bound, b.matched, peak, note=b.note,
-        ))
+        methods.append(
+            MethodRecord(
+                name,
+                b.status,
+                {"build": b.build_seconds, "solve": b.solve_seconds, "total": b.seconds},
+                b.objective,
+                b.bound,
+                b.matched,
+                peak,
+                note=b.note,
+            )
+        )
         return b
 
     def skipped(name: str, why: str) -> None:
@@ -327,8 +359,10 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
     if "flow" in skip:
         skipped("min-cost flow", "--skip flow")
     else:
-        flow = add_baseline("min-cost flow", lambda: _fastest_baseline(
-            [bl.min_cost_flow(*args) for _ in range(repeat)]))
+        flow = add_baseline(
+            "min-cost flow",
+            lambda: _fastest_baseline([bl.min_cost_flow(*args) for _ in range(repeat)]),
+        )
     if "greedy" in skip:
         skipped("greedy by score", "--skip greedy")
     else:
@@ -351,16 +385,24 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
             keys = c.pair_keys(pv, pp)
             vpos = _pair_positions(keys, c.pref_v, c.pref_p, c.pref_pos, n_v)
             ppos = _pair_positions(keys, c.rank_v, c.rank_p, c.rank_pos, n_v)
-            hr = add_baseline("matching HR", lambda: bl.hospital_resident(
-                *args, volunteer_pref_pos=vpos, placement_rank_pos=ppos,
-                timeout_s=float(spec["hr_timeout"])))
+            hr = add_baseline(
+                "matching HR",
+                lambda: bl.hospital_resident(
+                    *args,
+                    volunteer_pref_pos=vpos,
+                    placement_rank_pos=ppos,
+                    timeout_s=float(spec["hr_timeout"]),
+                ),
+            )
         if "stable" in skip:
             skipped("volmatch stable", spec["skip_reason"].get("stable", "--skip stable"))
         else:
             hr_pairs = None
             if hr is not None and hr.status == "stable":
-                hr_pairs = {(c.volunteer_ids[int(pv[i])], c.placement_ids[int(pp[i])])
-                            for i in hr.chosen.tolist()}
+                hr_pairs = {
+                    (c.volunteer_ids[int(pv[i])], c.placement_ids[int(pp[i])])
+                    for i in hr.chosen.tolist()
+                }
             gc.collect()
             meter.reset()
             methods.append(_volmatch_stable(matching.solve_round, r, hr_pairs, meter))
@@ -376,8 +418,11 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
             m.gap_to_bound = (ref - m.objective) / ref
     if best is not None and pure and vm.objective != best:
         vm.note = f"objective differs from the flow optimum {best}"
-    vm.note = (vm.note + "; " if vm.note else "") + "eligibility/scoring re-timed directly: " + \
-        ", ".join(f"{k} {v:.2f}s" for k, v in direct.items())
+    vm.note = (
+        (vm.note + "; " if vm.note else "")
+        + "eligibility/scoring re-timed directly: "
+        + ", ".join(f"{k} {v:.2f}s" for k, v in direct.items())
+    )
     return {
         "pairs": len(pv),
         "slots": int(cap.sum()),
@@ -405,8 +450,11 @@ def _run_cli(round_file: Path, out: Path) -> MethodRecord:
     if exe is None:
         return MethodRecord("volmatch CLI", "unavailable", note="no volmatch script installed")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([str(exe), "solve", str(round_file), "--out", str(out), "--quiet"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(exe), "solve", str(round_file), "--out", str(out), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stderr is not None
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -414,19 +462,36 @@ def _run_cli(round_file: Path, out: Path) -> MethodRecord:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        return MethodRecord("volmatch CLI", f"exit {proc.returncode}", {"total": wall},
-                            note=tail[0][:200])
+        return MethodRecord(
+            "volmatch CLI", f"exit {proc.returncode}", {"total": wall}, note=tail[0][:200]
+        )
     doc = json.loads(out.read_text(encoding="utf-8"))
     return MethodRecord(
-        "volmatch CLI", doc["status"], {"total": wall}, doc["objective"], doc["bound"],
-        len(doc["assignments"]), usage.ru_maxrss / 1024,
+        "volmatch CLI",
+        doc["status"],
+        {"total": wall},
+        doc["objective"],
+        doc["bound"],
+        len(doc["assignments"]),
+        usage.ru_maxrss / 1024,
         note="subprocess, includes interpreter start-up; peak from wait4",
     )
 
 
 def _generate(n_v: int, n_p: int, seed: int, rules: bool, path: Path) -> float:
-    cmd = [sys.executable, "-m", "benchmarks.generate", "--volunteers", str(n_v),
-           "--placements", str(n_p), "--seed", str(seed), "--out", str(path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.generate",
+        "--volunteers",
+        str(n_v),
+        "--placements",
+        str(n_p),
+        "--seed",
+        str(seed),
+        "--out",
+        str(path),
+    ]
     if rules:
         cmd.append("--rules")
     t0 = time.perf_counter()
@@ -444,8 +509,10 @@ def _wait_for_quiet(max_wait_s: float, log: Callable[[str], None]) -> float:
         time.sleep(min(15.0, max(deadline - time.monotonic(), 0.1)))
         load = os.getloadavg()[0]
     if load >= limit:
-        log(f"warning: load average {load:.2f} on {os.cpu_count()} cores; "
-            "timings will be inflated (see --wait-idle)")
+        log(
+            f"warning: load average {load:.2f} on {os.cpu_count()} cores; "
+            "timings will be inflated (see --wait-idle)"
+        )
     return load
 
 
@@ -453,8 +520,14 @@ def _repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-def run_size(n_v: int, n_p: int, variant: str, args: argparse.Namespace,
-             workdir: Path, log: Callable[[str], None]) -> RunRecord:
+def run_size(
+    n_v: int,
+    n_p: int,
+    variant: str,
+    args: argparse.Namespace,
+    workdir: Path,
+    log: Callable[[str], None],
+) -> RunRecord:
     """Generate, measure in a child, run the CLI: one row group of the table."""
     rec = RunRecord(n_v, n_p, variant, args.seed)
     if variant == "rules":
@@ -467,12 +540,16 @@ def run_size(n_v: int, n_p: int, variant: str, args: argparse.Namespace,
     reasons: dict[str, str] = {}
     if n_v > args.cpsat_max_volunteers and "cpsat" not in skip:
         skip.add("cpsat")
-        reasons["cpsat"] = (f"above {args.cpsat_max_volunteers:,} volunteers (ANCHORS: no "
-                            "solution within minutes; raise --cpsat-max-volunteers)")
+        reasons["cpsat"] = (
+            f"above {args.cpsat_max_volunteers:,} volunteers (ANCHORS: no "
+            "solution within minutes; raise --cpsat-max-volunteers)"
+        )
     if n_v > args.hr_max_volunteers and "hr" not in skip:
         skip.add("hr")
-        reasons["hr"] = (f"above {args.hr_max_volunteers:,} volunteers (ANCHORS: ~107 s at "
-                         "10k; raise --hr-max-volunteers)")
+        reasons["hr"] = (
+            f"above {args.hr_max_volunteers:,} volunteers (ANCHORS: ~107 s at "
+            "10k; raise --hr-max-volunteers)"
+        )
     spec = {
         "round": str(round_file),
         "result": str(workdir / f"result-{n_v}x{n_p}-{variant}.json"),
@@ -485,15 +562,26 @@ def run_size(n_v: int, n_p: int, variant: str, args: argparse.Namespace,
         "repeat": args.repeat if variant == "pure" else 1,
     }
     rec.load_average = _wait_for_quiet(args.wait_idle, log)
-    log(f"{n_v:,} x {n_p:,} {variant}: volmatch and baselines "
-        f"(load average {rec.load_average:.2f})")
+    log(
+        f"{n_v:,} x {n_p:,} {variant}: volmatch and baselines (load average {rec.load_average:.2f})"
+    )
     spec_file = workdir / "spec.json"
     spec_file.write_text(json.dumps(spec), encoding="utf-8")
     child_out = workdir / "child.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.ladder", "--child", str(spec_file),
-         "--child-out", str(child_out)],
-        cwd=_repo_root(), check=False, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.ladder",
+            "--child",
+            str(spec_file),
+            "--child-out",
+            str(child_out),
+        ],
+        cwd=_repo_root(),
+        check=False,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-3:]
@@ -511,8 +599,9 @@ def run_size(n_v: int, n_p: int, variant: str, args: argparse.Namespace,
     else:
         log(f"{n_v:,} x {n_p:,} {variant}: volmatch solve (subprocess)")
         cli = _run_cli(round_file, workdir / f"cli-{n_v}x{n_p}-{variant}.json")
-        flow = next((m for m in rec.methods if m.method == "min-cost flow"
-                     and m.status == "optimal"), None)
+        flow = next(
+            (m for m in rec.methods if m.method == "min-cost flow" and m.status == "optimal"), None
+        )
         if cli.objective is not None and flow is not None and flow.objective:
             cli.pct_of_flow = cli.objective / flow.objective
             if cli.bound:
@@ -533,29 +622,49 @@ def evaluate_targets(runs: Sequence[RunRecord]) -> list[dict[str, Any]]:
         if run.variant != "pure":
             continue
         size = f"{run.volunteers:,} x {run.placements:,}"
-        vm, flow, cli = method(run, "volmatch"), method(run, "min-cost flow"), method(
-            run, "volmatch CLI")
+        vm, flow, cli = (
+            method(run, "volmatch"),
+            method(run, "min-cost flow"),
+            method(run, "volmatch CLI"),
+        )
         if vm is None or "total" not in vm.seconds:
             continue
-        if (run.volunteers, run.placements) in ((50_000, 10_000), (100_000, 20_000)) and \
-                flow is not None and "total" in flow.seconds:
+        if (
+            (run.volunteers, run.placements) in ((50_000, 10_000), (100_000, 20_000))
+            and flow is not None
+            and "total" in flow.seconds
+        ):
             ratio = vm.seconds["total"] / flow.seconds["total"]
-            out.append({
-                "target": "volmatch solve (parse to written result) <= 2x bare min-cost flow, "
-                          "status optimal",
-                "size": size, "value": f"{ratio:.2f}x, {vm.status}",
-                "met": bool(ratio <= 2.0 and vm.status == "optimal"),
-            })
+            out.append(
+                {
+                    "target": "volmatch solve (parse to written result) <= 2x bare min-cost flow, "
+                    "status optimal",
+                    "size": size,
+                    "value": f"{ratio:.2f}x, {vm.status}",
+                    "met": bool(ratio <= 2.0 and vm.status == "optimal"),
+                }
+            )
         if (run.volunteers, run.placements) == (100_000, 20_000):
             peak = cli.peak_rss_mb if cli is not None and cli.peak_rss_mb else vm.peak_rss_mb
             if peak is not None:
-                out.append({"target": "peak memory < 4 GiB", "size": size,
-                            "value": f"{peak / 1024:.2f} GiB", "met": bool(peak < 4096)})
+                out.append(
+                    {
+                        "target": "peak memory < 4 GiB",
+                        "size": size,
+                        "value": f"{peak / 1024:.2f} GiB",
+                        "met": bool(peak < 4096),
+                    }
+                )
             es = vm.seconds.get("eligibility", 0.0) + vm.seconds.get("scoring", 0.0)
             with_compile = es + vm.seconds.get("compile", 0.0)
-            out.append({"target": "eligibility + scoring < 5 s", "size": size,
-                        "value": f"{es:.2f} s ({with_compile:.2f} s with compile)",
-                        "met": bool(es < 5.0)})
+            out.append(
+                {
+                    "target": "eligibility + scoring < 5 s",
+                    "size": size,
+                    "value": f"{es:.2f} s ({with_compile:.2f} s with compile)",
+                    "met": bool(es < 5.0),
+                }
+            )
     return out
 
 
@@ -579,17 +688,35 @@ def _row_cells(run: RunRecord, m: MethodRecord) -> list[str]:
         return "" if x is None else format(x, fmt)
 
     return [
-        f"{run.volunteers:,} x {run.placements:,}", run.variant, m.method, f"{run.pairs:,}",
-        *(sec(k) for k in _STAGE_COLUMNS), sec("total"),
-        num(m.peak_rss_mb, ",.0f"), num(m.objective, ","),
+        f"{run.volunteers:,} x {run.placements:,}",
+        run.variant,
+        m.method,
+        f"{run.pairs:,}",
+        *(sec(k) for k in _STAGE_COLUMNS),
+        sec("total"),
+        num(m.peak_rss_mb, ",.0f"),
+        num(m.objective, ","),
         "" if m.gap_to_bound is None else f"{100 * m.gap_to_bound:.2f}%",
         "" if m.pct_of_flow is None else f"{100 * m.pct_of_flow:.1f}%",
-        num(m.matched, ","), m.status,
+        num(m.matched, ","),
+        m.status,
     ]
 
 
-HEADERS = ("size", "variant", "method", "pairs", *_STAGE_COLUMNS, "total s", "peak MB",
-           "objective", "gap", "% of flow", "matched", "status")
+HEADERS = (
+    "size",
+    "variant",
+    "method",
+    "pairs",
+    *_STAGE_COLUMNS,
+    "total s",
+    "peak MB",
+    "objective",
+    "gap",
+    "% of flow",
+    "matched",
+    "status",
+)
 
 
 def print_table(runs: Sequence[RunRecord], targets: Sequence[dict[str, Any]]) -> None:
@@ -598,11 +725,13 @@ def print_table(runs: Sequence[RunRecord], targets: Sequence[dict[str, Any]]) ->
     from rich.table import Table
 
     console = Console(width=max(shutil.get_terminal_size((240, 40)).columns, 240))
-    table = Table(title="volmatch benchmark ladder (seconds; peak resident MB)",
-                  show_lines=False)
+    table = Table(title="volmatch benchmark ladder (seconds; peak resident MB)", show_lines=False)
     for h in HEADERS:
-        table.add_column(h, justify="left" if h in ("size", "variant", "method", "status")
-                         else "right", no_wrap=True)
+        table.add_column(
+            h,
+            justify="left" if h in ("size", "variant", "method", "status") else "right",
+            no_wrap=True,
+        )
     for run in runs:
         for k, m in enumerate(run.methods):
             table.add_row(*_row_cells(run, m), end_section=k == len(run.methods) - 1)
@@ -613,11 +742,17 @@ def print_table(runs: Sequence[RunRecord], targets: Sequence[dict[str, Any]]) ->
             f"  {run.volunteers:,} x {run.placements:,} {run.variant}: {run.pairs:,} pairs "
             f"({run.pairs_per_volunteer:.1f} per volunteer), {run.slots:,} slots, document "
             f"{run.document_mb:.1f} MB generated in {run.generate_seconds:.1f} s{load}",
-            highlight=False, soft_wrap=True)
+            highlight=False,
+            soft_wrap=True,
+        )
         for m in run.methods:
             if m.note:
-                console.print(f"  {run.volunteers:,} x {run.placements:,} {run.variant}, "
-                              f"{m.method}: {m.note}", highlight=False, soft_wrap=True)
+                console.print(
+                    f"  {run.volunteers:,} x {run.placements:,} {run.variant}, "
+                    f"{m.method}: {m.note}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
     if targets:
         t = Table(title="targets (pure policy)")
         for h in ("target", "size", "value", "met"):
@@ -653,7 +788,8 @@ def plot(runs: Sequence[RunRecord], path: Path) -> None:
                 continue
             exact = m.status in ("optimal", "stable")
             series.setdefault(name, []).append(
-                (run.pairs, m.seconds["total"], m.peak_rss_mb, exact))
+                (run.pairs, m.seconds["total"], m.peak_rss_mb, exact)
+            )
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(13, 5.5))
     for name, pts in sorted(series.items()):
         pts.sort()
@@ -662,27 +798,42 @@ def plot(runs: Sequence[RunRecord], path: Path) -> None:
         (line,) = ax_t.plot(x, [p[1] for p in pts], style, marker="o", label=name)
         hollow = [p for p in pts if not p[3]]
         if hollow:
-            ax_t.plot([p[0] for p in hollow], [p[1] for p in hollow], "o", mfc="white",
-                      color=line.get_color(), ms=9)
+            ax_t.plot(
+                [p[0] for p in hollow],
+                [p[1] for p in hollow],
+                "o",
+                mfc="white",
+                color=line.get_color(),
+                ms=9,
+            )
         mem = [(p[0], p[2]) for p in pts if p[2]]
         if mem:
-            ax_m.plot([p[0] for p in mem], [p[1] for p in mem], style, marker="o",
-                      color=line.get_color(), label=name)
+            ax_m.plot(
+                [p[0] for p in mem],
+                [p[1] for p in mem],
+                style,
+                marker="o",
+                color=line.get_color(),
+                label=name,
+            )
     for ax, ylabel in ((ax_t, "wall time (s)"), (ax_m, "peak resident memory (MiB)")):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("eligible pairs")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
+
     def short(n: int) -> str:
         return f"{n / 1000:g}k" if n >= 1000 else str(n)
 
-    sizes = sorted({(r.pairs, f"{short(r.volunteers)}×{short(r.placements)}") for r in runs
-                    if r.pairs})
+    sizes = sorted(
+        {(r.pairs, f"{short(r.volunteers)}×{short(r.placements)}") for r in runs if r.pairs}
+    )
     for ax in (ax_t, ax_m):
         top = ax.secondary_xaxis("top")
-        top.set_xticks([x for x, _ in sizes], labels=[lab for _, lab in sizes], fontsize=7,
-                       rotation=30)
+        top.set_xticks(
+            [x for x, _ in sizes], labels=[lab for _, lab in sizes], fontsize=7, rotation=30
+        )
         top.minorticks_off()
     ax_t.set_title("time vs pool size (hollow: not proven optimal / stable)")
     ax_m.set_title("peak memory vs pool size")
@@ -740,12 +891,15 @@ def readme_section(path: Path) -> str:
         f"{m['numpy']}, OR-Tools {m['ortools']}. 1-minute load average before the "
         f"measurements: {min(loads):.1f} to {max(loads):.1f}"
         + (" (other jobs shared the CPU: timings are inflated)." if max(loads) >= 1 else ".")
-        if loads else "",
+        if loads
+        else "",
         "",
         "| target (pure policy) | size | value | met |",
         "|---|---|---|---|",
-        *(f"| {t['target']} | {t['size']} | {t['value']} | {'yes' if t['met'] else '**no**'} |"
-          for t in targets),
+        *(
+            f"| {t['target']} | {t['size']} | {t['value']} | {'yes' if t['met'] else '**no**'} |"
+            for t in targets
+        ),
         "",
         markdown_table(runs),
         "",
@@ -763,7 +917,7 @@ def update_readme(path: Path, readme: Path = README) -> None:
     if start < 0 or end < 0:
         raise SystemExit(f"{readme} has no latest-results markers")
     block = readme_section(path)
-    readme.write_text(text[:start] + block + text[end + len(_README_END):], encoding="utf-8")
+    readme.write_text(text[:start] + block + text[end + len(_README_END) :], encoding="utf-8")
 
 
 def render(path: Path, png: Path | None, readme: bool = False) -> int:
@@ -790,10 +944,16 @@ def parse_sizes(text: str) -> list[tuple[int, int]]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.ladder", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--full", action="store_true",
-                    help="all four sizes (adds 50,000 x 10,000 and 100,000 x 20,000)")
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.ladder",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument(
+        "--full",
+        action="store_true",
+        help="all four sizes (adds 50,000 x 10,000 and 100,000 x 20,000)",
+    )
     ap.add_argument("--sizes", type=parse_sizes, help="explicit sizes, e.g. 1000x200,5000x1000")
     ap.add_argument("--variants", default="pure,rules", help="pure, rules or both")
     ap.add_argument("--skip", default="", help=f"comma list of {', '.join(BASELINES)}")
@@ -803,15 +963,32 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--cpsat-max-volunteers", type=int, default=10_000)
     ap.add_argument("--hr-max-volunteers", type=int, default=1_000)
     ap.add_argument("--hr-timeout", type=float, default=600.0)
-    ap.add_argument("--wait-idle", type=float, default=0.0, metavar="S",
-                    help="before each size, wait up to S seconds for the machine to be idle")
-    ap.add_argument("--repeat", type=int, default=3, metavar="N",
-                    help="time volmatch and min-cost flow N times each, report the fastest")
+    ap.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="before each size, wait up to S seconds for the machine to be idle",
+    )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        metavar="N",
+        help="time volmatch and min-cost flow N times each, report the fastest",
+    )
     ap.add_argument("--no-plot", action="store_true")
-    ap.add_argument("--render", type=Path, metavar="JSON",
-                    help="print the table (and Markdown) of an earlier run and redraw its plot")
-    ap.add_argument("--readme", action="store_true",
-                    help="with --render: write the table into benchmarks/README.md")
+    ap.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="print the table (and Markdown) of an earlier run and redraw its plot",
+    )
+    ap.add_argument(
+        "--readme",
+        action="store_true",
+        help="with --render: write the table into benchmarks/README.md",
+    )
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
     return ap
@@ -826,8 +1003,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.child_out.write_text(json.dumps(got), encoding="utf-8")
         return 0
     if args.render is not None:
-        return render(args.render, None if args.no_plot else args.out / "ladder.png",
-                      readme=args.readme)
+        return render(
+            args.render, None if args.no_plot else args.out / "ladder.png", readme=args.readme
+        )
     args.skip = [s for s in (x.strip() for x in args.skip.split(",")) if s]
     unknown = set(args.skip) - set(BASELINES)
     if unknown:
@@ -855,7 +1033,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "command": ["python", "-m", "benchmarks.ladder", *(argv or sys.argv[1:])],
         "machine": _machine(),
         "peak_memory_method": "VmHWM per method after a /proc/self/clear_refs reset, in a "
-                              "fresh child process per size; CLI: ru_maxrss from wait4",
+        "fresh child process per size; CLI: ru_maxrss from wait4",
         "runs": [asdict(r) for r in runs],
         "targets": targets,
         "markdown": markdown_table(runs),

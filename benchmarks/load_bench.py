@@ -98,8 +98,13 @@ class Level:
             "load_avg_1m_mean": round(statistics.mean(self.load), 2) if self.load else None,
         }
         for kind, xs in self.latencies.items():
-            out[kind] = {"n": len(xs), "p50_ms": pct(xs, 0.50), "p95_ms": pct(xs, 0.95),
-                         "p99_ms": pct(xs, 0.99), "max_ms": pct(xs, 1.0)}
+            out[kind] = {
+                "n": len(xs),
+                "p50_ms": pct(xs, 0.50),
+                "p95_ms": pct(xs, 0.95),
+                "p99_ms": pct(xs, 0.99),
+                "max_ms": pct(xs, 1.0),
+            }
         return out
 
 
@@ -151,18 +156,33 @@ def start_workers(url: str, workdir: Path, count: int) -> list[subprocess.Popen[
     exe = str(Path(sys.executable).with_name("volmatch"))
     env = {**os.environ, "VOLMATCH_LOG_LEVEL": "WARNING"}
     return [
-        subprocess.Popen([exe, "worker", "--db", url], cwd=workdir, env=env,
-                         stdout=subprocess.DEVNULL,
-                         stderr=(workdir / f"worker{k}.log").open("wb"))
+        subprocess.Popen(
+            [exe, "worker", "--db", url],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(workdir / f"worker{k}.log").open("wb"),
+        )
         for k in range(count)
     ]
 
 
-def start_server(url: str, port: int, workdir: Path, processes: int,
-                 workers: int) -> subprocess.Popen[bytes]:
+def start_server(
+    url: str, port: int, workdir: Path, processes: int, workers: int
+) -> subprocess.Popen[bytes]:
     exe = str(Path(sys.executable).with_name("volmatch"))
-    args = [exe, "serve", "--port", str(port), "--db", url, "--processes", str(processes),
-            "--embedded-workers", str(workers)]
+    args = [
+        exe,
+        "serve",
+        "--port",
+        str(port),
+        "--db",
+        url,
+        "--processes",
+        str(processes),
+        "--embedded-workers",
+        str(workers),
+    ]
     env = {**os.environ, "VOLMATCH_LOG_LEVEL": "WARNING"}
     log = (workdir / "server.log").open("wb")
     proc = subprocess.Popen(args, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=log)
@@ -193,9 +213,17 @@ def seed(base: str, keys: dict[str, str], demo: dict[str, Any]) -> None:
         c.post(f"/rounds/{rid}/publish", headers=co).raise_for_status()
 
 
-async def user(kind: str, n: int, client: Any, keys: dict[str, str],
-               demo: dict[str, Any], level: Level, deadline: float, think: float,
-               rng: random.Random) -> None:
+async def user(
+    kind: str,
+    n: int,
+    client: Any,
+    keys: dict[str, str],
+    demo: dict[str, Any],
+    level: Level,
+    deadline: float,
+    think: float,
+    rng: random.Random,
+) -> None:
     placements = demo["placements"]
     hosts = sorted({p["host"] for p in placements})
     host = hosts[n % len(hosts)]
@@ -230,8 +258,11 @@ async def user(kind: str, n: int, client: Any, keys: dict[str, str],
             else:
                 req = ("read", "GET", "/assignments", None, (200,))
         else:
-            body = {"name": f"load {n}", "volunteers": rng.sample(vids, 20),
-                    "placements": rng.sample(pids, 8)}
+            body = {
+                "name": f"load {n}",
+                "volunteers": rng.sample(vids, 20),
+                "placements": rng.sample(pids, 8),
+            }
             req = ("write", "POST", "/rounds", body, (202,))
         rw, method, path, body, ok = req
         t0 = time.perf_counter()
@@ -271,9 +302,17 @@ def parse_mix(text: str) -> list[tuple[str, float]]:
     return mix
 
 
-async def run_level(base: str, users: int, duration: float, think: float, timeout: float,
-                    keys: dict[str, str], demo: dict[str, Any], seed_: int,
-                    mix: list[tuple[str, float]]) -> Level:
+async def run_level(
+    base: str,
+    users: int,
+    duration: float,
+    think: float,
+    timeout: float,
+    keys: dict[str, str],
+    demo: dict[str, Any],
+    seed_: int,
+    mix: list[tuple[str, float]],
+) -> Level:
     level = Level(users=users, duration_s=duration)
     rng = random.Random(seed_)
     kinds: list[str] = []
@@ -281,16 +320,21 @@ async def run_level(base: str, users: int, duration: float, think: float, timeou
         kinds += [kind] * round(users * share)
     kinds = (kinds + ["reader"] * users)[:users]
     connector = aiohttp.TCPConnector(limit=users + 10)
-    async with aiohttp.ClientSession(base_url=base, connector=connector,
-                                     timeout=aiohttp.ClientTimeout(total=timeout)) as client:
+    async with aiohttp.ClientSession(
+        base_url=base, connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)
+    ) as client:
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_load(level, stop))
         t0 = time.monotonic()
         deadline = t0 + duration
-        await asyncio.gather(*[
-            user(kind, n, client, keys, demo, level, deadline, think, random.Random(rng.random()))
-            for n, kind in enumerate(kinds)
-        ])
+        await asyncio.gather(
+            *[
+                user(
+                    kind, n, client, keys, demo, level, deadline, think, random.Random(rng.random())
+                )
+                for n, kind in enumerate(kinds)
+            ]
+        )
         level.duration_s = time.monotonic() - t0
         stop.set()
         await sampler
@@ -303,8 +347,10 @@ async def run_level(base: str, users: int, duration: float, think: float, timeou
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ("| users | s | requests | req/s | errors | timeouts | read p50 / p99 ms | "
-            "write p50 / p99 ms | GET after ms | load avg 1m (max) |")
+    head = (
+        "| users | s | requests | req/s | errors | timeouts | read p50 / p99 ms | "
+        "write p50 / p99 ms | GET after ms | load avg 1m (max) |"
+    )
     lines = [head, "|" + "---|" * 10]
     for r in rows:
         lines.append(
@@ -324,10 +370,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--think", type=float, default=1.0, help="Mean think time (s).")
     ap.add_argument("--timeout", type=float, default=60.0, help="Per-request timeout (s).")
     ap.add_argument("--processes", type=int, default=1, help="API processes (PostgreSQL).")
-    ap.add_argument("--workers", type=int, default=1,
-                    help="Embedded job workers (0: none, in each API process).")
-    ap.add_argument("--worker-processes", type=int, default=0,
-                    help="Separate `volmatch worker` processes.")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="Embedded job workers (0: none, in each API process).",
+    )
+    ap.add_argument(
+        "--worker-processes", type=int, default=0, help="Separate `volmatch worker` processes."
+    )
     ap.add_argument("--pg-url", default=os.environ.get("VOLMATCH_TEST_PG_URL", PG_DEFAULT))
     ap.add_argument("--mix", default=MIX, help=f"Kinds of users and shares (default {MIX}).")
     ap.add_argument("--seed", type=int, default=0)
@@ -350,9 +401,19 @@ def main(argv: list[str] | None = None) -> None:
             base = f"http://127.0.0.1:{port}"
             seed(base, keys, demo)
             for k, users in enumerate(int(u) for u in args.users.split(",")):
-                level = asyncio.run(run_level(base, users, args.duration, args.think,
-                                              args.timeout, keys, demo, args.seed + k,
-                                              parse_mix(args.mix)))
+                level = asyncio.run(
+                    run_level(
+                        base,
+                        users,
+                        args.duration,
+                        args.think,
+                        args.timeout,
+                        keys,
+                        demo,
+                        args.seed + k,
+                        parse_mix(args.mix),
+                    )
+                )
                 rows.append(level.summary())
                 print(table(rows[-1:]).splitlines()[-1], flush=True)
             log = (workdir / "server.log").read_text(encoding="utf-8", errors="replace")
@@ -384,9 +445,11 @@ def main(argv: list[str] | None = None) -> None:
     path = args.out / f"load-{args.backend}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
     path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     print()
-    print(f"backend {args.backend}, {args.processes} API process(es), {args.workers} "
-          f"embedded worker(s), {args.worker_processes} worker process(es), think "
-          f"{args.think} s, timeout {args.timeout} s; SIGTERM to exit {stop_s} s")
+    print(
+        f"backend {args.backend}, {args.processes} API process(es), {args.workers} "
+        f"embedded worker(s), {args.worker_processes} worker process(es), think "
+        f"{args.think} s, timeout {args.timeout} s; SIGTERM to exit {stop_s} s"
+    )
     print(table(rows))
     print(f"\n{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 

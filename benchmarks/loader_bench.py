@@ -41,9 +41,7 @@ def _without_limits(schema: Any) -> Any:
             return _without_limits(schema["schema"])
     keep = ("cls", "config", "default", "function", "metadata", "serialization", "expected")
     return {
-        k: v if k in keep else _without_limits(v)
-        for k, v in schema.items()
-        if k not in LIMIT_KEYS
+        k: v if k in keep else _without_limits(v) for k, v in schema.items() if k not in LIMIT_KEYS
     }
 
 
@@ -88,8 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ratio = best["limits"] / best["baseline"]
     loadavg = os.getloadavg()
 
-    print(f"round: {args.volunteers} volunteers x {args.placements} placements, "
-          f"{len(text) / 1e6:.1f} MB of JSON; load average {loadavg[0]:.2f} (busy machine)")
+    print(
+        f"round: {args.volunteers} volunteers x {args.placements} placements, "
+        f"{len(text) / 1e6:.1f} MB of JSON; load average {loadavg[0]:.2f} (busy machine)"
+    )
     print(f"{'validator':<28}{'best s':>10}")
     print(f"{'with limits':<28}{best['limits']:>10.3f}")
     print(f"{'baseline (no limits)':<28}{best['baseline']:>10.3f}")
@@ -98,11 +98,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"loader-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps({
-        "volunteers": args.volunteers, "placements": args.placements, "seed": args.seed,
-        "json_bytes": len(text), "runs_s": times, "best_s": best, "ratio": ratio,
-        "parse_text_s": load_s, "loadavg": loadavg,
-    }, indent=2) + "\n")
+    path.write_text(
+        json.dumps(
+            {
+                "volunteers": args.volunteers,
+                "placements": args.placements,
+                "seed": args.seed,
+                "json_bytes": len(text),
+                "runs_s": times,
+                "best_s": best,
+                "ratio": ratio,
+                "parse_text_s": load_s,
+                "loadavg": loadavg,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"written to {path}")
     return 0
 

@@ -39,8 +39,9 @@ TARGET_MS = 300
 """The issue's target for a page at 10,000 x 2,000."""
 
 
-def _store(app: Any, doc: dict[str, Any], result: dict[str, Any], view: bool = True,
-           pool: bool = True) -> str:
+def _store(
+    app: Any, doc: dict[str, Any], result: dict[str, Any], view: bool = True, pool: bool = True
+) -> str:
     """The round and its result as the worker stores them (with the paging view unless
     `view` is false: a result stored before revision 0006)."""
     from volmatch.api.service.pool import store_pool
@@ -52,9 +53,17 @@ def _store(app: Any, doc: dict[str, Any], result: dict[str, Any], view: bool = T
     with app.state.db.write() as s:
         if pool:
             store_pool(s, parse_round(doc))
-        s.add(RoundRow(id=rid, name="bench", source="document", created_by="bench",
-                       n_volunteers=len(doc["volunteers"]),
-                       n_placements=len(doc["placements"]), document=doc))
+        s.add(
+            RoundRow(
+                id=rid,
+                name="bench",
+                source="document",
+                created_by="bench",
+                n_volunteers=len(doc["volunteers"]),
+                n_placements=len(doc["placements"]),
+                document=doc,
+            )
+        )
         s.flush()
         s.add(Job(round_id=rid, status="done", progress={"stage": "done"}, attempts=1))
         s.add(ResultRow(round_id=rid, result=result, worker="bench"))
@@ -98,8 +107,9 @@ def main() -> None:
     doc = generate_round(args.volunteers, args.placements, seed=args.seed)
     result = solve_round(parse_round(doc)).model_dump(mode="json")
     tmp = tempfile.mkdtemp(prefix="pages-bench-")
-    settings = Settings(db_url=f"sqlite:///{tmp}/bench.db", embedded_worker=False,
-                        log_level="WARNING")
+    settings = Settings(
+        db_url=f"sqlite:///{tmp}/bench.db", embedded_worker=False, log_level="WARNING"
+    )
     app = create_app(settings)
     rows: list[dict[str, Any]] = []
     with TestClient(app, follow_redirects=False) as c:
@@ -126,8 +136,14 @@ def main() -> None:
             while priced.builds == before:
                 time.sleep(0.01)
             ahead = (time.perf_counter() - t0) * 1000
-            rows.append({"page": "  its explanations priced ahead, ready after (not a page)",
-                         "runs": 1, "median_ms": ahead, "max_ms": ahead})
+            rows.append(
+                {
+                    "page": "  its explanations priced ahead, ready after (not a page)",
+                    "runs": 1,
+                    "median_ms": ahead,
+                    "max_ms": ahead,
+                }
+            )
 
         first_view("result, first view in the process", rid)
         pages = [
@@ -135,46 +151,87 @@ def main() -> None:
             ("pool upload form", "/coordinator/pool", None),
             ("run-a-round form", "/coordinator/rounds/new", None),
             ("result", f"/coordinator/rounds/{rid}", None),
-            ("result, filtered by country and priority, sorted by score",
-             f"/coordinator/rounds/{rid}?country={doc['placements'][0]['country']}"
-             "&priority=3&sort=-score", None),
-            ("result, last page sorted by host",
-             f"/coordinator/rounds/{rid}?sort=host&page=1000000", None),
-            ("explain a volunteer", f"/coordinator/rounds/{rid}/explain?volunteer={unplaced}",
-             None),
-            ("explain a pair", f"/coordinator/rounds/{rid}/explain?volunteer="
-             f"{some['volunteer']}&placement={some['placement']}", None),
+            (
+                "result, filtered by country and priority, sorted by score",
+                f"/coordinator/rounds/{rid}?country={doc['placements'][0]['country']}"
+                "&priority=3&sort=-score",
+                None,
+            ),
+            (
+                "result, last page sorted by host",
+                f"/coordinator/rounds/{rid}?sort=host&page=1000000",
+                None,
+            ),
+            (
+                "explain a volunteer",
+                f"/coordinator/rounds/{rid}/explain?volunteer={unplaced}",
+                None,
+            ),
+            (
+                "explain a pair",
+                f"/coordinator/rounds/{rid}/explain?volunteer="
+                f"{some['volunteer']}&placement={some['placement']}",
+                None,
+            ),
             ("advice for a need", f"/coordinator/rounds/{rid}/advice?placement={need}", None),
             ("baseline: API round status (JSON)", f"/rounds/{rid}", api),
             ("baseline: API result (JSON, whole)", f"/rounds/{rid}/result", api),
         ]
         for name, path, headers in pages:
             runs = [_timed(c, path, headers) for _ in range(args.repeat)]
-            rows.append({"page": name, "runs": len(runs),
-                         "median_ms": statistics.median(runs), "max_ms": max(runs)})
+            rows.append(
+                {
+                    "page": name,
+                    "runs": len(runs),
+                    "median_ms": statistics.median(runs),
+                    "max_ms": max(runs),
+                }
+            )
         first_view("result, first view of another round (reads its stored view)", other)
         first_view("result, first view of a result stored before 0006 (parses it)", old)
         ms = _timed(c, f"/coordinator/rounds/{never}/explain?volunteer={unplaced}")
-        rows.append({"page": "explain, in a round whose result was never shown (prices it)",
-                     "runs": 1, "median_ms": ms, "max_ms": ms})
+        rows.append(
+            {
+                "page": "explain, in a round whose result was never shown (prices it)",
+                "runs": 1,
+                "median_ms": ms,
+                "max_ms": ms,
+            }
+        )
     load = os.getloadavg()
     size = f"{args.volunteers}x{args.placements}"
-    t = Table(title=f"Coordinator pages at {args.volunteers:,} x {args.placements:,} "
-              f"({len(result['assignments']):,} assignments); load average "
-              f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
+    t = Table(
+        title=f"Coordinator pages at {args.volunteers:,} x {args.placements:,} "
+        f"({len(result['assignments']):,} assignments); load average "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores"
+    )
     for col in ("page", "runs", "median ms", "max ms", f"< {TARGET_MS} ms"):
         t.add_column(col, justify="left" if col == "page" else "right")
     for row in rows:
-        ok = "" if row["page"].startswith(("baseline", " ")) else (
-            "yes" if row["median_ms"] < TARGET_MS else "no")
-        t.add_row(row["page"], str(row["runs"]), f"{row['median_ms']:.0f}",
-                  f"{row['max_ms']:.0f}", ok)
+        ok = (
+            ""
+            if row["page"].startswith(("baseline", " "))
+            else ("yes" if row["median_ms"] < TARGET_MS else "no")
+        )
+        t.add_row(
+            row["page"], str(row["runs"]), f"{row['median_ms']:.0f}", f"{row['max_ms']:.0f}", ok
+        )
     Console().print(t)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"pages-{size}.json"
-    out.write_text(json.dumps({"size": size, "assignments": len(result["assignments"]),
-                               "loadavg": load, "rows": rows}, indent=2) + "\n",
-                   encoding="utf-8")
+    out.write_text(
+        json.dumps(
+            {
+                "size": size,
+                "assignments": len(result["assignments"]),
+                "loadavg": load,
+                "rows": rows,
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
 
 
 if __name__ == "__main__":

@@ -42,15 +42,33 @@ def main() -> None:
         t2 = time.perf_counter()
         score_pairs(c, pairs)
         t3 = time.perf_counter()
-        rows.append({"run": k + 1, "compile": t1 - t0, "eligibility": t2 - t1,
-                     "scoring": t3 - t2, "eligibility+scoring": t3 - t1, "pairs": len(pairs)})
+        rows.append(
+            {
+                "run": k + 1,
+                "compile": t1 - t0,
+                "eligibility": t2 - t1,
+                "scoring": t3 - t2,
+                "eligibility+scoring": t3 - t1,
+                "pairs": len(pairs),
+            }
+        )
     t = Table(title=f"{args.volunteers:,} x {args.placements:,}: seconds per stage")
     for col in ("run", "compile", "eligibility", "scoring", "eligibility+scoring", "pairs"):
         t.add_column(col, justify="right")
     for row in rows:
-        t.add_row(*(f"{row[c]:.2f}" if isinstance(row[c], float) else f"{row[c]:,}"
-                    for c in ("run", "compile", "eligibility", "scoring",
-                              "eligibility+scoring", "pairs")))
+        t.add_row(
+            *(
+                f"{row[c]:.2f}" if isinstance(row[c], float) else f"{row[c]:,}"
+                for c in (
+                    "run",
+                    "compile",
+                    "eligibility",
+                    "scoring",
+                    "eligibility+scoring",
+                    "pairs",
+                )
+            )
+        )
     Console().print(t)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"prepare-{args.volunteers}x{args.placements}.json"

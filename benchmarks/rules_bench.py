@@ -81,14 +81,21 @@ def run(sizes: list[tuple[int, int, float]], seed: int) -> list[dict[str, Any]]:
         doc = generate_round(nv, npl, seed=seed, rules=True)
         plain = {k: v for k, v in doc.items()}
         # the bound: the same pairs without any rule (groups dropped too)
-        bare = plain | {"volunteers": [{k: v for k, v in x.items() if k != "group"}
-                                       for x in plain["volunteers"]]}
+        bare = plain | {
+            "volunteers": [
+                {k: v for k, v in x.items() if k != "group"} for x in plain["volunteers"]
+            ]
+        }
         t0 = time.perf_counter()
         pure = solve_round(parse_round(bare))
         t_pure = time.perf_counter() - t0
         # the previous result respects the groups, as a published one would
-        grouped = solve_round(parse_round(doc | {"policy": doc.get("policy", {}) | {
-            "time_limit_s": limit, "rule_costs": False}}))
+        grouped = solve_round(
+            parse_round(
+                doc
+                | {"policy": doc.get("policy", {}) | {"time_limit_s": limit, "rule_costs": False}}
+            )
+        )
         ruled = parse_round(all_rules(doc, grouped, limit))
         t0 = time.perf_counter()
         result = solve_round(ruled)
@@ -96,24 +103,31 @@ def run(sizes: list[tuple[int, int, float]], seed: int) -> list[dict[str, Any]]:
         problems = validate_result(ruled, result) + rule_violations(ruled, result)
         gap = (result.bound - result.objective) / result.bound if result.bound else 0.0
         tier = result.tiers.get("score", {})  # type: ignore[attr-defined]
-        model_gap = (
-            (tier["bound"] - tier["value"]) / tier["bound"] if tier.get("bound") else None
+        model_gap = (tier["bound"] - tier["value"]) / tier["bound"] if tier.get("bound") else None
+        rows.append(
+            {
+                "volunteers": nv,
+                "placements": npl,
+                "time_limit_s": limit,
+                "pure_seconds": round(t_pure, 2),
+                "pure_objective": pure.objective,
+                "rules_seconds": round(t_rules, 2),
+                "status": result.status,
+                "objective": result.objective,
+                "bound": result.bound,
+                "gap": round(gap, 5),
+                "model_gap": None if model_gap is None else round(model_gap, 5),
+                "matched": len(result.assignments),
+                "pure_matched": len(pure.assignments),
+                "model_pairs": result.solver["model_pairs"],  # type: ignore[attr-defined]
+                "search": tier_search(result),
+                "all_pairs": result.solver["all_pairs"],  # type: ignore[attr-defined]
+                "moves": len(result.moves),  # type: ignore[attr-defined]
+                "min_fill_short": len(result.rules.get("min_fill", {}).get("short", [])),  # type: ignore[attr-defined]
+                "violations": len(problems),
+                "stages": result.stats["seconds"],
+            }
         )
-        rows.append({
-            "volunteers": nv, "placements": npl, "time_limit_s": limit,
-            "pure_seconds": round(t_pure, 2), "pure_objective": pure.objective,
-            "rules_seconds": round(t_rules, 2), "status": result.status,
-            "objective": result.objective, "bound": result.bound, "gap": round(gap, 5),
-            "model_gap": None if model_gap is None else round(model_gap, 5),
-            "matched": len(result.assignments), "pure_matched": len(pure.assignments),
-            "model_pairs": result.solver["model_pairs"],  # type: ignore[attr-defined]
-            "search": tier_search(result),
-            "all_pairs": result.solver["all_pairs"],  # type: ignore[attr-defined]
-            "moves": len(result.moves),  # type: ignore[attr-defined]
-            "min_fill_short": len(result.rules.get("min_fill", {}).get("short", [])),  # type: ignore[attr-defined]
-            "violations": len(problems),
-            "stages": result.stats["seconds"],
-        })
     return rows
 
 
@@ -139,16 +153,38 @@ def main() -> None:
     args = ap.parse_args()
     rows = run(QUICK + (FULL if args.full else []) + (HUGE if args.huge else []), args.seed)
     t = Table(title="Every policy rule on (bound = the relaxation of matching/rules/bound.py)")
-    for col in ("size", "pure s", "rules s", "limit s", "status", "objective", "bound",
-                "gap", "model gap", "matched", "windows (improving)", "moves", "violations"):
+    for col in (
+        "size",
+        "pure s",
+        "rules s",
+        "limit s",
+        "status",
+        "objective",
+        "bound",
+        "gap",
+        "model gap",
+        "matched",
+        "windows (improving)",
+        "moves",
+        "violations",
+    ):
         t.add_column(col, justify="right")
     for r in rows:
-        t.add_row(f"{r['volunteers']:,} x {r['placements']:,}", str(r["pure_seconds"]),
-                  str(r["rules_seconds"]), str(r["time_limit_s"]), r["status"],
-                  f"{r['objective']:,}", f"{r['bound']:,}", f"{r['gap']:.3%}",
-                  "-" if r["model_gap"] is None else f"{r['model_gap']:.3%}",
-                  f"{r['matched']:,}", search_cell(r),
-                  str(r["moves"]), str(r["violations"]))
+        t.add_row(
+            f"{r['volunteers']:,} x {r['placements']:,}",
+            str(r["pure_seconds"]),
+            str(r["rules_seconds"]),
+            str(r["time_limit_s"]),
+            r["status"],
+            f"{r['objective']:,}",
+            f"{r['bound']:,}",
+            f"{r['gap']:.3%}",
+            "-" if r["model_gap"] is None else f"{r['model_gap']:.3%}",
+            f"{r['matched']:,}",
+            search_cell(r),
+            str(r["moves"]),
+            str(r["violations"]),
+        )
     Console(width=200).print(t)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "rules-latest.json").write_text(json.dumps(rows, indent=2) + "\n")

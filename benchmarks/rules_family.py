@@ -71,36 +71,73 @@ class Shape:
 def _current(doc: dict[str, Any], seed: int, limit: float) -> dict[str, Any]:
     """The round of `benchmarks.rules_bench`: groups, then every rule on around the
     grouped round's result."""
-    grouped = solve_round(parse_round(doc | {"policy": doc.get("policy", {}) | {
-        "time_limit_s": limit, "rule_costs": False}}))
+    grouped = solve_round(
+        parse_round(
+            doc | {"policy": doc.get("policy", {}) | {"time_limit_s": limit, "rule_costs": False}}
+        )
+    )
     return all_rules(doc, grouped, limit)
 
 
 SHAPES: tuple[Shape, ...] = (
     Shape("current", "rules_bench: rules=True round, every rule on", build=_current),
-    Shape("natcap1", "1 per nationality per placement",
-          policy={"max_same_nationality_per_placement": 1}),
-    Shape("natcap2-share", "2 per nationality per placement, 40% + 2 per country",
-          policy={"max_same_nationality_per_placement": 2,
-                  "max_nationality_share_per_country": 0.4}),
-    Shape("host2", "2 per host, couples 2% by placement", group_share=0.02,
-          policy={"max_per_host": 2, "group_together": "placement"}),
-    Shape("couples5-country", "couples 5% by country, 1 per nationality, 4 per host",
-          group_share=0.05,
-          policy={"group_together": "country", "max_same_nationality_per_placement": 1,
-                  "max_per_host": 4}),
-    Shape("groups3-10-placement", "groups of 3, 10%, by placement, 8 per host",
-          group_share=0.10, group_size=3,
-          policy={"group_together": "placement", "max_per_host": 8}),
-    Shape("couples10-country-gender", "couples 10% by country, gender balance",
-          group_share=0.10, policy={"group_together": "country", "gender_balance": True}),
+    Shape(
+        "natcap1",
+        "1 per nationality per placement",
+        policy={"max_same_nationality_per_placement": 1},
+    ),
+    Shape(
+        "natcap2-share",
+        "2 per nationality per placement, 40% + 2 per country",
+        policy={"max_same_nationality_per_placement": 2, "max_nationality_share_per_country": 0.4},
+    ),
+    Shape(
+        "host2",
+        "2 per host, couples 2% by placement",
+        group_share=0.02,
+        policy={"max_per_host": 2, "group_together": "placement"},
+    ),
+    Shape(
+        "couples5-country",
+        "couples 5% by country, 1 per nationality, 4 per host",
+        group_share=0.05,
+        policy={
+            "group_together": "country",
+            "max_same_nationality_per_placement": 1,
+            "max_per_host": 4,
+        },
+    ),
+    Shape(
+        "groups3-10-placement",
+        "groups of 3, 10%, by placement, 8 per host",
+        group_share=0.10,
+        group_size=3,
+        policy={"group_together": "placement", "max_per_host": 8},
+    ),
+    Shape(
+        "couples10-country-gender",
+        "couples 10% by country, gender balance",
+        group_share=0.10,
+        policy={"group_together": "country", "gender_balance": True},
+    ),
     Shape("budget50", "budget 50% of the unconstrained spend", budget_share=0.5),
-    Shape("budget90-natcap2", "budget 90%, 2 per nationality per placement",
-          budget_share=0.9, policy={"max_same_nationality_per_placement": 2}),
-    Shape("urgent-tiers", "urgent coverage first, min_fill 1 at priority 4-5",
-          policy={"objective": ["urgent_coverage", "score"], "min_fill": {4: 1, 5: 1}}),
-    Shape("rematch5", "re-matching, at most 5% moved, 100 points a move",
-          rematch_moves=0.05, policy={"move_cost": 100}),
+    Shape(
+        "budget90-natcap2",
+        "budget 90%, 2 per nationality per placement",
+        budget_share=0.9,
+        policy={"max_same_nationality_per_placement": 2},
+    ),
+    Shape(
+        "urgent-tiers",
+        "urgent coverage first, min_fill 1 at priority 4-5",
+        policy={"objective": ["urgent_coverage", "score"], "min_fill": {4: 1, 5: 1}},
+    ),
+    Shape(
+        "rematch5",
+        "re-matching, at most 5% moved, 100 points a move",
+        rematch_moves=0.05,
+        policy={"move_cost": 100},
+    ),
 )
 
 
@@ -112,7 +149,7 @@ def add_groups(volunteers: list[dict[str, Any]], share: float, size: int, seed: 
     rng = np.random.default_rng([seed, n, size, 7])
     members = rng.choice(n, size=n_groups * size, replace=False).tolist()
     for k in range(n_groups):
-        for m in members[k * size:(k + 1) * size]:
+        for m in members[k * size : (k + 1) * size]:
             volunteers[m]["group"] = f"F{k + 1:05d}"
 
 
@@ -202,8 +239,15 @@ def _gap_rule(r: Round) -> dict[str, Any]:
 
 
 def row(
-    shape: Shape, size: str, nv: int, npl: int, limit: float, seconds: float, load: float,
-    result: Result, violations: int,
+    shape: Shape,
+    size: str,
+    nv: int,
+    npl: int,
+    limit: float,
+    seconds: float,
+    load: float,
+    result: Result,
+    violations: int,
 ) -> dict[str, Any]:
     """A result's row: objective, bound, gap, time and where it went."""
     solver: dict[str, Any] = getattr(result, "solver", {}) or {}
@@ -211,15 +255,26 @@ def row(
     gap = (result.bound - result.objective) / result.bound if result.bound else 0.0
     stages = dict(result.stats.get("seconds", {}))
     return {
-        "shape": shape.name, "about": shape.about, "size": size,
-        "volunteers": nv, "placements": npl, "time_limit_s": limit,
-        "seconds": round(seconds, 2), "load_average": round(load, 2),
-        "status": result.status, "objective": result.objective, "bound": result.bound,
-        "gap": round(gap, 6), "target_gap": TARGET_GAP.get(size),
+        "shape": shape.name,
+        "about": shape.about,
+        "size": size,
+        "volunteers": nv,
+        "placements": npl,
+        "time_limit_s": limit,
+        "seconds": round(seconds, 2),
+        "load_average": round(load, 2),
+        "status": result.status,
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": round(gap, 6),
+        "target_gap": TARGET_GAP.get(size),
         "pure_optimum": solver.get("pure_optimum"),
-        "matched": len(result.assignments), "violations": violations,
-        "stages": stages, "solver_stages": solver.get("stages", {}),
-        "search": tiers.get("search"), "gap_rule": solver.get("gap_rule"),
+        "matched": len(result.assignments),
+        "violations": violations,
+        "stages": stages,
+        "solver_stages": solver.get("stages", {}),
+        "search": tiers.get("search"),
+        "gap_rule": solver.get("gap_rule"),
     }
 
 
@@ -230,20 +285,46 @@ def _parse(size: str) -> tuple[int, int]:
 
 def table(rows: list[dict[str, Any]]) -> Table:
     t = Table(title="Policy rules by shape (gap = (bound - objective) / bound)")
-    for col in ("shape", "size", "limit s", "s", "load", "status", "objective", "bound",
-                "gap", "best gap", "target", "prepare s", "set-up s", "search s", "bound+report s",
-                "windows (improving)", "violations", "gap rule"):
+    for col in (
+        "shape",
+        "size",
+        "limit s",
+        "s",
+        "load",
+        "status",
+        "objective",
+        "bound",
+        "gap",
+        "best gap",
+        "target",
+        "prepare s",
+        "set-up s",
+        "search s",
+        "bound+report s",
+        "windows (improving)",
+        "violations",
+        "gap rule",
+    ):
         t.add_column(col, justify="right")
     for r in rows:
         st, ss = r["stages"], r["solver_stages"]
         prepare = sum(v for k, v in st.items() if k not in ("solve", "explain", "kpis"))
         search = r["search"] or {}
         t.add_row(
-            r["shape"], r["size"], str(r["time_limit_s"]), str(r["seconds"]),
-            str(r["load_average"]), r["status"], f"{r['objective']:,}", f"{r['bound']:,}",
-            f"{r['gap']:.3%}", f"{r['best_gap']:.3%}" if "best_gap" in r else "-",
+            r["shape"],
+            r["size"],
+            str(r["time_limit_s"]),
+            str(r["seconds"]),
+            str(r["load_average"]),
+            r["status"],
+            f"{r['objective']:,}",
+            f"{r['bound']:,}",
+            f"{r['gap']:.3%}",
+            f"{r['best_gap']:.3%}" if "best_gap" in r else "-",
             "-" if r["target_gap"] is None else f"{r['target_gap']:.1%}",
-            f"{prepare:.2f}", f"{ss.get('setup', 0):.2f}", f"{ss.get('search', 0):.2f}",
+            f"{prepare:.2f}",
+            f"{ss.get('setup', 0):.2f}",
+            f"{ss.get('search', 0):.2f}",
             f"{ss.get('bound_and_report', 0):.2f}",
             f"{search.get('windows', 0):,} ({search.get('improved', 0):,})" if search else "-",
             str(r["violations"]),
@@ -253,15 +334,19 @@ def table(rows: list[dict[str, Any]]) -> Table:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--full", action="store_true", help="add 50,000 x 10,000")
     ap.add_argument("--sizes", help="comma list of 10k, 50k or NxM (default 10k)")
     ap.add_argument("--shapes", help="comma list of shape names (default: all)")
     ap.add_argument("--time-limit", type=float, help="seconds per solve instead of the size's")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--gap-rule", action="store_true",
-                    help="after each solve, measure the rule the gap is in (flows, untimed)")
+    ap.add_argument(
+        "--gap-rule",
+        action="store_true",
+        help="after each solve, measure the rule the gap is in (flows, untimed)",
+    )
     ap.add_argument("--out", type=Path, default=RESULTS / "rules-family-latest.json")
     args = ap.parse_args()
     sizes = args.sizes.split(",") if args.sizes else ["10k"] + (["50k"] if args.full else [])
@@ -273,8 +358,10 @@ def main() -> None:
         for shape in shapes:
             rows.append(measure(shape, size, args.seed, args.time_limit, args.gap_rule))
             r = rows[-1]
-            console.print(f"{r['shape']} {r['size']}: gap {r['gap']:.3%} in {r['seconds']} s "
-                          f"(load {r['load_average']})")
+            console.print(
+                f"{r['shape']} {r['size']}: gap {r['gap']:.3%} in {r['seconds']} s "
+                f"(load {r['load_average']})"
+            )
     console.print(table(rows))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(rows, indent=2) + "\n")

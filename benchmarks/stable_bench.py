@@ -101,7 +101,11 @@ def run_size(nv: int, npl: int, seed: int, hr: bool, couples: bool) -> dict[str,
         ppos = _list_positions(c, pairs.v, pairs.p, c.rank_v, c.rank_p, c.rank_pos)
         none = np.iinfo(np.int64).max
         res = bl.hospital_resident(
-            pairs.v, pairs.p, prep.scores.total, c.capacity, c.n_volunteers,
+            pairs.v,
+            pairs.p,
+            prep.scores.total,
+            c.capacity,
+            c.n_volunteers,
             volunteer_pref_pos=np.where(vpos == none, -1, vpos),
             placement_rank_pos=np.where(ppos == none, -1, ppos),
         )
@@ -118,27 +122,44 @@ def run_size(nv: int, npl: int, seed: int, hr: bool, couples: bool) -> dict[str,
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
-    head = ("size", "couples", "pairs", "prepare s", "stable(V) s", "stable(H) s",
-            "total s", "total cpu s", "audit s", "blocking", "price %", "matching HR s", "same")
+    head = (
+        "size",
+        "couples",
+        "pairs",
+        "prepare s",
+        "stable(V) s",
+        "stable(H) s",
+        "total s",
+        "total cpu s",
+        "audit s",
+        "blocking",
+        "price %",
+        "matching HR s",
+        "same",
+    )
     lines = [" | ".join(head)]
     for row in rows:
         s = row["seconds"]
         hr = row.get("matching_hr")
-        lines.append(" | ".join([
-            f"{row['volunteers']:,}x{row['placements']:,}",
-            str(row["couples"]),
-            f"{row['eligible_pairs']:,}",
-            f"{s['prepare']:.2f}",
-            f"{s['stable_volunteers']:.2f}",
-            f"{s['stable_hosts']:.2f}",
-            f"{s['stable_total']:.2f}",
-            f"{row['cpu_seconds']['stable_total']:.2f}",
-            f"{s['audit']:.2f}",
-            str(row["audit"]["blocking_pairs"] + row["audit"]["blocking_groups"]),
-            f"{row['audit']['price_of_stability_pct']:.2f}",
-            "-" if hr is None else f"{hr['seconds']:.2f} ({hr['status']})",
-            "-" if hr is None else str(hr["same_matching"]),
-        ]))
+        lines.append(
+            " | ".join(
+                [
+                    f"{row['volunteers']:,}x{row['placements']:,}",
+                    str(row["couples"]),
+                    f"{row['eligible_pairs']:,}",
+                    f"{s['prepare']:.2f}",
+                    f"{s['stable_volunteers']:.2f}",
+                    f"{s['stable_hosts']:.2f}",
+                    f"{s['stable_total']:.2f}",
+                    f"{row['cpu_seconds']['stable_total']:.2f}",
+                    f"{s['audit']:.2f}",
+                    str(row["audit"]["blocking_pairs"] + row["audit"]["blocking_groups"]),
+                    f"{row['audit']['price_of_stability_pct']:.2f}",
+                    "-" if hr is None else f"{hr['seconds']:.2f} ({hr['status']})",
+                    "-" if hr is None else str(hr["same_matching"]),
+                ]
+            )
+        )
     return "\n".join(lines)
 
 
@@ -168,14 +189,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     path = args.out / f"stable-{stamp}.json"
-    path.write_text(json.dumps({
-        "benchmark": "stable",
-        "created": stamp,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
-        "seed": args.seed,
-        "rows": rows,
-    }, indent=2, default=str))
+    path.write_text(
+        json.dumps(
+            {
+                "benchmark": "stable",
+                "created": stamp,
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "platform": platform.platform(),
+                },
+                "seed": args.seed,
+                "rows": rows,
+            },
+            indent=2,
+            default=str,
+        )
+    )
     print(f"\nwrote {path}")
     return 0
 

@@ -36,11 +36,13 @@ def _sweep(n: int) -> dict[str, Any]:
     return {
         "name": f"priority weight sweep ({n} variants)",
         "base": {"round_id": "generated"},
-        "sweeps": [{
-            "name": "priority",
-            "parameter": "policy.weights.priority",
-            "range": {"start": 0, "stop": 20 * (n - 1), "step": 20},
-        }],
+        "sweeps": [
+            {
+                "name": "priority",
+                "parameter": "policy.weights.priority",
+                "range": {"start": 0, "stop": 20 * (n - 1), "step": 20},
+            }
+        ],
     }
 
 
@@ -50,14 +52,28 @@ def _reuse_cases() -> dict[str, Any]:
         "base": {"round_id": "generated"},
         "variants": [
             {"name": "weights-only", "changes": [{"policy": {"weights.priority": 400}}]},
-            {"name": "one-country-relaxed", "changes": [{
-                "update": "placements", "where": {"country": "NP"},
-                "set": {"required_languages": {}}}]},
-            {"name": "50-generated", "changes": [{
-                "generate": "volunteers", "count": 50, "id_prefix": "GEN",
-                "choose": {"languages.fr": ["B1", "B2", "C1"]}}]},
-            {"name": "international-off", "changes": [
-                {"policy": {"international_only": False}}]},
+            {
+                "name": "one-country-relaxed",
+                "changes": [
+                    {
+                        "update": "placements",
+                        "where": {"country": "NP"},
+                        "set": {"required_languages": {}},
+                    }
+                ],
+            },
+            {
+                "name": "50-generated",
+                "changes": [
+                    {
+                        "generate": "volunteers",
+                        "count": 50,
+                        "id_prefix": "GEN",
+                        "choose": {"languages.fr": ["B1", "B2", "C1"]},
+                    }
+                ],
+            },
+            {"name": "international-off", "changes": [{"policy": {"international_only": False}}]},
         ],
     }
 
@@ -84,9 +100,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = cmp.to_json()
         same = reference is None or text == reference
         reference = reference or text
-        runs.append({"runner": label, "workers": workers, "wall_s": round(wall, 2),
-                     "per_variant_s": round(wall / (args.variants + 1), 3),
-                     "same_as_first": same})
+        runs.append(
+            {
+                "runner": label,
+                "workers": workers,
+                "wall_s": round(wall, 2),
+                "per_variant_s": round(wall / (args.variants + 1), 3),
+                "same_as_first": same,
+            }
+        )
         print(f"  {label:<24} {wall:8.1f} s", flush=True)
 
     print(f"{args.variants}-variant sweep over {args.volunteers} x {args.placements}", flush=True)
@@ -95,10 +117,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.skip_dask:
         from distributed import Client, LocalCluster
 
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
-            record("dask LocalCluster", 2,
-                   lambda: run_scenario(base, scenario, client.get_executor()))
+        with (
+            LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            record(
+                "dask LocalCluster", 2, lambda: run_scenario(base, scenario, client.get_executor())
+            )
 
     # What reuse saves, per kind of variant, against a fresh prepare in this process.
     base_prep = prepare(base)
@@ -111,29 +138,52 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.perf_counter()
         _, how = prepare_variant(base_prep, r)
         reused = time.perf_counter() - t0
-        reuse_rows.append({"variant": v.name, "path": how, "fresh_prepare_s": round(fresh, 3),
-                           "reused_prepare_s": round(reused, 3),
-                           "speedup": round(fresh / reused, 1) if reused else None})
+        reuse_rows.append(
+            {
+                "variant": v.name,
+                "path": how,
+                "fresh_prepare_s": round(fresh, 3),
+                "reused_prepare_s": round(reused, 3),
+                "speedup": round(fresh / reused, 1) if reused else None,
+            }
+        )
 
     print()
     print(f"{'runner':<24} {'workers':>7} {'wall s':>8} {'s/round':>8} {'same':>5}")
     for row in runs:
-        print(f"{row['runner']:<24} {row['workers']:>7} {row['wall_s']:>8} "
-              f"{row['per_variant_s']:>8} {row['same_as_first']!s:>5}")
+        print(
+            f"{row['runner']:<24} {row['workers']:>7} {row['wall_s']:>8} "
+            f"{row['per_variant_s']:>8} {row['same_as_first']!s:>5}"
+        )
     print()
     print(f"{'variant':<22} {'path':<12} {'fresh s':>8} {'reused s':>9} {'x':>6}")
     for row in reuse_rows:
-        print(f"{row['variant']:<22} {row['path']:<12} {row['fresh_prepare_s']:>8} "
-              f"{row['reused_prepare_s']:>9} {row['speedup']!s:>6}")
+        print(
+            f"{row['variant']:<22} {row['path']:<12} {row['fresh_prepare_s']:>8} "
+            f"{row['reused_prepare_s']:>9} {row['speedup']!s:>6}"
+        )
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"whatif-{args.volunteers}x{args.placements}.json"
-    out.write_text(json.dumps({
-        "volunteers": args.volunteers, "placements": args.placements,
-        "variants": args.variants, "seed": args.seed,
-        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
-        "runs": runs, "reuse": reuse_rows,
-    }, indent=2) + "\n", encoding="utf-8")
+    out.write_text(
+        json.dumps(
+            {
+                "volunteers": args.volunteers,
+                "placements": args.placements,
+                "variants": args.variants,
+                "seed": args.seed,
+                "machine": {
+                    "python": platform.python_version(),
+                    "cpus": __import__("os").cpu_count(),
+                },
+                "runs": runs,
+                "reuse": reuse_rows,
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     print(f"\nwritten {out}")
     return 0 if all(r["same_as_first"] for r in runs) else 1
 

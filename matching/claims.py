@@ -52,9 +52,7 @@ class _Round:
         """The hard rules the pair breaks, by `validate.pair_violations` (cached)."""
         key = (v, p)
         if key not in self.violations:
-            self.violations[key] = pair_violations(
-                self.r, self.volunteer[v], self.placement[p]
-            )
+            self.violations[key] = pair_violations(self.r, self.volunteer[v], self.placement[p])
         return self.violations[key]
 
 
@@ -63,19 +61,25 @@ def _facts(r: Round, result: Result) -> _Round:
     c, pairs, scores = prep.compiled, prep.pairs, prep.scores
     score = {
         (c.volunteer_ids[v], c.placement_ids[p]): int(s)
-        for v, p, s in zip(pairs.v.tolist(), pairs.p.tolist(), scores.total.tolist(),
-                           strict=True)
+        for v, p, s in zip(pairs.v.tolist(), pairs.p.tolist(), scores.total.tolist(), strict=True)
     }
     at = {a.volunteer: a.placement for a in result.assignments}
     return _Round(
-        r=r, result=result, vids=[v.id for v in r.volunteers], pids=[p.id for p in r.placements],
-        score=score, at=at, fill=Counter(at.values()), slots={p.id: p.slots for p in r.placements},
+        r=r,
+        result=result,
+        vids=[v.id for v in r.volunteers],
+        pids=[p.id for p in r.placements],
+        score=score,
+        at=at,
+        fill=Counter(at.values()),
+        slots={p.id: p.slots for p in r.placements},
         locked={k.volunteer: k.placement for k in r.policy.locked},
     )
 
 
-def optimum(f: _Round, forced: Mapping[str, str] | None = None,
-            min_fill: tuple[str, int] | None = None) -> int | None:
+def optimum(
+    f: _Round, forced: Mapping[str, str] | None = None, min_fill: tuple[str, int] | None = None
+) -> int | None:
     """The best total under the hard rules and the locks, optionally with more pairs
     forced or a placement filled to at least a number (None: impossible). A plain flow
     without extras; scipy's MILP with them."""
@@ -93,7 +97,9 @@ def optimum(f: _Round, forced: Mapping[str, str] | None = None,
 
 
 def _milp(
-    f: _Round, items: list[tuple[tuple[str, str], int]], fixed: Mapping[str, str],
+    f: _Round,
+    items: list[tuple[tuple[str, str], int]],
+    fixed: Mapping[str, str],
     min_fill: tuple[str, int] | None,
 ) -> int | None:
     from scipy.optimize import Bounds, LinearConstraint, milp
@@ -111,10 +117,14 @@ def _milp(
     rows_p = [pi[p] for (_, p), _ in items]
     cols = np.arange(n)
     cons = [
-        LinearConstraint(coo_matrix((np.ones(n), (rows_v, cols)), shape=(len(f.vids), n)),
-                         -np.inf, 1),
-        LinearConstraint(coo_matrix((np.ones(n), (rows_p, cols)), shape=(len(f.pids), n)),
-                         -np.inf, np.array([f.slots[p] for p in f.pids], dtype=float)),
+        LinearConstraint(
+            coo_matrix((np.ones(n), (rows_v, cols)), shape=(len(f.vids), n)), -np.inf, 1
+        ),
+        LinearConstraint(
+            coo_matrix((np.ones(n), (rows_p, cols)), shape=(len(f.pids), n)),
+            -np.inf,
+            np.array([f.slots[p] for p in f.pids], dtype=float),
+        ),
     ]
     lo = np.array([1.0 if fixed.get(v) == p else 0.0 for (v, p), _ in items])
     if min_fill is not None:
@@ -194,13 +204,18 @@ class ClaimChecker:
             checks["count"] = q["placements"] == len(f.pids)
             checks["none eligible"] = not eligible
         elif code.startswith("all_fail_"):
-            rule = {"all_fail_languages": "languages", "all_fail_dates": "dates",
-                    "all_fail_country": "country", "all_fail_security": "security",
-                    "all_fail_length": "length"}.get(code, q.get("rule", ""))
+            rule = {
+                "all_fail_languages": "languages",
+                "all_fail_dates": "dates",
+                "all_fail_country": "country",
+                "all_fail_security": "security",
+                "all_fail_length": "length",
+            }.get(code, q.get("rule", ""))
             if code == "all_fail_dates":
                 # a date window fails as 'length' where the lengths do not even overlap
                 checks["every placement fails"] = all(
-                    {"dates", "length"} & set(f.broken(v, p)) for p in f.pids)
+                    {"dates", "length"} & set(f.broken(v, p)) for p in f.pids
+                )
             else:
                 checks["every placement fails"] = all(rule in f.broken(v, p) for p in f.pids)
         elif code == "rule_count" and q["side"] == "placements":
@@ -219,14 +234,23 @@ class ClaimChecker:
         elif code in ("tie", "costs", "tie_hard_rules", "costs_hard_rules"):
             self._placing(v, code, q, cost)
         elif code == "slots_locked":
-            checks["every slot locked"] = all(
-                sum(1 for lv, lp in f.locked.items() if lp == p) >= f.slots[p] for p in eligible
-            ) and sorted(eligible) == q["placements"]
+            checks["every slot locked"] = (
+                all(
+                    sum(1 for lv, lp in f.locked.items() if lp == p) >= f.slots[p] for p in eligible
+                )
+                and sorted(eligible) == q["placements"]
+            )
         elif code == "policy_rules":
             checks["rules"] = q["rules"] == (f.result.model_extra or {}).get("rules", {}).get(
-                "active")
-        elif code in ("stable_full", "stable_group_locked", "stable_group_no_room",
-                      "stable_group_outranked", "solver"):
+                "active"
+            )
+        elif code in (
+            "stable_full",
+            "stable_group_locked",
+            "stable_group_no_room",
+            "stable_group_outranked",
+            "solver",
+        ):
             self._stable_volunteer(v, code, q, eligible)
         else:
             self.bad(v, code, "no check for this claim")
@@ -318,8 +342,7 @@ class ClaimChecker:
             n = sum(q["rule"] in f.broken(v, p) for v in f.vids)
             checks["count"] = n == q["count"] and q["total"] == len(f.vids)
         elif code == "pairwise_only":
-            near = [v for v in f.vids
-                    if not set(f.broken(v, p)) - {"dates", "age", "forbidden"}]
+            near = [v for v in f.vids if not set(f.broken(v, p)) - {"dates", "age", "forbidden"}]
             checks["count"] = len(near) == q["count"]
         elif code == "closest_volunteer":
             checks["fails exactly those rules"] = f.broken(q["volunteer"], p) == q["rules"]
@@ -346,7 +369,8 @@ class ClaimChecker:
             if self.resolve:
                 more = optimum(f, min_fill=(p, q["best_fill"] + 1))
                 checks["a best round fills that many"] = (
-                    optimum(f, min_fill=(p, q["best_fill"])) == self.best)
+                    optimum(f, min_fill=(p, q["best_fill"])) == self.best
+                )
                 checks["re-solve"] = more is not None and self.best - more == claimed
         elif code == "nobody_left_hard_rules":
             checks["nobody"] = cost is None
@@ -390,18 +414,19 @@ class ClaimChecker:
             vol = f.volunteer[owner]
             others = [p for p in f.pids if (owner, p) in f.score]
             listed = [p for p in vol.preferences if p in others]
-            rest = sorted((p for p in others if p not in listed),
-                          key=lambda p: (-f.score[(owner, p)], p))
+            rest = sorted(
+                (p for p in others if p not in listed), key=lambda p: (-f.score[(owner, p)], p)
+            )
             return listed + rest
         pl = f.placement[owner]
         others = [v for v in f.vids if (v, owner) in f.score]
         listed = [v for v in pl.ranking if v in others]
-        rest = sorted((v for v in others if v not in listed),
-                      key=lambda v: (-f.score[(v, owner)], v))
+        rest = sorted(
+            (v for v in others if v not in listed), key=lambda v: (-f.score[(v, owner)], v)
+        )
         return listed + rest
 
-    def _stable_volunteer(self, v: str, code: str, q: dict[str, Any],
-                          eligible: list[str]) -> None:
+    def _stable_volunteer(self, v: str, code: str, q: dict[str, Any], eligible: list[str]) -> None:
         f = self.f
         if code != "stable_full":
             return  # group notes and solver notes: records only
@@ -419,7 +444,9 @@ class ClaimChecker:
             holders = [x for x in ranked if f.at.get(x) == p and f.locked.get(x) != p]
             worst = max((ranked.index(x) for x in holders), default=-1) + 1
             if (ranked.index(v) + 1, len(ranked), worst) != (
-                r["rank_nth"], r["size"], r["worst_nth"]
+                r["rank_nth"],
+                r["size"],
+                r["worst_nth"],
             ):
                 self.bad(v, code, f"ranks at {p}")
             if f.fill[p] < f.slots[p]:
@@ -437,7 +464,8 @@ class ClaimChecker:
             v = r["volunteer"]
             ranked = self._ranked(v, "v")
             if f.at.get(v) != r["placement"] or (
-                ranked.index(r["placement"]) + 1, ranked.index(p) + 1
+                ranked.index(r["placement"]) + 1,
+                ranked.index(p) + 1,
             ) != (r["held_nth"], r["rank_nth"]):
                 self.bad(p, "stable_open", f"what {v} holds")
 

@@ -397,6 +397,7 @@ class _Vocabularies:
         policy: Policy,
     ) -> _Vocabularies:
         """The vocabularies of the round's records and policy."""
+
         def keys_of(*flats: _Flat) -> set[str]:
             return set(chain.from_iterable(f.keys for f in flats))
 
@@ -409,8 +410,7 @@ class _Vocabularies:
                 keys_of(vflat["skills"], pflat["required_skills"], pflat["desired_skills"])
             ),
             languages=_vocab(
-                keys_of(vflat["languages"], pflat["required_languages"],
-                        pflat["desired_languages"])
+                keys_of(vflat["languages"], pflat["required_languages"], pflat["desired_languages"])
             ),
             modules=_vocab(
                 keys_of(vflat["training"], pflat["required_training"])
@@ -513,7 +513,9 @@ def _volunteer_arrays(
     v_skills, v_langs, v_training = vflat["skills"], vflat["languages"], vflat["training"]
     nv = len(v_nationality)
     S, L, T, C = (
-        len(vocab.skills.names), len(vocab.languages.names), len(vocab.modules.names),
+        len(vocab.skills.names),
+        len(vocab.languages.names),
+        len(vocab.modules.names),
         len(vocab.countries.names),
     )
     midx = vocab.modules.index
@@ -565,9 +567,7 @@ def _volunteer_arrays(
         "group": np.fromiter(
             (-1 if g is None else gidx[g] for g in v_groups), dtype=np.int32, count=nv
         ),
-        "policy_training": np.asarray(
-            [midx[m] for m in policy.required_training], dtype=np.int32
-        ),
+        "policy_training": np.asarray([midx[m] for m in policy.required_training], dtype=np.int32),
         "policy_training_missing": [
             m for m in policy.required_training if not have_module[midx[m]]
         ],

@@ -70,7 +70,8 @@ def with_placements(c: CompiledRound, placements: Sequence[Placement]) -> Compil
     choices, not the coordinator's fixed pairs)."""
     known = {x: c.vindex[x] for p in placements for x in p.ranking if x in c.vindex}
     pls = [
-        p if all(x in known for x in p.ranking)
+        p
+        if all(x in known for x in p.ranking)
         else p.model_copy(update={"ranking": [x for x in p.ranking if x in known]})
         for p in placements
     ]

@@ -40,8 +40,12 @@ def pair_failures(
             "fails_languages",
             placement=p.id,
             language_parts=[
-                part("language_missing", language=language(lg), level=lv,
-                     has=v.languages.get(lg, "none"))
+                part(
+                    "language_missing",
+                    language=language(lg),
+                    level=lv,
+                    has=v.languages.get(lg, "none"),
+                )
                 for lg, lv in sorted(p.required_languages.items())
                 if CEFR_RANK.get(v.languages.get(lg, ""), 0) < CEFR_RANK[lv]
             ],
@@ -52,14 +56,22 @@ def pair_failures(
         out["training"] = part("fails_training", modules=[repr(m) for m in miss])
     if not passed["length"]:
         out["length"] = part(
-            "fails_length", placement=p.id, min_months=v.min_months, max_months=v.max_months,
-            placement_min=p.min_months, placement_max=p.max_months,
+            "fails_length",
+            placement=p.id,
+            min_months=v.min_months,
+            max_months=v.max_months,
+            placement_min=p.min_months,
+            placement_max=p.max_months,
         )
     if not passed["dates"]:
         out["dates"] = part(
-            "fails_dates", placement=p.id, start_earliest=str(p.start_earliest),
-            start_latest=str(p.start_latest), months=max(v.min_months, p.min_months),
-            available_from=str(v.available_from), available_until=str(v.available_until),
+            "fails_dates",
+            placement=p.id,
+            start_earliest=str(p.start_earliest),
+            start_latest=str(p.start_latest),
+            months=max(v.min_months, p.min_months),
+            available_from=str(v.available_from),
+            available_until=str(v.available_until),
         )
     if not passed["country"]:
         excluded = p.country in v.excluded_countries
@@ -83,8 +95,12 @@ def _age_failure(v: Volunteer, p: Placement) -> Reason:
     b = v.birth_date  # whole years, by (month, day) as `age_on` counts them
     age = s.year - b.year - ((s.month, s.day) < (b.month, b.day))
     return part(
-        "fails_age", placement=p.id, age_min=p.age_min if p.age_min is not None else 0,
-        age_max=p.age_max if p.age_max is not None else "any", age=age, start=str(s),
+        "fails_age",
+        placement=p.id,
+        age_min=p.age_min if p.age_min is not None else 0,
+        age_max=p.age_max if p.age_max is not None else "any",
+        age=age,
+        start=str(s),
     )
 
 

@@ -72,9 +72,14 @@ class Change:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "requirement": self.requirement, "rule": self.rule, "field": self.field,
-            "current": self.current, "proposed": self.proposed, "admits": self.admits,
-            "loses": self.loses, "text": self.text(),
+            "requirement": self.requirement,
+            "rule": self.rule,
+            "field": self.field,
+            "current": self.current,
+            "proposed": self.proposed,
+            "admits": self.admits,
+            "loses": self.loses,
+            "text": self.text(),
         }
 
     def text(self) -> str:
@@ -210,7 +215,9 @@ def _levels(c: CompiledRound, matrix: str, names: list[str], code: str) -> NDArr
 
 
 def requirements(
-    c: CompiledRound, p: Placement, forbidden_index: int | None = None,
+    c: CompiledRound,
+    p: Placement,
+    forbidden_index: int | None = None,
     st: _Start | None = None,
 ) -> list[Requirement]:
     """The atomic requirements of need `p` over the pool of `c` (`forbidden_index`: the
@@ -304,9 +311,7 @@ def _blocked(reqs: list[Requirement], total: NDArray[np.uint8], keys: set[str]) 
     return out
 
 
-def feasibility(
-    c: CompiledRound, p: Placement, forbidden_index: int | None = None
-) -> Feasibility:
+def feasibility(c: CompiledRound, p: Placement, forbidden_index: int | None = None) -> Feasibility:
     """The need `p` against the pool of `c`: who is eligible, how many each hard rule
     removes, and each requirement's smallest change that admits more people."""
     n = c.n_volunteers
@@ -319,14 +324,16 @@ def feasibility(
     alone = by_rule == 1
     counts: dict[str, RuleCount] = {}
     for rule, ok in rules.items():
-        counts[rule] = RuleCount(int(n - np.count_nonzero(ok)),
-                                 int(np.count_nonzero(alone & ~ok)))
+        counts[rule] = RuleCount(int(n - np.count_nonzero(ok)), int(np.count_nonzero(alone & ~ok)))
     changes = _changes(c, p, reqs, total, st)
     return Feasibility(eligible, counts, changes, reqs)
 
 
 def _changes(
-    c: CompiledRound, p: Placement, reqs: list[Requirement], total: NDArray[np.uint8],
+    c: CompiledRound,
+    p: Placement,
+    reqs: list[Requirement],
+    total: NDArray[np.uint8],
     st: _Start,
 ) -> list[Change]:
     by_key = {q.key: q for q in reqs}
@@ -336,8 +343,13 @@ def _changes(
         """Who passes every requirement but `keys` and fails one of those."""
         return _blocked(reqs, total, set(keys))
 
-    def lowest(key: str, have: NDArray[np.integer], current: object, fld: str,
-               show: Callable[[int], object] = int) -> None:
+    def lowest(
+        key: str,
+        have: NDArray[np.integer],
+        current: object,
+        fld: str,
+        show: Callable[[int], object] = int,
+    ) -> None:
         """The highest level below the one asked that someone held back by `key` has."""
         cand = blocked(key)
         if not cand.any():
@@ -350,37 +362,82 @@ def _changes(
     for s, lv in sorted(p.required_skills.items()):
         lowest(f"skill:{s}", _levels(c, "skill_level", c.skills, s), lv, f"required_skills.{s}")
     for lg, level in sorted(p.required_languages.items()):
-        lowest(f"language:{lg}", _levels(c, "lang_level", c.languages, lg), level,
-               f"required_languages.{lg}", lambda rank: CEFR_LEVELS[rank - 1])
+        lowest(
+            f"language:{lg}",
+            _levels(c, "lang_level", c.languages, lg),
+            level,
+            f"required_languages.{lg}",
+            lambda rank: CEFR_LEVELS[rank - 1],
+        )
     own_modules = [q.key for q in reqs if q.rule == "training" and q.key != "training:policy"]
     for key in own_modules:
         cand = blocked(key)
         if cand.any():
-            out.append(Change(key, "training", "required_training", key.split(":", 1)[1], None,
-                              int(cand.sum())))
+            out.append(
+                Change(
+                    key,
+                    "training",
+                    "required_training",
+                    key.split(":", 1)[1],
+                    None,
+                    int(cand.sum()),
+                )
+            )
     cand = blocked("security")
     if cand.any():
         best = int(c.clearance[cand].max())
-        out.append(Change("security", "security", "security_level", p.security_level, best,
-                          int((c.clearance[cand] >= best).sum())))
+        out.append(
+            Change(
+                "security",
+                "security",
+                "security_level",
+                p.security_level,
+                best,
+                int((c.clearance[cand] >= best).sum()),
+            )
+        )
     # months: lowering min_months helps where the volunteer's max or their window is short
     cand = blocked("length_min", "months")
     reach = np.minimum(c.v_max, st.fit)
     cand &= reach >= 1
     if cand.any():
         best = int(reach[cand].max())
-        out.append(Change("months", "length", "min_months", p.min_months, best,
-                          int((reach[cand] >= best).sum())))
+        out.append(
+            Change(
+                "months",
+                "length",
+                "min_months",
+                p.min_months,
+                best,
+                int((reach[cand] >= best).sum()),
+            )
+        )
     cand = blocked("length_max") & (c.v_min <= MAX_MONTHS)
     if cand.any():
         best = int(c.v_min[cand].min())
-        out.append(Change("length_max", "length", "max_months", p.max_months, best,
-                          int((c.v_min[cand] <= best).sum())))
+        out.append(
+            Change(
+                "length_max",
+                "length",
+                "max_months",
+                p.max_months,
+                best,
+                int((c.v_min[cand] <= best).sum()),
+            )
+        )
     cand = blocked("start_latest")
     if cand.any():
         best = int(c.avail_from[cand].min())
-        out.append(Change("start_latest", "dates", "start_latest", str(p.start_latest),
-                          str(_date(best)), int((c.avail_from[cand] <= best).sum())))
+        out.append(
+            Change(
+                "start_latest",
+                "dates",
+                "start_latest",
+                str(p.start_latest),
+                str(_date(best)),
+                int((c.avail_from[cand] <= best).sum()),
+            )
+        )
     earlier = _earlier_start(c, p, reqs, total, st)
     if earlier is not None:
         out.append(earlier)
@@ -426,7 +483,10 @@ _START_KEYS: Final = ("window", "months", "age_min", "age_max")
 
 
 def _earlier_start(
-    c: CompiledRound, p: Placement, reqs: list[Requirement], total: NDArray[np.uint8],
+    c: CompiledRound,
+    p: Placement,
+    reqs: list[Requirement],
+    total: NDArray[np.uint8],
     st: _Start,
 ) -> Change | None:
     """The latest earliest-start before the current one that admits someone: per
@@ -460,5 +520,12 @@ def _earlier_start(
     fixed = [q.passes for q in reqs if q.key not in _START_KEYS]
     after = _all(fixed + [q.passes for q in _start_requirements(c, moved, _start(c, day))], n)
     before = total == 0
-    return Change("start_earliest", "dates", "start_earliest", str(p.start_earliest),
-                  str(_date(day)), int((after & ~before).sum()), int((before & ~after).sum()))
+    return Change(
+        "start_earliest",
+        "dates",
+        "start_earliest",
+        str(p.start_earliest),
+        str(_date(day)),
+        int((after & ~before).sum()),
+        int((before & ~after).sum()),
+    )

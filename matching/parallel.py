@@ -32,8 +32,15 @@ def workers(c: CompiledRound) -> int:
     """How many ranges to split the round into."""
     if c.n_volunteers * c.n_placements < PARALLEL_FROM or c.n_placements < 2:
         return 1
-    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                      else os.cpu_count() or 1, MAX_THREADS))
+    return max(
+        1,
+        min(
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1,
+            MAX_THREADS,
+        ),
+    )
 
 
 def ranges(n: int, parts: int) -> list[tuple[int, int]]:

@@ -68,14 +68,11 @@ def check_assessment(value: dict[str, Any]) -> dict[str, Any]:
         if chars > MAX_ASSESSMENT_SIZE:
             raise ValueError(f"more than {MAX_ASSESSMENT_SIZE} characters as JSON")
         if len(path) > MAX_ASSESSMENT_DEPTH:
-            raise ValueError(
-                f"nested deeper than {MAX_ASSESSMENT_DEPTH} levels at {_where(path)}"
-            )
+            raise ValueError(f"nested deeper than {MAX_ASSESSMENT_DEPTH} levels at {_where(path)}")
         if isinstance(node, dict):
             if len(node) > MAX_ASSESSMENT_KEYS:
                 raise ValueError(
-                    f"{len(node)} keys at {_where(path)}; at most {MAX_ASSESSMENT_KEYS} "
-                    "are allowed"
+                    f"{len(node)} keys at {_where(path)}; at most {MAX_ASSESSMENT_KEYS} are allowed"
                 )
             for key, item in node.items():
                 if not isinstance(key, str):
@@ -99,7 +96,5 @@ def check_assessment(value: dict[str, Any]) -> dict[str, Any]:
         return value  # far below the limit however it is written: no need to write it
     size = len(json.dumps(value, separators=(",", ":"), default=str))
     if size > MAX_ASSESSMENT_SIZE:
-        raise ValueError(
-            f"{size} characters as JSON; at most {MAX_ASSESSMENT_SIZE} are allowed"
-        )
+        raise ValueError(f"{size} characters as JSON; at most {MAX_ASSESSMENT_SIZE} are allowed")
     return value

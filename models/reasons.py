@@ -47,9 +47,7 @@ TEMPLATES: Final[dict[str, str]] = {
         "for {min_months}+ months"
     ),
     "all_fail_country": "every placement is in the volunteer's own or an excluded country",
-    "all_fail_security": (
-        "every placement needs a higher security clearance than {clearance}"
-    ),
+    "all_fail_security": ("every placement needs a higher security clearance than {clearance}"),
     "all_fail_length": "no placement takes a service of {min_months}-{max_months} months",
     "all_fail_rule": "every placement fails the rule '{rule}' ({rule_text})",
     "rule_count": "{count} of {total} {side} fail the rule '{rule}' ({rule_text})",
@@ -71,8 +69,7 @@ TEMPLATES: Final[dict[str, str]] = {
     "language_missing": "{language} {level} (has {has})",
     "fails_training": "has not completed training {modules}",
     "fails_length": (
-        "serves {min_months}-{max_months} months; {placement} asks "
-        "{placement_min}-{placement_max}"
+        "serves {min_months}-{max_months} months; {placement} asks {placement_min}-{placement_max}"
     ),
     "fails_dates": (
         "{placement} starts {start_earliest}..{start_latest} for at least {months} months; "
@@ -191,8 +188,7 @@ TEMPLATES: Final[dict[str, str]] = {
     "pair_assigned": "assigned here",
     "pair_tie": "not chosen: an equally good round places this volunteer here",
     "pair_tie_hard_rules": (
-        "not chosen: under the hard rules alone, an equally good round places this "
-        "volunteer here"
+        "not chosen: under the hard rules alone, an equally good round places this volunteer here"
     ),
     "pair_regret": (
         "not chosen: giving this volunteer this placement lowers the round's best total by "
@@ -211,6 +207,7 @@ OR_JOINED: Final = frozenset({"all_fail_languages"})
 
 AND_JOINED: Final = frozenset({"nobody_speaks", "nobody_has_skills"})
 """Codes whose nested parts all hold together."""
+
 
 class Reason(TypedDict):
     """One reason: `code`, the kind of claim (a key of `TEMPLATES`), and `params`, the
@@ -237,16 +234,16 @@ def ordinal(k: int) -> str:
 def _kinds(template: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The `_parts` and `_nth` fields of a template."""
     names = [n for _, n, _, _ in string.Formatter().parse(template) if n]
-    return (tuple(n for n in names if n.endswith("_parts")),
-            tuple(n for n in names if n.endswith("_nth")))
+    return (
+        tuple(n for n in names if n.endswith("_parts")),
+        tuple(n for n in names if n.endswith("_nth")),
+    )
 
 
 _KINDS: Final = {code: _kinds(t) for code, t in TEMPLATES.items()}
 
 
-def render(
-    code: str, params: Mapping[str, Any], gettext: Gettext = _identity
-) -> str:
+def render(code: str, params: Mapping[str, Any], gettext: Gettext = _identity) -> str:
     """The sentence of one reason; `gettext` translates each template (pages)."""
     values = dict(params)
     nested, ordinals = _KINDS[code]

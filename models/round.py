@@ -131,9 +131,7 @@ CefrLevel = Annotated[Literal[CEFR_LEVELS], BeforeValidator(_norm_cefr)]  # type
 SkillCode = Annotated[str, AfterValidator(_check_slug)]
 SkillLevel = Annotated[int, Field(ge=1, le=5)]
 # `\S`: a code of blanks only is empty once stripped; the schema says so too.
-ModuleCode = Annotated[
-    str, Field(min_length=1, max_length=limits.MAX_CODE_LENGTH, pattern=r"\S")
-]
+ModuleCode = Annotated[str, Field(min_length=1, max_length=limits.MAX_CODE_LENGTH, pattern=r"\S")]
 Months = Annotated[int, Field(ge=1, le=36)]
 SdgTarget = Annotated[str, AfterValidator(_check_sdg)]
 Gender = Literal["female", "male", "other", "undisclosed"]
@@ -219,9 +217,7 @@ class Placement(BaseModel):
         "", max_length=limits.MAX_TITLE_LENGTH, description="Short title shown to people."
     )
     country: CountryCode = Field(description="ISO 3166-1 alpha-2 code of the host country.")
-    slots: int = Field(
-        1, ge=1, le=limits.MAX_SLOTS, description="How many volunteers it takes."
-    )
+    slots: int = Field(1, ge=1, le=limits.MAX_SLOTS, description="How many volunteers it takes.")
     required_skills: dict[SkillCode, SkillLevel] = Field(
         default_factory=dict, max_length=limits.MAX_SKILLS, description="Hard minimum skill levels."
     )

@@ -347,13 +347,20 @@ class _Builder:
         self.errors.append(ScenarioErrorItem(self.variant.name, k, message))
 
     def seed(self, k: int, given: int | None) -> int:
-        return given if given is not None else derive_seed(
-            self.scenario_seed, self.variant.seed_key, k
+        return (
+            given
+            if given is not None
+            else derive_seed(self.scenario_seed, self.variant.seed_key, k)
         )
 
     def select(
-        self, k: int, section: str, where: Mapping[str, Condition],
-        ids: tuple[str, ...] | None, sample: int | None, seed: int | None,
+        self,
+        k: int,
+        section: str,
+        where: Mapping[str, Condition],
+        ids: tuple[str, ...] | None,
+        sample: int | None,
+        seed: int | None,
     ) -> list[str] | None:
         model = _MODELS[section]
         records = self.records[section]
@@ -431,8 +438,9 @@ class _Builder:
             self.touched.pop((section, rid), None)
         # References to removed records go with them: a paused programme should not
         # make every volunteer who wished for it an error.
-        other, ref = ("placements", "ranking") if section == "volunteers" else (
-            "volunteers", "preferences")
+        other, ref = (
+            ("placements", "ranking") if section == "volunteers" else ("volunteers", "preferences")
+        )
         recs = self.records[other]
         for oid, rec in list(recs.items()):
             refs = getattr(rec, ref)
@@ -528,7 +536,9 @@ class _Builder:
         # Records were validated one by one and the cross-record rules just checked:
         # that is all of `parse_round`, so build without validating the whole round again.
         return Round.model_construct(
-            volunteers=vols, placements=pls, policy=self.policy,
+            volunteers=vols,
+            placements=pls,
+            policy=self.policy,
             previous=tuple(self.previous),
         )
 
@@ -579,8 +589,10 @@ def describe_change(change: Change) -> str:
     if isinstance(change, AddRecords):
         return f"add {len(change.records)} {change.add}"
     if isinstance(change, GenerateVolunteers):
-        extra = ", ".join([f"{p}={v}" for p, v in change.set.items()]
-                          + [f"{p} in {list(v)}" for p, v in change.choose.items()])
+        extra = ", ".join(
+            [f"{p}={v}" for p, v in change.set.items()]
+            + [f"{p} in {list(v)}" for p, v in change.choose.items()]
+        )
         return f"generate {change.count} volunteers" + (f" ({extra})" if extra else "")
     return "policy " + ", ".join(f"{p}={v}" for p, v in change.policy.items())
 
@@ -588,8 +600,10 @@ def describe_change(change: Change) -> str:
 def _where_text(
     where: Mapping[str, Condition], ids: tuple[str, ...] | None, sample: int | None
 ) -> str:
-    parts = [f"{k} {v}" if isinstance(v, str) and _OP_RE.match(v) else f"{k}={v}"
-             for k, v in where.items()]
+    parts = [
+        f"{k} {v}" if isinstance(v, str) and _OP_RE.match(v) else f"{k}={v}"
+        for k, v in where.items()
+    ]
     if ids is not None:
         parts.append(f"id in {list(ids)}")
     text = f" where {' and '.join(parts)}" if parts else ""

@@ -48,8 +48,9 @@ CHART_KPIS: tuple[KpiSpec, ...] = (
     KpiSpec("fill_rate", "slots filled", "points", True, 1),
     KpiSpec("urgent_fill_rate", "urgent slots filled", "points", True, 1),
     KpiSpec("mean_score", "mean score of a placement", "percent", True, 2),
-    KpiSpec("mean_preference_rank", "preference rank achieved (lower is better)", "units",
-            False, 2),
+    KpiSpec(
+        "mean_preference_rank", "preference rank achieved (lower is better)", "units", False, 2
+    ),
 )
 """The KPIs drawn, one panel each."""
 
@@ -60,7 +61,7 @@ UNIT_AXIS: dict[Unit, str] = {
 }
 
 COLOURS: dict[Verdict, str] = {
-    "better": "#1f5fa8",     # blue / vermilion: told apart with red-green colour blindness
+    "better": "#1f5fa8",  # blue / vermilion: told apart with red-green colour blindness
     "worse": "#c2410c",
     "unchanged": "#6b7280",
     "not solved": "#d1d5db",
@@ -136,8 +137,11 @@ def format_change(kpi: KpiSpec, delta: float) -> str:
     suffix = {"percent": "%", "points": " pp", "units": ""}[kpi.unit]
     rounded = round(delta, kpi.decimals)
     if rounded == 0:
-        return "no change" if delta == 0 else f"{'+' if delta > 0 else '-'}<{10**-kpi.decimals:g}" \
-            + suffix
+        return (
+            "no change"
+            if delta == 0
+            else f"{'+' if delta > 0 else '-'}<{10**-kpi.decimals:g}" + suffix
+        )
     text = f"{rounded:+,.{kpi.decimals}f}"
     return text + suffix
 
@@ -159,8 +163,9 @@ def _bar(kpi: KpiSpec, base: float | None, run: dict[str, Any], x: Any = None) -
     return Bar(name, status, value, delta, format_change(kpi, delta), _verdict(kpi, delta), x)
 
 
-def _panel(kpi: KpiSpec, cmp: Comparison, runs: list[dict[str, Any]],
-           xs: list[Any] | None = None) -> Panel:
+def _panel(
+    kpi: KpiSpec, cmp: Comparison, runs: list[dict[str, Any]], xs: list[Any] | None = None
+) -> Panel:
     base = _number(cmp.base["kpis"].get(kpi.key)) if cmp.base.get("kpis") else None
     xs = xs if xs is not None else [None] * len(runs)
     bars = tuple(_bar(kpi, base, r, x) for r, x in zip(runs, xs, strict=True))
@@ -190,18 +195,39 @@ def _legend(fig: Figure, verdicts: set[Verdict], points: bool = False) -> None:
         if v in verdicts:
             handles.append(
                 Line2D([], [], marker="o", color=COLOURS[v], linestyle="", label=v)
-                if points else Patch(facecolor=COLOURS[v], label=v))
+                if points
+                else Patch(facecolor=COLOURS[v], label=v)
+            )
     if "unchanged" in verdicts:
-        handles.append(Line2D([], [], marker="o" if points else UNCHANGED_MARKER,
-                              color=COLOURS["unchanged"], linestyle="", label="no change"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o" if points else UNCHANGED_MARKER,
+                color=COLOURS["unchanged"],
+                linestyle="",
+                label="no change",
+            )
+        )
     if "not solved" in verdicts:
         handles.append(
             Line2D([], [], marker="X", color="#6b7280", linestyle="", label="not solved")
-            if points else Patch(facecolor=COLOURS["not solved"], edgecolor="#9ca3af",
-                                 hatch=NOT_SOLVED_HATCH, label="not solved"))
+            if points
+            else Patch(
+                facecolor=COLOURS["not solved"],
+                edgecolor="#9ca3af",
+                hatch=NOT_SOLVED_HATCH,
+                label="not solved",
+            )
+        )
     if handles:
-        fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
-                   bbox_to_anchor=(0.5, 0.0))
+        fig.legend(
+            handles=handles,
+            loc="lower center",
+            ncol=len(handles),
+            frameon=False,
+            bbox_to_anchor=(0.5, 0.0),
+        )
 
 
 def _grid(n_rows_per_panel: int, cols: int = 2) -> tuple[Figure, list[Any]]:
@@ -214,7 +240,7 @@ def _grid(n_rows_per_panel: int, cols: int = 2) -> tuple[Figure, list[Any]]:
     height = rows * (1.3 + 0.32 * max(n_rows_per_panel, 2)) + 1.2
     fig, axes = plt.subplots(rows, cols, figsize=(12.0, height), squeeze=False)
     flat = list(axes.flat)
-    for ax in flat[len(CHART_KPIS):]:
+    for ax in flat[len(CHART_KPIS) :]:
         ax.set_visible(False)
     return fig, flat[: len(CHART_KPIS)]
 
@@ -242,21 +268,48 @@ def kpi_figure(cmp: Comparison) -> Figure:
         for y, bar in zip(ys, panel.bars, strict=True):
             drawn.add(bar.verdict)
             if bar.verdict == "not solved":  # the whole row, whatever the scale
-                ax.axhspan(y - 0.35, y + 0.35, facecolor=COLOURS["not solved"],
-                           hatch=NOT_SOLVED_HATCH, edgecolor="#9ca3af", linewidth=0)
-                ax.text(0.5, y, bar.label, ha="center", va="center", fontsize=8,
-                        color="#111827", transform=ax.get_yaxis_transform(),
-                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+                ax.axhspan(
+                    y - 0.35,
+                    y + 0.35,
+                    facecolor=COLOURS["not solved"],
+                    hatch=NOT_SOLVED_HATCH,
+                    edgecolor="#9ca3af",
+                    linewidth=0,
+                )
+                ax.text(
+                    0.5,
+                    y,
+                    bar.label,
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="#111827",
+                    transform=ax.get_yaxis_transform(),
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
+                )
                 continue
             d = bar.delta or 0.0
             if d == 0:  # a visible mark: "no change" is a result, not a missing bar
-                ax.plot([0], [y], marker=UNCHANGED_MARKER, markersize=7,
-                        color=COLOURS["unchanged"], linestyle="", zorder=3)
+                ax.plot(
+                    [0],
+                    [y],
+                    marker=UNCHANGED_MARKER,
+                    markersize=7,
+                    color=COLOURS["unchanged"],
+                    linestyle="",
+                    zorder=3,
+                )
             else:
                 ax.barh(y, d, height=0.7, color=COLOURS[bar.verdict])
             pad = 0.04 * span
-            ax.text(d + (pad if d >= 0 else -pad), y, bar.label,
-                    ha="left" if d >= 0 else "right", va="center", fontsize=8)
+            ax.text(
+                d + (pad if d >= 0 else -pad),
+                y,
+                bar.label,
+                ha="left" if d >= 0 else "right",
+                va="center",
+                fontsize=8,
+            )
         ax.axvline(0, color="#111827", linewidth=0.9)
         ax.set_xlim(-1.45 * span, 1.45 * span)
         ax.set_ylim(-0.6, n - 0.4)
@@ -285,17 +338,30 @@ def sweep_figure(cmp: Comparison, sweep: dict[str, Any]) -> Figure:
     for ax, panel in zip(axes, panels, strict=True):
         solved = [(x, b) for x, b in zip(xs, panel.bars, strict=True) if b.delta is not None]
         if solved:
-            ax.plot([x for x, _ in solved], [b.delta for _, b in solved], color="#374151",
-                    linewidth=1)
+            ax.plot(
+                [x for x, _ in solved], [b.delta for _, b in solved], color="#374151", linewidth=1
+            )
         for x, bar in zip(xs, panel.bars, strict=True):
             drawn.add(bar.verdict)
             if bar.verdict == "not solved":
                 ax.plot([x], [0], marker="X", markersize=10, color="#6b7280", linestyle="")
-                ax.annotate(bar.label, (x, 0), textcoords="offset points", xytext=(0, 9),
-                            ha="center", fontsize=7)
+                ax.annotate(
+                    bar.label,
+                    (x, 0),
+                    textcoords="offset points",
+                    xytext=(0, 9),
+                    ha="center",
+                    fontsize=7,
+                )
                 continue
-            ax.plot([x], [bar.delta or 0.0], marker="o", markersize=7,
-                    color=COLOURS[bar.verdict], linestyle="")
+            ax.plot(
+                [x],
+                [bar.delta or 0.0],
+                marker="o",
+                markersize=7,
+                color=COLOURS[bar.verdict],
+                linestyle="",
+            )
         ax.axhline(0, color="#111827", linewidth=0.9)
         ax.set_title(_title(panel), fontsize=10)
         ax.set_ylabel(panel.axis_label, fontsize=7)

@@ -32,14 +32,31 @@ from volmatch.models import Placement, Policy, Round, Volunteer
 Reuse = Literal["rescored", "incremental", "full"]
 
 VOLUNTEER_ELIGIBILITY_FIELDS = (
-    "nationality", "birth_date", "languages", "skills", "training", "available_from",
-    "available_until", "min_months", "max_months", "excluded_countries", "security_clearance",
+    "nationality",
+    "birth_date",
+    "languages",
+    "skills",
+    "training",
+    "available_from",
+    "available_until",
+    "min_months",
+    "max_months",
+    "excluded_countries",
+    "security_clearance",
 )
 """The volunteer fields the nine hard rules and the schedule (start, months) read."""
 PLACEMENT_ELIGIBILITY_FIELDS = (
-    "country", "required_skills", "required_languages", "required_training",
-    "start_earliest", "start_latest", "min_months", "max_months", "security_level",
-    "age_min", "age_max",
+    "country",
+    "required_skills",
+    "required_languages",
+    "required_training",
+    "start_earliest",
+    "start_latest",
+    "min_months",
+    "max_months",
+    "security_level",
+    "age_min",
+    "age_max",
 )
 """The placement fields the nine hard rules and the schedule read."""
 SCORE_ONLY_POLICY = frozenset({"weights", "mode", "stable_side", "time_limit_s", "seed"})
@@ -59,8 +76,10 @@ def _same_records(a: Sequence[object], b: Sequence[object]) -> bool:
 
 
 def _index_map(
-    old_ids: list[str], old: Sequence[Volunteer] | Sequence[Placement],
-    new_index: dict[str, int], new: Sequence[Volunteer] | Sequence[Placement],
+    old_ids: list[str],
+    old: Sequence[Volunteer] | Sequence[Placement],
+    new_index: dict[str, int],
+    new: Sequence[Volunteer] | Sequence[Placement],
     fields: tuple[str, ...],
 ) -> NDArray[np.int64]:
     """old index -> new index of the same record with the same eligibility fields, or -1."""
@@ -80,7 +99,7 @@ def _check(c: CompiledRound, pv: NDArray[np.int64], pp: NDArray[np.int64]) -> Pa
     keep_v: list[NDArray[np.int64]] = []
     keep_p: list[NDArray[np.int64]] = []
     for lo in range(0, len(pv), _CHUNK):
-        v, p = pv[lo:lo + _CHUNK], pp[lo:lo + _CHUNK]
+        v, p = pv[lo : lo + _CHUNK], pp[lo : lo + _CHUNK]
         ok = all_rules(c, v, p)
         keep_v.append(v[ok])
         keep_p.append(p[ok])
@@ -94,10 +113,12 @@ def _incremental_pairs(base: Prepared, c: CompiledRound) -> Pairs | None:
     """The variant's eligible pairs from the base's, or None where a fresh search is
     cheaper."""
     b = base.compiled
-    vmap = _index_map(b.volunteer_ids, b.volunteers, c.vindex, c.volunteers,
-                      VOLUNTEER_ELIGIBILITY_FIELDS)
-    pmap = _index_map(b.placement_ids, b.placements, c.pindex, c.placements,
-                      PLACEMENT_ELIGIBILITY_FIELDS)
+    vmap = _index_map(
+        b.volunteer_ids, b.volunteers, c.vindex, c.volunteers, VOLUNTEER_ELIGIBILITY_FIELDS
+    )
+    pmap = _index_map(
+        b.placement_ids, b.placements, c.pindex, c.placements, PLACEMENT_ELIGIBILITY_FIELDS
+    )
     clean_v = np.zeros(c.n_volunteers, dtype=np.bool_)
     clean_v[vmap[vmap >= 0]] = True
     clean_p = np.zeros(c.n_placements, dtype=np.bool_)
@@ -113,10 +134,11 @@ def _incremental_pairs(base: Prepared, c: CompiledRound) -> Pairs | None:
     kept = (nv_ >= 0) & (np_ >= 0)
     # dirty volunteers x every placement, then clean volunteers x dirty placements
     all_p = np.arange(c.n_placements, dtype=np.int64)
-    cv = [np.repeat(dirty_v.astype(np.int64), c.n_placements),
-          np.repeat(np.flatnonzero(clean_v).astype(np.int64), len(dirty_p))]
-    cp = [np.tile(all_p, len(dirty_v)),
-          np.tile(dirty_p.astype(np.int64), int(clean_v.sum()))]
+    cv = [
+        np.repeat(dirty_v.astype(np.int64), c.n_placements),
+        np.repeat(np.flatnonzero(clean_v).astype(np.int64), len(dirty_p)),
+    ]
+    cp = [np.tile(all_p, len(dirty_v)), np.tile(dirty_p.astype(np.int64), int(clean_v.sum()))]
     fresh = _check(c, np.concatenate(cv), np.concatenate(cp))
 
     v = np.concatenate([nv_[kept].astype(np.int32), fresh.v])
@@ -144,8 +166,8 @@ def prepare_variant(base: Prepared, r: Round) -> tuple[Prepared, Reuse]:
         c = dataclasses.replace(b, round=r)
         t["compile"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        scores = base.scores if r.policy.weights == old_policy.weights else score_pairs(
-            c, base.pairs
+        scores = (
+            base.scores if r.policy.weights == old_policy.weights else score_pairs(c, base.pairs)
         )
         t["scoring"] = time.perf_counter() - t0
         return Prepared(c, base.pairs, scores, t), "rescored"

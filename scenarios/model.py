@@ -344,9 +344,7 @@ def _value_name(value: Any) -> str:
     return value.isoformat() if isinstance(value, dt.date) else json.dumps(value)
 
 
-def _parse_changes(
-    raws: Any, variant: str, errors: list[ScenarioErrorItem]
-) -> tuple[Change, ...]:
+def _parse_changes(raws: Any, variant: str, errors: list[ScenarioErrorItem]) -> tuple[Change, ...]:
     if not isinstance(raws, list | tuple):
         errors.append(ScenarioErrorItem(variant, None, "changes must be a list"))
         return ()
@@ -404,7 +402,9 @@ def parse_scenario(data: Any, *, source: str | None = None) -> Scenario:
         changes = _parse_changes(raw.get("changes", []), name, errors)
         variants.append(
             Variant(
-                name=name, description=str(raw.get("description", "")), changes=changes,
+                name=name,
+                description=str(raw.get("description", "")),
+                changes=changes,
                 seed_key=name,
             )
         )
@@ -430,8 +430,12 @@ def parse_scenario(data: Any, *, source: str | None = None) -> Scenario:
             changes = _parse_changes(raw_changes, name, errors)
             variants.append(
                 Variant(
-                    name=name, description=sweep.description, changes=changes,
-                    sweep=sweep.name, value=value, seed_key=sweep.name,
+                    name=name,
+                    description=sweep.description,
+                    changes=changes,
+                    sweep=sweep.name,
+                    value=value,
+                    seed_key=sweep.name,
                 )
             )
 
@@ -479,4 +483,3 @@ def load_scenario(path: str | Path) -> Scenario:
     except yaml.YAMLError as exc:
         raise ScenarioError([ScenarioErrorItem("", None, f"{p} is not valid YAML: {exc}")]) from exc
     return parse_scenario(data, source=str(p))
-

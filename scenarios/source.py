@@ -85,8 +85,9 @@ def parse_scenario_text(text: str, round_id: str) -> Scenario:
     """The scenario in `text`, whose base is the stored round `round_id` (a `base` in
     the text is replaced: the page's round is the base). Raises `ScenarioTextError`."""
     if len(text) > MAX_TEXT_CHARS:
-        raise ScenarioTextError([LineError(None, f"the scenario is {len(text)} characters; "
-                                                 f"at most {MAX_TEXT_CHARS}")])
+        raise ScenarioTextError(
+            [LineError(None, f"the scenario is {len(text)} characters; at most {MAX_TEXT_CHARS}")]
+        )
     try:
         data: Any = yaml.safe_load(text)
         node = yaml.compose(text)
@@ -106,7 +107,5 @@ def parse_scenario_text(text: str, round_id: str) -> Scenario:
         check_scenario(scenario)
     except ScenarioError as exc:
         lines = _lines_of(node)
-        raise ScenarioTextError(
-            [LineError(_line(lines, e), str(e)) for e in exc.errors]
-        ) from exc
+        raise ScenarioTextError([LineError(_line(lines, e), str(e)) for e in exc.errors]) from exc
     return scenario

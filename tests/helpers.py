@@ -48,30 +48,48 @@ def big_round_and_result(
     """A valid round document and a result of its shape (not solved: made up, with every
     placement taking enough slots), for tests of paging and rendering large results."""
     pls = [
-        plc(f"P{k:05d}", host=f"H{k % 37:02d}", country=COUNTRIES[k % len(COUNTRIES)],
-            title=f"need {k}", priority=1 + k % 5,
-            slots=max(1, -(-n_volunteers // n_placements)))
+        plc(
+            f"P{k:05d}",
+            host=f"H{k % 37:02d}",
+            country=COUNTRIES[k % len(COUNTRIES)],
+            title=f"need {k}",
+            priority=1 + k % 5,
+            slots=max(1, -(-n_volunteers // n_placements)),
+        )
         for k in range(n_placements)
     ]
     vols = [vol(f"V{k:06d}", name=f"Person {k}") for k in range(n_volunteers)]
     n_placed = int(n_volunteers * placed_share)
     assignments = [
-        {"volunteer": f"V{k:06d}", "placement": f"P{k % n_placements:05d}",
-         "score": 500 + (k * 7919) % 600, "start": "2027-04-01", "months": 6 + k % 7,
-         "breakdown": {"placed": 500, "skills": (k * 7919) % 600}}
+        {
+            "volunteer": f"V{k:06d}",
+            "placement": f"P{k % n_placements:05d}",
+            "score": 500 + (k * 7919) % 600,
+            "start": "2027-04-01",
+            "months": 6 + k % 7,
+            "breakdown": {"placed": 500, "skills": (k * 7919) % 600},
+        }
         for k in range(n_placed)
     ]
     unmatched = [
-        {"volunteer": f"V{k:06d}", "reasons": ["eligible for 0 placement(s)"], "cost": None,
-         "best_placement": None,
-         "details": [{"code": "no_placement_accepts", "params": {"placements": n_placements}}]}
+        {
+            "volunteer": f"V{k:06d}",
+            "reasons": ["eligible for 0 placement(s)"],
+            "cost": None,
+            "best_placement": None,
+            "details": [{"code": "no_placement_accepts", "params": {"placements": n_placements}}],
+        }
         for k in range(n_placed, n_volunteers)
     ]
     result = {
-        "status": "optimal", "mode": "optimal",
+        "status": "optimal",
+        "mode": "optimal",
         "objective": sum(a["score"] for a in assignments),
         "bound": sum(a["score"] for a in assignments),
-        "assignments": assignments, "unmatched_volunteers": unmatched, "open_slots": [],
-        "kpis": {"volunteers": n_volunteers, "volunteers_matched": n_placed}, "stats": {},
+        "assignments": assignments,
+        "unmatched_volunteers": unmatched,
+        "open_slots": [],
+        "kpis": {"volunteers": n_volunteers, "volunteers_matched": n_placed},
+        "stats": {},
     }
     return {"volunteers": vols, "placements": pls}, result

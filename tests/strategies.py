@@ -154,8 +154,15 @@ def ruled_docs(draw: st.DrawFn) -> dict[str, Any]:
 
 
 SHAPES = (
-    "natcap1", "natcap2-share", "host2", "couples-country", "groups3-placement",
-    "couples-gender", "budget", "urgent-tiers", "rematch",
+    "natcap1",
+    "natcap2-share",
+    "host2",
+    "couples-country",
+    "groups3-placement",
+    "couples-gender",
+    "budget",
+    "urgent-tiers",
+    "rematch",
 )
 """The shapes of `benchmarks.rules_family`, in small: the rules that couple placements."""
 
@@ -164,7 +171,7 @@ def _groups_of(draw: st.DrawFn, vols: list[dict[str, Any]], size: int) -> None:
     """Put some volunteers into groups of `size`."""
     n_groups = draw(st.integers(1, max(1, len(vols) // size)))
     for k in range(n_groups):
-        for v in vols[k * size:(k + 1) * size]:
+        for v in vols[k * size : (k + 1) * size]:
             v["group"] = f"s{k}"
 
 
@@ -186,8 +193,11 @@ def shaped_docs(draw: st.DrawFn, shape: str) -> dict[str, Any]:
         pol.update(max_per_host=2, group_together="placement")
     elif shape == "couples-country":
         _groups_of(draw, vols, 2)
-        pol.update(group_together="country", max_same_nationality_per_placement=1,
-                   max_per_host=draw(st.integers(1, 4)))
+        pol.update(
+            group_together="country",
+            max_same_nationality_per_placement=1,
+            max_per_host=draw(st.integers(1, 4)),
+        )
     elif shape == "groups3-placement":
         _groups_of(draw, vols, 3)
         pol.update(group_together="placement", max_per_host=draw(st.integers(2, 8)))
@@ -195,16 +205,21 @@ def shaped_docs(draw: st.DrawFn, shape: str) -> dict[str, Any]:
         _groups_of(draw, vols, 2)
         pol.update(group_together="country", gender_balance=True)
     elif shape == "budget":
-        pol["budget"] = {"total": draw(st.integers(0, 1500)),
-                         "cost": {"NP": 300, "KE": 200}, "default_cost": 250}
+        pol["budget"] = {
+            "total": draw(st.integers(0, 1500)),
+            "cost": {"NP": 300, "KE": 200},
+            "default_cost": 250,
+        }
         pol["max_same_nationality_per_placement"] = draw(st.sampled_from([None, 2]))
     elif shape == "urgent-tiers":
         pol.update(objective=["urgent_coverage", "score"], min_fill={4: 1, 5: 1})
     elif shape == "rematch":
         npl = len(d["placements"])
         prev = draw(st.lists(st.integers(0, npl - 1), min_size=len(vols), max_size=len(vols)))
-        d["previous"] = [{"volunteer": v["id"], "placement": f"P{p:02d}"}
-                         for v, p in zip(vols, prev, strict=True)]
+        d["previous"] = [
+            {"volunteer": v["id"], "placement": f"P{p:02d}"}
+            for v, p in zip(vols, prev, strict=True)
+        ]
         pol.update(move_cost=draw(st.sampled_from([0, 100])), max_moves=draw(st.integers(0, 3)))
     else:
         raise ValueError(shape)

@@ -69,9 +69,7 @@ def test_the_docs_show_commands() -> None:
 
 
 @pytest.mark.parametrize(("where", "call"), _volmatch_calls())
-def test_every_volmatch_command_in_the_docs_exists_with_its_options(
-    where: str, call: str
-) -> None:
+def test_every_volmatch_command_in_the_docs_exists_with_its_options(where: str, call: str) -> None:
     found = _command(call.split())
     assert found is not None, f"{where}: `volmatch {call}` names no command"
     cmd, name = found

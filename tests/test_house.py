@@ -213,7 +213,10 @@ def test_nothing_of_ours_is_imported_without_the_volmatch_prefix() -> None:
 def test_ruff_is_clean() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--quiet", "."],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert out.returncode == 0, out.stdout + out.stderr
 
@@ -229,7 +232,10 @@ def test_mypy_strict_on_models_and_matching() -> None:
             link.symlink_to(ROOT / top, target_is_directory=True)
     out = subprocess.run(
         [sys.executable, "-m", "mypy", "-p", "volmatch.models", "-p", "volmatch.matching"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
         env={**os.environ, "MYPYPATH": str(tree)},
     )
     assert out.returncode == 0, out.stdout + out.stderr
@@ -245,13 +251,27 @@ def test_installs_beside_pypi_matching_in_one_fresh_venv(tmp_path: Path) -> None
     python = venv / "bin" / "python"
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     Path(site, "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
-         "--ignore-installed", "--no-deps", str(ROOT), "matching"],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--ignore-installed",
+            "--no-deps",
+            str(ROOT),
+            "matching",
+        ],
+        check=True,
+        capture_output=True,
     )
     probe = """
 import json, matching, volmatch.matching

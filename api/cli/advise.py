@@ -41,18 +41,23 @@ def _draft(path: Path) -> Placement:
         return Placement.model_validate(raw)
     except ValidationError as exc:
         rid = raw.get("id", "?")
-        lines = [f"placement {rid}: {'.'.join(map(str, e['loc']))}: {e['msg']}"
-                 for e in exc.errors()]
+        lines = [
+            f"placement {rid}: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+        ]
         raise BadInput("invalid placement:\n  - " + "\n  - ".join(lines)) from None
 
 
 def _lines_for_placement(doc: dict[str, Any]) -> list[str]:
-    out = [f"Placement {doc['placement']}"
-           + ("" if doc["in_round"] else " (not in the round: priced as one new slot)"),
-           f"  eligible: {doc['eligible']}"]
+    out = [
+        f"Placement {doc['placement']}"
+        + ("" if doc["in_round"] else " (not in the round: priced as one new slot)"),
+        f"  eligible: {doc['eligible']}",
+    ]
     a = doc["availability"]
-    out.append(f"  of them: {a['placed_here']} placed here, {a['placed_elsewhere']} elsewhere, "
-               f"{a['unplaced']} unplaced ({a['likely_free']} likely free)")
+    out.append(
+        f"  of them: {a['placed_here']} placed here, {a['placed_elsewhere']} elsewhere, "
+        f"{a['unplaced']} unplaced ({a['likely_free']} likely free)"
+    )
     blocking = [(k, v) for k, v in doc["rules"].items() if v["fail"]]
     if blocking:
         out.append("  removed by rule (fail / only this rule):")
@@ -115,8 +120,10 @@ def advise(
         if volunteer is not None:
             doc = advise_volunteer(base, c.vindex[volunteer], top)
             where = doc["placed_at"] or "unplaced"
-            lines = [f"Volunteer {volunteer} ({where})",
-                     *_rec_lines(doc["recommendations"], "placement")]  # type: ignore[arg-type]
+            lines = [
+                f"Volunteer {volunteer} ({where})",
+                *_rec_lines(doc["recommendations"], "placement"),
+            ]  # type: ignore[arg-type]
         else:
             need = draft if draft is not None else c.placements[c.pindex[str(placement)]]
             doc = advise_placement(base, need, top).as_dict()

@@ -85,8 +85,15 @@ def print_summary(console: Console, r: Round, result: Result, title: str, top: i
             t.add_column(col)
         for a in result.assignments[:top]:
             p = pls[a.placement]
-            t.add_row(a.volunteer, names[a.volunteer], f"{a.placement} {p.title}", p.country,
-                      str(a.start), str(a.months), str(a.score))
+            t.add_row(
+                a.volunteer,
+                names[a.volunteer],
+                f"{a.placement} {p.title}",
+                p.country,
+                str(a.start),
+                str(a.months),
+                str(a.score),
+            )
         console.print(t)
     for label, items in (
         ("Unmatched volunteers", [(u.volunteer, u.reasons) for u in result.unmatched_volunteers]),

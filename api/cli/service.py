@@ -56,9 +56,12 @@ def serve(
     ] = 1,
     demo: Annotated[
         bool,
-        typer.Option("--demo", help="Load the bundled demo pool into the database if it "
-                     "is empty, and print one-time sign-in links for a coordinator, a host "
-                     "partner and a planner."),
+        typer.Option(
+            "--demo",
+            help="Load the bundled demo pool into the database if it "
+            "is empty, and print one-time sign-in links for a coordinator, a host "
+            "partner and a planner.",
+        ),
     ] = False,
 ) -> None:
     """Run the HTTP API and the web pages at / (migrates the database on start; runs one
@@ -73,11 +76,15 @@ def serve(
 
     settings = _settings(db, embedded_worker=workers > 0)
     if processes > 1 and settings.db_url.startswith("sqlite"):
-        typer.echo("error: --processes above 1 needs PostgreSQL (--db postgresql+psycopg://"
-                   "...): SQLite serialises writes inside one process", err=True)
+        typer.echo(
+            "error: --processes above 1 needs PostgreSQL (--db postgresql+psycopg://"
+            "...): SQLite serialises writes inside one process",
+            err=True,
+        )
         raise typer.Exit(EXIT_BAD_INPUT)
-    typer.echo(f"volmatch service on http://{host}:{port} (database {_safe(settings.db_url)})",
-               err=True)
+    typer.echo(
+        f"volmatch service on http://{host}:{port} (database {_safe(settings.db_url)})", err=True
+    )
     if demo:
         _demo(settings, f"http://{host}:{port}")
     common: dict[str, Any] = {
@@ -92,8 +99,9 @@ def serve(
         # Children build the app from the environment: pass the settings through it.
         os.environ["VOLMATCH_DB_URL"] = settings.db_url
         os.environ["VOLMATCH_EMBEDDED_WORKER"] = "true" if workers > 0 else "false"
-        uvicorn.run("volmatch.api.service.app:create_app", factory=True, workers=processes,
-                    **common)
+        uvicorn.run(
+            "volmatch.api.service.app:create_app", factory=True, workers=processes, **common
+        )
         return
     app = create_app(settings)
 
@@ -118,11 +126,15 @@ def _demo(settings: Any, base_url: str) -> None:
             links = demo_links(session, settings.web_link_h)
     finally:
         database.dispose()
-    typer.echo("loaded the demo pool (300 volunteers, 96 needs of 24 host partners)"
-               if loaded else "the database already holds records: the demo pool was not "
-               "loaded", err=True)
-    typer.echo(f"open the pages with a one-time sign-in link (valid "
-               f"{settings.web_link_h:g} h):", err=True)
+    typer.echo(
+        "loaded the demo pool (300 volunteers, 96 needs of 24 host partners)"
+        if loaded
+        else "the database already holds records: the demo pool was not loaded",
+        err=True,
+    )
+    typer.echo(
+        f"open the pages with a one-time sign-in link (valid {settings.web_link_h:g} h):", err=True
+    )
     for role, token in links.items():
         typer.echo(f"  {role:<12} {link_url(base_url, token)}", err=True)
 
@@ -197,14 +209,18 @@ def keys_create(
     label: Annotated[str, typer.Option("--label", help="Who the key is for.")] = "",
     expires_in_days: Annotated[
         int | None,
-        typer.Option("--expires-in-days", help="Days until the key stops working (default: "
-                     "never)."),
+        typer.Option(
+            "--expires-in-days", help="Days until the key stops working (default: never)."
+        ),
     ] = None,
     db: DbOpt = None,
     link: Annotated[
         bool,
-        typer.Option("--link", help="Also print a one-time sign-in link to the web pages "
-                     "(works once, for VOLMATCH_WEB_LINK_H hours: 72 by default)."),
+        typer.Option(
+            "--link",
+            help="Also print a one-time sign-in link to the web pages "
+            "(works once, for VOLMATCH_WEB_LINK_H hours: 72 by default).",
+        ),
     ] = False,
     base_url: Annotated[
         str, typer.Option("--base-url", help="Where the pages are served, for --link.")
@@ -241,9 +257,7 @@ def link_url(base_url: str, token: str) -> str:
 
 
 def keys_list(
-    all_keys: Annotated[
-        bool, typer.Option("--all", help="Also revoked and expired keys.")
-    ] = False,
+    all_keys: Annotated[bool, typer.Option("--all", help="Also revoked and expired keys.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
     db: DbOpt = None,
 ) -> None:
@@ -254,10 +268,18 @@ def keys_list(
 
     def rows(session: Any) -> list[dict[str, Any]]:
         return [
-            {"id": r.id, "role": r.role, "host_id": r.host_id, "label": r.label,
-             "state": key_state(r), "created_at": _when(r.created_at),
-             "expires_at": _when(r.expires_at), "last_used_at": _when(r.last_used_at),
-             "revoked_at": _when(r.revoked_at), "rotated_at": _when(r.rotated_at)}
+            {
+                "id": r.id,
+                "role": r.role,
+                "host_id": r.host_id,
+                "label": r.label,
+                "state": key_state(r),
+                "created_at": _when(r.created_at),
+                "expires_at": _when(r.expires_at),
+                "last_used_at": _when(r.last_used_at),
+                "revoked_at": _when(r.revoked_at),
+                "rotated_at": _when(r.rotated_at),
+            }
             for r in list_keys(session, include_inactive=all_keys)
         ]
 
@@ -273,9 +295,16 @@ def keys_list(
     for name in ("id", "role", "host", "label", "state", "created", "expires", "last used"):
         table.add_column(name, no_wrap=name in ("id", "role", "state"))
     for r in found:
-        table.add_row(r["id"], r["role"], r["host_id"] or "", r["label"], r["state"],
-                      r["created_at"] or "", r["expires_at"] or "never",
-                      r["last_used_at"] or "never")
+        table.add_row(
+            r["id"],
+            r["role"],
+            r["host_id"] or "",
+            r["label"],
+            r["state"],
+            r["created_at"] or "",
+            r["expires_at"] or "never",
+            r["last_used_at"] or "never",
+        )
     Console().print(table)
 
 

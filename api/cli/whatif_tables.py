@@ -88,8 +88,9 @@ def _table(title: str) -> Table:
     from rich import box
     from rich.table import Table
 
-    return Table(title=title, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
-                 title_justify="left")
+    return Table(
+        title=title, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left"
+    )
 
 
 def kpi_table(cmp: Comparison) -> Table:
@@ -146,16 +147,20 @@ def open_slots_table(cmp: Comparison) -> Table:
 
 
 def variant_moves_table(v: dict[str, Any], top: int) -> Table:
-    t = _table(f"{v['name']}: who moved (first {min(top, len(v['moves']))} of "
-               f"{len(v['moves'])})")
+    t = _table(f"{v['name']}: who moved (first {min(top, len(v['moves']))} of {len(v['moves'])})")
     t.add_column("volunteer", no_wrap=True)
     t.add_column("change")
     t.add_column("base", no_wrap=True)
     t.add_column("variant", no_wrap=True)
     t.add_column("why", ratio=1)
     for mv in v["moves"][:top]:
-        t.add_row(mv["volunteer"], mv["kind"].replace("_", " "), mv["base"] or "-",
-                  mv["variant"] or "-", "\n".join(mv["reasons"][:2]))
+        t.add_row(
+            mv["volunteer"],
+            mv["kind"].replace("_", " "),
+            mv["base"] or "-",
+            mv["variant"] or "-",
+            "\n".join(mv["reasons"][:2]),
+        )
     return t
 
 

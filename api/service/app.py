@@ -59,8 +59,7 @@ WORKER_STOP_S = 3.0
 solve still running after that is abandoned and re-claimed after its lease by any worker."""
 
 
-def _housekeeping(db: Database, settings: Settings, usage: KeyUsage,
-                  stop: threading.Event) -> None:
+def _housekeeping(db: Database, settings: Settings, usage: KeyUsage, stop: threading.Event) -> None:
     """Every `key_touch_s`: write the keys' last-use times, purge expired idempotency
     records, web sessions and sign-in links. Errors are logged by type and retried at
     the next round."""
@@ -111,30 +110,47 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = database_for(settings)
         migrate(db)
         app.state.db = db
-        app.state.admission = Admission.for_threads(settings.http_threads,
-                                                    settings.queue_wait_s)
+        app.state.admission = Admission.for_threads(settings.http_threads, settings.queue_wait_s)
         app.state.stopping = threading.Event()
         usage = KeyUsage()
         app.state.key_usage = usage
         stop = threading.Event()
-        threads = [threading.Thread(target=_housekeeping, args=(db, settings, usage, stop),
-                                    daemon=True, name="volmatch-housekeeping")]
-        threads.append(threading.Thread(target=_lifecycle_ticks, args=(db, settings, stop),
-                                        daemon=True, name="volmatch-lifecycle"))
+        threads = [
+            threading.Thread(
+                target=_housekeeping,
+                args=(db, settings, usage, stop),
+                daemon=True,
+                name="volmatch-housekeeping",
+            )
+        ]
+        threads.append(
+            threading.Thread(
+                target=_lifecycle_ticks,
+                args=(db, settings, stop),
+                daemon=True,
+                name="volmatch-lifecycle",
+            )
+        )
         if settings.embedded_worker:
             # a stored result's advice is warmed in the background, not by its first asker
-            worker = Worker(db, settings,
-                            on_stored=lambda rid: prewarm_round(db, warm_rounds(app), rid))
-            threads.append(threading.Thread(target=worker.run, args=(stop,),
-                                            daemon=True, name="volmatch-worker"))
+            worker = Worker(
+                db, settings, on_stored=lambda rid: prewarm_round(db, warm_rounds(app), rid)
+            )
+            threads.append(
+                threading.Thread(
+                    target=worker.run, args=(stop,), daemon=True, name="volmatch-worker"
+                )
+            )
         for t in threads:
             t.start()
         from volmatch.api.web.render import warm
 
         # not joined: a stop need not wait for it
         threading.Thread(target=warm, daemon=True, name="volmatch-templates").start()
-        log.info("service started", extra={"backend": db.dialect,
-                                           "embedded_worker": settings.embedded_worker})
+        log.info(
+            "service started",
+            extra={"backend": db.dialect, "embedded_worker": settings.embedded_worker},
+        )
         try:
             yield
         finally:
@@ -163,8 +179,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     # `offers` before `offer_links`: /offers/{id:int} is tried before /offers/{token}.
-    for module in (hosts, keys, advice, placements, volunteers, rounds, assignments, offers,
-                   offer_links, backfills, outcomes, reminders, report, scenario_runs):
+    for module in (
+        hosts,
+        keys,
+        advice,
+        placements,
+        volunteers,
+        rounds,
+        assignments,
+        offers,
+        offer_links,
+        backfills,
+        outcomes,
+        reminders,
+        report,
+        scenario_runs,
+    ):
         app.include_router(
             module.router,
             responses=ERROR_RESPONSES,

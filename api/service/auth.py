@@ -81,8 +81,15 @@ def create_key(
     secret = secrets.token_urlsafe(32)
     now = utcnow()
     expires = None if expires_in_days is None else now + dt.timedelta(days=expires_in_days)
-    row = ApiKey(id=key_id, secret_hash=_hash(secret), role=role, host_id=host_id,
-                 label=label, created_at=now, expires_at=expires)
+    row = ApiKey(
+        id=key_id,
+        secret_hash=_hash(secret),
+        role=role,
+        host_id=host_id,
+        label=label,
+        created_at=now,
+        expires_at=expires,
+    )
     session.add(row)
     session.flush()
     return row, _token(key_id, secret)

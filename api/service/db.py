@@ -152,8 +152,9 @@ def open_database(
                 url, write=False, pool_size=min(pool_size, SQLITE_READ_POOL), wait_s=wait_s
             )
     else:
-        writer = _pg_engine(url, pool_size=pool_size, wait_s=wait_s,
-                            statement_s=statement_timeout_s)
+        writer = _pg_engine(
+            url, pool_size=pool_size, wait_s=wait_s, statement_s=statement_timeout_s
+        )
         reader = writer
     return Database(
         url=url,

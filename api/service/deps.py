@@ -26,12 +26,8 @@ from volmatch.api.service.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `volmatch keys create`.")
 
-VolunteerPath = Annotated[
-    str, Path(pattern=ID_PATTERN, max_length=64, description="Volunteer id.")
-]
-PlacementPath = Annotated[
-    str, Path(pattern=ID_PATTERN, max_length=64, description="Placement id.")
-]
+VolunteerPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=64, description="Volunteer id.")]
+PlacementPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=64, description="Placement id.")]
 HostPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=64, description="Host id.")]
 RoundPath = Annotated[
     str, Path(pattern=ROUND_ID_PATTERN, min_length=32, max_length=32, description="Round id.")
@@ -101,8 +97,9 @@ async def write_session(request: Request) -> AsyncIterator[Session]:
         committed = not session.in_transaction()
         await _close(session)  # rolls back what is still open
     if not committed:
-        raise RuntimeError("a write session reached its end uncommitted: the route "
-                           "must use routing.CommitRoute")
+        raise RuntimeError(
+            "a write session reached its end uncommitted: the route must use routing.CommitRoute"
+        )
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -160,8 +157,12 @@ async def idempotent(
     who: PrincipalDep,
     idempotency_key: Annotated[
         str | None,
-        Header(alias="Idempotency-Key", min_length=1, max_length=idempotency.MAX_KEY,
-               description=idempotency.HEADER_DOC),
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=idempotency.MAX_KEY,
+            description=idempotency.HEADER_DOC,
+        ),
     ] = None,
 ) -> None:
     """Every POST route's idempotency check, after authentication (see idempotency.py)."""
@@ -177,4 +178,3 @@ async def idempotent(
 
 IDEMPOTENT = [Depends(idempotent)]
 """`dependencies=` of every POST route."""
-

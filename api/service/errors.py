@@ -113,8 +113,10 @@ def _loc_item(loc: Sequence[Any], body: Any, message: str) -> ErrorItem:
     for i, part in enumerate(parts):
         if isinstance(node, Mapping):
             node = node.get(part) if isinstance(part, str) else None
-        elif isinstance(node, list) and isinstance(part, int) and (
-            (0 <= part < len(node) and isinstance(node[part], Mapping)) or not path
+        elif (
+            isinstance(node, list)
+            and isinstance(part, int)
+            and ((0 <= part < len(node) and isinstance(node[part], Mapping)) or not path)
         ):
             # an item of a list of records: it becomes the record named (a list of
             # values inside a record, like `training`, stays part of the field's path)
@@ -192,8 +194,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def _database(_: Request, exc: Exception) -> JSONResponse:
         err = database_error(exc)
-        log.warning("database error", extra={"exc_type": type(exc).__name__,
-                                             "status": err.status})
+        log.warning("database error", extra={"exc_type": type(exc).__name__, "status": err.status})
         extra = dict(err.extra)
         return JSONResponse(_body(err.detail, **extra), err.status, headers=err.headers)
 

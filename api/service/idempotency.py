@@ -59,8 +59,9 @@ class KeyReused(Exception):
 
 
 def digest(method: str, path: str, query: bytes, body: bytes) -> str:
-    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + query + b"\n"
-                          + body).hexdigest()
+    return hashlib.sha256(
+        method.encode() + b" " + path.encode() + b"\n" + query + b"\n" + body
+    ).hexdigest()
 
 
 def live(rec: IdempotencyRecord | None, ttl_h: float) -> bool:
@@ -68,8 +69,9 @@ def live(rec: IdempotencyRecord | None, ttl_h: float) -> bool:
 
 
 def replay_response(rec: IdempotencyRecord) -> Response:
-    headers = [(str(k).encode("latin-1"), str(v).encode("latin-1"))
-               for k, v in rec.response_headers or []]
+    headers = [
+        (str(k).encode("latin-1"), str(v).encode("latin-1")) for k, v in rec.response_headers or []
+    ]
     response = Response(rec.response_body or b"", status_code=rec.status_code or 200)
     response.raw_headers = [
         *[(k, v) for k, v in headers if k.lower() != b"content-length"],
@@ -94,23 +96,29 @@ def lookup(session: Session, pending: Pending, ttl_h: float) -> Response | None:
 def record(session: Session, pending: Pending, response: Response) -> None:
     """Add the record of a successful answer to the request's transaction (an expired
     record under the same key is replaced)."""
-    session.execute(delete(IdempotencyRecord).where(
-        IdempotencyRecord.scope == pending.scope, IdempotencyRecord.key == pending.key))
+    session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.scope == pending.scope, IdempotencyRecord.key == pending.key
+        )
+    )
     ctype = response.headers.get("content-type")
-    session.add(IdempotencyRecord(
-        scope=pending.scope,
-        key=pending.key,
-        method=pending.method,
-        path=pending.path[:PATH_KEPT],
-        body_hash=pending.digest,
-        status_code=response.status_code,
-        content_type=ctype[:200] if ctype else None,
-        response_body=bytes(response.body),
-        response_headers=[
-            [k.decode("latin-1"), v.decode("latin-1")]
-            for k, v in response.raw_headers if k.lower() not in _NOT_REPLAYED
-        ],
-    ))
+    session.add(
+        IdempotencyRecord(
+            scope=pending.scope,
+            key=pending.key,
+            method=pending.method,
+            path=pending.path[:PATH_KEPT],
+            body_hash=pending.digest,
+            status_code=response.status_code,
+            content_type=ctype[:200] if ctype else None,
+            response_body=bytes(response.body),
+            response_headers=[
+                [k.decode("latin-1"), v.decode("latin-1")]
+                for k, v in response.raw_headers
+                if k.lower() not in _NOT_REPLAYED
+            ],
+        )
+    )
 
 
 def purge(session: Session, ttl_h: float) -> int:
@@ -137,8 +145,9 @@ async def check(request: Request, key_id: str, idempotency_key: str | None) -> N
     pending = Pending(
         scope=key_id,
         key=idempotency_key,
-        digest=digest(request.method, request.url.path, request.scope.get("query_string", b""),
-                      body),
+        digest=digest(
+            request.method, request.url.path, request.scope.get("query_string", b""), body
+        ),
         method=request.method,
         path=request.url.path,
     )

@@ -276,8 +276,11 @@ class Worker:
             if entered:
                 stages.append(stage)
             delay = entered and stage == "solve" and self.settings.worker_test_delay_s > 0
-            if isinstance(event, Mapping) or delay or (
-                    time.perf_counter() - started >= PROGRESS_QUIET_S):
+            if (
+                isinstance(event, Mapping)
+                or delay
+                or (time.perf_counter() - started >= PROGRESS_QUIET_S)
+            ):
                 doc = {
                     "stage": stage,
                     "stages_done": stages[:-1],

@@ -76,16 +76,18 @@ def uvicorn_log_config(level: str = "INFO") -> dict[str, Any]:
     """uvicorn's own loggers as JSON lines through `JsonFormatter`: an error that escapes
     to the server is logged with its type, never a traceback that may quote SQL
     parameters or a record's fields."""
-    handler = {"class": "logging.StreamHandler", "formatter": "json",
-               "stream": "ext://sys.stderr"}
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
         "handlers": {"stderr": handler},
         "loggers": {
-            name: {"handlers": ["stderr"], "level": "WARNING" if name != "uvicorn.error"
-                   else level.upper(), "propagate": False}
+            name: {
+                "handlers": ["stderr"],
+                "level": "WARNING" if name != "uvicorn.error" else level.upper(),
+                "propagate": False,
+            }
             for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
         },
     }

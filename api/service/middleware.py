@@ -33,7 +33,8 @@ def _method_table(app: Any) -> list[tuple[re.Pattern[str], frozenset[str]]]:
     """(path pattern, methods) of every operation: the OpenAPI document's paths, plus
     the routes outside it (the docs pages). Built once per app."""
     table: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
-        app.state, "method_table", None)
+        app.state, "method_table", None
+    )
     if table is None:
         table = [
             (compile_path(path)[0], frozenset(m.upper() for m in ops))
@@ -115,9 +116,11 @@ class ServiceMiddleware:
             # text (SQL parameters, field values): the type is all that is logged.
             log.error("unhandled error", extra={"exc_type": type(exc).__name__})
             if not box["started"]:
-                await self._respond(send_with_id, *_json(500, {
-                    "detail": "internal error; the request id is in the logs"}),
-                    "application/json")
+                await self._respond(
+                    send_with_id,
+                    *_json(500, {"detail": "internal error; the request id is in the logs"}),
+                    "application/json",
+                )
         finally:
             state = scope.get("state") or {}
             log.info(
@@ -132,27 +135,43 @@ class ServiceMiddleware:
             )
             request_id.reset(token)
 
-    async def _respond(self, send: Send, status: int, body: bytes, ctype: str,
-                       extra: list[tuple[bytes, bytes]] | None = None) -> None:
-        await send({
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", ctype.encode()),
-                        (b"content-length", str(len(body)).encode()), *(extra or [])],
-        })
+    async def _respond(
+        self,
+        send: Send,
+        status: int,
+        body: bytes,
+        ctype: str,
+        extra: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", ctype.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    *(extra or []),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send,
-                      headers: dict[str, str]) -> None:
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]
+    ) -> None:
         method = scope["method"]
         if method == "OPTIONS":
             allow = allowed_methods(scope["app"], scope["path"])
             if not allow:
-                await self._respond(send, *_json(404, {"detail": "Not Found"}),
-                                    "application/json")
+                await self._respond(send, *_json(404, {"detail": "Not Found"}), "application/json")
                 return
-            await send({"type": "http.response.start", "status": 204,
-                        "headers": [(b"allow", ", ".join(allow).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 204,
+                    "headers": [(b"allow", ", ".join(allow).encode())],
+                }
+            )
             await send({"type": "http.response.body", "body": b""})
             return
         if method == "HEAD":

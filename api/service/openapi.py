@@ -34,8 +34,9 @@ def _twin_constraints(fn: Callable[..., Any]) -> dict[str, Any]:
     if twin is None:
         return {}
     try:
-        built: Any = twin(core_schema.no_info_after_validator_function(
-            fn, core_schema.str_schema()))
+        built: Any = twin(
+            core_schema.no_info_after_validator_function(fn, core_schema.str_schema())
+        )
     except Exception:
         return {}
     if built.get("type") == "chain":
@@ -65,8 +66,11 @@ def _add_missing_components(doc: dict[str, Any], models: dict[str, type[BaseMode
     missing = [models[n] for n in wanted if n not in components and n in models]
     if not missing:
         return
-    _, defs = models_json_schema([(m, "validation") for m in missing], ref_template=REF,
-                                 schema_generator=ConstrainedJsonSchema)
+    _, defs = models_json_schema(
+        [(m, "validation") for m in missing],
+        ref_template=REF,
+        schema_generator=ConstrainedJsonSchema,
+    )
     for name, schema in defs.get("$defs", {}).items():
         components.setdefault(name, schema)
 
@@ -98,8 +102,9 @@ def _our_models() -> dict[str, type[BaseModel]]:
 
 
 def service_openapi(app: FastAPI) -> dict[str, Any]:
-    doc = get_openapi(title=app.title, version=app.version, description=app.description,
-                      routes=app.routes)
+    doc = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
     models = _our_models()
     _add_missing_components(doc, models)
     components: dict[str, Any] = doc.get("components", {}).get("schemas", {})
@@ -116,8 +121,9 @@ def service_openapi(app: FastAPI) -> dict[str, Any]:
     _limits(components, app.state.settings)
     if not wanted:
         return doc
-    keyed, defs = models_json_schema(wanted, ref_template=REF,
-                                     schema_generator=ConstrainedJsonSchema)
+    keyed, defs = models_json_schema(
+        wanted, ref_template=REF, schema_generator=ConstrainedJsonSchema
+    )
     for (made, mode), schema in keyed.items():
         name = names[(made.__name__, mode)]
         fresh = _resolve(schema, keyed_defs=defs.get("$defs", {}))
@@ -170,4 +176,3 @@ def _merge(old: Any, fresh: Any) -> Any:
     if isinstance(old, list) and isinstance(fresh, list) and len(old) == len(fresh):
         return [_merge(a, b) for a, b in zip(old, fresh, strict=True)]
     return old
-

@@ -25,8 +25,9 @@ def visible_placement(session: Session, placement_id: str, who: Principal) -> Pl
     return row
 
 
-def visible_placements(session: Session, who: Principal,
-                       host: str | None = None) -> list[PlacementRow]:
+def visible_placements(
+    session: Session, who: Principal, host: str | None = None
+) -> list[PlacementRow]:
     """The placements the caller may see (a host's own), of `host` when given, by id."""
     q = select(PlacementRow).order_by(PlacementRow.id)
     if who.role == "host":
@@ -61,7 +62,8 @@ def _insert(session: Session, row: PlacementRow, who: Principal) -> None:
         raise not_found("placement", row.id)
     raise conflict(
         f"placement id {row.id!r} was created by a concurrent request; "
-        "PUT /placements/{id} updates it", [row.id],
+        "PUT /placements/{id} updates it",
+        [row.id],
     )
 
 
@@ -73,16 +75,18 @@ def create_placement(session: Session, body: Placement, who: Principal) -> Place
     if held is not None:
         if who.role == "host" and held.host_id != who.host_id:
             raise not_found("placement", body.id)  # the same answer as any unknown id
-        raise conflict(f"placement id {body.id!r} is taken; PUT /placements/{{id}} updates",
-                       [body.id])
+        raise conflict(
+            f"placement id {body.id!r} is taken; PUT /placements/{{id}} updates", [body.id]
+        )
     ensure_host(session, body.host)
     row = PlacementRow(id=body.id, host_id=body.host, data=placement_data(body))
     _insert(session, row, who)
     return row
 
 
-def put_placement(session: Session, placement_id: str, body: Placement,
-                  who: Principal) -> tuple[PlacementRow, bool]:
+def put_placement(
+    session: Session, placement_id: str, body: Placement, who: Principal
+) -> tuple[PlacementRow, bool]:
     """Create or replace the placement `placement_id`; return it and whether it is new."""
     row = lock_row(session, PlacementRow, placement_id)
     if row is not None and who.role == "host" and row.host_id != who.host_id:

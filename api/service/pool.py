@@ -50,14 +50,21 @@ def _read_zip(name: str, data: bytes) -> Round:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
         raise _bad_file(name, "cannot read it as a zip file") from None
-    members = [m for m in archive.infolist()
-               if not m.is_dir() and m.filename.lower().endswith(".csv")
-               and not PurePosixPath(m.filename).name.startswith(".")]
+    members = [
+        m
+        for m in archive.infolist()
+        if not m.is_dir()
+        and m.filename.lower().endswith(".csv")
+        and not PurePosixPath(m.filename).name.startswith(".")
+    ]
     if not members:
         raise _bad_file(name, "the zip holds no .csv file")
     if len(members) > ZIP_MEMBERS_MAX or sum(m.file_size for m in members) > ZIP_UNPACKED_MAX:
-        raise _bad_file(name, f"the zip holds too much: at most {ZIP_MEMBERS_MAX} CSV files "
-                        f"of {ZIP_UNPACKED_MAX // 1_000_000} MB in all")
+        raise _bad_file(
+            name,
+            f"the zip holds too much: at most {ZIP_MEMBERS_MAX} CSV files "
+            f"of {ZIP_UNPACKED_MAX // 1_000_000} MB in all",
+        )
     with tempfile.TemporaryDirectory(prefix="volmatch-pool-") as tmp:
         seen: set[str] = set()
         for m in members:
@@ -97,8 +104,9 @@ def read_pool(filename: str, data: bytes) -> Round:
         except Exception:  # yaml.YAMLError: its text may quote the file
             raise _bad_file(name, f"cannot read it as {suffix[1:].upper()}") from None
         return parse_round(raw)
-    raise _bad_file(name, "send a workbook (.xlsx), a zip of CSV files, or a JSON or YAML "
-                    "round document")
+    raise _bad_file(
+        name, "send a workbook (.xlsx), a zip of CSV files, or a JSON or YAML round document"
+    )
 
 
 @dataclass(frozen=True)
@@ -111,34 +119,45 @@ class PoolStored:
     placements_updated: list[str]
 
 
-def store_volunteers(session: Session, volunteers: tuple[Volunteer, ...] | list[Volunteer]
-                     ) -> tuple[list[str], list[str]]:
+def store_volunteers(
+    session: Session, volunteers: tuple[Volunteer, ...] | list[Volunteer]
+) -> tuple[list[str], list[str]]:
     """Create or replace these volunteers; the ids created and the ids replaced."""
     ids = [v.id for v in volunteers]
     existing = existing_volunteer_ids(session, ids)
     now = utcnow()
-    upsert(session, VolunteerRow.__table__,
-           [{"id": v.id, "data": record_data(v), "updated_at": now} for v in volunteers],
-           ["data", "updated_at"])
+    upsert(
+        session,
+        VolunteerRow.__table__,
+        [{"id": v.id, "data": record_data(v), "updated_at": now} for v in volunteers],
+        ["data", "updated_at"],
+    )
     return [i for i in ids if i not in existing], [i for i in ids if i in existing]
 
 
-def store_placements(session: Session, placements: tuple[Placement, ...] | list[Placement]
-                     ) -> tuple[list[str], list[str]]:
+def store_placements(
+    session: Session, placements: tuple[Placement, ...] | list[Placement]
+) -> tuple[list[str], list[str]]:
     """Create or replace these placements (registering new hosts); the ids created and
     the ids replaced."""
     ids = [p.id for p in placements]
     existing: set[str] = set()
     for k in range(0, len(ids), 500):
-        existing.update(session.scalars(
-            select(PlacementRow.id).where(PlacementRow.id.in_(ids[k:k + 500]))))
+        existing.update(
+            session.scalars(select(PlacementRow.id).where(PlacementRow.id.in_(ids[k : k + 500])))
+        )
     for host in sorted({p.host for p in placements}):
         ensure_host(session, host)
     now = utcnow()
-    upsert(session, PlacementRow.__table__,
-           [{"id": p.id, "host_id": p.host, "data": placement_data(p), "updated_at": now}
-            for p in placements],
-           ["host_id", "data", "updated_at"])
+    upsert(
+        session,
+        PlacementRow.__table__,
+        [
+            {"id": p.id, "host_id": p.host, "data": placement_data(p), "updated_at": now}
+            for p in placements
+        ],
+        ["host_id", "data", "updated_at"],
+    )
     return [i for i in ids if i not in existing], [i for i in ids if i in existing]
 
 

@@ -80,7 +80,9 @@ def erased_since(solved: dict[str, Any], current: dict[str, Any]) -> dict[str, s
     return {
         old: new
         for old, new in zip(before, after, strict=True)
-        if isinstance(old, str) and isinstance(new, str) and old != new
+        if isinstance(old, str)
+        and isinstance(new, str)
+        and old != new
         and new.startswith("erased-")
     }
 
@@ -97,8 +99,13 @@ def erase_volunteer(session: Session, vid: str) -> dict[str, Any]:
     """Pseudonymise every trace of `vid`; return what was changed (counts only)."""
     pseudonym = f"erased-{secrets.token_hex(6)}"
     pattern = _id_pattern(vid)
-    counts = {"rounds": 0, "results": 0, "placements": 0, "published_assignments": 0,
-              "scenario_runs": 0}
+    counts = {
+        "rounds": 0,
+        "results": 0,
+        "placements": 0,
+        "published_assignments": 0,
+        "scenario_runs": 0,
+    }
     row = session.get(VolunteerRow, vid)
     if row is not None:
         session.delete(row)
@@ -121,8 +128,9 @@ def erase_volunteer(session: Session, vid: str) -> dict[str, Any]:
     # The rounds' paging views hold names and ids: dropped, their pages read the
     # pseudonymised result instead.
     if touched_rounds:
-        session.execute(delete(ResultViewRow)
-                        .where(ResultViewRow.round_id.in_(sorted(touched_rounds))))
+        session.execute(
+            delete(ResultViewRow).where(ResultViewRow.round_id.in_(sorted(touched_rounds)))
+        )
     # What-if runs of the planner pages: the scenario as typed (locks, ids), its
     # comparison (who moved) and its errors.
     for run in session.scalars(select(ScenarioRun)):
@@ -161,8 +169,9 @@ documents, personal fields). Erasure is the one change made to offer events, whi
 otherwise never rewritten."""
 
 
-def _erase_from_lifecycles(session: Session, vid: str, pseudonym: str,
-                           pattern: re.Pattern[str]) -> int:
+def _erase_from_lifecycles(
+    session: Session, vid: str, pseudonym: str, pattern: re.Pattern[str]
+) -> int:
     """Pseudonymise `vid` in the lifecycle tables; how many rows changed."""
     changed = 0
     for model, attrs in LIFECYCLE_FIELDS:
@@ -216,14 +225,16 @@ def export_volunteer(session: Session, vid: str) -> dict[str, Any]:
         .order_by(Publication.published_at)
     )
     for a, pub in session.execute(q):
-        out["published_assignments"].append({
-            "round": pub.round_id,
-            "published_at": pub.published_at.isoformat(),
-            "placement": a.placement_id,
-            "host": a.host_id,
-            "start": a.start.isoformat(),
-            "months": a.months,
-        })
+        out["published_assignments"].append(
+            {
+                "round": pub.round_id,
+                "published_at": pub.published_at.isoformat(),
+                "placement": a.placement_id,
+                "host": a.host_id,
+                "start": a.start.isoformat(),
+                "months": a.months,
+            }
+        )
     for p in session.scalars(select(PlacementRow).order_by(PlacementRow.id)):
         if vid in p.data.get("ranking", []):
             out["ranked_by_placements"].append(p.id)

@@ -59,8 +59,14 @@ def published_assignment_fields(
     which cost most of the request (GET /assignments: about half its CPU)."""
     a = PublishedAssignment
     q = (
-        select(a.volunteer_id.label("volunteer"), a.placement_id.label("placement"),
-               a.host_id.label("host"), a.start, a.months, a.score)
+        select(
+            a.volunteer_id.label("volunteer"),
+            a.placement_id.label("placement"),
+            a.host_id.label("host"),
+            a.start,
+            a.months,
+            a.score,
+        )
         .where(a.publication_id == publication_id)
         .order_by(a.volunteer_id)
     )
@@ -77,9 +83,7 @@ def host_assignments(session: Session, host_id: str) -> dict[str, PublishedAssig
     return {a.volunteer_id: a for a in published_assignments(session, pub.id, host_id)}
 
 
-def _rows_by_id(
-    session: Session, model: type[RowT], ids: Iterable[str] | None
-) -> list[RowT]:
+def _rows_by_id(session: Session, model: type[RowT], ids: Iterable[str] | None) -> list[RowT]:
     """All rows of `model` by id, or those with these ids (ids not stored are left out),
     in chunks of IN_CHUNK ids."""
     key = model.id  # type: ignore[attr-defined]
@@ -89,7 +93,8 @@ def _rows_by_id(
     rows: list[RowT] = []
     for k in range(0, len(wanted), IN_CHUNK):
         rows += session.scalars(
-            select(model).where(key.in_(wanted[k : k + IN_CHUNK])).order_by(key))
+            select(model).where(key.in_(wanted[k : k + IN_CHUNK])).order_by(key)
+        )
     return rows
 
 
@@ -109,8 +114,11 @@ def existing_volunteer_ids(session: Session, ids: Iterable[str]) -> set[str]:
     wanted = sorted(set(ids))
     found: set[str] = set()
     for k in range(0, len(wanted), IN_CHUNK):
-        found.update(session.scalars(
-            select(VolunteerRow.id).where(VolunteerRow.id.in_(wanted[k : k + IN_CHUNK]))))
+        found.update(
+            session.scalars(
+                select(VolunteerRow.id).where(VolunteerRow.id.in_(wanted[k : k + IN_CHUNK]))
+            )
+        )
     return found
 
 
@@ -129,9 +137,7 @@ def upsert(session: Session, table: Any, rows: list[dict[str, Any]], update: lis
         return
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect_insert: Any = (
-        postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
-    )
+    dialect_insert: Any = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
     keys = [c.name for c in table.primary_key.columns]
     rows = sorted(rows, key=lambda r: tuple(r[k] for k in keys))
     step = min(IN_CHUNK, max(1, 30_000 // max(1, len(rows[0]))))
@@ -175,5 +181,6 @@ def ensure_host(session: Session, host_id: str) -> None:
     coordinator entering a new partner's need, or a key for a new partner, brings it.
     Two requests bringing the same new host at once both succeed."""
     if session.get(Host, host_id) is None:
-        upsert(session, Host.__table__, [{"id": host_id, "name": host_id,
-                                          "created_at": utcnow()}], [])
+        upsert(
+            session, Host.__table__, [{"id": host_id, "name": host_id, "created_at": utcnow()}], []
+        )

@@ -52,8 +52,7 @@ def _commit(
     pending: idempotency.Pending | None,
     response: Response,
 ) -> None:
-    store = pending is not None and 200 <= response.status_code < 300 and hasattr(
-        response, "body")
+    store = pending is not None and 200 <= response.status_code < 300 and hasattr(response, "body")
     if tx is None and not store:
         return
     own = tx is None
@@ -86,8 +85,12 @@ def _stored_answer(db: Database, pending: idempotency.Pending, ttl_h: float) -> 
         except idempotency.KeyReused:
             found = None
     if found is None:
-        raise ApiError(409, "a request with this Idempotency-Key was being processed at the "
-                       "same time; retry to get its answer", headers={"Retry-After": "1"})
+        raise ApiError(
+            409,
+            "a request with this Idempotency-Key was being processed at the "
+            "same time; retry to get its answer",
+            headers={"Retry-After": "1"},
+        )
     return found
 
 
@@ -164,8 +167,9 @@ def _abandon_sessions(kwargs: dict[str, Any]) -> None:
                 value.close()
 
 
-def _committing(endpoint: Callable[..., Any],
-                response_field: Callable[[], Any]) -> Callable[..., Any]:
+def _committing(
+    endpoint: Callable[..., Any], response_field: Callable[[], Any]
+) -> Callable[..., Any]:
     """`endpoint` as a coroutine that runs it in one thread of the endpoints' pool and
     there, as it returns, finishes its sessions (see `_finish_sessions`) and validates
     its answer against the response model.
@@ -200,8 +204,11 @@ class CommitRoute(APIRoute):
     """An API route that commits the request's transaction before answering."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        if not (inspect.iscoroutinefunction(endpoint) or inspect.isgeneratorfunction(endpoint)
-                or inspect.isasyncgenfunction(endpoint)):
+        if not (
+            inspect.iscoroutinefunction(endpoint)
+            or inspect.isgeneratorfunction(endpoint)
+            or inspect.isasyncgenfunction(endpoint)
+        ):
             endpoint = _committing(endpoint, lambda: self.response_field)
         super().__init__(path, endpoint, **kwargs)
 
@@ -216,8 +223,9 @@ class CommitRoute(APIRoute):
             try:
                 await asyncio.wait_for(slot.acquire(), admission.wait_s)
             except TimeoutError:
-                raise unavailable("the service is busy (its queue for the database did not "
-                                  "move in time); retry") from None
+                raise unavailable(
+                    "the service is busy (its queue for the database did not move in time); retry"
+                ) from None
             try:
                 return await run(request)
             finally:

@@ -87,8 +87,9 @@ class RoundCreate(BaseModel):
     model_config = _STRICT
     name: str = Field("", max_length=200, description="A label for people.")
     document: dict[str, Any] | None = Field(
-        None, description="A whole round document of the contract (volunteers, placements, "
-        "policy, previous). Leave out to snapshot the stored records."
+        None,
+        description="A whole round document of the contract (volunteers, placements, "
+        "policy, previous). Leave out to snapshot the stored records.",
     )
     policy: Policy | None = Field(
         None, description="With a snapshot: the round's policy (contract Policy)."
@@ -112,7 +113,7 @@ class VariantCreate(BaseModel):
     name: str = Field("", max_length=200)
     policy: Policy = Field(
         default_factory=Policy,
-        description="Policy fields to replace, e.g. {\"mode\": \"stable\"}: only the fields "
+        description='Policy fields to replace, e.g. {"mode": "stable"}: only the fields '
         "given replace the parent round's.",
     )
 
@@ -224,10 +225,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorOut, "description": "Conflicts with the object's state."},
     413: {"model": ErrorOut, "description": "Request body too large."},
     415: {"model": ErrorOut, "description": "Unsupported content type."},
-    422: {"model": ErrorOut, "description": "Invalid request: every error with its record "
-          "and field."},
-    503: {"model": ErrorOut, "description": "The database is unavailable or busy; retry "
-          "after `Retry-After` seconds. Nothing was committed."},
+    422: {
+        "model": ErrorOut,
+        "description": "Invalid request: every error with its record and field.",
+    },
+    503: {
+        "model": ErrorOut,
+        "description": "The database is unavailable or busy; retry "
+        "after `Retry-After` seconds. Nothing was committed.",
+    },
 }
 
 
@@ -247,6 +253,7 @@ class ScenarioRunPublic(BaseModel):
     attempts: int = Field(description="Workers that claimed it (more than 1: one stopped).")
     progress: ScenarioRunProgress
     comparison: dict[str, Any] | None = Field(
-        description="When done: the comparison `volmatch whatif` prints, as JSON.")
+        description="When done: the comparison `volmatch whatif` prints, as JSON."
+    )
     errors: list[str] = Field(description="Why it failed.")
     created_at: dt.datetime

@@ -29,9 +29,7 @@ class Settings(BaseSettings):
     max_round_placements: int = Field(
         20_000, ge=1, description="Most placements a round may hold (422 above)."
     )
-    embedded_worker: bool = Field(
-        True, description="Run one job worker inside the API process."
-    )
+    embedded_worker: bool = Field(True, description="Run one job worker inside the API process.")
     lease_s: float = Field(
         30.0, gt=0, description="A claimed job is re-claimed this long after its last heartbeat."
     )
@@ -102,8 +100,9 @@ class Settings(BaseSettings):
         "e-mailed: deadlines are days, so a minute is prompt.",
     )
     smtp_host: str = Field(
-        "", description="SMTP server for the reminders' e-mail; empty: no e-mail is sent "
-        "(the reminders feed still has everything)."
+        "",
+        description="SMTP server for the reminders' e-mail; empty: no e-mail is sent "
+        "(the reminders feed still has everything).",
     )
     smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port.")
     smtp_from: str = Field("volmatch@localhost", description="Sender of the reminders.")
@@ -115,8 +114,9 @@ class Settings(BaseSettings):
         description="Host id -> address for the hosts' reminders (JSON in the environment).",
     )
     smtp_timeout_s: float = Field(
-        10.0, gt=0, description="Longest wait for the SMTP server: a dead one only delays "
-        "the next tick."
+        10.0,
+        gt=0,
+        description="Longest wait for the SMTP server: a dead one only delays the next tick.",
     )
     web_session_h: float = Field(
         12.0,

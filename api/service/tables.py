@@ -143,9 +143,7 @@ class Publication(Base):
 
 class PublishedAssignment(Base):
     __tablename__ = "published_assignments"
-    publication_id: Mapped[int] = mapped_column(
-        ForeignKey("publications.id"), primary_key=True
-    )
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), primary_key=True)
     volunteer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     placement_id: Mapped[str] = mapped_column(String(64))
     host_id: Mapped[str] = mapped_column(String(64), index=True)

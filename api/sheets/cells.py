@@ -46,8 +46,6 @@ _MISSING_MSG = "required field is missing"
 _MAX_EXACT_INT = 2**53
 
 
-
-
 # --------------------------------------------------------------------------- kinds
 
 
@@ -80,9 +78,11 @@ def kind_of(annotation: Any) -> Kind:
         return Kind("str")
     if origin in (tuple, list):
         item = kind_of(get_args(ann)[0]) if get_args(ann) else Kind("json")
-        if item.name == "model" and item.model is not None and set(
-            item.model.model_fields
-        ) == {"volunteer", "placement"}:
+        if (
+            item.name == "model"
+            and item.model is not None
+            and set(item.model.model_fields) == {"volunteer", "placement"}
+        ):
             return Kind("pairs")
         if item.name in ("str", "int", "float", "date"):
             return Kind("list", item=item)
@@ -235,7 +235,7 @@ def read_cell(kind: Kind, v: Any, *, blank_as_empty: bool = False) -> Any:
         if text.startswith("["):
             items = _json_cell(text, "a list")
             if not isinstance(items, list):
-                raise CellError("a list in JSON must be an array like [\"a\", \"b\"]")
+                raise CellError('a list in JSON must be an array like ["a", "b"]')
             return items
         return [_scalar(kind.item, part) for part in _split(text)]
     if kind.name == "map":
@@ -280,12 +280,10 @@ def read_cell(kind: Kind, v: Any, *, blank_as_empty: bool = False) -> Any:
         if isinstance(v, str) and v.strip().startswith(("{", "[")):
             value = _json_cell(v, "a value")
             if kind.object_only and not isinstance(value, dict):
-                raise CellError("expected a JSON object like {\"beneficiaries\": 240}")
+                raise CellError('expected a JSON object like {"beneficiaries": 240}')
             return value
         if kind.object_only or kind.name == "model":
-            raise CellError(
-                f"expected a JSON object like {{\"key\": \"value\"}}, got {_describe(v)}"
-            )
+            raise CellError(f'expected a JSON object like {{"key": "value"}}, got {_describe(v)}')
         if isinstance(v, dt.datetime):
             return _as_date(v)
         return v.strip() if isinstance(v, str) else v
@@ -305,7 +303,6 @@ def _loose_scalar(v: Any) -> Any:
     return v
 
 
-
 def column_letter(index: int) -> str:
     """Excel's letter of a 1-based column index (1 -> A, 27 -> AA)."""
     letters = ""
@@ -313,7 +310,6 @@ def column_letter(index: int) -> str:
         index, rem = divmod(index - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
-
 
 
 # --------------------------------------------------------------------------- cells out
@@ -415,5 +411,3 @@ def _finish(ws: Worksheet, ncols: int, *, wrap: Sequence[int] = ()) -> None:
         for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
             for c in row:
                 c.alignment = top
-
-

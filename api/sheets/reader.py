@@ -58,7 +58,6 @@ class Table:
     rows: list[list[Any]]
 
 
-
 def _source_label(source: Any) -> str:
     return str(source) if isinstance(source, str | Path) else "uploaded workbook"
 
@@ -86,11 +85,17 @@ def _check_unpacked_size(source: str | Path | bytes, label: str) -> None:
     except Exception:  # not a zip at all: openpyxl says so in its own words
         return
     if unpacked > MAX_UNPACKED_BYTES:
-        raise InvalidRound([ErrorItem(
-            "workbook", label, "",
-            f"its parts unpack to {unpacked} bytes, more than {MAX_UNPACKED_BYTES}: "
-            "not a round workbook",
-        )])
+        raise InvalidRound(
+            [
+                ErrorItem(
+                    "workbook",
+                    label,
+                    "",
+                    f"its parts unpack to {unpacked} bytes, more than {MAX_UNPACKED_BYTES}: "
+                    "not a round workbook",
+                )
+            ]
+        )
 
 
 def _unreadable(source: str | Path | bytes, exc: BaseException) -> InvalidRound:
@@ -98,10 +103,16 @@ def _unreadable(source: str | Path | bytes, exc: BaseException) -> InvalidRound:
     if isinstance(source, str | Path) and Path(source).suffix.lower() == ".xls":
         hint = " (an old .xls file: save it as .xlsx first)"
     text = str(exc) or type(exc).__name__
-    return InvalidRound([ErrorItem(
-        "workbook", _source_label(source), "",
-        f"cannot read it as an .xlsx workbook{hint}: {text[:200]}",
-    )])
+    return InvalidRound(
+        [
+            ErrorItem(
+                "workbook",
+                _source_label(source),
+                "",
+                f"cannot read it as an .xlsx workbook{hint}: {text[:200]}",
+            )
+        ]
+    )
 
 
 def load_xlsx_tables(source: str | Path | bytes) -> dict[str, Table]:
@@ -162,9 +173,13 @@ def _load_xlsx_tables(source: str | Path | bytes) -> dict[str, Table]:
                     for j, v in enumerate(values):
                         if v is _FORMULA:
                             got = saved[i][j] if i < len(saved) and j < len(saved[i]) else None
-                            values[j] = got if got is not None else _Fault(
-                                "a formula without a saved result: open and save the file in "
-                                "Excel or LibreOffice, or type the value"
+                            values[j] = (
+                                got
+                                if got is not None
+                                else _Fault(
+                                    "a formula without a saved result: open and save the file in "
+                                    "Excel or LibreOffice, or type the value"
+                                )
                             )
             tables[ws.title] = Table(ws.title, rows)
     finally:
@@ -201,11 +216,17 @@ def load_csv_tables(folder: str | Path) -> dict[str, Table]:
     errors: list[ErrorItem] = []
     paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() == ".csv")
     if not paths:
-        raise InvalidRound([ErrorItem(
-            "folder", str(folder), "",
-            "no .csv files in it: a round folder holds Volunteers.csv and Placements.csv "
-            "(and Policy.csv, Previous.csv)",
-        )])
+        raise InvalidRound(
+            [
+                ErrorItem(
+                    "folder",
+                    str(folder),
+                    "",
+                    "no .csv files in it: a round folder holds Volunteers.csv and Placements.csv "
+                    "(and Policy.csv, Previous.csv)",
+                )
+            ]
+        )
     for path in paths:
         if path.is_dir():
             errors.append(ErrorItem(path.stem, path.name, "", "a folder, not a CSV file"))
@@ -291,13 +312,19 @@ def _read_records(
             continue
         if not _known_column(name, kinds, extra):
             reader.cell_error(
-                table.name, 1, j, name,
+                table.name,
+                1,
+                j,
+                name,
                 f"unknown column{_typo_hint(name, [*kinds, *extra])}: use the field names of "
                 "the contract (see the Help sheet of `volmatch template`)",
             )
         elif name in loc.columns:
             reader.cell_error(
-                table.name, 1, j, name,
+                table.name,
+                1,
+                j,
+                name,
                 f"column {name!r} appears twice (also column {column_letter(loc.columns[name])})",
             )
         else:
@@ -309,8 +336,12 @@ def _read_records(
         if f.is_required() and name not in given and not (model is Placement and by_start):
             loc.absent.add(name)
             reader.errors.append(
-                ErrorItem(table.name, table.name, "",
-                          f"required column {name!r} is missing (row 1 names the columns)")
+                ErrorItem(
+                    table.name,
+                    table.name,
+                    "",
+                    f"required column {name!r} is missing (row 1 names the columns)",
+                )
             )
     records: list[dict[str, Any]] = []
     for i, cells in enumerate(table.rows[1:], start=2):
@@ -330,7 +361,10 @@ def _read_records(
             if got is None:
                 if j > len(header) or not header[j - 1]:
                     reader.cell_error(
-                        table.name, i, j, "no header",
+                        table.name,
+                        i,
+                        j,
+                        "no header",
                         f"a value ({_describe(v)}) in a column without a name in row 1",
                         rid,
                     )
@@ -375,7 +409,10 @@ def _read_policy(reader: _Reader, table: Table) -> dict[str, Any]:
             continue
         if name not in POLICY_COLUMNS:
             reader.cell_error(
-                table.name, 1, j, name,
+                table.name,
+                1,
+                j,
+                name,
                 f"unknown column{_typo_hint(name, POLICY_COLUMNS)}: the Policy sheet has the "
                 "columns key, value and (optionally) notes",
             )
@@ -403,6 +440,7 @@ def _read_policy(reader: _Reader, table: Table) -> dict[str, Any]:
     ]
     policy: dict[str, Any] = {}
     for i, cells in enumerate(table.rows[1:], start=2):
+
         def at(col: int, cells: list[Any] = cells) -> Any:
             return cells[col - 1] if col <= len(cells) else None
 
@@ -413,7 +451,10 @@ def _read_policy(reader: _Reader, table: Table) -> dict[str, Any]:
             for j, v in enumerate(cells, start=1):
                 if j not in cols.values() and not _blank(v):
                     reader.cell_error(
-                        table.name, i, j, "no header",
+                        table.name,
+                        i,
+                        j,
+                        "no header",
                         f"a value ({_describe(v)}) in a column without a name in row 1",
                     )
             continue  # blank rows and rows of notes only
@@ -421,25 +462,38 @@ def _read_policy(reader: _Reader, table: Table) -> dict[str, Any]:
         for j, v in enumerate(cells, start=1):
             if j not in cols.values() and not _blank(v):
                 reader.cell_error(
-                    table.name, i, j, "no header",
+                    table.name,
+                    i,
+                    j,
+                    "no header",
                     f"a value ({_describe(v)}) in a column without a name in row 1",
                 )
         if key not in known:
             reader.cell_error(
-                table.name, i, kc, "key",
+                table.name,
+                i,
+                kc,
+                "key",
                 f"unknown policy key {key!r}{_typo_hint(key, known)}",
             )
             continue
         if key in loc.ids:
             reader.cell_error(
-                table.name, i, kc, "key",
+                table.name,
+                i,
+                kc,
+                "key",
                 f"{key!r} is given twice (also row {loc.ids[key][0]})",
             )
             continue
         loc.ids[key] = [i]
         head, _, sub = key.partition(".")
-        kind = kinds[head] if not sub else kind_of(
-            kinds[head].model.model_fields[sub].annotation  # type: ignore[union-attr]
+        kind = (
+            kinds[head]
+            if not sub
+            else kind_of(
+                kinds[head].model.model_fields[sub].annotation  # type: ignore[union-attr]
+            )
         )
         try:
             v = read_cell(kind, value, blank_as_empty=True)
@@ -462,8 +516,12 @@ def _read_policy(reader: _Reader, table: Table) -> dict[str, Any]:
     return policy
 
 
-_SECTION_SHEETS = {"volunteers": VOLUNTEERS, "placements": PLACEMENTS, "previous": PREVIOUS,
-                   "policy": POLICY}
+_SECTION_SHEETS = {
+    "volunteers": VOLUNTEERS,
+    "placements": PLACEMENTS,
+    "previous": PREVIOUS,
+    "policy": POLICY,
+}
 
 
 def _humanise(rest: str) -> str:
@@ -486,8 +544,10 @@ def _translate(reader: _Reader, e: ErrorItem) -> ErrorItem | None:
             header = cand
             break
     top = header or (segs[0] if segs else "")
-    rest = e.field[len(header):] if header and e.field.startswith(header) else (
-        "" if header else e.field
+    rest = (
+        e.field[len(header) :]
+        if header and e.field.startswith(header)
+        else ("" if header else e.field)
     )
     rest = _humanise(rest)
     msg = f"{rest}: {e.message}" if rest else e.message
@@ -497,8 +557,12 @@ def _translate(reader: _Reader, e: ErrorItem) -> ErrorItem | None:
             return ErrorItem(loc.sheet, loc.sheet, f"'{e.field}'", e.message)
         if (rows[0], header) in loc.faulty:
             return None
-        return ErrorItem(loc.sheet, f"row {rows[0]}",
-                         f"column {column_letter(loc.columns['value'])} ({header})", msg)
+        return ErrorItem(
+            loc.sheet,
+            f"row {rows[0]}",
+            f"column {column_letter(loc.columns['value'])} ({header})",
+            msg,
+        )
     m = re.fullmatch(rf"{e.section}\[(\d+)\]", e.record)
     if m:
         idx = int(m.group(1))
@@ -537,16 +601,16 @@ def round_from_tables(tables: Mapping[str, Table], label: str = "workbook") -> R
         canon = next((k for k in known if k.lower() == name.strip().lower()), None)
         if canon is not None:
             if canon in by_name:
-                reader.errors.append(
-                    ErrorItem(canon, canon, "", f"two sheets are named {canon!r}")
-                )
+                reader.errors.append(ErrorItem(canon, canon, "", f"two sheets are named {canon!r}"))
             by_name[canon] = table
         elif _ignored_sheet(name):
             continue  # reference sheets of the template, and the user's own notes
         else:
             reader.errors.append(
                 ErrorItem(
-                    name, name, "",
+                    name,
+                    name,
+                    "",
                     f"unknown sheet{_typo_hint(name, known)}: a round has the sheets "
                     f"{', '.join(known)}; name sheets of your own with a leading '_'",
                 )
@@ -601,7 +665,6 @@ def read_workbook_bytes(data: bytes) -> Round:
 def read_csv_folder(folder: str | Path) -> Round:
     """Read a round from a folder of `Volunteers.csv`, `Placements.csv`, `Policy.csv` ..."""
     return round_from_tables(load_csv_tables(folder), str(folder))
-
 
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")

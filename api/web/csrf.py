@@ -24,8 +24,11 @@ PRESIGN_MAX_AGE_S = 3600
 
 def same(expected: str, given: object) -> bool:
     """Whether `given` is the token `expected` (constant time; empty never matches)."""
-    return (bool(expected) and isinstance(given, str)
-            and hmac.compare_digest(expected.encode(), given.encode()))
+    return (
+        bool(expected)
+        and isinstance(given, str)
+        and hmac.compare_digest(expected.encode(), given.encode())
+    )
 
 
 async def checked_form(request: Request, expected: str) -> FormData:
@@ -43,5 +46,11 @@ def presign_token(request: Request) -> str:
 
 
 def keep_presign(request: Request, response: Response, token: str) -> None:
-    response.set_cookie(PRESIGN_COOKIE, token, max_age=PRESIGN_MAX_AGE_S, httponly=True,
-                        samesite="strict", secure=request.url.scheme == "https")
+    response.set_cookie(
+        PRESIGN_COOKIE,
+        token,
+        max_age=PRESIGN_MAX_AGE_S,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )

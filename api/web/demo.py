@@ -41,13 +41,24 @@ def load_demo_pool(session: Session) -> bool:
     for p in placements:
         partner = (p.needs_assessment or {}).get("host_partner")
         names.setdefault(p.host, partner if isinstance(partner, str) else p.host)
-    upsert(session, Host.__table__,
-           [{"id": h, "name": n[:200], "created_at": now} for h, n in names.items()], [])
-    upsert(session, VolunteerRow.__table__,
-           [{"id": v.id, "data": _data(v), "updated_at": now} for v in volunteers], [])
-    upsert(session, PlacementRow.__table__,
-           [{"id": p.id, "host_id": p.host, "data": _data(p), "updated_at": now}
-            for p in placements], [])
+    upsert(
+        session,
+        Host.__table__,
+        [{"id": h, "name": n[:200], "created_at": now} for h, n in names.items()],
+        [],
+    )
+    upsert(
+        session,
+        VolunteerRow.__table__,
+        [{"id": v.id, "data": _data(v), "updated_at": now} for v in volunteers],
+        [],
+    )
+    upsert(
+        session,
+        PlacementRow.__table__,
+        [{"id": p.id, "host_id": p.host, "data": _data(p), "updated_at": now} for p in placements],
+        [],
+    )
     return True
 
 
@@ -57,8 +68,14 @@ def demo_links(session: Session, link_hours: float) -> dict[str, str]:
     tokens: dict[str, str] = {}
     for role in DEMO_ROLES:
         label = f"demo {role}"
-        key = next((k for k in session.scalars(select(ApiKey).where(ApiKey.label == label))
-                    if key_state(k) == "active"), None)
+        key = next(
+            (
+                k
+                for k in session.scalars(select(ApiKey).where(ApiKey.label == label))
+                if key_state(k) == "active"
+            ),
+            None,
+        )
         if key is None:
             key = create_key(session, role, DEMO_HOST if role == "host" else None, label)[0]
         tokens[role] = create_link(session, key.id, link_hours)

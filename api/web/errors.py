@@ -71,18 +71,21 @@ def install_page_errors(app: FastAPI) -> None:
 
     @app.exception_handler(PageNotFound)
     async def _not_found(request: Request, _: PageNotFound) -> Response:
-        return render(request, "404.html", status=404, user=getattr(request.state,
-                                                                    "page_user", None))
+        return render(
+            request, "404.html", status=404, user=getattr(request.state, "page_user", None)
+        )
 
     @app.exception_handler(CsrfRejected)
     async def _csrf(request: Request, _: CsrfRejected) -> Response:
-        return render(request, "403.html", status=403, user=getattr(request.state,
-                                                                    "page_user", None))
+        return render(
+            request, "403.html", status=403, user=getattr(request.state, "page_user", None)
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Any:
         if exc.status_code == 404 and is_page_path(request.url.path):
-            return render(request, "404.html", status=404,
-                          user=getattr(request.state, "page_user", None))
+            return render(
+                request, "404.html", status=404, user=getattr(request.state, "page_user", None)
+            )
         assert api_http is not None
         return await api_http(request, exc)  # type: ignore[misc]

@@ -9,11 +9,18 @@ from collections.abc import Callable
 def nav_for(role: str | None, _: Callable[[str], str]) -> list[tuple[str, str]]:
     """The links of `role`'s navigation bar, in order (none before sign-in)."""
     if role == "host":
-        return [(_("My needs"), "/host/needs"), (_("New need"), "/host/needs/new"),
-                (_("Matched volunteers"), "/host/matches")]
+        return [
+            (_("My needs"), "/host/needs"),
+            (_("New need"), "/host/needs/new"),
+            (_("Matched volunteers"), "/host/matches"),
+        ]
     if role == "coordinator":
-        return [(_("Dashboard"), "/coordinator"), (_("Pool"), "/coordinator/pool"),
-                (_("Run a round"), "/coordinator/rounds/new"), (_("Scenarios"), "/planner")]
+        return [
+            (_("Dashboard"), "/coordinator"),
+            (_("Pool"), "/coordinator/pool"),
+            (_("Run a round"), "/coordinator/rounds/new"),
+            (_("Scenarios"), "/planner"),
+        ]
     if role == "planner":
         return [(_("Scenarios"), "/planner")]
     return []
@@ -21,5 +28,6 @@ def nav_for(role: str | None, _: Callable[[str], str]) -> list[tuple[str, str]]:
 
 def home_of(role: str) -> str:
     """Where a role lands after sign-in."""
-    return {"host": "/host/needs", "coordinator": "/coordinator",
-            "planner": "/planner"}.get(role, "/sign-in")
+    return {"host": "/host/needs", "coordinator": "/coordinator", "planner": "/planner"}.get(
+        role, "/sign-in"
+    )

@@ -25,8 +25,15 @@ from volmatch.models import ErrorItem, Placement
 LEVEL_MAPS = ("required_skills", "desired_skills", "required_languages", "desired_languages")
 """Form sections of (code, level) rows."""
 TEXT_FIELDS = ("title", "country", "start_earliest", "start_latest")
-INT_FIELDS = ("slots", "priority", "min_months", "max_months", "security_level", "age_min",
-              "age_max")
+INT_FIELDS = (
+    "slots",
+    "priority",
+    "min_months",
+    "max_months",
+    "security_level",
+    "age_min",
+    "age_max",
+)
 LIST_FIELDS = ("required_training", "sdg_targets")
 ASSESSMENT_KEYS = ("summary", "beneficiaries")
 """Keys of the needs assessment the form edits; others are kept as they are."""
@@ -65,12 +72,12 @@ def _int_or_text(raw: str) -> int | str:
         return raw
 
 
-def form_document(form: FormData, host_id: str, placement_id: str | None,
-                  assessment: Mapping[str, Any] | None) -> dict[str, Any]:
+def form_document(
+    form: FormData, host_id: str, placement_id: str | None, assessment: Mapping[str, Any] | None
+) -> dict[str, Any]:
     """The placement document a posted need form asks for (empty inputs left out, so the
     defaults apply and a missing required field is named as the API names it)."""
-    doc: dict[str, Any] = {"id": placement_id or str(form.get("id", "")).strip(),
-                           "host": host_id}
+    doc: dict[str, Any] = {"id": placement_id or str(form.get("id", "")).strip(), "host": host_id}
     for name in TEXT_FIELDS:
         value = str(form.get(name, "")).strip()
         if value:
@@ -82,8 +89,11 @@ def form_document(form: FormData, host_id: str, placement_id: str | None,
     for name in LEVEL_MAPS:
         codes = [str(c).strip() for c in form.getlist(f"{name}.code")]
         levels = [str(v).strip() for v in form.getlist(f"{name}.level")]
-        pairs = {c: (_int_or_text(v) if "skills" in name else v)
-                 for c, v in zip(codes, levels, strict=False) if c}
+        pairs = {
+            c: (_int_or_text(v) if "skills" in name else v)
+            for c, v in zip(codes, levels, strict=False)
+            if c
+        }
         if pairs:
             doc[name] = pairs
     for name in LIST_FIELDS:
@@ -117,8 +127,9 @@ def _english(message: str) -> str:
     return message
 
 
-def check(doc: dict[str, Any], gettext: Callable[[str], str] = _english
-          ) -> tuple[Placement | None, NeedForm]:
+def check(
+    doc: dict[str, Any], gettext: Callable[[str], str] = _english
+) -> tuple[Placement | None, NeedForm]:
     """Validate `doc` as the API does: the placement, or None and the errors by input,
     in the language of `gettext` (the API's English where there is no translation)."""
     form = NeedForm(values=doc)
@@ -129,17 +140,24 @@ def check(doc: dict[str, Any], gettext: Callable[[str], str] = _english
         # request_errors gives one item per error, in order: the type and ctx of each
         # key its translation.
         for err, item in zip(errors, request_errors(errors, doc), strict=True):
-            text = localize(item.message, gettext, error_type=str(err.get("type", "")),
-                            ctx=err.get("ctx"))
+            text = localize(
+                item.message, gettext, error_type=str(err.get("type", "")), ctx=err.get("ctx")
+            )
             form.errors.setdefault(_input_of(item), []).append(text)
         return None, form
 
 
-def add_api_error(form: NeedForm, status: int, detail: str,
-                  items: list[ErrorItem], gettext: Callable[[str], str] = _english) -> None:
+def add_api_error(
+    form: NeedForm,
+    status: int,
+    detail: str,
+    items: list[ErrorItem],
+    gettext: Callable[[str], str] = _english,
+) -> None:
     """An error the service answered (403, 404, 409, 422 ...) shown on the form."""
     if not items:
         form.errors.setdefault("id" if status in (404, 409) else "", []).append(
-            localize(detail, gettext))
+            localize(detail, gettext)
+        )
     for item in items:
         form.errors.setdefault(_input_of(item), []).append(localize(item.message, gettext))

@@ -33,8 +33,16 @@ def need_options(lang: str = "en") -> NeedOptions:
     """The form's lists in `lang` (built once per language)."""
     countries_tr = _names("iso3166-1", lang)
     languages_tr = _names("iso639-3", lang)
-    countries = sorted(((c.alpha_2, countries_tr.gettext(c.name)) for c in pycountry.countries),
-                       key=lambda c: c[1].casefold())
-    languages = sorted(((x.alpha_2, languages_tr.gettext(x.name)) for x in pycountry.languages
-                        if hasattr(x, "alpha_2")), key=lambda x: x[1].casefold())
+    countries = sorted(
+        ((c.alpha_2, countries_tr.gettext(c.name)) for c in pycountry.countries),
+        key=lambda c: c[1].casefold(),
+    )
+    languages = sorted(
+        (
+            (x.alpha_2, languages_tr.gettext(x.name))
+            for x in pycountry.languages
+            if hasattr(x, "alpha_2")
+        ),
+        key=lambda x: x[1].casefold(),
+    )
     return NeedOptions(tuple(countries), tuple(languages), CEFR_LEVELS)

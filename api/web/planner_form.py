@@ -87,13 +87,19 @@ def add_volunteers(form: Form, document: dict[str, Any]) -> dict[str, Any]:
     training = _text(form, "vol_training")
     if errors:
         raise FormErrors(errors)
-    change: dict[str, Any] = {"generate": "volunteers", "count": count,
-                              "id_prefix": f"NEW-{language.upper()}-"}
+    change: dict[str, Any] = {
+        "generate": "volunteers",
+        "count": count,
+        "id_prefix": f"NEW-{language.upper()}-",
+    }
     if training:
         change["like"] = {"training": training}
     change["set"] = {f"languages.{language}": level}
-    return {"name": name, "description": f"{count} more volunteers speaking {language} "
-            f"at {level}", "changes": [change]}
+    return {
+        "name": name,
+        "description": f"{count} more volunteers speaking {language} at {level}",
+        "changes": [change],
+    }
 
 
 def relax_language(form: Form, document: dict[str, Any]) -> dict[str, Any]:
@@ -106,11 +112,17 @@ def relax_language(form: Form, document: dict[str, Any]) -> dict[str, Any]:
     name = _name(form, "lang_name", errors, f"{country.lower()}-{language}-{level}")
     if errors:
         raise FormErrors(errors)
-    return {"name": name, "description": f"{language} relaxed to {level} in {country}",
-            "changes": [{"update": "placements",
-                         "where": {"country": country,
-                                   f"required_languages.{language}": f"> {level}"},
-                         "set": {f"required_languages.{language}": level}}]}
+    return {
+        "name": name,
+        "description": f"{language} relaxed to {level} in {country}",
+        "changes": [
+            {
+                "update": "placements",
+                "where": {"country": country, f"required_languages.{language}": f"> {level}"},
+                "set": {f"required_languages.{language}": level},
+            }
+        ],
+    }
 
 
 def add_country(form: Form, document: dict[str, Any]) -> dict[str, Any]:
@@ -131,8 +143,11 @@ def add_country(form: Form, document: dict[str, Any]) -> dict[str, Any]:
         p["id"] = f"{p['id']}-{country}"
         p["country"] = country
         p.pop("ranking", None)  # the host's ranking was for the other country's need
-    return {"name": name, "description": f"placements like those in {like} open in {country}",
-            "changes": [{"add": "placements", "records": copies}]}
+    return {
+        "name": name,
+        "description": f"placements like those in {like} open in {country}",
+        "changes": [{"add": "placements", "records": copies}],
+    }
 
 
 def sweep_weight(form: Form, document: dict[str, Any]) -> dict[str, Any]:
@@ -150,8 +165,7 @@ def sweep_weight(form: Form, document: dict[str, Any]) -> dict[str, Any]:
     name = _name(form, "sweep_name", errors, f"{weight}-weight")
     if errors:
         raise FormErrors(errors)
-    return {"name": name, "parameter": f"policy.weights.{weight}",
-            "values": [int(v) for v in raw]}
+    return {"name": name, "parameter": f"policy.weights.{weight}", "values": [int(v) for v in raw]}
 
 
 BUILDERS: dict[str, tuple[str, Callable[[Form, dict[str, Any]], dict[str, Any]]]] = {
@@ -179,8 +193,12 @@ def add_entry(text: str, section: str, entry: dict[str, Any]) -> str:
         items = data[section] = []
     if not isinstance(items, list):
         raise FormErrors({"yaml": f"{section}: must be a list"})
-    taken = {i.get("name") for key in ("variants", "sweeps")
-             for i in (data.get(key) or []) if isinstance(i, dict)}
+    taken = {
+        i.get("name")
+        for key in ("variants", "sweeps")
+        for i in (data.get(key) or [])
+        if isinstance(i, dict)
+    }
     base, n = entry["name"], 2
     while entry["name"] in taken:
         entry = {**entry, "name": f"{base}-{n}"}

@@ -56,30 +56,45 @@ def warm() -> None:
         translator(lang)
 
 
-def render(request: Request, name: str, *, status: int = 200,
-           headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
+def render(
+    request: Request,
+    name: str,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
     """The page `name` rendered for this request. `context` may hold `user` (a
     `deps.PageUser`); the language follows `i18n.page_language`."""
     lang = page_language(request)
     tr = translator(lang)
     user = context.pop("user", None)
-    html = environment().get_template(name).render(
-        request=request,
-        _=tr.gettext,
-        gettext=tr.gettext,
-        ngettext=tr.ngettext,
-        lang=lang,
-        languages=LANGUAGES,
-        user=user,
-        csrf_token=getattr(user, "csrf", ""),
-        nav=nav_for(user.role if user is not None else None, tr.gettext),
-        path=request.url.path,
-        **context,
+    html = (
+        environment()
+        .get_template(name)
+        .render(
+            request=request,
+            _=tr.gettext,
+            gettext=tr.gettext,
+            ngettext=tr.ngettext,
+            lang=lang,
+            languages=LANGUAGES,
+            user=user,
+            csrf_token=getattr(user, "csrf", ""),
+            nav=nav_for(user.role if user is not None else None, tr.gettext),
+            path=request.url.path,
+            **context,
+        )
     )
     response = HTMLResponse(html, status_code=status, headers={**PAGE_HEADERS, **(headers or {})})
     asked = request.query_params.get("lang")
     if asked in LANGUAGES:
-        response.set_cookie(LANG_COOKIE, asked, max_age=LANG_COOKIE_DAYS * 86400,
-                            httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https")
+        response.set_cookie(
+            LANG_COOKIE,
+            asked,
+            max_age=LANG_COOKIE_DAYS * 86400,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
     return response

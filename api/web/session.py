@@ -46,8 +46,15 @@ def start_session(session: Session, key_id: str, hours: float) -> str:
     """A new session for the key `key_id`; return the cookie's token (shown once)."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = utcnow()
-    session.add(WebSession(id=_hash(token), key_id=key_id, csrf=secrets.token_urlsafe(24),
-                           created_at=now, expires_at=now + dt.timedelta(hours=hours)))
+    session.add(
+        WebSession(
+            id=_hash(token),
+            key_id=key_id,
+            csrf=secrets.token_urlsafe(24),
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=hours),
+        )
+    )
     session.flush()
     return token
 
@@ -77,8 +84,7 @@ def purge_sessions(session: Session) -> int:
     are kept until then, so that a second use is told "used"); return how many."""
     now = utcnow()
     gone = 0
-    for table, column in ((WebSession, WebSession.expires_at),
-                          (SignInLink, SignInLink.expires_at)):
+    for table, column in ((WebSession, WebSession.expires_at), (SignInLink, SignInLink.expires_at)):
         done = session.execute(delete(table).where(column <= now))
         gone += int(getattr(done, "rowcount", 0) or 0)
     return gone
@@ -88,8 +94,14 @@ def create_link(session: Session, key_id: str, hours: float) -> str:
     """A one-time sign-in link token for the key `key_id`, good for `hours`."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = utcnow()
-    session.add(SignInLink(id=_hash(token), key_id=key_id, created_at=now,
-                           expires_at=now + dt.timedelta(hours=hours)))
+    session.add(
+        SignInLink(
+            id=_hash(token),
+            key_id=key_id,
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=hours),
+        )
+    )
     session.flush()
     return token
 
@@ -104,8 +116,7 @@ def redeem_link(session: Session, token: str) -> str | None:
     now = utcnow()
     taken = session.execute(
         update(SignInLink)
-        .where(SignInLink.id == link_id, SignInLink.used_at.is_(None),
-               SignInLink.expires_at > now)
+        .where(SignInLink.id == link_id, SignInLink.used_at.is_(None), SignInLink.expires_at > now)
         .values(used_at=now)
     )
     if not getattr(taken, "rowcount", 0):

@@ -60,9 +60,11 @@ def volunteers_without_pairs(c: CompiledRound, vis: Sequence[int]) -> dict[int, 
         if npl == 0:
             out[vi] = [part("no_placements")]
             continue
-        miss = [] if c.policy_trained[vi] else [
-            m for m in required if m not in c.volunteers[vi].training
-        ]
+        miss = (
+            []
+            if c.policy_trained[vi]
+            else [m for m in required if m not in c.volunteers[vi].training]
+        )
         if miss:
             out[vi] = [part("policy_training_missing", modules=[repr(m) for m in miss])]
         else:
@@ -120,15 +122,21 @@ def _all_fail(
         return part(
             "all_fail_languages",
             language_parts=[
-                part("language_below", language=language(c.languages[code]),
-                     level=CEFR_LEVELS[lv - 1], has=v.languages.get(c.languages[code], "none"))
+                part(
+                    "language_below",
+                    language=language(c.languages[code]),
+                    level=CEFR_LEVELS[lv - 1],
+                    has=v.languages.get(c.languages[code], "none"),
+                )
                 for code, lv in lowest
             ],
         )
     if rule == "dates":
         return part(
-            "all_fail_dates", available_from=str(v.available_from),
-            available_until=str(v.available_until), min_months=v.min_months,
+            "all_fail_dates",
+            available_from=str(v.available_from),
+            available_until=str(v.available_until),
+            min_months=v.min_months,
         )
     if rule == "country":
         return part("all_fail_country")
@@ -201,33 +209,50 @@ def _placement_batch(
     passed = {r: x.tolist() for r, x in check_rules(c, closest, ps).items()}
     best_lang = c.lang_level.max(axis=0)
     out: dict[int, list[Reason]] = {}
-    for j, (pi, near, vi) in enumerate(zip(ps.tolist(), n_near.tolist(), closest.tolist(),
-                                           strict=True)):
+    for j, (pi, near, vi) in enumerate(
+        zip(ps.tolist(), n_near.tolist(), closest.tolist(), strict=True)
+    ):
         p = c.placements[pi]
         mine = {r: x[j] for r, x in fail.items()}
         reasons = [part("nobody_eligible", pool=nv)]
         if mine["languages"] == nv and p.required_languages:
-            reasons.append(part(
-                "nobody_speaks",
-                language_parts=[
-                    part("speaks_at", language=language(lg), level=lv,
-                         best=_level_name(int(best_lang[c.languages.index(lg)])))
-                    for lg, lv in sorted(p.required_languages.items())
-                ],
-            ))
+            reasons.append(
+                part(
+                    "nobody_speaks",
+                    language_parts=[
+                        part(
+                            "speaks_at",
+                            language=language(lg),
+                            level=lv,
+                            best=_level_name(int(best_lang[c.languages.index(lg)])),
+                        )
+                        for lg, lv in sorted(p.required_languages.items())
+                    ],
+                )
+            )
         if mine["skills"] == nv and p.required_skills:
-            reasons.append(part(
-                "nobody_has_skills",
-                skill_parts=[part("skill_at", skill=s, level=lv)
-                             for s, lv in sorted(p.required_skills.items())],
-            ))
+            reasons.append(
+                part(
+                    "nobody_has_skills",
+                    skill_parts=[
+                        part("skill_at", skill=s, level=lv)
+                        for s, lv in sorted(p.required_skills.items())
+                    ],
+                )
+            )
         reasons += _rule_counts(mine, nv, "volunteers")
         if near:
-            reasons.append(part(
-                "pairwise_only", count=near,
-                rule_parts=[part("pairwise_fail", count=x[j], rule=r, rule_text=RULES[r])
-                            for r, x in pair_fail.items() if x[j]],
-            ))
+            reasons.append(
+                part(
+                    "pairwise_only",
+                    count=near,
+                    rule_parts=[
+                        part("pairwise_fail", count=x[j], rule=r, rule_text=RULES[r])
+                        for r, x in pair_fail.items()
+                        if x[j]
+                    ],
+                )
+            )
         failures = pair_failures(c, vi, pi, {r: x[j] for r, x in passed.items()})
         reasons.append(_closest("closest_volunteer", c.volunteer_ids[vi], failures))
         out[pi] = reasons

@@ -27,8 +27,10 @@ def explain_volunteer(
     c, pairs, scores = prep.compiled, prep.pairs, prep.scores
     pis = list(range(c.n_placements)) if placements is None else list(placements)
     mine, regret = pr.net.regrets_of(vi)
-    pair_at = {int(p): (int(i), int(r)) for i, p, r in
-               zip(mine.tolist(), pairs.p[mine].tolist(), regret.tolist(), strict=True)}
+    pair_at = {
+        int(p): (int(i), int(r))
+        for i, p, r in zip(mine.tolist(), pairs.p[mine].tolist(), regret.tolist(), strict=True)
+    }
     chosen_set = set(np.asarray(chosen).tolist())
     rows: list[dict[str, Any]] = []
     for pi in pis:
@@ -44,8 +46,12 @@ def explain_volunteer(
         i, r = found
         reason = _outcome(pr, i in chosen_set, r)
         row.update(
-            eligible=True, score=int(scores.total[i]), breakdown=scores.breakdown(i),
-            regret=None if r == UNREACHABLE else r, outcome=text_of(reason), reason=reason,
+            eligible=True,
+            score=int(scores.total[i]),
+            breakdown=scores.breakdown(i),
+            regret=None if r == UNREACHABLE else r,
+            outcome=text_of(reason),
+            reason=reason,
         )
         rows.append(row)
     return rows

@@ -87,8 +87,9 @@ def start_prices(c: CompiledRound, pv: NDArray[np.int32], pp: NDArray[np.int32],
     u = np.zeros(c.n_volunteers)
     if len(pos) == 0:
         return u
-    sol = max_score_assignment(c.n_volunteers, c.capacity.astype(np.int64), pv[pos], pp[pos],
-                               scaled[pos])
+    sol = max_score_assignment(
+        c.n_volunteers, c.capacity.astype(np.int64), pv[pos], pp[pos], scaled[pos]
+    )
     chosen = pos[sol.chosen]
     at = np.full(c.n_volunteers, -1, dtype=np.int64)
     at[pv[chosen]] = chosen
@@ -188,8 +189,9 @@ def all_choices(
     if capped_full is not None:
         capped = capped_full[keep]
         capped_value = e.per_place(capped)
-        capped_exact = capped_value - pen * np.where(applies & (e.sizes(capped) >= 2),
-                                                     e.missing_genders(capped), 0.0)
+        capped_exact = capped_value - pen * np.where(
+            applies & (e.sizes(capped) >= 2), e.missing_genders(capped), 0.0
+        )
         values = [
             np.minimum(v, capped_value - pen * k) for v, k in zip(values, missings, strict=True)
         ]
@@ -305,8 +307,11 @@ def _patterns(
     masks = [single, both, only_f, only_m, neither, plain]
     missings = [0, 0, 1, 1, 2, 0]
     valid = [
-        np.ones(e.n_p, dtype=np.bool_), has_f & has_m, has_f & (count >= 2),
-        has_m & (count >= 2), count >= 2,
+        np.ones(e.n_p, dtype=np.bool_),
+        has_f & has_m,
+        has_f & (count >= 2),
+        has_m & (count >= 2),
+        count >= 2,
     ]
     ok = [v & applies for v in valid] + [~applies]
     return masks, missings, ok
@@ -324,8 +329,11 @@ def grouping(key: NDArray[np.int64]) -> tuple[NDArray[np.intp], NDArray[np.intp]
 
 
 def nationality_allowed(
-    rank: NDArray[np.int64], by_group: NDArray[np.intp], group_starts: NDArray[np.intp],
-    group_of: NDArray[np.intp], cap: int,
+    rank: NDArray[np.int64],
+    by_group: NDArray[np.intp],
+    group_starts: NDArray[np.intp],
+    group_of: NDArray[np.intp],
+    cap: int,
 ) -> NDArray[np.bool_]:
     """Per entry: among the `cap` best of its (placement, nationality) group, `rank`
     being each entry's place in the value order (distinct, so ties cannot let more
@@ -408,8 +416,7 @@ def decomposition_steps(
     which no step starts. `balance_budget`: after the first steps, move the budget's
     multiplier towards the choices spending the budget (each step's bound stays valid
     at its own multiplier): the choices then make a better start."""
-    sub = _Subgradient(prep, policy, lam, prev_pairs, n_previous, target, balance_budget,
-                       locked)
+    sub = _Subgradient(prep, policy, lam, prev_pairs, n_previous, target, balance_budget, locked)
     for k in range(iterations):
         if until is not None and time.perf_counter() > until:
             return
@@ -454,7 +461,8 @@ class _Subgradient:
         self.budget = policy.budget if balance_budget else None
         self.pay = (
             placement_costs(c, policy)[self.pp].astype(np.float64)
-            if policy.budget is not None else None
+            if policy.budget is not None
+            else None
         )
         self.fixed_u = pairs.v[locked] if locked is not None else np.zeros(0, dtype=np.intp)
         self.u = self.prices()
@@ -500,8 +508,14 @@ class _Subgradient:
             rank[order] = np.arange(len(order))
             allowed = nationality_allowed(rank, *self.groups, self.cap)[order]
         value, self.chosen = all_choices(
-            reduced[order], pp[order].astype(np.int64), self.starts, self.gender[order],
-            self.slots, self.applies, self.pen, allowed,
+            reduced[order],
+            pp[order].astype(np.int64),
+            self.starts,
+            self.gender[order],
+            self.slots,
+            self.applies,
+            self.pen,
+            allowed,
         )
         self.total = float(self.u.sum()) + self.const + float(value.sum())
         return DualStep(int(np.ceil(self.total + ROUNDING_MARGIN)), self.keep[order[self.chosen]])
@@ -509,9 +523,9 @@ class _Subgradient:
     def step(self, k: int) -> bool:
         """Move the prices (and the multiplier) after step k; False when the steps
         are done."""
-        used = np.bincount(
-            self.pv[self.order[self.chosen]], minlength=self.c.n_volunteers
-        ).astype(np.float64)
+        used = np.bincount(self.pv[self.order[self.chosen]], minlength=self.c.n_volunteers).astype(
+            np.float64
+        )
         if self.total < self.best:
             self.best = self.total
             self.stalls = 0

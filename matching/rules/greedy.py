@@ -97,7 +97,8 @@ class Greedy:
             policy.budget.total if policy.budget is not None and "budget" not in skip else None
         )
         self.nat_cap = (
-            None if "nationality_per_placement" in skip
+            None
+            if "nationality_per_placement" in skip
             else policy.max_same_nationality_per_placement
         )
         self.share = (

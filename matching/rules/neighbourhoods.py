@@ -134,8 +134,9 @@ class Neighbourhoods:
             cand = self.by_p[self.p_start[p] : self.p_start[p + 1]]
             vols.append(pairs.v[self.best_candidates(cand)].astype(np.intp))
         vols.append(pairs.v[picked[np.isin(pairs.p[picked], ps)]].astype(np.intp))
-        return self._window(np.unique(ps).astype(np.intp), np.unique(np.concatenate(vols)),
-                            picked, at)
+        return self._window(
+            np.unique(ps).astype(np.intp), np.unique(np.concatenate(vols)), picked, at
+        )
 
     def _window(self, ps: IntP, v_w: IntP, picked: IntP, at: IntP) -> Window:
         """The window of the placements `ps` and the volunteers `v_w`, groups made whole."""
@@ -206,9 +207,7 @@ def guided_groups(
     cost = placement_costs(c, policy).astype(np.int64)
     load_now = np.bincount(pairs.p[picked], minlength=c.n_placements)
     load_guide = np.bincount(pairs.p[guide], minlength=c.n_placements)
-    delta = {
-        r: int(((load_guide[ps] - load_now[ps]) * cost[ps]).sum()) for r, ps in pieces.items()
-    }
+    delta = {r: int(((load_guide[ps] - load_now[ps]) * cost[ps]).sum()) for r, ps in pieces.items()}
     order = sorted(pieces, key=lambda r: (delta[r], pieces[r][0]))
     if rng is not None:
         # other partners each round: shuffled within the spenders and the savers

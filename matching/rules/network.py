@@ -61,8 +61,10 @@ class _Network:
         """Send `supply` units from the source to `sink` at least cost."""
         flow = min_cost_flow.SimpleMinCostFlow()
         flow.add_arcs_with_capacity_and_unit_cost(
-            np.concatenate(self.tails), np.concatenate(self.heads),
-            np.concatenate(self.caps), np.concatenate(self.costs),
+            np.concatenate(self.tails),
+            np.concatenate(self.heads),
+            np.concatenate(self.caps),
+            np.concatenate(self.costs),
         )
         supplies = np.zeros(sink + 1, dtype=np.int64)
         supplies[0], supplies[sink] = supply, -supply
@@ -99,8 +101,9 @@ def layered_flow(
     nv = len(used_v)
     net = _Network()
     net.take(nv)  # 1..nv: the volunteers
-    net.arcs(np.zeros(nv, np.int64), 1 + np.arange(nv), np.ones(nv, np.int64),
-             np.zeros(nv, np.int64))
+    net.arcs(
+        np.zeros(nv, np.int64), 1 + np.arange(nv), np.ones(nv, np.int64), np.zeros(nv, np.int64)
+    )
     used_p, p_node = compact_ids(pairs.p, c.n_placements)
     p_base = net.take(len(used_p))
     pair_arc_first = net.n_arcs
@@ -217,8 +220,7 @@ def _gender_arcs(
     slots = np.minimum(c.capacity[used_p], len(pairs)).astype(np.int64)
     node_p = np.repeat(np.arange(npl), n_cls)
     heads = p_base + node_p
-    net.arcs(g_base + np.arange(npl * n_cls), heads, slots[node_p],
-             np.zeros(npl * n_cls, np.int64))
+    net.arcs(g_base + np.arange(npl * n_cls), heads, slots[node_p], np.zeros(npl * n_cls, np.int64))
     # the first volunteer of each class is worth a bonus (the placement's own arc
     # caps the total, whatever passes here): pen for female and male, and for the
     # other class only the per-volunteer charge, which is all a lone such volunteer

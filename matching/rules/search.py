@@ -97,8 +97,9 @@ def improve(
     `fresh_guide` may offer a newer one when those are done. Returns the new
     assignment, the floors and statistics.
     """
-    search = _Search(prep, policy, picked, locked, prev_pair, solve_window, floors, guide,
-                     fresh_guide)
+    search = _Search(
+        prep, policy, picked, locked, prev_pair, solve_window, floors, guide, fresh_guide
+    )
     start = time.perf_counter()
     names = search.names
     for k, name in enumerate(names):
@@ -233,10 +234,11 @@ class _Search:
         anew so that the windows go where the bound and the incumbent disagree."""
         for name, hood in self.hoods:
             counts: dict[str, int] = {}
-            picked, values, kept = run_moves(self.local, self.current, hood, self.values,
-                                             LOCAL_PASSES, until, counts)
-            self.stats[f"{name}_offered"] = (
-                self.stats.get(f"{name}_offered", 0) + counts.get("offered", 0)
+            picked, values, kept = run_moves(
+                self.local, self.current, hood, self.values, LOCAL_PASSES, until, counts
+            )
+            self.stats[f"{name}_offered"] = self.stats.get(f"{name}_offered", 0) + counts.get(
+                "offered", 0
             )
             if kept:
                 self.stats[name] = self.stats.get(name, 0) + kept
@@ -286,8 +288,9 @@ class _Search:
             out = self.rng.choice(pool, size=min(n, len(pool)), replace=False)
             cand = np.delete(self.current, out).astype(np.intp)
             vals = self.ev.values(cand)
-            floors = [self.floors.get(m, self.values[j])
-                      for j, m in enumerate(self.names[: tier.k])]
+            floors = [
+                self.floors.get(m, self.values[j]) for j, m in enumerate(self.names[: tier.k])
+            ]
             keeps = all(vals[j] >= floors[j] for j in range(tier.k))
             if keeps and not self.ev.breaches(cand, self.local.locked):
                 return cand
@@ -310,7 +313,9 @@ class _Search:
                 self.stats["guides"] = self.stats.get("guides", 1) + 1
                 tier.guided = self._guided_windows(self.guide)
         if (
-            not tier.guided and tier.gained and self.guide is not None
+            not tier.guided
+            and tier.gained
+            and self.guide is not None
             and tier.rounds < GUIDED_ROUNDS
         ):
             # what is left of the difference, packed anew
@@ -323,10 +328,9 @@ class _Search:
         if not tier.queue:
             if not tier.last:
                 return "stop"
-            tier.queue = [p for p in seeds(self.ev, self.current, tier.name)
-                          if p not in tier.tried] or [
-                int(self.rng.integers(self.prep.compiled.n_placements))
-            ]
+            tier.queue = [
+                p for p in seeds(self.ev, self.current, tier.name) if p not in tier.tried
+            ] or [int(self.rng.integers(self.prep.compiled.n_placements))]
         seed = tier.queue.pop(0)
         if seed in tier.tried and not tier.last:
             return "skip"
@@ -356,6 +360,7 @@ class _Search:
                 tier.gained = True
             self._keep(cand, new)
             if not tier.last:
-                tier.queue = [p for p in seeds(self.ev, self.current, tier.name)
-                              if p not in tier.tried]
+                tier.queue = [
+                    p for p in seeds(self.ev, self.current, tier.name) if p not in tier.tried
+                ]
         return whole

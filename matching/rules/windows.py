@@ -194,8 +194,9 @@ class _WindowSolver:
         # `held` pairs left out of the model are unchanged: the caller adds win.fixed
         return mp[chosen & ~is_fixed], whole
 
-    def _objective(self, model: cp_model.CpModel, built: RulesModel, name: str,
-                   win: Window) -> None:
+    def _objective(
+        self, model: cp_model.CpModel, built: RulesModel, name: str, win: Window
+    ) -> None:
         """Maximise tier `name`; before the last tier, the last one (score) too, below it."""
         exprs: dict[str, Any] = dict(built.tiers)
         last = built.tiers[-1][0]

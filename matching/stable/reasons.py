@@ -142,13 +142,19 @@ def _open_slot_reasons(st: _Standing, chosen: IP) -> dict[int, list[Reason]]:
     lines: list[Reason] = []
     for i, v, h in zip(col.tolist(), pv[col].tolist(), held[pv[col]].tolist(), strict=True):
         if h >= 0:
-            lines.append(part(
-                "stable_holds", volunteer=vids[v], placement=pids[int(pp[h])],
-                held_nth=int(rk.vrank[h]) + 1, rank_nth=int(rk.vrank[i]) + 1,
-            ))
+            lines.append(
+                part(
+                    "stable_holds",
+                    volunteer=vids[v],
+                    placement=pids[int(pp[h])],
+                    held_nth=int(rk.vrank[h]) + 1,
+                    rank_nth=int(rk.vrank[i]) + 1,
+                )
+            )
         else:
-            lines.append(part("stable_holder_group", volunteer=vids[v],
-                              group_parts=[st.group_note(v)]))
+            lines.append(
+                part("stable_holder_group", volunteer=vids[v], group_parts=[st.group_note(v)])
+            )
     why_p: dict[int, list[Reason]] = {}
     at = 0
     for p, n in zip(ps.tolist(), n_col.tolist(), strict=True):

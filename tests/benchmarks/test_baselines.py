@@ -12,8 +12,9 @@ from benchmarks.generate import generate_round
 from tests.benchmarks.helpers import candidate_pairs
 
 
-def _lp_optimum(pv: np.ndarray, pp: np.ndarray, score: np.ndarray, cap: np.ndarray,
-                n_v: int) -> float:
+def _lp_optimum(
+    pv: np.ndarray, pp: np.ndarray, score: np.ndarray, cap: np.ndarray, n_v: int
+) -> float:
     from scipy.optimize import linprog
     from scipy.sparse import coo_matrix
 
@@ -21,8 +22,9 @@ def _lp_optimum(pv: np.ndarray, pp: np.ndarray, score: np.ndarray, cap: np.ndarr
     rows = np.concatenate([pv, n_v + pp])
     cols = np.concatenate([np.arange(k), np.arange(k)])
     a = coo_matrix((np.ones(2 * k), (rows, cols)), shape=(n_v + len(cap), k))
-    res = linprog(-score, A_ub=a, b_ub=np.concatenate([np.ones(n_v), cap]), bounds=(0, 1),
-                  method="highs")
+    res = linprog(
+        -score, A_ub=a, b_ub=np.concatenate([np.ones(n_v), cap]), bounds=(0, 1), method="highs"
+    )
     return float(-res.fun)
 
 
@@ -76,8 +78,15 @@ def test_preference_lists_follow_the_contract_order() -> None:
 def test_hospital_resident_matches_a_stable_outcome() -> None:
     c, pairs, scores = candidate_pairs(generate_round(200, 40, seed=6))
     none = np.full(len(pairs), -1)
-    hr = bl.hospital_resident(pairs.v, pairs.p, scores.total, c.capacity, c.n_volunteers,
-                              volunteer_pref_pos=none, placement_rank_pos=none)
+    hr = bl.hospital_resident(
+        pairs.v,
+        pairs.p,
+        scores.total,
+        c.capacity,
+        c.n_volunteers,
+        volunteer_pref_pos=none,
+        placement_rank_pos=none,
+    )
     assert hr.status == "stable" and hr.matched > 0
     bl.check_assignment(pairs.v, pairs.p, c.capacity, hr.chosen, c.n_volunteers)
     # Both sides rank by the same score: the stable matching is the greedy one (ANCHORS).

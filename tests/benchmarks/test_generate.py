@@ -19,8 +19,9 @@ def test_same_seed_same_document_and_other_seed_differs() -> None:
     a = generate_round(300, 60, seed=7)
     b = generate_round(300, 60, seed=7)
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-    assert json.dumps(a, sort_keys=True) != json.dumps(generate_round(300, 60, seed=8),
-                                                        sort_keys=True)
+    assert json.dumps(a, sort_keys=True) != json.dumps(
+        generate_round(300, 60, seed=8), sort_keys=True
+    )
 
 
 @pytest.mark.parametrize(("n_v", "n_p"), [(1, 1), (7, 2), (400, 80), (2000, 500)])

@@ -23,8 +23,16 @@ def test_smallest_size_of_the_quick_ladder(tmp_path: Path) -> None:
     # The rules variant is left out: with couples volmatch runs a time-limited solve
     # (~20 s at this size), and its harness path differs from the pure one only in the
     # generator flag, which tests/benchmarks/test_generate.py covers.
-    argv = ["--sizes", "1000x200", "--variants", "pure", "--skip", "cpsat,hr,stable",
-            "--out", str(tmp_path)]
+    argv = [
+        "--sizes",
+        "1000x200",
+        "--variants",
+        "pure",
+        "--skip",
+        "cpsat,hr,stable",
+        "--out",
+        str(tmp_path),
+    ]
     if importlib.util.find_spec("matplotlib") is None:  # the `bench` extra is optional
         argv.append("--no-plot")
     assert ladder.main(argv) == 0
@@ -33,7 +41,8 @@ def test_smallest_size_of_the_quick_ladder(tmp_path: Path) -> None:
     assert doc["schema"] == ladder.SCHEMA
     assert {"machine", "runs", "targets", "markdown", "started"} <= set(doc)
     assert [(r["volunteers"], r["placements"], r["variant"]) for r in doc["runs"]] == [
-        (1000, 200, "pure")]
+        (1000, 200, "pure")
+    ]
     assert len(list(tmp_path.glob("ladder-*.json"))) == 1
     if "--no-plot" not in argv:
         assert (tmp_path / "ladder.png").stat().st_size > 0
@@ -41,8 +50,15 @@ def test_smallest_size_of_the_quick_ladder(tmp_path: Path) -> None:
     pure = doc["runs"][0]
     assert pure["pairs"] > 10 * pure["volunteers"]
     methods = {m["method"]: m for m in pure["methods"]}
-    assert {"volmatch", "volmatch CLI", "min-cost flow", "greedy by score", "CP-SAT bare",
-            "matching HR", "volmatch stable"} <= set(methods)
+    assert {
+        "volmatch",
+        "volmatch CLI",
+        "min-cost flow",
+        "greedy by score",
+        "CP-SAT bare",
+        "matching HR",
+        "volmatch stable",
+    } <= set(methods)
     vm, flow = methods["volmatch"], methods["min-cost flow"]
     assert vm["status"] == "optimal" and flow["status"] == "optimal"
     assert vm["objective"] == flow["objective"] == vm["bound"]

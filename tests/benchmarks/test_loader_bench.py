@@ -19,9 +19,21 @@ def test_loader_bench_writes_its_figures(tmp_path: Path) -> None:
 
 def test_the_baseline_has_no_limits() -> None:
     with_limits, baseline = _validators()
-    title = json.dumps({"volunteers": [], "placements": [
-        {"id": "P1", "host": "H1", "country": "KE", "start_earliest": "2027-01-01",
-         "start_latest": "2027-01-01", "title": "x" * 1000}]})
+    title = json.dumps(
+        {
+            "volunteers": [],
+            "placements": [
+                {
+                    "id": "P1",
+                    "host": "H1",
+                    "country": "KE",
+                    "start_earliest": "2027-01-01",
+                    "start_latest": "2027-01-01",
+                    "title": "x" * 1000,
+                }
+            ],
+        }
+    )
     assert baseline.validate_json(title)["placements"][0].title == "x" * 1000
     try:
         with_limits.validate_json(title)

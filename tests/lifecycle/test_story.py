@@ -192,4 +192,3 @@ def test_the_demo_round_after_its_match(tmp_path: Path) -> None:
         )
         for a in again.assignments
     )
-

@@ -42,15 +42,15 @@ def build_lists(r: Round, prep: Prepared) -> Lists:
     inf = 10**9
     vol: dict[str, list[str]] = {v.id: [] for v in r.volunteers}
     pl: dict[str, list[str]] = {p.id: [] for p in r.placements}
-    for (v, p) in score:
+    for v, p in score:
         vol[v].append(p)
         pl[p].append(v)
     for v, ps in vol.items():
-        ps.sort(key=lambda p, v=v: (
-            prefs[v].index(p) if p in prefs[v] else inf, -score[(v, p)], p))
+        ps.sort(key=lambda p, v=v: (prefs[v].index(p) if p in prefs[v] else inf, -score[(v, p)], p))
     for p, vs in pl.items():
-        vs.sort(key=lambda v, p=p: (
-            ranking[p].index(v) if v in ranking[p] else inf, -score[(v, p)], v))
+        vs.sort(
+            key=lambda v, p=p: (ranking[p].index(v) if v in ranking[p] else inf, -score[(v, p)], v)
+        )
     locked = {k.volunteer: k.placement for k in r.policy.locked}
     slots = {p.id: p.slots for p in r.placements}
     for p in locked.values():
@@ -70,13 +70,20 @@ def joint_options(L: Lists, members: list[str]) -> list[tuple[str, ...]]:
     if L.together == "placement":
         combos = [(p,) * len(members) for p in L.pl]
     else:
-        combos = [c for c in itertools.product(*[L.vol[m] for m in members])
-                  if len({L.country[p] for p in c}) == 1]
-    ok = [c for c in combos
-          if all(p in L.vol[m] for m, p in zip(members, c, strict=True))
-          and all(c.count(p) <= L.slots[p] for p in c)]
-    return sorted(ok, key=lambda c: (
-        sum(L.vol[m].index(p) for m, p in zip(members, c, strict=True)), c))
+        combos = [
+            c
+            for c in itertools.product(*[L.vol[m] for m in members])
+            if len({L.country[p] for p in c}) == 1
+        ]
+    ok = [
+        c
+        for c in combos
+        if all(p in L.vol[m] for m, p in zip(members, c, strict=True))
+        and all(c.count(p) <= L.slots[p] for p in c)
+    ]
+    return sorted(
+        ok, key=lambda c: (sum(L.vol[m].index(p) for m, p in zip(members, c, strict=True)), c)
+    )
 
 
 def blocking_pairs(L: Lists, match: dict[str, str]) -> list[tuple[str, str]]:
@@ -116,8 +123,13 @@ def blocking_groups(L: Lists, match: dict[str, str]) -> list[str]:
             for m, p in zip(members, choice, strict=True):
                 asks.setdefault(p, []).append(m)
             if all(
-                all(m in sorted([h for h in holders[p] if h not in members] + new,
-                                key=L.pl[p].index)[: L.slots[p]] for m in new)
+                all(
+                    m
+                    in sorted([h for h in holders[p] if h not in members] + new, key=L.pl[p].index)[
+                        : L.slots[p]
+                    ]
+                    for m in new
+                )
                 for p, new in asks.items()
             ):
                 out.append(g)

@@ -36,8 +36,7 @@ def test_budget_alone_feasible_and_infeasible_and_its_array_check_agrees() -> No
     from tests.matching.rounds import rule_alone
     from volmatch.matching.constraints.budget import add_budget, breaches
 
-    d = doc([vol("A"), vol("B")], [plc("P1", slots=2)],
-            budget={"total": 300, "cost": {"NP": 200}})
+    d = doc([vol("A"), vol("B")], [plc("P1", slots=2)], budget={"total": 300, "cost": {"NP": 200}})
     ok, prep, picked, pol = rule_alone(d, add_budget, [("A", "P1")])
     assert ok and not breaches(prep.compiled, prep.pairs, picked, pol)
     ok, prep, picked, pol = rule_alone(d, add_budget, [("A", "P1"), ("B", "P1")])

@@ -72,9 +72,11 @@ def test_groups_alone_feasible_and_infeasible_and_its_array_check_agrees() -> No
     from tests.matching.rounds import rule_alone
     from volmatch.matching.constraints.groups import add_groups, breaches
 
-    d = doc([vol("A", group="g"), vol("B", group="g")],
-            [plc("P1", slots=2), plc("P2", host="H2", country="KE")],
-            group_together="placement")
+    d = doc(
+        [vol("A", group="g"), vol("B", group="g")],
+        [plc("P1", slots=2), plc("P2", host="H2", country="KE")],
+        group_together="placement",
+    )
     ok, prep, picked, pol = rule_alone(d, add_groups, [("A", "P1"), ("B", "P1")])
     assert ok and breaches(prep.compiled, prep.pairs, picked, pol.group_together) == []
     ok, prep, picked, pol = rule_alone(d, add_groups, [("A", "P1"), ("B", "P2")])

@@ -18,8 +18,9 @@ def test_rematch_with_nothing_changed_moves_nobody() -> None:
     first = solve(d)
     # a previous result that is optimal but not the one the solver picks on its own
     swapped = {"P1": "P2", "P2": "P1"}
-    d["previous"] = [a.model_dump(mode="json") | {"placement": swapped[a.placement]}
-                     for a in first.assignments]
+    d["previous"] = [
+        a.model_dump(mode="json") | {"placement": swapped[a.placement]} for a in first.assignments
+    ]
     for cost in (0, 100):
         d["policy"] = {"move_cost": cost}
         again = solve(d)

@@ -39,8 +39,11 @@ def test_cap_alone_feasible_and_infeasible_and_its_array_check_agrees() -> None:
         placement_breaches,
     )
 
-    d = doc([vol("A"), vol("B"), vol("C", nationality="KE")], [plc("P1", slots=3)],
-            max_same_nationality_per_placement=1)
+    d = doc(
+        [vol("A"), vol("B"), vol("C", nationality="KE")],
+        [plc("P1", slots=3)],
+        max_same_nationality_per_placement=1,
+    )
     ok, prep, picked, pol = rule_alone(d, add_nationality_per_placement, [("A", "P1"), ("C", "P1")])
     assert ok and placement_breaches(prep.compiled, prep.pairs, picked, pol) == []
     ok, prep, picked, pol = rule_alone(d, add_nationality_per_placement, [("A", "P1"), ("B", "P1")])
@@ -54,8 +57,12 @@ def test_share_alone_feasible_and_infeasible_and_its_array_check_agrees() -> Non
     from tests.matching.rounds import rule_alone
     from volmatch.matching.constraints.nationality import add_nationality_share, share_breaches
 
-    d = doc([vol("A"), vol("B"), vol("C", nationality="KE")], [plc("P1", slots=3)],
-            max_nationality_share_per_country=0.5, nationality_share_allowance=0)
+    d = doc(
+        [vol("A"), vol("B"), vol("C", nationality="KE")],
+        [plc("P1", slots=3)],
+        max_nationality_share_per_country=0.5,
+        nationality_share_allowance=0,
+    )
     ok, prep, picked, pol = rule_alone(d, add_nationality_share, [("A", "P1"), ("C", "P1")])
     assert ok and share_breaches(prep.compiled, prep.pairs, picked, pol) == []
     ok, prep, picked, pol = rule_alone(d, add_nationality_share, [("A", "P1"), ("B", "P1")])

@@ -42,11 +42,15 @@ def reasons_of(d: dict[str, Any]) -> tuple[Result, dict[str, list[str]], dict[st
 
 
 def test_a_volunteer_no_placement_accepts_is_told_the_rules_and_the_closest() -> None:
-    _result, why_v, why_p = reasons_of(doc(
-        [vol("V1", skills={"teaching": 3}), vol("V2", skills={"teaching": 5})],
-        [plc("P1", required_skills={"teaching": 4}),
-         plc("P2", required_skills={"teaching": 4}, security_level=2)],
-    ))
+    _result, why_v, why_p = reasons_of(
+        doc(
+            [vol("V1", skills={"teaching": 3}), vol("V2", skills={"teaching": 5})],
+            [
+                plc("P1", required_skills={"teaching": 4}),
+                plc("P2", required_skills={"teaching": 4}, security_level=2),
+            ],
+        )
+    )
     skills = "has every required skill at the level asked"
     assert why_v["V1"] == [
         "no placement accepts this volunteer (of 2 placements)",
@@ -66,10 +70,12 @@ def test_a_volunteer_no_placement_accepts_is_told_the_rules_and_the_closest() ->
 
 
 def test_an_eligible_volunteer_left_out_is_told_what_placing_them_costs() -> None:
-    result, why_v, why_p = reasons_of(doc(
-        [vol("V1", skills={"teaching": 5}), vol("V2", skills={"teaching": 3})],
-        [plc("P1", desired_skills={"teaching": 5})],
-    ))
+    result, why_v, why_p = reasons_of(
+        doc(
+            [vol("V1", skills={"teaching": 5}), vol("V2", skills={"teaching": 3})],
+            [plc("P1", desired_skills={"teaching": 5})],
+        )
+    )
     held = {a.volunteer: a.score for a in result.assignments}
     assert held == {"V1": 1100}
     assert why_v["V2"] == [
@@ -84,10 +90,12 @@ def test_an_eligible_volunteer_left_out_is_told_what_placing_them_costs() -> Non
 
 
 def test_an_open_slot_an_equally_good_round_fills_is_a_tie() -> None:
-    result, _why_v, why_p = reasons_of(doc(
-        [vol("V1", skills={"teaching": 5})],
-        [plc("P1", desired_skills={"teaching": 5}), plc("P2", country="KE")],
-    ))
+    result, _why_v, why_p = reasons_of(
+        doc(
+            [vol("V1", skills={"teaching": 5})],
+            [plc("P1", desired_skills={"teaching": 5}), plc("P2", country="KE")],
+        )
+    )
     (a,) = result.assignments
     assert (a.volunteer, a.placement, a.score) == ("V1", "P1", 1100)
     assert why_p["P2"] == [
@@ -99,38 +107,45 @@ def test_an_open_slot_an_equally_good_round_fills_is_a_tie() -> None:
 
 
 def test_an_open_slot_with_too_few_eligible_volunteers_says_so() -> None:
-    _result, _why_v, why_p = reasons_of(doc(
-        [vol("V1", skills={"teaching": 5}), vol("V2", skills={"teaching": 3})],
-        [plc("P1", desired_skills={"teaching": 5}),
-         plc("P2", slots=2, required_skills={"teaching": 5})],
-    ))
-    assert why_p == {"P2": [
-        "only 1 volunteer(s) are eligible for its 2 slot(s)",
-        "nobody else can come: every volunteer eligible for it is placed here or locked",
-    ]}
+    _result, _why_v, why_p = reasons_of(
+        doc(
+            [vol("V1", skills={"teaching": 5}), vol("V2", skills={"teaching": 3})],
+            [
+                plc("P1", desired_skills={"teaching": 5}),
+                plc("P2", slots=2, required_skills={"teaching": 5}),
+            ],
+        )
+    )
+    assert why_p == {
+        "P2": [
+            "only 1 volunteer(s) are eligible for its 2 slot(s)",
+            "nobody else can come: every volunteer eligible for it is placed here or locked",
+        ]
+    }
 
 
 def test_missing_policy_training_is_the_one_reason() -> None:
     _result, why_v, why_p = reasons_of(doc([vol("V1", training=[])], [plc("P1")]))
-    assert why_v["V1"] == [
-        "has not completed the training every volunteer needs: 'pre-deployment'"
-    ]
+    assert why_v["V1"] == ["has not completed the training every volunteer needs: 'pre-deployment'"]
     assert why_p["P1"][-1] == (
         "closest: V1 fails only training: has not completed training 'pre-deployment'"
     )
 
 
 def test_a_group_no_placement_takes_whole_is_named_first() -> None:
-    _result, why_v, why_p = reasons_of(doc(
-        [vol("V1", group="g"), vol("V2", group="g", languages={"fr": "B2"})],
-        [plc("P1", required_languages={"en": "B1"}),
-         plc("P2", required_languages={"fr": "B1"})],
-    ))
+    _result, why_v, why_p = reasons_of(
+        doc(
+            [vol("V1", group="g"), vol("V2", group="g", languages={"fr": "B2"})],
+            [
+                plc("P1", required_languages={"en": "B1"}),
+                plc("P2", required_languages={"fr": "B1"}),
+            ],
+        )
+    )
     assert why_v["V1"] == [
         "group 'g': no placement accepts all 2 members (V1, V2)",
         "eligible for 1 placement(s), 0 of them full",
-        "under the hard rules alone, an equally good round places V1 at P1, where they "
-        "score 1100",
+        "under the hard rules alone, an equally good round places V1 at P1, where they score 1100",
         "policy rules in force: groups",
     ]
     assert why_p["P2"] == [
@@ -141,24 +156,24 @@ def test_a_group_no_placement_takes_whole_is_named_first() -> None:
 
 
 def test_explanations_name_full_placements_and_missing_languages() -> None:
-    result, why_v, why_p = reasons_of(doc(
-        [
-            vol("V1", languages={"fr": "C1"}),
-            vol("V2", languages={"fr": "B2"}),
-            vol("V3", languages={"fr": "A2"}),
-        ],
-        [
-            plc("P1", required_languages={"fr": "B2"}, desired_languages={"fr": "C1"}),
-            plc("P2", required_languages={"fr": "C2"}),
-        ],
-    ))
+    result, why_v, why_p = reasons_of(
+        doc(
+            [
+                vol("V1", languages={"fr": "C1"}),
+                vol("V2", languages={"fr": "B2"}),
+                vol("V3", languages={"fr": "A2"}),
+            ],
+            [
+                plc("P1", required_languages={"fr": "B2"}, desired_languages={"fr": "C1"}),
+                plc("P2", required_languages={"fr": "C2"}),
+            ],
+        )
+    )
     assert [a.volunteer for a in result.assignments] == ["V1"]
     assert why_v["V2"][0] == "eligible for 1 placement(s), 1 of them full"
     assert "the cheapest place is P1" in why_v["V2"][1]
     assert "no placement accepts French below B2 (has A2)" in " ".join(why_v["V3"])
-    assert "no volunteer speaks French at C2 or above (best in pool: C1)" in " ".join(
-        why_p["P2"]
-    )
+    assert "no volunteer speaks French at C2 or above (best in pool: C1)" in " ".join(why_p["P2"])
 
 
 def test_a_volunteer_explained_alone_gets_every_placement() -> None:
@@ -171,17 +186,24 @@ def test_a_volunteer_explained_alone_gets_every_placement() -> None:
     pr = pricing(prep, sol.chosen, is_pure_optimum(prep, sol.status, "optimal"))
     v1 = explain_volunteer(pr, sol.chosen, 0)
     assert v1[0] == {
-        "placement": "P1", "eligible": True, "score": 980,
+        "placement": "P1",
+        "eligible": True,
+        "score": 980,
         "breakdown": {"placed": 500, "skills": 180, "languages": 200, "priority": 100},
-        "regret": 0, "outcome": "assigned here", "reason": {"code": "pair_assigned", "params": {}},
+        "regret": 0,
+        "outcome": "assigned here",
+        "reason": {"code": "pair_assigned", "params": {}},
     }
     assert v1[1]["eligible"] is False
     assert v1[1]["failed_rules"] == {"skills": "P2 requires skills teaching 4 (has 3)"}
     v2 = explain_volunteer(pr, sol.chosen, 1)
     # V2 at P1 instead of P2: V1 would have to leave P1 (980), V2 scores 1100 there too
     assert [(row["regret"], row["outcome"]) for row in v2] == [
-        (980, "not chosen: giving this volunteer this placement lowers the round's best "
-              "total by 980 points"),
+        (
+            980,
+            "not chosen: giving this volunteer this placement lowers the round's best "
+            "total by 980 points",
+        ),
         (0, "assigned here"),
     ]
 

@@ -51,8 +51,10 @@ def test_claims_hold_with_a_lock(d: dict[str, Any], data: st.DataObject) -> None
         return
     k = data.draw(st.integers(0, len(prep.pairs) - 1))
     c = prep.compiled
-    lock = {"volunteer": c.volunteer_ids[int(prep.pairs.v[k])],
-            "placement": c.placement_ids[int(prep.pairs.p[k])]}
+    lock = {
+        "volunteer": c.volunteer_ids[int(prep.pairs.v[k])],
+        "placement": c.placement_ids[int(prep.pairs.p[k])],
+    }
     r = parse_round({**d, "policy": {**d["policy"], "locked": [lock]}})
     res = solve_round(r)
     assert check_claims(r, res, resolve=True) == []
@@ -75,10 +77,12 @@ def test_a_tie_is_said_as_a_tie() -> None:
 
 def test_a_cost_names_the_volunteer_who_would_give_way_and_both_scores() -> None:
     # B speaks French at C2 and fits P1 better than A: A's cost is the difference.
-    r = parse_round(doc(
-        [vol("A", languages={"fr": "B1"}), vol("B", languages={"fr": "C2"})],
-        [plc("P1", desired_languages={"fr": "C2"})],
-    ))
+    r = parse_round(
+        doc(
+            [vol("A", languages={"fr": "B1"}), vol("B", languages={"fr": "C2"})],
+            [plc("P1", desired_languages={"fr": "C2"})],
+        )
+    )
     res = solve_round(r)
     (u,) = res.unmatched_volunteers
     assert u.volunteer == "A" and u.best_placement == "P1"
@@ -93,12 +97,19 @@ def test_a_cost_names_the_volunteer_who_would_give_way_and_both_scores() -> None
 
 def test_a_vacancy_chain_is_told_step_by_step() -> None:
     # A fits only P1; B is at P1 but can move to P2, where C would otherwise be.
-    r = parse_round(doc(
-        [vol("A", skills={"teaching": 5}), vol("B", skills={"teaching": 3}),
-         vol("C", skills={"teaching": 2})],
-        [plc("P1", required_skills={"teaching": 3}, desired_skills={"teaching": 3}),
-         plc("P2", desired_skills={"teaching": 5})],
-    ))
+    r = parse_round(
+        doc(
+            [
+                vol("A", skills={"teaching": 5}),
+                vol("B", skills={"teaching": 3}),
+                vol("C", skills={"teaching": 2}),
+            ],
+            [
+                plc("P1", required_skills={"teaching": 3}, desired_skills={"teaching": 3}),
+                plc("P2", desired_skills={"teaching": 5}),
+            ],
+        )
+    )
     res = solve_round(r)
     assert check_claims(r, res, resolve=True) == []
     for u in res.unmatched_volunteers:
@@ -115,10 +126,12 @@ def test_an_open_slot_nobody_can_fill_says_so() -> None:
 
 def test_an_open_slot_names_who_would_come_and_what_it_costs() -> None:
     # P2 has room but its only candidate A is worth more at P1.
-    r = parse_round(doc(
-        [vol("A", skills={"teaching": 5})],
-        [plc("P1", desired_skills={"teaching": 5}, priority=5), plc("P2")],
-    ))
+    r = parse_round(
+        doc(
+            [vol("A", skills={"teaching": 5})],
+            [plc("P1", desired_skills={"teaching": 5}, priority=5), plc("P2")],
+        )
+    )
     res = solve_round(r)
     o = next(x for x in res.open_slots if x.placement == "P2")
     assert o.nearest == "A" and o.cost is not None and o.cost > 0
@@ -127,8 +140,9 @@ def test_an_open_slot_names_who_would_come_and_what_it_costs() -> None:
 
 
 def test_nobody_eligible_names_the_closest_volunteer() -> None:
-    r = parse_round(doc([vol("A", languages={"en": "B2"})],
-                        [plc("P1", required_languages={"fr": "B1"})]))
+    r = parse_round(
+        doc([vol("A", languages={"en": "B2"})], [plc("P1", required_languages={"fr": "B1"})])
+    )
     res = solve_round(r)
     (o,) = res.open_slots
     assert o.cost is None and o.nearest == "A"
@@ -170,5 +184,6 @@ def test_the_demo_says_nothing_false() -> None:
     # the round's total score", those with a cost of 0 are now told it is a tie
     ties = [u for u in res.unmatched_volunteers if u.cost == 0]
     assert ties and all("tie" in _codes(u.details) for u in ties)
-    assert not any("would lower the round's total" in t for u in res.unmatched_volunteers
-                   for t in u.reasons)
+    assert not any(
+        "would lower the round's total" in t for u in res.unmatched_volunteers for t in u.reasons
+    )

@@ -74,8 +74,10 @@ def _variants(c: CompiledRound, p: Placement, ch_field: str) -> list[tuple[objec
     elif ch_field.startswith("required_languages."):
         lg = ch_field.split(".", 1)[1]
         for rank in range(CEFR_RANK[p.required_languages[lg]] - 1, 0, -1):
-            put(CEFR_LEVELS[rank - 1], required_languages={**p.required_languages,
-                                                            lg: CEFR_LEVELS[rank - 1]})
+            put(
+                CEFR_LEVELS[rank - 1],
+                required_languages={**p.required_languages, lg: CEFR_LEVELS[rank - 1]},
+            )
         put(None, required_languages={k: v for k, v in p.required_languages.items() if k != lg})
     elif ch_field == "security_level":
         for lv in range(p.security_level - 1, -1, -1):
@@ -107,15 +109,25 @@ def _variants(c: CompiledRound, p: Placement, ch_field: str) -> list[tuple[objec
     return out
 
 
-_FIELDS = ("security_level", "min_months", "max_months", "start_latest", "start_earliest",
-           "age_min", "age_max")
+_FIELDS = (
+    "security_level",
+    "min_months",
+    "max_months",
+    "start_latest",
+    "start_earliest",
+    "age_min",
+    "age_max",
+)
 
 
 def _check_smallest(c: CompiledRound, p: Placement, pi: int, changes: list[Change]) -> None:
     by_field = {ch.field: ch for ch in changes if ch.rule != "training"}
     base = _brute_eligible(c, [p], pi)[0]
-    fields = [*_FIELDS, *(f"required_skills.{s}" for s in p.required_skills),
-              *(f"required_languages.{lg}" for lg in p.required_languages)]
+    fields = [
+        *_FIELDS,
+        *(f"required_skills.{s}" for s in p.required_skills),
+        *(f"required_languages.{lg}" for lg in p.required_languages),
+    ]
     for fld in fields:
         variants = _variants(c, p, fld)
         if not variants:
@@ -136,8 +148,9 @@ def _check_smallest(c: CompiledRound, p: Placement, pi: int, changes: list[Chang
     for m in p.required_training:
         if m in c.round.policy.required_training:
             continue
-        variant = p.model_copy(update={"required_training": [x for x in p.required_training
-                                                             if x != m]})
+        variant = p.model_copy(
+            update={"required_training": [x for x in p.required_training if x != m]}
+        )
         gain = int((_brute_eligible(c, [variant], pi)[0] & ~base).sum())
         got = [ch for ch in changes if ch.requirement == f"training:{m}"]
         assert [ch.admits for ch in got] == ([gain] if gain else [])
@@ -204,8 +217,9 @@ def test_drafts_compiled_against_the_pool_match_the_round(d: dict[str, Any]) -> 
 def test_draft_with_codes_the_pool_never_saw() -> None:
     d = doc([vol("V1"), vol("V2", skills={"ict": 2})], [plc("P1")])
     c = compile_round(parse_round(d))
-    new = Placement.model_validate(plc("D1", required_skills={"carpentry": 1},
-                                       desired_languages={"sw": "B1"}, country="KE"))
+    new = Placement.model_validate(
+        plc("D1", required_skills={"carpentry": 1}, desired_languages={"sw": "B1"}, country="KE")
+    )
     f = feasibility(c, new)
     assert f.n_eligible == 0 and f.rules["skills"].only == 2
     assert [ch.text() for ch in f.changes] == ["without the carpentry requirement: +2"]
@@ -220,8 +234,11 @@ def test_the_first_day_of_an_age_is_where_age_on_reaches_it() -> None:
 
     births = [dt.date(1996, 2, 27) + dt.timedelta(days=k) for k in range(0, 1500, 7)]
     births += [dt.date(1996, 2, 29), dt.date(2000, 2, 29), dt.date(1999, 12, 31)]
-    c = compile_round(parse_round(doc(
-        [vol(f"V{i}", birth_date=b.isoformat()) for i, b in enumerate(births)], [plc("P1")])))
+    c = compile_round(
+        parse_round(
+            doc([vol(f"V{i}", birth_date=b.isoformat()) for i, b in enumerate(births)], [plc("P1")])
+        )
+    )
     birth = c.birth.astype(np.int64)
     for years in (18, 25):
         first = first_day_of_age(c, years)

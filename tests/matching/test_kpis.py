@@ -8,15 +8,24 @@ from volmatch.models import parse_round
 
 
 def test_kpis_of_a_small_round() -> None:
-    result = solve_round(parse_round(doc(
-        [vol("V1", skills={"teaching": 5}),
-         vol("V2", skills={"teaching": 3}, nationality="KE", gender="male"),
-         vol("V3", training=[])],
-        [plc("P1", desired_skills={"teaching": 5}, priority=5),
-         plc("P2", priority=2, slots=2)],
-    )))
+    result = solve_round(
+        parse_round(
+            doc(
+                [
+                    vol("V1", skills={"teaching": 5}),
+                    vol("V2", skills={"teaching": 3}, nationality="KE", gender="male"),
+                    vol("V3", training=[]),
+                ],
+                [
+                    plc("P1", desired_skills={"teaching": 5}, priority=5),
+                    plc("P2", priority=2, slots=2),
+                ],
+            )
+        )
+    )
     assert {(a.volunteer, a.placement, a.score) for a in result.assignments} == {
-        ("V1", "P1", 1200), ("V2", "P2", 1050),
+        ("V1", "P1", 1200),
+        ("V2", "P2", 1050),
     }
     assert result.kpis == {
         "volunteers": 3,

@@ -20,8 +20,9 @@ def test_ranges_cover_every_placement_once() -> None:
 
 
 @pytest.mark.parametrize("seed", [0, 3])
-def test_threaded_pairs_and_scores_equal_one_pass(monkeypatch: pytest.MonkeyPatch,
-                                                  seed: int) -> None:
+def test_threaded_pairs_and_scores_equal_one_pass(
+    monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
     r = parse_round(generate_round(600, 90, seed=seed))
     one = compile_round(r)
     pairs = find_pairs(one)
@@ -29,9 +30,13 @@ def test_threaded_pairs_and_scores_equal_one_pass(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(parallel, "PARALLEL_FROM", 0)
     monkeypatch.setattr(parallel, "workers", lambda c: 3)
     prep = prepare(r)
-    for a, b in ((pairs.v, prep.pairs.v), (pairs.p, prep.pairs.p),
-                 (pairs.start, prep.pairs.start), (pairs.months, prep.pairs.months),
-                 (scores.total, prep.scores.total)):
+    for a, b in (
+        (pairs.v, prep.pairs.v),
+        (pairs.p, prep.pairs.p),
+        (pairs.start, prep.pairs.start),
+        (pairs.months, prep.pairs.months),
+        (scores.total, prep.scores.total),
+    ):
         assert np.array_equal(a, b)
     assert list(scores.components) == list(prep.scores.components)
     for k, v in scores.components.items():

@@ -53,8 +53,12 @@ class Instance:
             p, k = min_fill
             mask = (self.pp == p).astype(float)
             cons.append(LinearConstraint(mask.reshape(1, -1), k, np.inf))
-        res = milp(-self.score.astype(float), constraints=cons, integrality=np.ones(n),
-                   bounds=Bounds(lo, np.ones(n)))
+        res = milp(
+            -self.score.astype(float),
+            constraints=cons,
+            integrality=np.ones(n),
+            bounds=Bounds(lo, np.ones(n)),
+        )
         if res.status != 0:
             return None
         return round(-res.fun)
@@ -94,8 +98,9 @@ def instances(draw: st.DrawFn, max_v: int = 9, max_p: int = 5) -> Instance:
         k = draw(st.integers(0, len(chosen) - 1))
         if capacity[pp[k]] >= 1:
             locked = [k]
-    return Instance(n_v, capacity, pv, pp, np.array(score, dtype=np.int64),
-                    np.array(locked, dtype=np.int64))
+    return Instance(
+        n_v, capacity, pv, pp, np.array(score, dtype=np.int64), np.array(locked, dtype=np.int64)
+    )
 
 
 def _expected_regret(inst: Instance, total: int, pair: int) -> int:
@@ -137,8 +142,11 @@ def test_cost_of_placing_an_unplaced_volunteer_is_its_least_regret(inst: Instanc
         if v in placed:
             assert cost[v] == 0
             continue
-        options = [k for k in np.flatnonzero(inst.pv == v).tolist()
-                   if inst.optimum(force_pair=k) is not None]
+        options = [
+            k
+            for k in np.flatnonzero(inst.pv == v).tolist()
+            if inst.optimum(force_pair=k) is not None
+        ]
         if not options:
             assert cost[v] == UNREACHABLE and best[v] == -1
             continue
@@ -163,8 +171,14 @@ def test_cost_of_one_more_slot_equals_the_optimum_with_that_slot_filled(inst: In
 
 def test_a_tie_costs_nothing_and_a_worse_fit_costs_the_difference() -> None:
     # P0 has one slot; V0 and V1 both score 1100 there, V2 800; V1 took it.
-    inst = Instance(3, np.array([1]), np.array([0, 1, 2]), np.array([0, 0, 0]),
-                    np.array([1100, 1100, 800]), np.zeros(0, np.int64))
+    inst = Instance(
+        3,
+        np.array([1]),
+        np.array([0, 1, 2]),
+        np.array([0, 0, 0]),
+        np.array([1100, 1100, 800]),
+        np.zeros(0, np.int64),
+    )
     net = ResidualNetwork(3, inst.capacity, inst.pv, inst.pp, inst.score, np.array([1]))
     pairs, regret = net.regrets_at(0)
     assert dict(zip(pairs.tolist(), regret.tolist(), strict=True)) == {0: 0, 1: 0, 2: 300}

@@ -94,9 +94,7 @@ def _relaxation_of(r: Any, decompose: bool) -> int:
     prev = previous_pairs(prep.compiled, prep.pairs)
     prev_idx = np.array([i for i in prev.values() if i >= 0], dtype=np.intp)
     locked = locked_pair_indices(prep)
-    return relaxation(
-        prep, r.policy, locked, prev_idx, len(r.previous), decompose=decompose
-    ).bound
+    return relaxation(prep, r.policy, locked, prev_idx, len(r.previous), decompose=decompose).bound
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -125,10 +123,11 @@ def test_couples_bound_leaves_out_pairs_the_couple_cannot_share() -> None:
     from tests.helpers import doc, plc, vol
 
     d = doc(
-        [vol("V1", group="c1"), vol("V2", group="c1", languages={"fr": "C1"}),
-         vol("V3")],
-        [plc("P1", country="NP"),
-         plc("P2", host="H2", country="KE", required_languages={"fr": "B2"})],
+        [vol("V1", group="c1"), vol("V2", group="c1", languages={"fr": "C1"}), vol("V3")],
+        [
+            plc("P1", country="NP"),
+            plc("P2", host="H2", country="KE", required_languages={"fr": "B2"}),
+        ],
         group_together="country",
         max_same_nationality_per_placement=1,
     )

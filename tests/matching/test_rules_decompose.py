@@ -30,8 +30,15 @@ def improving(steps: Any) -> list[int]:
 
 def flatten(
     places: Sequence[Sequence[tuple[int, ...]]], slots: list[int], applies: list[bool]
-) -> tuple[F64, NDArray[np.int8], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64],
-           NDArray[np.bool_], NDArray[np.int64]]:
+) -> tuple[
+    F64,
+    NDArray[np.int8],
+    NDArray[np.int64],
+    NDArray[np.int64],
+    NDArray[np.int64],
+    NDArray[np.bool_],
+    NDArray[np.int64],
+]:
     """Candidates per placement ((value, gender[, nationality]) each) as `all_choices`
     takes them: values, genders, placements, starts, slots, where the rule applies,
     nationalities (0 where none is given)."""
@@ -56,8 +63,11 @@ def bounds_hold(d: dict[str, Any], pen: int, lam: float, gender: bool) -> None:
     r, result = got
     none = np.zeros(0, dtype=np.intp)
     use = lam if r.policy.budget is not None else 0.0
-    bounds = improving(decomposition_steps(prepare(r), r.policy, use, none, 0,
-                                           target=0.9 * result.objective, iterations=30))
+    bounds = improving(
+        decomposition_steps(
+            prepare(r), r.policy, use, none, 0, target=0.9 * result.objective, iterations=30
+        )
+    )
     assert bounds and all(b >= result.objective for b in bounds)
 
 
@@ -106,13 +116,13 @@ def test_every_bound_it_yields_holds(d: dict[str, Any], pen: int, lam: float) ->
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.lists(st.tuples(st.integers(-50, 100), st.sampled_from([0, 1, 2])), min_size=1,
-             max_size=6),
+    st.lists(st.tuples(st.integers(-50, 100), st.sampled_from([0, 1, 2])), min_size=1, max_size=6),
     st.integers(2, 4),
     st.sampled_from([0.0, 30.0, 200.0]),
 )
-def test_best_choice_is_the_exact_optimum(cands: list[tuple[int, int]], slots: int,
-                                          pen: float) -> None:
+def test_best_choice_is_the_exact_optimum(
+    cands: list[tuple[int, int]], slots: int, pen: float
+) -> None:
     """Against every subset: at most `slots` people, the penalty for each of female
     and male missing once two or more are placed."""
     from itertools import combinations
@@ -187,14 +197,23 @@ def test_group_members_use_only_placements_that_take_them_all() -> None:
         prep = prepare(r)
         ok = group_usable(prep, r.policy)
         c, pairs = prep.compiled, prep.pairs
-        got = {(c.volunteer_ids[int(pairs.v[i])], c.placement_ids[int(pairs.p[i])]): bool(ok[i])
-               for i in range(len(pairs))}
+        got = {
+            (c.volunteer_ids[int(pairs.v[i])], c.placement_ids[int(pairs.p[i])]): bool(ok[i])
+            for i in range(len(pairs))
+        }
         assert got[("A", "P1")] and got[("B", "P1")] and got[("C", "P1")]
         assert got[("B", "P2")] is b_at_p2  # A cannot follow B to Kenya
 
 
-def _best_capped(vals: F64, genders: NDArray[np.int8], nats: list[int], slots: int,
-                 applies: bool, pen: float, cap: int | None) -> float:
+def _best_capped(
+    vals: F64,
+    genders: NDArray[np.int8],
+    nats: list[int],
+    slots: int,
+    applies: bool,
+    pen: float,
+    cap: int | None,
+) -> float:
     """Every subset of at most `slots`, at most `cap` of one nationality (None: no cap)."""
     from collections import Counter
     from itertools import combinations
@@ -227,8 +246,11 @@ def _best_capped(vals: F64, genders: NDArray[np.int8], nats: list[int], slots: i
     st.integers(1, 2),
 )
 def test_capped_choices_bound_the_best_set_within_the_nationality_cap(
-    places: list[list[tuple[int, int, int]]], slots: list[int], applies: list[bool],
-    pen: float, cap: int,
+    places: list[list[tuple[int, int, int]]],
+    slots: list[int],
+    applies: list[bool],
+    pen: float,
+    cap: int,
 ) -> None:
     """With the nationality cap each placement's value lies between the best set
     within the cap (it must never be below: the bound would cut off an assignment) and
@@ -241,7 +263,8 @@ def test_capped_choices_bound_the_best_set_within_the_nationality_cap(
     by_group, group_starts, group_of = grouping(pa * 3 + na)
     allowed = (
         nationality_allowed(np.arange(len(va)), by_group, group_starts, group_of, cap)
-        if len(va) else np.zeros(0, dtype=np.bool_)
+        if len(va)
+        else np.zeros(0, dtype=np.bool_)
     )
     value, chosen = all_choices(va, pa, starts, ga, sl, ap, pen, allowed)
     for p in range(n_p):
@@ -255,8 +278,7 @@ def test_capped_choices_bound_the_best_set_within_the_nationality_cap(
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(0, 3), min_size=1, max_size=30), st.integers(1, 3), st.randoms())
-def test_nationality_allowed_is_each_groups_best_cap(groups: list[int], cap: int,
-                                                    rnd: Any) -> None:
+def test_nationality_allowed_is_each_groups_best_cap(groups: list[int], cap: int, rnd: Any) -> None:
     from volmatch.matching.rules.decompose import nationality_allowed
 
     g = np.array(groups, dtype=np.int64)
@@ -275,29 +297,42 @@ def dense_docs(draw: st.DrawFn) -> dict[str, Any]:
     rule the bound must respect drawn on or off."""
     from benchmarks.generate import generate_round
 
-    d = generate_round(draw(st.integers(20, 35)), draw(st.integers(3, 6)),
-                       seed=draw(st.integers(0, 10_000)), rules=True)
+    d = generate_round(
+        draw(st.integers(20, 35)),
+        draw(st.integers(3, 6)),
+        seed=draw(st.integers(0, 10_000)),
+        rules=True,
+    )
     vols = d["volunteers"]
     for k in range(0, len(vols) - 1, 6):
         if draw(st.booleans()):
             vols[k]["group"] = vols[k + 1]["group"] = f"g{k}"
     countries = sorted({p["country"] for p in d["placements"]})
-    pol: dict[str, Any] = {"time_limit_s": 5, "rule_costs": False,
-                           "group_together": draw(st.sampled_from(["placement", "country"]))}
+    pol: dict[str, Any] = {
+        "time_limit_s": 5,
+        "rule_costs": False,
+        "group_together": draw(st.sampled_from(["placement", "country"])),
+    }
     if draw(st.booleans()):
         pol["max_same_nationality_per_placement"] = draw(st.integers(1, 2))
     if draw(st.booleans()):
         pol["max_per_host"] = draw(st.integers(1, 3))
     if draw(st.booleans()):
-        pol["budget"] = {"total": draw(st.integers(2_000, 12_000)),
-                         "cost": {c: 1000 + 500 * (i % 3) for i, c in enumerate(countries)}}
+        pol["budget"] = {
+            "total": draw(st.integers(2_000, 12_000)),
+            "cost": {c: 1000 + 500 * (i % 3) for i, c in enumerate(countries)},
+        }
     d["policy"] = pol
     return d
 
 
 @settings(max_examples=40, deadline=None)
-@given(dense_docs(), st.sampled_from([0, 50, 400]), st.sampled_from([0.05, 0.3, 1.0]),
-       st.integers(0, 50))
+@given(
+    dense_docs(),
+    st.sampled_from([0, 50, 400]),
+    st.sampled_from([0.05, 0.3, 1.0]),
+    st.integers(0, 50),
+)
 def test_bounds_hold_with_a_lock_and_a_moving_multiplier(
     d: dict[str, Any], pen: int, lam: float, pick: int
 ) -> None:
@@ -312,8 +347,12 @@ def test_bounds_hold_with_a_lock_and_a_moving_multiplier(
         return
     k = pick % len(prep0.pairs)
     c0 = prep0.compiled
-    d["policy"]["locked"] = [{"volunteer": c0.volunteer_ids[int(prep0.pairs.v[k])],
-                              "placement": c0.placement_ids[int(prep0.pairs.p[k])]}]
+    d["policy"]["locked"] = [
+        {
+            "volunteer": c0.volunteer_ids[int(prep0.pairs.v[k])],
+            "placement": c0.placement_ids[int(prep0.pairs.p[k])],
+        }
+    ]
     try:
         got = proven_score_round(d, pen, gender=True)
     except InfeasibleRound:  # the lock breaks a rule: nothing to compare
@@ -326,16 +365,26 @@ def test_bounds_hold_with_a_lock_and_a_moving_multiplier(
     assert len(locked) == 1
     none = np.zeros(0, dtype=np.intp)
     use = lam if r.policy.budget is not None else 0.0
-    steps = list(decomposition_steps(prep, r.policy, use, none, 0, 0.9 * result.objective,
-                                     40, balance_budget=True, locked=locked))
+    steps = list(
+        decomposition_steps(
+            prep,
+            r.policy,
+            use,
+            none,
+            0,
+            0.9 * result.objective,
+            40,
+            balance_budget=True,
+            locked=locked,
+        )
+    )
     assert steps and all(s.bound >= result.objective for s in steps)
     # the locked pair is in every step's choices
     assert all(int(locked[0]) in s.chosen.tolist() for s in steps)
 
 
 @settings(max_examples=50, deadline=None)
-@given(dense_docs(), st.sampled_from([0, 50, 400]), st.sampled_from([0.0, 0.1, 0.5]),
-       st.booleans())
+@given(dense_docs(), st.sampled_from([0, 50, 400]), st.sampled_from([0.0, 0.1, 0.5]), st.booleans())
 def test_every_bound_holds_on_rounds_with_many_pairs(
     d: dict[str, Any], pen: int, lam: float, gender: bool
 ) -> None:

@@ -34,8 +34,10 @@ def test_a_couple_moves_between_countries_together_within_the_budget() -> None:
     # the couple sits in KE but would rather be in NP, where the placements take one
     # each (one in each country is no move: the group would split)
     d = doc(
-        [vol("A", group="G", preferences=["N1", "N2"]),
-         vol("B", group="G", preferences=["N1", "N2"])],
+        [
+            vol("A", group="G", preferences=["N1", "N2"]),
+            vol("B", group="G", preferences=["N1", "N2"]),
+        ],
         [
             plc("N1", country="NP"),
             plc("N2", country="NP", host="H3"),

@@ -49,7 +49,8 @@ def test_guided_windows_cover_every_difference_and_keep_moves_together(
     for name, arr in (("now", picked), ("guide", guide)):
         for i in arr.tolist():
             members.setdefault(int(pairs.p[i]), {"now": set(), "guide": set()})[name].add(
-                int(pairs.v[i]))
+                int(pairs.v[i])
+            )
     differ = {p for p, m in members.items() if m["now"] != m["guide"]}
     assert set().union(*where) == differ if where else not differ
     assert sum(len(w) for w in where) == len(differ)  # no placement twice

@@ -81,8 +81,13 @@ def test_stalled_windows_switch_to_the_local_moves_and_restarts_keep_the_best() 
 
     d = doc(
         [vol("A"), vol("B", skills={"teaching": 3, "cooking": 2}), vol("C"), vol("D")],
-        [plc("P1", slots=2), plc("P1b"), plc("P2", host="H2", required_skills={"cooking": 1}),
-         plc("P3", host="H3"), plc("P4", host="H4")],
+        [
+            plc("P1", slots=2),
+            plc("P1b"),
+            plc("P2", host="H2", required_skills={"cooking": 1}),
+            plc("P3", host="H3"),
+            plc("P4", host="H4"),
+        ],
         max_per_host=1,
     )
     r, prep, local, start = local_start(d, [("B", "P1b"), ("C", "P3"), ("D", "P4")])

@@ -34,8 +34,10 @@ def test_large_round_search_starts_from_the_relaxations_first_assignment(
     d["policy"] = {
         "gender_balance": gender,
         "max_per_host": 4,
-        "budget": {"total": 60_000, "cost": {c: 2000 + 300 * (i % 3) for i, c in
-                                                  enumerate(countries)}},
+        "budget": {
+            "total": 60_000,
+            "cost": {c: 2000 + 300 * (i % 3) for i, c in enumerate(countries)},
+        },
         "time_limit_s": 3,
         "rule_costs": False,
     }
@@ -43,15 +45,33 @@ def test_large_round_search_starts_from_the_relaxations_first_assignment(
     prep = prepare(r)
     none = np.zeros(0, dtype=np.intp)
     reports: list[bound.Relaxation] = []
-    bound.relaxation(prep, r.policy, none, none, 0, report=reports.append,
-                     max_flows=background.CHILD_FLOWS, start_at_zero=False)
+    bound.relaxation(
+        prep,
+        r.policy,
+        none,
+        none,
+        0,
+        report=reports.append,
+        max_flows=background.CHILD_FLOWS,
+        start_at_zero=False,
+    )
     first = reports[0]
     assert first.multiplier > 0  # priced from the first flow on
     want = first.chosen
     if gender:
-        steps = best_step(decomposition_steps(prep, r.policy, first.multiplier, none, 0,
-                                              0.99 * first.bound, rules_setup.START_STEPS,
-                                              balance_budget=True, locked=none))
+        steps = best_step(
+            decomposition_steps(
+                prep,
+                r.policy,
+                first.multiplier,
+                none,
+                0,
+                0.99 * first.bound,
+                rules_setup.START_STEPS,
+                balance_budget=True,
+                locked=none,
+            )
+        )
         assert steps is not None
         want = steps.chosen
     monkeypatch.setattr(background, "BACKGROUND_PAIRS", 0)
@@ -86,9 +106,12 @@ def test_the_search_starts_from_the_better_of_the_two_repaired_starts(
     from volmatch.matching.rules.tiers import _better_start
 
     d = generate_round(300, 60, seed=4)
-    d["policy"] = {"max_same_nationality_per_placement": 2,
-                   "max_nationality_share_per_country": 0.4, "time_limit_s": 3,
-                   "rule_costs": False}
+    d["policy"] = {
+        "max_same_nationality_per_placement": 2,
+        "max_nationality_share_per_country": 0.4,
+        "time_limit_s": 3,
+        "rule_costs": False,
+    }
     r = parse_round(d)
     prep = prepare(r)
     monkeypatch.setattr(rules_setup, "FULL_MODEL_PAIRS", 0)

@@ -24,11 +24,16 @@ from volmatch.models import parse_round
 def _costly_round() -> dict[str, Any]:
     # Both like P1 best; P1 prefers A, but B has no other option: the optimum sends A to
     # P2 and B to P1 (both placed), the stable matching keeps A at P1 and leaves B out.
-    return doc(
-        [{"id": "A", "preferences": ["P1", "P2"]}, {"id": "B", "preferences": ["P1"]}],
-        [{"id": "P1", "ranking": ["A", "B"]},
-         {"id": "P2", "country": "NP", "required_skills": {"ict": 1}}],
-    ) | {}
+    return (
+        doc(
+            [{"id": "A", "preferences": ["P1", "P2"]}, {"id": "B", "preferences": ["P1"]}],
+            [
+                {"id": "P1", "ranking": ["A", "B"]},
+                {"id": "P2", "country": "NP", "required_skills": {"ict": 1}},
+            ],
+        )
+        | {}
+    )
 
 
 def test_audit_counts_blocking_pairs_of_an_optimal_result_and_the_price() -> None:

@@ -28,9 +28,11 @@ from volmatch.models import parse_round
 
 def test_a_couple_is_placed_together_when_a_placement_takes_both() -> None:
     d = doc(
-        [{"id": "A", "group": "G1", "preferences": ["P1"]},
-         {"id": "B", "group": "G1", "preferences": ["P2"]},
-         {"id": "S", "preferences": ["P2"]}],
+        [
+            {"id": "A", "group": "G1", "preferences": ["P1"]},
+            {"id": "B", "group": "G1", "preferences": ["P2"]},
+            {"id": "S", "preferences": ["P2"]},
+        ],
         [{"id": "P1", "slots": 1}, {"id": "P2", "slots": 3, "ranking": ["S"]}],
     )
     r, prep, match, info = solve(d)
@@ -43,10 +45,8 @@ def test_a_couple_is_placed_together_when_a_placement_takes_both() -> None:
 
 def test_a_couple_is_left_out_together_when_no_placement_takes_both() -> None:
     d = doc(
-        [{"id": "A", "group": "G1"}, {"id": "B", "group": "G1"},
-         {"id": "S"}],
-        [{"id": "P1", "slots": 2, "ranking": ["S", "A", "B"]},
-         {"id": "P2", "slots": 1}],
+        [{"id": "A", "group": "G1"}, {"id": "B", "group": "G1"}, {"id": "S"}],
+        [{"id": "P1", "slots": 2, "ranking": ["S", "A", "B"]}, {"id": "P2", "slots": 1}],
     )
     _r, _prep, match, info = solve(d)
     # P1 takes S first and then only one of the couple: the couple cannot fit anywhere
@@ -57,12 +57,17 @@ def test_a_couple_is_left_out_together_when_no_placement_takes_both() -> None:
 
 def test_a_displaced_couple_frees_its_slots_for_singles_who_passed_them() -> None:
     d = doc(
-        [{"id": "A", "group": "G1", "preferences": ["P1"]},
-         {"id": "B", "group": "G1", "preferences": ["P1"]},
-         {"id": "S", "preferences": ["P1", "P2"]},
-         {"id": "T", "preferences": ["P1", "P2"]}],
-        [{"id": "P1", "slots": 2, "ranking": ["A", "S", "B", "T"]},
-         {"id": "P2", "slots": 2}, {"id": "P3", "slots": 2, "ranking": ["A", "B"]}],
+        [
+            {"id": "A", "group": "G1", "preferences": ["P1"]},
+            {"id": "B", "group": "G1", "preferences": ["P1"]},
+            {"id": "S", "preferences": ["P1", "P2"]},
+            {"id": "T", "preferences": ["P1", "P2"]},
+        ],
+        [
+            {"id": "P1", "slots": 2, "ranking": ["A", "S", "B", "T"]},
+            {"id": "P2", "slots": 2},
+            {"id": "P3", "slots": 2, "ranking": ["A", "B"]},
+        ],
     )
     r, prep, match, info = solve(d)
     L = build_lists(r, prep)
@@ -73,10 +78,15 @@ def test_a_displaced_couple_frees_its_slots_for_singles_who_passed_them() -> Non
 
 def test_a_couple_may_split_over_one_country_with_group_together_country() -> None:
     d = doc(
-        [{"id": "A", "group": "G1", "preferences": ["P1"]},
-         {"id": "B", "group": "G1", "preferences": ["P2"]}],
-        [{"id": "P1", "slots": 1}, {"id": "P2", "slots": 1},
-         {"id": "P3", "slots": 2, "country": "NP"}],
+        [
+            {"id": "A", "group": "G1", "preferences": ["P1"]},
+            {"id": "B", "group": "G1", "preferences": ["P2"]},
+        ],
+        [
+            {"id": "P1", "slots": 1},
+            {"id": "P2", "slots": 1},
+            {"id": "P3", "slots": 2, "country": "NP"},
+        ],
         group_together="country",
     )
     _r, _prep, match, info = solve(d)
@@ -94,19 +104,21 @@ def test_no_stable_matching_is_reported_with_the_blocking_couple() -> None:
     # V1 above its holder V3); the couple at P2: V3 goes back to P0, which ranks V3
     # first, and the chain of displacements comes round again.
     d = doc(
-        [{"id": "V0", "preferences": ["P1", "P0", "P2"], "group": "G1"},
-         {"id": "V1", "preferences": ["P1"], "group": "G1"},
-         {"id": "V2", "preferences": ["P0", "P2"]},
-         {"id": "V3", "preferences": ["P2"]}],
-        [{"id": "P0", "slots": 1, "ranking": ["V3", "V1", "V2", "V0"]},
-         {"id": "P1", "slots": 1, "ranking": ["V2", "V1", "V3", "V0"]},
-         {"id": "P2", "slots": 2, "ranking": ["V0", "V2", "V1", "V3"]}],
+        [
+            {"id": "V0", "preferences": ["P1", "P0", "P2"], "group": "G1"},
+            {"id": "V1", "preferences": ["P1"], "group": "G1"},
+            {"id": "V2", "preferences": ["P0", "P2"]},
+            {"id": "V3", "preferences": ["P2"]},
+        ],
+        [
+            {"id": "P0", "slots": 1, "ranking": ["V3", "V1", "V2", "V0"]},
+            {"id": "P1", "slots": 1, "ranking": ["V2", "V1", "V3", "V0"]},
+            {"id": "P2", "slots": 2, "ranking": ["V0", "V2", "V1", "V3"]},
+        ],
     )
     r, prep, match, info = solve(d)
     L = build_lists(r, prep)
-    assert not any(
-        not blocking_pairs(L, m) and not blocking_groups(L, m) for m in _with_couples(L)
-    )
+    assert not any(not blocking_pairs(L, m) and not blocking_groups(L, m) for m in _with_couples(L))
     assert info["stable"] is False
     assert info["blocking_group_ids"] == ["G1"]
     assert match.get("V0") == match.get("V1")
@@ -132,9 +144,12 @@ def _with_couples(L: Lists) -> list[dict[str, str]]:
 
 
 @settings(max_examples=40)
-@given(round_docs(max_volunteers=8, max_placements=4, forbid=False),
-       st.data(), st.sampled_from(["volunteers", "hosts"]),
-       st.sampled_from(["placement", "country"]))
+@given(
+    round_docs(max_volunteers=8, max_placements=4, forbid=False),
+    st.data(),
+    st.sampled_from(["volunteers", "hosts"]),
+    st.sampled_from(["placement", "country"]),
+)
 def test_groups_are_together_and_instability_is_reported_truthfully(
     d: dict[str, Any], data: st.DataObject, side: str, mode: str
 ) -> None:

@@ -47,12 +47,21 @@ def test_volunteer_optimal_matches_hospital_resident(seed: int) -> None:
     # positions in the explicit lists, computed here with plain dicts
     pref = {(v.id, p): k for v in r.volunteers for k, p in enumerate(v.preferences)}
     rank = {(p.id, v): k for p in r.placements for k, v in enumerate(p.ranking)}
-    ids = [(c.volunteer_ids[int(a)], c.placement_ids[int(b)])
-           for a, b in zip(pairs.v.tolist(), pairs.p.tolist(), strict=True)]
+    ids = [
+        (c.volunteer_ids[int(a)], c.placement_ids[int(b)])
+        for a, b in zip(pairs.v.tolist(), pairs.p.tolist(), strict=True)
+    ]
     vpos = np.asarray([pref.get(k, -1) for k in ids])
     ppos = np.asarray([rank.get((p, v), -1) for v, p in ids])
-    hr = bl.hospital_resident(pairs.v, pairs.p, prep.scores.total, c.capacity, c.n_volunteers,
-                              volunteer_pref_pos=vpos, placement_rank_pos=ppos)
+    hr = bl.hospital_resident(
+        pairs.v,
+        pairs.p,
+        prep.scores.total,
+        c.capacity,
+        c.n_volunteers,
+        volunteer_pref_pos=vpos,
+        placement_rank_pos=ppos,
+    )
     assert hr.status == "stable", hr.note
     ours = solve_stable(prep)
     assert np.array_equal(np.sort(hr.chosen), np.sort(ours.chosen))

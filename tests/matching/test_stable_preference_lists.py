@@ -32,8 +32,10 @@ def test_rankings_put_explicit_lists_first_then_score_then_id() -> None:
     c = prep.compiled
     for v, want in L.vol.items():
         vi = c.vindex[v]
-        got = [c.placement_ids[int(prep.pairs.p[i])]
-               for i in rk.vorder[rk.vstart[vi]:rk.vstart[vi + 1]].tolist()]
+        got = [
+            c.placement_ids[int(prep.pairs.p[i])]
+            for i in rk.vorder[rk.vstart[vi] : rk.vstart[vi + 1]].tolist()
+        ]
         assert got == want
     assert L.vol["A"][0] == "P3" and L.vol["A"][1] == "P2"  # named first, then priority
     assert L.pl["P3"][0] == "B"

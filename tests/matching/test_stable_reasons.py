@@ -14,10 +14,15 @@ from volmatch.models.reasons import text_of
 
 def test_stable_reasons_speak_of_ranks_not_of_the_total_score() -> None:
     d = doc(
-        [{"id": "A", "preferences": ["P1", "P2"], "skills": {"ict": 2}},
-         {"id": "B", "preferences": ["P1"]}, {"id": "C", "training": []}],
-        [{"id": "P1", "ranking": ["A", "B"]},
-         {"id": "P2", "slots": 2, "required_skills": {"ict": 1}}],
+        [
+            {"id": "A", "preferences": ["P1", "P2"], "skills": {"ict": 2}},
+            {"id": "B", "preferences": ["P1"]},
+            {"id": "C", "training": []},
+        ],
+        [
+            {"id": "P1", "ranking": ["A", "B"]},
+            {"id": "P2", "slots": 2, "required_skills": {"ict": 1}},
+        ],
     )
     _r, prep, match, _info = solve(d)
     assert match == {"A": "P1"}
@@ -46,10 +51,12 @@ def reasons_of(d: dict[str, Any]) -> tuple[dict[str, list[str]], dict[str, list[
 
 
 def test_a_couple_no_placement_keeps_together_is_told_so() -> None:
-    why_v, why_p = reasons_of(doc(
-        [{"id": "A", "group": "G1"}, {"id": "B", "group": "G1"}, {"id": "S"}],
-        [{"id": "P1", "slots": 2, "ranking": ["S", "A", "B"]}, {"id": "P2", "slots": 1}],
-    ))
+    why_v, why_p = reasons_of(
+        doc(
+            [{"id": "A", "group": "G1"}, {"id": "B", "group": "G1"}, {"id": "S"}],
+            [{"id": "P1", "slots": 2, "ranking": ["S", "A", "B"]}, {"id": "P2", "slots": 1}],
+        )
+    )
     note = (
         "group G1 is placed together or not at all, and none of its 1 joint choice(s) kept "
         "every member among a placement's highest-ranked candidates"
@@ -65,21 +72,27 @@ def test_a_couple_no_placement_keeps_together_is_told_so() -> None:
 
 
 def test_locked_slots_and_a_partner_locked_elsewhere_are_named() -> None:
-    why_v, _why_p = reasons_of(doc(
-        [{"id": "A", "group": "G1"}, {"id": "B", "group": "G1"}, {"id": "S"}],
-        [{"id": "P1", "slots": 1}],
-        locked=[{"volunteer": "A", "placement": "P1"}],
-    ))
+    why_v, _why_p = reasons_of(
+        doc(
+            [{"id": "A", "group": "G1"}, {"id": "B", "group": "G1"}, {"id": "S"}],
+            [{"id": "P1", "slots": 1}],
+            locked=[{"volunteer": "A", "placement": "P1"}],
+        )
+    )
     locked_out = (
         "every placement this volunteer is eligible for (P1) has its slots held by locked "
         "volunteers"
     )
     assert why_v == {
-        "B": ["a member of group G1 is locked elsewhere, so it cannot join them",
-              "eligible for 1 placement(s), 1 of them full", locked_out],
+        "B": [
+            "a member of group G1 is locked elsewhere, so it cannot join them",
+            "eligible for 1 placement(s), 1 of them full",
+            locked_out,
+        ],
         "S": [
             "stable mode: each of the 1 placement(s) this volunteer is eligible for is full "
             "with volunteers it ranks higher: P1: every slot is locked",
-            "eligible for 1 placement(s), 1 of them full", locked_out,
+            "eligible for 1 placement(s), 1 of them full",
+            locked_out,
         ],
     }

@@ -59,8 +59,10 @@ def _best_partner(L: Lists, stable: list[dict[str, str]], v: str, best: bool) ->
 
 
 @settings(max_examples=40)
-@given(round_docs(max_volunteers=5, max_placements=3, forbid=False),
-       st.sampled_from(["volunteers", "hosts"]))
+@given(
+    round_docs(max_volunteers=5, max_placements=3, forbid=False),
+    st.sampled_from(["volunteers", "hosts"]),
+)
 def test_each_volunteer_gets_its_best_stable_partner_by_brute_force(
     d: dict[str, Any], side: str
 ) -> None:
@@ -110,8 +112,11 @@ def test_a_round_with_no_pairs_gives_an_empty_stable_result(side: str) -> None:
 
 
 @settings(max_examples=30)
-@given(round_docs(max_volunteers=10, max_placements=5, forbid=False), st.data(),
-       st.sampled_from(["volunteers", "hosts"]))
+@given(
+    round_docs(max_volunteers=10, max_placements=5, forbid=False),
+    st.data(),
+    st.sampled_from(["volunteers", "hosts"]),
+)
 def test_a_lock_is_honoured_and_the_rest_is_stable(
     d: dict[str, Any], data: st.DataObject, side: str
 ) -> None:

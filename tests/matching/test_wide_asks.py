@@ -33,6 +33,7 @@ def test_a_placement_asking_200_skills_is_matched_exactly(mode: str) -> None:
     result = solve_round(r, mode=mode)  # type: ignore[arg-type]
     assert validate_result(r, result) == []
     assert sorted((a.volunteer, a.placement) for a in result.assignments) == [
-        ("V0", "P1"), ("V1", "P1")
+        ("V0", "P1"),
+        ("V1", "P1"),
     ]
     assert {o.placement for o in result.open_slots} == {"P1", "P2"}

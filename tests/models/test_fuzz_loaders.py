@@ -20,14 +20,41 @@ from volmatch.models.limits import MAX_SHOWN_CHARS
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 
 BASE = doc([vol("V1", name="Zoë"), vol("V2")], [plc("P1", slots=2, title="Teacher")])
-VOLUNTEER_FIELDS = sorted({*vol(), "name", "gender", "birth_date", "min_months",
-                           "max_months", "preferences", "excluded_countries",
-                           "security_clearance", "group"})
-PLACEMENT_FIELDS = sorted({*plc(), "title", "slots", "required_skills", "desired_skills",
-                           "required_languages", "desired_languages", "required_training",
-                           "min_months", "max_months", "priority", "sdg_targets",
-                           "security_level", "age_min", "age_max", "ranking",
-                           "needs_assessment"})
+VOLUNTEER_FIELDS = sorted(
+    {
+        *vol(),
+        "name",
+        "gender",
+        "birth_date",
+        "min_months",
+        "max_months",
+        "preferences",
+        "excluded_countries",
+        "security_clearance",
+        "group",
+    }
+)
+PLACEMENT_FIELDS = sorted(
+    {
+        *plc(),
+        "title",
+        "slots",
+        "required_skills",
+        "desired_skills",
+        "required_languages",
+        "desired_languages",
+        "required_training",
+        "min_months",
+        "max_months",
+        "priority",
+        "sdg_targets",
+        "security_level",
+        "age_min",
+        "age_max",
+        "ranking",
+        "needs_assessment",
+    }
+)
 
 numbers = st.one_of(
     st.integers(),
@@ -36,13 +63,20 @@ numbers = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from([math.nan, math.inf, -math.inf, 1e308, -0.0, 5e-324]),
 )
-scalars = st.one_of(st.none(), st.booleans(), numbers, st.text(max_size=80),
-                    st.sampled_from(["", " ", "2027-02-30", "9999-12-31", "0001-01-01", "A1",
-                                     "native", "x" * 5000]))
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    numbers,
+    st.text(max_size=80),
+    st.sampled_from(
+        ["", " ", "2027-02-30", "9999-12-31", "0001-01-01", "A1", "native", "x" * 5000]
+    ),
+)
 values = st.recursive(
     scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=5),
-                            st.dictionaries(st.text(max_size=12), inner, max_size=5)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=12), inner, max_size=5)
+    ),
     max_leaves=20,
 )
 
@@ -62,7 +96,10 @@ def _assert_named(exc: InvalidRound, record: str | None = None, field: str | Non
         assert len(str(e)) < 400, str(e)[:400]  # no huge value quoted back
     if record is not None:
         assert any(e.record == record and e.field.startswith(field or "") for e in exc.errors), (
-            record, field, [str(e) for e in exc.errors])
+            record,
+            field,
+            [str(e) for e in exc.errors],
+        )
 
 
 @FUZZ
@@ -79,15 +116,19 @@ def test_random_bytes_load_or_fail_clearly(data: bytes, suffix: str) -> None:
 
 @FUZZ
 @given(
-    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be",
-                              "utf-32", "cp1252"]),
+    encoding=st.sampled_from(
+        ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "cp1252"]
+    ),
     as_yaml=st.booleans(),
 )
 def test_every_encoding_people_save_in_loads_the_same_round(encoding: str, as_yaml: bool) -> None:
     import yaml
 
-    text = (yaml.safe_dump(BASE, allow_unicode=True) if as_yaml
-            else json.dumps(BASE, ensure_ascii=False))
+    text = (
+        yaml.safe_dump(BASE, allow_unicode=True)
+        if as_yaml
+        else json.dumps(BASE, ensure_ascii=False)
+    )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / ("round.yaml" if as_yaml else "round.json")
         path.write_bytes(text.encode(encoding))
@@ -101,8 +142,9 @@ def test_every_encoding_people_save_in_loads_the_same_round(encoding: str, as_ya
     where=st.sampled_from(["top", "volunteer", "placement", "assessment", "policy"]),
     as_yaml=st.booleans(),
 )
-def test_any_nesting_loads_or_fails_clearly(depth: int, kind: str, where: str,
-                                            as_yaml: bool) -> None:
+def test_any_nesting_loads_or_fails_clearly(
+    depth: int, kind: str, where: str, as_yaml: bool
+) -> None:
     d = json.loads(json.dumps(BASE))
     deep = _nested(depth, 1, kind)
     if where == "top":
@@ -135,7 +177,7 @@ def _dump_deep(d: dict[str, Any], deep: Any) -> str:
         else:
             opener, closer, leaf = opener + '{"k": ', "}" + closer, leaf["k"]
         depth += 1
-    marker = "\"@@DEEP@@\""
+    marker = '"@@DEEP@@"'
 
     def swap(node: Any) -> Any:
         if node is deep:
@@ -174,9 +216,23 @@ def test_any_value_in_any_field_is_accepted_or_named(
 
 
 @FUZZ
-@given(value=values, key=st.sampled_from(["weights", "budget", "seed", "time_limit_s",
-                                          "min_fill", "max_per_host", "locked", "objective",
-                                          "move_cost", "frozen_stages"]))
+@given(
+    value=values,
+    key=st.sampled_from(
+        [
+            "weights",
+            "budget",
+            "seed",
+            "time_limit_s",
+            "min_fill",
+            "max_per_host",
+            "locked",
+            "objective",
+            "move_cost",
+            "frozen_stages",
+        ]
+    ),
+)
 def test_any_policy_value_is_accepted_or_named(value: Any, key: str) -> None:
     d = {**json.loads(json.dumps(BASE)), "policy": {key: value}}
     try:

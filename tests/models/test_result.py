@@ -23,8 +23,13 @@ def test_construct_trusted_falls_back_where_a_model_needs_more() -> None:
         slow = cls.model_construct(**values)
         assert fast == slow and fast.model_fields_set == slow.model_fields_set
         assert fast.model_dump_json() == slow.model_dump_json()
-    values = {"volunteer": "V1", "reasons": ["r"], "cost": 0, "best_placement": "P1",
-              "details": [{"code": "solver", "params": {"text": "r"}}]}
+    values = {
+        "volunteer": "V1",
+        "reasons": ["r"],
+        "cost": 0,
+        "best_placement": "P1",
+        "details": [{"code": "solver", "params": {"text": "r"}}],
+    }
     (fast_u,) = construct_trusted(UnmatchedVolunteer, [dict(values)])
     slow_u = UnmatchedVolunteer.model_construct(**values)
     assert fast_u == slow_u and fast_u.model_fields_set == slow_u.model_fields_set

@@ -153,8 +153,6 @@ def test_models_are_frozen() -> None:
         r.volunteers[0].id = "V2"  # type: ignore[misc]
 
 
-
-
 def test_the_lifecycle_policy_numbers_have_bounds_in_the_model_and_schema() -> None:
     from volmatch.models import limits
     from volmatch.models.lifecycle import Event
@@ -181,9 +179,7 @@ def test_the_lifecycle_policy_numbers_have_bounds_in_the_model_and_schema() -> N
             ("policy", "policy", f"continuity_bonus.{field}")
         ]
     for days in (0, 366):
-        assert errors_of(doc([v1], [p1], offer_days=days)) == [
-            ("policy", "policy", "offer_days")
-        ]
+        assert errors_of(doc([v1], [p1], offer_days=days)) == [("policy", "policy", "offer_days")]
     pair = {"volunteer": "V1", "placement": "P1", "points": 100_001}
     assert errors_of(doc([v1], [p1], bonus=[pair])) == [("policy", "policy", "bonus[0].points")]
 
@@ -208,4 +204,7 @@ def test_an_id_with_spaces_around_it_is_invalid_wherever_an_id_stands() -> None:
     # Other texts are still trimmed; valid ids are kept exactly as sent.
     r = parse_round(doc([vol("V.1_a-B", name="  Ann  ")], [plc("P1", title=" Teacher ")]))
     assert (r.volunteers[0].id, r.volunteers[0].name, r.placements[0].title) == (
-        "V.1_a-B", "Ann", "Teacher")
+        "V.1_a-B",
+        "Ann",
+        "Teacher",
+    )

@@ -17,21 +17,52 @@ _DOC: dict[str, Any] = {
     "base": "x.json",
     "seed": 3,
     "variants": [
-        {"name": "nepal-a2", "changes": [{"update": "placements", "where": {"country": "NP"},
-                                          "set": {"required_languages.en": "A2"}}]},
-        {"name": "myanmar-paused", "changes": [{"remove": "placements",
-                                                "where": {"country": "MM"}}]},
-        {"name": "french", "changes": [{"generate": "volunteers", "count": 15,
-                                        "like": {"training": "pre-deployment"},
-                                        "choose": {"languages.fr": ["B2", "C1"]}}]},
-        {"name": "overlocked", "changes": [{"policy": {"locked": [
-            {"volunteer": "V001", "placement": "P003"},
-            {"volunteer": "V002", "placement": "P003"}]}}]},
-        {"name": "too-urgent", "changes": [{"update": "placements", "where": {"country": "KE"},
-                                            "set": {"priority": 6}}]},
+        {
+            "name": "nepal-a2",
+            "changes": [
+                {
+                    "update": "placements",
+                    "where": {"country": "NP"},
+                    "set": {"required_languages.en": "A2"},
+                }
+            ],
+        },
+        {
+            "name": "myanmar-paused",
+            "changes": [{"remove": "placements", "where": {"country": "MM"}}],
+        },
+        {
+            "name": "french",
+            "changes": [
+                {
+                    "generate": "volunteers",
+                    "count": 15,
+                    "like": {"training": "pre-deployment"},
+                    "choose": {"languages.fr": ["B2", "C1"]},
+                }
+            ],
+        },
+        {
+            "name": "overlocked",
+            "changes": [
+                {
+                    "policy": {
+                        "locked": [
+                            {"volunteer": "V001", "placement": "P003"},
+                            {"volunteer": "V002", "placement": "P003"},
+                        ]
+                    }
+                }
+            ],
+        },
+        {
+            "name": "too-urgent",
+            "changes": [
+                {"update": "placements", "where": {"country": "KE"}, "set": {"priority": 6}}
+            ],
+        },
     ],
-    "sweeps": [{"name": "urgency", "parameter": "policy.weights.priority",
-                "values": [0, 400]}],
+    "sweeps": [{"name": "urgency", "parameter": "policy.weights.priority", "values": [0, 400]}],
 }
 
 

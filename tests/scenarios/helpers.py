@@ -13,11 +13,19 @@ def sample_round() -> Round:
     return parse_round(
         doc(
             [
-                vol("V1", languages={"en": "B2", "fr": "A2"}, skills={"teaching": 4},
-                    preferences=["P1", "P2"]),
+                vol(
+                    "V1",
+                    languages={"en": "B2", "fr": "A2"},
+                    skills={"teaching": 4},
+                    preferences=["P1", "P2"],
+                ),
                 vol("V2", languages={"en": "B1"}, skills={"teaching": 2}, nationality="KE"),
-                vol("V3", languages={"en": "C1", "fr": "C1"}, skills={"nursing": 3},
-                    training=["pre-deployment", "security"]),
+                vol(
+                    "V3",
+                    languages={"en": "C1", "fr": "C1"},
+                    skills={"nursing": 3},
+                    training=["pre-deployment", "security"],
+                ),
             ],
             [
                 plc("P1", country="NP", host="H01", slots=3, required_languages={"en": "B1"}),

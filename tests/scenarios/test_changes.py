@@ -26,8 +26,17 @@ def _vols(r: Round) -> dict[str, Any]:
 
 def test_update_set_selects_by_field_and_never_mutates_the_base() -> None:
     base = sample_round()
-    r = apply_variant(base, make_variant({"update": "placements", "where": {"country": "NP"},
-                                      "set": {"required_languages.en": "A2"}}), 0)
+    r = apply_variant(
+        base,
+        make_variant(
+            {
+                "update": "placements",
+                "where": {"country": "NP"},
+                "set": {"required_languages.en": "A2"},
+            }
+        ),
+        0,
+    )
     assert placements_by_id(r)["P1"].required_languages == {"en": "A2"}
     assert placements_by_id(base)["P1"].required_languages == {"en": "B1"}
     # untouched records are the very same objects (what incremental preparation relies on)
@@ -73,8 +82,9 @@ def test_sample_is_seeded_and_takes_exactly_that_many() -> None:
 
 
 def test_remove_drops_references_to_the_removed_records() -> None:
-    base = parse_round({**round_to_dict(sample_round()),
-                        "previous": [{"volunteer": "V1", "placement": "P2"}]})
+    base = parse_round(
+        {**round_to_dict(sample_round()), "previous": [{"volunteer": "V1", "placement": "P2"}]}
+    )
     r = apply_variant(base, make_variant({"remove": "placements", "where": {"country": "MM"}}), 0)
     assert set(placements_by_id(r)) == {"P1", "P3"}
     assert _vols(r)["V1"].preferences == ("P1",)
@@ -89,17 +99,21 @@ def test_add_records_and_duplicate_ids_name_the_variant_and_change() -> None:
     r = _apply({"add": "placements", "records": [plc("P9", country="TZ", slots=2)]})
     assert placements_by_id(r)["P9"].slots == 2
     with pytest.raises(VariantInvalid) as exc:
-        _apply({"policy": {"weights.priority": 300}},
-               {"add": "volunteers", "records": [vol("V2")]})
+        _apply({"policy": {"weights.priority": 300}}, {"add": "volunteers", "records": [vol("V2")]})
     (err,) = exc.value.errors
     assert (err.variant, err.change) == ("v", 2)
     assert "V2" in err.message
 
 
 def test_generate_volunteers_from_a_profile() -> None:
-    ch = {"generate": "volunteers", "count": 12, "id_prefix": "FR",
-          "like": {"training": "security"}, "set": {"skills.teaching": 5},
-          "choose": {"languages.fr": ["B1", "C1"]}}
+    ch = {
+        "generate": "volunteers",
+        "count": 12,
+        "id_prefix": "FR",
+        "like": {"training": "security"},
+        "set": {"skills.teaching": 5},
+        "choose": {"languages.fr": ["B1", "C1"]},
+    }
     r = _apply(ch)
     new = [v for v in r.volunteers if v.id.startswith("FR")]
     assert [v.id for v in new] == [f"FR{i:03d}" for i in range(1, 13)]
@@ -121,11 +135,15 @@ def test_policy_fields_by_path() -> None:
 @pytest.mark.parametrize(
     ("change", "fragment"),
     [
-        ({"update": "placements", "where": {"country": "NP"}, "set": {"priority": 6}},
-         "placements P1: priority"),
+        (
+            {"update": "placements", "where": {"country": "NP"}, "set": {"priority": 6}},
+            "placements P1: priority",
+        ),
         ({"policy": {"weights.prio": 1}}, "policy.weights.prio"),
-        ({"update": "placements", "where": {"country": "FR"}, "set": {"slots": 2}},
-         "matches no placements"),
+        (
+            {"update": "placements", "where": {"country": "FR"}, "set": {"slots": 2}},
+            "matches no placements",
+        ),
         ({"update": "volunteers", "ids": ["V9"], "set": {"min_months": 7}}, "V9"),
         ({"policy": {"locked": [{"volunteer": "V9", "placement": "P1"}]}}, "unknown volunteer"),
     ],

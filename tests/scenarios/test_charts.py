@@ -29,11 +29,24 @@ KPIS = {k.key: k for k in CHART_KPIS}
 
 
 def _run(name: str, value: Any = None, **kpis: float) -> dict[str, Any]:
-    full = {"objective": 1000, "volunteers_matched": 100, "fill_rate": 0.9,
-            "urgent_fill_rate": 0.8, "mean_score": 10.0, "mean_preference_rank": 2.0}
+    full = {
+        "objective": 1000,
+        "volunteers_matched": 100,
+        "fill_rate": 0.9,
+        "urgent_fill_rate": 0.8,
+        "mean_score": 10.0,
+        "mean_preference_rank": 2.0,
+    }
     full.update(kpis)
-    run = {"name": name, "status": "optimal", "errors": [], "kpis": full, "moves": [],
-           "moves_count": {}, "open_slots": {}}
+    run = {
+        "name": name,
+        "status": "optimal",
+        "errors": [],
+        "kpis": full,
+        "moves": [],
+        "moves_count": {},
+        "open_slots": {},
+    }
     if value is not None:
         run["value"] = value
     return run
@@ -103,8 +116,11 @@ def _bar_colours(fig: Any) -> set[str]:
     out: set[str] = set()
     for ax in fig.axes:
         out |= {to_hex(p.get_facecolor()) for p in ax.patches}
-        out |= {to_hex(line.get_color()) for line in ax.lines if line.get_marker() not in
-                (None, "None", "")}
+        out |= {
+            to_hex(line.get_color())
+            for line in ax.lines
+            if line.get_marker() not in (None, "None", "")
+        }
     return out
 
 
@@ -116,8 +132,12 @@ def test_the_legend_lists_only_what_is_drawn(with_failure: bool) -> None:
     fig = kpi_figure(cmp)
     labels = _legend_labels(fig)
     drawn = _bar_colours(fig)
-    colour_of = {"better": COLOURS["better"], "worse": COLOURS["worse"],
-                 "no change": COLOURS["unchanged"], "not solved": COLOURS["not solved"]}
+    colour_of = {
+        "better": COLOURS["better"],
+        "worse": COLOURS["worse"],
+        "no change": COLOURS["unchanged"],
+        "not solved": COLOURS["not solved"],
+    }
     for label in labels:
         assert colour_of[label] in drawn, label
     assert ("not solved" in labels) == with_failure
@@ -162,8 +182,9 @@ def test_svg_keeps_text_as_text() -> None:
 
 
 @given(st.sampled_from(CHART_KPIS), st.floats(0.001, 1e7), st.floats(0, 1e7))
-def test_a_change_is_never_shown_as_none_or_the_wrong_way(kpi: Any, base: float,
-                                                           value: float) -> None:
+def test_a_change_is_never_shown_as_none_or_the_wrong_way(
+    kpi: Any, base: float, value: float
+) -> None:
     d = change(kpi, base, value)
     assert d is not None
     text = format_change(kpi, d)

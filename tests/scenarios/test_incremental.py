@@ -68,17 +68,30 @@ def test_weights_only_variants_are_only_rescored(demo_prepared: Any) -> None:
     slots=st.integers(1, 3),
 )
 def test_incremental_equals_fresh_for_random_edits(
-    demo_prepared: Any, picks: list[int], level: str, clearance: int,
-    placements: list[int], slots: int,
+    demo_prepared: Any,
+    picks: list[int],
+    level: str,
+    clearance: int,
+    placements: list[int],
+    slots: int,
 ) -> None:
     base = demo_prepared.compiled.round
     vids = [base.volunteers[i].id for i in picks]
-    changes: list[dict[str, Any]] = [{"update": "volunteers", "ids": vids,
-                                      "set": {"languages.en": level,
-                                              "security_clearance": clearance}}]
+    changes: list[dict[str, Any]] = [
+        {
+            "update": "volunteers",
+            "ids": vids,
+            "set": {"languages.en": level, "security_clearance": clearance},
+        }
+    ]
     if placements:
-        changes.append({"update": "placements", "ids": [base.placements[i].id for i in placements],
-                        "set": {"slots": slots, "required_languages.en": level}})
+        changes.append(
+            {
+                "update": "placements",
+                "ids": [base.placements[i].id for i in placements],
+                "set": {"slots": slots, "required_languages.en": level},
+            }
+        )
     r = apply_variant(base, make_variant(*changes), 0)
     reused, how = prepare_variant(demo_prepared, r)
     assert how == "incremental"

@@ -13,36 +13,65 @@ from volmatch.scenarios.model import ScenarioError, load_scenario, parse_scenari
 
 def test_scenario_errors_are_collected_with_variant_and_change() -> None:
     with pytest.raises(ScenarioError) as exc:
-        parse_scenario({
-            "base": "x.json",
-            "variants": [
-                {"name": "a", "changes": [{"policy": {"seed": 1}}, {"frobnicate": 1}]},
-                {"name": "b", "changes": [{"update": "volunteers", "set": {}}]},
-                {"name": "a", "changes": []},
-            ],
-        })
+        parse_scenario(
+            {
+                "base": "x.json",
+                "variants": [
+                    {"name": "a", "changes": [{"policy": {"seed": 1}}, {"frobnicate": 1}]},
+                    {"name": "b", "changes": [{"update": "volunteers", "set": {}}]},
+                    {"name": "a", "changes": []},
+                ],
+            }
+        )
     text = [str(e) for e in exc.value.errors]
     assert any(t.startswith("variant 'a' change 2: a change needs exactly one") for t in text)
     assert any(t.startswith("variant 'b' change 1:") for t in text)
     assert any("two variants share this name" in t for t in text)
-    s = parse_scenario({"base": "x.json", "variants": [
-        {"name": "c", "changes": [{"update": "volunteers", "where": {"colour": "red"},
-                                   "set": {"min_months": 7}}]}]})
+    s = parse_scenario(
+        {
+            "base": "x.json",
+            "variants": [
+                {
+                    "name": "c",
+                    "changes": [
+                        {
+                            "update": "volunteers",
+                            "where": {"colour": "red"},
+                            "set": {"min_months": 7},
+                        }
+                    ],
+                }
+            ],
+        }
+    )
     with pytest.raises(ScenarioError, match="variant 'c' change 1: colour: volunteers have no"):
         check_scenario(s)
 
 
 def test_sweeps_expand_to_named_variants() -> None:
-    s = parse_scenario({
-        "base": "x.json",
-        "sweeps": [
-            {"name": "w", "parameter": "policy.weights.priority",
-             "range": {"start": 0, "stop": 980, "step": 20}},
-            {"name": "en", "values": ["A1", "A2"], "changes": [
-                {"update": "placements", "where": {"country": "NP"},
-                 "set": {"required_languages.en": "$value"}}]},
-        ],
-    })
+    s = parse_scenario(
+        {
+            "base": "x.json",
+            "sweeps": [
+                {
+                    "name": "w",
+                    "parameter": "policy.weights.priority",
+                    "range": {"start": 0, "stop": 980, "step": 20},
+                },
+                {
+                    "name": "en",
+                    "values": ["A1", "A2"],
+                    "changes": [
+                        {
+                            "update": "placements",
+                            "where": {"country": "NP"},
+                            "set": {"required_languages.en": "$value"},
+                        }
+                    ],
+                },
+            ],
+        }
+    )
     assert len(s.variants) == 52
     assert s.variants[0].name == "w=0" and s.variants[49].name == "w=980"
     assert [v.name for v in s.variants[50:]] == ["en=A1", "en=A2"]

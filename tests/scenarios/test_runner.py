@@ -52,8 +52,10 @@ def test_failures_are_reported_not_raised(comparison: Any) -> None:
     assert by_name["overlocked"]["status"] == "infeasible"
     assert any("P003" in e for e in by_name["overlocked"]["errors"])
     assert by_name["too-urgent"]["status"] == "invalid"
-    assert all(e.startswith("variant 'too-urgent' change 1: placements P")
-               for e in by_name["too-urgent"]["errors"])
+    assert all(
+        e.startswith("variant 'too-urgent' change 1: placements P")
+        for e in by_name["too-urgent"]["errors"]
+    )
     assert "Variants that could not be solved" in to_markdown(comparison)
 
 
@@ -64,7 +66,8 @@ def test_sweep_and_changes_are_described(comparison: Any) -> None:
     assert by_name["urgency=400"]["value"] == 400
     assert by_name["urgency=400"]["reuse"] == "rescored"
     assert by_name["nepal-a2"]["changes"] == [
-        "update placements where country=NP: required_languages.en=A2"]
+        "update placements where country=NP: required_languages.en=A2"
+    ]
 
 
 def test_same_file_same_seed_same_report(base: Round, scenario: Scenario, comparison: Any) -> None:
@@ -76,8 +79,11 @@ def test_dask_local_cluster_equals_local_run(
     base: Round, scenario: Scenario, comparison: Any
 ) -> None:
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         on_dask = run_scenario(base, scenario, client.get_executor())
     assert on_dask.to_json() == comparison.to_json()

@@ -36,9 +36,11 @@ def test_a_good_text_is_based_on_the_stored_round() -> None:
 
 
 def test_errors_name_their_lines() -> None:
-    bad = GOOD.replace("policy: {weights.priority: 400}",
-                       "policy: {weights.priority: 400}\n      - update: volunteers\n"
-                       "        where: {colour: red}\n        set: {min_months: 7}")
+    bad = GOOD.replace(
+        "policy: {weights.priority: 400}",
+        "policy: {weights.priority: 400}\n      - update: volunteers\n"
+        "        where: {colour: red}\n        set: {min_months: 7}",
+    )
     assert [line for line, _ in _errors(bad)] == [7]
     sweep = GOOD.replace("where: {country: NP}", "where: {shade: NP}")
     lines = _errors(sweep)

@@ -57,7 +57,11 @@ def standing(session: Session, round_id: str) -> tuple[dict[str, str], list[str]
 
 
 def propose(
-    session: Session, lc: Lifecycle, trigger: dict[str, Any], *, by: str,
+    session: Session,
+    lc: Lifecycle,
+    trigger: dict[str, Any],
+    *,
+    by: str,
     now: dt.datetime | None = None,
 ) -> BackfillRow:
     """A new proposal at the round's current version; earlier open ones are superseded."""
@@ -73,15 +77,24 @@ def propose(
     offers, declined, holding = standing(session, lc.round_id)
     prep = engine.prepared(lc.document)
     try:
-        proposal = propose_backfill(prep, offers, declined=declined, accepted=holding,
-                                    withdrawn=lc.withdrawn)
+        proposal = propose_backfill(
+            prep, offers, declined=declined, accepted=holding, withdrawn=lc.withdrawn
+        )
     except InvalidBackfill as exc:
-        raise ApiError(409, "the round's offers no longer fit its document; "
-                       + str(exc).splitlines()[0], errors=exc.errors) from None
+        raise ApiError(
+            409,
+            "the round's offers no longer fit its document; " + str(exc).splitlines()[0],
+            errors=exc.errors,
+        ) from None
     row = BackfillRow(
-        round_id=lc.round_id, version=lc.version, wave=lc.wave, status="open",
-        trigger=trigger, proposal=proposal.model_dump(mode="json", by_alias=True),
-        created_by=by, created_at=now,
+        round_id=lc.round_id,
+        version=lc.version,
+        wave=lc.wave,
+        status="open",
+        trigger=trigger,
+        proposal=proposal.model_dump(mode="json", by_alias=True),
+        created_by=by,
+        created_at=now,
     )
     session.add(row)
     session.flush()
@@ -97,12 +110,19 @@ def visible_backfill(session: Session, round_id: str, backfill_id: int) -> Backf
 
 def list_backfills(session: Session, round_id: str) -> list[BackfillRow]:
     lifecycle_of(session, round_id)
-    return list(session.scalars(select(BackfillRow).where(BackfillRow.round_id == round_id)
-                                .order_by(BackfillRow.id)))
+    return list(
+        session.scalars(
+            select(BackfillRow).where(BackfillRow.round_id == round_id).order_by(BackfillRow.id)
+        )
+    )
 
 
 def confirm(
-    session: Session, round_id: str, backfill_id: int, *, by: str,
+    session: Session,
+    round_id: str,
+    backfill_id: int,
+    *,
+    by: str,
     now: dt.datetime | None = None,
 ) -> BackfillRow:
     """Carry out a proposal: withdraw the moved offers, make the new ones (answerable
@@ -111,26 +131,33 @@ def confirm(
     now = now or utcnow()
     row = visible_backfill(session, round_id, backfill_id)
     if row.status != "open":
-        raise ApiError(409, f"backfill proposal {backfill_id} is {row.status}; refresh and "
-                       "look at the current proposal", extra={"status": row.status})
+        raise ApiError(
+            409,
+            f"backfill proposal {backfill_id} is {row.status}; refresh and "
+            "look at the current proposal",
+            extra={"status": row.status},
+        )
     if not claim_version(session, round_id, row.version):
-        raise ApiError(409, f"round {round_id!r} changed since backfill proposal "
-                       f"{backfill_id} was computed (a reply, an expiry or another "
-                       "confirmation came first); refresh and look at the current proposal")
+        raise ApiError(
+            409,
+            f"round {round_id!r} changed since backfill proposal "
+            f"{backfill_id} was computed (a reply, an expiry or another "
+            "confirmation came first); refresh and look at the current proposal",
+        )
     lc = lifecycle_of(session, round_id)
     row = visible_backfill(session, round_id, backfill_id)
     proposal = row.proposal
     live = latest_offers(session, round_id)
     for move in proposal["moves"]:
         offer = live.get(move["volunteer"])
-        if offer is None or offer.placement_id != move["from"] or \
-                offer.state not in WITHDRAWABLE:
-            raise ApiError(409, f"the offer of {move['volunteer']} changed since backfill "
-                           f"proposal {backfill_id}; refresh")
-        text = move["reason"] if move["to"] is None else \
-            f"moved to {move['to']}: {move['reason']}"
-        change_state(session, offer, WITHDRAWN, by=by, action="backfill", text=text[:2000],
-                     now=now)
+        if offer is None or offer.placement_id != move["from"] or offer.state not in WITHDRAWABLE:
+            raise ApiError(
+                409,
+                f"the offer of {move['volunteer']} changed since backfill "
+                f"proposal {backfill_id}; refresh",
+            )
+        text = move["reason"] if move["to"] is None else f"moved to {move['to']}: {move['reason']}"
+        change_state(session, offer, WITHDRAWN, by=by, action="backfill", text=text[:2000], now=now)
     prep = engine.prepared(lc.document)
     pairs = [(n["volunteer"], n["placement"]) for n in proposal["new_offers"]]
     terms = engine.pair_terms(prep, pairs)
@@ -139,18 +166,35 @@ def confirm(
     for n in proposal["new_offers"]:
         t = terms[(n["volunteer"], n["placement"])]
         why = ("replaces " + ", ".join(n["replaces"])) if n["replaces"] else "backfill"
-        make_offer(session, round_id=round_id, wave=lc.wave, volunteer=n["volunteer"],
-                   placement=n["placement"], host=hosts[n["placement"]], score=t.score,
-                   start=t.start, months=t.months, deadline=deadline, by=by,
-                   action="backfill", text=why, now=now)
+        make_offer(
+            session,
+            round_id=round_id,
+            wave=lc.wave,
+            volunteer=n["volunteer"],
+            placement=n["placement"],
+            host=hosts[n["placement"]],
+            score=t.score,
+            start=t.start,
+            months=t.months,
+            deadline=deadline,
+            by=by,
+            action="backfill",
+            text=why,
+            now=now,
+        )
     row.status, row.confirmed_by, row.confirmed_at = "confirmed", by, now
     session.flush()
     return row
 
 
 def open_wave(
-    session: Session, round_id: str, volunteers: list[str], placements: list[str], *,
-    by: str, now: dt.datetime | None = None,
+    session: Session,
+    round_id: str,
+    volunteers: list[str],
+    placements: list[str],
+    *,
+    by: str,
+    now: dt.datetime | None = None,
 ) -> tuple[Wave, BackfillRow]:
     """A new wave: the stored records of late volunteers and needs join the round
     (earlier waves' acceptances stay frozen) and a backfill is proposed for it."""
@@ -164,18 +208,22 @@ def open_wave(
     vols = [dict(r.data) for r in volunteer_rows(session, volunteers)]
     pls = [dict(r.data) for r in placement_rows(session, placements)]
     errors = []
-    for section, asked, got, have in (("volunteers", volunteers, vols, have_v),
-                                      ("placements", placements, pls, have_p)):
+    for section, asked, got, have in (
+        ("volunteers", volunteers, vols, have_v),
+        ("placements", placements, pls, have_p),
+    ):
         found = {d["id"] for d in got}
         for i in asked:
             if i not in found:
-                errors.append(ErrorItem(section, i, "id", f"no stored {section[:-1]} "
-                                        "with this id"))
+                errors.append(ErrorItem(section, i, "id", f"no stored {section[:-1]} with this id"))
             elif i in have:
                 errors.append(ErrorItem(section, i, "id", f"already in round {round_id}"))
     if not volunteers and not placements:
-        errors.append(ErrorItem("wave", "wave", "volunteers",
-                                "a wave adds at least one volunteer or placement"))
+        errors.append(
+            ErrorItem(
+                "wave", "wave", "volunteers", "a wave adds at least one volunteer or placement"
+            )
+        )
     if errors:
         raise InvalidRound(errors)
     ids = have_v | {v["id"] for v in vols}
@@ -188,8 +236,14 @@ def open_wave(
     new = add_wave(parse_round(lc.document), vols, pls)
     lc.document = round_to_dict(new)
     lc.wave += 1
-    wave = Wave(round_id=round_id, number=lc.wave, volunteers=sorted(volunteers),
-                placements=sorted(placements), opened_by=by, opened_at=now)
+    wave = Wave(
+        round_id=round_id,
+        number=lc.wave,
+        volunteers=sorted(volunteers),
+        placements=sorted(placements),
+        opened_by=by,
+        opened_at=now,
+    )
     session.add(wave)
     bump(session, lc, now)
     row = propose(session, lc, {"kind": "wave", "wave": lc.wave}, by=by, now=now)
@@ -197,7 +251,12 @@ def open_wave(
 
 
 def withdraw_need(
-    session: Session, round_id: str, placement: str, *, by: str, text: str = "",
+    session: Session,
+    round_id: str,
+    placement: str,
+    *,
+    by: str,
+    text: str = "",
     now: dt.datetime | None = None,
 ) -> BackfillRow:
     """A host withdraws a need of a published round: its open and accepted offers are
@@ -211,18 +270,31 @@ def withdraw_need(
         raise ApiError(409, f"placement {placement!r} is withdrawn already")
     for o in latest_offers(session, round_id).values():
         if o.placement_id == placement and o.state in WITHDRAWABLE:
-            change_state(session, o, WITHDRAWN, by=by, action="withdraw",
-                         text=text or "the host withdrew the need", now=now)
+            change_state(
+                session,
+                o,
+                WITHDRAWN,
+                by=by,
+                action="withdraw",
+                text=text or "the host withdrew the need",
+                now=now,
+            )
     lc.withdrawn = sorted({*lc.withdrawn, placement})
     bump(session, lc, now)
-    return propose(session, lc, {"kind": "withdrawn", "placement": placement}, by=by,
-                   now=now)
+    return propose(session, lc, {"kind": "withdrawn", "placement": placement}, by=by, now=now)
 
 
 def backfill_public(row: BackfillRow) -> dict[str, Any]:
     return {
-        "id": row.id, "round_id": row.round_id, "version": row.version, "wave": row.wave,
-        "status": row.status, "trigger": row.trigger, "proposal": row.proposal,
-        "created_by": row.created_by, "created_at": row.created_at,
-        "confirmed_by": row.confirmed_by, "confirmed_at": row.confirmed_at,
+        "id": row.id,
+        "round_id": row.round_id,
+        "version": row.version,
+        "wave": row.wave,
+        "status": row.status,
+        "trigger": row.trigger,
+        "proposal": row.proposal,
+        "created_by": row.created_by,
+        "created_at": row.created_at,
+        "confirmed_by": row.confirmed_by,
+        "confirmed_at": row.confirmed_at,
     }

@@ -41,18 +41,29 @@ def issue(session: Session, offer: Offer, now: dt.datetime | None = None) -> Iss
     """A new link for an open offer (earlier links of the offer are revoked)."""
     now = now or utcnow()
     if offer.state != OfferState.OFFERED or offer.deadline <= now:
-        raise ApiError(409, f"offer {offer.id} is not open ({offer.state}); no link is "
-                       "issued for it")
+        raise ApiError(
+            409, f"offer {offer.id} is not open ({offer.state}); no link is issued for it"
+        )
     session.execute(
         update(OfferToken)
-        .where(OfferToken.offer_id == offer.id, OfferToken.revoked_at.is_(None),
-               OfferToken.used_at.is_(None))
+        .where(
+            OfferToken.offer_id == offer.id,
+            OfferToken.revoked_at.is_(None),
+            OfferToken.used_at.is_(None),
+        )
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
     tid, secret = secrets.token_hex(8), secrets.token_urlsafe(24)
-    session.add(OfferToken(id=tid, offer_id=offer.id, secret_hash=_hash(secret),
-                           created_at=now, expires_at=offer.deadline))
+    session.add(
+        OfferToken(
+            id=tid,
+            offer_id=offer.id,
+            secret_hash=_hash(secret),
+            created_at=now,
+            expires_at=offer.deadline,
+        )
+    )
     session.flush()
     return IssuedLink(f"ol_{tid}_{secret}", offer.id, offer.deadline)
 
@@ -62,8 +73,9 @@ class LinkRefused(ApiError):
     its offer answered (410)."""
 
 
-def resolve(session: Session, token: str, now: dt.datetime | None = None, *,
-            lock: bool = False) -> tuple[OfferToken, Offer]:
+def resolve(
+    session: Session, token: str, now: dt.datetime | None = None, *, lock: bool = False
+) -> tuple[OfferToken, Offer]:
     """The link and its offer, if the link may still answer; `LinkRefused` otherwise."""
     now = now or utcnow()
     m = _TOKEN.match(token)
@@ -87,20 +99,37 @@ def resolve(session: Session, token: str, now: dt.datetime | None = None, *,
 
 
 def answer(
-    session: Session, token: str, choice: Answer, *, reason: str | None = None,
-    text: str = "", now: dt.datetime | None = None,
+    session: Session,
+    token: str,
+    choice: Answer,
+    *,
+    reason: str | None = None,
+    text: str = "",
+    now: dt.datetime | None = None,
 ) -> tuple[Offer, BackfillRow | None]:
     """The volunteer answers through the link: the reply is recorded (by
     `volunteer:link`) and the link used up, in one transaction."""
     now = now or utcnow()
     row, offer = resolve(session, token, now, lock=True)
-    proposal = reply(session, offer, choice, by=f"volunteer:{offer.volunteer_id}",
-                     reason=reason, text=text, now=now)
+    proposal = reply(
+        session,
+        offer,
+        choice,
+        by=f"volunteer:{offer.volunteer_id}",
+        reason=reason,
+        text=text,
+        now=now,
+    )
     row.used_at = now
     session.flush()
     return offer, proposal
 
 
 def links_of(session: Session, offer_id: int) -> list[OfferToken]:
-    return list(session.scalars(select(OfferToken).where(OfferToken.offer_id == offer_id)
-                                .order_by(OfferToken.created_at)))
+    return list(
+        session.scalars(
+            select(OfferToken)
+            .where(OfferToken.offer_id == offer_id)
+            .order_by(OfferToken.created_at)
+        )
+    )

@@ -31,21 +31,25 @@ def send_pending(session: Session, settings: Settings) -> int:
     """E-mail the outbox's unsent messages that have a recipient; how many were sent."""
     if not settings.smtp_host:
         return 0
-    pending = list(session.scalars(
-        select(OutboxMessage).where(OutboxMessage.sent_at.is_(None),
-                                    OutboxMessage.attempts < MAX_ATTEMPTS)
-        .order_by(OutboxMessage.id).limit(SEND_BATCH)))
+    pending = list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS)
+            .order_by(OutboxMessage.id)
+            .limit(SEND_BATCH)
+        )
+    )
     todo = [(m, to) for m in pending if (to := recipient(m, settings))]
     if not todo:
         return 0
     sent = 0
     try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port,
-                          timeout=settings.smtp_timeout_s) as smtp:
+        with smtplib.SMTP(
+            settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_s
+        ) as smtp:
             for msg, to in todo:
                 email = EmailMessage()
-                email["From"], email["To"], email["Subject"] = settings.smtp_from, to, \
-                    msg.subject
+                email["From"], email["To"], email["Subject"] = settings.smtp_from, to, msg.subject
                 email.set_content(msg.body)
                 msg.attempts += 1
                 try:

@@ -74,10 +74,18 @@ def record(
 ) -> OfferEvent:
     """Append one event to the offer's history."""
     ev = OfferEvent(
-        offer_id=offer.id, round_id=offer.round_id, wave=offer.wave,
-        volunteer_id=offer.volunteer_id, placement_id=offer.placement_id,
-        at=now or utcnow(), by=by, action=action, from_state=frm, to_state=to,
-        reason=reason, text=text,
+        offer_id=offer.id,
+        round_id=offer.round_id,
+        wave=offer.wave,
+        volunteer_id=offer.volunteer_id,
+        placement_id=offer.placement_id,
+        at=now or utcnow(),
+        by=by,
+        action=action,
+        from_state=frm,
+        to_state=to,
+        reason=reason,
+        text=text,
     )
     session.add(ev)
     return ev
@@ -103,9 +111,18 @@ def make_offer(
     """A new offer in state `offered`, with its first event."""
     now = now or utcnow()
     offer = Offer(
-        round_id=round_id, wave=wave, volunteer_id=volunteer, placement_id=placement,
-        host_id=host, state=OfferState.OFFERED.value, score=score, start=start,
-        months=months, deadline=deadline, created_at=now, updated_at=now,
+        round_id=round_id,
+        wave=wave,
+        volunteer_id=volunteer,
+        placement_id=placement,
+        host_id=host,
+        state=OfferState.OFFERED.value,
+        score=score,
+        start=start,
+        months=months,
+        deadline=deadline,
+        created_at=now,
+        updated_at=now,
     )
     session.add(offer)
     session.flush()
@@ -132,14 +149,12 @@ def change_state(
     reason = check_reason(to, reason, offer.id)
     now = now or utcnow()
     offer.state, offer.updated_at = to, now
-    record(session, offer, frm=frm, to=to, by=by, action=action, reason=reason, text=text,
-           now=now)
+    record(session, offer, frm=frm, to=to, by=by, action=action, reason=reason, text=text, now=now)
     session.flush()
     return to in STANDING_CHANGES
 
 
-def visible_offer(session: Session, offer_id: int, who: Principal, *,
-                  lock: bool = False) -> Offer:
+def visible_offer(session: Session, offer_id: int, who: Principal, *, lock: bool = False) -> Offer:
     """The offer as `who` may see it: a host only its own placements' (404 otherwise,
     as for an offer that does not exist); planners none."""
     offer = lock_row(session, Offer, offer_id) if lock else session.get(Offer, offer_id)
@@ -175,15 +190,17 @@ def list_offers(
 
 def history(session: Session, offer_id: int) -> list[OfferEvent]:
     """The offer's events, oldest first."""
-    return list(session.scalars(
-        select(OfferEvent).where(OfferEvent.offer_id == offer_id).order_by(OfferEvent.id)))
+    return list(
+        session.scalars(
+            select(OfferEvent).where(OfferEvent.offer_id == offer_id).order_by(OfferEvent.id)
+        )
+    )
 
 
 def latest_offers(session: Session, round_id: str) -> dict[str, Offer]:
     """Volunteer id -> their newest offer in the round."""
     out: dict[str, Offer] = {}
-    for o in session.scalars(select(Offer).where(Offer.round_id == round_id)
-                             .order_by(Offer.id)):
+    for o in session.scalars(select(Offer).where(Offer.round_id == round_id).order_by(Offer.id)):
         out[o.volunteer_id] = o
     return out
 
@@ -191,11 +208,19 @@ def latest_offers(session: Session, round_id: str) -> dict[str, Offer]:
 def offer_public(offer: Offer) -> dict[str, Any]:
     """An offer as the API shows it."""
     return {
-        "id": offer.id, "round_id": offer.round_id, "wave": offer.wave,
-        "volunteer": offer.volunteer_id, "placement": offer.placement_id,
-        "host": offer.host_id, "state": offer.state, "score": offer.score,
-        "start": offer.start, "months": offer.months, "deadline": offer.deadline,
-        "host_decision": offer.host_decision, "created_at": offer.created_at,
+        "id": offer.id,
+        "round_id": offer.round_id,
+        "wave": offer.wave,
+        "volunteer": offer.volunteer_id,
+        "placement": offer.placement_id,
+        "host": offer.host_id,
+        "state": offer.state,
+        "score": offer.score,
+        "start": offer.start,
+        "months": offer.months,
+        "deadline": offer.deadline,
+        "host_decision": offer.host_decision,
+        "created_at": offer.created_at,
         "updated_at": offer.updated_at,
     }
 
@@ -203,8 +228,17 @@ def offer_public(offer: Offer) -> dict[str, Any]:
 def event_public(ev: OfferEvent) -> dict[str, Any]:
     """An event as the API shows it (the contract's `Event` fields, plus its ids)."""
     return {
-        "id": ev.id, "offer_id": ev.offer_id, "round": ev.round_id, "wave": ev.wave,
-        "volunteer": ev.volunteer_id, "placement": ev.placement_id, "at": ev.at,
-        "by": ev.by, "action": ev.action, "from": ev.from_state, "to": ev.to_state,
-        "reason": ev.reason, "text": ev.text,
+        "id": ev.id,
+        "offer_id": ev.offer_id,
+        "round": ev.round_id,
+        "wave": ev.wave,
+        "volunteer": ev.volunteer_id,
+        "placement": ev.placement_id,
+        "at": ev.at,
+        "by": ev.by,
+        "action": ev.action,
+        "from": ev.from_state,
+        "to": ev.to_state,
+        "reason": ev.reason,
+        "text": ev.text,
     }

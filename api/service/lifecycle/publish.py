@@ -39,26 +39,41 @@ def start_lifecycle(
     prep = engine.prepared(document)
     pairs = [(a["volunteer"], a["placement"]) for a in result["assignments"]]
     lc = Lifecycle(
-        round_id=round_id, version=1, wave=1, offer_days=days, document=document,
-        withdrawn=[], reserves=engine.reserves(prep, pairs), published_at=now,
+        round_id=round_id,
+        version=1,
+        wave=1,
+        offer_days=days,
+        document=document,
+        withdrawn=[],
+        reserves=engine.reserves(prep, pairs),
+        published_at=now,
         updated_at=now,
     )
     session.add(lc)
-    session.add(Wave(round_id=round_id, number=1, volunteers=[], placements=[],
-                     opened_by=by, opened_at=now))
+    session.add(
+        Wave(round_id=round_id, number=1, volunteers=[], placements=[], opened_by=by, opened_at=now)
+    )
     hosts = {p["id"]: p["host"] for p in document.get("placements", [])}
     deadline = now + dt.timedelta(days=days)
     for a in result["assignments"]:
         make_offer(
-            session, round_id=round_id, wave=1, volunteer=a["volunteer"],
-            placement=a["placement"], host=hosts[a["placement"]], score=int(a["score"]),
-            start=dt.date.fromisoformat(a["start"]), months=int(a["months"]),
-            deadline=deadline, by=by, action="publish", now=now,
+            session,
+            round_id=round_id,
+            wave=1,
+            volunteer=a["volunteer"],
+            placement=a["placement"],
+            host=hosts[a["placement"]],
+            score=int(a["score"]),
+            start=dt.date.fromisoformat(a["start"]),
+            months=int(a["months"]),
+            deadline=deadline,
+            by=by,
+            action="publish",
+            now=now,
         )
     session.flush()
     return lc
 
 
 def has_offers(session: Session, round_id: str) -> bool:
-    return session.scalar(select(Offer.id).where(Offer.round_id == round_id).limit(1)) \
-        is not None
+    return session.scalar(select(Offer.id).where(Offer.round_id == round_id).limit(1)) is not None

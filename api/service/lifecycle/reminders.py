@@ -45,15 +45,33 @@ class TickReport:
     queued: int = 0
 
 
-def _queue(rows: list[dict[str, object]], offer: Offer, kind: str, subject: str,
-           body: str, due: dt.datetime, now: dt.datetime) -> None:
+def _queue(
+    rows: list[dict[str, object]],
+    offer: Offer,
+    kind: str,
+    subject: str,
+    body: str,
+    due: dt.datetime,
+    now: dt.datetime,
+) -> None:
     for role, host in (("coordinator", None), ("host", offer.host_id)):
-        rows.append({
-            "key": f"{kind}:{offer.id}:{role}", "kind": kind, "role": role, "host_id": host,
-            "round_id": offer.round_id, "offer_id": offer.id, "subject": subject,
-            "body": body, "due_at": due, "created_at": now, "sent_at": None,
-            "attempts": 0, "error": None,
-        })
+        rows.append(
+            {
+                "key": f"{kind}:{offer.id}:{role}",
+                "kind": kind,
+                "role": role,
+                "host_id": host,
+                "round_id": offer.round_id,
+                "offer_id": offer.id,
+                "subject": subject,
+                "body": body,
+                "due_at": due,
+                "created_at": now,
+                "sent_at": None,
+                "attempts": 0,
+                "error": None,
+            }
+        )
 
 
 def tick(session: Session, now: dt.datetime | None = None) -> TickReport:
@@ -62,31 +80,56 @@ def tick(session: Session, now: dt.datetime | None = None) -> TickReport:
     now = now or utcnow()
     report = TickReport(expired=[o.id for o in expire_overdue(session, now)])
     rows: list[dict[str, object]] = []
-    for o in session.scalars(select(Offer).where(Offer.id.in_(report.expired))
-                             if report.expired else select(Offer).where(False)):
-        _queue(rows, o, "offer_expired", f"Offer {o.id} expired",
-               f"{o.volunteer_id} did not answer the offer of {o.placement_id} by "
-               f"{o.deadline.date().isoformat()}; a backfill proposal is waiting.",
-               o.deadline, now)
-    soon = session.scalars(select(Offer).where(
-        Offer.state == OfferState.OFFERED.value, Offer.deadline <= now + DEADLINE_NOTICE))
+    for o in session.scalars(
+        select(Offer).where(Offer.id.in_(report.expired))
+        if report.expired
+        else select(Offer).where(False)
+    ):
+        _queue(
+            rows,
+            o,
+            "offer_expired",
+            f"Offer {o.id} expired",
+            f"{o.volunteer_id} did not answer the offer of {o.placement_id} by "
+            f"{o.deadline.date().isoformat()}; a backfill proposal is waiting.",
+            o.deadline,
+            now,
+        )
+    soon = session.scalars(
+        select(Offer).where(
+            Offer.state == OfferState.OFFERED.value, Offer.deadline <= now + DEADLINE_NOTICE
+        )
+    )
     for o in soon:
-        _queue(rows, o, "deadline_soon", f"Offer {o.id}: reply due "
-               f"{o.deadline.date().isoformat()}",
-               f"{o.volunteer_id} has not yet answered the offer of {o.placement_id}; the "
-               f"offer expires on {o.deadline.date().isoformat()}.", o.deadline, now)
-    running = session.scalars(select(Offer).where(
-        Offer.state.in_([OfferState.DEPLOYED.value, OfferState.EXTENDED.value])))
+        _queue(
+            rows,
+            o,
+            "deadline_soon",
+            f"Offer {o.id}: reply due {o.deadline.date().isoformat()}",
+            f"{o.volunteer_id} has not yet answered the offer of {o.placement_id}; the "
+            f"offer expires on {o.deadline.date().isoformat()}.",
+            o.deadline,
+            now,
+        )
+    running = session.scalars(
+        select(Offer).where(Offer.state.in_([OfferState.DEPLOYED.value, OfferState.EXTENDED.value]))
+    )
     today = now.date()
     for o in running:
         end = planned_end(o)
         for months in ENDING_MONTHS:
             if today >= _add_months(end, -months) and today < end:
-                _queue(rows, o, f"ending_{months}m", f"Deployment ends {end.isoformat()}",
-                       f"The deployment of {o.volunteer_id} at {o.placement_id} ends on "
-                       f"{end.isoformat()} (in {months} months or less): plan the "
-                       "extension or the successor.",
-                       dt.datetime.combine(end, dt.time(), dt.UTC), now)
+                _queue(
+                    rows,
+                    o,
+                    f"ending_{months}m",
+                    f"Deployment ends {end.isoformat()}",
+                    f"The deployment of {o.volunteer_id} at {o.placement_id} ends on "
+                    f"{end.isoformat()} (in {months} months or less): plan the "
+                    "extension or the successor.",
+                    dt.datetime.combine(end, dt.time(), dt.UTC),
+                    now,
+                )
     report.queued = _insert_new(session, rows)
     return report
 
@@ -109,8 +152,9 @@ def _insert_new(session: Session, rows: list[dict[str, object]]) -> int:
     return (session.scalar(count) or 0) - before
 
 
-def feed(session: Session, role: str, host_id: str | None = None, *,
-         limit: int = 200) -> list[OutboxMessage]:
+def feed(
+    session: Session, role: str, host_id: str | None = None, *, limit: int = 200
+) -> list[OutboxMessage]:
     """The reminders of a role, newest first (a host's own only)."""
     q = select(OutboxMessage).where(OutboxMessage.role == role)
     if role == "host":

@@ -21,9 +21,16 @@ from volmatch.models.lifecycle import DeclineReason, OfferState
 
 Answer = Literal["accept", "decline"]
 
-DEPLOYMENT_STATES = frozenset({OfferState.PRE_DEPARTURE, OfferState.DEPLOYED,
-                               OfferState.COMPLETED, OfferState.ENDED_EARLY,
-                               OfferState.EXTENDED, OfferState.DECLINED})
+DEPLOYMENT_STATES = frozenset(
+    {
+        OfferState.PRE_DEPARTURE,
+        OfferState.DEPLOYED,
+        OfferState.COMPLETED,
+        OfferState.ENDED_EARLY,
+        OfferState.EXTENDED,
+        OfferState.DECLINED,
+    }
+)
 """The states a coordinator sets by hand after the reply (a visa fails: declined)."""
 
 
@@ -42,38 +49,62 @@ def apply_change(
     version on, and when it frees a slot, propose a backfill (returned)."""
     now = now or utcnow()
     lc = lifecycle_of(session, offer.round_id, lock=True)
-    if not change_state(session, offer, to, by=by, action=action, reason=reason, text=text,
-                        now=now):
+    if not change_state(
+        session, offer, to, by=by, action=action, reason=reason, text=text, now=now
+    ):
         return None
     bump(session, lc, now)
     if to not in VACATING_STATES:
         return None
-    trigger = {"kind": to, "offer": offer.id, "volunteer": offer.volunteer_id,
-               "placement": offer.placement_id}
+    trigger = {
+        "kind": to,
+        "offer": offer.id,
+        "volunteer": offer.volunteer_id,
+        "placement": offer.placement_id,
+    }
     return propose(session, lc, trigger, by=by, now=now)
 
 
 def reply(
-    session: Session, offer: Offer, answer: Answer, *, by: str,
-    reason: str | None = None, text: str = "", now: dt.datetime | None = None,
+    session: Session,
+    offer: Offer,
+    answer: Answer,
+    *,
+    by: str,
+    reason: str | None = None,
+    text: str = "",
+    now: dt.datetime | None = None,
 ) -> BackfillRow | None:
     """The volunteer's answer to an offer still open: accepted, or declined with a
     reason from the fixed list. 409 once answered or expired."""
     now = now or utcnow()
     if offer.state != OfferState.OFFERED:
-        raise ApiError(409, f"offer {offer.id} is {offer.state}: it can no longer be "
-                       "answered")
+        raise ApiError(409, f"offer {offer.id} is {offer.state}: it can no longer be answered")
     if offer.deadline <= now:
         raise ApiError(409, f"offer {offer.id} expired at {offer.deadline.isoformat()}")
     if answer == "accept":
-        return apply_change(session, offer, OfferState.ACCEPTED, by=by, action="reply",
-                            text=text, now=now)
-    return apply_change(session, offer, OfferState.DECLINED, by=by, action="reply",
-                        reason=reason, text=text, now=now)
+        return apply_change(
+            session, offer, OfferState.ACCEPTED, by=by, action="reply", text=text, now=now
+        )
+    return apply_change(
+        session,
+        offer,
+        OfferState.DECLINED,
+        by=by,
+        action="reply",
+        reason=reason,
+        text=text,
+        now=now,
+    )
 
 
 def host_decision(
-    session: Session, offer: Offer, decision: Answer, *, by: str, text: str = "",
+    session: Session,
+    offer: Offer,
+    decision: Answer,
+    *,
+    by: str,
+    text: str = "",
     now: dt.datetime | None = None,
 ) -> BackfillRow | None:
     """The host accepts or declines a volunteer matched to it. Accepting is noted (an
@@ -81,39 +112,68 @@ def host_decision(
     while the volunteer has not left."""
     now = now or utcnow()
     if decision == "accept":
-        if offer.state not in (OfferState.OFFERED, OfferState.ACCEPTED,
-                               OfferState.PRE_DEPARTURE):
+        if offer.state not in (OfferState.OFFERED, OfferState.ACCEPTED, OfferState.PRE_DEPARTURE):
             raise ApiError(409, f"offer {offer.id} is {offer.state}: too late to accept")
         offer.host_decision = "accepted"
-        record(session, offer, frm=offer.state, to=offer.state, by=by, action="host",
-               text=text or "the host accepts", now=now)
+        record(
+            session,
+            offer,
+            frm=offer.state,
+            to=offer.state,
+            by=by,
+            action="host",
+            text=text or "the host accepts",
+            now=now,
+        )
         session.flush()
         return None
     offer.host_decision = "declined"
-    return apply_change(session, offer, OfferState.DECLINED, by=by, action="host",
-                        reason=DeclineReason.HOST_DECLINED.value, text=text, now=now)
+    return apply_change(
+        session,
+        offer,
+        OfferState.DECLINED,
+        by=by,
+        action="host",
+        reason=DeclineReason.HOST_DECLINED.value,
+        text=text,
+        now=now,
+    )
 
 
 def set_state(
-    session: Session, offer: Offer, to: str, *, by: str, reason: str | None = None,
-    text: str = "", now: dt.datetime | None = None,
+    session: Session,
+    offer: Offer,
+    to: str,
+    *,
+    by: str,
+    reason: str | None = None,
+    text: str = "",
+    now: dt.datetime | None = None,
 ) -> BackfillRow | None:
     """A coordinator records a deployment state (pre-departure, deployed, completed,
     ended early with a reason, extended) or a late decline (a visa fails)."""
     if to not in DEPLOYMENT_STATES:
-        raise ApiError(422, f"offer {offer.id}: set {to!r} through a reply; this records "
-                       "one of " + ", ".join(sorted(DEPLOYMENT_STATES)))
-    return apply_change(session, offer, to, by=by, action="state", reason=reason,
-                        text=text, now=now)
+        raise ApiError(
+            422,
+            f"offer {offer.id}: set {to!r} through a reply; this records "
+            "one of " + ", ".join(sorted(DEPLOYMENT_STATES)),
+        )
+    return apply_change(
+        session, offer, to, by=by, action="state", reason=reason, text=text, now=now
+    )
 
 
 def expire_overdue(session: Session, now: dt.datetime | None = None) -> list[Offer]:
     """Every offer still unanswered past its deadline becomes `expired` (by `system`);
     one backfill is proposed per round that lost an offer. The expired offers."""
     now = now or utcnow()
-    due = list(session.scalars(
-        select(Offer).where(Offer.state == OfferState.OFFERED.value, Offer.deadline <= now)
-        .order_by(Offer.round_id, Offer.id)))
+    due = list(
+        session.scalars(
+            select(Offer)
+            .where(Offer.state == OfferState.OFFERED.value, Offer.deadline <= now)
+            .order_by(Offer.round_id, Offer.id)
+        )
+    )
     rounds: dict[str, list[Offer]] = {}
     expired: list[Offer] = []
     for found in due:
@@ -122,13 +182,28 @@ def expire_overdue(session: Session, now: dt.datetime | None = None) -> list[Off
         if offer is None or offer.state != OfferState.OFFERED.value:
             continue
         expired.append(offer)
-        change_state(session, offer, OfferState.EXPIRED, by="system", action="expire",
-                     reason=DeclineReason.NO_REPLY.value, now=now)
+        change_state(
+            session,
+            offer,
+            OfferState.EXPIRED,
+            by="system",
+            action="expire",
+            reason=DeclineReason.NO_REPLY.value,
+            now=now,
+        )
         rounds.setdefault(offer.round_id, []).append(offer)
     for round_id, offers in rounds.items():
         lc = lifecycle_of(session, round_id, lock=True)
         bump(session, lc, now)
-        propose(session, lc, {"kind": "expired", "offers": [o.id for o in offers],
-                              "volunteers": [o.volunteer_id for o in offers]},
-                by="system", now=now)
+        propose(
+            session,
+            lc,
+            {
+                "kind": "expired",
+                "offers": [o.id for o in offers],
+                "volunteers": [o.volunteer_id for o in offers],
+            },
+            by="system",
+            now=now,
+        )
     return expired

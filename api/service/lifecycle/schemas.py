@@ -12,8 +12,18 @@ from volmatch.models.round import PlacementId, VolunteerId
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
-StateName = Literal["offered", "accepted", "declined", "expired", "pre_departure",
-                    "deployed", "completed", "ended_early", "extended", "withdrawn"]
+StateName = Literal[
+    "offered",
+    "accepted",
+    "declined",
+    "expired",
+    "pre_departure",
+    "deployed",
+    "completed",
+    "ended_early",
+    "extended",
+    "withdrawn",
+]
 
 
 class OfferPublic(BaseModel):
@@ -45,8 +55,9 @@ class EventPublic(BaseModel):
     placement: str
     at: dt.datetime
     by: str = Field(description="role:key id, host:H01, volunteer:V001 or system.")
-    action: str = Field(description="publish, reply, host, state, expire, backfill, "
-                        "withdraw or outcome.")
+    action: str = Field(
+        description="publish, reply, host, state, expire, backfill, withdraw or outcome."
+    )
     from_: StateName | None = Field(alias="from")
     to: StateName
     reason: str | None
@@ -78,10 +89,10 @@ class StateIn(BaseModel):
     """A deployment state recorded by a coordinator."""
 
     model_config = _STRICT
-    to: Literal["pre_departure", "deployed", "completed", "ended_early", "extended",
-                "declined"]
-    reason: str | None = Field(None, max_length=32, description="A decline or early-end "
-                               "reason code (required for those).")
+    to: Literal["pre_departure", "deployed", "completed", "ended_early", "extended", "declined"]
+    reason: str | None = Field(
+        None, max_length=32, description="A decline or early-end reason code (required for those)."
+    )
     text: str = Field("", max_length=2000)
 
 
@@ -126,8 +137,9 @@ class BackfillPublic(BaseModel):
     wave: int
     status: Literal["open", "confirmed", "superseded"]
     trigger: dict[str, Any]
-    proposal: dict[str, Any] = Field(description="The engine's BackfillProposal: "
-                                     "assignment, new_offers, moves, total_change ...")
+    proposal: dict[str, Any] = Field(
+        description="The engine's BackfillProposal: assignment, new_offers, moves, total_change ..."
+    )
     created_by: str
     created_at: dt.datetime
     confirmed_by: str | None
@@ -140,8 +152,9 @@ class LifecyclePublic(BaseModel):
     wave: int
     offer_days: int
     withdrawn: list[str]
-    reserves: list[dict[str, Any]] = Field(description="Per placement, its ranked reserves "
-                                           "with their exact cost to the round.")
+    reserves: list[dict[str, Any]] = Field(
+        description="Per placement, its ranked reserves with their exact cost to the round."
+    )
     states: dict[str, int] = Field(description="Newest offer per volunteer, by state.")
     published_at: dt.datetime
     updated_at: dt.datetime

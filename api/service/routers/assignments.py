@@ -22,5 +22,7 @@ def list_assignments(session: ReadSession, who: Anyone) -> list[AssignmentPublic
     if pub is None:
         return []
     host_id = (who.host_id or "") if who.role == "host" else None
-    return [AssignmentPublic.model_validate(a)
-            for a in published_assignment_fields(session, pub.id, host_id)]
+    return [
+        AssignmentPublic.model_validate(a)
+        for a in published_assignment_fields(session, pub.id, host_id)
+    ]

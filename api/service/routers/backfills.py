@@ -37,6 +37,7 @@ from volmatch.api.service.tables import Publication, ResultRow, RoundRow, Wave
 
 router = APIRouter(tags=["lifecycle"], route_class=CommitRoute)
 
+
 def _coordinator_round(who: Principal, round_id: str) -> None:
     """Hosts see no rounds (404, as for any round id); planners may not (403)."""
     if who.role == "host":
@@ -48,25 +49,38 @@ def _coordinator_round(who: Principal, round_id: str) -> None:
 BackfillPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Backfill proposal id.")]
 
 
-@router.get("/rounds/{round_id}/lifecycle", response_model=LifecyclePublic,
-            summary="A published round's version, wave, withdrawn needs, reserve lists "
-            "and offers by state")
+@router.get(
+    "/rounds/{round_id}/lifecycle",
+    response_model=LifecyclePublic,
+    summary="A published round's version, wave, withdrawn needs, reserve lists and offers by state",
+)
 def get_lifecycle(round_id: RoundPath, session: ReadSession, who: Anyone) -> LifecyclePublic:
     _coordinator_round(who, round_id)
     lc = lifecycle_of(session, round_id)
     states = Counter(o.state for o in latest_offers(session, round_id).values())
     return LifecyclePublic(
-        round_id=lc.round_id, version=lc.version, wave=lc.wave, offer_days=lc.offer_days,
-        withdrawn=list(lc.withdrawn), reserves=list(lc.reserves), states=dict(states),
-        published_at=lc.published_at, updated_at=lc.updated_at,
+        round_id=lc.round_id,
+        version=lc.version,
+        wave=lc.wave,
+        offer_days=lc.offer_days,
+        withdrawn=list(lc.withdrawn),
+        reserves=list(lc.reserves),
+        states=dict(states),
+        published_at=lc.published_at,
+        updated_at=lc.updated_at,
     )
 
 
-@router.post("/rounds/{round_id}/offers", response_model=LifecyclePublic, status_code=201,
-             summary="Make the offers of a round published before offers existed",
-             dependencies=IDEMPOTENT)
-def post_offers(round_id: RoundPath, session: WriteSession, who: Anyone,
-                response: Response) -> LifecyclePublic:
+@router.post(
+    "/rounds/{round_id}/offers",
+    response_model=LifecyclePublic,
+    status_code=201,
+    summary="Make the offers of a round published before offers existed",
+    dependencies=IDEMPOTENT,
+)
+def post_offers(
+    round_id: RoundPath, session: WriteSession, who: Anyone, response: Response
+) -> LifecyclePublic:
     _coordinator_round(who, round_id)
     r = session.get(RoundRow, round_id)
     published = session.scalar(select(Publication.id).where(Publication.round_id == round_id))
@@ -77,55 +91,77 @@ def post_offers(round_id: RoundPath, session: WriteSession, who: Anyone,
     response.headers["Location"] = f"/rounds/{round_id}/lifecycle"
     states = Counter(o.state for o in latest_offers(session, round_id).values())
     return LifecyclePublic(
-        round_id=lc.round_id, version=lc.version, wave=lc.wave, offer_days=lc.offer_days,
-        withdrawn=list(lc.withdrawn), reserves=list(lc.reserves), states=dict(states),
-        published_at=lc.published_at, updated_at=lc.updated_at,
+        round_id=lc.round_id,
+        version=lc.version,
+        wave=lc.wave,
+        offer_days=lc.offer_days,
+        withdrawn=list(lc.withdrawn),
+        reserves=list(lc.reserves),
+        states=dict(states),
+        published_at=lc.published_at,
+        updated_at=lc.updated_at,
     )
 
 
-@router.get("/rounds/{round_id}/backfills", response_model=list[BackfillPublic],
-            summary="Backfill proposals of a round, oldest first (the open one is current)")
-def get_backfills(round_id: RoundPath, session: ReadSession,
-                  who: Anyone) -> list[BackfillPublic]:
+@router.get(
+    "/rounds/{round_id}/backfills",
+    response_model=list[BackfillPublic],
+    summary="Backfill proposals of a round, oldest first (the open one is current)",
+)
+def get_backfills(round_id: RoundPath, session: ReadSession, who: Anyone) -> list[BackfillPublic]:
     _coordinator_round(who, round_id)
-    return [BackfillPublic(**backfill.backfill_public(b))
-            for b in backfill.list_backfills(session, round_id)]
+    return [
+        BackfillPublic(**backfill.backfill_public(b))
+        for b in backfill.list_backfills(session, round_id)
+    ]
 
 
-@router.post("/rounds/{round_id}/backfills", response_model=BackfillPublic, status_code=201,
-             summary="Propose a backfill now, from the round as it stands",
-             dependencies=IDEMPOTENT)
-def post_backfill(round_id: RoundPath, session: WriteSession,
-                  who: Anyone) -> BackfillPublic:
+@router.post(
+    "/rounds/{round_id}/backfills",
+    response_model=BackfillPublic,
+    status_code=201,
+    summary="Propose a backfill now, from the round as it stands",
+    dependencies=IDEMPOTENT,
+)
+def post_backfill(round_id: RoundPath, session: WriteSession, who: Anyone) -> BackfillPublic:
     _coordinator_round(who, round_id)
     lc = lifecycle_of(session, round_id, lock=True)
     row = backfill.propose(session, lc, {"kind": "asked"}, by=actor(who))
     return BackfillPublic(**backfill.backfill_public(row))
 
 
-@router.get("/rounds/{round_id}/backfills/{backfill_id}", response_model=BackfillPublic,
-            summary="One backfill proposal: who gets an offer, who moves and why, the "
-            "change in total score")
-def get_backfill(round_id: RoundPath, backfill_id: BackfillPath, session: ReadSession,
-                 who: Anyone) -> BackfillPublic:
+@router.get(
+    "/rounds/{round_id}/backfills/{backfill_id}",
+    response_model=BackfillPublic,
+    summary="One backfill proposal: who gets an offer, who moves and why, the "
+    "change in total score",
+)
+def get_backfill(
+    round_id: RoundPath, backfill_id: BackfillPath, session: ReadSession, who: Anyone
+) -> BackfillPublic:
     _coordinator_round(who, round_id)
-    return BackfillPublic(**backfill.backfill_public(
-        backfill.visible_backfill(session, round_id, backfill_id)))
+    return BackfillPublic(
+        **backfill.backfill_public(backfill.visible_backfill(session, round_id, backfill_id))
+    )
 
 
-@router.post("/rounds/{round_id}/backfills/{backfill_id}/confirm",
-             response_model=BackfillPublic,
-             summary="Confirm a proposal: its offers are made (409: the round changed "
-             "since, refresh)", dependencies=IDEMPOTENT)
-def post_confirm(round_id: RoundPath, backfill_id: BackfillPath, session: WriteSession,
-                 who: Anyone) -> BackfillPublic:
+@router.post(
+    "/rounds/{round_id}/backfills/{backfill_id}/confirm",
+    response_model=BackfillPublic,
+    summary="Confirm a proposal: its offers are made (409: the round changed since, refresh)",
+    dependencies=IDEMPOTENT,
+)
+def post_confirm(
+    round_id: RoundPath, backfill_id: BackfillPath, session: WriteSession, who: Anyone
+) -> BackfillPublic:
     _coordinator_round(who, round_id)
     row = backfill.confirm(session, round_id, backfill_id, by=actor(who))
     return BackfillPublic(**backfill.backfill_public(row))
 
 
-@router.get("/rounds/{round_id}/waves", response_model=list[WavePublic],
-            summary="The waves of a round")
+@router.get(
+    "/rounds/{round_id}/waves", response_model=list[WavePublic], summary="The waves of a round"
+)
 def get_waves(round_id: RoundPath, session: ReadSession, who: Anyone) -> list[WavePublic]:
     _coordinator_round(who, round_id)
     lifecycle_of(session, round_id)
@@ -133,31 +169,47 @@ def get_waves(round_id: RoundPath, session: ReadSession, who: Anyone) -> list[Wa
     return [WavePublic.model_validate(w, from_attributes=True) for w in rows]
 
 
-@router.post("/rounds/{round_id}/waves", response_model=WaveOpened, status_code=201,
-             summary="Open a new wave with late volunteers and needs (stored records); "
-             "earlier acceptances stay", dependencies=IDEMPOTENT)
-def post_wave(round_id: RoundPath, body: WaveIn, session: WriteSession, who: Anyone,
-              response: Response) -> WaveOpened:
+@router.post(
+    "/rounds/{round_id}/waves",
+    response_model=WaveOpened,
+    status_code=201,
+    summary="Open a new wave with late volunteers and needs (stored records); "
+    "earlier acceptances stay",
+    dependencies=IDEMPOTENT,
+)
+def post_wave(
+    round_id: RoundPath, body: WaveIn, session: WriteSession, who: Anyone, response: Response
+) -> WaveOpened:
     _coordinator_round(who, round_id)
-    wave, row = backfill.open_wave(session, round_id, list(body.volunteers),
-                                   list(body.placements), by=actor(who))
+    wave, row = backfill.open_wave(
+        session, round_id, list(body.volunteers), list(body.placements), by=actor(who)
+    )
     response.headers["Location"] = f"/rounds/{round_id}/backfills/{row.id}"
-    return WaveOpened(wave=WavePublic.model_validate(wave, from_attributes=True),
-                      backfill=BackfillPublic(**backfill.backfill_public(row)))
+    return WaveOpened(
+        wave=WavePublic.model_validate(wave, from_attributes=True),
+        backfill=BackfillPublic(**backfill.backfill_public(row)),
+    )
 
 
-@router.post("/rounds/{round_id}/placements/{placement_id}/withdraw",
-             response_model=BackfillPublic, status_code=201,
-             summary="The host withdraws a need of a published round (a backfill is "
-             "proposed)", dependencies=IDEMPOTENT)
-def post_withdraw(round_id: RoundPath, placement_id: PlacementPath, body: WithdrawIn,
-                  session: WriteSession, who: Anyone) -> BackfillPublic:
+@router.post(
+    "/rounds/{round_id}/placements/{placement_id}/withdraw",
+    response_model=BackfillPublic,
+    status_code=201,
+    summary="The host withdraws a need of a published round (a backfill is proposed)",
+    dependencies=IDEMPOTENT,
+)
+def post_withdraw(
+    round_id: RoundPath,
+    placement_id: PlacementPath,
+    body: WithdrawIn,
+    session: WriteSession,
+    who: Anyone,
+) -> BackfillPublic:
     lc = lifecycle_of(session, round_id)
     hosts = {p["id"]: p["host"] for p in lc.document.get("placements", [])}
     if who.role == "planner":
         raise ApiError(403, "a planner key may not withdraw needs")
     if placement_id not in hosts or (who.role == "host" and hosts[placement_id] != who.host_id):
         raise not_found(f"placement in round {round_id}", placement_id)
-    row = backfill.withdraw_need(session, round_id, placement_id, by=actor(who),
-                                 text=body.text)
+    row = backfill.withdraw_need(session, round_id, placement_id, by=actor(who), text=body.text)
     return BackfillPublic(**backfill.backfill_public(row))

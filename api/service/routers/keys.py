@@ -47,9 +47,16 @@ KeyAdmin = Annotated[Principal, Depends(_admin)]
 
 def _public(row: ApiKey) -> ApiKeyPublic:
     return ApiKeyPublic(
-        id=row.id, role=row.role, host_id=row.host_id, label=row.label,
-        created_at=row.created_at, expires_at=row.expires_at, revoked_at=row.revoked_at,
-        rotated_at=row.rotated_at, last_used_at=row.last_used_at, state=key_state(row),
+        id=row.id,
+        role=row.role,
+        host_id=row.host_id,
+        label=row.label,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        rotated_at=row.rotated_at,
+        last_used_at=row.last_used_at,
+        state=key_state(row),
     )
 
 
@@ -81,8 +88,7 @@ def post_key(
     body: ApiKeyCreate, session: WriteSession, _: Coordinator, response: Response
 ) -> ApiKeyWithToken:
     try:
-        row, token = create_key(session, body.role, body.host_id, body.label,
-                                body.expires_in_days)
+        row, token = create_key(session, body.role, body.host_id, body.label, body.expires_in_days)
     except ValueError as exc:
         message = str(exc)
         for flag in ("host-id", "expires-in-days", "label"):

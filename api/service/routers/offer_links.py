@@ -29,14 +29,24 @@ router = APIRouter(tags=["offer link"], route_class=CommitRoute)
 TEMPLATES = FilePath(__file__).resolve().parents[2] / "web" / "templates"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
-TokenPath = Annotated[str, Path(pattern=links.TOKEN_PATTERN, max_length=100,
-                                description="The token of the volunteer's personal link.")]
+TokenPath = Annotated[
+    str,
+    Path(
+        pattern=links.TOKEN_PATTERN,
+        max_length=100,
+        description="The token of the volunteer's personal link.",
+    ),
+]
 MAX_FORM_BYTES = 8_000
 """A reply form is three short fields; anything longer is refused."""
 REASON_LABELS = {
-    "personal": "Personal reasons", "health": "Health", "other_offer": "I took another offer",
-    "dates": "The dates do not suit me", "location": "The location does not suit me",
-    "role_fit": "The role does not fit me", "visa": "Visa or travel documents",
+    "personal": "Personal reasons",
+    "health": "Health",
+    "other_offer": "I took another offer",
+    "dates": "The dates do not suit me",
+    "location": "The location does not suit me",
+    "role_fit": "The role does not fit me",
+    "visa": "Visa or travel documents",
     "other": "Another reason",
 }
 """The decline reasons a volunteer may pick (a host's decline and no reply are not theirs)."""
@@ -52,19 +62,27 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def _page(status: int = 200, **ctx: Any) -> HTMLResponse:
     html = _env.get_template("offer_reply.html").render(
-        {"offer": None, "error": None, "done": None,
-         "reasons": list(REASON_LABELS.items()), **ctx})
-    return HTMLResponse(html, status_code=status,
-                        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+        {"offer": None, "error": None, "done": None, "reasons": list(REASON_LABELS.items()), **ctx}
+    )
+    return HTMLResponse(
+        html,
+        status_code=status,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
 
 
 def _view(session: Any, offer: Offer) -> dict[str, Any]:
     doc = lifecycle_of(session, offer.round_id).document
     p = next((p for p in doc.get("placements", []) if p["id"] == offer.placement_id), {})
-    return {"placement": offer.placement_id, "title": p.get("title", ""),
-            "host": offer.host_id, "country": p.get("country", ""),
-            "start": offer.start.isoformat(), "months": offer.months,
-            "deadline": offer.deadline.strftime("%Y-%m-%d %H:%M UTC")}
+    return {
+        "placement": offer.placement_id,
+        "title": p.get("title", ""),
+        "host": offer.host_id,
+        "country": p.get("country", ""),
+        "start": offer.start.isoformat(),
+        "months": offer.months,
+        "deadline": offer.deadline.strftime("%Y-%m-%d %H:%M UTC"),
+    }
 
 
 async def form_body(request: Request) -> bytes:
@@ -74,8 +92,11 @@ async def form_body(request: Request) -> bytes:
     return body
 
 
-@router.get("/offers/{token}", responses=RESPONSES,
-            summary="The volunteer's page for an offer (personal link, no key)")
+@router.get(
+    "/offers/{token}",
+    responses=RESPONSES,
+    summary="The volunteer's page for an offer (personal link, no key)",
+)
 def offer_page(token: TokenPath, db: DbDep) -> HTMLResponse:
     with db.read() as session:
         try:
@@ -85,16 +106,32 @@ def offer_page(token: TokenPath, db: DbDep) -> HTMLResponse:
         return _page(offer=_view(session, offer))
 
 
-@router.post("/offers/{token}", responses=RESPONSES,
-             summary="The volunteer answers the offer (form: answer, reason, text)",
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/x-www-form-urlencoded": {"schema": {
-                     "type": "object", "required": ["answer"],
-                     "properties": {"answer": {"type": "string", "enum": ["accept", "decline"]},
-                                    "reason": {"type": "string"},
-                                    "text": {"type": "string", "maxLength": 2000}}}}}}})
-def offer_answer(token: TokenPath, raw: Annotated[bytes, Depends(form_body)],
-                 session: WriteSession) -> HTMLResponse:
+@router.post(
+    "/offers/{token}",
+    responses=RESPONSES,
+    summary="The volunteer answers the offer (form: answer, reason, text)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["answer"],
+                        "properties": {
+                            "answer": {"type": "string", "enum": ["accept", "decline"]},
+                            "reason": {"type": "string"},
+                            "text": {"type": "string", "maxLength": 2000},
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+def offer_answer(
+    token: TokenPath, raw: Annotated[bytes, Depends(form_body)], session: WriteSession
+) -> HTMLResponse:
     try:
         form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
     except ValueError:
@@ -103,14 +140,24 @@ def offer_answer(token: TokenPath, raw: Annotated[bytes, Depends(form_body)],
     try:
         _, offer = links.resolve(session, token)
         if choice not in ("accept", "decline"):
-            return _page(422, offer=_view(session, offer),
-                         error="choose whether you accept or decline the offer")
+            return _page(
+                422,
+                offer=_view(session, offer),
+                error="choose whether you accept or decline the offer",
+            )
         if choice == "decline" and reason not in REASON_LABELS:
-            return _page(422, offer=_view(session, offer), error="choose a reason for declining: "
-                         + ", ".join(REASON_LABELS.values()))
-        offer, _ = links.answer(session, token, choice,
-                                reason=None if reason is None else DeclineReason(reason).value,
-                                text=text[:2000])
+            return _page(
+                422,
+                offer=_view(session, offer),
+                error="choose a reason for declining: " + ", ".join(REASON_LABELS.values()),
+            )
+        offer, _ = links.answer(
+            session,
+            token,
+            choice,
+            reason=None if reason is None else DeclineReason(reason).value,
+            text=text[:2000],
+        )
     except links.LinkRefused as exc:
         session.rollback()
         return _page(exc.status, error=exc.detail)
@@ -118,5 +165,7 @@ def offer_answer(token: TokenPath, raw: Annotated[bytes, Depends(form_body)],
         session.rollback()
         return _page(exc.status, error=exc.detail)
     word = "accepted" if choice == "accept" else "declined"
-    return _page(done=f"You have {word} the offer of placement {offer.placement_id}. "
-                 "Your coordinator will be in touch.")
+    return _page(
+        done=f"You have {word} the offer of placement {offer.placement_id}. "
+        "Your coordinator will be in touch."
+    )

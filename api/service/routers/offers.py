@@ -61,8 +61,11 @@ def _changed(offer: Offer, proposal: BackfillRow | None) -> ChangeOut:
     )
 
 
-@router.get("/offers", response_model=list[OfferPublic],
-            summary="Offers, oldest first (a host key: its own placements')")
+@router.get(
+    "/offers",
+    response_model=list[OfferPublic],
+    summary="Offers, oldest first (a host key: its own placements')",
+)
 def get_offers(
     session: ReadSession,
     who: Anyone,
@@ -70,76 +73,107 @@ def get_offers(
     state: StateName | None = None,
     volunteer: Annotated[str | None, Query(pattern=ID_PATTERN, max_length=64)] = None,
 ) -> list[OfferPublic]:
-    return [OfferPublic(**offer_public(o))
-            for o in list_offers(session, who, round_id=round_id, state=state,
-                                 volunteer=volunteer)]
+    return [
+        OfferPublic(**offer_public(o))
+        for o in list_offers(session, who, round_id=round_id, state=state, volunteer=volunteer)
+    ]
 
 
-@router.get("/offers/{offer_id:int}", response_model=OfferDetail,
-            summary="One offer and its whole history")
+@router.get(
+    "/offers/{offer_id:int}", response_model=OfferDetail, summary="One offer and its whole history"
+)
 def get_offer(offer_id: OfferPath, session: ReadSession, who: Anyone) -> OfferDetail:
     offer = visible_offer(session, offer_id, who)
-    return OfferDetail(offer=OfferPublic(**offer_public(offer)),
-                       events=[event_public(e) for e in history(session, offer.id)])  # type: ignore[misc]
+    return OfferDetail(
+        offer=OfferPublic(**offer_public(offer)),
+        events=[event_public(e) for e in history(session, offer.id)],
+    )  # type: ignore[misc]
 
 
-@router.post("/offers/{offer_id:int}/reply", response_model=ChangeOut,
-             summary="Record the volunteer's answer (a decline proposes a backfill)",
-             dependencies=IDEMPOTENT)
-def post_reply(offer_id: OfferPath, body: ReplyIn, session: WriteSession,
-               who: Anyone) -> ChangeOut:
+@router.post(
+    "/offers/{offer_id:int}/reply",
+    response_model=ChangeOut,
+    summary="Record the volunteer's answer (a decline proposes a backfill)",
+    dependencies=IDEMPOTENT,
+)
+def post_reply(offer_id: OfferPath, body: ReplyIn, session: WriteSession, who: Anyone) -> ChangeOut:
     offer = visible_offer(session, offer_id, who, lock=True)
     _coordinator(who)
-    proposal = replies.reply(session, offer, body.answer, by=actor(who),
-                             reason=None if body.reason is None else body.reason.value,
-                             text=body.text)
+    proposal = replies.reply(
+        session,
+        offer,
+        body.answer,
+        by=actor(who),
+        reason=None if body.reason is None else body.reason.value,
+        text=body.text,
+    )
     return _changed(offer, proposal)
 
 
-@router.post("/offers/{offer_id:int}/host", response_model=ChangeOut,
-             summary="The host accepts or declines its matched volunteer",
-             dependencies=IDEMPOTENT)
-def post_host_decision(offer_id: OfferPath, body: HostDecisionIn, session: WriteSession,
-                       who: Anyone) -> ChangeOut:
+@router.post(
+    "/offers/{offer_id:int}/host",
+    response_model=ChangeOut,
+    summary="The host accepts or declines its matched volunteer",
+    dependencies=IDEMPOTENT,
+)
+def post_host_decision(
+    offer_id: OfferPath, body: HostDecisionIn, session: WriteSession, who: Anyone
+) -> ChangeOut:
     offer = visible_offer(session, offer_id, who, lock=True)
     if who.role not in ("host", "coordinator"):
         raise forbidden("decide for a host")
-    proposal = replies.host_decision(session, offer, body.decision, by=actor(who),
-                                     text=body.text)
+    proposal = replies.host_decision(session, offer, body.decision, by=actor(who), text=body.text)
     return _changed(offer, proposal)
 
 
-@router.post("/offers/{offer_id:int}/state", response_model=ChangeOut,
-             summary="Record a deployment state (pre-departure, deployed, completed, "
-             "ended early, extended) or a late decline", dependencies=IDEMPOTENT)
-def post_state(offer_id: OfferPath, body: StateIn, session: WriteSession,
-               who: Anyone) -> ChangeOut:
+@router.post(
+    "/offers/{offer_id:int}/state",
+    response_model=ChangeOut,
+    summary="Record a deployment state (pre-departure, deployed, completed, "
+    "ended early, extended) or a late decline",
+    dependencies=IDEMPOTENT,
+)
+def post_state(offer_id: OfferPath, body: StateIn, session: WriteSession, who: Anyone) -> ChangeOut:
     offer = visible_offer(session, offer_id, who, lock=True)
     _coordinator(who)
-    proposal = replies.set_state(session, offer, body.to, by=actor(who), reason=body.reason,
-                                 text=body.text)
+    proposal = replies.set_state(
+        session, offer, body.to, by=actor(who), reason=body.reason, text=body.text
+    )
     return _changed(offer, proposal)
 
 
-@router.post("/offers/{offer_id:int}/outcome", response_model=OutcomePublic,
-             status_code=201, summary="Record how the deployment ended",
-             dependencies=IDEMPOTENT)
-def post_outcome(offer_id: OfferPath, body: OutcomeIn, session: WriteSession,
-                 who: Anyone, response: Response) -> OutcomePublic:
+@router.post(
+    "/offers/{offer_id:int}/outcome",
+    response_model=OutcomePublic,
+    status_code=201,
+    summary="Record how the deployment ended",
+    dependencies=IDEMPOTENT,
+)
+def post_outcome(
+    offer_id: OfferPath, body: OutcomeIn, session: WriteSession, who: Anyone, response: Response
+) -> OutcomePublic:
     offer = visible_offer(session, offer_id, who, lock=True)
     _coordinator(who)
-    row = outcomes.record_outcome(session, offer, body.model_dump(mode="json"),
-                                  by=actor(who))
+    row = outcomes.record_outcome(session, offer, body.model_dump(mode="json"), by=actor(who))
     response.headers["Location"] = f"/offers/{offer_id}"
     return OutcomePublic(**outcomes.outcome_public(row))
 
 
-@router.post("/offers/{offer_id:int}/link", response_model=LinkIssued, status_code=201,
-             summary="A personal link for the volunteer to answer (shown once; earlier "
-             "links of the offer stop working)", dependencies=IDEMPOTENT)
+@router.post(
+    "/offers/{offer_id:int}/link",
+    response_model=LinkIssued,
+    status_code=201,
+    summary="A personal link for the volunteer to answer (shown once; earlier "
+    "links of the offer stop working)",
+    dependencies=IDEMPOTENT,
+)
 def post_link(offer_id: OfferPath, session: WriteSession, who: Anyone) -> LinkIssued:
     offer = visible_offer(session, offer_id, who, lock=True)
     _coordinator(who)
     issued = links.issue(session, offer)
-    return LinkIssued(offer_id=offer.id, token=issued.token, url=f"/offers/{issued.token}",
-                      expires_at=issued.expires_at)
+    return LinkIssued(
+        offer_id=offer.id,
+        token=issued.token,
+        url=f"/offers/{issued.token}",
+        expires_at=issued.expires_at,
+    )

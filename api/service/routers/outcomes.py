@@ -16,8 +16,11 @@ from volmatch.api.service.schemas import ROUND_ID_PATTERN
 router = APIRouter(tags=["outcomes"], route_class=CommitRoute)
 
 
-@router.get("/outcomes", response_model=list[OutcomePublic],
-            summary="How deployments ended, with ratings and reports")
+@router.get(
+    "/outcomes",
+    response_model=list[OutcomePublic],
+    summary="How deployments ended, with ratings and reports",
+)
 def get_outcomes(
     session: ReadSession,
     who: Anyone,
@@ -26,5 +29,7 @@ def get_outcomes(
     if who.role == "planner":
         raise forbidden("read outcomes")
     host = who.host_id if who.role == "host" else None
-    return [OutcomePublic(**outcome_public(r))
-            for r in list_outcomes(session, round_id=round_id, host_id=host)]
+    return [
+        OutcomePublic(**outcome_public(r))
+        for r in list_outcomes(session, round_id=round_id, host_id=host)
+    ]

@@ -56,7 +56,10 @@ def create_placement(
     responses={201: {"model": PlacementPublic, "description": "Created"}},
 )
 def put_placement(
-    placement_id: PlacementPath, body: Placement, session: WriteSession, who: Anyone,
+    placement_id: PlacementPath,
+    body: Placement,
+    session: WriteSession,
+    who: Anyone,
     response: Response,
 ) -> PlacementPublic:
     row, created = placement_store.put_placement(session, placement_id, body, who)
@@ -75,9 +78,7 @@ def list_placements(
     return [_public(r) for r in placement_store.visible_placements(session, who, host)]
 
 
-@router.get(
-    "/placements/{placement_id}", response_model=PlacementPublic, summary="One need"
-)
+@router.get("/placements/{placement_id}", response_model=PlacementPublic, summary="One need")
 def get_placement(
     placement_id: PlacementPath, session: ReadSession, who: Anyone
 ) -> PlacementPublic:

@@ -21,8 +21,14 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     summary="Programme report: slots, offers, acceptances, deployments, completions, "
     "decline and early-return rates with reasons, days to accept, urgent needs met; per "
     "round, wave, country, host, sector and SDG target",
-    responses={200: {"content": {"application/json": {}, XLSX: {
-        "schema": {"type": "string", "format": "binary"}}}}},
+    responses={
+        200: {
+            "content": {
+                "application/json": {},
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+            }
+        }
+    },
 )
 def get_report(
     session: ReadSession,
@@ -32,6 +38,9 @@ def get_report(
 ) -> Any:
     report = programme(session, round_id)
     if fmt == "xlsx":
-        return Response(workbook_bytes(report), media_type=XLSX, headers={
-            "Content-Disposition": 'attachment; filename="programme-report.xlsx"'})
+        return Response(
+            workbook_bytes(report),
+            media_type=XLSX,
+            headers={"Content-Disposition": 'attachment; filename="programme-report.xlsx"'},
+        )
     return report

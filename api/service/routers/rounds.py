@@ -127,7 +127,9 @@ def create_round(
     if body.document is not None:
         if body.policy is not None or body.volunteers is not None or body.placements is not None:
             raise invalid(
-                "request", "body", "document",
+                "request",
+                "body",
+                "document",
                 "give either a whole document or snapshot options (policy, volunteers, "
                 "placements), not both",
             )
@@ -158,8 +160,17 @@ def list_rounds(
     if status is not None:
         q = q.where(Job.status == status)
     rows = list(session.execute(q))  # Rows unpack as (RoundRow, Job)
-    published = set(session.scalars(select(Publication.round_id).where(
-        Publication.round_id.in_([r.id for r, _ in rows])))) if rows else set()
+    published = (
+        set(
+            session.scalars(
+                select(Publication.round_id).where(
+                    Publication.round_id.in_([r.id for r, _ in rows])
+                )
+            )
+        )
+        if rows
+        else set()
+    )
     return [round_public(session, r, j, r.id in published) for r, j in rows]
 
 
@@ -279,8 +290,13 @@ def create_variant(
     doc["policy"] = {**base, **body.policy.model_dump(mode="json", exclude_unset=True)}
     r = parse_round(doc)
     out = store_round(
-        session, r, name=body.name or f"variant of {parent.name or parent.id}",
-        source="variant", who=who, settings=settings, parent_id=parent.id,
+        session,
+        r,
+        name=body.name or f"variant of {parent.name or parent.id}",
+        source="variant",
+        who=who,
+        settings=settings,
+        parent_id=parent.id,
     )
     return _accepted(response, out)
 
@@ -295,8 +311,9 @@ def create_variant(
 )
 def run_round_scenario(
     round_id: RoundPath,
-    body: Annotated[dict[str, Any], Body(description="A scenario (docs/scenarios.md); its "
-                                        "base is this round.")],
+    body: Annotated[
+        dict[str, Any], Body(description="A scenario (docs/scenarios.md); its base is this round.")
+    ],
     db: DbDep,
     session: WriteSession,
     who: Anyone,
@@ -322,8 +339,12 @@ def run_round_scenario(
             422,
             f"{len(exc.errors)} error(s) in scenario",
             errors=[
-                ErrorItem("scenario", e.variant or "scenario",
-                          "" if e.change is None else f"change {e.change}", e.message)
+                ErrorItem(
+                    "scenario",
+                    e.variant or "scenario",
+                    "" if e.change is None else f"change {e.change}",
+                    e.message,
+                )
                 for e in exc.errors
             ],
         ) from exc

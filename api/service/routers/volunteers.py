@@ -44,9 +44,7 @@ def _public(row: VolunteerRow) -> VolunteerPublic:
     return VolunteerPublic(volunteer=Volunteer.model_validate(row.data), updated_at=row.updated_at)
 
 
-def _visible(
-    session: Session, vid: str, who: Principal, lock: bool = False
-) -> VolunteerRow:
+def _visible(session: Session, vid: str, who: Principal, lock: bool = False) -> VolunteerRow:
     row = lock_row(session, VolunteerRow, vid) if lock else session.get(VolunteerRow, vid)
     if row is None:
         raise not_found("volunteer", vid)
@@ -70,7 +68,9 @@ def upload_volunteers(
     commit's record stays), so each may list it as created."""
     if len(body.volunteers) > settings.max_round_volunteers:
         raise invalid(
-            "volunteers", "volunteers", "",
+            "volunteers",
+            "volunteers",
+            "",
             f"{len(body.volunteers)} volunteers in one upload; the limit is "
             f"{settings.max_round_volunteers}",
         )
@@ -117,7 +117,10 @@ def get_volunteer(
     responses={201: {"model": VolunteerPublic, "description": "Created"}},
 )
 def put_volunteer(
-    volunteer_id: VolunteerPath, body: Volunteer, session: WriteSession, who: Anyone,
+    volunteer_id: VolunteerPath,
+    body: Volunteer,
+    session: WriteSession,
+    who: Anyone,
     response: Response,
 ) -> VolunteerPublic:
     if who.role == "host":
@@ -129,9 +132,12 @@ def put_volunteer(
             "volunteers", volunteer_id, "id", f"the body's id {body.id!r} is not the URL's"
         )
     created = session.get(VolunteerRow, volunteer_id) is None
-    upsert(session, VolunteerRow.__table__,
-           [{"id": body.id, "data": record_data(body), "updated_at": utcnow()}],
-           ["data", "updated_at"])
+    upsert(
+        session,
+        VolunteerRow.__table__,
+        [{"id": body.id, "data": record_data(body), "updated_at": utcnow()}],
+        ["data", "updated_at"],
+    )
     row = session.get(VolunteerRow, volunteer_id, populate_existing=True)
     assert row is not None
     if created:

@@ -125,17 +125,43 @@ def dashboard(request: Request, user: CoordinatorPage, session: ReadSession) -> 
         row = by_country.setdefault(str(data.get("country", "")), {})
         prio = int(data.get("priority", 3))
         row[prio] = row.get(prio, 0) + left
-    rounds = list(session.execute(
-        select(RoundRow.id, RoundRow.name, RoundRow.source, RoundRow.created_at,
-               RoundRow.n_volunteers, RoundRow.n_placements, Job.status)
-        .join(Job, Job.round_id == RoundRow.id)
-        .order_by(RoundRow.created_at.desc(), RoundRow.id).limit(RECENT_ROUNDS)).all())
-    published = set(session.scalars(select(Publication.round_id).where(
-        Publication.round_id.in_([r.id for r in rounds])))) if rounds else set()
-    return render(request, "coordinator/dashboard.html", user=user, pool=pool,
-                  n_needs=n_needs, open_slots=open_slots, by_country=sorted(by_country.items()),
-                  rounds=rounds, published=published,
-                  latest=latest.round_id if latest is not None else None)
+    rounds = list(
+        session.execute(
+            select(
+                RoundRow.id,
+                RoundRow.name,
+                RoundRow.source,
+                RoundRow.created_at,
+                RoundRow.n_volunteers,
+                RoundRow.n_placements,
+                Job.status,
+            )
+            .join(Job, Job.round_id == RoundRow.id)
+            .order_by(RoundRow.created_at.desc(), RoundRow.id)
+            .limit(RECENT_ROUNDS)
+        ).all()
+    )
+    published = (
+        set(
+            session.scalars(
+                select(Publication.round_id).where(Publication.round_id.in_([r.id for r in rounds]))
+            )
+        )
+        if rounds
+        else set()
+    )
+    return render(
+        request,
+        "coordinator/dashboard.html",
+        user=user,
+        pool=pool,
+        n_needs=n_needs,
+        open_slots=open_slots,
+        by_country=sorted(by_country.items()),
+        rounds=rounds,
+        published=published,
+        latest=latest.round_id if latest is not None else None,
+    )
 
 
 # -- pool -------------------------------------------------------------------------------
@@ -143,13 +169,13 @@ def dashboard(request: Request, user: CoordinatorPage, session: ReadSession) -> 
 
 @router.get("/coordinator/pool")
 def pool_page(request: Request, user: CoordinatorPage) -> Response:
-    return render(request, "coordinator/pool.html", user=user, errors=[], stored=None,
-                  filename="")
+    return render(request, "coordinator/pool.html", user=user, errors=[], stored=None, filename="")
 
 
 @router.post("/coordinator/pool")
-def pool_upload(request: Request, user: CoordinatorPage, form: PageForm,
-                session: WriteSession) -> Response:
+def pool_upload(
+    request: Request, user: CoordinatorPage, form: PageForm, session: WriteSession
+) -> Response:
     """Read the whole file, store nothing unless it is valid, show every error."""
     upload = form.get("file")
     filename = str(getattr(upload, "filename", "") or "")
@@ -158,11 +184,25 @@ def pool_upload(request: Request, user: CoordinatorPage, form: PageForm,
         r = read_pool(filename, data)
     except InvalidRound as exc:
         session.rollback()
-        return render(request, "coordinator/pool.html", status=422, user=user,
-                      errors=exc.errors, stored=None, filename=filename)
+        return render(
+            request,
+            "coordinator/pool.html",
+            status=422,
+            user=user,
+            errors=exc.errors,
+            stored=None,
+            filename=filename,
+        )
     stored = store_pool(session, r)
-    return render(request, "coordinator/pool.html", user=user, errors=[], stored=stored,
-                  filename=filename, policy_ignored=r.policy != Policy())
+    return render(
+        request,
+        "coordinator/pool.html",
+        user=user,
+        errors=[],
+        stored=stored,
+        filename=filename,
+        policy_ignored=r.policy != Policy(),
+    )
 
 
 # -- a new round ------------------------------------------------------------------------
@@ -171,10 +211,14 @@ def pool_upload(request: Request, user: CoordinatorPage, form: PageForm,
 def _policy_defaults() -> dict[str, Any]:
     p = Policy()
     values: dict[str, Any] = {
-        "mode": p.mode, "time_limit_s": p.time_limit_s,
-        "international_only": p.international_only, "gender_balance": p.gender_balance,
+        "mode": p.mode,
+        "time_limit_s": p.time_limit_s,
+        "international_only": p.international_only,
+        "gender_balance": p.gender_balance,
         "max_same_nationality_per_placement": p.max_same_nationality_per_placement or "",
-        "max_per_host": p.max_per_host or "", "max_moves": "", "previous": False,
+        "max_per_host": p.max_per_host or "",
+        "max_moves": "",
+        "previous": False,
         "name": "",
     }
     for w in WEIGHTS:
@@ -182,8 +226,9 @@ def _policy_defaults() -> dict[str, Any]:
     return values
 
 
-def _policy_from_form(form: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any],
-                                                       list[ErrorItem]]:
+def _policy_from_form(
+    form: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any], list[ErrorItem]]:
     """The form's values (to show again), the policy they make, and the errors of
     fields that are not numbers where numbers are asked."""
     values = {k: str(form.get(k, "")).strip() for k in _policy_defaults()}
@@ -199,8 +244,11 @@ def _policy_from_form(form: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str
         try:
             return kind(raw)
         except ValueError:
-            errors.append(ErrorItem("policy", "policy", field,
-                                    "a whole number" if kind is int else "a number"))
+            errors.append(
+                ErrorItem(
+                    "policy", "policy", field, "a whole number" if kind is int else "a number"
+                )
+            )
             return None
 
     policy: dict[str, Any] = {
@@ -223,14 +271,28 @@ def _policy_from_form(form: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str
     return values, policy, errors
 
 
-def _new_round_page(request: Request, user: Any, values: dict[str, Any],
-                    errors: list[ErrorItem], status: int = 200, message: str = "") -> Response:
+def _new_round_page(
+    request: Request,
+    user: Any,
+    values: dict[str, Any],
+    errors: list[ErrorItem],
+    status: int = 200,
+    message: str = "",
+) -> Response:
     by_field: dict[str, list[str]] = {}
     for e in errors:
         by_field.setdefault(e.field or "", []).append(e.message)
-    return render(request, "coordinator/new_round.html", status=status, user=user,
-                  values=values, errors=by_field, all_errors=errors, weights=WEIGHTS,
-                  message=message)
+    return render(
+        request,
+        "coordinator/new_round.html",
+        status=status,
+        user=user,
+        values=values,
+        errors=by_field,
+        all_errors=errors,
+        weights=WEIGHTS,
+        message=message,
+    )
 
 
 @router.get("/coordinator/rounds/new")
@@ -239,8 +301,14 @@ def new_round(request: Request, user: CoordinatorPage) -> Response:
 
 
 @router.post("/coordinator/rounds/new")
-def create_round(request: Request, user: CoordinatorPage, form: PageForm, db: DbDep,
-                 session: WriteSession, settings: SettingsDep) -> Response:
+def create_round(
+    request: Request,
+    user: CoordinatorPage,
+    form: PageForm,
+    db: DbDep,
+    session: WriteSession,
+    settings: SettingsDep,
+) -> Response:
     """A snapshot of the stored pool under the form's policy, solved as a job; the
     browser goes to the round's page to watch it."""
     values, policy, errors = _policy_from_form(form)
@@ -248,19 +316,28 @@ def create_round(request: Request, user: CoordinatorPage, form: PageForm, db: Db
         session.rollback()
         return _new_round_page(request, user, values, errors, 422)
     try:
-        body = RoundCreate(name=values["name"][:200], policy=policy,
-                           previous_from_published=values["previous"])
+        body = RoundCreate(
+            name=values["name"][:200], policy=policy, previous_from_published=values["previous"]
+        )
     except ValidationError as exc:
         session.rollback()
-        return _new_round_page(request, user, values, [
-            ErrorItem("policy", "policy", ".".join(map(str, e["loc"][1:])), e["msg"])
-            for e in exc.errors(include_url=False)], 422)
+        return _new_round_page(
+            request,
+            user,
+            values,
+            [
+                ErrorItem("policy", "policy", ".".join(map(str, e["loc"][1:])), e["msg"])
+                for e in exc.errors(include_url=False)
+            ],
+            422,
+        )
     try:
         with db.read() as reading:
             doc = snapshot(reading, body)
         r = parse_round(doc)
-        out = store_round(session, r, name=body.name, source="snapshot",
-                          who=user.principal, settings=settings)
+        out = store_round(
+            session, r, name=body.name, source="snapshot", who=user.principal, settings=settings
+        )
     except InvalidRound as exc:
         session.rollback()
         return _new_round_page(request, user, values, exc.errors, 422)
@@ -289,8 +366,10 @@ def _link_maker(request: Request) -> Callable[..., str]:
 
     def link(**changes: Any) -> str:
         params: list[tuple[str, str]] = [
-            (k, v) for k, v in request.query_params.multi_items()
-            if k not in changes and k != "lang"]
+            (k, v)
+            for k, v in request.query_params.multi_items()
+            if k not in changes and k != "lang"
+        ]
         for k, v in changes.items():
             if v is None:
                 continue
@@ -309,16 +388,24 @@ def _int_param(request: Request, key: str) -> int:
 
 
 @router.get("/coordinator/rounds/{round_id}")
-def round_page(request: Request, round_id: str, user: CoordinatorPage,
-               session: ReadSession) -> Response:
+def round_page(
+    request: Request, round_id: str, user: CoordinatorPage, session: ReadSession
+) -> Response:
     """While the round is queued or running: its progress (live, with cancel). When it
     has a result: the result. When it failed: why."""
     r, job = _header(session, round_id, user)
     published = is_published(session, r.id)
     if job.status != "done":
-        return render(request, "coordinator/progress.html", user=user, round=r, job=job,
-                      time_limit=float(round_policy(session, r.id).get(
-                          "time_limit_s", Policy().time_limit_s)))
+        return render(
+            request,
+            "coordinator/progress.html",
+            user=user,
+            round=r,
+            job=job,
+            time_limit=float(
+                round_policy(session, r.id).get("time_limit_s", Policy().time_limit_s)
+            ),
+        )
     try:
         query = AssignmentQuery.parse(request.query_params)
     except ApiError as exc:
@@ -330,13 +417,24 @@ def round_page(request: Request, round_id: str, user: CoordinatorPage,
     # the explanations this page offers, priced while the coordinator reads it; started
     # once the page is sent, as the pricing thread would slow the page's own rendering
     response.background = BackgroundTask(
-        request.app.state.priced_rounds.prefetch, request.app.state.db, r.id,
-        user.principal, r.n_volunteers)
+        request.app.state.priced_rounds.prefetch,
+        request.app.state.db,
+        r.id,
+        user.principal,
+        r.n_volunteers,
+    )
     return response
 
 
-def _result_page(request: Request, user: Any, r: RoundRow, view: ResultView,
-                 query: AssignmentQuery, bad: str, published: bool) -> Response:
+def _result_page(
+    request: Request,
+    user: Any,
+    r: RoundRow,
+    view: ResultView,
+    query: AssignmentQuery,
+    bad: str,
+    published: bool,
+) -> Response:
     from volmatch.api.web.i18n import page_language, translator
 
     tr = translator(page_language(request))
@@ -350,36 +448,51 @@ def _result_page(request: Request, user: Any, r: RoundRow, view: ResultView,
     def sort_link(key: str) -> str:
         """Click a column: sort by it (scores and priorities highest first), click again:
         the other way."""
-        descending = (not query.descending if query.sort == key
-                      else key in ("score", "priority"))
+        descending = not query.descending if query.sort == key else key in ("score", "priority")
         return link(sort=("-" if descending else "") + key, page=1)
 
     return render(
-        request, "coordinator/result.html", user=user, round=r, view=view, page=page,
-        query=query, bad=bad, published=published, link=link, sort_link=sort_link,
-        locks=locks, forbids=forbids, unmatched=unmatched, open_slots=open_slots,
+        request,
+        "coordinator/result.html",
+        user=user,
+        round=r,
+        view=view,
+        page=page,
+        query=query,
+        bad=bad,
+        published=published,
+        link=link,
+        sort_link=sort_link,
+        locks=locks,
+        forbids=forbids,
+        unmatched=unmatched,
+        open_slots=open_slots,
         reasons=lambda items: _reasons(items, tr.gettext),
         locked_now={(p["volunteer"], p["placement"]) for p in policy.get("locked", [])},
         forbidden_now={(p["volunteer"], p["placement"]) for p in policy.get("forbidden", [])},
-        countries=view.choices("country"), hosts=view.choices("host"),
-        priorities=view.priorities(), max_moves=policy.get("max_moves"),
+        countries=view.choices("country"),
+        hosts=view.choices("host"),
+        priorities=view.priorities(),
+        max_moves=policy.get("max_moves"),
     )
 
 
 @router.get("/coordinator/rounds/{round_id}/events")
-def round_events(request: Request, round_id: str, user: CoordinatorPage,
-                 db: DbDep) -> Response:
+def round_events(request: Request, round_id: str, user: CoordinatorPage, db: DbDep) -> Response:
     """The round's progress as server-sent events, for the progress bar."""
     with db.read() as session:
         _header(session, round_id, user)
-    return StreamingResponse(progress_events(db, round_id, request),
-                             media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache"})
+    return StreamingResponse(
+        progress_events(db, round_id, request),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 @router.post("/coordinator/rounds/{round_id}/cancel")
-def cancel_round(request: Request, round_id: str, user: CoordinatorPage, form: PageForm,
-                 session: WriteSession) -> Response:
+def cancel_round(
+    request: Request, round_id: str, user: CoordinatorPage, form: PageForm, session: WriteSession
+) -> Response:
     _header(session, round_id, user)
     try:
         cancel(session, round_id, user.principal)
@@ -389,22 +502,35 @@ def cancel_round(request: Request, round_id: str, user: CoordinatorPage, form: P
 
 
 @router.post("/coordinator/rounds/{round_id}/publish")
-def publish_round(request: Request, round_id: str, user: CoordinatorPage, form: PageForm,
-                  session: WriteSession) -> Response:
+def publish_round(
+    request: Request, round_id: str, user: CoordinatorPage, form: PageForm, session: WriteSession
+) -> Response:
     _visible(session, round_id, user)
     try:
         publish(session, round_id, user.principal)
     except ApiError as exc:
         session.rollback()
-        return render(request, "coordinator/message.html", status=exc.status, user=user,
-                      title="Not published", detail=exc.detail,
-                      back=f"/coordinator/rounds/{round_id}")
+        return render(
+            request,
+            "coordinator/message.html",
+            status=exc.status,
+            user=user,
+            title="Not published",
+            detail=exc.detail,
+            back=f"/coordinator/rounds/{round_id}",
+        )
     return RedirectResponse(f"/coordinator/rounds/{round_id}?published=1", 303)
 
 
 @router.post("/coordinator/rounds/{round_id}/rerun")
-def rerun_round(request: Request, round_id: str, user: CoordinatorPage, form: PageForm,
-                session: WriteSession, settings: SettingsDep) -> Response:
+def rerun_round(
+    request: Request,
+    round_id: str,
+    user: CoordinatorPage,
+    form: PageForm,
+    session: WriteSession,
+    settings: SettingsDep,
+) -> Response:
     """A new round: this one with the pending pairs locked or forbidden, its result as
     the previous assignment, at most `max_moves` of it changed."""
     _visible(session, round_id, user)
@@ -417,24 +543,43 @@ def rerun_round(request: Request, round_id: str, user: CoordinatorPage, form: Pa
     back = f"/coordinator/rounds/{round_id}"
     if raw and not raw.isdigit():
         session.rollback()
-        return render(request, "coordinator/message.html", status=422, user=user,
-                      title="Not re-run", detail=f"max_moves: {raw!r} is not a whole number",
-                      back=back)
+        return render(
+            request,
+            "coordinator/message.html",
+            status=422,
+            user=user,
+            title="Not re-run",
+            detail=f"max_moves: {raw!r} is not a whole number",
+            back=back,
+        )
     try:
-        out = rerun(session, round_id, user.principal, settings, lock=pairs("lock"),
-                    forbid=pairs("forbid"), max_moves=int(raw) if raw else None)
+        out = rerun(
+            session,
+            round_id,
+            user.principal,
+            settings,
+            lock=pairs("lock"),
+            forbid=pairs("forbid"),
+            max_moves=int(raw) if raw else None,
+        )
     except (ApiError, InvalidRound) as exc:
         session.rollback()
         errors = exc.errors
         detail = exc.detail if isinstance(exc, ApiError) else "; ".join(map(str, errors))
-        return render(request, "coordinator/message.html", status=getattr(exc, "status", 422),
-                      user=user, title="Not re-run", detail=detail, back=back)
+        return render(
+            request,
+            "coordinator/message.html",
+            status=getattr(exc, "status", 422),
+            user=user,
+            title="Not re-run",
+            detail=detail,
+            back=back,
+        )
     return RedirectResponse(f"/coordinator/rounds/{out.id}", 303)
 
 
 @router.get("/coordinator/rounds/{round_id}/result.xlsx")
-def result_workbook(request: Request, round_id: str, user: CoordinatorPage,
-                    db: DbDep) -> Response:
+def result_workbook(request: Request, round_id: str, user: CoordinatorPage, db: DbDep) -> Response:
     from volmatch.api.service.result_pages import stored_result
     from volmatch.api.sheets import result_workbook_bytes
     from volmatch.models import Result
@@ -447,15 +592,18 @@ def result_workbook(request: Request, round_id: str, user: CoordinatorPage,
             raise PageNotFound from exc
         document = r.document
     data = result_workbook_bytes(parse_round(document), Result.model_validate(stored))
-    return Response(data, media_type="application/vnd.openxmlformats-officedocument."
-                    "spreadsheetml.sheet", headers={
-                        "Content-Disposition": f'attachment; filename="result-{round_id}.xlsx"',
-                        "Cache-Control": "no-store"})
+    return Response(
+        data,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={
+            "Content-Disposition": f'attachment; filename="result-{round_id}.xlsx"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get("/coordinator/rounds/{round_id}/explain")
-def explain_page(request: Request, round_id: str, user: CoordinatorPage,
-                 db: DbDep) -> Response:
+def explain_page(request: Request, round_id: str, user: CoordinatorPage, db: DbDep) -> Response:
     """Why a volunteer is where they are, or not at a placement (or any)."""
     volunteer = request.query_params.get("volunteer", "")
     placement = request.query_params.get("placement") or None
@@ -463,30 +611,52 @@ def explain_page(request: Request, round_id: str, user: CoordinatorPage,
         r, _ = _header(session, round_id, user)
         view = _views(request).get(session, r.id)
     try:
-        rows = explain_pairs(db, r.id, user.principal, volunteer, placement,
-                             request.app.state.priced_rounds, ineligible_limit=EXPLAIN_ROWS)
+        rows = explain_pairs(
+            db,
+            r.id,
+            user.principal,
+            volunteer,
+            placement,
+            request.app.state.priced_rounds,
+            ineligible_limit=EXPLAIN_ROWS,
+        )
     except ApiError as exc:
-        return render(request, "coordinator/message.html", status=exc.status, user=user,
-                      title="Nothing to explain", detail=exc.detail,
-                      back=f"/coordinator/rounds/{round_id}")
-    eligible = sorted((x for x in rows if x.get("eligible")),
-                      key=lambda x: (x.get("regret") is None, x.get("regret") or 0))
+        return render(
+            request,
+            "coordinator/message.html",
+            status=exc.status,
+            user=user,
+            title="Nothing to explain",
+            detail=exc.detail,
+            back=f"/coordinator/rounds/{round_id}",
+        )
+    eligible = sorted(
+        (x for x in rows if x.get("eligible")),
+        key=lambda x: (x.get("regret") is None, x.get("regret") or 0),
+    )
     ineligible = [x for x in rows if not x.get("eligible")]
     shown = eligible[:EXPLAIN_ROWS] + ineligible[:EXPLAIN_ROWS]
-    return render(request, "coordinator/explain.html", user=user, round=r,
-                  volunteer=volunteer, placement=placement,
-                  person=view.name_of(volunteer),
-                  assigned=view.assignment_of(volunteer), eligible=eligible[:EXPLAIN_ROWS],
-                  n_eligible=len(eligible), ineligible=ineligible[:EXPLAIN_ROWS],
-                  n_ineligible=(len(ineligible) if placement else
-                                view.n_placements - len(eligible)),
-                  placements={p: view.placement_of(p) or {}
-                              for p in {str(x.get("placement", "")) for x in shown}})
+    return render(
+        request,
+        "coordinator/explain.html",
+        user=user,
+        round=r,
+        volunteer=volunteer,
+        placement=placement,
+        person=view.name_of(volunteer),
+        assigned=view.assignment_of(volunteer),
+        eligible=eligible[:EXPLAIN_ROWS],
+        n_eligible=len(eligible),
+        ineligible=ineligible[:EXPLAIN_ROWS],
+        n_ineligible=(len(ineligible) if placement else view.n_placements - len(eligible)),
+        placements={
+            p: view.placement_of(p) or {} for p in {str(x.get("placement", "")) for x in shown}
+        },
+    )
 
 
 @router.get("/coordinator/rounds/{round_id}/advice")
-def advice_page(request: Request, round_id: str, user: CoordinatorPage,
-                db: DbDep) -> Response:
+def advice_page(request: Request, round_id: str, user: CoordinatorPage, db: DbDep) -> Response:
     """For a need of a finished round: who is placed there, why slots stay open, and
     the volunteers recommended for it with their cost to the round (least first), from
     `GET /placements/{id}/recommendations`'s own service function."""
@@ -498,8 +668,10 @@ def advice_page(request: Request, round_id: str, user: CoordinatorPage,
         if need is None:
             raise PageNotFound
         advice, missing = _recommendations(request, session, user, r.id, placement)
-    rows = [{**x, "placed_at": (view.assignment_of(x["volunteer"]) or {}).get("placement")}
-            for x in advice.get("recommendations", [])]
+    rows = [
+        {**x, "placed_at": (view.assignment_of(x["volunteer"]) or {}).get("placement")}
+        for x in advice.get("recommendations", [])
+    ]
     from volmatch.api.web.routes.offers import section_context
 
     with db.read() as session:
@@ -509,27 +681,39 @@ def advice_page(request: Request, round_id: str, user: CoordinatorPage,
     from volmatch.api.web.i18n import page_language, translator
 
     tr = translator(page_language(request))
-    return render(request, "coordinator/advice.html", user=user, round=r,
-                  placement=placement, need=need, rows=rows, n_rows=int(advice.get("eligible", 0)),
-                  exact=bool(advice.get("pure_optimum", True)),
-                  in_round=bool(advice.get("in_round", True)), missing=missing,
-                  placed_here=placed_here, open_here=open_here,
-                  reasons=lambda items: _reasons(items, tr.gettext), **life)
+    return render(
+        request,
+        "coordinator/advice.html",
+        user=user,
+        round=r,
+        placement=placement,
+        need=need,
+        rows=rows,
+        n_rows=int(advice.get("eligible", 0)),
+        exact=bool(advice.get("pure_optimum", True)),
+        in_round=bool(advice.get("in_round", True)),
+        missing=missing,
+        placed_here=placed_here,
+        open_here=open_here,
+        reasons=lambda items: _reasons(items, tr.gettext),
+        **life,
+    )
 
 
-def _recommendations(request: Request, session: Session, user: Any, round_id: str,
-                     placement: str) -> tuple[dict[str, Any], str]:
+def _recommendations(
+    request: Request, session: Session, user: Any, round_id: str, placement: str
+) -> tuple[dict[str, Any], str]:
     """The need's advice as the API answers it, and why it has no recommendations:
     `""`; `"round"`: no result to price them against (the counts are then the stored
     need's against the stored pool); `"need"`: the need is no longer stored."""
     try:
-        return placement_recommendations(session, warm_rounds(request.app), placement,
-                                         user.principal, ADVICE_ROWS, round_id), ""
+        return placement_recommendations(
+            session, warm_rounds(request.app), placement, user.principal, ADVICE_ROWS, round_id
+        ), ""
     except ApiError as exc:
         if exc.status not in (404, NO_RESULT):
             raise
         if exc.status == 404:
             return {}, "need"
     need = stored_need(session, placement, user.principal)
-    return pool_feasibility(session, request.app.state.pool_cache, need,
-                            user.principal), "round"
+    return pool_feasibility(session, request.app.state.pool_cache, need, user.principal), "round"

@@ -43,17 +43,28 @@ from volmatch.models import Placement
 
 router = APIRouter(route_class=CommitRoute, include_in_schema=False)
 
-NEW_NEED_DEFAULTS: dict[str, Any] = {"slots": 1, "priority": 3, "min_months": 6,
-                                     "max_months": 12, "security_level": 0}
+NEW_NEED_DEFAULTS: dict[str, Any] = {
+    "slots": 1,
+    "priority": 3,
+    "min_months": 6,
+    "max_months": 12,
+    "security_level": 0,
+}
 """What a blank need form starts with: the contract's defaults."""
 
 
 def rule_label(rule: str, _: Callable[[str], str]) -> str:
     """A hard rule's name as the host reads it."""
     return {
-        "skills": _("skills"), "languages": _("languages"), "training": _("training"),
-        "length": _("length of service"), "dates": _("dates"), "country": _("country"),
-        "security": _("security clearance"), "age": _("age"), "forbidden": _("forbidden pairs"),
+        "skills": _("skills"),
+        "languages": _("languages"),
+        "training": _("training"),
+        "length": _("length of service"),
+        "dates": _("dates"),
+        "country": _("country"),
+        "security": _("security clearance"),
+        "age": _("age"),
+        "forbidden": _("forbidden pairs"),
     }.get(rule, rule)
 
 
@@ -61,11 +72,17 @@ def field_label(name: str, _: Callable[[str], str]) -> str:
     """A need form input's label, for the live line's "check ..." (the same strings as
     the form's labels)."""
     return {
-        "id": _("Need id"), "title": _("Title"), "country": _("Country"),
-        "slots": _("Volunteers needed"), "priority": _("Priority"),
-        "security_level": _("Security level"), "start_earliest": _("Earliest start"),
-        "start_latest": _("Latest start"), "min_months": _("Shortest service (months)"),
-        "max_months": _("Longest service (months)"), "age_min": _("Minimum age at start"),
+        "id": _("Need id"),
+        "title": _("Title"),
+        "country": _("Country"),
+        "slots": _("Volunteers needed"),
+        "priority": _("Priority"),
+        "security_level": _("Security level"),
+        "start_earliest": _("Earliest start"),
+        "start_latest": _("Latest start"),
+        "min_months": _("Shortest service (months)"),
+        "max_months": _("Longest service (months)"),
+        "age_min": _("Minimum age at start"),
         "age_max": _("Maximum age at start"),
         "required_skills": _("Required skills (level 1-5 at least)"),
         "desired_skills": _("Desired skills (scored, not required)"),
@@ -85,14 +102,20 @@ def held_back(doc: dict[str, Any]) -> list[tuple[str, int]]:
     return sorted(rules, key=lambda g: (-g[1], order.index(g[0])))
 
 
-def feasibility_line(doc: dict[str, Any], slots: int, _: Callable[[str], str],
-                     ngettext: Callable[[str, str, int], str]) -> tuple[str, str]:
+def feasibility_line(
+    doc: dict[str, Any],
+    slots: int,
+    _: Callable[[str], str],
+    ngettext: Callable[[str, str, int], str],
+) -> tuple[str, str]:
     """The live line's text and state (`none`, `few`, `ok`) for a need's feasibility
     (as `advice.live_feasibility` answers it)."""
     eligible = int(doc["eligible"])
-    line = ngettext("%(n)s volunteer of the %(pool)s in the pool qualifies now.",
-                    "%(n)s volunteers of the %(pool)s in the pool qualify now.",
-                    eligible) % {"n": eligible, "pool": doc["pool"]}
+    line = ngettext(
+        "%(n)s volunteer of the %(pool)s in the pool qualifies now.",
+        "%(n)s volunteers of the %(pool)s in the pool qualify now.",
+        eligible,
+    ) % {"n": eligible, "pool": doc["pool"]}
     blocked = held_back(doc)
     if blocked:
         held = ", ".join(f"{rule_label(rule, _)} (+{gain})" for rule, gain in blocked[:3])
@@ -103,8 +126,9 @@ def feasibility_line(doc: dict[str, Any], slots: int, _: Callable[[str], str],
 
 def _feasibility(request: Request, session: Any, user: Any, need: Placement) -> Any:
     """The need's feasibility as the API counts it, or against the pool alone."""
-    return live_feasibility(session, warm_rounds(request.app), request.app.state.pool_cache,
-                            need, user.principal)
+    return live_feasibility(
+        session, warm_rounds(request.app), request.app.state.pool_cache, need, user.principal
+    )
 
 
 def _flash(request: Request) -> str:
@@ -116,35 +140,63 @@ def _flash(request: Request) -> str:
 def my_needs(request: Request, user: HostPage, session: ReadSession) -> Response:
     rows = visible_placements(session, user.principal)
     needs = [Placement.model_validate(r.data) for r in rows]
-    counts = {p.id: doc for p, doc in zip(needs, live_feasibilities(
-        session, warm_rounds(request.app), request.app.state.pool_cache, needs,
-        user.principal), strict=True)}
+    counts = {
+        p.id: doc
+        for p, doc in zip(
+            needs,
+            live_feasibilities(
+                session,
+                warm_rounds(request.app),
+                request.app.state.pool_cache,
+                needs,
+                user.principal,
+            ),
+            strict=True,
+        )
+    }
     filled: dict[str, int] = {}
     for a in host_assignments(session, user.host_id or "").values():
         filled[a.placement_id] = filled.get(a.placement_id, 0) + 1
     countries = dict(need_options(page_language(request)).countries)
-    return render(request, "host/needs.html", user=user, needs=needs, counts=counts,
-                  filled=filled, saved=_flash(request), countries=countries)
+    return render(
+        request,
+        "host/needs.html",
+        user=user,
+        needs=needs,
+        counts=counts,
+        filled=filled,
+        saved=_flash(request),
+        countries=countries,
+    )
 
 
-def _form_page(request: Request, user: Any, form: NeedForm, *, placement_id: str | None,
-               status: int = 200) -> Response:
-    return render(request, "host/need_form.html", status=status, user=user, form=form,
-                  placement_id=placement_id, options=need_options(page_language(request)))
+def _form_page(
+    request: Request, user: Any, form: NeedForm, *, placement_id: str | None, status: int = 200
+) -> Response:
+    return render(
+        request,
+        "host/need_form.html",
+        status=status,
+        user=user,
+        form=form,
+        placement_id=placement_id,
+        options=need_options(page_language(request)),
+    )
 
 
 @router.get("/host/needs/new")
 def new_need(request: Request, user: HostPage) -> Response:
-    return _form_page(request, user, NeedForm(values=dict(NEW_NEED_DEFAULTS)),
-                      placement_id=None)
+    return _form_page(request, user, NeedForm(values=dict(NEW_NEED_DEFAULTS)), placement_id=None)
 
 
-def _save(request: Request, user: Any, form_data: Any, session: Any,
-          placement_id: str | None) -> Response:
+def _save(
+    request: Request, user: Any, form_data: Any, session: Any, placement_id: str | None
+) -> Response:
     assessment = None
     if placement_id is not None:
-        assessment = visible_placement(session, placement_id,
-                                       user.principal).data.get("needs_assessment")
+        assessment = visible_placement(session, placement_id, user.principal).data.get(
+            "needs_assessment"
+        )
     doc = form_document(form_data, user.host_id or "", placement_id, assessment)
     gettext = translator(page_language(request)).gettext
     placement, form = check(doc, gettext)
@@ -158,20 +210,21 @@ def _save(request: Request, user: Any, form_data: Any, session: Any,
     except ApiError as exc:
         session.rollback()
         add_api_error(form, exc.status, exc.detail, exc.errors, gettext)
-        return _form_page(request, user, form, placement_id=placement_id,
-                          status=exc.status)
+        return _form_page(request, user, form, placement_id=placement_id, status=exc.status)
     return RedirectResponse(f"/host/needs?saved={placement.id}", 303)
 
 
 @router.post("/host/needs/new")
-def create_need(request: Request, user: HostPage, form_data: PageForm,
-                session: WriteSession) -> Response:
+def create_need(
+    request: Request, user: HostPage, form_data: PageForm, session: WriteSession
+) -> Response:
     return _save(request, user, form_data, session, None)
 
 
 @router.post("/host/needs/check")
-def check_need(request: Request, user: HostPage, form_data: PageForm,
-               session: ReadSession) -> Response:
+def check_need(
+    request: Request, user: HostPage, form_data: PageForm, session: ReadSession
+) -> Response:
     """The live feasibility line of the form being typed (JSON for app.js)."""
     tr = translator(page_language(request))
     placement_id = str(form_data.get("placement_id", "")) or None
@@ -180,8 +233,12 @@ def check_need(request: Request, user: HostPage, form_data: PageForm,
     placement, form = check(doc)
     if placement is None:
         fields = ", ".join(field_label(k, tr.gettext) for k in form.errors)
-        return JSONResponse({"state": "invalid", "line": tr.gettext(
-            "Not counted yet: check %(fields)s.") % {"fields": fields}})
+        return JSONResponse(
+            {
+                "state": "invalid",
+                "line": tr.gettext("Not counted yet: check %(fields)s.") % {"fields": fields},
+            }
+        )
     found = _feasibility(request, session, user, placement)
     line, state = feasibility_line(found, placement.slots, tr.gettext, tr.ngettext)
     return JSONResponse({"state": state, "line": line, "eligible": found["eligible"]})
@@ -197,31 +254,51 @@ def _own(session: Any, user: Any, placement_id: str) -> Any:
 
 
 @router.get("/host/needs/{placement_id}")
-def edit_need(request: Request, placement_id: str, user: HostPage,
-              session: ReadSession) -> Response:
+def edit_need(
+    request: Request, placement_id: str, user: HostPage, session: ReadSession
+) -> Response:
     row = _own(session, user, placement_id)
-    return _form_page(request, user, NeedForm(values=dict(row.data)),
-                      placement_id=placement_id)
+    return _form_page(request, user, NeedForm(values=dict(row.data)), placement_id=placement_id)
 
 
 @router.post("/host/needs/{placement_id}")
-def update_need(request: Request, placement_id: str, user: HostPage, form_data: PageForm,
-                session: WriteSession) -> Response:
+def update_need(
+    request: Request, placement_id: str, user: HostPage, form_data: PageForm, session: WriteSession
+) -> Response:
     _own(session, user, placement_id)
     return _save(request, user, form_data, session, placement_id)
 
 
-def _matches_page(request: Request, user: Any, session: Any, *, status: int = 200,
-                  error: str = "", error_offer: int | None = None) -> Response:
-    found = sorted(host_volunteers(session, user.host_id or ""),
-                   key=lambda v: (v.placement, v.id))
+def _matches_page(
+    request: Request,
+    user: Any,
+    session: Any,
+    *,
+    status: int = 200,
+    error: str = "",
+    error_offer: int | None = None,
+) -> Response:
+    found = sorted(host_volunteers(session, user.host_id or ""), key=lambda v: (v.placement, v.id))
     pub = latest_publication(session)
-    offers = {} if pub is None else {
-        o.volunteer_id: o for o in list_offers(session, user.principal, round_id=pub.round_id)}
+    offers = (
+        {}
+        if pub is None
+        else {
+            o.volunteer_id: o for o in list_offers(session, user.principal, round_id=pub.round_id)
+        }
+    )
     done = request.query_params.get("done", "")
-    return render(request, "host/matches.html", status=status, user=user, volunteers=found,
-                  offers=offers, error=error, error_offer=error_offer,
-                  done=done if done in ("accept", "decline") else "")
+    return render(
+        request,
+        "host/matches.html",
+        status=status,
+        user=user,
+        volunteers=found,
+        offers=offers,
+        error=error,
+        error_offer=error_offer,
+        done=done if done in ("accept", "decline") else "",
+    )
 
 
 @router.get("/host/matches")
@@ -232,8 +309,9 @@ def matches(request: Request, user: HostPage, session: ReadSession) -> Response:
 
 
 @router.post("/host/offers/{offer_id}")
-def decide(request: Request, offer_id: int, user: HostPage, form_data: PageForm,
-           session: WriteSession) -> Response:
+def decide(
+    request: Request, offer_id: int, user: HostPage, form_data: PageForm, session: WriteSession
+) -> Response:
     """The host accepts or declines a matched volunteer (a decline says why), through
     the lifecycle service's `host_decision`, as `POST /offers/{id}/host` does."""
     tr = translator(page_language(request))
@@ -247,12 +325,24 @@ def decide(request: Request, offer_id: int, user: HostPage, form_data: PageForm,
         raise PageNotFound
     if decision == "decline" and not reason:
         session.rollback()
-        return _matches_page(request, user, session, status=422, error_offer=offer.id,
-                             error=tr.gettext("Say why you decline this volunteer."))
+        return _matches_page(
+            request,
+            user,
+            session,
+            status=422,
+            error_offer=offer.id,
+            error=tr.gettext("Say why you decline this volunteer."),
+        )
     try:
         host_decision(session, offer, decision, by=actor(user.principal), text=reason)
     except ApiError as exc:
         session.rollback()
-        return _matches_page(request, user, session, status=exc.status,
-                             error_offer=offer.id, error=localize(exc.detail, tr.gettext))
+        return _matches_page(
+            request,
+            user,
+            session,
+            status=exc.status,
+            error_offer=offer.id,
+            error=localize(exc.detail, tr.gettext),
+        )
     return RedirectResponse(f"/host/matches?done={decision}", 303)

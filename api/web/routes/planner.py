@@ -70,24 +70,49 @@ def _round(session: Any, round_id: str) -> RoundRow:
 
 @router.get("/planner")
 def start(request: Request, user: PlannerPage, session: ReadSession) -> Response:
-    rounds = list(session.scalars(select(RoundRow).order_by(RoundRow.created_at.desc())
-                                  .limit(ROUNDS_LISTED)))
-    return render(request, "planner/index.html", user=user, rounds=rounds,
-                  runs=recent_runs(session))
+    rounds = list(
+        session.scalars(select(RoundRow).order_by(RoundRow.created_at.desc()).limit(ROUNDS_LISTED))
+    )
+    return render(
+        request, "planner/index.html", user=user, rounds=rounds, runs=recent_runs(session)
+    )
 
 
-def _editor(request: Request, user: Any, row: RoundRow, text: str, *, status: int = 200,
-            line_errors: list[Any] | None = None, form_errors: dict[str, str] | None = None,
-            form: Any = None, checked: int | None = None) -> Response:
+def _editor(
+    request: Request,
+    user: Any,
+    row: RoundRow,
+    text: str,
+    *,
+    status: int = 200,
+    line_errors: list[Any] | None = None,
+    form_errors: dict[str, str] | None = None,
+    form: Any = None,
+    checked: int | None = None,
+) -> Response:
     lines = text.splitlines()
     shown = [
-        {"line": e.line, "message": e.message,
-         "source": lines[e.line - 1] if e.line and 0 < e.line <= len(lines) else ""}
+        {
+            "line": e.line,
+            "message": e.message,
+            "source": lines[e.line - 1] if e.line and 0 < e.line <= len(lines) else "",
+        }
         for e in (line_errors or [])
     ]
-    return render(request, "planner/editor.html", user=user, status=status, round=row,
-                  text=text, line_errors=shown, form_errors=form_errors or {},
-                  form=form or {}, checked=checked, levels=LEVELS, weights=WEIGHTS)
+    return render(
+        request,
+        "planner/editor.html",
+        user=user,
+        status=status,
+        round=row,
+        text=text,
+        line_errors=shown,
+        form_errors=form_errors or {},
+        form=form or {},
+        checked=checked,
+        levels=LEVELS,
+        weights=WEIGHTS,
+    )
 
 
 @router.get("/planner/rounds/{round_id}")
@@ -98,8 +123,9 @@ def editor(request: Request, round_id: Id, user: PlannerPage, session: ReadSessi
 
 
 @router.post("/planner/rounds/{round_id}")
-def editor_post(request: Request, round_id: Id, user: PlannerPage, form: PageForm,
-                session: ReadSession) -> Response:
+def editor_post(
+    request: Request, round_id: Id, user: PlannerPage, form: PageForm, session: ReadSession
+) -> Response:
     """One form, several buttons: check, run, or add a common change to the YAML."""
     row = _round(session, round_id)
     text = str(form.get("scenario", "")).replace("\r\n", "\n")
@@ -109,36 +135,60 @@ def editor_post(request: Request, round_id: Id, user: PlannerPage, form: PageFor
         try:
             text = add_entry(text, section, build(form, row.document))
         except FormErrors as exc:
-            return _editor(request, user, row, text, status=422, form_errors=exc.errors,
-                           form=form)
+            return _editor(request, user, row, text, status=422, form_errors=exc.errors, form=form)
         return _editor(request, user, row, text)
     try:
         scenario = parse_scenario_text(text, row.id)
     except ScenarioTextError as exc:
         return _editor(request, user, row, text, status=422, line_errors=exc.errors)
     if len(scenario.variants) > MAX_VARIANTS:
-        return _editor(request, user, row, text, status=422, line_errors=[LineError(
-            None, f"{len(scenario.variants)} variants; a page runs at most {MAX_VARIANTS} "
-                  "(use volmatch whatif for larger sweeps)")])
+        return _editor(
+            request,
+            user,
+            row,
+            text,
+            status=422,
+            line_errors=[
+                LineError(
+                    None,
+                    f"{len(scenario.variants)} variants; a page runs at most {MAX_VARIANTS} "
+                    "(use volmatch whatif for larger sweeps)",
+                )
+            ],
+        )
     if action != "run":
         return _editor(request, user, row, text, checked=len(scenario.variants))
     raw = yaml.safe_load(text) or {}
-    run_id = start_run(request.app.state.db, row.id, scenario, {**raw, "text": text},
-                       user.key_id)
+    run_id = start_run(request.app.state.db, row.id, scenario, {**raw, "text": text}, user.key_id)
     return RedirectResponse(f"/planner/runs/{run_id}", status_code=303)
 
 
 def _kpi_rows(cmp: Comparison) -> list[dict[str, Any]]:
     panels = kpi_panels(cmp)
-    rows: list[dict[str, Any]] = [{
-        "name": "base", "status": cmp.base["status"], "solved": bool(cmp.base["kpis"]),
-        "cells": [{"value": p.base_label, "change": "", "verdict": ""} for p in panels]}]
+    rows: list[dict[str, Any]] = [
+        {
+            "name": "base",
+            "status": cmp.base["status"],
+            "solved": bool(cmp.base["kpis"]),
+            "cells": [{"value": p.base_label, "change": "", "verdict": ""} for p in panels],
+        }
+    ]
     for i, v in enumerate(cmp.variants):
-        rows.append({
-            "name": v["name"], "status": v["status"], "solved": bool(v["kpis"]),
-            "cells": [{"value": format_value(p.kpi, p.bars[i].value),
-                       "change": p.bars[i].label if p.bars[i].delta else "",
-                       "verdict": p.bars[i].verdict} for p in panels]})
+        rows.append(
+            {
+                "name": v["name"],
+                "status": v["status"],
+                "solved": bool(v["kpis"]),
+                "cells": [
+                    {
+                        "value": format_value(p.kpi, p.bars[i].value),
+                        "change": p.bars[i].label if p.bars[i].delta else "",
+                        "verdict": p.bars[i].verdict,
+                    }
+                    for p in panels
+                ],
+            }
+        )
     return rows
 
 
@@ -150,8 +200,13 @@ def run_page(request: Request, run_id: Id, user: PlannerPage, session: ReadSessi
     ctx: dict[str, Any] = {"run": run, "refresh": None if run.finished else REFRESH_S}
     if run.comparison is not None:
         cmp = Comparison.from_dict(run.comparison)
-        ctx |= {"cmp": cmp, "kpis": CHART_KPIS, "rows": _kpi_rows(cmp),
-                "move_kinds": MOVE_KINDS, "moves_shown": MOVES_SHOWN}
+        ctx |= {
+            "cmp": cmp,
+            "kpis": CHART_KPIS,
+            "rows": _kpi_rows(cmp),
+            "move_kinds": MOVE_KINDS,
+            "moves_shown": MOVES_SHOWN,
+        }
     return render(request, "planner/run.html", user=user, **ctx)
 
 
@@ -162,14 +217,17 @@ def run_events(request: Request, run_id: Id, user: PlannerPage, db: DbDep) -> Re
     with db.read() as session:
         if read_run(session, run_id) is None:
             raise PageNotFound
-    return StreamingResponse(progress_events(db, run_id, request),
-                             media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache"})
+    return StreamingResponse(
+        progress_events(db, run_id, request),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 @router.get("/planner/runs/{run_id}/charts/{chart}.png")
-def run_chart(run_id: Id, chart: Annotated[str, Path(max_length=80)], user: PlannerPage,
-              session: ReadSession) -> Response:
+def run_chart(
+    run_id: Id, chart: Annotated[str, Path(max_length=80)], user: PlannerPage, session: ReadSession
+) -> Response:
     """The run's KPI chart (`kpis`) or a sweep's (`sweep-<name>`), as PNG."""
     del user
     run = read_run(session, run_id)
@@ -183,5 +241,8 @@ def run_chart(run_id: Id, chart: Annotated[str, Path(max_length=80)], user: Plan
         if not sweeps:
             raise PageNotFound
         fig = sweep_figure(cmp, sweeps[0])
-    return Response(figure_bytes(fig, "png"), media_type="image/png",
-                    headers={"Cache-Control": "private, max-age=3600"})
+    return Response(
+        figure_bytes(fig, "png"),
+        media_type="image/png",
+        headers={"Cache-Control": "private, max-age=3600"},
+    )

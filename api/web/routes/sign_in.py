@@ -30,8 +30,7 @@ from volmatch.api.web.session import (
 
 router = APIRouter(route_class=CommitRoute, include_in_schema=False)
 
-LinkToken = Annotated[str, Path(min_length=20, max_length=MAX_TOKEN,
-                                pattern=r"^[A-Za-z0-9_-]+$")]
+LinkToken = Annotated[str, Path(min_length=20, max_length=MAX_TOKEN, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 def _next(value: object) -> str:
@@ -50,9 +49,15 @@ PresignedForm = Annotated[FormData, Depends(presigned_form)]
 def _signed_in_response(request: Request, token: str, target: str) -> Response:
     response = RedirectResponse(target, 303)
     settings = request.app.state.settings
-    response.set_cookie(COOKIE, token, max_age=int(settings.web_session_h * 3600),
-                        httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https", path="/")
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(settings.web_session_h * 3600),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
     return response
 
 
@@ -69,11 +74,13 @@ def home(request: Request) -> Response:
     return RedirectResponse(home_of(user.role) if user else "/sign-in", 303)
 
 
-def _sign_in_page(request: Request, *, status: int = 200, error: str = "",
-                  next_path: str = "") -> Response:
+def _sign_in_page(
+    request: Request, *, status: int = 200, error: str = "", next_path: str = ""
+) -> Response:
     token = presign_token(request)
-    response = render(request, "sign_in.html", status=status, error=error,
-                      presign=token, next_path=next_path)
+    response = render(
+        request, "sign_in.html", status=status, error=error, presign=token, next_path=next_path
+    )
     keep_presign(request, response, token)
     return response
 
@@ -89,10 +96,8 @@ def sign_in(request: Request, form: PresignedForm, session: WriteSession) -> Res
     who = authenticate(session, key) if key else None
     if who is None:
         _ = translator(page_language(request)).gettext
-        message = (_("This key is unknown, revoked or expired.") if key
-                   else _("Paste your API key."))
-        return _sign_in_page(request, status=401, error=message,
-                             next_path=_next(form.get("next")))
+        message = _("This key is unknown, revoked or expired.") if key else _("Paste your API key.")
+        return _sign_in_page(request, status=401, error=message, next_path=_next(form.get("next")))
     token = start_session(session, who.key_id, request.app.state.settings.web_session_h)
     return _signed_in_response(request, token, _next(form.get("next")) or home_of(who.role))
 
@@ -108,20 +113,21 @@ def link_page(request: Request, token: LinkToken) -> Response:
 
 
 @router.post("/sign-in/link/{token}")
-def link_sign_in(request: Request, token: LinkToken, form: PresignedForm,
-                 session: WriteSession) -> Response:
+def link_sign_in(
+    request: Request, token: LinkToken, form: PresignedForm, session: WriteSession
+) -> Response:
     key_id = redeem_link(session, token)
     if key_id is None:
-        return render(request, "sign_in_link.html", status=410, token="", presign="",
-                      used=True)
+        return render(request, "sign_in_link.html", status=410, token="", presign="", used=True)
     role = session.get_one(ApiKey, key_id).role
     new = start_session(session, key_id, request.app.state.settings.web_session_h)
     return _signed_in_response(request, new, home_of(role))
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, user: PageUserDep, form: PageForm,
-             session: WriteSession) -> Response:
+def sign_out(
+    request: Request, user: PageUserDep, form: PageForm, session: WriteSession
+) -> Response:
     end_session(session, user.signed_in.session_id)
     response = RedirectResponse("/sign-in", 303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")

@@ -38,10 +38,18 @@ def test_advise_volunteer_and_human_output(small: Path) -> None:
 
 def test_advise_a_draft_file(small: Path, tmp_path: Path) -> None:
     draft = tmp_path / "need.json"
-    draft.write_text(json.dumps({
-        "id": "NEW", "host": "H9", "country": "KE", "start_earliest": "2027-04-01",
-        "start_latest": "2027-05-01", "required_languages": {"fr": "C1"},
-    }))
+    draft.write_text(
+        json.dumps(
+            {
+                "id": "NEW",
+                "host": "H9",
+                "country": "KE",
+                "start_earliest": "2027-04-01",
+                "start_latest": "2027-05-01",
+                "required_languages": {"fr": "C1"},
+            }
+        )
+    )
     res = runner.invoke(app, ["advise", str(small), "--placement-file", str(draft), "--json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
@@ -53,8 +61,17 @@ def test_advise_bad_input_exits_2(small: Path, tmp_path: Path) -> None:
     assert runner.invoke(app, ["advise", str(small), "--placement", "P9"]).exit_code == 2
     assert runner.invoke(app, ["advise", str(small)]).exit_code == 2
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"id": "D1", "host": "H1", "country": "XX",
-                               "start_earliest": "2027-01-01", "start_latest": "2027-02-01"}))
+    bad.write_text(
+        json.dumps(
+            {
+                "id": "D1",
+                "host": "H1",
+                "country": "XX",
+                "start_earliest": "2027-01-01",
+                "start_latest": "2027-02-01",
+            }
+        )
+    )
     res = runner.invoke(app, ["advise", str(small), "--placement-file", str(bad)])
     assert res.exit_code == 2
     assert "placement D1: country" in res.output

@@ -66,10 +66,14 @@ BAD_FILES: dict[str, tuple[str, Callable[[], bytes], str]] = {
     ),
     "empty": ("round.json", lambda: b"", "not valid JSON"),
     "truncated xlsx": (
-        "round.xlsx", lambda: _template_bytes()[:3000], "cannot read it as an .xlsx"
+        "round.xlsx",
+        lambda: _template_bytes()[:3000],
+        "cannot read it as an .xlsx",
     ),
     "truncated end of xlsx": (
-        "round.xlsx", lambda: _template_bytes()[:-300], "cannot read it as an .xlsx"
+        "round.xlsx",
+        lambda: _template_bytes()[:-300],
+        "cannot read it as an .xlsx",
     ),
     "zip of nothing": ("round.xlsx", lambda: b"PK\x03\x04" + b"\0" * 300, "cannot read it"),
     "text as xlsx": ("round.xlsx", lambda: json.dumps(GOOD).encode(), "cannot read it"),
@@ -80,14 +84,16 @@ BAD_FILES: dict[str, tuple[str, Callable[[], bytes], str]] = {
     ),
     "200,000 skill keys": (
         "round.json",
-        lambda: json.dumps(doc([vol("V1", skills={f"s{i}": 3 for i in range(200_000)})],
-                               [plc()])).encode(),
+        lambda: json.dumps(
+            doc([vol("V1", skills={f"s{i}": 3 for i in range(200_000)})], [plc()])
+        ).encode(),
         "volunteers V1: skills: Dictionary should have at most 50 items",
     ),
     "200,000 bad skill keys": (
         "round.json",
-        lambda: json.dumps(doc([vol("V1", skills={f"S{i}": 3 for i in range(200_000)})],
-                               [plc()])).encode(),
+        lambda: json.dumps(
+            doc([vol("V1", skills={f"S{i}": 3 for i in range(200_000)})], [plc()])
+        ).encode(),
         "more error(s) in it",
     ),
     "5 MB id": (
@@ -119,9 +125,9 @@ def _commands(path: Path, tmp_path: Path) -> list[list[str]]:
 def test_bad_files_exit_2_with_a_clear_error(kind: str, tmp_path: Path) -> None:
     path = _write(tmp_path, kind)
     phrase = BAD_FILES[kind][2]
-    for args in _commands(path, tmp_path) if kind in ("binary", "deep json") else [
-        ["validate", str(path)]
-    ]:
+    for args in (
+        _commands(path, tmp_path) if kind in ("binary", "deep json") else [["validate", str(path)]]
+    ):
         res = runner.invoke(app, args)
         assert res.exit_code == 2, (args, res.output, res.exception)
         assert "Traceback" not in res.output
@@ -147,8 +153,11 @@ def test_decodable_files_are_read(
 ) -> None:
     import yaml
 
-    text = json.dumps(GOOD, ensure_ascii=False) if suffix == ".json" else yaml.safe_dump(
-        GOOD, allow_unicode=True)
+    text = (
+        json.dumps(GOOD, ensure_ascii=False)
+        if suffix == ".json"
+        else yaml.safe_dump(GOOD, allow_unicode=True)
+    )
     path = tmp_path / f"round{suffix}"
     path.write_bytes(encode(text))
     res = runner.invoke(app, ["solve", str(path), "-q"])

@@ -17,8 +17,12 @@ from volmatch.api.cli import app
 
 runner = CliRunner()
 
-RULES = {"max_per_host": 1, "gender_balance": True, "min_fill": {5: 1},
-         "budget": {"total": 1000, "default_cost": 10}}
+RULES = {
+    "max_per_host": 1,
+    "gender_balance": True,
+    "min_fill": {5: 1},
+    "budget": {"total": 1000, "default_cost": 10},
+}
 """Policy rules on: the round goes to the rules solver."""
 
 ROUNDS: dict[str, dict[str, Any]] = {

@@ -18,15 +18,28 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 def test_keys_lifecycle(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'k.db'}"
-    code, token, err = _run("keys", "create", "--role", "host", "--host-id", "H01",
-                            "--label", "partner", "--expires-in-days", "90", "--db", db)
+    code, token, err = _run(
+        "keys",
+        "create",
+        "--role",
+        "host",
+        "--host-id",
+        "H01",
+        "--label",
+        "partner",
+        "--expires-in-days",
+        "90",
+        "--db",
+        db,
+    )
     assert code == 0, err
     assert "expires" in err
     kid = token.strip().split("_")[1]
     code, out, _ = _run("keys", "list", "--json", "--db", db)
     rows = [json.loads(line) for line in out.splitlines()]
     assert [(r["id"], r["role"], r["host_id"], r["state"]) for r in rows] == [
-        (kid, "host", "H01", "active")]
+        (kid, "host", "H01", "active")
+    ]
     assert rows[0]["expires_at"] is not None and rows[0]["last_used_at"] is None
     assert token.strip().split("_", 2)[2] not in out
 
@@ -42,8 +55,7 @@ def test_keys_lifecycle(tmp_path: Path) -> None:
 
     assert _run("keys", "revoke", "nope", "--db", db)[0] == 2
     assert _run("keys", "rotate", kid, "--db", db)[0] == 2  # revoked: make a new key
-    assert _run("keys", "create", "--role", "planner", "--expires-in-days", "0",
-                "--db", db)[0] == 2
+    assert _run("keys", "create", "--role", "planner", "--expires-in-days", "0", "--db", db)[0] == 2
 
 
 def test_serve_refuses_several_processes_on_sqlite(tmp_path: Path) -> None:

@@ -47,7 +47,11 @@ def settings_for(url: str, **kw: Any) -> Any:
     from volmatch.api.service import Settings
 
     base: dict[str, Any] = {
-        "db_url": url, "poll_s": 0.05, "heartbeat_s": 0.2, "lease_s": 5.0, "log_level": "WARNING",
+        "db_url": url,
+        "poll_s": 0.05,
+        "heartbeat_s": 0.2,
+        "lease_s": 5.0,
+        "log_level": "WARNING",
     }
     base.update(kw)
     return Settings(**base)
@@ -82,8 +86,7 @@ def make_keys(app: Any) -> Keys:
 def volunteers() -> list[dict[str, Any]]:
     """A small pool with personal data (names, a birth date) that must never leak."""
     return [
-        vol("V1", name="Ana Lima", birth_date="2000-01-02", nationality="BR",
-            preferences=["P1"]),
+        vol("V1", name="Ana Lima", birth_date="2000-01-02", nationality="BR", preferences=["P1"]),
         vol("V2", name="Ben Okafor", nationality="NG", skills={"teaching": 4, "nursing": 3}),
         vol("V3", name="Chen Wei", nationality="CN", languages={"en": "C1", "fr": "B2"}),
         vol("V4", name="Dara Kim", nationality="KR", skills={"nursing": 5}),
@@ -94,11 +97,16 @@ def volunteers() -> list[dict[str, Any]]:
 def placements() -> list[dict[str, Any]]:
     """Two needs of host H01 and one of H02."""
     return [
-        plc("P1", host="H01", title="Teacher", slots=2, required_skills={"teaching": 2},
-            needs_assessment={"beneficiaries": 120}),
+        plc(
+            "P1",
+            host="H01",
+            title="Teacher",
+            slots=2,
+            required_skills={"teaching": 2},
+            needs_assessment={"beneficiaries": 120},
+        ),
         plc("P2", host="H01", title="Nurse", country="KE", required_skills={"nursing": 3}),
-        plc("P3", host="H02", title="French tutor", country="SN",
-            required_languages={"fr": "B1"}),
+        plc("P3", host="H02", title="French tutor", country="SN", required_languages={"fr": "B1"}),
     ]
 
 
@@ -189,8 +197,9 @@ class Server:
     server then blocks in its next log call; reading a pipe to its end waits for a
     process that still runs."""
 
-    def __init__(self, url: str, cwd: Any, env: dict[str, str] | None = None,
-                 args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, url: str, cwd: Any, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+    ) -> None:
         import sys
         import tempfile
         import weakref
@@ -199,8 +208,13 @@ class Server:
         self.url, self.cwd, self.args = url, cwd, args
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "VOLMATCH_POLL_S": "0.05", "VOLMATCH_HEARTBEAT_S": "0.2",
-                    "VOLMATCH_LEASE_S": "1.5", **(env or {})}
+        self.env = {
+            **os.environ,
+            "VOLMATCH_POLL_S": "0.05",
+            "VOLMATCH_HEARTBEAT_S": "0.2",
+            "VOLMATCH_LEASE_S": "1.5",
+            **(env or {}),
+        }
         self.env.pop("VOLMATCH_DB_URL", None)
         self.exe = str(Path(sys.executable).with_name("volmatch"))
         fd, name = tempfile.mkstemp(prefix="volmatch-serve-", suffix=".log")
@@ -222,7 +236,10 @@ class Server:
         with self.log_path.open("ab") as err:
             self.proc = subprocess.Popen(
                 [self.exe, "serve", "--port", str(self.port), "--db", self.url, *self.args],
-                cwd=self.cwd, env=self.env, stdout=subprocess.DEVNULL, stderr=err,
+                cwd=self.cwd,
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
             )
         if not answers_health(self.base, self.proc, timeout, poll=0.05):
             if self.proc.poll() is None:
@@ -250,4 +267,3 @@ class Server:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(timeout=timeout)
         return time.monotonic() - t0
-

@@ -47,8 +47,9 @@ def test_advice_refusals(client: Any) -> None:
     pl = client.keys.auth("planner")
     assert client.get("/volunteers/V1/recommendations", headers=pl).status_code == 403
     assert client.get("/volunteers/V9/recommendations", headers=co).status_code == 404
-    bad = client.post("/placements/feasibility", json=plc("D3", host="H01", country="XX"),
-                      headers=h1)
+    bad = client.post(
+        "/placements/feasibility", json=plc("D3", host="H01", country="XX"), headers=h1
+    )
     assert bad.status_code == 422 and "country" in bad.text
 
 
@@ -63,16 +64,18 @@ def test_live_feasibilities_are_each_needs_live_feasibility(client: Any) -> None
     seed(client)
     app = client.app
     who = Principal("k", "host", "H01")
-    drafts = [Placement.model_validate(plc(i, host="H01", required_languages=langs))
-              for i, langs in (("D1", {"fr": "C1"}), ("D2", {}), ("D3", {"en": "B1"}))]
+    drafts = [
+        Placement.model_validate(plc(i, host="H01", required_languages=langs))
+        for i, langs in (("D1", {"fr": "C1"}), ("D2", {}), ("D3", {"en": "B1"}))
+    ]
     for after_a_round in (False, True):
         if after_a_round:
             solved_round(client)
         with app.state.db.read() as s:
-            each = [live_feasibility(s, app.state.warm, app.state.pool_cache, d, who)
-                    for d in drafts]
-            assert live_feasibilities(s, app.state.warm, app.state.pool_cache, drafts,
-                                      who) == each
+            each = [
+                live_feasibility(s, app.state.warm, app.state.pool_cache, d, who) for d in drafts
+            ]
+            assert live_feasibilities(s, app.state.warm, app.state.pool_cache, drafts, who) == each
     assert each[0]["round"] is not None
 
 

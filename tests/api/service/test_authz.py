@@ -37,18 +37,30 @@ def _world(c: Any) -> dict[str, str]:
     # A personal link is its own key (any caller holding it may answer): an unknown one
     # is a 404 whoever asks.
     token = "ol_0123456789abcdef_" + "x" * 32
-    scenario = {"name": "w", "variants": [
-        {"name": "v", "changes": [{"policy": {"weights.priority": 400}}]}]}
+    scenario = {
+        "name": "w",
+        "variants": [{"name": "v", "changes": [{"policy": {"weights.priority": 400}}]}],
+    }
     run = c.post(f"/rounds/{rid}/scenarios", json=scenario, headers=co)
     assert run.status_code == 202, run.text
-    return {"placement_id": "P1", "volunteer_id": "V1", "round_id": rid, "host_id": "H01",
-            "key_id": key_id, "offer_id": str(offer_id), "backfill_id": str(backfill_id),
-            "token": token, "run_id": str(run.json()["id"])}
+    return {
+        "placement_id": "P1",
+        "volunteer_id": "V1",
+        "round_id": rid,
+        "host_id": "H01",
+        "key_id": key_id,
+        "offer_id": str(offer_id),
+        "backfill_id": str(backfill_id),
+        "token": token,
+        "run_id": str(run.json()["id"]),
+    }
 
 
 LIFECYCLE_BODIES = {
-    "/reply": {"answer": "accept"}, "/host": {"decision": "accept"},
-    "/state": {"to": "deployed"}, "/outcome": {"completed": True},
+    "/reply": {"answer": "accept"},
+    "/host": {"decision": "accept"},
+    "/state": {"to": "deployed"},
+    "/outcome": {"completed": True},
     "/waves": {"volunteers": ["V1"]},
 }
 """Valid bodies of the lifecycle routes, so that the answer is about the object."""
@@ -90,9 +102,13 @@ def test_every_id_route_is_404_for_another_hosts_key(client: Any) -> None:
                 assert secret not in r.text
             checked.append(f"{method.upper()} {path}")
     # The generated list really covers the resources (guards against an empty spec).
-    assert {"GET /placements/{placement_id}", "GET /volunteers/{volunteer_id}",
-            "GET /rounds/{round_id}", "DELETE /rounds/{round_id}",
-            "GET /hosts/{host_id}"} <= set(checked)
+    assert {
+        "GET /placements/{placement_id}",
+        "GET /volunteers/{volunteer_id}",
+        "GET /rounds/{round_id}",
+        "DELETE /rounds/{round_id}",
+        "GET /hosts/{host_id}",
+    } <= set(checked)
     assert len(checked) >= 15
 
 
@@ -108,8 +124,7 @@ def test_creating_another_hosts_placement_id_is_the_404_of_any_unknown_id(
     assert taken.json() == unknown.json()
     assert "H01" not in taken.text and ids["placement_id"] == "P1"
     # Its own taken id is a plain conflict; a free id is created.
-    assert client.post("/placements", json={**placements()[2]},
-                       headers=h2).status_code == 409
+    assert client.post("/placements", json={**placements()[2]}, headers=h2).status_code == 409
     free = client.post("/placements", json={**mine, "id": "P9"}, headers=h2)
     assert free.status_code == 201 and free.headers["location"] == "/placements/P9"
 

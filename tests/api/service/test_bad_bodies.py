@@ -37,8 +37,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, dict[st
 def _post(api: tuple[Any, dict[str, str]], path: str, body: bytes | Any) -> Any:
     client, headers = api
     content = body if isinstance(body, bytes) else json.dumps(body, allow_nan=True).encode()
-    return client.post(path, content=content,
-                       headers={**headers, "content-type": "application/json"})
+    return client.post(
+        path, content=content, headers={**headers, "content-type": "application/json"}
+    )
 
 
 def _assert_clear(resp: Any, record: str | None = None, field: str | None = None) -> None:
@@ -75,16 +76,18 @@ def test_any_value_in_a_volunteer_is_4xx_naming_it_or_stored(
 
 
 @settings(FUZZ, max_examples=25)
-@given(body=st.one_of(
-    st.binary(min_size=1, max_size=2000),
-    st.integers(1, 20_000).map(lambda n: b"[" * n + b"]" * n),
-    st.integers(0, 20_000).map(lambda n: b'{"document": ' + b'{"a": ' * n + b"1" + b"}" * n
-                               + b"}"),
-    st.text(max_size=300).map(lambda t: t.encode("utf-16")),
-), path=st.sampled_from(["/placements", "/volunteers", "/rounds"]))
-def test_bytes_and_nesting_are_4xx(
-    api: tuple[Any, dict[str, str]], body: bytes, path: str
-) -> None:
+@given(
+    body=st.one_of(
+        st.binary(min_size=1, max_size=2000),
+        st.integers(1, 20_000).map(lambda n: b"[" * n + b"]" * n),
+        st.integers(0, 20_000).map(
+            lambda n: b'{"document": ' + b'{"a": ' * n + b"1" + b"}" * n + b"}"
+        ),
+        st.text(max_size=300).map(lambda t: t.encode("utf-16")),
+    ),
+    path=st.sampled_from(["/placements", "/volunteers", "/rounds"]),
+)
+def test_bytes_and_nesting_are_4xx(api: tuple[Any, dict[str, str]], body: bytes, path: str) -> None:
     resp = _post(api, path, body)
     assert 400 <= resp.status_code < 500, (resp.status_code, resp.text[:300])
 
@@ -103,25 +106,65 @@ def test_an_empty_round_is_solved_by_the_service(api: tuple[Any, dict[str, str]]
 # (component, field, JSON-schema keyword, the limit, a body at the limit + `over` past it)
 LIMITS = [
     ("Placement", "title", "maxLength", limits.MAX_TITLE_LENGTH, lambda n: "t" * n),
-    ("Placement", "required_skills", "maxProperties", limits.MAX_SKILLS,
-     lambda n: {f"s{i}": 1 for i in range(n)}),
-    ("Placement", "desired_languages", "maxProperties", limits.MAX_LANGUAGES,
-     lambda n: dict.fromkeys(sorted(_languages())[:n], "A1")),
-    ("Placement", "required_training", "maxItems", limits.MAX_TRAINING,
-     lambda n: [f"m{i}" for i in range(n)]),
+    (
+        "Placement",
+        "required_skills",
+        "maxProperties",
+        limits.MAX_SKILLS,
+        lambda n: {f"s{i}": 1 for i in range(n)},
+    ),
+    (
+        "Placement",
+        "desired_languages",
+        "maxProperties",
+        limits.MAX_LANGUAGES,
+        lambda n: dict.fromkeys(sorted(_languages())[:n], "A1"),
+    ),
+    (
+        "Placement",
+        "required_training",
+        "maxItems",
+        limits.MAX_TRAINING,
+        lambda n: [f"m{i}" for i in range(n)],
+    ),
     ("Placement", "ranking", "maxItems", limits.MAX_RANKING, lambda n: [f"V{i}" for i in range(n)]),
     ("Placement", "slots", "maximum", limits.MAX_SLOTS, lambda n: n),
-    ("Placement", "needs_assessment", "maxProperties", limits.MAX_ASSESSMENT_KEYS,
-     lambda n: {f"k{i}": i for i in range(n)}),
+    (
+        "Placement",
+        "needs_assessment",
+        "maxProperties",
+        limits.MAX_ASSESSMENT_KEYS,
+        lambda n: {f"k{i}": i for i in range(n)},
+    ),
     ("Volunteer", "name", "maxLength", limits.MAX_NAME_LENGTH, lambda n: "n" * n),
-    ("Volunteer", "skills", "maxProperties", limits.MAX_SKILLS,
-     lambda n: {f"s{i}": 1 for i in range(n)}),
-    ("Volunteer", "languages", "maxProperties", limits.MAX_LANGUAGES,
-     lambda n: dict.fromkeys(sorted(_languages())[:n], "A1")),
-    ("Volunteer", "training", "maxItems", limits.MAX_TRAINING,
-     lambda n: [f"m{i}" for i in range(n)]),
-    ("Volunteer", "preferences", "maxItems", limits.MAX_PREFERENCES,
-     lambda n: [f"P{i}" for i in range(n)]),
+    (
+        "Volunteer",
+        "skills",
+        "maxProperties",
+        limits.MAX_SKILLS,
+        lambda n: {f"s{i}": 1 for i in range(n)},
+    ),
+    (
+        "Volunteer",
+        "languages",
+        "maxProperties",
+        limits.MAX_LANGUAGES,
+        lambda n: dict.fromkeys(sorted(_languages())[:n], "A1"),
+    ),
+    (
+        "Volunteer",
+        "training",
+        "maxItems",
+        limits.MAX_TRAINING,
+        lambda n: [f"m{i}" for i in range(n)],
+    ),
+    (
+        "Volunteer",
+        "preferences",
+        "maxItems",
+        limits.MAX_PREFERENCES,
+        lambda n: [f"P{i}" for i in range(n)],
+    ),
 ]
 
 
@@ -147,10 +190,17 @@ def _find(node: Any, keyword: str) -> Any:
     raise KeyError(keyword)
 
 
-@pytest.mark.parametrize(("component", "field", "keyword", "limit", "make"), LIMITS,
-                         ids=[f"{c}.{f}" for c, f, *_ in LIMITS])
+@pytest.mark.parametrize(
+    ("component", "field", "keyword", "limit", "make"),
+    LIMITS,
+    ids=[f"{c}.{f}" for c, f, *_ in LIMITS],
+)
 def test_the_schema_states_the_limits_the_service_enforces(
-    api: tuple[Any, dict[str, str]], component: str, field: str, keyword: str, limit: int,
+    api: tuple[Any, dict[str, str]],
+    component: str,
+    field: str,
+    keyword: str,
+    limit: int,
     make: Any,
 ) -> None:
     prop = _component(api, component)["properties"][field]
@@ -170,10 +220,15 @@ def test_the_schema_states_the_limits_the_service_enforces(
             assert [(e["record"], e["field"]) for e in errors] == [(rid, field)]
 
 
-@pytest.mark.parametrize(("component", "field", "pattern"), [
-    ("Placement", "id", limits.ID_PATTERN), ("Placement", "host", limits.ID_PATTERN),
-    ("Volunteer", "id", limits.ID_PATTERN), ("Volunteer", "group", limits.ID_PATTERN),
-])
+@pytest.mark.parametrize(
+    ("component", "field", "pattern"),
+    [
+        ("Placement", "id", limits.ID_PATTERN),
+        ("Placement", "host", limits.ID_PATTERN),
+        ("Volunteer", "id", limits.ID_PATTERN),
+        ("Volunteer", "group", limits.ID_PATTERN),
+    ],
+)
 def test_the_schema_states_the_id_patterns(
     api: tuple[Any, dict[str, str]], component: str, field: str, pattern: str
 ) -> None:

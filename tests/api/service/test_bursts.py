@@ -40,8 +40,9 @@ async def served(url: str, **kw: Any) -> AsyncIterator[tuple[httpx.AsyncClient, 
     async with app.router.lifespan_context(app):
         keys = make_keys(app)
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t",
-                                     timeout=60) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://t", timeout=60
+        ) as client:
             yield client, keys
 
 
@@ -50,24 +51,28 @@ def test_concurrent_creates_are_200_or_409_with_the_ids(db: Db) -> None:
         async with served(db.url) as (c, keys):
             co, h1 = keys.auth("coordinator"), keys.auth("host1")
             # Uploads overlapping in new ids: create-or-replace, so all succeed.
-            batches = [[{**v, "id": f"N{(k * 3 + i) % 12}"} for i, v in
-                        enumerate(volunteers())] for k in range(8)]
-            ups = await asyncio.gather(*[
-                c.post("/volunteers", json={"volunteers": b}, headers=co) for b in batches])
+            batches = [
+                [{**v, "id": f"N{(k * 3 + i) % 12}"} for i, v in enumerate(volunteers())]
+                for k in range(8)
+            ]
+            ups = await asyncio.gather(
+                *[c.post("/volunteers", json={"volunteers": b}, headers=co) for b in batches]
+            )
             assert [r.status_code for r in ups] == [200] * 8, [r.text for r in ups]
-            stored = {v["volunteer"]["id"] for v in
-                      (await c.get("/volunteers", headers=co)).json()}
+            stored = {v["volunteer"]["id"] for v in (await c.get("/volunteers", headers=co)).json()}
             assert {f"N{i}" for i in range(12)} <= stored
             # Creates of one new placement id: one 201, every other a 409 naming it.
             p = placements()[0]
-            made = await asyncio.gather(*[
-                c.post("/placements", json={**p, "id": "PX"}, headers=h1) for _ in range(8)])
+            made = await asyncio.gather(
+                *[c.post("/placements", json={**p, "id": "PX"}, headers=h1) for _ in range(8)]
+            )
             codes = Counter(r.status_code for r in made)
             assert codes == {201: 1, 409: 7}, [r.text for r in made]
             for r in made:
                 if r.status_code == 409:
                     assert r.json()["conflicts"] == [{"id": "PX"}]
             # Publishing one round twice at once: one 201, one 409.
+
     asyncio.run(run())
 
 
@@ -84,6 +89,7 @@ def test_a_full_queue_is_a_503_with_retry_after(db: Db) -> None:
                     assert r.headers["retry-after"] == "2"
                     assert "busy" in r.json()["detail"]
             assert (await c.get("/placements", headers=co)).status_code == 200
+
     asyncio.run(run())
 
 
@@ -99,8 +105,9 @@ def test_the_database_gone_is_a_503(db: Db) -> None:
         co = make_keys(app).auth("coordinator")
         assert c.get("/placements", headers=co).status_code == 200
         real = app.state.db
-        app.state.db = open_database("postgresql+psycopg://nobody@127.0.0.1:9/none",
-                                     pool_size=1, wait_s=1)
+        app.state.db = open_database(
+            "postgresql+psycopg://nobody@127.0.0.1:9/none", pool_size=1, wait_s=1
+        )
         try:
             r = c.get("/placements", headers=co)
         finally:
@@ -127,10 +134,13 @@ def test_a_real_server_holds_a_burst_on_sqlite(db: Db, tmp_path: Path) -> None:
         limits = httpx.Limits(max_connections=250)
         async with httpx.AsyncClient(base_url=server.base, timeout=60, limits=limits) as c:
             p = placements()[0]
-            writes = [c.put(f"/placements/Q{i}", json={**p, "id": f"Q{i}"}, headers=co)
-                      for i in range(40)]
-            writes += [c.post("/volunteers", json={"volunteers": volunteers()}, headers=co)
-                       for _ in range(10)]
+            writes = [
+                c.put(f"/placements/Q{i}", json={**p, "id": f"Q{i}"}, headers=co) for i in range(40)
+            ]
+            writes += [
+                c.post("/volunteers", json={"volunteers": volunteers()}, headers=co)
+                for _ in range(10)
+            ]
             reads = [c.get("/placements", headers=co) for _ in range(150)]
             got = await asyncio.gather(*writes, *reads, return_exceptions=True)
         return [getattr(r, "status_code", 0) for r in got]
@@ -157,8 +167,12 @@ def test_sigterm_ends_the_server_within_seconds(db: Db, tmp_path: Path) -> None:
     database.dispose()
     server = Server(db.url, tmp_path, args=("--embedded-workers", "0"))
     try:
-        rid = httpx.post(f"{server.base}/rounds", headers=co, timeout=30, json={
-            "document": {"volunteers": volunteers(), "placements": placements()}}).json()["id"]
+        rid = httpx.post(
+            f"{server.base}/rounds",
+            headers=co,
+            timeout=30,
+            json={"document": {"volunteers": volunteers(), "placements": placements()}},
+        ).json()["id"]
 
         async def stream_then_stop() -> tuple[float, list[str]]:
             seen: list[str] = []
@@ -167,8 +181,7 @@ def test_sigterm_ends_the_server_within_seconds(db: Db, tmp_path: Path) -> None:
                 c.stream("GET", f"/rounds/{rid}/events", headers=co) as r,
             ):
                 assert r.status_code == 200
-                slow = [asyncio.create_task(c.get("/placements", headers=co))
-                        for _ in range(20)]
+                slow = [asyncio.create_task(c.get("/placements", headers=co)) for _ in range(20)]
                 took = await asyncio.to_thread(server.stop)
                 try:
                     async for line in r.aiter_lines():

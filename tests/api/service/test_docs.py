@@ -38,12 +38,15 @@ def test_walkthrough_runs_as_written_and_survives_a_restart(tmp_path: Path) -> N
     assert len(blocks) >= 8
     script = "\n".join(b.replace("8000", str(port)) for b in blocks)
     script += '\necho\necho "COORD=$COORD"\necho "HOST=$HOST"\necho "RID=$RID"\n'
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-           "VOLMATCH_POLL_S": "0.1"}
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "VOLMATCH_POLL_S": "0.1"}
     env.pop("VOLMATCH_DB_URL", None)
     run = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, f"stdout:\n{run.stdout}\nstderr:\n{run.stderr}"
     out = run.stdout
@@ -58,7 +61,10 @@ def test_walkthrough_runs_as_written_and_survives_a_restart(tmp_path: Path) -> N
     # Restart on the same database: keys, data and the finished result are all there.
     server = subprocess.Popen(
         [str(BIN / "volmatch"), "serve", "--port", str(port)],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -79,8 +85,9 @@ def test_walkthrough_runs_as_written_and_survives_a_restart(tmp_path: Path) -> N
         placed = {a["volunteer"]: a["placement"] for a in result["assignments"]}
         assert placed.keys() == {"V1", "V2"} and placed["V1"] == "P1"  # V3 is untrained
         assert result["unmatched_volunteers"][0]["volunteer"] == "V3"
-        assert [p["placement"]["id"] for p in
-                httpx.get(f"{base}/placements", headers=host).json()] == ["P1", "P2"]
+        assert [
+            p["placement"]["id"] for p in httpx.get(f"{base}/placements", headers=host).json()
+        ] == ["P1", "P2"]
         seen = httpx.get(f"{base}/volunteers", headers=host).json()
         assert {v["id"] for v in seen} == {"V1", "V2"}
         assert json.dumps(seen).count("birth_date") == 0

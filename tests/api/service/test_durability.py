@@ -42,8 +42,9 @@ def test_every_acknowledged_write_survives_a_kill(db: Db, tmp_path: Path) -> Non
 
     def acked(method: str, path: str, status: int, auth: dict[str, str], **kw: Any) -> Any:
         """Send, expect `status`, and kill the server the moment the answer is in."""
-        r = httpx.request(method, f"{base}{path}", headers={**auth, **kw.pop("headers", {})},
-                          timeout=30, **kw)
+        r = httpx.request(
+            method, f"{base}{path}", headers={**auth, **kw.pop("headers", {})}, timeout=30, **kw
+        )
         assert r.status_code == status, f"{method} {path}: {r.status_code} {r.text}"
         server.restart()
         checked.append(f"{method} {path.split('/')[1]}")
@@ -53,8 +54,9 @@ def test_every_acknowledged_write_survives_a_kill(db: Db, tmp_path: Path) -> Non
         r = httpx.post(f"{base}/rounds", json={"document": round_doc()}, headers=co)
         assert r.status_code == 202
         acked("DELETE", f"/rounds/{r.json()['id']}", 200, co)
-        assert httpx.get(f"{base}/rounds/{r.json()['id']}",
-                         headers=co).json()["status"] == "cancelled"
+        assert (
+            httpx.get(f"{base}/rounds/{r.json()['id']}", headers=co).json()["status"] == "cancelled"
+        )
         server.args = ()
 
         p1, p2 = placements()[0], placements()[1]
@@ -76,12 +78,19 @@ def test_every_acknowledged_write_survives_a_kill(db: Db, tmp_path: Path) -> Non
         acked("PUT", "/volunteers/V9", 201, co, json={**volunteers()[1], "id": "V9"})
         assert httpx.get(f"{base}/volunteers/V9", headers=co).status_code == 200
 
-        r = acked("POST", "/rounds", 202, co, json={"name": "spring"},
-                  headers={"Idempotency-Key": "spring"})
+        r = acked(
+            "POST",
+            "/rounds",
+            202,
+            co,
+            json={"name": "spring"},
+            headers={"Idempotency-Key": "spring"},
+        )
         rid = r.json()["id"]
         # The replay after the restart is the first answer, headers included.
-        again = httpx.post(f"{base}/rounds", json={"name": "spring"},
-                           headers={**co, "Idempotency-Key": "spring"})
+        again = httpx.post(
+            f"{base}/rounds", json={"name": "spring"}, headers={**co, "Idempotency-Key": "spring"}
+        )
         assert again.status_code == 202 and again.json()["id"] == rid
         assert again.headers["location"] == r.headers["location"] == f"/rounds/{rid}"
         assert again.headers["idempotent-replayed"] == "true"

@@ -27,8 +27,17 @@ def _add_round(db: Any) -> str:
 
     rid = uuid.uuid4().hex
     with db.write() as s:
-        s.add(RoundRow(id=rid, name="t", source="document", created_by="test",
-                       n_volunteers=5, n_placements=3, document=round_doc()))
+        s.add(
+            RoundRow(
+                id=rid,
+                name="t",
+                source="document",
+                created_by="test",
+                n_volunteers=5,
+                n_placements=3,
+                document=round_doc(),
+            )
+        )
         s.flush()
         new_job(s, rid)
     return rid
@@ -61,8 +70,12 @@ def test_claim_lease_and_fencing(db: Db) -> None:
     claim_b = b.claim()
     assert claim_b is not None and claim_b.round_id == rid and claim_b.attempt == 2
     # A wakes up and finishes: its outcome is dropped (fencing token), B's is kept.
-    a._finish(claim_a, "done", started=time.perf_counter(),
-              result={"objective": 1, "bound": 1, "status": "optimal"})
+    a._finish(
+        claim_a,
+        "done",
+        started=time.perf_counter(),
+        result={"objective": 1, "bound": 1, "status": "optimal"},
+    )
     assert _job(database, rid).status == "running"
     assert _results(database, rid) == 0
     b._solve(claim_b)
@@ -192,7 +205,11 @@ def test_solver_incumbents_show_as_best_bound_and_gap(db: Db, monkeypatch: Any) 
     assert Worker(database, settings, "W").run_once()
     mid = seen[0]
     assert (mid["stage"], mid["best_objective"], mid["bound"], mid["gap"]) == (
-        "solve", 90, 100, 0.1)
+        "solve",
+        90,
+        100,
+        0.1,
+    )
     final = _job(database, rid).progress
     assert final["stage"] == "done" and final["gap"] == 0.0
     database.dispose()

@@ -19,8 +19,11 @@ def _auth(token: str) -> dict[str, str]:
 
 def test_create_list_rotate_revoke(client: Any) -> None:
     co = client.keys.auth("coordinator")
-    r = client.post("/keys", json={"role": "host", "host_id": "H05", "label": "new partner",
-                                   "expires_in_days": 30}, headers=co)
+    r = client.post(
+        "/keys",
+        json={"role": "host", "host_id": "H05", "label": "new partner", "expires_in_days": 30},
+        headers=co,
+    )
     assert r.status_code == 201, r.text
     made = r.json()
     kid, token = made["key"]["id"], made["token"]
@@ -80,12 +83,12 @@ def test_expired_key_is_401(client: Any) -> None:
     from volmatch.api.service.tables import ApiKey
 
     co = client.keys.auth("coordinator")
-    made = client.post("/keys", json={"role": "planner", "expires_in_days": 1},
-                       headers=co).json()
+    made = client.post("/keys", json={"role": "planner", "expires_in_days": 1}, headers=co).json()
     assert client.get("/me", headers=_auth(made["token"])).status_code == 200
     with client.app.state.db.write() as s:
         s.get(ApiKey, made["key"]["id"]).expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(
-            seconds=1)
+            seconds=1
+        )
     r = client.get("/me", headers=_auth(made["token"]))
     assert r.status_code == 401 and "expired" in r.json()["detail"]
     listed = client.get("/keys?all=true", headers=co).json()

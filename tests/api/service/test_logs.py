@@ -63,25 +63,46 @@ def plant(url: str) -> None:
     parameters then hold a name and a birth date), and a stored volunteer V9 whose
     record no longer validates and quotes a name in the error."""
     database, _ = store(url)
-    bad = json.dumps({"id": "V9", "name": {"first": PLANTED_NAME}, "birth_date": PLANTED_BIRTH,
-                      "nationality": "BR", "available_from": "2027-03-01",
-                      "available_until": "2028-06-30"})
+    bad = json.dumps(
+        {
+            "id": "V9",
+            "name": {"first": PLANTED_NAME},
+            "birth_date": PLANTED_BIRTH,
+            "nationality": "BR",
+            "available_from": "2027-03-01",
+            "available_until": "2028-06-30",
+        }
+    )
     with database.engine.begin() as conn:
         if conn.dialect.name == "sqlite":
-            conn.execute(text(
-                "CREATE TRIGGER plant BEFORE INSERT ON volunteers WHEN NEW.id = 'V8' BEGIN "
-                "SELECT RAISE(ABORT, 'UNIQUE constraint failed: volunteers.id'); END"))
+            conn.execute(
+                text(
+                    "CREATE TRIGGER plant BEFORE INSERT ON volunteers WHEN NEW.id = 'V8' BEGIN "
+                    "SELECT RAISE(ABORT, 'UNIQUE constraint failed: volunteers.id'); END"
+                )
+            )
         else:
-            conn.execute(text(
-                "CREATE FUNCTION plant() RETURNS trigger AS $$ BEGIN "
-                "IF NEW.id = 'V8' THEN RAISE unique_violation USING MESSAGE = "
-                "'duplicate key value violates unique constraint', "
-                "DETAIL = 'Key (id)=(V8) already exists.'; END IF; RETURN NEW; END $$ "
-                "LANGUAGE plpgsql"))
-            conn.execute(text("CREATE TRIGGER plant BEFORE INSERT ON volunteers "
-                              "FOR EACH ROW EXECUTE FUNCTION plant()"))
-        conn.execute(text("INSERT INTO volunteers (id, data, updated_at) VALUES "
-                          "('V9', :d, CURRENT_TIMESTAMP)"), {"d": bad})
+            conn.execute(
+                text(
+                    "CREATE FUNCTION plant() RETURNS trigger AS $$ BEGIN "
+                    "IF NEW.id = 'V8' THEN RAISE unique_violation USING MESSAGE = "
+                    "'duplicate key value violates unique constraint', "
+                    "DETAIL = 'Key (id)=(V8) already exists.'; END IF; RETURN NEW; END $$ "
+                    "LANGUAGE plpgsql"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER plant BEFORE INSERT ON volunteers "
+                    "FOR EACH ROW EXECUTE FUNCTION plant()"
+                )
+            )
+        conn.execute(
+            text(
+                "INSERT INTO volunteers (id, data, updated_at) VALUES ('V9', :d, CURRENT_TIMESTAMP)"
+            ),
+            {"d": bad},
+        )
     database.dispose()
 
 
@@ -154,12 +175,17 @@ def test_a_real_server_logs_no_personal_data_on_any_path(db: Db, tmp_path: Path)
     database.dispose()
     server = Server(db.url, tmp_path, env={"VOLMATCH_WORKER_TEST_DELAY_S": "1"})
     try:
+
         def request(method: str, path: str, **kw: Any) -> httpx.Response:
             return httpx.request(method, f"{server.base}{path}", timeout=30, **kw)
 
         bad_paths(request, co)
-        r = request("POST", "/rounds", json={"document": {"volunteers": [planted_volunteer()],
-                                                          "placements": []}}, headers=co)
+        r = request(
+            "POST",
+            "/rounds",
+            json={"document": {"volunteers": [planted_volunteer()], "placements": []}},
+            headers=co,
+        )
         assert r.status_code in (202, 422)
         server.restart()  # SIGKILL, maybe mid-solve: the job is re-claimed after its lease
         bad_paths(request, co)
@@ -168,7 +194,8 @@ def test_a_real_server_logs_no_personal_data_on_any_path(db: Db, tmp_path: Path)
     assert took < 10
     assert_clean(server.log)
     lines = [line for line in server.log.splitlines() if line.strip()]
-    not_json = [line for line in lines if not line.startswith("{") and "volmatch service on"
-                not in line]
+    not_json = [
+        line for line in lines if not line.startswith("{") and "volmatch service on" not in line
+    ]
     assert not_json == [], not_json[:5]
     assert any('"status": 409' in line for line in lines)

@@ -31,12 +31,14 @@ def test_idempotency_key(client: Any) -> None:
     assert again.json() == first.json()
     assert again.headers["idempotent-replayed"] == "true"
     assert len(client.get("/rounds", headers=co).json()) == 1
-    other = client.post("/rounds", json={**body, "name": "twice"},
-                        headers={**co, "Idempotency-Key": "k1"})
+    other = client.post(
+        "/rounds", json={**body, "name": "twice"}, headers={**co, "Idempotency-Key": "k1"}
+    )
     assert other.status_code == 422 and "different request" in other.json()["detail"]
     # Keys are per API key: another caller's k1 is a different key.
-    pl = client.post("/rounds", json=body, headers={**client.keys.auth("planner"),
-                                                     "Idempotency-Key": "k1"})
+    pl = client.post(
+        "/rounds", json=body, headers={**client.keys.auth("planner"), "Idempotency-Key": "k1"}
+    )
     assert pl.status_code == 403
     long_key = client.post("/rounds", json=body, headers={**co, "Idempotency-Key": "k" * 201})
     assert long_key.status_code == 422
@@ -98,8 +100,7 @@ def test_idempotency_records_expire(client: Any) -> None:
 
 def test_long_paths_with_an_idempotency_key_are_no_500(client: Any) -> None:
     co = {**client.keys.auth("coordinator"), "Idempotency-Key": "long"}
-    for path in ("/rounds/" + "a" * 600 + "/publish", "/" + "x" * 600,
-                 "/placements/" + "P" * 600):
+    for path in ("/rounds/" + "a" * 600 + "/publish", "/" + "x" * 600, "/placements/" + "P" * 600):
         r = client.post(path, json={}, headers=co)
         assert r.status_code in (404, 405, 422), (path[:20], r.status_code, r.text)
 

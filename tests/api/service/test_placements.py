@@ -22,7 +22,9 @@ def test_host_submits_and_changes_only_its_own_placements(client: Any) -> None:
     h1, h2, pl = (client.keys.auth(k) for k in ("host1", "host2", "planner"))
     p1 = placements()[0]
     assert [p["placement"]["id"] for p in client.get("/placements", headers=h1).json()] == [
-        "P1", "P2"]
+        "P1",
+        "P2",
+    ]
     got = client.get("/placements/P1", headers=h1).json()["placement"]
     assert got["needs_assessment"] == {"beneficiaries": 120}
     # Another host's placement does not exist for H02, whatever the verb.
@@ -39,8 +41,11 @@ def test_host_submits_and_changes_only_its_own_placements(client: Any) -> None:
     mismatch = client.put("/placements/P1", json={**p1, "id": "P7"}, headers=h1)
     assert mismatch.status_code == 422
     assert mismatch.json()["errors"][0] == {
-        "section": "placements", "record": "P1", "field": "id",
-        "message": "the body's id 'P7' is not the URL's"}
+        "section": "placements",
+        "record": "P1",
+        "field": "id",
+        "message": "the body's id 'P7' is not the URL's",
+    }
     r = client.put("/placements/P1", json={**p1, "slots": 3}, headers=h1)
     assert r.status_code == 200 and r.json()["placement"]["slots"] == 3
     r = client.put("/placements/P5", json={**p1, "id": "P5"}, headers=h1)

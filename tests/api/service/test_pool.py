@@ -83,7 +83,8 @@ def test_a_zip_of_csv_files(tmp_path: Path) -> None:
         for sheet in ("Volunteers", "Placements"):
             text = io.StringIO()
             csv.writer(text).writerows(
-                [_csv_cell(c) for c in row] for row in wb[sheet].iter_rows(values_only=True))
+                [_csv_cell(c) for c in row] for row in wb[sheet].iter_rows(values_only=True)
+            )
             z.writestr(f"some/folder/{sheet}.csv", text.getvalue())
     r = read_pool("pool.zip", buf.getvalue())
     assert [p.id for p in r.placements] == ["P1"]
@@ -91,13 +92,14 @@ def test_a_zip_of_csv_files(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "data", "says"),
-    [("pool.json", b"{not json", "cannot read it as JSON"),
-     ("pool.zip", b"PK nonsense", "cannot read it as a zip"),
-     ("pool.pdf", b"%PDF", "send a workbook"),
-     ("pool.json", b"", "empty")],
+    [
+        ("pool.json", b"{not json", "cannot read it as JSON"),
+        ("pool.zip", b"PK nonsense", "cannot read it as a zip"),
+        ("pool.pdf", b"%PDF", "send a workbook"),
+        ("pool.json", b"", "empty"),
+    ],
 )
-def test_unreadable_files_are_one_error_naming_the_file(name: str, data: bytes,
-                                                        says: str) -> None:
+def test_unreadable_files_are_one_error_naming_the_file(name: str, data: bytes, says: str) -> None:
     with pytest.raises(InvalidRound) as err:
         read_pool(name, data)
     [e] = err.value.errors
@@ -121,15 +123,29 @@ def test_store_pool_creates_then_replaces(database: Any) -> None:
 
 
 def test_rerun_document_adds_pairs_and_previous() -> None:
-    d = doc([vol("V1"), vol("V2")], [plc("P1"), plc("P2")],
-            forbidden=[{"volunteer": "V1", "placement": "P2"}])
-    result = {"assignments": [{"volunteer": "V1", "placement": "P1", "score": 900,
-                               "start": "2027-04-01", "months": 6, "breakdown": {}}]}
+    d = doc(
+        [vol("V1"), vol("V2")],
+        [plc("P1"), plc("P2")],
+        forbidden=[{"volunteer": "V1", "placement": "P2"}],
+    )
+    result = {
+        "assignments": [
+            {
+                "volunteer": "V1",
+                "placement": "P1",
+                "score": 900,
+                "start": "2027-04-01",
+                "months": 6,
+                "breakdown": {},
+            }
+        ]
+    }
     out = rerun_document(d, result, lock=[("V1", "P2")], forbid=[("V2", "P1")], max_moves=1)
     assert out["policy"]["locked"] == [{"volunteer": "V1", "placement": "P2"}]
     assert out["policy"]["forbidden"] == [{"volunteer": "V2", "placement": "P1"}]
     assert out["policy"]["max_moves"] == 1
-    assert out["previous"] == [{"volunteer": "V1", "placement": "P1", "start": "2027-04-01",
-                                "months": 6, "score": 900}]
+    assert out["previous"] == [
+        {"volunteer": "V1", "placement": "P1", "start": "2027-04-01", "months": 6, "score": 900}
+    ]
     parse_round(out)  # a valid round
     assert d["policy"]["forbidden"] == [{"volunteer": "V1", "placement": "P2"}]  # untouched

@@ -58,8 +58,12 @@ def test_erasure_while_the_round_is_solving_reaches_its_result(db: Any) -> None:
     with TestClient(app) as c:
         keys = make_keys(app)
         co = keys.auth("coordinator")
-        assert c.post("/volunteers", json={"volunteers": round_doc()["volunteers"]},
-                      headers=co).status_code == 200
+        assert (
+            c.post(
+                "/volunteers", json={"volunteers": round_doc()["volunteers"]}, headers=co
+            ).status_code
+            == 200
+        )
         for p in round_doc()["placements"]:
             assert c.post("/placements", json=p, headers=co).status_code == 201
         rid = c.post("/rounds", json={"name": "in flight"}, headers=co).json()["id"]
@@ -92,4 +96,5 @@ def test_erasure_while_the_round_is_solving_reaches_its_result(db: Any) -> None:
         assert view is not None
         assert "Ana Lima" not in view.names.values() and "V1" not in view.names
         assert json.dumps(view.assignments + view.unmatched) == json.dumps(
-            result["assignments"] + result["unmatched_volunteers"])
+            result["assignments"] + result["unmatched_volunteers"]
+        )

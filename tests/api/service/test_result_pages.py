@@ -34,8 +34,14 @@ def _expected(q: AssignmentQuery) -> tuple[list[str], int]:
     rows = []
     for a in RESULT["assignments"]:
         p = PLACEMENTS[a["placement"]]
-        row = {**a, "name": NAMES[a["volunteer"]], "host": p["host"],
-               "country": p["country"], "priority": p["priority"], "title": p["title"]}
+        row = {
+            **a,
+            "name": NAMES[a["volunteer"]],
+            "host": p["host"],
+            "country": p["country"],
+            "priority": p["priority"],
+            "title": p["title"],
+        }
         if q.country and row["country"] != q.country:
             continue
         if q.host and row["host"] != q.host:
@@ -50,7 +56,7 @@ def _expected(q: AssignmentQuery) -> tuple[list[str], int]:
     rows.sort(key=lambda r: r[q.sort], reverse=q.descending)
     pages = max(1, -(-len(rows) // q.per_page))
     page = min(q.page, pages)
-    return [r["volunteer"] for r in rows[(page - 1) * q.per_page: page * q.per_page]], len(rows)
+    return [r["volunteer"] for r in rows[(page - 1) * q.per_page : page * q.per_page]], len(rows)
 
 
 @settings(max_examples=150, deadline=None)
@@ -77,12 +83,16 @@ def test_every_page_is_the_naive_filter_and_sort(stored: bool, **kw: Any) -> Non
 
 def test_rows_carry_the_placement_and_the_name() -> None:
     page = VIEW.assignments_page(AssignmentQuery(sort="score", descending=True, per_page=3))
-    top = max(RESULT["assignments"], key=lambda a: (a["score"], ))
+    top = max(RESULT["assignments"], key=lambda a: (a["score"],))
     assert page.rows[0]["score"] == top["score"]
     row = page.rows[0]
     p = PLACEMENTS[row["placement"]]
     assert (row["host"], row["country"], row["title"], row["priority"]) == (
-        p["host"], p["country"], p["title"], p["priority"])
+        p["host"],
+        p["country"],
+        p["title"],
+        p["priority"],
+    )
     assert row["name"] == NAMES[row["volunteer"]]
     assert page.pages == -(-len(RESULT["assignments"]) // 3)
 
@@ -116,12 +126,25 @@ def test_unmatched_and_open_slots_pages(stored: bool) -> None:
 def test_a_stored_view_reads_back_the_same() -> None:
     """Every part a page or the explanation uses, from the stored bytes as built."""
     doc, result = big_round_and_result(60, 12, placed_share=0.5)
-    result["open_slots"] = [{"placement": "P00003", "open": 2, "reasons": ["r"],
-                             "cost": None, "nearest": "V000059", "details": []},
-                            {"placement": "P00007", "open": 1, "reasons": ["s"],
-                             "cost": 5, "nearest": None, "details": []}]
-    result["moves"] = [{"volunteer": "V000001", "from": "P00002", "to": "P00001",
-                        "reason": "x"}]
+    result["open_slots"] = [
+        {
+            "placement": "P00003",
+            "open": 2,
+            "reasons": ["r"],
+            "cost": None,
+            "nearest": "V000059",
+            "details": [],
+        },
+        {
+            "placement": "P00007",
+            "open": 1,
+            "reasons": ["s"],
+            "cost": 5,
+            "nearest": None,
+            "details": [],
+        },
+    ]
+    result["moves"] = [{"volunteer": "V000001", "from": "P00002", "to": "P00001", "reason": "x"}]
     doc["policy"] = {"locked": [{"volunteer": "V000001", "placement": "P00001"}]}
     built = ResultView.build("r", result, doc)
     back = ResultView.from_bytes("r", built.to_bytes())
@@ -131,28 +154,46 @@ def test_a_stored_view_reads_back_the_same() -> None:
         assert view.unmatched == result["unmatched_volunteers"]
         assert view.open_slots == result["open_slots"]
         assert (view.status, view.objective, view.moves, view.policy, view.kpis) == (
-            "optimal", result["objective"], result["moves"], doc["policy"], result["kpis"])
+            "optimal",
+            result["objective"],
+            result["moves"],
+            doc["policy"],
+            result["kpis"],
+        )
         assert view.names == {v["id"]: v["name"] for v in doc["volunteers"]}
-        assert view.placements["P00003"] == {"host": "H03", "country": "VN",
-                                             "title": "need 3", "priority": 4, "slots": 5}
+        assert view.placements["P00003"] == {
+            "host": "H03",
+            "country": "VN",
+            "title": "need 3",
+            "priority": 4,
+            "slots": 5,
+        }
         assert view.n_placements == 12 and view.n_assignments == 30
         assert view.name_of("V000059") == "Person 59" and view.name_of("nobody") == ""
         assert view.placement_of("nowhere") is None
         assert view.assignment_of("V000007")["placement"] == "P00007"  # type: ignore[index]
         assert view.assignment_of("V000059") is None
-        assert view.chosen_pairs() == ([a["volunteer"] for a in result["assignments"]],
-                                       [a["placement"] for a in result["assignments"]])
+        assert view.chosen_pairs() == (
+            [a["volunteer"] for a in result["assignments"]],
+            [a["placement"] for a in result["assignments"]],
+        )
         slots = view.open_slots_page(search="NEED 7")
         assert [(r["placement"], r["title"], r["host"]) for r in slots.rows] == [
-            ("P00007", "need 7", "H07")]
+            ("P00007", "need 7", "H07")
+        ]
         assert view.open_slots_page(per_page=1, page=2).rows[0]["placement"] == "P00007"
     assert ResultView.from_bytes("r", ResultView.build("r", {}, {}).to_bytes()) is not None
 
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"sort": "birth_date"}, "sort"), ({"page": "0"}, "page"), ({"priority": "9"}, "priority"),
-     ({"per_page": str(PER_PAGE_MAX + 1)}, "per_page"), ({"page": "two"}, "page")],
+    [
+        ({"sort": "birth_date"}, "sort"),
+        ({"page": "0"}, "page"),
+        ({"priority": "9"}, "priority"),
+        ({"per_page": str(PER_PAGE_MAX + 1)}, "per_page"),
+        ({"page": "two"}, "page"),
+    ],
 )
 def test_bad_parameters_are_422_naming_them(params: dict[str, str], field: str) -> None:
     with pytest.raises(ApiError) as err:
@@ -162,23 +203,43 @@ def test_bad_parameters_are_422_naming_them(params: dict[str, str], field: str) 
 
 
 def test_parse_reads_the_query_string() -> None:
-    q = AssignmentQuery.parse({"country": "np", "host": "", "priority": "4", "q": " Ana ",
-                               "sort": "-score", "page": "3", "per_page": "20"})
-    assert q == AssignmentQuery(country="NP", host=None, priority=4, search="Ana",
-                                sort="score", descending=True, page=3, per_page=20)
+    q = AssignmentQuery.parse(
+        {
+            "country": "np",
+            "host": "",
+            "priority": "4",
+            "q": " Ana ",
+            "sort": "-score",
+            "page": "3",
+            "per_page": "20",
+        }
+    )
+    assert q == AssignmentQuery(
+        country="NP",
+        host=None,
+        priority=4,
+        search="Ana",
+        sort="score",
+        descending=True,
+        page=3,
+        per_page=20,
+    )
 
 
 def test_fifty_thousand_rows_page_from_the_end() -> None:
     doc, result = big_round_and_result(50_000, 10_000)
     view = ResultView.build("big", result, doc)
-    page = view.assignments_page(AssignmentQuery(sort="volunteer", descending=True,
-                                                 per_page=PER_PAGE_MAX, page=90))
+    page = view.assignments_page(
+        AssignmentQuery(sort="volunteer", descending=True, per_page=PER_PAGE_MAX, page=90)
+    )
     assert page.total == 45_000 and page.pages == 90
     assert page.rows[-1]["volunteer"] == "V000000"
     kenya = view.assignments_page(AssignmentQuery(country="KE", priority=2))
     assert kenya.total == sum(
-        1 for a in result["assignments"]
-        if (p := int(a["placement"][1:])) % 8 == 1 and 1 + p % 5 == 2)
+        1
+        for a in result["assignments"]
+        if (p := int(a["placement"][1:])) % 8 == 1 and 1 + p % 5 == 2
+    )
 
 
 # -- the cache against a real database ---------------------------------------------------
@@ -199,15 +260,38 @@ def _store(db: Any, status: str = "done", view: bool = False) -> str:
     from volmatch.api.service.tables import Job, ResultRow, RoundRow
 
     doc = {"volunteers": [vol("V1", name="Ana"), vol("V2")], "placements": [plc("P1")]}
-    result = {"status": "optimal", "mode": "optimal", "objective": 1000, "bound": 1000,
-              "assignments": [{"volunteer": "V1", "placement": "P1", "score": 1000,
-                               "start": "2027-04-01", "months": 6, "breakdown": {}}],
-              "unmatched_volunteers": [{"volunteer": "V2", "reasons": ["full"]}],
-              "open_slots": [], "kpis": {}, "stats": {}}
+    result = {
+        "status": "optimal",
+        "mode": "optimal",
+        "objective": 1000,
+        "bound": 1000,
+        "assignments": [
+            {
+                "volunteer": "V1",
+                "placement": "P1",
+                "score": 1000,
+                "start": "2027-04-01",
+                "months": 6,
+                "breakdown": {},
+            }
+        ],
+        "unmatched_volunteers": [{"volunteer": "V2", "reasons": ["full"]}],
+        "open_slots": [],
+        "kpis": {},
+        "stats": {},
+    }
     rid = uuid.uuid4().hex
     with db.write() as s:
-        s.add(RoundRow(id=rid, source="document", created_by="k", n_volunteers=2,
-                       n_placements=1, document=doc))
+        s.add(
+            RoundRow(
+                id=rid,
+                source="document",
+                created_by="k",
+                n_volunteers=2,
+                n_placements=1,
+                document=doc,
+            )
+        )
         s.flush()
         s.add(Job(round_id=rid, status=status, progress={}, attempts=1))
         if status == "done":

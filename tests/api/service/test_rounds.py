@@ -45,13 +45,20 @@ def test_round_from_store_end_to_end(client: Any) -> None:
     ex = client.get(f"/rounds/{rid}/explain", params={"volunteer": "V5"}, headers=pl).json()
     assert {r["placement"] for r in ex["pairs"]} == {"P1", "P2", "P3"}
     assert all("training" in r["failed_rules"] for r in ex["pairs"])
-    one = client.get(f"/rounds/{rid}/explain", params={"volunteer": "V1", "placement": "P1"},
-                     headers=pl).json()
+    one = client.get(
+        f"/rounds/{rid}/explain", params={"volunteer": "V1", "placement": "P1"}, headers=pl
+    ).json()
     assert one["pairs"] == [{**one["pairs"][0], "outcome": "assigned here"}]
-    assert client.get(f"/rounds/{rid}/explain", params={"volunteer": "V99"},
-                      headers=pl).status_code == 404
-    assert client.get(f"/rounds/{rid}/explain", params={"volunteer": "V1", "placement": "P99"},
-                      headers=pl).status_code == 404
+    assert (
+        client.get(f"/rounds/{rid}/explain", params={"volunteer": "V99"}, headers=pl).status_code
+        == 404
+    )
+    assert (
+        client.get(
+            f"/rounds/{rid}/explain", params={"volunteer": "V1", "placement": "P99"}, headers=pl
+        ).status_code
+        == 404
+    )
     assert client.get(f"/rounds/{rid}/explain", headers=pl).status_code == 422
     listed = client.get("/rounds", headers=pl).json()
     assert [r["id"] for r in listed] == [rid]
@@ -84,8 +91,11 @@ def test_invalid_round_documents_are_422_with_every_error(client: Any) -> None:
     r = client.post("/rounds", json={"document": doc}, headers=co)
     assert r.status_code == 422
     got = {(e["section"], e["record"], e["field"]) for e in r.json()["errors"]}
-    assert got == {("volunteers", "V1", "nationality"), ("placements", "P2", "start_latest"),
-                   ("policy", "policy", "mode")}
+    assert got == {
+        ("volunteers", "V1", "nationality"),
+        ("placements", "P2", "start_latest"),
+        ("policy", "policy", "mode"),
+    }
     both = client.post("/rounds", json={"document": doc, "policy": {}}, headers=co)
     assert both.status_code == 422 and both.json()["errors"][0]["field"] == "document"
     unknown = client.post("/rounds", json={"volunteers": ["V404"]}, headers=co)
@@ -94,8 +104,9 @@ def test_invalid_round_documents_are_422_with_every_error(client: Any) -> None:
     typo = client.post("/rounds", json={"documnet": {}}, headers=co)
     assert typo.status_code == 422
     assert typo.json()["errors"][0]["message"].startswith("unknown field")
-    not_json = client.post("/rounds", content=b"{", headers={**co, "content-type":
-                                                            "application/json"})
+    not_json = client.post(
+        "/rounds", content=b"{", headers={**co, "content-type": "application/json"}
+    )
     assert not_json.status_code == 422
     for who in ("planner", "host1"):
         r = client.post("/rounds", json={"document": round_doc()}, headers=client.keys.auth(who))
@@ -206,7 +217,13 @@ def test_planner_posts_a_scenario_and_gets_the_comparison(client: Any) -> None:
     events = client.get(f"{run_url}/events", headers=pl).text
     assert "event: progress" in events and 'event: end\ndata: {"status": "done"}' in events
     assert client.get(run_url, headers=h1).status_code == 404
-    bad = client.post(f"/rounds/{rid}/scenarios", json={"name": "x", "variants": [
-        {"name": "b", "changes": [{"policy": {"no_such_field": 1}}]}]}, headers=pl)
+    bad = client.post(
+        f"/rounds/{rid}/scenarios",
+        json={
+            "name": "x",
+            "variants": [{"name": "b", "changes": [{"policy": {"no_such_field": 1}}]}],
+        },
+        headers=pl,
+    )
     assert bad.status_code == 422 and bad.json()["errors"]
     assert client.post(f"/rounds/{rid}/scenarios", json=scenario, headers=h1).status_code == 404

@@ -13,15 +13,26 @@ from volmatch.api.service.settings import Settings
 from volmatch.api.service.tables import RoundRow, ScenarioRun, utcnow
 from volmatch.scenarios.model import parse_scenario
 
-RAW = {"name": "q", "variants": [{"name": "urgent", "changes": [
-    {"policy": {"weights.priority": 400}}]}]}
+RAW = {
+    "name": "q",
+    "variants": [{"name": "urgent", "changes": [{"policy": {"weights.priority": 400}}]}],
+}
 
 
 def _db(tmp_path: Path) -> object:
     db, _ = store(f"sqlite:///{tmp_path / 'runs.db'}")
     with db.write() as s:
-        s.add(RoundRow(id="R1", name="spring", source="document", created_by="k",
-                       n_volunteers=5, n_placements=3, document=round_doc()))
+        s.add(
+            RoundRow(
+                id="R1",
+                name="spring",
+                source="document",
+                created_by="k",
+                n_volunteers=5,
+                n_placements=3,
+                document=round_doc(),
+            )
+        )
     return db
 
 
@@ -63,9 +74,19 @@ def test_a_run_whose_worker_died_is_taken_over_and_finished(tmp_path: Path) -> N
 def test_a_run_lost_max_attempts_times_fails_saying_so(tmp_path: Path) -> None:
     db = _db(tmp_path)
     with db.write() as s:
-        s.add(ScenarioRun(id="X", round_id="R1", created_by="k", name="", status="running",
-                          progress={"done": 1, "total": 3}, scenario=RAW, attempts=2,
-                          lease_until=utcnow() - dt.timedelta(seconds=1)))
+        s.add(
+            ScenarioRun(
+                id="X",
+                round_id="R1",
+                created_by="k",
+                name="",
+                status="running",
+                progress={"done": 1, "total": 3},
+                scenario=RAW,
+                attempts=2,
+                lease_until=utcnow() - dt.timedelta(seconds=1),
+            )
+        )
     assert run_one(db, Settings(max_attempts=2), "w") is False
     with db.read() as s:
         run = read_run(s, "X")
@@ -77,8 +98,15 @@ def test_an_erasure_reaches_the_stored_runs(tmp_path: Path) -> None:
     from volmatch.api.service.privacy import erase_volunteer
 
     db = _db(tmp_path)
-    raw = {"name": "q", "variants": [{"name": "lock", "changes": [
-        {"policy": {"locked": [{"volunteer": "V1", "placement": "P1"}]}}]}]}
+    raw = {
+        "name": "q",
+        "variants": [
+            {
+                "name": "lock",
+                "changes": [{"policy": {"locked": [{"volunteer": "V1", "placement": "P1"}]}}],
+            }
+        ],
+    }
     scenario = parse_scenario({**raw, "base": {"round_id": "R1"}})
     run_id = start_run(db, "R1", scenario, raw, "k", background=False)
     with db.write() as s:
@@ -94,9 +122,18 @@ def test_an_erasure_reaches_the_stored_runs(tmp_path: Path) -> None:
 def test_a_run_left_running_before_leases_existed_is_taken_over(tmp_path: Path) -> None:
     db = _db(tmp_path)
     with db.write() as s:
-        s.add(ScenarioRun(id="old", round_id="R1", created_by="k", name="", status="running",
-                          progress={"done": 1, "total": 2}, scenario=RAW,
-                          heartbeat_at=utcnow() - dt.timedelta(hours=1)))
+        s.add(
+            ScenarioRun(
+                id="old",
+                round_id="R1",
+                created_by="k",
+                name="",
+                status="running",
+                progress={"done": 1, "total": 2},
+                scenario=RAW,
+                heartbeat_at=utcnow() - dt.timedelta(hours=1),
+            )
+        )
     assert run_one(db, Settings(), "w") is True
     with db.read() as s:
         run = read_run(s, "old")

@@ -53,8 +53,12 @@ def _write_csv_folder(r_bytes: bytes, folder: Path) -> None:
         with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             for row in wb[name].iter_rows(values_only=True):
-                w.writerow(["" if v is None else
-                            f"{v:%Y-%m-%d}" if isinstance(v, dt.datetime) else v for v in row])
+                w.writerow(
+                    [
+                        "" if v is None else f"{v:%Y-%m-%d}" if isinstance(v, dt.datetime) else v
+                        for v in row
+                    ]
+                )
 
 
 def test_a_folder_of_csv_files_reads_like_the_workbook(fixture_round, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -72,8 +76,9 @@ def test_csv_errors_name_file_row_and_column(fixture_round, tmp_path) -> None:  
     with pytest.raises(InvalidRound) as info:
         read_csv_folder(tmp_path)
     texts = [str(e) for e in info.value.errors]
-    assert any(t.startswith("Placements row 3 (P002): column ") and "'01/03/2027'" in t
-               for t in texts), texts
+    assert any(
+        t.startswith("Placements row 3 (P002): column ") and "'01/03/2027'" in t for t in texts
+    ), texts
 
 
 def _libreoffice() -> str | None:
@@ -91,9 +96,19 @@ def test_a_workbook_saved_by_libreoffice_reads_the_same(fixture_round, tmp_path)
     write_round_workbook(fixture_round, ours)
     out = tmp_path / "lo"
     proc = subprocess.run(
-        [office, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
-         "--convert-to", "xlsx", "--outdir", str(out), str(ours)],
-        capture_output=True, timeout=120, check=False,
+        [
+            office,
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(out),
+            str(ours),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
     )
     converted = out / "ours.xlsx"
     if proc.returncode != 0 or not converted.exists():

@@ -77,67 +77,230 @@ def _where(sheet: str, row: int, column: str) -> str:
 
 CASES: list[tuple[str, Edit, str, int, str, str]] = [
     # id, edit, sheet, row, column, a piece of the message
-    ("map entry without level", _set(VOLUNTEERS, 2, "languages", "en:B2; zh"),
-     VOLUNTEERS, 2, "languages", "'zh' has no value"),
-    ("map entry without key", _set(VOLUNTEERS, 3, "skills", ":3"),
-     VOLUNTEERS, 3, "skills", "has no key"),
-    ("map key twice", _set(PLACEMENTS, 2, "required_skills", "teaching:3; teaching:4"),
-     PLACEMENTS, 2, "required_skills", "'teaching' is given twice"),
-    ("bad JSON map", _set(VOLUNTEERS, 2, "skills", "{teaching: 3"),
-     VOLUNTEERS, 2, "skills", "not valid JSON"),
-    ("bad JSON object", _set(PLACEMENTS, 2, "needs_assessment", "beneficiaries 240"),
-     PLACEMENTS, 2, "needs_assessment", "expected a JSON object"),
-    ("date as free text", _set(VOLUNTEERS, 3, "available_from", "next week"),
-     VOLUNTEERS, 3, "available_from", "expected a date"),
-    ("date as a plain number", _set(VOLUNTEERS, 2, "birth_date", 37000, "General"),
-     VOLUNTEERS, 2, "birth_date", "format the cell as a date"),
-    ("date not in the calendar", _set(PLACEMENTS, 3, "start_earliest", "2027-02-30"),
-     PLACEMENTS, 3, "start_earliest", "not a real day"),
-    ("date with a time", _set(PLACEMENTS, 4, "start_latest", dt.datetime(2027, 5, 1, 13, 30)),
-     PLACEMENTS, 4, "start_latest", "without a time of day"),
-    ("text in a number column", _set(PLACEMENTS, 2, "slots", "two"),
-     PLACEMENTS, 2, "slots", "valid integer"),
-    ("fraction in a whole-number column", _set(PLACEMENTS, 2, "priority", 2.5),
-     PLACEMENTS, 2, "priority", "fractional"),
-    ("out of range", _set(PLACEMENTS, 3, "priority", 9),
-     PLACEMENTS, 3, "priority", "less than or equal to 5"),
-    ("date in a text column", _set(VOLUNTEERS, 4, "group", dt.date(2027, 1, 1)),
-     VOLUNTEERS, 4, "group", "expected text, got the date"),
-    ("bad country code", _set(VOLUNTEERS, 3, "nationality", "ke"),
-     VOLUNTEERS, 3, "nationality", "(codes are upper case)"),
-    ("bad language key", _set(VOLUNTEERS, 4, "languages", "xx:B2"),
-     VOLUNTEERS, 4, "languages", "'xx' is not an ISO 639-1"),
-    ("bad CEFR level", _set(VOLUNTEERS, 4, "languages", "en:B7"),
-     VOLUNTEERS, 4, "languages", "en:"),
-    ("blank required cell", _set(VOLUNTEERS, 2, "nationality", None),
-     VOLUNTEERS, 2, "nationality", "required value is missing"),
-    ("unknown reference", _set(VOLUNTEERS, 2, "preferences", "P002; P404"),
-     VOLUNTEERS, 2, "preferences", "item 2: unknown placement id 'P404'"),
-    ("inverted window", _set(VOLUNTEERS, 2, "available_until", dt.date(2026, 1, 1)),
-     VOLUNTEERS, 2, "available_until", "is before available_from"),
-    ("error value in a cell", _set(VOLUNTEERS, 3, "name", "#N/A"),
-     VOLUNTEERS, 3, "name", "shows the error #N/A"),
-    ("formula never computed", _set(VOLUNTEERS, 3, "name", "=A1&A2"),
-     VOLUNTEERS, 3, "name", "formula without a saved result"),
-    ("previous: unknown volunteer", _set(PREVIOUS, 2, "volunteer", "V999"),
-     PREVIOUS, 2, "volunteer", "unknown volunteer id 'V999'"),
-    ("previous: bad breakdown", _set(PREVIOUS, 2, "breakdown", "skills:lots"),
-     PREVIOUS, 2, "breakdown", "skills:"),
+    (
+        "map entry without level",
+        _set(VOLUNTEERS, 2, "languages", "en:B2; zh"),
+        VOLUNTEERS,
+        2,
+        "languages",
+        "'zh' has no value",
+    ),
+    (
+        "map entry without key",
+        _set(VOLUNTEERS, 3, "skills", ":3"),
+        VOLUNTEERS,
+        3,
+        "skills",
+        "has no key",
+    ),
+    (
+        "map key twice",
+        _set(PLACEMENTS, 2, "required_skills", "teaching:3; teaching:4"),
+        PLACEMENTS,
+        2,
+        "required_skills",
+        "'teaching' is given twice",
+    ),
+    (
+        "bad JSON map",
+        _set(VOLUNTEERS, 2, "skills", "{teaching: 3"),
+        VOLUNTEERS,
+        2,
+        "skills",
+        "not valid JSON",
+    ),
+    (
+        "bad JSON object",
+        _set(PLACEMENTS, 2, "needs_assessment", "beneficiaries 240"),
+        PLACEMENTS,
+        2,
+        "needs_assessment",
+        "expected a JSON object",
+    ),
+    (
+        "date as free text",
+        _set(VOLUNTEERS, 3, "available_from", "next week"),
+        VOLUNTEERS,
+        3,
+        "available_from",
+        "expected a date",
+    ),
+    (
+        "date as a plain number",
+        _set(VOLUNTEERS, 2, "birth_date", 37000, "General"),
+        VOLUNTEERS,
+        2,
+        "birth_date",
+        "format the cell as a date",
+    ),
+    (
+        "date not in the calendar",
+        _set(PLACEMENTS, 3, "start_earliest", "2027-02-30"),
+        PLACEMENTS,
+        3,
+        "start_earliest",
+        "not a real day",
+    ),
+    (
+        "date with a time",
+        _set(PLACEMENTS, 4, "start_latest", dt.datetime(2027, 5, 1, 13, 30)),
+        PLACEMENTS,
+        4,
+        "start_latest",
+        "without a time of day",
+    ),
+    (
+        "text in a number column",
+        _set(PLACEMENTS, 2, "slots", "two"),
+        PLACEMENTS,
+        2,
+        "slots",
+        "valid integer",
+    ),
+    (
+        "fraction in a whole-number column",
+        _set(PLACEMENTS, 2, "priority", 2.5),
+        PLACEMENTS,
+        2,
+        "priority",
+        "fractional",
+    ),
+    (
+        "out of range",
+        _set(PLACEMENTS, 3, "priority", 9),
+        PLACEMENTS,
+        3,
+        "priority",
+        "less than or equal to 5",
+    ),
+    (
+        "date in a text column",
+        _set(VOLUNTEERS, 4, "group", dt.date(2027, 1, 1)),
+        VOLUNTEERS,
+        4,
+        "group",
+        "expected text, got the date",
+    ),
+    (
+        "bad country code",
+        _set(VOLUNTEERS, 3, "nationality", "ke"),
+        VOLUNTEERS,
+        3,
+        "nationality",
+        "(codes are upper case)",
+    ),
+    (
+        "bad language key",
+        _set(VOLUNTEERS, 4, "languages", "xx:B2"),
+        VOLUNTEERS,
+        4,
+        "languages",
+        "'xx' is not an ISO 639-1",
+    ),
+    (
+        "bad CEFR level",
+        _set(VOLUNTEERS, 4, "languages", "en:B7"),
+        VOLUNTEERS,
+        4,
+        "languages",
+        "en:",
+    ),
+    (
+        "blank required cell",
+        _set(VOLUNTEERS, 2, "nationality", None),
+        VOLUNTEERS,
+        2,
+        "nationality",
+        "required value is missing",
+    ),
+    (
+        "unknown reference",
+        _set(VOLUNTEERS, 2, "preferences", "P002; P404"),
+        VOLUNTEERS,
+        2,
+        "preferences",
+        "item 2: unknown placement id 'P404'",
+    ),
+    (
+        "inverted window",
+        _set(VOLUNTEERS, 2, "available_until", dt.date(2026, 1, 1)),
+        VOLUNTEERS,
+        2,
+        "available_until",
+        "is before available_from",
+    ),
+    (
+        "error value in a cell",
+        _set(VOLUNTEERS, 3, "name", "#N/A"),
+        VOLUNTEERS,
+        3,
+        "name",
+        "shows the error #N/A",
+    ),
+    (
+        "formula never computed",
+        _set(VOLUNTEERS, 3, "name", "=A1&A2"),
+        VOLUNTEERS,
+        3,
+        "name",
+        "formula without a saved result",
+    ),
+    (
+        "previous: unknown volunteer",
+        _set(PREVIOUS, 2, "volunteer", "V999"),
+        PREVIOUS,
+        2,
+        "volunteer",
+        "unknown volunteer id 'V999'",
+    ),
+    (
+        "previous: bad breakdown",
+        _set(PREVIOUS, 2, "breakdown", "skills:lots"),
+        PREVIOUS,
+        2,
+        "breakdown",
+        "skills:",
+    ),
     ("policy: bad choice", _policy("mode", "best"), POLICY, 2, "mode", "'optimal' or 'stable'"),
-    ("policy: bad boolean", _policy("international_only", "maybe"),
-     POLICY, 5, "international_only", "expected TRUE or FALSE"),
-    ("policy: bad pair", _policy("locked", "V001>P001; V002"),
-     POLICY, 6, "locked", "is not a pair"),
-    ("policy: unknown pair id", _policy("forbidden", "V001>P009"),
-     POLICY, 7, "forbidden", "item 1 placement: unknown placement id 'P009'"),
-    ("policy: nested weight", _policy("weights.skills", -4),
-     POLICY, 9, "weights.skills", "greater than or equal to 0"),
+    (
+        "policy: bad boolean",
+        _policy("international_only", "maybe"),
+        POLICY,
+        5,
+        "international_only",
+        "expected TRUE or FALSE",
+    ),
+    (
+        "policy: bad pair",
+        _policy("locked", "V001>P001; V002"),
+        POLICY,
+        6,
+        "locked",
+        "is not a pair",
+    ),
+    (
+        "policy: unknown pair id",
+        _policy("forbidden", "V001>P009"),
+        POLICY,
+        7,
+        "forbidden",
+        "item 1 placement: unknown placement id 'P009'",
+    ),
+    (
+        "policy: nested weight",
+        _policy("weights.skills", -4),
+        POLICY,
+        9,
+        "weights.skills",
+        "greater than or equal to 0",
+    ),
 ]
 
 
 @pytest.mark.parametrize(
     ("edit", "sheet", "row", "column", "text"),
-    [c[1:] for c in CASES], ids=[c[0] for c in CASES],
+    [c[1:] for c in CASES],
+    ids=[c[0] for c in CASES],
 )
 def test_a_bad_cell_is_reported_with_sheet_row_and_column(
     edit: Edit, sheet: str, row: int, column: str, text: str
@@ -175,11 +338,14 @@ def test_unknown_and_duplicate_columns_are_errors_with_a_hint() -> None:
         ws.cell(2, ws.max_column + 3).value = "stray note"
 
     errors = _errors(edit)
-    assert any("row 1: column " in e and "(nationalty): unknown column (did you mean "
-               "'nationality'?)" in e for e in errors), errors
+    assert any(
+        "row 1: column " in e and "(nationalty): unknown column (did you mean 'nationality'?)" in e
+        for e in errors
+    ), errors
     assert any("(gender): column 'gender' appears twice" in e for e in errors), errors
-    assert any("(no header): a value ('stray note') in a column without a name" in e
-               for e in errors), errors
+    assert any(
+        "(no header): a value ('stray note') in a column without a name" in e for e in errors
+    ), errors
 
 
 def test_a_missing_required_column_is_one_error_not_one_per_row() -> None:
@@ -188,8 +354,9 @@ def test_a_missing_required_column_is_one_error_not_one_per_row() -> None:
         ws.delete_cols(_col(ws, "nationality"))
 
     errors = _errors(edit)
-    assert errors == ["Volunteers: required column 'nationality' is missing (row 1 names the "
-                      "columns)"]
+    assert errors == [
+        "Volunteers: required column 'nationality' is missing (row 1 names the columns)"
+    ]
 
 
 def test_unknown_sheets_and_missing_sheets_are_errors() -> None:
@@ -198,22 +365,25 @@ def test_unknown_sheets_and_missing_sheets_are_errors() -> None:
         wb.create_sheet("_my notes").append(["anything", "=1+1"])
 
     errors = _errors(edit)
-    assert any(e.startswith("Placement: unknown sheet (did you mean 'Placements'?)")
-               for e in errors), errors
+    assert any(
+        e.startswith("Placement: unknown sheet (did you mean 'Placements'?)") for e in errors
+    ), errors
     assert any("required sheet 'Placements' is missing" in e for e in errors), errors
     assert not any("_my notes" in e for e in errors)
 
 
 def test_duplicate_ids_name_every_row() -> None:
     errors = _errors(_set(VOLUNTEERS, 3, "id", "V001"))
-    assert any(e.startswith("Volunteers rows 2, 3 (V001): column A (id): duplicate id")
-               for e in errors), errors
+    assert any(
+        e.startswith("Volunteers rows 2, 3 (V001): column A (id): duplicate id") for e in errors
+    ), errors
 
 
 def test_unknown_policy_key_is_an_error_with_a_hint() -> None:
     errors = _errors(_policy("weights.skils", 3))
-    assert any("unknown policy key 'weights.skils' (did you mean 'weights.skills'?)" in e
-               for e in errors), errors
+    assert any(
+        "unknown policy key 'weights.skils' (did you mean 'weights.skills'?)" in e for e in errors
+    ), errors
 
 
 def test_a_file_that_is_not_a_workbook_is_one_clear_error(tmp_path: Path) -> None:

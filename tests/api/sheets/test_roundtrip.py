@@ -43,11 +43,18 @@ def test_a_round_read_from_a_workbook_solves_like_its_json(fixture_round) -> Non
 # Settings the policy-rules work adds; only those the Policy model has are tried, so the
 # test follows the contract as it grows.
 POLICY_RULES = {
-    "group_together": "country", "max_same_nationality_per_placement": 2,
-    "max_nationality_share_per_country": 0.4, "gender_balance": True, "min_fill": {"5": 1},
-    "max_per_host": 3, "objective": ["urgent_coverage", "score"], "objective_tolerance": 0.05,
+    "group_together": "country",
+    "max_same_nationality_per_placement": 2,
+    "max_nationality_share_per_country": 0.4,
+    "gender_balance": True,
+    "min_fill": {"5": 1},
+    "max_per_host": 3,
+    "objective": ["urgent_coverage", "score"],
+    "objective_tolerance": 0.05,
     "budget": {"total": 100000, "cost": {"KE": 9000, "SN": 8000}, "default_cost": 10000},
-    "move_cost": 50, "max_moves": 2, "frozen_stages": ["visa", "travel_booked"],
+    "move_cost": 50,
+    "max_moves": 2,
+    "frozen_stages": ["visa", "travel_booked"],
     "rule_costs": False,
 }
 
@@ -67,7 +74,7 @@ def test_every_policy_setting_survives_the_policy_sheet() -> None:
 # A carriage return comes back as a line feed (see test_writer.py).
 _TEXT = st.text(
     alphabet=st.characters(
-        blacklist_categories=("Cs", "Cc"), whitelist_characters="\t\n=+-@;:>[]{}\""
+        blacklist_categories=("Cs", "Cc"), whitelist_characters='\t\n=+-@;:>[]{}"'
     ),
     min_size=1,
     max_size=20,
@@ -84,8 +91,9 @@ _SCALAR = st.one_of(
 
 _JSON = st.recursive(
     st.one_of(st.none(), _SCALAR),
-    lambda inner: st.one_of(st.lists(inner, max_size=3),
-                            st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 
@@ -121,10 +129,16 @@ def rich_round_docs(draw: st.DrawFn) -> dict[str, Any]:
         pair = {"volunteer": f"V{vi:02d}", "placement": f"P{pi:02d}"}
         if pair not in policy.get("forbidden", []):
             policy["locked"] = [pair]
-        d["previous"] = [{**pair, "score": draw(st.integers(0, 2000)),
-                          "start": "2027-03-01", "months": 6,
-                          "breakdown": {"placed": 500, "skills": draw(st.integers(0, 300))},
-                          "stage": draw(st.one_of(st.none(), _TEXT))}]
+        d["previous"] = [
+            {
+                **pair,
+                "score": draw(st.integers(0, 2000)),
+                "start": "2027-03-01",
+                "months": 6,
+                "breakdown": {"placed": 500, "skills": draw(st.integers(0, 300))},
+                "stage": draw(st.one_of(st.none(), _TEXT)),
+            }
+        ]
     return d
 
 

@@ -27,8 +27,15 @@ from volmatch.matching import solve_round
 from volmatch.models import Placement, Volunteer, load_round, parse_round
 from volmatch.scenarios.demo import demo_round_path
 
-INJECTIONS = ["=1+2", "+33 1 23", "-5", "@SUM(A1)", "=HYPERLINK(\"http://x\",\"y\")",
-              "\t=cmd", "\r=cmd"]
+INJECTIONS = [
+    "=1+2",
+    "+33 1 23",
+    "-5",
+    "@SUM(A1)",
+    '=HYPERLINK("http://x","y")',
+    "\t=cmd",
+    "\r=cmd",
+]
 
 
 def test_needs_assessment_with_scalar_values_gets_a_column_per_key() -> None:
@@ -70,8 +77,11 @@ def test_template_has_sheets_headers_notes_and_drop_downs() -> None:
     vols = wb[VOLUNTEERS]
     header = [c.value for c in vols[1]]
     assert header == list(Volunteer.model_fields)
-    assert all(c.comment is not None and "Example" in c.comment.text
-               for c in vols[1] if c.value in ("languages", "nationality", "available_from"))
+    assert all(
+        c.comment is not None and "Example" in c.comment.text
+        for c in vols[1]
+        if c.value in ("languages", "nationality", "available_from")
+    )
     pls_header = [c.value for c in wb[PLACEMENTS][1]]
     assert pls_header == list(Placement.model_fields)
     assert vols.freeze_panes == "A2"
@@ -132,8 +142,18 @@ def test_result_workbook_has_the_four_sheets_and_matches_the_result() -> None:
     assert wb.sheetnames == ["Assignments", "Unmatched", "Open slots", "KPIs"]
     ws = wb["Assignments"]
     header = [c.value for c in ws[1]]
-    assert header[:10] == ["volunteer", "name", "nationality", "placement", "title", "host",
-                           "country", "start", "months", "score"]
+    assert header[:10] == [
+        "volunteer",
+        "name",
+        "nationality",
+        "placement",
+        "title",
+        "host",
+        "country",
+        "start",
+        "months",
+        "score",
+    ]
     comps = header[10:]
     assert set(comps) == {k for a in result.assignments for k in a.breakdown}
     rows = list(ws.iter_rows(min_row=2, values_only=True))
@@ -141,7 +161,12 @@ def test_result_workbook_has_the_four_sheets_and_matches_the_result() -> None:
     names = {v.id: v.name for v in r.volunteers}
     for row, a in zip(rows, result.assignments, strict=True):
         assert (row[0], row[3], row[7].date(), row[8], row[9]) == (
-            a.volunteer, a.placement, a.start, a.months, a.score)
+            a.volunteer,
+            a.placement,
+            a.start,
+            a.months,
+            a.score,
+        )
         assert row[1] == names[a.volunteer]
         assert sum(x or 0 for x in row[10:]) == a.score
     for title in wb.sheetnames:

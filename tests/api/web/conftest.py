@@ -48,7 +48,6 @@ class WebServer:
         import subprocess
         import sys
 
-
         self.db_url = f"sqlite:///{folder / 'web.db'}"
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -59,7 +58,11 @@ class WebServer:
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 [exe, "serve", "--port", str(self.port), "--db", self.db_url, *args],
-                cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=log)
+                cwd=folder,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         if not answers_health(self.base, self.proc, 60):
             self.stop()
             raise AssertionError(f"the server did not start:\n{self.log}")
@@ -124,8 +127,9 @@ def demo_served_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
 
     server = WebServer(tmp_path_factory.mktemp("demo"), "--demo")
     try:
-        links = dict(re.findall(r"^\s+(coordinator|host|planner)\s+(http\S+)$", server.log,
-                                re.MULTILINE))
+        links = dict(
+            re.findall(r"^\s+(coordinator|host|planner)\s+(http\S+)$", server.log, re.MULTILINE)
+        )
         yield Served(server.base, server.db_url, server, links)
     finally:
         server.stop()
@@ -140,8 +144,11 @@ def browser_fixture() -> Iterator[Any]:
     except ImportError:
         pytest.skip("the playwright package is not installed (pip install -e '.[test]')")
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-dev-shm-usage"],
+        )
         try:
             yield browser
         finally:

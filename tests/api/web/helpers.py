@@ -21,8 +21,9 @@ def sign_in(c: Any, key: str, next_path: str = "") -> Any:
     """Sign the client in with `key` through the sign-in form; return the answer."""
     form = c.get("/sign-in")
     assert form.status_code == 200, form.text
-    return c.post("/sign-in", data={"key": key, "csrf_token": csrf_of(form.text),
-                                    "next": next_path})
+    return c.post(
+        "/sign-in", data={"key": key, "csrf_token": csrf_of(form.text), "next": next_path}
+    )
 
 
 def shoot(page: Any, name: str) -> None:

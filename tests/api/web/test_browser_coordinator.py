@@ -38,8 +38,9 @@ def slow_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     seen before the end, as with a real round of thousands."""
     tmp = tmp_path_factory.mktemp("slow")
     url = f"sqlite:///{tmp / 'web.db'}"
-    server = _PatientServer(url, tmp, env={"VOLMATCH_WORKER_TEST_DELAY_S": "1.5",
-                                   "VOLMATCH_LOG_LEVEL": "WARNING"})
+    server = _PatientServer(
+        url, tmp, env={"VOLMATCH_WORKER_TEST_DELAY_S": "1.5", "VOLMATCH_LOG_LEVEL": "WARNING"}
+    )
     try:
         yield Served(server.base, url, server)
     finally:
@@ -87,7 +88,8 @@ def _watch_round(page: Any) -> None:
     assert page.locator("#progress").is_visible()
     page.wait_for_function(
         "() => { const b = document.getElementById('bar'); return !b || b.value >= 100; }",
-        timeout=60_000)
+        timeout=60_000,
+    )
     page.get_by_role("heading", level=1, name="Result:").first.wait_for(timeout=60_000)
 
 
@@ -96,7 +98,8 @@ def test_coordinator_journey(slow: Served, page: Any) -> None:
     _sign_in(page, slow)
     page.get_by_role("link", name="Pool").click()
     page.get_by_label("File").set_input_files(
-        files=[{"name": "pool.xlsx", "mimeType": XLSX, "buffer": bad}])
+        files=[{"name": "pool.xlsx", "mimeType": XLSX, "buffer": bad}]
+    )
     page.get_by_role("button", name="Upload").click()
     error_rows = page.locator("tr.error-row")
     assert error_rows.count() == 1
@@ -106,7 +109,8 @@ def test_coordinator_journey(slow: Served, page: Any) -> None:
     _shot(page, "coordinator-pool-errors.png")
 
     page.get_by_label("File").set_input_files(
-        files=[{"name": "pool.xlsx", "mimeType": XLSX, "buffer": good}])
+        files=[{"name": "pool.xlsx", "mimeType": XLSX, "buffer": good}]
+    )
     page.get_by_role("button", name="Upload").click()
     assert "Volunteers: 300 new" in page.get_by_role("status").inner_text()
 
@@ -167,8 +171,17 @@ def test_fifty_thousand_rows_are_paged_on_the_server(served: Served, page: Any) 
     db = open_database(served.db_url)
     try:
         with db.write() as s:
-            s.add(RoundRow(id=rid, name="fifty thousand", source="document", created_by="test",
-                           n_volunteers=50_000, n_placements=10_000, document=doc))
+            s.add(
+                RoundRow(
+                    id=rid,
+                    name="fifty thousand",
+                    source="document",
+                    created_by="test",
+                    n_volunteers=50_000,
+                    n_placements=10_000,
+                    document=doc,
+                )
+            )
             s.flush()
             s.add(Job(round_id=rid, status="done", progress={"stage": "done"}, attempts=1))
             s.add(ResultRow(round_id=rid, result=result, worker="test"))
@@ -182,8 +195,11 @@ def test_fifty_thousand_rows_are_paged_on_the_server(served: Served, page: Any) 
     page.get_by_label("Country").select_option("KE")
     page.get_by_label("Priority").select_option("2")
     page.get_by_role("button", name="Show").click()
-    n = sum(1 for a in result["assignments"]
-            if (p := int(a["placement"][1:])) % 8 == 1 and 1 + p % 5 == 2)
+    n = sum(
+        1
+        for a in result["assignments"]
+        if (p := int(a["placement"][1:])) % 8 == 1 and 1 + p % 5 == 2
+    )
     assert f"{n} assignments, page 1" in page.locator("#asg-count").inner_text()
     assert set(page.locator("#assignments td[data-label='Country']").all_inner_texts()) == {"KE"}
     page.get_by_role("link", name="next").first.click()

@@ -21,16 +21,25 @@ from volmatch.scenarios.demo import demo_round_path
 
 pytestmark = pytest.mark.browser
 
-NEED = {"id": "P900", "host": "H01", "country": "NP", "slots": 2,
-        "start_earliest": "2027-05-01", "start_latest": "2027-07-30",
-        "required_languages": {"en": "B2"}, "required_skills": {"teaching": 2}}
+NEED = {
+    "id": "P900",
+    "host": "H01",
+    "country": "NP",
+    "slots": 2,
+    "start_earliest": "2027-05-01",
+    "start_latest": "2027-07-30",
+    "required_languages": {"en": "B2"},
+    "required_skills": {"teaching": 2},
+}
 
 
 def _demo_count(need: dict[str, Any]) -> int:
     """Eligible demo volunteers for `need`, every rule checked on every pair."""
     doc = json.loads(demo_round_path().read_text(encoding="utf-8"))
-    pool = [Volunteer.model_validate({k: v for k, v in d.items() if k != "preferences"})
-            for d in doc["volunteers"]]
+    pool = [
+        Volunteer.model_validate({k: v for k, v in d.items() if k != "preferences"})
+        for d in doc["volunteers"]
+    ]
     r = Round(volunteers=pool, placements=[Placement.model_validate(need)], policy=Policy())
     return len(dense_pairs(compile_round(r)))
 
@@ -71,7 +80,8 @@ def test_host_journey(demo_served: Served, browser: Any) -> None:
     page.locator("#required_languages-code-1").select_option("en")
     page.locator("#required_languages-level-1").select_option("B2")
     page.get_by_label("What the community needs, and why now").fill(
-        "Two village schools have no English teacher this year.")
+        "Two village schools have no English teacher this year."
+    )
     expected = _demo_count(NEED)
     line = page.locator("#feasibility")
     line.filter(has_text=f"{expected} volunteers of the 300").wait_for()

@@ -49,9 +49,12 @@ def test_planner_runs_a_two_variant_scenario(served: Served, page: Any) -> None:
 
     # A mistake comes back on its line, the text kept as typed.
     editor = page.get_by_label("Scenario (YAML)")
-    editor.fill(SCENARIO.replace("policy: {weights.priority: 400}",
-                                 "update: volunteers\n        where: {colour: red}\n"
-                                 "        set: {min_months: 7}"))
+    editor.fill(
+        SCENARIO.replace(
+            "policy: {weights.priority: 400}",
+            "update: volunteers\n        where: {colour: red}\n        set: {min_months: 7}",
+        )
+    )
     page.get_by_role("button", name="Check").click()
     alert = page.get_by_role("alert")
     assert "line 7" in alert.inner_text() and "colour" in alert.inner_text()
@@ -74,16 +77,23 @@ def test_planner_runs_a_two_variant_scenario(served: Served, page: Any) -> None:
     if page.locator("#run-progress").count():
         shoot(page, "planner-progress")
     page.get_by_role("heading", name="Key figures, each variant against the base").wait_for(
-        timeout=120_000)
+        timeout=120_000
+    )
     table = page.locator("table.kpis")
     rows = table.locator("tbody tr")
     assert rows.count() == 3
     assert [rows.nth(i).locator("th").inner_text() for i in range(3)] == [
-        "base", "urgent-double", "np-en-A2"]
+        "base",
+        "urgent-double",
+        "np-en-A2",
+    ]
     assert "%" in rows.nth(1).inner_text()  # changes against the base are shown
     assert page.get_by_role("img", name="Bar charts of each variant").is_visible()
-    page.wait_for_function("() => [...document.querySelectorAll('figure.chart img')]"
-                           ".every(i => i.complete && i.naturalWidth > 0)", timeout=30_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('figure.chart img')]"
+        ".every(i => i.complete && i.naturalWidth > 0)",
+        timeout=30_000,
+    )
     assert page.get_by_role("heading", name="Who moved, and why").is_visible()
     shoot(page, "planner-comparison")
     first = page.locator("details.moves").first

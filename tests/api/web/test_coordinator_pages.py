@@ -21,8 +21,14 @@ def _coordinator(web: Any) -> str:
 
 
 def _start_round(web: Any, csrf: str, **fields: str) -> str:
-    form = {"csrf_token": csrf, "name": "spring", "mode": "optimal", "time_limit_s": "10",
-            "international_only": "on", **fields}
+    form = {
+        "csrf_token": csrf,
+        "name": "spring",
+        "mode": "optimal",
+        "time_limit_s": "10",
+        "international_only": "on",
+        **fields,
+    }
     r = web.post("/coordinator/rounds/new", data=form)
     assert r.status_code == 303, r.text
     rid = r.headers["location"].rsplit("/", 1)[1]
@@ -35,13 +41,13 @@ def test_dashboard_shows_pool_needs_and_rounds(web: Any) -> None:
     csrf = _coordinator(web)
     page = web.get("/coordinator")
     assert page.status_code == 200
-    assert f"<strong class=\"big\">{len(volunteers())}</strong>" in page.text
+    assert f'<strong class="big">{len(volunteers())}</strong>' in page.text
     assert "No round yet." in page.text
     rid = _start_round(web, csrf)
     page = web.get("/coordinator")
     assert f"/coordinator/rounds/{rid}" in page.text and "spring" in page.text
     countries = {p["country"] for p in placements()}
-    assert all(f"<th scope=\"row\">{c}</th>" in page.text for c in countries)
+    assert all(f'<th scope="row">{c}</th>' in page.text for c in countries)
 
 
 def test_pool_upload_lists_every_error_and_stores_nothing(web: Any) -> None:
@@ -49,8 +55,11 @@ def test_pool_upload_lists_every_error_and_stores_nothing(web: Any) -> None:
     doc = round_doc()
     doc["volunteers"][0]["nationality"] = "Atlantis"
     doc["placements"][0]["slots"] = 0
-    r = web.post("/coordinator/pool", data={"csrf_token": csrf},
-                 files={"file": ("pool.json", json.dumps(doc).encode(), "application/json")})
+    r = web.post(
+        "/coordinator/pool",
+        data={"csrf_token": csrf},
+        files={"file": ("pool.json", json.dumps(doc).encode(), "application/json")},
+    )
     assert r.status_code == 422
     rows = re.findall(r'<tr class="error-row">(.*?)</tr>', r.text, re.S)
     assert len(rows) == 2
@@ -58,8 +67,11 @@ def test_pool_upload_lists_every_error_and_stores_nothing(web: Any) -> None:
     assert "nothing was stored" in r.text
     assert web.get("/volunteers", headers=web.keys.auth("coordinator")).json() == []
     good = round_doc()
-    r = web.post("/coordinator/pool", data={"csrf_token": csrf},
-                 files={"file": ("pool.json", json.dumps(good).encode(), "application/json")})
+    r = web.post(
+        "/coordinator/pool",
+        data={"csrf_token": csrf},
+        files={"file": ("pool.json", json.dumps(good).encode(), "application/json")},
+    )
     assert r.status_code == 200, r.text
     assert f"Volunteers: {len(good['volunteers'])} new, 0 replaced" in r.text
     stored = web.get("/volunteers", headers=web.keys.auth("coordinator")).json()
@@ -68,8 +80,9 @@ def test_pool_upload_lists_every_error_and_stores_nothing(web: Any) -> None:
 
 def test_pool_upload_without_csrf_is_the_403_page(web: Any) -> None:
     _coordinator(web)
-    r = web.post("/coordinator/pool",
-                 files={"file": ("pool.json", json.dumps(round_doc()).encode(), "x")})
+    r = web.post(
+        "/coordinator/pool", files={"file": ("pool.json", json.dumps(round_doc()).encode(), "x")}
+    )
     assert r.status_code == 403
     assert web.get("/volunteers", headers=web.keys.auth("coordinator")).json() == []
 
@@ -77,13 +90,17 @@ def test_pool_upload_without_csrf_is_the_403_page(web: Any) -> None:
 def test_policy_form_errors_are_beside_their_fields(web: Any) -> None:
     seed(web)
     csrf = _coordinator(web)
-    r = web.post("/coordinator/rounds/new", data={
-        "csrf_token": csrf, "mode": "optimal", "time_limit_s": "soon", "w_skills": "-3"})
+    r = web.post(
+        "/coordinator/rounds/new",
+        data={"csrf_token": csrf, "mode": "optimal", "time_limit_s": "soon", "w_skills": "-3"},
+    )
     assert r.status_code == 422
     assert 'id="time_limit_s-error"' in r.text
     assert web.get("/rounds", headers=web.keys.auth("coordinator")).json() == []
-    r = web.post("/coordinator/rounds/new", data={
-        "csrf_token": csrf, "mode": "optimal", "time_limit_s": "10", "w_skills": "-3"})
+    r = web.post(
+        "/coordinator/rounds/new",
+        data={"csrf_token": csrf, "mode": "optimal", "time_limit_s": "10", "w_skills": "-3"},
+    )
     assert r.status_code == 422
     assert 'id="w_skills-error"' in r.text
 
@@ -96,10 +113,9 @@ def test_result_page_sorts_filters_pages_explains_and_publishes(web: Any) -> Non
     result = web.get(f"/rounds/{rid}/result", headers=co).json()
     page = web.get(f"/coordinator/rounds/{rid}?sort=-score&per_page=1")
     assert page.status_code == 200
-    best = max(result["assignments"], key=lambda a: (a["score"], [-ord(c) for c in
-                                                                  a["volunteer"]]))
+    best = max(result["assignments"], key=lambda a: (a["score"], [-ord(c) for c in a["volunteer"]]))
     body = page.text.split('id="assignments"')[1].split("</table>")[0]
-    assert f"<td data-label=\"Volunteer\">{best['volunteer']}</td>" in body
+    assert f'<td data-label="Volunteer">{best["volunteer"]}</td>' in body
     assert body.count("<tr>") == 2  # the header and one row
     country = placements()[0]["country"]
     filtered = web.get(f"/coordinator/rounds/{rid}?country={country}")
@@ -129,8 +145,9 @@ def test_result_page_sorts_filters_pages_explains_and_publishes(web: Any) -> Non
     r = web.post(f"/coordinator/rounds/{rid}/publish", data={"csrf_token": csrf})
     assert r.status_code == 303
     assert "published" in web.get(r.headers["location"]).text
-    assert web.post(f"/coordinator/rounds/{rid}/publish",
-                    data={"csrf_token": csrf}).status_code == 409
+    assert (
+        web.post(f"/coordinator/rounds/{rid}/publish", data={"csrf_token": csrf}).status_code == 409
+    )
 
 
 def test_lock_a_pair_and_rerun_lists_the_moves(web: Any) -> None:
@@ -147,24 +164,30 @@ def test_lock_a_pair_and_rerun_lists_the_moves(web: Any) -> None:
 
     prep = prepare(parse_round(doc))
     c = prep.compiled
-    pairs = [(c.volunteer_ids[v], c.placement_ids[p])
-             for v, p in zip(prep.pairs.v.tolist(), prep.pairs.p.tolist(), strict=True)]
+    pairs = [
+        (c.volunteer_ids[v], c.placement_ids[p])
+        for v, p in zip(prep.pairs.v.tolist(), prep.pairs.p.tolist(), strict=True)
+    ]
     v, p = next((v, p) for v, p in pairs if v in placed and placed[v] != p)
     page = web.get(f"/coordinator/rounds/{rid}?lock={v}:{p}")
     assert f'name="lock" value="{v}:{p}"' in page.text
-    r = web.post(f"/coordinator/rounds/{rid}/rerun",
-                 data={"csrf_token": csrf, "lock": f"{v}:{p}", "max_moves": "5"})
+    r = web.post(
+        f"/coordinator/rounds/{rid}/rerun",
+        data={"csrf_token": csrf, "lock": f"{v}:{p}", "max_moves": "5"},
+    )
     assert r.status_code == 303, r.text
     new = r.headers["location"].rsplit("/", 1)[1]
     assert wait_round(web, new, co)["status"] == "done"
     again = web.get(f"/rounds/{new}/result", headers=co).json()
     assert {"volunteer": v, "placement": p} in [
-        {"volunteer": a["volunteer"], "placement": a["placement"]} for a in again["assignments"]]
+        {"volunteer": a["volunteer"], "placement": a["placement"]} for a in again["assignments"]
+    ]
     page = web.get(f"/coordinator/rounds/{new}")
     assert 'id="moves"' in page.text and v in page.text.split('id="moves"')[1]
     assert "at most 5 allowed" in page.text
-    bad = web.post(f"/coordinator/rounds/{rid}/rerun",
-                   data={"csrf_token": csrf, "lock": "NOBODY:P1"})
+    bad = web.post(
+        f"/coordinator/rounds/{rid}/rerun", data={"csrf_token": csrf, "lock": "NOBODY:P1"}
+    )
     assert bad.status_code == 422 and "NOBODY" in bad.text
 
 
@@ -174,8 +197,12 @@ def test_other_roles_get_the_404_page(web: Any) -> None:
     rid = _start_round(web, csrf)
     web.cookies.clear()
     assert sign_in(web, web.keys.host1).status_code == 303
-    for path in ("/coordinator", "/coordinator/pool", f"/coordinator/rounds/{rid}",
-                 f"/coordinator/rounds/{rid}/result.xlsx"):
+    for path in (
+        "/coordinator",
+        "/coordinator/pool",
+        f"/coordinator/rounds/{rid}",
+        f"/coordinator/rounds/{rid}/result.xlsx",
+    ):
         r = web.get(path)
         assert r.status_code == 404, path
         assert "text/html" in r.headers["content-type"]
@@ -195,8 +222,11 @@ def test_a_workbook_upload(web: Any) -> None:
 
     csrf = _coordinator(web)
     data = round_workbook_bytes(parse_round(round_doc()))
-    r = web.post("/coordinator/pool", data={"csrf_token": csrf},
-                 files={"file": ("pool.xlsx", io.BytesIO(data), "application/octet-stream")})
+    r = web.post(
+        "/coordinator/pool",
+        data={"csrf_token": csrf},
+        files={"file": ("pool.xlsx", io.BytesIO(data), "application/octet-stream")},
+    )
     assert r.status_code == 200, r.text
     assert "Stored pool.xlsx" in r.text
 

@@ -81,8 +81,22 @@ def test_keys_create_link_prints_a_link_that_signs_in_once(tmp_path: Path) -> No
     from volmatch.api.service import create_app
 
     url = f"sqlite:///{tmp_path / 'k.db'}"
-    out = CliRunner().invoke(cli, ["keys", "create", "--role", "host", "--host-id", "H05",
-                                   "--link", "--base-url", "http://testserver/", "--db", url])
+    out = CliRunner().invoke(
+        cli,
+        [
+            "keys",
+            "create",
+            "--role",
+            "host",
+            "--host-id",
+            "H05",
+            "--link",
+            "--base-url",
+            "http://testserver/",
+            "--db",
+            url,
+        ],
+    )
     assert out.exit_code == 0, out.output
     key, link = out.stdout.split()
     assert key.startswith("vm_") and link.startswith("http://testserver/sign-in/link/")
@@ -110,8 +124,11 @@ def test_housekeeping_purges_ended_sessions_and_links(web: Any) -> None:
         create_link(s, web.keys.host2.split("_")[1], 1.0)
         first = s.scalars(select(WebSession.id).order_by(WebSession.created_at)).first()
         s.execute(update(WebSession).where(WebSession.id == first).values(expires_at=past))
-        s.execute(update(SignInLink).where(
-            SignInLink.key_id == web.keys.host2.split("_")[1]).values(expires_at=past))
+        s.execute(
+            update(SignInLink)
+            .where(SignInLink.key_id == web.keys.host2.split("_")[1])
+            .values(expires_at=past)
+        )
     with web.app.state.db.write() as s:
         assert purge_sessions(s) == 2
         assert s.scalar(select(func.count()).select_from(WebSession)) == 1

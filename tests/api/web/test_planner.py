@@ -33,8 +33,11 @@ sweeps:
 
 
 def _round(c: Any) -> str:
-    r = c.post("/rounds", json={"name": "spring", "document": round_doc()},
-               headers=c.keys.auth("coordinator"))
+    r = c.post(
+        "/rounds",
+        json={"name": "spring", "document": round_doc()},
+        headers=c.keys.auth("coordinator"),
+    )
     assert r.status_code == 202, r.text
     return str(r.json()["id"])
 
@@ -98,16 +101,18 @@ def test_pick_a_round_check_run_and_compare(web: Any) -> None:
     # the stream at once; the same run through the API, stored as a durable job.
     events = web.get(f"{location}/events").text
     assert '"done": 5' in events and 'event: end\ndata: {"status": "done"}' in events
-    run = web.get(f"/scenario-runs/{location.rsplit('/', 1)[1]}",
-                  headers=web.keys.auth("planner")).json()
+    run = web.get(
+        f"/scenario-runs/{location.rsplit('/', 1)[1]}", headers=web.keys.auth("planner")
+    ).json()
     assert run["status"] == "done" and run["attempts"] == 1 and run["comparison"]
 
 
 def test_errors_come_back_by_line(web: Any) -> None:
     rid = _planner(web)
-    bad = SCENARIO.replace("policy: {weights.priority: 400}",
-                           "update: volunteers\n        where: {colour: red}\n"
-                           "        set: {min_months: 7}")
+    bad = SCENARIO.replace(
+        "policy: {weights.priority: 400}",
+        "update: volunteers\n        where: {colour: red}\n        set: {min_months: 7}",
+    )
     r = _post(web, rid, scenario=bad, action="run")
     assert r.status_code == 422
     assert "line 5" in r.text and "colour" in r.text
@@ -119,33 +124,79 @@ def test_errors_come_back_by_line(web: Any) -> None:
 
 def test_the_form_writes_the_same_yaml(web: Any) -> None:
     rid = _planner(web)
-    r = _post(web, rid, scenario=SCENARIO, action="add-volunteers", vol_count="5",
-              vol_language="fr", vol_level="B2", vol_training="", vol_name="")
+    r = _post(
+        web,
+        rid,
+        scenario=SCENARIO,
+        action="add-volunteers",
+        vol_count="5",
+        vol_language="fr",
+        vol_level="B2",
+        vol_training="",
+        vol_name="",
+    )
     assert r.status_code == 200, r.text
-    r = _post(web, rid, scenario=_textarea(r.text), action="relax-language",
-              lang_country="SN", lang_language="fr", lang_level="A2", lang_name="")
-    r = _post(web, rid, scenario=_textarea(r.text), action="add-country",
-              country_new="GH", country_like="KE", country_name="")
-    r = _post(web, rid, scenario=_textarea(r.text), action="sweep-weight",
-              sweep_weight="priority", sweep_values="0, 400", sweep_name="")
+    r = _post(
+        web,
+        rid,
+        scenario=_textarea(r.text),
+        action="relax-language",
+        lang_country="SN",
+        lang_language="fr",
+        lang_level="A2",
+        lang_name="",
+    )
+    r = _post(
+        web,
+        rid,
+        scenario=_textarea(r.text),
+        action="add-country",
+        country_new="GH",
+        country_like="KE",
+        country_name="",
+    )
+    r = _post(
+        web,
+        rid,
+        scenario=_textarea(r.text),
+        action="sweep-weight",
+        sweep_weight="priority",
+        sweep_values="0, 400",
+        sweep_name="",
+    )
     doc = yaml.safe_load(_textarea(r.text))
     assert [v["name"] for v in doc["variants"]] == [
-        "urgent-double", "overlocked", "5-more-fr-B2", "sn-fr-A2", "open-gh"]
+        "urgent-double",
+        "overlocked",
+        "5-more-fr-B2",
+        "sn-fr-A2",
+        "open-gh",
+    ]
     assert doc["variants"][2]["changes"][0]["set"] == {"languages.fr": "B2"}
     assert doc["variants"][3]["changes"][0]["where"] == {
-        "country": "SN", "required_languages.fr": "> A2"}
+        "country": "SN",
+        "required_languages.fr": "> A2",
+    }
     added = doc["variants"][4]["changes"][0]["records"]
     assert [p["id"] for p in added] == ["P2-GH"] and added[0]["country"] == "GH"
-    assert doc["sweeps"][1:] == [{"name": "priority-weight", "parameter": "policy.weights.priority",
-                              "values": [0, 400]}]
+    assert doc["sweeps"][1:] == [
+        {"name": "priority-weight", "parameter": "policy.weights.priority", "values": [0, 400]}
+    ]
     checked = _post(web, rid, scenario=_textarea(r.text), action="check")
     assert checked.status_code == 200 and "valid: 9 variants" in checked.text
 
 
 def test_form_errors_are_shown_beside_the_inputs(web: Any) -> None:
     rid = _planner(web)
-    r = _post(web, rid, scenario=SCENARIO, action="add-country", country_new="XX",
-              country_like="ZW", country_name="")
+    r = _post(
+        web,
+        rid,
+        scenario=SCENARIO,
+        action="add-country",
+        country_new="XX",
+        country_like="ZW",
+        country_name="",
+    )
     assert r.status_code == 422
     assert 'id="country_new-error"' in r.text and 'id="country_like-error"' in r.text
     assert _textarea(r.text) == SCENARIO  # nothing added

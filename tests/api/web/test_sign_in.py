@@ -69,8 +69,9 @@ def test_an_expired_session_sends_to_sign_in(web: Any) -> None:
     sign_in(web, web.keys.host1)
     assert web.get("/host/needs").status_code == 200
     with web.app.state.db.write() as s:
-        s.execute(update(WebSession).values(
-            expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+        s.execute(
+            update(WebSession).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        )
     r = web.get("/host/needs")
     assert r.status_code == 303 and r.headers["location"].startswith("/sign-in")
 
@@ -107,8 +108,9 @@ def test_an_expired_link_signs_no_one_in(web: Any) -> None:
 
     with web.app.state.db.write() as s:
         token = create_link(s, web.keys.host1.split("_")[1], 1.0)
-        s.execute(update(SignInLink).values(
-            expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+        s.execute(
+            update(SignInLink).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        )
     page = web.get(f"/sign-in/link/{token}")
     r = web.post(f"/sign-in/link/{token}", data={"csrf_token": csrf_of(page.text)})
     assert r.status_code == 410
@@ -151,8 +153,13 @@ def test_pages_stay_out_of_the_api_document(web: Any) -> None:
 
 
 def test_sign_in_goes_back_only_to_a_path_of_this_site(web: Any) -> None:
-    for bad in ("//evil.example/x", "/\\evil.example", "/\t/evil.example", "https://e.x/",
-                "/host/needs\r\nSet-Cookie: x=1"):
+    for bad in (
+        "//evil.example/x",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "https://e.x/",
+        "/host/needs\r\nSet-Cookie: x=1",
+    ):
         web.cookies.clear()
         r = sign_in(web, web.keys.host1, next_path=bad)
         assert r.status_code == 303 and r.headers["location"] == "/host/needs", bad

@@ -83,15 +83,15 @@ def upgrade() -> None:
     op.create_table(
         "publications",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("round_id", sa.String(36), sa.ForeignKey("rounds.id"), nullable=False,
-                  unique=True),
+        sa.Column(
+            "round_id", sa.String(36), sa.ForeignKey("rounds.id"), nullable=False, unique=True
+        ),
         sa.Column("published_by", sa.String(32), nullable=False),
         sa.Column("published_at", TS, nullable=False),
     )
     op.create_table(
         "published_assignments",
-        sa.Column("publication_id", sa.Integer, sa.ForeignKey("publications.id"),
-                  primary_key=True),
+        sa.Column("publication_id", sa.Integer, sa.ForeignKey("publications.id"), primary_key=True),
         sa.Column("volunteer_id", sa.String(64), primary_key=True),
         sa.Column("placement_id", sa.String(64), nullable=False),
         sa.Column("host_id", sa.String(64), nullable=False),
@@ -126,7 +126,16 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for name in (
-        "idempotency", "api_keys", "published_assignments", "publications", "results",
-        "jobs", "rounds", "erasures", "volunteers", "placements", "hosts",
+        "idempotency",
+        "api_keys",
+        "published_assignments",
+        "publications",
+        "results",
+        "jobs",
+        "rounds",
+        "erasures",
+        "volunteers",
+        "placements",
+        "hosts",
     ):
         op.drop_table(name)

@@ -145,6 +145,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("backfills", "outbox", "outcomes", "offer_tokens", "offer_events",
-                  "offers", "waves", "lifecycles"):
+    for table in (
+        "backfills",
+        "outbox",
+        "outcomes",
+        "offer_tokens",
+        "offer_events",
+        "offers",
+        "waves",
+        "lifecycles",
+    ):
         op.drop_table(table)

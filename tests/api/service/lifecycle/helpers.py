@@ -12,8 +12,9 @@ from tests.helpers import plc, vol
 def pool() -> list[dict[str, Any]]:
     """Six volunteers for four slots; skills make the best fits differ."""
     return [
-        vol("V1", name="Ana Lima", birth_date="2000-01-02", nationality="BR",
-            skills={"teaching": 5}),
+        vol(
+            "V1", name="Ana Lima", birth_date="2000-01-02", nationality="BR", skills={"teaching": 5}
+        ),
         vol("V2", name="Ben Okafor", nationality="NG", skills={"teaching": 4, "nursing": 3}),
         vol("V3", name="Chen Wei", nationality="CN", skills={"nursing": 5}),
         vol("V4", name="Dara Kim", nationality="KR", skills={"teaching": 2}),
@@ -63,21 +64,26 @@ def lifecycle(c: Any, rid: str) -> dict[str, Any]:
 
 
 def decline(c: Any, offer_id: int, reason: str = "personal") -> dict[str, Any]:
-    r = c.post(f"/offers/{offer_id}/reply", json={"answer": "decline", "reason": reason},
-               headers=c.keys.auth("coordinator"))
+    r = c.post(
+        f"/offers/{offer_id}/reply",
+        json={"answer": "decline", "reason": reason},
+        headers=c.keys.auth("coordinator"),
+    )
     assert r.status_code == 200, r.text
     return dict(r.json())
 
 
 def accept(c: Any, offer_id: int) -> dict[str, Any]:
-    r = c.post(f"/offers/{offer_id}/reply", json={"answer": "accept"},
-               headers=c.keys.auth("coordinator"))
+    r = c.post(
+        f"/offers/{offer_id}/reply", json={"answer": "accept"}, headers=c.keys.auth("coordinator")
+    )
     assert r.status_code == 200, r.text
     return dict(r.json())
 
 
 def state(c: Any, offer_id: int, to: str, **kw: Any) -> dict[str, Any]:
-    r = c.post(f"/offers/{offer_id}/state", json={"to": to, **kw},
-               headers=c.keys.auth("coordinator"))
+    r = c.post(
+        f"/offers/{offer_id}/state", json={"to": to, **kw}, headers=c.keys.auth("coordinator")
+    )
     assert r.status_code == 200, r.text
     return dict(r.json())

@@ -71,17 +71,20 @@ def test_a_link_answers_once_and_refusals_change_nothing(client: Any) -> None:
     with client.app.state.db.read() as s:
         from sqlalchemy import text
 
-        stored = " ".join(str(x) for row in s.execute(text("SELECT * FROM offer_tokens"))
-                          for x in row)
+        stored = " ".join(
+            str(x) for row in s.execute(text("SELECT * FROM offer_tokens")) for x in row
+        )
     assert secret not in stored
-    events = client.get(f"/offers/{got['V1']['id']}",
-                        headers=client.keys.auth("coordinator")).json()["events"]
+    events = client.get(
+        f"/offers/{got['V1']['id']}", headers=client.keys.auth("coordinator")
+    ).json()["events"]
     assert events[-1]["by"] == "volunteer:V1" and events[-1]["text"] == "Thank you!"
 
 
 @SQLITE_ONLY
 def test_a_decline_through_the_link_proposes_a_backfill_and_a_new_link_revokes_the_old(
-        client: Any) -> None:
+    client: Any,
+) -> None:
     rid = published(client)
     got = offers(client, rid)
     old = _link(client, got["V2"]["id"])
@@ -90,8 +93,9 @@ def test_a_decline_through_the_link_proposes_a_backfill_and_a_new_link_revokes_t
     r = client.post(new, data={"answer": "decline", "reason": "dates"})
     assert r.status_code == 200 and "declined" in r.text
     assert offers(client, rid)["V2"]["state"] == "declined"
-    backfills = client.get(f"/rounds/{rid}/backfills",
-                           headers=client.keys.auth("coordinator")).json()
+    backfills = client.get(
+        f"/rounds/{rid}/backfills", headers=client.keys.auth("coordinator")
+    ).json()
     assert backfills[-1]["status"] == "open"
     assert backfills[-1]["trigger"]["volunteer"] == "V2"
 

@@ -21,14 +21,14 @@ from tests.api.service.lifecycle.helpers import (
 
 
 @SQLITE_ONLY
-def test_publishing_makes_an_offer_per_assignment_with_deadline_and_reserves(
-        client: Any) -> None:
+def test_publishing_makes_an_offer_per_assignment_with_deadline_and_reserves(client: Any) -> None:
     rid = published(client, offer_days=10)
     co = client.keys.auth("coordinator")
     result = client.get(f"/rounds/{rid}/result", headers=co).json()
     got = offers(client, rid)
     assert {(v, o["placement"]) for v, o in got.items()} == {
-        (a["volunteer"], a["placement"]) for a in result["assignments"]}
+        (a["volunteer"], a["placement"]) for a in result["assignments"]
+    }
     assert len(got) == 4
     for o in got.values():
         assert o["state"] == "offered" and o["wave"] == 1
@@ -42,7 +42,8 @@ def test_publishing_makes_an_offer_per_assignment_with_deadline_and_reserves(
     one = next(iter(got.values()))
     detail = client.get(f"/offers/{one['id']}", headers=co).json()
     assert [(e["from"], e["to"], e["action"]) for e in detail["events"]] == [
-        (None, "offered", "publish")]
+        (None, "offered", "publish")
+    ]
     assert detail["events"][0]["by"].startswith("coordinator:")
 
 
@@ -82,8 +83,9 @@ def test_replies_follow_the_transitions_and_bad_ones_change_nothing(client: Any)
     a, b = got["V1"], got["V2"]
     r = client.post(f"/offers/{a['id']}/reply", json={"answer": "decline"}, headers=co)
     assert r.status_code == 422 and "reason" in r.json()["detail"]
-    r = client.post(f"/offers/{a['id']}/reply", json={"answer": "decline", "reason": "bored"},
-                    headers=co)
+    r = client.post(
+        f"/offers/{a['id']}/reply", json={"answer": "decline", "reason": "bored"}, headers=co
+    )
     assert r.status_code == 422
     assert lifecycle(client, rid)["version"] == 1
     assert accept(client, a["id"])["offer"]["state"] == "accepted"
@@ -100,8 +102,12 @@ def test_replies_follow_the_transitions_and_bad_ones_change_nothing(client: Any)
     state(client, a["id"], "extended")
     history = client.get(f"/offers/{a['id']}", headers=co).json()["events"]
     assert [(e["from"], e["to"]) for e in history] == [
-        (None, "offered"), ("offered", "accepted"), ("accepted", "pre_departure"),
-        ("pre_departure", "deployed"), ("deployed", "extended")]
+        (None, "offered"),
+        ("offered", "accepted"),
+        ("accepted", "pre_departure"),
+        ("pre_departure", "deployed"),
+        ("deployed", "extended"),
+    ]
     assert lifecycle(client, rid)["version"] == 2  # deployment states move no one
     out = decline(client, b["id"], "visa")
     assert out["offer"]["state"] == "declined" and out["backfill"]["version"] == 3
@@ -110,8 +116,7 @@ def test_replies_follow_the_transitions_and_bad_ones_change_nothing(client: Any)
 
 
 @SQLITE_ONLY
-def test_erasing_a_volunteer_pseudonymises_their_offers_history_and_outbox(
-        client: Any) -> None:
+def test_erasing_a_volunteer_pseudonymises_their_offers_history_and_outbox(client: Any) -> None:
     from sqlalchemy import text
 
     from volmatch.api.service.lifecycle.reminders import tick
@@ -125,11 +130,11 @@ def test_erasing_a_volunteer_pseudonymises_their_offers_history_and_outbox(
     r = client.delete("/volunteers/V1", headers=co)
     assert r.status_code == 200, r.text
     assert r.json()["changed"]["lifecycle"] > 0
-    tables = ("lifecycles", "waves", "backfills", "offers", "offer_events", "outcomes",
-              "outbox")
+    tables = ("lifecycles", "waves", "backfills", "offers", "offer_events", "outcomes", "outbox")
     with client.app.state.db.read() as s:
-        dump = " ".join(str(x) for t in tables for row in s.execute(text(f"SELECT * FROM {t}"))
-                        for x in row)
+        dump = " ".join(
+            str(x) for t in tables for row in s.execute(text(f"SELECT * FROM {t}")) for x in row
+        )
     assert "Ana Lima" not in dump and "2000-01-02" not in dump
     import re
 

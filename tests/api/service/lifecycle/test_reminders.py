@@ -34,14 +34,19 @@ def test_expiry_and_reminders_are_queued_once_per_role(client: Any) -> None:
     assert late.queued == 2 * 3
     now = offers(client, rid)
     assert {v: o["state"] for v, o in now.items()} == {
-        v: ("accepted" if v == "V1" else "expired") for v in got}
+        v: ("accepted" if v == "V1" else "expired") for v in got
+    }
     assert lifecycle(client, rid)["version"] == version + 1
     bfs = client.get(f"/rounds/{rid}/backfills", headers=client.keys.auth("coordinator"))
     assert bfs.json()[-1]["trigger"]["kind"] == "expired"
-    events = client.get(f"/offers/{got['V2']['id']}",
-                        headers=client.keys.auth("coordinator")).json()["events"]
+    events = client.get(
+        f"/offers/{got['V2']['id']}", headers=client.keys.auth("coordinator")
+    ).json()["events"]
     assert (events[-1]["by"], events[-1]["to"], events[-1]["reason"]) == (
-        "system", "expired", "no_reply")
+        "system",
+        "expired",
+        "no_reply",
+    )
     co = client.get("/reminders", headers=client.keys.auth("coordinator")).json()
     assert kinds_of(co) == {"deadline_soon": 3, "offer_expired": 3}
     h2 = client.get("/reminders", headers=client.keys.auth("host2")).json()
@@ -65,8 +70,11 @@ def test_deployments_ending_in_three_and_two_months_are_reminded(client: Any) ->
     state(client, o["id"], "pre_departure")
     state(client, o["id"], "deployed")
     start = dt.date.fromisoformat(o["start"])
-    end = dt.date(start.year + (start.month - 1 + o["months"]) // 12,
-                  (start.month - 1 + o["months"]) % 12 + 1, start.day)
+    end = dt.date(
+        start.year + (start.month - 1 + o["months"]) // 12,
+        (start.month - 1 + o["months"]) % 12 + 1,
+        start.day,
+    )
     at = dt.datetime.combine(end, dt.time(), dt.UTC)
     _tick(client, at - dt.timedelta(days=100))  # the other offers expire meanwhile
     kinds = kinds_of(client.get("/reminders", headers=client.keys.auth("coordinator")).json())
@@ -105,9 +113,13 @@ def test_the_outbox_is_e_mailed_through_a_configured_smtp_server(client: Any) ->
     smtp = Controller(inbox, hostname="127.0.0.1", port=port)
     smtp.start()
     try:
-        settings = settings_for(db.url, smtp_host="127.0.0.1", smtp_port=port,
-                                smtp_coordinators="office@example.org",
-                                smtp_hosts={"H01": "h01@example.org"})
+        settings = settings_for(
+            db.url,
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_coordinators="office@example.org",
+            smtp_hosts={"H01": "h01@example.org"},
+        )
         with db.write() as s:
             sent = send_pending(s, settings)
         with db.write() as s:
