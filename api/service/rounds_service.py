@@ -8,7 +8,6 @@ rules live once.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import gc
 import json
@@ -41,6 +40,7 @@ from volmatch.api.service.queries import (
 from volmatch.api.service.result_pages import ResultViews, erasures_mark, stored_result
 from volmatch.api.service.schemas import PublicationPublic, RoundCreate, RoundPublic
 from volmatch.api.service.settings import Settings
+from volmatch.api.service.state_events import state_events
 from volmatch.api.service.tables import Job, Publication, PublishedAssignment, RoundRow
 from volmatch.models import ErrorItem, InvalidRound, Round, parse_round, round_to_dict
 
@@ -385,8 +385,6 @@ def progress_events(db: Database, round_id: str, request: Request) -> AsyncItera
     job's state (status, attempts, progress), then `end` with the final status. Each
     state is read in a short session of its own; the stream ends when the round ends,
     the client goes or the server stops (SIGTERM). The caller checks visibility."""
-    poll = float(request.app.state.settings.poll_s)
-    stopping = request.app.state.stopping
 
     def read() -> dict[str, Any] | None:
         with db.read() as s:
@@ -395,24 +393,7 @@ def progress_events(db: Database, round_id: str, request: Request) -> AsyncItera
                 return None
             return {"status": job.status, "attempts": job.attempts, "progress": job.progress}
 
-    async def stream() -> AsyncIterator[str]:
-        last: str | None = None
-        while True:
-            state = await asyncio.to_thread(read)
-            if state is None:
-                return
-            text = json.dumps(state, sort_keys=True)
-            if text != last:
-                yield f"event: progress\ndata: {text}\n\n"
-                last = text
-            if state["status"] in TERMINAL:
-                yield f"event: end\ndata: {json.dumps({'status': state['status']})}\n\n"
-                return
-            if stopping.is_set() or await request.is_disconnected():
-                return
-            await asyncio.sleep(poll)
-
-    return stream()
+    return state_events(request, read, TERMINAL)
 
 
 def explain_pairs(

@@ -12,7 +12,6 @@ API process reads the row (`read_run`, and `progress_events` as server-sent even
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import threading
@@ -28,6 +27,7 @@ from starlette.requests import Request
 from volmatch.api.service.db import Database
 from volmatch.api.service.logs import get_logger
 from volmatch.api.service.settings import Settings
+from volmatch.api.service.state_events import state_events
 from volmatch.api.service.tables import RoundRow, ScenarioRun, utcnow
 from volmatch.models import parse_round
 from volmatch.scenarios.model import Scenario, ScenarioError, parse_scenario
@@ -332,8 +332,6 @@ def run_one(db: Database, settings: Settings, worker: str, run_id: str | None = 
 def progress_events(db: Database, run_id: str, request: Request) -> AsyncIterator[str]:
     """A run's progress as server-sent events, as for rounds: one `progress` event per
     change (status, attempts, progress), then `end` with the final status."""
-    poll = float(request.app.state.settings.poll_s)
-    stopping = request.app.state.stopping
 
     def read() -> dict[str, Any] | None:
         with db.read() as s:
@@ -342,21 +340,4 @@ def progress_events(db: Database, run_id: str, request: Request) -> AsyncIterato
                 return None
             return {"status": row.status, "attempts": row.attempts, "progress": row.progress}
 
-    async def stream() -> AsyncIterator[str]:
-        last: str | None = None
-        while True:
-            state = await asyncio.to_thread(read)
-            if state is None:
-                return
-            text = json.dumps(state, sort_keys=True)
-            if text != last:
-                yield f"event: progress\ndata: {text}\n\n"
-                last = text
-            if state["status"] in TERMINAL:
-                yield f"event: end\ndata: {json.dumps({'status': state['status']})}\n\n"
-                return
-            if stopping.is_set() or await request.is_disconnected():
-                return
-            await asyncio.sleep(poll)
-
-    return stream()
+    return state_events(request, read, TERMINAL)
