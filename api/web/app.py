@@ -22,7 +22,9 @@ def mount(app: FastAPI, settings: Settings) -> None:
     del settings  # the pages read the app's settings per request (tests swap them)
     app.state.pool_cache = PoolCache()
     install_page_errors(app)
-    app.state.result_views = ResultViews()  # parsed results, shared by the page threads
+    # parsed results, shared by the page threads; a result stored without its view gets
+    # one stored on its first view
+    app.state.result_views = ResultViews(db=lambda: getattr(app.state, "db", None))
     # rounds priced for explanations and advice, their assignments read from the views
     app.state.priced_rounds = PricedRounds(views=app.state.result_views)
     for module in (sign_in, host, coordinator, offers, planner):
