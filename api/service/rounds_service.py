@@ -14,7 +14,7 @@ import json
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -42,6 +42,7 @@ from volmatch.api.service.schemas import PublicationPublic, RoundCreate, RoundPu
 from volmatch.api.service.settings import Settings
 from volmatch.api.service.state_events import state_events
 from volmatch.api.service.tables import Job, Publication, PublishedAssignment, RoundRow
+from volmatch.api.service.warm import WarmRounds
 from volmatch.models import ErrorItem, InvalidRound, Round, parse_round, round_to_dict
 
 log = get_logger("rounds")
@@ -478,6 +479,22 @@ def _priced(
     return prep, pricing(prep, chosen, exact), chosen, result
 
 
+def _priced_warm(
+    db: Database, round_id: str, who: Principal, warm: WarmRounds
+) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """As `_priced`, from the advice base of the round's version in `warm` (built there,
+    or waited for where it is being built). The fourth item says only whether the result
+    is the pure optimum (`exact`)."""
+    from volmatch.api.service.advice import advice_base_for
+
+    with db.read() as session:
+        _, job = round_header(session, round_id, who)
+        if job.status != "done":
+            stored_result(session, round_id, job)  # the 409 of a round without a result
+        _, base = advice_base_for(session, warm, round_id)
+    return base.prep, base.pricing, base.chosen, {"exact": base.pricing.exact}
+
+
 @contextmanager
 def _pricing(
     db: Database, round_id: str, who: Principal, priced: PricedRounds | None
@@ -504,18 +521,30 @@ class PricedRounds:
     that explaining pairs or advising on needs one after another does not prepare the
     round each time; a round is priced once however many ask at the same time. Each
     entry is used under its own lock. With `views`, the result's assignments come from
-    its paging view (`result_pages.ResultViews`)."""
+    its paging view (`result_pages.ResultViews`).
 
-    def __init__(self, kept: int = PRICED_KEPT, views: ResultViews | None = None) -> None:
+    With `warm` (the app's `warm.WarmRounds`), the pricing is the advice base of the
+    round's version (`_priced_warm`): the very build the advice pages use and the
+    embedded worker starts as soon as it stores a result, so that a round is prepared
+    once per process for its explanations and its advice, and an explanation asked
+    while that build runs waits for it instead of preparing the round a second time."""
+
+    def __init__(
+        self,
+        kept: int = PRICED_KEPT,
+        views: ResultViews | None = None,
+        warm: Callable[[], WarmRounds] | None = None,
+    ) -> None:
         self._kept = kept
         self._views = views
+        self._warm = warm
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, tuple[tuple[int, str], Any, threading.Lock]] = OrderedDict()
         self._building: dict[str, threading.Lock] = {}
         self.builds = 0
 
     def _entry(
-        self, db: Database, round_id: str, who: Principal
+        self, db: Database, round_id: str, who: Principal, ahead: bool = False
     ) -> tuple[tuple[int, str], Any, threading.Lock]:
         with db.read() as session:
             round_header(session, round_id, who)
@@ -531,11 +560,19 @@ class PricedRounds:
                 with self._lock:
                     hit = self._entries.get(round_id)
                 if hit is None or hit[0] != mark:
-                    hit = (mark, _priced(db, round_id, who, self._views), threading.Lock())
-                    # Pricing allocates objects by the million and makes the collector's
-                    # next full pass due: made now, here, not in whichever page request
-                    # comes next (measured: 0.8 s inside a result page, 10,000 volunteers).
-                    gc.collect()
+                    found = (
+                        _priced(db, round_id, who, self._views)
+                        if self._warm is None
+                        else _priced_warm(db, round_id, who, self._warm())
+                    )
+                    hit = (mark, found, threading.Lock())
+                    if ahead:
+                        # Pricing allocates objects by the million and makes the
+                        # collector's next full pass due: made now, in the pricing-ahead
+                        # thread, not in whichever page request comes next (measured: 0.8
+                        # s inside a result page, 10,000 volunteers). Not where a request
+                        # waits for the pricing: it would wait for the pass too (0.1-0.4 s).
+                        gc.collect()
                     with self._lock:
                         self.builds += 1
                         self._entries[round_id] = hit
@@ -566,7 +603,7 @@ class PricedRounds:
 
         def run() -> None:
             try:
-                self._entry(db, round_id, who)
+                self._entry(db, round_id, who, ahead=True)
             except Exception as exc:  # asked again on Explain, which shows the error
                 log.warning("pricing ahead failed", extra={"exc_type": type(exc).__name__})
 

@@ -272,3 +272,59 @@ def test_advice_on_a_need_withdrawn_since_the_round_says_so(web: Any) -> None:
     page = web.get(f"/coordinator/rounds/{rid}/advice?placement={p}")
     assert page.status_code == 200
     assert "no longer stored" in page.text and 'id="advice"' not in page.text
+
+
+def test_a_result_stored_without_its_view_gets_it_on_the_first_view(web: Any) -> None:
+    """A result stored before revision 0006 has no paging view: its first page view
+    parses the result and stores the view, so another process reads arrays."""
+    from sqlalchemy import delete
+
+    from volmatch.api.service.result_pages import ResultViews
+    from volmatch.api.service.tables import ResultViewRow
+
+    seed(web)
+    rid = _start_round(web, _coordinator(web))
+    db = web.app.state.db
+    with db.write() as s:
+        s.execute(delete(ResultViewRow).where(ResultViewRow.round_id == rid))
+    first = web.get(f"/coordinator/rounds/{rid}")
+    assert first.status_code == 200
+    assert web.app.state.result_views.stored == 1
+    with db.read() as s:
+        assert s.get(ResultViewRow, rid) is not None
+
+    def parsed(*_: Any) -> Any:
+        raise AssertionError("the result was parsed again")
+
+    web.app.state.result_views = ResultViews(build=parsed)  # as in a new process
+    again = web.get(f"/coordinator/rounds/{rid}")
+    assert again.status_code == 200
+
+    def table(page: Any) -> str:
+        return str(page.text.split('id="assignments"')[1].split("</table>")[0])
+
+    assert table(again) == table(first)
+
+
+def test_explanations_and_advice_share_one_build_of_the_round(web: Any) -> None:
+    """The explain page prices the round through the advice pages' warm rounds (the
+    build the embedded worker starts when it stores a result): the advice page then
+    finds it built, and the round is prepared once for both."""
+    from volmatch.api.service.auth import Principal
+    from volmatch.api.service.warm import warm_rounds
+
+    seed(web)
+    rid = _start_round(web, _coordinator(web))
+    result = web.get(f"/rounds/{rid}/result", headers=web.keys.auth("coordinator")).json()
+    a = result["assignments"][0]
+    page = web.get(f"/coordinator/rounds/{rid}/explain?volunteer={a['volunteer']}")
+    assert page.status_code == 200 and "qualify for" in page.text
+    warm = warm_rounds(web.app)
+    bases = list(warm._bases.values())
+    assert len(bases) == 1
+    priced = web.app.state.priced_rounds
+    with priced.use(web.app.state.db, rid, Principal("k", "coordinator")) as (prep, pr, *_):
+        assert prep is bases[0].prep and pr is bases[0].pricing
+    advice = web.get(f"/coordinator/rounds/{rid}/advice?placement={a['placement']}")
+    assert advice.status_code == 200
+    assert list(warm._bases.values()) == bases and priced.builds == 1
