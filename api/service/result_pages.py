@@ -420,6 +420,11 @@ class ResultView:
             "breakdown": a.get("breakdown", {}),
         }
 
+    @property
+    def total_score(self) -> int:
+        """The sum of the assignments' scores: the round's total on the score scale."""
+        return int(self._a["codes_score"].sum())
+
     def assignment_of(self, volunteer: str) -> dict[str, Any] | None:
         """The row of the volunteer's assignment, or None when unplaced or unknown."""
         k = _find(self._a["values_volunteer"], volunteer)

@@ -411,9 +411,27 @@ def explain_pairs(
     they qualify for and only that many of the others): each pair's failed hard rules,
     or what choosing it would cost. 404 for a volunteer or placement the round does not hold.
     Reads in a short session, then works without holding a connection."""
+    return explain_round(db, round_id, who, volunteer, placement, priced, ineligible_limit)[0]
+
+
+def explain_round(
+    db: Database,
+    round_id: str,
+    who: Principal,
+    volunteer: str,
+    placement: str | None = None,
+    priced: PricedRounds | None = None,
+    ineligible_limit: int | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """`explain_pairs`, and what its costs are measured against: `exact` (whether the
+    result is the best round under the hard rules, so that each regret is the exact drop
+    of this round's total) and `optimum` (the total score of that best round; where the
+    result is not it, the regrets are drops of this optimum, docs/explanations.md)."""
     from volmatch.matching.explain import explain_volunteer
 
     with _pricing(db, round_id, who, priced) as (prep, pr, chosen, _):
+        best = pr.net.at[pr.net.at >= 0]
+        facts = {"exact": bool(pr.exact), "optimum": int(prep.scores.total[best].sum())}
         c = prep.compiled
         if volunteer not in c.vindex:
             raise not_found("volunteer in this round", volunteer)
@@ -429,7 +447,7 @@ def explain_pairs(
             only = sorted(mine) + others
         rows = explain_volunteer(pr, chosen, c.vindex[volunteer], only)
     out: list[dict[str, Any]] = json.loads(json.dumps(rows, default=str))
-    return out
+    return out, facts
 
 
 def _priced(
