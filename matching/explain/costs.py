@@ -351,6 +351,7 @@ def _open_pairs_per_volunteer(prep: Prepared, filled: I64) -> I64:
     if len(pp) > 1 and bool(np.any(pp[1:] < pp[:-1])):
         at = np.flatnonzero((filled < c.capacity)[pp])
     else:
+        open_p = open_p.astype(pp.dtype)  # else the pairs' int32 are copied to compare
         lo = np.searchsorted(pp, open_p, side="left")
         hi = np.searchsorted(pp, open_p, side="right")
         at = segment_ranges(lo, hi - lo)
