@@ -15,9 +15,9 @@ from numpy.typing import NDArray
 from volmatch.matching.failures import pair_failure_details
 from volmatch.matching.prepared import Prepared, locked_pair_indices
 from volmatch.matching.previous import pair_index, previous_pairs
-from volmatch.matching.pure import solve_pure
+from volmatch.matching.pure import has_groups, solve_pure
 from volmatch.matching.rules.background import Pending, relaxation_later
-from volmatch.matching.rules.bound import per_placement
+from volmatch.matching.rules.bound import Relaxation, per_placement
 from volmatch.models import Conflict, InfeasibleRound, Policy
 
 IntP = NDArray[np.intp]
@@ -90,15 +90,33 @@ class RulesSetup:
 
     def fresh_guide(self) -> NDArray[np.intp] | None:
         """The relaxation's newest choices so far (the child's bound converges while
-        the search runs), None when it has none."""
+        the search runs), None when it has none; or its flow's assignment, when that
+        came too late to start the search from."""
         relax = None if self.relaxed is None else self.relaxed.latest()
-        return None if relax is None else relax.start
+        if relax is None:
+            return None
+        late = self.guide is None and self.relaxed is not None and self.relaxed.in_background
+        if relax.start is None and late and len(relax.chosen):
+            # the child's first flow came after the search started from the pure
+            # flow's assignment: where the two differ is where to look first
+            return relax.chosen
+        return relax.start
 
     def bound(self, deadline: float | None = None) -> int:
         """The proven bound: the relaxation's (the best found by `deadline`), where it
         is tighter than the flow's."""
+        return self.bound_and_source(deadline)[0]
+
+    def bound_and_source(self, deadline: float | None = None) -> tuple[int, str]:
+        """The proven bound (`bound`) and where it comes from, for the result's stats:
+        `relaxation`, or `pure_optimum` (the round without rules, always valid) with
+        why the relaxation did not give a tighter one."""
         relax = None if self.relaxed is None else self.relaxed.result(deadline)
-        return self.relaxed_bound if relax is None else min(relax.bound, self.relaxed_bound)
+        if relax is None:
+            return self.relaxed_bound, "pure_optimum: the relaxation sent no bound in time"
+        if relax.bound < self.relaxed_bound:
+            return relax.bound, "relaxation"
+        return self.relaxed_bound, "pure_optimum: the relaxation is no tighter on this round"
 
 
 def _frozen_locks(prep: Prepared) -> NDArray[np.intp]:
@@ -168,13 +186,18 @@ def set_up(prep: Prepared, started: float) -> RulesSetup:
     prev_idx = np.array([i for i in prev_pair.values() if i >= 0], dtype=np.intp)
     # large rounds: the relaxation's flows start on the other core now, beside the
     # flow below and the search
-    relax_wait = relaxation_later(prep, r.policy, locked, prev_idx, len(r.previous))
+    args = (prep, r.policy, locked, prev_idx, len(r.previous))
+    same = _relaxation_is_pure(prep, r.policy, locked, len(r.previous))
+    relax_wait = Pending(args) if same else relaxation_later(*args)
     t = _lap(stages, "setup_relaxation", t)
     try:
         pure = solve_pure(prep)
     except BaseException:
         relax_wait.cancel()
         raise
+    if same:
+        # the relaxation's network would be this flow's: not solved twice
+        relax_wait = Pending(args, Relaxation(pure.objective, pure.chosen, 0.0, 0))
     t = _lap(stages, "setup_pure_flow", t)
     if len(prep.pairs) <= FULL_MODEL_PAIRS:
         hint, guide, must = _small_start(relax_wait, pure.chosen, locked, prev_idx)
@@ -197,6 +220,24 @@ def set_up(prep: Prepared, started: float) -> RulesSetup:
         guide,
         other_hint=other,
         stages=stages,
+    )
+
+
+def _relaxation_is_pure(
+    prep: Prepared, policy: Policy, locked: NDArray[np.intp], n_previous: int
+) -> bool:
+    """Whether the relaxation's flow network (`matching.rules.network`) is the pure
+    round's, so that its bound and assignment are the pure flow's: no rule it keeps
+    beyond the slots (host or nationality caps, gender balance, a budget, groups,
+    locks, a bonus for keeping previous pairs), and no placement-by-placement bound."""
+    return (
+        policy.budget is None
+        and policy.max_per_host is None
+        and policy.max_same_nationality_per_placement is None
+        and not policy.gender_balance
+        and not len(locked)
+        and not (n_previous and policy.move_cost)
+        and not has_groups(prep)
     )
 
 
