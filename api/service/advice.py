@@ -33,6 +33,7 @@ from volmatch.matching.advice import (
     advise_placement,
     advise_volunteer,
 )
+from volmatch.matching.compiled import CompiledRound
 from volmatch.matching.feasibility import feasibility
 from volmatch.models import Placement
 
@@ -76,21 +77,45 @@ def _build(session: Session, round_id: str) -> AdviceBase:
     from volmatch.matching.previous import pair_index
     from volmatch.models import parse_round
 
+    status, mode, vols, pls = _chosen(session, round_id)
     document = session.scalar(select(RoundRow.document).where(RoundRow.id == round_id))
-    result = session.scalar(select(ResultRow.result).where(ResultRow.round_id == round_id))
     prep = prepare(parse_round(document))
     c = prep.compiled
-    known = [
-        a
-        for a in result["assignments"]
-        if a["volunteer"] in c.vindex and a["placement"] in c.pindex
-    ]
-    v = np.array([c.vindex[a["volunteer"]] for a in known], dtype=np.int64)
-    p = np.array([c.pindex[a["placement"]] for a in known], dtype=np.int64)
+    known = [(v, p) for v, p in zip(vols, pls, strict=True) if v in c.vindex and p in c.pindex]
+    v = np.array([c.vindex[a] for a, _ in known], dtype=np.int64)
+    p = np.array([c.pindex[b] for _, b in known], dtype=np.int64)
     at = pair_index(c, prep.pairs, v, p)
     chosen = np.sort(at[at >= 0]).astype(np.intp)
-    exact = is_pure_optimum(prep, str(result["status"]), str(result["mode"]))
+    exact = is_pure_optimum(prep, status, mode)
     return advice_base(prep, chosen, exact)
+
+
+def _version(session: Session, r: RoundRow, stored_at: dt.datetime) -> tuple[str, ...]:
+    """A round's key in the warm rounds: an erasure rewrites stored rounds and results in
+    place, so its mark is part of the version."""
+    return (r.id, str(stored_at), erasures_mark(session))
+
+
+def _chosen(session: Session, round_id: str) -> tuple[str, str, list[str], list[str]]:
+    """A stored result's status, mode and assignments (volunteer and placement ids):
+    from its paging view where it has one (loading arrays: the whole result's JSON is
+    megabytes, a few hundred ms to parse at 10,000 volunteers), else from the result."""
+    from volmatch.api.service.result_pages import ResultView
+    from volmatch.api.service.tables import ResultViewRow
+
+    data = session.scalar(select(ResultViewRow.data).where(ResultViewRow.round_id == round_id))
+    view = None if data is None else ResultView.from_bytes(round_id, data)
+    if view is not None:
+        vols, pls = view.chosen_pairs()
+        return view.status, view.mode, vols, pls
+    result = session.scalar(select(ResultRow.result).where(ResultRow.round_id == round_id))
+    assignments = result["assignments"]
+    return (
+        str(result["status"]),
+        str(result["mode"]),
+        [a["volunteer"] for a in assignments],
+        [a["placement"] for a in assignments],
+    )
 
 
 def advice_base_for(
@@ -98,9 +123,7 @@ def advice_base_for(
 ) -> tuple[str, AdviceBase]:
     """The warm advice base of the current round (or `round_id`), and its id."""
     r, stored_at = _round(session, round_id)
-    # an erasure rewrites stored rounds and results in place: a new version
-    version = (r.id, str(stored_at), erasures_mark(session))
-    return r.id, warm.get(version, lambda: _build(session, r.id))
+    return r.id, warm.get(_version(session, r, stored_at), lambda: _build(session, r.id))
 
 
 def prewarm_round(db: Database, warm: WarmRounds, round_id: str) -> None:
@@ -110,6 +133,23 @@ def prewarm_round(db: Database, warm: WarmRounds, round_id: str) -> None:
     def job() -> None:
         with db.read() as session:
             advice_base_for(session, warm, round_id)
+
+    warm.prewarm(job)
+
+
+def prewarm_current(db: Database, warm: WarmRounds, pool: PoolCache) -> None:
+    """At service start, build in the background what the pages' counts are taken
+    against: the latest round's advice base where it has a result, else the stored pool,
+    so that the first page of the process finds it built."""
+
+    def job() -> None:
+        with db.read() as session:
+            try:
+                advice_base_for(session, warm)
+            except ApiError as exc:
+                if exc.status != NO_RESULT:
+                    raise
+                pool.warm(db)
 
     warm.prewarm(job)
 
@@ -237,19 +277,56 @@ def live_feasibilities(
     except ApiError as exc:
         if exc.status != NO_RESULT:
             raise
-        compiled = pool.compiled(session)
-        return [
-            {
-                "round": None,
-                "placement": d.id,
-                "in_round": False,
-                **feasibility(compiled, d).as_dict(),
-            }
-            for d in drafts
-        ]
+        return _pool_counts(pool.compiled(session), drafts)
+    return _round_counts(rid, base, drafts, who)
+
+
+def _pool_counts(compiled: CompiledRound, drafts: list[Placement]) -> list[dict[str, Any]]:
+    return [
+        {"round": None, "placement": d.id, "in_round": False, **feasibility(compiled, d).as_dict()}
+        for d in drafts
+    ]
+
+
+def _round_counts(
+    rid: str, base: AdviceBase, drafts: list[Placement], who: Principal
+) -> list[dict[str, Any]]:
     out = []
     for draft in drafts:
         doc = advise_placement(base, draft, recommend=False).as_dict()
         doc.pop("recommendations")
         out.append(_answer(rid, doc, who))
     return out
+
+
+def ready_feasibilities(
+    session: Session,
+    db: Database,
+    warm: WarmRounds,
+    pool: PoolCache,
+    drafts: list[Placement],
+    who: Principal,
+) -> list[dict[str, Any]] | None:
+    """`live_feasibilities` where what they count against (the latest round's warm base,
+    or the compiled pool) is built already; else None, with its build started on a
+    background thread. A page shows its list at once and says its counts are being
+    updated, instead of waiting seconds for a build (it never waits: a wait on a thread
+    that competes for the interpreter with the build overran 0.1 s by 0.25 s at
+    10,000 volunteers); the counts it does show are those of the current round or pool."""
+    for draft in drafts:
+        _own_draft(draft, who)
+    try:
+        r, stored_at = _round(session, None)
+    except ApiError as exc:
+        if exc.status != NO_RESULT:
+            raise
+        compiled = pool.ready(session)
+        if compiled is None:
+            pool.warm(db)
+            return None
+        return _pool_counts(compiled, drafts)
+    base = warm.peek(_version(session, r, stored_at))
+    if base is None:
+        prewarm_round(db, warm, r.id)
+        return None
+    return _round_counts(r.id, base, drafts, who)

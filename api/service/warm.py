@@ -20,6 +20,7 @@ the one being built.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -69,6 +70,15 @@ class WarmRounds:
                 self._building.pop(key, None)
             return base
 
+    def peek(self, key: Hashable) -> AdviceBase | None:
+        """The base of `key` if it is built, without building it (a page that must not
+        wait for a build asks this first)."""
+        with self._lock:
+            base = self._bases.get(key)
+            if base is not None:
+                self._bases.move_to_end(key)
+            return base
+
     def prewarm(self, job: Callable[[], object]) -> None:
         """Run `job` (typically one that calls `get`) on the background thread, replacing
         any job asked for earlier and not started yet."""
@@ -91,6 +101,9 @@ class WarmRounds:
                 job()
             except Exception as exc:  # a background build never takes the service down
                 log.warning("background warm-up failed", extra={"exc_type": type(exc).__name__})
+            # A build allocates objects by the million and makes the collector's next full
+            # pass due: made here, in the background, not inside the next page request.
+            gc.collect()
 
     def stop(self, timeout: float) -> None:
         """Drop the build asked for and not started, and wait up to `timeout` seconds for

@@ -90,17 +90,10 @@ class RulesSetup:
 
     def fresh_guide(self) -> NDArray[np.intp] | None:
         """The relaxation's newest choices so far (the child's bound converges while
-        the search runs), None when it has none; or its flow's assignment, when that
-        came too late to start the search from."""
+        the search runs), None when it has none (a search that started without a
+        guide takes the flow's assignment too: `windows._LateGuide`)."""
         relax = None if self.relaxed is None else self.relaxed.latest()
-        if relax is None:
-            return None
-        late = self.guide is None and self.relaxed is not None and self.relaxed.in_background
-        if relax.start is None and late and len(relax.chosen):
-            # the child's first flow came after the search started from the pure
-            # flow's assignment: where the two differ is where to look first
-            return relax.chosen
-        return relax.start
+        return None if relax is None else relax.start
 
     def bound(self, deadline: float | None = None) -> int:
         """The proven bound: the relaxation's (the best found by `deadline`), where it
