@@ -326,9 +326,12 @@ def run_one(db: Database, settings: Settings, worker: str, run_id: str | None = 
     try:
         cmp = run_scenario(parse_round(document), scenario_of(round_id, stored), progress=progress)
     except _LeaseLost:
-        log.warning(
-            "scenario run cancelled or its lease lost; result dropped", extra={"run": c.run_id}
-        )
+        with db.read() as s:
+            now_status = s.scalar(select(ScenarioRun.status).where(ScenarioRun.id == c.run_id))
+        if now_status == "cancelled":
+            log.info("scenario run cancelled; stopped", extra={"run": c.run_id})
+        else:
+            log.warning("scenario run lease lost; result dropped", extra={"run": c.run_id})
     except ScenarioError as exc:
         _finish(
             db,
