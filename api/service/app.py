@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 from volmatch.api.service import idempotency
-from volmatch.api.service.advice import prewarm_round
+from volmatch.api.service.advice import prewarm_current, prewarm_round
 from volmatch.api.service.auth import KeyUsage
 from volmatch.api.service.db import Database, database_for, migrate
 from volmatch.api.service.errors import install_error_handlers
@@ -146,6 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         for t in threads:
             t.start()
+        # the pages' eligible counts: built now, not by the first host to look
+        prewarm_current(db, warm_rounds(app), app.state.pool_cache)
         from volmatch.api.web.render import warm
 
         # not joined: a stop need not wait for it
@@ -162,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for t in threads:
                 t.join(timeout=WORKER_STOP_S)
             warm_rounds(app).stop(timeout=WORKER_STOP_S)
+            app.state.pool_cache.stop(timeout=WORKER_STOP_S)
             db.dispose()
             log.info("service stopped")
 
