@@ -68,7 +68,7 @@ class Neighbourhoods:
         self.locked_v = np.zeros(c.n_volunteers, dtype=np.bool_)
         self.locked_v[pairs.v[locked]] = True
         self.cap = c.round.policy.max_same_nationality_per_placement
-        self._options: dict[int, IntP] = {}
+        self._options: dict[int, tuple[IntP, IntP, IntP]] = {}
 
     def best_candidates(self, cand: IntP) -> IntP:
         """A placement's best candidates of each gender (`cand` best first); under a
@@ -90,13 +90,24 @@ class Neighbourhoods:
             parts.append(mine[:PER_GENDER])
         return np.concatenate(parts)
 
-    def group_options(self, g: int) -> IntP:
-        """The pairs a group brings into a window beyond its placements: every member's
-        pairs at the group's `GROUP_PLACES` best places (placements, or host
+    def group_options(self, g: int, ps: IntP) -> IntP:
+        """The pairs a group brings into a window of the placements `ps`: every
+        member's pairs at the group's `GROUP_PLACES` best places (placements, or host
         countries under `group_together: country`) where all of them can go, by the
-        members' best scores there summed. Every pair of every member made windows of
-        couples 2,900 variables at 10,000 x 2,000 (a fifth of a second each), most of
-        them at places the group would never go."""
+        members' best scores there summed, and (by country) in the countries of `ps`,
+        so that a member can join a window's placement with the others elsewhere in
+        its country. Every pair of every member made windows of couples 2,900
+        variables at 10,000 x 2,000 (a fifth of a second each), most of them at
+        places the group would never go."""
+        best, idx, where = self._group_places(g)
+        if self.prep.compiled.round.policy.group_together != "country":
+            return best
+        c = self.prep.compiled
+        return np.union1d(best, idx[np.isin(where, c.country[ps])]).astype(np.intp)
+
+    def _group_places(self, g: int) -> tuple[IntP, IntP, IntP]:
+        """A group's pairs at its best places (see `group_options`), every member's
+        pairs, and where each of those puts its volunteer (computed once a group)."""
         got = self._options.get(g)
         if got is not None:
             return got
@@ -123,7 +134,7 @@ class Neighbourhoods:
         places = sorted(
             (w for w, k in reach.items() if k == len(members)), key=lambda w: -value[w]
         )[:GROUP_PLACES]
-        got = idx[np.isin(where, places)].astype(np.intp)
+        got = (idx[np.isin(where, places)].astype(np.intp), idx, where.astype(np.intp))
         self._options[g] = got
         return got
 
@@ -191,7 +202,7 @@ class Neighbourhoods:
         into = self.pairs_of_placements(ps)
         extra = [into[in_w[pairs.v[into]]], at[v_w], self.prev_of[v_w]]
         for g in gs:  # group members' own options, so a group can move as one
-            extra.append(self.group_options(g))
+            extra.append(self.group_options(g, ps))
         more = np.concatenate(extra)
         free = np.unique(more[more >= 0]).astype(np.intp)
         fixed = picked[~in_w[pairs.v[picked]]]
