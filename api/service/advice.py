@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, defer
 from volmatch.api.service.auth import Principal
 from volmatch.api.service.db import Database
 from volmatch.api.service.errors import ApiError, not_found
+from volmatch.api.service.jobs import Solved
 from volmatch.api.service.pool_cache import PoolCache
 from volmatch.api.service.result_pages import erasures_mark
 from volmatch.api.service.tables import Job, PlacementRow, ResultRow, RoundRow
@@ -119,20 +120,40 @@ def _chosen(session: Session, round_id: str) -> tuple[str, str, list[str], list[
 
 
 def advice_base_for(
-    session: Session, warm: WarmRounds, round_id: str | None = None
+    session: Session, warm: WarmRounds, round_id: str | None = None, solved: Solved | None = None
 ) -> tuple[str, AdviceBase]:
-    """The warm advice base of the current round (or `round_id`), and its id."""
+    """The warm advice base of the current round (or `round_id`), and its id. Built from
+    `solved` (what the worker solved the round's result from) where it is given and no
+    erasure came since, else from the stored document and result."""
     r, stored_at = _round(session, round_id)
-    return r.id, warm.get(_version(session, r, stored_at), lambda: _build(session, r.id))
+    version = _version(session, r, stored_at)
+    if solved is not None and solved.mark == version[2]:
+        return r.id, warm.get(version, lambda: _from_solved(solved))
+    return r.id, warm.get(version, lambda: _build(session, r.id))
 
 
-def prewarm_round(db: Database, warm: WarmRounds, round_id: str) -> None:
+def _from_solved(solved: Solved) -> AdviceBase:
+    """The advice base of a result from the prepared round and solution it was built
+    from: only its residual network is made (no parsing, eligibility or scoring)."""
+    import numpy as np
+
+    from volmatch.matching.advice import advice_base
+    from volmatch.matching.explain import is_pure_optimum
+
+    exact = is_pure_optimum(solved.prep, solved.status, solved.mode)
+    return advice_base(solved.prep, np.sort(solved.chosen).astype(np.intp), exact)
+
+
+def prewarm_round(
+    db: Database, warm: WarmRounds, round_id: str, solved: Solved | None = None
+) -> None:
     """Build the advice base of a round whose result was just stored, on the warm rounds'
-    background thread, so that its first advice request finds it built."""
+    background thread, so that its first advice request (or explanation) finds it built;
+    from `solved`, what the worker solved it from, where given."""
 
     def job() -> None:
         with db.read() as session:
-            advice_base_for(session, warm, round_id)
+            advice_base_for(session, warm, round_id, solved)
 
     warm.prewarm(job)
 

@@ -133,8 +133,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         if settings.embedded_worker:
             # a stored result's advice is warmed in the background, not by its first asker
+            # from the round the worker prepared and solved: no second preparation
             worker = Worker(
-                db, settings, on_stored=lambda rid: prewarm_round(db, warm_rounds(app), rid)
+                db,
+                settings,
+                on_stored=lambda rid, solved: prewarm_round(db, warm_rounds(app), rid, solved),
             )
             threads.append(
                 threading.Thread(

@@ -28,6 +28,13 @@ document.addEventListener("click", (event) => {
   }
 });
 
+// A form that asks before it is sent: <form data-confirm="Question?"> (without scripts
+// it is sent at once, as its button says).
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+});
+
 // A live line fed by a page endpoint: <p data-live="/url" data-form="ID">. The form's
 // fields are posted (with the CSRF token) a moment after the user stops typing.
 function liveLine(line) {
