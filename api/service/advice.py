@@ -337,6 +337,7 @@ def ready_feasibilities(
         return _pool_counts(compiled, drafts)
     base = warm.peek(_version(session, r, stored_at))
     if base is None:
-        prewarm_round(db, warm, r.id)
+        if not warm.pending():  # else the build asked first (newer, or a hand-over) goes on
+            prewarm_round(db, warm, r.id)
         return None
     return _round_counts(r.id, base, drafts, who)
