@@ -116,3 +116,48 @@ def test_a_stored_result_is_warmed_without_a_request(client: Any) -> None:
     co = client.keys.auth("coordinator")
     assert client.get("/placements/P1/recommendations", headers=co).status_code == 200
     assert list(warm._bases.values()) == [built]
+
+
+@SQLITE_ONLY
+def test_my_needs_leaves_a_pending_background_build_be(client: Any) -> None:
+    """A page that finds the round not built does not replace a build already asked for
+    (the worker's hand-over of what it solved is one): it asks only when none waits."""
+    import threading
+    import time
+
+    from volmatch.api.service.advice import ready_feasibilities
+    from volmatch.api.service.auth import Principal
+    from volmatch.models import Placement
+
+    seed(client)
+    solved_round(client)
+    app = client.app
+    warm = app.state.warm
+    warm.stop(timeout=30)
+    warm.clear()
+    busy, release, ran = threading.Event(), threading.Event(), threading.Event()
+
+    def holding() -> None:
+        busy.set()
+        release.wait(30)
+
+    warm.prewarm(holding)
+    assert busy.wait(30)
+    warm.prewarm(ran.set)  # asked first, not started: the one to keep
+    assert warm.pending()
+    drafts = [Placement.model_validate(plc("D1", host="H01"))]
+    ask = (app.state.db, warm, app.state.pool_cache, drafts, Principal("k", "host", "H01"))
+    with app.state.db.read() as s:
+        assert ready_feasibilities(s, *ask) is None
+    release.set()
+    assert ran.wait(30)  # not replaced
+    warm.stop(timeout=30)
+    builds = warm.builds
+    with app.state.db.read() as s:
+        assert ready_feasibilities(s, *ask) is None  # nothing waits now: it asks
+    deadline = time.monotonic() + 60
+    while warm.builds == builds:
+        assert time.monotonic() < deadline, "the page's build never ran"
+        time.sleep(0.02)
+    with app.state.db.read() as s:
+        assert ready_feasibilities(s, *ask) is not None
