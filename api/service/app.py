@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI
 
 from volmatch.api.service import idempotency
 from volmatch.api.service.advice import prewarm_round
-from volmatch.api.service.auth import KeyUsage
+from volmatch.api.service.auth import KeyUsage, VerifiedKeys
 from volmatch.api.service.db import Database, database_for, migrate
 from volmatch.api.service.errors import install_error_handlers
 from volmatch.api.service.jobs import Worker
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.stopping = threading.Event()
         usage = KeyUsage()
         app.state.key_usage = usage
+        app.state.verified_keys = VerifiedKeys()
         stop = threading.Event()
         threads = [
             threading.Thread(
