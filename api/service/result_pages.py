@@ -9,7 +9,8 @@ included. So when a result is stored, the worker also stores it laid out for pag
 sorting and filtering are integer operations) and each row's JSON, decoded only when a
 page shows it. Reading one back is loading arrays, not parsing; it is then kept in a
 small `ResultViews` cache on the application. Results stored without a view (before
-revision 0006, or erased since) are read from the result itself. Stored results never
+revision 0006, or erased since) are read from the result itself once, on their first
+view, and the view built then is stored (`store_view`). Stored results never
 change but for an erasure (which rewrites ids in place and drops the round's stored
 view), so a cached view is keyed by the round id and the erasures table's count and
 latest time: any erasure makes every view be read again.
@@ -35,8 +36,12 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from volmatch.api.service.db import Database
 from volmatch.api.service.errors import ApiError, invalid, not_found
+from volmatch.api.service.logs import get_logger
 from volmatch.api.service.tables import Erasure, Job, ResultRow, ResultViewRow, RoundRow
+
+log = get_logger("result_pages")
 
 SortKey = Literal[
     "volunteer", "name", "placement", "host", "country", "priority", "score", "start", "months"
@@ -415,6 +420,11 @@ class ResultView:
             "breakdown": a.get("breakdown", {}),
         }
 
+    @property
+    def total_score(self) -> int:
+        """The sum of the assignments' scores: the round's total on the score scale."""
+        return int(self._a["codes_score"].sum())
+
     def assignment_of(self, volunteer: str) -> dict[str, Any] | None:
         """The row of the volunteer's assignment, or None when unplaced or unknown."""
         k = _find(self._a["values_volunteer"], volunteer)
@@ -510,17 +520,46 @@ def erasures_mark(session: Session) -> tuple[int, str]:
     return int(count or 0), str(latest)
 
 
+def store_view(db: Database, round_id: str, mark: tuple[int, str], view: ResultView) -> bool:
+    """Store `view`, built from a round's result read under the erasures mark `mark`, as
+    that round's `result_views` row, unless the round has one already or an erasure
+    happened since (the view would hold ids and names it removed). The round's row is
+    locked first, as the worker and an erasure do, so that an erasure of this round
+    commits wholly before (the mark differs) or after (it drops this row). Whether it
+    was stored."""
+    with db.write() as session:
+        q = select(RoundRow.id).where(RoundRow.id == round_id)
+        if session.get_bind().dialect.name == "postgresql":
+            q = q.with_for_update()
+        if session.execute(q).first() is None or erasures_mark(session) != mark:
+            return False
+        if session.get(ResultRow, round_id) is None or session.scalar(
+            select(ResultViewRow.round_id).where(ResultViewRow.round_id == round_id)
+        ):
+            return False
+        session.add(ResultViewRow(round_id=round_id, data=view.to_bytes()))
+    return True
+
+
 class ResultViews:
     """Parsed results kept per process (at most `kept`, least recently used dropped),
-    each valid until the next erasure; safe to share between request threads."""
+    each valid until the next erasure; safe to share between request threads.
+
+    With `db`, a view built from a result stored without one (before revision 0006, or
+    erased since) is stored too (`store_view`), so that it is parsed once, not once per
+    process and again whenever the cache dropped it."""
 
     def __init__(
         self,
         kept: int = VIEWS_KEPT,
         build: Callable[[str, Mapping[str, Any], Mapping[str, Any]], ResultView] = ResultView.build,
+        db: Callable[[], Database | None] | None = None,
     ) -> None:
         self._kept = kept
         self._build = build
+        self._db = db
+        self.stored = 0
+        """How many views built here were stored (tests check it)."""
         self._lock = threading.Lock()
         self._views: OrderedDict[str, tuple[tuple[int, str], ResultView]] = OrderedDict()
         self.builds = 0
@@ -551,6 +590,7 @@ class ResultViews:
             if document is None:
                 raise not_found("round", round_id)
             view = self._build(round_id, result, document)
+            self._store(round_id, mark, view)
         with self._lock:
             self.builds += 1
             self._views[round_id] = (mark, view)
@@ -558,6 +598,19 @@ class ResultViews:
             while len(self._views) > self._kept:
                 self._views.popitem(last=False)
         return view
+
+    def _store(self, round_id: str, mark: tuple[int, str], view: ResultView) -> None:
+        db = self._db() if self._db is not None else None
+        if db is None:
+            return
+        try:
+            stored = store_view(db, round_id, mark, view)
+        except Exception as exc:  # the page is shown all the same; the next view retries
+            log.warning("storing a result's view failed", extra={"exc_type": type(exc).__name__})
+            return
+        if stored:
+            with self._lock:
+                self.stored += 1
 
     def clear(self) -> None:
         with self._lock:

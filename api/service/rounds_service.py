@@ -14,7 +14,7 @@ import json
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -42,6 +42,7 @@ from volmatch.api.service.schemas import PublicationPublic, RoundCreate, RoundPu
 from volmatch.api.service.settings import Settings
 from volmatch.api.service.state_events import state_events
 from volmatch.api.service.tables import Job, Publication, PublishedAssignment, RoundRow
+from volmatch.api.service.warm import WarmRounds
 from volmatch.models import ErrorItem, InvalidRound, Round, parse_round, round_to_dict
 
 log = get_logger("rounds")
@@ -410,9 +411,27 @@ def explain_pairs(
     they qualify for and only that many of the others): each pair's failed hard rules,
     or what choosing it would cost. 404 for a volunteer or placement the round does not hold.
     Reads in a short session, then works without holding a connection."""
+    return explain_round(db, round_id, who, volunteer, placement, priced, ineligible_limit)[0]
+
+
+def explain_round(
+    db: Database,
+    round_id: str,
+    who: Principal,
+    volunteer: str,
+    placement: str | None = None,
+    priced: PricedRounds | None = None,
+    ineligible_limit: int | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """`explain_pairs`, and what its costs are measured against: `exact` (whether the
+    result is the best round under the hard rules, so that each regret is the exact drop
+    of this round's total) and `optimum` (the total score of that best round; where the
+    result is not it, the regrets are drops of this optimum, docs/explanations.md)."""
     from volmatch.matching.explain import explain_volunteer
 
     with _pricing(db, round_id, who, priced) as (prep, pr, chosen, _):
+        best = pr.net.at[pr.net.at >= 0]
+        facts = {"exact": bool(pr.exact), "optimum": int(prep.scores.total[best].sum())}
         c = prep.compiled
         if volunteer not in c.vindex:
             raise not_found("volunteer in this round", volunteer)
@@ -428,7 +447,7 @@ def explain_pairs(
             only = sorted(mine) + others
         rows = explain_volunteer(pr, chosen, c.vindex[volunteer], only)
     out: list[dict[str, Any]] = json.loads(json.dumps(rows, default=str))
-    return out
+    return out, facts
 
 
 def _priced(
@@ -478,6 +497,22 @@ def _priced(
     return prep, pricing(prep, chosen, exact), chosen, result
 
 
+def _priced_warm(
+    db: Database, round_id: str, who: Principal, warm: WarmRounds
+) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """As `_priced`, from the advice base of the round's version in `warm` (built there,
+    or waited for where it is being built). The fourth item says only whether the result
+    is the pure optimum (`exact`)."""
+    from volmatch.api.service.advice import advice_base_for
+
+    with db.read() as session:
+        _, job = round_header(session, round_id, who)
+        if job.status != "done":
+            stored_result(session, round_id, job)  # the 409 of a round without a result
+        _, base = advice_base_for(session, warm, round_id)
+    return base.prep, base.pricing, base.chosen, {"exact": base.pricing.exact}
+
+
 @contextmanager
 def _pricing(
     db: Database, round_id: str, who: Principal, priced: PricedRounds | None
@@ -504,18 +539,30 @@ class PricedRounds:
     that explaining pairs or advising on needs one after another does not prepare the
     round each time; a round is priced once however many ask at the same time. Each
     entry is used under its own lock. With `views`, the result's assignments come from
-    its paging view (`result_pages.ResultViews`)."""
+    its paging view (`result_pages.ResultViews`).
 
-    def __init__(self, kept: int = PRICED_KEPT, views: ResultViews | None = None) -> None:
+    With `warm` (the app's `warm.WarmRounds`), the pricing is the advice base of the
+    round's version (`_priced_warm`): the very build the advice pages use and the
+    embedded worker starts as soon as it stores a result, so that a round is prepared
+    once per process for its explanations and its advice, and an explanation asked
+    while that build runs waits for it instead of preparing the round a second time."""
+
+    def __init__(
+        self,
+        kept: int = PRICED_KEPT,
+        views: ResultViews | None = None,
+        warm: Callable[[], WarmRounds] | None = None,
+    ) -> None:
         self._kept = kept
         self._views = views
+        self._warm = warm
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, tuple[tuple[int, str], Any, threading.Lock]] = OrderedDict()
         self._building: dict[str, threading.Lock] = {}
         self.builds = 0
 
     def _entry(
-        self, db: Database, round_id: str, who: Principal
+        self, db: Database, round_id: str, who: Principal, ahead: bool = False
     ) -> tuple[tuple[int, str], Any, threading.Lock]:
         with db.read() as session:
             round_header(session, round_id, who)
@@ -531,11 +578,19 @@ class PricedRounds:
                 with self._lock:
                     hit = self._entries.get(round_id)
                 if hit is None or hit[0] != mark:
-                    hit = (mark, _priced(db, round_id, who, self._views), threading.Lock())
-                    # Pricing allocates objects by the million and makes the collector's
-                    # next full pass due: made now, here, not in whichever page request
-                    # comes next (measured: 0.8 s inside a result page, 10,000 volunteers).
-                    gc.collect()
+                    found = (
+                        _priced(db, round_id, who, self._views)
+                        if self._warm is None
+                        else _priced_warm(db, round_id, who, self._warm())
+                    )
+                    hit = (mark, found, threading.Lock())
+                    if ahead:
+                        # Pricing allocates objects by the million and makes the
+                        # collector's next full pass due: made now, in the pricing-ahead
+                        # thread, not in whichever page request comes next (measured: 0.8
+                        # s inside a result page, 10,000 volunteers). Not where a request
+                        # waits for the pricing: it would wait for the pass too (0.1-0.4 s).
+                        gc.collect()
                     with self._lock:
                         self.builds += 1
                         self._entries[round_id] = hit
@@ -566,7 +621,7 @@ class PricedRounds:
 
         def run() -> None:
             try:
-                self._entry(db, round_id, who)
+                self._entry(db, round_id, who, ahead=True)
             except Exception as exc:  # asked again on Explain, which shows the error
                 log.warning("pricing ahead failed", extra={"exc_type": type(exc).__name__})
 

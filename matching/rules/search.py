@@ -70,6 +70,11 @@ PERTURB_MAX = 40
 """Volunteers a restart takes out at most: about what a few windows place anew, so
 that a large round's restart is repaired before its clock runs out."""
 
+FRESH_STARTS = 1
+"""Guides that come after the start whose greedy repair is offered as a start: the
+first is the bound's flow (worth a repair, seconds of greedy under load for groups);
+later ones differ from it in a few placements, which the windows fix."""
+
 LocalHood = Callable[[Local, View], list[Move]]
 """A local neighbourhood: the moves it offers on an assignment."""
 
@@ -85,6 +90,7 @@ def improve(
     floors: dict[str, int] | None = None,
     guide: IntP | None = None,
     fresh_guide: Callable[[], IntP | None] | None = None,
+    fresh_start: Callable[[IntP], IntP] | None = None,
 ) -> tuple[IntP, dict[str, int], dict[str, object]]:
     """Improve `picked` window by window until `deadline` (a perf_counter() value).
 
@@ -94,12 +100,15 @@ def improve(
     to optimality, or after many windows without gain (small rounds finish well
     before the clock, so their results do not depend on it). `guide` (an assignment,
     or nearly one, worth more) sets the last tier's first windows: where it differs;
-    `fresh_guide` may offer a newer one when those are done. Returns the new
+    `fresh_guide` may offer a newer one when those are done; `fresh_start` repairs
+    the first guide that comes when the search began without one, and that repair
+    replaces the assignment when it is better (`FRESH_STARTS`). Returns the new
     assignment, the floors and statistics.
     """
     search = _Search(
         prep, policy, picked, locked, prev_pair, solve_window, floors, guide, fresh_guide
     )
+    search.fresh_start = fresh_start
     start = time.perf_counter()
     names = search.names
     for k, name in enumerate(names):
@@ -180,6 +189,8 @@ class _Search:
         self.prev_v = np.array(sorted(prev_pair), dtype=np.intp)
         self.locked = np.asarray(locked, dtype=np.intp)
         self._local: Local | None = None
+        self.fresh_start: Callable[[IntP], IntP] | None = None
+        self.fresh_starts = 0
         # the local neighbourhoods of the rules this round has
         self.hoods: list[tuple[str, LocalHood]] = []
         if (prep.compiled.group >= 0).any():
@@ -207,6 +218,25 @@ class _Search:
             if isinstance(win, Window) and self._try(tier, win, until):
                 break
         self._back_to_incumbent(tier)
+
+    def _start_from(self, tier: _Tier, guide: IntP) -> None:
+        """The repair of a guide that came after the start (`fresh_start`), kept when
+        it keeps every hard rule and the earlier tiers' floors and is better on this
+        tier (at most `FRESH_STARTS` times)."""
+        if self.fresh_start is None or self.fresh_starts >= FRESH_STARTS:
+            return
+        self.fresh_starts += 1
+        cand = self.fresh_start(guide)
+        vals = self.ev.values(cand)
+        floors = [self.floors.get(m, self.values[j]) for j, m in enumerate(self.names[: tier.k])]
+        if any(vals[j] < floors[j] for j in range(tier.k)) or vals[tier.k] <= self.values[tier.k]:
+            return
+        if self.ev.breaches(cand, self.locked):
+            return
+        self.stats["fresh_starts"] = self.stats.get("fresh_starts", 0) + 1
+        self._keep(cand, vals)
+        tier.stale = tier.switched = 0
+        tier.gained = True
 
     def _back_to_incumbent(self, tier: _Tier) -> None:
         """After restarts, the best of the incumbent and the current assignment on
@@ -311,6 +341,7 @@ class _Search:
             if newer is not None and newer is not self.guide:
                 self.guide, tier.rounds = newer, 0
                 self.stats["guides"] = self.stats.get("guides", 1) + 1
+                self._start_from(tier, newer)
                 tier.guided = self._guided_windows(self.guide)
         if (
             not tier.guided

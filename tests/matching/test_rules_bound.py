@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from tests.matching.rounds import proven_score_round
 from tests.strategies import SHAPES, ruled_docs, shaped_docs
 from volmatch.matching import solve_round
-from volmatch.matching.prepared import prepare
-from volmatch.matching.rules.bound import relaxation
+from volmatch.matching.constraints.budget import placement_costs
+from volmatch.matching.prepared import locked_pair_indices, prepare
+from volmatch.matching.rules.bound import PricedStart, priced_start, relaxation
 from volmatch.models import parse_round
 
 
@@ -114,6 +115,82 @@ def test_relaxation_bounds_the_optimum_on_every_shape(shape: str, data: st.DataO
     for decompose in (False, True):
         assert _relaxation_of(r, decompose) >= result.objective, decompose
     assert result.bound >= result.objective
+    priced = _priced_of(r)
+    if priced is not None:
+        # every flow of the priced start's search bounds the round too
+        assert priced.bound >= result.objective
+
+
+def _priced_of(r: Any) -> PricedStart | None:
+    """The priced start of a round, its previous pairs and locks in."""
+    from volmatch.matching.prepared import locked_pair_indices
+    from volmatch.matching.previous import previous_pairs
+
+    prep = prepare(r)
+    prev = previous_pairs(prep.compiled, prep.pairs)
+    prev_idx = np.array([i for i in prev.values() if i >= 0], dtype=np.intp)
+    return priced_start(prep, r.policy, locked_pair_indices(prep), prev_idx, len(r.previous))
+
+
+@settings(max_examples=40, deadline=None)
+@given(ruled_docs(), st.integers(0, 3000))
+def test_priced_start_keeps_the_budget_and_bounds_the_optimum(
+    d: dict[str, Any], total: int
+) -> None:
+    """The priced flows either side of the budget: the one that overspent is trimmed
+    to the budget, the other keeps it as it is, and each flow's bound is at least
+    CP-SAT's proven optimum."""
+    countries = sorted({p["country"] for p in d["placements"]})
+    d["policy"]["budget"] = {
+        "total": total,
+        "cost": {c: 200 + 100 * i for i, c in enumerate(countries)},
+    }
+    got = proven_score_round(d, 0, False)
+    if got is None:
+        return
+    r, result = got
+    priced = _priced_of(r)
+    if priced is None:
+        return  # no pair scores above zero: no multiplier to search
+    assert priced.flows >= 1
+    if not getattr(result, "conflicts", None):
+        assert priced.bound >= result.objective
+    prep = prepare(r)
+    cost = placement_costs(prep.compiled, r.policy)[prep.pairs.p]
+    locked = locked_pair_indices(prep)
+    for start in (priced.over, priced.under):
+        if start is None:
+            continue
+        assert len(np.unique(prep.pairs.v[start])) == len(start)  # one pair a volunteer
+        spent = int(cost[start].sum())
+        # locks stay whatever they cost; the rest keeps the budget
+        assert spent <= total or set(locked.tolist()) >= set(start.tolist())
+
+
+def test_priced_start_finds_the_trade_the_greedy_misses() -> None:
+    """Two volunteers, one slot each at a dear and a cheap placement, money for one
+    dear or two cheap: the best scores first spend it all on the dear placement; the
+    priced flows place both cheaply, which is the optimum."""
+    from tests.helpers import doc, plc, vol
+
+    d = doc(
+        [vol("V1", skills={"teaching": 5}), vol("V2", skills={"teaching": 4})],
+        [
+            plc("P1", slots=1, country="NP", desired_skills={"teaching": 5}),
+            plc("P2", host="H2", slots=2, country="KE"),
+        ],
+        budget={"total": 1000, "cost": {"NP": 1000, "KE": 500}},
+    )
+    r = parse_round(d)
+    prep = prepare(r)
+    none = np.zeros(0, dtype=np.intp)
+    priced = priced_start(prep, r.policy, none, none, 0)
+    assert priced is not None
+    starts = [s for s in (priced.over, priced.under) if s is not None]
+    best = max(starts, key=lambda s: int(prep.scores.total[s].sum()))
+    assert len(best) == 2 and set(prep.pairs.p[best].tolist()) == {1}
+    result = solve_round(r)
+    assert int(prep.scores.total[best].sum()) == result.objective <= priced.bound
 
 
 def test_couples_bound_leaves_out_pairs_the_couple_cannot_share() -> None:

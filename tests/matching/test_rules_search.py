@@ -98,3 +98,57 @@ def test_stalled_windows_switch_to_the_local_moves_and_restarts_keep_the_best() 
     assert 1 <= stats["restarts"] <= RESTARTS
     where = checked_assignment(r, prep, picked)
     assert set(where) == {"A", "B", "C", "D"}  # A placed: the start had three
+
+
+@pytest.mark.parametrize("better", [True, False])
+def test_a_guide_that_comes_late_is_repaired_into_a_start_when_better(better: bool) -> None:
+    """A search that began without the bound's guide (its first flow came after the
+    start's wait) repairs the first guide that comes and keeps the repair only when it
+    is better, every rule kept (windows here never gain: a stub solver)."""
+    import time
+
+    from tests.helpers import doc, plc, vol
+    from tests.matching.rounds import checked_assignment, local_start
+    from volmatch.matching.previous import pair_index
+    from volmatch.matching.rules.search import improve
+
+    d = doc(
+        [vol("A"), vol("B"), vol("C")],
+        [plc("P1", slots=2), plc("P2", host="H2"), plc("P3", host="H3")],
+        max_per_host=2,
+    )
+    r, prep, local, start = local_start(d, [("A", "P1")])
+    c = prep.compiled
+    full = np.sort(
+        pair_index(
+            c,
+            prep.pairs,
+            np.array([c.vindex[x] for x in "ABC"], dtype=np.int64),
+            np.array([c.pindex[x] for x in ("P1", "P2", "P3")], dtype=np.int64),
+        )
+    ).astype(np.intp)
+    offered: list[Any] = []
+
+    def repair(guide: Any) -> Any:
+        offered.append(guide)
+        return guide if better else start[:0]
+
+    picked, _, stats = improve(
+        prep,
+        r.policy,
+        start,
+        local.locked,
+        {},
+        lambda *_: None,
+        time.perf_counter() + 2,
+        fresh_guide=lambda: full,
+        fresh_start=repair,
+    )
+    assert len(offered) == 1  # once, the first guide only
+    where = checked_assignment(r, prep, picked)
+    if better:
+        assert stats["fresh_starts"] == 1
+        assert where == {"A": "P1", "B": "P2", "C": "P3"}
+    else:
+        assert "fresh_starts" not in stats
+        assert len(where) >= 1

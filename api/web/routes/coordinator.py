@@ -36,7 +36,7 @@ from volmatch.api.service.queries import latest_publication, published_assignmen
 from volmatch.api.service.result_pages import AssignmentQuery, ResultView, ResultViews
 from volmatch.api.service.rounds_service import (
     cancel,
-    explain_pairs,
+    explain_round,
     is_published,
     progress_events,
     publish,
@@ -611,7 +611,7 @@ def explain_page(request: Request, round_id: str, user: CoordinatorPage, db: DbD
         r, _ = _header(session, round_id, user)
         view = _views(request).get(session, r.id)
     try:
-        rows = explain_pairs(
+        rows, facts = explain_round(
             db,
             r.id,
             user.principal,
@@ -636,6 +636,21 @@ def explain_page(request: Request, round_id: str, user: CoordinatorPage, db: DbD
     )
     ineligible = [x for x in rows if not x.get("eligible")]
     shown = eligible[:EXPLAIN_ROWS] + ineligible[:EXPLAIN_ROWS]
+    from volmatch.api.web.i18n import page_language, translator
+
+    tr = translator(page_language(request))
+    # Where the result is not the best round under the hard rules (policy rules, stable
+    # mode), each regret is a drop of that round's total, not of this one's: this round
+    # is `gap` points below it, so a pair with regret R leaves any round that keeps the
+    # rules and holds the pair at least R - gap points below this one (docs/explanations.md).
+    exact = bool(facts["exact"])
+    gap = max(0, int(facts["optimum"]) - view.total_score)
+    for x in eligible:
+        regret = x.get("regret")
+        x["said"] = _reasons([x["reason"]], tr.gettext)[0] if x.get("reason") else x["outcome"]
+        if not exact and regret is not None:
+            here = x.get("reason", {}).get("code") == "pair_assigned"
+            x["at_least"] = 0 if here else max(0, int(regret) - gap)
     return render(
         request,
         "coordinator/explain.html",
@@ -645,6 +660,12 @@ def explain_page(request: Request, round_id: str, user: CoordinatorPage, db: DbD
         placement=placement,
         person=view.name_of(volunteer),
         assigned=view.assignment_of(volunteer),
+        exact=exact,
+        stable=view.mode == "stable",
+        proven=view.status == "optimal",
+        optimum=int(facts["optimum"]),
+        total=view.total_score,
+        gap=gap,
         eligible=eligible[:EXPLAIN_ROWS],
         n_eligible=len(eligible),
         ineligible=ineligible[:EXPLAIN_ROWS],

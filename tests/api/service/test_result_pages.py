@@ -370,3 +370,44 @@ def test_unknown_and_unfinished_rounds(database: Any) -> None:
         with pytest.raises(ApiError) as err:
             views.get(s, running)
         assert err.value.status == 409
+
+
+def test_a_result_without_a_view_gets_one_stored_on_its_first_view(database: Any) -> None:
+    """A result stored before revision 0006 is parsed once: its view is stored, so that
+    the next process (or the next view once the cache dropped it) reads arrays."""
+    from volmatch.api.service.tables import ResultViewRow
+
+    views = ResultViews(db=lambda: database)
+    rid = _store(database)
+    with database.read() as s:
+        first = views.get(s, rid)
+    assert views.stored == 1
+    with database.read() as s:
+        assert s.get(ResultViewRow, rid) is not None
+    again = ResultViews(build=_no_build, db=lambda: database)  # a new process
+    with database.read() as s:
+        view = again.get(s, rid)
+    assert again.stored == 0
+    assert view.assignments == first.assignments
+    assert view.unmatched_page().rows == first.unmatched_page().rows
+
+
+def test_a_view_built_before_an_erasure_is_not_stored(database: Any) -> None:
+    """The erasure happened between reading the result and storing its view: the view
+    names the erased volunteer, so it is not stored (the next view reads again)."""
+    from volmatch.api.service.privacy import erase_volunteer
+    from volmatch.api.service.result_pages import erasures_mark, store_view
+    from volmatch.api.service.tables import ResultViewRow, VolunteerRow
+
+    rid = _store(database)
+    with database.read() as s:
+        mark = erasures_mark(s)
+        view = ResultViews().get(s, rid)
+    with database.write() as s:
+        s.add(VolunteerRow(id="V1", data=vol("V1", name="Ana")))
+        s.flush()
+        erase_volunteer(s, "V1")
+    assert not store_view(database, rid, mark, view)
+    with database.read() as s:
+        assert s.get(ResultViewRow, rid) is None
+        assert store_view(database, rid, erasures_mark(s), ResultViews().get(s, rid))
