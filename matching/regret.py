@@ -53,6 +53,11 @@ UNREACHABLE: Final = -1
 
 _NO_SCORE: Final = np.iinfo(np.int64).min
 
+FULL_PASS_SHARE: Final = 8
+"""A Bellman-Ford level relaxes every edge (one `reduceat` over the edges grouped by
+head) once the edges out of the nodes that changed are at least 1/8 of them: scattering
+a minimum per edge (`np.minimum.at`) costs about eight times a reduced pass per edge."""
+
 
 class NotOptimal(ValueError):
     """The assignment given is not optimal: its residual network has a negative cycle."""
@@ -141,10 +146,15 @@ class ResidualNetwork:
             self.pp[locked], minlength=npl
         )
         # a pair can be used when its volunteer may move and a slot of its placement is
-        # not held by a lock (the pairs the flow of `pure` sees)
-        self.usable = (self.free_capacity > 0)[self.pp]
-        if len(locked):
-            self.usable &= ~self.locked_v[self.pv]
+        # not held by a lock (the pairs the flow of `pure` sees): every pair, in rounds
+        # without locks and with a slot at every placement (no gather over the pairs)
+        self._all_usable = not len(locked) and bool(np.all(self.free_capacity > 0))
+        if self._all_usable:
+            self.usable = np.ones(len(self.pp), dtype=np.bool_)
+        else:
+            self.usable = (self.free_capacity > 0)[self.pp]
+            if len(locked):
+                self.usable &= ~self.locked_v[self.pv]
         movers = chosen[~self.locked_v[self.pv[chosen]]]
         self.fill = np.bincount(self.pp[movers], minlength=npl)
         """Per placement: the volunteers placed there who may move."""
@@ -174,17 +184,24 @@ class ResidualNetwork:
         `cost` and `via` (the volunteer whose move the edge is, or -1)."""
         npl, S, T = self.n_placements, self.source, self.sink
         pv, pp, w = self.pv, self.pp, self.score
-        home = self.at[pv]
-        chosen = np.zeros(len(pv), dtype=np.bool_)
-        chosen[self.at[self.at >= 0]] = True
-        placed = home >= 0
-        # pairs of placed volunteers other than their own: the moves (masks, not an
-        # arange compared with `home`: one pass less over every pair)
-        move = np.flatnonzero(placed & self.usable & ~chosen)
-        if not _grouped_by(pp):
+        placed_v = self.at >= 0
+        # per pair: its volunteer is placed (a gather of booleans, not of the homes)
+        placed = placed_v[pv]
+        waiting_mask = ~placed
+        if not self._all_usable:
+            waiting_mask &= self.usable
+            placed &= self.usable
+        waiting = np.flatnonzero(waiting_mask)
+        del waiting_mask
+        # pairs of placed volunteers other than their own: the moves (their own pairs
+        # taken out of the mask in place: one pass less over every pair)
+        placed[self.at[placed_v]] = False
+        move = np.flatnonzero(placed)
+        del placed
+        grouped = _grouped_by(pp)
+        if not grouped:
             move = move[np.argsort(pp[move], kind="stable")]
         m_v = pv[move]
-        waiting = np.flatnonzero(~placed & self.usable)
         self.waiting = waiting
         """The usable pairs of unplaced volunteers."""
         best_score, best_pair = self._best_waiting(waiting)
@@ -193,7 +210,11 @@ class ResidualNetwork:
         """Per placement: the pair of the best unplaced volunteer who could come, or -1."""
         self.anyone_waiting = bool(len(waiting))
         has_unfill = self.fill > 0
-        n_moves = np.bincount(pp[move], minlength=npl)
+        if grouped:  # the moves come in placement order: count them by their bounds
+            bounds = np.searchsorted(pp, np.arange(npl + 1, dtype=pp.dtype))
+            n_moves = np.diff(np.searchsorted(move, bounds))
+        else:
+            n_moves = np.bincount(pp[move], minlength=npl)
         s_tails = np.concatenate([pp[movers], [T] if self.anyone_waiting else []])
         t_tails = np.concatenate([np.flatnonzero(self.open), [S] if len(movers) else []])
         counts = np.concatenate(
@@ -264,16 +285,27 @@ class ResidualNetwork:
         rows = np.flatnonzero(np.diff(self.indptr) > 0)
         if len(rows) == 0:
             return d
+        starts = self.indptr[rows]
+        n_out = np.diff(out_ptr)
+        n_edges = len(self.tail)
         # the first level: every edge
         via = self.cost if start is None else d[self.tail] + self.cost
-        best = np.minimum.reduceat(via, self.indptr[rows])
+        best = np.minimum.reduceat(via, starts)
         lower = best < d[rows]
         changed = rows[lower]
         d[changed] = best[lower]
         for _ in range(n + 1):
             if len(changed) == 0:
                 return d
-            edges = out_edges[segment_ranges(out_ptr[changed], np.diff(out_ptr)[changed])]
+            if int(n_out[changed].sum()) * FULL_PASS_SHARE >= n_edges:
+                # most edges leave a node that changed: a pass over every edge, grouped
+                # by head, costs less than scattering their minima (`np.minimum.at`)
+                best = np.minimum.reduceat(d[self.tail] + self.cost, starts)
+                lower = best < d[rows]
+                changed = rows[lower]
+                d[changed] = best[lower]
+                continue
+            edges = out_edges[segment_ranges(out_ptr[changed], n_out[changed])]
             heads = self.head[edges]
             reach = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
             np.minimum.at(reach, heads, d[self.tail[edges]] + self.cost[edges])

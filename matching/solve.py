@@ -8,6 +8,7 @@ none of them imports it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Literal
 
 from volmatch.matching.prepared import Prepared, Progress, Solution, prepare
@@ -38,13 +39,16 @@ def solve_round(
     progress: Progress | None = None,
     audit: bool = False,
     reserves: int = 0,
+    keep: Callable[[Prepared, Solution], None] | None = None,
 ) -> Result:
     """Run one matching round; `mode` and `time_limit_s` override the policy's.
 
     With `audit`, the result also carries a stability audit (blocking pairs, price of
     stability) under `stability`. With `reserves` > 0, every placement's reserve list
     of that many volunteers, with their costs, under `reserves` (`docs/lifecycle.md`).
-    Raises `InfeasibleRound` when the coordinator's locks cannot all hold.
+    Raises `InfeasibleRound` when the coordinator's locks cannot all hold. `keep` is
+    handed the prepared round and its solution once the result is built (a service keeps
+    them for explanations and advice instead of preparing the round again).
     """
     policy = r.policy
     if mode is not None and mode != policy.mode:
@@ -63,4 +67,7 @@ def solve_round(
         t0 = time.perf_counter()
         sol.extra["stability"] = stability_audit(prep, sol)
         prep.timings["audit"] = time.perf_counter() - t0
-    return build_result(prep, sol, policy.mode, progress, reserves=reserves)
+    result = build_result(prep, sol, policy.mode, progress, reserves=reserves)
+    if keep is not None:
+        keep(prep, sol)
+    return result

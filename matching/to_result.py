@@ -208,12 +208,13 @@ def _reasons(
     any, is put in `nets` (the reserve lists price on it too)."""
     c, pairs = prep.compiled, prep.pairs
     n_v = np.bincount(pairs.v, minlength=c.n_volunteers)
-    n_p = np.bincount(pairs.p, minlength=c.n_placements)
+    n_p = _pairs_per_placement(pairs.p, c.n_placements)
     with_v, with_p = unmatched[n_v[unmatched] > 0], open_p[n_p[open_p] > 0]
 
     def without_pairs() -> tuple[dict[int, Explained], dict[int, Explained]]:
+        said: dict[int, str] = {}  # reasons shared by many volunteers, said once
         why_v = {
-            vi: _explained(None, None, parts)
+            vi: _explained(None, None, parts, said)
             for vi, parts in volunteers_without_pairs(c, unmatched[n_v[unmatched] == 0]).items()
         }
         why_p = {
@@ -228,7 +229,10 @@ def _reasons(
         def with_pairs() -> tuple[dict[int, Explained], dict[int, Explained]]:
             pr = pricing(prep, sol.chosen, exact).priced(with_v, bool(len(with_p)))
             nets.append(pr.net)
-            return unplaced_reasons(pr, with_v, filled, n_v), open_reasons(pr, with_p, filled)
+            return (
+                unplaced_reasons(pr, with_v, filled, n_v),
+                open_reasons(pr, with_p, filled, n_p),
+            )
 
         if len(pairs) >= OVERLAP_FROM:
             # the residual network is numpy work that releases the interpreter's lock,
@@ -267,8 +271,29 @@ def _reasons(
     return why_v, why_p
 
 
-def _explained(cost: int | None, other: int | None, parts: list[Reason]) -> Explained:
-    return Explained(cost, other, parts, [text_of(r) for r in parts])
+def _pairs_per_placement(pp: NDArray[np.integer], n_placements: int) -> NDArray[np.int64]:
+    """Eligible pairs per placement: from the bounds of each placement's run where the
+    pairs come grouped by placement (as `Pairs` keeps them), else counted."""
+    if len(pp) > 1 and bool(np.any(pp[1:] < pp[:-1])):
+        return np.bincount(pp, minlength=n_placements)
+    bounds = np.searchsorted(pp, np.arange(n_placements + 1, dtype=pp.dtype))
+    return np.diff(bounds).astype(np.int64)
+
+
+def _explained(
+    cost: int | None, other: int | None, parts: list[Reason], said: dict[int, str] | None = None
+) -> Explained:
+    """The reasons with their sentences (`said`: sentences by the id of their reason, for
+    reasons that records share)."""
+    if said is None:
+        return Explained(cost, other, parts, [text_of(r) for r in parts])
+    texts = []
+    for r in parts:
+        text = said.get(id(r))
+        if text is None:
+            text = said[id(r)] = text_of(r)
+        texts.append(text)
+    return Explained(cost, other, parts, texts)
 
 
 def _closest(c: Any, parts: list[Reason]) -> int | None:

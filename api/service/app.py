@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 from volmatch.api.service import idempotency
-from volmatch.api.service.advice import prewarm_round
+from volmatch.api.service.advice import prewarm_current, prewarm_round
 from volmatch.api.service.auth import KeyUsage, VerifiedKeys
 from volmatch.api.service.db import Database, database_for, migrate
 from volmatch.api.service.errors import install_error_handlers
@@ -146,8 +146,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         if settings.embedded_worker:
             # a stored result's advice is warmed in the background, not by its first asker
+            # from the round the worker prepared and solved: no second preparation
             worker = Worker(
-                db, settings, on_stored=lambda rid: prewarm_round(db, warm_rounds(app), rid)
+                db,
+                settings,
+                on_stored=lambda rid, solved: prewarm_round(db, warm_rounds(app), rid, solved),
             )
             threads.append(
                 threading.Thread(
@@ -156,6 +159,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         for t in threads:
             t.start()
+        # the pages' eligible counts: built now, not by the first host to look
+        prewarm_current(db, warm_rounds(app), app.state.pool_cache)
         from volmatch.api.web.render import warm
 
         # not joined: a stop need not wait for it
@@ -173,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for t in threads:
                 t.join(timeout=WORKER_STOP_S)
             warm_rounds(app).stop(timeout=WORKER_STOP_S)
+            app.state.pool_cache.stop(timeout=WORKER_STOP_S)
             db.dispose()
             log.info("service stopped")
 

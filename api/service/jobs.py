@@ -78,6 +78,19 @@ def gap(objective: int | None, bound: int | None) -> float | None:
     return round(abs(bound - objective) / max(1, abs(bound)), 6)
 
 
+@dataclass(frozen=True)
+class Solved:
+    """What a stored result was solved from, as the worker had it: the prepared round
+    (`matching.Prepared`), the chosen pair indices, the result's status and mode, and
+    the erasures mark at the commit (the result is exactly this only while it holds)."""
+
+    prep: Any
+    chosen: Any
+    status: str
+    mode: str
+    mark: tuple[int, str]
+
+
 @dataclass
 class Claim:
     round_id: str
@@ -93,14 +106,15 @@ class Worker:
         db: Database,
         settings: Settings,
         name: str | None = None,
-        on_stored: Callable[[str], None] | None = None,
+        on_stored: Callable[[str, Solved | None], None] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.name = name or worker_name()
         self.on_stored = on_stored
-        """Called with a round's id once its result is committed (the service warms the
-        round's advice in the background)."""
+        """Called with a round's id once its result is committed, and what it was solved
+        from where the stored result is exactly what was solved (the service warms the
+        round's explanations and advice from it in the background)."""
 
     # -- claiming ---------------------------------------------------------------------
 
@@ -297,7 +311,8 @@ class Worker:
             if document is None:
                 raise LeaseLost
             r = parse_round(document)
-            result = solve_round(r, progress=progress)
+            kept: list[tuple[Any, Any]] = []
+            result = solve_round(r, progress=progress, keep=lambda *pair: kept.append(pair))
             if r.policy.host_reliability_kpi:
                 result = self._with_outcome_kpis(r, result)
             self._finish(
@@ -307,6 +322,7 @@ class Worker:
                 started=started,
                 solved=document,
                 stages=stages,
+                prepared=kept[0] if kept else None,
             )
         except Cancelled:
             self._finish(claim, "cancelled", started=started)
@@ -369,10 +385,15 @@ class Worker:
         error: dict[str, Any] | None = None,
         solved: dict[str, Any] | None = None,
         stages: list[str] | None = None,
+        prepared: tuple[Any, Any] | None = None,
     ) -> None:
         """Store the outcome, only while the job is still ours (the fencing token), with
-        the ids of volunteers erased since `solved` was read pseudonymised."""
-        from volmatch.api.service.result_pages import view_row
+        the ids of volunteers erased since `solved` was read pseudonymised. `prepared`:
+        the prepared round and solution the result was built from, handed to `on_stored`
+        with the erasures mark of the commit unless an erasure renamed ids meanwhile."""
+        from volmatch.api.service.result_pages import erasures_mark, view_row
+
+        handover: Solved | None = None
 
         # The paging view is laid out before the write transaction (a second at 50,000
         # volunteers), again inside only if an erasure renamed ids meanwhile.
@@ -394,6 +415,14 @@ class Worker:
             job = session.execute(q).scalar_one_or_none()
             if solved is not None and current is not None:
                 renamed = erased_since(solved, current.document)
+                if prepared is not None and result is not None and not renamed:
+                    handover = Solved(
+                        prepared[0],
+                        prepared[1].chosen,
+                        str(result["status"]),
+                        str(result["mode"]),
+                        erasures_mark(session),
+                    )
                 if renamed:
                     result = scrub_ids(result, renamed) if result is not None else None
                     error = scrub_ids(error, renamed) if error is not None else None
@@ -432,4 +461,4 @@ class Worker:
             extra={"status": status, "worker": self.name, "seconds": progress["elapsed_s"]},
         )
         if stored and self.on_stored is not None:
-            self.on_stored(claim.round_id)
+            self.on_stored(claim.round_id, handover)

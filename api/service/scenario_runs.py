@@ -8,6 +8,11 @@ row as each variant finishes, and stores the comparison under the token. A worke
 dies mid-run loses nothing: its lease expires and another worker takes the run over
 from the start; after `max_attempts` such losses the run fails, saying so. Any page or
 API process reads the row (`read_run`, and `progress_events` as server-sent events).
+
+`cancel` ends a queued or running run at once (status `cancelled`, its event stream
+ends): a queued run is never claimed, and a running one fails the worker's next lease
+renewal (the fencing's `status == "running"`), so the worker drops its work at the next
+variant solved or heartbeat and stores nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from starlette.requests import Request
 
 from volmatch.api.service.db import Database
 from volmatch.api.service.logs import get_logger
+from volmatch.api.service.queries import lock_row
 from volmatch.api.service.settings import Settings
 from volmatch.api.service.state_events import state_events
 from volmatch.api.service.tables import RoundRow, ScenarioRun, utcnow
@@ -36,11 +42,12 @@ log = get_logger("scenario_runs")
 
 RECENT_RUNS = 20
 """Runs listed on the planner's start page."""
-TERMINAL = frozenset({"done", "failed"})
+TERMINAL = frozenset({"done", "failed", "cancelled"})
 
 
 class _LeaseLost(Exception):
-    """Another worker took the run over (our lease expired): drop our work."""
+    """Another worker took the run over (our lease expired), or the run was cancelled:
+    drop our work."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,7 @@ class RunView:
     round_id: str
     name: str
     status: str
-    """queued, running, done or failed."""
+    """queued, running, done, failed or cancelled."""
     done: int
     total: int
     current: str
@@ -104,6 +111,24 @@ def read_run(session: Session, run_id: str) -> RunView | None:
 def recent_runs(session: Session, limit: int = RECENT_RUNS) -> list[RunView]:
     rows = session.scalars(select(ScenarioRun).order_by(ScenarioRun.created_at.desc()).limit(limit))
     return [_view(r) for r in rows]
+
+
+def cancel(session: Session, run_id: str) -> RunView | None:
+    """Cancel a queued or running run (None where it does not exist); `RunFinished` once
+    it has finished. The worker running it notices at its next lease renewal."""
+    row = lock_row(session, ScenarioRun, run_id)
+    if row is None:
+        return None
+    if row.status in TERMINAL:
+        raise RunFinished(row.status)
+    now = utcnow()
+    row.status, row.finished_at, row.lease_until = "cancelled", now, None
+    session.flush()
+    return _view(row)
+
+
+class RunFinished(Exception):
+    """The run to cancel has finished already (its status is the message)."""
 
 
 def scenario_of(round_id: str, stored: dict[str, Any]) -> Scenario:
@@ -258,7 +283,8 @@ def _finish(db: Database, c: RunClaim, **fields: Any) -> None:
         )
     if getattr(res, "rowcount", 0) != 1:
         log.warning(
-            "scenario run taken over before finishing; outcome dropped", extra={"run": c.run_id}
+            "scenario run cancelled or taken over before finishing; outcome dropped",
+            extra={"run": c.run_id},
         )
 
 
@@ -300,7 +326,12 @@ def run_one(db: Database, settings: Settings, worker: str, run_id: str | None = 
     try:
         cmp = run_scenario(parse_round(document), scenario_of(round_id, stored), progress=progress)
     except _LeaseLost:
-        log.warning("scenario run lease lost; result dropped", extra={"run": c.run_id})
+        with db.read() as s:
+            now_status = s.scalar(select(ScenarioRun.status).where(ScenarioRun.id == c.run_id))
+        if now_status == "cancelled":
+            log.info("scenario run cancelled; stopped", extra={"run": c.run_id})
+        else:
+            log.warning("scenario run lease lost; result dropped", extra={"run": c.run_id})
     except ScenarioError as exc:
         _finish(
             db,

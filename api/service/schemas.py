@@ -249,7 +249,7 @@ class ScenarioRunPublic(BaseModel):
     id: str
     round_id: str = Field(description="The base round.")
     name: str
-    status: Literal["queued", "running", "done", "failed"]
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
     attempts: int = Field(description="Workers that claimed it (more than 1: one stopped).")
     progress: ScenarioRunProgress
     comparison: dict[str, Any] | None = Field(

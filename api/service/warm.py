@@ -70,6 +70,15 @@ class WarmRounds:
                 self._building.pop(key, None)
             return base
 
+    def peek(self, key: Hashable) -> AdviceBase | None:
+        """The base of `key` if it is built, without building it (a page that must not
+        wait for a build asks this first)."""
+        with self._lock:
+            base = self._bases.get(key)
+            if base is not None:
+                self._bases.move_to_end(key)
+            return base
+
     def prewarm(self, job: Callable[[], object]) -> None:
         """Run `job` (typically one that calls `get`) on the background thread, replacing
         any job asked for earlier and not started yet."""

@@ -104,6 +104,10 @@ BY_SHAPE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (r"^offer (?P<offer>\d+) expired at (?P<at>\S+)$", N_("offer %(offer)s expired at %(at)s")),
         (
+            r"^this offer can no longer be answered \(it is (?P<state>\w+)\)$",
+            N_("this offer can no longer be answered (it is %(state)s)"),
+        ),
+        (
             r"^offer (?P<offer>\d+): reason must be one of .* for 'declined', not None$",
             N_("offer %(offer)s: choose the reason of the decline"),
         ),

@@ -351,6 +351,7 @@ def _open_pairs_per_volunteer(prep: Prepared, filled: I64) -> I64:
     if len(pp) > 1 and bool(np.any(pp[1:] < pp[:-1])):
         at = np.flatnonzero((filled < c.capacity)[pp])
     else:
+        open_p = open_p.astype(pp.dtype)  # else the pairs' int32 are copied to compare
         lo = np.searchsorted(pp, open_p, side="left")
         hi = np.searchsorted(pp, open_p, side="right")
         at = segment_ranges(lo, hi - lo)
@@ -370,16 +371,19 @@ def _placements_by_volunteer(prep: Prepared) -> dict[int, list[int]]:
     }
 
 
-def open_reasons(pr: Pricing, pis: I64, filled: I64) -> dict[int, Explained]:
+def open_reasons(
+    pr: Pricing, pis: I64, filled: I64, pairs_per: I64 | None = None
+) -> dict[int, Explained]:
     """For each placement with open slots and eligible volunteers: whether fewer are
-    eligible than it has slots, and what filling one more slot costs the best round."""
+    eligible than it has slots, and what filling one more slot costs the best round
+    (`pairs_per`: each placement's number of eligible pairs, when the caller has it)."""
     prep, net = pr.prep, pr.net
     c, pairs = prep.compiled, prep.pairs
     out: dict[int, Explained] = {}
     if len(pis) == 0:
         return out
     costs = pr.open
-    n_elig = np.bincount(pairs.p, minlength=c.n_placements)
+    n_elig = np.bincount(pairs.p, minlength=c.n_placements) if pairs_per is None else pairs_per
     vids = c.volunteer_ids
     for pi in pis.tolist():
         parts: list[Reason] = []

@@ -56,17 +56,23 @@ def volunteers_without_pairs(c: CompiledRound, vis: Sequence[int]) -> dict[int, 
     out: dict[int, list[Reason]] = {}
     rest: list[int] = []
     required = c.round.policy.required_training
+    # one reason per set of missing modules, shared by the volunteers who miss them
+    # (thousands of a large round miss the same)
+    missing: dict[tuple[str, ...], Reason] = {}
     for vi in vis:
         if npl == 0:
             out[vi] = [part("no_placements")]
             continue
         miss = (
-            []
+            ()
             if c.policy_trained[vi]
-            else [m for m in required if m not in c.volunteers[vi].training]
+            else tuple(m for m in required if m not in c.volunteers[vi].training)
         )
         if miss:
-            out[vi] = [part("policy_training_missing", modules=[repr(m) for m in miss])]
+            r = missing.get(miss)
+            if r is None:
+                r = missing[miss] = part("policy_training_missing", modules=[repr(m) for m in miss])
+            out[vi] = [r]
         else:
             rest.append(vi)
     batch = max(1, BATCH_CELLS // max(npl, 1))
@@ -176,8 +182,9 @@ def placements_without_pairs(c: CompiledRound, pis: Sequence[int]) -> dict[int, 
     # the rules' volunteer sets per class of placements, with their sizes
     by_class = separable_rule_masks(c)
     passing = {r: np.bitwise_count(m).sum(axis=1, dtype=np.int64) for r, (m, _) in by_class.items()}
+    best_lang = c.lang_level.max(axis=0)  # the pool's best level per language
     for lo in range(0, len(all_pis), batch):
-        out.update(_placement_batch(c, all_pis[lo : lo + batch], by_class, passing))
+        out.update(_placement_batch(c, all_pis[lo : lo + batch], by_class, passing, best_lang))
     return out
 
 
@@ -185,10 +192,14 @@ _ClassMasks = dict[str, tuple[NDArray[np.uint64], NDArray[np.intp]]]
 
 
 def _placement_batch(
-    c: CompiledRound, ps: I64, by_class: _ClassMasks, passing: dict[str, I64]
+    c: CompiledRound,
+    ps: I64,
+    by_class: _ClassMasks,
+    passing: dict[str, I64],
+    best_lang: NDArray[np.uint8],
 ) -> dict[int, list[Reason]]:
-    """`placements_without_pairs` for one batch, given the rules' class masks and how
-    many volunteers pass each class."""
+    """`placements_without_pairs` for one batch, given the rules' class masks, how many
+    volunteers pass each class and the pool's best level per language."""
     nv, n = c.n_volunteers, len(ps)
     separable = [r for r in RULES if r not in EXACT_ON_PAIRS]
     present = [r for r in separable if r in by_class]
@@ -207,7 +218,6 @@ def _placement_batch(
         closest[empty] = first_in_most([by_class[r][0][cls[r][empty]] for r in present], nv)
     pair_fail = _pair_rule_failures(c, members, ps[rows], rows, n)
     passed = {r: x.tolist() for r, x in check_rules(c, closest, ps).items()}
-    best_lang = c.lang_level.max(axis=0)
     out: dict[int, list[Reason]] = {}
     for j, (pi, near, vi) in enumerate(
         zip(ps.tolist(), n_near.tolist(), closest.tolist(), strict=True)

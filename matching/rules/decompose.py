@@ -466,6 +466,9 @@ class _Subgradient:
         )
         self.fixed_u = pairs.v[locked] if locked is not None else np.zeros(0, dtype=np.intp)
         self.u = self.prices()
+        self.key, self.key_class = group_keys(prep, policy, self.keep)
+        self.mu = np.zeros(len(self.key_class))
+        self.member = np.flatnonzero(self.key >= 0)
         self.pen = float(policy.gender_balance_penalty)
         self.gender = c.gender[self.pv]
         self.starts = np.searchsorted(self.pp, np.arange(c.n_placements + 1)).astype(np.int64)
@@ -496,6 +499,10 @@ class _Subgradient:
         """Every placement's best choice at the current prices, and the bound."""
         pv, pp = self.pv, self.pp
         reduced = self.w - self.u[pv]
+        if len(self.member):
+            # the groups' multipliers sum to zero over each group and place: any
+            # assignment that keeps the groups gains nothing from them
+            reduced[self.member] += self.mu[self.key[self.member]]
         # placement, then value descending: one float key sorts faster than lexsort
         span = 2.0 * float(np.abs(reduced).max(initial=0.0)) + 1.0
         # the last step's order is nearly right: timsort on it is quicker than a
@@ -535,6 +542,8 @@ class _Subgradient:
                 self.theta, self.stalls = self.theta / 2, 0
         g = self._direction(used)
         norm = float((g * g).sum())
+        g_mu = self._group_direction()
+        norm += float((g_mu * g_mu).sum())
         moved = False
         if self.budget is not None and self.pay is not None and (k >= BUDGET_WARMUP or norm == 0):
             moved = self._follow_budget(self.budget.total)
@@ -548,7 +557,21 @@ class _Subgradient:
         if norm > 0:
             size = self.theta * max(min(self.total, self.best) - self.target, 1.0) / norm
             self.u = np.maximum(self.u - size * g, 0.0)
+            self.mu -= size * g_mu
         return True
+
+    def _group_direction(self) -> F64:
+        """d(bound)/d(mu) projected onto the multipliers that sum to zero per group
+        and place: a member chosen there more often than the group's average gets
+        dearer there, one chosen less cheaper, until the choices take groups whole."""
+        if len(self.key_class) == 0:
+            return self.mu[:0]
+        picked = self.order[self.chosen]
+        keys = self.key[picked]
+        y = np.bincount(keys[keys >= 0], minlength=len(self.key_class)).astype(np.float64)
+        n = np.bincount(self.key_class).astype(np.float64)
+        mean = np.bincount(self.key_class, weights=y) / np.maximum(n, 1.0)
+        return y - mean[self.key_class]
 
     def _direction(self, used: F64) -> F64:
         """The projected subgradient d(bound)/du, deflected against the last step."""
@@ -575,6 +598,44 @@ class _Subgradient:
         moved, self.lam_moving = new_lam != lam, abs(new_lam - lam) > SETTLED_MOVE * lam
         self.lam = new_lam
         return moved
+
+
+def group_keys(
+    prep: Prepared, policy: Policy, keep: NDArray[np.intp]
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """The group members' places, for the multipliers of "a group goes whole": per
+    pair of `keep`, the key of its (member, placement or host country, as
+    `group_together` counts it), -1 for volunteers in no group of two or more; and per
+    key, the class of its (group, place). The members of a group that keeps the rule
+    are all at one place or none: for each class the members' counts there are equal,
+    so multipliers that sum to zero over each class change no such assignment's value.
+    (Every member has a pair at each place of its class: `group_usable` left out the
+    places the whole group cannot go.)"""
+    c, pairs = prep.compiled, prep.pairs
+    none = np.zeros(0, dtype=np.intp)
+    if not (c.group >= 0).any():
+        return np.full(len(keep), -1, dtype=np.intp), none
+    g = c.group[pairs.v[keep]].astype(np.int64)
+    size = np.bincount(c.group[c.group >= 0].astype(np.int64))
+    member = g >= 0
+    member &= size[np.maximum(g, 0)] >= 2
+    if policy.group_together == "placement":
+        place = pairs.p[keep].astype(np.int64)
+        span = c.n_placements
+    else:
+        place = c.country[pairs.p[keep]].astype(np.int64)
+        span = max(len(c.countries), 1)
+    key = np.full(len(keep), -1, dtype=np.intp)
+    if not member.any():
+        return key, none
+    at = np.flatnonzero(member)
+    who = pairs.v[keep[at]].astype(np.int64) * span + place[at]
+    uniq, inv = np.unique(who, return_inverse=True)
+    key[at] = inv
+    # each key's class: its member's group and the place
+    kv, kw = uniq // span, uniq % span
+    _, key_class = np.unique(c.group[kv].astype(np.int64) * span + kw, return_inverse=True)
+    return key, key_class.astype(np.intp)
 
 
 def usable_mask(

@@ -390,3 +390,45 @@ def test_every_bound_holds_on_rounds_with_many_pairs(
 ) -> None:
     """With gender balance, or with only the nationality cap per placement."""
     bounds_hold(d, pen, lam, gender=gender)
+
+
+def test_groups_multipliers_tighten_the_bound_where_one_member_would_go_alone(
+    monkeypatch: Any,
+) -> None:
+    """A couple (by country) where the country has one slot: a member may go only with
+    the other, so the couple never goes. Without the groups' multipliers the
+    placements take the better member alone and the bound counts that score; with
+    them the bound falls towards the one volunteer in no group, and stays above the
+    optimum."""
+    import volmatch.matching.rules.decompose as dec
+    from tests.helpers import doc, plc, vol
+    from volmatch.matching import solve_round
+    from volmatch.matching.rules.decompose import best_step
+
+    vols = [
+        vol("A", group="couple", gender="female", skills={"teaching": 5}),
+        vol("B", group="couple", gender="male", skills={"teaching": 1}),
+        vol("C", gender="female", skills={"teaching": 3}),
+    ]
+    d = doc(
+        vols,
+        [plc("P1", slots=1, desired_skills={"teaching": 5})],
+        group_together="country",
+        gender_balance=True,
+    )
+    r = parse_round(d)
+    prep = prepare(r)
+    none = np.zeros(0, dtype=np.intp)
+
+    def bound() -> int:
+        step = best_step(decomposition_steps(prep, r.policy, 0.0, none, 0, 0.0, 200))
+        assert step is not None
+        return step.bound
+
+    with_groups = bound()
+    monkeypatch.setattr(
+        dec, "group_keys", lambda prep, policy, keep: (np.full(len(keep), -1), none)
+    )
+    without = bound()
+    optimum = solve_round(r).objective
+    assert optimum <= with_groups < without

@@ -1,19 +1,17 @@
 """The volunteer's personal link: `GET /offers/{token}` shows the offer and a form,
 `POST /offers/{token}` answers it (form fields `answer`, `reason`, `text`). No account
 and no API key: the token is the key, single use, valid until the offer's deadline. A
-small standalone page (`api/web/templates/offer_reply.html`); an unknown or forged link
-is a 404 page, a used, replaced or expired one a 410 page, a bad answer a 422 page, and
-none of them changes anything."""
+small standalone page in the reader's language, English or French
+(`api/web/offer_page.py`); an unknown or forged link is a 404 page, a used, replaced or
+expired one a 410 page, a bad answer a 422 page, and none of them changes anything."""
 
 from __future__ import annotations
 
-from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from volmatch.api.service.deps import DbDep, WriteSession
 from volmatch.api.service.errors import ApiError
@@ -22,12 +20,10 @@ from volmatch.api.service.lifecycle.offers import lifecycle_of
 from volmatch.api.service.routing import CommitRoute
 from volmatch.api.service.schemas import ErrorOut
 from volmatch.api.service.tables import Offer
+from volmatch.api.web import offer_page as page
 from volmatch.models.lifecycle import DeclineReason
 
 router = APIRouter(tags=["offer link"], route_class=CommitRoute)
-
-TEMPLATES = FilePath(__file__).resolve().parents[2] / "web" / "templates"
-_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
 TokenPath = Annotated[
     str,
@@ -37,18 +33,17 @@ TokenPath = Annotated[
         description="The token of the volunteer's personal link.",
     ),
 ]
+LangQuery = Annotated[
+    str | None,
+    Query(
+        max_length=16,
+        description="The page's language, en or fr (then kept in a cookie; another value "
+        "is ignored); else the cookie, else Accept-Language.",
+    ),
+]
 MAX_FORM_BYTES = 8_000
 """A reply form is three short fields; anything longer is refused."""
-REASON_LABELS = {
-    "personal": "Personal reasons",
-    "health": "Health",
-    "other_offer": "I took another offer",
-    "dates": "The dates do not suit me",
-    "location": "The location does not suit me",
-    "role_fit": "The role does not fit me",
-    "visa": "Visa or travel documents",
-    "other": "Another reason",
-}
+REASON_LABELS = page.REASON_LABELS
 """The decline reasons a volunteer may pick (a host's decline and no reply are not theirs)."""
 
 PAGE = {"content": {"text/html": {"schema": {"type": "string"}}}}
@@ -58,17 +53,6 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     # that is no token at all, a body too large).
     **{code: {"model": ErrorOut, **PAGE} for code in (404, 409, 410, 422)},
 }
-
-
-def _page(status: int = 200, **ctx: Any) -> HTMLResponse:
-    html = _env.get_template("offer_reply.html").render(
-        {"offer": None, "error": None, "done": None, "reasons": list(REASON_LABELS.items()), **ctx}
-    )
-    return HTMLResponse(
-        html,
-        status_code=status,
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
-    )
 
 
 def _view(session: Any, offer: Offer) -> dict[str, Any]:
@@ -97,13 +81,16 @@ async def form_body(request: Request) -> bytes:
     responses=RESPONSES,
     summary="The volunteer's page for an offer (personal link, no key)",
 )
-def offer_page(token: TokenPath, db: DbDep) -> HTMLResponse:
+def offer_page(
+    request: Request, token: TokenPath, db: DbDep, lang: LangQuery = None
+) -> HTMLResponse:
+    del lang  # read with the cookie and Accept-Language by the page itself
     with db.read() as session:
         try:
             _, offer = links.resolve(session, token)
         except links.LinkRefused as exc:
-            return _page(exc.status, error=exc.detail)
-        return _page(offer=_view(session, offer))
+            return page.offer_page(request, exc.status, error=exc.detail)
+        return page.offer_page(request, offer=_view(session, offer))
 
 
 @router.post(
@@ -130,8 +117,13 @@ def offer_page(token: TokenPath, db: DbDep) -> HTMLResponse:
     },
 )
 def offer_answer(
-    token: TokenPath, raw: Annotated[bytes, Depends(form_body)], session: WriteSession
+    request: Request,
+    token: TokenPath,
+    raw: Annotated[bytes, Depends(form_body)],
+    session: WriteSession,
+    lang: LangQuery = None,
 ) -> HTMLResponse:
+    del lang  # read with the cookie and Accept-Language by the page itself
     try:
         form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
     except ValueError:
@@ -140,17 +132,9 @@ def offer_answer(
     try:
         _, offer = links.resolve(session, token)
         if choice not in ("accept", "decline"):
-            return _page(
-                422,
-                offer=_view(session, offer),
-                error="choose whether you accept or decline the offer",
-            )
+            return page.offer_page(request, 422, offer=_view(session, offer), error=page.NO_ANSWER)
         if choice == "decline" and reason not in REASON_LABELS:
-            return _page(
-                422,
-                offer=_view(session, offer),
-                error="choose a reason for declining: " + ", ".join(REASON_LABELS.values()),
-            )
+            return page.offer_page(request, 422, offer=_view(session, offer), error=page.NO_REASON)
         offer, _ = links.answer(
             session,
             token,
@@ -160,12 +144,10 @@ def offer_answer(
         )
     except links.LinkRefused as exc:
         session.rollback()
-        return _page(exc.status, error=exc.detail)
+        return page.offer_page(request, exc.status, error=exc.detail)
     except ApiError as exc:
         session.rollback()
-        return _page(exc.status, error=exc.detail)
-    word = "accepted" if choice == "accept" else "declined"
-    return _page(
-        done=f"You have {word} the offer of placement {offer.placement_id}. "
-        "Your coordinator will be in touch."
+        return page.offer_page(request, exc.status, error=exc.detail)
+    return page.offer_page(
+        request, offer={"placement": offer.placement_id, "country": ""}, answered=choice
     )

@@ -1,6 +1,6 @@
 """What-if scenario runs (posted with `POST /rounds/{id}/scenarios`): their status,
-progress and comparison, also as server-sent events. Planners and coordinators only:
-host keys get 404, as for rounds."""
+progress and comparison, also as server-sent events, and their cancellation (`DELETE`,
+as for rounds). Planners and coordinators only: host keys get 404, as for rounds."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from fastapi.responses import StreamingResponse
 
 from volmatch.api.service import scenario_runs
 from volmatch.api.service.auth import Principal
-from volmatch.api.service.deps import Anyone, DbDep, ReadSession
-from volmatch.api.service.errors import not_found
+from volmatch.api.service.deps import Anyone, DbDep, ReadSession, WriteSession
+from volmatch.api.service.errors import ApiError, not_found
 from volmatch.api.service.routing import CommitRoute
 from volmatch.api.service.schemas import ScenarioRunPublic
 
@@ -33,11 +33,27 @@ def _visible(session: Any, run_id: str, who: Principal) -> scenario_runs.RunView
 @router.get(
     "/scenario-runs/{run_id}",
     response_model=ScenarioRunPublic,
-    summary="A scenario run: status (queued, running, done, failed), variants "
+    summary="A scenario run: status (queued, running, done, failed, cancelled), variants "
     "solved, and the comparison once done",
 )
 def get_run(run_id: RunPath, session: ReadSession, who: Anyone) -> ScenarioRunPublic:
     return ScenarioRunPublic.model_validate(_visible(session, run_id, who).public())
+
+
+@router.delete(
+    "/scenario-runs/{run_id}",
+    response_model=ScenarioRunPublic,
+    summary="Cancel a queued or running scenario run (409 once it has finished)",
+)
+def cancel_run(run_id: RunPath, session: WriteSession, who: Anyone) -> ScenarioRunPublic:
+    _visible(session, run_id, who)
+    try:
+        run = scenario_runs.cancel(session, run_id)
+    except scenario_runs.RunFinished as exc:
+        raise ApiError(409, f"scenario run {run_id!r} has already finished ({exc})") from exc
+    if run is None:
+        raise not_found("scenario run", run_id)
+    return ScenarioRunPublic.model_validate(run.public())
 
 
 @router.get(

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from volmatch.api.service.advice import live_feasibilities, live_feasibility
+from volmatch.api.service.advice import live_feasibility, ready_feasibilities
 from volmatch.api.service.deps import ReadSession, WriteSession
 from volmatch.api.service.errors import ApiError
 from volmatch.api.service.host_view import host_volunteers
@@ -136,24 +136,27 @@ def _flash(request: Request) -> str:
     return saved if saved.replace("-", "").replace("_", "").isalnum() else ""
 
 
+def _ready_counts(
+    request: Request, session: Any, user: Any, needs: list[Placement]
+) -> dict[str, dict[str, Any]] | None:
+    """Each need's feasibility by id, or None while the round or pool they are counted
+    against is being built (its build started)."""
+    found = ready_feasibilities(
+        session,
+        request.app.state.db,
+        warm_rounds(request.app),
+        request.app.state.pool_cache,
+        needs,
+        user.principal,
+    )
+    return None if found is None else {p.id: doc for p, doc in zip(needs, found, strict=True)}
+
+
 @router.get("/host/needs")
 def my_needs(request: Request, user: HostPage, session: ReadSession) -> Response:
     rows = visible_placements(session, user.principal)
     needs = [Placement.model_validate(r.data) for r in rows]
-    counts = {
-        p.id: doc
-        for p, doc in zip(
-            needs,
-            live_feasibilities(
-                session,
-                warm_rounds(request.app),
-                request.app.state.pool_cache,
-                needs,
-                user.principal,
-            ),
-            strict=True,
-        )
-    }
+    counts = _ready_counts(request, session, user, needs)
     filled: dict[str, int] = {}
     for a in host_assignments(session, user.host_id or "").values():
         filled[a.placement_id] = filled.get(a.placement_id, 0) + 1
@@ -163,11 +166,23 @@ def my_needs(request: Request, user: HostPage, session: ReadSession) -> Response
         "host/needs.html",
         user=user,
         needs=needs,
-        counts=counts,
+        counts=counts or {},
+        updating=counts is None,
         filled=filled,
         saved=_flash(request),
         countries=countries,
     )
+
+
+@router.get("/host/eligible-counts")
+def my_needs_counts(request: Request, user: HostPage, session: ReadSession) -> Response:
+    """My needs' eligible counts once they are ready (JSON for app.js, which asks again
+    while `ready` is false): never waits for a build."""
+    needs = [Placement.model_validate(r.data) for r in visible_placements(session, user.principal)]
+    counts = _ready_counts(request, session, user, needs)
+    if counts is None:
+        return JSONResponse({"ready": False})
+    return JSONResponse({"ready": True, "eligible": {k: d["eligible"] for k, d in counts.items()}})
 
 
 def _form_page(

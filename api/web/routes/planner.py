@@ -16,9 +16,16 @@ from fastapi import APIRouter, Path, Request
 from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from volmatch.api.service.deps import DbDep, ReadSession
+from volmatch.api.service.deps import DbDep, ReadSession, WriteSession
 from volmatch.api.service.routing import CommitRoute
-from volmatch.api.service.scenario_runs import progress_events, read_run, recent_runs, start_run
+from volmatch.api.service.scenario_runs import (
+    RunFinished,
+    cancel,
+    progress_events,
+    read_run,
+    recent_runs,
+    start_run,
+)
 from volmatch.api.service.tables import RoundRow
 from volmatch.api.web.deps import PageForm, PlannerPage
 from volmatch.api.web.errors import PageNotFound
@@ -208,6 +215,21 @@ def run_page(request: Request, run_id: Id, user: PlannerPage, session: ReadSessi
             "moves_shown": MOVES_SHOWN,
         }
     return render(request, "planner/run.html", user=user, **ctx)
+
+
+@router.post("/planner/runs/{run_id}/cancel")
+def cancel_run(
+    request: Request, run_id: Id, user: PlannerPage, form: PageForm, session: WriteSession
+) -> Response:
+    """Cancel a queued or running run, as `DELETE /scenario-runs/{id}`; a run that has
+    finished meanwhile is left as it is (its page says how it ended)."""
+    del request, user, form
+    try:
+        if cancel(session, run_id) is None:
+            raise PageNotFound
+    except RunFinished:
+        session.rollback()
+    return RedirectResponse(f"/planner/runs/{run_id}", status_code=303)
 
 
 @router.get("/planner/runs/{run_id}/events")

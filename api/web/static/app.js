@@ -28,6 +28,13 @@ document.addEventListener("click", (event) => {
   }
 });
 
+// A form that asks before it is sent: <form data-confirm="Question?"> (without scripts
+// it is sent at once, as its button says).
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+});
+
 // A live line fed by a page endpoint: <p data-live="/url" data-form="ID">. The form's
 // fields are posted (with the CSRF token) a moment after the user stops typing.
 function liveLine(line) {
@@ -59,6 +66,33 @@ function liveLine(line) {
   update();
 }
 
+// Counts still being built on the server: <p data-counts="/url"> is asked again every
+// COUNTS_POLL_MS until it answers {ready: true, eligible: {id: n}}; each cell
+// [data-count-for=id] then shows its count and the status line says they are current.
+const COUNTS_POLL_MS = 1000;
+function pendingCounts(status) {
+  const ask = async () => {
+    try {
+      const response = await fetch(status.dataset.counts, { credentials: "same-origin" });
+      const doc = await response.json();
+      if (!doc.ready) { setTimeout(ask, COUNTS_POLL_MS); return; }
+      document.querySelectorAll("[data-count-for]").forEach((cell) => {
+        const n = doc.eligible[cell.dataset.countFor];
+        if (n === undefined) return;
+        cell.textContent = String(n);
+        cell.classList.remove("updating", "muted");
+        if (n === 0) cell.classList.add("bad");
+      });
+      status.textContent = status.dataset.done || "";
+      if (!status.textContent) status.remove();
+    } catch (err) {
+      setTimeout(ask, COUNTS_POLL_MS * 5);  // the Refresh link still works
+    }
+  };
+  setTimeout(ask, COUNTS_POLL_MS);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-live]").forEach(liveLine);
+  document.querySelectorAll("[data-counts]").forEach(pendingCounts);
 });

@@ -16,10 +16,11 @@ function followRun(card) {
       (p.name ? " (" + card.dataset.last + ": " + p.name + ")" : "");
     state.textContent = run.status;
   });
-  source.addEventListener("end", () => {
+  source.addEventListener("end", (event) => {
     source.close();
-    bar.value = bar.max;
-    state.textContent = card.dataset.doneLabel;
+    const done = JSON.parse(event.data || "{}").status === "done";
+    if (done) bar.value = bar.max;
+    state.textContent = done ? card.dataset.doneLabel : card.dataset.endedLabel;
     window.setTimeout(() => window.location.reload(), 300);
   });
   source.onerror = () => {

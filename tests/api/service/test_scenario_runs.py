@@ -138,3 +138,81 @@ def test_a_run_left_running_before_leases_existed_is_taken_over(tmp_path: Path) 
     with db.read() as s:
         run = read_run(s, "old")
     assert run is not None and run.status == "done" and run.comparison is not None
+
+
+def test_a_queued_run_cancelled_is_never_claimed_and_cannot_be_cancelled_twice(
+    tmp_path: Path,
+) -> None:
+    import pytest
+
+    from volmatch.api.service.scenario_runs import RunFinished, cancel
+
+    db = _db(tmp_path)
+    scenario = parse_scenario({**RAW, "base": {"round_id": "R1"}})
+    run_id = start_run(db, "R1", scenario, RAW, "k")
+    with db.write() as s:
+        run = cancel(s, run_id)
+        assert cancel(s, "nope") is None
+    assert run is not None and run.status == "cancelled" and run.finished
+    assert run_one(db, Settings(), "w") is False  # nothing to claim
+    with db.write() as s, pytest.raises(RunFinished):
+        cancel(s, run_id)
+    with db.read() as s:
+        run = read_run(s, run_id)
+    assert run is not None and run.status == "cancelled" and run.comparison is None
+
+
+def test_a_running_run_cancelled_stops_at_its_next_variant_and_keeps_nothing(
+    tmp_path: Path, monkeypatch: object
+) -> None:
+    """The worker is solving variant after variant (each slowed to `SLOW_S`); once the
+    run is cancelled it stops at the next variant solved, well within a few seconds,
+    and stores no comparison: the run stays cancelled."""
+    import threading
+    import time
+
+    import pytest
+
+    from volmatch.api.service.scenario_runs import cancel
+    from volmatch.scenarios import runner
+
+    slow_s = 0.3
+    real = runner.run_variant
+    solved: list[str] = []
+
+    def slowly(bundle: object, variant: object) -> dict[str, object]:
+        time.sleep(slow_s)
+        out = real(bundle, variant)  # type: ignore[arg-type]
+        solved.append(str(out["name"]))
+        return out
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    monkeypatch.setattr(runner, "run_variant", slowly)
+    db = _db(tmp_path)
+    raw = {
+        "name": "long",
+        "variants": [
+            {"name": f"w{k}", "changes": [{"policy": {"weights.priority": 100 + k}}]}
+            for k in range(40)
+        ],
+    }
+    run_id = start_run(db, "R1", parse_scenario({**raw, "base": {"round_id": "R1"}}), raw, "k")
+    worker = threading.Thread(target=run_one, args=(db, Settings(heartbeat_s=0.2), "w"))
+    worker.start()
+    deadline = time.monotonic() + 60
+    while len(solved) < 2:
+        assert time.monotonic() < deadline and worker.is_alive(), "the run did not start"
+        time.sleep(0.02)
+    with db.write() as s:
+        cancel(s, run_id)
+    t0 = time.monotonic()
+    worker.join(timeout=30)
+    stopped_after = time.monotonic() - t0
+    assert not worker.is_alive()
+    assert stopped_after < 3.0, stopped_after
+    assert len(solved) < len(raw["variants"])
+    with db.read() as s:
+        run = read_run(s, run_id)
+        row = s.get(ScenarioRun, run_id)
+        assert row is not None and row.claim_token is not None  # nobody finished it
+    assert run is not None and run.status == "cancelled" and run.comparison is None

@@ -34,3 +34,17 @@ def shoot(page: Any, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def counts_ready(c: Any, timeout: float = 60.0) -> dict[str, int]:
+    """Wait until My needs' eligible counts are built (the page shows "updating" and
+    app.js asks `/host/eligible-counts` until then); the counts by need id."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        doc = c.get("/host/eligible-counts").json()
+        if doc["ready"]:
+            return dict(doc["eligible"])
+        assert time.monotonic() < deadline, "the counts were not built in time"
+        time.sleep(0.02)

@@ -89,6 +89,8 @@ def test_host_journey(demo_served: Served, browser: Any) -> None:
     page.get_by_role("button", name="Save the need").click()
     page.wait_for_url(f"{base}/host/needs?saved=P900")
     row = page.locator("tr", has=page.get_by_role("link", name="P900: English teacher"))
+    # the count is on the page, or filled in by app.js once the pool is built
+    row.locator("td").last.filter(has_text=str(expected)).wait_for()
     assert row.locator("td").last.inner_text().strip() == str(expected)
 
     # Another host partner: the need does not exist for them.
@@ -132,3 +134,34 @@ def test_host_journey(demo_served: Served, browser: Any) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shoot(page, "host-needs-phone")
     context.close()
+
+
+def test_my_needs_fills_in_its_counts_once_the_pool_is_built(
+    tmp_path: Any, browser: Any
+) -> None:
+    """A pool uploaded after the server started is not built when the host first looks:
+    the list shows "updating", and app.js fills in each count (the independent count)
+    once the server has built the pool, without a reload."""
+    from tests.api.web.conftest import WebServer
+
+    server = WebServer(tmp_path)
+    try:
+        served = Served(server.base, server.db_url, server)
+        doc = json.loads(demo_round_path().read_text(encoding="utf-8"))
+        co = {"Authorization": f"Bearer {served.key('coordinator')}"}
+        host = {"Authorization": f"Bearer {served.key('host', 'H01')}"}
+        with httpx.Client(base_url=served.base, timeout=60) as c:
+            r = c.post("/volunteers", json={"volunteers": doc["volunteers"]}, headers=co)
+            assert r.status_code == 200, r.text
+            assert c.post("/placements", json=NEED, headers=host).status_code == 201
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(served.sign_in_link(host["Authorization"].split()[1]))
+        page.get_by_role("button", name="Continue").click()
+        page.wait_for_url(f"{served.base}/host/needs")
+        cell = page.locator('[data-label="Eligible now"]').first
+        page.get_by_role("status").filter(has_text="The counts are up to date.").wait_for()
+        assert cell.inner_text().strip() == str(_demo_count(NEED))
+        context.close()
+    finally:
+        server.stop()

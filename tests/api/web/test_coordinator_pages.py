@@ -416,3 +416,40 @@ def test_explain_of_the_pure_optimum_states_exact_costs(web: Any) -> None:
     page = html.unescape(web.get(f"/coordinator/rounds/{rid}/explain?volunteer={v}").text)
     assert 'id="not-pure"' not in page
     assert "Cost: how much the round's best total drops" in page
+
+
+def test_the_worker_hands_its_prepared_round_to_the_warm_rounds(web: Any, monkeypatch: Any) -> None:
+    """The embedded worker's prepared round and solution become the round's warm advice
+    base (no second preparation), and explain exactly as a round prepared again from
+    the stored document and result, in each mode."""
+    import time
+
+    from volmatch.api.service import advice
+    from volmatch.api.service.auth import Principal
+    from volmatch.api.service.rounds_service import _priced
+    from volmatch.api.service.warm import warm_rounds
+    from volmatch.matching.explain import explain_volunteer
+
+    def rebuilt(*_: Any) -> Any:
+        raise AssertionError("the round was prepared again")
+
+    monkeypatch.setattr(advice, "_build", rebuilt)
+    seed(web)
+    csrf = _coordinator(web)
+    warm = warm_rounds(web.app)
+    who = Principal("k", "coordinator")
+    for fields in ({}, {"mode": "stable"}, {"max_per_host": "1"}):
+        rid = _start_round(web, csrf, **fields)
+        end = time.monotonic() + 30
+        while not any(key[0] == rid for key in list(warm._bases)):
+            assert time.monotonic() < end
+            time.sleep(0.02)
+        base = next(b for key, b in warm._bases.items() if key[0] == rid)
+        prep, pr, chosen, _ = _priced(web.app.state.db, rid, who)  # prepared again
+        c = prep.compiled
+        assert base.prep.compiled.volunteer_ids == c.volunteer_ids
+        assert base.pricing.exact == pr.exact == (not fields)
+        for vi in range(c.n_volunteers):
+            mine = explain_volunteer(base.pricing, base.chosen, vi)
+            again = explain_volunteer(pr, chosen, vi)
+            assert json.dumps(mine, default=str) == json.dumps(again, default=str)

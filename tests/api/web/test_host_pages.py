@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from tests.api.service.helpers import seed, solved_round, volunteers
-from tests.api.web.helpers import csrf_of, sign_in
+from tests.api.web.helpers import counts_ready, csrf_of, sign_in
 from volmatch.matching import compile_round, dense_pairs
 from volmatch.models import Placement, Policy, Round, Volunteer
 
@@ -35,12 +35,12 @@ NEW_NEED = {
 }
 
 
-def _dense_count(placement: dict[str, Any]) -> int:
-    """Eligible volunteers of the test pool for `placement`, by checking every rule on
-    every pair (an independent path from the pages' count)."""
+def _dense_count(placement: dict[str, Any], docs: list[dict[str, Any]] | None = None) -> int:
+    """Eligible volunteers of the test pool (or of `docs`) for `placement`, by checking
+    every rule on every pair (an independent path from the pages' count)."""
     pool = [
         Volunteer.model_validate({k: v for k, v in d.items() if k != "preferences"})
-        for d in volunteers()
+        for d in (volunteers() if docs is None else docs)
     ]
     r = Round(volunteers=pool, placements=[Placement.model_validate(placement)], policy=Policy())
     return len(dense_pairs(compile_round(r)))
@@ -57,8 +57,10 @@ def test_my_needs_lists_own_needs_with_their_eligible_counts(web: Any) -> None:
 
     seed(web)
     sign_in(web, web.keys.host1)
+    counts_ready(web)
     page = web.get("/host/needs")
     assert page.status_code == 200
+    assert "data-counts=" not in page.text  # counted, not "updating"
     assert "P1: Teacher" in page.text and "P2: Nurse" in page.text
     assert "P3:" not in page.text  # host H02's (a bare "P3" can be in a random token)
     for p in placements()[:2]:
@@ -315,3 +317,73 @@ def test_after_a_round_the_live_line_is_the_apis_feasibility(web: Any) -> None:
     assert len(web.app.state.warm._bases) == 1  # the pages and the API share the round
     listing = web.get("/host/needs")
     assert listing.status_code == 200 and "P1: Teacher" in listing.text
+
+
+def _settled(web: Any) -> None:
+    """Wait for the builds the service started on its own (at start, on the empty
+    pool), so that what a test stores next is not built before the page asks."""
+    web.app.state.warm.stop(timeout=30)
+    web.app.state.pool_cache.stop(timeout=30)
+
+
+def test_my_needs_shows_at_once_and_says_its_counts_are_updating(web: Any) -> None:
+    """A pool not built yet does not hold the page: the list comes at once with
+    "updating" where the counts go, the build starts in the background, and the counts
+    endpoint (which app.js asks) then gives exactly the independent counts."""
+    from tests.api.service.helpers import placements
+
+    _settled(web)
+    seed(web)
+    sign_in(web, web.keys.host1)
+    page = web.get("/host/needs")
+    assert page.status_code == 200
+    assert 'data-counts="/host/eligible-counts"' in page.text
+    assert 'data-count-for="P1"' in page.text and 'data-count-for="P2"' in page.text
+    assert "P1: Teacher" in page.text
+    mine = {p["id"]: p for p in placements() if p["host"] == "H01"}
+    assert counts_ready(web) == {pid: _dense_count(p) for pid, p in mine.items()}
+    page = web.get("/host/needs")
+    assert "data-counts=" not in page.text and "data-count-for" not in page.text
+
+
+def test_the_counts_equal_an_independent_check_after_pool_changes(web: Any) -> None:
+    """After volunteers are added, changed and erased, My needs counts the pool as it is
+    now (rebuilt from the changed records only), equal to the dense rule-by-rule count."""
+    from tests.api.service.helpers import placements
+
+    seed(web)
+    sign_in(web, web.keys.host1)
+    mine = [p for p in placements() if p["host"] == "H01"]
+    assert counts_ready(web) == {p["id"]: _dense_count(p) for p in mine}
+    co = web.keys.auth("coordinator")
+    pool = {v["id"]: v for v in volunteers()}
+    teacher = {**pool["V2"], "id": "VX", "name": "New Teacher", "nationality": "FR"}
+    no_nurse = {**pool["V4"], "skills": {"nursing": 1}}
+    assert web.post("/volunteers", json={"volunteers": [teacher]}, headers=co).status_code == 200
+    assert web.put("/volunteers/V4", json=no_nurse, headers=co).status_code == 200
+    assert web.delete("/volunteers/V2", headers=co).status_code in (200, 204)
+    now = [v for k, v in pool.items() if k not in ("V2", "V4")] + [teacher, no_nurse]
+    expected = {p["id"]: _dense_count(p, now) for p in mine}
+    assert expected != {p["id"]: _dense_count(p) for p in mine}  # the changes count
+    assert counts_ready(web) == expected
+    page = web.get("/host/needs")
+    for p in mine:
+        row = page.text.split(f'href="/host/needs/{p["id"]}"')[1].split("</tr>")[0]
+        shown = re.findall(r'Eligible now" class="num">\s*<span class="[a-z]*">(\d+)', row)
+        assert shown == [str(expected[p["id"]])], p["id"]
+
+
+def test_after_a_round_the_counts_are_the_apis_and_only_the_hosts_own(web: Any) -> None:
+    seed(web)
+    solved_round(web)
+    sign_in(web, web.keys.host1)
+    counts = counts_ready(web)
+    assert set(counts) == {"P1", "P2"}  # not H02's P3
+    for pid, n in counts.items():
+        api = web.get(f"/placements/{pid}/feasibility", headers=web.keys.auth("host1"))
+        assert api.status_code == 200, api.text
+        assert api.json()["eligible"] == n
+    web.cookies.clear()
+    assert web.get("/host/eligible-counts").status_code in (303, 401, 403)
+    sign_in(web, web.keys.coordinator)
+    assert web.get("/host/eligible-counts").status_code == 404

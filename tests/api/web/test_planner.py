@@ -222,3 +222,59 @@ def test_coordinators_reach_the_scenarios_too(web: Any) -> None:
     page = web.get("/planner")
     assert page.status_code == 200 and f'href="/planner/rounds/{rid}"' in page.text
     assert '<a href="/planner" aria-current="page">Scenarios</a>' in page.text
+
+
+def test_a_running_scenario_is_cancelled_from_its_page(web: Any) -> None:
+    """The run page of an unfinished run has Cancel (asking first); the cancel needs the
+    form's token, then the page says the run was cancelled and its events end."""
+    import datetime as dt
+
+    from volmatch.api.service.tables import ScenarioRun, utcnow
+
+    rid = _planner(web)
+    run_id = "0f0f0f0f-0000-4000-8000-000000000002"
+    with web.app.state.db.write() as s:  # held by a worker elsewhere, lease valid
+        s.add(
+            ScenarioRun(
+                id=run_id,
+                round_id=rid,
+                created_by="k",
+                name="long",
+                status="running",
+                attempts=1,
+                progress={"done": 1, "total": 9, "name": "base"},
+                scenario={"name": "long", "variants": []},
+                claim_token="elsewhere",
+                heartbeat_at=utcnow(),
+                lease_until=utcnow() + dt.timedelta(hours=1),
+            )
+        )
+    page = web.get(f"/planner/runs/{run_id}")
+    assert f'action="/planner/runs/{run_id}/cancel"' in page.text
+    assert "data-confirm=" in page.text and "Cancel the run" in page.text
+    assert web.post(f"/planner/runs/{run_id}/cancel", data={}).status_code == 403
+    assert (
+        web.get(f"/scenario-runs/{run_id}", headers=web.keys.auth("planner")).json()["status"]
+        == "running"
+    )  # the forged form changed nothing
+    r = web.post(f"/planner/runs/{run_id}/cancel", data={"csrf_token": csrf_of(page.text)})
+    assert r.status_code == 303 and r.headers["location"] == f"/planner/runs/{run_id}"
+    page = web.get(f"/planner/runs/{run_id}")
+    assert "This scenario run was cancelled" in page.text and "Cancel the run" not in page.text
+    assert (
+        'event: end\ndata: {"status": "cancelled"}'
+        in web.get(f"/planner/runs/{run_id}/events").text
+    )
+    # a second cancel (another tab) leaves it as it is
+    r = web.post(f"/planner/runs/{run_id}/cancel", data={"csrf_token": csrf_of(page.text)})
+    assert r.status_code == 303
+    assert (
+        web.post("/planner/runs/nope/cancel", data={"csrf_token": csrf_of(page.text)}).status_code
+        == 404
+    )
+    web.cookies.clear()
+    sign_in(web, web.keys.host1)
+    assert web.post(f"/planner/runs/{run_id}/cancel", data={"csrf_token": "x"}).status_code in (
+        403,
+        404,
+    )
