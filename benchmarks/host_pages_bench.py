@@ -14,7 +14,8 @@ view in the process (the pool stored after the service started, so not built), r
 views, the first view after one of the host's needs changed, the live line; the first
 view after one volunteer's record changed (the pool read again for that record only);
 then the same after a solved round is stored (the counts then come from the advice
-service's warm round). Prints a table and writes JSON to
+service's warm round); then the first view in a new process on the same database,
+signed in as soon as it has started. Prints a table and writes JSON to
 benchmarks/results/host-pages-<size>.json.
 """
 
@@ -42,6 +43,7 @@ so that the time measured is the build's, not the polling's)."""
 FIRST = "GET /host/needs, first in the process"
 AFTER_CHANGE = "GET /host/needs, first after a volunteer changed"
 AFTER_ROUND = "GET /host/needs after a round, first"
+AFTER_START = "GET /host/needs, first after a restart (round stored)"
 
 
 def _store(app: Any, doc: dict[str, Any]) -> None:
@@ -196,6 +198,22 @@ def main() -> None:
                     ),
                     args.repeat,
                 ),
+            }
+        # a restart: the new process builds the latest round's base as it starts
+        app2 = create_app(
+            Settings(db_url=f"sqlite:///{tmp}/bench.db", log_level="WARNING", embedded_worker=False)
+        )
+        with TestClient(app2) as c2:
+            page = c2.get("/sign-in")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert token
+            c2.post(
+                "/sign-in", data={"key": key, "csrf_token": token.group(1)}, follow_redirects=False
+            )
+            c = c2  # `view` and `until_ready` ask through `c`
+            runs |= {
+                AFTER_START: view(AFTER_START),
+                "  counts ready (round built since the start), after": until_ready(),
             }
     base = statistics.median(runs["GET /placements (API, baseline)"])
     rows = [

@@ -3,8 +3,6 @@ every rule still holds, groups whole."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 from numpy.typing import NDArray
 
@@ -25,6 +23,18 @@ def greedy_start(
     break, so the start breaks a rule where the locks do (then only CP-SAT can say
     more)."""
     return Greedy(prep, setup, policy, skip).run()
+
+
+def _members(group: NDArray[np.int32]) -> dict[int, list[int]]:
+    """Group id -> its volunteers (indices, ascending)."""
+    who = np.flatnonzero(group >= 0)
+    if not len(who):
+        return {}
+    order = np.argsort(group[who], kind="stable")
+    g = group[who][order]
+    cuts = np.flatnonzero(g[1:] != g[:-1]) + 1
+    ids = g[np.concatenate([[0], cuts])].tolist()
+    return dict(zip(ids, (m.tolist() for m in np.split(who[order], cuts)), strict=True))
 
 
 def _insertion_ranks(
@@ -56,19 +66,6 @@ def _insertion_ranks(
     locked = pos[setup.locked] if "locked" not in skip else np.zeros(0, dtype=np.intp)
     rank[locked] = 0
     return rank, locked
-
-
-@dataclass
-class _Batch:
-    """What a batch of pairs (a group) would add, counted per placement, host,
-    placement and nationality, country, and country and nationality."""
-
-    placements: dict[int, int] = field(default_factory=dict)
-    hosts: dict[int, int] = field(default_factory=dict)
-    nationality_at: dict[tuple[int, int], int] = field(default_factory=dict)
-    countries: dict[int, int] = field(default_factory=dict)
-    nationality_in: dict[tuple[int, int], int] = field(default_factory=dict)
-    money: int = 0
 
 
 class Greedy:
@@ -127,11 +124,8 @@ class Greedy:
         self.nat_in: dict[tuple[int, int], int] = {}
         self.spent = 0
         self.chosen = np.zeros(n, dtype=np.bool_)
-        self.members: dict[int, list[int]] = {
-            g: np.flatnonzero(c.group == g).tolist()
-            for g in np.unique(c.group[c.group >= 0]).tolist()
-        }
-        self.best_at = self._best_pair_where(np.lexsort((-scores.total[mp], pv)).tolist())
+        self.members = _members(c.group)
+        self.best_at = self._best_pair_where(prep, mp)
         # gender balance: the gender of a placement's one occupant (None: rule not in force)
         self.lone: list[int] | None = None
         self.applies: list[bool] = []
@@ -139,18 +133,29 @@ class Greedy:
             self.applies = balance_applies(c, pairs).tolist()
             self.lone = [-1] * c.n_placements
 
-    def _best_pair_where(self, by_volunteer: list[int]) -> dict[tuple[int, int], int]:
+    def _best_pair_where(self, prep: Prepared, mp: NDArray[np.intp]) -> dict[tuple[int, int], int]:
         """A group member's best pair at each placement (or in each host country),
-        from the modelled pairs ordered by volunteer, best score first."""
-        by_v: dict[int, list[int]] = {}
-        for i in by_volunteer:
-            by_v.setdefault(self.pv[i], []).append(i)
-        best_at: dict[tuple[int, int], int] = {}
-        for g_members in self.members.values():
-            for v in g_members:
-                for j in by_v.get(v, []):
-                    best_at.setdefault((v, self._where(j)), j)
-        return best_at
+        among the modelled pairs: the highest score, the first such pair on ties."""
+        c, pairs = prep.compiled, prep.pairs
+        v = pairs.v[mp].astype(np.int64)
+        idx = np.flatnonzero(c.group[v] >= 0)
+        if not len(idx):
+            return {}
+        p = pairs.p[mp[idx]]
+        if self.together == "placement":
+            where, span = p.astype(np.int64), c.n_placements
+        else:
+            where, span = c.country[p].astype(np.int64), len(c.countries)
+        key = v[idx] * span + where
+        # by (volunteer, where), best score first, the modelled order on ties (lexsort
+        # is stable): the first of each key is the pair wanted
+        order = np.lexsort((-prep.scores.total[mp[idx]], key))
+        sk = key[order]
+        first = np.ones(len(sk), dtype=np.bool_)
+        first[1:] = sk[1:] != sk[:-1]
+        keys, best = sk[first], idx[order[first]]
+        at = zip((keys // span).tolist(), (keys % span).tolist(), strict=True)
+        return dict(zip(at, best.tolist(), strict=True))
 
     def _where(self, i: int) -> int:
         """Where pair i puts its volunteer, as `group_together` counts it."""
@@ -223,45 +228,39 @@ class Greedy:
                 return False
         return True
 
-    def _count(self, batch: list[int]) -> _Batch:
-        added = _Batch()
-        for i in batch:
-            p, v = self.pp[i], self.pv[i]
-            added.placements[p] = added.placements.get(p, 0) + 1
-            h = self.host_of[p]
-            added.hosts[h] = added.hosts.get(h, 0) + 1
-            key = (p, self.nat_of[v])
-            added.nationality_at[key] = added.nationality_at.get(key, 0) + 1
-            co = self.country_of[p]
-            added.countries[co] = added.countries.get(co, 0) + 1
-            ck = (co, self.nat_of[v])
-            added.nationality_in[ck] = added.nationality_in.get(ck, 0) + 1
-            added.money += self.cost[i]
-        return added
-
     def fits(self, batch: list[int]) -> bool:
-        """Whether the pairs of `batch` together keep every hard rule in force."""
+        """Whether the pairs of `batch` together keep every hard rule in force. A batch
+        is a group (two or three pairs): counting repeats in short lists is quicker
+        than building counters, tens of thousands of times per start."""
         if len(batch) == 1:
             return self.fits_one(batch[0])
-        added = self._count(batch)
-        if any(self.load[p] + k > self.cap[p] for p, k in added.placements.items()):
+        ps = [self.pp[i] for i in batch]
+        load, cap = self.load, self.cap
+        if any(load[p] + ps.count(p) > cap[p] for p in ps):
             return False
         policy = self.policy
-        if self.host_cap is not None and not all(
-            hosts.cap_holds(self.host_load[h] + k, policy) for h, k in added.hosts.items()
+        if self.host_cap is not None:
+            hs = [self.host_of[p] for p in ps]
+            host_load = self.host_load
+            if not all(hosts.cap_holds(host_load[h] + hs.count(h), policy) for h in hs):
+                return False
+        nats = [self.nat_of[self.pv[i]] for i in batch]
+        if self.nat_cap is not None:
+            at = list(zip(ps, nats, strict=True))
+            nat_at = self.nat_at
+            if not all(nationality.cap_holds(nat_at.get(k, 0) + at.count(k), policy) for k in at):
+                return False
+        if self.budget is not None and not budget_holds(
+            self.spent + sum(self.cost[i] for i in batch), policy
         ):
-            return False
-        if self.nat_cap is not None and not all(
-            nationality.cap_holds(self.nat_at.get(k, 0) + x, policy)
-            for k, x in added.nationality_at.items()
-        ):
-            return False
-        if self.budget is not None and not budget_holds(self.spent + added.money, policy):
             return False
         if self.share is not None:
             # adding people only loosens the cap of the nationalities not added
-            for (co, nat), k in added.nationality_in.items():
-                total = self.in_country[co] + added.countries[co]
+            cos = [self.country_of[p] for p in ps]
+            cn = list(zip(cos, nats, strict=True))
+            for co, nat in cn:
+                total = self.in_country[co] + cos.count(co)
+                k = cn.count((co, nat))
                 if not nationality.share_holds(self.nat_in.get((co, nat), 0) + k, total, policy):
                     return False
         return True

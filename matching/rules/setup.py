@@ -15,10 +15,9 @@ from numpy.typing import NDArray
 from volmatch.matching.failures import pair_failure_details
 from volmatch.matching.prepared import Prepared, locked_pair_indices
 from volmatch.matching.previous import pair_index, previous_pairs
-from volmatch.matching.pure import solve_pure
+from volmatch.matching.pure import has_groups, solve_pure
 from volmatch.matching.rules.background import Pending, relaxation_later
-from volmatch.matching.rules.bound import per_placement
-from volmatch.matching.rules.decompose import TARGET_SHARE, best_step, decomposition_steps
+from volmatch.matching.rules.bound import Relaxation, per_placement
 from volmatch.models import Conflict, InfeasibleRound, Policy
 
 IntP = NDArray[np.intp]
@@ -34,12 +33,6 @@ START_SHARE = 0.25
 """Share of `time_limit_s` a large round waits for the relaxation's first assignment,
 its search's start (it comes after one flow, seconds on large rounds); past it, the
 search starts from the pure flow's."""
-START_STEPS = 30
-"""Subgradient steps of the placement-by-placement bound behind a large round's start,
-at least a third of them: more start the search later for no better end, as the
-child's later choices guide it anyway."""
-START_STEPS_SHARE = 0.25
-"""At most this share of the time limit goes to those steps."""
 FINISH_SHARE = 0.95
 """Share of `time_limit_s` by which every part of the rules' solve (the rules' costs
 and the gap's rule included) is done: the result's explanations take the rest."""
@@ -97,15 +90,26 @@ class RulesSetup:
 
     def fresh_guide(self) -> NDArray[np.intp] | None:
         """The relaxation's newest choices so far (the child's bound converges while
-        the search runs), None when it has none."""
+        the search runs), None when it has none (a search that started without a
+        guide takes the flow's assignment too: `windows._LateGuide`)."""
         relax = None if self.relaxed is None else self.relaxed.latest()
         return None if relax is None else relax.start
 
     def bound(self, deadline: float | None = None) -> int:
         """The proven bound: the relaxation's (the best found by `deadline`), where it
         is tighter than the flow's."""
+        return self.bound_and_source(deadline)[0]
+
+    def bound_and_source(self, deadline: float | None = None) -> tuple[int, str]:
+        """The proven bound (`bound`) and where it comes from, for the result's stats:
+        `relaxation`, or `pure_optimum` (the round without rules, always valid) with
+        why the relaxation did not give a tighter one."""
         relax = None if self.relaxed is None else self.relaxed.result(deadline)
-        return self.relaxed_bound if relax is None else min(relax.bound, self.relaxed_bound)
+        if relax is None:
+            return self.relaxed_bound, "pure_optimum: the relaxation sent no bound in time"
+        if relax.bound < self.relaxed_bound:
+            return relax.bound, "relaxation"
+        return self.relaxed_bound, "pure_optimum: the relaxation is no tighter on this round"
 
 
 def _frozen_locks(prep: Prepared) -> NDArray[np.intp]:
@@ -167,25 +171,36 @@ def set_up(prep: Prepared, started: float) -> RulesSetup:
     search's start and the pairs the model holds. `started`: perf_counter() when the
     round's solve began (its preparation included)."""
     c, r = prep.compiled, prep.compiled.round
+    stages: dict[str, float] = {}
+    t = time.perf_counter()
     # the locks are checked first (InfeasibleRound), so nothing below raises on them
     locked = np.union1d(locked_pair_indices(prep), _frozen_locks(prep)).astype(np.intp)
     prev_pair = previous_pairs(c, prep.pairs)
     prev_idx = np.array([i for i in prev_pair.values() if i >= 0], dtype=np.intp)
     # large rounds: the relaxation's flows start on the other core now, beside the
     # flow below and the search
-    relax_wait = relaxation_later(prep, r.policy, locked, prev_idx, len(r.previous))
+    args = (prep, r.policy, locked, prev_idx, len(r.previous))
+    same = _relaxation_is_pure(prep, r.policy, locked, len(r.previous))
+    relax_wait = Pending(args) if same else relaxation_later(*args)
+    t = _lap(stages, "setup_relaxation", t)
     try:
         pure = solve_pure(prep)
     except BaseException:
         relax_wait.cancel()
         raise
+    if same:
+        # the relaxation's network would be this flow's: not solved twice
+        relax_wait = Pending(args, Relaxation(pure.objective, pure.chosen, 0.0, 0))
+    t = _lap(stages, "setup_pure_flow", t)
     if len(prep.pairs) <= FULL_MODEL_PAIRS:
         hint, guide, must = _small_start(relax_wait, pure.chosen, locked, prev_idx)
         other = None
     else:
-        hint, guide, other = _large_start(prep, relax_wait, pure.chosen, locked, prev_idx, started)
+        hint, guide, other = _large_start(prep, relax_wait, pure.chosen, started, stages)
         must = [pure.chosen, hint, locked, prev_idx] + ([] if other is None else [other])
+    t = _lap(stages, "setup_start", t)
     model_pairs = _select_pairs(prep, must)
+    _lap(stages, "setup_model_pairs", t)
     return RulesSetup(
         started,
         model_pairs,
@@ -197,7 +212,33 @@ def set_up(prep: Prepared, started: float) -> RulesSetup:
         relax_wait,
         guide,
         other_hint=other,
+        stages=stages,
     )
+
+
+def _relaxation_is_pure(
+    prep: Prepared, policy: Policy, locked: NDArray[np.intp], n_previous: int
+) -> bool:
+    """Whether the relaxation's flow network (`matching.rules.network`) is the pure
+    round's, so that its bound and assignment are the pure flow's: no rule it keeps
+    beyond the slots (host or nationality caps, gender balance, a budget, groups,
+    locks, a bonus for keeping previous pairs), and no placement-by-placement bound."""
+    return (
+        policy.budget is None
+        and policy.max_per_host is None
+        and policy.max_same_nationality_per_placement is None
+        and not policy.gender_balance
+        and not len(locked)
+        and not (n_previous and policy.move_cost)
+        and not has_groups(prep)
+    )
+
+
+def _lap(stages: dict[str, float], name: str, since: float) -> float:
+    """Count the seconds since `since` as stage `name`; returns now."""
+    now = time.perf_counter()
+    stages[name] = stages.get(name, 0.0) + now - since
+    return now
 
 
 def _small_start(
@@ -219,46 +260,28 @@ def _large_start(
     prep: Prepared,
     relax_wait: Pending,
     pure: IntP,
-    locked: IntP,
-    prev_idx: IntP,
     started: float,
+    stages: dict[str, float],
 ) -> tuple[IntP, IntP | None, IntP | None]:
     """A large round's start and guide. The bound comes from a child process while
     the search runs; its first assignment (host and nationality caps or the gender
     stand-in, the groups' reach, the move bonus, the budget priced in) is a far better
-    start than the pure flow's and the guide of rounds without rules of their own per
-    placement, and the placement-by-placement choices at that flow's multiplier
-    better still where those rules are (the child goes on with the bound meanwhile)."""
-    policy, n_previous = prep.compiled.round.policy, len(prep.compiled.round.previous)
+    start than the pure flow's and guides the first windows where the start differs
+    from it. The placement-by-placement choices the child computes next (where
+    placements have rules of their own) are taken as well when they have come by then:
+    the start is the better of the two repaired (`tiers._better_start`). They are not
+    waited for, nor computed here: the child's steps from that flow's multiplier are
+    the same steps, and the search takes its newer choices as guides as they come."""
+    policy = prep.compiled.round.policy
+    t = time.perf_counter()
     first = relax_wait.first(started + START_SHARE * policy.time_limit_s)
-    guide = None
-    hint = first.chosen if first is not None and len(first.chosen) else pure
-    if first is not None and len(first.chosen):
-        # every shape gets guided windows: where the repaired start (groups made whole,
-        # shares kept) differs from the bound's flow, the bound and the incumbent
-        # disagree; the placement-by-placement choices below replace it where they run
-        guide = first.chosen
-    if first is not None and per_placement(policy):
-        steps = best_step(
-            decomposition_steps(
-                prep,
-                policy,
-                first.multiplier,
-                prev_idx,
-                n_previous,
-                TARGET_SHARE * first.bound,
-                START_STEPS,
-                until=min(
-                    time.perf_counter() + START_STEPS_SHARE * policy.time_limit_s,
-                    started + (START_SHARE + START_STEPS_SHARE) * policy.time_limit_s,
-                ),
-                balance_budget=True,
-                locked=locked,
-            ),
-            least=START_STEPS // 3,
-        )
-        if steps is not None:
-            other = hint
-            hint = guide = steps.chosen
-            return hint, guide, other
-    return hint, guide, None
+    _lap(stages, "setup_first_flow_wait", t)
+    if first is None or not len(first.chosen):
+        # the child's flow did not come in time: the pure flow's assignment
+        return pure, None, None
+    # every shape gets guided windows: where the repaired start (groups made whole,
+    # shares kept) differs from the bound's flow, the bound and the incumbent disagree
+    choices = relax_wait.latest()
+    if choices is not None and choices.start is not None and per_placement(policy):
+        return choices.start, choices.start, first.chosen
+    return first.chosen, first.chosen, None

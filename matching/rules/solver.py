@@ -69,7 +69,7 @@ def _solve_set_up(prep: Prepared, setup: RulesSetup, policy: Policy, t0: float) 
     penalty_points = penalty_values(prep, setup, policy, picked)
     objective = score_total - sum(penalty_points.values())
     full = len(setup.model_pairs) == len(prep.pairs)
-    bound = _proven_bound(setup, policy, tiers, full, in_force is not policy)
+    bound, bound_source = _proven_bound(setup, policy, tiers, full, in_force is not policy)
     status: Literal["optimal", "feasible", "infeasible"] = (
         "optimal" if (full and proven and objective >= bound) else "feasible"
     )
@@ -95,6 +95,9 @@ def _solve_set_up(prep: Prepared, setup: RulesSetup, policy: Policy, t0: float) 
             "model_pairs": len(setup.model_pairs),
             "all_pairs": len(prep.pairs),
             "pure_optimum": setup.pure_objective,
+            # which bound the result claims: the relaxation's, CP-SAT's, or the round
+            # without rules (and why) when nothing tighter came in time
+            "bound_source": bound_source,
             "seconds": round(time.perf_counter() - t0, 3),
             "stages": {k: round(v, 3) for k, v in setup.stages.items()},
             # the share of the bound the result may still be short of it
@@ -153,15 +156,16 @@ def _holding(
 
 def _proven_bound(
     setup: RulesSetup, policy: Policy, tiers: dict[str, Any], full: bool, softened: bool
-) -> int:
-    """The bound the result can claim: the relaxation's, or the flow's without rules
-    when a rule was dropped (the relaxation assumed it), or CP-SAT's own on a model of
-    every pair whose last tier is the score."""
+) -> tuple[int, str]:
+    """The bound the result can claim and its source: the relaxation's, or the flow's
+    without rules when a rule was dropped (the relaxation assumed it), or CP-SAT's own
+    on a model of every pair whose last tier is the score."""
     # the relaxation may still be running beside the search: its best bound by then
-    bound = setup.bound(setup.started + BOUND_SHARE * policy.time_limit_s)
+    bound, source = setup.bound_and_source(setup.started + BOUND_SHARE * policy.time_limit_s)
     if softened:
-        bound = setup.pure_objective
+        bound, source = setup.pure_objective, "pure_optimum: a rule was dropped for this round"
     last = tiers.get("score")
-    if full and last is not None and policy.objective[-1] == "score" and last["optimal"]:
-        bound = min(bound, last["bound"])
-    return bound
+    proven = full and last is not None and policy.objective[-1] == "score" and last["optimal"]
+    if proven and last is not None and last["bound"] < bound:
+        bound, source = last["bound"], "cp_sat"
+    return bound, source

@@ -69,16 +69,21 @@ def solve_tiers(
     t_greedy = time.perf_counter()
     start = greedy_start(prep, setup, policy, skip)
     greedy_seconds = time.perf_counter() - t_greedy
+    setup.stages["start_greedy"] = setup.stages.get("start_greedy", 0.0) + greedy_seconds
     if not full and seconds is None and not skip:
         picked = np.sort(mp[start]).astype(np.intp)
         ev = Evaluator(prep, policy, setup.prev_pair)
         if greedy_seconds <= SECOND_START_SHARE * setup.seconds_left(policy, CPSAT_SHARE):
+            t_second = time.perf_counter()
             picked = _better_start(prep, setup, policy, ev, picked)
+            setup.stages["start_second"] = time.perf_counter() - t_second
         if policy.budget is not None and not per_placement(policy):
             # (where placements have rules of their own the start is the
             # placement-by-placement bound's choices, priced already, and the flows
             # of their networks take seconds: 2.1 s for no gain on `current`)
+            t_priced = time.perf_counter()
             picked = _priced_start(prep, setup, policy, ev, picked)
+            setup.stages["start_priced"] = time.perf_counter() - t_priced
         if not ev.breaches(picked, setup.locked):
             return Tiered(*solve_by_windows(prep, setup, policy, picked))
     built = build_model(prep, setup, policy, skip)
