@@ -15,6 +15,8 @@ recommendations say a round must be solved first.
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import threading
 from typing import Any
 
 from sqlalchemy import select
@@ -24,6 +26,7 @@ from volmatch.api.service.auth import Principal
 from volmatch.api.service.db import Database
 from volmatch.api.service.errors import ApiError, not_found
 from volmatch.api.service.jobs import Solved
+from volmatch.api.service.logs import get_logger
 from volmatch.api.service.pool_cache import PoolCache
 from volmatch.api.service.result_pages import erasures_mark
 from volmatch.api.service.tables import Job, PlacementRow, ResultRow, RoundRow
@@ -37,6 +40,8 @@ from volmatch.matching.advice import (
 from volmatch.matching.compiled import CompiledRound
 from volmatch.matching.feasibility import feasibility
 from volmatch.models import Placement
+
+log = get_logger("advice")
 
 NO_RESULT = 409
 """The status of "no round has a result to advise from" (queued, solving, or none)."""
@@ -154,6 +159,12 @@ def prewarm_round(
     def job() -> None:
         with db.read() as session:
             advice_base_for(session, warm, round_id, solved)
+        if solved is None:
+            # Preparing a round allocates objects by the million and makes the collector's
+            # next full pass due: made here, in the background, not inside the next page
+            # request. Not after a hand-over, which builds arrays only: a pass then would
+            # hold the interpreter while the first explanation runs (0.1-0.4 s).
+            gc.collect()
 
     warm.prewarm(job)
 
@@ -173,6 +184,37 @@ def prewarm_current(db: Database, warm: WarmRounds, pool: PoolCache) -> None:
                 pool.warm(db)
 
     warm.prewarm(job)
+
+
+RESULTS_WATCH_S = 2.0
+"""How often a service without an embedded worker looks for a newly stored result to warm
+(one indexed read): a coordinator's first Explain comes seconds after the result."""
+
+
+def watch_results(
+    db: Database, warm: WarmRounds, stop: threading.Event, every: float = RESULTS_WATCH_S
+) -> None:
+    """Until `stop`: warm each newly stored result's round in the background, as the
+    embedded worker does once it stored one (`prewarm_round`), for a service whose rounds
+    another process solves (`volmatch worker`). The results stored before it started
+    are left to `prewarm_current`."""
+    seen: tuple[str, str] | None = None
+    first = True
+    while not stop.is_set():
+        try:
+            with db.read() as session:
+                row = session.execute(
+                    select(ResultRow.round_id, ResultRow.created_at)
+                    .order_by(ResultRow.created_at.desc(), ResultRow.round_id.desc())
+                    .limit(1)
+                ).first()
+            latest = None if row is None else (str(row[0]), str(row[1]))
+            if latest is not None and latest != seen and not first:
+                prewarm_round(db, warm, latest[0])
+            seen, first = latest, False
+        except Exception as exc:  # a failed look is retried at the next one
+            log.warning("watching results failed", extra={"exc_type": type(exc).__name__})
+        stop.wait(every)
 
 
 def stored_need(session: Session, placement_id: str, who: Principal) -> Placement:
@@ -282,26 +324,6 @@ def live_feasibility(
     return pool_feasibility(session, pool, draft, who)
 
 
-def live_feasibilities(
-    session: Session,
-    warm: WarmRounds,
-    pool: PoolCache,
-    drafts: list[Placement],
-    who: Principal,
-) -> list[dict[str, Any]]:
-    """`live_feasibility` of each need, the round (or the pool) looked up once for all:
-    the host's needs list asks for every need of the host at once."""
-    for draft in drafts:
-        _own_draft(draft, who)
-    try:
-        rid, base = advice_base_for(session, warm)
-    except ApiError as exc:
-        if exc.status != NO_RESULT:
-            raise
-        return _pool_counts(pool.compiled(session), drafts)
-    return _round_counts(rid, base, drafts, who)
-
-
 def _pool_counts(compiled: CompiledRound, drafts: list[Placement]) -> list[dict[str, Any]]:
     return [
         {"round": None, "placement": d.id, "in_round": False, **feasibility(compiled, d).as_dict()}
@@ -328,12 +350,14 @@ def ready_feasibilities(
     drafts: list[Placement],
     who: Principal,
 ) -> list[dict[str, Any]] | None:
-    """`live_feasibilities` where what they count against (the latest round's warm base,
-    or the compiled pool) is built already; else None, with its build started on a
-    background thread. A page shows its list at once and says its counts are being
-    updated, instead of waiting seconds for a build (it never waits: a wait on a thread
-    that competes for the interpreter with the build overran 0.1 s by 0.25 s at
-    10,000 volunteers); the counts it does show are those of the current round or pool."""
+    """`live_feasibility` of each need, the round (or the pool) looked up once for all
+    (the host's needs list asks for every need of the host at once), where what they
+    count against (the latest round's warm base, or the compiled pool) is built already;
+    else None, with its build started on a background thread. A page shows its list at
+    once and says its counts are being updated, instead of waiting seconds for a build
+    (it never waits: a wait on a thread that competes for the interpreter with the build
+    overran 0.1 s by 0.25 s at 10,000 volunteers); the counts it shows are those of the
+    current round or pool."""
     for draft in drafts:
         _own_draft(draft, who)
     try:
@@ -348,6 +372,7 @@ def ready_feasibilities(
         return _pool_counts(compiled, drafts)
     base = warm.peek(_version(session, r, stored_at))
     if base is None:
-        prewarm_round(db, warm, r.id)
+        if not warm.pending():  # else the build asked first (newer, or a hand-over) goes on
+            prewarm_round(db, warm, r.id)
         return None
     return _round_counts(r.id, base, drafts, who)
