@@ -10,9 +10,13 @@ database reads, the page's work and the template). Each page is asked `--repeat`
 First views are reported on their own: a result's first view reads its stored paging
 view (`result_views`) into the `ResultViews` cache and starts pricing the round for
 its explanations in a thread (`PricedRounds.prefetch`), which the benchmark waits for
-and reports; then the first view of a result stored without its view (parsed), and an
-explanation in a round whose result was never shown (priced on the spot). Baselines in
-the same process: the JSON API's status and result of the same round. Prints a table with the
+and reports; then the first view of a result stored without its view (parsed, and its
+view stored: a second process reads it), and the first explanation of a round in three
+cases: right after the worker stored its result (the worker hands the round it prepared
+and solved to the warm rounds, `jobs.Solved`: only the residual network is left to
+build), right after its result page's first view (its pricing ahead still running),
+and in a round whose result was never shown (priced on the spot). Baselines in the same
+process: the JSON API's status and result of the same round. Prints a table with the
 machine's load average and writes JSON to benchmarks/results/pages-<size>.json.
 """
 
@@ -105,7 +109,9 @@ def main() -> None:
     from volmatch.models import parse_round
 
     doc = generate_round(args.volunteers, args.placements, seed=args.seed)
-    result = solve_round(parse_round(doc)).model_dump(mode="json")
+    kept: list[tuple[Any, Any]] = []
+    solved = solve_round(parse_round(doc), keep=lambda *pair: kept.append(pair))
+    result = solved.model_dump(mode="json")
     tmp = tempfile.mkdtemp(prefix="pages-bench-")
     settings = Settings(
         db_url=f"sqlite:///{tmp}/bench.db", embedded_worker=False, log_level="WARNING"
@@ -119,6 +125,8 @@ def main() -> None:
         other = _store(app, doc, result, pool=False)
         old = _store(app, doc, result, view=False, pool=False)
         never = _store(app, doc, result, pool=False)
+        rushed = _store(app, doc, result, pool=False)
+        handed = _store(app, doc, result, pool=False)
         _sign_in(c, key)
         api = {"Authorization": f"Bearer {key}"}
         some = result["assignments"][len(result["assignments"]) // 2]
@@ -189,14 +197,54 @@ def main() -> None:
             )
         first_view("result, first view of another round (reads its stored view)", other)
         first_view("result, first view of a result stored before 0006 (parses it)", old)
-        ms = _timed(c, f"/coordinator/rounds/{never}/explain?volunteer={unplaced}")
+        views_before = app.state.result_views.builds
+        ms = _timed(c, f"/coordinator/rounds/{old}?page=2")
+        app.state.result_views.clear()  # as in another process: reads the view stored
+        ms2 = _timed(c, f"/coordinator/rounds/{old}")
+        assert app.state.result_views.builds == views_before + 1
         rows.append(
             {
-                "page": "explain, in a round whose result was never shown (prices it)",
+                "page": "  the same result in another process (reads the view stored then)",
                 "runs": 1,
-                "median_ms": ms,
-                "max_ms": ms,
+                "median_ms": ms2,
+                "max_ms": ms2,
             }
+        )
+        del ms
+
+        def once(name: str, path: str) -> None:
+            ms = _timed(c, path)
+            rows.append({"page": name, "runs": 1, "median_ms": ms, "max_ms": ms})
+
+        once(
+            "explain, in a round whose result was never shown (prices it)",
+            f"/coordinator/rounds/{never}/explain?volunteer={unplaced}",
+        )
+        _timed(c, f"/coordinator/rounds/{rushed}")  # its pricing ahead starts
+        once(
+            "explain at once after the result's first view (pricing ahead running)",
+            f"/coordinator/rounds/{rushed}/explain?volunteer={unplaced}",
+        )
+        # what the embedded worker does once it stored a result: the round it prepared
+        # and solved becomes the round's warm advice base (jobs.Solved, advice.prewarm_round)
+        from volmatch.api.service.advice import prewarm_round
+        from volmatch.api.service.jobs import Solved
+        from volmatch.api.service.result_pages import erasures_mark
+        from volmatch.api.service.warm import warm_rounds
+
+        with app.state.db.read() as s:
+            mark = erasures_mark(s)
+        prep, sol = kept[0]
+        hand = Solved(prep, sol.chosen, result["status"], result["mode"], mark)
+        prewarm_round(app.state.db, warm_rounds(app), handed, hand)
+        once(
+            "explain at once after the worker stored the result (its round handed over)",
+            f"/coordinator/rounds/{handed}/explain?volunteer={unplaced}",
+        )
+        once(
+            "  then a pair in that round",
+            f"/coordinator/rounds/{handed}/explain?volunteer="
+            f"{some['volunteer']}&placement={some['placement']}",
         )
     load = os.getloadavg()
     size = f"{args.volunteers}x{args.placements}"

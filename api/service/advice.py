@@ -15,6 +15,7 @@ recommendations say a round must be solved first.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from typing import Any
 
 from sqlalchemy import select
@@ -154,6 +155,12 @@ def prewarm_round(
     def job() -> None:
         with db.read() as session:
             advice_base_for(session, warm, round_id, solved)
+        if solved is None:
+            # Preparing a round allocates objects by the million and makes the collector's
+            # next full pass due: made here, in the background, not inside the next page
+            # request. Not after a hand-over, which builds arrays only: a pass then would
+            # hold the interpreter while the first explanation runs (0.1-0.4 s).
+            gc.collect()
 
     warm.prewarm(job)
 

@@ -573,24 +573,20 @@ class PricedRounds:
                 self._entries.move_to_end(round_id)
                 return hit
             gate = self._building.setdefault(round_id, threading.Lock())
+        prepared = False
         try:
             with gate:  # a second asker waits for the first one's pricing
                 with self._lock:
                     hit = self._entries.get(round_id)
                 if hit is None or hit[0] != mark:
-                    found = (
-                        _priced(db, round_id, who, self._views)
-                        if self._warm is None
-                        else _priced_warm(db, round_id, who, self._warm())
-                    )
+                    if self._warm is None:
+                        found, prepared = _priced(db, round_id, who, self._views), True
+                    else:
+                        warm = self._warm()
+                        before = warm.builds
+                        found = _priced_warm(db, round_id, who, warm)
+                        prepared = warm.builds != before
                     hit = (mark, found, threading.Lock())
-                    if ahead:
-                        # Pricing allocates objects by the million and makes the
-                        # collector's next full pass due: made now, in the pricing-ahead
-                        # thread, not in whichever page request comes next (measured: 0.8
-                        # s inside a result page, 10,000 volunteers). Not where a request
-                        # waits for the pricing: it would wait for the pass too (0.1-0.4 s).
-                        gc.collect()
                     with self._lock:
                         self.builds += 1
                         self._entries[round_id] = hit
@@ -600,6 +596,13 @@ class PricedRounds:
         finally:
             with self._lock:
                 self._building.pop(round_id, None)
+        if ahead and prepared:
+            # Preparing a round allocates objects by the million and makes the collector's
+            # next full pass due: made now, in the pricing-ahead thread, not in whichever
+            # page request comes next (measured: 0.8 s inside a result page, 10,000
+            # volunteers); once the pricing is shared (out of the gate), and never where
+            # a request waits for the pricing: it would wait for the pass too (0.1-0.4 s).
+            gc.collect()
         return hit
 
     @contextmanager

@@ -20,7 +20,6 @@ the one being built.
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -47,6 +46,8 @@ class WarmRounds:
         self._next: Callable[[], object] | None = None
         """The newest background build asked for and not started yet."""
         self._prewarmer: threading.Thread | None = None
+        self.builds = 0
+        """How many bases were built here (not found built)."""
 
     def get(self, key: Hashable, build: Callable[[], AdviceBase]) -> AdviceBase:
         """The base of `key`, built once (concurrent askers wait for the one build)."""
@@ -62,6 +63,7 @@ class WarmRounds:
             if base is None:
                 base = build()
                 with self._lock:
+                    self.builds += 1
                     self._bases[key] = base
                     self._bases.move_to_end(key)
                     while len(self._bases) > self.kept:
@@ -101,9 +103,6 @@ class WarmRounds:
                 job()
             except Exception as exc:  # a background build never takes the service down
                 log.warning("background warm-up failed", extra={"exc_type": type(exc).__name__})
-            # A build allocates objects by the million and makes the collector's next full
-            # pass due: made here, in the background, not inside the next page request.
-            gc.collect()
 
     def stop(self, timeout: float) -> None:
         """Drop the build asked for and not started, and wait up to `timeout` seconds for
