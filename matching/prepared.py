@@ -52,6 +52,12 @@ class Prepared:
     pairs: Pairs
     scores: Scores
     timings: dict[str, float]
+    pure_chosen: NDArray[np.intp] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    """The pairs of the pure optimum, once `solve_pure` has found them: the rules solver
+    starts from it and the explanations of its result price on it, one flow for both
+    (a flow is seconds at 50,000 volunteers). Not copied by `dataclasses.replace`."""
 
 
 def prepare(r: Round, progress: Progress | None = None) -> Prepared:

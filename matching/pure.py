@@ -12,9 +12,27 @@ from volmatch.matching.previous import moves_report, previous_pairs
 
 
 def solve_pure(prep: Prepared) -> Solution:
-    """The exact max-score assignment under the hard rules and the locks (min-cost flow)."""
+    """The exact max-score assignment under the hard rules and the locks (min-cost flow),
+    solved once per prepared round (`Prepared.pure_chosen`: the flow is deterministic,
+    so a second solve would choose the same pairs)."""
     c, pairs, scores = prep.compiled, prep.pairs, prep.scores
     locked = locked_pair_indices(prep)
+    prev_pair = previous_pairs(c, pairs)
+    if prep.pure_chosen is None:
+        prep.pure_chosen = _pure_chosen(prep, locked, prev_pair)
+    chosen = prep.pure_chosen.copy()  # callers may change theirs
+    total = int(scores.total[chosen].sum())
+    extra: dict[str, object] = {}
+    if prev_pair:
+        extra["moves"] = moves_report(c, pairs, scores, chosen, prev_pair)
+    return Solution(chosen=chosen, status="optimal", objective=total, bound=total, extra=extra)
+
+
+def _pure_chosen(
+    prep: Prepared, locked: NDArray[np.intp], prev_pair: dict[int, int]
+) -> NDArray[np.intp]:
+    """The pairs of the max-score assignment (`solve_pure`), by one min-cost flow."""
+    c, pairs, scores = prep.compiled, prep.pairs, prep.scores
     capacity = c.capacity.copy()
     # without locks every pair is free: no gather of the arrays (a noticeable cost on
     # millions of pairs)
@@ -27,7 +45,6 @@ def solve_pure(prep: Prepared) -> Solution:
         free &= capacity[pairs.p] > 0
         idx = np.flatnonzero(free)
     weight = scores.total
-    prev_pair = previous_pairs(c, pairs)
     if prev_pair:
         # Among the assignments of the best total, keep the most previous pairs:
         # scaled scores plus one per kept pair is lexicographic, since all the bonuses
@@ -43,11 +60,7 @@ def solve_pure(prep: Prepared) -> Solution:
             c.n_volunteers, capacity, pairs.v[idx], pairs.p[idx], weight[idx]
         )
         chosen = np.sort(np.concatenate([locked, idx[sol.chosen]])).astype(np.intp)
-    total = int(scores.total[chosen].sum())
-    extra: dict[str, object] = {}
-    if prev_pair:
-        extra["moves"] = moves_report(c, pairs, scores, chosen, prev_pair)
-    return Solution(chosen=chosen, status="optimal", objective=total, bound=total, extra=extra)
+    return chosen
 
 
 def has_groups(prep: Prepared) -> bool:
