@@ -289,26 +289,6 @@ def live_feasibility(
     return pool_feasibility(session, pool, draft, who)
 
 
-def live_feasibilities(
-    session: Session,
-    warm: WarmRounds,
-    pool: PoolCache,
-    drafts: list[Placement],
-    who: Principal,
-) -> list[dict[str, Any]]:
-    """`live_feasibility` of each need, the round (or the pool) looked up once for all:
-    the host's needs list asks for every need of the host at once."""
-    for draft in drafts:
-        _own_draft(draft, who)
-    try:
-        rid, base = advice_base_for(session, warm)
-    except ApiError as exc:
-        if exc.status != NO_RESULT:
-            raise
-        return _pool_counts(pool.compiled(session), drafts)
-    return _round_counts(rid, base, drafts, who)
-
-
 def _pool_counts(compiled: CompiledRound, drafts: list[Placement]) -> list[dict[str, Any]]:
     return [
         {"round": None, "placement": d.id, "in_round": False, **feasibility(compiled, d).as_dict()}
@@ -335,12 +315,14 @@ def ready_feasibilities(
     drafts: list[Placement],
     who: Principal,
 ) -> list[dict[str, Any]] | None:
-    """`live_feasibilities` where what they count against (the latest round's warm base,
-    or the compiled pool) is built already; else None, with its build started on a
-    background thread. A page shows its list at once and says its counts are being
-    updated, instead of waiting seconds for a build (it never waits: a wait on a thread
-    that competes for the interpreter with the build overran 0.1 s by 0.25 s at
-    10,000 volunteers); the counts it does show are those of the current round or pool."""
+    """`live_feasibility` of each need, the round (or the pool) looked up once for all
+    (the host's needs list asks for every need of the host at once), where what they
+    count against (the latest round's warm base, or the compiled pool) is built already;
+    else None, with its build started on a background thread. A page shows its list at
+    once and says its counts are being updated, instead of waiting seconds for a build
+    (it never waits: a wait on a thread that competes for the interpreter with the build
+    overran 0.1 s by 0.25 s at 10,000 volunteers); the counts it shows are those of the
+    current round or pool."""
     for draft in drafts:
         _own_draft(draft, who)
     try:
@@ -355,6 +337,7 @@ def ready_feasibilities(
         return _pool_counts(compiled, drafts)
     base = warm.peek(_version(session, r, stored_at))
     if base is None:
-        prewarm_round(db, warm, r.id)
+        if not warm.pending():  # else the build asked first (newer, or a hand-over) goes on
+            prewarm_round(db, warm, r.id)
         return None
     return _round_counts(r.id, base, drafts, who)

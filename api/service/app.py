@@ -1,7 +1,7 @@
 """The FastAPI application: `create_app(settings)`. When the app starts, the database is
-migrated, the endpoint thread pool is sized, the embedded worker and the housekeeping
-thread start; when it stops (SIGTERM), event streams end, both threads stop and the
-noted key uses are written."""
+migrated, the endpoint thread pool is sized, the embedded worker, the housekeeping
+thread and the runner of pending backfill proposals start; when it stops (SIGTERM),
+event streams end, the threads stop and the noted key uses are written."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from fastapi import Depends, FastAPI
 
 from volmatch.api.service import idempotency
 from volmatch.api.service.advice import prewarm_current, prewarm_round
-from volmatch.api.service.auth import KeyUsage
+from volmatch.api.service.auth import KeyUsage, VerifiedKeys
 from volmatch.api.service.db import Database, database_for, migrate
 from volmatch.api.service.errors import install_error_handlers
 from volmatch.api.service.jobs import Worker
+from volmatch.api.service.lifecycle.pending import BackfillRunner
+from volmatch.api.service.lifecycle.wakeup import wake as wake_backfills
 from volmatch.api.service.logs import get_logger, setup_logging
 from volmatch.api.service.middleware import ServiceMiddleware
 from volmatch.api.service.openapi import service_openapi
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.stopping = threading.Event()
         usage = KeyUsage()
         app.state.key_usage = usage
+        app.state.verified_keys = VerifiedKeys()
         stop = threading.Event()
         threads = [
             threading.Thread(
@@ -129,6 +132,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 args=(db, settings, stop),
                 daemon=True,
                 name="volmatch-lifecycle",
+            )
+        )
+        threads.append(
+            threading.Thread(
+                target=BackfillRunner(
+                    db, settings.backfill_sweep_s, settings.backfill_test_delay_s
+                ).run,
+                args=(stop,),
+                daemon=True,
+                name="volmatch-backfills",
             )
         )
         if settings.embedded_worker:
@@ -161,6 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             app.state.stopping.set()
             stop.set()
+            wake_backfills()  # the runner waits for a commit or its sweep
             for t in threads:
                 t.join(timeout=WORKER_STOP_S)
             warm_rounds(app).stop(timeout=WORKER_STOP_S)

@@ -8,6 +8,12 @@ revoked; either way it is a 401 from then on. Rotating replaces the secret and k
 id, role, host and expiry: the old token stops working at once. The last use of each
 key is kept in memory by `KeyUsage` and written in one batch every `key_touch_s`, so
 that reads never write.
+
+`VerifiedKeys` remembers, per process, the keys it has verified, so that a request
+with a known key learns its role without a database round trip of its own; the key is
+still confirmed against the database on every request (`still_valid`), in the
+endpoint's own session and thread (`routing.CommitRoute`), so a revoked, rotated or
+expired key is refused on its next request, by every process.
 """
 
 from __future__ import annotations
@@ -138,15 +144,75 @@ def rotate_key(session: Session, key_id: str) -> tuple[ApiKey, str] | None:
 def authenticate(session: Session, token: str) -> Principal | None:
     """The principal of a token, or None when it is unknown, malformed, revoked or
     expired."""
+    parsed = parse_token(token)
+    if parsed is None:
+        return None
+    key_id, secret = parsed
+    # The columns only, not an ORM object: this runs on every request, in the
+    # endpoint's own session, whose identity map it should not fill.
+    row = session.execute(
+        select(
+            ApiKey.secret_hash, ApiKey.role, ApiKey.host_id, ApiKey.revoked_at, ApiKey.expires_at
+        ).where(ApiKey.id == key_id)
+    ).one_or_none()
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        return None
+    if not hmac.compare_digest(row.secret_hash, _hash(secret)):
+        return None
+    return Principal(key_id=key_id, role=row.role, host_id=row.host_id)
+
+
+def parse_token(token: str) -> tuple[str, str] | None:
+    """(key id, secret) of a well-formed token, else None."""
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "vm" or not parts[1] or not parts[2] or len(token) > 200:
         return None
-    row = session.execute(select(ApiKey).where(ApiKey.id == parts[1])).scalar_one_or_none()
-    if row is None or key_state(row) != "active":
-        return None
-    if not hmac.compare_digest(row.secret_hash, _hash(parts[2])):
-        return None
-    return Principal(key_id=row.id, role=row.role, host_id=row.host_id)  # type: ignore[arg-type]
+    return parts[1], parts[2]
+
+
+def still_valid(session: Session, token: str, who: Principal) -> bool:
+    """Whether `token` still authenticates as `who` (not revoked, rotated or expired):
+    one small read, in the caller's session."""
+    return authenticate(session, token) == who
+
+
+MAX_VERIFIED_KEYS = 10_000
+"""Keys a process remembers as verified (a few bytes each); past that it starts afresh."""
+
+
+class VerifiedKeys:
+    """Keys this process has verified: key id -> (hash of the secret, principal). Only
+    a hint (what role to check before the endpoint runs): `still_valid` confirms every
+    use against the database."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[str, tuple[str, Principal]] = {}
+
+    def get(self, token: str) -> Principal | None:
+        parsed = parse_token(token)
+        if parsed is None:
+            return None
+        with self._lock:
+            found = self._known.get(parsed[0])
+        if found is None or not hmac.compare_digest(found[0], _hash(parsed[1])):
+            return None
+        return found[1]
+
+    def put(self, token: str, who: Principal) -> None:
+        parsed = parse_token(token)
+        if parsed is None:
+            return
+        with self._lock:
+            if len(self._known) >= MAX_VERIFIED_KEYS:
+                self._known.clear()
+            self._known[parsed[0]] = (_hash(parsed[1]), who)
+
+    def drop(self, key_id: str) -> None:
+        with self._lock:
+            self._known.pop(key_id, None)
 
 
 class KeyUsage:

@@ -4,7 +4,13 @@ PostgreSQL (psycopg 3).
 `Database` holds a session factory for reads and one for writes:
 
 - PostgreSQL: one engine with a bounded pool (`Settings.db_pool_size`); a request that
-  waits longer than `db_wait_s` for a connection or a row lock is answered 503.
+  waits longer than `db_wait_s` for a connection or a row lock is answered 503. Reads
+  run in autocommit (PostgreSQL's READ COMMITTED gives each statement its own snapshot
+  either way, so a BEGIN and a ROLLBACK around them were two round trips for nothing),
+  and a connection is not pinged at each checkout: a connection that died (a database
+  restart) fails its first statement, which is a 503 with Retry-After (`errors.py`),
+  and SQLAlchemy then replaces every older connection of the pool; `PG_RECYCLE_S`
+  renews connections that sat idle long enough to be cut by the network.
 - SQLite: WAL (readers never wait for the writer), a busy timeout, and writes
   serialised inside the process by a write engine of exactly one connection that takes
   the write lock at BEGIN (`BEGIN IMMEDIATE`): concurrent writers queue for that
@@ -37,6 +43,9 @@ _PG_LOCK = 74_270_531  # any constant: serialises migrations of processes starti
 SQLITE_READ_POOL = 8
 """Read connections of an SQLite database: readers run in parallel under WAL, but past a
 few the GIL, not the file, is the limit."""
+PG_RECYCLE_S = 1800
+"""A PostgreSQL connection older than this is replaced at its next checkout (instead of a
+`SELECT 1` per checkout): firewalls and proxies cut idle connections after tens of minutes."""
 IDLE_IN_TRANSACTION_S = 60
 """PostgreSQL drops a session idle inside a transaction this long: a safety net, since
 the service never leaves one open across a response."""
@@ -71,7 +80,7 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        if self.read_engine is not self.engine:
+        if self.read_engine.pool is not self.engine.pool:
             self.read_engine.dispose()
 
 
@@ -111,7 +120,7 @@ def _sqlite_engine(url: str, *, write: bool, pool_size: int, wait_s: float) -> E
 def _pg_engine(url: str, *, pool_size: int, wait_s: float, statement_s: float) -> Engine:
     engine = create_engine(
         url,
-        pool_pre_ping=True,
+        pool_recycle=PG_RECYCLE_S,
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=wait_s,
@@ -155,7 +164,7 @@ def open_database(
         writer = _pg_engine(
             url, pool_size=pool_size, wait_s=wait_s, statement_s=statement_timeout_s
         )
-        reader = writer
+        reader = writer.execution_options(isolation_level="AUTOCOMMIT")  # the same pool
     return Database(
         url=url,
         engine=writer,

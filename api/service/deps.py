@@ -5,11 +5,17 @@ Sessions are function-scoped: they close when the endpoint returns, before the a
 is sent (and before any stream starts), so no connection is held while a client reads.
 `WriteSession` is committed by `routing.CommitRoute` before the answer leaves: a 2xx
 means committed.
+
+The caller: a key this process has verified before is confirmed in the endpoint's own
+thread and session (`KeyCheck`), so that a read costs one connection and one thread hop;
+a new key, and any request of a route that cannot confirm it later, is verified at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Annotated
 
 import anyio.to_thread
@@ -18,7 +24,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from volmatch.api.service import idempotency
-from volmatch.api.service.auth import Principal, Role, authenticate
+from volmatch.api.service.auth import (
+    KeyUsage,
+    Principal,
+    Role,
+    VerifiedKeys,
+    authenticate,
+    still_valid,
+)
 from volmatch.api.service.db import Database
 from volmatch.api.service.errors import ApiError
 from volmatch.api.service.schemas import ID_PATTERN, KEY_ID_PATTERN, ROUND_ID_PATTERN
@@ -108,7 +121,65 @@ ReadSession = Annotated[Session, Depends(read_session, scope="function")]
 WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 
 
-def get_principal(
+@dataclass
+class KeyCheck:
+    """A key taken from this process's `VerifiedKeys`, still to be confirmed against the
+    database before the endpoint runs: by `routing.CommitRoute`, in the endpoint's
+    thread and session (one connection and one thread hop per request, not two)."""
+
+    token: str
+    who: Principal
+    db: Database
+    usage: KeyUsage | None
+    verified: VerifiedKeys
+    tried: bool = False
+
+    def confirm(self, session: Session | None) -> None:
+        """401 unless the key still authenticates as before (revoked, rotated or expired
+        since it was remembered); `session`: the endpoint's, else a short read of its own."""
+        self.tried = True
+        if session is not None:
+            ok = still_valid(session, self.token, self.who)
+        else:
+            with self.db.read() as own:
+                ok = still_valid(own, self.token, self.who)
+        if not ok:
+            self.verified.drop(self.who.key_id)
+            raise _refused()
+        if self.usage is not None:
+            self.usage.note(self.who.key_id)
+
+
+KEY_CHECK: ContextVar[KeyCheck | None] = ContextVar("volmatch_key_check", default=None)
+"""The request's key still to confirm (set by `get_principal`, reset per request by
+`routing.CommitRoute`); endpoint threads inherit it with the request's context."""
+
+
+def _refused() -> ApiError:
+    return ApiError(
+        401, "unknown, revoked or expired API key", headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def _verify(db: Database, token: str) -> Principal | None:
+    # A short read-only session of its own: authentication never writes (the last use
+    # is noted in memory and written in batches by the app).
+    with db.read() as session:
+        return authenticate(session, token)
+
+
+def _deferrable(request: Request) -> bool:
+    """Whether the key may be confirmed with the endpoint instead of now: only for the
+    synchronous endpoints of `routing.CommitRoute`, which confirm it before their body
+    runs, and never with an Idempotency-Key (a stored answer is replayed before the
+    endpoint)."""
+    route = request.scope.get("route")
+    return bool(getattr(route, "confirms_key", False)) and (
+        "idempotency-key" not in request.headers
+    )
+
+
+async def get_principal(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -118,18 +189,22 @@ def get_principal(
             "missing API key: send 'Authorization: Bearer <key>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    # A short read-only session of its own: authentication never writes (the last use
-    # is noted in memory and written in batches by the app).
-    with request.app.state.db.read() as session:
-        who = authenticate(session, creds.credentials)
-    if who is None:
-        raise ApiError(
-            401, "unknown, revoked or expired API key", headers={"WWW-Authenticate": "Bearer"}
-        )
+    token = creds.credentials
+    db: Database = request.app.state.db
+    usage: KeyUsage | None = getattr(request.app.state, "key_usage", None)
+    verified: VerifiedKeys | None = getattr(request.app.state, "verified_keys", None)
+    who = verified.get(token) if verified is not None else None
+    if who is not None and verified is not None and _deferrable(request):
+        KEY_CHECK.set(KeyCheck(token, who, db, usage, verified))
+    else:
+        who = await anyio.to_thread.run_sync(_verify, db, token)
+        if who is None:
+            raise _refused()
+        if verified is not None:
+            verified.put(token, who)
+        if usage is not None:
+            usage.note(who.key_id)
     request.state.key_id = who.key_id
-    usage = getattr(request.app.state, "key_usage", None)
-    if usage is not None:
-        usage.note(who.key_id)
     return who
 
 

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from volmatch.api.service import idempotency
 from volmatch.api.service.db import Database
-from volmatch.api.service.deps import COMMIT_EARLY, READ, WRITE
+from volmatch.api.service.deps import COMMIT_EARLY, KEY_CHECK, READ, WRITE
 from volmatch.api.service.errors import ApiError, unavailable
 
 T = TypeVar("T")
@@ -167,6 +167,19 @@ def _abandon_sessions(kwargs: dict[str, Any]) -> None:
                 value.close()
 
 
+def _session_for_key(kwargs: dict[str, Any]) -> Session | None:
+    """The endpoint's session in which to confirm its caller's key: its read session,
+    else its write session (one more small read in its transaction), else None."""
+    sessions = [v for v in kwargs.values() if isinstance(v, Session)]
+    for value in sessions:
+        if value.info.get(READ):
+            return value
+    for value in sessions:
+        if value.info.get(WRITE):
+            return value
+    return None
+
+
 def _committing(
     endpoint: Callable[..., Any], response_field: Callable[[], Any]
 ) -> Callable[..., Any]:
@@ -182,6 +195,9 @@ def _committing(
 
     def call(kwargs: dict[str, Any]) -> Any:
         try:
+            check = KEY_CHECK.get()
+            if check is not None:
+                check.confirm(_session_for_key(kwargs))
             result = endpoint(**kwargs)
         except BaseException:
             _abandon_sessions(kwargs)
@@ -200,8 +216,18 @@ def _committing(
     return run
 
 
+async def _refuse_unconfirmed() -> None:
+    """A request that failed before its endpoint confirmed its key (a 403, a 422 ...): a
+    401 instead when the key is no longer valid, as if it had been checked first."""
+    check = KEY_CHECK.get()
+    if check is not None and not check.tried:
+        await anyio.to_thread.run_sync(check.confirm, None)
+
+
 class CommitRoute(APIRoute):
     """An API route that commits the request's transaction before answering."""
+
+    confirms_key = False
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not (
@@ -210,6 +236,8 @@ class CommitRoute(APIRoute):
             or inspect.isasyncgenfunction(endpoint)
         ):
             endpoint = _committing(endpoint, lambda: self.response_field)
+            # `deps.get_principal` may leave the key's confirmation to the endpoint's thread
+            self.confirms_key = True
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -232,10 +260,16 @@ class CommitRoute(APIRoute):
                 slot.release()
 
         async def run(request: Request) -> Response:
+            reset = KEY_CHECK.set(None)  # a key check is this request's only
             try:
                 response = await inner(request)
             except idempotency.Replay as replay:
                 return replay.response
+            except Exception:
+                await _refuse_unconfirmed()
+                raise
+            finally:
+                KEY_CHECK.reset(reset)
             tx: Any = getattr(request.state, "tx", None)
             if tx is not None and not tx.in_transaction():
                 tx = None  # committed as the endpoint returned

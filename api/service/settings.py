@@ -99,6 +99,19 @@ class Settings(BaseSettings):
         description="How often overdue offers are expired, reminders queued and the outbox "
         "e-mailed: deadlines are days, so a minute is prompt.",
     )
+    backfill_sweep_s: float = Field(
+        10.0,
+        gt=0,
+        description="How often the API looks for backfill proposals still pending (a "
+        "decline's proposal is computed at once after its commit; the sweep catches one "
+        "whose process died in between).",
+    )
+    backfill_test_delay_s: float = Field(
+        0.0,
+        ge=0,
+        description="Test hook: the backfill runner waits this long before it computes a "
+        "pending proposal, so that tests can kill the server in between. Leave at 0.",
+    )
     smtp_host: str = Field(
         "",
         description="SMTP server for the reminders' e-mail; empty: no e-mail is sent "

@@ -81,6 +81,13 @@ class WarmRounds:
                 self._bases.move_to_end(key)
             return base
 
+    def pending(self) -> bool:
+        """Whether a background build is asked for and not started yet (a page that only
+        wants the newest round built leaves it be: it may be the worker's cheap
+        hand-over, which a rebuild from the database would replace)."""
+        with self._lock:
+            return self._next is not None
+
     def prewarm(self, job: Callable[[], object]) -> None:
         """Run `job` (typically one that calls `get`) on the background thread, replacing
         any job asked for earlier and not started yet."""

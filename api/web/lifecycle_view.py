@@ -90,7 +90,12 @@ def lifecycle_section(
     answers.sort(key=lambda e: e.id, reverse=True)
     proposals = list_backfills(session, round_id)
     current = next((b for b in reversed(proposals) if b.status == "open"), None)
-    earlier = [b for b in reversed(proposals) if b is not current][:RECENT_PROPOSALS]
+    # a proposal still pending, or superseded before it was computed, has nothing to show
+    earlier = [
+        b
+        for b in reversed(proposals)
+        if b is not current and b.status in ("confirmed", "superseded") and b.proposal
+    ][:RECENT_PROPOSALS]
     reserves = next(
         (r.get("reserves", []) for r in lc.reserves if r.get("placement") == placement), []
     )

@@ -76,21 +76,27 @@ def offer_page(
             if answered == "accept"
             else _("You have declined the offer of placement %(placement)s.")
         )
-        done = (text % {"placement": offer["placement"]}) + " " + _(
-            "Your coordinator will be in touch."
+        done = (
+            (text % {"placement": offer["placement"]})
+            + " "
+            + _("Your coordinator will be in touch.")
         )
     if offer is not None:
         countries = dict(need_options(lang).countries)
         offer = {**offer, "country_name": countries.get(offer["country"], offer["country"])}
-    html = environment().get_template("offer_reply.html").render(
-        _=_,
-        ngettext=tr.ngettext,
-        lang=lang,
-        languages=LANGUAGES,
-        offer=offer,
-        error=None if error is None else _shown(error, _),
-        done=done,
-        reasons=[(code, _(label)) for code, label in REASON_LABELS.items()],
+    html = (
+        environment()
+        .get_template("offer_reply.html")
+        .render(
+            _=_,
+            ngettext=tr.ngettext,
+            lang=lang,
+            languages=LANGUAGES,
+            offer=offer,
+            error=None if error is None else _shown(error, _),
+            done=done,
+            reasons=[(code, _(label)) for code, label in REASON_LABELS.items()],
+        )
     )
     response = HTMLResponse(html, status_code=status, headers=HEADERS)
     asked = request.query_params.get("lang")

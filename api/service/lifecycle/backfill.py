@@ -6,6 +6,15 @@ proposal is stored with the round's version at that moment. Confirming it makes 
 offers and closes the moved ones, and moves the version on by compare-and-set: of two
 coordinators confirming at once one wins, the other gets 409 (refresh); a proposal
 computed before any later change of the round is refused the same way.
+
+A decline or an expiry does not wait for the engine (on a round with policy rules it
+solves for seconds, and inside the write transaction it held SQLite's one writer that
+long): `request_proposal` stores a `pending` proposal with the change, and once that
+has committed `compute_pending` solves outside any write transaction and stores the
+proposal in a short one of its own (`open`; `failed` with the reason when the offers no
+longer fit the document). A proposal still pending after a crash is computed by the
+next sweep (`lifecycle.pending`). Waves, withdrawn needs and `POST .../backfills` still
+answer with the proposal itself.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from volmatch.api.service.db import Database
 from volmatch.api.service.errors import ApiError, not_found
 from volmatch.api.service.lifecycle import engine
 from volmatch.api.service.lifecycle.offers import (
@@ -32,6 +42,7 @@ from volmatch.api.service.lifecycle.states import (
     WITHDRAWABLE,
     WITHDRAWN,
 )
+from volmatch.api.service.lifecycle.wakeup import note_pending
 from volmatch.api.service.queries import placement_rows, volunteer_rows
 from volmatch.api.service.tables import BackfillRow, Lifecycle, Wave, utcnow
 from volmatch.models import InvalidRound, parse_round, round_to_dict
@@ -64,22 +75,13 @@ def propose(
     by: str,
     now: dt.datetime | None = None,
 ) -> BackfillRow:
-    """A new proposal at the round's current version; earlier open ones are superseded."""
-    from volmatch.matching.lifecycle import propose_backfill
-
+    """A new proposal at the round's current version, computed now, in the caller's
+    transaction; earlier open or pending ones are superseded."""
     now = now or utcnow()
-    session.execute(
-        update(BackfillRow)
-        .where(BackfillRow.round_id == lc.round_id, BackfillRow.status == "open")
-        .values(status="superseded")
-        .execution_options(synchronize_session=False)
-    )
+    _supersede(session, lc.round_id)
     offers, declined, holding = standing(session, lc.round_id)
-    prep = engine.prepared(lc.document)
     try:
-        proposal = propose_backfill(
-            prep, offers, declined=declined, accepted=holding, withdrawn=lc.withdrawn
-        )
+        proposal = solve(lc.document, offers, declined, holding, list(lc.withdrawn))
     except InvalidBackfill as exc:
         raise ApiError(
             409,
@@ -92,13 +94,127 @@ def propose(
         wave=lc.wave,
         status="open",
         trigger=trigger,
-        proposal=proposal.model_dump(mode="json", by_alias=True),
+        proposal=proposal,
         created_by=by,
         created_at=now,
     )
     session.add(row)
     session.flush()
     return row
+
+
+PENDING, FAILED = "pending", "failed"
+"""Statuses of a proposal requested but not computed yet, and of one the engine refused."""
+MAX_RECOMPUTE = 3
+"""Times `compute_pending` solves again when the round changed while it solved (each
+change of a round is a reply or a confirmation: a few seconds apart at most)."""
+
+
+def _supersede(session: Session, round_id: str) -> None:
+    """Earlier open or pending proposals of the round are superseded by a new one."""
+    session.execute(
+        update(BackfillRow)
+        .where(BackfillRow.round_id == round_id, BackfillRow.status.in_(("open", PENDING)))
+        .values(status="superseded")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def solve(
+    document: dict[str, Any],
+    offers: dict[str, str],
+    declined: list[str],
+    holding: list[str],
+    withdrawn: list[str],
+) -> dict[str, Any]:
+    """The engine's proposal for the round as it stands, as JSON (InvalidBackfill when
+    the offers no longer fit the document)."""
+    from volmatch.matching.lifecycle import propose_backfill
+
+    prep = engine.prepared(document)
+    proposal = propose_backfill(
+        prep, offers, declined=declined, accepted=holding, withdrawn=withdrawn
+    )
+    return proposal.model_dump(mode="json", by_alias=True)
+
+
+def request_proposal(
+    session: Session,
+    lc: Lifecycle,
+    trigger: dict[str, Any],
+    *,
+    by: str,
+    now: dt.datetime | None = None,
+) -> BackfillRow:
+    """A `pending` proposal at the round's current version, computed once this
+    transaction has committed (`compute_pending`); earlier ones are superseded."""
+    now = now or utcnow()
+    _supersede(session, lc.round_id)
+    row = BackfillRow(
+        round_id=lc.round_id,
+        version=lc.version,
+        wave=lc.wave,
+        status=PENDING,
+        trigger=trigger,
+        proposal={},
+        created_by=by,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    note_pending(session)
+    return row
+
+
+def pending_ids(session: Session) -> list[int]:
+    """Proposals still to compute, oldest first."""
+    return list(
+        session.scalars(
+            select(BackfillRow.id).where(BackfillRow.status == PENDING).order_by(BackfillRow.id)
+        )
+    )
+
+
+def compute_pending(db: Database, backfill_id: int) -> str | None:
+    """Compute a pending proposal outside any write transaction and store it in a short
+    one; its new status, or None when it was no longer pending (superseded, or another
+    process stored it) or the round kept changing while it solved (it stays pending for
+    the next sweep). Volunteers erased while it solved are pseudonymised in it, as in a
+    round's result."""
+    from volmatch.api.service.privacy import erased_since, scrub_ids
+
+    for _ in range(MAX_RECOMPUTE):
+        with db.read() as session:
+            row = session.get(BackfillRow, backfill_id)
+            if row is None or row.status != PENDING:
+                return None
+            lc = lifecycle_of(session, row.round_id)
+            round_id, version, document = row.round_id, lc.version, lc.document
+            withdrawn = list(lc.withdrawn)
+            offers, declined, holding = standing(session, round_id)
+        try:
+            proposal: dict[str, Any] = solve(document, offers, declined, holding, withdrawn)
+            status = "open"
+        except InvalidBackfill as exc:
+            status = FAILED
+            proposal = {
+                "error": "the round's offers no longer fit its document; "
+                + str(exc).splitlines()[0]
+            }
+        with db.write() as session:
+            current = lifecycle_of(session, round_id, lock=True)  # serialises with changes
+            row = session.get(BackfillRow, backfill_id, populate_existing=True)
+            if row is None or row.status != PENDING:
+                return None
+            if current.version != version:
+                continue  # the round changed while the engine solved: again
+            renamed = erased_since(document, current.document)
+            if renamed:
+                proposal = scrub_ids(proposal, renamed)
+            # the version it was computed at: later than asked for when the round moved on
+            row.proposal, row.status, row.version = proposal, status, version
+            return status
+    return None
 
 
 def visible_backfill(session: Session, round_id: str, backfill_id: int) -> BackfillRow:
@@ -284,15 +400,23 @@ def withdraw_need(
     return propose(session, lc, {"kind": "withdrawn", "placement": placement}, by=by, now=now)
 
 
+def backfill_url(row: BackfillRow) -> str:
+    return f"/rounds/{row.round_id}/backfills/{row.id}"
+
+
 def backfill_public(row: BackfillRow) -> dict[str, Any]:
+    failed = row.status == FAILED
     return {
         "id": row.id,
         "round_id": row.round_id,
         "version": row.version,
         "wave": row.wave,
         "status": row.status,
+        "url": backfill_url(row),
         "trigger": row.trigger,
-        "proposal": row.proposal,
+        # None while pending (and for one superseded before it was computed)
+        "proposal": None if failed or not row.proposal else row.proposal,
+        "error": row.proposal.get("error") if failed else None,
         "created_by": row.created_by,
         "created_at": row.created_at,
         "confirmed_by": row.confirmed_by,

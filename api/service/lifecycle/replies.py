@@ -1,7 +1,9 @@
 """Changes of an offer's state by the people involved, and by the clock: the volunteer's
 reply (recorded by a coordinator or given through the personal link), the host's
 decision, deployment states, expiry of overdue offers. A change that frees a slot
-(decline, expiry) moves the round's version on and proposes a backfill at once."""
+(decline, expiry) moves the round's version on and asks for a backfill proposal, which
+is computed once the change has committed (`backfill.request_proposal`): the answer
+names it, `pending`, with the URL where it appears."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from volmatch.api.service.errors import ApiError
-from volmatch.api.service.lifecycle.backfill import propose
+from volmatch.api.service.lifecycle.backfill import request_proposal
 from volmatch.api.service.lifecycle.offers import bump, change_state, lifecycle_of, record
 from volmatch.api.service.lifecycle.states import VACATING_STATES
 from volmatch.api.service.queries import lock_row
@@ -46,7 +48,8 @@ def apply_change(
     now: dt.datetime | None = None,
 ) -> BackfillRow | None:
     """Change the offer's state; when that changes who stands where, move the round's
-    version on, and when it frees a slot, propose a backfill (returned)."""
+    version on, and when it frees a slot, ask for a backfill proposal (returned,
+    pending: computed after the commit)."""
     now = now or utcnow()
     lc = lifecycle_of(session, offer.round_id, lock=True)
     if not change_state(
@@ -62,7 +65,7 @@ def apply_change(
         "volunteer": offer.volunteer_id,
         "placement": offer.placement_id,
     }
-    return propose(session, lc, trigger, by=by, now=now)
+    return request_proposal(session, lc, trigger, by=by, now=now)
 
 
 def reply(
@@ -165,7 +168,8 @@ def set_state(
 
 def expire_overdue(session: Session, now: dt.datetime | None = None) -> list[Offer]:
     """Every offer still unanswered past its deadline becomes `expired` (by `system`);
-    one backfill is proposed per round that lost an offer. The expired offers."""
+    one backfill proposal is asked for (computed after the commit) per round that lost
+    an offer. The expired offers."""
     now = now or utcnow()
     due = list(
         session.scalars(
@@ -195,7 +199,7 @@ def expire_overdue(session: Session, now: dt.datetime | None = None) -> list[Off
     for round_id, offers in rounds.items():
         lc = lifecycle_of(session, round_id, lock=True)
         bump(session, lc, now)
-        propose(
+        request_proposal(
             session,
             lc,
             {

@@ -135,11 +135,17 @@ class BackfillPublic(BaseModel):
     round_id: str
     version: int = Field(description="The round's version the proposal was computed at.")
     wave: int
-    status: Literal["open", "confirmed", "superseded"]
-    trigger: dict[str, Any]
-    proposal: dict[str, Any] = Field(
-        description="The engine's BackfillProposal: assignment, new_offers, moves, total_change ..."
+    status: Literal["pending", "open", "confirmed", "superseded", "failed"] = Field(
+        description="`pending`: asked for by a decline or an expiry and being computed "
+        "(read it again at `url` in a moment); `failed`: the engine refused (`error`)."
     )
+    url: str = Field(description="Where this proposal is read (GET).")
+    trigger: dict[str, Any]
+    proposal: dict[str, Any] | None = Field(
+        description="The engine's BackfillProposal: assignment, new_offers, moves, "
+        "total_change ...; null while pending or failed."
+    )
+    error: str | None = Field(None, description="Why the engine refused (status `failed`).")
     created_by: str
     created_at: dt.datetime
     confirmed_by: str | None

@@ -6,7 +6,8 @@ Everything goes through the service functions the API uses (`placement_store`,
 `host_view`, `advice`): a host sees and changes only its own needs, and another host's
 need is the 404 page, as in the API. The counts are `POST /placements/feasibility`'s
 against the latest solved round, or against the stored pool where no round has a
-result yet (`advice.live_feasibility`).
+result yet (`advice.ready_feasibilities`, which never waits for them to be built: the
+page says "updating" meanwhile).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from volmatch.api.service.advice import live_feasibility, ready_feasibilities
+from volmatch.api.service.advice import ready_feasibilities
 from volmatch.api.service.deps import ReadSession, WriteSession
 from volmatch.api.service.errors import ApiError
 from volmatch.api.service.host_view import host_volunteers
@@ -125,10 +126,17 @@ def feasibility_line(
 
 
 def _feasibility(request: Request, session: Any, user: Any, need: Placement) -> Any:
-    """The need's feasibility as the API counts it, or against the pool alone."""
-    return live_feasibility(
-        session, warm_rounds(request.app), request.app.state.pool_cache, need, user.principal
+    """The need's feasibility as the API counts it, or against the pool alone; None
+    while what it is counted against is being built (its build started)."""
+    found = ready_feasibilities(
+        session,
+        request.app.state.db,
+        warm_rounds(request.app),
+        request.app.state.pool_cache,
+        [need],
+        user.principal,
     )
+    return None if found is None else found[0]
 
 
 def _flash(request: Request) -> str:
@@ -255,6 +263,10 @@ def check_need(
             }
         )
     found = _feasibility(request, session, user, placement)
+    if found is None:  # app.js asks again in a moment
+        return JSONResponse(
+            {"state": "updating", "line": tr.gettext("Counting the current pool: a moment…")}
+        )
     line, state = feasibility_line(found, placement.slots, tr.gettext, tr.ngettext)
     return JSONResponse({"state": state, "line": line, "eligible": found["eligible"]})
 

@@ -21,8 +21,9 @@ from volmatch.api.service.deps import ReadSession, WriteSession
 from volmatch.api.service.errors import ApiError
 from volmatch.api.service.lifecycle import backfill, replies
 from volmatch.api.service.lifecycle.offers import actor, lifecycle_of, visible_offer
+from volmatch.api.service.lifecycle.pending import PAGE_WAIT_S, wait_computed
 from volmatch.api.service.rounds_service import round_header
-from volmatch.api.service.routing import CommitRoute
+from volmatch.api.service.routing import CommitRoute, flush_or_raise
 from volmatch.api.web.deps import CoordinatorPage, PageForm
 from volmatch.api.web.error_text import N_, localize
 from volmatch.api.web.errors import PageNotFound
@@ -115,7 +116,9 @@ def record_reply(
     request: Request, offer_id: int, user: CoordinatorPage, form: PageForm, session: WriteSession
 ) -> Response:
     """The volunteer's answer, as `POST /offers/{id}/reply`: a decline needs a reason
-    and proposes a backfill at once."""
+    and asks for a backfill proposal. The reply is committed first; the page then waits
+    (outside any write, `PAGE_WAIT_S` at most) for the proposal, which the page it
+    redirects to shows."""
     try:
         offer = visible_offer(session, offer_id, user.principal, lock=True)
     except ApiError as exc:
@@ -126,7 +129,7 @@ def record_reply(
     reason = str(form.get("reason", "")).strip() or None
     back = advice_url(offer.round_id, offer.placement_id)
     try:
-        replies.reply(
+        proposal = replies.reply(
             session,
             offer,
             "accept" if answer == "accept" else "decline",
@@ -137,6 +140,10 @@ def record_reply(
     except ApiError as exc:
         session.rollback()
         return _refused(request, user, exc.status, N_("Reply not recorded"), exc.detail, back)
+    if proposal is not None:
+        flush_or_raise(session)
+        session.commit()  # the reply stands before the engine runs
+        wait_computed(request.app.state.db, proposal.id, PAGE_WAIT_S)
     return RedirectResponse(advice_url(offer.round_id, offer.placement_id, life="reply"), 303)
 
 

@@ -1,6 +1,9 @@
 // volmatch pages: small progressive enhancements; every page works without them.
 "use strict";
 
+// How often counts still being built on the server are asked for again.
+const COUNTS_POLL_MS = 1000;
+
 // The CSRF token of the signed-in session, for script requests (header X-CSRF-Token).
 function csrfToken() {
   const field = document.querySelector('input[name="csrf_token"]');
@@ -55,6 +58,8 @@ function liveLine(line) {
       const doc = await response.json();
       line.textContent = doc.line || "";
       line.dataset.state = doc.state || "";
+      // still being counted on the server: ask again unless the user types meanwhile
+      if (doc.state === "updating") timer = setTimeout(update, COUNTS_POLL_MS);
     } catch (err) {
       // The line stays as it was: the form itself still works.
     }
@@ -69,7 +74,6 @@ function liveLine(line) {
 // Counts still being built on the server: <p data-counts="/url"> is asked again every
 // COUNTS_POLL_MS until it answers {ready: true, eligible: {id: n}}; each cell
 // [data-count-for=id] then shows its count and the status line says they are current.
-const COUNTS_POLL_MS = 1000;
 function pendingCounts(status) {
   const ask = async () => {
     try {

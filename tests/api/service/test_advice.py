@@ -54,15 +54,21 @@ def test_advice_refusals(client: Any) -> None:
 
 
 @SQLITE_ONLY
-def test_live_feasibilities_are_each_needs_live_feasibility(client: Any) -> None:
-    """The host's needs list asks for all its needs at once: the same answers as one
-    need at a time, against the pool alone and then against a solved round."""
-    from volmatch.api.service.advice import live_feasibilities, live_feasibility
+def test_ready_feasibilities_are_each_needs_live_feasibility(client: Any) -> None:
+    """The host's needs list asks for all its needs at once, without waiting for a build:
+    None until the pool (then the round) is built in the background, then the same
+    answers as one need at a time, against the pool alone and then against a solved
+    round."""
+    import time
+
+    from volmatch.api.service.advice import live_feasibility, ready_feasibilities
     from volmatch.api.service.auth import Principal
     from volmatch.models import Placement
 
-    seed(client)
     app = client.app
+    app.state.warm.stop(timeout=30)  # the start's own build, on the empty pool
+    app.state.pool_cache.stop(timeout=30)
+    seed(client)
     who = Principal("k", "host", "H01")
     drafts = [
         Placement.model_validate(plc(i, host="H01", required_languages=langs))
@@ -70,12 +76,26 @@ def test_live_feasibilities_are_each_needs_live_feasibility(client: Any) -> None
     ]
     for after_a_round in (False, True):
         if after_a_round:
+            app.state.warm.clear()  # built when the worker stored the result: again
             solved_round(client)
+            app.state.warm.stop(timeout=30)
+            app.state.warm.clear()
+        ask = (app.state.db, app.state.warm, app.state.pool_cache, drafts, who)
+        with app.state.db.read() as s:
+            assert ready_feasibilities(s, *ask) is None  # not built: its build started
+        deadline = time.monotonic() + 60
+        while True:
+            with app.state.db.read() as s:
+                found = ready_feasibilities(s, *ask)
+            if found is not None:
+                break
+            assert time.monotonic() < deadline, "never built"
+            time.sleep(0.02)
         with app.state.db.read() as s:
             each = [
                 live_feasibility(s, app.state.warm, app.state.pool_cache, d, who) for d in drafts
             ]
-            assert live_feasibilities(s, app.state.warm, app.state.pool_cache, drafts, who) == each
+        assert found == each
     assert each[0]["round"] is not None
 
 
@@ -96,3 +116,48 @@ def test_a_stored_result_is_warmed_without_a_request(client: Any) -> None:
     co = client.keys.auth("coordinator")
     assert client.get("/placements/P1/recommendations", headers=co).status_code == 200
     assert list(warm._bases.values()) == [built]
+
+
+@SQLITE_ONLY
+def test_my_needs_leaves_a_pending_background_build_be(client: Any) -> None:
+    """A page that finds the round not built does not replace a build already asked for
+    (the worker's hand-over of what it solved is one): it asks only when none waits."""
+    import threading
+    import time
+
+    from volmatch.api.service.advice import ready_feasibilities
+    from volmatch.api.service.auth import Principal
+    from volmatch.models import Placement
+
+    seed(client)
+    solved_round(client)
+    app = client.app
+    warm = app.state.warm
+    warm.stop(timeout=30)
+    warm.clear()
+    busy, release, ran = threading.Event(), threading.Event(), threading.Event()
+
+    def holding() -> None:
+        busy.set()
+        release.wait(30)
+
+    warm.prewarm(holding)
+    assert busy.wait(30)
+    warm.prewarm(ran.set)  # asked first, not started: the one to keep
+    assert warm.pending()
+    drafts = [Placement.model_validate(plc("D1", host="H01"))]
+    ask = (app.state.db, warm, app.state.pool_cache, drafts, Principal("k", "host", "H01"))
+    with app.state.db.read() as s:
+        assert ready_feasibilities(s, *ask) is None
+    release.set()
+    assert ran.wait(30)  # not replaced
+    warm.stop(timeout=30)
+    builds = warm.builds
+    with app.state.db.read() as s:
+        assert ready_feasibilities(s, *ask) is None  # nothing waits now: it asks
+    deadline = time.monotonic() + 60
+    while warm.builds == builds:
+        assert time.monotonic() < deadline, "the page's build never ran"
+        time.sleep(0.02)
+    with app.state.db.read() as s:
+        assert ready_feasibilities(s, *ask) is not None

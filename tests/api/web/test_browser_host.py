@@ -136,9 +136,7 @@ def test_host_journey(demo_served: Served, browser: Any) -> None:
     context.close()
 
 
-def test_my_needs_fills_in_its_counts_once_the_pool_is_built(
-    tmp_path: Any, browser: Any
-) -> None:
+def test_my_needs_fills_in_its_counts_once_the_pool_is_built(tmp_path: Any, browser: Any) -> None:
     """A pool uploaded after the server started is not built when the host first looks:
     the list shows "updating", and app.js fills in each count (the independent count)
     once the server has built the pool, without a reload."""

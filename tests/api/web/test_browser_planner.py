@@ -104,3 +104,60 @@ def test_planner_runs_a_two_variant_scenario(served: Served, page: Any) -> None:
     first.locator("summary").click()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shoot(page, "planner-comparison-phone")
+
+
+def test_planner_cancels_a_running_scenario_after_confirming(served: Served, page: Any) -> None:
+    """Cancel asks first: dismissed, the run goes on; confirmed, the page says the run
+    was cancelled (a run held by a worker elsewhere, so that it stays running)."""
+    import datetime as dt
+    import uuid
+
+    from volmatch.api.service.db import open_database
+    from volmatch.api.service.tables import ScenarioRun, utcnow
+
+    rid = _stored_round(served)
+    run_id = str(uuid.uuid4())
+    db = open_database(served.db_url)
+    try:
+        with db.write() as s:
+            s.add(
+                ScenarioRun(
+                    id=run_id,
+                    round_id=rid,
+                    created_by="k",
+                    name="long sweep",
+                    status="running",
+                    attempts=1,
+                    progress={"done": 3, "total": 40, "name": "w2"},
+                    scenario={"name": "long sweep", "variants": []},
+                    claim_token="elsewhere",
+                    heartbeat_at=utcnow(),
+                    lease_until=utcnow() + dt.timedelta(hours=1),
+                )
+            )
+    finally:
+        db.dispose()
+    page.goto(f"{served.base}/sign-in")
+    page.get_by_label("API key").fill(served.key("planner"))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{served.base}/planner")
+    page.goto(f"{served.base}/planner/runs/{run_id}")
+    asked: list[str] = []
+
+    def dismiss(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    page.get_by_role("button", name="Cancel the run").click()
+    assert asked and "Cancel this scenario run?" in asked[0]
+    planner = {"Authorization": f"Bearer {served.key('planner')}"}
+    page.wait_for_timeout(300)  # a form sent anyway would have arrived by now
+    got = httpx.get(f"{served.base}/scenario-runs/{run_id}", headers=planner, timeout=30)
+    assert got.json()["status"] == "running"
+    assert page.get_by_role("button", name="Cancel the run").is_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Cancel the run").click()
+    page.get_by_text("This scenario run was cancelled").wait_for()
+    got = httpx.get(f"{served.base}/scenario-runs/{run_id}", headers=planner, timeout=30)
+    assert got.json()["status"] == "cancelled"

@@ -46,6 +46,22 @@ def _dense_count(placement: dict[str, Any], docs: list[dict[str, Any]] | None = 
     return len(dense_pairs(compile_round(r)))
 
 
+def _check(web: Any, data: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    """The live line's answer once counted: it says "updating" (and app.js asks again)
+    while the pool or round it counts against is being built."""
+    import time
+
+    deadline = time.monotonic() + 60
+    while True:
+        r = web.post("/host/needs/check", data=data, headers=headers)
+        assert r.status_code == 200, r.text
+        doc: dict[str, Any] = r.json()
+        if doc["state"] != "updating":
+            return doc
+        assert time.monotonic() < deadline, "never counted"
+        time.sleep(0.02)
+
+
 def _post_form(web: Any, path: str, data: dict[str, Any]) -> Any:
     page = web.get(path)
     assert page.status_code == 200, page.text
@@ -153,9 +169,7 @@ def test_the_live_line_counts_as_the_list_does(web: Any) -> None:
     form = web.get("/host/needs/new")
     token = csrf_of(form.text)
     data = {**NEW_NEED, "id": ""}
-    r = web.post("/host/needs/check", data=data, headers={"X-CSRF-Token": token})
-    assert r.status_code == 200
-    doc = r.json()
+    doc = _check(web, data, {"X-CSRF-Token": token})
     placement = {
         "id": "X",
         "host": "H01",
@@ -170,7 +184,7 @@ def test_the_live_line_counts_as_the_list_does(web: Any) -> None:
     assert f"{doc['eligible']} volunteer" in doc["line"] and "qualif" in doc["line"]
     # An impossible language: nobody qualifies, and the line says what holds them back.
     data["required_languages.code"], data["required_languages.level"] = ["sw"], ["C2"]
-    doc = web.post("/host/needs/check", data=data, headers={"X-CSRF-Token": token}).json()
+    doc = _check(web, data, {"X-CSRF-Token": token})
     assert doc["eligible"] == 0 and doc["state"] == "none"
     assert "languages (+" in doc["line"]
     bad = web.post(
@@ -214,9 +228,7 @@ def test_the_host_pages_speak_french(web: Any) -> None:
     listing = web.get("/host/needs").text  # the cookie keeps the language
     assert "Mes besoins" in listing and "Éligibles aujourd&#39;hui" in listing
     token = csrf_of(page)
-    doc = web.post(
-        "/host/needs/check", data={**NEW_NEED, "id": ""}, headers={"X-CSRF-Token": token}
-    ).json()
+    doc = _check(web, {**NEW_NEED, "id": ""}, {"X-CSRF-Token": token})
     assert "du vivier" in doc["line"]
 
 
@@ -226,7 +238,7 @@ def test_the_counts_follow_the_pool_as_it_changes(web: Any) -> None:
     form = web.get("/host/needs/new")
     token = {"X-CSRF-Token": csrf_of(form.text)}
     data = {**NEW_NEED, "id": ""}
-    before = web.post("/host/needs/check", data=data, headers=token).json()["eligible"]
+    before = _check(web, data, token)["eligible"]
     again = web.post("/host/needs/check", data=data, headers=token).json()["eligible"]
     assert again == before  # from the cached pool
     co = web.keys.auth("coordinator")
@@ -234,10 +246,10 @@ def test_the_counts_follow_the_pool_as_it_changes(web: Any) -> None:
         {**v, "id": "VX", "nationality": "FR"} for v in volunteers() if v["id"] == "V2"
     ]  # a teacher who speaks English: qualifies
     assert web.post("/volunteers", json={"volunteers": new}, headers=co).status_code == 200
-    after = web.post("/host/needs/check", data=data, headers=token).json()["eligible"]
+    after = _check(web, data, token)["eligible"]
     assert after == before + 1
     assert web.delete("/volunteers/VX", headers=co).status_code in (200, 204)
-    assert web.post("/host/needs/check", data=data, headers=token).json()["eligible"] == before
+    assert _check(web, data, token)["eligible"] == before
 
 
 def test_a_host_accepts_or_declines_its_matched_volunteers_with_a_reason(web: Any) -> None:
@@ -300,7 +312,7 @@ def test_after_a_round_the_live_line_is_the_apis_feasibility(web: Any) -> None:
     sign_in(web, web.keys.host1)
     token = {"X-CSRF-Token": csrf_of(web.get("/host/needs/new").text)}
     data = {**NEW_NEED, "id": ""}
-    doc = web.post("/host/needs/check", data=data, headers=token).json()
+    doc = _check(web, data, token)
     draft = {
         "id": "NEW",
         "host": "H01",
@@ -387,3 +399,16 @@ def test_after_a_round_the_counts_are_the_apis_and_only_the_hosts_own(web: Any) 
     assert web.get("/host/eligible-counts").status_code in (303, 401, 403)
     sign_in(web, web.keys.coordinator)
     assert web.get("/host/eligible-counts").status_code == 404
+
+
+def test_the_live_line_says_updating_while_the_pool_is_built(web: Any) -> None:
+    """The need form's line does not wait for the pool either: "updating" (state and a
+    line in the page's language) while it is built, then the count."""
+    _settled(web)
+    seed(web)
+    sign_in(web, web.keys.host1)
+    token = {"X-CSRF-Token": csrf_of(web.get("/host/needs/new?lang=fr").text)}
+    data = {**NEW_NEED, "id": ""}
+    doc = web.post("/host/needs/check", data=data, headers=token).json()
+    assert doc == {"state": "updating", "line": "Décompte du vivier actuel : un instant…"}
+    assert "du vivier" in _check(web, data, token)["line"]

@@ -3,6 +3,7 @@ slots (so that declines can be backfilled), and short-cuts for offers and propos
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.api.service.helpers import wait_round
@@ -63,14 +64,35 @@ def lifecycle(c: Any, rid: str) -> dict[str, Any]:
     return dict(r.json())
 
 
+def computed(c: Any, backfill: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
+    """A proposal a change asked for, once computed (it is answered `pending`)."""
+    end = time.monotonic() + timeout
+    while backfill["status"] == "pending":
+        assert time.monotonic() < end, f"proposal {backfill['id']} still pending"
+        time.sleep(0.02)
+        r = c.get(backfill["url"], headers=c.keys.auth("coordinator"))
+        assert r.status_code == 200, r.text
+        backfill = r.json()
+    return backfill
+
+
+def with_proposal(c: Any, out: dict[str, Any]) -> dict[str, Any]:
+    """A change's answer with its backfill proposal computed."""
+    if out.get("backfill") is not None:
+        out = {**out, "backfill": computed(c, out["backfill"])}
+    return out
+
+
 def decline(c: Any, offer_id: int, reason: str = "personal") -> dict[str, Any]:
+    """Record a decline; its answer, with the proposal it asked for once computed."""
     r = c.post(
         f"/offers/{offer_id}/reply",
         json={"answer": "decline", "reason": reason},
         headers=c.keys.auth("coordinator"),
     )
     assert r.status_code == 200, r.text
-    return dict(r.json())
+    assert r.json()["backfill"]["status"] == "pending", r.text
+    return with_proposal(c, dict(r.json()))
 
 
 def accept(c: Any, offer_id: int) -> dict[str, Any]:
@@ -86,4 +108,4 @@ def state(c: Any, offer_id: int, to: str, **kw: Any) -> dict[str, Any]:
         f"/offers/{offer_id}/state", json={"to": to, **kw}, headers=c.keys.auth("coordinator")
     )
     assert r.status_code == 200, r.text
-    return dict(r.json())
+    return with_proposal(c, dict(r.json()))

@@ -1,0 +1,150 @@
+"""A decline's backfill proposal is computed after the decline has committed, outside its
+write transaction: the decline is visible at once and its answer names the proposal,
+`pending`, with its URL; other writes go through while the engine solves (a slow solver
+stub); a server killed (SIGKILL) in between keeps the decline and computes the proposal
+when it starts again; a proposal the round outran while solving is solved again; one
+the engine refuses is `failed` with the reason. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.service.helpers import Db, Keys, Server, store
+from tests.api.service.lifecycle.helpers import computed, needs, offers, published
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+class Gate:
+    """A solver stub that holds every solve until released."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from volmatch.api.service.lifecycle import backfill
+
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.calls = 0
+        real = backfill.solve
+
+        def slow(*args: Any) -> dict[str, Any]:
+            self.calls += 1
+            self.started.set()
+            assert self.release.wait(30), "the test never released the solver"
+            return real(*args)
+
+        monkeypatch.setattr(backfill, "solve", slow)
+
+
+@pytest.fixture(name="gate")
+def gate_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
+    gate = Gate(monkeypatch)
+    yield gate
+    gate.release.set()
+
+
+def _decline(c: Any, offer_id: int) -> dict[str, Any]:
+    r = c.post(
+        f"/offers/{offer_id}/reply",
+        json={"answer": "decline", "reason": "personal"},
+        headers=c.keys.auth("coordinator"),
+    )
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def test_a_decline_stands_before_its_proposal_and_writes_pass_while_it_solves(
+    client: Any, gate: Gate
+) -> None:
+    rid = published(client)
+    got = offers(client, rid)
+    co, h1 = client.keys.auth("coordinator"), client.keys.auth("host1")
+    t0 = time.monotonic()
+    out = _decline(client, got["V1"]["id"])
+    answered_s = time.monotonic() - t0
+    bf = out["backfill"]
+    assert out["offer"]["state"] == "declined"
+    assert bf["status"] == "pending" and bf["proposal"] is None
+    assert bf["url"] == f"/rounds/{rid}/backfills/{bf['id']}"
+    assert gate.started.wait(10), "the proposal was not started after the commit"
+    # The decline is committed and visible while the proposal does not exist yet.
+    assert offers(client, rid)["V1"]["state"] == "declined"
+    assert client.get(bf["url"], headers=co).json()["status"] == "pending"
+    # Writes are not queued behind the engine: a host's need, another reply.
+    t0 = time.monotonic()
+    p1 = next(p for p in needs() if p["id"] == "P1")
+    r = client.put("/placements/P1", json={**p1, "title": "Head teacher"}, headers=h1)
+    assert r.status_code == 200, r.text
+    other = next(v for v in got if v != "V1")
+    r = client.post(f"/offers/{got[other]['id']}/reply", json={"answer": "accept"}, headers=co)
+    assert r.status_code == 200, r.text
+    assert time.monotonic() - t0 < 5, "writes waited for the solver"
+    assert answered_s < 5
+    gate.release.set()
+    # The accept moved the round on while the engine solved: it solves again, at the
+    # round's version after the accept, so the proposal can be confirmed.
+    done = computed(client, bf)
+    assert done["status"] == "open" and done["proposal"]["declined"] == ["V1"]
+    assert other in done["proposal"]["frozen"]
+    assert gate.calls >= 2
+    r = client.post(f"{bf['url']}/confirm", headers=co)
+    assert r.status_code == 200, r.text
+
+
+def test_a_refused_proposal_is_failed_with_the_reason(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from volmatch.api.service.lifecycle import backfill
+    from volmatch.models import ErrorItem
+    from volmatch.models.lifecycle import InvalidBackfill
+
+    def refuse(*_: Any) -> dict[str, Any]:
+        raise InvalidBackfill([ErrorItem("offers", "V1", "placement", "no such placement")])
+
+    rid = published(client)
+    got = offers(client, rid)
+    monkeypatch.setattr(backfill, "solve", refuse)
+    done = computed(client, _decline(client, got["V1"]["id"])["backfill"])
+    assert done["status"] == "failed" and done["proposal"] is None
+    assert "no longer fit" in done["error"]
+    assert offers(client, rid)["V1"]["state"] == "declined"
+    r = client.post(f"{done['url']}/confirm", headers=client.keys.auth("coordinator"))
+    assert r.status_code == 409
+
+
+def test_a_server_killed_before_the_proposal_computes_it_when_it_starts_again(
+    db: Db, tmp_path: Path
+) -> None:
+    from volmatch.api.service.auth import create_key
+
+    database, _ = store(db.url)
+    with database.write() as s:
+        keys = Keys(
+            coordinator=create_key(s, "coordinator")[1],
+            planner=create_key(s, "planner")[1],
+            host1=create_key(s, "host", "H01")[1],
+            host2=create_key(s, "host", "H02")[1],
+        )
+    database.dispose()
+    server = Server(db.url, tmp_path, env={"VOLMATCH_BACKFILL_TEST_DELAY_S": "60"})
+    try:
+        with httpx.Client(base_url=server.base, timeout=30) as c:
+            c.keys = keys  # type: ignore[attr-defined]
+            rid = published(c)
+            got = offers(c, rid)
+            bf = _decline(c, got["V2"]["id"])["backfill"]
+            assert bf["status"] == "pending"
+            server.kill()  # the runner is still in its test delay
+            server.env.pop("VOLMATCH_BACKFILL_TEST_DELAY_S")
+            server.start()
+            assert offers(c, rid)["V2"]["state"] == "declined"
+            done = computed(c, bf)
+            assert done["status"] == "open" and done["proposal"]["declined"] == ["V2"]
+    finally:
+        server.stop()

@@ -1,0 +1,155 @@
+"""The per-request path of a key: a key this process already verified is still confirmed
+against the database on every request (a key revoked, rotated or expired by another
+process, `volmatch keys revoke` say, is refused on its very next request, whatever the
+request would otherwise have answered), and a read costs one connection, no ping and, on
+PostgreSQL, no transaction around it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
+from tests.api.service.helpers import Db, make_keys, placements, settings_for
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _other_process(client: Any) -> Any:
+    """A database handle of its own, as the `volmatch keys` command would have."""
+    from volmatch.api.service.db import database_for
+
+    return database_for(client.app.state.settings)
+
+
+def test_a_revoked_key_is_refused_on_its_next_request_whatever_it_asks(client: Any) -> None:
+    from volmatch.api.service.auth import revoke_key
+
+    host = client.keys.auth("host1")
+    p1 = placements()[0]
+    assert client.put("/placements/P1", json=p1, headers=host).status_code == 201
+    assert client.get("/placements/P1", headers=host).status_code == 200  # remembered now
+    assert client.app.state.verified_keys.get(client.keys.host1) is not None
+    other = _other_process(client)
+    try:
+        with other.write() as s:
+            revoke_key(s, client.keys.host1.split("_")[1])
+    finally:
+        other.dispose()
+    refused = [
+        client.get("/placements/P1", headers=host),  # a read
+        client.put("/placements/P1", json=p1, headers=host),  # a write
+        client.get("/keys", headers=host),  # would be a 403 for a host key
+        client.put("/placements/P1", json={"id": "P1"}, headers=host),  # would be a 422
+        client.get("/placements/P9", headers=host),  # would be a 404
+        client.post(
+            "/placements",
+            json={**p1, "id": "P7"},
+            headers={**host, "Idempotency-Key": "k1"},
+        ),
+    ]
+    assert [r.status_code for r in refused] == [401] * len(refused), [r.text for r in refused]
+    assert all("revoked" in r.json()["detail"] for r in refused)
+    # The other keys still work, and the refused key's writes did not happen.
+    co = client.keys.auth("coordinator")
+    assert client.get("/placements/P7", headers=co).status_code == 404
+
+
+def test_a_key_rotated_or_expired_elsewhere_is_refused_at_once(client: Any) -> None:
+    from volmatch.api.service.auth import rotate_key
+    from volmatch.api.service.tables import ApiKey
+
+    planner_id = client.keys.planner.split("_")[1]
+    host_id = client.keys.host2.split("_")[1]
+    assert client.get("/me", headers=client.keys.auth("planner")).status_code == 200
+    assert client.get("/placements", headers=client.keys.auth("host2")).status_code == 200
+    other = _other_process(client)
+    try:
+        with other.write() as s:
+            _, new_token = rotate_key(s, planner_id)  # type: ignore[misc]
+            s.get(ApiKey, host_id).expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    finally:
+        other.dispose()
+    assert client.get("/me", headers=client.keys.auth("planner")).status_code == 401
+    assert client.get("/me", headers=_auth(new_token)).status_code == 200
+    assert client.get("/placements", headers=client.keys.auth("host2")).status_code == 401
+
+
+def test_a_read_takes_one_connection_and_one_round_trip_for_the_key(db: Db) -> None:
+    from fastapi.testclient import TestClient
+
+    from volmatch.api.service import create_app
+
+    app = create_app(settings_for(db.url, embedded_worker=False))
+    with TestClient(app) as c:
+        keys = make_keys(app)
+        host = keys.auth("host1")
+        assert c.put("/placements/P1", json=placements()[0], headers=host).status_code == 201
+        assert c.get("/placements", headers=host).status_code == 200
+        database = app.state.db
+        checkouts: list[int] = []
+        statements: list[tuple[str, bool]] = []
+
+        def on_checkout(*_: Any) -> None:
+            checkouts.append(1)
+
+        def on_execute(conn: Any, _cur: Any, stmt: str, *_: Any) -> None:
+            dbapi = conn.connection.dbapi_connection
+            statements.append((stmt.split()[0], bool(getattr(dbapi, "autocommit", False))))
+
+        # PostgreSQL's read engine is the write engine with options: the same pool and events
+        engines = {id(e.pool): e for e in (database.read_engine, database.engine)}.values()
+        for engine in engines:
+            event.listen(engine.pool, "checkout", on_checkout)
+            event.listen(engine, "before_cursor_execute", on_execute)
+        try:
+            for path in ("/placements", "/placements/P1", "/me"):
+                checkouts.clear()
+                statements.clear()
+                assert c.get(path, headers=host).status_code == 200
+                assert len(checkouts) == 1, path
+                selects = [s for s, _ in statements if s != "BEGIN"]  # SQLite's, issued by us
+                assert selects == ["SELECT"] * len(selects), statements
+                assert 1 <= len(selects) <= 2, (path, statements)
+                if db.backend == "postgresql":  # no BEGIN / ROLLBACK around a read
+                    assert all(auto for _, auto in statements), statements
+        finally:
+            for engine in engines:
+                event.remove(engine.pool, "checkout", on_checkout)
+                event.remove(engine, "before_cursor_execute", on_execute)
+
+
+def test_a_connection_cut_under_the_pool_is_a_503_then_the_service_recovers(db: Db) -> None:
+    """No ping per checkout: a connection the database dropped fails its request with a
+    503 and Retry-After (never a 500), and the next request gets a new connection."""
+    if db.backend != "postgresql":
+        pytest.skip("SQLite connections are files: nothing can cut them")
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine
+
+    from volmatch.api.service import create_app
+
+    app = create_app(settings_for(db.url, embedded_worker=False, db_pool_size=1))
+    with TestClient(app) as c:
+        co = make_keys(app).auth("coordinator")
+        assert c.get("/placements", headers=co).status_code == 200
+        with app.state.db.engine.connect() as conn:  # the pool's only connection
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        admin = create_engine(db.url)
+        try:
+            with admin.begin() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        finally:
+            admin.dispose()
+        r = c.get("/placements", headers=co)
+        assert r.status_code in (200, 503), r.text
+        if r.status_code == 503:
+            assert r.headers["retry-after"] == "2"
+        assert c.get("/placements", headers=co).status_code == 200
+        assert c.get("/me", headers=co).status_code == 200
