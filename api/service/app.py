@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 from volmatch.api.service import idempotency
-from volmatch.api.service.advice import prewarm_current, prewarm_round
+from volmatch.api.service.advice import prewarm_current, prewarm_round, watch_results
 from volmatch.api.service.auth import KeyUsage, VerifiedKeys
 from volmatch.api.service.db import Database, database_for, migrate
 from volmatch.api.service.errors import install_error_handlers
@@ -155,6 +155,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             threads.append(
                 threading.Thread(
                     target=worker.run, args=(stop,), daemon=True, name="volmatch-worker"
+                )
+            )
+        else:
+            # rounds solved by another process: their results are warmed once seen
+            threads.append(
+                threading.Thread(
+                    target=watch_results,
+                    args=(db, warm_rounds(app), stop),
+                    daemon=True,
+                    name="volmatch-results-watch",
                 )
             )
         for t in threads:
