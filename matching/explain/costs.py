@@ -234,12 +234,12 @@ def unplaced_reasons(
             params = {"volunteer": vids[vi], "placement": pids[p], "score": score}
             if cv:
                 params["cost"] = cv
-                r: Reason = {"code": "costs_hard_rules", "params": params}
+                why: Reason = {"code": "costs_hard_rules", "params": params}
                 said = costs_t.format_map(params)
             else:
-                r = {"code": "tie_hard_rules", "params": params}
+                why = {"code": "tie_hard_rules", "params": params}
                 said = tie_t.format_map(params)
-            out[vi] = Explained(cv, p, [heads_r[h], r], [heads_t[h], said])
+            out[vi] = Explained(cv, p, [heads_r[h], why], [heads_t[h], said])
         return out
     # the sentences of the many are assembled from each chain's pieces of text, made
     # once per placement and kind: the same as `text_of`, a tenth of the time. The
