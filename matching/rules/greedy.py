@@ -10,7 +10,7 @@ from volmatch.matching.constraints import hosts, nationality
 from volmatch.matching.constraints.budget import budget_holds, placement_costs
 from volmatch.matching.constraints.gender import BALANCED_GENDERS, balance_applies, balance_misses
 from volmatch.matching.prepared import Prepared
-from volmatch.matching.rules.setup import RulesSetup
+from volmatch.matching.rules.setup import RulesSetup, best_first
 from volmatch.models import Policy
 
 
@@ -85,7 +85,7 @@ class Greedy:
         n = len(mp)
         pv, pp = pairs.v[mp], pairs.p[mp]
         rank, locked = _insertion_ranks(prep, setup, skip, policy)
-        self.order: list[int] = np.lexsort((-scores.total[mp], rank)).tolist()
+        self.order: list[int] = best_first(rank, scores.total[mp]).tolist()
         self.rank: list[int] = rank.tolist()
         self.locked: set[int] = set(locked.tolist())
         # the hard rules in force (None: not in force)
