@@ -113,8 +113,13 @@ def main() -> None:
     solved = solve_round(parse_round(doc), keep=lambda *pair: kept.append(pair))
     result = solved.model_dump(mode="json")
     tmp = tempfile.mkdtemp(prefix="pages-bench-")
+    # no embedded worker and no watching for new results: the benchmark stores its
+    # results itself and says which round is warmed when
     settings = Settings(
-        db_url=f"sqlite:///{tmp}/bench.db", embedded_worker=False, log_level="WARNING"
+        db_url=f"sqlite:///{tmp}/bench.db",
+        embedded_worker=False,
+        results_watch_s=0,
+        log_level="WARNING",
     )
     app = create_app(settings)
     rows: list[dict[str, Any]] = []

@@ -188,7 +188,8 @@ def prewarm_current(db: Database, warm: WarmRounds, pool: PoolCache) -> None:
 
 RESULTS_WATCH_S = 2.0
 """How often a service without an embedded worker looks for a newly stored result to warm
-(one indexed read): a coordinator's first Explain comes seconds after the result."""
+(one indexed read): a coordinator's first Explain comes seconds after the result. The
+service takes it from `Settings.results_watch_s`."""
 
 
 def watch_results(

@@ -157,12 +157,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     target=worker.run, args=(stop,), daemon=True, name="volmatch-worker"
                 )
             )
-        else:
+        elif settings.results_watch_s > 0:
             # rounds solved by another process: their results are warmed once seen
             threads.append(
                 threading.Thread(
                     target=watch_results,
-                    args=(db, warm_rounds(app), stop),
+                    args=(db, warm_rounds(app), stop, settings.results_watch_s),
                     daemon=True,
                     name="volmatch-results-watch",
                 )

@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     )
     heartbeat_s: float = Field(5.0, gt=0, description="How often a worker renews its lease.")
     poll_s: float = Field(0.5, gt=0, description="How often an idle worker looks for jobs.")
+    results_watch_s: float = Field(
+        2.0,
+        ge=0,
+        description="Without an embedded worker: how often to look for a newly stored result "
+        "to warm its round for explanations and advice (0: never).",
+    )
     max_attempts: int = Field(
         3, ge=1, description="A job whose worker died this many times is marked failed."
     )

@@ -67,7 +67,10 @@ def test_erasure_while_the_round_is_solving_reaches_its_result(db: Any) -> None:
         for p in round_doc()["placements"]:
             assert c.post("/placements", json=p, headers=co).status_code == 201
         rid = c.post("/rounds", json={"name": "in flight"}, headers=co).json()["id"]
-        worker = Worker(app.state.db, app.state.settings, "W")
+        handed: list[Any] = []
+        worker = Worker(
+            app.state.db, app.state.settings, "W", on_stored=lambda _, s: handed.append(s)
+        )
         claim = worker.claim()
         assert claim is not None
         solving = threading.Thread(target=worker._solve, args=(claim,))
@@ -80,6 +83,8 @@ def test_erasure_while_the_round_is_solving_reaches_its_result(db: Any) -> None:
         assert erased.status_code == 200
         solving.join(timeout=30)
         assert c.get(f"/rounds/{rid}", headers=co).json()["status"] == "done"
+        # the round the worker solved names V1: not handed over to be kept warm
+        assert handed == [None]
         result = c.get(f"/rounds/{rid}/result", headers=co).json()
         text = json.dumps(result)
         assert '"V1"' not in text and "Ana Lima" not in text

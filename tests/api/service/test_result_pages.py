@@ -411,3 +411,27 @@ def test_a_view_built_before_an_erasure_is_not_stored(database: Any) -> None:
     with database.read() as s:
         assert s.get(ResultViewRow, rid) is None
         assert store_view(database, rid, erasures_mark(s), ResultViews().get(s, rid))
+
+
+def test_the_view_stored_on_a_first_view_on_each_backend(client: Any) -> None:
+    """SQLite and PostgreSQL: a solved round's view removed (as before revision 0006) is
+    stored again by its first view, once, and reads back the same."""
+    from sqlalchemy import delete
+
+    from tests.api.service.helpers import seed, solved_round
+    from volmatch.api.service.tables import ResultViewRow
+
+    seed(client)
+    rid = solved_round(client)
+    db = client.app.state.db
+    with db.write() as s:
+        s.execute(delete(ResultViewRow).where(ResultViewRow.round_id == rid))
+    views = ResultViews(db=lambda: db)
+    with db.read() as s:
+        first = views.get(s, rid)
+    views.clear()
+    with db.read() as s:
+        again = views.get(s, rid)
+        assert s.get(ResultViewRow, rid) is not None
+    assert views.stored == 1
+    assert again.assignments == first.assignments

@@ -405,7 +405,12 @@ def test_explain_under_policy_rules_says_what_its_costs_are(web: Any) -> None:
     seed(web)
     rid = _start_round(web, _coordinator(web), max_per_host="1")
     # one volunteer per host: 2,200 points below the hard-rules optimum
-    assert _check_not_pure_explanations(web, rid, "This round was solved with policy rules") > 0
+    gap = _check_not_pure_explanations(web, rid, "This round was solved with policy rules")
+    assert gap > 0
+    v = sorted(x["id"] for x in volunteers())[0]
+    fr = html.unescape(web.get(f"/coordinator/rounds/{rid}/explain?volunteer={v}&lang=fr").text)
+    assert "Ce tour a été résolu avec des règles de politique" in fr
+    assert f"soit {gap} points de moins" in fr and "Ce tour-ci, au moins" in fr
 
 
 def test_explain_of_the_pure_optimum_states_exact_costs(web: Any) -> None:
