@@ -210,6 +210,10 @@ def set_up(prep: Prepared, started: float) -> RulesSetup:
         hint, guide, other = _large_start(prep, relax_wait, pure.chosen, started, stages)
         must = [pure.chosen, hint, locked, prev_idx] + ([] if other is None else [other])
     t = _lap(stages, "setup_start", t)
+    if relax_wait.first_seconds is not None:
+        # when the bound's first flow came, counted from the child's start (beside
+        # the pure flow above)
+        stages["setup_first_flow_came"] = relax_wait.first_seconds
     model_pairs = _select_pairs(prep, must)
     _lap(stages, "setup_model_pairs", t)
     return RulesSetup(
