@@ -70,10 +70,11 @@ PERTURB_MAX = 40
 """Volunteers a restart takes out at most: about what a few windows place anew, so
 that a large round's restart is repaired before its clock runs out."""
 
-FRESH_STARTS = 1
+FRESH_STARTS = 2
 """Guides that come after the start whose greedy repair is offered as a start: the
-first is the bound's flow (worth a repair, seconds of greedy under load for groups);
-later ones differ from it in a few placements, which the windows fix."""
+bound's flow and then the placements' choices (each worth a repair, up to a second of
+greedy under load for groups); later choices differ from those in a few placements,
+which the windows fix."""
 
 LocalHood = Callable[[Local, View], list[Move]]
 """A local neighbourhood: the moves it offers on an assignment."""
@@ -208,6 +209,8 @@ class _Search:
         if last and self.guide is not None:
             tier.guided = self._guided_windows(self.guide)
         while time.perf_counter() < until - STOP_MARGIN and tier.stale < self.stale_limit:
+            if last:
+                self._fresh_start(tier)
             if tier.stale >= tier.switched + STALL_WINDOWS:
                 tier.switched = tier.stale
                 self._switch(tier, until - STOP_MARGIN)
@@ -218,6 +221,21 @@ class _Search:
             if isinstance(win, Window) and self._try(tier, win, until):
                 break
         self._back_to_incumbent(tier)
+
+    def _fresh_start(self, tier: _Tier) -> None:
+        """Before each window of the last tier, while a fresh start is still to be
+        offered: the guide that has come since the start, repaired and taken when
+        better (`_start_from`), and guiding the windows from then on. Waiting for the
+        guided windows to run out first left the repair to the last seconds."""
+        if self.fresh_start is None or self.fresh_starts >= FRESH_STARTS:
+            return
+        newer = self.fresh_guide() if self.fresh_guide is not None else None
+        if newer is None or newer is self.guide:
+            return
+        self.guide, tier.rounds = newer, 0
+        self.stats["guides"] = self.stats.get("guides", 1) + 1
+        self._start_from(tier, newer)
+        tier.guided = self._guided_windows(self.guide)
 
     def _start_from(self, tier: _Tier, guide: IntP) -> None:
         """The repair of a guide that came after the start (`fresh_start`), kept when
