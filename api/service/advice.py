@@ -74,7 +74,38 @@ def _round(session: Session, round_id: str | None) -> tuple[RoundRow, dt.datetim
 
 def _build(session: Session, round_id: str) -> AdviceBase:
     """The advice base of a round from its stored document and result (read by column:
-    a page may hold the round's row loaded without its document)."""
+    a page may hold the round's row loaded without its document): from the pairs and
+    scores stored with the result where it has them (`result_pairs`), else prepared."""
+    from volmatch.matching.advice import advice_base
+    from volmatch.matching.explain import is_pure_optimum
+
+    stored = _stored_pairs(session, round_id)
+    if stored is not None:
+        prep, chosen, status, mode = stored
+        return advice_base(prep, chosen, is_pure_optimum(prep, status, mode))
+    return _prepared(session, round_id)
+
+
+def _stored_pairs(session: Session, round_id: str) -> tuple[Any, Any, str, str] | None:
+    """The round compiled from its document around the pairs, scores and chosen pairs
+    stored with its result, and the result's status and mode (`result_pairs`); None
+    where the result has no such row (stored before revision 0008, or dropped by an
+    erasure) or it does not fit the document."""
+    from volmatch.api.service.result_pairs import from_bytes
+    from volmatch.api.service.tables import ResultPairsRow
+    from volmatch.matching.compiled import compile_round
+    from volmatch.models import parse_round
+
+    data = session.scalar(select(ResultPairsRow.data).where(ResultPairsRow.round_id == round_id))
+    if data is None:
+        return None
+    document = session.scalar(select(RoundRow.document).where(RoundRow.id == round_id))
+    return from_bytes(data, compile_round(parse_round(document)))
+
+
+def _prepared(session: Session, round_id: str) -> AdviceBase:
+    """The advice base of a round prepared from its stored document (eligible pairs
+    found and scored), its chosen pairs those of its stored result."""
     import numpy as np
 
     from volmatch.matching import prepare
