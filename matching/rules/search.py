@@ -91,7 +91,7 @@ def improve(
     floors: dict[str, int] | None = None,
     guide: IntP | None = None,
     fresh_guide: Callable[[], IntP | None] | None = None,
-    fresh_start: Callable[[IntP], IntP] | None = None,
+    fresh_start: Callable[[IntP], IntP | None] | None = None,
 ) -> tuple[IntP, dict[str, int], dict[str, object]]:
     """Improve `picked` window by window until `deadline` (a perf_counter() value).
 
@@ -190,7 +190,7 @@ class _Search:
         self.prev_v = np.array(sorted(prev_pair), dtype=np.intp)
         self.locked = np.asarray(locked, dtype=np.intp)
         self._local: Local | None = None
-        self.fresh_start: Callable[[IntP], IntP] | None = None
+        self.fresh_start: Callable[[IntP], IntP | None] | None = None
         self.fresh_starts = 0
         # the local neighbourhoods of the rules this round has
         self.hoods: list[tuple[str, LocalHood]] = []
@@ -245,6 +245,8 @@ class _Search:
             return
         self.fresh_starts += 1
         cand = self.fresh_start(guide)
+        if cand is None:
+            return  # no time left for a repair
         vals = self.ev.values(cand)
         floors = [self.floors.get(m, self.values[j]) for j, m in enumerate(self.names[: tier.k])]
         if any(vals[j] < floors[j] for j in range(tier.k)) or vals[tier.k] <= self.values[tier.k]:

@@ -42,7 +42,7 @@ def solve_by_windows(
         # the result waits for the bound's process until BOUND_SHARE anyway
         share = max(CPSAT_SHARE, BOUND_SHARE)
     deadline = setup.started + share * policy.time_limit_s
-    late = _LateGuide(prep, setup, policy)
+    late = _LateGuide(prep, setup, policy, share)
     # a fresh start is offered when the start did not come from the bound: its first
     # flow came late (no guide), or the placements' choices came after its flow
     # (couples10-country-gender at 10,000 x 2,000: their repair 0.7% above the
@@ -69,6 +69,11 @@ def solve_by_windows(
     return picked, _notes_model(prep, setup, policy), values, False
 
 
+FRESH_ROOM = 3.0
+"""A fresh start's repair is made only while this many times the start's greedy time
+is left of the search: the repair, and windows to use it after."""
+
+
 @dataclass
 class _LateGuide:
     """The bound's newest assignment, for a search that started without it (the
@@ -80,6 +85,8 @@ class _LateGuide:
     prep: Prepared
     setup: RulesSetup
     policy: Policy
+    share: float
+    """The share of the time limit the search ends at."""
 
     def guide(self) -> NDArray[np.intp] | None:
         """The placement-by-placement choices where they run, else the flow's
@@ -91,9 +98,15 @@ class _LateGuide:
             return relax.start
         return relax.chosen if len(relax.chosen) else None
 
-    def start(self, guide: NDArray[np.intp]) -> NDArray[np.intp]:
-        """The greedy repair of `guide` (every hard rule kept, groups whole)."""
+    def start(self, guide: NDArray[np.intp]) -> NDArray[np.intp] | None:
+        """The greedy repair of `guide` (every hard rule kept, groups whole); None
+        when less than `FRESH_ROOM` times what the start's greedy took is left of the
+        search (a repair costs about as much: under load, a second of couples, which
+        the time limit cannot spare at its end)."""
         setup = self.setup
+        took = setup.stages.get("start_greedy", 0.0)
+        if setup.seconds_left(self.policy, self.share) < FRESH_ROOM * took:
+            return None
         mp = np.union1d(setup.model_pairs, guide).astype(np.intp)
         chosen = greedy_start(
             self.prep, replace(setup, model_pairs=mp, hint=guide), self.policy, frozenset()
