@@ -24,6 +24,7 @@ from volmatch.api.service.logs import get_logger, setup_logging
 from volmatch.api.service.middleware import ServiceMiddleware
 from volmatch.api.service.openapi import service_openapi
 from volmatch.api.service.query_params import reject_unknown_query
+from volmatch.api.service.result_pages import build_missing_views
 from volmatch.api.service.routers import (
     advice,
     assignments,
@@ -165,6 +166,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     args=(db, warm_rounds(app), stop, settings.results_watch_s),
                     daemon=True,
                     name="volmatch-results-watch",
+                )
+            )
+        if settings.views_built_at_start > 0:
+            # results stored without a paging view: parsed now, not by their first viewer
+            threads.append(
+                threading.Thread(
+                    target=build_missing_views,
+                    args=(db, stop, settings.views_built_at_start),
+                    daemon=True,
+                    name="volmatch-views",
                 )
             )
         for t in threads:
