@@ -14,7 +14,8 @@ view in the process (the pool stored after the service started, so not built), r
 views, the first view after one of the host's needs changed, the live line; the first
 view after one volunteer's record changed (the pool read again for that record only);
 then the same after a solved round is stored (the counts then come from the advice
-service's warm round); then the first view in a new process on the same database,
+service's warm round), the need form and the edit form; the matched volunteers after
+the round is published; then the first view in a new process on the same database,
 signed in as soon as it has started. Prints a table and writes JSON to
 benchmarks/results/host-pages-<size>.json.
 """
@@ -185,7 +186,7 @@ def main() -> None:
             from volmatch.models import parse_round
 
             result = solve_round(parse_round(doc)).model_dump(mode="json")
-            store_round(app, doc, result, pool=False)
+            round_id = store_round(app, doc, result, pool=False)
             runs |= {
                 AFTER_ROUND: view(AFTER_ROUND),
                 "  counts ready (warm round built in the background), after": until_ready(),
@@ -197,6 +198,20 @@ def main() -> None:
                         "/host/needs/check", data=check, headers={"X-CSRF-Token": csrf.group(1)}
                     ),
                     args.repeat,
+                ),
+                "GET /host/needs/new (need form)": _time(
+                    lambda: c.get("/host/needs/new"), args.repeat
+                ),
+                "GET /host/needs/{id} (edit form)": _time(
+                    lambda: c.get(f"/host/needs/{need['id']}"), args.repeat
+                ),
+            }
+            # after publication: the host's matched volunteers and their offers
+            r = c.post(f"/rounds/{round_id}/publish", headers=coordinator)
+            assert r.status_code == 201, r.text[:300]
+            runs |= {
+                "GET /host/matches (after publication)": _time(
+                    lambda: c.get("/host/matches"), args.repeat
                 ),
             }
         # a restart: the new process builds the latest round's base as it starts

@@ -11,12 +11,15 @@ First views are reported on their own: a result's first view reads its stored pa
 view (`result_views`) into the `ResultViews` cache and starts pricing the round for
 its explanations in a thread (`PricedRounds.prefetch`), which the benchmark waits for
 and reports; then the first view of a result stored without its view (parsed, and its
-view stored: a second process reads it), and the first explanation of a round in three
+view stored: a second process reads it), and the first explanation of a round in four
 cases: right after the worker stored its result (the worker hands the round it prepared
 and solved to the warm rounds, `jobs.Solved`: only the residual network is left to
 build), right after its result page's first view (its pricing ahead still running),
-and in a round whose result was never shown (priced on the spot). Baselines in the same
-process: the JSON API's status and result of the same round. Prints a table with the
+in a round whose result was never shown (priced on the spot), and in such a round whose
+pairs and scores were stored with its result (`result_pairs`, as a separate worker or a
+restarted service finds it: compiled from its document, no eligibility or scoring).
+Baselines in the same process: the JSON API's status and result of the same round.
+Prints a table with the
 machine's load average and writes JSON to benchmarks/results/pages-<size>.json.
 """
 
@@ -44,10 +47,16 @@ TARGET_MS = 300
 
 
 def _store(
-    app: Any, doc: dict[str, Any], result: dict[str, Any], view: bool = True, pool: bool = True
+    app: Any,
+    doc: dict[str, Any],
+    result: dict[str, Any],
+    view: bool = True,
+    pool: bool = True,
+    pairs: Any = None,
 ) -> str:
     """The round and its result as the worker stores them (with the paging view unless
-    `view` is false: a result stored before revision 0006)."""
+    `view` is false: a result stored before revision 0006; with its pairs and scores
+    where `pairs`, the prepared round and solution, is given, as since 0008)."""
     from volmatch.api.service.pool import store_pool
     from volmatch.api.service.result_pages import view_row
     from volmatch.api.service.tables import Job, ResultRow, RoundRow
@@ -74,6 +83,11 @@ def _store(
         if view:
             s.flush()
             s.add(view_row(rid, result, doc))
+        if pairs is not None:
+            from volmatch.api.service.result_pairs import pairs_row
+
+            s.flush()
+            s.add(pairs_row(rid, pairs[0], pairs[1].chosen, result["status"], result["mode"]))
     return rid
 
 
@@ -113,8 +127,13 @@ def main() -> None:
     solved = solve_round(parse_round(doc), keep=lambda *pair: kept.append(pair))
     result = solved.model_dump(mode="json")
     tmp = tempfile.mkdtemp(prefix="pages-bench-")
+    # no embedded worker and no watching for new results: the benchmark stores its
+    # results itself and says which round is warmed when
     settings = Settings(
-        db_url=f"sqlite:///{tmp}/bench.db", embedded_worker=False, log_level="WARNING"
+        db_url=f"sqlite:///{tmp}/bench.db",
+        embedded_worker=False,
+        results_watch_s=0,
+        log_level="WARNING",
     )
     app = create_app(settings)
     rows: list[dict[str, Any]] = []
@@ -127,6 +146,7 @@ def main() -> None:
         never = _store(app, doc, result, pool=False)
         rushed = _store(app, doc, result, pool=False)
         handed = _store(app, doc, result, pool=False)
+        cold = _store(app, doc, result, pool=False, pairs=kept[0])
         _sign_in(c, key)
         api = {"Authorization": f"Bearer {key}"}
         some = result["assignments"][len(result["assignments"]) // 2]
@@ -219,6 +239,12 @@ def main() -> None:
         once(
             "explain, in a round whose result was never shown (prices it)",
             f"/coordinator/rounds/{never}/explain?volunteer={unplaced}",
+        )
+        # a round whose result another process stored with its pairs and scores
+        # (result_pairs): compiled from its document, its pairs read, not found and scored
+        once(
+            "explain, in a round this process never warmed (its pairs stored, 0008)",
+            f"/coordinator/rounds/{cold}/explain?volunteer={unplaced}",
         )
         _timed(c, f"/coordinator/rounds/{rushed}")  # its pricing ahead starts
         once(

@@ -269,6 +269,7 @@ def row(
         "gap": round(gap, 6),
         "target_gap": TARGET_GAP.get(size),
         "pure_optimum": solver.get("pure_optimum"),
+        "bound_source": solver.get("bound_source"),
         "matched": len(result.assignments),
         "violations": violations,
         "stages": stages,

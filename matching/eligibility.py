@@ -674,15 +674,18 @@ def _dates_fail_rows(c: CompiledRound, vis: I64) -> tuple[B, B]:
     short = own < pmin
     short[(own < vmin)[:, 0]] = True  # whole rows: cheaper than a broadcast OR
     # else (au_code - pse_code) >> 5 months: fewer than d iff au_code - pse_code < 32 d
-    short_early = au - 32 * vmin < pse_code
-    short_early |= au < pse_code + 32 * pmin
+    # (the matrices below reuse one buffer: a fresh one per comparison costs as much
+    # as the comparison, in page faults)
+    buf = np.empty_like(short)
+    short_early = np.less(au - 32 * vmin, pse_code)
+    short_early |= np.less(au, pse_code + 32 * pmin, out=buf)
     short ^= short_early
     short &= later
     short ^= short_early
     fail |= short
     # the lengths overlap: max(v_min, p_min) <= min(v_max, p_max)
-    overlap = vmin <= np.where(pmin <= pmax, pmax, never)
-    overlap &= pmin <= vmax
+    overlap = np.less_equal(vmin, np.where(pmin <= pmax, pmax, never), out=short_early)
+    overlap &= np.less_equal(pmin, vmax, out=buf)
     overlap[(vmin > vmax)[:, 0]] = False
     fail &= overlap
     return fail, later

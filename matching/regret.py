@@ -490,7 +490,8 @@ class ResidualNetwork:
         step P -> Q means: a volunteer of P moves to Q; P -> S: one of P leaves; P -> T
         then T -> S: the one who came took an open slot of P."""
         nxt = np.asarray(self._pred_to_source, dtype=np.int64)
-        on_tree = (nxt[self.tail] == self.head) & (nxt[self.tail] >= 0)
+        after = nxt[self.tail]  # per edge: the next node of its tail (one gather)
+        on_tree = (after == self.head) & (after >= 0)
         edges = np.flatnonzero(on_tree)
         # the cheapest such edge of each tail (lowest volunteer among equals)
         order = np.lexsort((self.via[edges], self.reduced[edges], self.tail[edges]))

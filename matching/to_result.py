@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
@@ -116,7 +117,6 @@ def _build_result(
         progress("explain")
     t0 = time.perf_counter()
     chosen = sol.chosen
-    assignments = _assignments_out(prep, chosen)
     matched = np.zeros(c.n_volunteers, dtype=np.bool_)
     matched[pairs.v[chosen]] = True
     unmatched = np.flatnonzero(~matched)
@@ -124,7 +124,19 @@ def _build_result(
     open_p = np.flatnonzero(filled < c.capacity)
     extra: dict[str, Any] = dict(sol.extra)
     nets: list[ResidualNetwork] = []
-    why_v, why_p = _reasons(prep, sol, mode, unmatched, open_p, filled, extra, nets)
+    made: list[list[AssignmentOut]] = []
+    why_v, why_p = _reasons(
+        prep,
+        sol,
+        mode,
+        unmatched,
+        open_p,
+        filled,
+        extra,
+        nets,
+        lambda: made.append(_assignments_out(prep, chosen)),
+    )
+    assignments = made[0]
     t["explain"] = time.perf_counter() - t0
     if reserves > 0:
         from volmatch.matching.lifecycle.reserves import METHOD, reserve_lists
@@ -202,10 +214,12 @@ def _reasons(
     filled: NDArray[np.int64],
     extra: dict[str, Any],
     nets: list[ResidualNetwork],
+    beside: Callable[[], object],
 ) -> tuple[dict[int, Explained], dict[int, Explained]]:
     """The reasons for every unmatched volunteer and every placement with open slots;
     takes the solver's own reasons out of `extra`. The residual network priced on, if
-    any, is put in `nets` (the reserve lists price on it too)."""
+    any, is put in `nets` (the reserve lists price on it too). `beside`: other work of
+    the result (its assignments), run while the network is built in a thread."""
     c, pairs = prep.compiled, prep.pairs
     n_v = np.bincount(pairs.v, minlength=c.n_volunteers)
     n_p = _pairs_per_placement(pairs.p, c.n_placements)
@@ -240,14 +254,17 @@ def _reasons(
             # run in two threads
             with ThreadPoolExecutor(max_workers=1) as pool:
                 priced = pool.submit(with_pairs)
+                beside()  # Python-bound, beside the network's numpy work
                 why_v, why_p = without_pairs()
                 more_v, more_p = priced.result()
         else:
+            beside()
             why_v, why_p = without_pairs()
             more_v, more_p = with_pairs()
         why_v.update(more_v)
         why_p.update(more_p)
     else:
+        beside()
         why_v, why_p = without_pairs()
     if mode == "stable":
         # ranks, not the total score, explain a stable matching: they come first
@@ -263,9 +280,10 @@ def _reasons(
     active = extra.get("rules", {}).get("active")
     if active:
         note = rules_note(active)
+        said = text_of(note)  # the reasons before it keep their sentences
         for vi in with_v.tolist():
             e = why_v[vi]
-            why_v[vi] = _explained(e.cost, e.other, [*e.parts, note])
+            why_v[vi] = Explained(e.cost, e.other, [*e.parts, note], [*e.texts, said])
         proven = sol.status == "optimal"
         _append(why_p, {p: [r] for p, r in kept_out(prep, sol.chosen, with_p, proven).items()})
     return why_v, why_p

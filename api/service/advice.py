@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import threading
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from volmatch.api.service.auth import Principal
 from volmatch.api.service.db import Database
 from volmatch.api.service.errors import ApiError, not_found
 from volmatch.api.service.jobs import Solved
+from volmatch.api.service.logs import get_logger
 from volmatch.api.service.pool_cache import PoolCache
 from volmatch.api.service.result_pages import erasures_mark
 from volmatch.api.service.tables import Job, PlacementRow, ResultRow, RoundRow
@@ -38,6 +40,8 @@ from volmatch.matching.advice import (
 from volmatch.matching.compiled import CompiledRound
 from volmatch.matching.feasibility import feasibility
 from volmatch.models import Placement
+
+log = get_logger("advice")
 
 NO_RESULT = 409
 """The status of "no round has a result to advise from" (queued, solving, or none)."""
@@ -70,7 +74,38 @@ def _round(session: Session, round_id: str | None) -> tuple[RoundRow, dt.datetim
 
 def _build(session: Session, round_id: str) -> AdviceBase:
     """The advice base of a round from its stored document and result (read by column:
-    a page may hold the round's row loaded without its document)."""
+    a page may hold the round's row loaded without its document): from the pairs and
+    scores stored with the result where it has them (`result_pairs`), else prepared."""
+    from volmatch.matching.advice import advice_base
+    from volmatch.matching.explain import is_pure_optimum
+
+    stored = _stored_pairs(session, round_id)
+    if stored is not None:
+        prep, chosen, status, mode = stored
+        return advice_base(prep, chosen, is_pure_optimum(prep, status, mode))
+    return _prepared(session, round_id)
+
+
+def _stored_pairs(session: Session, round_id: str) -> tuple[Any, Any, str, str] | None:
+    """The round compiled from its document around the pairs, scores and chosen pairs
+    stored with its result, and the result's status and mode (`result_pairs`); None
+    where the result has no such row (stored before revision 0008, or dropped by an
+    erasure) or it does not fit the document."""
+    from volmatch.api.service.result_pairs import from_bytes
+    from volmatch.api.service.tables import ResultPairsRow
+    from volmatch.matching.compiled import compile_round
+    from volmatch.models import parse_round
+
+    data = session.scalar(select(ResultPairsRow.data).where(ResultPairsRow.round_id == round_id))
+    if data is None:
+        return None
+    document = session.scalar(select(RoundRow.document).where(RoundRow.id == round_id))
+    return from_bytes(data, compile_round(parse_round(document)))
+
+
+def _prepared(session: Session, round_id: str) -> AdviceBase:
+    """The advice base of a round prepared from its stored document (eligible pairs
+    found and scored), its chosen pairs those of its stored result."""
     import numpy as np
 
     from volmatch.matching import prepare
@@ -180,6 +215,38 @@ def prewarm_current(db: Database, warm: WarmRounds, pool: PoolCache) -> None:
                 pool.warm(db)
 
     warm.prewarm(job)
+
+
+RESULTS_WATCH_S = 2.0
+"""How often a service without an embedded worker looks for a newly stored result to warm
+(one indexed read): a coordinator's first Explain comes seconds after the result. The
+service takes it from `Settings.results_watch_s`."""
+
+
+def watch_results(
+    db: Database, warm: WarmRounds, stop: threading.Event, every: float = RESULTS_WATCH_S
+) -> None:
+    """Until `stop`: warm each newly stored result's round in the background, as the
+    embedded worker does once it stored one (`prewarm_round`), for a service whose rounds
+    another process solves (`volmatch worker`). The results stored before it started
+    are left to `prewarm_current`."""
+    seen: tuple[str, str] | None = None
+    first = True
+    while not stop.is_set():
+        try:
+            with db.read() as session:
+                row = session.execute(
+                    select(ResultRow.round_id, ResultRow.created_at)
+                    .order_by(ResultRow.created_at.desc(), ResultRow.round_id.desc())
+                    .limit(1)
+                ).first()
+            latest = None if row is None else (str(row[0]), str(row[1]))
+            if latest is not None and latest != seen and not first:
+                prewarm_round(db, warm, latest[0])
+            seen, first = latest, False
+        except Exception as exc:  # a failed look is retried at the next one
+            log.warning("watching results failed", extra={"exc_type": type(exc).__name__})
+        stop.wait(every)
 
 
 def stored_need(session: Session, placement_id: str, who: Principal) -> Placement:

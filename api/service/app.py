@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 from volmatch.api.service import idempotency
-from volmatch.api.service.advice import prewarm_current, prewarm_round
+from volmatch.api.service.advice import prewarm_current, prewarm_round, watch_results
 from volmatch.api.service.auth import KeyUsage, VerifiedKeys
 from volmatch.api.service.db import Database, database_for, migrate
 from volmatch.api.service.errors import install_error_handlers
@@ -24,6 +24,7 @@ from volmatch.api.service.logs import get_logger, setup_logging
 from volmatch.api.service.middleware import ServiceMiddleware
 from volmatch.api.service.openapi import service_openapi
 from volmatch.api.service.query_params import reject_unknown_query
+from volmatch.api.service.result_pages import build_missing_views
 from volmatch.api.service.routers import (
     advice,
     assignments,
@@ -155,6 +156,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             threads.append(
                 threading.Thread(
                     target=worker.run, args=(stop,), daemon=True, name="volmatch-worker"
+                )
+            )
+        elif settings.results_watch_s > 0:
+            # rounds solved by another process: their results are warmed once seen
+            threads.append(
+                threading.Thread(
+                    target=watch_results,
+                    args=(db, warm_rounds(app), stop, settings.results_watch_s),
+                    daemon=True,
+                    name="volmatch-results-watch",
+                )
+            )
+        if settings.views_built_at_start > 0:
+            # results stored without a paging view: parsed now, not by their first viewer
+            threads.append(
+                threading.Thread(
+                    target=build_missing_views,
+                    args=(db, stop, settings.views_built_at_start),
+                    daemon=True,
+                    name="volmatch-views",
                 )
             )
         for t in threads:

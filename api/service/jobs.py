@@ -392,6 +392,7 @@ class Worker:
         the prepared round and solution the result was built from, handed to `on_stored`
         with the erasures mark of the commit unless an erasure renamed ids meanwhile."""
         from volmatch.api.service.result_pages import erasures_mark, view_row
+        from volmatch.api.service.result_pairs import pairs_row
 
         handover: Solved | None = None
 
@@ -400,6 +401,19 @@ class Worker:
         view = (
             view_row(claim.round_id, result, solved)
             if result is not None and solved is not None
+            else None
+        )
+        # What explaining the round needs besides its document (its pairs and scores),
+        # written beside the result unless an erasure renamed ids meanwhile.
+        pairs = (
+            pairs_row(
+                claim.round_id,
+                prepared[0],
+                prepared[1].chosen,
+                str(result["status"]),
+                str(result["mode"]),
+            )
+            if prepared is not None and result is not None
             else None
         )
         now = utcnow()
@@ -424,6 +438,7 @@ class Worker:
                         erasures_mark(session),
                     )
                 if renamed:
+                    pairs = None
                     result = scrub_ids(result, renamed) if result is not None else None
                     error = scrub_ids(error, renamed) if error is not None else None
                     view = (
@@ -445,9 +460,12 @@ class Worker:
             stored = result is not None
             if result is not None:
                 session.add(ResultRow(round_id=claim.round_id, result=result, worker=self.name))
+                if view is not None or pairs is not None:
+                    session.flush()  # the view's and pairs' rows refer to the result's
                 if view is not None:
-                    session.flush()  # the view's row refers to the result's
                     session.add(view)
+                if pairs is not None:
+                    session.add(pairs)
                 progress.update(
                     best_objective=result["objective"],
                     bound=result["bound"],

@@ -40,11 +40,6 @@ def pool_volunteer(data: dict[str, Any]) -> Volunteer:
     return Volunteer.model_validate({k: v for k, v in data.items() if k != "preferences"})
 
 
-def pool_volunteers(session: Session) -> list[Volunteer]:
-    """The stored pool, without preferences."""
-    return [pool_volunteer(row.data) for row in volunteer_rows(session)]
-
-
 def pool_version(session: Session) -> tuple[Any, ...]:
     """What changes whenever the stored pool does: a write moves the latest
     `updated_at`, a deletion (an erasure) the count."""

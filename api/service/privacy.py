@@ -30,6 +30,7 @@ from volmatch.api.service.tables import (
     PlacementRow,
     Publication,
     PublishedAssignment,
+    ResultPairsRow,
     ResultRow,
     ResultViewRow,
     RoundRow,
@@ -126,10 +127,15 @@ def erase_volunteer(session: Session, vid: str) -> dict[str, Any]:
                 if isinstance(obj, RoundRow | ResultRow):
                     touched_rounds.add(obj.id if isinstance(obj, RoundRow) else obj.round_id)
     # The rounds' paging views hold names and ids: dropped, their pages read the
-    # pseudonymised result instead.
+    # pseudonymised result instead. Their stored pairs hold no ids, but scores of the
+    # erased volunteer's skills and languages: dropped too, their rounds are prepared
+    # from the pseudonymised document when next explained.
     if touched_rounds:
         session.execute(
             delete(ResultViewRow).where(ResultViewRow.round_id.in_(sorted(touched_rounds)))
+        )
+        session.execute(
+            delete(ResultPairsRow).where(ResultPairsRow.round_id.in_(sorted(touched_rounds)))
         )
     # What-if runs of the planner pages: the scenario as typed (locks, ids), its
     # comparison (who moved) and its errors.

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from volmatch.api.service.db import Database
 from volmatch.api.service.errors import ApiError, invalid, not_found
 from volmatch.api.service.logs import get_logger
+from volmatch.api.service.settings import VIEWS_BUILT_AT_START
 from volmatch.api.service.tables import Erasure, Job, ResultRow, ResultViewRow, RoundRow
 
 log = get_logger("result_pages")
@@ -539,6 +540,46 @@ def store_view(db: Database, round_id: str, mark: tuple[int, str], view: ResultV
             return False
         session.add(ResultViewRow(round_id=round_id, data=view.to_bytes()))
     return True
+
+
+def build_missing_views(
+    db: Database, stop: threading.Event, limit: int = VIEWS_BUILT_AT_START
+) -> int:
+    """Build and store (`store_view`) the paging views of up to `limit` stored results
+    that have none, newest first, one at a time, until `stop`: a service calls this on
+    a thread of its own at start, so that the first view of such a result reads arrays
+    instead of parsing it. How many were stored."""
+    with db.read() as session:
+        missing = list(
+            session.scalars(
+                select(ResultRow.round_id)
+                .outerjoin(ResultViewRow, ResultViewRow.round_id == ResultRow.round_id)
+                .where(ResultViewRow.round_id.is_(None))
+                .order_by(ResultRow.created_at.desc(), ResultRow.round_id.desc())
+                .limit(limit)
+            )
+        )
+    stored = 0
+    for round_id in missing:
+        if stop.is_set():
+            break
+        try:
+            with db.read() as session:
+                mark = erasures_mark(session)
+                result = session.scalar(
+                    select(ResultRow.result).where(ResultRow.round_id == round_id)
+                )
+                document = session.scalar(select(RoundRow.document).where(RoundRow.id == round_id))
+            if result is None or document is None:
+                continue
+            view = ResultView.build(round_id, result, document)
+            del result, document
+            stored += store_view(db, round_id, mark, view)
+        except Exception as exc:  # that result's first view builds it instead
+            log.warning("building a result's view failed", extra={"exc_type": type(exc).__name__})
+    if missing:
+        log.info("missing result views built", extra={"missing": len(missing), "stored": stored})
+    return stored
 
 
 class ResultViews:

@@ -9,6 +9,12 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+VIEWS_BUILT_AT_START = 10
+"""Results without a paging view (stored before revision 0006, or erased since) whose
+views a starting service builds in the background, newest first: each is a parse of
+the whole result (about 1 s at 10,000 volunteers on a busy machine), so the ones most
+likely viewed next, not every result ever stored; older ones are built on first view."""
+
 
 class Settings(BaseSettings):
     """Everything `volmatch serve` and `volmatch worker` can be told."""
@@ -35,6 +41,19 @@ class Settings(BaseSettings):
     )
     heartbeat_s: float = Field(5.0, gt=0, description="How often a worker renews its lease.")
     poll_s: float = Field(0.5, gt=0, description="How often an idle worker looks for jobs.")
+    results_watch_s: float = Field(
+        2.0,
+        ge=0,
+        description="Without an embedded worker: how often to look for a newly stored result "
+        "to warm its round for explanations and advice (0: never).",
+    )
+    views_built_at_start: int = Field(
+        VIEWS_BUILT_AT_START,
+        ge=0,
+        description="At start, build in the background the paging views of this many stored "
+        "results that have none (stored before revision 0006, or erased since), newest "
+        "first (0: none; the others are built on first view).",
+    )
     max_attempts: int = Field(
         3, ge=1, description="A job whose worker died this many times is marked failed."
     )

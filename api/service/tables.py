@@ -133,6 +133,20 @@ class ResultViewRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class ResultPairsRow(Base):
+    """A result's eligible pairs, scores and chosen pairs (`result_pairs.to_bytes`),
+    stored with it by the worker that prepared the round, so that another process
+    explains the round without finding and scoring its pairs again. Absent for results
+    stored before revision 0008 or by a worker that had ids renamed by an erasure while
+    it solved, and removed by an erasure that touches the round: the round is then
+    prepared from its document."""
+
+    __tablename__ = "result_pairs"
+    round_id: Mapped[str] = mapped_column(ForeignKey("results.round_id"), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class Publication(Base):
     __tablename__ = "publications"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -220,6 +220,9 @@ def unplaced_reasons(
             return out
     cv_a, p_a, s_a = cost[vis], pairs.p[b], prep.scores.total[b]
     if tree is None:
+        # every param is a number or an id: the sentence is the template filled in, as
+        # `text_of` fills it (without its cache, which no volunteer's sentence hits)
+        tie_t, costs_t = TEMPLATES["tie_hard_rules"], TEMPLATES["costs_hard_rules"]
         for vi, h, cv, p, score in zip(
             vis.tolist(),
             which.reshape(-1).tolist(),
@@ -231,8 +234,12 @@ def unplaced_reasons(
             params = {"volunteer": vids[vi], "placement": pids[p], "score": score}
             if cv:
                 params["cost"] = cv
-            r = part("tie_hard_rules" if cv == 0 else "costs_hard_rules", **params)
-            out[vi] = Explained(cv, p, [heads_r[h], r], [heads_t[h], text_of(r)])
+                why: Reason = {"code": "costs_hard_rules", "params": params}
+                said = costs_t.format_map(params)
+            else:
+                why = {"code": "tie_hard_rules", "params": params}
+                said = tie_t.format_map(params)
+            out[vi] = Explained(cv, p, [heads_r[h], why], [heads_t[h], said])
         return out
     # the sentences of the many are assembled from each chain's pieces of text, made
     # once per placement and kind: the same as `text_of`, a tenth of the time. The

@@ -50,11 +50,15 @@ class Pending:
         self._ended = False  # the child's pipe is closed
         self._complete = False  # the child finished its flows
         self._arrived = threading.Condition()
+        self._started = time.perf_counter()
+        self.first_seconds: float | None = None
+        """Seconds from the start of the child to its first relaxation (None: none yet)."""
 
     def start(self) -> None:
         """Run in a forked child (if the system forks; else `result()` computes it)."""
         if "fork" not in mp.get_all_start_methods():
             return
+        self._started = time.perf_counter()
         ctx = mp.get_context("fork")
         receive, send = ctx.Pipe(duplex=False)
         child = ctx.Process(target=_relax_child, args=(send, self._args), daemon=True)
@@ -81,6 +85,8 @@ class Pending:
                         self._complete = True
                     break
                 with self._arrived:
+                    if not self._got:
+                        self.first_seconds = time.perf_counter() - self._started
                     self._got.append(msg)
                     self._arrived.notify_all()
         except (EOFError, OSError):

@@ -10,7 +10,7 @@ from volmatch.matching.constraints import hosts, nationality
 from volmatch.matching.constraints.budget import budget_holds, placement_costs
 from volmatch.matching.constraints.gender import BALANCED_GENDERS, balance_applies, balance_misses
 from volmatch.matching.prepared import Prepared
-from volmatch.matching.rules.setup import RulesSetup
+from volmatch.matching.rules.setup import RulesSetup, best_first
 from volmatch.models import Policy
 
 
@@ -85,7 +85,7 @@ class Greedy:
         n = len(mp)
         pv, pp = pairs.v[mp], pairs.p[mp]
         rank, locked = _insertion_ranks(prep, setup, skip, policy)
-        self.order: list[int] = np.lexsort((-scores.total[mp], rank)).tolist()
+        self.order: list[int] = best_first(rank, scores.total[mp]).tolist()
         self.rank: list[int] = rank.tolist()
         self.locked: set[int] = set(locked.tolist())
         # the hard rules in force (None: not in force)
@@ -126,6 +126,11 @@ class Greedy:
         self.chosen = np.zeros(n, dtype=np.bool_)
         self.members = _members(c.group)
         self.best_at = self._best_pair_where(prep, mp)
+        # each group member's pair in the start's hint (the first, best, when several)
+        self.offered: dict[int, int] = {}
+        for j in self.order:
+            if self.rank[j] == 1 and self.group_of[self.pv[j]] >= 0:
+                self.offered.setdefault(self.pv[j], j)
         # gender balance: the gender of a placement's one occupant (None: rule not in force)
         self.lone: list[int] | None = None
         self.applies: list[bool] = []
@@ -189,7 +194,11 @@ class Greedy:
 
     def _group_batch(self, i: int, v: int, g: int) -> list[int]:
         """The whole group of v, at pair i's placement (or country): each other member's
-        best pair there (empty when one is placed already or has none)."""
+        pair there that the start offers (the relaxation's), else its best pair there
+        (empty when one is placed already or has none). The offered pair keeps the
+        relaxation's plan: the best pair elsewhere in the country takes a slot another
+        offered volunteer wanted (couples10-country-gender at 10,000 x 2,000: the
+        repaired start 0.26% higher)."""
         batch = [i]
         where = self._where(i)
         for other in self.members[g]:
@@ -197,7 +206,9 @@ class Greedy:
                 continue
             if self.placed[other]:
                 return []
-            j = self.best_at.get((other, where), -1)
+            j = self.offered.get(other, -1)
+            if j < 0 or self._where(j) != where:
+                j = self.best_at.get((other, where), -1)
             if j < 0:
                 return []
             batch.append(j)

@@ -29,6 +29,9 @@ WINDOW_VOLUNTEERS = 150
 a second, usually to optimality."""
 WINDOW_PLACEMENTS = 12
 """Placements at most in one window."""
+GROUP_PLACES = 3
+"""Places (placements, or host countries) a group brings its members' pairs from into
+a window beyond the window's own placements: its best ones, where it would go."""
 PER_GENDER = 5
 """Best candidates of each gender a window takes per placement."""
 
@@ -65,6 +68,7 @@ class Neighbourhoods:
         self.locked_v = np.zeros(c.n_volunteers, dtype=np.bool_)
         self.locked_v[pairs.v[locked]] = True
         self.cap = c.round.policy.max_same_nationality_per_placement
+        self._options: dict[int, tuple[IntP, IntP, IntP]] = {}
 
     def best_candidates(self, cand: IntP) -> IntP:
         """A placement's best candidates of each gender (`cand` best first); under a
@@ -85,6 +89,54 @@ class Neighbourhoods:
                 mine = mine[occ < cap]
             parts.append(mine[:PER_GENDER])
         return np.concatenate(parts)
+
+    def group_options(self, g: int, ps: IntP) -> IntP:
+        """The pairs a group brings into a window of the placements `ps`: every
+        member's pairs at the group's `GROUP_PLACES` best places (placements, or host
+        countries under `group_together: country`) where all of them can go, by the
+        members' best scores there summed, and (by country) in the countries of `ps`,
+        so that a member can join a window's placement with the others elsewhere in
+        its country. Every pair of every member made windows of couples 2,900
+        variables at 10,000 x 2,000 (a fifth of a second each), most of them at
+        places the group would never go."""
+        best, idx, where = self._group_places(g)
+        if self.prep.compiled.round.policy.group_together != "country":
+            return best
+        c = self.prep.compiled
+        return np.union1d(best, idx[np.isin(where, c.country[ps])]).astype(np.intp)
+
+    def _group_places(self, g: int) -> tuple[IntP, IntP, IntP]:
+        """A group's pairs at its best places (see `group_options`), every member's
+        pairs, and where each of those puts its volunteer (computed once a group)."""
+        got = self._options.get(g)
+        if got is not None:
+            return got
+        c, pairs, score = self.prep.compiled, self.prep.pairs, self.prep.scores.total
+        members = self.group_members[g].tolist()
+        own = [self.by_v[self.v_start[v] : self.v_start[v + 1]] for v in members]
+        idx = np.concatenate(own) if own else np.zeros(0, dtype=np.intp)
+        by_country = c.round.policy.group_together == "country"
+        where = c.country[pairs.p[idx]] if by_country else pairs.p[idx]
+        value: dict[int, int] = {}
+        reach: dict[int, int] = {}
+        start = 0
+        for part in own:
+            best: dict[int, int] = {}
+            for w, sc in zip(
+                where[start : start + len(part)].tolist(), score[part].tolist(), strict=True
+            ):
+                if sc > best.get(w, -(2**62)):
+                    best[w] = sc
+            start += len(part)
+            for w, sc in best.items():
+                value[w] = value.get(w, 0) + sc
+                reach[w] = reach.get(w, 0) + 1
+        places = sorted(
+            (w for w, k in reach.items() if k == len(members)), key=lambda w: -value[w]
+        )[:GROUP_PLACES]
+        got = (idx[np.isin(where, places)].astype(np.intp), idx, where.astype(np.intp))
+        self._options[g] = got
+        return got
 
     def pairs_of_placements(self, ps: IntP) -> IntP:
         parts = [self.by_p[self.p_start[p] : self.p_start[p + 1]] for p in ps.tolist()]
@@ -150,8 +202,7 @@ class Neighbourhoods:
         into = self.pairs_of_placements(ps)
         extra = [into[in_w[pairs.v[into]]], at[v_w], self.prev_of[v_w]]
         for g in gs:  # group members' own options, so a group can move as one
-            for v in self.group_members[g].tolist():
-                extra.append(self.by_v[self.v_start[v] : self.v_start[v + 1]])
+            extra.append(self.group_options(g, ps))
         more = np.concatenate(extra)
         free = np.unique(more[more >= 0]).astype(np.intp)
         fixed = picked[~in_w[pairs.v[picked]]]

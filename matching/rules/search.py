@@ -70,10 +70,11 @@ PERTURB_MAX = 40
 """Volunteers a restart takes out at most: about what a few windows place anew, so
 that a large round's restart is repaired before its clock runs out."""
 
-FRESH_STARTS = 1
+FRESH_STARTS = 2
 """Guides that come after the start whose greedy repair is offered as a start: the
-first is the bound's flow (worth a repair, seconds of greedy under load for groups);
-later ones differ from it in a few placements, which the windows fix."""
+bound's flow and then the placements' choices (each worth a repair, up to a second of
+greedy under load for groups); later choices differ from those in a few placements,
+which the windows fix."""
 
 LocalHood = Callable[[Local, View], list[Move]]
 """A local neighbourhood: the moves it offers on an assignment."""
@@ -90,7 +91,7 @@ def improve(
     floors: dict[str, int] | None = None,
     guide: IntP | None = None,
     fresh_guide: Callable[[], IntP | None] | None = None,
-    fresh_start: Callable[[IntP], IntP] | None = None,
+    fresh_start: Callable[[IntP], IntP | None] | None = None,
 ) -> tuple[IntP, dict[str, int], dict[str, object]]:
     """Improve `picked` window by window until `deadline` (a perf_counter() value).
 
@@ -189,7 +190,7 @@ class _Search:
         self.prev_v = np.array(sorted(prev_pair), dtype=np.intp)
         self.locked = np.asarray(locked, dtype=np.intp)
         self._local: Local | None = None
-        self.fresh_start: Callable[[IntP], IntP] | None = None
+        self.fresh_start: Callable[[IntP], IntP | None] | None = None
         self.fresh_starts = 0
         # the local neighbourhoods of the rules this round has
         self.hoods: list[tuple[str, LocalHood]] = []
@@ -208,6 +209,8 @@ class _Search:
         if last and self.guide is not None:
             tier.guided = self._guided_windows(self.guide)
         while time.perf_counter() < until - STOP_MARGIN and tier.stale < self.stale_limit:
+            if last:
+                self._fresh_start(tier)
             if tier.stale >= tier.switched + STALL_WINDOWS:
                 tier.switched = tier.stale
                 self._switch(tier, until - STOP_MARGIN)
@@ -219,6 +222,21 @@ class _Search:
                 break
         self._back_to_incumbent(tier)
 
+    def _fresh_start(self, tier: _Tier) -> None:
+        """Before each window of the last tier, while a fresh start is still to be
+        offered: the guide that has come since the start, repaired and taken when
+        better (`_start_from`), and guiding the windows from then on. Waiting for the
+        guided windows to run out first left the repair to the last seconds."""
+        if self.fresh_start is None or self.fresh_starts >= FRESH_STARTS:
+            return
+        newer = self.fresh_guide() if self.fresh_guide is not None else None
+        if newer is None or newer is self.guide:
+            return
+        self.guide, tier.rounds = newer, 0
+        self.stats["guides"] = self.stats.get("guides", 1) + 1
+        self._start_from(tier, newer)
+        tier.guided = self._guided_windows(self.guide)
+
     def _start_from(self, tier: _Tier, guide: IntP) -> None:
         """The repair of a guide that came after the start (`fresh_start`), kept when
         it keeps every hard rule and the earlier tiers' floors and is better on this
@@ -227,6 +245,8 @@ class _Search:
             return
         self.fresh_starts += 1
         cand = self.fresh_start(guide)
+        if cand is None:
+            return  # no time left for a repair
         vals = self.ev.values(cand)
         floors = [self.floors.get(m, self.values[j]) for j, m in enumerate(self.names[: tier.k])]
         if any(vals[j] < floors[j] for j in range(tier.k)) or vals[tier.k] <= self.values[tier.k]:

@@ -151,12 +151,12 @@ def _select_pairs(prep: Prepared, must: list[NDArray[np.intp]]) -> NDArray[np.in
     for arr in must:
         keep[arr[arr >= 0]] = True
     # each volunteer's best pairs
-    order = np.lexsort((-score, pairs.v))
+    order = best_first(pairs.v, score)
     sv = pairs.v[order]
     first = np.searchsorted(sv, sv, side="left")
     keep[order[(np.arange(n) - first) < PER_VOLUNTEER]] = True
     # each placement's best candidates (pairs are placement-major already)
-    order = np.lexsort((-score, pairs.p))
+    order = best_first(pairs.p, score)
     sp = pairs.p[order]
     first = np.searchsorted(sp, sp, side="left")
     limit = c.capacity[sp] + PER_PLACEMENT_EXTRA
@@ -164,6 +164,17 @@ def _select_pairs(prep: Prepared, must: list[NDArray[np.intp]]) -> NDArray[np.in
     # every pair of a group member, so groups can find a common placement
     keep |= c.group[pairs.v] >= 0
     return np.flatnonzero(keep)
+
+
+def best_first(by: NDArray[np.integer], score: NDArray[np.int64]) -> NDArray[np.intp]:
+    """The order of `np.lexsort((-score, by))` (by `by`, best score first, the
+    original order on ties), from one stable sort of a single integer key: at
+    millions of pairs a third of the time of the two-key sort."""
+    if not len(score):
+        return np.zeros(0, dtype=np.intp)
+    low, high = int(score.min()), int(score.max())
+    key = by.astype(np.int64) * (high - low + 1) + (high - score)
+    return np.argsort(key, kind="stable").astype(np.intp)
 
 
 def set_up(prep: Prepared, started: float) -> RulesSetup:
@@ -199,6 +210,10 @@ def set_up(prep: Prepared, started: float) -> RulesSetup:
         hint, guide, other = _large_start(prep, relax_wait, pure.chosen, started, stages)
         must = [pure.chosen, hint, locked, prev_idx] + ([] if other is None else [other])
     t = _lap(stages, "setup_start", t)
+    if relax_wait.first_seconds is not None:
+        # when the bound's first flow came, counted from the child's start (beside
+        # the pure flow above)
+        stages["setup_first_flow_came"] = relax_wait.first_seconds
     model_pairs = _select_pairs(prep, must)
     _lap(stages, "setup_model_pairs", t)
     return RulesSetup(

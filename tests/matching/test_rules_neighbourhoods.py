@@ -75,3 +75,32 @@ def test_guided_windows_cover_every_difference_and_keep_moves_together(
                             reach.add(y)
                             todo.append(y)
             assert reach == w
+
+
+def test_a_group_brings_its_best_places_and_the_windows_countries() -> None:
+    """A couple by country brings into a window its members' pairs at its
+    `GROUP_PLACES` best countries where both can go, and in the window's countries;
+    not its pairs in a country neither the window nor its best places hold."""
+    from tests.helpers import doc, plc, vol
+    from volmatch.matching.rules import neighbourhoods as nb
+
+    countries = ["NP", "KE", "SN", "VN", "GH"]
+    # scores fall by country: NP, KE, SN best; GH the window's country, the worst
+    pls = [
+        plc(f"P{i}", host=f"H{i}", country=co, desired_skills={"teaching": 5 - i})
+        for i, co in enumerate(countries)
+    ]
+    vols = [
+        vol("A", group="c", skills={"teaching": 5}),
+        vol("B", group="c", skills={"teaching": 5}),
+    ]
+    r = parse_round(doc(vols, pls, group_together="country", max_per_host=1))
+    prep = prepare(r)
+    c, pairs = prep.compiled, prep.pairs
+    hood = nb.Neighbourhoods(prep, np.zeros(0, dtype=np.intp), {})
+    window = np.array([c.pindex["P4"]], dtype=np.intp)  # in GH
+    got = hood.group_options(int(c.group[c.vindex["A"]]), window)
+    where = {c.countries[int(c.country[int(pairs.p[i])])] for i in got.tolist()}
+    assert nb.GROUP_PLACES == 3
+    assert where == {"NP", "KE", "SN", "GH"}  # not VN
+    assert len(got) == 8  # both members' pairs there

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from volmatch.matching import solve_round
 from volmatch.matching.prepared import prepare
@@ -128,3 +130,17 @@ def test_the_search_starts_from_the_better_of_the_two_repaired_starts(
         got = _better_start(prep, setup, r.policy, ev, starts[first])
         assert ev.values(got) == best and not ev.breaches(got, setup.locked)
         assert setup.hint is (pure if first == "pure" else crowd)  # restored
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 40), st.integers(-(10**6), 10**6)), min_size=0, max_size=300)
+)
+@settings(max_examples=200, deadline=None)
+def test_best_first_is_the_two_key_sort(rows: list[tuple[int, int]]) -> None:
+    """The one-key sort behind the model's pairs and the greedy's order gives the
+    order of `np.lexsort((-score, by))`, ties in the original order."""
+    from volmatch.matching.rules.setup import best_first
+
+    by = np.array([b for b, _ in rows], dtype=np.int32)
+    score = np.array([s for _, s in rows], dtype=np.int64)
+    assert np.array_equal(best_first(by, score), np.lexsort((-score, by)))

@@ -118,6 +118,57 @@ def test_a_stored_result_is_warmed_without_a_request(client: Any) -> None:
     assert list(warm._bases.values()) == [built]
 
 
+def test_a_service_without_a_worker_warms_each_new_result(tmp_path: Any) -> None:
+    """Rounds solved by another process (`volmatch worker`): the service sees each newly
+    stored result and warms its round, so that its first Explain or advice finds it."""
+    import threading
+    import time
+    import uuid
+
+    from tests.api.service.helpers import round_doc
+    from volmatch.api.service.advice import watch_results
+    from volmatch.api.service.db import migrate, open_database
+    from volmatch.api.service.tables import Job, ResultRow, RoundRow
+    from volmatch.api.service.warm import WarmRounds
+    from volmatch.matching import solve_round
+    from volmatch.models import parse_round
+
+    db = open_database(f"sqlite:///{tmp_path / 'watch.db'}")
+    migrate(db)
+    warm, stop = WarmRounds(), threading.Event()
+    watcher = threading.Thread(target=watch_results, args=(db, warm, stop, 0.02))
+    watcher.start()
+    try:
+        doc = round_doc()
+        result = solve_round(parse_round(doc)).model_dump(mode="json")
+        for _ in range(2):
+            rid = uuid.uuid4().hex
+            with db.write() as s:
+                s.add(
+                    RoundRow(
+                        id=rid,
+                        source="document",
+                        created_by="k",
+                        n_volunteers=len(doc["volunteers"]),
+                        n_placements=len(doc["placements"]),
+                        document=doc,
+                    )
+                )
+                s.flush()
+                s.add(Job(round_id=rid, status="done", progress={}, attempts=1))
+                s.add(ResultRow(round_id=rid, result=result, worker="elsewhere"))
+            end = time.monotonic() + 30
+            while not any(key[0] == rid for key in list(warm._bases)):
+                assert time.monotonic() < end, "the new result's round was not warmed"
+                time.sleep(0.02)
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+        warm.stop(timeout=10)
+        db.dispose()
+    assert warm.builds == 2
+
+
 @SQLITE_ONLY
 def test_my_needs_leaves_a_pending_background_build_be(client: Any) -> None:
     """A page that finds the round not built does not replace a build already asked for

@@ -24,6 +24,10 @@ def test_erasure_and_export(client: Any) -> None:
     assert exported["rounds"][0]["round"] == rid
     assert exported["rounds"][0]["assignment"]["placement"] == "P1"
     assert exported["published_assignments"][0]["placement"] == "P1"
+    from volmatch.api.service.tables import ResultPairsRow
+
+    with client.app.state.db.read() as s:  # the round's pairs and scores, stored with it
+        assert s.get(ResultPairsRow, rid) is not None
     r = client.delete("/volunteers/V1", headers=co)
     assert r.status_code == 200
     pseudonym = r.json()["pseudonym"]
@@ -40,6 +44,9 @@ def test_erasure_and_export(client: Any) -> None:
     # Other volunteers are untouched.
     assert "Ben Okafor" in doc
     assert pseudonym in {a["volunteer"] for a in client.get("/assignments", headers=co).json()}
+    # the erased volunteer's scores are not kept beside the round either
+    with client.app.state.db.read() as s:
+        assert s.get(ResultPairsRow, rid) is None
 
 
 def test_erasure_while_the_round_is_solving_reaches_its_result(db: Any) -> None:
@@ -67,7 +74,10 @@ def test_erasure_while_the_round_is_solving_reaches_its_result(db: Any) -> None:
         for p in round_doc()["placements"]:
             assert c.post("/placements", json=p, headers=co).status_code == 201
         rid = c.post("/rounds", json={"name": "in flight"}, headers=co).json()["id"]
-        worker = Worker(app.state.db, app.state.settings, "W")
+        handed: list[Any] = []
+        worker = Worker(
+            app.state.db, app.state.settings, "W", on_stored=lambda _, s: handed.append(s)
+        )
         claim = worker.claim()
         assert claim is not None
         solving = threading.Thread(target=worker._solve, args=(claim,))
@@ -80,6 +90,13 @@ def test_erasure_while_the_round_is_solving_reaches_its_result(db: Any) -> None:
         assert erased.status_code == 200
         solving.join(timeout=30)
         assert c.get(f"/rounds/{rid}", headers=co).json()["status"] == "done"
+        # the round the worker solved names V1: not handed over to be kept warm, and
+        # its pairs and scores are not stored beside the result
+        assert handed == [None]
+        from volmatch.api.service.tables import ResultPairsRow
+
+        with app.state.db.read() as s:
+            assert s.get(ResultPairsRow, rid) is None
         result = c.get(f"/rounds/{rid}/result", headers=co).json()
         text = json.dumps(result)
         assert '"V1"' not in text and "Ana Lima" not in text

@@ -411,3 +411,88 @@ def test_a_view_built_before_an_erasure_is_not_stored(database: Any) -> None:
     with database.read() as s:
         assert s.get(ResultViewRow, rid) is None
         assert store_view(database, rid, erasures_mark(s), ResultViews().get(s, rid))
+
+
+def test_the_view_stored_on_a_first_view_on_each_backend(client: Any) -> None:
+    """SQLite and PostgreSQL: a solved round's view removed (as before revision 0006) is
+    stored again by its first view, once, and reads back the same."""
+    from sqlalchemy import delete
+
+    from tests.api.service.helpers import seed, solved_round
+    from volmatch.api.service.tables import ResultViewRow
+
+    seed(client)
+    rid = solved_round(client)
+    db = client.app.state.db
+    with db.write() as s:
+        s.execute(delete(ResultViewRow).where(ResultViewRow.round_id == rid))
+    views = ResultViews(db=lambda: db)
+    with db.read() as s:
+        first = views.get(s, rid)
+    views.clear()
+    with db.read() as s:
+        again = views.get(s, rid)
+        assert s.get(ResultViewRow, rid) is not None
+    assert views.stored == 1
+    assert again.assignments == first.assignments
+
+
+def test_missing_views_are_built_newest_first_and_bounded(database: Any) -> None:
+    """Results stored without a view (before revision 0006) get theirs stored in the
+    background at start, newest first and at most `limit`: their first view then reads
+    arrays, as a view built from the result itself."""
+    import datetime as dt
+    import threading
+
+    from volmatch.api.service.result_pages import build_missing_views
+    from volmatch.api.service.tables import ResultRow, ResultViewRow
+
+    rids = [_store(database) for _ in range(3)]
+    has_view = _store(database, view=True)
+    running = _store(database, status="running")
+    with database.write() as s:  # stored a day apart, the oldest first
+        for day, rid in enumerate(rids):
+            row = s.get(ResultRow, rid)
+            assert row is not None
+            row.created_at = dt.datetime(2026, 1, 1 + day, tzinfo=dt.UTC)
+    stop = threading.Event()
+    assert build_missing_views(database, stop, limit=2) == 2
+    with database.read() as s:
+        assert [s.get(ResultViewRow, rid) is not None for rid in rids] == [False, True, True]
+        assert s.get(ResultViewRow, running) is None
+    assert build_missing_views(database, stop) == 1  # the rest; none twice
+    assert build_missing_views(database, stop) == 0
+    views = ResultViews(build=_no_build)  # a new process: reads every stored view
+    with database.read() as s:
+        for rid in [*rids, has_view]:
+            assert views.get(s, rid).assignment_of("V1")["name"] == "Ana"  # type: ignore[index]
+    with database.write() as s:
+        s.delete(s.get(ResultViewRow, rids[0]))
+    stop.set()  # a stopping service builds none
+    assert build_missing_views(database, stop) == 0
+
+
+def test_a_starting_service_builds_the_missing_views(tmp_path: Path) -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from tests.api.service.helpers import settings_for
+    from volmatch.api.service import create_app
+    from volmatch.api.service.db import migrate, open_database
+    from volmatch.api.service.tables import ResultViewRow
+
+    url = f"sqlite:///{tmp_path / 'start.db'}"
+    db = open_database(url)
+    migrate(db)
+    rid = _store(db)
+    db.dispose()
+    app = create_app(settings_for(url, embedded_worker=False, results_watch_s=0))
+    with TestClient(app):
+        end = time.monotonic() + 20
+        while True:
+            with app.state.db.read() as s:
+                if s.get(ResultViewRow, rid) is not None:
+                    break
+            assert time.monotonic() < end
+            time.sleep(0.02)

@@ -163,3 +163,44 @@ def test_my_needs_fills_in_its_counts_once_the_pool_is_built(tmp_path: Any, brow
         context.close()
     finally:
         server.stop()
+
+
+def test_the_volunteers_offer_page_in_french_and_back(tmp_path: Any, browser: Any) -> None:
+    """The personal link opened by a browser that prefers French shows the offer in
+    French; the switch at its top goes to English and back; the answer is thanked in
+    the language chosen."""
+    from tests.api.web.conftest import WebServer
+
+    server = WebServer(tmp_path)
+    try:
+        served = Served(server.base, server.db_url, server)
+        doc = json.loads(demo_round_path().read_text(encoding="utf-8"))
+        co = {"Authorization": f"Bearer {served.key('coordinator')}"}
+        with httpx.Client(base_url=served.base, headers=co, timeout=60) as c:
+            r = c.post("/rounds", json={"name": "demo", "document": doc})
+            assert r.status_code == 202, r.text
+            rid = r.json()["id"]
+            end = time.monotonic() + 120
+            while c.get(f"/rounds/{rid}").json()["status"] != "done":
+                assert time.monotonic() < end, "the round did not finish"
+                time.sleep(0.2)
+            assert c.post(f"/rounds/{rid}/publish").status_code == 201
+            offer = c.get("/offers", params={"round": rid}).json()[0]
+            link = c.post(f"/offers/{offer['id']}/link").json()["url"]
+        context = browser.new_context(locale="fr-FR", extra_http_headers={"Accept-Language": "fr"})
+        page = context.new_page()
+        page.goto(f"{served.base}{link}")
+        assert page.get_by_role("heading", level=1).inner_text() == "Votre offre d'affectation"
+        assert page.get_by_label("J'accepte cette affectation").is_visible()
+        shoot(page, "offer-reply-fr")
+        page.get_by_role("link", name="English").click()
+        assert page.get_by_role("heading", level=1).inner_text() == "Your placement offer"
+        page.get_by_role("link", name="Français").click()
+        page.get_by_label("Je refuse cette affectation").check()
+        page.get_by_label("Si vous refusez, pourquoi ?").select_option("dates")
+        page.get_by_role("button", name="Envoyer ma réponse").click()
+        page.get_by_role("heading", name="Merci").wait_for()
+        assert "Vous avez refusé l'offre d'affectation" in page.get_by_role("status").inner_text()
+        context.close()
+    finally:
+        server.stop()

@@ -405,7 +405,12 @@ def test_explain_under_policy_rules_says_what_its_costs_are(web: Any) -> None:
     seed(web)
     rid = _start_round(web, _coordinator(web), max_per_host="1")
     # one volunteer per host: 2,200 points below the hard-rules optimum
-    assert _check_not_pure_explanations(web, rid, "This round was solved with policy rules") > 0
+    gap = _check_not_pure_explanations(web, rid, "This round was solved with policy rules")
+    assert gap > 0
+    v = sorted(x["id"] for x in volunteers())[0]
+    fr = html.unescape(web.get(f"/coordinator/rounds/{rid}/explain?volunteer={v}&lang=fr").text)
+    assert "Ce tour a été résolu avec des règles de politique" in fr
+    assert f"soit {gap} points de moins" in fr and "Ce tour-ci, au moins" in fr
 
 
 def test_explain_of_the_pure_optimum_states_exact_costs(web: Any) -> None:
@@ -453,3 +458,49 @@ def test_the_worker_hands_its_prepared_round_to_the_warm_rounds(web: Any, monkey
             mine = explain_volunteer(base.pricing, base.chosen, vi)
             again = explain_volunteer(pr, chosen, vi)
             assert json.dumps(mine, default=str) == json.dumps(again, default=str)
+
+
+def test_another_process_explains_from_the_pairs_stored_with_the_result(
+    web: Any, monkeypatch: Any
+) -> None:
+    """A process that did not solve the round (a separate worker's, or after a restart)
+    builds its warm round from the pairs and scores stored with the result, without
+    finding and scoring the pairs again, and explains exactly as a round prepared again
+    from the stored document and result, in each mode."""
+    from volmatch.api.service import advice
+    from volmatch.api.service.auth import Principal
+    from volmatch.api.service.rounds_service import _priced
+    from volmatch.api.service.tables import ResultPairsRow
+    from volmatch.api.service.warm import WarmRounds
+    from volmatch.matching.explain import explain_volunteer
+
+    def prepared(*_: Any) -> Any:
+        raise AssertionError("the round was prepared again")
+
+    seed(web)
+    csrf = _coordinator(web)
+    who = Principal("k", "coordinator")
+    db = web.app.state.db
+    rids = [_start_round(web, csrf, **fields) for fields in ({}, {"mode": "stable"})]
+    rids.append(_start_round(web, csrf, max_per_host="1"))
+    with monkeypatch.context() as m:
+        m.setattr(advice, "_prepared", prepared)
+        for rid, pure in zip(rids, (True, False, False), strict=True):
+            with db.read() as s:
+                assert s.get(ResultPairsRow, rid) is not None
+                _, base = advice.advice_base_for(s, WarmRounds(), rid)  # a new process's
+            prep, pr, chosen, _ = _priced(db, rid, who)  # prepared again
+            c = prep.compiled
+            assert base.prep.compiled.volunteer_ids == c.volunteer_ids
+            assert base.pricing.exact == pr.exact == pure
+            assert (base.chosen == chosen).all()
+            for vi in range(c.n_volunteers):
+                mine = explain_volunteer(base.pricing, base.chosen, vi)
+                again = explain_volunteer(pr, chosen, vi)
+                assert json.dumps(mine, default=str) == json.dumps(again, default=str)
+    # without the stored pairs (a result stored before revision 0008) it is prepared
+    with db.write() as s:
+        s.query(ResultPairsRow).delete()
+    with db.read() as s:
+        _, base = advice.advice_base_for(s, WarmRounds(), rids[0])
+    assert base.pricing.exact
