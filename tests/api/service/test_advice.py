@@ -212,3 +212,39 @@ def test_my_needs_leaves_a_pending_background_build_be(client: Any) -> None:
         time.sleep(0.02)
     with app.state.db.read() as s:
         assert ready_feasibilities(s, *ask) is not None
+
+
+def test_a_stored_round_is_built_from_its_text_and_its_stored_pairs(client: Any) -> None:
+    """On SQLite and PostgreSQL: the round read back as JSON text and parsed in one pass
+    is the round of its stored document, and the pairs stored with its result rebuild
+    the prepared round exactly."""
+    import numpy as np
+    from sqlalchemy import select
+
+    from volmatch.api.service.advice import _stored_pairs, _stored_round
+    from volmatch.api.service.tables import RoundRow
+    from volmatch.matching import prepare
+    from volmatch.models import parse_round
+
+    seed(client)
+    rid = solved_round(client)
+    with client.app.state.db.read() as s:
+        document = s.scalar(select(RoundRow.document).where(RoundRow.id == rid))
+        r = _stored_round(s, rid)
+        stored = _stored_pairs(s, rid)
+    assert r == parse_round(document)
+    assert stored is not None
+    prep, chosen, status, mode = stored
+    again = prepare(parse_round(document))
+    assert (status, mode) == ("optimal", "optimal")
+    for f in ("v", "p", "start", "months"):
+        mine, theirs = getattr(prep.pairs, f), getattr(again.pairs, f)
+        assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs)
+    assert np.array_equal(prep.scores.total, again.scores.total)
+    assert list(prep.scores.components) == list(again.scores.components)
+    for k, v in again.scores.components.items():
+        assert np.array_equal(prep.scores.components[k], v)
+    result = client.get(f"/rounds/{rid}/result", headers=client.keys.auth("coordinator")).json()
+    c = prep.compiled
+    pairs = {(c.volunteer_ids[prep.pairs.v[i]], c.placement_ids[prep.pairs.p[i]]) for i in chosen}
+    assert pairs == {(a["volunteer"], a["placement"]) for a in result["assignments"]}
