@@ -4,8 +4,8 @@ that, unlike latencies on a shared machine, hardly depends on the load.
 It starts one `volmatch serve` process (as `load_bench` does: a fresh database, the demo
 seeded, a key per host), sends `--requests` requests of each kind, `--concurrency` at a
 time, and divides the server process's CPU time (user + system, all its threads, from
-`/proc/PID/stat`) by the requests. The database server's own CPU is not counted: fewer
-round trips show as less server CPU here and as less work for PostgreSQL besides.
+`/proc/PID/stat`) by the requests; on PostgreSQL the same for the database backends
+serving the benchmark's own database (fewer round trips are less work there too).
 
     python -m benchmarks.request_cpu_bench --backend postgresql
     python -m benchmarks.request_cpu_bench --backend sqlite --requests 1000
@@ -41,9 +41,48 @@ WARM_UP = 50
 
 
 def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of process `pid` (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """User + system CPU seconds of process `pid` (all its threads); 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class DatabaseCpu:
+    """CPU of the PostgreSQL backends serving the benchmark's own database (found in
+    `pg_stat_activity` by its name; the server runs on this machine), so that round
+    trips saved show on the database's side too. None on SQLite."""
+
+    def __init__(self, url: str) -> None:
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+
+        self.name = make_url(url).database
+        self.engine = create_engine(url.split("?")[0])
+        self.seen: dict[int, float] = {}
+
+    def pids(self) -> list[int]:
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            own = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+            rows = conn.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": self.name}
+            )
+            return [int(r[0]) for r in rows if r[0] != own]
+
+    def start(self) -> None:
+        self.seen = {pid: cpu_s(pid) for pid in self.pids()}
+
+    def used_s(self) -> float:
+        total = 0.0
+        for pid in set(self.seen) | set(self.pids()):
+            total += max(0.0, cpu_s(pid) - self.seen.get(pid, 0.0))
+        return total
+
+    def close(self) -> None:
+        self.engine.dispose()
 
 
 async def send(
@@ -106,22 +145,33 @@ def main(argv: list[str] | None = None) -> None:
             base = f"http://127.0.0.1:{port}"
             seed(base, keys, demo)
             time.sleep(1.0)  # the seed round's background warm-up
+            dbcpu = DatabaseCpu(url) if args.backend == "postgresql" else None
+            print("| request | server CPU ms | database CPU ms | not 2xx |")
+            print("|---|---:|---:|---:|")
             for label, method, path, body, who in kinds(demo, keys):
                 auth = {"Authorization": f"Bearer {keys[who]}"}
                 asyncio.run(send(base, method, path, body, auth, WARM_UP, args.concurrency))
+                if dbcpu is not None:
+                    dbcpu.start()
                 c0, t0 = cpu_s(server.pid), time.perf_counter()
                 bad = asyncio.run(
                     send(base, method, path, body, auth, args.requests, args.concurrency)
                 )
                 c1, t1 = cpu_s(server.pid), time.perf_counter()
+                db_ms = (
+                    round(dbcpu.used_s() * 1000 / args.requests, 2) if dbcpu is not None else None
+                )
                 row = {
                     "request": label,
                     "cpu_ms_per_request": round((c1 - c0) * 1000 / args.requests, 2),
+                    "db_cpu_ms_per_request": db_ms,
                     "wall_s": round(t1 - t0, 2),
                     "not_2xx": bad,
                 }
                 rows.append(row)
-                print(f"| {label} | {row['cpu_ms_per_request']} | {bad} |", flush=True)
+                print(f"| {label} | {row['cpu_ms_per_request']} | {db_ms} | {bad} |", flush=True)
+            if dbcpu is not None:
+                dbcpu.close()
         finally:
             if server is not None:
                 server.terminate()
