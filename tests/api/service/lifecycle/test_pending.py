@@ -3,7 +3,8 @@ write transaction: the decline is visible at once and its answer names the propo
 `pending`, with its URL; other writes go through while the engine solves (a slow solver
 stub); a server killed (SIGKILL) in between keeps the decline and computes the proposal
 when it starts again; a proposal the round outran while solving is solved again; one
-the engine refuses is `failed` with the reason. On SQLite and PostgreSQL."""
+the engine refuses is `failed` with the reason; a volunteer erased while it solves is
+pseudonymised in it. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -148,3 +149,20 @@ def test_a_server_killed_before_the_proposal_computes_it_when_it_starts_again(
             assert done["status"] == "open" and done["proposal"]["declined"] == ["V2"]
     finally:
         server.stop()
+
+
+def test_a_volunteer_erased_while_the_proposal_solves_is_not_in_it(client: Any, gate: Gate) -> None:
+    rid = published(client)
+    got = offers(client, rid)
+    co = client.keys.auth("coordinator")
+    bf = _decline(client, got["V1"]["id"])["backfill"]
+    assert gate.started.wait(10)
+    # V2 stands in the round (frozen or movable): erased while the engine solves.
+    r = client.delete("/volunteers/V2", headers=co)
+    assert r.status_code == 200, r.text
+    gate.release.set()
+    done = computed(client, bf)
+    assert done["status"] == "open"
+    text = str(done["proposal"])
+    assert "V2" not in text and "Ben Okafor" not in text
+    assert "erased-" in text
