@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from volmatch.api.web.error_text import N_, localize
-from volmatch.api.web.i18n import LANG_COOKIE, LANGUAGES, page_language, translator
+from volmatch.api.web.i18n import LANGUAGES, page_language, translator
 from volmatch.api.web.options import need_options
-from volmatch.api.web.render import LANG_COOKIE_DAYS, environment
+from volmatch.api.web.render import environment, remember_language
 
 REASON_LABELS: dict[str, str] = {
     "personal": N_("Personal reasons"),
@@ -99,14 +99,5 @@ def offer_page(
         )
     )
     response = HTMLResponse(html, status_code=status, headers=HEADERS)
-    asked = request.query_params.get("lang")
-    if asked in LANGUAGES:
-        response.set_cookie(
-            LANG_COOKIE,
-            asked,
-            max_age=LANG_COOKIE_DAYS * 86400,
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-        )
+    remember_language(request, response)
     return response

@@ -87,6 +87,12 @@ def render(
         )
     )
     response = HTMLResponse(html, status_code=status, headers={**PAGE_HEADERS, **(headers or {})})
+    remember_language(request, response)
+    return response
+
+
+def remember_language(request: Request, response: HTMLResponse) -> None:
+    """A language chosen with `?lang=` is kept in a cookie, so the next page speaks it too."""
     asked = request.query_params.get("lang")
     if asked in LANGUAGES:
         response.set_cookie(
@@ -97,4 +103,3 @@ def render(
             samesite="strict",
             secure=request.url.scheme == "https",
         )
-    return response

@@ -267,3 +267,25 @@ class Server:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(timeout=timeout)
         return time.monotonic() - t0
+
+
+def held_scenario_run(run_id: str, round_id: str, name: str, done: int, total: int) -> Any:
+    """A `running` scenario run held by a worker elsewhere (its lease valid for an hour),
+    so that it stays running while a test cancels it."""
+    import datetime as dt
+
+    from volmatch.api.service.tables import ScenarioRun, utcnow
+
+    return ScenarioRun(
+        id=run_id,
+        round_id=round_id,
+        created_by="k",
+        name=name,
+        status="running",
+        attempts=1,
+        progress={"done": done, "total": total, "name": "base"},
+        scenario={"name": name, "variants": []},
+        claim_token="elsewhere",
+        heartbeat_at=utcnow(),
+        lease_until=utcnow() + dt.timedelta(hours=1),
+    )

@@ -4,7 +4,6 @@ scenarios."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 
 from tests.api.service.helpers import (
     SQLITE_ONLY,
+    held_scenario_run,
     make_keys,
     round_doc,
     seed,
@@ -233,27 +233,11 @@ def test_planner_posts_a_scenario_and_gets_the_comparison(client: Any) -> None:
 def test_a_scenario_run_is_cancelled_with_delete_as_rounds_are(client: Any) -> None:
     """`DELETE /scenario-runs/{id}` cancels a run a worker holds: `cancelled` at once,
     its event stream ends, a second cancel is 409, a host key gets 404."""
-    from volmatch.api.service.tables import ScenarioRun, utcnow
-
     seed(client)
     pl, co, h1 = (client.keys.auth(k) for k in ("planner", "coordinator", "host1"))
     rid = solved_round(client)
     with client.app.state.db.write() as s:  # held by a worker elsewhere, lease valid
-        s.add(
-            ScenarioRun(
-                id="0f0f0f0f-0000-4000-8000-000000000001",
-                round_id=rid,
-                created_by="k",
-                name="long",
-                status="running",
-                attempts=1,
-                progress={"done": 1, "total": 9, "name": "base"},
-                scenario={"name": "long", "variants": []},
-                claim_token="elsewhere",
-                heartbeat_at=utcnow(),
-                lease_until=utcnow() + dt.timedelta(hours=1),
-            )
-        )
+        s.add(held_scenario_run("0f0f0f0f-0000-4000-8000-000000000001", rid, "long", 1, 9))
     url = "/scenario-runs/0f0f0f0f-0000-4000-8000-000000000001"
     assert client.delete(url, headers=h1).status_code == 404
     r = client.delete(url, headers=pl)

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api.service.helpers import held_scenario_run
 from tests.api.web.conftest import Served
 from tests.api.web.helpers import shoot
 from volmatch.scenarios.demo import demo_round_path
@@ -109,32 +110,16 @@ def test_planner_runs_a_two_variant_scenario(served: Served, page: Any) -> None:
 def test_planner_cancels_a_running_scenario_after_confirming(served: Served, page: Any) -> None:
     """Cancel asks first: dismissed, the run goes on; confirmed, the page says the run
     was cancelled (a run held by a worker elsewhere, so that it stays running)."""
-    import datetime as dt
     import uuid
 
     from volmatch.api.service.db import open_database
-    from volmatch.api.service.tables import ScenarioRun, utcnow
 
     rid = _stored_round(served)
     run_id = str(uuid.uuid4())
     db = open_database(served.db_url)
     try:
         with db.write() as s:
-            s.add(
-                ScenarioRun(
-                    id=run_id,
-                    round_id=rid,
-                    created_by="k",
-                    name="long sweep",
-                    status="running",
-                    attempts=1,
-                    progress={"done": 3, "total": 40, "name": "w2"},
-                    scenario={"name": "long sweep", "variants": []},
-                    claim_token="elsewhere",
-                    heartbeat_at=utcnow(),
-                    lease_until=utcnow() + dt.timedelta(hours=1),
-                )
-            )
+            s.add(held_scenario_run(run_id, rid, "long sweep", 3, 40))
     finally:
         db.dispose()
     page.goto(f"{served.base}/sign-in")

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from tests.api.service.helpers import round_doc
+from tests.api.service.helpers import held_scenario_run, round_doc
 from tests.api.web.helpers import csrf_of, sign_in
 
 SCENARIO = """\
@@ -227,28 +227,10 @@ def test_coordinators_reach_the_scenarios_too(web: Any) -> None:
 def test_a_running_scenario_is_cancelled_from_its_page(web: Any) -> None:
     """The run page of an unfinished run has Cancel (asking first); the cancel needs the
     form's token, then the page says the run was cancelled and its events end."""
-    import datetime as dt
-
-    from volmatch.api.service.tables import ScenarioRun, utcnow
-
     rid = _planner(web)
     run_id = "0f0f0f0f-0000-4000-8000-000000000002"
     with web.app.state.db.write() as s:  # held by a worker elsewhere, lease valid
-        s.add(
-            ScenarioRun(
-                id=run_id,
-                round_id=rid,
-                created_by="k",
-                name="long",
-                status="running",
-                attempts=1,
-                progress={"done": 1, "total": 9, "name": "base"},
-                scenario={"name": "long", "variants": []},
-                claim_token="elsewhere",
-                heartbeat_at=utcnow(),
-                lease_until=utcnow() + dt.timedelta(hours=1),
-            )
-        )
+        s.add(held_scenario_run(run_id, rid, "long", 1, 9))
     page = web.get(f"/planner/runs/{run_id}")
     assert f'action="/planner/runs/{run_id}/cancel"' in page.text
     assert "data-confirm=" in page.text and "Cancel the run" in page.text
