@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from volmatch.api.service.auth import Principal
 from volmatch.api.service.deps import (
@@ -33,7 +34,7 @@ from volmatch.api.service.lifecycle.schemas import (
     WithdrawIn,
 )
 from volmatch.api.service.routing import CommitRoute
-from volmatch.api.service.tables import Publication, ResultRow, RoundRow, Wave
+from volmatch.api.service.tables import Lifecycle, Publication, ResultRow, RoundRow, Wave
 
 router = APIRouter(tags=["lifecycle"], route_class=CommitRoute)
 
@@ -49,15 +50,9 @@ def _coordinator_round(who: Principal, round_id: str) -> None:
 BackfillPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Backfill proposal id.")]
 
 
-@router.get(
-    "/rounds/{round_id}/lifecycle",
-    response_model=LifecyclePublic,
-    summary="A published round's version, wave, withdrawn needs, reserve lists and offers by state",
-)
-def get_lifecycle(round_id: RoundPath, session: ReadSession, who: Anyone) -> LifecyclePublic:
-    _coordinator_round(who, round_id)
-    lc = lifecycle_of(session, round_id)
-    states = Counter(o.state for o in latest_offers(session, round_id).values())
+def _lifecycle_public(session: Session, lc: Lifecycle) -> LifecyclePublic:
+    """The round's lifecycle as the API shows it, with its offers counted by state."""
+    states = Counter(o.state for o in latest_offers(session, lc.round_id).values())
     return LifecyclePublic(
         round_id=lc.round_id,
         version=lc.version,
@@ -69,6 +64,17 @@ def get_lifecycle(round_id: RoundPath, session: ReadSession, who: Anyone) -> Lif
         published_at=lc.published_at,
         updated_at=lc.updated_at,
     )
+
+
+@router.get(
+    "/rounds/{round_id}/lifecycle",
+    response_model=LifecyclePublic,
+    summary="A published round's version, wave, withdrawn needs, reserve lists and offers by state",
+)
+def get_lifecycle(round_id: RoundPath, session: ReadSession, who: Anyone) -> LifecyclePublic:
+    _coordinator_round(who, round_id)
+    lc = lifecycle_of(session, round_id)
+    return _lifecycle_public(session, lc)
 
 
 @router.post(
@@ -89,18 +95,7 @@ def post_offers(
         raise not_found("published round", round_id)
     lc = start_lifecycle(session, round_id, r.document, res.result, by=actor(who))
     response.headers["Location"] = f"/rounds/{round_id}/lifecycle"
-    states = Counter(o.state for o in latest_offers(session, round_id).values())
-    return LifecyclePublic(
-        round_id=lc.round_id,
-        version=lc.version,
-        wave=lc.wave,
-        offer_days=lc.offer_days,
-        withdrawn=list(lc.withdrawn),
-        reserves=list(lc.reserves),
-        states=dict(states),
-        published_at=lc.published_at,
-        updated_at=lc.updated_at,
-    )
+    return _lifecycle_public(session, lc)
 
 
 @router.get(
