@@ -35,7 +35,6 @@ Questions answered, in score points (the round's scale, never a scaled tie-break
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Final
 
@@ -416,14 +415,18 @@ class ResidualNetwork:
         T -> Q (someone leaves another placement Q). So the answer is the distance to P
         from the nearest of those starts other than P, starting at the reduced cost of
         T -> start, with T's own edges out of the network (a path back through T closes
-        a second cycle instead of filling the slot). Open placements that hold nobody
-        who may move are no start: one run serves them all. For the others, each gets
-        a distinct half-sized subset of `m` runs (Sperner): in every run a start not in
-        its subset is a source and it is a target, so every other start is tried for it.
+        a second cycle instead of filling the slot). One run from every start prices
+        every P whose shortest path leaves from another start; the others are starts
+        whose nearest start is themselves, and `_repriced_without_self` prices them all
+        in one more run, on the few nodes their own start reaches first.
         """
         npl, S, T = self.n_placements, self.source, self.sink
         out = np.zeros(npl, dtype=np.int64)
         want = np.flatnonzero(self.open)
+        self._open_pred: dict[int, I64] = {}
+        """Per open placement: the predecessor tree its chain follows inside its own
+        cell (`_open_cell`); outside it, every chain follows the first run's tree."""
+        self._open_cell = np.full(self.n_nodes, -1, dtype=np.int64)
         if len(want) == 0:
             return out
         starts = np.flatnonzero(self.fill > 0)
@@ -431,38 +434,93 @@ class ResidualNetwork:
             starts = np.concatenate([starts, [S]])
         graph = self._rooted_without_sink_exits(starts)
         root = self.n_nodes
-        root_edges = slice(int(graph.indptr[root]), int(graph.indptr[root + 1]))
-        offsets = graph.data[root_edges].copy()
-        best = np.full(npl, np.inf)
-        self._open_pred: dict[int, I64] = {}
-        """Per open placement: the predecessor tree of the run that priced it best."""
-
-        def run(sources: B, targets: I64) -> None:
-            if not sources.any() or len(targets) == 0:
-                return
-            graph.data[root_edges] = np.where(sources, offsets, np.inf)
-            reduced, pred = self._dijkstra(graph, np.array([root]))
-            better = targets[reduced[targets] < best[targets]]
-            best[better] = reduced[better]
-            for p in better.tolist():
-                self._open_pred[p] = pred
-
-        also_start = self.fill[want] > 0
-        run(np.ones(len(starts), dtype=np.bool_), want[~also_start])
-        both = want[also_start]
-        position = np.full(self.n_nodes, -1, dtype=np.int64)
-        position[both] = np.arange(len(both))
-        member = _sperner_sets(len(both))  # len(both) x m
-        at = position[starts]
-        for j in range(member.shape[1]):
-            in_run = np.ones(len(starts), dtype=np.bool_)
-            in_run[at >= 0] = member[at[at >= 0], j]
-            run(in_run, both[~member[:, j]])
+        reduced, pred = self._dijkstra(graph, np.array([root]))
+        self._open_first = pred
+        best = reduced[want].copy()
+        origin = _origins(pred, root)
+        own = want[origin[want] == want]  # open starts priced by their own start
+        mine = np.ones(len(want), dtype=np.bool_)
+        pred_again = pred
+        if len(own):
+            offsets = np.full(self.n_nodes, np.inf)
+            offsets[starts] = graph.data[int(graph.indptr[root]) : int(graph.indptr[root + 1])]
+            again, pred_again = self._repriced_without_self(reduced, pred, origin, own, offsets)
+            mine = origin[want] != want
+            best[~mine] = again
+            self._open_cell = origin[: self.n_nodes]
+        for p, first in zip(want.tolist(), mine.tolist(), strict=True):
+            self._open_pred[p] = pred if first else pred_again
         pot = self.potential
-        finite = np.isfinite(best[want])
-        true = np.where(finite, best[want], 0).astype(np.int64) - pot[T] + pot[want]
+        finite = np.isfinite(best)
+        true = np.where(finite, best, 0).astype(np.int64) - pot[T] + pot[want]
         out[want] = np.where(finite, true, UNREACHABLE)
         return out
+
+    def _repriced_without_self(
+        self, reduced: F64, pred: I64, origin: I64, own: I64, offsets: F64
+    ) -> tuple[F64, I64]:
+        """For each start P of `own` (their shortest path from the root leaves by P
+        itself): the reduced distance to P from the nearest *other* start, and a
+        predecessor tree for all of them.
+
+        P's cell (the nodes whose shortest path leaves by P) is all that changes once P
+        is no start: every other node keeps its distance, by a path that avoids P. So a
+        path from another start enters P's cell last from a node outside it (at that
+        node's distance plus the edge), or leaves from a start inside it, and ends inside
+        the cell. The cells are disjoint: one run over them all, with those entries as
+        edges from a root, answers every P of `own` at once. The tree returned holds the
+        cells' nodes (a chain leaves P's cell by the first run's tree)."""
+        T, n = self.sink, self.n_nodes
+        in_own = np.zeros(n + 1, dtype=np.bool_)
+        in_own[own] = True
+        cell_of = np.where(origin >= 0, origin, n)  # n: no cell (the root's slot)
+        nodes = np.flatnonzero(in_own[cell_of[:n]])
+        k = len(nodes)
+        index = np.full(n, -1, dtype=np.int64)
+        index[nodes] = np.arange(k)
+        # the edges into the cells (the backward network: grouped by head)
+        g = self.backward
+        lo, hi = g.indptr[nodes], g.indptr[nodes + 1]
+        e = segment_ranges(lo, hi - lo)
+        head = np.repeat(nodes, hi - lo)
+        tail = g.indices[e].astype(np.int64)
+        w = g.data[e]
+        keep = tail != T  # T's edges are out of the network
+        inside = keep & (cell_of[tail] == cell_of[head])
+        enter = keep & ~inside & np.isfinite(reduced[tail])
+        # the cheapest entry of each cell node: from outside, or as a start (not P)
+        entry = np.where(nodes != cell_of[nodes], offsets[nodes], np.inf)
+        entry_from = np.full(k, n, dtype=np.int64)  # n: the root
+        via = reduced[tail[enter]] + w[enter]
+        at = index[head[enter]]
+        order = np.lexsort((tail[enter], via, at))  # per node: cheapest, lowest tail
+        at, via, frm = at[order], via[order], tail[enter][order]
+        first = np.ones(len(at), dtype=np.bool_)
+        first[1:] = at[1:] != at[:-1]
+        better = via[first] < entry[at[first]]
+        entry[at[first][better]] = via[first][better]
+        entry_from[at[first][better]] = frm[first][better]
+        # the cells' own edges by tail, and the root (k) before each entry
+        it, ih, iw = index[tail[inside]], index[head[inside]], w[inside]
+        reach = np.flatnonzero(np.isfinite(entry))
+        rows = np.concatenate([it, np.full(len(reach), k, dtype=np.int64)])
+        order = np.argsort(rows, kind="stable")
+        indptr = np.searchsorted(rows[order], np.arange(k + 2))
+        small = csr_matrix(
+            (
+                np.concatenate([iw, entry[reach]])[order],
+                np.concatenate([ih, reach])[order],
+                indptr,
+            ),
+            shape=(k + 1, k + 1),
+        )
+        dist, small_pred = self._dijkstra(small, np.array([k]))
+        # one tree for them all: inside the cells the small run's, else the first's
+        tree = np.asarray(pred, dtype=np.int64).copy()
+        sp = np.asarray(small_pred[:k], dtype=np.int64)
+        inner = np.concatenate([nodes, [-1]])[np.where(sp >= 0, np.minimum(sp, k), k)]
+        tree[nodes] = np.where(sp == k, entry_from, inner)
+        return dist[index[own]], tree
 
     def _rooted_without_sink_exits(self, starts: I64) -> csr_matrix:
         """The forward network without T's edges, plus a root (the last node) with an
@@ -531,13 +589,15 @@ class ResidualNetwork:
         back: who comes to `p` and from where, then who fills their place, until a slot
         is simply left open or someone unplaced comes in. `Hop.frm` None: the volunteer
         was unplaced."""
-        pred = self._open_pred.get(p)
-        if pred is None:
+        tree = self._open_pred.get(p)
+        if tree is None:
             return []
+        first, cell = self._open_first, self._open_cell
         hops: list[Hop] = []
         node = p
         while len(hops) < self.n_nodes:
-            prev = int(pred[node])
+            # inside p's own cell the tree that priced it without itself, then the first
+            prev = int((tree if cell[node] == p else first)[node])
             if prev < 0 or prev >= self.n_nodes:  # the root: the chain starts here
                 break
             edge = self.tight_edge(prev, node)
@@ -563,24 +623,18 @@ class ResidualNetwork:
         return int(cand[np.argmin(self.via[cand])])
 
 
-def _sperner_sets(n: int) -> NDArray[np.bool_]:
-    """`n` distinct subsets of {0..m-1}, all of size m // 2, with m as small as can be:
-    for any two, each has an element the other lacks. Row k = the k-th subset."""
-    m = 1
-    while math.comb(m, m // 2) < n:
-        m += 1
-    out = np.zeros((n, m), dtype=np.bool_)
-    k = m // 2
-    combo = list(range(k))
-    for row in range(n):
-        out[row, combo] = True
-        # next combination in lexicographic order
-        i = k - 1
-        while i >= 0 and combo[i] == m - k + i:
-            i -= 1
-        if i < 0:
+def _origins(pred: NDArray[np.integer], root: int) -> I64:
+    """Per node of a shortest-path tree from `root`: the node its path leaves the root
+    by (itself for the root's children), -1 where unreached (by pointer jumping)."""
+    n = len(pred)
+    up = np.asarray(pred, dtype=np.int64).copy()
+    idx = np.arange(n, dtype=np.int64)
+    top = (up == root) | (up < 0)
+    up[top] = idx[top]
+    while True:
+        nxt = up[up]
+        if np.array_equal(nxt, up):
             break
-        combo[i] += 1
-        for j in range(i + 1, k):
-            combo[j] = combo[j - 1] + 1
-    return out
+        up = nxt
+    up[(pred < 0) & (idx != root) | (idx == root)] = -1
+    return up
