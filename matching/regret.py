@@ -36,6 +36,7 @@ Questions answered, in score points (the round's scale, never a scaled tie-break
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Final
 
 import numpy as np
@@ -56,6 +57,13 @@ FULL_PASS_SHARE: Final = 8
 """A Bellman-Ford level relaxes every edge (one `reduceat` over the edges grouped by
 head) once the edges out of the nodes that changed are at least 1/8 of them: scattering
 a minimum per edge (`np.minimum.at`) costs about eight times a reduced pass per edge."""
+
+
+CHUNK_PAIRS: Final = 1 << 16
+"""Pairs per step of the passes over every pair (the moves, each placement's best waiting
+volunteer, the unplaced volunteers' costs), cut at placement bounds: a step's
+temporaries stay in the processor's cache and are reused, where temporaries of every
+pair (tens of MB each at 100k x 20k) are paged in fresh each time."""
 
 
 class NotOptimal(ValueError):
@@ -181,39 +189,14 @@ class ResidualNetwork:
     def _build(self, movers: I64) -> None:
         """Edge arrays grouped by head (placements, then S, then T): `tail`, `head`,
         `cost` and `via` (the volunteer whose move the edge is, or -1)."""
-        npl, S, T = self.n_placements, self.source, self.sink
+        S, T = self.source, self.sink
         pv, pp, w = self.pv, self.pp, self.score
-        placed_v = self.at >= 0
-        # per pair: its volunteer is placed (a gather of booleans, not of the homes)
-        placed = placed_v[pv]
-        waiting_mask = ~placed
-        if not self._all_usable:
-            waiting_mask &= self.usable
-            placed &= self.usable
-        waiting = np.flatnonzero(waiting_mask)
-        del waiting_mask
-        # pairs of placed volunteers other than their own: the moves (their own pairs
-        # taken out of the mask in place: one pass less over every pair)
-        placed[self.at[placed_v]] = False
-        move = np.flatnonzero(placed)
-        del placed
-        grouped = _grouped_by(pp)
-        if not grouped:
-            move = move[np.argsort(pp[move], kind="stable")]
+        move, n_moves, best_score, best_pair = self._pair_pass()
         m_v = pv[move]
-        self.waiting = waiting
-        """The usable pairs of unplaced volunteers."""
-        best_score, best_pair = self._best_waiting(waiting)
         has_enter = best_pair >= 0
         self.enter_pair = best_pair
         """Per placement: the pair of the best unplaced volunteer who could come, or -1."""
-        self.anyone_waiting = bool(len(waiting))
         has_unfill = self.fill > 0
-        if grouped:  # the moves come in placement order: count them by their bounds
-            bounds = np.searchsorted(pp, np.arange(npl + 1, dtype=pp.dtype))
-            n_moves = np.diff(np.searchsorted(move, bounds))
-        else:
-            n_moves = np.bincount(pp[move], minlength=npl)
         s_tails = np.concatenate([pp[movers], [T] if self.anyone_waiting else []])
         t_tails = np.concatenate([np.flatnonzero(self.open), [S] if len(movers) else []])
         counts = np.concatenate(
@@ -249,26 +232,65 @@ class ResidualNetwork:
         self.indptr, self.tail, self.cost, self.via = indptr, tail, cost, via
         self.head = np.repeat(np.arange(self.n_nodes, dtype=np.int64), counts)
 
-    def _best_waiting(self, waiting: I64) -> tuple[I64, I64]:
-        """Per placement: the best score of an unplaced volunteer who could come, and
-        that pair (the lowest pair index among equals; -1 where nobody)."""
-        npl = self.n_placements
+    def _chunks(self) -> list[tuple[int, int, int, int, slice | I64]]:
+        """The pairs in steps of about `CHUNK_PAIRS`, by placement: (lo, hi, p0, p1, at):
+        positions lo..hi of the pairs in placement order hold placements p0..p1-1, and
+        `at` indexes those pairs (a slice where the pairs come grouped)."""
+        bounds, order = self._bounds, self._order
+        cut = np.searchsorted(bounds, np.arange(0, int(bounds[-1]), CHUNK_PAIRS), side="right") - 1
+        ps = np.unique(np.concatenate([cut, [self.n_placements]])).tolist()
+        out: list[tuple[int, int, int, int, slice | I64]] = []
+        for p0, p1 in pairwise(ps):
+            lo, hi = int(bounds[p0]), int(bounds[p1])
+            out.append((lo, hi, p0, p1, slice(lo, hi) if order is None else order[lo:hi]))
+        return out
+
+    def _pair_pass(self) -> tuple[I64, I64, I64, I64]:
+        """One pass over every pair, in steps (`_chunks`): the moves (pairs of placed
+        volunteers other than their own) in placement order and their number per
+        placement; per placement the best score of an unplaced volunteer who could come
+        and that pair (the first in placement order among equals; -1 where nobody).
+        Keeps which pairs wait (`_wait`, by position in placement order)."""
+        npl, pv, pp, w = self.n_placements, self.pv, self.pp, self.score
+        self._order = None if _grouped_by(pp) else np.argsort(pp, kind="stable")
+        self._bounds = np.searchsorted(
+            pp if self._order is None else pp[self._order], np.arange(npl + 1, dtype=pp.dtype)
+        )
+        placed_v = self.at >= 0
+        own = np.zeros(len(pp), dtype=np.bool_)
+        own[self.at[placed_v]] = True
+        self._wait = np.zeros(len(pp), dtype=np.bool_)
+        """Per pair, in placement order: a usable pair of an unplaced volunteer."""
         best = np.full(npl, _NO_SCORE, dtype=np.int64)
         pair = np.full(npl, -1, dtype=np.int64)
-        # the waiting pairs' placements and scores, gathered once (most pairs wait) and
-        # kept for `unplaced_costs`
-        pw, ww = self._waiting_p, self._waiting_w = self.pp[waiting], self.score[waiting]
-        if len(waiting) == 0:
-            return best, pair
-        step = np.diff(pw)
-        if bool(np.all(step >= 0)):
-            rows = np.concatenate([[0], np.flatnonzero(step) + 1])
-            best[pw[rows]] = np.maximum.reduceat(ww, rows)
-        else:
-            np.maximum.at(best, pw, ww)
-        top = np.flatnonzero(ww == best[pw])[::-1]
-        pair[pw[top]] = waiting[top]
-        return best, pair
+        n_moves = np.zeros(npl, dtype=np.int64)
+        moves: list[I64] = []
+        for lo, hi, p0, p1, at in self._chunks():
+            placed = placed_v[pv[at]]
+            wait = np.logical_not(placed, out=self._wait[lo:hi])
+            move = placed & ~own[at]
+            if not self._all_usable:
+                usable = self.usable[at]
+                wait &= usable
+                move &= usable
+            starts = self._bounds[p0:p1] - lo
+            count = np.diff(self._bounds[p0 : p1 + 1])
+            mv = np.flatnonzero(move)
+            n_moves[p0:p1] = np.diff(np.searchsorted(mv, np.append(starts, hi - lo)))
+            moves.append(mv + lo if self._order is None else self._order[mv + lo])
+            ws = np.where(wait, w[at], _NO_SCORE)
+            rows = count > 0
+            top = np.full(p1 - p0, _NO_SCORE, dtype=np.int64)
+            top[rows] = np.maximum.reduceat(ws, starts[rows])
+            has = top > _NO_SCORE
+            if has.any():
+                hit = np.flatnonzero(ws == np.repeat(top, count))
+                first = hit[np.searchsorted(hit, starts[has])] + lo
+                pair[p0:p1][has] = first if self._order is None else self._order[first]
+                best[p0:p1] = top
+        self.anyone_waiting = bool(self._wait.any())
+        move = np.concatenate(moves) if moves else np.zeros(0, dtype=np.int64)
+        return move, n_moves, best, pair
 
     def _potentials(self, out_ptr: I64, out_edges: I64, start: NDArray[np.integer] | None) -> I64:
         """Feasible potentials: shortest distances from a virtual root joined to every
@@ -382,18 +404,28 @@ class ResidualNetwork:
         it is reached (one Dijkstra to S). UNREACHABLE and -1 where no pair can be used;
         0 and the own pair for placed volunteers."""
         to_source = self.to_source()
-        idx = self.waiting
-        at_p = to_source[self._waiting_p]
-        value = at_p - self._waiting_w
-        reach = at_p != UNREACHABLE
-        if not reach.all():
-            idx, value = idx[reach], value[reach]
-        vs = self.pv[idx]
-        cost = np.full(self.n_volunteers, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(cost, vs, value)
+        pv, w, order = self.pv, self.score, self._order
+        big = np.iinfo(np.int64).max
+        cost = np.full(self.n_volunteers, big, dtype=np.int64)
         best = np.full(self.n_volunteers, -1, dtype=np.int64)
-        hit = np.flatnonzero(value == cost[vs])[::-1]
-        best[vs[hit]] = idx[hit]
+        # two passes in steps: the least value per volunteer, then the first pair (in
+        # placement order) that reaches it
+        steps = self._chunks()
+        for find in (False, True):
+            for lo, hi, p0, p1, at in steps:
+                here = np.repeat(to_source[p0:p1], np.diff(self._bounds[p0 : p1 + 1]))
+                ok = self._wait[lo:hi] & (here != UNREACHABLE)
+                k = np.flatnonzero(ok)
+                if len(k) == 0:
+                    continue
+                vs = pv[at][k]
+                value = here[k] - w[at][k]
+                if not find:
+                    np.minimum.at(cost, vs, value)
+                    continue
+                j = np.flatnonzero((value == cost[vs]) & (best[vs] < 0))[::-1]
+                pos = k[j] + lo  # backwards: of a volunteer's hits, the first is written last
+                best[vs[j]] = pos if order is None else order[pos]
         cost[best < 0] = UNREACHABLE
         placed = self.at >= 0
         cost[placed] = 0
