@@ -262,13 +262,17 @@ def stable_matching(r: Round, pairs: dict[tuple[str, str], Pair]) -> set[tuple[s
     for v in r.volunteers:
         mine = [pp for (vv, pp) in pairs if vv == v["id"]]
         named = [p for p in v["preferences"] if p in mine]
-        rest = sorted((p for p in mine if p not in named), key=lambda p: (-pairs[v["id"], p].score, p))
+        rest = sorted(
+            (p for p in mine if p not in named), key=lambda p: (-pairs[v["id"], p].score, p)
+        )
         vlist[v["id"]] = named + rest
     prank: dict[str, dict[str, int]] = {}
     for p in r.placements:
         mine = [vv for (vv, pp) in pairs if pp == p["id"]]
         named = [v for v in p["ranking"] if v in mine]
-        rest = sorted((v for v in mine if v not in named), key=lambda v: (-pairs[v, p["id"]].score, v))
+        rest = sorted(
+            (v for v in mine if v not in named), key=lambda v: (-pairs[v, p["id"]].score, v)
+        )
         prank[p["id"]] = {v: k for k, v in enumerate(named + rest)}
     held: dict[str, list[str]] = {p["id"]: [] for p in r.placements}
     nxt = dict.fromkeys(vlist, 0)

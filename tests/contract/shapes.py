@@ -108,7 +108,9 @@ def volunteer(
     if full or not tight or draw(st.booleans()):
         v["languages"] = draw(st.dictionaries(st.sampled_from(LANGS), st.sampled_from(high)))
     if full or not tight or draw(st.booleans()):
-        v["skills"] = draw(st.dictionaries(st.sampled_from(SKILLS), st.integers(1 if tight else 3, 5)))
+        v["skills"] = draw(
+            st.dictionaries(st.sampled_from(SKILLS), st.integers(1 if tight else 3, 5))
+        )
     if full or shape == "ages" or draw(st.booleans()):
         if shape == "ages" and draw(st.booleans()):
             v["birth_date"] = _iso(draw(st.sampled_from(LEAP_BIRTHS)))
@@ -116,11 +118,11 @@ def volunteer(
             base = draw(st.sampled_from(DAYS))
             years = draw(st.integers(17, 31))
             shift = draw(st.sampled_from((-1, 0, 1)))
-            v["birth_date"] = _iso(
-                add_months(base, -12 * years) + dt.timedelta(days=shift)
-            )
+            v["birth_date"] = _iso(add_months(base, -12 * years) + dt.timedelta(days=shift))
         elif shape != "ages" or draw(st.booleans()):
-            v["birth_date"] = _iso(dt.date(1990, 1, 1) + dt.timedelta(days=draw(st.integers(0, 5000))))
+            v["birth_date"] = _iso(
+                dt.date(1990, 1, 1) + dt.timedelta(days=draw(st.integers(0, 5000)))
+            )
     if full:
         v["name"] = draw(st.sampled_from(UNICODE_TEXT))
         v["gender"] = draw(st.sampled_from(("female", "male", "other", "undisclosed")))
@@ -239,7 +241,9 @@ def _crowd(draw: st.DrawFn, vols: list[dict[str, Any]], pls: list[dict[str, Any]
 
 
 @st.composite
-def pure_rounds(draw: st.DrawFn, shape: str | None = None, max_v: int = 6, max_p: int = 4) -> dict[str, Any]:
+def pure_rounds(
+    draw: st.DrawFn, shape: str | None = None, max_v: int = 6, max_p: int = 4
+) -> dict[str, Any]:
     """A valid round document with only the hard rules, locks and forbidden pairs; locks
     are drawn among eligible pairs within capacity, so the round is solvable."""
     shape = shape or draw(st.sampled_from(SHAPES))
@@ -329,9 +333,7 @@ def ruled_rounds(draw: st.DrawFn, rule: str | None = None) -> dict[str, Any]:
             "default_cost": draw(st.sampled_from((0, 250))),
         }
     if "objective_tiers" in rules:
-        pol["objective"] = draw(
-            st.permutations(["urgent_coverage", "score", "fairness"]).map(list)
-        )
+        pol["objective"] = draw(st.permutations(["urgent_coverage", "score", "fairness"]).map(list))
         pol["objective_tolerance"] = draw(st.sampled_from((0, 0.1)))
         pol["fairness_by"] = draw(st.sampled_from(("nationality", "host")))
     if "rematch" in rules and pls:
