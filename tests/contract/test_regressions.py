@@ -64,3 +64,25 @@ def test_length_and_dates_both_failing_are_both_said(tmp_path: Path) -> None:
     res = result.model_dump(mode="json")
     check_hard_rules(LENGTH_AND_DATES, res)
     check_optimal(LENGTH_AND_DATES, res)
+
+
+def test_backfill_reasons_of_the_declined_and_the_withdrawn_have_details(tmp_path: Path) -> None:
+    # every reason is also a structured part, in the same order (the contract's result)
+    d = doc([vol("V1"), vol("V2")], [plc("P1"), plc("P2")])
+    path = _write(tmp_path, d)
+    res_path, out = tmp_path / "result.json", tmp_path / "proposal.json"
+    runner.invoke(app, ["solve", str(path), "--out", str(res_path), "--quiet"])
+    placed = {
+        a["volunteer"]: a["placement"] for a in json.loads(res_path.read_text())["assignments"]
+    }
+    other = next(p for p in ("P1", "P2") if p != placed["V1"])
+    args = ["backfill", str(path), "--result", str(res_path), "--declined", "V1"]
+    res = runner.invoke(app, [*args, "--withdrawn", other, "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    prop = json.loads(out.read_text())
+    (v1,) = [u for u in prop["unmatched_volunteers"] if u["volunteer"] == "V1"]
+    assert [d["code"] for d in v1["details"]] == ["declined_offer"]
+    assert v1["reasons"] == [f"declined the offer at {placed['V1']}, or let it expire"]
+    (gone,) = [o for o in prop["open_slots"] if o["placement"] == other]
+    assert [d["code"] for d in gone["details"]] == ["withdrawn_by_host"]
+    assert gone["reasons"] == ["withdrawn by the host"]
