@@ -118,7 +118,6 @@ def test_a_new_need_is_saved_through_the_api_rules(web: Any) -> None:
     assert stored["needs_assessment"]["counterpart"] == "x"
 
 
-
 def test_editing_a_need_shows_its_defaults_and_keeps_what_the_form_does_not_show(
     web: Any,
 ) -> None:
@@ -142,6 +141,7 @@ def test_editing_a_need_shows_its_defaults_and_keeps_what_the_form_does_not_show
     stored = web.get("/placements/P9", headers=web.keys.auth("host1")).json()["placement"]
     assert stored["slots"] == 3 and stored["priority"] == 3
     assert stored["ranking"] == ["V1", "V2"]
+
 
 def test_field_errors_are_the_apis_beside_their_inputs(web: Any) -> None:
     sign_in(web, web.keys.host1)
