@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -53,16 +53,15 @@ def age_on(birth: dt.date, day: dt.date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
-@dataclass(frozen=True)
-class Pair:
+class Pair(NamedTuple):
     """An eligible pair with its contract score, start and length."""
 
     volunteer: str
     placement: str
-    score: int
-    breakdown: dict[str, int]
     start: dt.date
     months: int
+    score: int
+    breakdown: dict[str, int]
 
 
 @dataclass
@@ -212,7 +211,7 @@ def eligible_pairs(r: Round) -> dict[tuple[str, str], Pair]:
                 continue
             total, parts = score(r, v, p)
             s = max(_date(p["start_earliest"]), _date(v["available_from"]))
-            out[v["id"], p["id"]] = Pair(v["id"], p["id"], total, parts, s, months_of(v, p, s))
+            out[v["id"], p["id"]] = Pair(v["id"], p["id"], s, months_of(v, p, s), total, parts)
     return out
 
 

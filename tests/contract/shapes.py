@@ -76,12 +76,17 @@ def a_day(draw: st.DrawFn, month_ends: bool, tight: bool) -> dt.date:
     return dt.date(2027, 1, 1) + dt.timedelta(days=draw(st.integers(0, 500 if tight else 90)))
 
 
+def _full_and_day(draw: st.DrawFn, shape: str, tight: bool) -> tuple[bool, dt.date]:
+    """Whether the record names every optional field, and its first day."""
+    full = shape == "full" or (shape != "bare" and draw(st.booleans()))
+    return full, draw(a_day(shape == "month_ends", tight))
+
+
 @st.composite
 def volunteer(
     draw: st.DrawFn, vid: str, shape: str, pids: list[str], tight: bool
 ) -> dict[str, Any]:
-    full = shape == "full" or (shape != "bare" and draw(st.booleans()))
-    frm = draw(a_day(shape == "month_ends", tight))
+    full, frm = _full_and_day(draw, shape, tight)
     if not tight:
         frm = min(frm, dt.date(2027, 2, 28))
     span = draw(st.sampled_from((1, 3, 6, 12, 24, 36) if tight else (12, 24, 36)))
@@ -143,8 +148,7 @@ def volunteer(
 def placement(
     draw: st.DrawFn, pid: str, shape: str, vids: list[str], tight: bool
 ) -> dict[str, Any]:
-    full = shape == "full" or (shape != "bare" and draw(st.booleans()))
-    early = draw(a_day(shape == "month_ends", tight))
+    full, early = _full_and_day(draw, shape, tight)
     late = early + dt.timedelta(days=draw(st.sampled_from((0, 0, 1, 30, 120))))
     p: dict[str, Any] = {
         "id": pid,
