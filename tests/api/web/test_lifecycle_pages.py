@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.api.service.lifecycle.helpers import lifecycle, offers, published
+from tests.api.service.lifecycle.helpers import computed, lifecycle, offers, published
 from tests.api.web.helpers import csrf_of, sign_in
 
 
@@ -23,6 +23,12 @@ def _section(html: str) -> str:
     found = re.search(r'<section class="card" id="lifecycle".*?</section>', html, re.S)
     assert found, "the Advice page has no lifecycle part"
     return found.group(0)
+
+
+def _newest_computed(web: Any, rid: str) -> dict[str, Any]:
+    """The round's newest backfill proposal, once computed."""
+    proposals = web.get(f"/rounds/{rid}/backfills", headers=web.keys.auth("coordinator")).json()
+    return computed(web, proposals[-1])
 
 
 def test_before_publication_the_part_says_when_offers_come(web: Any) -> None:
@@ -64,6 +70,7 @@ def test_a_reply_recorded_on_the_page_lands_with_its_backfill(web: Any) -> None:
     )
     assert r.status_code == 303 and "life=reply" in r.headers["location"]
     assert offers(web, rid)["V1"]["state"] == "declined"
+    _newest_computed(web, rid)  # the page waits for it 2 s at most: a loaded machine is slower
     part = _section(web.get(r.headers["location"]).text)
     assert "The volunteer&#39;s reply is recorded." in part
     assert "declined</strong> (visa)" in part and "no visa in time" in part
@@ -88,6 +95,7 @@ def test_confirm_makes_the_offers_and_a_stale_proposal_says_refresh(web: Any) ->
         f"/coordinator/offers/{got['V1']['id']}/reply",
         data={"csrf_token": csrf, "answer": "decline", "reason": "personal"},
     )
+    _newest_computed(web, rid)
     [stale] = [
         b
         for b in web.get(f"/rounds/{rid}/backfills", headers=web.keys.auth("coordinator")).json()
@@ -121,6 +129,7 @@ def test_confirm_makes_the_offers_and_a_stale_proposal_says_refresh(web: Any) ->
         f"/coordinator/rounds/{rid}/backfills", data={"csrf_token": csrf, "placement": placement}
     )
     assert r.status_code == 303 and "life=proposed" in r.headers["location"]
+    _newest_computed(web, rid)
     part = _section(_advice(web, rid, placement).text)
     bid = re.search(r"/backfills/(\d+)/confirm", part)
     assert bid is not None
