@@ -118,6 +118,31 @@ def test_a_new_need_is_saved_through_the_api_rules(web: Any) -> None:
     assert stored["needs_assessment"]["counterpart"] == "x"
 
 
+def test_editing_a_need_shows_its_defaults_and_keeps_what_the_form_does_not_show(
+    web: Any,
+) -> None:
+    """The store leaves defaults out: the edit form must still show priority 3 (not the
+    select's first choice, 1) and the months, and a Save keeps the host's ranking."""
+    seed(web)
+    sign_in(web, web.keys.host1)
+    need = {
+        "id": "P9", "host": "H01", "title": "Maths teacher", "country": "KE",
+        "start_earliest": "2027-04-01", "start_latest": "2027-06-01",
+        "priority": 3, "min_months": 6, "max_months": 12, "ranking": ["V1", "V2"],
+    }  # fmt: skip
+    assert web.post("/placements", headers=web.keys.auth("host1"), json=need).status_code == 201
+    edit = web.get("/host/needs/P9").text
+    priority = edit.split('id="priority"')[1].split("</select>")[0]
+    assert re.findall(r'<option value="(\d)" selected>', priority) == ["3"]
+    assert 'id="min_months" name="min_months" type="number" value="6"' in edit
+    assert 'id="max_months" name="max_months" type="number" value="12"' in edit
+    form = {**NEW_NEED, "priority": "3", "slots": "3", "csrf_token": csrf_of(edit)}
+    assert web.post("/host/needs/P9", data=form).status_code == 303
+    stored = web.get("/placements/P9", headers=web.keys.auth("host1")).json()["placement"]
+    assert stored["slots"] == 3 and stored["priority"] == 3
+    assert stored["ranking"] == ["V1", "V2"]
+
+
 def test_field_errors_are_the_apis_beside_their_inputs(web: Any) -> None:
     sign_in(web, web.keys.host1)
     bad = {**NEW_NEED, "start_latest": "2027-01-01", "slots": "0", "sdg_targets": "99.9"}
