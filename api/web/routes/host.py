@@ -326,6 +326,7 @@ def _matches_page(
         status=status,
         user=user,
         volunteers=found,
+        language_names=dict(need_options(page_language(request)).languages),
         offers=offers,
         error=error,
         error_offer=error_offer,

@@ -257,6 +257,28 @@ def test_the_host_pages_speak_french(web: Any) -> None:
     assert "du vivier" in doc["line"]
 
 
+def test_matched_volunteers_in_french_name_their_languages_and_levels_in_french(
+    web: Any,
+) -> None:
+    from volmatch.api.web.options import need_options
+
+    seed(web)
+    solved_round(web, publish=True)
+    sign_in(web, web.keys.host1)
+    page = web.get("/host/matches?lang=fr").text
+    french = dict(need_options("fr").languages)
+    api = web.get("/volunteers", headers=web.keys.auth("host1")).json()
+    assert api, "the round placed nobody at H01"
+    for v in api:
+        for code, level in v["languages"].items():
+            shown = "langue maternelle" if level == "native" else level
+            assert f"{french[code]} {shown}" in page, (v["id"], code)
+    assert "native" not in page
+    form = web.get("/host/needs/new").text  # the cookie keeps French
+    assert '<option value="native">langue maternelle</option>' in form
+    assert ">native<" not in form
+
+
 def test_the_counts_follow_the_pool_as_it_changes(web: Any) -> None:
     seed(web)
     sign_in(web, web.keys.host1)
