@@ -76,6 +76,9 @@ def test_an_expired_session_sends_to_sign_in(web: Any) -> None:
         )
     r = web.get("/host/needs")
     assert r.status_code == 303 and r.headers["location"].startswith("/sign-in")
+    assert "Your session has ended" in web.get(r.headers["location"]).text
+    web.cookies.clear()  # a browser that never signed in is not told so
+    assert "Your session has ended" not in web.get("/sign-in").text
 
 
 def test_revoking_the_key_ends_its_sessions(web: Any) -> None:
