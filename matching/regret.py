@@ -66,6 +66,11 @@ temporaries stay in the processor's cache and are reused, where temporaries of e
 pair (tens of MB each at 100k x 20k) are paged in fresh each time."""
 
 
+PACKED_BITS: Final = 62
+"""Bits of an int64 key (its sign bit and one to spare left out) that may pack a value
+and a pair's position together."""
+
+
 class NotOptimal(ValueError):
     """The assignment given is not optimal: its residual network has a negative cycle."""
 
@@ -408,10 +413,16 @@ class ResidualNetwork:
         big = np.iinfo(np.int64).max
         cost = np.full(self.n_volunteers, big, dtype=np.int64)
         best = np.full(self.n_volunteers, -1, dtype=np.int64)
-        # two passes in steps: the least value per volunteer, then the first pair (in
-        # placement order) that reaches it
+        # one pass in steps where (value, position in placement order) packs into one
+        # int64 (the least key per volunteer is its least value, first reached); else
+        # two: the least value per volunteer, then the first pair that reaches it
+        shift = max(len(pv), 1).bit_length()
+        reach = to_source[to_source != UNREACHABLE]
+        low = int(reach.min()) - int(w.max()) if len(reach) and len(w) else 0
+        high = int(reach.max()) - int(w.min()) if len(reach) and len(w) else 0
+        packed = (high - low).bit_length() + shift <= PACKED_BITS
         steps = self._chunks()
-        for find in (False, True):
+        for kind in ("packed",) if packed else ("least", "first"):
             for lo, hi, p0, p1, at in steps:
                 here = np.repeat(to_source[p0:p1], np.diff(self._bounds[p0 : p1 + 1]))
                 ok = self._wait[lo:hi] & (here != UNREACHABLE)
@@ -420,12 +431,19 @@ class ResidualNetwork:
                     continue
                 vs = pv[at][k]
                 value = here[k] - w[at][k]
-                if not find:
+                if kind == "packed":
+                    np.minimum.at(cost, vs, ((value - low) << shift) | (k + lo))
+                elif kind == "least":
                     np.minimum.at(cost, vs, value)
-                    continue
-                j = np.flatnonzero((value == cost[vs]) & (best[vs] < 0))[::-1]
-                pos = k[j] + lo  # backwards: of a volunteer's hits, the first is written last
-                best[vs[j]] = pos if order is None else order[pos]
+                else:
+                    j = np.flatnonzero((value == cost[vs]) & (best[vs] < 0))[::-1]
+                    pos = k[j] + lo  # backwards: of a volunteer's hits, the first is written last
+                    best[vs[j]] = pos if order is None else order[pos]
+        if packed:
+            hit = cost < big
+            pos = cost[hit] & ((1 << shift) - 1)
+            best[hit] = pos if order is None else order[pos]
+            cost[hit] = (cost[hit] >> shift) + low
         cost[best < 0] = UNREACHABLE
         placed = self.at >= 0
         cost[placed] = 0
