@@ -460,6 +460,69 @@ def test_the_worker_hands_its_prepared_round_to_the_warm_rounds(web: Any, monkey
             assert json.dumps(mine, default=str) == json.dumps(again, default=str)
 
 
+def _rounds_in_each_mode(web: Any) -> list[str]:
+    """Rounds solved from the seeded pool: optimal (the pure optimum), stable, and with a
+    policy rule (rules mode)."""
+    seed(web)
+    csrf = _coordinator(web)
+    rids = [_start_round(web, csrf, **fields) for fields in ({}, {"mode": "stable"})]
+    rids.append(_start_round(web, csrf, max_per_host="1"))
+    return rids
+
+
+def test_a_pair_is_explained_from_the_arrays_stored_with_the_result(
+    web: Any, monkeypatch: Any
+) -> None:
+    """A round this process never priced is explained from the arrays stored with its
+    result (`stored_explain`): its document is neither parsed nor compiled (only one
+    volunteer's record and the placements shown are read), and every row is that of the
+    round prepared again from its document, in each mode, for every volunteer, with the
+    page's limit, for one placement and for all; unknown ids are the same 404s."""
+    from volmatch.api.service import advice, rounds_service
+    from volmatch.api.service.auth import Principal
+    from volmatch.api.service.errors import ApiError
+    from volmatch.api.service.rounds_service import PricedRounds, _priced, explain_round
+    from volmatch.matching.explain import explain_volunteer
+
+    def parsed(*_: Any, **__: Any) -> Any:
+        raise AssertionError("the round's document was parsed")
+
+    who = Principal("k", "coordinator")
+    db, rids = web.app.state.db, _rounds_in_each_mode(web)
+    for rid, pure in zip(rids, (True, False, False), strict=True):
+        prep, pr, chosen, _ = _priced(db, rid, who)  # prepared again from the document
+        c = prep.compiled
+        priced = PricedRounds()  # a process that never priced the round
+        with monkeypatch.context() as m:
+            for module in (advice, rounds_service):
+                m.setattr(module, "parse_round", parsed, raising=False)
+            m.setattr(advice, "_stored_round", parsed)
+            m.setattr(rounds_service, "_priced", parsed)
+            m.setattr(rounds_service, "_priced_warm", parsed)
+            for vi, vid in enumerate(c.volunteer_ids):
+                rows, facts = explain_round(db, rid, who, vid, None, priced)
+                again = explain_volunteer(pr, chosen, vi)
+                assert json.dumps(rows) == json.dumps(again, default=str)
+                best = pr.net.at[pr.net.at >= 0]
+                assert facts == {"exact": pure, "optimum": int(prep.scores.total[best].sum())}
+                shown, _ = explain_round(db, rid, who, vid, None, priced, ineligible_limit=2)
+                assert (
+                    shown
+                    == [x for x in rows if x["eligible"]]
+                    + [x for x in rows if not x["eligible"]][:2]
+                )
+                pid = c.placement_ids[vi % c.n_placements]
+                one, _ = explain_round(db, rid, who, vid, pid, priced)
+                assert one == [x for x in rows if x["placement"] == pid]
+            for bad in ((vid, "nowhere"), ("nobody", None)):
+                try:
+                    explain_round(db, rid, who, bad[0], bad[1], priced)
+                except ApiError as exc:
+                    assert exc.status == 404
+                else:
+                    raise AssertionError(f"{bad} explained")
+
+
 def test_another_process_explains_from_the_pairs_stored_with_the_result(
     web: Any, monkeypatch: Any
 ) -> None:
@@ -477,12 +540,8 @@ def test_another_process_explains_from_the_pairs_stored_with_the_result(
     def prepared(*_: Any) -> Any:
         raise AssertionError("the round was prepared again")
 
-    seed(web)
-    csrf = _coordinator(web)
     who = Principal("k", "coordinator")
-    db = web.app.state.db
-    rids = [_start_round(web, csrf, **fields) for fields in ({}, {"mode": "stable"})]
-    rids.append(_start_round(web, csrf, max_per_host="1"))
+    db, rids = web.app.state.db, _rounds_in_each_mode(web)
     with monkeypatch.context() as m:
         m.setattr(advice, "_prepared", prepared)
         for rid, pure in zip(rids, (True, False, False), strict=True):
