@@ -277,7 +277,11 @@ def test_advice_on_a_need_withdrawn_since_the_round_says_so(web: Any) -> None:
 
 def test_a_result_stored_without_its_view_gets_it_on_the_first_view(web: Any) -> None:
     """A result stored before revision 0006 has no paging view: its first page view
-    parses the result and stores the view, so another process reads arrays."""
+    says at once that the result is being prepared (in the page's language) and
+    parses the result in the background, storing the view, so that the page then
+    shows it and another process reads arrays."""
+    import time
+
     from sqlalchemy import delete
 
     from volmatch.api.service.result_pages import ResultViews
@@ -288,9 +292,21 @@ def test_a_result_stored_without_its_view_gets_it_on_the_first_view(web: Any) ->
     db = web.app.state.db
     with db.write() as s:
         s.execute(delete(ResultViewRow).where(ResultViewRow.round_id == rid))
+    views = web.app.state.result_views
+    views.clear()
+    built = views.builds
+    preparing = web.get(f"/coordinator/rounds/{rid}", headers={"Accept-Language": "fr"})
+    assert preparing.status_code == 200
+    assert 'id="preparing"' in preparing.text and 'id="assignments"' not in preparing.text
+    assert f'data-ready="/coordinator/rounds/{rid}/view-ready"' in preparing.text
+    assert "en cours de préparation" in preparing.text
+    for _ in range(600):  # the build's thread; the page's script asks the same way
+        if web.get(f"/coordinator/rounds/{rid}/view-ready").json()["ready"]:
+            break
+        time.sleep(0.05)
+    assert views.builds == built + 1 and views.stored == 1
     first = web.get(f"/coordinator/rounds/{rid}")
-    assert first.status_code == 200
-    assert web.app.state.result_views.stored == 1
+    assert first.status_code == 200 and 'id="preparing"' not in first.text
     with db.read() as s:
         assert s.get(ResultViewRow, rid) is not None
 
