@@ -161,14 +161,19 @@ def main() -> None:
                 }
             )
 
+        def readied() -> int:
+            """Rounds whose explanations were made ready here: priced, or their stored
+            arrays read (`PricedRounds.prefetch` does one or the other)."""
+            return int(priced.builds + priced.stored.builds)
+
         def wait_priced(before: int, t0: float) -> float:
-            """Until the pricing ahead started by a result page is done (ms since t0), so
-            that it does not slow the requests timed next."""
-            while priced.builds == before:
+            """Until the explanations' readying started by a result page is done (ms
+            since t0), so that it does not slow the requests timed next."""
+            while readied() == before:
                 time.sleep(0.01)
             return (time.perf_counter() - t0) * 1000
 
-        before = priced.builds
+        before = readied()
         t0 = time.perf_counter()
         add("result, first view in the process", "cold", [_timed(c, f"/coordinator/rounds/{rid}")])
         add(
@@ -208,22 +213,43 @@ def main() -> None:
         from volmatch.api.service.result_pages import erasures_mark
         from volmatch.api.service.warm import warm_rounds
 
-        def cold(name: str, path: str, **stored: Any) -> list[str]:
+        def view_ready(one: str, t0: float) -> float:
+            """Until the result's page is ready to show (ms since t0), asked as the
+            page's script asks."""
+            while not c.get(f"/coordinator/rounds/{one}/view-ready").json()["ready"]:
+                time.sleep(0.01)
+            return (time.perf_counter() - t0) * 1000
+
+        def cold(
+            name: str,
+            path: str,
+            settle: Any = None,
+            after: str = "",
+            **stored: Any,
+        ) -> list[str]:
             """`path` asked once in each of `--repeat` rounds stored afresh (with what
-            `stored` says: `_store`'s arguments); a result page's pricing ahead is
-            waited for before the next round."""
-            runs, rids = [], []
+            `stored` says: `_store`'s arguments); `settle(round, t0)` waits for what
+            the request started in the background before the next round, its time
+            reported as the row `after` where named."""
+            runs, rids, waits = [], [], []
             for _ in range(args.repeat):
                 one = _store(app, doc, result, pool=False, **{"pairs": kept[0], **stored})
-                before, t0 = priced.builds, time.perf_counter()
+                before, t0 = readied(), time.perf_counter()
                 runs.append(_timed(c, path.format(rid=one)))
-                if "explain" not in path:
-                    wait_priced(before, t0)
+                if settle is not None:
+                    waits.append(settle(one, t0) if settle is view_ready else settle(before, t0))
                 rids.append(one)
             add(name, "cold", runs)
+            if after:
+                add(after, "", waits)
             return rids
 
-        cold("result, first view (reads its stored view)", "/coordinator/rounds/{rid}")
+        cold(
+            "result, first view (reads its stored view)",
+            "/coordinator/rounds/{rid}",
+            wait_priced,
+            "  its explanations priced ahead, ready after (not a page)",
+        )
         cold(
             "explain a volunteer, round never shown (its stored arrays)",
             "/coordinator/rounds/{rid}/" + explain_one,
@@ -235,7 +261,7 @@ def main() -> None:
         runs, ahead = [], []
         for _ in range(args.repeat):
             one = _store(app, doc, result, pool=False, pairs=kept[0])
-            before, t0 = priced.builds, time.perf_counter()
+            before, t0 = readied(), time.perf_counter()
             _timed(c, f"/coordinator/rounds/{one}")  # its pricing ahead starts
             runs.append(_timed(c, f"/coordinator/rounds/{one}/{explain_one}"))
             ahead.append(wait_priced(before, t0))
@@ -259,10 +285,17 @@ def main() -> None:
             pairs=None,
         )
         old = cold(
-            "result, first view of a result stored before 0006 (no stored view)",
+            "result, first view of a result stored before 0006 (says: being prepared)",
             "/coordinator/rounds/{rid}",
+            view_ready,
+            "  its view built in the background, the page ready after (not a page)",
             view=False,
             pairs=None,
+        )
+        add(
+            "  then the result page",
+            "cold",
+            [_timed(c, f"/coordinator/rounds/{one}") for one in old],
         )
         app.state.result_views.clear()  # as in another process: reads the view stored
         add(

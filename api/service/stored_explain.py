@@ -84,6 +84,8 @@ class StoredExplanations:
         self._lock = threading.Lock()
         self._rounds: OrderedDict[tuple[str, tuple[int, str]], StoredRound | None] = OrderedDict()
         self._building: dict[tuple[str, tuple[int, str]], threading.Lock] = {}
+        self.builds = 0
+        """How many rounds' arrays were read here and found (tests check the cache)."""
 
     def get(self, session: Session, round_id: str, mark: tuple[int, str]) -> StoredRound | None:
         """The round's `StoredRound` under `mark`, built once however many ask."""
@@ -100,6 +102,7 @@ class StoredExplanations:
                         return self._rounds[key]
                 found = _built(session, round_id)
                 with self._lock:
+                    self.builds += found is not None
                     self._rounds[key] = found
                     while len(self._rounds) > self._kept:
                         self._rounds.popitem(last=False)

@@ -136,11 +136,16 @@ def test_result_page_sorts_filters_pages_explains_and_publishes(web: Any) -> Non
     shown = re.findall(r'volunteer=([^&"]+)&amp;placement', table)
     assert shown == [x["volunteer"] for x in recs["recommendations"]]
     assert f"{recs['eligible']} volunteer" in advice.text
-    # the round was prepared and priced once for both pages; the API agrees with them
-    assert web.app.state.priced_rounds.builds == 1
+    from volmatch.api.service.warm import warm_rounds
+
+    # the round was prepared once, by the worker, which handed it to the advice pages;
+    # the explanations read the arrays stored with the result; the API agrees with them
+    priced = web.app.state.priced_rounds
+    assert warm_rounds(web.app).builds == 1 and priced.builds == 0
+    assert priced.stored.builds == 1
     api = web.get(f"/rounds/{rid}/explain?volunteer={v}&placement={p}", headers=co).json()
     assert api["pairs"][0]["outcome"] in explained.text
-    assert web.app.state.priced_rounds.builds == 1  # the API's explanations share it
+    assert priced.stored.builds == 1 and priced.builds == 0  # the API's share them
     book = web.get(f"/coordinator/rounds/{rid}/result.xlsx")
     assert book.status_code == 200 and book.content[:2] == b"PK"
     r = web.post(f"/coordinator/rounds/{rid}/publish", data={"csrf_token": csrf})
@@ -232,31 +237,46 @@ def test_a_workbook_upload(web: Any) -> None:
     assert "Stored pool.xlsx" in r.text
 
 
-def test_the_result_page_prices_the_round_ahead_of_its_explanations(web: Any) -> None:
-    """Opening a result prices its round in a thread; the first Explain uses that
-    pricing (or waits for it) instead of pricing again; the chosen pairs read from the
-    result's paging view are the stored result's assignments."""
+def test_the_result_page_readies_the_explanations_ahead(web: Any) -> None:
+    """Opening a result readies its explanations in a thread: the arrays stored with
+    the result read, or where it has none (stored before their format), the round
+    priced; the first Explain uses that (or waits for it) instead of pricing again; the
+    chosen pairs read from the result's paging view are the stored result's
+    assignments."""
     import time
 
     import numpy as np
 
     from volmatch.api.service.auth import Principal
-    from volmatch.api.service.rounds_service import _priced
+    from volmatch.api.service.rounds_service import PricedRounds, _priced
+    from volmatch.api.service.tables import ResultPairsRow
+    from volmatch.api.service.warm import warm_rounds
 
     seed(web)
     rid = _start_round(web, _coordinator(web))
     priced = web.app.state.priced_rounds
-    assert priced.builds == 0
-    assert web.get(f"/coordinator/rounds/{rid}").status_code == 200
-    end = time.monotonic() + 60
-    while priced.builds == 0:
-        assert time.monotonic() < end
-        time.sleep(0.05)
     result = web.get(f"/rounds/{rid}/result", headers=web.keys.auth("coordinator")).json()
     v = result["assignments"][0]["volunteer"]
-    assert web.get(f"/coordinator/rounds/{rid}/explain?volunteer={v}").status_code == 200
-    assert web.get(f"/coordinator/rounds/{rid}").status_code == 200  # priced: not again
-    assert priced.builds == 1
+
+    def ready_after_view(count: Any) -> None:
+        assert count() == 0
+        assert web.get(f"/coordinator/rounds/{rid}").status_code == 200
+        end = time.monotonic() + 60
+        while count() == 0:
+            assert time.monotonic() < end
+            time.sleep(0.05)
+        assert web.get(f"/coordinator/rounds/{rid}/explain?volunteer={v}").status_code == 200
+        assert web.get(f"/coordinator/rounds/{rid}").status_code == 200  # not again
+        assert count() == 1
+
+    ready_after_view(lambda: priced.stored.builds)
+    assert priced.builds == 0
+    with web.app.state.db.write() as s:  # a result stored before the arrays' format
+        s.query(ResultPairsRow).delete()
+    web.app.state.priced_rounds = priced = PricedRounds(  # as in a new process
+        views=web.app.state.result_views, warm=lambda: warm_rounds(web.app)
+    )
+    ready_after_view(lambda: priced.builds)
     who = Principal("k", "coordinator")
     from_view = _priced(web.app.state.db, rid, who, web.app.state.result_views)
     from_result = _priced(web.app.state.db, rid, who)
