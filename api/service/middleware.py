@@ -17,8 +17,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from volmatch.api.service.logs import get_logger, request_id
 
-_LINK_SECRET = re.compile(r"(/offers/ol_[0-9a-f]{16}_)[^/?]+")
-"""A volunteer's personal link carries its secret in the path: logged masked."""
+_LINK_SECRET = re.compile(r"(/offers/ol_[0-9a-f]{16}_|/sign-in/link/)[^/?]+")
+"""A volunteer's personal link and a one-time sign-in link carry their secret in the
+path: logged masked."""
 
 log = get_logger("http")
 _RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

@@ -12,9 +12,9 @@ stores nothing. Stored records are the same as the API's uploads store
 from __future__ import annotations
 
 import io
-import json
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -26,7 +26,15 @@ from sqlalchemy.orm import Session
 from volmatch.api.service.placement_store import placement_data
 from volmatch.api.service.queries import ensure_host, existing_volunteer_ids, upsert
 from volmatch.api.service.tables import PlacementRow, VolunteerRow, utcnow
-from volmatch.models import ErrorItem, InvalidRound, Placement, Round, Volunteer, parse_round
+from volmatch.models import (
+    ErrorItem,
+    InvalidRound,
+    Placement,
+    Round,
+    Volunteer,
+    parse_text,
+)
+from volmatch.models.decode import UndecodableText, decode_text
 
 ZIP_MEMBERS_MAX = 20
 """CSV files a zip may hold: a round is a handful of tables, more is not a round."""
@@ -73,8 +81,22 @@ def _read_zip(name: str, data: bytes) -> Round:
             if base.lower() in seen:
                 raise _bad_file(name, f"two files in the zip are named {base!r}")
             seen.add(base.lower())
-            (Path(tmp) / base).write_bytes(archive.read(m))
+            (Path(tmp) / base).write_bytes(_unpacked(name, archive, m))
         return read_csv_folder(tmp)
+
+
+def _unpacked(name: str, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
+    """A member's bytes; a damaged, encrypted or oddly packed member is an error naming
+    it (zipfile raises a different exception for each)."""
+    what = repr(member.filename)
+    if member.flag_bits & 0x1:
+        raise _bad_file(name, f"{what} in the zip is encrypted: zip it without a password")
+    try:
+        return archive.read(member)
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, zlib.error):
+        raise _bad_file(
+            name, f"cannot unpack {what}: the zip is damaged or packed in an unusual way"
+        ) from None
 
 
 def read_pool(filename: str, data: bytes) -> Round:
@@ -91,19 +113,13 @@ def read_pool(filename: str, data: bytes) -> Round:
     if suffix == ".zip":
         return _read_zip(name, data)
     if suffix in (".json", ".yaml", ".yml"):
+        # Read as `volmatch validate` reads a file: the same encodings, nesting and YAML
+        # alias bounds, the same errors.
         try:
-            if suffix == ".json":
-                raw = json.loads(data)
-            else:
-                import yaml
-
-                raw = yaml.safe_load(data)
-        except (ValueError, UnicodeDecodeError) as exc:
-            where = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
-            raise _bad_file(name, f"cannot read it as {suffix[1:].upper()}{where}") from None
-        except Exception:  # yaml.YAMLError: its text may quote the file
-            raise _bad_file(name, f"cannot read it as {suffix[1:].upper()}") from None
-        return parse_round(raw)
+            text = decode_text(data)
+        except UndecodableText as exc:
+            raise _bad_file(name, f"cannot read it: {exc}") from None
+        return parse_text(text, fmt="json" if suffix == ".json" else "yaml", source=name)
     raise _bad_file(
         name, "send a workbook (.xlsx), a zip of CSV files, or a JSON or YAML round document"
     )

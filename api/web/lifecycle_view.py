@@ -1,6 +1,7 @@
 """What the Advice page shows of a published round's lifecycle (issue 18): the offers at
 one need with their state and deadline, the replies and other answers given to them,
-and the round's current backfill proposal. Read through the lifecycle service
+and the round's current backfill proposal (or the one being computed, or why the last
+one failed). Read through the lifecycle service
 (`volmatch.api.service.lifecycle`), the functions the API uses: nothing here decides
 anything."""
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from volmatch.api.service.auth import Principal
 from volmatch.api.service.errors import ApiError
-from volmatch.api.service.lifecycle.backfill import list_backfills
+from volmatch.api.service.lifecycle.backfill import FAILED, PENDING, list_backfills
 from volmatch.api.service.lifecycle.offers import history, lifecycle_of, list_offers
 from volmatch.api.service.tables import Offer, OfferEvent
 from volmatch.models.lifecycle import DeclineReason
@@ -49,6 +50,10 @@ class LifecycleSection:
     answers: list[OfferEvent] = field(default_factory=list)
     proposal: Any = None
     """The open BackfillRow of the round, if any."""
+    pending: Any = None
+    """The round's proposal being computed (asked for, not there yet), if any."""
+    failed: Any = None
+    """The round's newest proposal when the engine refused it, with its reason."""
     earlier: list[Any] = field(default_factory=list)
     reserves: list[dict[str, Any]] = field(default_factory=list)
 
@@ -90,6 +95,7 @@ def lifecycle_section(
     answers.sort(key=lambda e: e.id, reverse=True)
     proposals = list_backfills(session, round_id)
     current = next((b for b in reversed(proposals) if b.status == "open"), None)
+    newest = proposals[-1] if proposals else None
     # a proposal still pending, or superseded before it was computed, has nothing to show
     earlier = [
         b
@@ -109,6 +115,8 @@ def lifecycle_section(
         offers=[OfferRow(o, o.state == "offered" and o.deadline > now) for o in offers],
         answers=answers,
         proposal=current,
+        pending=newest if newest is not None and newest.status == PENDING else None,
+        failed=newest if newest is not None and newest.status == FAILED else None,
         earlier=earlier,
         reserves=list(reserves),
     )

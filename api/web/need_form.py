@@ -35,9 +35,18 @@ INT_FIELDS = (
     "age_max",
 )
 LIST_FIELDS = ("required_training", "sdg_targets")
+KEPT_FIELDS = ("ranking",)
+"""Fields the form does not show: an edit keeps the stored need's values."""
 ASSESSMENT_KEYS = ("summary", "beneficiaries")
 """Keys of the needs assessment the form edits; others are kept as they are."""
 _SPLIT = re.compile(r"[,;\s]+")
+
+
+def editable_values(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored need's values as its edit form shows them: every field, defaults too
+    (the store leaves them out, and a select with no value would show its first choice,
+    so an untouched Save would change the need)."""
+    return Placement.model_validate(stored).model_dump(mode="json")
 
 
 @dataclass
@@ -73,11 +82,14 @@ def _int_or_text(raw: str) -> int | str:
 
 
 def form_document(
-    form: FormData, host_id: str, placement_id: str | None, assessment: Mapping[str, Any] | None
+    form: FormData, host_id: str, placement_id: str | None, stored: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     """The placement document a posted need form asks for (empty inputs left out, so the
-    defaults apply and a missing required field is named as the API names it)."""
+    defaults apply and a missing required field is named as the API names it); on an
+    edit, what the form does not show is kept from `stored`, the need as it is stored."""
+    stored = stored or {}
     doc: dict[str, Any] = {"id": placement_id or str(form.get("id", "")).strip(), "host": host_id}
+    doc.update({k: stored[k] for k in KEPT_FIELDS if k in stored})
     for name in TEXT_FIELDS:
         value = str(form.get(name, "")).strip()
         if value:
@@ -100,7 +112,7 @@ def form_document(
         items = [x for x in _SPLIT.split(str(form.get(name, ""))) if x]
         if items:
             doc[name] = items
-    kept = dict(assessment or {})
+    kept = dict(stored.get("needs_assessment") or {})
     summary = str(form.get("summary", "")).strip()
     beneficiaries = str(form.get("beneficiaries", "")).strip()
     for key, value in (("summary", summary), ("beneficiaries", beneficiaries)):

@@ -1,20 +1,20 @@
 """Backfill proposals, waves and withdrawn needs.
 
-A decline, an expiry, a withdrawn need or a new wave asks the engine
-(`propose_backfill`) to re-match what is open with everyone who said yes frozen; the
-proposal is stored with the round's version at that moment. Confirming it makes its new
-offers and closes the moved ones, and moves the version on by compare-and-set: of two
-coordinators confirming at once one wins, the other gets 409 (refresh); a proposal
-computed before any later change of the round is refused the same way.
+A decline, an expiry, a withdrawn need, a new wave or a coordinator's `POST
+.../backfills` asks the engine (`propose_backfill`) to re-match what is open with
+everyone who said yes frozen; the proposal is stored with the round's version at that
+moment. Confirming it makes its new offers and closes the moved ones, and moves the
+version on by compare-and-set: of two coordinators confirming at once one wins, the
+other gets 409 (refresh); a proposal computed before any later change of the round is
+refused the same way.
 
-A decline or an expiry does not wait for the engine (on a round with policy rules it
-solves for seconds, and inside the write transaction it held SQLite's one writer that
-long): `request_proposal` stores a `pending` proposal with the change, and once that
-has committed `compute_pending` solves outside any write transaction and stores the
+None of them waits for the engine (on a round with policy rules it solves for seconds,
+and inside the write transaction it held SQLite's one writer that long):
+`request_proposal` stores a `pending` proposal with the change, and once that has
+committed `compute_pending` solves outside any write transaction and stores the
 proposal in a short one of its own (`open`; `failed` with the reason when the offers no
 longer fit the document). A proposal still pending after a crash is computed by the
-next sweep (`lifecycle.pending`). Waves, withdrawn needs and `POST .../backfills` still
-answer with the proposal itself.
+next sweep (`lifecycle.pending`).
 """
 
 from __future__ import annotations
@@ -65,42 +65,6 @@ def standing(session: Session, round_id: str) -> tuple[dict[str, str], list[str]
         elif o.state in HOLDING:
             holding.append(v)
     return offers, declined, holding
-
-
-def propose(
-    session: Session,
-    lc: Lifecycle,
-    trigger: dict[str, Any],
-    *,
-    by: str,
-    now: dt.datetime | None = None,
-) -> BackfillRow:
-    """A new proposal at the round's current version, computed now, in the caller's
-    transaction; earlier open or pending ones are superseded."""
-    now = now or utcnow()
-    _supersede(session, lc.round_id)
-    offers, declined, holding = standing(session, lc.round_id)
-    try:
-        proposal = solve(lc.document, offers, declined, holding, list(lc.withdrawn))
-    except InvalidBackfill as exc:
-        raise ApiError(
-            409,
-            "the round's offers no longer fit its document; " + str(exc).splitlines()[0],
-            errors=exc.errors,
-        ) from None
-    row = BackfillRow(
-        round_id=lc.round_id,
-        version=lc.version,
-        wave=lc.wave,
-        status="open",
-        trigger=trigger,
-        proposal=proposal,
-        created_by=by,
-        created_at=now,
-    )
-    session.add(row)
-    session.flush()
-    return row
 
 
 PENDING, FAILED = "pending", "failed"
@@ -313,7 +277,8 @@ def open_wave(
     now: dt.datetime | None = None,
 ) -> tuple[Wave, BackfillRow]:
     """A new wave: the stored records of late volunteers and needs join the round
-    (earlier waves' acceptances stay frozen) and a backfill is proposed for it."""
+    (earlier waves' acceptances stay frozen) and a backfill proposal is asked for
+    (pending: computed after the commit)."""
     from volmatch.matching.lifecycle import add_wave
     from volmatch.models import ErrorItem
 
@@ -362,7 +327,7 @@ def open_wave(
     )
     session.add(wave)
     bump(session, lc, now)
-    row = propose(session, lc, {"kind": "wave", "wave": lc.wave}, by=by, now=now)
+    row = request_proposal(session, lc, {"kind": "wave", "wave": lc.wave}, by=by, now=now)
     return wave, row
 
 
@@ -377,7 +342,8 @@ def withdraw_need(
 ) -> BackfillRow:
     """A host withdraws a need of a published round: its open and accepted offers are
     withdrawn at once (the people become free for the backfill), its slots are not
-    filled again, and a backfill is proposed."""
+    filled again, and a backfill proposal is asked for (pending: computed after the
+    commit)."""
     now = now or utcnow()
     lc = lifecycle_of(session, round_id, lock=True)
     if placement not in {p["id"] for p in lc.document.get("placements", [])}:
@@ -397,7 +363,8 @@ def withdraw_need(
             )
     lc.withdrawn = sorted({*lc.withdrawn, placement})
     bump(session, lc, now)
-    return propose(session, lc, {"kind": "withdrawn", "placement": placement}, by=by, now=now)
+    trigger = {"kind": "withdrawn", "placement": placement}
+    return request_proposal(session, lc, trigger, by=by, now=now)
 
 
 def backfill_url(row: BackfillRow) -> str:

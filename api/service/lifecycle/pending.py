@@ -26,9 +26,10 @@ from volmatch.api.service.tables import BackfillRow
 
 log = get_logger("backfill")
 
-PAGE_WAIT_S = 10.0
-"""Longest a page waits for the proposal its reply asked for (a rules round solves in
-seconds); past that it shows the round without it, the proposal appears later."""
+PAGE_WAIT_S = 2.0
+"""Longest a page waits for the proposal its change asked for: a round without policy
+rules solves in well under a second and its page shows the proposal at once; a rules
+round's (tens of seconds) shows as being computed and the page asks again."""
 POLL_S = 0.05
 """How often `wait_computed` reads the proposal's status."""
 

@@ -136,8 +136,10 @@ class BackfillPublic(BaseModel):
     version: int = Field(description="The round's version the proposal was computed at.")
     wave: int
     status: Literal["pending", "open", "confirmed", "superseded", "failed"] = Field(
-        description="`pending`: asked for by a decline or an expiry and being computed "
-        "(read it again at `url` in a moment); `failed`: the engine refused (`error`)."
+        description="`pending`: asked for (by a decline, an expiry, a withdrawn need, a "
+        "new wave or `POST .../backfills`) and being computed outside the change's "
+        "transaction (read it again at `url` in a moment); `failed`: the engine refused "
+        "(`error`)."
     )
     url: str = Field(description="Where this proposal is read (GET).")
     trigger: dict[str, Any]

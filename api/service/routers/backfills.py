@@ -114,14 +114,18 @@ def get_backfills(round_id: RoundPath, session: ReadSession, who: Anyone) -> lis
 @router.post(
     "/rounds/{round_id}/backfills",
     response_model=BackfillPublic,
-    status_code=201,
-    summary="Propose a backfill now, from the round as it stands",
+    status_code=202,
+    summary="Ask for a backfill proposal from the round as it stands: answered at once, "
+    "`pending`; read it at `url` (the Location) until it is `open` or `failed`",
     dependencies=IDEMPOTENT,
 )
-def post_backfill(round_id: RoundPath, session: WriteSession, who: Anyone) -> BackfillPublic:
+def post_backfill(
+    round_id: RoundPath, session: WriteSession, who: Anyone, response: Response
+) -> BackfillPublic:
     _coordinator_round(who, round_id)
     lc = lifecycle_of(session, round_id, lock=True)
-    row = backfill.propose(session, lc, {"kind": "asked"}, by=actor(who))
+    row = backfill.request_proposal(session, lc, {"kind": "asked"}, by=actor(who))
+    response.headers["Location"] = backfill.backfill_url(row)
     return BackfillPublic(**backfill.backfill_public(row))
 
 
@@ -169,7 +173,7 @@ def get_waves(round_id: RoundPath, session: ReadSession, who: Anyone) -> list[Wa
     response_model=WaveOpened,
     status_code=201,
     summary="Open a new wave with late volunteers and needs (stored records); "
-    "earlier acceptances stay",
+    "earlier acceptances stay; its backfill proposal is `pending` (read it at its `url`)",
     dependencies=IDEMPOTENT,
 )
 def post_wave(
@@ -179,7 +183,7 @@ def post_wave(
     wave, row = backfill.open_wave(
         session, round_id, list(body.volunteers), list(body.placements), by=actor(who)
     )
-    response.headers["Location"] = f"/rounds/{round_id}/backfills/{row.id}"
+    response.headers["Location"] = backfill.backfill_url(row)
     return WaveOpened(
         wave=WavePublic.model_validate(wave, from_attributes=True),
         backfill=BackfillPublic(**backfill.backfill_public(row)),
@@ -190,7 +194,8 @@ def post_wave(
     "/rounds/{round_id}/placements/{placement_id}/withdraw",
     response_model=BackfillPublic,
     status_code=201,
-    summary="The host withdraws a need of a published round (a backfill is proposed)",
+    summary="The host withdraws a need of a published round; the backfill proposal it "
+    "asks for is answered `pending` (read it at `url`, the Location)",
     dependencies=IDEMPOTENT,
 )
 def post_withdraw(
@@ -199,6 +204,7 @@ def post_withdraw(
     body: WithdrawIn,
     session: WriteSession,
     who: Anyone,
+    response: Response,
 ) -> BackfillPublic:
     lc = lifecycle_of(session, round_id)
     hosts = {p["id"]: p["host"] for p in lc.document.get("placements", [])}
@@ -207,4 +213,5 @@ def post_withdraw(
     if placement_id not in hosts or (who.role == "host" and hosts[placement_id] != who.host_id):
         raise not_found(f"placement in round {round_id}", placement_id)
     row = backfill.withdraw_need(session, round_id, placement_id, by=actor(who), text=body.text)
+    response.headers["Location"] = backfill.backfill_url(row)
     return BackfillPublic(**backfill.backfill_public(row))

@@ -37,7 +37,13 @@ from volmatch.api.web.deps import HostPage, PageForm
 from volmatch.api.web.error_text import localize
 from volmatch.api.web.errors import PageNotFound
 from volmatch.api.web.i18n import page_language, translator
-from volmatch.api.web.need_form import NeedForm, add_api_error, check, form_document
+from volmatch.api.web.need_form import (
+    NeedForm,
+    add_api_error,
+    check,
+    editable_values,
+    form_document,
+)
 from volmatch.api.web.options import need_options
 from volmatch.api.web.render import render
 from volmatch.models import Placement
@@ -215,12 +221,10 @@ def new_need(request: Request, user: HostPage) -> Response:
 def _save(
     request: Request, user: Any, form_data: Any, session: Any, placement_id: str | None
 ) -> Response:
-    assessment = None
+    stored = None
     if placement_id is not None:
-        assessment = visible_placement(session, placement_id, user.principal).data.get(
-            "needs_assessment"
-        )
-    doc = form_document(form_data, user.host_id or "", placement_id, assessment)
+        stored = visible_placement(session, placement_id, user.principal).data
+    doc = form_document(form_data, user.host_id or "", placement_id, stored)
     gettext = translator(page_language(request)).gettext
     placement, form = check(doc, gettext)
     if placement is None:
@@ -285,7 +289,8 @@ def edit_need(
     request: Request, placement_id: str, user: HostPage, session: ReadSession
 ) -> Response:
     row = _own(session, user, placement_id)
-    return _form_page(request, user, NeedForm(values=dict(row.data)), placement_id=placement_id)
+    values = editable_values(row.data)
+    return _form_page(request, user, NeedForm(values=values), placement_id=placement_id)
 
 
 @router.post("/host/needs/{placement_id}")
@@ -321,6 +326,7 @@ def _matches_page(
         status=status,
         user=user,
         volunteers=found,
+        language_names=dict(need_options(page_language(request)).languages),
         offers=offers,
         error=error,
         error_offer=error_offer,

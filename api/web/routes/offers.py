@@ -3,9 +3,11 @@ page of a need: the lifecycle part alone (for its refresh as replies land), reco
 volunteer's reply, proposing a backfill now, and confirming one.
 
 Every change goes through the lifecycle service the API uses (`replies.reply`,
-`backfill.propose`, `backfill.confirm`), with the same rights and the same optimistic
-concurrency: confirming a proposal that is no longer current is refused (409) and the
-page says to refresh.
+`backfill.request_proposal`, `backfill.confirm`), with the same rights and the same
+optimistic concurrency: confirming a proposal that is no longer current is refused (409)
+and the page says to refresh. A proposal is computed after the change that asked for it
+has committed; until it is there the page says it is being computed and its script
+asks again (`coordinator/_lifecycle.html`, `coordinator.js`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from volmatch.api.service.lifecycle.offers import actor, lifecycle_of, visible_o
 from volmatch.api.service.lifecycle.pending import PAGE_WAIT_S, wait_computed
 from volmatch.api.service.rounds_service import round_header
 from volmatch.api.service.routing import CommitRoute, flush_or_raise
+from volmatch.api.service.tables import BackfillRow
 from volmatch.api.web.deps import CoordinatorPage, PageForm
 from volmatch.api.web.error_text import N_, localize
 from volmatch.api.web.errors import PageNotFound
@@ -77,6 +80,15 @@ def section_context(
     }
 
 
+def _commit_then_wait(request: Request, session: Any, proposal: BackfillRow) -> None:
+    """Commit the change that asked for `proposal` (it stands before the engine runs),
+    then wait for the proposal outside any write, `PAGE_WAIT_S` at most: a quick one is
+    on the page the answer redirects to, a slow one shows there as being computed."""
+    flush_or_raise(session)
+    session.commit()
+    wait_computed(request.app.state.db, proposal.id, PAGE_WAIT_S)
+
+
 def _refused(
     request: Request, user: Any, status: int, title: str, detail: str, back: str
 ) -> Response:
@@ -116,9 +128,7 @@ def record_reply(
     request: Request, offer_id: int, user: CoordinatorPage, form: PageForm, session: WriteSession
 ) -> Response:
     """The volunteer's answer, as `POST /offers/{id}/reply`: a decline needs a reason
-    and asks for a backfill proposal. The reply is committed first; the page then waits
-    (outside any write, `PAGE_WAIT_S` at most) for the proposal, which the page it
-    redirects to shows."""
+    and asks for a backfill proposal (`_commit_then_wait`)."""
     try:
         offer = visible_offer(session, offer_id, user.principal, lock=True)
     except ApiError as exc:
@@ -141,9 +151,7 @@ def record_reply(
         session.rollback()
         return _refused(request, user, exc.status, N_("Reply not recorded"), exc.detail, back)
     if proposal is not None:
-        flush_or_raise(session)
-        session.commit()  # the reply stands before the engine runs
-        wait_computed(request.app.state.db, proposal.id, PAGE_WAIT_S)
+        _commit_then_wait(request, session, proposal)
     return RedirectResponse(advice_url(offer.round_id, offer.placement_id, life="reply"), 303)
 
 
@@ -156,12 +164,15 @@ def propose_now(
     placement = _placement(form.get("placement"))
     try:
         lc = lifecycle_of(session, rid, lock=True)
-        backfill.propose(session, lc, {"kind": "asked"}, by=actor(user.principal))
+        proposal = backfill.request_proposal(
+            session, lc, {"kind": "asked"}, by=actor(user.principal)
+        )
     except ApiError as exc:
         session.rollback()
         return _refused(
             request, user, exc.status, N_("Not proposed"), exc.detail, advice_url(rid, placement)
         )
+    _commit_then_wait(request, session, proposal)
     return RedirectResponse(advice_url(rid, placement, life="proposed"), 303)
 
 

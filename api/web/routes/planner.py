@@ -28,6 +28,7 @@ from volmatch.api.service.scenario_runs import (
 )
 from volmatch.api.service.tables import RoundRow
 from volmatch.api.web.deps import PageForm, PlannerPage
+from volmatch.api.web.error_text import N_
 from volmatch.api.web.errors import PageNotFound
 from volmatch.api.web.planner_form import BUILDERS, LEVELS, WEIGHTS, FormErrors, add_entry
 from volmatch.api.web.render import render
@@ -53,6 +54,27 @@ REFRESH_S = 2
 scripts, the progress bar follows the run's server-sent events)."""
 MAX_VARIANTS = 60
 """Variants one page run may solve (larger sweeps: `volmatch whatif` with workers)."""
+
+ENGINE_WORDS = (
+    N_("objective (total score)"),
+    N_("volunteers placed"),
+    N_("slots filled"),
+    N_("urgent slots filled"),
+    N_("mean score of a placement"),
+    N_("preference rank achieved (lower is better)"),
+    N_("moved"),
+    N_("newly matched"),
+    N_("newly unmatched"),
+    N_("added"),
+    N_("removed"),
+    N_("optimal"),
+    N_("feasible"),
+    N_("infeasible"),
+    N_("invalid"),
+)
+"""What the run page translates but the scenario engine words (its key figures, the
+kinds of move, a variant's status): marked here so that pybabel extracts them (a test
+checks that every key figure and move kind is one of them)."""
 
 Id = Annotated[str, Path(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9_.:-]+$")]
 

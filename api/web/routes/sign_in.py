@@ -75,11 +75,22 @@ def home(request: Request) -> Response:
 
 
 def _sign_in_page(
-    request: Request, *, status: int = 200, error: str = "", next_path: str = ""
+    request: Request,
+    *,
+    status: int = 200,
+    error: str = "",
+    next_path: str = "",
+    ended: bool = False,
 ) -> Response:
     token = presign_token(request)
     response = render(
-        request, "sign_in.html", status=status, error=error, presign=token, next_path=next_path
+        request,
+        "sign_in.html",
+        status=status,
+        error=error,
+        presign=token,
+        next_path=next_path,
+        ended=ended,
     )
     keep_presign(request, response, token)
     return response
@@ -87,7 +98,10 @@ def _sign_in_page(
 
 @router.get("/sign-in")
 def sign_in_form(request: Request) -> Response:
-    return _sign_in_page(request, next_path=_next(request.query_params.get("next")))
+    # A session cookie that no longer signs in: the session expired or its key was
+    # revoked (Sign out deletes the cookie), and the page says so.
+    ended = COOKIE in request.cookies and _current(request) is None
+    return _sign_in_page(request, next_path=_next(request.query_params.get("next")), ended=ended)
 
 
 @router.post("/sign-in")

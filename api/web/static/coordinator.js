@@ -38,28 +38,50 @@ function followRound(section) {
 
 // The Advice page's offers, replies and backfill part: fetched again every few seconds
 // so that replies and proposals show as they land, unless the coordinator is filling
-// in one of its forms (their input would be lost).
+// in one of its forms (their input would be lost). While a backfill proposal is being
+// computed (data-pending), sooner: after half a second, then less and less often (a
+// round with policy rules solves for up to a minute), until it is there.
+const PENDING_FIRST_MS = 500;
+const PENDING_GROWTH = 1.5;
+const PENDING_LONGEST_MS = 5000;
+
 function followLifecycle() {
-  const current = document.getElementById("lifecycle");
-  if (!current || !current.dataset.refresh) return;
-  const every = 1000 * (parseFloat(current.dataset.every) || 15);
+  const first = document.getElementById("lifecycle");
+  if (!first || !first.dataset.refresh) return;
+  const every = 1000 * (parseFloat(first.dataset.every) || 15);
+  let pendingWait = PENDING_FIRST_MS;
   const busy = (section) => section.contains(document.activeElement) &&
     document.activeElement !== document.body ||
     Array.from(section.querySelectorAll("input[name=text], select")).some((f) => f.value);
-  window.setInterval(async () => {
+  const schedule = () => {
     const section = document.getElementById("lifecycle");
-    if (!section || document.hidden || busy(section)) return;
-    try {
-      const answer = await fetch(section.dataset.refresh, {credentials: "same-origin"});
-      if (!answer.ok) return;
-      const holder = document.createElement("div");
-      holder.innerHTML = await answer.text();
-      const fresh = holder.querySelector("#lifecycle");
-      if (fresh && !busy(section)) section.replaceWith(fresh);
-    } catch (error) {
-      // offline for a moment: the next tick tries again
+    let wait = every;
+    if (section && section.dataset.pending) {
+      wait = pendingWait;
+      pendingWait = Math.min(pendingWait * PENDING_GROWTH, PENDING_LONGEST_MS, every);
+    } else {
+      pendingWait = PENDING_FIRST_MS;
     }
-  }, every);
+    window.setTimeout(refresh, wait);
+  };
+  const refresh = async () => {
+    const section = document.getElementById("lifecycle");
+    if (section && !document.hidden && !busy(section)) {
+      try {
+        const answer = await fetch(section.dataset.refresh, {credentials: "same-origin"});
+        if (answer.ok) {
+          const holder = document.createElement("div");
+          holder.innerHTML = await answer.text();
+          const fresh = holder.querySelector("#lifecycle");
+          if (fresh && !busy(section)) section.replaceWith(fresh);
+        }
+      } catch (error) {
+        // offline for a moment: the next tick tries again
+      }
+    }
+    schedule();
+  };
+  schedule();
 }
 
 // A finished round whose result is still being laid out for its page on the server:

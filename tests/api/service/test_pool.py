@@ -93,7 +93,9 @@ def test_a_zip_of_csv_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "data", "says"),
     [
-        ("pool.json", b"{not json", "cannot read it as JSON"),
+        ("pool.json", b"{not json", "not valid JSON"),
+        ("pool.yaml", b"volunteers: [\n  - : :\n", "not valid JSON/YAML"),
+        ("pool.json", b"\x00\x01binary\x00", "a binary file"),
         ("pool.zip", b"PK nonsense", "cannot read it as a zip"),
         ("pool.pdf", b"%PDF", "send a workbook"),
         ("pool.json", b"", "empty"),
@@ -149,3 +151,63 @@ def test_rerun_document_adds_pairs_and_previous() -> None:
     ]
     parse_round(out)  # a valid round
     assert d["policy"]["forbidden"] == [{"volunteer": "V1", "placement": "P2"}]  # untouched
+
+
+def _zip_of_the_pool() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("Volunteers.csv", "id,nationality,available_from,available_until\n" * 20)
+    return buf.getvalue()
+
+
+def _damaged(data: bytes) -> bytes:
+    """The first member's stored CRC no longer matches its bytes."""
+    out = bytearray(data)
+    at = data.find(b"PK\x01\x02") + 16  # the central directory's CRC-32
+    out[at] ^= 0xFF
+    return bytes(out)
+
+
+def _encrypted(data: bytes) -> bytes:
+    """The member marked encrypted (general purpose flag bit 0), as a password zip is."""
+    out = bytearray(data)
+    out[6] |= 1
+    out[data.find(b"PK\x01\x02") + 8] |= 1
+    return bytes(out)
+
+
+def _unknown_method(data: bytes) -> bytes:
+    """The member packed with compression method 99 (AES), which zipfile cannot unpack."""
+    out = bytearray(data)
+    out[8] = 99
+    out[data.find(b"PK\x01\x02") + 10] = 99
+    return bytes(out)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "says"),
+    [(_damaged, "cannot unpack"), (_encrypted, "encrypted"), (_unknown_method, "cannot unpack")],
+)
+def test_a_damaged_or_encrypted_zip_is_an_error_not_a_crash(spoil: Any, says: str) -> None:
+    """zipfile raised BadZipFile, RuntimeError or NotImplementedError from the read: the
+    upload was a 500."""
+    with pytest.raises(InvalidRound) as err:
+        read_pool("pool.zip", spoil(_zip_of_the_pool()))
+    [e] = err.value.errors
+    assert e.record == "pool.zip" and says in e.message and "Volunteers.csv" in e.message
+
+
+def test_a_pool_file_is_read_as_the_command_line_reads_it() -> None:
+    """The pool upload read YAML with plain `yaml.safe_load` (no bound on aliases: a few
+    kilobytes stood for millions of volunteers) and JSON as UTF-8 only."""
+    record = "{id: V1, nationality: BR, available_from: 2027-01-01, available_until: 2028-12-31}"
+    aliases = "placements: []\nvolunteers: [&r " + record + ", *r" * 200_000 + "]\n"
+    with pytest.raises(InvalidRound) as err:
+        read_pool("pool.yaml", aliases.encode())
+    [e] = err.value.errors
+    assert e.record == "pool.yaml" and "aliases" in e.message
+    windows = json.dumps({**DOC, "volunteers": [{**DOC["volunteers"][0], "name": "Zoë"}]})
+    r = read_pool("pool.json", windows.encode("cp1252"))
+    assert r.volunteers[0].name == "Zoë"
+    r = read_pool("pool.json", json.dumps(DOC).encode("utf-16"))
+    assert [p.id for p in r.placements] == ["P1"]

@@ -44,7 +44,7 @@ class WebServer:
     """A real `volmatch serve` subprocess on a temporary SQLite database; its stderr goes
     to a file (a pipe nobody reads would fill up and stall the server)."""
 
-    def __init__(self, folder: Path, *args: str) -> None:
+    def __init__(self, folder: Path, *args: str, env: dict[str, str] | None = None) -> None:
         import subprocess
         import sys
 
@@ -52,7 +52,8 @@ class WebServer:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = folder / "serve.log"
-        env = {**os.environ, "VOLMATCH_POLL_S": "0.05", "VOLMATCH_LOG_LEVEL": "WARNING"}
+        extra = env or {}
+        env = {**os.environ, "VOLMATCH_POLL_S": "0.05", "VOLMATCH_LOG_LEVEL": "WARNING", **extra}
         env.pop("VOLMATCH_DB_URL", None)
         exe = str(Path(sys.executable).with_name("volmatch"))
         with self.log_path.open("wb") as log:

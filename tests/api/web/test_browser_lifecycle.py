@@ -1,7 +1,9 @@
 """After publication, in a real browser against a real `volmatch serve`: the
 coordinator's Advice page follows a need's offers; a volunteer's decline recorded there
 brings the backfill proposal at once (who gets an offer, the change in total score),
-and Confirm makes its offers. Screenshot: docs/screenshots/coordinator-advice-offers.png."""
+and Confirm makes its offers; a proposal that takes the engine longer (a rules round)
+shows as being computed and appears without a reload. Screenshots:
+docs/screenshots/coordinator-advice-offers.png, coordinator-advice-computing.png."""
 
 from __future__ import annotations
 
@@ -9,13 +11,17 @@ import json
 import os
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.api.web.conftest import Served
+from tests.api.service.helpers import Keys
+from tests.api.service.lifecycle.helpers import offers as offers_of
+from tests.api.service.lifecycle.helpers import published
+from tests.api.web.conftest import Served, WebServer
 from volmatch.scenarios.demo import demo_round_path
 
 pytestmark = pytest.mark.browser
@@ -88,3 +94,49 @@ def test_the_advice_page_follows_offers_replies_and_backfill(served: Served, pag
     page.goto(f"{served.base}/coordinator/rounds/{rid}/advice?placement={need}&lang=fr")
     assert "Offres, réponses et remplacements" in page.locator("#lifecycle").inner_text()
     _shoot_part(page, "coordinator-advice-offers-fr")
+
+
+ENGINE_DELAY_S = 5.0
+"""How long the server's backfill runner waits before each proposal (its test hook):
+longer than the page's own wait (2 s), as a rules round's solve is."""
+
+
+@pytest.fixture(name="slow_served")
+def slow_served_fixture(tmp_path: Path) -> Iterator[Served]:
+    """A `volmatch serve` whose backfill proposals take `ENGINE_DELAY_S` to appear."""
+    server = WebServer(tmp_path, env={"VOLMATCH_BACKFILL_TEST_DELAY_S": str(ENGINE_DELAY_S)})
+    try:
+        yield Served(server.base, server.db_url, server)
+    finally:
+        server.stop()
+
+
+def test_a_proposal_being_computed_shows_so_then_appears_by_itself(
+    slow_served: Served, page: Any
+) -> None:
+    keys = Keys(*(slow_served.key(r, h) for r, h in _ROLES))
+    with httpx.Client(base_url=slow_served.base, timeout=30) as c:
+        c.keys = keys  # type: ignore[attr-defined]
+        rid = published(c)
+        v1 = offers_of(c, rid)["V1"]
+    page.goto(f"{slow_served.base}/sign-in")
+    page.get_by_label("API key").fill(keys.coordinator)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{slow_served.base}/coordinator/rounds/{rid}/advice?placement={v1['placement']}")
+    row = page.locator(f"#offers tr[data-offer='{v1['id']}']")
+    row.get_by_label("Reason, if declined").select_option("dates")
+    row.get_by_role("button", name="Declined").click()
+    computing = page.locator("#proposal-pending")
+    assert "is being computed after the decline of V1" in computing.inner_text()
+    assert "No open proposal" not in page.locator("#lifecycle").inner_text()
+    _shoot_part(page, "coordinator-advice-computing")
+    page.evaluate("window.stayed = true")  # gone if the page reloaded
+    page.locator("#proposal").wait_for(timeout=30_000)
+    assert page.evaluate("window.stayed === true"), "the proposal came with a reload"
+    assert computing.count() == 0
+    text = page.locator("#proposal").inner_text()
+    assert "the decline of V1 at" in text and "Confirm this proposal" in text
+
+
+_ROLES = (("coordinator", None), ("planner", None), ("host", "H01"), ("host", "H02"))
+"""The keys `published` uses, in `Keys` order."""

@@ -118,6 +118,31 @@ def test_a_new_need_is_saved_through_the_api_rules(web: Any) -> None:
     assert stored["needs_assessment"]["counterpart"] == "x"
 
 
+def test_editing_a_need_shows_its_defaults_and_keeps_what_the_form_does_not_show(
+    web: Any,
+) -> None:
+    """The store leaves defaults out: the edit form must still show priority 3 (not the
+    select's first choice, 1) and the months, and a Save keeps the host's ranking."""
+    seed(web)
+    sign_in(web, web.keys.host1)
+    need = {
+        "id": "P9", "host": "H01", "title": "Maths teacher", "country": "KE",
+        "start_earliest": "2027-04-01", "start_latest": "2027-06-01",
+        "priority": 3, "min_months": 6, "max_months": 12, "ranking": ["V1", "V2"],
+    }  # fmt: skip
+    assert web.post("/placements", headers=web.keys.auth("host1"), json=need).status_code == 201
+    edit = web.get("/host/needs/P9").text
+    priority = edit.split('id="priority"')[1].split("</select>")[0]
+    assert re.findall(r'<option value="(\d)" selected>', priority) == ["3"]
+    assert 'id="min_months" name="min_months" type="number" value="6"' in edit
+    assert 'id="max_months" name="max_months" type="number" value="12"' in edit
+    form = {**NEW_NEED, "priority": "3", "slots": "3", "csrf_token": csrf_of(edit)}
+    assert web.post("/host/needs/P9", data=form).status_code == 303
+    stored = web.get("/placements/P9", headers=web.keys.auth("host1")).json()["placement"]
+    assert stored["slots"] == 3 and stored["priority"] == 3
+    assert stored["ranking"] == ["V1", "V2"]
+
+
 def test_field_errors_are_the_apis_beside_their_inputs(web: Any) -> None:
     sign_in(web, web.keys.host1)
     bad = {**NEW_NEED, "start_latest": "2027-01-01", "slots": "0", "sdg_targets": "99.9"}
@@ -230,6 +255,28 @@ def test_the_host_pages_speak_french(web: Any) -> None:
     token = csrf_of(page)
     doc = _check(web, {**NEW_NEED, "id": ""}, {"X-CSRF-Token": token})
     assert "du vivier" in doc["line"]
+
+
+def test_matched_volunteers_in_french_name_their_languages_and_levels_in_french(
+    web: Any,
+) -> None:
+    from volmatch.api.web.options import need_options
+
+    seed(web)
+    solved_round(web, publish=True)
+    sign_in(web, web.keys.host1)
+    page = web.get("/host/matches?lang=fr").text
+    french = dict(need_options("fr").languages)
+    api = web.get("/volunteers", headers=web.keys.auth("host1")).json()
+    assert api, "the round placed nobody at H01"
+    for v in api:
+        for code, level in v["languages"].items():
+            shown = "langue maternelle" if level == "native" else level
+            assert f"{french[code]} {shown}" in page, (v["id"], code)
+    assert "native" not in page
+    form = web.get("/host/needs/new").text  # the cookie keeps French
+    assert '<option value="native">langue maternelle</option>' in form
+    assert ">native<" not in form
 
 
 def test_the_counts_follow_the_pool_as_it_changes(web: Any) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.api.service.lifecycle.helpers import lifecycle, offers, published
+from tests.api.service.lifecycle.helpers import computed, lifecycle, offers, published
 from tests.api.web.helpers import csrf_of, sign_in
 
 
@@ -23,6 +23,12 @@ def _section(html: str) -> str:
     found = re.search(r'<section class="card" id="lifecycle".*?</section>', html, re.S)
     assert found, "the Advice page has no lifecycle part"
     return found.group(0)
+
+
+def _newest_computed(web: Any, rid: str) -> dict[str, Any]:
+    """The round's newest backfill proposal, once computed."""
+    proposals = web.get(f"/rounds/{rid}/backfills", headers=web.keys.auth("coordinator")).json()
+    return computed(web, proposals[-1])
 
 
 def test_before_publication_the_part_says_when_offers_come(web: Any) -> None:
@@ -64,6 +70,7 @@ def test_a_reply_recorded_on_the_page_lands_with_its_backfill(web: Any) -> None:
     )
     assert r.status_code == 303 and "life=reply" in r.headers["location"]
     assert offers(web, rid)["V1"]["state"] == "declined"
+    _newest_computed(web, rid)  # the page waits for it 2 s at most: a loaded machine is slower
     part = _section(web.get(r.headers["location"]).text)
     assert "The volunteer&#39;s reply is recorded." in part
     assert "declined</strong> (visa)" in part and "no visa in time" in part
@@ -88,6 +95,7 @@ def test_confirm_makes_the_offers_and_a_stale_proposal_says_refresh(web: Any) ->
         f"/coordinator/offers/{got['V1']['id']}/reply",
         data={"csrf_token": csrf, "answer": "decline", "reason": "personal"},
     )
+    _newest_computed(web, rid)
     [stale] = [
         b
         for b in web.get(f"/rounds/{rid}/backfills", headers=web.keys.auth("coordinator")).json()
@@ -121,6 +129,7 @@ def test_confirm_makes_the_offers_and_a_stale_proposal_says_refresh(web: Any) ->
         f"/coordinator/rounds/{rid}/backfills", data={"csrf_token": csrf, "placement": placement}
     )
     assert r.status_code == 303 and "life=proposed" in r.headers["location"]
+    _newest_computed(web, rid)
     part = _section(_advice(web, rid, placement).text)
     bid = re.search(r"/backfills/(\d+)/confirm", part)
     assert bid is not None
@@ -160,3 +169,62 @@ def test_confirm_makes_the_offers_and_a_stale_proposal_says_refresh(web: Any) ->
         ).status_code
         == 404
     )
+
+
+def test_a_proposal_being_computed_says_so_until_it_is_there(
+    web: Any, gate: Any, monkeypatch: Any
+) -> None:
+    from volmatch.api.web.routes import offers as offer_pages
+
+    monkeypatch.setattr(offer_pages, "PAGE_WAIT_S", 0.1)  # the engine is held: no use waiting
+    rid = published(web)
+    v1 = offers(web, rid)["V1"]
+    assert sign_in(web, web.keys.coordinator).status_code == 303
+    csrf = csrf_of(_advice(web, rid, v1["placement"]).text)
+    r = web.post(
+        f"/coordinator/offers/{v1['id']}/reply",
+        data={"csrf_token": csrf, "answer": "decline", "reason": "visa"},
+    )
+    assert r.status_code == 303
+    assert gate.started.wait(10)
+    [pending] = web.get(f"/rounds/{rid}/backfills", headers=web.keys.auth("coordinator")).json()
+    part = _section(web.get(r.headers["location"]).text)
+    assert f'data-pending="{pending["id"]}"' in part  # coordinator.js asks again soon
+    assert f"Proposal {pending['id']} is being computed after the decline of V1 at" in part
+    assert "No open proposal" not in part and "Propose a backfill now" not in part
+    fr_page = web.get(
+        f"/coordinator/rounds/{rid}/advice", params={"placement": v1["placement"], "lang": "fr"}
+    )
+    fr = _section(fr_page.text)
+    assert f"La proposition {pending['id']} est en cours de calcul après le refus de V1" in fr
+    web.get("/coordinator?lang=en")
+    gate.release.set()
+    done = computed(web, pending)
+    part = _section(_advice(web, rid, v1["placement"]).text)
+    assert "data-pending" not in part and "being computed" not in part
+    assert f"Proposal {done['id']}, computed at version {done['version']}" in part
+
+
+def test_a_proposal_the_engine_refused_says_why(web: Any, monkeypatch: Any) -> None:
+    from volmatch.api.service.lifecycle import backfill
+    from volmatch.models import ErrorItem
+    from volmatch.models.lifecycle import InvalidBackfill
+
+    def refuse(*_: Any) -> dict[str, Any]:
+        raise InvalidBackfill([ErrorItem("offers", "V1", "placement", "no such placement")])
+
+    rid = published(web)
+    placement = offers(web, rid)["V1"]["placement"]
+    monkeypatch.setattr(backfill, "solve", refuse)
+    assert sign_in(web, web.keys.coordinator).status_code == 303
+    csrf = csrf_of(_advice(web, rid, placement).text)
+    r = web.post(
+        f"/coordinator/rounds/{rid}/backfills", data={"csrf_token": csrf, "placement": placement}
+    )
+    assert r.status_code == 303
+    failed = _newest_computed(web, rid)
+    assert failed["status"] == "failed"
+    part = _section(web.get(r.headers["location"]).text)
+    assert f"Proposal {failed['id']}, asked for after a coordinator asked for it, could" in part
+    assert "no longer fit" in part and "Propose a backfill now" in part
+    assert "data-pending" not in part

@@ -105,6 +105,11 @@ def test_pick_a_round_check_run_and_compare(web: Any) -> None:
         f"/scenario-runs/{location.rsplit('/', 1)[1]}", headers=web.keys.auth("planner")
     ).json()
     assert run["status"] == "done" and run["attempts"] == 1 and run["comparison"]
+    # In French, the engine's words too: key figures, kinds of move, statuses.
+    french = web.get(f"{location}?lang=fr").text
+    for text in ("objectif (score total)", "nouvelle affectation", "irréalisable"):
+        assert text in french, text
+    assert "objective (total score)" not in french and "newly matched" not in french
 
 
 def test_errors_come_back_by_line(web: Any) -> None:
@@ -260,3 +265,12 @@ def test_a_running_scenario_is_cancelled_from_its_page(web: Any) -> None:
         403,
         404,
     )
+
+
+def test_every_word_the_engine_gives_the_run_page_is_marked_for_translation() -> None:
+    from volmatch.api.web.routes.planner import ENGINE_WORDS
+    from volmatch.scenarios.charts import CHART_KPIS
+    from volmatch.scenarios.compare import MOVE_KINDS
+
+    assert {k.label for k in CHART_KPIS} <= set(ENGINE_WORDS)
+    assert {k.replace("_", " ") for k in MOVE_KINDS} <= set(ENGINE_WORDS)

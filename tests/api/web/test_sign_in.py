@@ -4,6 +4,8 @@ sign-out), CSRF rejection, the 404 page, the language switch."""
 from __future__ import annotations
 
 import datetime as dt
+import io
+import logging
 from typing import Any
 
 from sqlalchemy import update
@@ -74,6 +76,9 @@ def test_an_expired_session_sends_to_sign_in(web: Any) -> None:
         )
     r = web.get("/host/needs")
     assert r.status_code == 303 and r.headers["location"].startswith("/sign-in")
+    assert "Your session has ended" in web.get(r.headers["location"]).text
+    web.cookies.clear()  # a browser that never signed in is not told so
+    assert "Your session has ended" not in web.get("/sign-in").text
 
 
 def test_revoking_the_key_ends_its_sessions(web: Any) -> None:
@@ -166,3 +171,28 @@ def test_sign_in_goes_back_only_to_a_path_of_this_site(web: Any) -> None:
     web.cookies.clear()
     r = sign_in(web, web.keys.host1, next_path="/host/needs/new?lang=fr")
     assert r.headers["location"] == "/host/needs/new?lang=fr"
+
+
+def test_a_sign_in_links_secret_is_not_logged(web: Any) -> None:
+    """The link's token signs its holder in: like a key, it never reaches the logs."""
+    from volmatch.api.service.logs import LOGGER, JsonFormatter
+    from volmatch.api.web.session import create_link
+
+    with web.app.state.db.write() as s:
+        token = create_link(s, web.keys.host2.split("_")[1], 1.0)
+    buf = io.StringIO()
+    handler = logging.StreamHandler(buf)
+    handler.setFormatter(JsonFormatter())
+    service_log = logging.getLogger(LOGGER)
+    level = service_log.level
+    service_log.addHandler(handler)
+    service_log.setLevel(logging.INFO)
+    try:
+        page = web.get(f"/sign-in/link/{token}")
+        web.post(f"/sign-in/link/{token}", data={"csrf_token": csrf_of(page.text)})
+    finally:
+        service_log.removeHandler(handler)
+        service_log.setLevel(level)
+    logged = buf.getvalue()
+    assert logged.count("/sign-in/link/***") == 2  # both requests logged, the secret masked
+    assert token not in logged

@@ -3,8 +3,11 @@ slots (so that declines can be backfilled), and short-cuts for offers and propos
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
+
+import pytest
 
 from tests.api.service.helpers import wait_round
 from tests.helpers import plc, vol
@@ -83,6 +86,17 @@ def with_proposal(c: Any, out: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def asked(c: Any, rid: str) -> dict[str, Any]:
+    """`POST /rounds/{rid}/backfills`: answered 202 at once with the proposal pending and
+    its URL (also the Location); the proposal once computed."""
+    r = c.post(f"/rounds/{rid}/backfills", headers=c.keys.auth("coordinator"))
+    assert r.status_code == 202, r.text
+    out = dict(r.json())
+    assert out["status"] == "pending" and out["proposal"] is None, r.text
+    assert r.headers["location"] == out["url"]
+    return computed(c, out)
+
+
 def decline(c: Any, offer_id: int, reason: str = "personal") -> dict[str, Any]:
     """Record a decline; its answer, with the proposal it asked for once computed."""
     r = c.post(
@@ -109,3 +123,28 @@ def state(c: Any, offer_id: int, to: str, **kw: Any) -> dict[str, Any]:
     )
     assert r.status_code == 200, r.text
     return with_proposal(c, dict(r.json()))
+
+
+class Gate:
+    """A solver stub that holds every backfill solve until released (the `gate` fixture):
+    a rules round's solve, tens of seconds, without spending them."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from volmatch.api.service.lifecycle import backfill
+
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.finished = threading.Event()
+        self.calls = 0
+        real = backfill.solve
+
+        def slow(*args: Any) -> dict[str, Any]:
+            self.calls += 1
+            self.started.set()
+            assert self.release.wait(30), "the test never released the solver"
+            try:
+                return real(*args)
+            finally:
+                self.finished.set()
+
+        monkeypatch.setattr(backfill, "solve", slow)

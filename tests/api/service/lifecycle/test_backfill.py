@@ -9,7 +9,15 @@ import threading
 from typing import Any
 
 from tests.api.service.helpers import SQLITE_ONLY
-from tests.api.service.lifecycle.helpers import accept, decline, lifecycle, offers, published
+from tests.api.service.lifecycle.helpers import (
+    accept,
+    asked,
+    computed,
+    decline,
+    lifecycle,
+    offers,
+    published,
+)
 
 
 def _confirm(c: Any, rid: str, bid: int) -> Any:
@@ -55,13 +63,13 @@ def test_a_proposal_on_a_round_that_changed_since_is_refused(client: Any) -> Non
     assert r.status_code == 409 and "refresh" in r.json()["detail"]
     assert offers(client, rid).keys() == got.keys()  # nobody new got an offer
     co = client.keys.auth("coordinator")
-    fresh = client.post(f"/rounds/{rid}/backfills", headers=co)
-    assert fresh.status_code == 201
+    fresh = asked(client, rid)
+    assert fresh["status"] == "open"
     assert (
         client.get(f"/rounds/{rid}/backfills/{first['id']}", headers=co).json()["status"]
         == "superseded"
     )
-    assert _confirm(client, rid, fresh.json()["id"]).status_code == 200
+    assert _confirm(client, rid, fresh["id"]).status_code == 200
 
 
 def test_two_coordinators_confirming_at_once_one_wins_the_other_is_told_to_refresh(
@@ -110,7 +118,9 @@ def test_a_wave_adds_late_volunteers_and_earlier_acceptances_stay(client: Any) -
     assert r.status_code == 201, r.text
     wave = r.json()
     assert wave["wave"]["number"] == 2 and wave["wave"]["volunteers"] == ["V9"]
-    proposal = wave["backfill"]["proposal"]
+    assert wave["backfill"]["status"] == "pending" and wave["backfill"]["proposal"] is None
+    assert r.headers["location"] == wave["backfill"]["url"]
+    proposal = computed(client, wave["backfill"])["proposal"]
     assert [n["volunteer"] for n in proposal["new_offers"]] == ["V9"]
     assert sorted(proposal["frozen"]) == sorted(v for v in got if v != "V1")
     assert _confirm(client, rid, wave["backfill"]["id"]).status_code == 200
@@ -136,7 +146,8 @@ def test_a_withdrawn_need_is_not_filled_again(client: Any) -> None:
         f"/rounds/{rid}/placements/P2/withdraw", json={"text": "funding cut"}, headers=h1
     )
     assert r.status_code == 201, r.text
-    proposal = r.json()["proposal"]
+    assert r.json()["status"] == "pending" and r.headers["location"] == r.json()["url"]
+    proposal = computed(client, r.json())["proposal"]
     assert proposal["withdrawn"] == ["P2"]
     assert all(n["placement"] != "P2" for n in proposal["new_offers"])
     now = offers(client, rid)

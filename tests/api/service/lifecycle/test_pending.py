@@ -1,16 +1,15 @@
-"""A decline's backfill proposal is computed after the decline has committed, outside its
-write transaction: the decline is visible at once and its answer names the proposal,
-`pending`, with its URL; other writes go through while the engine solves (a slow solver
-stub); a server killed (SIGKILL) in between keeps the decline and computes the proposal
-when it starts again; a proposal the round outran while solving is solved again; one
-the engine refuses is `failed` with the reason; a volunteer erased while it solves is
-pseudonymised in it. On SQLite and PostgreSQL."""
+"""A backfill proposal is computed after the change that asked for it has committed,
+outside its write transaction: a decline, a withdrawn need, a new wave or `POST
+.../backfills` is visible at once and its answer names the proposal, `pending`, with its
+URL; other writes go through while the engine solves (a slow solver stub); a server
+killed (SIGKILL) in between keeps the decline and computes the proposal when it starts
+again; a proposal the round outran while solving is solved again; one the engine
+refuses is `failed` with the reason; a volunteer erased while it solves is pseudonymised
+in it. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,36 +17,10 @@ import httpx
 import pytest
 
 from tests.api.service.helpers import Db, Keys, Server, store
-from tests.api.service.lifecycle.helpers import computed, needs, offers, published
+from tests.api.service.lifecycle.helpers import Gate, computed, needs, offers, published
+from tests.helpers import vol
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-class Gate:
-    """A solver stub that holds every solve until released."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from volmatch.api.service.lifecycle import backfill
-
-        self.started = threading.Event()
-        self.release = threading.Event()
-        self.calls = 0
-        real = backfill.solve
-
-        def slow(*args: Any) -> dict[str, Any]:
-            self.calls += 1
-            self.started.set()
-            assert self.release.wait(30), "the test never released the solver"
-            return real(*args)
-
-        monkeypatch.setattr(backfill, "solve", slow)
-
-
-@pytest.fixture(name="gate")
-def gate_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
-    gate = Gate(monkeypatch)
-    yield gate
-    gate.release.set()
 
 
 def _decline(c: Any, offer_id: int) -> dict[str, Any]:
@@ -95,6 +68,59 @@ def test_a_decline_stands_before_its_proposal_and_writes_pass_while_it_solves(
     assert other in done["proposal"]["frozen"]
     assert gate.calls >= 2
     r = client.post(f"{bf['url']}/confirm", headers=co)
+    assert r.status_code == 200, r.text
+
+
+def _ask(c: Any, rid: str, kind: str) -> dict[str, Any]:
+    """Ask for a proposal the way `kind` does; its answer's proposal (`pending`), whose
+    URL is also the answer's Location."""
+    co = c.keys.auth("coordinator")
+    if kind == "asked":
+        r = c.post(f"/rounds/{rid}/backfills", headers=co)
+        assert r.status_code == 202, r.text
+        bf = r.json()
+    elif kind == "withdrawn":
+        r = c.post(f"/rounds/{rid}/placements/P3/withdraw", json={}, headers=c.keys.auth("host2"))
+        assert r.status_code == 201, r.text
+        bf = r.json()
+    else:
+        late = vol("V9", name="Gil Late", nationality="FR", skills={"teaching": 5})
+        assert c.post("/volunteers", json={"volunteers": [late]}, headers=co).status_code == 200
+        r = c.post(f"/rounds/{rid}/waves", json={"volunteers": ["V9"]}, headers=co)
+        assert r.status_code == 201, r.text
+        assert r.json()["wave"]["number"] == 2
+        bf = r.json()["backfill"]
+    assert r.headers["location"] == bf["url"] == f"/rounds/{rid}/backfills/{bf['id']}"
+    return dict(bf)
+
+
+@pytest.mark.parametrize("kind", ["asked", "withdrawn", "wave"])
+def test_a_proposal_asked_for_is_answered_pending_and_writes_pass_while_it_solves(
+    client: Any, gate: Gate, kind: str
+) -> None:
+    rid = published(client)
+    bf = _ask(client, rid, kind)
+    assert bf["status"] == "pending" and bf["proposal"] is None
+    assert bf["trigger"]["kind"] == kind
+    assert gate.started.wait(10), "the proposal was not started after the commit"
+    # While the engine solves (held: a rules round's tens of seconds), a host's PUT of a
+    # placement is answered, and committed: nothing holds the writer.
+    p1 = next(p for p in needs() if p["id"] == "P1")
+    r = client.put(
+        "/placements/P1", json={**p1, "title": "Head teacher"}, headers=client.keys.auth("host1")
+    )
+    assert r.status_code == 200, r.text
+    assert not gate.finished.is_set(), "the PUT was answered only after the solve"
+    r = client.get("/placements/P1", headers=client.keys.auth("host1"))
+    assert r.json()["placement"]["title"] == "Head teacher"
+    gate.release.set()
+    done = computed(client, bf)
+    assert done["status"] == "open" and done["proposal"] is not None
+    if kind == "withdrawn":
+        assert done["proposal"]["withdrawn"] == ["P3"]
+    if kind == "wave":
+        assert done["wave"] == 2
+    r = client.post(f"{bf['url']}/confirm", headers=client.keys.auth("coordinator"))
     assert r.status_code == 200, r.text
 
 
