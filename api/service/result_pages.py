@@ -608,15 +608,21 @@ class ResultViews:
         self._preparing: set[str] = set()
         """Rounds whose view `ready` builds in the background."""
 
+    def _cached(self, round_id: str, mark: tuple[int, str]) -> ResultView | None:
+        with self._lock:
+            hit = self._views.get(round_id)
+            if hit is None or hit[0] != mark:
+                return None
+            self._views.move_to_end(round_id)
+            return hit[1]
+
     def get(self, session: Session, round_id: str) -> ResultView:
         """The view of a round's result: 404 for an unknown round, 409 while it has no
         result. Reads the result only when it is not cached or an erasure happened."""
         mark = erasures_mark(session)
-        with self._lock:
-            hit = self._views.get(round_id)
-            if hit is not None and hit[0] == mark:
-                self._views.move_to_end(round_id)
-                return hit[1]
+        hit = self._cached(round_id, mark)
+        if hit is not None:
+            return hit
         job = session.get(Job, round_id)
         if job is None:
             raise not_found("round", round_id)
@@ -650,12 +656,9 @@ class ResultViews:
         db = self._db() if self._db is not None else None
         if db is None:
             return self.get(session, round_id)
-        mark = erasures_mark(session)
-        with self._lock:
-            hit = self._views.get(round_id)
-            if hit is not None and hit[0] == mark:
-                self._views.move_to_end(round_id)
-                return hit[1]
+        hit = self._cached(round_id, erasures_mark(session))
+        if hit is not None:
+            return hit
         if session.scalar(
             select(ResultViewRow.round_id).where(ResultViewRow.round_id == round_id)
         ) is not None or not session.scalar(
