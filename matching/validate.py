@@ -42,10 +42,9 @@ def pair_violations(r: Round, v: Volunteer, p: Placement) -> list[str]:
     dmin = max(v.min_months, p.min_months)
     if dmin > min(v.max_months, p.max_months):
         bad.append("length")
-    else:
-        s = max(p.start_earliest, v.available_from)
-        if s > p.start_latest or add_months(s, dmin) > v.available_until:
-            bad.append("dates")
+    s = max(p.start_earliest, v.available_from)
+    if s > p.start_latest or add_months(s, dmin) > v.available_until:
+        bad.append("dates")
     if p.country in v.excluded_countries or (
         r.policy.international_only and p.country == v.nationality
     ):

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.api.service.helpers import Server
 from tests.api.web.conftest import Served
+from tests.api.web.helpers import shoot
+from tests.api.web.page_checks import assert_usable
 from tests.helpers import big_round_and_result
 
 pytestmark = pytest.mark.browser
@@ -70,10 +70,7 @@ def _demo_workbooks() -> tuple[bytes, bytes]:
 
 def _shot(page: Any, name: str) -> None:
     """`helpers.shoot`, of the first screenful only: a page of 50 rows is long."""
-    folder = os.environ.get("VOLMATCH_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name))
+    shoot(page, name.removesuffix(".png"), full_page=False)
 
 
 def _sign_in(page: Any, served: Served) -> None:
@@ -125,6 +122,9 @@ def test_coordinator_journey(slow: Served, page: Any) -> None:
     _watch_round(page)
     first_round = page.url
     _shot(page, "coordinator-result.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert_usable(page)  # on a phone: the rows stacked, no sideways scrolling
+    page.set_viewport_size({"width": 1100, "height": 800})
 
     # sort by score (highest first on the first click): the server sorts all rows, the
     # page shows 50
@@ -160,6 +160,8 @@ def test_coordinator_journey(slow: Served, page: Any) -> None:
     _shot(page, "coordinator-advice.png")
     page.goto(f"{slow.base}/coordinator")
     _shot(page, "coordinator-dashboard.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert_usable(page)
 
 
 def test_fifty_thousand_rows_are_paged_on_the_server(served: Served, page: Any) -> None:
