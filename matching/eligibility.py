@@ -480,6 +480,8 @@ class _RuleClasses:
     index: RequirementIndex
     rules: dict[str, tuple[NDArray[np.int32], NDArray[np.intp]]]
     groups: list[tuple[tuple[str, ...], NDArray[np.intp], NDArray[np.intp]]]
+    sizes: dict[str, NDArray[np.int64]]
+    """Per rule: how many placements each class holds."""
 
 
 def _rule_classes(c: CompiledRound) -> _RuleClasses:
@@ -505,7 +507,11 @@ def _rule_classes(c: CompiledRound) -> _RuleClasses:
             rules[rule] = (np.zeros((1, 0), dtype=np.int32), np.zeros(npl, dtype=np.intp))
             continue
         rules[rule] = unique_rows(rows, index.mat.shape[0])
-    out = _RuleClasses(index, rules, _class_groups(rules, npl))
+    sizes = {
+        rule: np.bincount(cls, minlength=rows.shape[0]).astype(np.int64)
+        for rule, (rows, cls) in rules.items()
+    }
+    out = _RuleClasses(index, rules, _class_groups(rules, npl), sizes)
     c.cache["rule_classes"] = out
     return out
 
@@ -591,14 +597,12 @@ class RuleFailures:
             elif rule == "forbidden":
                 out[rule] = np.bincount(self.forbidden[0], minlength=n).astype(np.int64)
             else:
-                fail = self.by_class[rule]
-                cls = self.classes.rules[rule][1]
-                size = np.bincount(cls, minlength=fail.shape[0]).astype(np.int64)
-                out[rule] = size @ fail.astype(np.int64)
+                out[rule] = self.classes.sizes[rule] @ self.by_class[rule].astype(np.int64)
         return out
 
-    def n_fail(self) -> I64:
-        """Per volunteer and placement: how many rules the pair fails."""
+    def n_fail(self) -> NDArray[np.uint8]:
+        """Per volunteer and placement: how many rules the pair fails (at most the nine
+        rules: bytes, which callers search as they are, not a copy eight times wider)."""
         n, npl = self.dates.shape
         # placement-major while gathering classes (whole rows), volunteer-major after
         acc_t = np.zeros((npl, n), dtype=np.uint8)
@@ -617,7 +621,7 @@ class RuleFailures:
             acc[:, self.age_cols] += self.age
         rows, cols = self.forbidden
         acc[rows, cols] += 1
-        return acc.astype(np.int64)
+        return acc
 
     def passes(self, rows: I64, pis: I64) -> dict[str, B]:
         """Per rule, in the contract's order: whether volunteer row `rows[k]` passes it at
