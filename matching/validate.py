@@ -182,7 +182,16 @@ def rule_violations(r: Round, result: Result) -> list[str]:
             problems.append(f"the round spends {spent} of a budget of {b.total}")
     if r.previous:
         moved = [a for a in r.previous if at.get(a.volunteer) != a.placement]
-        if pol.max_moves is not None and len(moved) > pol.max_moves:
+        # a previous pair that breaks a hard rule now moves whatever the limit says
+        forced = sum(
+            1
+            for a in r.previous
+            if a.volunteer in vols
+            and a.placement in pls
+            and pair_violations(r, vols[a.volunteer], pls[a.placement])
+        )
+        limit = None if pol.max_moves is None else max(pol.max_moves, forced)
+        if limit is not None and len(moved) > limit:
             problems.append(f"{len(moved)} volunteers moved, more than max_moves {pol.max_moves}")
         problems += [
             f"frozen assignment {a.volunteer}->{a.placement} was moved"

@@ -14,6 +14,7 @@ from ortools.sat.python import cp_model
 from volmatch.matching.constraints import budget
 from volmatch.matching.constraints.base import PairVars, RuleContext
 from volmatch.matching.constraints.groups import unplaceable_groups
+from volmatch.matching.constraints.moves import move_limit
 from volmatch.matching.prepared import Prepared
 from volmatch.matching.rules.bound import per_placement
 from volmatch.matching.rules.evaluate import Evaluator
@@ -192,7 +193,8 @@ def _window_scope(
         moved = sum(
             1 for v, i in setup.prev_pair.items() if not in_window[v] and (i < 0 or not current[i])
         )
-        update["max_moves"] = policy.max_moves - moved
+        forced = sum(1 for i in setup.prev_pair.values() if i < 0)
+        update["max_moves"] = move_limit(policy, forced) - moved
     local = policy.model_copy(update=update) if update else policy
     return held[keep], _Local(local, prev_local, counted)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from tests.contract.oracle import Round, best_total, eligible_pairs, stable_matching
+from tests.contract.oracle import Round, best_total, eligible_pairs, failed_rules, stable_matching
 
 TIE_CODES = frozenset({"tie", "open_tie", "tie_hard_rules", "open_tie_hard_rules"})
 
@@ -95,3 +95,45 @@ def same_result(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return {k: v for k, v in a.items() if k != "stats"} == {
         k: v for k, v in b.items() if k != "stats"
     }
+
+
+def check_policy_rules(doc: dict[str, Any], res: dict[str, Any]) -> None:
+    """The hard policy rules as `docs/policy-rules.md` words them: groups placed whole and
+    together, the nationality cap per placement, the cap per host, the budget, the moves."""
+    r = Round.of(doc)
+    pol = r.policy
+    vol = {v["id"]: v for v in r.volunteers}
+    plc = {p["id"]: p for p in r.placements}
+    at = {a["volunteer"]: a["placement"] for a in res["assignments"]}
+    groups: dict[str, list[str]] = {}
+    for v in r.volunteers:
+        if v.get("group"):
+            groups.setdefault(v["group"], []).append(v["id"])
+    by = "country" if pol.get("group_together") == "country" else "id"
+    for g, members in groups.items():
+        where = {plc[at[m]][by] if m in at else None for m in members}
+        assert len(where) == 1, f"group {g} split: {where}"
+    cap = pol.get("max_same_nationality_per_placement")
+    if cap is not None:
+        per = Counter((p, vol[v]["nationality"]) for v, p in at.items())
+        assert max(per.values(), default=0) <= cap, per
+    host_cap = pol.get("max_per_host")
+    if host_cap is not None:
+        per_host = Counter(plc[p]["host"] for p in at.values())
+        assert max(per_host.values(), default=0) <= host_cap, per_host
+    budget = pol.get("budget")
+    if budget is not None:
+        spent = sum(
+            budget.get("cost", {}).get(plc[p]["country"], budget.get("default_cost", 0))
+            for p in at.values()
+        )
+        assert spent <= budget["total"], (spent, budget)
+    prev = {a["volunteer"]: a for a in doc.get("previous", [])}
+    if pol.get("max_moves") is not None:
+        moved = sum(at.get(v) != a["placement"] for v, a in prev.items())
+        # a previous pair that breaks a hard rule now moves anyway (docs/policy-rules.md)
+        forced = sum(bool(failed_rules(r, vol[v], plc[a["placement"]])) for v, a in prev.items())
+        assert moved <= max(pol["max_moves"], forced), (moved, pol["max_moves"], forced)
+    for v, a in prev.items():
+        if a.get("stage") in pol.get("frozen_stages", []):
+            assert at.get(v) == a["placement"], f"frozen {v} moved"

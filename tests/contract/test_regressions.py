@@ -8,7 +8,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from tests.contract.checks import check_hard_rules, check_optimal
+from tests.contract.checks import check_hard_rules, check_optimal, check_policy_rules
 from tests.helpers import doc, plc, vol
 from volmatch.api.cli import app
 from volmatch.matching import solve_round
@@ -86,3 +86,23 @@ def test_backfill_reasons_of_the_declined_and_the_withdrawn_have_details(tmp_pat
     (gone,) = [o for o in prop["open_slots"] if o["placement"] == other]
     assert [d["code"] for d in gone["details"]] == ["withdrawn_by_host"]
     assert gone["reasons"] == ["withdrawn by the host"]
+
+
+def test_a_forced_move_does_not_lift_the_move_limit_for_everyone() -> None:
+    # V1's previous pair breaks a hard rule now (P1 asks for a skill V1 lacks), so V1
+    # moves whatever max_moves says; the limit of 0 must still keep V2 at P2 although
+    # V2 prefers P3 (it was dropped for the round, with a conflict blaming "the locks")
+    d = doc(
+        [vol("V1"), vol("V2", preferences=["P3"])],
+        [plc("P1", required_skills={"wash": 2}), plc("P2", slots=2), plc("P3")],
+        max_moves=0,
+    )
+    d["previous"] = [{"volunteer": "V1", "placement": "P1"}, {"volunteer": "V2", "placement": "P2"}]
+    res = solve_round(parse_round(d)).model_dump(mode="json")
+    assert {(a["volunteer"], a["placement"]) for a in res["assignments"]} == {
+        ("V1", "P2"),
+        ("V2", "P2"),
+    }
+    assert not res.get("conflicts")
+    check_hard_rules(d, res)
+    check_policy_rules(d, res)
