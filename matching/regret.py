@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,6 +47,8 @@ from scipy.sparse.csgraph import dijkstra
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
 B = NDArray[np.bool_]
+Ix = NDArray[np.signedinteger[Any]]
+"""Node, edge or volunteer indices: int32 where they fit."""
 
 UNREACHABLE: Final = -1
 """Regret of a choice that no assignment allows."""
@@ -91,7 +93,7 @@ class Hop:
     """What they score at `to` (None where they leave)."""
 
 
-def segment_ranges(starts: I64, lengths: I64) -> I64:
+def segment_ranges(starts: NDArray[np.integer[Any]], lengths: NDArray[np.integer[Any]]) -> I64:
     """The indices `starts[k] .. starts[k] + lengths[k] - 1` of every segment, in order."""
     lengths = np.asarray(lengths, dtype=np.int64)
     keep = lengths > 0
@@ -211,17 +213,19 @@ class ResidualNetwork:
         n_edges = int(counts.sum())
         # nodes, edges and volunteers as int32 where they fit (as scipy keeps them): half
         # the memory to write and gather, and no copies for scipy
-        ix = np.int32 if max(n_edges, self.n_volunteers) < np.iinfo(np.int32).max else np.int64
-        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(ix)
-        tail = np.empty(n_edges, dtype=ix)
+        ix: type[np.signedinteger[Any]] = (
+            np.int32 if max(n_edges, self.n_volunteers) < np.iinfo(np.int32).max else np.int64
+        )
+        indptr: Ix = np.concatenate([[0], np.cumsum(counts)]).astype(ix)
+        tail: Ix = np.empty(n_edges, dtype=ix)
         cost = np.zeros(n_edges, dtype=np.int64)
-        via = np.full(n_edges, -1, dtype=ix)
+        via: Ix = np.full(n_edges, -1, dtype=ix)
         # each placement's row: its moves in, then S -> P, then T -> P
         rows = np.flatnonzero(n_moves)
         pos = segment_ranges(indptr[rows], n_moves[rows])
         # the home placement and score per volunteer: gathers from tables of one entry
         # per volunteer, not from the pairs
-        home_p = np.zeros(self.n_volunteers, dtype=ix)
+        home_p: Ix = np.zeros(self.n_volunteers, dtype=ix)
         home_w = np.zeros(self.n_volunteers, dtype=np.int64)
         at = self.at >= 0
         home_p[at], home_w[at] = pp[self.at[at]], w[self.at[at]]
@@ -239,7 +243,7 @@ class ResidualNetwork:
         via[s0 : s0 + len(movers)] = pv[movers]
         tail[t0 : t0 + len(t_tails)] = t_tails
         self.indptr, self.tail, self.cost, self.via = indptr, tail, cost, via
-        self.head = np.repeat(np.arange(self.n_nodes, dtype=ix), counts)
+        self.head: Ix = np.repeat(np.arange(self.n_nodes, dtype=ix), counts)
 
     def _chunks(self) -> list[tuple[int, int, int, int, slice | I64]]:
         """The pairs in steps of about `CHUNK_PAIRS`, by placement: (lo, hi, p0, p1, at):
