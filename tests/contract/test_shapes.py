@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from tests.contract.checks import (
     check_hard_rules,
     check_optimal,
+    check_policy_rules,
     check_stable,
     same_result,
 )
@@ -59,3 +60,13 @@ def test_ruled_rounds_keep_the_hard_rules(rule: str, data: st.DataObject) -> Non
         assert exc.conflicts and all(c.message for c in exc.conflicts)
         return
     check_hard_rules(doc, res)
+    if not res.get("conflicts"):
+        check_policy_rules(doc, res)
+
+
+@settings(max_examples=10)
+@given(doc=pure_rounds("locks"))
+def test_stable_rounds_keep_their_locks(doc: dict[str, Any]) -> None:
+    res = _solve(doc, mode="stable", audit=True)
+    check_hard_rules(doc, res)
+    assert same_result(res, _solve(doc, mode="stable", audit=True))
