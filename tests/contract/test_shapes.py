@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.contract.checks import (
+    check_hard_rule_costs,
     check_hard_rules,
     check_optimal,
     check_policy_rules,
@@ -47,6 +48,7 @@ def test_stable_rounds_are_volunteer_optimal(shape: str, data: st.DataObject) ->
     assert res["mode"] == "stable"
     check_hard_rules(doc, res)
     check_stable(doc, res)
+    check_hard_rule_costs(doc, res)
 
 
 @pytest.mark.parametrize("rule", RULES)
