@@ -18,7 +18,7 @@ from tests.api.service.helpers import Server
 from tests.api.web.conftest import Served
 from tests.api.web.helpers import shoot
 from tests.api.web.page_checks import assert_usable
-from tests.helpers import big_round_and_result
+from tests.helpers import big_round_and_result, slow_rules_document
 
 pytestmark = pytest.mark.browser
 
@@ -162,6 +162,47 @@ def test_coordinator_journey(slow: Served, page: Any) -> None:
     _shot(page, "coordinator-dashboard.png")
     page.set_viewport_size({"width": 390, "height": 844})
     assert_usable(page)
+
+
+CANCELLED_WITHIN_MS = 15_000
+"""How long the page may take to say a cancelled round was cancelled: about a second
+(the worker sees the cancel within half a second, and the solve stops mid-search) plus
+the page's reload; generous for a loaded machine, far below the round's 120 s limit."""
+
+
+def test_coordinator_cancels_a_round_mid_solve(served: Served, page: Any) -> None:
+    """A round under policy rules that would solve for its whole 120 s time limit:
+    Cancel the round on its progress page stops it, and the page says it was cancelled
+    within seconds; the round has no result."""
+    import time
+
+    import httpx
+
+    co = {"Authorization": f"Bearer {served.key('coordinator')}"}
+    doc = slow_rules_document(volunteers=300, time_limit_s=120)
+    with httpx.Client(base_url=served.base, headers=co, timeout=60) as c:
+        r = c.post("/rounds", json={"name": "long rules round", "document": doc})
+        assert r.status_code == 202, r.text
+        rid = str(r.json()["id"])
+        _sign_in(page, served)
+        page.goto(f"{served.base}/coordinator/rounds/{rid}")
+        end = time.monotonic() + 60
+        while c.get(f"/rounds/{rid}").json()["status"] != "running":
+            assert time.monotonic() < end, "the round was never claimed"
+            time.sleep(0.05)
+        page.wait_for_timeout(1500)  # into the rules' search
+        assert page.locator("#progress").is_visible()
+        _shot(page, "coordinator-round-running.png")
+        t0 = time.monotonic()
+        page.get_by_role("button", name="Cancel the round").click()
+        page.get_by_text("This round was cancelled.").wait_for(timeout=CANCELLED_WITHIN_MS)
+        took = time.monotonic() - t0
+        _shot(page, "coordinator-round-cancelled.png")
+        state = c.get(f"/rounds/{rid}").json()
+        assert state["status"] == "cancelled" and state["progress"]["stage"] == "cancelled"
+        assert state["progress"]["elapsed_s"] < 60, state["progress"]
+        assert c.get(f"/rounds/{rid}/result").status_code == 409
+    assert took < CANCELLED_WITHIN_MS / 1000
 
 
 def test_fifty_thousand_rows_are_paged_on_the_server(served: Served, page: Any) -> None:
