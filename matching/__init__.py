@@ -5,6 +5,7 @@ from volmatch.matching.eligibility import RULES, Pairs, check_rules, dense_pairs
 from volmatch.matching.prepared import Prepared, Solution, prepare
 from volmatch.matching.scoring import COMPONENTS, Scores, score_pairs
 from volmatch.matching.solve import solve_round
+from volmatch.matching.stop import Stop, Stopped
 from volmatch.matching.validate import validate_result
 
 __all__ = [
@@ -15,6 +16,8 @@ __all__ = [
     "Prepared",
     "Scores",
     "Solution",
+    "Stop",
+    "Stopped",
     "check_rules",
     "compile_round",
     "dense_pairs",

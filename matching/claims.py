@@ -211,13 +211,7 @@ class ClaimChecker:
                 "all_fail_security": "security",
                 "all_fail_length": "length",
             }.get(code, q.get("rule", ""))
-            if code == "all_fail_dates":
-                # a date window fails as 'length' where the lengths do not even overlap
-                checks["every placement fails"] = all(
-                    {"dates", "length"} & set(f.broken(v, p)) for p in f.pids
-                )
-            else:
-                checks["every placement fails"] = all(rule in f.broken(v, p) for p in f.pids)
+            checks["every placement fails"] = all(rule in f.broken(v, p) for p in f.pids)
         elif code == "rule_count" and q["side"] == "placements":
             n = sum(q["rule"] in f.broken(v, p) for p in f.pids)
             checks["count"] = n == q["count"] and q["total"] == len(f.pids)

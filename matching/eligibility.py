@@ -121,15 +121,23 @@ def schedule_calendar(c: CompiledRound) -> ScheduleCalendar:
     return cal
 
 
-def schedule(c: CompiledRound, pv: I32 | I64 | np.int64, pp: I32 | I64) -> tuple[I64, I64, B]:
-    """Start day, months of service and whether the dates and lengths fit (rules 4 and 5)."""
-    cal = schedule_calendar(c)
+def _start_and_fit(
+    cal: ScheduleCalendar, pv: I32 | I64 | np.int64, pp: I32 | I64
+) -> tuple[I64, I64]:
+    """Start day `s` and the most whole months from `s` that end by the volunteer's last day."""
     af, pse = cal.af[pv], cal.pse[pp]
     later = af > pse
     start = np.where(later, af, pse)
     # months from the start to the end of availability: the volunteer's own window when
     # they start at their availability, else from the placement's earliest start
     fit = np.where(later, cal.own[pv], (cal.au_code[pv] - cal.pse_code[pp]) >> 5)
+    return start, fit
+
+
+def schedule(c: CompiledRound, pv: I32 | I64 | np.int64, pp: I32 | I64) -> tuple[I64, I64, B]:
+    """Start day, months of service and whether the dates and lengths fit (rules 4 and 5)."""
+    cal = schedule_calendar(c)
+    start, fit = _start_and_fit(cal, pv, pp)
     vl, pl = cal.v_len[pv], cal.p_len[pp]
     dmin = np.maximum(vl >> 6, pl >> 6)
     dmax = np.minimum(vl & 63, pl & 63)
@@ -137,6 +145,16 @@ def schedule(c: CompiledRound, pv: I32 | I64 | np.int64, pp: I32 | I64) -> tuple
     ok = (start <= cal.psl[pp]) & (months >= dmin)
     # int32 on purpose: callers filter first and widen only the pairs they keep
     return start, months, ok
+
+
+def dates_rule(c: CompiledRound, pv: I32 | I64 | np.int64, pp: I32 | I64) -> tuple[I64, B]:
+    """Start day and rule 5 as the contract words it (`s <= start_latest` and `s + dmin`
+    months by the volunteer's last day), whether or not the lengths overlap (rule 4): a
+    pair that fails both must not be told it fails only the length."""
+    cal = schedule_calendar(c)
+    start, fit = _start_and_fit(cal, pv, pp)
+    dmin = np.maximum(cal.v_len[pv] >> 6, cal.p_len[pp] >> 6)
+    return start, (start <= cal.psl[pp]) & (fit >= dmin)
 
 
 def _age_ok(c: CompiledRound, pv: I32 | I64 | np.int64, pp: I32 | I64, start: I64) -> B:
@@ -178,7 +196,7 @@ def check_rules(c: CompiledRound, pv: I32 | I64 | int, pp: I32 | I64 | int) -> d
     pv = np.asarray(pv, dtype=np.int64)
     pp = np.asarray(pp, dtype=np.int64)
     n = np.broadcast(pv, pp).shape
-    start, _months, dates_ok = schedule(c, pv, pp)
+    start, dates_ok = dates_rule(c, pv, pp)
     dmin = np.maximum(c.v_min[pv], c.p_min[pp])
     dmax = np.minimum(c.v_max[pv], c.p_max[pp])
     pc = c.country[pp]
@@ -190,8 +208,7 @@ def check_rules(c: CompiledRound, pv: I32 | I64 | int, pp: I32 | I64 | int) -> d
         "languages": _meets(c.lang_level, c.req_langs, pv, pp),
         "training": _trained(c, pv, pp),
         "length": dmin <= dmax,
-        # rule 5 is about dates only where the lengths overlap at all
-        "dates": dates_ok | (dmin > dmax),
+        "dates": dates_ok,
         "country": country_ok,
         "security": c.clearance[pv] >= c.security[pp],
         "age": _age_ok(c, pv, pp, start),
@@ -439,9 +456,7 @@ def volunteer_rule_table(c: CompiledRound, vi: int) -> dict[str, B]:
     index = requirement_index(c)
     table = index.volunteer_passes(vi)
     pp = np.arange(c.n_placements, dtype=np.int64)
-    start, _months, dates_ok = schedule(c, np.int64(vi), pp)
-    overlap = np.maximum(c.v_min[vi], c.p_min) <= np.minimum(c.v_max[vi], c.p_max)
-    table["dates"] = dates_ok | ~overlap
+    start, table["dates"] = dates_rule(c, np.int64(vi), pp)
     table["age"] = _age_ok(c, np.int64(vi), pp, start)
     table["forbidden"] = _not_forbidden(c, np.int64(vi), pp)
     ones = np.ones(c.n_placements, dtype=np.bool_)
@@ -465,6 +480,8 @@ class _RuleClasses:
     index: RequirementIndex
     rules: dict[str, tuple[NDArray[np.int32], NDArray[np.intp]]]
     groups: list[tuple[tuple[str, ...], NDArray[np.intp], NDArray[np.intp]]]
+    sizes: dict[str, NDArray[np.int64]]
+    """Per rule: how many placements each class holds."""
 
 
 def _rule_classes(c: CompiledRound) -> _RuleClasses:
@@ -490,7 +507,11 @@ def _rule_classes(c: CompiledRound) -> _RuleClasses:
             rules[rule] = (np.zeros((1, 0), dtype=np.int32), np.zeros(npl, dtype=np.intp))
             continue
         rules[rule] = unique_rows(rows, index.mat.shape[0])
-    out = _RuleClasses(index, rules, _class_groups(rules, npl))
+    sizes = {
+        rule: np.bincount(cls, minlength=rows.shape[0]).astype(np.int64)
+        for rule, (rows, cls) in rules.items()
+    }
+    out = _RuleClasses(index, rules, _class_groups(rules, npl), sizes)
     c.cache["rule_classes"] = out
     return out
 
@@ -576,14 +597,12 @@ class RuleFailures:
             elif rule == "forbidden":
                 out[rule] = np.bincount(self.forbidden[0], minlength=n).astype(np.int64)
             else:
-                fail = self.by_class[rule]
-                cls = self.classes.rules[rule][1]
-                size = np.bincount(cls, minlength=fail.shape[0]).astype(np.int64)
-                out[rule] = size @ fail.astype(np.int64)
+                out[rule] = self.classes.sizes[rule] @ self.by_class[rule].astype(np.int64)
         return out
 
-    def n_fail(self) -> I64:
-        """Per volunteer and placement: how many rules the pair fails."""
+    def n_fail(self) -> NDArray[np.uint8]:
+        """Per volunteer and placement: how many rules the pair fails (at most the nine
+        rules: bytes, which callers search as they are, not a copy eight times wider)."""
         n, npl = self.dates.shape
         # placement-major while gathering classes (whole rows), volunteer-major after
         acc_t = np.zeros((npl, n), dtype=np.uint8)
@@ -602,7 +621,7 @@ class RuleFailures:
             acc[:, self.age_cols] += self.age
         rows, cols = self.forbidden
         acc[rows, cols] += 1
-        return acc.astype(np.int64)
+        return acc
 
     def passes(self, rows: I64, pis: I64) -> dict[str, B]:
         """Per rule, in the contract's order: whether volunteer row `rows[k]` passes it at
@@ -648,13 +667,12 @@ def volunteer_rule_failures(c: CompiledRound, vis: I64) -> RuleFailures:
 
 
 def _dates_fail_rows(c: CompiledRound, vis: I64) -> tuple[B, B]:
-    """Per volunteer of `vis` and placement: the pair fails rule 5 (as `schedule` and
+    """Per volunteer of `vis` and placement: the pair fails rule 5 (as `dates_rule` and
     `volunteer_rule_table` decide it), and whether the volunteer starts later than the
     placement's earliest start.
 
-    Where the lengths overlap (dmin <= dmax) the months of `schedule` reach dmin exactly
-    when the months the window holds do, so the rule fails where the start is past the
-    latest start or the window holds fewer than dmin = max(v_min, p_min) months. Each
+    The rule fails where the start is past the latest start or the window holds fewer
+    than dmin = max(v_min, p_min) months, whether or not the lengths overlap. Each
     term compares one volunteer number with one placement number: no arithmetic per
     pair.
     """
@@ -663,9 +681,9 @@ def _dates_fail_rows(c: CompiledRound, vis: I64) -> tuple[B, B]:
     af = cal.af[vis].astype(i64)[:, None]
     own = cal.own[vis].astype(i64)[:, None]
     au = cal.au_code[vis].astype(i64)[:, None]
-    vmin, vmax = c.v_min[vis][:, None], c.v_max[vis][:, None]
+    vmin = c.v_min[vis][:, None]
     pse, psl, pse_code = cal.pse.astype(i64), cal.psl.astype(i64), cal.pse_code.astype(i64)
-    pmin, pmax = c.p_min, c.p_max
+    pmin = c.p_min
     never = np.iinfo(i64).min
     later = af > pse
     # the start, max(af, pse), is past the latest start (always, where pse > psl)
@@ -683,11 +701,6 @@ def _dates_fail_rows(c: CompiledRound, vis: I64) -> tuple[B, B]:
     short &= later
     short ^= short_early
     fail |= short
-    # the lengths overlap: max(v_min, p_min) <= min(v_max, p_max)
-    overlap = np.less_equal(vmin, np.where(pmin <= pmax, pmax, never), out=short_early)
-    overlap &= np.less_equal(pmin, vmax, out=buf)
-    overlap[(vmin > vmax)[:, 0]] = False
-    fail &= overlap
     return fail, later
 
 
@@ -769,11 +782,9 @@ def pair_wise_rules(c: CompiledRound, pv: I64, pp: I64) -> dict[str, B]:
     (without the separable rules, which the requirement bitsets answer)."""
     pv = np.asarray(pv, dtype=np.int64)
     pp = np.asarray(pp, dtype=np.int64)
-    start, _months, dates_ok = schedule(c, pv, pp)
-    dmin = np.maximum(c.v_min[pv], c.p_min[pp])
-    dmax = np.minimum(c.v_max[pv], c.p_max[pp])
+    start, dates_ok = dates_rule(c, pv, pp)
     return {
-        "dates": dates_ok | (dmin > dmax),
+        "dates": dates_ok,
         "age": _age_ok(c, pv, pp, start),
         "forbidden": _not_forbidden(c, pv, pp),
     }

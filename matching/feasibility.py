@@ -287,11 +287,8 @@ def _all(masks: list[B], n: int) -> B:
 
 
 def rule_masks(reqs: list[Requirement], n: int) -> dict[str, B]:
-    """Per hard rule, in the contract's order: who passes it, as `check_rules` decides
-    (rule 5 counts as passed where the lengths do not overlap: rule 4 says why)."""
-    out = {r: _all([q.passes for q in reqs if q.rule == r], n) for r in RULES}
-    out["dates"] = out["dates"] | ~out["length"]
-    return out
+    """Per hard rule, in the contract's order: who passes it, as `check_rules` decides."""
+    return {r: _all([q.passes for q in reqs if q.rule == r], n) for r in RULES}
 
 
 def _failures(masks: list[B], n: int) -> NDArray[np.uint8]:

@@ -35,8 +35,8 @@ Questions answered, in score points (the round's scale, never a scaled tie-break
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Final
 
 import numpy as np
@@ -57,6 +57,13 @@ FULL_PASS_SHARE: Final = 8
 """A Bellman-Ford level relaxes every edge (one `reduceat` over the edges grouped by
 head) once the edges out of the nodes that changed are at least 1/8 of them: scattering
 a minimum per edge (`np.minimum.at`) costs about eight times a reduced pass per edge."""
+
+
+CHUNK_PAIRS: Final = 1 << 16
+"""Pairs per step of the passes over every pair (the moves, each placement's best waiting
+volunteer, the unplaced volunteers' costs), cut at placement bounds: a step's
+temporaries stay in the processor's cache and are reused, where temporaries of every
+pair (tens of MB each at 100k x 20k) are paged in fresh each time."""
 
 
 class NotOptimal(ValueError):
@@ -182,39 +189,14 @@ class ResidualNetwork:
     def _build(self, movers: I64) -> None:
         """Edge arrays grouped by head (placements, then S, then T): `tail`, `head`,
         `cost` and `via` (the volunteer whose move the edge is, or -1)."""
-        npl, S, T = self.n_placements, self.source, self.sink
+        S, T = self.source, self.sink
         pv, pp, w = self.pv, self.pp, self.score
-        placed_v = self.at >= 0
-        # per pair: its volunteer is placed (a gather of booleans, not of the homes)
-        placed = placed_v[pv]
-        waiting_mask = ~placed
-        if not self._all_usable:
-            waiting_mask &= self.usable
-            placed &= self.usable
-        waiting = np.flatnonzero(waiting_mask)
-        del waiting_mask
-        # pairs of placed volunteers other than their own: the moves (their own pairs
-        # taken out of the mask in place: one pass less over every pair)
-        placed[self.at[placed_v]] = False
-        move = np.flatnonzero(placed)
-        del placed
-        grouped = _grouped_by(pp)
-        if not grouped:
-            move = move[np.argsort(pp[move], kind="stable")]
+        move, n_moves, best_score, best_pair = self._pair_pass()
         m_v = pv[move]
-        self.waiting = waiting
-        """The usable pairs of unplaced volunteers."""
-        best_score, best_pair = self._best_waiting(waiting)
         has_enter = best_pair >= 0
         self.enter_pair = best_pair
         """Per placement: the pair of the best unplaced volunteer who could come, or -1."""
-        self.anyone_waiting = bool(len(waiting))
         has_unfill = self.fill > 0
-        if grouped:  # the moves come in placement order: count them by their bounds
-            bounds = np.searchsorted(pp, np.arange(npl + 1, dtype=pp.dtype))
-            n_moves = np.diff(np.searchsorted(move, bounds))
-        else:
-            n_moves = np.bincount(pp[move], minlength=npl)
         s_tails = np.concatenate([pp[movers], [T] if self.anyone_waiting else []])
         t_tails = np.concatenate([np.flatnonzero(self.open), [S] if len(movers) else []])
         counts = np.concatenate(
@@ -250,26 +232,65 @@ class ResidualNetwork:
         self.indptr, self.tail, self.cost, self.via = indptr, tail, cost, via
         self.head = np.repeat(np.arange(self.n_nodes, dtype=np.int64), counts)
 
-    def _best_waiting(self, waiting: I64) -> tuple[I64, I64]:
-        """Per placement: the best score of an unplaced volunteer who could come, and
-        that pair (the lowest pair index among equals; -1 where nobody)."""
-        npl = self.n_placements
+    def _chunks(self) -> list[tuple[int, int, int, int, slice | I64]]:
+        """The pairs in steps of about `CHUNK_PAIRS`, by placement: (lo, hi, p0, p1, at):
+        positions lo..hi of the pairs in placement order hold placements p0..p1-1, and
+        `at` indexes those pairs (a slice where the pairs come grouped)."""
+        bounds, order = self._bounds, self._order
+        cut = np.searchsorted(bounds, np.arange(0, int(bounds[-1]), CHUNK_PAIRS), side="right") - 1
+        ps = np.unique(np.concatenate([cut, [self.n_placements]])).tolist()
+        out: list[tuple[int, int, int, int, slice | I64]] = []
+        for p0, p1 in pairwise(ps):
+            lo, hi = int(bounds[p0]), int(bounds[p1])
+            out.append((lo, hi, p0, p1, slice(lo, hi) if order is None else order[lo:hi]))
+        return out
+
+    def _pair_pass(self) -> tuple[I64, I64, I64, I64]:
+        """One pass over every pair, in steps (`_chunks`): the moves (pairs of placed
+        volunteers other than their own) in placement order and their number per
+        placement; per placement the best score of an unplaced volunteer who could come
+        and that pair (the first in placement order among equals; -1 where nobody).
+        Keeps which pairs wait (`_wait`, by position in placement order)."""
+        npl, pv, pp, w = self.n_placements, self.pv, self.pp, self.score
+        self._order = None if _grouped_by(pp) else np.argsort(pp, kind="stable")
+        self._bounds = np.searchsorted(
+            pp if self._order is None else pp[self._order], np.arange(npl + 1, dtype=pp.dtype)
+        )
+        placed_v = self.at >= 0
+        own = np.zeros(len(pp), dtype=np.bool_)
+        own[self.at[placed_v]] = True
+        self._wait = np.zeros(len(pp), dtype=np.bool_)
+        """Per pair, in placement order: a usable pair of an unplaced volunteer."""
         best = np.full(npl, _NO_SCORE, dtype=np.int64)
         pair = np.full(npl, -1, dtype=np.int64)
-        # the waiting pairs' placements and scores, gathered once (most pairs wait) and
-        # kept for `unplaced_costs`
-        pw, ww = self._waiting_p, self._waiting_w = self.pp[waiting], self.score[waiting]
-        if len(waiting) == 0:
-            return best, pair
-        step = np.diff(pw)
-        if bool(np.all(step >= 0)):
-            rows = np.concatenate([[0], np.flatnonzero(step) + 1])
-            best[pw[rows]] = np.maximum.reduceat(ww, rows)
-        else:
-            np.maximum.at(best, pw, ww)
-        top = np.flatnonzero(ww == best[pw])[::-1]
-        pair[pw[top]] = waiting[top]
-        return best, pair
+        n_moves = np.zeros(npl, dtype=np.int64)
+        moves: list[I64] = []
+        for lo, hi, p0, p1, at in self._chunks():
+            placed = placed_v[pv[at]]
+            wait = np.logical_not(placed, out=self._wait[lo:hi])
+            move = placed & ~own[at]
+            if not self._all_usable:
+                usable = self.usable[at]
+                wait &= usable
+                move &= usable
+            starts = self._bounds[p0:p1] - lo
+            count = np.diff(self._bounds[p0 : p1 + 1])
+            mv = np.flatnonzero(move)
+            n_moves[p0:p1] = np.diff(np.searchsorted(mv, np.append(starts, hi - lo)))
+            moves.append(mv + lo if self._order is None else self._order[mv + lo])
+            ws = np.where(wait, w[at], _NO_SCORE)
+            rows = count > 0
+            top = np.full(p1 - p0, _NO_SCORE, dtype=np.int64)
+            top[rows] = np.maximum.reduceat(ws, starts[rows])
+            has = top > _NO_SCORE
+            if has.any():
+                hit = np.flatnonzero(ws == np.repeat(top, count))
+                first = hit[np.searchsorted(hit, starts[has])] + lo
+                pair[p0:p1][has] = first if self._order is None else self._order[first]
+                best[p0:p1] = top
+        self.anyone_waiting = bool(self._wait.any())
+        move = np.concatenate(moves) if moves else np.zeros(0, dtype=np.int64)
+        return move, n_moves, best, pair
 
     def _potentials(self, out_ptr: I64, out_edges: I64, start: NDArray[np.integer] | None) -> I64:
         """Feasible potentials: shortest distances from a virtual root joined to every
@@ -383,18 +404,28 @@ class ResidualNetwork:
         it is reached (one Dijkstra to S). UNREACHABLE and -1 where no pair can be used;
         0 and the own pair for placed volunteers."""
         to_source = self.to_source()
-        idx = self.waiting
-        at_p = to_source[self._waiting_p]
-        value = at_p - self._waiting_w
-        reach = at_p != UNREACHABLE
-        if not reach.all():
-            idx, value = idx[reach], value[reach]
-        vs = self.pv[idx]
-        cost = np.full(self.n_volunteers, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(cost, vs, value)
+        pv, w, order = self.pv, self.score, self._order
+        big = np.iinfo(np.int64).max
+        cost = np.full(self.n_volunteers, big, dtype=np.int64)
         best = np.full(self.n_volunteers, -1, dtype=np.int64)
-        hit = np.flatnonzero(value == cost[vs])[::-1]
-        best[vs[hit]] = idx[hit]
+        # two passes in steps: the least value per volunteer, then the first pair (in
+        # placement order) that reaches it
+        steps = self._chunks()
+        for find in (False, True):
+            for lo, hi, p0, p1, at in steps:
+                here = np.repeat(to_source[p0:p1], np.diff(self._bounds[p0 : p1 + 1]))
+                ok = self._wait[lo:hi] & (here != UNREACHABLE)
+                k = np.flatnonzero(ok)
+                if len(k) == 0:
+                    continue
+                vs = pv[at][k]
+                value = here[k] - w[at][k]
+                if not find:
+                    np.minimum.at(cost, vs, value)
+                    continue
+                j = np.flatnonzero((value == cost[vs]) & (best[vs] < 0))[::-1]
+                pos = k[j] + lo  # backwards: of a volunteer's hits, the first is written last
+                best[vs[j]] = pos if order is None else order[pos]
         cost[best < 0] = UNREACHABLE
         placed = self.at >= 0
         cost[placed] = 0
@@ -416,14 +447,18 @@ class ResidualNetwork:
         T -> Q (someone leaves another placement Q). So the answer is the distance to P
         from the nearest of those starts other than P, starting at the reduced cost of
         T -> start, with T's own edges out of the network (a path back through T closes
-        a second cycle instead of filling the slot). Open placements that hold nobody
-        who may move are no start: one run serves them all. For the others, each gets
-        a distinct half-sized subset of `m` runs (Sperner): in every run a start not in
-        its subset is a source and it is a target, so every other start is tried for it.
+        a second cycle instead of filling the slot). One run from every start prices
+        every P whose shortest path leaves from another start; the others are starts
+        whose nearest start is themselves, and `_repriced_without_self` prices them all
+        in one more run, on the few nodes their own start reaches first.
         """
         npl, S, T = self.n_placements, self.source, self.sink
         out = np.zeros(npl, dtype=np.int64)
         want = np.flatnonzero(self.open)
+        self._open_pred: dict[int, I64] = {}
+        """Per open placement: the predecessor tree its chain follows inside its own
+        cell (`_open_cell`); outside it, every chain follows the first run's tree."""
+        self._open_cell = np.full(self.n_nodes, -1, dtype=np.int64)
         if len(want) == 0:
             return out
         starts = np.flatnonzero(self.fill > 0)
@@ -431,38 +466,93 @@ class ResidualNetwork:
             starts = np.concatenate([starts, [S]])
         graph = self._rooted_without_sink_exits(starts)
         root = self.n_nodes
-        root_edges = slice(int(graph.indptr[root]), int(graph.indptr[root + 1]))
-        offsets = graph.data[root_edges].copy()
-        best = np.full(npl, np.inf)
-        self._open_pred: dict[int, I64] = {}
-        """Per open placement: the predecessor tree of the run that priced it best."""
-
-        def run(sources: B, targets: I64) -> None:
-            if not sources.any() or len(targets) == 0:
-                return
-            graph.data[root_edges] = np.where(sources, offsets, np.inf)
-            reduced, pred = self._dijkstra(graph, np.array([root]))
-            better = targets[reduced[targets] < best[targets]]
-            best[better] = reduced[better]
-            for p in better.tolist():
-                self._open_pred[p] = pred
-
-        also_start = self.fill[want] > 0
-        run(np.ones(len(starts), dtype=np.bool_), want[~also_start])
-        both = want[also_start]
-        position = np.full(self.n_nodes, -1, dtype=np.int64)
-        position[both] = np.arange(len(both))
-        member = _sperner_sets(len(both))  # len(both) x m
-        at = position[starts]
-        for j in range(member.shape[1]):
-            in_run = np.ones(len(starts), dtype=np.bool_)
-            in_run[at >= 0] = member[at[at >= 0], j]
-            run(in_run, both[~member[:, j]])
+        reduced, pred = self._dijkstra(graph, np.array([root]))
+        self._open_first = pred
+        best = reduced[want].copy()
+        origin = _origins(pred, root)
+        own = want[origin[want] == want]  # open starts priced by their own start
+        mine = np.ones(len(want), dtype=np.bool_)
+        pred_again = pred
+        if len(own):
+            offsets = np.full(self.n_nodes, np.inf)
+            offsets[starts] = graph.data[int(graph.indptr[root]) : int(graph.indptr[root + 1])]
+            again, pred_again = self._repriced_without_self(reduced, pred, origin, own, offsets)
+            mine = origin[want] != want
+            best[~mine] = again
+            self._open_cell = origin[: self.n_nodes]
+        for p, first in zip(want.tolist(), mine.tolist(), strict=True):
+            self._open_pred[p] = pred if first else pred_again
         pot = self.potential
-        finite = np.isfinite(best[want])
-        true = np.where(finite, best[want], 0).astype(np.int64) - pot[T] + pot[want]
+        finite = np.isfinite(best)
+        true = np.where(finite, best, 0).astype(np.int64) - pot[T] + pot[want]
         out[want] = np.where(finite, true, UNREACHABLE)
         return out
+
+    def _repriced_without_self(
+        self, reduced: F64, pred: I64, origin: I64, own: I64, offsets: F64
+    ) -> tuple[F64, I64]:
+        """For each start P of `own` (their shortest path from the root leaves by P
+        itself): the reduced distance to P from the nearest *other* start, and a
+        predecessor tree for all of them.
+
+        P's cell (the nodes whose shortest path leaves by P) is all that changes once P
+        is no start: every other node keeps its distance, by a path that avoids P. So a
+        path from another start enters P's cell last from a node outside it (at that
+        node's distance plus the edge), or leaves from a start inside it, and ends inside
+        the cell. The cells are disjoint: one run over them all, with those entries as
+        edges from a root, answers every P of `own` at once. The tree returned holds the
+        cells' nodes (a chain leaves P's cell by the first run's tree)."""
+        T, n = self.sink, self.n_nodes
+        in_own = np.zeros(n + 1, dtype=np.bool_)
+        in_own[own] = True
+        cell_of = np.where(origin >= 0, origin, n)  # n: no cell (the root's slot)
+        nodes = np.flatnonzero(in_own[cell_of[:n]])
+        k = len(nodes)
+        index = np.full(n, -1, dtype=np.int64)
+        index[nodes] = np.arange(k)
+        # the edges into the cells (the backward network: grouped by head)
+        g = self.backward
+        lo, hi = g.indptr[nodes], g.indptr[nodes + 1]
+        e = segment_ranges(lo, hi - lo)
+        head = np.repeat(nodes, hi - lo)
+        tail = g.indices[e].astype(np.int64)
+        w = g.data[e]
+        keep = tail != T  # T's edges are out of the network
+        inside = keep & (cell_of[tail] == cell_of[head])
+        enter = keep & ~inside & np.isfinite(reduced[tail])
+        # the cheapest entry of each cell node: from outside, or as a start (not P)
+        entry = np.where(nodes != cell_of[nodes], offsets[nodes], np.inf)
+        entry_from = np.full(k, n, dtype=np.int64)  # n: the root
+        via = reduced[tail[enter]] + w[enter]
+        at = index[head[enter]]
+        order = np.lexsort((tail[enter], via, at))  # per node: cheapest, lowest tail
+        at, via, frm = at[order], via[order], tail[enter][order]
+        first = np.ones(len(at), dtype=np.bool_)
+        first[1:] = at[1:] != at[:-1]
+        better = via[first] < entry[at[first]]
+        entry[at[first][better]] = via[first][better]
+        entry_from[at[first][better]] = frm[first][better]
+        # the cells' own edges by tail, and the root (k) before each entry
+        it, ih, iw = index[tail[inside]], index[head[inside]], w[inside]
+        reach = np.flatnonzero(np.isfinite(entry))
+        rows = np.concatenate([it, np.full(len(reach), k, dtype=np.int64)])
+        order = np.argsort(rows, kind="stable")
+        indptr = np.searchsorted(rows[order], np.arange(k + 2))
+        small = csr_matrix(
+            (
+                np.concatenate([iw, entry[reach]])[order],
+                np.concatenate([ih, reach])[order],
+                indptr,
+            ),
+            shape=(k + 1, k + 1),
+        )
+        dist, small_pred = self._dijkstra(small, np.array([k]))
+        # one tree for them all: inside the cells the small run's, else the first's
+        tree = np.asarray(pred, dtype=np.int64).copy()
+        sp = np.asarray(small_pred[:k], dtype=np.int64)
+        inner = np.concatenate([nodes, [-1]])[np.where(sp >= 0, np.minimum(sp, k), k)]
+        tree[nodes] = np.where(sp == k, entry_from, inner)
+        return dist[index[own]], tree
 
     def _rooted_without_sink_exits(self, starts: I64) -> csr_matrix:
         """The forward network without T's edges, plus a root (the last node) with an
@@ -531,13 +621,15 @@ class ResidualNetwork:
         back: who comes to `p` and from where, then who fills their place, until a slot
         is simply left open or someone unplaced comes in. `Hop.frm` None: the volunteer
         was unplaced."""
-        pred = self._open_pred.get(p)
-        if pred is None:
+        tree = self._open_pred.get(p)
+        if tree is None:
             return []
+        first, cell = self._open_first, self._open_cell
         hops: list[Hop] = []
         node = p
         while len(hops) < self.n_nodes:
-            prev = int(pred[node])
+            # inside p's own cell the tree that priced it without itself, then the first
+            prev = int((tree if cell[node] == p else first)[node])
             if prev < 0 or prev >= self.n_nodes:  # the root: the chain starts here
                 break
             edge = self.tight_edge(prev, node)
@@ -563,24 +655,18 @@ class ResidualNetwork:
         return int(cand[np.argmin(self.via[cand])])
 
 
-def _sperner_sets(n: int) -> NDArray[np.bool_]:
-    """`n` distinct subsets of {0..m-1}, all of size m // 2, with m as small as can be:
-    for any two, each has an element the other lacks. Row k = the k-th subset."""
-    m = 1
-    while math.comb(m, m // 2) < n:
-        m += 1
-    out = np.zeros((n, m), dtype=np.bool_)
-    k = m // 2
-    combo = list(range(k))
-    for row in range(n):
-        out[row, combo] = True
-        # next combination in lexicographic order
-        i = k - 1
-        while i >= 0 and combo[i] == m - k + i:
-            i -= 1
-        if i < 0:
+def _origins(pred: NDArray[np.integer], root: int) -> I64:
+    """Per node of a shortest-path tree from `root`: the node its path leaves the root
+    by (itself for the root's children), -1 where unreached (by pointer jumping)."""
+    n = len(pred)
+    up = np.asarray(pred, dtype=np.int64).copy()
+    idx = np.arange(n, dtype=np.int64)
+    top = (up == root) | (up < 0)
+    up[top] = idx[top]
+    while True:
+        nxt = up[up]
+        if np.array_equal(nxt, up):
             break
-        combo[i] += 1
-        for j in range(i + 1, k):
-            combo[j] = combo[j - 1] + 1
-    return out
+        up = nxt
+    up[(pred < 0) & (idx != root) | (idx == root)] = -1
+    return up

@@ -14,21 +14,30 @@ from typing import Literal
 from volmatch.matching.prepared import Prepared, Progress, Solution, prepare
 from volmatch.matching.pure import needs_rules, solve_pure
 from volmatch.matching.stable import solve_stable, stability_audit
+from volmatch.matching.stop import Stop, StopWatch
 from volmatch.matching.to_result import build_result
 from volmatch.models import Result, Round
 
 
-def solve_prepared(prep: Prepared) -> Solution:
-    """Solve a prepared round the way its policy asks (pure, with rules, or stable)."""
+def solve_prepared(prep: Prepared, stop: Stop | None = None) -> Solution:
+    """Solve a prepared round the way its policy asks (pure, with rules, or stable).
+    `stop` says when to give up (`matching.stop`): then `Stopped` is raised. The rules'
+    solver stops within a fraction of a second; the flow of a pure round and the
+    deferred acceptance of a stable one are single steps, looked at before and after."""
+    watch = StopWatch(stop)
+    watch.check()
     policy = prep.compiled.round.policy
     if policy.mode == "stable":
-        return solve_stable(prep)
-    if not needs_rules(prep):
-        return solve_pure(prep)
-    # CP-SAT's module pulls in pandas, most of a second: only rounds with rules pay for it.
-    from volmatch.matching.rules import solve_with_rules
+        sol = solve_stable(prep)
+    elif not needs_rules(prep):
+        sol = solve_pure(prep)
+    else:
+        # CP-SAT's module pulls in pandas, most of a second: only rounds with rules pay.
+        from volmatch.matching.rules import solve_with_rules
 
-    return solve_with_rules(prep)
+        sol = solve_with_rules(prep, watch)
+    watch.check()
+    return sol
 
 
 def solve_round(
@@ -40,6 +49,7 @@ def solve_round(
     audit: bool = False,
     reserves: int = 0,
     keep: Callable[[Prepared, Solution], None] | None = None,
+    stop: Stop | None = None,
 ) -> Result:
     """Run one matching round; `mode` and `time_limit_s` override the policy's.
 
@@ -48,7 +58,9 @@ def solve_round(
     of that many volunteers, with their costs, under `reserves` (`docs/lifecycle.md`).
     Raises `InfeasibleRound` when the coordinator's locks cannot all hold. `keep` is
     handed the prepared round and its solution once the result is built (a service keeps
-    them for explanations and advice instead of preparing the round again).
+    them for explanations and advice instead of preparing the round again). `stop`
+    (`matching.stop`) is looked at as each stage starts and throughout the solve:
+    once it says stop, `Stopped` is raised and there is no result.
     """
     policy = r.policy
     if mode is not None and mode != policy.mode:
@@ -57,17 +69,32 @@ def solve_round(
         policy = policy.model_copy(update={"time_limit_s": time_limit_s})
     if policy is not r.policy:
         r = r.model_copy(update={"policy": policy})
-    prep = prepare(r, progress)
-    if progress:
-        progress("solve")
+    watch = StopWatch(stop)
+    staged = _stoppable(progress, watch) if stop is not None else progress
+    prep = prepare(r, staged)
+    if staged:
+        staged("solve")
     t0 = time.perf_counter()
-    sol = solve_prepared(prep)
+    sol = solve_prepared(prep, stop)
     prep.timings["solve"] = time.perf_counter() - t0
     if audit:
         t0 = time.perf_counter()
         sol.extra["stability"] = stability_audit(prep, sol)
         prep.timings["audit"] = time.perf_counter() - t0
-    result = build_result(prep, sol, policy.mode, progress, reserves=reserves)
+    result = build_result(prep, sol, policy.mode, staged, reserves=reserves)
+    watch.check()
     if keep is not None:
         keep(prep, sol)
     return result
+
+
+def _stoppable(progress: Progress | None, watch: StopWatch) -> Progress:
+    """`progress`, which first raises `Stopped` once the watch says stop: every stage
+    of the round (compiling, eligibility, explanations ...) starts only if not."""
+
+    def staged(stage: str) -> None:
+        watch.check()
+        if progress is not None:
+            progress(stage)
+
+    return staged

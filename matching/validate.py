@@ -42,10 +42,9 @@ def pair_violations(r: Round, v: Volunteer, p: Placement) -> list[str]:
     dmin = max(v.min_months, p.min_months)
     if dmin > min(v.max_months, p.max_months):
         bad.append("length")
-    else:
-        s = max(p.start_earliest, v.available_from)
-        if s > p.start_latest or add_months(s, dmin) > v.available_until:
-            bad.append("dates")
+    s = max(p.start_earliest, v.available_from)
+    if s > p.start_latest or add_months(s, dmin) > v.available_until:
+        bad.append("dates")
     if p.country in v.excluded_countries or (
         r.policy.international_only and p.country == v.nationality
     ):
@@ -183,7 +182,16 @@ def rule_violations(r: Round, result: Result) -> list[str]:
             problems.append(f"the round spends {spent} of a budget of {b.total}")
     if r.previous:
         moved = [a for a in r.previous if at.get(a.volunteer) != a.placement]
-        if pol.max_moves is not None and len(moved) > pol.max_moves:
+        # a previous pair that breaks a hard rule now moves whatever the limit says
+        forced = sum(
+            1
+            for a in r.previous
+            if a.volunteer in vols
+            and a.placement in pls
+            and pair_violations(r, vols[a.volunteer], pls[a.placement])
+        )
+        limit = None if pol.max_moves is None else max(pol.max_moves, forced)
+        if limit is not None and len(moved) > limit:
             problems.append(f"{len(moved)} volunteers moved, more than max_moves {pol.max_moves}")
         problems += [
             f"frozen assignment {a.volunteer}->{a.placement} was moved"

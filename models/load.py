@@ -18,6 +18,7 @@ from pydantic_core import SchemaValidator, core_schema, from_json
 
 from volmatch.models.checks import cross_record_errors
 from volmatch.models.decode import UndecodableText, decode_text
+from volmatch.models.duplicate_keys import json_duplicate_keys, refuse_yaml_duplicate
 from volmatch.models.errors import ErrorItem, InvalidRound
 from volmatch.models.limits import (
     ID_PATTERN,
@@ -218,6 +219,11 @@ class _BoundedYamlLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            refuse_yaml_duplicate(node)
+        return super().construct_mapping(node, deep=deep)
 
     def get_single_node(self) -> Any:
         node = super().get_single_node()
@@ -467,11 +473,22 @@ def built_document(text: str) -> dict[str, Any] | None:
 
 
 def parse_text(
-    text: str, *, fmt: str = "auto", source: str = "round", long_lived: bool = False
+    text: str,
+    *,
+    fmt: str = "auto",
+    source: str = "round",
+    long_lived: bool = False,
+    unique_keys: bool = False,
 ) -> Round:
     """Parse JSON or YAML text (`fmt` = `json`, `yaml` or `auto`) into a `Round`.
-    `long_lived`: the round is kept until the process exits (see `_gc_paused`)."""
+    `long_lived`: the round is kept until the process exits (see `_gc_paused`).
+    `unique_keys`: a key repeated in one JSON object is an error (YAML is always
+    checked); set it for documents that people hand in (`models.duplicate_keys`)."""
     is_json = fmt == "json" or (fmt == "auto" and text.lstrip().startswith(("{", "[")))
+    if is_json and unique_keys:
+        repeated = json_duplicate_keys(text, "round", source)
+        if repeated:
+            raise InvalidRound(repeated)
     with _gc_paused(long_lived):
         built = built_document(text) if is_json else None
         if built is not None:
@@ -521,7 +538,7 @@ def load_round(path: str | Path, *, long_lived: bool = False) -> Round:
         if p.suffix.lower() in (".yaml", ".yml")
         else "auto"
     )
-    return parse_text(text, fmt=fmt, source=str(p), long_lived=long_lived)
+    return parse_text(text, fmt=fmt, source=str(p), long_lived=long_lived, unique_keys=True)
 
 
 def round_to_dict(r: Round) -> dict[str, Any]:

@@ -184,6 +184,9 @@ TEMPLATES: Final[dict[str, str]] = {
     "stable_holder_group": "{volunteer}: {group_parts}",
     # the rules solver's own reasons
     "solver": "{text}",
+    # a backfill proposal (after the match)
+    "declined_offer": "declined the offer at {placement}, or let it expire",
+    "withdrawn_by_host": "withdrawn by the host",
     # one pair of `volmatch explain`
     "pair_assigned": "assigned here",
     "pair_tie": "not chosen: an equally good round places this volunteer here",

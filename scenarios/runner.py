@@ -13,20 +13,29 @@ The variants then run on any `concurrent.futures.Executor`:
 
 Every path runs the same function on the same inputs, so results are equal whatever ran
 them (the tests check it on a Dask `LocalCluster`).
+
+A run told to stop (`stop`, as `matching.stop`: a planner cancelled it) raises
+`Stopped` within a fraction of a second, with no comparison: the solve in this process
+stops mid-search, variants not yet started are cancelled, and those running in the
+local pool's processes stop too (they watch an event the pool shares). Variants
+already running on another executor (Dask) cannot be reached: they finish there and
+their results are dropped.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
 from volmatch.matching import Prepared, prepare
 from volmatch.matching.lifecycle import apply_outcomes, with_outcome_kpis
 from volmatch.matching.solve import solve_prepared as solve_prepared_core
+from volmatch.matching.stop import STOP_POLL_S, Stop, Stopped
 from volmatch.matching.to_result import build_result
 from volmatch.models import InfeasibleRound, Result, Round
 from volmatch.models.lifecycle import Outcome
@@ -62,17 +71,18 @@ class BaseBundle:
     """Earlier deployments' outcomes: their planner KPIs are added to every result."""
 
 
-def solve_prepared(prep: Prepared) -> Result:
+def solve_prepared(prep: Prepared, stop: Stop | None = None) -> Result:
     """Solve a prepared round exactly as `matching.solve_round` solves the round."""
     r = prep.compiled.round
     t0 = time.perf_counter()
-    sol = solve_prepared_core(prep)
+    sol = solve_prepared_core(prep, stop)
     prep.timings["solve"] = time.perf_counter() - t0
     return build_result(prep, sol, r.policy.mode)
 
 
-def run_variant(bundle: BaseBundle, variant: Variant) -> dict[str, Any]:
-    """Apply, prepare, solve and summarise one variant; never raises for a bad variant."""
+def run_variant(bundle: BaseBundle, variant: Variant, stop: Stop | None = None) -> dict[str, Any]:
+    """Apply, prepare, solve and summarise one variant; never raises for a bad variant
+    (`Stopped` once `stop` says stop)."""
     t0 = time.perf_counter()
     try:
         r = apply_variant(bundle.prep.compiled.round, variant, bundle.scenario_seed)
@@ -81,9 +91,11 @@ def run_variant(bundle: BaseBundle, variant: Variant) -> dict[str, Any]:
     t_apply = time.perf_counter() - t0
     try:
         prep, reuse = prepare_variant(bundle.prep, r)
-        result = with_outcome_kpis(solve_prepared(prep), r, bundle.outcomes)
+        result = with_outcome_kpis(solve_prepared(prep, stop), r, bundle.outcomes)
     except InfeasibleRound as exc:
         return failed(variant.name, "infeasible", [str(c) for c in exc.conflicts])
+    except Stopped:
+        raise  # the run was stopped: not a broken variant
     except Exception as exc:  # a batch of 50 should survive one broken variant
         return failed(variant.name, "error", [f"{type(exc).__name__}: {exc}"])
     if result.status == "infeasible":
@@ -93,17 +105,19 @@ def run_variant(bundle: BaseBundle, variant: Variant) -> dict[str, Any]:
     return out
 
 
-_INSTALLED: dict[int, BaseBundle] = {}
-"""The base bundle of this worker process, installed once by the pool initializer so that
-each variant task carries only the variant."""
+_INSTALLED: dict[int, tuple[BaseBundle, Stop]] = {}
+"""The base bundle of this worker process and the run's stop signal, installed once by
+the pool initializer so that each variant task carries only the variant."""
 
 
-def _install(bundle: BaseBundle) -> None:
-    _INSTALLED[os.getpid()] = bundle
+def _install(bundle: BaseBundle, stopping: Any) -> None:
+    """`stopping`: the run's `multiprocessing.Event`, set when the run is stopped."""
+    _INSTALLED[os.getpid()] = (bundle, stopping.is_set)
 
 
 def _run_installed(variant: Variant) -> dict[str, Any]:
-    return run_variant(_INSTALLED[os.getpid()], variant)
+    bundle, stop = _INSTALLED[os.getpid()]
+    return run_variant(bundle, variant, stop)
 
 
 def _is_dask(executor: Executor) -> bool:
@@ -132,6 +146,21 @@ def _describe(v: Variant) -> dict[str, Any]:
     }
 
 
+def _as_completed(
+    futures: Iterable[Future[dict[str, Any]]], stop: Stop | None
+) -> Iterable[Future[dict[str, Any]]]:
+    """The futures as they complete, `Stopped` raised within `STOP_POLL_S` of `stop`
+    saying stop."""
+    pending = set(futures)
+    while pending:
+        if stop is not None and stop():
+            raise Stopped
+        done, pending = wait(
+            pending, timeout=None if stop is None else STOP_POLL_S, return_when=FIRST_COMPLETED
+        )
+        yield from done
+
+
 def run_scenario(
     base: Round,
     scenario: Scenario,
@@ -140,6 +169,7 @@ def run_scenario(
     workers: int = 1,
     progress: Progress | None = None,
     outcomes: Iterable[Outcome] = (),
+    stop: Stop | None = None,
 ) -> Comparison:
     """Solve the base and every variant and compare them (a pure function of its inputs
     apart from timings: the service calls it with a stored round).
@@ -153,6 +183,8 @@ def run_scenario(
     and forbidden entries), and their planner KPIs (`host_reliability`,
     `placed_host_reliability` where `policy.host_reliability_kpi` is on) are added to the
     base's and every variant's.
+
+    `stop` (`matching.stop`) stops the run: `Stopped` is raised (see the module's notes).
     """
     check_scenario(scenario)
     outs = tuple(outcomes)
@@ -163,7 +195,7 @@ def run_scenario(
     base_prep = prepare(base)
     base_result: Result | None
     try:
-        base_result = with_outcome_kpis(solve_prepared(base_prep), base, outs)
+        base_result = with_outcome_kpis(solve_prepared(base_prep, stop), base, outs)
         base_summary = summarise("base", base_prep, base_result, BaseFacts({}, {}), "full")
         base_summary["moves"], base_summary["moves_count"] = [], {}
     except InfeasibleRound as exc:
@@ -177,17 +209,18 @@ def run_scenario(
     results: dict[str, dict[str, Any]] = {}
     if executor is None and workers <= 1:
         for i, v in enumerate(scenario.variants, start=2):
-            results[v.name] = run_variant(bundle, v)
+            results[v.name] = run_variant(bundle, v, stop)
             if progress:
                 progress(i, total, v.name)
     else:
         own: ProcessPoolExecutor | None = None
+        stopping = multiprocessing.Event()
         futures: dict[Future[dict[str, Any]], str] = {}
         if executor is None:
             own = ProcessPoolExecutor(
                 max_workers=min(workers, len(scenario.variants)),
                 initializer=_install,
-                initargs=(bundle,),
+                initargs=(bundle, stopping),
             )
             for v in scenario.variants:
                 futures[own.submit(_run_installed, v)] = v.name
@@ -199,10 +232,15 @@ def run_scenario(
             for v in scenario.variants:
                 futures[executor.submit(run_variant, arg, v)] = v.name
         try:
-            for done, fut in enumerate(as_completed(futures), start=2):
+            for done, fut in enumerate(_as_completed(futures, stop), start=2):
                 results[futures[fut]] = fut.result()
                 if progress:
                     progress(done, total, futures[fut])
+        except BaseException:
+            stopping.set()  # the pool's running variants stop too
+            for fut in futures:
+                fut.cancel()
+            raise
         finally:
             if own is not None:
                 own.shutdown(cancel_futures=True)

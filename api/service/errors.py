@@ -181,7 +181,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        items = [e.as_dict() for e in request_errors(exc.errors(), exc.body)]
+        # A parameter read by a route and by one of its dependencies is checked by both:
+        # its error is said once.
+        items = [e.as_dict() for e in dict.fromkeys(request_errors(exc.errors(), exc.body))]
         return JSONResponse(_body(f"invalid request: {len(items)} error(s)", errors=items), 422)
 
     @app.exception_handler(StarletteHTTPException)

@@ -28,10 +28,12 @@ from sqlalchemy.orm import Session
 
 from volmatch.api.service import scenario_runs
 from volmatch.api.service.db import Database
+from volmatch.api.service.heartbeat import Held, beat
 from volmatch.api.service.logs import get_logger, job_id
 from volmatch.api.service.privacy import erased_since, scrub_ids
 from volmatch.api.service.settings import Settings
 from volmatch.api.service.tables import Job, ResultRow, RoundRow, utcnow
+from volmatch.matching.stop import Stopped
 from volmatch.models import InfeasibleRound, InvalidRound, Result, Round, parse_round
 
 log = get_logger("jobs")
@@ -201,18 +203,23 @@ class Worker:
             raise Cancelled
         return True
 
-    def _heartbeat(self, claim: Claim, stop: threading.Event, lost: threading.Event) -> None:
+    def _cancel_requested(self, claim: Claim) -> bool:
+        """Whether the round was cancelled (a read: the heartbeat looks often)."""
+        with self.db.read() as session:
+            return bool(
+                session.scalar(select(Job.cancel_requested).where(Job.round_id == claim.round_id))
+            )
+
+    def _heartbeat(self, claim: Claim, done: threading.Event, held: Held) -> None:
         job_id.set(claim.round_id)
-        while not stop.wait(self.settings.heartbeat_s):
+
+        def renew() -> bool:
             try:
-                if not self._renew(claim):
-                    lost.set()
-                    return
+                return self._renew(claim)
             except Cancelled:
-                lost.set()
-                return
-            except Exception as exc:  # a database hiccup: try again at the next beat
-                log.warning("heartbeat failed", extra={"exc_type": type(exc).__name__})
+                return False  # (`beat` then sees the cancel itself)
+
+        beat(self.settings, renew, lambda: self._cancel_requested(claim), done, held)
 
     # -- solving ----------------------------------------------------------------------
 
@@ -259,11 +266,12 @@ class Worker:
         with self.db.read() as session:
             row = session.get(RoundRow, claim.round_id)
             document = row.document if row is not None else None
-        stop, lost = threading.Event(), threading.Event()
-        beat = threading.Thread(
-            target=self._heartbeat, args=(claim, stop, lost), daemon=True, name="heartbeat"
+        done, held = threading.Event(), Held()
+        lost = held.lost
+        heart = threading.Thread(
+            target=self._heartbeat, args=(claim, done, held), daemon=True, name="heartbeat"
         )
-        beat.start()
+        heart.start()
         stages: list[str] = []
         best: dict[str, Any] = {"best_objective": None, "bound": None, "gap": None}
         last_incumbent = [float("-inf")]
@@ -273,6 +281,8 @@ class Worker:
             # {"stage": "solve", "objective": 123, "bound": 130}: kept as best/bound/gap.
             if lost.is_set():
                 raise LeaseLost
+            if held.cancelled.is_set():
+                raise Cancelled
             if isinstance(event, Mapping):
                 stage = str(event.get("stage", stages[-1] if stages else "solve"))
                 if event.get("objective") is not None:
@@ -305,14 +315,16 @@ class Worker:
                 if not self._renew(claim, doc):
                     raise LeaseLost
             if delay:
-                self._test_delay(lost)
+                self._test_delay(held)
 
         try:
             if document is None:
                 raise LeaseLost
             r = parse_round(document)
             kept: list[tuple[Any, Any]] = []
-            result = solve_round(r, progress=progress, keep=lambda *pair: kept.append(pair))
+            result = solve_round(
+                r, progress=progress, keep=lambda *pair: kept.append(pair), stop=held.stop
+            )
             if r.policy.host_reliability_kpi:
                 result = self._with_outcome_kpis(r, result)
             self._finish(
@@ -324,8 +336,13 @@ class Worker:
                 stages=stages,
                 prepared=kept[0] if kept else None,
             )
-        except Cancelled:
-            self._finish(claim, "cancelled", started=started)
+        except (Cancelled, Stopped):
+            if held.cancelled.is_set() or not held.lost.is_set():
+                # stopped mid-solve (or at a stage) by the cancel: the job's row says so
+                self._finish(claim, "cancelled", started=started)
+                log.info("round cancelled; solve stopped", extra={"worker": self.name})
+            else:
+                log.warning("lease lost; solve stopped", extra={"worker": self.name})
         except LeaseLost:
             log.warning("lease lost; result dropped", extra={"worker": self.name})
         except InfeasibleRound as exc:
@@ -366,14 +383,16 @@ class Worker:
                 },
             )
         finally:
-            stop.set()
-            beat.join(timeout=self.settings.heartbeat_s + 5)
+            done.set()
+            heart.join(timeout=self.settings.heartbeat_s + 5)
 
-    def _test_delay(self, lost: threading.Event) -> None:
+    def _test_delay(self, held: Held) -> None:
         end = time.monotonic() + self.settings.worker_test_delay_s
         while time.monotonic() < end:
-            if lost.wait(0.05):
+            if held.lost.wait(0.05):
                 raise LeaseLost
+            if held.cancelled.is_set():
+                raise Cancelled
 
     def _finish(
         self,

@@ -1,7 +1,8 @@
-"""Request plumbing as one ASGI middleware: request ids, the body limit (413), `OPTIONS`,
-`HEAD` (as GET without the body) and the `Allow` header, the last-resort 500, and one
-access-log line per request (ids, no personal data). Idempotency keys are handled per
-route, after authentication (`idempotency.py`).
+"""Request plumbing as one ASGI middleware: request ids, the body limit (413), JSON
+bodies that repeat a key (422), `OPTIONS`, `HEAD` (as GET without the body) and the
+`Allow` header, the last-resort 500, and one access-log line per request (ids, no
+personal data). Idempotency keys are handled per route, after authentication
+(`idempotency.py`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ import time
 import uuid
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from volmatch.api.service.logs import get_logger, request_id
+from volmatch.models import ErrorItem
+from volmatch.models.duplicate_keys import json_duplicate_keys
 
 _LINK_SECRET = re.compile(r"(/offers/ol_[0-9a-f]{16}_|/sign-in/link/)[^/?]+")
 """A volunteer's personal link and a one-time sign-in link carry their secret in the
@@ -24,6 +28,9 @@ path: logged masked."""
 log = get_logger("http")
 _RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+_PARSED_INLINE = 64_000
+"""Bytes of JSON body checked on the event loop (well under a millisecond); larger ones
+in a thread, so that other requests are not held."""
 
 
 def _json(status: int, doc: dict[str, Any]) -> tuple[int, bytes]:
@@ -79,6 +86,14 @@ def _headers_only(send: Send) -> Send:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     return head
+
+
+async def _repeated_keys(body: bytes) -> list[ErrorItem]:
+    """Keys repeated in one object of a JSON body (`models.duplicate_keys`): a large
+    body is parsed off the event loop."""
+    if len(body) < _PARSED_INLINE:
+        return json_duplicate_keys(body, "body", "body")
+    return await run_in_threadpool(json_duplicate_keys, body, "body", "body")
 
 
 class ServiceMiddleware:
@@ -202,6 +217,15 @@ class ServiceMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        if headers.get("content-type", "").split(";")[0].strip() == "application/json":
+            repeated = await _repeated_keys(body)
+            if repeated:
+                doc = {
+                    "detail": f"invalid request: {len(repeated)} error(s)",
+                    "errors": [e.as_dict() for e in repeated],
+                }
+                await self._respond(send, *_json(422, doc), "application/json")
+                return
         sent = False
 
         async def replay() -> Message:

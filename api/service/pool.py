@@ -119,7 +119,8 @@ def read_pool(filename: str, data: bytes) -> Round:
             text = decode_text(data)
         except UndecodableText as exc:
             raise _bad_file(name, f"cannot read it: {exc}") from None
-        return parse_text(text, fmt="json" if suffix == ".json" else "yaml", source=name)
+        fmt = "json" if suffix == ".json" else "yaml"
+        return parse_text(text, fmt=fmt, source=name, unique_keys=True)
     raise _bad_file(
         name, "send a workbook (.xlsx), a zip of CSV files, or a JSON or YAML round document"
     )

@@ -10,9 +10,10 @@ from the start; after `max_attempts` such losses the run fails, saying so. Any p
 API process reads the row (`read_run`, and `progress_events` as server-sent events).
 
 `cancel` ends a queued or running run at once (status `cancelled`, its event stream
-ends): a queued run is never claimed, and a running one fails the worker's next lease
-renewal (the fencing's `status == "running"`), so the worker drops its work at the next
-variant solved or heartbeat and stores nothing.
+ends): a queued run is never claimed, and the worker of a running one sees the cancel
+within `cancel_poll_s` (`heartbeat`), stops the variant it is solving mid-search
+(`matching.stop`) and stores nothing (the fencing's `status == "running"` would refuse
+it anyway).
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from volmatch.api.service.db import Database
+from volmatch.api.service.heartbeat import Held, beat
 from volmatch.api.service.logs import get_logger
 from volmatch.api.service.queries import lock_row
 from volmatch.api.service.settings import Settings
 from volmatch.api.service.state_events import state_events
 from volmatch.api.service.tables import RoundRow, ScenarioRun, utcnow
+from volmatch.matching.stop import Stopped
 from volmatch.models import parse_round
 from volmatch.scenarios.model import Scenario, ScenarioError, parse_scenario
 
@@ -304,31 +307,36 @@ def run_one(db: Database, settings: Settings, worker: str, run_id: str | None = 
     if document is None:
         _finish(db, c, status="failed", error={"errors": ["the round is no longer stored"]})
         return True
-    stop, lost = threading.Event(), threading.Event()
+    finished, held = threading.Event(), Held()
 
-    def beat() -> None:
-        while not stop.wait(settings.heartbeat_s):
-            try:
-                if not _renew(db, settings, c):
-                    lost.set()
-                    return
-            except Exception as exc:  # a database hiccup: try again at the next beat
-                log.warning("scenario heartbeat failed", extra={"exc_type": type(exc).__name__})
+    def cancelled() -> bool:
+        with db.read() as s:
+            return s.scalar(select(ScenarioRun.status).where(ScenarioRun.id == c.run_id)) == (
+                "cancelled"
+            )
 
     def progress(done: int, total: int, name: str) -> None:
-        if lost.is_set() or not _renew(
+        if held.stop() or not _renew(
             db, settings, c, progress={"done": done, "total": total, "name": name}
         ):
             raise _LeaseLost
 
-    heart = threading.Thread(target=beat, daemon=True, name=f"scenario-beat-{c.run_id[:8]}")
+    heart = threading.Thread(
+        target=beat,
+        args=(settings, lambda: _renew(db, settings, c), cancelled, finished, held),
+        daemon=True,
+        name=f"scenario-beat-{c.run_id[:8]}",
+    )
     heart.start()
     try:
-        cmp = run_scenario(parse_round(document), scenario_of(round_id, stored), progress=progress)
-    except _LeaseLost:
-        with db.read() as s:
-            now_status = s.scalar(select(ScenarioRun.status).where(ScenarioRun.id == c.run_id))
-        if now_status == "cancelled":
+        cmp = run_scenario(
+            parse_round(document),
+            scenario_of(round_id, stored),
+            progress=progress,
+            stop=held.stop,
+        )
+    except (_LeaseLost, Stopped):
+        if cancelled():
             log.info("scenario run cancelled; stopped", extra={"run": c.run_id})
         else:
             log.warning("scenario run lease lost; result dropped", extra={"run": c.run_id})
@@ -355,7 +363,7 @@ def run_one(db: Database, settings: Settings, worker: str, run_id: str | None = 
             progress={"done": total, "total": total, "name": ""},
         )
     finally:
-        stop.set()
+        finished.set()
         heart.join(timeout=settings.heartbeat_s + 5)
     return True
 

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     )
     heartbeat_s: float = Field(5.0, gt=0, description="How often a worker renews its lease.")
     poll_s: float = Field(0.5, gt=0, description="How often an idle worker looks for jobs.")
+    cancel_poll_s: float = Field(
+        0.5,
+        gt=0,
+        description="How often a worker solving a round or a scenario run looks whether it was "
+        "cancelled (a read of its row): a cancel stops the solve within about this.",
+    )
     results_watch_s: float = Field(
         2.0,
         ge=0,

@@ -13,11 +13,19 @@ from volmatch.matching.constraints.base import IntP, Penalty, RuleContext
 from volmatch.models import Policy
 
 
-def moves_hold(kept: Any, n_previous: int, policy: Policy) -> Any:
-    """At most `max_moves` of the `n_previous` previous assignments move (the policy
-    must set the limit): `kept` counts those kept."""
+def move_limit(policy: Policy, forced: int) -> int:
+    """How many previous assignments may change: `max_moves` (the policy must set it), or
+    the `forced` ones where they are more. A previous pair that breaks a hard rule now
+    changes whatever the limit says; it counts, and the limit still keeps every other
+    previous pair instead of being dropped for the round."""
     assert policy.max_moves is not None
-    return kept >= n_previous - policy.max_moves
+    return max(policy.max_moves, forced)
+
+
+def moves_hold(kept: Any, n_previous: int, policy: Policy, forced: int = 0) -> Any:
+    """At most `move_limit` of the `n_previous` previous assignments move, `forced` of
+    them because their pair is no longer eligible: `kept` counts those kept."""
+    return kept >= n_previous - move_limit(policy, forced)
 
 
 def breaches(prev_pair: dict[int, int], picked: IntP, policy: Policy) -> bool:
@@ -26,7 +34,8 @@ def breaches(prev_pair: dict[int, int], picked: IntP, policy: Policy) -> bool:
     if policy.max_moves is None or not prev_pair:
         return False
     prev = np.array([i for i in prev_pair.values() if i >= 0], dtype=np.intp)
-    return not moves_hold(int(np.isin(prev, picked).sum()), len(prev_pair), policy)
+    kept = int(np.isin(prev, picked).sum())
+    return not moves_hold(kept, len(prev_pair), policy, len(prev_pair) - len(prev))
 
 
 def add_moves(ctx: RuleContext, prev_at: dict[int, int]) -> list[Penalty]:
@@ -45,9 +54,9 @@ def add_moves(ctx: RuleContext, prev_at: dict[int, int]) -> list[Penalty]:
     moved = len(prev_at) - cp_model.LinearExpr.sum(kept) if kept else len(prev_at)
     limit = ctx.policy.max_moves
     if limit is not None:
-        m.add(moves_hold(cp_model.LinearExpr.sum(kept), len(prev_at), ctx.policy)).only_enforce_if(
-            ctx.on("max_moves")
-        )
+        m.add(
+            moves_hold(cp_model.LinearExpr.sum(kept), len(prev_at), ctx.policy, forced)
+        ).only_enforce_if(ctx.on("max_moves"))
     ctx.notes["forced_moves"] = forced
     if ctx.policy.move_cost == 0 or not kept:
         return []

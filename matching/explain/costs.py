@@ -243,81 +243,102 @@ def unplaced_reasons(
         return out
     # the sentences of the many are assembled from each chain's pieces of text, made
     # once per placement and kind: the same as `text_of`, a tenth of the time. The
-    # volunteers go by (placement, tie or not), each run in one comprehension.
-    order = np.lexsort((cv_a > 0, p_a))
-    vis, which = vis[order], which.reshape(-1)[order]
-    cv_a, p_a, s_a = cv_a[order], p_a[order], s_a[order]
-    key = p_a * 2 + (cv_a > 0)
-    cut = np.flatnonzero(key[1:] != key[:-1]) + 1
-    lo_l = np.concatenate([[0], cut]).tolist()
-    hi_l = np.concatenate([cut, [len(vis)]]).tolist()
-    vi_l, h_l, cv_l, s_l = vis.tolist(), which.tolist(), cv_a.tolist(), s_a.tolist()
-    vid_l = [vids[vi] for vi in vi_l]
-    hr_l = [heads_r[h] for h in h_l]
-    ht_l = [heads_t[h] for h in h_l]
+    # volunteers go by kind (tie or not), each kind in one comprehension that reads its
+    # (placement, kind)'s pieces by index.
+    tie = cv_a == 0
+    key = p_a * 2 + ~tie
+    kinds_at, group = np.unique(key, return_inverse=True)
+    group = group.reshape(-1)
     tie_text, tie_parts = text_of(pr.tie_break), [pr.tie_break]
-    new = tuple.__new__  # `Explained(...)` without its Python-level constructor
-    for lo, hi in zip(lo_l, hi_l, strict=True):
-        p = int(p_a[lo])
+    pieces: list[tuple[object, ...]] = []
+    for k in kinds_at.tolist():
+        p = k >> 1
         hops, said = pr.chain_of(p)
         pid = pids[p]
-        at = zip(vi_l[lo:hi], vid_l[lo:hi], s_l[lo:hi], hr_l[lo:hi], ht_l[lo:hi], strict=True)
-        if cv_l[lo] == 0:
-            t0, t1, t2 = _pieces("tie", placement=pid, hop_parts=said, tie_break_parts=tie_text)
-            out.update(
-                {
-                    vi: new(
-                        Explained,
-                        (
-                            0,
-                            p,
-                            [
-                                hr,
-                                {
-                                    "code": "tie",
-                                    "params": {
-                                        "volunteer": vid,
-                                        "placement": pid,
-                                        "score": score,
-                                        "hop_parts": hops,
-                                        "tie_break_parts": tie_parts,
-                                    },
-                                },
-                            ],
-                            [ht, f"{t0}{vid}{t1}{score}{t2}"],
-                        ),
-                    )
-                    for vi, vid, score, hr, ht in at
-                }
-            )
+        if k & 1:
+            pieces.append((p, pid, hops, *_pieces("costs", placement=pid, hop_parts=said)))
         else:
-            t0, t1, t2, t3 = _pieces("costs", placement=pid, hop_parts=said)
-            out.update(
-                {
-                    vi: new(
-                        Explained,
-                        (
-                            cv,
-                            p,
-                            [
-                                hr,
-                                {
-                                    "code": "costs",
-                                    "params": {
-                                        "volunteer": vid,
-                                        "cost": cv,
-                                        "placement": pid,
-                                        "score": score,
-                                        "hop_parts": hops,
-                                    },
-                                },
-                            ],
-                            [ht, f"{t0}{vid}{t1}{cv}{t2}{score}{t3}"],
-                        ),
-                    )
-                    for (vi, vid, score, hr, ht), cv in zip(at, cv_l[lo:hi], strict=True)
-                }
+            pieces.append(
+                (
+                    p,
+                    pid,
+                    hops,
+                    *_pieces("tie", placement=pid, hop_parts=said, tie_break_parts=tie_text),
+                )
             )
+    which = which.reshape(-1)
+    new = tuple.__new__  # `Explained(...)` without its Python-level constructor
+    at = np.flatnonzero(tie)
+    out.update(
+        {
+            vi: new(
+                Explained,
+                (
+                    0,
+                    p,
+                    [
+                        hr,
+                        {
+                            "code": "tie",
+                            "params": {
+                                "volunteer": vid,
+                                "placement": pid,
+                                "score": score,
+                                "hop_parts": hops,
+                                "tie_break_parts": tie_parts,
+                            },
+                        },
+                    ],
+                    [ht, f"{t0}{vid}{t1}{score}{t2}"],
+                ),
+            )
+            for vi, vid, score, hr, ht, (p, pid, hops, t0, t1, t2) in zip(
+                vis[at].tolist(),
+                [vids[vi] for vi in vis[at].tolist()],
+                s_a[at].tolist(),
+                [heads_r[h] for h in which[at].tolist()],
+                [heads_t[h] for h in which[at].tolist()],
+                [pieces[g] for g in group[at].tolist()],
+                strict=True,
+            )
+        }
+    )
+    at = np.flatnonzero(~tie)
+    out.update(
+        {
+            vi: new(
+                Explained,
+                (
+                    cv,
+                    p,
+                    [
+                        hr,
+                        {
+                            "code": "costs",
+                            "params": {
+                                "volunteer": vid,
+                                "cost": cv,
+                                "placement": pid,
+                                "score": score,
+                                "hop_parts": hops,
+                            },
+                        },
+                    ],
+                    [ht, f"{t0}{vid}{t1}{cv}{t2}{score}{t3}"],
+                ),
+            )
+            for vi, vid, cv, score, hr, ht, (p, pid, hops, t0, t1, t2, t3) in zip(
+                vis[at].tolist(),
+                [vids[vi] for vi in vis[at].tolist()],
+                cv_a[at].tolist(),
+                s_a[at].tolist(),
+                [heads_r[h] for h in which[at].tolist()],
+                [heads_t[h] for h in which[at].tolist()],
+                [pieces[g] for g in group[at].tolist()],
+                strict=True,
+            )
+        }
+    )
     return out
 
 

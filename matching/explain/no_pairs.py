@@ -49,8 +49,8 @@ def volunteers_without_pairs(c: CompiledRound, vis: Sequence[int]) -> dict[int, 
     """Why no placement accepts each of these volunteers (who have no eligible pair).
 
     The rule tables of many volunteers are built at once (`volunteer_rule_failures`), in
-    batches; the two closest placements are those with the fewest failed rules, as
-    `np.argpartition` picks them.
+    batches; the two closest placements are those with the fewest failed rules (the
+    first of equals).
     """
     npl = c.n_placements
     out: dict[int, list[Reason]] = {}
@@ -90,14 +90,14 @@ def _volunteer_batch(
     fails = volunteer_rule_failures(c, vs)
     counts = {r: x.tolist() for r, x in fails.counts().items()}
     n_fail = fails.n_fail()
-    if npl > k:
-        near = np.argpartition(n_fail, k - 1, axis=1)[:, :k]
-    else:
-        near = np.broadcast_to(np.arange(npl, dtype=np.int64), (len(vs), npl))
-    # each row's picks by (failed rules, index)
-    key = np.take_along_axis(n_fail, near, axis=1) * npl + near
-    near = np.sort(key, axis=1) % npl
-    rows = np.repeat(np.arange(len(vs), dtype=np.int64), k)
+    # each row's k picks by (failed rules, index): the first least, k times, each
+    # struck off once picked
+    near = np.empty((len(vs), k), dtype=np.int64)
+    rows = np.arange(len(vs), dtype=np.int64)
+    for j in range(k):
+        near[:, j] = n_fail.argmin(axis=1)
+        n_fail[rows, near[:, j]] = np.iinfo(n_fail.dtype).max
+    rows = np.repeat(rows, k)
     passed = {r: x.tolist() for r, x in fails.passes(rows, near.ravel()).items()}
     near_l = near.tolist()
     out: dict[int, list[Reason]] = {}

@@ -22,6 +22,7 @@ from volmatch.matching.previous import pair_index
 from volmatch.matching.to_result import build_result
 from volmatch.models import OpenSlot, Result, UnmatchedVolunteer
 from volmatch.models.lifecycle import BackfillProposal
+from volmatch.models.reasons import part, text_of
 
 
 def backfill_document(
@@ -80,14 +81,18 @@ def backfill_document(
         if u.volunteer not in down
         else UnmatchedVolunteer(
             volunteer=u.volunteer,
-            reasons=[f"declined the offer at {down[u.volunteer]}, or let it expire"],
+            reasons=[text_of(why := part("declined_offer", placement=down[u.volunteer]))],
+            details=[why],
         )
         for u in result.unmatched_volunteers
     ]
+    withdrawn = part("withdrawn_by_host")
     open_slots = [
         o
         if o.placement not in gone
-        else OpenSlot(placement=o.placement, open=o.open, reasons=["withdrawn by the host"])
+        else OpenSlot(
+            placement=o.placement, open=o.open, reasons=[text_of(withdrawn)], details=[withdrawn]
+        )
         for o in result.open_slots
     ]
     return proposal, result.model_copy(

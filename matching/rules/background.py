@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from volmatch.matching.prepared import Prepared
 from volmatch.matching.rules.bound import Relaxation, relaxation
+from volmatch.matching.stop import NO_STOP, StopWatch
 from volmatch.models import Policy
 
 CHILD_FLOWS = 5
@@ -38,11 +39,17 @@ BACKGROUND_PAIRS = 100_000
 
 class Pending:
     """A relaxation being computed: `first()` and `result()` wait for it, `cancel()`
-    drops it."""
+    drops it. A wait raises `Stopped` once `watch` says stop (the caller cancels)."""
 
-    def __init__(self, args: tuple[Any, ...], done: Relaxation | None = None) -> None:
+    def __init__(
+        self,
+        args: tuple[Any, ...],
+        done: Relaxation | None = None,
+        watch: StopWatch = NO_STOP,
+    ) -> None:
         self._args = args
         self._done = done
+        self._watch = watch
         self._child: Any = None
         self._receive: Connection | None = None
         self._reader: threading.Thread | None = None
@@ -97,9 +104,12 @@ class Pending:
                 self._arrived.notify_all()
 
     def _wait(self, ready: Callable[[], bool], deadline: float | None) -> None:
-        with self._arrived:
-            wait = None if deadline is None else max(0.0, deadline - time.perf_counter())
-            self._arrived.wait_for(lambda: ready() or self._ended, timeout=wait)
+        def came(timeout: float | None) -> bool:
+            with self._arrived:
+                return self._arrived.wait_for(lambda: ready() or self._ended, timeout=timeout)
+
+        wait = None if deadline is None else max(0.0, deadline - time.perf_counter())
+        self._watch.wait(came, wait)
 
     def first(self, deadline: float | None = None) -> Relaxation | None:
         """The first relaxation found (None if none by `deadline`); the child goes on."""
@@ -142,7 +152,9 @@ class Pending:
                 finished = self._complete
             self.cancel()
         if deadline is None and not finished:
-            best = relaxation(*self._args)  # the child failed: compute it here
+            # the child failed: compute it here
+            prep, policy, locked, prev_pairs, n_previous = self._args
+            best = relaxation(prep, policy, locked, prev_pairs, n_previous, watch=self._watch)
         self._done = best
         return best
 
@@ -170,13 +182,15 @@ def relaxation_later(
     locked: NDArray[np.intp],
     prev_pairs: NDArray[np.intp],
     n_previous: int,
+    watch: StopWatch = NO_STOP,
 ) -> Pending:
     """Start `relaxation`; the returned `Pending` waits for it.
 
     Its flows hold the interpreter's lock for seconds on large rounds, while the
     search that follows uses one core: on a fork-capable system the flows run in a
     child process on the other core. Elsewhere, or if the child fails, `result()`
-    computes it in process."""
+    computes it in process. Waits for it raise `Stopped` once `watch` says stop, as
+    does the relaxation computed here."""
     args = (prep, policy, locked, prev_pairs, n_previous)
     if len(prep.pairs) < BACKGROUND_PAIRS:
         # small rounds: the placement-by-placement bound costs a fraction of a second;
@@ -186,9 +200,16 @@ def relaxation_later(
         flows_until = now + FLOWS_SHARE * policy.time_limit_s
         return Pending(
             args,
-            relaxation(*args, decompose=True, decompose_until=until, flows_until=flows_until),
+            relaxation(
+                *args,
+                decompose=True,
+                decompose_until=until,
+                flows_until=flows_until,
+                watch=watch,
+            ),
+            watch,
         )
-    pending = Pending(args)
+    pending = Pending(args, watch=watch)
     pending.start()
     return pending
 

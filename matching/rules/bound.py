@@ -32,6 +32,7 @@ from volmatch.matching.rules.decompose import (
     usable_mask,
 )
 from volmatch.matching.rules.network import SCALE, layered_flow
+from volmatch.matching.stop import NO_STOP, StopWatch
 from volmatch.models import Policy
 
 
@@ -154,6 +155,7 @@ def relaxation(
     decompose_until: float | None = None,
     groups: bool = True,
     flows_until: float | None = None,
+    watch: StopWatch = NO_STOP,
 ) -> Relaxation:
     """The tightest bound a few flows find (by default fewer on large rounds, where
     each flow costs seconds; a count, not a time, so that the result does not depend on
@@ -161,7 +163,8 @@ def relaxation(
     comes. `decompose_until` (a perf_counter() value) ends the placement-by-placement
     bound early, `flows_until` the flows after the first (so that a tight time limit
     is kept; every flow's bound is valid). `groups=False` leaves the groups' reach out
-    of the flows (the bound of the round without its groups)."""
+    of the flows (the bound of the round without its groups). Raises `Stopped` between
+    two flows or steps once `watch` says stop."""
     if max_flows is None:
         max_flows = _default_flows(len(prep.pairs))
     dual = _Dual.of(prep, policy, locked, prev_pairs, n_previous, groups)
@@ -173,14 +176,17 @@ def relaxation(
         # the placement-by-placement bound moves the multiplier itself, towards the
         # budget: one flow (the start, and the bound without the gender rule) will do
         max_flows, start_at_zero = 1, False
-    best, flows = _multiplier_search(dual, layer, max_flows, start_at_zero, report, flows_until)
+    best, flows = _multiplier_search(
+        dual, layer, max_flows, start_at_zero, report, flows_until, watch
+    )
     start: NDArray[np.intp] | None = None
     if decompose and per_placement(policy):
         # per placement, the gender rule counted exactly (matching.rules.decompose)
         best, start = _decomposition_restarts(
-            dual, prev_pairs, n_previous, best, flows, decompose_until, report
+            dual, prev_pairs, n_previous, best, flows, decompose_until, report, watch
         )
     if layer == "gender" and not _past(flows_until):
+        watch.check()
         # the stand-in can pay out at placements holding one volunteer: the network
         # without it (nationality caps, when set) may be the tighter one
         value, chosen, _ = dual(best.lam, "nationality")
@@ -207,6 +213,7 @@ def _multiplier_search(
     start_at_zero: bool,
     report: Callable[[Relaxation], None] | None,
     until: float | None = None,
+    watch: StopWatch = NO_STOP,
 ) -> tuple[_Best, int]:
     """Bisection on the budget's multiplier, `max_flows` flows at most; returns the
     best bound and the flows solved. `start_at_zero=False` skips the flow without the
@@ -218,6 +225,7 @@ def _multiplier_search(
     best: _Best | None = None
     flows = 0
     while True:
+        watch.check()
         value, chosen, spent = dual(lam, layer)
         flows += 1
         if best is None or value < best.value:
@@ -245,6 +253,7 @@ def _decomposition_restarts(
     flows: int,
     until: float | None,
     report: Callable[[Relaxation], None] | None,
+    watch: StopWatch = NO_STOP,
 ) -> tuple[_Best, NDArray[np.intp] | None]:
     """The placement-by-placement bound from the flows' multiplier and then from
     each of `RESTARTS` times it (without a budget there is no multiplier to vary, and
@@ -267,6 +276,7 @@ def _decomposition_restarts(
             balance_budget=True,
             locked=dual.locked,
         ):
+            watch.check()
             if step.bound < best.value:
                 best = _Best(step.bound, best.chosen, best.lam)
                 start = step.chosen
@@ -316,6 +326,7 @@ def priced_start(
     near: float | None = None,
     until: float | None = None,
     max_flows: int = PRICED_FLOWS,
+    watch: StopWatch = NO_STOP,
 ) -> PricedStart | None:
     """The Lagrangian primal side of a budget round: the multiplier where the priced
     flow's spending crosses the budget, found by interpolation on the spending
@@ -325,7 +336,8 @@ def priced_start(
     scores first, or windows of a dozen placements, trade money only locally, while the
     priced flow weighs every pair's score against its cost at once (budget50 at
     10,000 x 2,000: the repair of the flow just over the budget starts 0.01% from the
-    bound, the greedy of the bound's first flow 3.7%). None without a budget."""
+    bound, the greedy of the bound's first flow 3.7%). None without a budget. Raises `Stopped`
+    between two flows once `watch` says stop."""
     dual = _Dual.of(prep, policy, locked, prev_pairs, n_previous)
     top = dual.highest_multiplier()
     b = policy.budget
@@ -341,6 +353,7 @@ def priced_start(
     under: NDArray[np.intp] | None = None
     flows = 0
     while True:
+        watch.check()
         value, chosen, spent = dual(lam, layer)
         flows += 1
         bound = value if bound is None else min(bound, value)

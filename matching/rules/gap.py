@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from volmatch.matching.prepared import Prepared
 from volmatch.matching.rules.bound import relaxation
 from volmatch.matching.rules.report import rules_active
+from volmatch.matching.stop import NO_STOP, StopWatch
 from volmatch.models import Policy
 
 GAP_FLOWS = 2
@@ -49,15 +50,19 @@ def bound_moves(
     prev_pairs: NDArray[np.intp],
     n_previous: int,
     until: float | None = None,
+    watch: StopWatch = NO_STOP,
 ) -> dict[str, Any]:
     """Per rule the bound keeps, how far its flows' bound rises when that rule is
     relaxed; the rule of the largest rise (`rule`, None when nothing moved it), and the
     rules in force the bound leaves out (`left_out`). Rules not reached by `until` (a
-    perf_counter() value: the solve's time limit) are listed in `unmeasured`."""
+    perf_counter() value: the solve's time limit) are listed in `unmeasured`. Raises
+    `Stopped` between two flows once `watch` says stop."""
     active = set(rules_active(prep))
     if len(locked):
         active.add("locked")
-    base = relaxation(prep, policy, locked, prev_pairs, n_previous, max_flows=GAP_FLOWS).bound
+    base = relaxation(
+        prep, policy, locked, prev_pairs, n_previous, max_flows=GAP_FLOWS, watch=watch
+    ).bound
     moves: dict[str, int] = {}
     unmeasured: list[str] = []
     none = np.zeros(0, dtype=np.intp)
@@ -77,7 +82,14 @@ def bound_moves(
         else:
             relaxed = policy.model_copy(update={_FIELD[rule]: None})
         got = relaxation(
-            prep, relaxed, lock, prev_pairs, n_previous, max_flows=GAP_FLOWS, groups=groups
+            prep,
+            relaxed,
+            lock,
+            prev_pairs,
+            n_previous,
+            max_flows=GAP_FLOWS,
+            groups=groups,
+            watch=watch,
         ).bound
         moves[rule] = max(0, got - base)
     # the move cost is in the flows' weights; the move limit is not

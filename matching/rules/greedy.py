@@ -13,6 +13,10 @@ from volmatch.matching.prepared import Prepared
 from volmatch.matching.rules.setup import RulesSetup, best_first
 from volmatch.models import Policy
 
+STOP_EVERY = 1024
+"""Pairs inserted between two looks at the stop signal (a look costs a function call;
+a thousand insertions take about a millisecond)."""
+
 
 def greedy_start(
     prep: Prepared, setup: RulesSetup, policy: Policy, skip: frozenset[str]
@@ -85,6 +89,7 @@ class Greedy:
         n = len(mp)
         pv, pp = pairs.v[mp], pairs.p[mp]
         rank, locked = _insertion_ranks(prep, setup, skip, policy)
+        self.watch = setup.watch
         self.order: list[int] = best_first(rank, scores.total[mp]).tolist()
         self.rank: list[int] = rank.tolist()
         self.locked: set[int] = set(locked.tolist())
@@ -170,7 +175,10 @@ class Greedy:
     def run(self) -> NDArray[np.bool_]:
         """Insert the pairs in order; returns which modelled pairs were chosen."""
         later: list[int] = []
-        for i in self.order:
+        watch = self.watch
+        for k, i in enumerate(self.order):
+            if k % STOP_EVERY == 0:
+                watch.check()
             v = self.pv[i]
             if self.placed[v]:
                 continue

@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from volmatch.matching.prepared import Prepared
 from volmatch.matching.rules.evaluate import Evaluator
+from volmatch.matching.stop import Stop
 from volmatch.models import Policy
 
 IntP = NDArray[np.intp]
@@ -120,12 +121,14 @@ def run_moves(
     rounds: int = 1,
     until: float | None = None,
     counts: dict[str, int] | None = None,
+    stop: Stop | None = None,
 ) -> tuple[IntP, list[int], int]:
     """Apply the improving moves `propose` offers, first come first kept (each tried on
     the assignment as the moves before it left it), `rounds` passes at most (a pass
     with no gain ends it), none tried after `until` (a perf_counter() value); the moves
-    offered are added to `counts["offered"]`. Returns the assignment, its tier values
-    and the moves kept."""
+    offered are added to `counts["offered"]`; none tried once `stop` says stop (the
+    caller raises `Stopped`). Returns the assignment, its tier values and the moves
+    kept."""
     current = picked
     vals = local.ev.values(current) if values is None else values
     kept = 0
@@ -135,6 +138,8 @@ def run_moves(
             break
         for move in propose(local, local.view(current)):
             if until is not None and time.perf_counter() >= until:
+                break
+            if stop is not None and stop():
                 break
             if counts is not None:
                 counts["offered"] = counts.get("offered", 0) + 1

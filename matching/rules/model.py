@@ -31,6 +31,7 @@ from volmatch.matching.constraints.base import PairVars, Penalty, RuleContext
 from volmatch.matching.prepared import Prepared
 from volmatch.matching.rules.objective import tier_names
 from volmatch.matching.rules.setup import RulesSetup
+from volmatch.matching.stop import NO_STOP, StopWatch
 from volmatch.models import Policy
 
 PORTFOLIO_WORKERS = 8
@@ -145,6 +146,7 @@ def hint_everything(
     start: NDArray[np.bool_],
     policy: Policy,
     most_seconds: float | None = None,
+    watch: StopWatch = NO_STOP,
 ) -> cp_model.CpSolver | None:
     """Hint every variable of the model, not just the pairs: CP-SAT only starts from a
     hint it can complete, and completing the rules' helper variables is itself a search.
@@ -167,7 +169,7 @@ def hint_everything(
     s.parameters.max_time_in_seconds = seconds
     s.parameters.random_seed = policy.seed
     model.clear_hints()  # type: ignore[no-untyped-call]
-    if s.solve(probe) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    if solve_watched(s, probe, watch) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         set_hint(model, list(s.response_proto.solution)[: len(model.proto.variables)])
         return s
     # one proto write, not a call per variable (thousands of them)
@@ -183,6 +185,16 @@ def set_hint(model: cp_model.CpModel, values: list[int]) -> None:
     hint = model.proto.solution_hint
     hint.vars.extend(range(len(values)))
     hint.values.extend(values)
+
+
+def solve_watched(
+    solver: cp_model.CpSolver, model: cp_model.CpModel, watch: StopWatch
+) -> cp_model.CpSolverStatus:
+    """`solver.solve(model)`, its search stopped and `Stopped` raised within
+    `matching.stop.STOP_POLL_S` of `watch` saying stop (the time limit alone would
+    hold a cancelled round for the rest of it)."""
+    with watch.during(solver.stop_search):
+        return solver.solve(model)
 
 
 def cpsat_solver(policy: Policy, seconds: float, presolve: bool = True) -> cp_model.CpSolver:

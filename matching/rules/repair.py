@@ -157,8 +157,7 @@ def _restore_previous(
     missing = np.setdiff1d(prev, picked)
     missing = missing[np.argsort(-score[missing], kind="stable")]
     kept = set(np.intersect1d(prev, picked).tolist())
-    assert policy.max_moves is not None
-    need = len(prev_pair) - policy.max_moves - len(kept)
+    need = len(prev_pair) - moves.move_limit(policy, len(prev_pair) - len(prev)) - len(kept)
     by_volunteer = {int(pairs.v[i]): i for i in picked.tolist()}
     at: dict[int, set[int]] = {}
     for i in picked.tolist():

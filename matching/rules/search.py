@@ -25,6 +25,7 @@ from volmatch.matching.rules.local import Local, Move, View, run_moves
 from volmatch.matching.rules.nationality_exchanges import nationality_moves
 from volmatch.matching.rules.neighbourhoods import Neighbourhoods, Window, guided_groups, seeds
 from volmatch.matching.rules.objective import tier_names
+from volmatch.matching.stop import NO_STOP, StopWatch
 from volmatch.models import Policy
 
 IntP = NDArray[np.intp]
@@ -92,6 +93,7 @@ def improve(
     guide: IntP | None = None,
     fresh_guide: Callable[[], IntP | None] | None = None,
     fresh_start: Callable[[IntP], IntP | None] | None = None,
+    watch: StopWatch = NO_STOP,
 ) -> tuple[IntP, dict[str, int], dict[str, object]]:
     """Improve `picked` window by window until `deadline` (a perf_counter() value).
 
@@ -104,12 +106,14 @@ def improve(
     `fresh_guide` may offer a newer one when those are done; `fresh_start` repairs
     the first guide that comes when the search began without one, and that repair
     replaces the assignment when it is better (`FRESH_STARTS`). Returns the new
-    assignment, the floors and statistics.
+    assignment, the floors and statistics; raises `Stopped` between two windows (or
+    local moves) once `watch` says stop.
     """
     search = _Search(
         prep, policy, picked, locked, prev_pair, solve_window, floors, guide, fresh_guide
     )
     search.fresh_start = fresh_start
+    search.watch = watch
     start = time.perf_counter()
     names = search.names
     for k, name in enumerate(names):
@@ -191,6 +195,7 @@ class _Search:
         self.locked = np.asarray(locked, dtype=np.intp)
         self._local: Local | None = None
         self.fresh_start: Callable[[IntP], IntP | None] | None = None
+        self.watch: StopWatch = NO_STOP
         self.fresh_starts = 0
         # the local neighbourhoods of the rules this round has
         self.hoods: list[tuple[str, LocalHood]] = []
@@ -209,6 +214,7 @@ class _Search:
         if last and self.guide is not None:
             tier.guided = self._guided_windows(self.guide)
         while time.perf_counter() < until - STOP_MARGIN and tier.stale < self.stale_limit:
+            self.watch.check()
             if last:
                 self._fresh_start(tier)
             if tier.stale >= tier.switched + STALL_WINDOWS:
@@ -285,8 +291,16 @@ class _Search:
         for name, hood in self.hoods:
             counts: dict[str, int] = {}
             picked, values, kept = run_moves(
-                self.local, self.current, hood, self.values, LOCAL_PASSES, until, counts
+                self.local,
+                self.current,
+                hood,
+                self.values,
+                LOCAL_PASSES,
+                until,
+                counts,
+                self.watch.stopped,
             )
+            self.watch.check()
             self.stats[f"{name}_offered"] = self.stats.get(f"{name}_offered", 0) + counts.get(
                 "offered", 0
             )

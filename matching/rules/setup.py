@@ -18,6 +18,7 @@ from volmatch.matching.previous import pair_index, previous_pairs
 from volmatch.matching.pure import has_groups, solve_pure
 from volmatch.matching.rules.background import Pending, relaxation_later
 from volmatch.matching.rules.bound import Relaxation, per_placement
+from volmatch.matching.stop import NO_STOP, StopWatch
 from volmatch.models import Conflict, InfeasibleRound, Policy
 
 IntP = NDArray[np.intp]
@@ -78,6 +79,8 @@ class RulesSetup:
     stages: dict[str, float] = field(default_factory=dict)
     """Seconds each part of the solve took (set-up, search, bound and report): where
     the time went, for the result's `solver` stats."""
+    watch: StopWatch = NO_STOP
+    """The solve's stop signal, looked at by every part of it (`matching.stop`)."""
 
     def seconds_left(self, policy: Policy, share: float = FINISH_SHARE) -> float:
         """Seconds until `share` of the time limit is spent (0 when it is), counted
@@ -177,10 +180,11 @@ def best_first(by: NDArray[np.integer], score: NDArray[np.int64]) -> NDArray[np.
     return np.argsort(key, kind="stable").astype(np.intp)
 
 
-def set_up(prep: Prepared, started: float) -> RulesSetup:
+def set_up(prep: Prepared, started: float, watch: StopWatch = NO_STOP) -> RulesSetup:
     """Check the locks, start the relaxation, solve the pure round and choose the
     search's start and the pairs the model holds. `started`: perf_counter() when the
-    round's solve began (its preparation included)."""
+    round's solve began (its preparation included). Raises `Stopped` once `watch`
+    says stop, the relaxation's child process ended."""
     c, r = prep.compiled, prep.compiled.round
     stages: dict[str, float] = {}
     t = time.perf_counter()
@@ -192,23 +196,25 @@ def set_up(prep: Prepared, started: float) -> RulesSetup:
     # flow below and the search
     args = (prep, r.policy, locked, prev_idx, len(r.previous))
     same = _relaxation_is_pure(prep, r.policy, locked, len(r.previous))
-    relax_wait = Pending(args) if same else relaxation_later(*args)
+    relax_wait = Pending(args, watch=watch) if same else relaxation_later(*args, watch=watch)
     t = _lap(stages, "setup_relaxation", t)
     try:
         pure = solve_pure(prep)
+        watch.check()
+        if same:
+            # the relaxation's network would be this flow's: not solved twice
+            relax_wait = Pending(args, Relaxation(pure.objective, pure.chosen, 0.0, 0), watch)
+        t = _lap(stages, "setup_pure_flow", t)
+        if len(prep.pairs) <= FULL_MODEL_PAIRS:
+            hint, guide, must = _small_start(relax_wait, pure.chosen, locked, prev_idx)
+            other = None
+        else:
+            hint, guide, other = _large_start(prep, relax_wait, pure.chosen, started, stages)
+            must = [pure.chosen, hint, locked, prev_idx] + ([] if other is None else [other])
     except BaseException:
+        # (a stop or a failure before the solve holds the relaxation: its child ends)
         relax_wait.cancel()
         raise
-    if same:
-        # the relaxation's network would be this flow's: not solved twice
-        relax_wait = Pending(args, Relaxation(pure.objective, pure.chosen, 0.0, 0))
-    t = _lap(stages, "setup_pure_flow", t)
-    if len(prep.pairs) <= FULL_MODEL_PAIRS:
-        hint, guide, must = _small_start(relax_wait, pure.chosen, locked, prev_idx)
-        other = None
-    else:
-        hint, guide, other = _large_start(prep, relax_wait, pure.chosen, started, stages)
-        must = [pure.chosen, hint, locked, prev_idx] + ([] if other is None else [other])
     t = _lap(stages, "setup_start", t)
     if relax_wait.first_seconds is not None:
         # when the bound's first flow came, counted from the child's start (beside
@@ -228,6 +234,7 @@ def set_up(prep: Prepared, started: float) -> RulesSetup:
         guide,
         other_hint=other,
         stages=stages,
+        watch=watch,
     )
 
 

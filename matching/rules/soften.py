@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from ortools.sat.python import cp_model
 
 from volmatch.matching.prepared import Prepared
-from volmatch.matching.rules.model import RulesModel, build_model, cpsat_solver
+from volmatch.matching.rules.model import RulesModel, build_model, cpsat_solver, solve_watched
 from volmatch.matching.rules.report import rules_active
 from volmatch.matching.rules.setup import RulesSetup
 from volmatch.matching.rules.tiers import solve_tiers
@@ -60,7 +60,7 @@ def _diagnose(prep: Prepared, setup: RulesSetup, policy: Policy) -> list[Conflic
     seconds = setup.clamp(min(MAX_CHECK_SECONDS, policy.time_limit_s), policy)
     model.add_assumptions(list(lits.values()))
     solver = cpsat_solver(policy, seconds)
-    solver.solve(model)
+    solve_watched(solver, model, setup.watch)
     found = [i for i in solver.sufficient_assumptions_for_infeasibility() if i in named]
     if not found:
         return [Conflict(rule="rules", message="the rules cannot all hold")]
@@ -106,7 +106,7 @@ def _minimal(
         model.clear_assumptions()
         model.add_assumptions(trial)
         seconds = setup.clamp(min(MAX_CHECK_SECONDS, policy.time_limit_s), policy)
-        status = cpsat_solver(policy, seconds).solve(model)
+        status = solve_watched(cpsat_solver(policy, seconds), model, setup.watch)
         checks += 1
         if status == cp_model.INFEASIBLE:
             kept = trial
@@ -178,7 +178,10 @@ def _feasible(
     built = build_model(prep, setup, policy, skip)
     seconds = max(MIN_CHECK_SECONDS, min(MAX_CHECK_SECONDS, CHECK_SHARE * policy.time_limit_s))
     solver = cpsat_solver(policy, setup.clamp(seconds, policy))
-    return solver.solve(built.ctx.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    return solve_watched(solver, built.ctx.model, setup.watch) in (
+        cp_model.OPTIMAL,
+        cp_model.FEASIBLE,
+    )
 
 
 def soften(

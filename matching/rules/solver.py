@@ -35,16 +35,19 @@ from volmatch.matching.rules.report import (
 from volmatch.matching.rules.setup import BOUND_SHARE, RulesSetup, set_up
 from volmatch.matching.rules.soften import relaxed_policy, soften
 from volmatch.matching.rules.tiers import solve_tiers
+from volmatch.matching.stop import NO_STOP, StopWatch
 from volmatch.models import Conflict, Policy
 
 
-def solve_with_rules(prep: Prepared) -> Solution:
-    """Solve a round whose policy adds rules beyond the hard ones."""
+def solve_with_rules(prep: Prepared, watch: StopWatch = NO_STOP) -> Solution:
+    """Solve a round whose policy adds rules beyond the hard ones. Raises `Stopped`
+    (`matching.stop`) within a fraction of a second of `watch` saying stop, the
+    bound's child process ended."""
     # the time limit counts the round's preparation too (seconds on the largest
     # rounds): the shares of the time limit are of the whole solve
     t0 = time.perf_counter()
     policy = prep.compiled.round.policy
-    setup = set_up(prep, t0 - sum(prep.timings.values()))
+    setup = set_up(prep, t0 - sum(prep.timings.values()), watch)
     setup.stages["setup"] = time.perf_counter() - t0
     try:
         return _solve_set_up(prep, setup, policy, t0)
@@ -124,6 +127,7 @@ def _solve_set_up(prep: Prepared, setup: RulesSetup, policy: Policy, t0: float) 
                 prev_idx,
                 len(prep.compiled.round.previous),
                 until=time.perf_counter() + setup.seconds_left(policy),
+                watch=setup.watch,
             )
     extra["volunteer_reasons"] = group_reasons(prep, built)
     if prep.compiled.round.previous:

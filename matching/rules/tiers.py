@@ -22,9 +22,11 @@ from volmatch.matching.rules.model import (
     cpsat_solver,
     hint_everything,
     set_hint,
+    solve_watched,
 )
 from volmatch.matching.rules.setup import CPSAT_SHARE, RulesSetup
 from volmatch.matching.rules.windows import solve_by_windows
+from volmatch.matching.stop import StopWatch
 from volmatch.models import Policy
 
 MIN_CPSAT_SECONDS = 1.0
@@ -96,8 +98,10 @@ def solve_tiers(
     # whatever the floors above, the solve keeps to the time limit
     budget = setup.clamp(budget, policy)
     until = time.perf_counter() + budget
-    hint_everything(built.ctx.model, built.ctx.vars, start, policy, setup.clamp(budget, policy))
-    return _tier_by_tier(built, policy, until, full, start, mp)
+    hint_everything(
+        built.ctx.model, built.ctx.vars, start, policy, setup.clamp(budget, policy), setup.watch
+    )
+    return _tier_by_tier(built, policy, until, full, start, mp, setup.watch)
 
 
 def _better_start(
@@ -143,6 +147,7 @@ def _priced_start(
         len(prep.compiled.round.previous),
         near=None if relax is None else relax.multiplier,
         until=until,
+        watch=setup.watch,
     )
     if priced is None:
         return picked
@@ -170,6 +175,7 @@ def _tier_by_tier(
     full: bool,
     start: NDArray[np.bool_],
     mp: NDArray[np.intp],
+    watch: StopWatch,
 ) -> Tiered:
     """Maximise each tier in turn, each kept (within the tolerance) for the next, all of
     them by `until` (a perf_counter() value)."""
@@ -184,7 +190,7 @@ def _tier_by_tier(
         left = max(0.0, until - time.perf_counter())
         share = max(left / (len(built.tiers) - k), min(MIN_TIER_SECONDS, left))
         solver = cpsat_solver(policy, share, presolve=full)
-        status = solver.solve(model)
+        status = solve_watched(solver, model, watch)
         if status == cp_model.INFEASIBLE:
             return Tiered(None, built, values, False)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

@@ -14,11 +14,17 @@ from ortools.sat.python import cp_model
 from volmatch.matching.constraints import budget
 from volmatch.matching.constraints.base import PairVars, RuleContext
 from volmatch.matching.constraints.groups import unplaceable_groups
+from volmatch.matching.constraints.moves import move_limit
 from volmatch.matching.prepared import Prepared
 from volmatch.matching.rules.bound import per_placement
 from volmatch.matching.rules.evaluate import Evaluator
 from volmatch.matching.rules.greedy import greedy_start
-from volmatch.matching.rules.model import RulesModel, build_model, hint_everything
+from volmatch.matching.rules.model import (
+    RulesModel,
+    build_model,
+    hint_everything,
+    solve_watched,
+)
 from volmatch.matching.rules.neighbourhoods import Window
 from volmatch.matching.rules.objective import tier_names
 from volmatch.matching.rules.search import improve
@@ -59,6 +65,7 @@ def solve_by_windows(
         guide=setup.guide,
         fresh_guide=late.guide if setup.guide is None else setup.fresh_guide,
         fresh_start=late.start if offer else None,
+        watch=setup.watch,
     )
     ev = Evaluator(prep, policy, setup.prev_pair)
     values: dict[str, Any] = {
@@ -186,7 +193,8 @@ def _window_scope(
         moved = sum(
             1 for v, i in setup.prev_pair.items() if not in_window[v] and (i < 0 or not current[i])
         )
-        update["max_moves"] = policy.max_moves - moved
+        forced = sum(1 for i in setup.prev_pair.values() if i < 0)
+        update["max_moves"] = move_limit(policy, forced) - moved
     local = policy.model_copy(update=update) if update else policy
     return held[keep], _Local(local, prev_local, counted)
 
@@ -224,7 +232,7 @@ class _WindowSolver:
         exprs: dict[str, Any] = dict(built.tiers)
         if name not in exprs:
             return None
-        now = hint_everything(model, pv, np.isin(mp, win.current), policy)
+        now = hint_everything(model, pv, np.isin(mp, win.current), policy, watch=self.setup.watch)
         if now is None:
             return None
         # Tiers before this one: no worse than now. Constants the window leaves out
@@ -240,7 +248,7 @@ class _WindowSolver:
         # have. An effort, not a time: a window gives the same answer on any machine.
         s.parameters.max_deterministic_time = WINDOW_EFFORT
         s.parameters.random_seed = policy.seed
-        status = s.solve(model)
+        status = solve_watched(s, model, self.setup.watch)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
         chosen = pv.value(s)

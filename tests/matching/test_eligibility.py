@@ -198,7 +198,7 @@ def test_batched_rule_tables_equal_the_per_volunteer_ones_and_the_validator(
     fails = volunteer_rule_failures(c, vis)
     counts = fails.counts()
     n_fail = fails.n_fail()
-    assert n_fail.dtype == np.int64 and list(counts) == list(RULES)
+    assert n_fail.dtype == np.uint8 and list(counts) == list(RULES)
     rows = np.repeat(np.arange(len(vis)), c.n_placements)
     pis = np.tile(np.arange(c.n_placements), len(vis))
     passes = fails.passes(rows, pis)

@@ -41,8 +41,12 @@ LangQuery = Annotated[
         "is ignored); else the cookie, else Accept-Language.",
     ),
 ]
-MAX_FORM_BYTES = 8_000
-"""A reply form is three short fields; anything longer is refused."""
+MAX_TEXT = 2000
+"""Characters of the volunteer's note (the page's textarea says the same)."""
+MAX_FORM_BYTES = MAX_TEXT * 4 * 3 + 1_000
+"""A reply form is a note of up to MAX_TEXT characters, each up to 4 bytes of UTF-8 and
+each byte sent as %XX (a note in Nepali or Chinese is 9 bytes a character), and two
+short fields; anything longer is refused."""
 REASON_LABELS = page.REASON_LABELS
 """The decline reasons a volunteer may pick (a host's decline and no reply are not theirs)."""
 
@@ -108,7 +112,7 @@ def offer_page(
                         "properties": {
                             "answer": {"type": "string", "enum": ["accept", "decline"]},
                             "reason": {"type": "string"},
-                            "text": {"type": "string", "maxLength": 2000},
+                            "text": {"type": "string", "maxLength": MAX_TEXT},
                         },
                     }
                 }
@@ -140,7 +144,7 @@ def offer_answer(
             token,
             choice,
             reason=None if reason is None else DeclineReason(reason).value,
-            text=text[:2000],
+            text=text[:MAX_TEXT],
         )
     except links.LinkRefused as exc:
         session.rollback()

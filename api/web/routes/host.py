@@ -101,10 +101,11 @@ def field_label(name: str, _: Callable[[str], str]) -> str:
     }.get(name, name or _("the need"))
 
 
-def held_back(doc: dict[str, Any]) -> list[tuple[str, int]]:
+def held_back(doc: dict[str, Any], count: str = "only") -> list[tuple[str, int]]:
     """Per hard rule that alone keeps someone out, how many (most first, then the
-    contract's order): who would qualify were that rule alone relaxed."""
-    rules = [(rule, int(c["only"])) for rule, c in doc["rules"].items() if c["only"] > 0]
+    contract's order): who would qualify were that rule alone relaxed. With
+    `count="fail"`: per rule, how many fail it (alone or with others)."""
+    rules = [(rule, int(c[count])) for rule, c in doc["rules"].items() if c[count] > 0]
     order = list(doc["rules"])
     return sorted(rules, key=lambda g: (-g[1], order.index(g[0])))
 
@@ -127,6 +128,13 @@ def feasibility_line(
     if blocked:
         held = ", ".join(f"{rule_label(rule, _)} (+{gain})" for rule, gain in blocked[:3])
         line += " " + _("Held back most by: %(rules)s.") % {"rules": held}
+    elif failing := held_back(doc, "fail"):
+        # No rule alone keeps anyone out (each fails two or more): the host still
+        # needs to know which requirements most people fail.
+        held = ", ".join(f"{rule_label(rule, _)} ({n})" for rule, n in failing[:3])
+        line += " " + _("No single rule alone holds anyone back; most fail: %(rules)s.") % {
+            "rules": held
+        }
     state = "none" if eligible == 0 else "few" if eligible < slots else "ok"
     return line, state
 

@@ -265,3 +265,28 @@ def test_an_id_with_spaces_around_it_is_a_422_as_the_schema_says(
         assert client.get(f"/placements/{rid}", headers=headers).status_code == 404
     resp = _post(api, "/rounds", {"volunteers": ["VW1 "]})
     assert resp.status_code == 422, resp.text[:300]
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_a_json_body_that_repeats_a_key_is_a_422_naming_it(
+    api: tuple[Any, dict[str, str]], large: bool
+) -> None:
+    """The body was read keeping the last value of a repeated key: a volunteer sent with
+    `skills` twice was stored with the second only, and a 200."""
+    vid = f"VDUP{int(large)}"
+    fields = json.dumps(vol(vid))[1:-1]
+    pad = [vol(f"VPAD{i}") for i in range(600 if large else 0)]  # parsed off the event loop
+    body = (
+        '{"volunteers": ['
+        + "".join(json.dumps(v) + ", " for v in pad)
+        + "{"
+        + fields
+        + ', "skills": {"nursing": 4}}]}'
+    ).encode()
+    resp = _post(api, "/volunteers", body)
+    assert resp.status_code == 422, resp.text[:300]
+    [err] = resp.json()["errors"]
+    assert (err["record"], err["field"]) == (vid, "skills") and "twice" in err["message"]
+    client, headers = api
+    assert client.get(f"/volunteers/{vid}", headers=headers).status_code == 404
+    assert _post(api, "/volunteers", {"volunteers": [vol(vid)]}).status_code == 200

@@ -79,6 +79,18 @@ def test_bad_key_requests_are_422(client: Any, body: dict[str, Any], field_text:
     assert field_text in r.text
 
 
+@SQLITE_ONLY
+def test_a_bad_key_id_is_one_error_not_two(client: Any) -> None:
+    """The id is read by the route and by its coordinators-only dependency: each
+    reported the same error."""
+    co = client.keys.auth("coordinator")
+    for method, path in (("GET", "/keys/bad"), ("POST", "/keys/bad/revoke")):
+        r = client.request(method, path, headers=co)
+        assert r.status_code == 422
+        [err] = r.json()["errors"]
+        assert err["field"] == "key_id"
+
+
 def test_expired_key_is_401(client: Any) -> None:
     from volmatch.api.service.tables import ApiKey
 

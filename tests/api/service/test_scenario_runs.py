@@ -180,9 +180,9 @@ def test_a_running_run_cancelled_stops_at_its_next_variant_and_keeps_nothing(
     real = runner.run_variant
     solved: list[str] = []
 
-    def slowly(bundle: object, variant: object) -> dict[str, object]:
+    def slowly(bundle: object, variant: object, stop: object = None) -> dict[str, object]:
         time.sleep(slow_s)
-        out = real(bundle, variant)  # type: ignore[arg-type]
+        out = real(bundle, variant, stop)  # type: ignore[arg-type]
         solved.append(str(out["name"]))
         return out
 

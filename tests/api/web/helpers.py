@@ -26,14 +26,18 @@ def sign_in(c: Any, key: str, next_path: str = "") -> Any:
     )
 
 
-def shoot(page: Any, name: str) -> None:
-    """A screenshot of `page` as `$VOLMATCH_SCREENSHOTS/name.png` when that variable names
-    a folder (`VOLMATCH_SCREENSHOTS=docs/screenshots pytest tests/api/web` renews the
-    README's pictures); nothing otherwise, so that test runs leave the tree alone."""
+def shoot(page: Any, name: str, *, full_page: bool = True) -> None:
+    """Check that the page shown is usable (`page_checks.assert_usable`), and take a
+    screenshot of it as `$VOLMATCH_SCREENSHOTS/name.png` when that variable names a
+    folder (`VOLMATCH_SCREENSHOTS=docs/screenshots pytest tests/api/web` renews the
+    README's pictures); none otherwise, so that test runs leave the tree alone."""
+    from tests.api.web.page_checks import assert_usable
+
+    assert_usable(page)
     folder = os.environ.get("VOLMATCH_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=full_page)
 
 
 def counts_ready(c: Any, timeout: float = 60.0) -> dict[str, int]:

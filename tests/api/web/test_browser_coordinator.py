@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.api.service.helpers import Server
 from tests.api.web.conftest import Served
-from tests.helpers import big_round_and_result
+from tests.api.web.helpers import shoot
+from tests.api.web.page_checks import assert_usable
+from tests.helpers import big_round_and_result, slow_rules_document
 
 pytestmark = pytest.mark.browser
 
@@ -70,10 +70,7 @@ def _demo_workbooks() -> tuple[bytes, bytes]:
 
 def _shot(page: Any, name: str) -> None:
     """`helpers.shoot`, of the first screenful only: a page of 50 rows is long."""
-    folder = os.environ.get("VOLMATCH_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name))
+    shoot(page, name.removesuffix(".png"), full_page=False)
 
 
 def _sign_in(page: Any, served: Served) -> None:
@@ -125,6 +122,9 @@ def test_coordinator_journey(slow: Served, page: Any) -> None:
     _watch_round(page)
     first_round = page.url
     _shot(page, "coordinator-result.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert_usable(page)  # on a phone: the rows stacked, no sideways scrolling
+    page.set_viewport_size({"width": 1100, "height": 800})
 
     # sort by score (highest first on the first click): the server sorts all rows, the
     # page shows 50
@@ -160,6 +160,49 @@ def test_coordinator_journey(slow: Served, page: Any) -> None:
     _shot(page, "coordinator-advice.png")
     page.goto(f"{slow.base}/coordinator")
     _shot(page, "coordinator-dashboard.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert_usable(page)
+
+
+CANCELLED_WITHIN_MS = 15_000
+"""How long the page may take to say a cancelled round was cancelled: about a second
+(the worker sees the cancel within half a second, and the solve stops mid-search) plus
+the page's reload; generous for a loaded machine, far below the round's 120 s limit."""
+
+
+def test_coordinator_cancels_a_round_mid_solve(served: Served, page: Any) -> None:
+    """A round under policy rules that would solve for its whole 120 s time limit:
+    Cancel the round on its progress page stops it, and the page says it was cancelled
+    within seconds; the round has no result."""
+    import time
+
+    import httpx
+
+    co = {"Authorization": f"Bearer {served.key('coordinator')}"}
+    doc = slow_rules_document(volunteers=300, time_limit_s=120)
+    with httpx.Client(base_url=served.base, headers=co, timeout=60) as c:
+        r = c.post("/rounds", json={"name": "long rules round", "document": doc})
+        assert r.status_code == 202, r.text
+        rid = str(r.json()["id"])
+        _sign_in(page, served)
+        page.goto(f"{served.base}/coordinator/rounds/{rid}")
+        end = time.monotonic() + 60
+        while c.get(f"/rounds/{rid}").json()["status"] != "running":
+            assert time.monotonic() < end, "the round was never claimed"
+            time.sleep(0.05)
+        page.wait_for_timeout(1500)  # into the rules' search
+        assert page.locator("#progress").is_visible()
+        _shot(page, "coordinator-round-running.png")
+        t0 = time.monotonic()
+        page.get_by_role("button", name="Cancel the round").click()
+        page.get_by_text("This round was cancelled.").wait_for(timeout=CANCELLED_WITHIN_MS)
+        took = time.monotonic() - t0
+        _shot(page, "coordinator-round-cancelled.png")
+        state = c.get(f"/rounds/{rid}").json()
+        assert state["status"] == "cancelled" and state["progress"]["stage"] == "cancelled"
+        assert state["progress"]["elapsed_s"] < 60, state["progress"]
+        assert c.get(f"/rounds/{rid}/result").status_code == 409
+    assert took < CANCELLED_WITHIN_MS / 1000
 
 
 def test_fifty_thousand_rows_are_paged_on_the_server(served: Served, page: Any) -> None:

@@ -399,6 +399,8 @@ def test_explain_in_stable_mode_says_what_its_costs_are(web: Any) -> None:
     seed(web)
     rid = _start_round(web, _coordinator(web), mode="stable")
     _check_not_pure_explanations(web, rid, "This round is a stable matching")
+    status = web.get(f"/coordinator/rounds/{rid}?lang=fr").text.split("</dd>")[0]
+    assert status.endswith("(appariement stable)")  # the status, then the mode, in French
 
 
 def test_explain_under_policy_rules_says_what_its_costs_are(web: Any) -> None:

@@ -459,3 +459,29 @@ def test_the_live_line_says_updating_while_the_pool_is_built(web: Any) -> None:
     doc = web.post("/host/needs/check", data=data, headers=token).json()
     assert doc == {"state": "updating", "line": "Décompte du vivier actuel : un instant…"}
     assert "du vivier" in _check(web, data, token)["line"]
+
+
+def test_the_live_line_says_what_most_fail_when_no_rule_alone_holds_anyone_back() -> None:
+    from volmatch.api.web.i18n import translator
+    from volmatch.api.web.routes.host import feasibility_line
+
+    doc = {
+        "eligible": 0,
+        "pool": 300,
+        "rules": {
+            "skills": {"fail": 120, "only": 0},
+            "languages": {"fail": 250, "only": 0},
+            "security": {"fail": 290, "only": 0},
+            "age": {"fail": 0, "only": 0},
+        },
+    }
+    tr = translator("en")
+    line, state = feasibility_line(doc, 2, tr.gettext, tr.ngettext)
+    assert state == "none"
+    assert line.endswith("most fail: security clearance (290), languages (250), skills (120).")
+    fr = translator("fr")
+    line, _ = feasibility_line(doc, 2, fr.gettext, fr.ngettext)
+    assert "habilitation de sécurité (290)" in line and "most fail" not in line
+    doc["rules"]["security"]["only"] = 10  # one rule alone: the gain is what counts
+    line, _ = feasibility_line(doc, 2, tr.gettext, tr.ngettext)
+    assert line.endswith("Held back most by: security clearance (+10).")

@@ -1,0 +1,139 @@
+"""Checks of a result document against the contract, through the oracle only."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from tests.contract.oracle import Round, best_total, eligible_pairs, failed_rules, stable_matching
+
+TIE_CODES = frozenset({"tie", "open_tie", "tie_hard_rules", "open_tie_hard_rules"})
+
+
+def check_hard_rules(doc: dict[str, Any], res: dict[str, Any]) -> None:
+    """Assignments keep rules 1-9, each with the contract's score, start and length; one
+    placement per volunteer, capacities kept, locks present, every unplaced volunteer and
+    every open slot listed with a reason."""
+    r = Round.of(doc)
+    pairs = eligible_pairs(r)
+    placed: dict[str, str] = {}
+    fill: Counter[str] = Counter()
+    for a in res["assignments"]:
+        key = (a["volunteer"], a["placement"])
+        assert key in pairs, f"{key} breaks a hard rule"
+        want = pairs[key]
+        assert a["volunteer"] not in placed, f"{a['volunteer']} placed twice"
+        placed[a["volunteer"]] = a["placement"]
+        fill[a["placement"]] += 1
+        assert str(a["start"]) == want.start.isoformat(), (key, a["start"], want.start)
+        assert a["months"] == want.months, (key, a["months"], want.months)
+        if "continuity" not in a["breakdown"]:
+            assert a["score"] == want.score, (key, a["score"], want.score)
+            got = {k: v for k, v in a["breakdown"].items() if v}
+            assert got == {k: v for k, v in want.breakdown.items() if v}, key
+    for pid, n in fill.items():
+        assert n <= r.slots[pid], f"{pid} over capacity"
+    for vid, pid in r.locked.items():
+        assert placed.get(vid) == pid, f"locked {vid}->{pid} missing"
+    unmatched = {u["volunteer"]: u for u in res["unmatched_volunteers"]}
+    assert set(unmatched) == {v["id"] for v in r.volunteers} - set(placed)
+    for u in unmatched.values():
+        assert u["reasons"] and all(u["reasons"]), u
+        assert len(u.get("details", u["reasons"])) == len(u["reasons"]), u
+    opened = {o["placement"]: o for o in res["open_slots"]}
+    want_open = {pid: r.slots[pid] - fill[pid] for pid in r.slots if fill[pid] < r.slots[pid]}
+    assert {k: o["open"] for k, o in opened.items()} == want_open
+    for o in opened.values():
+        assert o["reasons"] and all(o["reasons"]), o
+
+
+def check_optimal(doc: dict[str, Any], res: dict[str, Any], *, costs: bool = True) -> None:
+    """A pure round's `optimal` total is the independent optimum; each unplaced
+    volunteer's and open slot's `cost` is an independent re-solve's drop."""
+    r = Round.of(doc)
+    pairs = eligible_pairs(r)
+    best = best_total(r, pairs)
+    assert res["objective"] == sum(a["score"] for a in res["assignments"])
+    if res["status"] == "optimal":
+        assert res["objective"] == best, (res["objective"], best)
+    if not costs or res["status"] != "optimal":
+        return
+    assert best is not None
+    for u in res["unmatched_volunteers"]:
+        vid = u["volunteer"]
+        forced = best_total(r, pairs, must_place={vid: None})
+        if forced is None:
+            assert u["cost"] is None, (vid, u)
+            continue
+        assert u["cost"] == best - forced, (vid, u["cost"], best - forced)
+        at = best_total(r, pairs, must_place={vid: u["best_placement"]})
+        assert at == forced, (vid, u["best_placement"])
+        codes = {d["code"] for d in u["details"]}
+        assert (u["cost"] == 0) == bool(codes & TIE_CODES), (vid, u["cost"], codes)
+    fill = Counter(a["placement"] for a in res["assignments"])
+    for o in res["open_slots"]:
+        pid = o["placement"]
+        forced = best_total(r, pairs, min_fill={pid: fill[pid] + 1})
+        if forced is None:
+            assert o["cost"] is None, (pid, o)
+            continue
+        assert o["cost"] == best - forced, (pid, o["cost"], best - forced)
+        codes = {d["code"] for d in o["details"]}
+        assert (o["cost"] == 0) == bool(codes & TIE_CODES), (pid, o["cost"], codes)
+
+
+def check_stable(doc: dict[str, Any], res: dict[str, Any]) -> None:
+    """The stable result is the volunteer-optimal stable matching of the contract's lists."""
+    r = Round.of(doc)
+    want = stable_matching(r, eligible_pairs(r))
+    got = {(a["volunteer"], a["placement"]) for a in res["assignments"]}
+    assert got == want, (sorted(got - want), sorted(want - got))
+
+
+def same_result(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Equal apart from timings."""
+    return {k: v for k, v in a.items() if k != "stats"} == {
+        k: v for k, v in b.items() if k != "stats"
+    }
+
+
+def check_policy_rules(doc: dict[str, Any], res: dict[str, Any]) -> None:
+    """The hard policy rules as `docs/policy-rules.md` words them: groups placed whole and
+    together, the nationality cap per placement, the cap per host, the budget, the moves."""
+    r = Round.of(doc)
+    pol = r.policy
+    vol = {v["id"]: v for v in r.volunteers}
+    plc = {p["id"]: p for p in r.placements}
+    at = {a["volunteer"]: a["placement"] for a in res["assignments"]}
+    groups: dict[str, list[str]] = {}
+    for v in r.volunteers:
+        if v.get("group"):
+            groups.setdefault(v["group"], []).append(v["id"])
+    by = "country" if pol.get("group_together") == "country" else "id"
+    for g, members in groups.items():
+        where = {plc[at[m]][by] if m in at else None for m in members}
+        assert len(where) == 1, f"group {g} split: {where}"
+    cap = pol.get("max_same_nationality_per_placement")
+    if cap is not None:
+        per = Counter((p, vol[v]["nationality"]) for v, p in at.items())
+        assert max(per.values(), default=0) <= cap, per
+    host_cap = pol.get("max_per_host")
+    if host_cap is not None:
+        per_host = Counter(plc[p]["host"] for p in at.values())
+        assert max(per_host.values(), default=0) <= host_cap, per_host
+    budget = pol.get("budget")
+    if budget is not None:
+        spent = sum(
+            budget.get("cost", {}).get(plc[p]["country"], budget.get("default_cost", 0))
+            for p in at.values()
+        )
+        assert spent <= budget["total"], (spent, budget)
+    prev = {a["volunteer"]: a for a in doc.get("previous", [])}
+    if pol.get("max_moves") is not None:
+        moved = sum(at.get(v) != a["placement"] for v, a in prev.items())
+        # a previous pair that breaks a hard rule now moves anyway (docs/policy-rules.md)
+        forced = sum(bool(failed_rules(r, vol[v], plc[a["placement"]])) for v, a in prev.items())
+        assert moved <= max(pol["max_moves"], forced), (moved, pol["max_moves"], forced)
+    for v, a in prev.items():
+        if a.get("stage") in pol.get("frozen_stages", []):
+            assert at.get(v) == a["placement"], f"frozen {v} moved"
