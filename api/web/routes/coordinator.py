@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from volmatch.api.service.advice import (
     NO_RESULT,
@@ -396,13 +396,17 @@ def round_page(
     has a result: the result. When it failed: why."""
     r, job = _header(session, round_id, user)
     published = is_published(session, r.id)
-    if job.status != "done":
+    # a result stored without its paging view (before revision 0006, or erased since)
+    # has it built in the background: the page says so and fills in when it is ready
+    view = _views(request).ready(session, r.id) if job.status == "done" else None
+    if view is None:
         return render(
             request,
             "coordinator/progress.html",
             user=user,
             round=r,
             job=job,
+            preparing=job.status == "done",
             time_limit=float(
                 round_policy(session, r.id).get("time_limit_s", Policy().time_limit_s)
             ),
@@ -413,7 +417,6 @@ def round_page(
         query, bad = AssignmentQuery(), exc.detail
     else:
         bad = ""
-    view = _views(request).get(session, r.id)
     response = _result_page(request, user, r, view, query, bad, published)
     # the explanations this page offers, priced while the coordinator reads it; started
     # once the page is sent, as the pricing thread would slow the page's own rendering
@@ -476,6 +479,16 @@ def _result_page(
         priorities=view.priorities(),
         max_moves=policy.get("max_moves"),
     )
+
+
+@router.get("/coordinator/rounds/{round_id}/view-ready")
+def round_view_ready(
+    request: Request, round_id: str, user: CoordinatorPage, session: ReadSession
+) -> Response:
+    """Whether a finished round's result page is ready to show (JSON for coordinator.js,
+    which asks again while it is being prepared)."""
+    _header(session, round_id, user)
+    return JSONResponse({"ready": _views(request).ready(session, round_id) is not None})
 
 
 @router.get("/coordinator/rounds/{round_id}/events")
