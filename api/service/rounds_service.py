@@ -27,7 +27,7 @@ from volmatch.api.service.db import Database
 from volmatch.api.service.errors import ApiError, conflict, forbidden, not_found
 from volmatch.api.service.jobs import TERMINAL, new_job
 from volmatch.api.service.lifecycle.offers import actor
-from volmatch.api.service.lifecycle.publish import start_lifecycle
+from volmatch.api.service.lifecycle.publish import ReadyReserves, start_lifecycle
 from volmatch.api.service.logs import get_logger
 from volmatch.api.service.queries import (
     add_new,
@@ -258,9 +258,13 @@ def cancel(session: Session, round_id: str, who: Principal) -> RoundPublic:
     return round_public(session, r, job)
 
 
-def publish(session: Session, round_id: str, who: Principal) -> PublicationPublic:
+def publish(
+    session: Session, round_id: str, who: Principal, ready: ReadyReserves | None = None
+) -> PublicationPublic:
     """Publish a finished round's assignment (coordinators; once per round): hosts then
-    see their volunteers, and every assignment becomes an offer with its deadline."""
+    see their volunteers, and every assignment becomes an offer with its deadline. The
+    reserve lists are `ready`'s (`publish.ready_reserves`, computed before the write
+    transaction) unless an erasure came in between."""
     r, job = visible_round(session, round_id, who)
     if who.role != "coordinator":
         raise forbidden("publish results")
@@ -285,7 +289,7 @@ def publish(session: Session, round_id: str, who: Principal) -> PublicationPubli
         )
     session.flush()
     # Every assignment becomes an offer answerable for policy.offer_days (issue 18).
-    start_lifecycle(session, round_id, r.document, result, by=actor(who))
+    start_lifecycle(session, round_id, r.document, result, by=actor(who), ready=ready)
     return PublicationPublic(
         round_id=round_id, published_at=pub.published_at, assignments=len(result["assignments"])
     )

@@ -31,6 +31,7 @@ from volmatch.api.service.advice import (
 )
 from volmatch.api.service.deps import DbDep, ReadSession, SettingsDep, WriteSession
 from volmatch.api.service.errors import ApiError
+from volmatch.api.service.lifecycle.publish import ready_reserves
 from volmatch.api.service.pool import read_pool, store_pool
 from volmatch.api.service.queries import latest_publication, published_assignments
 from volmatch.api.service.result_pages import AssignmentQuery, ResultView, ResultViews
@@ -526,11 +527,18 @@ def cancel_round(
 
 @router.post("/coordinator/rounds/{round_id}/publish")
 def publish_round(
-    request: Request, round_id: str, user: CoordinatorPage, form: PageForm, session: WriteSession
+    request: Request,
+    round_id: str,
+    user: CoordinatorPage,
+    form: PageForm,
+    read: ReadSession,
+    session: WriteSession,
 ) -> Response:
-    _visible(session, round_id, user)
+    _visible(read, round_id, user)
+    # the reserve lists prepare the round: before the write session takes its lock
+    ready = ready_reserves(read, round_id, user.principal)
     try:
-        publish(session, round_id, user.principal)
+        publish(session, round_id, user.principal, ready)
     except ApiError as exc:
         session.rollback()
         return render(
