@@ -3,9 +3,11 @@ the explanations, and by the solvers to word a lock that breaks a hard rule)."""
 
 from __future__ import annotations
 
-from volmatch.matching.compiled import CompiledRound
+from collections.abc import Sequence
+
+from volmatch.matching.compiled import CompiledRound, compile_round
 from volmatch.matching.eligibility import check_rules
-from volmatch.models import Placement, Volunteer
+from volmatch.models import Placement, Policy, Round, Volunteer
 from volmatch.models.codes import CEFR_RANK, country_name, language_name
 from volmatch.models.reasons import Reason, part, text_of
 
@@ -86,6 +88,32 @@ def pair_failures(
     if not passed["forbidden"]:
         out["forbidden"] = part("fails_forbidden", placement=p.id)
     return out
+
+
+def failures_alone(
+    v: Volunteer, placements: Sequence[Placement], policy: Policy
+) -> list[dict[str, Reason]]:
+    """`pair_failures` of volunteer `v` at each of `placements`, of a round with this
+    policy, without compiling the round's other records: the hard rules are per pair,
+    so a round of these records alone gives the same verdicts and reasons. What ties
+    them to the rest of the round (preferences, rankings, locked and forbidden pairs
+    of others) is left out; the forbidden pairs of `v` are kept (a hard rule)."""
+    pids = {p.id for p in placements}
+    alone = Round.model_construct(
+        volunteers=(v.model_copy(update={"preferences": ()}),),
+        placements=tuple(p.model_copy(update={"ranking": ()}) for p in placements),
+        policy=policy.model_copy(
+            update={
+                "forbidden": tuple(
+                    f for f in policy.forbidden if f.volunteer == v.id and f.placement in pids
+                ),
+                "locked": (),
+            }
+        ),
+        previous=(),
+    )
+    c = compile_round(alone)
+    return [pair_failures(c, 0, c.pindex[p.id]) for p in placements]
 
 
 def _age_failure(v: Volunteer, p: Placement) -> Reason:

@@ -278,6 +278,16 @@ def _message(err: Mapping[str, Any]) -> str:
         return "unknown field (a typo? unknown keys are not allowed)"
     if kind == "missing":
         return "required field is missing"
+    if kind == "string_type":
+        value = err.get("input")
+        if isinstance(value, bool):
+            # YAML 1.1 reads unquoted NO (Norway), no, yes, on, off as booleans
+            return (
+                f"expected text, got {str(value).lower()}: YAML reads an unquoted NO, yes, "
+                "on or off as true/false; write it in quotes ('NO')"
+            )
+        if isinstance(value, int | float):
+            return f"expected text, got the number {value!r}: write it in quotes"
     msg = str(err.get("msg", "invalid value"))
     return msg.removeprefix("Value error, ")
 

@@ -27,7 +27,7 @@ from volmatch.api.service.db import Database
 from volmatch.api.service.errors import ApiError, conflict, forbidden, not_found
 from volmatch.api.service.jobs import TERMINAL, new_job
 from volmatch.api.service.lifecycle.offers import actor
-from volmatch.api.service.lifecycle.publish import start_lifecycle
+from volmatch.api.service.lifecycle.publish import ReadyReserves, start_lifecycle
 from volmatch.api.service.logs import get_logger
 from volmatch.api.service.queries import (
     add_new,
@@ -41,6 +41,7 @@ from volmatch.api.service.result_pages import ResultViews, erasures_mark, stored
 from volmatch.api.service.schemas import PublicationPublic, RoundCreate, RoundPublic
 from volmatch.api.service.settings import Settings
 from volmatch.api.service.state_events import state_events
+from volmatch.api.service.stored_explain import StoredExplanations, StoredRound, explain_stored
 from volmatch.api.service.tables import Job, Publication, PublishedAssignment, RoundRow
 from volmatch.api.service.warm import WarmRounds
 from volmatch.models import ErrorItem, InvalidRound, Round, parse_round, round_to_dict
@@ -257,9 +258,13 @@ def cancel(session: Session, round_id: str, who: Principal) -> RoundPublic:
     return round_public(session, r, job)
 
 
-def publish(session: Session, round_id: str, who: Principal) -> PublicationPublic:
+def publish(
+    session: Session, round_id: str, who: Principal, ready: ReadyReserves | None = None
+) -> PublicationPublic:
     """Publish a finished round's assignment (coordinators; once per round): hosts then
-    see their volunteers, and every assignment becomes an offer with its deadline."""
+    see their volunteers, and every assignment becomes an offer with its deadline. The
+    reserve lists are `ready`'s (`publish.ready_reserves`, computed before the write
+    transaction) unless an erasure came in between."""
     r, job = visible_round(session, round_id, who)
     if who.role != "coordinator":
         raise forbidden("publish results")
@@ -284,7 +289,7 @@ def publish(session: Session, round_id: str, who: Principal) -> PublicationPubli
         )
     session.flush()
     # Every assignment becomes an offer answerable for policy.offer_days (issue 18).
-    start_lifecycle(session, round_id, r.document, result, by=actor(who))
+    start_lifecycle(session, round_id, r.document, result, by=actor(who), ready=ready)
     return PublicationPublic(
         round_id=round_id, published_at=pub.published_at, assignments=len(result["assignments"])
     )
@@ -429,6 +434,10 @@ def explain_round(
     result is not it, the regrets are drops of this optimum, docs/explanations.md)."""
     from volmatch.matching.explain import explain_volunteer
 
+    stored = None if priced is None else priced.stored_round(db, round_id, who)
+    if stored is not None:
+        found, facts = explain_stored(db, stored, volunteer, placement, ineligible_limit)
+        return json.loads(json.dumps(found, default=str)), facts
     with _pricing(db, round_id, who, priced) as (prep, pr, chosen, _):
         best = pr.net.at[pr.net.at >= 0]
         facts = {"exact": bool(pr.exact), "optimum": int(prep.scores.total[best].sum())}
@@ -560,6 +569,8 @@ class PricedRounds:
         self._entries: OrderedDict[str, tuple[tuple[int, str], Any, threading.Lock]] = OrderedDict()
         self._building: dict[str, threading.Lock] = {}
         self.builds = 0
+        self.stored = StoredExplanations()
+        """The rounds explained from their stored arrays (`stored_round`)."""
 
     def _entry(
         self, db: Database, round_id: str, who: Principal, ahead: bool = False
@@ -612,11 +623,47 @@ class PricedRounds:
         with hit[2]:
             yield hit[1]
 
-    def prefetch(self, db: Database, round_id: str, who: Principal, n_volunteers: int) -> None:
-        """Price a round in a thread of its own unless it is priced, being priced, or
-        larger than `PREFETCH_MAX_VOLUNTEERS`: its result page calls this, so that the
-        explanations the coordinator asks next are ready."""
-        if n_volunteers > PREFETCH_MAX_VOLUNTEERS:
+    def _ready(
+        self, db: Database, round_id: str, who: Principal
+    ) -> tuple[bool, StoredRound | None]:
+        """Whether the round's explanations answer without waiting for a pricing (it is
+        priced here, has the arrays stored with its result, or is not finished: its
+        error answers at once), and those arrays where it has them and is not priced
+        here (that answers as fast)."""
+        with db.read() as session:
+            _, job = round_header(session, round_id, who)
+            if job.status != "done":
+                return True, None  # the pricing's path says why (409)
+            mark = erasures_mark(session)
+            with self._lock:
+                hit = self._entries.get(round_id)
+                if hit is not None and hit[0] == mark:
+                    return True, None
+            stored = self.stored.get(session, round_id, mark)
+            return stored is not None, stored
+
+    def stored_round(self, db: Database, round_id: str, who: Principal) -> StoredRound | None:
+        """The round's arrays stored with its result for explaining it (`stored_explain`),
+        where it is not priced here already and has them: an explanation then neither
+        prepares the round nor waits for its pricing ahead."""
+        return self._ready(db, round_id, who)[1]
+
+    def ready_now(self, db: Database, round_id: str, who: Principal) -> bool:
+        """Whether an explanation of the round answers without pricing it first (a page
+        that must not wait for a pricing asks this, and `prefetch`es where not)."""
+        return self._ready(db, round_id, who)[0]
+
+    def prefetch(
+        self, db: Database, round_id: str, who: Principal, n_volunteers: int, force: bool = False
+    ) -> None:
+        """Make a round's explanations ready in a thread of its own: its stored arrays
+        read (`stored_round`), or where it has none, the round priced, unless it is
+        priced, being priced, or larger than `PREFETCH_MAX_VOLUNTEERS`: its result page
+        calls this, so that the explanations the coordinator asks next are ready. A
+        round with stored arrays is not priced: that would parse its document while the
+        coordinator's first Explain waits for the interpreter (0.2-0.5 s at 10,000).
+        `force`: whatever the round's size (an explanation asked for it)."""
+        if n_volunteers > PREFETCH_MAX_VOLUNTEERS and not force:
             return
         with self._lock:
             if round_id in self._entries or round_id in self._building:
@@ -624,7 +671,8 @@ class PricedRounds:
 
         def run() -> None:
             try:
-                self._entry(db, round_id, who, ahead=True)
+                if self.stored_round(db, round_id, who) is None:
+                    self._entry(db, round_id, who, ahead=True)
             except Exception as exc:  # asked again on Explain, which shows the error
                 log.warning("pricing ahead failed", extra={"exc_type": type(exc).__name__})
 

@@ -3,16 +3,21 @@ fails, or its score and why it was or was not chosen, with its exact regret."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from volmatch.matching.eligibility import Pairs
 from volmatch.matching.explain.costs import Pricing
 from volmatch.matching.failures import pair_failures
-from volmatch.matching.regret import UNREACHABLE
+from volmatch.matching.regret import UNREACHABLE, ResidualNetwork
+from volmatch.matching.scoring import Scores
 from volmatch.models.reasons import Reason, part, text_of
+
+Failures = Callable[[int], dict[str, Reason]]
+"""The failed rules (rule -> reason) of the volunteer explained at placement `pi`."""
 
 
 def explain_volunteer(
@@ -24,9 +29,37 @@ def explain_volunteer(
     volunteer goes there; null where a lock makes it impossible), `outcome` (a sentence)
     and `reason` (its parts)."""
     prep = pr.prep
-    c, pairs, scores = prep.compiled, prep.pairs, prep.scores
-    pis = list(range(c.n_placements)) if placements is None else list(placements)
-    mine, regret = pr.net.regrets_of(vi)
+    c = prep.compiled
+    return volunteer_rows(
+        pr.net,
+        prep.pairs,
+        prep.scores,
+        pr.exact,
+        chosen,
+        vi,
+        c.placement_ids,
+        placements,
+        lambda pi: pair_failures(c, vi, pi),
+    )
+
+
+def volunteer_rows(
+    net: ResidualNetwork,
+    pairs: Pairs,
+    scores: Scores,
+    exact: bool,
+    chosen: NDArray[np.intp],
+    vi: int,
+    placement_ids: Sequence[str],
+    placements: Sequence[int] | None,
+    failures: Failures,
+) -> list[dict[str, Any]]:
+    """`explain_volunteer` from the priced round's arrays alone (`net`: the residual
+    network it prices on, `exact` as `Pricing.exact`), the ineligible pairs' rules
+    given by `failures`: a service that stored these arrays with the result explains
+    without compiling the whole round."""
+    pis = list(range(len(placement_ids))) if placements is None else list(placements)
+    mine, regret = net.regrets_of(vi)
     pair_at = {
         int(p): (int(i), int(r))
         for i, p, r in zip(mine.tolist(), pairs.p[mine].tolist(), regret.tolist(), strict=True)
@@ -34,17 +67,17 @@ def explain_volunteer(
     chosen_set = set(np.asarray(chosen).tolist())
     rows: list[dict[str, Any]] = []
     for pi in pis:
-        row: dict[str, Any] = {"placement": c.placement_ids[pi]}
+        row: dict[str, Any] = {"placement": placement_ids[pi]}
         found = pair_at.get(pi)
         if found is None:
-            failures = pair_failures(c, vi, pi)
+            failed = failures(pi)
             row["eligible"] = False
-            row["failed_rules"] = {rule: text_of(r) for rule, r in failures.items()}
-            row["failures"] = failures
+            row["failed_rules"] = {rule: text_of(r) for rule, r in failed.items()}
+            row["failures"] = failed
             rows.append(row)
             continue
         i, r = found
-        reason = _outcome(pr, i in chosen_set, r)
+        reason = _outcome(exact, i in chosen_set, r)
         row.update(
             eligible=True,
             score=int(scores.total[i]),
@@ -57,12 +90,12 @@ def explain_volunteer(
     return rows
 
 
-def _outcome(pr: Pricing, here: bool, regret: int) -> Reason:
+def _outcome(exact: bool, here: bool, regret: int) -> Reason:
     if here:
         return part("pair_assigned")
     if regret == UNREACHABLE:
         return part("pair_locked_out")
-    if pr.exact:
+    if exact:
         return part("pair_tie") if regret == 0 else part("pair_regret", regret=regret)
     if regret == 0:
         return part("pair_tie_hard_rules")

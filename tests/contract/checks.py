@@ -90,11 +90,20 @@ def check_stable(doc: dict[str, Any], res: dict[str, Any]) -> None:
     assert got == want, (sorted(got - want), sorted(want - got))
 
 
+TIMINGS = frozenset({"seconds", "stages"})
+"""Keys of the rules solver's report (`solver`) that hold timings, like `stats`."""
+
+
+def _untimed(res: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in res.items() if k != "stats"}
+    if isinstance(out.get("solver"), dict):
+        out["solver"] = {k: v for k, v in out["solver"].items() if k not in TIMINGS}
+    return out
+
+
 def same_result(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Equal apart from timings."""
-    return {k: v for k, v in a.items() if k != "stats"} == {
-        k: v for k, v in b.items() if k != "stats"
-    }
+    return _untimed(a) == _untimed(b)
 
 
 def check_policy_rules(doc: dict[str, Any], res: dict[str, Any]) -> None:
@@ -137,3 +146,18 @@ def check_policy_rules(doc: dict[str, Any], res: dict[str, Any]) -> None:
     for v, a in prev.items():
         if a.get("stage") in pol.get("frozen_stages", []):
             assert at.get(v) == a["placement"], f"frozen {v} moved"
+
+
+def check_hard_rule_costs(doc: dict[str, Any], res: dict[str, Any]) -> None:
+    """Stable mode and policy rules: the costs are those of the best round under the hard
+    rules alone (`docs/contract.md`): an independent re-solve of that round."""
+    r = Round.of(doc)
+    pairs = eligible_pairs(r)
+    best = best_total(r, pairs)
+    if best is None:
+        return
+    for u in res["unmatched_volunteers"]:
+        if u.get("cost") is None:
+            continue
+        forced = best_total(r, pairs, must_place={u["volunteer"]: None})
+        assert forced is not None and u["cost"] == best - forced, (u, best, forced)

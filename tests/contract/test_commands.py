@@ -63,8 +63,15 @@ def _check_advise(path: Path, doc: dict[str, Any]) -> None:
         for k, name in enumerate(RULE_NAMES, 1):
             assert out["rules"][name]["fail"] == sum(k in f for f in fails), (p["id"], name)
             assert out["rules"][name]["only"] == sum(f == [k] for f in fails), (p["id"], name)
+    pairs = eligible_pairs(r)
+    best = best_total(r, pairs)
     for v in r.volunteers:
-        _run("advise", str(path), "--volunteer", v["id"], "--json")
+        out = json.loads(_run("advise", str(path), "--volunteer", v["id"], "--json"))
+        for rec in out["recommendations"]:
+            assert rec["score"] == pairs[v["id"], rec["placement"]].score, rec
+            forced = best_total(r, pairs, must_place={v["id"]: rec["placement"]})
+            if rec["regret"] is not None and forced is not None and best is not None:
+                assert rec["regret"] == best - forced, (v["id"], rec, best, forced)
 
 
 def _check_backfill(path: Path, doc: dict[str, Any], res_path: Path, tmp: Path) -> None:

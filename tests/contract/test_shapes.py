@@ -11,8 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.contract.checks import (
+    check_hard_rule_costs,
     check_hard_rules,
     check_optimal,
+    check_policy_rules,
     check_stable,
     same_result,
 )
@@ -46,6 +48,7 @@ def test_stable_rounds_are_volunteer_optimal(shape: str, data: st.DataObject) ->
     assert res["mode"] == "stable"
     check_hard_rules(doc, res)
     check_stable(doc, res)
+    check_hard_rule_costs(doc, res)
 
 
 @pytest.mark.parametrize("rule", RULES)
@@ -59,3 +62,13 @@ def test_ruled_rounds_keep_the_hard_rules(rule: str, data: st.DataObject) -> Non
         assert exc.conflicts and all(c.message for c in exc.conflicts)
         return
     check_hard_rules(doc, res)
+    if not res.get("conflicts"):
+        check_policy_rules(doc, res)
+
+
+@settings(max_examples=10)
+@given(doc=pure_rounds("locks"))
+def test_stable_rounds_keep_their_locks(doc: dict[str, Any]) -> None:
+    res = _solve(doc, mode="stable", audit=True)
+    check_hard_rules(doc, res)
+    assert same_result(res, _solve(doc, mode="stable", audit=True))

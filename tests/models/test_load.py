@@ -313,3 +313,18 @@ def test_long_lived_round_is_frozen_out_of_the_collector(tmp_path: Path) -> None
         assert gc.isenabled()
     finally:
         gc.unfreeze()
+
+
+def test_yaml_booleans_and_numbers_where_text_is_asked_say_why(tmp_path: Path) -> None:
+    """An unquoted NO (Norway) in YAML is false: the error said only "Input should be a
+    valid string", which a coordinator cannot act on."""
+    path = tmp_path / "r.yaml"
+    path.write_text(
+        "volunteers:\n- id: 123\n  nationality: NO\n  available_from: 2027-01-01\n"
+        "  available_until: 2028-12-31\nplacements: []\n"
+    )
+    with pytest.raises(InvalidRound) as err:
+        load_round(path)
+    said = {e.field: e.message for e in err.value.errors}
+    assert "got false" in said["nationality"] and "quotes ('NO')" in said["nationality"]
+    assert said["id"] == "expected text, got the number 123: write it in quotes"

@@ -144,8 +144,9 @@ class BackfillPublic(BaseModel):
     url: str = Field(description="Where this proposal is read (GET).")
     trigger: dict[str, Any]
     proposal: dict[str, Any] | None = Field(
-        description="The engine's BackfillProposal: assignment, new_offers, moves, "
-        "total_change ...; null while pending or failed."
+        description="The engine's BackfillProposal: assignment, new_offers (each with "
+        "the offer's start and months too), moves, total_change ...; null while pending "
+        "or failed."
     )
     error: str | None = Field(None, description="Why the engine refused (status `failed`).")
     created_by: str

@@ -24,7 +24,7 @@ from volmatch.api.service.deps import (
 from volmatch.api.service.errors import ApiError, not_found
 from volmatch.api.service.lifecycle import backfill
 from volmatch.api.service.lifecycle.offers import actor, latest_offers, lifecycle_of
-from volmatch.api.service.lifecycle.publish import start_lifecycle
+from volmatch.api.service.lifecycle.publish import ready_reserves, start_lifecycle
 from volmatch.api.service.lifecycle.schemas import (
     BackfillPublic,
     LifecyclePublic,
@@ -85,15 +85,16 @@ def get_lifecycle(round_id: RoundPath, session: ReadSession, who: Anyone) -> Lif
     dependencies=IDEMPOTENT,
 )
 def post_offers(
-    round_id: RoundPath, session: WriteSession, who: Anyone, response: Response
+    round_id: RoundPath, read: ReadSession, session: WriteSession, who: Anyone, response: Response
 ) -> LifecyclePublic:
     _coordinator_round(who, round_id)
+    ready = ready_reserves(read, round_id, who)  # before the write locks: it prepares the round
     r = session.get(RoundRow, round_id)
     published = session.scalar(select(Publication.id).where(Publication.round_id == round_id))
     res = session.get(ResultRow, round_id)
     if r is None or published is None or res is None:
         raise not_found("published round", round_id)
-    lc = start_lifecycle(session, round_id, r.document, res.result, by=actor(who))
+    lc = start_lifecycle(session, round_id, r.document, res.result, by=actor(who), ready=ready)
     response.headers["Location"] = f"/rounds/{round_id}/lifecycle"
     return _lifecycle_public(session, lc)
 

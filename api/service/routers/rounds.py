@@ -29,6 +29,7 @@ from volmatch.api.service.deps import (
     WriteSession,
 )
 from volmatch.api.service.errors import ApiError, invalid
+from volmatch.api.service.lifecycle.publish import ready_reserves
 from volmatch.api.service.openapi import request_schema
 from volmatch.api.service.result_pages import stored_result
 from volmatch.api.service.rounds_service import (
@@ -363,8 +364,9 @@ def run_round_scenario(
     dependencies=IDEMPOTENT,
 )
 def publish(
-    round_id: RoundPath, session: WriteSession, who: Anyone, response: Response
+    round_id: RoundPath, read: ReadSession, session: WriteSession, who: Anyone, response: Response
 ) -> PublicationPublic:
-    out = rounds_service.publish(session, round_id, who)
+    ready = ready_reserves(read, round_id, who)  # before the write locks: it prepares the round
+    out = rounds_service.publish(session, round_id, who, ready)
     response.headers["Location"] = "/assignments"
     return out

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from volmatch.api.service.advice import (
     NO_RESULT,
@@ -31,6 +31,7 @@ from volmatch.api.service.advice import (
 )
 from volmatch.api.service.deps import DbDep, ReadSession, SettingsDep, WriteSession
 from volmatch.api.service.errors import ApiError
+from volmatch.api.service.lifecycle.publish import ready_reserves
 from volmatch.api.service.pool import read_pool, store_pool
 from volmatch.api.service.queries import latest_publication, published_assignments
 from volmatch.api.service.result_pages import AssignmentQuery, ResultView, ResultViews
@@ -395,13 +396,17 @@ def round_page(
     has a result: the result. When it failed: why."""
     r, job = _header(session, round_id, user)
     published = is_published(session, r.id)
-    if job.status != "done":
+    # a result stored without its paging view (before revision 0006, or erased since)
+    # has it built in the background: the page says so and fills in when it is ready
+    view = _views(request).ready(session, r.id) if job.status == "done" else None
+    if view is None:
         return render(
             request,
             "coordinator/progress.html",
             user=user,
             round=r,
             job=job,
+            preparing=job.status == "done",
             time_limit=float(
                 round_policy(session, r.id).get("time_limit_s", Policy().time_limit_s)
             ),
@@ -412,7 +417,6 @@ def round_page(
         query, bad = AssignmentQuery(), exc.detail
     else:
         bad = ""
-    view = _views(request).get(session, r.id)
     response = _result_page(request, user, r, view, query, bad, published)
     # the explanations this page offers, priced while the coordinator reads it; started
     # once the page is sent, as the pricing thread would slow the page's own rendering
@@ -477,6 +481,26 @@ def _result_page(
     )
 
 
+@router.get("/coordinator/rounds/{round_id}/view-ready")
+def round_view_ready(
+    request: Request, round_id: str, user: CoordinatorPage, session: ReadSession
+) -> Response:
+    """Whether a finished round's result page is ready to show (JSON for coordinator.js,
+    which asks again while it is being prepared)."""
+    _header(session, round_id, user)
+    return JSONResponse({"ready": _views(request).ready(session, round_id) is not None})
+
+
+@router.get("/coordinator/rounds/{round_id}/explain-ready")
+def explain_ready(request: Request, round_id: str, user: CoordinatorPage, db: DbDep) -> Response:
+    """Whether a round's explanations answer at once (JSON for coordinator.js, which
+    asks again while they are being prepared)."""
+    with db.read() as session:
+        r, _ = _header(session, round_id, user)
+    ready = request.app.state.priced_rounds.ready_now(db, r.id, user.principal)
+    return JSONResponse({"ready": ready})
+
+
 @router.get("/coordinator/rounds/{round_id}/events")
 def round_events(request: Request, round_id: str, user: CoordinatorPage, db: DbDep) -> Response:
     """The round's progress as server-sent events, for the progress bar."""
@@ -503,11 +527,18 @@ def cancel_round(
 
 @router.post("/coordinator/rounds/{round_id}/publish")
 def publish_round(
-    request: Request, round_id: str, user: CoordinatorPage, form: PageForm, session: WriteSession
+    request: Request,
+    round_id: str,
+    user: CoordinatorPage,
+    form: PageForm,
+    read: ReadSession,
+    session: WriteSession,
 ) -> Response:
-    _visible(session, round_id, user)
+    _visible(read, round_id, user)
+    # the reserve lists prepare the round: before the write session takes its lock
+    ready = ready_reserves(read, round_id, user.principal)
     try:
-        publish(session, round_id, user.principal)
+        publish(session, round_id, user.principal, ready)
     except ApiError as exc:
         session.rollback()
         return render(
@@ -605,11 +636,32 @@ def result_workbook(request: Request, round_id: str, user: CoordinatorPage, db: 
 @router.get("/coordinator/rounds/{round_id}/explain")
 def explain_page(request: Request, round_id: str, user: CoordinatorPage, db: DbDep) -> Response:
     """Why a volunteer is where they are, or not at a placement (or any)."""
+    from volmatch.api.web.i18n import page_language, translator
+
     volunteer = request.query_params.get("volunteer", "")
     placement = request.query_params.get("placement") or None
     with db.read() as session:
         r, _ = _header(session, round_id, user)
         view = _views(request).get(session, r.id)
+    priced = request.app.state.priced_rounds
+    if not priced.ready_now(db, r.id, user.principal):
+        # a round without the arrays stored with its result (before their format, or
+        # erased since), not priced here yet: priced in the background, the page says
+        # so and shows the explanation once ready, instead of waiting for the pricing
+        priced.prefetch(db, r.id, user.principal, r.n_volunteers, force=True)
+        tr = translator(page_language(request))
+        return render(
+            request,
+            "coordinator/preparing.html",
+            user=user,
+            heading=tr.gettext("Explain"),
+            said=tr.gettext(
+                "The round's explanations are being prepared: they appear here in a moment."
+            ),
+            ready_url=f"/coordinator/rounds/{r.id}/explain-ready",
+            again=str(request.url),
+            back=f"/coordinator/rounds/{r.id}",
+        )
     try:
         rows, facts = explain_round(
             db,
@@ -617,7 +669,7 @@ def explain_page(request: Request, round_id: str, user: CoordinatorPage, db: DbD
             user.principal,
             volunteer,
             placement,
-            request.app.state.priced_rounds,
+            priced,
             ineligible_limit=EXPLAIN_ROWS,
         )
     except ApiError as exc:
@@ -636,8 +688,6 @@ def explain_page(request: Request, round_id: str, user: CoordinatorPage, db: DbD
     )
     ineligible = [x for x in rows if not x.get("eligible")]
     shown = eligible[:EXPLAIN_ROWS] + ineligible[:EXPLAIN_ROWS]
-    from volmatch.api.web.i18n import page_language, translator
-
     tr = translator(page_language(request))
     # Where the result is not the best round under the hard rules (policy rules, stable
     # mode), each regret is a drop of that round's total, not of this one's: this round

@@ -84,8 +84,32 @@ function followLifecycle() {
   schedule();
 }
 
+// Something the page shows is still being prepared on the server (a result laid out
+// for its page, a round's explanations priced): <section id="preparing" data-ready=URL>
+// asks URL again every VIEW_POLL_MS until it answers {ready: true}, then the page is
+// shown again.
+const VIEW_POLL_MS = 1000;
+
+function waitForView(section) {
+  const ask = async () => {
+    try {
+      const answer = await fetch(section.dataset.ready, {credentials: "same-origin"});
+      if (answer.ok && (await answer.json()).ready) {
+        window.location.reload();
+        return;
+      }
+    } catch (error) {
+      // offline for a moment: the next tick tries again (the Refresh link still works)
+    }
+    window.setTimeout(ask, VIEW_POLL_MS);
+  };
+  window.setTimeout(ask, VIEW_POLL_MS);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const section = document.getElementById("progress");
   if (section && window.EventSource) followRound(section);
+  const preparing = document.getElementById("preparing");
+  if (preparing) waitForView(preparing);
   followLifecycle();
 });

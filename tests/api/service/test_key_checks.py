@@ -127,29 +127,58 @@ def test_a_read_takes_one_connection_and_one_round_trip_for_the_key(db: Db) -> N
 
 def test_a_connection_cut_under_the_pool_is_a_503_then_the_service_recovers(db: Db) -> None:
     """No ping per checkout: a connection the database dropped fails its request with a
-    503 and Retry-After (never a 500), and the next request gets a new connection."""
+    503 and Retry-After (never a 500), and the next request gets a new connection.
+
+    One answer only: the request is the first to use the cut connection. The service's
+    background threads, which would otherwise meet the cut first (and leave the request
+    a fresh connection and a 200: the results watch reads every 2 s), are kept off the
+    pool for the test: their periods are longer than it, and a listener checks that the
+    first checkout after the cut is the request's."""
     if db.backend != "postgresql":
         pytest.skip("SQLite connections are files: nothing can cut them")
+    import threading
+
     from fastapi.testclient import TestClient
     from sqlalchemy import create_engine
 
     from volmatch.api.service import create_app
 
-    app = create_app(settings_for(db.url, embedded_worker=False, db_pool_size=1))
+    quiet = 3600.0  # longer than the test: these threads wait before their first look
+    settings = settings_for(
+        db.url,
+        embedded_worker=False,
+        db_pool_size=1,
+        results_watch_s=0,
+        views_built_at_start=0,
+        backfill_sweep_s=quiet,
+        lifecycle_tick_s=quiet,
+        key_touch_s=quiet,
+    )
+    app = create_app(settings)
     with TestClient(app) as c:
         co = make_keys(app).auth("coordinator")
         assert c.get("/placements", headers=co).status_code == 200
-        with app.state.db.engine.connect() as conn:  # the pool's only connection
+        engine = app.state.db.engine
+        with engine.connect() as conn:  # the pool's only connection
             pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        users: list[str] = []
+
+        def on_checkout(*_: Any) -> None:
+            users.append(threading.current_thread().name)
+
         admin = create_engine(db.url)
         try:
             with admin.begin() as conn:
                 conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
         finally:
             admin.dispose()
-        r = c.get("/placements", headers=co)
-        assert r.status_code in (200, 503), r.text
-        if r.status_code == 503:
-            assert r.headers["retry-after"] == "2"
+        event.listen(engine.pool, "checkout", on_checkout)
+        try:
+            r = c.get("/placements", headers=co)
+        finally:
+            event.remove(engine.pool, "checkout", on_checkout)
+        assert users and not users[0].startswith("volmatch-"), users  # the request met the cut
+        assert r.status_code == 503, r.text
+        assert r.headers["retry-after"] == "2"
         assert c.get("/placements", headers=co).status_code == 200
         assert c.get("/me", headers=co).status_code == 200

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from tests.api.service.helpers import (
     seed,
@@ -24,10 +26,14 @@ def test_erasure_and_export(client: Any) -> None:
     assert exported["rounds"][0]["round"] == rid
     assert exported["rounds"][0]["assignment"]["placement"] == "P1"
     assert exported["published_assignments"][0]["placement"] == "P1"
+    from volmatch.api.service.result_pairs import explain_arrays
     from volmatch.api.service.tables import ResultPairsRow
 
     with client.app.state.db.read() as s:  # the round's pairs and scores, stored with it
-        assert s.get(ResultPairsRow, rid) is not None
+        row = s.get(ResultPairsRow, rid)
+        assert row is not None
+        # with the ids an explanation names (`result_pairs.ExplainArrays`)
+        assert "V1" in explain_arrays(row.data).volunteer_ids  # type: ignore[union-attr]
     r = client.delete("/volunteers/V1", headers=co)
     assert r.status_code == 200
     pseudonym = r.json()["pseudonym"]
@@ -44,9 +50,10 @@ def test_erasure_and_export(client: Any) -> None:
     # Other volunteers are untouched.
     assert "Ben Okafor" in doc
     assert pseudonym in {a["volunteer"] for a in client.get("/assignments", headers=co).json()}
-    # the erased volunteer's scores are not kept beside the round either
+    # the erased volunteer's id and scores are not kept beside the round either
     with client.app.state.db.read() as s:
         assert s.get(ResultPairsRow, rid) is None
+        assert all(b"V1" not in zlib.decompress(x) for x in s.scalars(select(ResultPairsRow.data)))
 
 
 def test_erasure_while_the_round_is_solving_reaches_its_result(db: Any) -> None:

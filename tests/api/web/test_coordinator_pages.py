@@ -136,11 +136,16 @@ def test_result_page_sorts_filters_pages_explains_and_publishes(web: Any) -> Non
     shown = re.findall(r'volunteer=([^&"]+)&amp;placement', table)
     assert shown == [x["volunteer"] for x in recs["recommendations"]]
     assert f"{recs['eligible']} volunteer" in advice.text
-    # the round was prepared and priced once for both pages; the API agrees with them
-    assert web.app.state.priced_rounds.builds == 1
+    from volmatch.api.service.warm import warm_rounds
+
+    # the round was prepared once, by the worker, which handed it to the advice pages;
+    # the explanations read the arrays stored with the result; the API agrees with them
+    priced = web.app.state.priced_rounds
+    assert warm_rounds(web.app).builds == 1 and priced.builds == 0
+    assert priced.stored.builds == 1
     api = web.get(f"/rounds/{rid}/explain?volunteer={v}&placement={p}", headers=co).json()
     assert api["pairs"][0]["outcome"] in explained.text
-    assert web.app.state.priced_rounds.builds == 1  # the API's explanations share it
+    assert priced.stored.builds == 1 and priced.builds == 0  # the API's share them
     book = web.get(f"/coordinator/rounds/{rid}/result.xlsx")
     assert book.status_code == 200 and book.content[:2] == b"PK"
     r = web.post(f"/coordinator/rounds/{rid}/publish", data={"csrf_token": csrf})
@@ -232,31 +237,46 @@ def test_a_workbook_upload(web: Any) -> None:
     assert "Stored pool.xlsx" in r.text
 
 
-def test_the_result_page_prices_the_round_ahead_of_its_explanations(web: Any) -> None:
-    """Opening a result prices its round in a thread; the first Explain uses that
-    pricing (or waits for it) instead of pricing again; the chosen pairs read from the
-    result's paging view are the stored result's assignments."""
+def test_the_result_page_readies_the_explanations_ahead(web: Any) -> None:
+    """Opening a result readies its explanations in a thread: the arrays stored with
+    the result read, or where it has none (stored before their format), the round
+    priced; the first Explain uses that (or waits for it) instead of pricing again; the
+    chosen pairs read from the result's paging view are the stored result's
+    assignments."""
     import time
 
     import numpy as np
 
     from volmatch.api.service.auth import Principal
-    from volmatch.api.service.rounds_service import _priced
+    from volmatch.api.service.rounds_service import PricedRounds, _priced
+    from volmatch.api.service.tables import ResultPairsRow
+    from volmatch.api.service.warm import warm_rounds
 
     seed(web)
     rid = _start_round(web, _coordinator(web))
     priced = web.app.state.priced_rounds
-    assert priced.builds == 0
-    assert web.get(f"/coordinator/rounds/{rid}").status_code == 200
-    end = time.monotonic() + 60
-    while priced.builds == 0:
-        assert time.monotonic() < end
-        time.sleep(0.05)
     result = web.get(f"/rounds/{rid}/result", headers=web.keys.auth("coordinator")).json()
     v = result["assignments"][0]["volunteer"]
-    assert web.get(f"/coordinator/rounds/{rid}/explain?volunteer={v}").status_code == 200
-    assert web.get(f"/coordinator/rounds/{rid}").status_code == 200  # priced: not again
-    assert priced.builds == 1
+
+    def ready_after_view(count: Any) -> None:
+        assert count() == 0
+        assert web.get(f"/coordinator/rounds/{rid}").status_code == 200
+        end = time.monotonic() + 60
+        while count() == 0:
+            assert time.monotonic() < end
+            time.sleep(0.05)
+        assert web.get(f"/coordinator/rounds/{rid}/explain?volunteer={v}").status_code == 200
+        assert web.get(f"/coordinator/rounds/{rid}").status_code == 200  # not again
+        assert count() == 1
+
+    ready_after_view(lambda: priced.stored.builds)
+    assert priced.builds == 0
+    with web.app.state.db.write() as s:  # a result stored before the arrays' format
+        s.query(ResultPairsRow).delete()
+    web.app.state.priced_rounds = priced = PricedRounds(  # as in a new process
+        views=web.app.state.result_views, warm=lambda: warm_rounds(web.app)
+    )
+    ready_after_view(lambda: priced.builds)
     who = Principal("k", "coordinator")
     from_view = _priced(web.app.state.db, rid, who, web.app.state.result_views)
     from_result = _priced(web.app.state.db, rid, who)
@@ -277,7 +297,11 @@ def test_advice_on_a_need_withdrawn_since_the_round_says_so(web: Any) -> None:
 
 def test_a_result_stored_without_its_view_gets_it_on_the_first_view(web: Any) -> None:
     """A result stored before revision 0006 has no paging view: its first page view
-    parses the result and stores the view, so another process reads arrays."""
+    says at once that the result is being prepared (in the page's language) and
+    parses the result in the background, storing the view, so that the page then
+    shows it and another process reads arrays."""
+    import time
+
     from sqlalchemy import delete
 
     from volmatch.api.service.result_pages import ResultViews
@@ -288,9 +312,21 @@ def test_a_result_stored_without_its_view_gets_it_on_the_first_view(web: Any) ->
     db = web.app.state.db
     with db.write() as s:
         s.execute(delete(ResultViewRow).where(ResultViewRow.round_id == rid))
+    views = web.app.state.result_views
+    views.clear()
+    built = views.builds
+    preparing = web.get(f"/coordinator/rounds/{rid}", headers={"Accept-Language": "fr"})
+    assert preparing.status_code == 200
+    assert 'id="preparing"' in preparing.text and 'id="assignments"' not in preparing.text
+    assert f'data-ready="/coordinator/rounds/{rid}/view-ready"' in preparing.text
+    assert "en cours de préparation" in preparing.text
+    for _ in range(600):  # the build's thread; the page's script asks the same way
+        if web.get(f"/coordinator/rounds/{rid}/view-ready").json()["ready"]:
+            break
+        time.sleep(0.05)
+    assert views.builds == built + 1 and views.stored == 1
     first = web.get(f"/coordinator/rounds/{rid}")
-    assert first.status_code == 200
-    assert web.app.state.result_views.stored == 1
+    assert first.status_code == 200 and 'id="preparing"' not in first.text
     with db.read() as s:
         assert s.get(ResultViewRow, rid) is not None
 
@@ -305,6 +341,39 @@ def test_a_result_stored_without_its_view_gets_it_on_the_first_view(web: Any) ->
         return str(page.text.split('id="assignments"')[1].split("</table>")[0])
 
     assert table(again) == table(first)
+
+
+def test_an_explanation_that_needs_a_pricing_says_it_is_being_prepared(web: Any) -> None:
+    """A round without the arrays stored with its result (stored before their format,
+    or erased since) that this process has not priced: its explain page says at once,
+    in the page's language, that the explanations are being prepared, prices the round
+    in the background, and shows the explanation once /explain-ready says so."""
+    import time
+
+    from volmatch.api.service.rounds_service import PricedRounds
+    from volmatch.api.service.tables import ResultPairsRow
+    from volmatch.api.service.warm import warm_rounds
+
+    seed(web)
+    rid = _start_round(web, _coordinator(web))
+    result = web.get(f"/rounds/{rid}/result", headers=web.keys.auth("coordinator")).json()
+    v = result["assignments"][0]["volunteer"]
+    with web.app.state.db.write() as s:
+        s.query(ResultPairsRow).delete()
+    web.app.state.priced_rounds = priced = PricedRounds(  # as in a new process
+        views=web.app.state.result_views, warm=lambda: warm_rounds(web.app)
+    )
+    page = web.get(f"/coordinator/rounds/{rid}/explain?volunteer={v}&lang=fr")
+    assert page.status_code == 200 and 'id="preparing"' in page.text
+    assert f'data-ready="/coordinator/rounds/{rid}/explain-ready"' in page.text
+    assert "en cours de préparation" in page.text and "qualify for" not in page.text
+    for _ in range(1200):  # the pricing's thread; the page's script asks the same way
+        if web.get(f"/coordinator/rounds/{rid}/explain-ready").json()["ready"]:
+            break
+        time.sleep(0.05)
+    assert priced.builds == 1
+    page = web.get(f"/coordinator/rounds/{rid}/explain?volunteer={v}&lang=en")
+    assert page.status_code == 200 and "qualify for" in page.text
 
 
 def test_explanations_and_advice_share_one_build_of_the_round(web: Any) -> None:
@@ -462,6 +531,69 @@ def test_the_worker_hands_its_prepared_round_to_the_warm_rounds(web: Any, monkey
             assert json.dumps(mine, default=str) == json.dumps(again, default=str)
 
 
+def _rounds_in_each_mode(web: Any) -> list[str]:
+    """Rounds solved from the seeded pool: optimal (the pure optimum), stable, and with a
+    policy rule (rules mode)."""
+    seed(web)
+    csrf = _coordinator(web)
+    rids = [_start_round(web, csrf, **fields) for fields in ({}, {"mode": "stable"})]
+    rids.append(_start_round(web, csrf, max_per_host="1"))
+    return rids
+
+
+def test_a_pair_is_explained_from_the_arrays_stored_with_the_result(
+    web: Any, monkeypatch: Any
+) -> None:
+    """A round this process never priced is explained from the arrays stored with its
+    result (`stored_explain`): its document is neither parsed nor compiled (only one
+    volunteer's record and the placements shown are read), and every row is that of the
+    round prepared again from its document, in each mode, for every volunteer, with the
+    page's limit, for one placement and for all; unknown ids are the same 404s."""
+    from volmatch.api.service import advice, rounds_service
+    from volmatch.api.service.auth import Principal
+    from volmatch.api.service.errors import ApiError
+    from volmatch.api.service.rounds_service import PricedRounds, _priced, explain_round
+    from volmatch.matching.explain import explain_volunteer
+
+    def parsed(*_: Any, **__: Any) -> Any:
+        raise AssertionError("the round's document was parsed")
+
+    who = Principal("k", "coordinator")
+    db, rids = web.app.state.db, _rounds_in_each_mode(web)
+    for rid, pure in zip(rids, (True, False, False), strict=True):
+        prep, pr, chosen, _ = _priced(db, rid, who)  # prepared again from the document
+        c = prep.compiled
+        priced = PricedRounds()  # a process that never priced the round
+        with monkeypatch.context() as m:
+            for module in (advice, rounds_service):
+                m.setattr(module, "parse_round", parsed, raising=False)
+            m.setattr(advice, "_stored_round", parsed)
+            m.setattr(rounds_service, "_priced", parsed)
+            m.setattr(rounds_service, "_priced_warm", parsed)
+            for vi, vid in enumerate(c.volunteer_ids):
+                rows, facts = explain_round(db, rid, who, vid, None, priced)
+                again = explain_volunteer(pr, chosen, vi)
+                assert json.dumps(rows) == json.dumps(again, default=str)
+                best = pr.net.at[pr.net.at >= 0]
+                assert facts == {"exact": pure, "optimum": int(prep.scores.total[best].sum())}
+                shown, _ = explain_round(db, rid, who, vid, None, priced, ineligible_limit=2)
+                assert (
+                    shown
+                    == [x for x in rows if x["eligible"]]
+                    + [x for x in rows if not x["eligible"]][:2]
+                )
+                pid = c.placement_ids[vi % c.n_placements]
+                one, _ = explain_round(db, rid, who, vid, pid, priced)
+                assert one == [x for x in rows if x["placement"] == pid]
+            for bad in ((vid, "nowhere"), ("nobody", None)):
+                try:
+                    explain_round(db, rid, who, bad[0], bad[1], priced)
+                except ApiError as exc:
+                    assert exc.status == 404
+                else:
+                    raise AssertionError(f"{bad} explained")
+
+
 def test_another_process_explains_from_the_pairs_stored_with_the_result(
     web: Any, monkeypatch: Any
 ) -> None:
@@ -479,12 +611,8 @@ def test_another_process_explains_from_the_pairs_stored_with_the_result(
     def prepared(*_: Any) -> Any:
         raise AssertionError("the round was prepared again")
 
-    seed(web)
-    csrf = _coordinator(web)
     who = Principal("k", "coordinator")
-    db = web.app.state.db
-    rids = [_start_round(web, csrf, **fields) for fields in ({}, {"mode": "stable"})]
-    rids.append(_start_round(web, csrf, max_per_host="1"))
+    db, rids = web.app.state.db, _rounds_in_each_mode(web)
     with monkeypatch.context() as m:
         m.setattr(advice, "_prepared", prepared)
         for rid, pure in zip(rids, (True, False, False), strict=True):

@@ -163,3 +163,53 @@ def test_a_withdrawn_need_is_not_filled_again(client: Any) -> None:
     assert rep["totals"]["withdrawn"] == len(at_p2) and rep["totals"]["accepted"] == 1
     assert rep["totals"]["filled"] == 0
     assert p2["withdrawn"] == len(at_p2) and p2["filled"] == 0
+
+
+@SQLITE_ONLY
+def test_confirming_prepares_nothing_in_its_write_and_an_older_proposal_still_confirms(
+    client: Any, monkeypatch: Any
+) -> None:
+    """Each new offer of a proposal carries its start and months (computed with the
+    proposal, outside any write), so a confirmation, inside its write transaction, does
+    not prepare the round (seconds at 50,000 volunteers); a proposal stored before they
+    were carried is prepared then, as before, to the same offers."""
+    from volmatch.api.service.lifecycle import engine
+    from volmatch.api.service.tables import BackfillRow
+
+    rid = published(client)
+    got = offers(client, rid)
+    bf = decline(client, got["V1"]["id"])["backfill"]
+    [new] = bf["proposal"]["new_offers"]
+    assert new["start"] and new["months"] >= 1
+    real = engine.prepared
+
+    def refused(*_: Any) -> Any:
+        raise AssertionError("the round was prepared inside the confirmation")
+
+    monkeypatch.setattr(engine, "prepared", refused)
+    assert _confirm(client, rid, bf["id"]).status_code == 200
+    made = offers(client, rid)[new["volunteer"]]
+    assert (made["placement"], made["score"], made["start"], made["months"]) == (
+        new["placement"],
+        new["score"],
+        new["start"],
+        new["months"],
+    )
+
+    # An older proposal, without start and months: prepared at confirmation.
+    monkeypatch.setattr(engine, "prepared", real)
+    bf2 = decline(client, got["V2"]["id"])["backfill"]
+    assert bf2["proposal"]["new_offers"], "nobody left to offer: the fallback goes untested"
+    with client.app.state.db.write() as s:
+        row = s.get(BackfillRow, bf2["id"])
+        row.proposal = {
+            **row.proposal,
+            "new_offers": [
+                {k: v for k, v in n.items() if k not in ("start", "months")}
+                for n in row.proposal["new_offers"]
+            ],
+        }
+    assert _confirm(client, rid, bf2["id"]).status_code == 200
+    for n in bf2["proposal"]["new_offers"]:
+        made = offers(client, rid)[n["volunteer"]]
+        assert (made["start"], made["months"]) == (n["start"], n["months"])

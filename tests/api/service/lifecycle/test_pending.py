@@ -9,6 +9,7 @@ in it. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,15 @@ import httpx
 import pytest
 
 from tests.api.service.helpers import Db, Keys, Server, store
-from tests.api.service.lifecycle.helpers import Gate, computed, needs, offers, published
+from tests.api.service.lifecycle.helpers import (
+    Gate,
+    computed,
+    lifecycle,
+    needs,
+    offers,
+    published,
+    solved,
+)
 from tests.helpers import vol
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -192,3 +201,44 @@ def test_a_volunteer_erased_while_the_proposal_solves_is_not_in_it(client: Any, 
     text = str(done["proposal"])
     assert "V2" not in text and "Ben Okafor" not in text
     assert "erased-" in text
+
+
+def test_a_publication_computes_its_reserve_lists_before_its_write_locks(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reserve lists prepare the round (seconds at 50,000 volunteers): a PUT that
+    comes in meanwhile is answered before they are done."""
+    from volmatch.api.service.lifecycle import engine
+
+    rid = solved(client)
+    started, release = threading.Event(), threading.Event()
+    real = engine.reserves
+
+    def slow(*args: Any) -> Any:
+        started.set()
+        assert release.wait(30), "the test never released the reserve lists"
+        return real(*args)
+
+    monkeypatch.setattr(engine, "reserves", slow)
+    answer: list[Any] = []
+    publishing = threading.Thread(
+        target=lambda: answer.append(
+            client.post(f"/rounds/{rid}/publish", headers=client.keys.auth("coordinator"))
+        )
+    )
+    publishing.start()
+    try:
+        assert started.wait(10)
+        p1 = next(p for p in needs() if p["id"] == "P1")
+        r = client.put(
+            "/placements/P1",
+            json={**p1, "title": "Head teacher"},
+            headers=client.keys.auth("host1"),
+        )
+        assert r.status_code == 200, r.text
+        assert not answer, "the publication finished first"
+    finally:
+        release.set()
+        publishing.join(30)
+    assert answer[0].status_code == 201, answer[0].text
+    assert lifecycle(client, rid)["reserves"]
