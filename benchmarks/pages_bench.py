@@ -166,7 +166,7 @@ def main() -> None:
             arrays read (`PricedRounds.prefetch` does one or the other)."""
             return int(priced.builds + priced.stored.builds)
 
-        def wait_priced(before: int, t0: float) -> float:
+        def wait_priced(_round: str, before: int, t0: float) -> float:
             """Until the explanations' readying started by a result page is done (ms
             since t0), so that it does not slow the requests timed next."""
             while readied() == before:
@@ -179,7 +179,7 @@ def main() -> None:
         add(
             "  its explanations priced ahead, ready after (not a page)",
             "",
-            [wait_priced(before, t0)],
+            [wait_priced(rid, before, t0)],
         )
         pages = [
             ("dashboard", "/coordinator", None),
@@ -211,14 +211,18 @@ def main() -> None:
         from volmatch.api.service.advice import prewarm_round
         from volmatch.api.service.jobs import Solved
         from volmatch.api.service.result_pages import erasures_mark
+        from volmatch.api.service.rounds_service import PricedRounds
         from volmatch.api.service.warm import warm_rounds
 
-        def view_ready(one: str, t0: float) -> float:
-            """Until the result's page is ready to show (ms since t0), asked as the
-            page's script asks."""
-            while not c.get(f"/coordinator/rounds/{one}/view-ready").json()["ready"]:
-                time.sleep(0.01)
-            return (time.perf_counter() - t0) * 1000
+        def ready(what: str) -> Any:
+            def wait(one: str, before: int, t0: float) -> float:
+                """Until the page's part being prepared (`what`: view, explain) is ready
+                (ms since t0), asked as the page's script asks."""
+                while not c.get(f"/coordinator/rounds/{one}/{what}-ready").json()["ready"]:
+                    time.sleep(0.01)
+                return (time.perf_counter() - t0) * 1000
+
+            return wait
 
         def cold(
             name: str,
@@ -228,7 +232,7 @@ def main() -> None:
             **stored: Any,
         ) -> list[str]:
             """`path` asked once in each of `--repeat` rounds stored afresh (with what
-            `stored` says: `_store`'s arguments); `settle(round, t0)` waits for what
+            `stored` says: `_store`'s arguments); `settle(round, readied(), t0)` waits for what
             the request started in the background before the next round, its time
             reported as the row `after` where named."""
             runs, rids, waits = [], [], []
@@ -237,7 +241,7 @@ def main() -> None:
                 before, t0 = readied(), time.perf_counter()
                 runs.append(_timed(c, path.format(rid=one)))
                 if settle is not None:
-                    waits.append(settle(one, t0) if settle is view_ready else settle(before, t0))
+                    waits.append(settle(one, before, t0))
                 rids.append(one)
             add(name, "cold", runs)
             if after:
@@ -264,7 +268,7 @@ def main() -> None:
             before, t0 = readied(), time.perf_counter()
             _timed(c, f"/coordinator/rounds/{one}")  # its pricing ahead starts
             runs.append(_timed(c, f"/coordinator/rounds/{one}/{explain_one}"))
-            ahead.append(wait_priced(before, t0))
+            ahead.append(wait_priced(one, before, t0))
         add("explain at once after the result's first view (pricing ahead running)", "cold", runs)
         add("  that pricing ahead, ready after (not a page)", "", ahead)
         with app.state.db.read() as s:
@@ -279,29 +283,45 @@ def main() -> None:
             prewarm_round(app.state.db, warm_rounds(app), one, hand)
             runs.append(_timed(c, f"/coordinator/rounds/{one}/{explain_one}"))
         add("explain at once after the worker stored the result (round handed over)", "cold", runs)
-        cold(
-            "explain, round stored before 0008 (no stored arrays: prepared)",
+        before_0008 = cold(
+            "explain, round stored before 0008 (no stored arrays; says: being prepared)",
             "/coordinator/rounds/{rid}/" + explain_one,
+            ready("explain"),
+            "  its pricing in the background, the explanation ready after (not a page)",
             pairs=None,
+        )
+        add(
+            "  then the explanation",
+            "cold",
+            [_timed(c, f"/coordinator/rounds/{one}/{explain_one}") for one in before_0008],
         )
         old = cold(
             "result, first view of a result stored before 0006 (says: being prepared)",
             "/coordinator/rounds/{rid}",
-            view_ready,
+            ready("view"),
             "  its view built in the background, the page ready after (not a page)",
             view=False,
             pairs=None,
         )
-        add(
-            "  then the result page",
-            "cold",
-            [_timed(c, f"/coordinator/rounds/{one}") for one in old],
-        )
+
+        def result_pages(rounds: list[str]) -> list[float]:
+            """Each round's result page, its explanations' readying waited for."""
+            runs = []
+            for one in rounds:
+                before, t0 = readied(), time.perf_counter()
+                runs.append(_timed(c, f"/coordinator/rounds/{one}"))
+                wait_priced(one, before, t0)
+            return runs
+
+        add("  then the result page", "cold", result_pages(old))
         app.state.result_views.clear()  # as in another process: reads the view stored
+        app.state.priced_rounds = priced = PricedRounds(
+            views=app.state.result_views, warm=lambda: warm_rounds(app)
+        )
         add(
             "  the same results in another process (reads the view stored then)",
             "cold",
-            [_timed(c, f"/coordinator/rounds/{one}") for one in old],
+            result_pages(old),
         )
     load = os.getloadavg()
     size = f"{args.volunteers}x{args.placements}"

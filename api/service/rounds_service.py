@@ -623,29 +623,47 @@ class PricedRounds:
         with hit[2]:
             yield hit[1]
 
-    def stored_round(self, db: Database, round_id: str, who: Principal) -> StoredRound | None:
-        """The round's arrays stored with its result for explaining it (`stored_explain`),
-        where it is not priced here already (that answers as fast) and has them: an
-        explanation then neither prepares the round nor waits for its pricing ahead."""
+    def _ready(
+        self, db: Database, round_id: str, who: Principal
+    ) -> tuple[bool, StoredRound | None]:
+        """Whether the round's explanations answer without waiting for a pricing (it is
+        priced here, has the arrays stored with its result, or is not finished: its
+        error answers at once), and those arrays where it has them and is not priced
+        here (that answers as fast)."""
         with db.read() as session:
             _, job = round_header(session, round_id, who)
             if job.status != "done":
-                return None  # the pricing's path says why (409)
+                return True, None  # the pricing's path says why (409)
             mark = erasures_mark(session)
             with self._lock:
                 hit = self._entries.get(round_id)
                 if hit is not None and hit[0] == mark:
-                    return None
-            return self.stored.get(session, round_id, mark)
+                    return True, None
+            stored = self.stored.get(session, round_id, mark)
+            return stored is not None, stored
 
-    def prefetch(self, db: Database, round_id: str, who: Principal, n_volunteers: int) -> None:
+    def stored_round(self, db: Database, round_id: str, who: Principal) -> StoredRound | None:
+        """The round's arrays stored with its result for explaining it (`stored_explain`),
+        where it is not priced here already and has them: an explanation then neither
+        prepares the round nor waits for its pricing ahead."""
+        return self._ready(db, round_id, who)[1]
+
+    def ready_now(self, db: Database, round_id: str, who: Principal) -> bool:
+        """Whether an explanation of the round answers without pricing it first (a page
+        that must not wait for a pricing asks this, and `prefetch`es where not)."""
+        return self._ready(db, round_id, who)[0]
+
+    def prefetch(
+        self, db: Database, round_id: str, who: Principal, n_volunteers: int, force: bool = False
+    ) -> None:
         """Make a round's explanations ready in a thread of its own: its stored arrays
         read (`stored_round`), or where it has none, the round priced, unless it is
         priced, being priced, or larger than `PREFETCH_MAX_VOLUNTEERS`: its result page
         calls this, so that the explanations the coordinator asks next are ready. A
         round with stored arrays is not priced: that would parse its document while the
-        coordinator's first Explain waits for the interpreter (0.2-0.5 s at 10,000)."""
-        if n_volunteers > PREFETCH_MAX_VOLUNTEERS:
+        coordinator's first Explain waits for the interpreter (0.2-0.5 s at 10,000).
+        `force`: whatever the round's size (an explanation asked for it)."""
+        if n_volunteers > PREFETCH_MAX_VOLUNTEERS and not force:
             return
         with self._lock:
             if round_id in self._entries or round_id in self._building:

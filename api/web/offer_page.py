@@ -37,6 +37,9 @@ NO_ANSWER = N_("choose whether you accept or decline the offer")
 """The 422's message where the form chose neither accept nor decline."""
 NO_REASON = N_("choose a reason for declining from the list")
 """The 422's message where a decline names no reason of the list."""
+TOO_LONG = N_("your note is longer than 2000 characters: shorten it")
+"""The 422's message where the note is longer than the form allows (the textarea stops
+at 2000 characters; another client may send more, which is refused, not cut)."""
 LINK_REFUSALS = (
     N_("this link is not valid"),
     N_("this link was used already: the offer has been answered"),

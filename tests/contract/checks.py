@@ -83,9 +83,10 @@ def check_optimal(doc: dict[str, Any], res: dict[str, Any], *, costs: bool = Tru
 
 
 def check_stable(doc: dict[str, Any], res: dict[str, Any]) -> None:
-    """The stable result is the volunteer-optimal stable matching of the contract's lists."""
+    """The stable result is the volunteer-optimal (or, with `stable_side: hosts`, the
+    host-optimal) stable matching of the contract's lists."""
     r = Round.of(doc)
-    want = stable_matching(r, eligible_pairs(r))
+    want = stable_matching(r, eligible_pairs(r), r.policy.get("stable_side", "volunteers"))
     got = {(a["volunteer"], a["placement"]) for a in res["assignments"]}
     assert got == want, (sorted(got - want), sorted(want - got))
 

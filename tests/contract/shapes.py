@@ -281,6 +281,8 @@ def pure_rounds(
         policy["weights"] = w
     if draw(st.integers(0, 3)) == 0:
         policy["seed"] = draw(st.integers(0, 2**31 - 1))
+    if draw(st.integers(0, 3)) == 0:
+        policy["stable_side"] = draw(st.sampled_from(("volunteers", "hosts")))
     if draw(st.integers(0, 4)) == 0:
         policy["time_limit_s"] = draw(st.sampled_from((0.001, 0.01, 1)))
     if vids and pids and (shape in ("locks", "full") or draw(st.integers(0, 3)) == 0):

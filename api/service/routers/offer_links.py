@@ -42,7 +42,8 @@ LangQuery = Annotated[
     ),
 ]
 MAX_TEXT = 2000
-"""Characters of the volunteer's note (the page's textarea says the same)."""
+"""Characters of the volunteer's note (the page's textarea and `page.TOO_LONG` say the
+same)."""
 MAX_FORM_BYTES = MAX_TEXT * 4 * 3 + 1_000
 """A reply form is a note of up to MAX_TEXT characters, each up to 4 bytes of UTF-8 and
 each byte sent as %XX (a note in Nepali or Chinese is 9 bytes a character), and two
@@ -139,12 +140,14 @@ def offer_answer(
             return page.offer_page(request, 422, offer=_view(session, offer), error=page.NO_ANSWER)
         if choice == "decline" and reason not in REASON_LABELS:
             return page.offer_page(request, 422, offer=_view(session, offer), error=page.NO_REASON)
+        if len(text) > MAX_TEXT:
+            return page.offer_page(request, 422, offer=_view(session, offer), error=page.TOO_LONG)
         offer, _ = links.answer(
             session,
             token,
             choice,
             reason=None if reason is None else DeclineReason(reason).value,
-            text=text[:MAX_TEXT],
+            text=text,
         )
     except links.LinkRefused as exc:
         session.rollback()

@@ -491,6 +491,16 @@ def round_view_ready(
     return JSONResponse({"ready": _views(request).ready(session, round_id) is not None})
 
 
+@router.get("/coordinator/rounds/{round_id}/explain-ready")
+def explain_ready(request: Request, round_id: str, user: CoordinatorPage, db: DbDep) -> Response:
+    """Whether a round's explanations answer at once (JSON for coordinator.js, which
+    asks again while they are being prepared)."""
+    with db.read() as session:
+        r, _ = _header(session, round_id, user)
+    ready = request.app.state.priced_rounds.ready_now(db, r.id, user.principal)
+    return JSONResponse({"ready": ready})
+
+
 @router.get("/coordinator/rounds/{round_id}/events")
 def round_events(request: Request, round_id: str, user: CoordinatorPage, db: DbDep) -> Response:
     """The round's progress as server-sent events, for the progress bar."""
@@ -626,11 +636,32 @@ def result_workbook(request: Request, round_id: str, user: CoordinatorPage, db: 
 @router.get("/coordinator/rounds/{round_id}/explain")
 def explain_page(request: Request, round_id: str, user: CoordinatorPage, db: DbDep) -> Response:
     """Why a volunteer is where they are, or not at a placement (or any)."""
+    from volmatch.api.web.i18n import page_language, translator
+
     volunteer = request.query_params.get("volunteer", "")
     placement = request.query_params.get("placement") or None
     with db.read() as session:
         r, _ = _header(session, round_id, user)
         view = _views(request).get(session, r.id)
+    priced = request.app.state.priced_rounds
+    if not priced.ready_now(db, r.id, user.principal):
+        # a round without the arrays stored with its result (before their format, or
+        # erased since), not priced here yet: priced in the background, the page says
+        # so and shows the explanation once ready, instead of waiting for the pricing
+        priced.prefetch(db, r.id, user.principal, r.n_volunteers, force=True)
+        tr = translator(page_language(request))
+        return render(
+            request,
+            "coordinator/preparing.html",
+            user=user,
+            heading=tr.gettext("Explain"),
+            said=tr.gettext(
+                "The round's explanations are being prepared: they appear here in a moment."
+            ),
+            ready_url=f"/coordinator/rounds/{r.id}/explain-ready",
+            again=str(request.url),
+            back=f"/coordinator/rounds/{r.id}",
+        )
     try:
         rows, facts = explain_round(
             db,
@@ -638,7 +669,7 @@ def explain_page(request: Request, round_id: str, user: CoordinatorPage, db: DbD
             user.principal,
             volunteer,
             placement,
-            request.app.state.priced_rounds,
+            priced,
             ineligible_limit=EXPLAIN_ROWS,
         )
     except ApiError as exc:
@@ -657,8 +688,6 @@ def explain_page(request: Request, round_id: str, user: CoordinatorPage, db: DbD
     )
     ineligible = [x for x in rows if not x.get("eligible")]
     shown = eligible[:EXPLAIN_ROWS] + ineligible[:EXPLAIN_ROWS]
-    from volmatch.api.web.i18n import page_language, translator
-
     tr = translator(page_language(request))
     # Where the result is not the best round under the hard rules (policy rules, stable
     # mode), each regret is a drop of that round's total, not of this one's: this round

@@ -84,8 +84,10 @@ function followLifecycle() {
   schedule();
 }
 
-// A finished round whose result is still being laid out for its page on the server:
-// asked again every VIEW_POLL_MS until it is ready, then the page is shown again.
+// Something the page shows is still being prepared on the server (a result laid out
+// for its page, a round's explanations priced): <section id="preparing" data-ready=URL>
+// asks URL again every VIEW_POLL_MS until it answers {ready: true}, then the page is
+// shown again.
 const VIEW_POLL_MS = 1000;
 
 function waitForView(section) {

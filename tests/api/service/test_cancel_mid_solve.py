@@ -58,6 +58,9 @@ def test_a_rules_round_cancelled_mid_solve_stops_and_says_cancelled(db: Any) -> 
             assert time.monotonic() < end, "the round was never claimed"
             time.sleep(0.02)
         time.sleep(INTO_THE_SOLVE_S)
+        # the heartbeat keeps the progress bar's figures current through the long stage
+        progress = c.get(f"/rounds/{rid}", headers=co).json()["progress"]
+        assert progress["stage"] == "solve" and progress["elapsed_s"] >= 0.5, progress
         t0 = time.monotonic()
         r = c.delete(f"/rounds/{rid}", headers=co)
         assert r.status_code == 200 and r.json()["status"] == "running", r.text

@@ -343,6 +343,39 @@ def test_a_result_stored_without_its_view_gets_it_on_the_first_view(web: Any) ->
     assert table(again) == table(first)
 
 
+def test_an_explanation_that_needs_a_pricing_says_it_is_being_prepared(web: Any) -> None:
+    """A round without the arrays stored with its result (stored before their format,
+    or erased since) that this process has not priced: its explain page says at once,
+    in the page's language, that the explanations are being prepared, prices the round
+    in the background, and shows the explanation once /explain-ready says so."""
+    import time
+
+    from volmatch.api.service.rounds_service import PricedRounds
+    from volmatch.api.service.tables import ResultPairsRow
+    from volmatch.api.service.warm import warm_rounds
+
+    seed(web)
+    rid = _start_round(web, _coordinator(web))
+    result = web.get(f"/rounds/{rid}/result", headers=web.keys.auth("coordinator")).json()
+    v = result["assignments"][0]["volunteer"]
+    with web.app.state.db.write() as s:
+        s.query(ResultPairsRow).delete()
+    web.app.state.priced_rounds = priced = PricedRounds(  # as in a new process
+        views=web.app.state.result_views, warm=lambda: warm_rounds(web.app)
+    )
+    page = web.get(f"/coordinator/rounds/{rid}/explain?volunteer={v}&lang=fr")
+    assert page.status_code == 200 and 'id="preparing"' in page.text
+    assert f'data-ready="/coordinator/rounds/{rid}/explain-ready"' in page.text
+    assert "en cours de préparation" in page.text and "qualify for" not in page.text
+    for _ in range(1200):  # the pricing's thread; the page's script asks the same way
+        if web.get(f"/coordinator/rounds/{rid}/explain-ready").json()["ready"]:
+            break
+        time.sleep(0.05)
+    assert priced.builds == 1
+    page = web.get(f"/coordinator/rounds/{rid}/explain?volunteer={v}&lang=en")
+    assert page.status_code == 200 and "qualify for" in page.text
+
+
 def test_explanations_and_advice_share_one_build_of_the_round(web: Any) -> None:
     """The explain page prices the round through the advice pages' warm rounds (the
     build the embedded worker starts when it stores a result): the advice page then

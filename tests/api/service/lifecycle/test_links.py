@@ -131,3 +131,16 @@ def test_a_note_of_2000_characters_in_any_script_is_taken_whole(client: Any) -> 
     assert r.status_code == 200 and "accepted" in r.text
     detail = client.get(f"/offers/{offer_id}", headers=client.keys.auth("coordinator")).json()
     assert detail["events"][-1]["text"] == note
+
+
+@SQLITE_ONLY
+def test_a_note_longer_than_the_form_allows_is_refused_not_cut(client: Any) -> None:
+    """Text past 2,000 characters (another client than the page) was cut off silently."""
+    rid = published(client)
+    offer_id = offers(client, rid)["V1"]["id"]
+    url = _link(client, offer_id)
+    r = client.post(url, data={"answer": "accept", "text": "x" * 2001})
+    assert r.status_code == 422 and "longer than 2000 characters" in r.text
+    assert offers(client, rid)["V1"]["state"] == "offered"
+    r = client.post(url, data={"answer": "accept", "text": "x" * 2000})
+    assert r.status_code == 200
