@@ -345,8 +345,31 @@ def best_under_rules(
             continue
         moved = sum(at.get(v) != p for v, p in prev.items())
         total = sum(pairs[v, p].score for v, p in at.items()) - pol.get("move_cost", 0) * moved
+        total -= _gender_penalty(r, pairs, vol, at)
         best = total if best is None else max(best, total)
     return best
+
+
+def _gender_penalty(
+    r: Round,
+    pairs: dict[tuple[str, str], Pair],
+    vol: dict[str, dict[str, Any]],
+    at: dict[str, str],
+) -> int:
+    """`gender_balance`: each placement receiving 2+ volunteers loses the penalty for
+    each of female and male its eligible pool offers and it does not hold."""
+    pol = r.policy
+    if not pol.get("gender_balance"):
+        return 0
+    lost = 0
+    for p in r.placements:
+        here = [v for v, q in at.items() if q == p["id"]]
+        if len(here) < 2:
+            continue
+        pool = {vol[v].get("gender") for (v, q) in pairs if q == p["id"]}
+        held = {vol[v].get("gender") for v in here}
+        lost += sum(g in pool and g not in held for g in ("female", "male"))
+    return lost * pol.get("gender_balance_penalty", 200)
 
 
 def _rules_hold(
