@@ -235,10 +235,10 @@ def _reasons(
     active = extra.get("rules", {}).get("active")
     if active:
         note = rules_note(active)
-        said = text_of(note)  # the reasons before it keep their sentences
+        note_text = text_of(note)  # the reasons before it keep their sentences
         for vi in with_v.tolist():
             e = why_v[vi]
-            why_v[vi] = Explained(e.cost, e.other, [*e.parts, note], [*e.texts, said])
+            why_v[vi] = Explained(e.cost, e.other, [*e.parts, note], [*e.texts, note_text])
         proven = sol.status == "optimal"
         _append(why_p, {p: [r] for p, r in kept_out(prep, sol.chosen, with_p, proven).items()})
     return why_v, why_p
