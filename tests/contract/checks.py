@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from tests.contract.oracle import Round, best_total, eligible_pairs, failed_rules, stable_matching
+from tests.contract.oracle import (
+    Round,
+    best_total,
+    eligible_pairs,
+    failed_rules,
+    lists,
+    stable_matching,
+)
 
 TIE_CODES = frozenset({"tie", "open_tie", "tie_hard_rules", "open_tie_hard_rules"})
 
@@ -183,3 +190,33 @@ def check_reserves(doc: dict[str, Any], res: dict[str, Any], k: int) -> None:
             forced = best_total(r, pairs, must_place={vid: pid})
             want = None if forced is None or best is None else best - forced
             assert e["cost"] == want, (pid, e, want)
+
+
+def check_audit(doc: dict[str, Any], res: dict[str, Any]) -> None:
+    """`--audit` of a round without locks or groups: the blocking pairs of the result on
+    the contract's lists, the optimum and the stable matching's total."""
+    r = Round.of(doc)
+    pairs = eligible_pairs(r)
+    vlist, plist = lists(r, pairs)
+    at = {a["volunteer"]: a["placement"] for a in res["assignments"]}
+    held: dict[str, list[str]] = {p: [] for p in r.slots}
+    for v, p in at.items():
+        held[p].append(v)
+    blocking = set()
+    for v, p in pairs:
+        if at.get(v) == p:
+            continue
+        mine = vlist[v]
+        wants = v not in at or mine.index(p) < mine.index(at[v])
+        theirs = plist[p]
+        room = len(held[p]) < r.slots[p] or any(theirs.index(v) < theirs.index(h) for h in held[p])
+        if wants and room:
+            blocking.add((v, p))
+    audit = res["stability"]
+    assert audit["blocking_pairs"] == len(blocking), (audit, sorted(blocking))
+    assert audit["blocking_volunteers"] == len({v for v, _ in blocking}), audit
+    assert audit["blocking_placements"] == len({p for _, p in blocking}), audit
+    assert audit["stable"] == (not blocking), audit
+    assert audit["optimal_objective"] == best_total(r, pairs), audit
+    stable = stable_matching(r, pairs, r.policy.get("stable_side", "volunteers"))
+    assert audit["stable_objective"] == sum(pairs[x].score for x in stable), audit

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.contract.checks import (
+    check_audit,
     check_hard_rule_costs,
     check_hard_rules,
     check_optimal,
@@ -47,11 +48,19 @@ def test_pure_rounds_are_optimal_with_exact_costs(shape: str, data: st.DataObjec
 def test_stable_rounds_are_volunteer_optimal(shape: str, data: st.DataObject) -> None:
     doc = data.draw(pure_rounds(shape))
     doc.setdefault("policy", {}).pop("locked", None)
-    res = _solve(doc, mode="stable")
+    res = _solve(doc, mode="stable", audit=True)
     assert res["mode"] == "stable"
     check_hard_rules(doc, res)
     check_stable(doc, res)
     check_hard_rule_costs(doc, res)
+    check_audit(doc, res)
+
+
+@settings(max_examples=20)
+@given(doc=pure_rounds("crowded"))
+def test_the_audit_of_an_optimal_round_counts_its_blocking_pairs(doc: dict[str, Any]) -> None:
+    doc.setdefault("policy", {}).pop("locked", None)
+    check_audit(doc, _solve(doc, audit=True))
 
 
 @pytest.mark.parametrize("rule", RULES)
