@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from tests.contract.checks import (
     check_audit,
+    check_details,
     check_hard_rule_costs,
     check_hard_rules,
     check_optimal,
@@ -37,6 +38,7 @@ def test_pure_rounds_are_optimal_with_exact_costs(shape: str, data: st.DataObjec
     doc = data.draw(pure_rounds(shape))
     res = _solve(doc, reserves=3)
     check_hard_rules(doc, res)
+    check_details(doc, res)
     check_optimal(doc, res)
     check_reserves(doc, res, 3)
     assert same_result(res, _solve(doc, reserves=3))
@@ -51,6 +53,7 @@ def test_stable_rounds_are_volunteer_optimal(shape: str, data: st.DataObject) ->
     res = _solve(doc, mode="stable", audit=True)
     assert res["mode"] == "stable"
     check_hard_rules(doc, res)
+    check_details(doc, res)
     check_stable(doc, res)
     check_hard_rule_costs(doc, res)
     check_audit(doc, res)
@@ -74,6 +77,7 @@ def test_ruled_rounds_keep_the_hard_rules(rule: str, data: st.DataObject) -> Non
         assert exc.conflicts and all(c.message for c in exc.conflicts)
         return
     check_hard_rules(doc, res)
+    check_details(doc, res)
     if not res.get("conflicts"):
         check_policy_rules(doc, res)
 
