@@ -12,8 +12,8 @@ import threading
 import time
 from typing import Any
 
+from benchmarks.cancel_bench import SLOW_RULES, slow_rules_document
 from tests.api.service.helpers import make_keys, round_doc, settings_for, wait_round
-from tests.helpers import SLOW_RULES, slow_rules_document
 
 STOPPED_WITHIN_S = 10.0
 """Seconds from the cancel to the job's end that the tests allow: generous for a
