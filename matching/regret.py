@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,6 +47,8 @@ from scipy.sparse.csgraph import dijkstra
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
 B = NDArray[np.bool_]
+Ix = NDArray[np.signedinteger[Any]]
+"""Node, edge or volunteer indices: int32 where they fit."""
 
 UNREACHABLE: Final = -1
 """Regret of a choice that no assignment allows."""
@@ -64,6 +66,11 @@ CHUNK_PAIRS: Final = 1 << 16
 volunteer, the unplaced volunteers' costs), cut at placement bounds: a step's
 temporaries stay in the processor's cache and are reused, where temporaries of every
 pair (tens of MB each at 100k x 20k) are paged in fresh each time."""
+
+
+PACKED_BITS: Final = 62
+"""Bits of an int64 key (its sign bit and one to spare left out) that may pack a value
+and a pair's position together."""
 
 
 class NotOptimal(ValueError):
@@ -86,7 +93,7 @@ class Hop:
     """What they score at `to` (None where they leave)."""
 
 
-def segment_ranges(starts: I64, lengths: I64) -> I64:
+def segment_ranges(starts: NDArray[np.integer[Any]], lengths: NDArray[np.integer[Any]]) -> I64:
     """The indices `starts[k] .. starts[k] + lengths[k] - 1` of every segment, in order."""
     lengths = np.asarray(lengths, dtype=np.int64)
     keep = lengths > 0
@@ -171,7 +178,8 @@ class ResidualNetwork:
         # the edges grouped by tail: the forward network's layout, and the pass that
         # relaxes only the edges out of the nodes that changed
         by_tail = csr_matrix(
-            (np.arange(len(self.tail), dtype=np.int64), self.tail, self.indptr), shape=(n, n)
+            (np.arange(len(self.tail), dtype=self.tail.dtype), self.tail, self.indptr),
+            shape=(n, n),
         ).T.tocsr()
         out_edges = by_tail.data
         self.potential = self._potentials(by_tail.indptr, out_edges, start)
@@ -202,17 +210,22 @@ class ResidualNetwork:
         counts = np.concatenate(
             [n_moves + has_enter + has_unfill, [len(s_tails), len(t_tails)]]
         ).astype(np.int64)
-        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        n_edges = int(indptr[-1])
-        tail = np.empty(n_edges, dtype=np.int64)
+        n_edges = int(counts.sum())
+        # nodes, edges and volunteers as int32 where they fit (as scipy keeps them): half
+        # the memory to write and gather, and no copies for scipy
+        ix: type[np.signedinteger[Any]] = (
+            np.int32 if max(n_edges, self.n_volunteers) < np.iinfo(np.int32).max else np.int64
+        )
+        indptr: Ix = np.concatenate([[0], np.cumsum(counts)]).astype(ix)
+        tail: Ix = np.empty(n_edges, dtype=ix)
         cost = np.zeros(n_edges, dtype=np.int64)
-        via = np.full(n_edges, -1, dtype=np.int64)
+        via: Ix = np.full(n_edges, -1, dtype=ix)
         # each placement's row: its moves in, then S -> P, then T -> P
         rows = np.flatnonzero(n_moves)
         pos = segment_ranges(indptr[rows], n_moves[rows])
         # the home placement and score per volunteer: gathers from tables of one entry
         # per volunteer, not from the pairs
-        home_p = np.zeros(self.n_volunteers, dtype=np.int64)
+        home_p: Ix = np.zeros(self.n_volunteers, dtype=ix)
         home_w = np.zeros(self.n_volunteers, dtype=np.int64)
         at = self.at >= 0
         home_p[at], home_w[at] = pp[self.at[at]], w[self.at[at]]
@@ -230,7 +243,7 @@ class ResidualNetwork:
         via[s0 : s0 + len(movers)] = pv[movers]
         tail[t0 : t0 + len(t_tails)] = t_tails
         self.indptr, self.tail, self.cost, self.via = indptr, tail, cost, via
-        self.head = np.repeat(np.arange(self.n_nodes, dtype=np.int64), counts)
+        self.head: Ix = np.repeat(np.arange(self.n_nodes, dtype=ix), counts)
 
     def _chunks(self) -> list[tuple[int, int, int, int, slice | I64]]:
         """The pairs in steps of about `CHUNK_PAIRS`, by placement: (lo, hi, p0, p1, at):
@@ -408,10 +421,16 @@ class ResidualNetwork:
         big = np.iinfo(np.int64).max
         cost = np.full(self.n_volunteers, big, dtype=np.int64)
         best = np.full(self.n_volunteers, -1, dtype=np.int64)
-        # two passes in steps: the least value per volunteer, then the first pair (in
-        # placement order) that reaches it
+        # one pass in steps where (value, position in placement order) packs into one
+        # int64 (the least key per volunteer is its least value, first reached); else
+        # two: the least value per volunteer, then the first pair that reaches it
+        shift = max(len(pv), 1).bit_length()
+        reach = to_source[to_source != UNREACHABLE]
+        low = int(reach.min()) - int(w.max()) if len(reach) and len(w) else 0
+        high = int(reach.max()) - int(w.min()) if len(reach) and len(w) else 0
+        packed = (high - low).bit_length() + shift <= PACKED_BITS
         steps = self._chunks()
-        for find in (False, True):
+        for kind in ("packed",) if packed else ("least", "first"):
             for lo, hi, p0, p1, at in steps:
                 here = np.repeat(to_source[p0:p1], np.diff(self._bounds[p0 : p1 + 1]))
                 ok = self._wait[lo:hi] & (here != UNREACHABLE)
@@ -420,12 +439,19 @@ class ResidualNetwork:
                     continue
                 vs = pv[at][k]
                 value = here[k] - w[at][k]
-                if not find:
+                if kind == "packed":
+                    np.minimum.at(cost, vs, ((value - low) << shift) | (k + lo))
+                elif kind == "least":
                     np.minimum.at(cost, vs, value)
-                    continue
-                j = np.flatnonzero((value == cost[vs]) & (best[vs] < 0))[::-1]
-                pos = k[j] + lo  # backwards: of a volunteer's hits, the first is written last
-                best[vs[j]] = pos if order is None else order[pos]
+                else:
+                    j = np.flatnonzero((value == cost[vs]) & (best[vs] < 0))[::-1]
+                    pos = k[j] + lo  # backwards: of a volunteer's hits, the first is written last
+                    best[vs[j]] = pos if order is None else order[pos]
+        if packed:
+            hit = cost < big
+            pos = cost[hit] & ((1 << shift) - 1)
+            best[hit] = pos if order is None else order[pos]
+            cost[hit] = (cost[hit] >> shift) + low
         cost[best < 0] = UNREACHABLE
         placed = self.at >= 0
         cost[placed] = 0

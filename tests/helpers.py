@@ -93,28 +93,3 @@ def big_round_and_result(
         "stats": {},
     }
     return {"volunteers": vols, "placements": pls}, result
-
-
-SLOW_RULES = {"max_same_nationality_per_placement": 1, "max_per_host": 6, "gender_balance": True}
-"""Rules under which the demo round's solve runs until its time limit (the search never
-proves the optimum): 57 s of a 60 s limit at 250 volunteers (one CP-SAT model of every
-pair), the windows' search at 300 (load 4 on 2 cores)."""
-
-
-def slow_rules_document(volunteers: int = 300, time_limit_s: float = 120.0) -> dict[str, Any]:
-    """The demo round (its first `volunteers`, rankings trimmed to them) under
-    `SLOW_RULES`: a round whose solve lasts its whole time limit, to stop mid-solve.
-    Up to 6,000 eligible pairs (230-250 volunteers) it is one CP-SAT model; beyond,
-    the neighbourhood search of CP-SAT windows."""
-    import json
-
-    from volmatch.scenarios.demo import demo_round_path
-
-    d: dict[str, Any] = json.loads(demo_round_path().read_text())
-    d["volunteers"] = d["volunteers"][:volunteers]
-    ids = {v["id"] for v in d["volunteers"]}
-    for p in d["placements"]:
-        if "ranking" in p:
-            p["ranking"] = [v for v in p["ranking"] if v in ids]
-    d["policy"] = {**d.get("policy", {}), **SLOW_RULES, "time_limit_s": time_limit_s}
-    return d

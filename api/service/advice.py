@@ -19,7 +19,7 @@ import gc
 import threading
 from typing import Any
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, or_, select
 from sqlalchemy.orm import Session, defer
 
 from volmatch.api.service.auth import Principal
@@ -47,13 +47,21 @@ NO_RESULT = 409
 """The status of "no round has a result to advise from" (queued, solving, or none)."""
 
 
+ENDED_WITHOUT_RESULT = ("cancelled", "failed")
+"""Job states of a round that will never have a result."""
+
+
 def _round(session: Session, round_id: str | None) -> tuple[RoundRow, dt.datetime]:
     """The round advice is given against, without its document, and when its result was
     stored (409 while it has none). Neither the document nor the result is read: the
     host's needs list asks once per need."""
     q = select(RoundRow).options(defer(RoundRow.document, raiseload=True))
     if round_id is None:
-        r = session.scalars(q.order_by(RoundRow.created_at.desc(), RoundRow.id.desc())).first()
+        # A round cancelled or failed never gets a result: the one before it counts.
+        latest = q.outerjoin(Job, Job.round_id == RoundRow.id).where(
+            or_(Job.status.is_(None), Job.status.not_in(ENDED_WITHOUT_RESULT))
+        )
+        r = session.scalars(latest.order_by(RoundRow.created_at.desc(), RoundRow.id.desc())).first()
         if r is None:
             raise ApiError(NO_RESULT, "no round yet: advice needs a solved round (POST /rounds)")
     else:

@@ -125,7 +125,8 @@ WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 class KeyCheck:
     """A key taken from this process's `VerifiedKeys`, still to be confirmed against the
     database before the endpoint runs: by `routing.CommitRoute`, in the endpoint's
-    thread and session (one connection and one thread hop per request, not two)."""
+    thread and its read session (one connection and one thread hop for a read, not two;
+    a write confirms it in a short read of its own, not in its write transaction)."""
 
     token: str
     who: Principal

@@ -46,7 +46,9 @@ PROGRESS_QUIET_S = 0.5
 round passes all of them in tens of milliseconds, and a write per stage (each a turn at
 SQLite's one writer) cost a quarter of its CPU under load and made the API's writes
 queue behind it. Its last stage list is stored with its outcome; the heartbeat renews
-the lease and notices a cancellation or a lost lease meanwhile."""
+the lease with the progress as it stands (the stage and its elapsed time, for the
+progress bar of a solve that spends a minute in one stage), and notices a cancellation
+or a lost lease meanwhile."""
 
 
 class Cancelled(Exception):
@@ -210,12 +212,20 @@ class Worker:
                 session.scalar(select(Job.cancel_requested).where(Job.round_id == claim.round_id))
             )
 
-    def _heartbeat(self, claim: Claim, done: threading.Event, held: Held) -> None:
+    def _heartbeat(
+        self,
+        claim: Claim,
+        done: threading.Event,
+        held: Held,
+        state: Callable[[], dict[str, Any] | None],
+    ) -> None:
+        """Renew the lease with the progress as it stands (`state`): a solve spends
+        most of its time in one stage, whose elapsed time the progress bar shows."""
         job_id.set(claim.round_id)
 
         def renew() -> bool:
             try:
-                return self._renew(claim)
+                return self._renew(claim, state())
             except Cancelled:
                 return False  # (`beat` then sees the cancel itself)
 
@@ -268,13 +278,29 @@ class Worker:
             document = row.document if row is not None else None
         done, held = threading.Event(), Held()
         lost = held.lost
-        heart = threading.Thread(
-            target=self._heartbeat, args=(claim, done, held), daemon=True, name="heartbeat"
-        )
-        heart.start()
         stages: list[str] = []
         best: dict[str, Any] = {"best_objective": None, "bound": None, "gap": None}
         last_incumbent = [float("-inf")]
+
+        def state() -> dict[str, Any] | None:
+            """The progress as it stands (None before the first stage)."""
+            if not stages:
+                return None
+            return {
+                "stage": stages[-1],
+                "stages_done": stages[:-1],
+                "elapsed_s": round(time.perf_counter() - started, 3),
+                "attempt": claim.attempt,
+                **best,
+            }
+
+        heart = threading.Thread(
+            target=self._heartbeat,
+            args=(claim, done, held, state),
+            daemon=True,
+            name="heartbeat",
+        )
+        heart.start()
 
         def progress(event: str | Mapping[str, Any]) -> None:
             # Stage names today; a solver reporting incumbents may pass a mapping like
@@ -300,20 +326,13 @@ class Worker:
             if entered:
                 stages.append(stage)
             delay = entered and stage == "solve" and self.settings.worker_test_delay_s > 0
-            if (
+            write = (
                 isinstance(event, Mapping)
                 or delay
                 or (time.perf_counter() - started >= PROGRESS_QUIET_S)
-            ):
-                doc = {
-                    "stage": stage,
-                    "stages_done": stages[:-1],
-                    "elapsed_s": round(time.perf_counter() - started, 3),
-                    "attempt": claim.attempt,
-                    **best,
-                }
-                if not self._renew(claim, doc):
-                    raise LeaseLost
+            )
+            if write and not self._renew(claim, state()):
+                raise LeaseLost
             if delay:
                 self._test_delay(held)
 

@@ -168,14 +168,13 @@ def _abandon_sessions(kwargs: dict[str, Any]) -> None:
 
 
 def _session_for_key(kwargs: dict[str, Any]) -> Session | None:
-    """The endpoint's session in which to confirm its caller's key: its read session,
-    else its write session (one more small read in its transaction), else None."""
-    sessions = [v for v in kwargs.values() if isinstance(v, Session)]
-    for value in sessions:
-        if value.info.get(READ):
-            return value
-    for value in sessions:
-        if value.info.get(WRITE):
+    """The endpoint's read session, in which to confirm its caller's key; else None (a
+    short read of its own). Never its write session: its first statement takes the
+    write lock on SQLite (`BEGIN IMMEDIATE`), which would then be held through all the
+    endpoint's work before its first write (validating a document, preparing a round),
+    every other writer waiting."""
+    for value in kwargs.values():
+        if isinstance(value, Session) and value.info.get(READ):
             return value
     return None
 

@@ -78,14 +78,17 @@ def check_optimal(doc: dict[str, Any], res: dict[str, Any], *, costs: bool = Tru
             assert o["cost"] is None, (pid, o)
             continue
         assert o["cost"] == best - forced, (pid, o["cost"], best - forced)
+        via = best_total(r, pairs, must_place={o["nearest"]: pid}, min_fill={pid: fill[pid] + 1})
+        assert via == forced, (pid, o["nearest"], via, forced)
         codes = {d["code"] for d in o["details"]}
         assert (o["cost"] == 0) == bool(codes & TIE_CODES), (pid, o["cost"], codes)
 
 
 def check_stable(doc: dict[str, Any], res: dict[str, Any]) -> None:
-    """The stable result is the volunteer-optimal stable matching of the contract's lists."""
+    """The stable result is the volunteer-optimal (or, with `stable_side: hosts`, the
+    host-optimal) stable matching of the contract's lists."""
     r = Round.of(doc)
-    want = stable_matching(r, eligible_pairs(r))
+    want = stable_matching(r, eligible_pairs(r), r.policy.get("stable_side", "volunteers"))
     got = {(a["volunteer"], a["placement"]) for a in res["assignments"]}
     assert got == want, (sorted(got - want), sorted(want - got))
 
@@ -161,3 +164,22 @@ def check_hard_rule_costs(doc: dict[str, Any], res: dict[str, Any]) -> None:
             continue
         forced = best_total(r, pairs, must_place={u["volunteer"]: None})
         assert forced is not None and u["cost"] == best - forced, (u, best, forced)
+
+
+def check_reserves(doc: dict[str, Any], res: dict[str, Any], k: int) -> None:
+    """Each placement's reserves: unplaced volunteers eligible for it, at most `k`, each
+    `cost` the drop in the optimum if they take a slot there (pure rounds)."""
+    r = Round.of(doc)
+    pairs = eligible_pairs(r)
+    best = best_total(r, pairs)
+    unplaced = {u["volunteer"] for u in res["unmatched_volunteers"]}
+    for row in res.get("reserves") or []:
+        pid, entries = row["placement"], row["reserves"]
+        assert len(entries) <= k, (pid, entries)
+        for e in entries:
+            vid = e["volunteer"]
+            assert vid in unplaced and (vid, pid) in pairs, (pid, e)
+            assert e["score"] == pairs[vid, pid].score, (pid, e)
+            forced = best_total(r, pairs, must_place={vid: pid})
+            want = None if forced is None or best is None else best - forced
+            assert e["cost"] == want, (pid, e, want)

@@ -10,7 +10,9 @@ misreads the contract.
 from __future__ import annotations
 
 import calendar
+import collections
 import datetime as dt
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -225,7 +227,11 @@ def best_total(
     """The optimal total by an assignment on the slot-expanded matrix; `must_place`:
     volunteer -> placement it must take (None: anywhere), `min_fill`: placement -> slots
     that must be filled. None when nothing keeps them all."""
-    must = {**r.locked, **(must_place or {})}
+    must: dict[str, str | None] = dict(r.locked)
+    for vid, pid in (must_place or {}).items():
+        if vid in must and pid not in (None, must[vid]):
+            return None  # a lock holds them elsewhere
+        must[vid] = must.get(vid) or pid
     vids = [v["id"] for v in r.volunteers]
     slot_of: list[str] = []
     mandatory: list[bool] = []
@@ -253,37 +259,174 @@ def best_total(
     return int(-chosen.sum())
 
 
-def stable_matching(r: Round, pairs: dict[tuple[str, str], Pair]) -> set[tuple[str, str]]:
-    """The volunteer-optimal stable matching (deferred acceptance, volunteers proposing)
-    on the contract's lists: explicit preferences / ranking first, then descending score,
-    ties by id."""
+def _lists(
+    r: Round, pairs: dict[tuple[str, str], Pair]
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Each side's list of its eligible partners as the contract ranks them: explicit
+    `preferences` / `ranking` first, then descending score, ties by id."""
     vlist: dict[str, list[str]] = {}
     for v in r.volunteers:
         mine = [pp for (vv, pp) in pairs if vv == v["id"]]
         named = [p for p in v["preferences"] if p in mine]
-        rest = sorted(
-            (p for p in mine if p not in named), key=lambda p: (-pairs[v["id"], p].score, p)
-        )
+        rest = sorted(set(mine) - set(named), key=lambda p: (-pairs[v["id"], p].score, p))
         vlist[v["id"]] = named + rest
-    prank: dict[str, dict[str, int]] = {}
+    plist: dict[str, list[str]] = {}
     for p in r.placements:
         mine = [vv for (vv, pp) in pairs if pp == p["id"]]
         named = [v for v in p["ranking"] if v in mine]
-        rest = sorted(
-            (v for v in mine if v not in named), key=lambda v: (-pairs[v, p["id"]].score, v)
-        )
-        prank[p["id"]] = {v: k for k, v in enumerate(named + rest)}
-    held: dict[str, list[str]] = {p["id"]: [] for p in r.placements}
-    nxt = dict.fromkeys(vlist, 0)
-    free = sorted(vlist)
+        rest = sorted(set(mine) - set(named), key=lambda v: (-pairs[v, p["id"]].score, v))
+        plist[p["id"]] = named + rest
+    return vlist, plist
+
+
+def stable_matching(
+    r: Round, pairs: dict[tuple[str, str], Pair], side: str = "volunteers"
+) -> set[tuple[str, str]]:
+    """The stable matching that is best for `side` (deferred acceptance, that side
+    proposing) on the contract's lists."""
+    vlist, plist = _lists(r, pairs)
+    if side == "volunteers":
+        vrank = {p: {v: k for k, v in enumerate(vs)} for p, vs in plist.items()}
+        held = _deferred_acceptance(vlist, vrank, dict.fromkeys(vlist, 1), r.slots)
+        return {(v, p) for p, vs in held.items() for v in vs}
+    prank = {v: {p: k for k, p in enumerate(ps)} for v, ps in vlist.items()}
+    held = _deferred_acceptance(plist, prank, r.slots, dict.fromkeys(vlist, 1))
+    return {(v, p) for v, ps in held.items() for p in ps}
+
+
+def _deferred_acceptance(
+    lists: dict[str, list[str]],
+    rank: dict[str, dict[str, int]],
+    proposals: dict[str, int],
+    room: dict[str, int],
+) -> dict[str, list[str]]:
+    """Proposers go down their lists, each making up to `proposals[x]` standing offers;
+    receivers keep their best `room[y]` offers."""
+    held: dict[str, list[str]] = {y: [] for y in room}
+    nxt = dict.fromkeys(lists, 0)
+    out = dict.fromkeys(lists, 0)
+    free = sorted(lists)
     while free:
-        vid = free.pop()
-        if nxt[vid] >= len(vlist[vid]):
+        x = free.pop()
+        while out[x] < proposals[x] and nxt[x] < len(lists[x]):
+            y = lists[x][nxt[x]]
+            nxt[x] += 1
+            held[y].append(x)
+            held[y].sort(key=lambda z: rank[y][z])
+            out[x] += 1
+            if len(held[y]) > room[y]:
+                loser = held[y].pop()
+                out[loser] -= 1
+                if loser != x:
+                    free.append(loser)
+    return held
+
+
+def best_under_rules(
+    r: Round, pairs: dict[tuple[str, str], Pair], previous: list[dict[str, Any]]
+) -> int | None:
+    """The best total under the hard policy rules (groups, nationality cap and share,
+    host cap, budget, moves with their cost), by trying every assignment: tiny rounds
+    only. None when no assignment keeps them."""
+    pol = r.policy
+    vol = {v["id"]: v for v in r.volunteers}
+    plc = {p["id"]: p for p in r.placements}
+    vids = [v["id"] for v in r.volunteers]
+    options = [
+        [p for p in plc if (vid, p) in pairs and r.locked.get(vid, p) == p]
+        + ([] if vid in r.locked else [None])
+        for vid in vids
+    ]
+    prev = {a["volunteer"]: a["placement"] for a in previous}
+    best: int | None = None
+    for choice in itertools.product(*options):
+        at = {v: p for v, p in zip(vids, choice, strict=True) if p is not None}
+        if not _rules_hold(r, vol, plc, at, prev):
             continue
-        pid = vlist[vid][nxt[vid]]
-        nxt[vid] += 1
-        held[pid].append(vid)
-        held[pid].sort(key=lambda x: prank[pid][x])
-        if len(held[pid]) > r.slots[pid]:
-            free.append(held[pid].pop())
-    return {(vid, pid) for pid, vs in held.items() for vid in vs}
+        moved = sum(at.get(v) != p for v, p in prev.items())
+        total = sum(pairs[v, p].score for v, p in at.items()) - pol.get("move_cost", 0) * moved
+        total -= _gender_penalty(r, pairs, vol, at)
+        best = total if best is None else max(best, total)
+    return best
+
+
+def _gender_penalty(
+    r: Round,
+    pairs: dict[tuple[str, str], Pair],
+    vol: dict[str, dict[str, Any]],
+    at: dict[str, str],
+) -> int:
+    """`gender_balance`: each placement receiving 2+ volunteers loses the penalty for
+    each of female and male its eligible pool offers and it does not hold."""
+    pol = r.policy
+    if not pol.get("gender_balance"):
+        return 0
+    lost = 0
+    for p in r.placements:
+        here = [v for v, q in at.items() if q == p["id"]]
+        if len(here) < 2:
+            continue
+        pool = {vol[v].get("gender") for (v, q) in pairs if q == p["id"]}
+        held = {vol[v].get("gender") for v in here}
+        lost += sum(g in pool and g not in held for g in ("female", "male"))
+    return lost * pol.get("gender_balance_penalty", 200)
+
+
+def _rules_hold(
+    r: Round,
+    vol: dict[str, dict[str, Any]],
+    plc: dict[str, dict[str, Any]],
+    at: dict[str, str],
+    prev: dict[str, str],
+) -> bool:
+    pol = r.policy
+    fill = collections.Counter(at.values())
+    if any(n > r.slots[p] for p, n in fill.items()):
+        return False
+    by = "country" if pol.get("group_together") == "country" else "id"
+    groups: dict[str, set[Any]] = {}
+    for v in r.volunteers:
+        if v.get("group"):
+            groups.setdefault(v["group"], set()).add(
+                plc[at[v["id"]]][by] if v["id"] in at else None
+            )
+    if any(len(w) > 1 for w in groups.values()):
+        return False
+    nat = collections.Counter((p, vol[v]["nationality"]) for v, p in at.items())
+    cap = pol.get("max_same_nationality_per_placement")
+    if cap is not None and max(nat.values(), default=0) > cap:
+        return False
+    share = pol.get("max_nationality_share_per_country")
+    if share is not None:
+        in_country = collections.Counter(plc[p]["country"] for p in at.values())
+        per = collections.Counter((plc[p]["country"], vol[v]["nationality"]) for v, p in at.items())
+        allowance = pol.get("nationality_share_allowance", 1)
+        if any(
+            Fraction(n) > Fraction(str(share)) * in_country[c] + allowance
+            for (c, _), n in per.items()
+        ):
+            return False
+    host_cap = pol.get("max_per_host")
+    if (
+        host_cap is not None
+        and max(collections.Counter(plc[p]["host"] for p in at.values()).values(), default=0)
+        > host_cap
+    ):
+        return False
+    budget = pol.get("budget")
+    if budget is not None:
+        cost = budget.get("cost", {})
+        spent = sum(cost.get(plc[p]["country"], budget.get("default_cost", 0)) for p in at.values())
+        if spent > budget["total"]:
+            return False
+    if pol.get("max_moves") is not None:
+        moved = sum(at.get(v) != p for v, p in prev.items())
+        forced = sum((v, p) not in eligible_pairs_of(r, vol[v], plc[p]) for v, p in prev.items())
+        if moved > max(pol["max_moves"], forced):
+            return False
+    return True
+
+
+def eligible_pairs_of(r: Round, v: dict[str, Any], p: dict[str, Any]) -> set[tuple[str, str]]:
+    """{(v, p)} when the pair keeps the hard rules, else the empty set."""
+    return set() if failed_rules(r, v, p) else {(v["id"], p["id"])}

@@ -281,6 +281,8 @@ def pure_rounds(
         policy["weights"] = w
     if draw(st.integers(0, 3)) == 0:
         policy["seed"] = draw(st.integers(0, 2**31 - 1))
+    if draw(st.integers(0, 3)) == 0:
+        policy["stable_side"] = draw(st.sampled_from(("volunteers", "hosts")))
     if draw(st.integers(0, 4)) == 0:
         policy["time_limit_s"] = draw(st.sampled_from((0.001, 0.01, 1)))
     if vids and pids and (shape in ("locks", "full") or draw(st.integers(0, 3)) == 0):
@@ -356,3 +358,44 @@ def ruled_rounds(draw: st.DrawFn, rule: str | None = None) -> dict[str, Any]:
         if draw(st.booleans()):
             pol["frozen_stages"] = ["visa"]
     return doc
+
+
+BRUTE_RULES = (
+    "groups_placement",
+    "groups_country",
+    "nationality_cap",
+    "nationality_share",
+    "max_per_host",
+    "budget",
+    "rematch",
+    "gender_balance",
+)
+"""The rules `oracle.best_under_rules` knows: hard caps, groups, moves and the gender
+penalty (not `min_fill` and the objective tiers)."""
+
+
+@st.composite
+def tiny_ruled_rounds(draw: st.DrawFn) -> dict[str, Any]:
+    """A round of at most 5 volunteers with one to three of `BRUTE_RULES` on, time
+    enough to prove the optimum."""
+    rules = draw(st.lists(st.sampled_from(BRUTE_RULES), min_size=1, max_size=3, unique=True))
+    d = draw(ruled_rounds(rules[0]))
+    for extra in rules[1:]:
+        more = draw(ruled_rounds(extra))["policy"]
+        d["policy"].update({k: v for k, v in more.items() if k not in PAIR_RULES})
+    d["policy"]["time_limit_s"] = 5
+    d["volunteers"] = d["volunteers"][:5]
+    vids = {v["id"] for v in d["volunteers"]}
+    for k in ("locked", "forbidden"):
+        if k in d["policy"]:
+            d["policy"][k] = [x for x in d["policy"][k] if x["volunteer"] in vids]
+    for p in d["placements"]:
+        if "ranking" in p:
+            p["ranking"] = [x for x in p["ranking"] if x in vids]
+    if "previous" in d:
+        d["previous"] = [x for x in d["previous"] if x["volunteer"] in vids]
+    return d
+
+
+PAIR_RULES = ("locked", "forbidden", "weights")
+"""Policy fields drawn with the round's own records: kept from the first draw."""

@@ -15,10 +15,12 @@ from tests.contract.checks import (
     check_hard_rules,
     check_optimal,
     check_policy_rules,
+    check_reserves,
     check_stable,
     same_result,
 )
-from tests.contract.shapes import RULES, SHAPES, pure_rounds, ruled_rounds
+from tests.contract.oracle import Round, best_under_rules, eligible_pairs
+from tests.contract.shapes import RULES, SHAPES, pure_rounds, ruled_rounds, tiny_ruled_rounds
 from volmatch.matching import solve_round
 from volmatch.models import InfeasibleRound, parse_round
 
@@ -32,10 +34,11 @@ def _solve(doc: dict[str, Any], **kw: Any) -> dict[str, Any]:
 @given(data=st.data())
 def test_pure_rounds_are_optimal_with_exact_costs(shape: str, data: st.DataObject) -> None:
     doc = data.draw(pure_rounds(shape))
-    res = _solve(doc)
+    res = _solve(doc, reserves=3)
     check_hard_rules(doc, res)
     check_optimal(doc, res)
-    assert same_result(res, _solve(doc))
+    check_reserves(doc, res, 3)
+    assert same_result(res, _solve(doc, reserves=3))
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -72,3 +75,21 @@ def test_stable_rounds_keep_their_locks(doc: dict[str, Any]) -> None:
     res = _solve(doc, mode="stable", audit=True)
     check_hard_rules(doc, res)
     assert same_result(res, _solve(doc, mode="stable", audit=True))
+
+
+@settings(max_examples=25)
+@given(doc=tiny_ruled_rounds())
+def test_ruled_rounds_reach_the_brute_force_optimum(doc: dict[str, Any]) -> None:
+    r = Round.of(doc)
+    best = best_under_rules(r, eligible_pairs(r), doc.get("previous", []))
+    try:
+        res = _solve(doc)
+    except InfeasibleRound:
+        assert best is None
+        return
+    check_hard_rules(doc, res)
+    if res.get("conflicts"):
+        return
+    check_policy_rules(doc, res)
+    if res["status"] == "optimal":
+        assert res["objective"] == best

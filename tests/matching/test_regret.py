@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
+from volmatch.matching import regret
 from volmatch.matching.flow import max_score_assignment
 from volmatch.matching.regret import UNREACHABLE, NotOptimal, ResidualNetwork
 
@@ -154,6 +155,18 @@ def test_cost_of_placing_an_unplaced_volunteer_is_its_least_regret(inst: Instanc
         assert cost[v] == want
         assert inst.pv[best[v]] == v
         assert total - (inst.optimum(force_pair=int(best[v])) or 0) == want
+
+
+@given(instances())
+def test_unplaced_costs_are_the_same_with_keys_too_wide_to_pack(inst: Instance) -> None:
+    net, _, _ = inst.network()
+    packed = net.unplaced_costs()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(regret, "PACKED_BITS", 0)  # every key too wide: the two passes
+        net, _, _ = inst.network()
+        two_passes = net.unplaced_costs()
+    assert np.array_equal(packed[0], two_passes[0])
+    assert np.array_equal(packed[1], two_passes[1])
 
 
 @given(instances())

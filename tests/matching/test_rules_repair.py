@@ -26,6 +26,9 @@ class _NothingFound:
     def solve(self, model: cp_model.CpModel) -> int:
         return int(cp_model.UNKNOWN)
 
+    def stop_search(self) -> None:
+        """(A search that finds nothing has nothing to stop.)"""
+
 
 @pytest.fixture
 def cpsat_finds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import volmatch.matching.rules  # noqa: F401  (CP-SAT's first import takes seconds)
-from tests.helpers import SLOW_RULES
+from benchmarks.cancel_bench import SLOW_RULES
 from volmatch.matching import Stopped
 from volmatch.models import Round
 from volmatch.scenarios.model import parse_scenario
@@ -68,7 +68,7 @@ def test_a_run_stopped_mid_variant_stops_promptly_with_no_comparison(
             progress=lambda d, t, name: done.append(name),
             stop=stop,
         )
-    late = time.monotonic() - said[0]
+    late = time.monotonic() - said[0]  # (the run looks at least every STOP_POLL_S)
     assert late < STOPPED_WITHIN_S, late
     assert done == ["base"]  # no variant finished: each was stopped mid-solve
     assert multiprocessing.active_children() == []

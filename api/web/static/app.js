@@ -27,7 +27,15 @@ document.addEventListener("click", (event) => {
   const remove = event.target.closest("[data-remove-row]");
   if (remove) {
     const row = remove.closest(".row");
-    if (row) row.remove();
+    if (!row) return;
+    // The button goes with its row: keep the keyboard's place (the next row, else the
+    // one before, else the section's "Add a row") instead of dropping it to the page.
+    const near = row.nextElementSibling || row.previousElementSibling;
+    const section = row.closest("fieldset");
+    row.remove();
+    const target = (near && near.querySelector("input, select"))
+      || (section && section.querySelector("[data-add-row]"));
+    if (target) target.focus();
   }
 });
 

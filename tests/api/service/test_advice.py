@@ -35,6 +35,32 @@ def test_feasibility_and_recommendations(client: Any) -> None:
 
 
 @SQLITE_ONLY
+def test_a_later_round_cancelled_or_failed_leaves_advice_on_the_last_solved_one(
+    client: Any,
+) -> None:
+    """Such a round never gets a result: advice (and the host pages' counts) keep
+    using the round before it instead of answering 409 until another round is solved."""
+    from volmatch.api.service.tables import Job, RoundRow
+
+    seed(client)
+    rid = solved_round(client)
+    h1 = client.keys.auth("host1")
+    with client.app.state.db.write() as s:
+        for status in ("cancelled", "failed"):
+            s.add(
+                RoundRow(
+                    id=f"later-{status}", name=status, source="pool", created_by="k",
+                    n_volunteers=3, n_placements=3, document={},
+                )
+            )  # fmt: skip
+            s.flush()
+            s.add(Job(round_id=f"later-{status}", status=status, progress={}, attempts=1))
+    r = client.post("/placements/feasibility", json=plc("D1", host="H01"), headers=h1)
+    assert r.status_code == 200, r.text
+    assert r.json()["round"] == rid
+
+
+@SQLITE_ONLY
 def test_advice_refusals(client: Any) -> None:
     seed(client)
     solved_round(client)

@@ -12,8 +12,8 @@ import threading
 import time
 from typing import Any
 
+from benchmarks.cancel_bench import SLOW_RULES, slow_rules_document
 from tests.api.service.helpers import make_keys, round_doc, settings_for, wait_round
-from tests.helpers import SLOW_RULES, slow_rules_document
 
 STOPPED_WITHIN_S = 10.0
 """Seconds from the cancel to the job's end that the tests allow: generous for a
@@ -58,6 +58,9 @@ def test_a_rules_round_cancelled_mid_solve_stops_and_says_cancelled(db: Any) -> 
             assert time.monotonic() < end, "the round was never claimed"
             time.sleep(0.02)
         time.sleep(INTO_THE_SOLVE_S)
+        # the heartbeat keeps the progress bar's figures current through the long stage
+        progress = c.get(f"/rounds/{rid}", headers=co).json()["progress"]
+        assert progress["stage"] == "solve" and progress["elapsed_s"] >= 0.5, progress
         t0 = time.monotonic()
         r = c.delete(f"/rounds/{rid}", headers=co)
         assert r.status_code == 200 and r.json()["status"] == "running", r.text

@@ -2,7 +2,9 @@
 against the database on every request (a key revoked, rotated or expired by another
 process, `volmatch keys revoke` say, is refused on its very next request, whatever the
 request would otherwise have answered), and a read costs one connection, no ping and, on
-PostgreSQL, no transaction around it."""
+PostgreSQL, no transaction around it; a write confirms the key in a short read, outside
+its write transaction (which on SQLite holds the one writer from its first statement).
+A connection cut under the pool is a 503."""
 
 from __future__ import annotations
 
@@ -182,3 +184,42 @@ def test_a_connection_cut_under_the_pool_is_a_503_then_the_service_recovers(db: 
         assert r.headers["retry-after"] == "2"
         assert c.get("/placements", headers=co).status_code == 200
         assert c.get("/me", headers=co).status_code == 200
+
+
+def test_a_write_confirms_its_key_outside_its_write_transaction(client: Any) -> None:
+    """A remembered key is confirmed in a short read, not in the write session: on
+    SQLite the write session's first statement takes the write lock (BEGIN IMMEDIATE),
+    which would then be held through the endpoint's work before its first write. A
+    POST /rounds refused by its validation (in the endpoint) begins no write at all."""
+    import threading
+
+    co = client.keys.auth("coordinator")
+    assert client.get("/me", headers=co).status_code == 200  # the key is remembered now
+    assert client.app.state.verified_keys.get(client.keys.coordinator) is not None
+    database = client.app.state.db
+    begun: list[str] = []
+
+    def on_begin(conn: Any) -> None:  # the service's own threads (its worker) left out
+        name = threading.current_thread().name
+        if not name.startswith("volmatch-"):
+            begun.append(name)
+
+    event.listen(database.engine, "begin", on_begin)
+    try:
+        r = client.post("/rounds", json={"document": {"volunteers": "none"}}, headers=co)
+    finally:
+        event.remove(database.engine, "begin", on_begin)
+    assert r.status_code == 422, r.text
+    if database.dialect == "sqlite":  # its write engine is its own (PostgreSQL's reads share it)
+        assert begun == [], "the write transaction began before the endpoint wrote"
+    # A revoked key is still refused by a write, on its next request.
+    from volmatch.api.service.auth import revoke_key
+
+    other = _other_process(client)
+    try:
+        with other.write() as s:
+            revoke_key(s, client.keys.coordinator.split("_")[1])
+    finally:
+        other.dispose()
+    r = client.put("/placements/P1", json=placements()[0], headers=co)
+    assert r.status_code == 401

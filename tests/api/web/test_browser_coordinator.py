@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
+from benchmarks.cancel_bench import slow_rules_document
 from tests.api.service.helpers import Server
 from tests.api.web.conftest import Served
 from tests.api.web.helpers import shoot
 from tests.api.web.page_checks import assert_usable
-from tests.helpers import big_round_and_result, slow_rules_document
+from tests.helpers import big_round_and_result
 
 pytestmark = pytest.mark.browser
 

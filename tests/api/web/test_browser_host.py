@@ -79,6 +79,15 @@ def test_host_journey(demo_served: Served, browser: Any) -> None:
     page.locator("#required_skills-level-1").select_option("2")
     page.locator("#required_languages-code-1").select_option("en")
     page.locator("#required_languages-level-1").select_option("B2")
+    # By keyboard: Add a row puts the focus in the new row, its Remove gives it back to
+    # the row before (not to the page's top, where a keyboard user would start over).
+    desired = page.locator("#desired_skills-rows")
+    desired.locator("xpath=..").get_by_role("button", name="Add a row").press("Enter")
+    assert desired.locator(".row").count() == 2
+    assert page.evaluate("document.activeElement.name") == "desired_skills.code"
+    desired.locator(".row").nth(1).get_by_role("button", name="Remove").press("Enter")
+    assert desired.locator(".row").count() == 1
+    assert page.evaluate("document.activeElement.id") == "desired_skills-code-1"
     page.get_by_label("What the community needs, and why now").fill(
         "Two village schools have no English teacher this year."
     )
