@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 from typing import Any
 
 from volmatch.models import ErrorItem
+from volmatch.models.decode import UndecodableText
 from volmatch.models.lifecycle import InvalidHistory, Outcome
+from volmatch.models.load import UnreadableDocument, read_document, read_text_file
 
 SECTION = "outcomes"
 
@@ -30,10 +31,10 @@ def _fail(path: Path, message: str) -> InvalidHistory:
     return InvalidHistory([ErrorItem("file", str(path), "", message)])
 
 
-def _rows(path: Path, text: str) -> tuple[list[Any], list[str]]:
+def _rows(path: Path) -> tuple[list[Any], list[str]]:
     """The raw records and the name of each (for error messages)."""
     if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(io.StringIO(text))
+        reader = csv.DictReader(io.StringIO(read_text_file(path)))
         rows: list[Any] = []
         for row in reader:
             if None in row:
@@ -41,12 +42,7 @@ def _rows(path: Path, text: str) -> tuple[list[Any], list[str]]:
             else:
                 rows.append({k.strip(): v.strip() for k, v in row.items() if v and v.strip()})
         return rows, [f"row {k + 2}" for k in range(len(rows))]
-    import yaml
-
-    try:
-        raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise _fail(path, f"not a JSON or YAML document ({exc})") from None
+    raw = read_document(path)
     if isinstance(raw, dict) and "outcomes" in raw:
         raw = raw["outcomes"]
     if not isinstance(raw, list):
@@ -59,12 +55,13 @@ def read_outcomes(path: Path) -> list[Outcome]:
     from pydantic import ValidationError
 
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        rows, names = _rows(path)
     except FileNotFoundError:
         raise _fail(path, "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(path, f"cannot be read ({exc})") from None
-    rows, names = _rows(path, text)
+    except OSError as exc:
+        raise _fail(path, f"cannot be read ({exc.strerror})") from None
+    except (UndecodableText, UnreadableDocument) as exc:
+        raise _fail(path, str(exc)) from None
     out: list[Outcome] = []
     errors: list[ErrorItem] = []
     for row, name in zip(rows, names, strict=True):

@@ -24,20 +24,19 @@ CHART_COUNTS = ("offered", "accepted", "deployed", "completed")
 def read_programme(path: Path) -> tuple[Programme, dict[str, tuple[Placement, ...]]]:
     """The programme file and the placements of each round it names; raises
     `InvalidHistory` (every field error, naming record and field) or `InvalidRound`."""
-    import yaml
     from pydantic import ValidationError
 
     from volmatch.api.io import read_round
+    from volmatch.models.load import UnreadableDocument, read_document
 
     try:
-        text = path.read_text(encoding="utf-8")
-        raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        raw = read_document(path)
     except FileNotFoundError:
         raise InvalidHistory([ErrorItem("file", str(path), "", "no such file")]) from None
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        raise InvalidHistory(
-            [ErrorItem("file", str(path), "", f"not a JSON or YAML document ({exc})")]
-        ) from None
+    except OSError as exc:
+        raise InvalidHistory([ErrorItem("file", str(path), "", str(exc.strerror))]) from None
+    except UnreadableDocument as exc:
+        raise InvalidHistory([ErrorItem("file", str(path), "", str(exc))]) from None
     try:
         prog = Programme.model_validate(raw)
     except ValidationError as exc:

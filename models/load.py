@@ -482,6 +482,58 @@ def built_document(text: str) -> dict[str, Any] | None:
     return built
 
 
+class UnreadableDocument(ValueError):
+    """Text that is no JSON or YAML document within the limits; the message says why."""
+
+
+def _decoded(text: str, is_json: bool) -> Any:
+    """The JSON or YAML `text` as Python objects, within the readers' limits (nesting,
+    YAML aliases and repeated YAML keys); `UnreadableDocument` saying why otherwise."""
+    try:
+        return _loads_json(text) if is_json else loads_yaml(text)
+    except TooDeep as exc:
+        raise UnreadableDocument(str(exc)) from None
+    except RecursionError:  # a reader recursing below the limits: said the same way
+        raise UnreadableDocument(_DEEP_MESSAGE) from None
+    except (ValueError, yaml.YAMLError) as exc:
+        # JSONDecodeError, and the ValueError of an integer of more than 4300 digits
+        why = str(exc)
+        if "integer string conversion" in why:
+            why = "it holds a number of more than 4300 digits"
+        raise UnreadableDocument(f"not valid JSON/YAML: {why}") from None
+
+
+def _is_json(text: str, fmt: str) -> bool:
+    return fmt == "json" or (fmt == "auto" and text.lstrip().startswith(("{", "[")))
+
+
+def format_of(path: Path) -> str:
+    """`json`, `yaml` or `auto` (decided by the text) for a file, by its name's ending."""
+    suffix = path.suffix.lower()
+    return "json" if suffix == ".json" else "yaml" if suffix in (".yaml", ".yml") else "auto"
+
+
+def read_document(path: Path) -> Any:
+    """Any JSON or YAML document a person hands in as a file (an outcomes or programme
+    file, a result, a draft placement), read as round files are: every encoding
+    `decode_text` reads, nesting, YAML aliases and sizes within the limits, no key
+    given twice in one object. `UnreadableDocument` saying why; `OSError` (such as
+    `FileNotFoundError`) where the file cannot be opened."""
+    try:
+        text = read_text_file(path)
+    except UndecodableText as exc:
+        raise UnreadableDocument(f"cannot read it: {exc}") from None
+    fmt = format_of(path)
+    is_json = _is_json(text, fmt)
+    if is_json:
+        repeated = json_duplicate_keys(text, "file", str(path))
+        if repeated:
+            first = repeated[0]
+            where = "" if first.record == str(path) else f"record {first.record}: "
+            raise UnreadableDocument(where + first.message)
+    return _decoded(text, is_json)
+
+
 def parse_text(
     text: str,
     *,
@@ -494,7 +546,7 @@ def parse_text(
     `long_lived`: the round is kept until the process exits (see `_gc_paused`).
     `unique_keys`: a key repeated in one JSON object is an error (YAML is always
     checked); set it for documents that people hand in (`models.duplicate_keys`)."""
-    is_json = fmt == "json" or (fmt == "auto" and text.lstrip().startswith(("{", "[")))
+    is_json = _is_json(text, fmt)
     if is_json and unique_keys:
         repeated = json_duplicate_keys(text, "round", source)
         if repeated:
@@ -506,18 +558,9 @@ def parse_text(
             # they are and checks the rest of the document.
             return parse_round(built)
         try:
-            data = _loads_json(text) if is_json else loads_yaml(text)
-        except TooDeep as exc:
+            data = _decoded(text, is_json)
+        except UnreadableDocument as exc:
             raise InvalidRound([ErrorItem("round", source, "", str(exc))]) from None
-        except RecursionError:  # a reader recursing below the limits: said the same way
-            raise InvalidRound([ErrorItem("round", source, "", _DEEP_MESSAGE)]) from None
-        except (ValueError, yaml.YAMLError) as exc:
-            # JSONDecodeError, and the ValueError of an integer of more than 4300 digits
-            why = str(exc)
-            if "integer string conversion" in why:
-                why = "it holds a number of more than 4300 digits"
-            msg = f"not valid JSON/YAML: {why}"
-            raise InvalidRound([ErrorItem("round", source, "", msg)]) from None
         return parse_round(data)
 
 
@@ -541,14 +584,9 @@ def load_round(path: str | Path, *, long_lived: bool = False) -> Round:
         raise InvalidRound([ErrorItem("round", str(p), "", f"cannot read file: {exc}")]) from exc
     except UndecodableText as exc:
         raise InvalidRound([ErrorItem("round", str(p), "", f"cannot read it: {exc}")]) from None
-    fmt = (
-        "json"
-        if p.suffix.lower() == ".json"
-        else "yaml"
-        if p.suffix.lower() in (".yaml", ".yml")
-        else "auto"
+    return parse_text(
+        text, fmt=format_of(p), source=str(p), long_lived=long_lived, unique_keys=True
     )
-    return parse_text(text, fmt=fmt, source=str(p), long_lived=long_lived, unique_keys=True)
 
 
 def round_to_dict(r: Round) -> dict[str, Any]:

@@ -22,19 +22,17 @@ WIDTH = 80
 
 def _draft(path: Path) -> Placement:
     """One placement from a JSON or YAML file; field errors name the placement and field."""
-    import yaml
     from pydantic import ValidationError
 
     from volmatch.models import Placement
+    from volmatch.models.load import UnreadableDocument, read_document
 
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_document(path)
     except OSError as exc:
         raise BadInput(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise BadInput(f"{path} is not valid JSON/YAML: {exc}") from None
+    except UnreadableDocument as exc:
+        raise BadInput(f"{path}: {exc}") from None
     if not isinstance(raw, dict):
         raise BadInput(f"{path} must hold one placement object")
     try:

@@ -9,7 +9,6 @@ document (`assignments` = the whole new assignment) plus `new_offers`, `moves` a
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,12 +27,16 @@ def _id_list(value: str | None) -> list[str] | None:
 
 def read_offers(path: Path) -> dict[str, str]:
     """Volunteer id -> placement id of the `assignments` of a result document (JSON)."""
+    from volmatch.models.load import UnreadableDocument, read_document
+
     try:
-        doc: Any = json.loads(path.read_text(encoding="utf-8"))
+        doc: Any = read_document(path)
     except FileNotFoundError:
         raise BadInput(f"--result {path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInput(f"--result {path}: not a JSON result document ({exc})") from None
+    except OSError as exc:
+        raise BadInput(f"--result {path}: cannot be read ({exc.strerror})") from None
+    except UnreadableDocument as exc:
+        raise BadInput(f"--result {path}: not a result document ({exc})") from None
     rows = doc.get("assignments") if isinstance(doc, dict) else None
     if not isinstance(rows, list):
         raise BadInput(f"--result {path}: no 'assignments' list (is it a result document?)")

@@ -184,6 +184,11 @@ def _feasible(
     )
 
 
+NO_OTHER_RULE = "the round's hard rules, slots, locks and frozen assignments"
+"""What a dropped rule could not hold with when no other policy rule was dropped: the
+round's own records (a round without locks was told "the locks")."""
+
+
 def soften(
     prep: Prepared, setup: RulesSetup, policy: Policy
 ) -> tuple[NDArray[np.intp], RulesModel, dict[str, Any], bool, list[dict[str, Any]]]:
@@ -217,7 +222,7 @@ def soften(
         Conflict(
             rule=r,
             message=f"the rule {r!r} could not hold together with the others "
-            f"({', '.join(sorted(set(droppable) - {r})) or 'the locks'}) and was dropped "
+            f"({', '.join(sorted(set(droppable) - {r})) or NO_OTHER_RULE}) and was dropped "
             "for this round",
         ).as_dict()
         | {"softened": True}

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from tests.contract.oracle import Round, best_total, eligible_pairs, failed_rules, stable_matching
+from tests.contract.oracle import (
+    Round,
+    best_total,
+    eligible_pairs,
+    failed_rules,
+    lists,
+    stable_matching,
+)
 
 TIE_CODES = frozenset({"tie", "open_tie", "tie_hard_rules", "open_tie_hard_rules"})
 
@@ -183,3 +190,86 @@ def check_reserves(doc: dict[str, Any], res: dict[str, Any], k: int) -> None:
             forced = best_total(r, pairs, must_place={vid: pid})
             want = None if forced is None or best is None else best - forced
             assert e["cost"] == want, (pid, e, want)
+
+
+def check_audit(doc: dict[str, Any], res: dict[str, Any]) -> None:
+    """`--audit` of a round without locks or groups: the blocking pairs of the result on
+    the contract's lists, the optimum and the stable matching's total."""
+    r = Round.of(doc)
+    pairs = eligible_pairs(r)
+    vlist, plist = lists(r, pairs)
+    at = {a["volunteer"]: a["placement"] for a in res["assignments"]}
+    held: dict[str, list[str]] = {p: [] for p in r.slots}
+    for v, p in at.items():
+        held[p].append(v)
+    blocking = set()
+    for v, p in pairs:
+        if at.get(v) == p:
+            continue
+        mine = vlist[v]
+        wants = v not in at or mine.index(p) < mine.index(at[v])
+        theirs = plist[p]
+        room = len(held[p]) < r.slots[p] or any(theirs.index(v) < theirs.index(h) for h in held[p])
+        if wants and room:
+            blocking.add((v, p))
+    audit = res["stability"]
+    assert audit["blocking_pairs"] == len(blocking), (audit, sorted(blocking))
+    assert audit["blocking_volunteers"] == len({v for v, _ in blocking}), audit
+    assert audit["blocking_placements"] == len({p for _, p in blocking}), audit
+    assert audit["stable"] == (not blocking), audit
+    assert audit["optimal_objective"] == best_total(r, pairs), audit
+    stable = stable_matching(r, pairs, r.policy.get("stable_side", "volunteers"))
+    assert audit["stable_objective"] == sum(pairs[x].score for x in stable), audit
+
+
+RULE_NAMES = ("skills", "languages", "training", "length", "dates", "country", "security", "age")
+"""The result's and `explain`'s names of hard rules 1-8 (9 is `forbidden`)."""
+
+
+def rule_names(fails: list[int]) -> set[str]:
+    """Names of the hard rules numbered in `fails`."""
+    return {RULE_NAMES[k - 1] if k <= 8 else "forbidden" for k in fails}
+
+
+def check_details(doc: dict[str, Any], res: dict[str, Any]) -> None:
+    """The structured reasons the oracle can re-derive: counts of eligible placements and
+    of full ones, rule counts, the closest pair's failed rules, the costs' numbers."""
+    r = Round.of(doc)
+    vol = {v["id"]: v for v in r.volunteers}
+    plc = {p["id"]: p for p in r.placements}
+    fill = Counter(a["placement"] for a in res["assignments"])
+    for u in res["unmatched_volunteers"]:
+        v = vol[u["volunteer"]]
+        fails = {pid: failed_rules(r, v, p) for pid, p in plc.items()}
+        ok = [pid for pid, f in fails.items() if not f]
+        for d in u["details"]:
+            code, q = d["code"], d["params"]
+            if code == "eligible_for":
+                assert q["count"] == len(ok), (u, ok)
+                assert q["full"] == sum(fill[p] >= r.slots[p] for p in ok), (u, fill)
+            elif code == "no_placement_accepts":
+                assert not ok and q["placements"] == len(plc), u
+            elif code == "rule_count":
+                n = sum(q["rule"] in rule_names(f) for f in fails.values())
+                assert (q["count"], q["total"]) == (n, len(plc)), (u, q, n)
+            elif code == "closest_placement":
+                assert set(q["rules"]) == rule_names(fails[q["placement"]]), (u, q)
+            elif code in ("tie", "costs"):
+                assert q.get("cost", 0) == u["cost"] and q["placement"] == u["best_placement"], u
+    for o in res["open_slots"]:
+        p = plc[o["placement"]]
+        fails = {vid: failed_rules(r, v, p) for vid, v in vol.items()}
+        ok = [vid for vid, f in fails.items() if not f]
+        for d in o["details"]:
+            code, q = d["code"], d["params"]
+            if code == "nobody_eligible":
+                assert not ok and q["pool"] == len(vol), o
+            elif code == "rule_count":
+                n = sum(q["rule"] in rule_names(f) for f in fails.values())
+                assert (q["count"], q["total"]) == (n, len(vol)), (o, q, n)
+            elif code == "closest_volunteer":
+                assert set(q["rules"]) == rule_names(fails[q["volunteer"]]), (o, q)
+            elif code == "few_eligible":
+                assert q["eligible"] == len(ok) < r.slots[p["id"]], (o, ok)
+            elif code in ("open_tie", "open_costs"):
+                assert q.get("cost", 0) == o["cost"], o

@@ -259,7 +259,7 @@ def best_total(
     return int(-chosen.sum())
 
 
-def _lists(
+def lists(
     r: Round, pairs: dict[tuple[str, str], Pair]
 ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Each side's list of its eligible partners as the contract ranks them: explicit
@@ -284,7 +284,7 @@ def stable_matching(
 ) -> set[tuple[str, str]]:
     """The stable matching that is best for `side` (deferred acceptance, that side
     proposing) on the contract's lists."""
-    vlist, plist = _lists(r, pairs)
+    vlist, plist = lists(r, pairs)
     if side == "volunteers":
         vrank = {p: {v: k for k, v in enumerate(vs)} for p, vs in plist.items()}
         held = _deferred_acceptance(vlist, vrank, dict.fromkeys(vlist, 1), r.slots)

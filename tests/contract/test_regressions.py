@@ -106,3 +106,15 @@ def test_a_forced_move_does_not_lift_the_move_limit_for_everyone() -> None:
     assert not res.get("conflicts")
     check_hard_rules(d, res)
     check_policy_rules(d, res)
+
+
+def test_a_dropped_move_limit_does_not_blame_locks_the_round_has_not() -> None:
+    # two previous assignments at a one-slot placement: max_moves 0 cannot hold, and
+    # no lock is involved
+    d = doc([vol("V1"), vol("V2")], [plc("P1"), plc("P2")], max_moves=0)
+    d["previous"] = [{"volunteer": "V1", "placement": "P1"}, {"volunteer": "V2", "placement": "P1"}]
+    res = solve_round(parse_round(d)).model_dump(mode="json")
+    (conflict,) = res["conflicts"]
+    assert conflict["rule"] == "max_moves"
+    assert "(the locks)" not in conflict["message"]
+    check_hard_rules(d, res)

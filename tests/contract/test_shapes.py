@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.contract.checks import (
+    check_audit,
+    check_details,
     check_hard_rule_costs,
     check_hard_rules,
     check_optimal,
@@ -36,6 +38,7 @@ def test_pure_rounds_are_optimal_with_exact_costs(shape: str, data: st.DataObjec
     doc = data.draw(pure_rounds(shape))
     res = _solve(doc, reserves=3)
     check_hard_rules(doc, res)
+    check_details(doc, res)
     check_optimal(doc, res)
     check_reserves(doc, res, 3)
     assert same_result(res, _solve(doc, reserves=3))
@@ -47,11 +50,20 @@ def test_pure_rounds_are_optimal_with_exact_costs(shape: str, data: st.DataObjec
 def test_stable_rounds_are_volunteer_optimal(shape: str, data: st.DataObject) -> None:
     doc = data.draw(pure_rounds(shape))
     doc.setdefault("policy", {}).pop("locked", None)
-    res = _solve(doc, mode="stable")
+    res = _solve(doc, mode="stable", audit=True)
     assert res["mode"] == "stable"
     check_hard_rules(doc, res)
+    check_details(doc, res)
     check_stable(doc, res)
     check_hard_rule_costs(doc, res)
+    check_audit(doc, res)
+
+
+@settings(max_examples=20)
+@given(doc=pure_rounds("crowded"))
+def test_the_audit_of_an_optimal_round_counts_its_blocking_pairs(doc: dict[str, Any]) -> None:
+    doc.setdefault("policy", {}).pop("locked", None)
+    check_audit(doc, _solve(doc, audit=True))
 
 
 @pytest.mark.parametrize("rule", RULES)
@@ -65,6 +77,7 @@ def test_ruled_rounds_keep_the_hard_rules(rule: str, data: st.DataObject) -> Non
         assert exc.conflicts and all(c.message for c in exc.conflicts)
         return
     check_hard_rules(doc, res)
+    check_details(doc, res)
     if not res.get("conflicts"):
         check_policy_rules(doc, res)
 

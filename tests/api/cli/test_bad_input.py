@@ -248,3 +248,38 @@ def test_csv_folder_oddities_exit_2_naming_the_file(tmp_path: Path) -> None:
         res = runner.invoke(app, ["validate", str(folder)])
         assert res.exit_code == 2, (folder, res.output)
         assert phrase in res.output and "Traceback" not in res.output
+
+
+SIDE_FILES = {
+    "binary.json": bytes(range(256)) * 4,
+    "deep.json": b"[" * 100_000 + b"]" * 100_000,
+    "laughs.yaml": _laughs().encode(),
+    "twice.json": b'{"assignments": [], "assignments": []}',
+}
+
+
+@pytest.mark.parametrize("name", sorted(SIDE_FILES))
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["solve", "{round}", "--outcomes", "{side}"],
+        ["backfill", "{round}", "--result", "{side}", "--declined", "V1", "--out", "{out}"],
+        ["advise", "{round}", "--placement-file", "{side}"],
+        ["report", "{side}", "--out", "{out}"],
+    ],
+    ids=["outcomes", "result", "placement-file", "programme"],
+)
+def test_a_side_file_that_is_no_document_exits_2(
+    tmp_path: Path, name: str, command: list[str]
+) -> None:
+    """Outcomes, result, draft placement and programme files were read with plain
+    json/yaml: a 100,000-deep file or a binary one exited 1 with a RecursionError or a
+    UnicodeDecodeError; a key given twice was read as its last value."""
+    rnd = tmp_path / "round.json"
+    rnd.write_text(json.dumps(doc([vol("V1")], [plc("P1")])))
+    side = tmp_path / name
+    side.write_bytes(SIDE_FILES[name])
+    args = [a.format(round=rnd, side=side, out=tmp_path / "out") for a in command]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2, (args, res.output, res.exception)
+    assert "Traceback" not in res.output

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from tests.api.service.helpers import Keys
+from tests.api.service.lifecycle.helpers import KEY_ROLES, published
 from tests.api.service.lifecycle.helpers import offers as offers_of
-from tests.api.service.lifecycle.helpers import published
 from tests.api.web.conftest import Served, WebServer
 from volmatch.scenarios.demo import demo_round_path
 
@@ -114,7 +114,7 @@ def slow_served_fixture(tmp_path: Path) -> Iterator[Served]:
 def test_a_proposal_being_computed_shows_so_then_appears_by_itself(
     slow_served: Served, page: Any
 ) -> None:
-    keys = Keys(*(slow_served.key(r, h) for r, h in _ROLES))
+    keys = Keys(*(slow_served.key(r, h) for r, h in KEY_ROLES))
     with httpx.Client(base_url=slow_served.base, timeout=30) as c:
         c.keys = keys  # type: ignore[attr-defined]
         rid = published(c)
@@ -136,7 +136,3 @@ def test_a_proposal_being_computed_shows_so_then_appears_by_itself(
     assert computing.count() == 0
     text = page.locator("#proposal").inner_text()
     assert "the decline of V1 at" in text and "Confirm this proposal" in text
-
-
-_ROLES = (("coordinator", None), ("planner", None), ("host", "H01"), ("host", "H02"))
-"""The keys `published` uses, in `Keys` order."""

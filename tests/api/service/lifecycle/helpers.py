@@ -12,6 +12,9 @@ import pytest
 from tests.api.service.helpers import wait_round
 from tests.helpers import plc, vol
 
+KEY_ROLES = (("coordinator", None), ("planner", None), ("host", "H01"), ("host", "H02"))
+"""The keys these helpers use (role, host), in the order of `helpers.Keys`' fields."""
+
 
 def pool() -> list[dict[str, Any]]:
     """Six volunteers for four slots; skills make the best fits differ."""

@@ -17,8 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.service.helpers import Db, Keys, Server, store
+from tests.api.service.helpers import SQLITE_ONLY, Db, Keys, Server, store
 from tests.api.service.lifecycle.helpers import (
+    KEY_ROLES,
     Gate,
     computed,
     lifecycle,
@@ -242,3 +243,49 @@ def test_a_publication_computes_its_reserve_lists_before_its_write_locks(
         publishing.join(30)
     assert answer[0].status_code == 201, answer[0].text
     assert lifecycle(client, rid)["reserves"]
+
+
+@SQLITE_ONLY
+def test_every_acknowledged_backfill_write_survives_a_kill(db: Db, tmp_path: Path) -> None:
+    """A 2xx means committed, for the backfill writes too: the server is killed (SIGKILL)
+    the moment each answer is in, started again, and the write is there; a proposal
+    asked for and not computed yet is computed by the restarted server's sweep. (SQLite
+    only: four restarts; `test_durability.py` kills after the other writes on both.)"""
+    from volmatch.api.service.auth import create_key
+
+    database, _ = store(db.url)
+    with database.write() as s:
+        keys = Keys(*(create_key(s, r, h)[1] for r, h in KEY_ROLES))
+    database.dispose()
+    server = Server(db.url, tmp_path)
+    try:
+        with httpx.Client(base_url=server.base, timeout=30) as c:
+            c.keys = keys  # type: ignore[attr-defined]
+            co = keys.auth("coordinator")
+
+            def acked(path: str, status: int, **kw: Any) -> dict[str, Any]:
+                r = c.post(path, headers=kw.pop("headers", co), **kw)
+                assert r.status_code == status, r.text
+                server.kill()
+                server.start()
+                return dict(r.json())
+
+            rid = published(c)
+            asked = acked(f"/rounds/{rid}/backfills", 202)
+            assert computed(c, asked)["status"] == "open"
+            confirmed = acked(f"{asked['url']}/confirm", 200)
+            assert c.get(asked["url"], headers=co).json()["status"] == "confirmed"
+            made = offers(c, rid)
+            for n in confirmed["proposal"]["new_offers"]:
+                assert made[n["volunteer"]]["placement"] == n["placement"]
+            gone = acked(f"/rounds/{rid}/placements/P3/withdraw", 201, json={})
+            assert c.get(f"/rounds/{rid}/lifecycle", headers=co).json()["withdrawn"] == ["P3"]
+            assert computed(c, gone)["status"] == "open"
+            late = vol("V9", name="Gil Late", nationality="FR", skills={"teaching": 5})
+            assert c.post("/volunteers", json={"volunteers": [late]}, headers=co).status_code == 200
+            wave = acked(f"/rounds/{rid}/waves", 201, json={"volunteers": ["V9"]})
+            waves = c.get(f"/rounds/{rid}/waves", headers=co).json()
+            assert [w["number"] for w in waves] == [1, 2]
+            assert computed(c, wave["backfill"])["status"] == "open"
+    finally:
+        server.stop()
