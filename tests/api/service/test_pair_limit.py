@@ -12,15 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.service.helpers import (
-    SQLITE_ONLY,
-    make_keys,
-    round_doc,
-    seed,
-    settings_for,
-    solved_round,
-    volunteers,
-)
+from tests.api.service import helpers as h
 from tests.api.web.helpers import csrf_of, sign_in
 from volmatch.matching.pair_limit import PAIR_LIMIT_SETTING, pair_limit
 
@@ -31,11 +23,11 @@ def test_a_round_over_the_limit_is_refused_when_submitted(db: Any) -> None:
     from volmatch.api.service import create_app
 
     before = pair_limit()
-    app = create_app(settings_for(db.url, max_round_pairs=3))
+    app = create_app(h.settings_for(db.url, max_round_pairs=3))
     with TestClient(app) as c:
         assert pair_limit() == 3
-        co = make_keys(app).auth("coordinator")
-        r = c.post("/rounds", json={"document": round_doc()}, headers=co)
+        co = h.make_keys(app).auth("coordinator")
+        r = c.post("/rounds", json={"document": h.round_doc()}, headers=co)
         assert r.status_code == 422, r.text
         text = r.text.replace(",", "")
         assert "candidate (volunteer placement) pairs over the limit of 3" in text
@@ -44,7 +36,7 @@ def test_a_round_over_the_limit_is_refused_when_submitted(db: Any) -> None:
     assert pair_limit() == before  # a stopped app puts the process's limit back
 
 
-@SQLITE_ONLY
+@h.SQLITE_ONLY
 def test_a_stored_round_over_the_limit_leaves_the_service_up(
     db: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -52,16 +44,16 @@ def test_a_stored_round_over_the_limit_leaves_the_service_up(
 
     from volmatch.api.service import create_app
 
-    app = create_app(settings_for(db.url))
+    app = create_app(h.settings_for(db.url))
     with TestClient(app) as c:
-        c.keys = make_keys(app)  # type: ignore[attr-defined]
-        seed(c)
-        rid = solved_round(c)
+        c.keys = h.make_keys(app)  # type: ignore[attr-defined]
+        h.seed(c)
+        rid = h.solved_round(c)
     # The same database served with a limit the stored round is over: its advice base
     # is built from the database (at start and on request), and refused.
-    app = create_app(settings_for(db.url, max_round_pairs=1, log_level="INFO"))
+    app = create_app(h.settings_for(db.url, max_round_pairs=1, log_level="INFO"))
     with caplog.at_level(logging.INFO), TestClient(app, follow_redirects=False) as c:
-        keys = make_keys(app)
+        keys = h.make_keys(app)
         h1 = keys.auth("host1")
         r = c.get("/placements/P1/feasibility", headers=h1)
         assert r.status_code == 422, r.text
@@ -98,5 +90,5 @@ def test_a_stored_round_over_the_limit_leaves_the_service_up(
     refusals = [rec for rec in caplog.records if "pair limit" in rec.getMessage()]
     assert refusals and getattr(refusals[0], "round", None) == rid
     logged = "\n".join(f"{rec.getMessage()} {rec.__dict__}" for rec in caplog.records)
-    for v in volunteers():
+    for v in h.volunteers():
         assert v.get("name", "\0") not in logged
