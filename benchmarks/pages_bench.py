@@ -283,6 +283,18 @@ def main() -> None:
             prewarm_round(app.state.db, warm_rounds(app), one, hand)
             runs.append(_timed(c, f"/coordinator/rounds/{one}/{explain_one}"))
         add("explain at once after the worker stored the result (round handed over)", "cold", runs)
+        runs, waits, then = [], [], []
+        for _ in range(args.repeat):
+            # a round this process did not build its advice base for (an older round
+            # after a restart; the latest is built at start, a new one when stored)
+            one = _store(app, doc, result, pool=False, pairs=kept[0])
+            t0 = time.perf_counter()
+            runs.append(_timed(c, f"/coordinator/rounds/{one}/advice?placement={need}"))
+            waits.append(ready("advice")(one, 0, t0))
+            then.append(_timed(c, f"/coordinator/rounds/{one}/advice?placement={need}"))
+        add("advice for a need, round not built here (says: being prepared)", "cold", runs)
+        add("  its advice base built in the background, ready after (not a page)", "", waits)
+        add("  then the advice page", "cold", then)
         before_0008 = cold(
             "explain, round stored before 0008 (no stored arrays; says: being prepared)",
             "/coordinator/rounds/{rid}/" + explain_one,

@@ -835,10 +835,12 @@ def first_in_most(masks: list[U64], n: int) -> I64:
     bits. Counts bit-sliced, 64 positions per machine word."""
     rows, words = masks[0].shape
     planes = [np.zeros((rows, words), dtype=np.uint64) for _ in range(len(masks).bit_length())]
+    # the carries go to two buffers in turn (the mask itself is the first, only read)
+    bufs = (np.empty((rows, words), dtype=np.uint64), np.empty((rows, words), dtype=np.uint64))
     for m in masks:
-        carry = m.copy()
-        for plane in planes:
-            nxt = plane & carry
+        carry = m
+        for k, plane in enumerate(planes):
+            nxt = np.bitwise_and(plane, carry, out=bufs[k % 2])
             plane ^= carry
             carry = nxt
     valid = np.full(words, np.iinfo(np.uint64).max, dtype=np.uint64)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -69,12 +67,6 @@ def _assignments_out(prep: Prepared, chosen: NDArray[np.intp]) -> list[Assignmen
     )
 
 
-OVERLAP_FROM: Final = 200_000
-"""Eligible pairs from which the residual network is built in a thread beside the
-reasons of records without pairs (below it the thread costs more than the overlap
-saves)."""
-
-
 class _GcPaused:
     """Pauses the cyclic garbage collector (if it runs) for a `with` block."""
 
@@ -124,19 +116,8 @@ def _build_result(
     open_p = np.flatnonzero(filled < c.capacity)
     extra: dict[str, Any] = dict(sol.extra)
     nets: list[ResidualNetwork] = []
-    made: list[list[AssignmentOut]] = []
-    why_v, why_p = _reasons(
-        prep,
-        sol,
-        mode,
-        unmatched,
-        open_p,
-        filled,
-        extra,
-        nets,
-        lambda: made.append(_assignments_out(prep, chosen)),
-    )
-    assignments = made[0]
+    assignments = _assignments_out(prep, chosen)
+    why_v, why_p = _reasons(prep, sol, mode, unmatched, open_p, filled, extra, nets)
     t["explain"] = time.perf_counter() - t0
     if reserves > 0:
         from volmatch.matching.lifecycle.reserves import METHOD, reserve_lists
@@ -214,58 +195,32 @@ def _reasons(
     filled: NDArray[np.int64],
     extra: dict[str, Any],
     nets: list[ResidualNetwork],
-    beside: Callable[[], object],
 ) -> tuple[dict[int, Explained], dict[int, Explained]]:
     """The reasons for every unmatched volunteer and every placement with open slots;
     takes the solver's own reasons out of `extra`. The residual network priced on, if
-    any, is put in `nets` (the reserve lists price on it too). `beside`: other work of
-    the result (its assignments), run while the network is built in a thread."""
+    any, is put in `nets` (the reserve lists price on it too). One thread: a second one
+    for the network beside the records without pairs saved wall time only where both
+    got a core, and cost CPU time (the two contend for the interpreter's lock and the
+    memory bus) on a busy machine."""
     c, pairs = prep.compiled, prep.pairs
     n_v = np.bincount(pairs.v, minlength=c.n_volunteers)
     n_p = _pairs_per_placement(pairs.p, c.n_placements)
     with_v, with_p = unmatched[n_v[unmatched] > 0], open_p[n_p[open_p] > 0]
-
-    def without_pairs() -> tuple[dict[int, Explained], dict[int, Explained]]:
-        said: dict[int, str] = {}  # reasons shared by many volunteers, said once
-        why_v = {
-            vi: _explained(None, None, parts, said)
-            for vi, parts in volunteers_without_pairs(c, unmatched[n_v[unmatched] == 0]).items()
-        }
-        why_p = {
-            pi: _explained(None, _closest(c, parts), parts)
-            for pi, parts in placements_without_pairs(c, open_p[n_p[open_p] == 0]).items()
-        }
-        return why_v, why_p
-
+    said: dict[int, str] = {}  # reasons shared by many volunteers, said once
+    why_v = {
+        vi: _explained(None, None, parts, said)
+        for vi, parts in volunteers_without_pairs(c, unmatched[n_v[unmatched] == 0]).items()
+    }
+    why_p = {
+        pi: _explained(None, _closest(c, parts), parts)
+        for pi, parts in placements_without_pairs(c, open_p[n_p[open_p] == 0]).items()
+    }
     if len(with_v) or len(with_p):
         exact = is_pure_optimum(prep, sol.status, mode)
-
-        def with_pairs() -> tuple[dict[int, Explained], dict[int, Explained]]:
-            pr = pricing(prep, sol.chosen, exact).priced(with_v, bool(len(with_p)))
-            nets.append(pr.net)
-            return (
-                unplaced_reasons(pr, with_v, filled, n_v),
-                open_reasons(pr, with_p, filled, n_p),
-            )
-
-        if len(pairs) >= OVERLAP_FROM:
-            # the residual network is numpy work that releases the interpreter's lock,
-            # and so is much of the records without pairs' bitset work: the two halves
-            # run in two threads
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                priced = pool.submit(with_pairs)
-                beside()  # Python-bound, beside the network's numpy work
-                why_v, why_p = without_pairs()
-                more_v, more_p = priced.result()
-        else:
-            beside()
-            why_v, why_p = without_pairs()
-            more_v, more_p = with_pairs()
-        why_v.update(more_v)
-        why_p.update(more_p)
-    else:
-        beside()
-        why_v, why_p = without_pairs()
+        pr = pricing(prep, sol.chosen, exact)
+        nets.append(pr.net)
+        why_v.update(unplaced_reasons(pr, with_v, filled, n_v))
+        why_p.update(open_reasons(pr, with_p, filled, n_p))
     if mode == "stable":
         # ranks, not the total score, explain a stable matching: they come first
         stable_v, stable_p = stable_reasons(prep, sol.chosen)
@@ -280,10 +235,10 @@ def _reasons(
     active = extra.get("rules", {}).get("active")
     if active:
         note = rules_note(active)
-        said = text_of(note)  # the reasons before it keep their sentences
+        note_text = text_of(note)  # the reasons before it keep their sentences
         for vi in with_v.tolist():
             e = why_v[vi]
-            why_v[vi] = Explained(e.cost, e.other, [*e.parts, note], [*e.texts, said])
+            why_v[vi] = Explained(e.cost, e.other, [*e.parts, note], [*e.texts, note_text])
         proven = sol.status == "optimal"
         _append(why_p, {p: [r] for p, r in kept_out(prep, sol.chosen, with_p, proven).items()})
     return why_v, why_p

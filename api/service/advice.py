@@ -218,6 +218,33 @@ def prewarm_round(
     warm.prewarm(job)
 
 
+def base_ready(session: Session, warm: WarmRounds, round_id: str) -> bool:
+    """Whether the advice on a round answers without starting to build its base (it is
+    built or being built, or the round has no result: that answers at once); where
+    not, a page says it is being prepared and `build_base`s, instead of waiting for the
+    build, as `ready_feasibilities` does."""
+    try:
+        return base_at_hand(session, warm, round_id)
+    except ApiError:
+        return True
+
+
+def build_base(db: Database, warm: WarmRounds, round_id: str) -> None:
+    """Build the round's advice base in the background unless a build is asked for
+    already (it goes first; the page asks again after it)."""
+    if not warm.pending():
+        prewarm_round(db, warm, round_id)
+
+
+def base_at_hand(session: Session, warm: WarmRounds, round_id: str) -> bool:
+    """Whether the round's advice base is built or being built in this process (an asker
+    waits for that build rather than making another; the worker's hand-over takes
+    0.1-0.2 s at 10,000 volunteers). The errors of `advice_base_for` (404, 409)."""
+    r, stored_at = _round(session, round_id)
+    version = _version(session, r, stored_at)
+    return warm.peek(version) is not None or warm.building(version)
+
+
 def prewarm_current(db: Database, warm: WarmRounds, pool: PoolCache) -> None:
     """At service start, build in the background what the pages' counts are taken
     against: the latest round's advice base where it has a result, else the stored pool,

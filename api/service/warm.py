@@ -81,6 +81,16 @@ class WarmRounds:
                 self._bases.move_to_end(key)
             return base
 
+    def building(self, key: Hashable) -> bool:
+        """Whether the base of `key` is being built now (an asker then waits for it)."""
+        with self._lock:
+            return key in self._building
+
+    def busy(self) -> bool:
+        """Whether a background build runs (or its collector's pass after it)."""
+        with self._lock:
+            return self._prewarmer is not None and self._prewarmer.is_alive()
+
     def pending(self) -> bool:
         """Whether a background build is asked for and not started yet (a page that only
         wants the newest round built leaves it be: it may be the worker's cheap

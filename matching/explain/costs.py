@@ -94,20 +94,6 @@ class Pricing:
             chain = self._chains[p] = _chain(self, self.net.chain_to_source(p, *self.tree))
         return chain
 
-    def priced(self, volunteers: I64 | None, placements: bool) -> Pricing:
-        """Runs the network's queries that the reasons will ask (`volunteers`: the
-        unplaced volunteers with pairs, whose chains are made too; `placements`: for
-        open slots), so that a thread can do it."""
-        if volunteers is not None and len(volunteers):
-            _ = self.tree, self.unplaced
-            if self.tree is not None:
-                best = self.unplaced[1][volunteers]
-                for p in np.unique(self.prep.pairs.p[best[best >= 0]]).tolist():
-                    self.chain_of(p)
-        if placements:
-            _ = self.open
-        return self
-
     def score(self, v: int, p: int) -> int:
         """The score of volunteer `v` at placement `p` (an eligible pair)."""
         return int(self.prep.scores.total[self.pair(v, p)])

@@ -45,22 +45,3 @@ def test_result_objects_are_those_validation_builds(mode: str) -> None:
     assert ids == sorted(ids)  # ordered by volunteer id
     assert result.objective == sol.objective == sum(a.score for a in result.assignments)
     assert all(sum(a.breakdown.values()) == a.score for a in result.assignments)
-
-
-@pytest.mark.parametrize("mode", ["optimal", "stable"])
-def test_reasons_the_same_when_the_network_is_priced_in_a_thread(
-    mode: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Large rounds price the residual network in a thread beside the reasons of records
-    without pairs: the result is the same as one thread gives."""
-    from volmatch.matching import to_result
-
-    d: dict[str, Any] = generate_round(400, 80, seed=3)
-    d.setdefault("policy", {})["mode"] = mode
-    prep = prepare(parse_round(d))
-    sol = solve_prepared(prep)
-    alone = build_result(prep, sol, mode)
-    monkeypatch.setattr(to_result, "OVERLAP_FROM", 0)
-    threaded = build_result(prep, sol, mode)
-    assert alone.unmatched_volunteers and alone.open_slots
-    assert threaded.model_dump(exclude={"stats"}) == alone.model_dump(exclude={"stats"})

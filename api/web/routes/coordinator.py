@@ -25,6 +25,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response, Stream
 
 from volmatch.api.service.advice import (
     NO_RESULT,
+    base_ready,
+    build_base,
     placement_recommendations,
     pool_feasibility,
     stored_need,
@@ -53,6 +55,7 @@ from volmatch.api.service.schemas import RoundCreate
 from volmatch.api.service.tables import Job, PlacementRow, Publication, RoundRow, VolunteerRow
 from volmatch.api.service.warm import warm_rounds
 from volmatch.api.web.deps import CoordinatorPage, PageForm
+from volmatch.api.web.error_text import N_
 from volmatch.api.web.errors import PageNotFound
 from volmatch.api.web.reason_text import reason_texts
 from volmatch.api.web.render import render
@@ -493,8 +496,24 @@ def explain_ready(request: Request, round_id: str, user: CoordinatorPage, db: Db
     asks again while they are being prepared)."""
     with db.read() as session:
         r, _ = _header(session, round_id, user)
-    ready = request.app.state.priced_rounds.ready_now(db, r.id, user.principal)
+    priced = request.app.state.priced_rounds
+    ready = priced.ready_now(db, r.id, user.principal) and not priced.prefetching(r.id)
     return JSONResponse({"ready": ready})
+
+
+@router.get("/coordinator/rounds/{round_id}/advice-ready")
+def advice_ready(request: Request, round_id: str, user: CoordinatorPage, db: DbDep) -> Response:
+    """Whether the advice on a round answers at once (JSON for coordinator.js, which
+    asks again while it is being prepared; a build asked for meanwhile is started)."""
+    warm = warm_rounds(request.app)
+    with db.read() as session:
+        r, _ = _header(session, round_id, user)
+        # not while the build's thread makes its collector's pass (`prewarm_round`):
+        # the page asked next would wait for it
+        ready = base_ready(session, warm, r.id)
+    if not ready:
+        build_base(db, warm, r.id)  # where the page's build was replaced by a newer one
+    return JSONResponse({"ready": ready and not warm.busy()})
 
 
 @router.get("/coordinator/rounds/{round_id}/events")
@@ -629,6 +648,36 @@ def result_workbook(request: Request, round_id: str, user: CoordinatorPage, db: 
     )
 
 
+def _preparing(
+    request: Request,
+    user: Any,
+    round_id: str,
+    part: str,
+    heading: str,
+    said: str,
+    start: Callable[[], None],
+) -> Response:
+    """The page of a round's `part` (explain, advice) while what it needs is prepared in
+    the background by `start`, called once the page is sent (its thread would slow the
+    page's own rendering): says so (`heading`, `said`: messages to translate) and is
+    shown again by coordinator.js once `/coordinator/rounds/ID/PART-ready` says so."""
+    from volmatch.api.web.i18n import page_language, translator
+
+    tr = translator(page_language(request))
+    response = render(
+        request,
+        "coordinator/preparing.html",
+        user=user,
+        heading=tr.gettext(heading),
+        said=tr.gettext(said),
+        ready_url=f"/coordinator/rounds/{round_id}/{part}-ready",
+        again=str(request.url),
+        back=f"/coordinator/rounds/{round_id}",
+    )
+    response.background = BackgroundTask(start)
+    return response
+
+
 @router.get("/coordinator/rounds/{round_id}/explain")
 def explain_page(request: Request, round_id: str, user: CoordinatorPage, db: DbDep) -> Response:
     """Why a volunteer is where they are, or not at a placement (or any)."""
@@ -644,19 +693,14 @@ def explain_page(request: Request, round_id: str, user: CoordinatorPage, db: DbD
         # a round without the arrays stored with its result (before their format, or
         # erased since), not priced here yet: priced in the background, the page says
         # so and shows the explanation once ready, instead of waiting for the pricing
-        priced.prefetch(db, r.id, user.principal, r.n_volunteers, force=True)
-        tr = translator(page_language(request))
-        return render(
+        return _preparing(
             request,
-            "coordinator/preparing.html",
-            user=user,
-            heading=tr.gettext("Explain"),
-            said=tr.gettext(
-                "The round's explanations are being prepared: they appear here in a moment."
-            ),
-            ready_url=f"/coordinator/rounds/{r.id}/explain-ready",
-            again=str(request.url),
-            back=f"/coordinator/rounds/{r.id}",
+            user,
+            r.id,
+            "explain",
+            N_("Explain"),
+            N_("The round's explanations are being prepared: they appear here in a moment."),
+            lambda: priced.prefetch(db, r.id, user.principal, r.n_volunteers, force=True),
         )
     try:
         rows, facts = explain_round(
@@ -740,6 +784,19 @@ def advice_page(request: Request, round_id: str, user: CoordinatorPage, db: DbDe
         need = view.placements.get(placement)
         if need is None:
             raise PageNotFound
+        warm = warm_rounds(request.app)
+        if not base_ready(session, warm, r.id):
+            # the round's advice base is not built in this process (an older round
+            # after a restart): built in the background, the page says so meanwhile
+            return _preparing(
+                request,
+                user,
+                r.id,
+                "advice",
+                N_("Advice"),
+                N_("The recommendations are being prepared: they appear here in a moment."),
+                lambda: build_base(db, warm, r.id),
+            )
         advice, missing = _recommendations(request, session, user, r.id, placement)
     rows = [
         {**x, "placed_at": (view.assignment_of(x["volunteer"]) or {}).get("placement")}
