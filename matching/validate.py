@@ -182,14 +182,17 @@ def rule_violations(r: Round, result: Result) -> list[str]:
             problems.append(f"the round spends {spent} of a budget of {b.total}")
     if r.previous:
         moved = [a for a in r.previous if at.get(a.volunteer) != a.placement]
-        # a previous pair that breaks a hard rule now moves whatever the limit says
-        forced = sum(
-            1
+        # a previous pair that breaks a hard rule now, or that its placement has no slot
+        # left for, moves whatever the limit says
+        still = [
+            a.placement
             for a in r.previous
             if a.volunteer in vols
             and a.placement in pls
-            and pair_violations(r, vols[a.volunteer], pls[a.placement])
-        )
+            and not pair_violations(r, vols[a.volunteer], pls[a.placement])
+        ]
+        overflow = sum(max(0, n - pls[p].slots) for p, n in Counter(still).items())
+        forced = len(r.previous) - len(still) + overflow
         limit = None if pol.max_moves is None else max(pol.max_moves, forced)
         if limit is not None and len(moved) > limit:
             problems.append(f"{len(moved)} volunteers moved, more than max_moves {pol.max_moves}")

@@ -108,6 +108,11 @@ def visible_round(session: Session, round_id: str, who: Principal) -> tuple[Roun
 
 
 def check_limits(r: Round, settings: Settings) -> None:
+    """A round within the service's sizes: volunteers, placements and candidate pairs
+    (`TooManyPairs`, counted from the bitsets before any write: no per-pair array)."""
+    from volmatch.matching.compiled import compile_round
+    from volmatch.matching.eligibility import check_pair_limit
+
     errors = []
     if len(r.volunteers) > settings.max_round_volunteers:
         errors.append(
@@ -131,6 +136,7 @@ def check_limits(r: Round, settings: Settings) -> None:
         )
     if errors:
         raise InvalidRound(errors)
+    check_pair_limit(compile_round(r), settings.max_round_pairs)
 
 
 def with_stored_outcomes(session: Session, doc: dict[str, Any]) -> dict[str, Any]:
@@ -569,6 +575,8 @@ class PricedRounds:
         self._entries: OrderedDict[str, tuple[tuple[int, str], Any, threading.Lock]] = OrderedDict()
         self._building: dict[str, threading.Lock] = {}
         self.builds = 0
+        self._ahead: set[str] = set()
+        """Rounds whose `prefetch` runs."""
         self.stored = StoredExplanations()
         """The rounds explained from their stored arrays (`stored_round`)."""
 
@@ -627,9 +635,10 @@ class PricedRounds:
         self, db: Database, round_id: str, who: Principal
     ) -> tuple[bool, StoredRound | None]:
         """Whether the round's explanations answer without waiting for a pricing (it is
-        priced here, has the arrays stored with its result, or is not finished: its
-        error answers at once), and those arrays where it has them and is not priced
-        here (that answers as fast)."""
+        priced here, its advice base is built or being built here, it has the arrays
+        stored with its result, or it is not finished: its error answers at once), and
+        those arrays where it has them and the others are not at hand (they answer as
+        fast)."""
         with db.read() as session:
             _, job = round_header(session, round_id, who)
             if job.status != "done":
@@ -639,6 +648,12 @@ class PricedRounds:
                 hit = self._entries.get(round_id)
                 if hit is not None and hit[0] == mark:
                     return True, None
+            from volmatch.api.service.advice import base_at_hand
+
+            if self._warm is not None and base_at_hand(session, self._warm(), round_id):
+                # priced from the advice base built, or being built (the worker's
+                # hand-over): one build, not a second one beside it
+                return True, None
             stored = self.stored.get(session, round_id, mark)
             return stored is not None, stored
 
@@ -653,6 +668,12 @@ class PricedRounds:
         that must not wait for a pricing asks this, and `prefetch`es where not)."""
         return self._ready(db, round_id, who)[0]
 
+    def prefetching(self, round_id: str) -> bool:
+        """Whether the round's `prefetch` runs (its pricing, or the collector's pass
+        after it, which a request asked meanwhile would wait for)."""
+        with self._lock:
+            return round_id in self._ahead
+
     def prefetch(
         self, db: Database, round_id: str, who: Principal, n_volunteers: int, force: bool = False
     ) -> None:
@@ -666,8 +687,9 @@ class PricedRounds:
         if n_volunteers > PREFETCH_MAX_VOLUNTEERS and not force:
             return
         with self._lock:
-            if round_id in self._entries or round_id in self._building:
+            if round_id in self._entries or round_id in self._building or round_id in self._ahead:
                 return
+            self._ahead.add(round_id)
 
         def run() -> None:
             try:
@@ -675,5 +697,8 @@ class PricedRounds:
                     self._entry(db, round_id, who, ahead=True)
             except Exception as exc:  # asked again on Explain, which shows the error
                 log.warning("pricing ahead failed", extra={"exc_type": type(exc).__name__})
+            finally:
+                with self._lock:
+                    self._ahead.discard(round_id)
 
         threading.Thread(target=run, daemon=True, name="volmatch-pricing").start()

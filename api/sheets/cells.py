@@ -131,7 +131,15 @@ def _describe(v: Any) -> str:
         return f"the date {v:%Y-%m-%d}"
     if isinstance(v, int | float):
         return f"the number {v:g}"
-    return repr(v)
+    return _shown(v) if isinstance(v, str) else repr(v)
+
+
+SHOWN_CHARS = 60
+"""Characters of a cell's text quoted in an error: enough to find it, not a page."""
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "...")
 
 
 def _number_text(v: int | float) -> str:
@@ -207,6 +215,11 @@ def _json_cell(v: Any, what: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise CellError(f"{what} in JSON is not valid JSON: {exc.msg} (char {exc.pos})") from None
+    except (ValueError, RecursionError):  # a number of over 4300 digits; deep nesting
+        raise CellError(
+            f"{what} in JSON cannot be read: a number of more than 4300 digits or "
+            "nesting deeper than a cell's value can be"
+        ) from None
 
 
 def _split(text: str) -> list[str]:
@@ -252,7 +265,8 @@ def read_cell(kind: Kind, v: Any, *, blank_as_empty: bool = False) -> Any:
             key, value = key.strip(), value.strip()
             if not sep or not value:
                 raise CellError(
-                    f"{part!r} has no value: write each entry as key:value, like en:B2; zh:native"
+                    f"{_shown(part)} has no value: write each entry as key:value, like "
+                    "en:B2; zh:native"
                 )
             if not key:
                 raise CellError(f"{part!r} has no key: write each entry as key:value")

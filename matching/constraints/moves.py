@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from ortools.sat.python import cp_model
 
 from volmatch.matching.constraints.base import IntP, Penalty, RuleContext
@@ -15,11 +16,24 @@ from volmatch.models import Policy
 
 def move_limit(policy: Policy, forced: int) -> int:
     """How many previous assignments may change: `max_moves` (the policy must set it), or
-    the `forced` ones where they are more. A previous pair that breaks a hard rule now
-    changes whatever the limit says; it counts, and the limit still keeps every other
-    previous pair instead of being dropped for the round."""
+    the `forced` ones where they are more. A previous pair that breaks a hard rule now,
+    or that a placement has no slot left for, changes whatever the limit says; it
+    counts, and the limit still keeps every other previous pair instead of being
+    dropped for the round."""
     assert policy.max_moves is not None
     return max(policy.max_moves, forced)
+
+
+def forced_moves(
+    gone: int, placements: NDArray[np.integer[Any]], capacity: NDArray[np.int64]
+) -> int:
+    """Previous assignments that must change: the `gone` ones (their pair breaks a hard
+    rule now) and, per placement, those beyond its slots (`placements`: the placement of
+    each other previous pair)."""
+    if not len(placements):
+        return gone
+    held = np.bincount(placements, minlength=len(capacity))
+    return gone + int(np.maximum(held - capacity, 0).sum())
 
 
 def moves_hold(kept: Any, n_previous: int, policy: Policy, forced: int = 0) -> Any:
@@ -28,14 +42,22 @@ def moves_hold(kept: Any, n_previous: int, policy: Policy, forced: int = 0) -> A
     return kept >= n_previous - move_limit(policy, forced)
 
 
-def breaches(prev_pair: dict[int, int], picked: IntP, policy: Policy) -> bool:
+def breaches(
+    prev_pair: dict[int, int],
+    picked: IntP,
+    policy: Policy,
+    pair_p: NDArray[np.integer[Any]],
+    capacity: NDArray[np.int64],
+) -> bool:
     """Whether an assignment moves more than `max_moves` of the previous assignments
-    (`prev_pair`: previous volunteer -> their previous pair, -1 when gone)."""
+    (`prev_pair`: previous volunteer -> their previous pair, -1 when gone; `pair_p`: the
+    placement of each pair, `capacity` its slots)."""
     if policy.max_moves is None or not prev_pair:
         return False
     prev = np.array([i for i in prev_pair.values() if i >= 0], dtype=np.intp)
     kept = int(np.isin(prev, picked).sum())
-    return not moves_hold(kept, len(prev_pair), policy, len(prev_pair) - len(prev))
+    forced = forced_moves(len(prev_pair) - len(prev), pair_p[prev], capacity)
+    return not moves_hold(kept, len(prev_pair), policy, forced)
 
 
 def add_moves(ctx: RuleContext, prev_at: dict[int, int]) -> list[Penalty]:
@@ -50,7 +72,11 @@ def add_moves(ctx: RuleContext, prev_at: dict[int, int]) -> list[Penalty]:
         return []
     pv, m = ctx.vars, ctx.model
     kept = [pv.x[i] for i in prev_at.values() if i >= 0]
-    forced = sum(1 for i in prev_at.values() if i < 0)
+    forced = forced_moves(
+        sum(1 for i in prev_at.values() if i < 0),
+        pv.p[[i for i in prev_at.values() if i >= 0]],
+        ctx.compiled.capacity,
+    )
     moved = len(prev_at) - cp_model.LinearExpr.sum(kept) if kept else len(prev_at)
     limit = ctx.policy.max_moves
     if limit is not None:

@@ -50,7 +50,7 @@ def hard_breaches(
         out.append("max_per_host")
     if budget.breaches(c, pairs, picked, policy):
         out.append("budget")
-    if moves.breaches(prev_pair, picked, policy):
+    if moves.breaches(prev_pair, picked, policy, pairs.p, c.capacity):
         out.append("max_moves")
     return out
 
@@ -157,7 +157,8 @@ def _restore_previous(
     missing = np.setdiff1d(prev, picked)
     missing = missing[np.argsort(-score[missing], kind="stable")]
     kept = set(np.intersect1d(prev, picked).tolist())
-    need = len(prev_pair) - moves.move_limit(policy, len(prev_pair) - len(prev)) - len(kept)
+    forced = moves.forced_moves(len(prev_pair) - len(prev), pairs.p[prev], c.capacity)
+    need = len(prev_pair) - moves.move_limit(policy, forced) - len(kept)
     by_volunteer = {int(pairs.v[i]): i for i in picked.tolist()}
     at: dict[int, set[int]] = {}
     for i in picked.tolist():

@@ -14,7 +14,7 @@ from ortools.sat.python import cp_model
 from volmatch.matching.constraints import budget
 from volmatch.matching.constraints.base import PairVars, RuleContext
 from volmatch.matching.constraints.groups import unplaceable_groups
-from volmatch.matching.constraints.moves import move_limit
+from volmatch.matching.constraints.moves import forced_moves, move_limit
 from volmatch.matching.prepared import Prepared
 from volmatch.matching.rules.bound import per_placement
 from volmatch.matching.rules.evaluate import Evaluator
@@ -193,7 +193,9 @@ def _window_scope(
         moved = sum(
             1 for v, i in setup.prev_pair.items() if not in_window[v] and (i < 0 or not current[i])
         )
-        forced = sum(1 for i in setup.prev_pair.values() if i < 0)
+        prev = np.array([i for i in setup.prev_pair.values() if i >= 0], dtype=np.intp)
+        gone = len(setup.prev_pair) - len(prev)
+        forced = forced_moves(gone, pairs.p[prev], c.capacity)
         update["max_moves"] = move_limit(policy, forced) - moved
     local = policy.model_copy(update=update) if update else policy
     return held[keep], _Local(local, prev_local, counted)
@@ -248,6 +250,7 @@ class _WindowSolver:
         # have. An effort, not a time: a window gives the same answer on any machine.
         s.parameters.max_deterministic_time = WINDOW_EFFORT
         s.parameters.random_seed = policy.seed
+        s.parameters.catch_sigint_signal = False  # (see model.cpsat_solver)
         status = solve_watched(s, model, self.setup.watch)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None

@@ -10,6 +10,7 @@ from tests.contract.oracle import (
     best_total,
     eligible_pairs,
     failed_rules,
+    forced_moves,
     lists,
     stable_matching,
 )
@@ -150,8 +151,7 @@ def check_policy_rules(doc: dict[str, Any], res: dict[str, Any]) -> None:
     prev = {a["volunteer"]: a for a in doc.get("previous", [])}
     if pol.get("max_moves") is not None:
         moved = sum(at.get(v) != a["placement"] for v, a in prev.items())
-        # a previous pair that breaks a hard rule now moves anyway (docs/policy-rules.md)
-        forced = sum(bool(failed_rules(r, vol[v], plc[a["placement"]])) for v, a in prev.items())
+        forced = forced_moves(r, {v: a["placement"] for v, a in prev.items()})
         assert moved <= max(pol["max_moves"], forced), (moved, pol["max_moves"], forced)
     for v, a in prev.items():
         if a.get("stage") in pol.get("frozen_stages", []):

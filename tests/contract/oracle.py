@@ -421,12 +421,15 @@ def _rules_hold(
             return False
     if pol.get("max_moves") is not None:
         moved = sum(at.get(v) != p for v, p in prev.items())
-        forced = sum((v, p) not in eligible_pairs_of(r, vol[v], plc[p]) for v, p in prev.items())
-        if moved > max(pol["max_moves"], forced):
+        if moved > max(pol["max_moves"], forced_moves(r, prev)):
             return False
     return True
 
 
-def eligible_pairs_of(r: Round, v: dict[str, Any], p: dict[str, Any]) -> set[tuple[str, str]]:
-    """{(v, p)} when the pair keeps the hard rules, else the empty set."""
-    return set() if failed_rules(r, v, p) else {(v["id"], p["id"])}
+def forced_moves(r: Round, prev: dict[str, str]) -> int:
+    """Previous assignments that change whatever `max_moves` says (docs/policy-rules.md):
+    those that break a hard rule now, and per placement those beyond its slots."""
+    vol = {v["id"]: v for v in r.volunteers}
+    plc = {p["id"]: p for p in r.placements}
+    still = collections.Counter(p for v, p in prev.items() if not failed_rules(r, vol[v], plc[p]))
+    return len(prev) - sum(still.values()) + sum(max(0, n - r.slots[p]) for p, n in still.items())

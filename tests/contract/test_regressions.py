@@ -109,12 +109,35 @@ def test_a_forced_move_does_not_lift_the_move_limit_for_everyone() -> None:
 
 
 def test_a_dropped_move_limit_does_not_blame_locks_the_round_has_not() -> None:
-    # two previous assignments at a one-slot placement: max_moves 0 cannot hold, and
-    # no lock is involved
-    d = doc([vol("V1"), vol("V2")], [plc("P1"), plc("P2")], max_moves=0)
-    d["previous"] = [{"volunteer": "V1", "placement": "P1"}, {"volunteer": "V2", "placement": "P1"}]
+    # a couple split over two placements before: together now, one of them moves, so
+    # max_moves 0 cannot hold, and no lock is involved
+    d = doc(
+        [vol("V1", group="c1"), vol("V2", group="c1")], [plc("P1", slots=2), plc("P2")], max_moves=0
+    )
+    d["previous"] = [{"volunteer": "V1", "placement": "P1"}, {"volunteer": "V2", "placement": "P2"}]
     res = solve_round(parse_round(d)).model_dump(mode="json")
     (conflict,) = res["conflicts"]
     assert conflict["rule"] == "max_moves"
     assert "(the locks)" not in conflict["message"]
     check_hard_rules(d, res)
+
+
+def test_previous_pairs_beyond_the_slots_do_not_lift_the_move_limit() -> None:
+    # V1 and V2 were both at P1, which now has one slot: one of them moves whatever
+    # max_moves says; the limit of 0 must still keep V3 at P2 although V3 prefers P3
+    d = doc(
+        [vol("V1"), vol("V2"), vol("V3", preferences=["P3"])],
+        [plc("P1"), plc("P2"), plc("P3"), plc("P4")],
+        max_moves=0,
+    )
+    d["previous"] = [
+        {"volunteer": "V1", "placement": "P1"},
+        {"volunteer": "V2", "placement": "P1"},
+        {"volunteer": "V3", "placement": "P2"},
+    ]
+    res = solve_round(parse_round(d)).model_dump(mode="json")
+    at = {a["volunteer"]: a["placement"] for a in res["assignments"]}
+    assert at["V3"] == "P2" and "P1" in (at.get("V1"), at.get("V2"))
+    assert not res.get("conflicts")
+    check_hard_rules(d, res)
+    check_policy_rules(d, res)

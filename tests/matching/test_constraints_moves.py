@@ -85,8 +85,9 @@ def test_move_limit_alone_feasible_and_infeasible_and_its_array_check_agrees() -
 
     ok, prep, picked, pol = rule_alone(d, add, [("A", "P2")])  # one move (A), B left: two
     prev = previous_pairs(prep.compiled, prep.pairs)
-    assert not ok and breaches(prev, picked, pol)
+    at = (prep.pairs.p, prep.compiled.capacity)
+    assert not ok and breaches(prev, picked, pol, *at)
     ok, prep, picked, pol = rule_alone(d, add, [("A", "P1")])  # B may stay: one move at most
-    assert ok and not breaches(prev, picked, pol)  # A kept, B unplaced: one move
-    assert not breaches(prev, np.array(sorted(prev.values()), dtype=np.intp), pol)
+    assert ok and not breaches(prev, picked, pol, *at)  # A kept, B unplaced: one move
+    assert not breaches(prev, np.array(sorted(prev.values()), dtype=np.intp), pol, *at)
     assert moves_hold(1, 2, pol) and not moves_hold(0, 2, pol)

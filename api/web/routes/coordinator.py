@@ -25,6 +25,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response, Stream
 
 from volmatch.api.service.advice import (
     NO_RESULT,
+    PAIR_LIMIT_STATUS,
+    base_ready,
+    build_base,
     placement_recommendations,
     pool_feasibility,
     stored_need,
@@ -53,10 +56,12 @@ from volmatch.api.service.schemas import RoundCreate
 from volmatch.api.service.tables import Job, PlacementRow, Publication, RoundRow, VolunteerRow
 from volmatch.api.service.warm import warm_rounds
 from volmatch.api.web.deps import CoordinatorPage, PageForm
+from volmatch.api.web.error_text import N_, localize_item
 from volmatch.api.web.errors import PageNotFound
+from volmatch.api.web.i18n import page_language, translator
+from volmatch.api.web.reason_text import reason_texts
 from volmatch.api.web.render import render
 from volmatch.models import ErrorItem, InvalidRound, Policy, parse_round
-from volmatch.models.reasons import text_of
 
 router = APIRouter(route_class=CommitRoute, include_in_schema=False)
 
@@ -97,10 +102,6 @@ def _header(session: Session, round_id: str, user: Any) -> tuple[RoundRow, Job]:
         return round_header(session, _round_id(round_id), user.principal)
     except ApiError as exc:
         raise PageNotFound from exc
-
-
-def _reasons(items: list[dict[str, Any]], gettext: Callable[[str], str]) -> list[str]:
-    return [text_of(r, gettext) for r in items]
 
 
 # -- dashboard --------------------------------------------------------------------------
@@ -185,12 +186,13 @@ def pool_upload(
         r = read_pool(filename, data)
     except InvalidRound as exc:
         session.rollback()
+        gettext = translator(page_language(request)).gettext
         return render(
             request,
             "coordinator/pool.html",
             status=422,
             user=user,
-            errors=exc.errors,
+            errors=[localize_item(e, gettext) for e in exc.errors],
             stored=None,
             filename=filename,
         )
@@ -471,7 +473,7 @@ def _result_page(
         forbids=forbids,
         unmatched=unmatched,
         open_slots=open_slots,
-        reasons=lambda items: _reasons(items, tr.gettext),
+        reasons=lambda items: reason_texts(items, tr.lang),
         locked_now={(p["volunteer"], p["placement"]) for p in policy.get("locked", [])},
         forbidden_now={(p["volunteer"], p["placement"]) for p in policy.get("forbidden", [])},
         countries=view.choices("country"),
@@ -497,8 +499,24 @@ def explain_ready(request: Request, round_id: str, user: CoordinatorPage, db: Db
     asks again while they are being prepared)."""
     with db.read() as session:
         r, _ = _header(session, round_id, user)
-    ready = request.app.state.priced_rounds.ready_now(db, r.id, user.principal)
+    priced = request.app.state.priced_rounds
+    ready = priced.ready_now(db, r.id, user.principal) and not priced.prefetching(r.id)
     return JSONResponse({"ready": ready})
+
+
+@router.get("/coordinator/rounds/{round_id}/advice-ready")
+def advice_ready(request: Request, round_id: str, user: CoordinatorPage, db: DbDep) -> Response:
+    """Whether the advice on a round answers at once (JSON for coordinator.js, which
+    asks again while it is being prepared; a build asked for meanwhile is started)."""
+    warm = warm_rounds(request.app)
+    with db.read() as session:
+        r, _ = _header(session, round_id, user)
+        # not while the build's thread makes its collector's pass (`prewarm_round`):
+        # the page asked next would wait for it
+        ready = base_ready(session, warm, r.id)
+    if not ready:
+        build_base(db, warm, r.id)  # where the page's build was replaced by a newer one
+    return JSONResponse({"ready": ready and not warm.busy()})
 
 
 @router.get("/coordinator/rounds/{round_id}/events")
@@ -633,6 +651,36 @@ def result_workbook(request: Request, round_id: str, user: CoordinatorPage, db: 
     )
 
 
+def _preparing(
+    request: Request,
+    user: Any,
+    round_id: str,
+    part: str,
+    heading: str,
+    said: str,
+    start: Callable[[], None],
+) -> Response:
+    """The page of a round's `part` (explain, advice) while what it needs is prepared in
+    the background by `start`, called once the page is sent (its thread would slow the
+    page's own rendering): says so (`heading`, `said`: messages to translate) and is
+    shown again by coordinator.js once `/coordinator/rounds/ID/PART-ready` says so."""
+    from volmatch.api.web.i18n import page_language, translator
+
+    tr = translator(page_language(request))
+    response = render(
+        request,
+        "coordinator/preparing.html",
+        user=user,
+        heading=tr.gettext(heading),
+        said=tr.gettext(said),
+        ready_url=f"/coordinator/rounds/{round_id}/{part}-ready",
+        again=str(request.url),
+        back=f"/coordinator/rounds/{round_id}",
+    )
+    response.background = BackgroundTask(start)
+    return response
+
+
 @router.get("/coordinator/rounds/{round_id}/explain")
 def explain_page(request: Request, round_id: str, user: CoordinatorPage, db: DbDep) -> Response:
     """Why a volunteer is where they are, or not at a placement (or any)."""
@@ -648,19 +696,14 @@ def explain_page(request: Request, round_id: str, user: CoordinatorPage, db: DbD
         # a round without the arrays stored with its result (before their format, or
         # erased since), not priced here yet: priced in the background, the page says
         # so and shows the explanation once ready, instead of waiting for the pricing
-        priced.prefetch(db, r.id, user.principal, r.n_volunteers, force=True)
-        tr = translator(page_language(request))
-        return render(
+        return _preparing(
             request,
-            "coordinator/preparing.html",
-            user=user,
-            heading=tr.gettext("Explain"),
-            said=tr.gettext(
-                "The round's explanations are being prepared: they appear here in a moment."
-            ),
-            ready_url=f"/coordinator/rounds/{r.id}/explain-ready",
-            again=str(request.url),
-            back=f"/coordinator/rounds/{r.id}",
+            user,
+            r.id,
+            "explain",
+            N_("Explain"),
+            N_("The round's explanations are being prepared: they appear here in a moment."),
+            lambda: priced.prefetch(db, r.id, user.principal, r.n_volunteers, force=True),
         )
     try:
         rows, facts = explain_round(
@@ -697,10 +740,16 @@ def explain_page(request: Request, round_id: str, user: CoordinatorPage, db: DbD
     gap = max(0, int(facts["optimum"]) - view.total_score)
     for x in eligible:
         regret = x.get("regret")
-        x["said"] = _reasons([x["reason"]], tr.gettext)[0] if x.get("reason") else x["outcome"]
+        x["said"] = reason_texts([x["reason"]], tr.lang)[0] if x.get("reason") else x["outcome"]
         if not exact and regret is not None:
             here = x.get("reason", {}).get("code") == "pair_assigned"
             x["at_least"] = 0 if here else max(0, int(regret) - gap)
+    for x in ineligible[:EXPLAIN_ROWS]:
+        failures = x.get("failures")
+        if failures:
+            x["failed_rules"] = dict(
+                zip(failures, reason_texts(failures.values(), tr.lang), strict=True)
+            )
     return render(
         request,
         "coordinator/explain.html",
@@ -738,7 +787,34 @@ def advice_page(request: Request, round_id: str, user: CoordinatorPage, db: DbDe
         need = view.placements.get(placement)
         if need is None:
             raise PageNotFound
-        advice, missing = _recommendations(request, session, user, r.id, placement)
+        warm = warm_rounds(request.app)
+        if not base_ready(session, warm, r.id):
+            # the round's advice base is not built in this process (an older round
+            # after a restart): built in the background, the page says so meanwhile
+            return _preparing(
+                request,
+                user,
+                r.id,
+                "advice",
+                N_("Advice"),
+                N_("The recommendations are being prepared: they appear here in a moment."),
+                lambda: build_base(db, warm, r.id),
+            )
+        try:
+            advice, missing = _recommendations(request, session, user, r.id, placement)
+        except ApiError as exc:
+            if exc.status != PAIR_LIMIT_STATUS:
+                raise
+            # a round over the pair limit: its advice is never built, the page says why
+            return render(
+                request,
+                "coordinator/message.html",
+                status=exc.status,
+                user=user,
+                title=N_("Advice"),
+                detail=exc.detail,
+                back=f"/coordinator/rounds/{round_id}",
+            )
     rows = [
         {**x, "placed_at": (view.assignment_of(x["volunteer"]) or {}).get("placement")}
         for x in advice.get("recommendations", [])
@@ -766,7 +842,7 @@ def advice_page(request: Request, round_id: str, user: CoordinatorPage, db: DbDe
         missing=missing,
         placed_here=placed_here,
         open_here=open_here,
-        reasons=lambda items: _reasons(items, tr.gettext),
+        reasons=lambda items: reason_texts(items, tr.lang),
         **life,
     )
 

@@ -400,3 +400,24 @@ def test_a_file_that_is_not_a_workbook_is_one_clear_error(tmp_path: Path) -> Non
     with pytest.raises(InvalidRound) as info:
         read_sheets(old)
     assert "save it as .xlsx first" in str(info.value.errors[0])
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ('{"teaching": ' + "9" * 5000 + "}", "more than 4300 digits"),
+        ('{"a": ' * 3000 + "1" + "}" * 3000, "cannot be read"),
+    ],
+    ids=["huge-number", "deep"],
+)
+def test_a_json_cell_too_large_to_read_is_a_cell_error(value: str, text: str) -> None:
+    """json.loads raised ValueError (a number of 5,000 digits) or RecursionError, which
+    escaped the reader: `volmatch validate` exited 1, an uploaded workbook was a 500."""
+    [error] = _errors(_set("Volunteers", 2, "skills", value))
+    assert error.startswith("Volunteers row 2") and "(skills)" in error and text in error
+
+
+def test_a_long_bad_cell_is_quoted_shortened() -> None:
+    """The whole cell text (up to Excel's 32,767 characters) was quoted in the error."""
+    [error] = _errors(_set("Volunteers", 2, "skills", "teaching" * 4000))
+    assert "'teachingteaching" in error and "...'" in error and len(error) < 300

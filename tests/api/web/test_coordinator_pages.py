@@ -139,13 +139,13 @@ def test_result_page_sorts_filters_pages_explains_and_publishes(web: Any) -> Non
     from volmatch.api.service.warm import warm_rounds
 
     # the round was prepared once, by the worker, which handed it to the advice pages;
-    # the explanations read the arrays stored with the result; the API agrees with them
+    # the explanations are priced from that (not from the arrays stored with the
+    # result: a second build); the API agrees with them and shares it
     priced = web.app.state.priced_rounds
-    assert warm_rounds(web.app).builds == 1 and priced.builds == 0
-    assert priced.stored.builds == 1
+    assert warm_rounds(web.app).builds == 1 and priced.builds == 1
     api = web.get(f"/rounds/{rid}/explain?volunteer={v}&placement={p}", headers=co).json()
     assert api["pairs"][0]["outcome"] in explained.text
-    assert priced.stored.builds == 1 and priced.builds == 0  # the API's share them
+    assert priced.builds == 1 and priced.stored.builds == 0
     book = web.get(f"/coordinator/rounds/{rid}/result.xlsx")
     assert book.status_code == 200 and book.content[:2] == b"PK"
     r = web.post(f"/coordinator/rounds/{rid}/publish", data={"csrf_token": csrf})
@@ -250,7 +250,7 @@ def test_the_result_page_readies_the_explanations_ahead(web: Any) -> None:
     from volmatch.api.service.auth import Principal
     from volmatch.api.service.rounds_service import PricedRounds, _priced
     from volmatch.api.service.tables import ResultPairsRow
-    from volmatch.api.service.warm import warm_rounds
+    from volmatch.api.service.warm import WarmRounds, warm_rounds
 
     seed(web)
     rid = _start_round(web, _coordinator(web))
@@ -269,6 +269,7 @@ def test_the_result_page_readies_the_explanations_ahead(web: Any) -> None:
         assert web.get(f"/coordinator/rounds/{rid}").status_code == 200  # not again
         assert count() == 1
 
+    web.app.state.warm = WarmRounds()  # no hand-over: its worker ran elsewhere
     ready_after_view(lambda: priced.stored.builds)
     assert priced.builds == 0
     with web.app.state.db.write() as s:  # a result stored before the arrays' format
@@ -343,16 +344,33 @@ def test_a_result_stored_without_its_view_gets_it_on_the_first_view(web: Any) ->
     assert table(again) == table(first)
 
 
+def _prepared_then_shown(web: Any, rid: str, part: str, query: str, shown: str) -> str:
+    """The round's `part` page (explain, advice) with `query`: first, in French, the
+    part being prepared (not `shown`); then, once /PART-ready says so (asked as the
+    page's script asks, while the background work runs), in English, with `shown`."""
+    import time
+
+    page = web.get(f"/coordinator/rounds/{rid}/{part}?{query}&lang=fr")
+    assert page.status_code == 200 and 'id="preparing"' in page.text
+    assert f'data-ready="/coordinator/rounds/{rid}/{part}-ready"' in page.text
+    assert "en cours de préparation" in page.text and shown not in page.text
+    for _ in range(1200):
+        if web.get(f"/coordinator/rounds/{rid}/{part}-ready").json()["ready"]:
+            break
+        time.sleep(0.05)
+    page = web.get(f"/coordinator/rounds/{rid}/{part}?{query}&lang=en")
+    assert page.status_code == 200 and shown in page.text
+    return str(page.text)
+
+
 def test_an_explanation_that_needs_a_pricing_says_it_is_being_prepared(web: Any) -> None:
     """A round without the arrays stored with its result (stored before their format,
     or erased since) that this process has not priced: its explain page says at once,
     in the page's language, that the explanations are being prepared, prices the round
     in the background, and shows the explanation once /explain-ready says so."""
-    import time
-
     from volmatch.api.service.rounds_service import PricedRounds
     from volmatch.api.service.tables import ResultPairsRow
-    from volmatch.api.service.warm import warm_rounds
+    from volmatch.api.service.warm import WarmRounds, warm_rounds
 
     seed(web)
     rid = _start_round(web, _coordinator(web))
@@ -360,20 +378,27 @@ def test_an_explanation_that_needs_a_pricing_says_it_is_being_prepared(web: Any)
     v = result["assignments"][0]["volunteer"]
     with web.app.state.db.write() as s:
         s.query(ResultPairsRow).delete()
+    web.app.state.warm = WarmRounds()
     web.app.state.priced_rounds = priced = PricedRounds(  # as in a new process
         views=web.app.state.result_views, warm=lambda: warm_rounds(web.app)
     )
-    page = web.get(f"/coordinator/rounds/{rid}/explain?volunteer={v}&lang=fr")
-    assert page.status_code == 200 and 'id="preparing"' in page.text
-    assert f'data-ready="/coordinator/rounds/{rid}/explain-ready"' in page.text
-    assert "en cours de préparation" in page.text and "qualify for" not in page.text
-    for _ in range(1200):  # the pricing's thread; the page's script asks the same way
-        if web.get(f"/coordinator/rounds/{rid}/explain-ready").json()["ready"]:
-            break
-        time.sleep(0.05)
-    assert priced.builds == 1
-    page = web.get(f"/coordinator/rounds/{rid}/explain?volunteer={v}&lang=en")
-    assert page.status_code == 200 and "qualify for" in page.text
+    page = _prepared_then_shown(web, rid, "explain", f"volunteer={v}", "qualify for")
+    assert priced.builds == 1 and "Nothing to explain" not in page
+
+
+def test_advice_on_a_round_not_built_here_says_it_is_being_prepared(web: Any) -> None:
+    """The advice page of a round whose advice base this process has not built (an
+    older round after a restart) says at once, in the page's language, that the
+    recommendations are being prepared, builds the base in the background, and shows
+    them once /advice-ready says so."""
+    from volmatch.api.service.warm import WarmRounds
+
+    seed(web)
+    rid = _start_round(web, _coordinator(web))
+    p = placements()[0]["id"]
+    web.app.state.warm = warm = WarmRounds()  # as in a new process
+    _prepared_then_shown(web, rid, "advice", f"placement={p}", 'id="advice"')
+    assert warm.builds == 1
 
 
 def test_explanations_and_advice_share_one_build_of_the_round(web: Any) -> None:
