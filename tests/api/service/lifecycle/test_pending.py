@@ -307,3 +307,63 @@ def test_a_proposal_over_the_pair_limit_fails_with_the_reason(client: Any) -> No
         set_pair_limit(old)
     assert out["status"] == "failed", out
     assert "over the limit of 1" in out["error"] and "VOLMATCH_MAX_ROUND_PAIRS" in out["error"]
+
+
+def test_a_wave_builds_its_document_before_its_write_locks(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Adding a wave's records parses and checks the whole round (seconds at 50,000
+    volunteers): a PUT that comes in meanwhile is answered before that is done; a
+    document built before an erasure is built again inside the write, so the erased
+    volunteer's record does not come back."""
+    from volmatch.api.service.lifecycle import backfill
+    from volmatch.api.service.privacy import erase_volunteer
+    from volmatch.matching import lifecycle as engine_lifecycle
+
+    rid = published(client)
+    co = client.keys.auth("coordinator")
+    late = [
+        vol("V9", name="Gil Late", nationality="FR", skills={"teaching": 5}),
+        vol("V8", name="Hal Late", nationality="FR", skills={"nursing": 5}),
+    ]
+    assert client.post("/volunteers", json={"volunteers": late}, headers=co).status_code == 200
+    started, release = threading.Event(), threading.Event()
+    real = engine_lifecycle.add_wave
+
+    def slow(*args: Any) -> Any:
+        started.set()
+        assert release.wait(30), "the test never released the wave"
+        return real(*args)
+
+    monkeypatch.setattr(engine_lifecycle, "add_wave", slow)
+    answer: list[Any] = []
+    opening = threading.Thread(
+        target=lambda: answer.append(
+            client.post(f"/rounds/{rid}/waves", json={"volunteers": ["V9"]}, headers=co)
+        )
+    )
+    opening.start()
+    try:
+        assert started.wait(10)
+        p1 = next(p for p in needs() if p["id"] == "P1")
+        r = client.put("/placements/P1", json=p1, headers=client.keys.auth("host1"))
+        assert r.status_code == 200, r.text
+        assert not answer, "the wave was opened first"
+    finally:
+        release.set()
+        opening.join(30)
+    assert answer[0].status_code == 201, answer[0].text
+    monkeypatch.setattr(engine_lifecycle, "add_wave", real)
+
+    db = client.app.state.db
+    with db.read() as s:
+        ready = backfill.wave_document(s, rid, ["V8"], [])
+    with db.write() as s:  # V2, in the round, erased after the document was built
+        erase_volunteer(s, "V2")
+    with db.write() as s:
+        backfill.open_wave(s, rid, ["V8"], [], by="test", ready=ready)
+    with db.read() as s:
+        from volmatch.api.service.lifecycle.offers import lifecycle_of
+
+        text = str(lifecycle_of(s, rid).document)
+    assert "Ben Okafor" not in text and "'V2'" not in text and "V8" in text
