@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from volmatch.matching.compiled import NO_AGE, Asks, CompiledRound
 from volmatch.matching.dates import add_months, age_on, months_fitting_split, split_days
+from volmatch.matching.pair_limit import PairCount
 
 I32 = NDArray[np.int32]
 I64 = NDArray[np.int64]
@@ -387,9 +388,13 @@ def _requirement_columns(c: CompiledRound, bits: _Bitsets) -> tuple[NDArray[np.i
     return np.stack(cols, axis=1), names
 
 
-def _candidates(c: CompiledRound, first: int = 0, stop: int | None = None) -> tuple[I32, I32]:
+def _candidates(
+    c: CompiledRound, count: PairCount, first: int = 0, stop: int | None = None
+) -> tuple[I32, I32]:
     """(volunteer, placement) pairs passing the bitset filters, placement-major order,
-    for placements `first` to `stop` (all by default)."""
+    for placements `first` to `stop` (all by default). Each batch's pairs are added to
+    `count` before they are unpacked; once it is over its limit nothing more is unpacked
+    (what was is returned, and the caller raises), only counted."""
     nv, npl = c.n_volunteers, c.n_placements if stop is None else stop
     if nv == 0 or npl <= first:
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
@@ -408,6 +413,8 @@ def _candidates(c: CompiledRound, first: int = 0, stop: int | None = None) -> tu
             if not col.any():
                 continue
             acc &= mat[col]
+        if not count.add(popcount(acc)):
+            continue
         bi, wi = np.nonzero(acc)
         if bi.shape[0] == 0:
             continue
@@ -868,16 +875,40 @@ def first_in_most(masks: list[U64], n: int) -> I64:
     return out
 
 
-def find_pairs(c: CompiledRound, first: int = 0, stop: int | None = None) -> Pairs:
+def find_pairs(
+    c: CompiledRound, first: int = 0, stop: int | None = None, count: PairCount | None = None
+) -> Pairs:
     """Every pair that passes all nine hard rules, ordered by (placement, volunteer);
     only placements `first` to `stop` when given (`prepare` splits a large round
-    between threads so)."""
-    pv, pp = _candidates(c, first, stop)
+    between threads so). Raises `TooManyPairs` over the pair limit (`pair_limit`);
+    given a `count` shared by the ranges of one round, leaves that to the caller, and
+    returns no pairs once the count is over."""
+    mine = count is None
+    count = PairCount() if count is None else count
+    pv, pp = _candidates(c, count, first, stop)
+    if mine:
+        count.check()
+    if count.over:
+        return Pairs(pv[:0], pp[:0], np.zeros(0, np.int64), np.zeros(0, np.int64))
     start, months, ok = schedule(c, pv, pp)
     ok &= _age_ok(c, pv, pp, start)
     ok &= _not_forbidden(c, pv, pp)
     idx = np.flatnonzero(ok)
     return Pairs(pv[idx], pp[idx], start[idx].astype(np.int64), months[idx].astype(np.int64))
+
+
+def check_pair_limit(c: CompiledRound, limit: int | None = None) -> int:
+    """The round's candidate pairs, counted from their bitsets without unpacking one
+    (a fraction of `find_pairs`' time and none of its memory); raises `TooManyPairs`
+    over `limit` (the process's `pair_limit` by default). For checking a round when it
+    is submitted, long before it is solved."""
+    # A count over its limit from the start only counts: no batch is unpacked.
+    counted = PairCount(-1)
+    _candidates(c, counted)
+    count = PairCount(limit)
+    count.add(counted.n)
+    count.check()
+    return count.n
 
 
 def dense_pairs(c: CompiledRound) -> Pairs:

@@ -17,6 +17,7 @@ import numpy as np
 
 from volmatch.matching.compiled import CompiledRound
 from volmatch.matching.eligibility import Pairs, find_pairs, requirement_index, schedule_calendar
+from volmatch.matching.pair_limit import PairCount
 from volmatch.matching.scoring import COMPONENTS, Scores, score_pairs
 
 T = TypeVar("T")
@@ -84,13 +85,17 @@ def join_pairs(parts: list[Pairs]) -> Pairs:
 
 
 def find_pair_parts(c: CompiledRound) -> list[Pairs]:
-    """The eligible pairs, in one piece per range of placements (see `workers`)."""
+    """The eligible pairs, in one piece per range of placements (see `workers`); raises
+    `TooManyPairs` over the pair limit, counted over all ranges."""
     spans = ranges(c.n_placements, workers(c))
     if len(spans) > 1:
         # built once here rather than raced for by the threads
         requirement_index(c)
         schedule_calendar(c)
-    return in_threads([partial(find_pairs, c, a, b) for a, b in spans])
+    count = PairCount()
+    parts = in_threads([partial(find_pairs, c, a, b, count) for a, b in spans])
+    count.check()
+    return parts
 
 
 def score_pair_parts(c: CompiledRound, parts: list[Pairs]) -> Scores:

@@ -1,6 +1,13 @@
 """volmatch domain models: the round document, its validation, and the result shape."""
 
-from volmatch.models.errors import Conflict, ErrorItem, InfeasibleRound, InvalidRound, VolmatchError
+from volmatch.models.errors import (
+    Conflict,
+    ErrorItem,
+    InfeasibleRound,
+    InvalidRound,
+    TooManyPairs,
+    VolmatchError,
+)
 from volmatch.models.lifecycle import InvalidBackfill
 from volmatch.models.load import load_round, parse_round, parse_text, round_to_dict
 from volmatch.models.result import AssignmentOut, OpenSlot, Result, UnmatchedVolunteer
@@ -34,6 +41,7 @@ __all__ = [
     "PreviousAssignment",
     "Result",
     "Round",
+    "TooManyPairs",
     "UnmatchedVolunteer",
     "VolmatchError",
     "Volunteer",

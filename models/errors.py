@@ -45,6 +45,27 @@ class InvalidRound(VolmatchError):
         super().__init__(head + "".join(f"\n  - {e}" for e in self.errors))
 
 
+class TooManyPairs(InvalidRound):
+    """A round with more candidate pairs than a process may hold (the pair limit of
+    `matching.pair_limit`): an input error, since a narrower round or a raised setting
+    fixes it; carries the count found and the limit."""
+
+    def __init__(self, pairs: int, limit: int, setting: str) -> None:
+        self.pairs, self.limit, self.setting = pairs, limit, setting
+        super().__init__(
+            [
+                ErrorItem(
+                    "round",
+                    "round",
+                    "",
+                    f"{pairs:,} candidate (volunteer, placement) pairs, over the limit of "
+                    f"{limit:,} one round may have: narrow the round (fewer volunteers or "
+                    f"placements, or needs that ask for more) or raise {setting}",
+                )
+            ]
+        )
+
+
 @dataclass(frozen=True)
 class Conflict:
     """One reason a round cannot be solved as asked."""

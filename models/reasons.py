@@ -10,200 +10,226 @@ a checker can verify the claim from its params alone. A param whose name ends in
 `OR_JOINED`, " and " for those in `AND_JOINED`); one ending in `_nth` is an ordinal
 (3 -> "3rd"); a list of strings is joined with ", "; `more` beside a list says how many
 it leaves out.
+
+The templates, the hard rules' texts, the joiners and `WORDS` are marked with `N_`, so
+that pybabel extracts them into the pages' catalogue (docs/pages.md): a page renders a
+reason in its language with `text_of(reason, words)`, the `Words` of that language.
 """
 
 from __future__ import annotations
 
 import string
 from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
 
 from typing_extensions import TypedDict
 
+
+def N_(text: str) -> str:
+    """A string for the pages' catalogue (pybabel's marker), itself in English."""
+    return text
+
+
 HARD_RULES: Final[dict[str, str]] = {
-    "skills": "has every required skill at the level asked",
-    "languages": "speaks every required language at the CEFR level asked",
-    "training": "has completed the required training modules",
-    "length": "the lengths of service overlap",
-    "dates": "the service fits both date windows",
-    "country": "may be sent to the placement's country",
-    "security": "has the security clearance asked",
-    "age": "is within the placement's age range",
-    "forbidden": "the pair is not forbidden by the coordinator",
+    "skills": N_("has every required skill at the level asked"),
+    "languages": N_("speaks every required language at the CEFR level asked"),
+    "training": N_("has completed the required training modules"),
+    "length": N_("the lengths of service overlap"),
+    "dates": N_("the service fits both date windows"),
+    "country": N_("may be sent to the placement's country"),
+    "security": N_("has the security clearance asked"),
+    "age": N_("is within the placement's age range"),
+    "forbidden": N_("the pair is not forbidden by the coordinator"),
 }
 """The contract's nine hard rules in its order: name -> what passing it means."""
 
 TEMPLATES: Final[dict[str, str]] = {
     # a volunteer or a placement with nobody on the other side
-    "no_placements": "the round has no placements",
-    "no_volunteers": "the pool has no volunteers",
-    "policy_training_missing": "has not completed the training every volunteer needs: {modules}",
-    "no_placement_accepts": "no placement accepts this volunteer (of {placements} placements)",
-    "all_fail_languages": "no placement accepts {language_parts}",
-    "language_below": "{language} below {level} (has {has})",
-    "all_fail_dates": (
+    "no_placements": N_("the round has no placements"),
+    "no_volunteers": N_("the pool has no volunteers"),
+    "policy_training_missing": N_(
+        "has not completed the training every volunteer needs: {modules}"
+    ),
+    "no_placement_accepts": N_("no placement accepts this volunteer (of {placements} placements)"),
+    "all_fail_languages": N_("no placement accepts {language_parts}"),
+    "language_below": N_("{language} below {level} (has {has})"),
+    "all_fail_dates": N_(
         "no placement fits the availability {available_from}..{available_until} "
         "for {min_months}+ months"
     ),
-    "all_fail_country": "every placement is in the volunteer's own or an excluded country",
-    "all_fail_security": ("every placement needs a higher security clearance than {clearance}"),
-    "all_fail_length": "no placement takes a service of {min_months}-{max_months} months",
-    "all_fail_rule": "every placement fails the rule '{rule}' ({rule_text})",
-    "rule_count": "{count} of {total} {side} fail the rule '{rule}' ({rule_text})",
-    "closest_placement": "closest: {placement} fails only {rules}: {failure_parts}",
-    "closest_volunteer": "closest: {volunteer} fails only {rules}: {failure_parts}",
-    "nobody_eligible": "no volunteer of the pool ({pool}) is eligible",
-    "nobody_speaks": "no volunteer speaks {language_parts}",
-    "speaks_at": "{language} at {level} or above (best in pool: {best})",
-    "nobody_has_skills": "no volunteer has {skill_parts}",
-    "skill_at": "{skill} at level {level}+",
-    "pairwise_only": (
+    "all_fail_country": N_("every placement is in the volunteer's own or an excluded country"),
+    "all_fail_security": N_("every placement needs a higher security clearance than {clearance}"),
+    "all_fail_length": N_("no placement takes a service of {min_months}-{max_months} months"),
+    "all_fail_rule": N_("every placement fails the rule '{rule}' ({rule_text})"),
+    "rule_count": N_("{count} of {total} {side} fail the rule '{rule}' ({rule_text})"),
+    "closest_placement": N_("closest: {placement} fails only {rules}: {failure_parts}"),
+    "closest_volunteer": N_("closest: {volunteer} fails only {rules}: {failure_parts}"),
+    "nobody_eligible": N_("no volunteer of the pool ({pool}) is eligible"),
+    "nobody_speaks": N_("no volunteer speaks {language_parts}"),
+    "speaks_at": N_("{language} at {level} or above (best in pool: {best})"),
+    "nobody_has_skills": N_("no volunteer has {skill_parts}"),
+    "skill_at": N_("{skill} at level {level}+"),
+    "pairwise_only": N_(
         "{count} volunteer(s) meet every requirement but the pair-wise rules: {rule_parts}"
     ),
-    "pairwise_fail": "{count} fail '{rule}' ({rule_text})",
+    "pairwise_fail": N_("{count} fail '{rule}' ({rule_text})"),
     # why one pair is not eligible (rule -> what is missing)
-    "fails_skills": "{placement} requires skills {skill_parts}",
-    "skill_missing": "{skill} {level} (has {has})",
-    "fails_languages": "{placement} requires {language_parts}",
-    "language_missing": "{language} {level} (has {has})",
-    "fails_training": "has not completed training {modules}",
-    "fails_length": (
+    "fails_skills": N_("{placement} requires skills {skill_parts}"),
+    "skill_missing": N_("{skill} {level} (has {has})"),
+    "fails_languages": N_("{placement} requires {language_parts}"),
+    "language_missing": N_("{language} {level} (has {has})"),
+    "fails_training": N_("has not completed training {modules}"),
+    "fails_length": N_(
         "serves {min_months}-{max_months} months; {placement} asks {placement_min}-{placement_max}"
     ),
-    "fails_dates": (
+    "fails_dates": N_(
         "{placement} starts {start_earliest}..{start_latest} for at least {months} months; "
         "volunteer is available {available_from}..{available_until}"
     ),
-    "fails_country_excluded": "{placement} is in {country}, which they excluded",
-    "fails_country_own": (
+    "fails_country_excluded": N_("{placement} is in {country}, which they excluded"),
+    "fails_country_own": N_(
         "{placement} is in their own country ({country}); the round is international only"
     ),
-    "fails_security": "{placement} needs security clearance {level}, has {has}",
-    "fails_age_no_birth_date": "{placement} has an age range and no birth date is given",
-    "fails_age": "{placement} takes ages {age_min}-{age_max}; they are {age} on {start}",
-    "fails_forbidden": "the coordinator forbade this volunteer at {placement}",
+    "fails_security": N_("{placement} needs security clearance {level}, has {has}"),
+    "fails_age_no_birth_date": N_("{placement} has an age range and no birth date is given"),
+    "fails_age": N_("{placement} takes ages {age_min}-{age_max}; they are {age} on {start}"),
+    "fails_forbidden": N_("the coordinator forbade this volunteer at {placement}"),
     # an eligible volunteer left unplaced: what placing them costs the best round
-    "eligible_for": "eligible for {count} placement(s), {full} of them full",
-    "tie": (
+    "eligible_for": N_("eligible for {count} placement(s), {full} of them full"),
+    "tie": N_(
         "an equally good round places {volunteer} at {placement}, where they score "
         "{score}: {hop_parts}; {tie_break_parts}"
     ),
-    "costs": (
+    "costs": N_(
         "placing {volunteer} anywhere lowers the round's best total by at least {cost} "
         "points; the cheapest place is {placement}, where they would score {score}: "
         "{hop_parts}"
     ),
-    "tie_hard_rules": (
+    "tie_hard_rules": N_(
         "under the hard rules alone, an equally good round places {volunteer} at "
         "{placement}, where they score {score}"
     ),
-    "costs_hard_rules": (
+    "costs_hard_rules": N_(
         "under the hard rules alone, placing {volunteer} anywhere lowers the best total by "
         "at least {cost} points; the cheapest place is {placement}, where they would score "
         "{score}"
     ),
-    "slots_locked": (
+    "slots_locked": N_(
         "every placement this volunteer is eligible for ({placements}) has its slots held "
         "by locked volunteers"
     ),
-    "policy_rules": "policy rules in force: {rules}",
+    "policy_rules": N_("policy rules in force: {rules}"),
     # an open slot: what filling it costs the best round
-    "few_eligible": "only {eligible} volunteer(s) are eligible for its {slots} slot(s)",
-    "nobody_left": (
+    "few_eligible": N_("only {eligible} volunteer(s) are eligible for its {slots} slot(s)"),
+    "nobody_left": N_(
         "nobody else can come: every volunteer eligible for it is placed here or locked"
     ),
-    "open_tie": "an equally good round fills one more slot: {hop_parts}; {tie_break_parts}",
-    "open_costs": (
+    "open_tie": N_("an equally good round fills one more slot: {hop_parts}; {tie_break_parts}"),
+    "open_costs": N_(
         "filling one more slot lowers the round's best total by {cost} points: {hop_parts}"
     ),
-    "open_tie_hard_rules": (
+    "open_tie_hard_rules": N_(
         "under the hard rules alone, the best round fills {best_fill} of its {slots} "
         "slot(s) here, and an equally good one fills one more with {volunteer}, who "
         "scores {score} here"
     ),
-    "open_costs_hard_rules": (
+    "open_costs_hard_rules": N_(
         "under the hard rules alone, the best round fills {best_fill} of its {slots} "
         "slot(s) here; filling one more lowers its total by {cost} points (the next in "
         "line: {volunteer}, who scores {score} here)"
     ),
-    "nobody_left_hard_rules": (
+    "nobody_left_hard_rules": N_(
         "under the hard rules alone, no round fills more than {best_fill} of its {slots} "
         "slot(s) here"
     ),
-    "filled_under_hard_rules": (
+    "filled_under_hard_rules": N_(
         "under the hard rules alone, the best round fills all {slots} slot(s) here"
     ),
-    "kept_out_by_rules": (
+    "kept_out_by_rules": N_(
         "{count} eligible volunteer(s) are unplaced, and the policy rules keep them out: "
         "placing one here would break a rule or not raise the proven-optimal total: "
         "{volunteers}"
     ),
-    "kept_out_or_gap": (
+    "kept_out_or_gap": N_(
         "{count} eligible volunteer(s) are unplaced: placing one here would break a policy "
         "rule, not raise the total, or lies within the solver's remaining gap: {volunteers}"
     ),
-    "slots_filled": "{filled} of {slots} slots filled",
+    "slots_filled": N_("{filled} of {slots} slots filled"),
     # the steps of a vacancy chain, and what settles a tie
-    "hop_moves": "{volunteer} moves from {frm} (scores {score_from}) to {to} (scores {score_to})",
-    "hop_leaves": "{volunteer} leaves {frm} (scored {score_from}) and goes unplaced",
-    "hop_was_open": "{placement} had a slot open",
-    "hop_enters": "{volunteer}, unplaced, comes to {to} (scores {score_to})",
-    "tie_arbitrary": "between equally good rounds the solver's choice is arbitrary",
-    "tie_previous": (
+    "hop_moves": N_(
+        "{volunteer} moves from {frm} (scores {score_from}) to {to} (scores {score_to})"
+    ),
+    "hop_leaves": N_("{volunteer} leaves {frm} (scored {score_from}) and goes unplaced"),
+    "hop_was_open": N_("{placement} had a slot open"),
+    "hop_enters": N_("{volunteer}, unplaced, comes to {to} (scores {score_to})"),
+    "tie_arbitrary": N_("between equally good rounds the solver's choice is arbitrary"),
+    "tie_previous": N_(
         "between equally good rounds volmatch keeps the most pairs of the previous "
         "assignment, then the solver's choice is arbitrary"
     ),
     # stable mode
-    "stable_full": (
+    "stable_full": N_(
         "stable mode: each of the {count} placement(s) this volunteer is eligible for is "
         "full with volunteers it ranks higher: {rank_parts}"
     ),
-    "stable_rank": (
+    "stable_rank": N_(
         "{placement} ranks this volunteer {rank_nth} of {size}, and its lowest-ranked "
         "holder is its {worst_nth}"
     ),
-    "stable_locked": "{placement}: every slot is locked",
-    "stable_group_locked": (
+    "stable_locked": N_("{placement}: every slot is locked"),
+    "stable_group_locked": N_(
         "a member of group {group} is locked elsewhere, so it cannot join them"
     ),
-    "stable_group_no_room": (
+    "stable_group_no_room": N_(
         "no {unit} takes every member of group {group} with room for all of them"
     ),
-    "stable_group_outranked": (
+    "stable_group_outranked": N_(
         "group {group} is placed together or not at all, and none of its {options} joint "
         "choice(s) kept every member among a placement's highest-ranked candidates"
     ),
-    "stable_open": (
+    "stable_open": N_(
         "stable mode: its {count} other eligible volunteer(s) hold placements they rank "
         "higher or cannot come without their group: {holder_parts}"
     ),
-    "stable_holds": (
+    "stable_holds": N_(
         "{volunteer} holds {placement} (their {held_nth} choice; this is their {rank_nth})"
     ),
-    "stable_holder_group": "{volunteer}: {group_parts}",
+    "stable_holder_group": N_("{volunteer}: {group_parts}"),
     # the rules solver's own reasons
-    "solver": "{text}",
+    "solver": N_("{text}"),
     # a backfill proposal (after the match)
-    "declined_offer": "declined the offer at {placement}, or let it expire",
-    "withdrawn_by_host": "withdrawn by the host",
+    "declined_offer": N_("declined the offer at {placement}, or let it expire"),
+    "withdrawn_by_host": N_("withdrawn by the host"),
     # one pair of `volmatch explain`
-    "pair_assigned": "assigned here",
-    "pair_tie": "not chosen: an equally good round places this volunteer here",
-    "pair_tie_hard_rules": (
+    "pair_assigned": N_("assigned here"),
+    "pair_tie": N_("not chosen: an equally good round places this volunteer here"),
+    "pair_tie_hard_rules": N_(
         "not chosen: under the hard rules alone, an equally good round places this volunteer here"
     ),
-    "pair_regret": (
+    "pair_regret": N_(
         "not chosen: giving this volunteer this placement lowers the round's best total by "
         "{regret} points"
     ),
-    "pair_regret_hard_rules": (
+    "pair_regret_hard_rules": N_(
         "not chosen: under the hard rules alone, giving this volunteer this placement lowers "
         "the best total by {regret} points"
     ),
-    "pair_locked_out": "not possible: a lock holds this volunteer or every slot here",
+    "pair_locked_out": N_("not possible: a lock holds this volunteer or every slot here"),
 }
 """The English sentence of each code; `{name}` is filled from the reason's params."""
+
+WORDS: Final = (
+    N_("none"),
+    N_("any"),
+    N_("placements"),
+    N_("volunteers"),
+    N_("placement"),
+    N_("country"),
+)
+"""English words a param may hold (a level `has` "none", an age range up to "any", a
+count's `side`, a group's `unit`): a page translates them."""
 
 OR_JOINED: Final = frozenset({"all_fail_languages"})
 """Codes whose nested parts read as alternatives."""
@@ -228,6 +254,10 @@ def _identity(text: str) -> str:
     return text
 
 
+def _as_is(key: str, value: Any) -> Any:
+    return value
+
+
 def ordinal(k: int) -> str:
     """The English ordinal of k: 1st, 2nd, 3rd, 4th ... 11th, 12th, 13th ... 21st."""
     suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
@@ -246,26 +276,47 @@ def _kinds(template: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 _KINDS: Final = {code: _kinds(t) for code, t in TEMPLATES.items()}
 
 
-def render(code: str, params: Mapping[str, Any], gettext: Gettext = _identity) -> str:
-    """The sentence of one reason; `gettext` translates each template (pages)."""
-    values = dict(params)
+@dataclass(frozen=True)
+class Words:
+    """How a language words the sentences: `gettext` translates a template (or a joiner,
+    or one of `WORDS`), `value` writes a param (name, value) as the language does
+    (numbers, names of countries and languages; ids stay as they are), `ordinal` writes
+    an `_nth` param."""
+
+    gettext: Gettext = _identity
+    value: Callable[[str, Any], Any] = _as_is
+    ordinal: Callable[[int], str] = ordinal
+
+
+ENGLISH: Final = Words()
+"""The templates' own words: the sentences of the result's `reasons`."""
+
+
+def render(code: str, params: Mapping[str, Any], words: Words = ENGLISH) -> str:
+    """The sentence of one reason, in `words`' language (English by default)."""
     nested, ordinals = _KINDS[code]
+    if words is ENGLISH:
+        values = dict(params)
+    else:
+        values = {k: v if k in nested else words.value(k, v) for k, v in params.items()}
     for key, value in values.items():
         if type(value) is list and key not in nested:
             values[key] = ", ".join(map(str, value))
     if nested:
-        joiner = " or " if code in OR_JOINED else " and " if code in AND_JOINED else "; "
+        joiner = words.gettext(
+            N_(" or ") if code in OR_JOINED else N_(" and ") if code in AND_JOINED else N_("; ")
+        )
         for key in nested:
             values[key] = joiner.join(
-                render(p["code"], p.get("params", {}), gettext) for p in params.get(key, ())
+                render(p["code"], p.get("params", {}), words) for p in params.get(key, ())
             )
     for key in ordinals:
-        values[key] = ordinal(int(params[key]))
-    text = gettext(TEMPLATES[code]).format_map(values)
+        values[key] = words.ordinal(int(params[key]))
+    text = words.gettext(TEMPLATES[code]).format_map(values)
     more = params.get("more")
     if more:
         # the list the count belongs to is the reason's last list: say how many are left
-        text += gettext(" and {more} more").format(more=more)
+        text += words.gettext(N_(" and {more} more")).format(more=words.value("more", more))
     return text
 
 
@@ -276,15 +327,15 @@ def part(code: str, **params: Any) -> Reason:
     return {"code": code, "params": params}
 
 
-def text_of(reason: Reason | Mapping[str, Any], gettext: Gettext = _identity) -> str:
-    """The sentence of a reason."""
+def text_of(reason: Reason | Mapping[str, Any], words: Words = ENGLISH) -> str:
+    """The sentence of a reason, in `words`' language (English by default)."""
     code, params = reason["code"], reason["params"]
-    if gettext is _identity and not _KINDS[code][0]:
+    if words is ENGLISH and not _KINDS[code][0]:
         try:
             return _english(code, tuple(params.items()))
         except TypeError:  # a list: not hashable, rendered afresh
             pass
-    return render(code, params, gettext)
+    return render(code, params, words)
 
 
 @lru_cache(maxsize=1 << 14)

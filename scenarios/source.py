@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from volmatch.models.load import TooDeep, loads_yaml
 from volmatch.scenarios.changes import check_scenario
 from volmatch.scenarios.model import Scenario, ScenarioError, ScenarioErrorItem, parse_scenario
 
@@ -89,8 +90,12 @@ def parse_scenario_text(text: str, round_id: str) -> Scenario:
             [LineError(None, f"the scenario is {len(text)} characters; at most {MAX_TEXT_CHARS}")]
         )
     try:
-        data: Any = yaml.safe_load(text)
+        # the bounded loader first (nesting, aliases, repeated keys): composing the text
+        # again for its line numbers is then bounded too
+        data: Any = loads_yaml(text)
         node = yaml.compose(text)
+    except TooDeep as exc:
+        raise ScenarioTextError([LineError(None, str(exc))]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)

@@ -28,6 +28,7 @@ from volmatch.api.cli import (
     whatif,
 )
 from volmatch.api.cli.guard import report
+from volmatch.api.cli.pair_limit import apply_pair_limit
 
 
 def build_app() -> typer.Typer:
@@ -39,6 +40,8 @@ def build_app() -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
+    # every command runs with the pair limit of its environment
+    app.callback()(apply_pair_limit)
     app.command("demo")(demo.demo)
     app.command("validate")(validate.validate)
     app.command("solve")(solve.solve)

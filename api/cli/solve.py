@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from volmatch.api.cli.guard import BadInput, guarded, stderr
+from volmatch.api.cli.guard import BadInput, guarded, interruptible, stderr
 from volmatch.api.cli.inputs import (
     OutcomesOpt,
     ReservesOpt,
@@ -64,14 +64,17 @@ def solve(
         with stages(sys.stderr.isatty() and not quiet) as stage:
             stage("loading")
             r = load_round_file(round_file)
-            result = solve_with_outcomes(
-                r,
-                outs,
-                mode=m,
-                time_limit_s=time_limit,
-                progress=stage,
-                audit=audit,
-                reserves=reserves,
+            result = interruptible(
+                lambda stop: solve_with_outcomes(
+                    r,
+                    outs,
+                    mode=m,
+                    time_limit_s=time_limit,
+                    progress=stage,
+                    audit=audit,
+                    reserves=reserves,
+                    stop=stop,
+                )
             )
             stage("writing")
             write_result(r, result, out)

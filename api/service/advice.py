@@ -39,13 +39,17 @@ from volmatch.matching.advice import (
 )
 from volmatch.matching.compiled import CompiledRound
 from volmatch.matching.feasibility import feasibility
-from volmatch.models import Placement, Round
+from volmatch.models import Placement, Round, TooManyPairs
 
 log = get_logger("advice")
 
 NO_RESULT = 409
 """The status of "no round has a result to advise from" (queued, solving, or none)."""
 
+
+PAIR_LIMIT_STATUS = 422
+"""The status of advice asked of a round over the pair limit (`matching.pair_limit`):
+the round as stored cannot be advised on, whatever the request."""
 
 ENDED_WITHOUT_RESULT = ("cancelled", "failed")
 """Job states of a round that will never have a result."""
@@ -102,11 +106,15 @@ def _stored_pairs(session: Session, round_id: str) -> tuple[Any, Any, str, str] 
     from volmatch.api.service.result_pairs import from_bytes
     from volmatch.api.service.tables import ResultPairsRow
     from volmatch.matching.compiled import compile_round
+    from volmatch.matching.eligibility import check_pair_limit
 
     data = session.scalar(select(ResultPairsRow.data).where(ResultPairsRow.round_id == round_id))
     if data is None:
         return None
-    return from_bytes(data, compile_round(_stored_round(session, round_id)))
+    compiled = compile_round(_stored_round(session, round_id))
+    # Stored under a higher limit, the pairs may not fit here: counted before unpacking.
+    check_pair_limit(compiled)
+    return from_bytes(data, compiled)
 
 
 def _stored_round(session: Session, round_id: str) -> Round:
@@ -181,9 +189,24 @@ def advice_base_for(
     erasure came since, else from the stored document and result."""
     r, stored_at = _round(session, round_id)
     version = _version(session, r, stored_at)
-    if solved is not None and solved.mark == version[2]:
-        return r.id, warm.get(version, lambda: _from_solved(solved))
-    return r.id, warm.get(version, lambda: _build(session, r.id))
+    try:
+        if solved is not None and solved.mark == version[2]:
+            return r.id, warm.get(version, lambda: _from_solved(solved))
+        return r.id, warm.get(version, lambda: _build(session, r.id))
+    except TooManyPairs as exc:
+        raise too_many_pairs(r.id, exc) from None
+
+
+def too_many_pairs(round_id: str, exc: TooManyPairs) -> ApiError:
+    """The 422 of advice asked of a stored round over the pair limit: unavailable for
+    that round, never built (it would not fit in memory)."""
+    return ApiError(
+        PAIR_LIMIT_STATUS,
+        f"advice is unavailable for round {round_id!r}: it has {exc.pairs:,} candidate "
+        f"pairs, over the limit of {exc.limit:,} (raise {exc.setting} to build it)",
+        errors=exc.errors,
+        extra={"round": round_id, "pairs": exc.pairs, "limit": exc.limit},
+    )
 
 
 def _from_solved(solved: Solved) -> AdviceBase:
@@ -419,6 +442,18 @@ def _round_counts(
     return out
 
 
+def _ready_pool_counts(
+    session: Session, db: Database, pool: PoolCache, drafts: list[Placement]
+) -> list[dict[str, Any]] | None:
+    """The drafts' counts against the stored pool where it is compiled already, else
+    None with its build started."""
+    compiled = pool.ready(session)
+    if compiled is None:
+        pool.warm(db)
+        return None
+    return _pool_counts(compiled, drafts)
+
+
 def ready_feasibilities(
     session: Session,
     db: Database,
@@ -434,7 +469,7 @@ def ready_feasibilities(
     once and says its counts are being updated, instead of waiting seconds for a build
     (it never waits: a wait on a thread that competes for the interpreter with the build
     overran 0.1 s by 0.25 s at 10,000 volunteers); the counts it shows are those of the
-    current round or pool."""
+    current round or pool (the pool's where the round is over the pair limit)."""
     for draft in drafts:
         _own_draft(draft, who)
     try:
@@ -442,12 +477,12 @@ def ready_feasibilities(
     except ApiError as exc:
         if exc.status != NO_RESULT:
             raise
-        compiled = pool.ready(session)
-        if compiled is None:
-            pool.warm(db)
-            return None
-        return _pool_counts(compiled, drafts)
-    base = warm.peek(_version(session, r, stored_at))
+        return _ready_pool_counts(session, db, pool, drafts)
+    version = _version(session, r, stored_at)
+    base = warm.peek(version)
+    if base is None and warm.refused(version) is not None:
+        # The round is over the pair limit (never built): the stored pool answers.
+        return _ready_pool_counts(session, db, pool, drafts)
     if base is None:
         if not warm.pending():  # else the build asked first (newer, or a hand-over) goes on
             prewarm_round(db, warm, r.id)

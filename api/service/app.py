@@ -45,6 +45,7 @@ from volmatch.api.service.routing import Admission
 from volmatch.api.service.schemas import ERROR_RESPONSES
 from volmatch.api.service.settings import Settings
 from volmatch.api.service.warm import WarmRounds, warm_rounds
+from volmatch.matching.pair_limit import set_pair_limit
 
 log = get_logger("app")
 
@@ -110,6 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Read from the state, not the closure, so a test may swap settings before start.
         settings: Settings = app.state.settings
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.http_threads
+        # process-wide (every preparation reads it); put back at stop for the next app
+        outer_pair_limit = set_pair_limit(settings.max_round_pairs)
         db = database_for(settings)
         migrate(db)
         app.state.db = db
@@ -193,6 +196,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            set_pair_limit(outer_pair_limit)
             app.state.stopping.set()
             stop.set()
             wake_backfills()  # the runner waits for a commit or its sweep

@@ -88,6 +88,15 @@ def _headers_only(send: Send) -> Send:
     return head
 
 
+def _read_as_json(content_type: str) -> bool:
+    """Whether FastAPI reads a body of this content type as JSON: no type at all,
+    application/json and application/...+json."""
+    media = content_type.split(";")[0].strip().lower()
+    return media in ("", "application/json") or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
 async def _repeated_keys(body: bytes) -> list[ErrorItem]:
     """Keys repeated in one object of a JSON body (`models.duplicate_keys`): a large
     body is parsed off the event loop."""
@@ -217,7 +226,7 @@ class ServiceMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if headers.get("content-type", "").split(";")[0].strip() == "application/json":
+        if _read_as_json(headers.get("content-type", "")):
             repeated = await _repeated_keys(body)
             if repeated:
                 doc = {

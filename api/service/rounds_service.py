@@ -108,6 +108,11 @@ def visible_round(session: Session, round_id: str, who: Principal) -> tuple[Roun
 
 
 def check_limits(r: Round, settings: Settings) -> None:
+    """A round within the service's sizes: volunteers, placements and candidate pairs
+    (`TooManyPairs`, counted from the bitsets before any write: no per-pair array)."""
+    from volmatch.matching.compiled import compile_round
+    from volmatch.matching.eligibility import check_pair_limit
+
     errors = []
     if len(r.volunteers) > settings.max_round_volunteers:
         errors.append(
@@ -131,6 +136,7 @@ def check_limits(r: Round, settings: Settings) -> None:
         )
     if errors:
         raise InvalidRound(errors)
+    check_pair_limit(compile_round(r), settings.max_round_pairs)
 
 
 def with_stored_outcomes(session: Session, doc: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from volmatch.matching.pair_limit import MAX_ROUND_PAIRS
+
 VIEWS_BUILT_AT_START = 10
 """Results without a paging view (stored before revision 0006, or erased since) whose
 views a starting service builds in the background, newest first: each is a parse of
@@ -34,6 +36,14 @@ class Settings(BaseSettings):
     )
     max_round_placements: int = Field(
         20_000, ge=1, description="Most placements a round may hold (422 above)."
+    )
+    max_round_pairs: int = Field(
+        MAX_ROUND_PAIRS,
+        ge=1,
+        description="Most candidate (volunteer, placement) pairs a round may have (422 above "
+        "when submitted; advice and explanations of a stored round over it say they are "
+        "unavailable): each pair costs about 240 bytes while a round's advice is built "
+        "(matching.pair_limit).",
     )
     embedded_worker: bool = Field(True, description="Run one job worker inside the API process.")
     lease_s: float = Field(

@@ -15,7 +15,8 @@ volunteers, a minute at 100,000): `prewarm` builds it in the background as soon 
 result is stored (the embedded worker calls it after its commit). One build runs at a
 time on one thread; of the builds asked meanwhile only the newest waits (a newer
 result makes the older round's build moot), so memory stays bounded by `kept` plus
-the one being built.
+the one being built. A round over the pair limit (`matching.pair_limit`) is refused
+once, logged without personal data, and every later ask of it answered with that refusal.
 """
 
 from __future__ import annotations
@@ -27,12 +28,17 @@ from typing import Any, Final
 
 from volmatch.api.service.logs import get_logger
 from volmatch.matching.advice import AdviceBase
+from volmatch.models import TooManyPairs
 
 log = get_logger("warm")
 
 WARM_KEPT: Final = 2
 """Round versions held: the current round and the one before (a 100k-volunteer round
 holds a few hundred MB of pairs and network)."""
+
+
+REFUSED_KEPT: Final = 16
+"""Refused round versions remembered: a few bytes each, and more than rounds in use."""
 
 
 class WarmRounds:
@@ -43,6 +49,8 @@ class WarmRounds:
         self._bases: OrderedDict[Hashable, AdviceBase] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[Hashable, threading.Lock] = {}
+        self._refused: OrderedDict[Hashable, TooManyPairs] = OrderedDict()
+        """Versions whose build found the round over the pair limit (newest last)."""
         self._next: Callable[[], object] | None = None
         """The newest background build asked for and not started yet."""
         self._prewarmer: threading.Thread | None = None
@@ -56,21 +64,54 @@ class WarmRounds:
             if base is not None:
                 self._bases.move_to_end(key)
                 return base
+            refused = self._refused.get(key)
+            if refused is not None:
+                raise refused
             gate = self._building.setdefault(key, threading.Lock())
         with gate:
             with self._lock:
                 base = self._bases.get(key)
+                refused = self._refused.get(key)
+            if refused is not None:
+                raise refused
             if base is None:
-                base = build()
+                try:
+                    base = build()
+                except TooManyPairs as exc:
+                    self._refuse(key, exc)
+                    raise
+                finally:
+                    with self._lock:
+                        self._building.pop(key, None)
                 with self._lock:
                     self.builds += 1
                     self._bases[key] = base
                     self._bases.move_to_end(key)
                     while len(self._bases) > self.kept:
                         self._bases.popitem(last=False)
-            with self._lock:
-                self._building.pop(key, None)
             return base
+
+    def _refuse(self, key: Hashable, exc: TooManyPairs) -> None:
+        """Remember that `key`'s round is over the pair limit, so that every later ask
+        is answered at once instead of counting its pairs again."""
+        with self._lock:
+            self._refused[key] = exc
+            while len(self._refused) > REFUSED_KEPT:
+                self._refused.popitem(last=False)
+        # Counts and the round's id only: the round's records are personal data.
+        log.error(
+            "round over the pair limit: its advice and explanations are unavailable",
+            extra={
+                "round": key[0] if isinstance(key, tuple) and key else str(key),
+                "pairs": exc.pairs,
+                "limit": exc.limit,
+            },
+        )
+
+    def refused(self, key: Hashable) -> TooManyPairs | None:
+        """The refusal of `key`'s round where its build found it over the pair limit."""
+        with self._lock:
+            return self._refused.get(key)
 
     def peek(self, key: Hashable) -> AdviceBase | None:
         """The base of `key` if it is built, without building it (a page that must not

@@ -3,8 +3,9 @@
 Every string of the pages goes through `gettext` (`_` in templates); the catalogues are
 `locales/<lang>/LC_MESSAGES/messages.po`, read with Babel when first needed (no compile
 step, no binary files in the repository). Extraction: `pybabel extract -F babel.cfg -o
-messages.pot api/web` (docs/pages.md). The page's language comes from `?lang=` (kept in
-a cookie), else the cookie, else the browser's Accept-Language, else English.
+messages.pot api/web models/reasons.py` (docs/pages.md; the engine's reasons are there).
+The page's language comes from `?lang=` (kept in a cookie), else the cookie, else the
+browser's Accept-Language, else English.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ class NeedOptions:
     cefr: tuple[str, ...]
 
 
-def _names(domain: str, lang: str) -> gettext.NullTranslations:
+def names(domain: str, lang: str) -> gettext.NullTranslations:
     if lang == "en":
         return gettext.NullTranslations()
     return gettext.translation(domain, pycountry.LOCALES_DIR, languages=[lang], fallback=True)
@@ -31,8 +31,8 @@ def _names(domain: str, lang: str) -> gettext.NullTranslations:
 @functools.cache
 def need_options(lang: str = "en") -> NeedOptions:
     """The form's lists in `lang` (built once per language)."""
-    countries_tr = _names("iso3166-1", lang)
-    languages_tr = _names("iso639-3", lang)
+    countries_tr = names("iso3166-1", lang)
+    languages_tr = names("iso639-3", lang)
     countries = sorted(
         ((c.alpha_2, countries_tr.gettext(c.name)) for c in pycountry.countries),
         key=lambda c: c[1].casefold(),

@@ -16,6 +16,7 @@ import pycountry
 import yaml
 
 from volmatch.models.codes import CEFR_LEVELS
+from volmatch.models.load import TooDeep, loads_yaml
 from volmatch.models.round import Weights
 
 NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,60}$")
@@ -181,8 +182,8 @@ def add_entry(text: str, section: str, entry: dict[str, Any]) -> str:
     """The scenario `text` with `entry` appended to its `section` (variants or sweeps).
     Raises `FormErrors` on the editor ("yaml") when the text is not a YAML mapping."""
     try:
-        data = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as exc:
+        data = loads_yaml(text) if text.strip() else {}
+    except (yaml.YAMLError, TooDeep) as exc:
         raise FormErrors({"yaml": "fix the YAML first: the form adds to it"}) from exc
     if data is None:
         data = {}

@@ -24,7 +24,9 @@ def move_limit(policy: Policy, forced: int) -> int:
     return max(policy.max_moves, forced)
 
 
-def forced_moves(gone: int, placements: IntP, capacity: NDArray[np.int64]) -> int:
+def forced_moves(
+    gone: int, placements: NDArray[np.integer[Any]], capacity: NDArray[np.int64]
+) -> int:
     """Previous assignments that must change: the `gone` ones (their pair breaks a hard
     rule now) and, per placement, those beyond its slots (`placements`: the placement of
     each other previous pair)."""
@@ -44,7 +46,7 @@ def breaches(
     prev_pair: dict[int, int],
     picked: IntP,
     policy: Policy,
-    pair_p: IntP,
+    pair_p: NDArray[np.integer[Any]],
     capacity: NDArray[np.int64],
 ) -> bool:
     """Whether an assignment moves more than `max_moves` of the previous assignments

@@ -168,6 +168,7 @@ def hint_everything(
         seconds = min(seconds, most_seconds)
     s.parameters.max_time_in_seconds = seconds
     s.parameters.random_seed = policy.seed
+    s.parameters.catch_sigint_signal = False  # (see cpsat_solver)
     model.clear_hints()  # type: ignore[no-untyped-call]
     if solve_watched(s, probe, watch) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         set_hint(model, list(s.response_proto.solution)[: len(model.proto.variables)])
@@ -217,4 +218,7 @@ def cpsat_solver(policy: Policy, seconds: float, presolve: bool = True) -> cp_mo
     p.max_time_in_seconds = max(seconds, MIN_SOLVE_SECONDS)
     p.random_seed = policy.seed
     p.cp_model_presolve = presolve
+    # Ctrl-C is the caller's (`matching.stop`): CP-SAT's own handler ended only the
+    # search at hand, and the solve went on to write a result
+    p.catch_sigint_signal = False
     return s

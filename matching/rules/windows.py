@@ -250,6 +250,7 @@ class _WindowSolver:
         # have. An effort, not a time: a window gives the same answer on any machine.
         s.parameters.max_deterministic_time = WINDOW_EFFORT
         s.parameters.random_seed = policy.seed
+        s.parameters.catch_sigint_signal = False  # (see model.cpsat_solver)
         status = solve_watched(s, model, self.setup.watch)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None

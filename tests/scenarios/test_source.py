@@ -52,3 +52,28 @@ def test_errors_name_their_lines() -> None:
 
 def test_a_scenario_without_variants_says_so() -> None:
     assert "needs variants or sweeps" in _errors("name: nothing\n")[0][1]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("variants: " + "[" * 3000 + "]" * 3000, "nested more than"),
+        ("variants: []\nvariants: []\n", "given twice"),
+        (
+            "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(
+                f"{n}: &{n} [" + ", ".join([f"*{p}"] * 10) + "]\n"
+                for p, n in zip("abcdef", "bcdefg", strict=True)
+            )
+            + "variants: []\n",
+            "aliases",
+        ),
+    ],
+    ids=["deep", "repeated-key", "aliases"],
+)
+def test_a_page_text_is_read_within_the_file_readers_bounds(text: str, says: str) -> None:
+    """The planner page's text was read with plain yaml.safe_load: 3,000 levels of
+    nesting raised RecursionError (a 500), a repeated key kept the last value."""
+    with pytest.raises(ScenarioTextError) as err:
+        parse_scenario_text(text, "0" * 32)
+    assert any(says in e.message for e in err.value.errors), err.value.errors

@@ -57,9 +57,9 @@ from volmatch.api.service.warm import warm_rounds
 from volmatch.api.web.deps import CoordinatorPage, PageForm
 from volmatch.api.web.error_text import N_
 from volmatch.api.web.errors import PageNotFound
+from volmatch.api.web.reason_text import reason_texts
 from volmatch.api.web.render import render
 from volmatch.models import ErrorItem, InvalidRound, Policy, parse_round
-from volmatch.models.reasons import text_of
 
 router = APIRouter(route_class=CommitRoute, include_in_schema=False)
 
@@ -100,10 +100,6 @@ def _header(session: Session, round_id: str, user: Any) -> tuple[RoundRow, Job]:
         return round_header(session, _round_id(round_id), user.principal)
     except ApiError as exc:
         raise PageNotFound from exc
-
-
-def _reasons(items: list[dict[str, Any]], gettext: Callable[[str], str]) -> list[str]:
-    return [text_of(r, gettext) for r in items]
 
 
 # -- dashboard --------------------------------------------------------------------------
@@ -474,7 +470,7 @@ def _result_page(
         forbids=forbids,
         unmatched=unmatched,
         open_slots=open_slots,
-        reasons=lambda items: _reasons(items, tr.gettext),
+        reasons=lambda items: reason_texts(items, tr.lang),
         locked_now={(p["volunteer"], p["placement"]) for p in policy.get("locked", [])},
         forbidden_now={(p["volunteer"], p["placement"]) for p in policy.get("forbidden", [])},
         countries=view.choices("country"),
@@ -741,10 +737,16 @@ def explain_page(request: Request, round_id: str, user: CoordinatorPage, db: DbD
     gap = max(0, int(facts["optimum"]) - view.total_score)
     for x in eligible:
         regret = x.get("regret")
-        x["said"] = _reasons([x["reason"]], tr.gettext)[0] if x.get("reason") else x["outcome"]
+        x["said"] = reason_texts([x["reason"]], tr.lang)[0] if x.get("reason") else x["outcome"]
         if not exact and regret is not None:
             here = x.get("reason", {}).get("code") == "pair_assigned"
             x["at_least"] = 0 if here else max(0, int(regret) - gap)
+    for x in ineligible[:EXPLAIN_ROWS]:
+        failures = x.get("failures")
+        if failures:
+            x["failed_rules"] = dict(
+                zip(failures, reason_texts(failures.values(), tr.lang), strict=True)
+            )
     return render(
         request,
         "coordinator/explain.html",
@@ -823,7 +825,7 @@ def advice_page(request: Request, round_id: str, user: CoordinatorPage, db: DbDe
         missing=missing,
         placed_here=placed_here,
         open_here=open_here,
-        reasons=lambda items: _reasons(items, tr.gettext),
+        reasons=lambda items: reason_texts(items, tr.lang),
         **life,
     )
 

@@ -290,3 +290,16 @@ def test_a_json_body_that_repeats_a_key_is_a_422_naming_it(
     client, headers = api
     assert client.get(f"/volunteers/{vid}", headers=headers).status_code == 404
     assert _post(api, "/volunteers", {"volunteers": [vol(vid)]}).status_code == 200
+
+
+@pytest.mark.parametrize("ctype", [None, "application/json; charset=utf-8", "application/x+json"])
+def test_a_repeated_key_is_refused_whatever_json_type_the_body_says(
+    api: tuple[Any, dict[str, str]], ctype: str | None
+) -> None:
+    """FastAPI reads a body without a type, or of any ...+json type, as JSON too."""
+    client, headers = api
+    fields = json.dumps(vol("VTYPE"))[1:-1]
+    body = ('{"volunteers": [{' + fields + ', "skills": {"nursing": 4}}]}').encode()
+    sent = {**headers, **({"content-type": ctype} if ctype else {})}
+    resp = client.post("/volunteers", content=body, headers=sent)
+    assert resp.status_code == 422 and "given twice" in resp.text, resp.text[:300]

@@ -114,8 +114,9 @@ def test_the_volunteers_offer_page_speaks_french(web: Any) -> None:
 
 
 def test_the_documented_babel_commands_reproduce_the_shipped_catalogues(tmp_path: Path) -> None:
-    """docs/pages.md's pybabel commands, run on a copy of the pages, give back the
-    catalogues as shipped (but for the creation date): same strings, same line width."""
+    """docs/pages.md's pybabel commands, run on a copy of the pages and of the engine's
+    reasons (`models/reasons.py`), give back the catalogues as shipped (but for the
+    creation date): same strings, same line width."""
     import shutil
     import subprocess
     import sys
@@ -126,6 +127,11 @@ def test_the_documented_babel_commands_reproduce_the_shipped_catalogues(tmp_path
     assert [c.split()[1] for c in commands] == ["extract", "update"]
     shutil.copytree(WEB, tmp_path / "api" / "web", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(root / "babel.cfg", tmp_path / "babel.cfg")
+    extract = commands[0].split()
+    for name in extract[extract.index("-o") + 2 :]:  # the engine's reasons beside the pages
+        if (root / name).is_file():
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(root / name, tmp_path / name)
     pybabel = str(Path(sys.executable).with_name("pybabel"))
     for command in commands:
         args = command.split()[1:]

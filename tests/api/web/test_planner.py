@@ -274,3 +274,17 @@ def test_every_word_the_engine_gives_the_run_page_is_marked_for_translation() ->
 
     assert {k.label for k in CHART_KPIS} <= set(ENGINE_WORDS)
     assert {k.replace("_", " ") for k in MOVE_KINDS} <= set(ENGINE_WORDS)
+
+
+def test_the_form_adds_only_to_a_text_read_within_bounds() -> None:
+    """The form's "add" read the editor's text with plain yaml.safe_load: 3,000 levels of
+    nesting raised RecursionError (a 500) instead of asking to fix the YAML."""
+    from volmatch.api.web.planner_form import FormErrors, add_entry
+
+    for text in ("variants: " + "[" * 3000 + "]" * 3000, "variants: []\nvariants: []\n"):
+        try:
+            add_entry(text, "variants", {"name": "more"})
+        except FormErrors as exc:
+            assert "fix the YAML first" in exc.errors["yaml"]
+        else:
+            raise AssertionError("accepted")
