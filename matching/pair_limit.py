@@ -1,8 +1,8 @@
 """The one bound on how many pairs a round may have.
 
 Everything after eligibility holds arrays per pair: the pairs themselves, their scores,
-the flow network, the advice base's residual network and prices (about 240 bytes per
-pair at the peak of building an advice base, benchmarks/README.md "Memory per pair").
+the flow network, the advice base's residual network and prices (210-240 bytes per
+pair at the peak, the flow's solve; benchmarks/README.md "Memory per pair").
 A round where every volunteer qualifies for every need (50,000 x 10,000 is 500 million
 pairs) would need over 100 GB: without a bound, a service building such a round's
 advice in the background was killed by the OOM killer. `find_pairs` counts the
@@ -12,8 +12,8 @@ the limit; it then only counts on, so that the error says how many there are.
 
 Candidates are the pairs meeting every rule the requirement bitsets decide (all but
 dates, age and forbidden pairs, checked on the candidates), so they bound the eligible
-pairs from above; in the generated rounds of the benchmarks they are within a few
-percent of them.
+pairs from above: in the benchmarks' generated rounds there are 1.4 times as many
+(100,000 x 20,000: 7.0M candidates, 4.9M eligible).
 
 The limit is process-wide, set by the command line and the service from their settings
 (`VOLMATCH_MAX_ROUND_PAIRS`) through `set_pair_limit`.
@@ -27,9 +27,9 @@ from typing import Final
 from volmatch.models import TooManyPairs
 
 MAX_ROUND_PAIRS: Final = 10_000_000
-"""Default pair limit: twice the largest realistic round measured (100,000 x 20,000 has
-4.8M pairs), and 2.4 GB per advice base at ~240 bytes a pair, so that a process holding
-its two warm rounds and building a third stays near 7 GB: two of them fit in 24 GB."""
+"""Default pair limit: above the largest realistic round measured (100,000 x 20,000:
+7.0M candidates), and ~2.4 GB per round at ~240 bytes a pair, so that a service process
+holding two warm rounds and building a third stays near 7 GB: two fit in 24 GB."""
 
 PAIR_LIMIT_SETTING: Final = "VOLMATCH_MAX_ROUND_PAIRS"
 """The environment variable (and service setting `max_round_pairs`) that raises it."""

@@ -215,7 +215,15 @@ def explain_arrays(data: bytes) -> ExplainArrays | None:
         header = json.loads(z["header"].tobytes().decode())
         if header.get("format") != FORMAT or not header.get("explain"):
             return None
-        pairs, scores, chosen = _pairs_scores(z, header)
+        # the arrays an explanation reads a few values of (the components of a pair's
+        # breakdown, its start and months) stay in their stored types: converting them
+        # was a third of reading the blob at 10,000 x 2,000
+        pairs = Pairs(z["v"].astype(np.int32), z["p"].astype(np.int32), z["start"], z["months"])
+        names = header["components"]
+        scores = Scores(
+            z["total"].astype(np.int64), {n: z[f"component{i}"] for i, n in enumerate(names)}
+        )
+        chosen = np.sort(z["chosen"].astype(np.intp))
         vids, pids = _split(z["vids"]), _split(z["pids"])
         out = ExplainArrays(
             volunteer_ids=vids,

@@ -33,6 +33,7 @@ from starlette.requests import Request
 from volmatch.api.service.db import Database
 from volmatch.api.service.heartbeat import Held, beat
 from volmatch.api.service.logs import get_logger
+from volmatch.api.service.privacy import erased_since, scrub_ids
 from volmatch.api.service.queries import lock_row
 from volmatch.api.service.settings import Settings
 from volmatch.api.service.state_events import state_events
@@ -270,10 +271,27 @@ def _renew(db: Database, settings: Settings, c: RunClaim, **fields: Any) -> bool
     return bool(getattr(res, "rowcount", 0) == 1)
 
 
-def _finish(db: Database, c: RunClaim, **fields: Any) -> None:
-    """Store the outcome under the fencing token (dropped if another worker took over)."""
+def _finish(
+    db: Database, c: RunClaim, solved: tuple[str, dict[str, Any]] | None = None, **fields: Any
+) -> None:
+    """Store the outcome under the fencing token (dropped if another worker took over).
+    `solved`: the round and its document as the run read them; the ids of volunteers
+    erased since are pseudonymised in what is stored (an erasure scrubs the runs stored
+    before it, not a run still solving), under the round's lock, as a round's result is
+    (`jobs`)."""
     now = utcnow()
     with db.write() as s:
+        current = lock_row(s, RoundRow, solved[0]) if solved is not None else None
+        renamed = (
+            erased_since(solved[1], current.document)
+            if solved is not None and current is not None
+            else {}
+        )
+        if renamed:
+            fields = {
+                k: scrub_ids(v, renamed) if k in ("comparison", "error") else v
+                for k, v in fields.items()
+            }
         res = s.execute(
             update(ScenarioRun)
             .where(
@@ -344,6 +362,7 @@ def run_one(db: Database, settings: Settings, worker: str, run_id: str | None = 
         _finish(
             db,
             c,
+            (round_id, document),
             status="failed",
             error={"errors": [str(e) for e in exc.errors] or ["the scenario no longer applies"]},
         )
@@ -358,6 +377,7 @@ def run_one(db: Database, settings: Settings, worker: str, run_id: str | None = 
         _finish(
             db,
             c,
+            (round_id, document),
             status="done",
             comparison=json.loads(json.dumps(cmp.to_dict(), default=str)),
             progress={"done": total, "total": total, "name": ""},

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 from tests.api.service.helpers import round_doc, store
 from volmatch.api.service.scenario_runs import claim, read_run, recent_runs, run_one, start_run
@@ -216,3 +217,41 @@ def test_a_running_run_cancelled_stops_at_its_next_variant_and_keeps_nothing(
         row = s.get(ScenarioRun, run_id)
         assert row is not None and row.claim_token is not None  # nobody finished it
     assert run is not None and run.status == "cancelled" and run.comparison is None
+
+
+def test_a_volunteer_erased_while_a_run_solves_is_not_in_its_comparison(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The run has read the round (with V2) when V2 is erased: what it stores afterwards
+    names V2's pseudonym (its comparison lists V2 as moved), as a round's result stored
+    after an erasure does."""
+    from volmatch.api.service.privacy import erase_volunteer
+    from volmatch.scenarios import runner
+
+    db = _db(tmp_path)
+    raw = {
+        "name": "q",
+        "variants": [
+            {
+                "name": "lock",
+                "changes": [{"policy": {"locked": [{"volunteer": "V2", "placement": "P2"}]}}],
+            }
+        ],
+    }
+    real = runner.run_scenario
+    erased: dict[str, Any] = {}
+
+    def erase_meanwhile(*args: Any, **kw: Any) -> Any:
+        with db.write() as s:  # type: ignore[attr-defined]
+            erased.update(erase_volunteer(s, "V2"))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(runner, "run_scenario", erase_meanwhile)
+    scenario = parse_scenario({**raw, "base": {"round_id": "R1"}})
+    run_id = start_run(db, "R1", scenario, raw, "k", background=False)
+    with db.read() as s:  # type: ignore[attr-defined]
+        row = s.get(ScenarioRun, run_id)
+        assert row is not None and row.status == "done", row.error
+        stored = json.dumps([row.scenario, row.comparison])
+    assert '"V2"' not in stored and "Ben Okafor" not in stored
+    assert erased["pseudonym"] in json.dumps(row.comparison)

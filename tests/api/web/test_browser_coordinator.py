@@ -248,3 +248,16 @@ def test_fifty_thousand_rows_are_paged_on_the_server(served: Served, page: Any) 
     assert set(page.locator("#assignments td[data-label='Country']").all_inner_texts()) == {"KE"}
     page.get_by_role("link", name="next").first.click()
     assert "page 2 of" in page.locator("#asg-count").inner_text()
+    # Every pair of this round is eligible (500 million, over the pair limit): a host's
+    # live line on it is never built (a server doing so grew to 20 GB and was killed);
+    # the advice is refused as unavailable, the line counts against the pool, and the
+    # server keeps answering.
+    import httpx
+
+    host = {"Authorization": f"Bearer {served.key('host', 'H01')}"}
+    draft = {**big_round_and_result(1, 1)[0]["placements"][0], "id": "D1", "host": "H01"}
+    r = httpx.post(f"{served.base}/placements/feasibility", json=draft, headers=host, timeout=120)
+    assert r.status_code == 422 and "advice is unavailable" in r.text, r.text
+    assert "500,000,000 candidate" in r.text
+    assert httpx.get(f"{served.base}/health", timeout=10).status_code == 200
+    assert served.server.proc.poll() is None
