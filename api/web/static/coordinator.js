@@ -6,12 +6,27 @@ function followRound(section) {
   const bar = document.getElementById("bar");
   const stage = document.getElementById("stage");
   const figures = document.getElementById("figures");
+  const label = document.getElementById("bar-label");
   const limit = parseFloat(section.dataset.timeLimit) || 30;
   const source = new EventSource(section.dataset.events);
+  // Cancel says so at once; the job stops at its next heartbeat or stage
+  const cancelForm = document.getElementById("cancel-form");
+  if (cancelForm) {
+    cancelForm.addEventListener("submit", () => {
+      section.dataset.cancelling = "1";
+      label.textContent = section.dataset.cancellingLabel;
+      window.setTimeout(() => { cancelForm.querySelector("button").disabled = true; }, 0);
+    });
+  }
   source.addEventListener("progress", (event) => {
     const state = JSON.parse(event.data);
     const p = state.progress || {};
     stage.textContent = stage.textContent.split(":")[0] + ": " + (p.stage || state.status);
+    // the heading follows the stage: waiting while queued, solving once a worker has it
+    if (!section.dataset.cancelling) {
+      const queued = (p.stage || state.status) === "queued";
+      label.textContent = queued ? section.dataset.queuedLabel : section.dataset.solvingLabel;
+    }
     if (state.status === "running") {
       // The solver's stages have no fixed count: the bar shows time used of the limit,
       // never full before the end event.
