@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from volmatch.matching import Prepared, compile_round, find_pairs, prepare, score_pairs
 from volmatch.matching.compiled import CompiledRound
 from volmatch.matching.eligibility import Pairs, all_rules, schedule
+from volmatch.matching.pair_limit import PairCount, pair_limit
 from volmatch.models import Placement, Policy, Round, Volunteer
 
 Reuse = Literal["rescored", "incremental", "full"]
@@ -126,8 +127,8 @@ def _incremental_pairs(base: Prepared, c: CompiledRound) -> Pairs | None:
     dirty_v = np.flatnonzero(~clean_v)
     dirty_p = np.flatnonzero(~clean_p)
     n_check = len(dirty_v) * c.n_placements + (c.n_volunteers - len(dirty_v)) * len(dirty_p)
-    if n_check > _MAX_SHARE * c.n_volunteers * c.n_placements:
-        return None
+    if n_check > min(_MAX_SHARE * c.n_volunteers * c.n_placements, pair_limit()):
+        return None  # a fresh search counts the pairs before it makes them
 
     old = base.pairs
     nv_, np_ = vmap[old.v], pmap[old.p]
@@ -140,6 +141,11 @@ def _incremental_pairs(base: Prepared, c: CompiledRound) -> Pairs | None:
     ]
     cp = [np.tile(all_p, len(dirty_v)), np.tile(dirty_p.astype(np.int64), int(clean_v.sum()))]
     fresh = _check(c, np.concatenate(cv), np.concatenate(cp))
+    # The base's pairs and the fresh ones are each within the limit; together they may
+    # not be: counted before they are joined.
+    count = PairCount()
+    count.add(int(kept.sum()) + len(fresh))
+    count.check()
 
     v = np.concatenate([nv_[kept].astype(np.int32), fresh.v])
     p = np.concatenate([np_[kept].astype(np.int32), fresh.p])

@@ -262,10 +262,15 @@ def build_base(db: Database, warm: WarmRounds, round_id: str) -> None:
 def base_at_hand(session: Session, warm: WarmRounds, round_id: str) -> bool:
     """Whether the round's advice base is built or being built in this process (an asker
     waits for that build rather than making another; the worker's hand-over takes
-    0.1-0.2 s at 10,000 volunteers). The errors of `advice_base_for` (404, 409)."""
+    0.1-0.2 s at 10,000 volunteers), or refused as over the pair limit (its 422 answers
+    at once). The errors of `advice_base_for` (404, 409)."""
     r, stored_at = _round(session, round_id)
     version = _version(session, r, stored_at)
-    return warm.peek(version) is not None or warm.building(version)
+    return (
+        warm.peek(version) is not None
+        or warm.building(version)
+        or warm.refused(version) is not None
+    )
 
 
 def prewarm_current(db: Database, warm: WarmRounds, pool: PoolCache) -> None:

@@ -96,3 +96,24 @@ def test_incremental_equals_fresh_for_random_edits(
     reused, how = prepare_variant(demo_prepared, r)
     assert how == "incremental"
     _same_prepared(reused, prepare(r))
+
+
+def test_a_variant_over_the_pair_limit_is_refused(demo_prepared: Any) -> None:
+    """The base within the pair limit, a variant adding volunteers over it: refused
+    before its pairs are joined (incrementally) or made (a fresh search)."""
+    from volmatch.matching.pair_limit import set_pair_limit
+    from volmatch.models import TooManyPairs
+
+    change = {"generate": "volunteers", "count": 20, "choose": {"languages.fr": ["B1", "C1"]}}
+    r = apply_variant(demo_prepared.compiled.round, make_variant(change), 0)
+    _, how = prepare_variant(demo_prepared, r)
+    n = len(prepare(r).pairs)
+    assert how == "incremental" and n > len(demo_prepared.pairs)
+    old = set_pair_limit(len(demo_prepared.pairs))
+    try:
+        with pytest.raises(TooManyPairs):
+            prepare_variant(demo_prepared, r)
+        set_pair_limit(n)
+        assert len(prepare_variant(demo_prepared, r)[0].pairs) == n
+    finally:
+        set_pair_limit(old)

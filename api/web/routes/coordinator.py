@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response, Stream
 
 from volmatch.api.service.advice import (
     NO_RESULT,
+    PAIR_LIMIT_STATUS,
     base_ready,
     build_base,
     placement_recommendations,
@@ -797,7 +798,21 @@ def advice_page(request: Request, round_id: str, user: CoordinatorPage, db: DbDe
                 N_("The recommendations are being prepared: they appear here in a moment."),
                 lambda: build_base(db, warm, r.id),
             )
-        advice, missing = _recommendations(request, session, user, r.id, placement)
+        try:
+            advice, missing = _recommendations(request, session, user, r.id, placement)
+        except ApiError as exc:
+            if exc.status != PAIR_LIMIT_STATUS:
+                raise
+            # a round over the pair limit: its advice is never built, the page says why
+            return render(
+                request,
+                "coordinator/message.html",
+                status=exc.status,
+                user=user,
+                title=N_("Advice"),
+                detail=exc.detail,
+                back=f"/coordinator/rounds/{round_id}",
+            )
     rows = [
         {**x, "placed_at": (view.assignment_of(x["volunteer"]) or {}).get("placement")}
         for x in advice.get("recommendations", [])

@@ -58,8 +58,21 @@ def test_a_stored_round_over_the_limit_leaves_the_service_up(
         r = c.get("/placements/P1/feasibility", headers=h1)
         assert r.status_code == 422, r.text
         assert "advice is unavailable" in r.text and rid in r.text
-        r = c.get("/placements/P1/recommendations", headers=keys.auth("coordinator"))
+        co = keys.auth("coordinator")
+        r = c.get("/placements/P1/recommendations", headers=co)
         assert r.status_code == 422, r.text
+        # Its explanations come from the arrays stored with its result (bounded when it
+        # was solved), or where a pricing is needed, the same 422.
+        r = c.get(f"/rounds/{rid}/explain", params={"volunteer": "V1"}, headers=co)
+        assert r.status_code in (200, 422), r.text
+        # The coordinator's advice page is not "being prepared" for ever: it says why.
+        coordinator = TestClient(app, follow_redirects=False)
+        sign_in(coordinator, keys.coordinator)
+        ready = coordinator.get(f"/coordinator/rounds/{rid}/advice-ready")
+        assert ready.json()["ready"] is True
+        page = coordinator.get(f"/coordinator/rounds/{rid}/advice", params={"placement": "P1"})
+        assert page.status_code == 422
+        assert "advice is unavailable" in page.text and "<h1>" in page.text
         sign_in(c, keys.host1)
         form = c.get("/host/needs/new")
         token = {"X-CSRF-Token": csrf_of(form.text)}
