@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from volmatch.models import ErrorItem
+
 
 def N_(message: str) -> str:
     """Marks a msgid for extraction (pybabel's default keywords); translated later."""
@@ -128,10 +130,79 @@ BY_SHAPE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
                 "proposal"
             ),
         ),
+        # the pool loader's messages (workbooks, CSV files, JSON and YAML documents), and
+        # pydantic's own text where the loader passes it on
+        (r"^required field is missing$", N_("required field is missing")),
+        (
+            r"^required field is missing: add a column (?P<column>'.*')$",
+            N_("required field is missing: add a column %(column)s"),
+        ),
+        (r"^unknown field \(a typo\? unknown keys are not allowed\)$", BY_TYPE["extra_forbidden"]),
+        (r"^Input should be a valid integer.*$", N_("must be a whole number")),
+        (r"^Input should be a valid number.*$", N_("must be a number")),
+        (r"^Input should be a valid boolean.*$", N_("must be yes or no")),
+        (r"^Input should be a valid string.*$", N_("must be text")),
+        (r"^Input should be a valid date.*$", N_("must be a date like 2027-03-01")),
+        (r"^Input should be greater than or equal to (?P<ge>\S+)$", BY_TYPE["greater_than_equal"]),
+        (r"^Input should be greater than (?P<gt>\S+)$", BY_TYPE["greater_than"]),
+        (r"^Input should be less than or equal to (?P<le>\S+)$", BY_TYPE["less_than_equal"]),
+        (r"^Input should be less than (?P<lt>\S+)$", BY_TYPE["less_than"]),
+        (
+            r"^(?P<high>\w+) (?P<value>\S+) is before (?P<low>\w+) (?P<bound>\S+)$",
+            N_("%(high)s %(value)s is before %(low)s %(bound)s"),
+        ),
+        (
+            r"^expected a date \(a date cell or ISO text like 2027-03-01\), got (?P<value>.*)$",
+            N_("expected a date (a date cell or ISO text like 2027-03-01), got %(value)s"),
+        ),
+        (r"^expected a number, got (?P<value>.*)$", N_("expected a number, got %(value)s")),
+        (r"^expected text, got (?P<value>[^:]*)$", N_("expected text, got %(value)s")),
+        (
+            r"^unknown column \(did you mean (?P<close>'.*')\?\): use the field names .*$",
+            N_(
+                "unknown column (did you mean %(close)s?): use the field names of the contract "
+                "(see the Help sheet of `volmatch template`)"
+            ),
+        ),
+        (
+            r"^unknown column: use the field names .*$",
+            N_(
+                "unknown column: use the field names of the contract (see the Help sheet of "
+                "`volmatch template`)"
+            ),
+        ),
+        (
+            r"^required column (?P<column>'.*') is missing.*$",
+            N_("required column %(column)s is missing (row 1 names the columns)"),
+        ),
+        (
+            r"^column (?P<column>'.*') appears twice.*$",
+            N_("column %(column)s appears twice"),
+        ),
+        (r"^required sheet (?P<sheet>'.*') is missing$", N_("required sheet %(sheet)s is missing")),
+        (r"^the file is empty$", N_("the file is empty")),
+        (r"^cannot read it as a zip file$", N_("cannot read it as a zip file")),
+        (r"^the zip holds no \.csv file$", N_("the zip holds no .csv file")),
+        (
+            r"^send a workbook \(\.xlsx\), a zip of CSV files, or a JSON or YAML round document$",
+            N_("send a workbook (.xlsx), a zip of CSV files, or a JSON or YAML round document"),
+        ),
+        (r"^not valid JSON/YAML: (?P<detail>.*)$", N_("not valid JSON/YAML: %(detail)s")),
+        (
+            r"^cannot read it as an \.xlsx workbook.*$",
+            N_("cannot read it as an .xlsx workbook"),
+        ),
     )
 )
-"""English texts of the models' checks and the service's answers -> their msgid; the
-named groups fill the placeholders."""
+"""English texts of the models' checks, the service's answers and the pool loader's
+messages -> their msgid; the named groups fill the placeholders."""
+
+PLACES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^row (?P<row>\d+)(?P<rest>.*)$"), N_("row %(row)s")),
+    (re.compile(r"^column (?P<column>[A-Z]+)(?P<rest>.*)$"), N_("column %(column)s")),
+)
+"""Where a workbook's or CSV file's error is ("row 4 (V003)", "column C (nationality)"):
+the words translated, the id or header after them as they are."""
 
 
 def _or(expected: str, gettext: Callable[[str], str]) -> str:
@@ -170,3 +241,26 @@ def localize(
         if m:
             return _translated(msgid, m.groupdict(), gettext) or message
     return message
+
+
+def localize_place(place: str, gettext: Callable[[str], str]) -> str:
+    """A loader error's row or column (`ErrorItem.record`, `.field`) in the language of
+    `gettext`; a record's id or a field's path as it is."""
+    for pattern, msgid in PLACES:
+        m = pattern.match(place)
+        if m:
+            values = m.groupdict()
+            said = _translated(msgid, values, gettext)
+            return place if said is None else said + values["rest"]
+    return place
+
+
+def localize_item(item: ErrorItem, gettext: Callable[[str], str]) -> dict[str, str]:
+    """One error of an uploaded file (sheet, row or record, column or field, message)
+    in the language of `gettext`; the sheet's name as the file has it."""
+    return {
+        "section": item.section,
+        "record": localize_place(item.record, gettext),
+        "field": localize_place(item.field, gettext),
+        "message": localize(item.message, gettext),
+    }

@@ -20,6 +20,7 @@ next sweep (`lifecycle.pending`).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -291,23 +292,28 @@ def confirm(
     return row
 
 
-def open_wave(
-    session: Session,
-    round_id: str,
-    volunteers: list[str],
-    placements: list[str],
-    *,
-    by: str,
-    now: dt.datetime | None = None,
-) -> tuple[Wave, BackfillRow]:
-    """A new wave: the stored records of late volunteers and needs join the round
-    (earlier waves' acceptances stay frozen) and a backfill proposal is asked for
-    (pending: computed after the commit)."""
+@dataclass(frozen=True)
+class WaveDocument:
+    """A round's document with a wave's records added, built outside the write (parsing
+    and checking a round of 50,000 volunteers takes seconds), and what it was built
+    from: the round's version and the erasures mark at that read."""
+
+    round_id: str
+    version: int
+    mark: tuple[int, str]
+    document: dict[str, Any]
+
+
+def wave_document(
+    session: Session, round_id: str, volunteers: list[str], placements: list[str]
+) -> WaveDocument:
+    """The round's document with the stored records of late volunteers and needs added
+    (422 naming each id that is unknown or in the round already)."""
+    from volmatch.api.service.result_pages import erasures_mark
     from volmatch.matching.lifecycle import add_wave
     from volmatch.models import ErrorItem
 
-    now = now or utcnow()
-    lc = lifecycle_of(session, round_id, lock=True)
+    lc = lifecycle_of(session, round_id)
     have_v = {v["id"] for v in lc.document.get("volunteers", [])}
     have_p = {p["id"] for p in lc.document.get("placements", [])}
     vols = [dict(r.data) for r in volunteer_rows(session, volunteers)]
@@ -339,7 +345,37 @@ def open_wave(
         if "ranking" in p:
             p["ranking"] = [v for v in p["ranking"] if v in ids]
     new = add_wave(parse_round(lc.document), vols, pls)
-    lc.document = round_to_dict(new)
+    return WaveDocument(round_id, lc.version, erasures_mark(session), round_to_dict(new))
+
+
+def open_wave(
+    session: Session,
+    round_id: str,
+    volunteers: list[str],
+    placements: list[str],
+    *,
+    by: str,
+    ready: WaveDocument | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[Wave, BackfillRow]:
+    """A new wave: the stored records of late volunteers and needs join the round
+    (earlier waves' acceptances stay frozen) and a backfill proposal is asked for
+    (pending: computed after the commit). `ready`: the new document built before this
+    write (`wave_document` in a read session), used unless the round changed or an
+    erasure came since; else it is built again here."""
+    from volmatch.api.service.result_pages import erasures_mark
+
+    now = now or utcnow()
+    lc = lifecycle_of(session, round_id, lock=True)
+    fresh = (
+        ready is not None
+        and ready.round_id == round_id
+        and ready.version == lc.version
+        and ready.mark == erasures_mark(session)
+    )
+    if not fresh or ready is None:
+        ready = wave_document(session, round_id, volunteers, placements)
+    lc.document = ready.document
     lc.wave += 1
     wave = Wave(
         round_id=round_id,

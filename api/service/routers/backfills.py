@@ -178,12 +178,17 @@ def get_waves(round_id: RoundPath, session: ReadSession, who: Anyone) -> list[Wa
     dependencies=IDEMPOTENT,
 )
 def post_wave(
-    round_id: RoundPath, body: WaveIn, session: WriteSession, who: Anyone, response: Response
+    round_id: RoundPath,
+    body: WaveIn,
+    read: ReadSession,
+    session: WriteSession,
+    who: Anyone,
+    response: Response,
 ) -> WaveOpened:
     _coordinator_round(who, round_id)
-    wave, row = backfill.open_wave(
-        session, round_id, list(body.volunteers), list(body.placements), by=actor(who)
-    )
+    vols, pls = list(body.volunteers), list(body.placements)
+    ready = backfill.wave_document(read, round_id, vols, pls)  # before the write locks
+    wave, row = backfill.open_wave(session, round_id, vols, pls, by=actor(who), ready=ready)
     response.headers["Location"] = backfill.backfill_url(row)
     return WaveOpened(
         wave=WavePublic.model_validate(wave, from_attributes=True),

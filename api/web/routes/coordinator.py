@@ -56,8 +56,9 @@ from volmatch.api.service.schemas import RoundCreate
 from volmatch.api.service.tables import Job, PlacementRow, Publication, RoundRow, VolunteerRow
 from volmatch.api.service.warm import warm_rounds
 from volmatch.api.web.deps import CoordinatorPage, PageForm
-from volmatch.api.web.error_text import N_
+from volmatch.api.web.error_text import N_, localize_item
 from volmatch.api.web.errors import PageNotFound
+from volmatch.api.web.i18n import page_language, translator
 from volmatch.api.web.reason_text import reason_texts
 from volmatch.api.web.render import render
 from volmatch.models import ErrorItem, InvalidRound, Policy, parse_round
@@ -185,12 +186,13 @@ def pool_upload(
         r = read_pool(filename, data)
     except InvalidRound as exc:
         session.rollback()
+        gettext = translator(page_language(request)).gettext
         return render(
             request,
             "coordinator/pool.html",
             status=422,
             user=user,
-            errors=exc.errors,
+            errors=[localize_item(e, gettext) for e in exc.errors],
             stored=None,
             filename=filename,
         )

@@ -126,3 +126,83 @@ def test_a_french_host_sees_french_errors_beside_the_inputs(web: Any) -> None:
     assert web.post("/host/needs/new", data=good).status_code == 303
     again = web.post("/host/needs/new", data=good)
     assert again.status_code == 409 and "est déjà pris par un autre besoin" in again.text
+
+
+def _bad_pool_workbook() -> bytes:
+    """The tests' pool as a workbook with a bad cell of each kind the loader checks, an
+    unknown column, and a second sheet missing a required column."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from tests.api.service.helpers import round_doc
+    from volmatch.api.sheets import round_workbook_bytes
+    from volmatch.models import parse_round
+
+    wb = load_workbook(io.BytesIO(round_workbook_bytes(parse_round(round_doc()))))
+    ws = wb["Volunteers"]
+    header = [c.value for c in ws[1]]
+    for row, column, value in (
+        (2, "nationality", "Atlantis"),
+        (3, "min_months", "six"),
+        (4, "available_from", "soon"),
+        (5, "min_months", -3),
+        (6, "available_until", "2020-01-01"),
+    ):
+        ws.cell(row=row, column=header.index(column) + 1, value=value)
+    ws.cell(row=1, column=len(header) + 1, value="nationalty")
+    places = wb["Placements"]
+    places.delete_cols([c.value for c in places[1]].index("country") + 1)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def test_every_error_of_a_bad_workbook_is_french_on_french_pages() -> None:
+    """The pool loader's messages (and its rows and columns) in French: none left in
+    English; the sheet's name, the ids and the headers as the file has them."""
+    from volmatch.api.sheets import read_workbook_bytes
+    from volmatch.api.web.error_text import localize_item
+    from volmatch.models import InvalidRound
+
+    with pytest.raises(InvalidRound) as caught:
+        read_workbook_bytes(_bad_pool_workbook())
+    errors = caught.value.errors
+    assert len(errors) >= 7
+    fr = translator("fr").gettext
+    for e in errors:
+        said = localize_item(e, fr)
+        assert said["message"] != e.message, e.message
+        assert said["section"] == e.section
+        for key in ("record", "field"):
+            english = getattr(e, key)
+            if english.startswith(("row ", "column ")):
+                assert said[key] != english and said[key].endswith(english.split(" ", 2)[-1])
+        assert localize_item(e, translator("en").gettext) == e.as_dict()
+    messages = {localize_item(e, fr)["message"] for e in errors}
+    assert {
+        "doit être un nombre entier",
+        "doit valoir au moins 1",
+        "une date est attendue (une cellule de date ou un texte ISO comme 2027-03-01), reçu : "
+        "'soon'",
+        "available_until 2020-01-01 est avant available_from 2027-03-01",
+        "la colonne obligatoire 'country' manque (la ligne 1 nomme les colonnes)",
+    } <= messages
+    assert any(
+        m.startswith("colonne inconnue (vouliez-vous dire 'nationality' ?)") for m in messages
+    )
+
+
+def test_a_french_coordinator_sees_the_pool_errors_in_french(web: Any) -> None:
+    assert sign_in(web, web.keys.coordinator).status_code == 303
+    csrf = csrf_of(web.get("/coordinator/pool?lang=fr").text)
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    r = web.post(
+        "/coordinator/pool",
+        data={"csrf_token": csrf},
+        files={"file": ("pool.xlsx", _bad_pool_workbook(), xlsx)},
+    )
+    assert r.status_code == 422
+    assert "ligne 2 (V1)" in r.text and "colonne C (nationality)" in r.text
+    assert "&#39;Atlantis&#39; n&#39;est pas un code de pays ISO 3166-1 alpha-2" in r.text
+    assert "Input should be" not in r.text and "expected a date" not in r.text

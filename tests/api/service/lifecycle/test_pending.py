@@ -212,36 +212,13 @@ def test_a_publication_computes_its_reserve_lists_before_its_write_locks(
     from volmatch.api.service.lifecycle import engine
 
     rid = solved(client)
-    started, release = threading.Event(), threading.Event()
-    real = engine.reserves
-
-    def slow(*args: Any) -> Any:
-        started.set()
-        assert release.wait(30), "the test never released the reserve lists"
-        return real(*args)
-
-    monkeypatch.setattr(engine, "reserves", slow)
-    answer: list[Any] = []
-    publishing = threading.Thread(
-        target=lambda: answer.append(
-            client.post(f"/rounds/{rid}/publish", headers=client.keys.auth("coordinator"))
-        )
+    published_now = _answered_while_held(
+        client,
+        monkeypatch,
+        (engine, "reserves"),
+        lambda: client.post(f"/rounds/{rid}/publish", headers=client.keys.auth("coordinator")),
     )
-    publishing.start()
-    try:
-        assert started.wait(10)
-        p1 = next(p for p in needs() if p["id"] == "P1")
-        r = client.put(
-            "/placements/P1",
-            json={**p1, "title": "Head teacher"},
-            headers=client.keys.auth("host1"),
-        )
-        assert r.status_code == 200, r.text
-        assert not answer, "the publication finished first"
-    finally:
-        release.set()
-        publishing.join(30)
-    assert answer[0].status_code == 201, answer[0].text
+    assert published_now.status_code == 201, published_now.text
     assert lifecycle(client, rid)["reserves"]
 
 
@@ -289,3 +266,78 @@ def test_every_acknowledged_backfill_write_survives_a_kill(db: Db, tmp_path: Pat
             assert computed(c, wave["backfill"])["status"] == "open"
     finally:
         server.stop()
+
+
+def test_a_wave_builds_its_document_before_its_write_locks(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Adding a wave's records parses and checks the whole round (seconds at 50,000
+    volunteers): a PUT that comes in meanwhile is answered before that is done; a
+    document built before an erasure is built again inside the write, so the erased
+    volunteer's record does not come back."""
+    from volmatch.api.service.lifecycle import backfill
+    from volmatch.api.service.privacy import erase_volunteer
+    from volmatch.matching import lifecycle as engine_lifecycle
+
+    rid = published(client)
+    co = client.keys.auth("coordinator")
+    late = [
+        vol("V9", name="Gil Late", nationality="FR", skills={"teaching": 5}),
+        vol("V8", name="Hal Late", nationality="FR", skills={"nursing": 5}),
+    ]
+    assert client.post("/volunteers", json={"volunteers": late}, headers=co).status_code == 200
+    opened = _answered_while_held(
+        client,
+        monkeypatch,
+        (engine_lifecycle, "add_wave"),
+        lambda: client.post(f"/rounds/{rid}/waves", json={"volunteers": ["V9"]}, headers=co),
+    )
+    assert opened.status_code == 201, opened.text
+    monkeypatch.undo()  # the real add_wave again
+
+    db = client.app.state.db
+    with db.read() as s:
+        ready = backfill.wave_document(s, rid, ["V8"], [])
+    with db.write() as s:  # V2, in the round, erased after the document was built
+        erase_volunteer(s, "V2")
+    with db.write() as s:
+        backfill.open_wave(s, rid, ["V8"], [], by="test", ready=ready)
+    with db.read() as s:
+        from volmatch.api.service.lifecycle.offers import lifecycle_of
+
+        text = str(lifecycle_of(s, rid).document)
+    assert "Ben Okafor" not in text and "'V2'" not in text and "V8" in text
+
+
+def _answered_while_held(
+    client: Any, monkeypatch: pytest.MonkeyPatch, held: tuple[Any, str], send: Any
+) -> Any:
+    """Send a request whose work `held` (module, function) is held until a host's PUT
+    of a placement has been answered (200, committed) meanwhile; the request's answer."""
+    module, name = held
+    started, release = threading.Event(), threading.Event()
+    real = getattr(module, name)
+
+    def slow(*args: Any) -> Any:
+        started.set()
+        assert release.wait(30), f"the test never released {name}"
+        return real(*args)
+
+    monkeypatch.setattr(module, name, slow)
+    answer: list[Any] = []
+    sending = threading.Thread(target=lambda: answer.append(send()))
+    sending.start()
+    try:
+        assert started.wait(10), f"{name} never ran"
+        p1 = next(p for p in needs() if p["id"] == "P1")
+        r = client.put(
+            "/placements/P1",
+            json={**p1, "title": "Head teacher"},
+            headers=client.keys.auth("host1"),
+        )
+        assert r.status_code == 200, r.text
+        assert not answer, f"the request finished before the PUT: {name} held the writer"
+    finally:
+        release.set()
+        sending.join(30)
+    return answer[0]
