@@ -212,36 +212,13 @@ def test_a_publication_computes_its_reserve_lists_before_its_write_locks(
     from volmatch.api.service.lifecycle import engine
 
     rid = solved(client)
-    started, release = threading.Event(), threading.Event()
-    real = engine.reserves
-
-    def slow(*args: Any) -> Any:
-        started.set()
-        assert release.wait(30), "the test never released the reserve lists"
-        return real(*args)
-
-    monkeypatch.setattr(engine, "reserves", slow)
-    answer: list[Any] = []
-    publishing = threading.Thread(
-        target=lambda: answer.append(
-            client.post(f"/rounds/{rid}/publish", headers=client.keys.auth("coordinator"))
-        )
+    published_now = _answered_while_held(
+        client,
+        monkeypatch,
+        (engine, "reserves"),
+        lambda: client.post(f"/rounds/{rid}/publish", headers=client.keys.auth("coordinator")),
     )
-    publishing.start()
-    try:
-        assert started.wait(10)
-        p1 = next(p for p in needs() if p["id"] == "P1")
-        r = client.put(
-            "/placements/P1",
-            json={**p1, "title": "Head teacher"},
-            headers=client.keys.auth("host1"),
-        )
-        assert r.status_code == 200, r.text
-        assert not answer, "the publication finished first"
-    finally:
-        release.set()
-        publishing.join(30)
-    assert answer[0].status_code == 201, answer[0].text
+    assert published_now.status_code == 201, published_now.text
     assert lifecycle(client, rid)["reserves"]
 
 
@@ -309,33 +286,14 @@ def test_a_wave_builds_its_document_before_its_write_locks(
         vol("V8", name="Hal Late", nationality="FR", skills={"nursing": 5}),
     ]
     assert client.post("/volunteers", json={"volunteers": late}, headers=co).status_code == 200
-    started, release = threading.Event(), threading.Event()
-    real = engine_lifecycle.add_wave
-
-    def slow(*args: Any) -> Any:
-        started.set()
-        assert release.wait(30), "the test never released the wave"
-        return real(*args)
-
-    monkeypatch.setattr(engine_lifecycle, "add_wave", slow)
-    answer: list[Any] = []
-    opening = threading.Thread(
-        target=lambda: answer.append(
-            client.post(f"/rounds/{rid}/waves", json={"volunteers": ["V9"]}, headers=co)
-        )
+    opened = _answered_while_held(
+        client,
+        monkeypatch,
+        (engine_lifecycle, "add_wave"),
+        lambda: client.post(f"/rounds/{rid}/waves", json={"volunteers": ["V9"]}, headers=co),
     )
-    opening.start()
-    try:
-        assert started.wait(10)
-        p1 = next(p for p in needs() if p["id"] == "P1")
-        r = client.put("/placements/P1", json=p1, headers=client.keys.auth("host1"))
-        assert r.status_code == 200, r.text
-        assert not answer, "the wave was opened first"
-    finally:
-        release.set()
-        opening.join(30)
-    assert answer[0].status_code == 201, answer[0].text
-    monkeypatch.setattr(engine_lifecycle, "add_wave", real)
+    assert opened.status_code == 201, opened.text
+    monkeypatch.undo()  # the real add_wave again
 
     db = client.app.state.db
     with db.read() as s:
@@ -349,3 +307,37 @@ def test_a_wave_builds_its_document_before_its_write_locks(
 
         text = str(lifecycle_of(s, rid).document)
     assert "Ben Okafor" not in text and "'V2'" not in text and "V8" in text
+
+
+def _answered_while_held(
+    client: Any, monkeypatch: pytest.MonkeyPatch, held: tuple[Any, str], send: Any
+) -> Any:
+    """Send a request whose work `held` (module, function) is held until a host's PUT
+    of a placement has been answered (200, committed) meanwhile; the request's answer."""
+    module, name = held
+    started, release = threading.Event(), threading.Event()
+    real = getattr(module, name)
+
+    def slow(*args: Any) -> Any:
+        started.set()
+        assert release.wait(30), f"the test never released {name}"
+        return real(*args)
+
+    monkeypatch.setattr(module, name, slow)
+    answer: list[Any] = []
+    sending = threading.Thread(target=lambda: answer.append(send()))
+    sending.start()
+    try:
+        assert started.wait(10), f"{name} never ran"
+        p1 = next(p for p in needs() if p["id"] == "P1")
+        r = client.put(
+            "/placements/P1",
+            json={**p1, "title": "Head teacher"},
+            headers=client.keys.auth("host1"),
+        )
+        assert r.status_code == 200, r.text
+        assert not answer, f"the request finished before the PUT: {name} held the writer"
+    finally:
+        release.set()
+        sending.join(30)
+    return answer[0]
