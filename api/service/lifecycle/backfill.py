@@ -46,7 +46,7 @@ from volmatch.api.service.lifecycle.states import (
 from volmatch.api.service.lifecycle.wakeup import note_pending
 from volmatch.api.service.queries import placement_rows, volunteer_rows
 from volmatch.api.service.tables import BackfillRow, Lifecycle, Wave, utcnow
-from volmatch.models import InvalidRound, parse_round, round_to_dict
+from volmatch.models import InvalidRound, TooManyPairs, parse_round, round_to_dict
 from volmatch.models.lifecycle import InvalidBackfill
 
 
@@ -192,6 +192,10 @@ def compute_pending(db: Database, backfill_id: int) -> str | None:
                 "error": "the round's offers no longer fit its document; "
                 + str(exc).splitlines()[0]
             }
+        except TooManyPairs as exc:
+            # over the pair limit (lowered since the round was solved): never computed,
+            # and not retried by every sweep; the reason carries counts, no names
+            status, proposal = FAILED, {"error": str(exc.errors[0])}
         with db.write() as session:
             current = lifecycle_of(session, round_id, lock=True)  # serialises with changes
             row = session.get(BackfillRow, backfill_id, populate_existing=True)

@@ -268,6 +268,24 @@ def test_every_acknowledged_backfill_write_survives_a_kill(db: Db, tmp_path: Pat
         server.stop()
 
 
+@SQLITE_ONLY
+def test_a_proposal_over_the_pair_limit_fails_with_the_reason(client: Any) -> None:
+    """A round solved under a higher pair limit: its backfill proposal is `failed`
+    naming the pairs and the limit, not retried by every sweep."""
+    from volmatch.matching.pair_limit import set_pair_limit
+
+    rid = published(client)
+    old = set_pair_limit(1)
+    try:
+        r = client.post(f"/rounds/{rid}/backfills", headers=client.keys.auth("coordinator"))
+        assert r.status_code == 202, r.text
+        out = computed(client, r.json())
+    finally:
+        set_pair_limit(old)
+    assert out["status"] == "failed", out
+    assert "over the limit of 1" in out["error"] and "VOLMATCH_MAX_ROUND_PAIRS" in out["error"]
+
+
 def test_a_wave_builds_its_document_before_its_write_locks(
     client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
