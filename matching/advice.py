@@ -40,7 +40,7 @@ from volmatch.matching.explain.costs import Pricing, pricing
 from volmatch.matching.feasibility import Feasibility, feasibility
 from volmatch.matching.lifecycle.warm import augment_slot_carrying, carried_potentials
 from volmatch.matching.prepared import Prepared
-from volmatch.matching.regret import UNREACHABLE, ResidualNetwork
+from volmatch.matching.regret import NO_PATH, UNREACHABLE, ResidualNetwork
 from volmatch.matching.scoring import Scores, score_pairs
 from volmatch.models import Placement
 
@@ -173,8 +173,8 @@ def draft_regrets(base: AdviceBase, v: I64, score: I64, slots: int = 1) -> I64:
     from_s = net.distances_from(S)
     from_s[S] = 0
     big = np.iinfo(np.int64).max // 4
-    via_t = np.where(from_t == UNREACHABLE, big, from_t)
-    via_s = np.where(from_s == UNREACHABLE, big, from_s)
+    via_t = np.where(from_t == NO_PATH, big, from_t)
+    via_s = np.where(from_s == NO_PATH, big, from_s)
     dist = np.minimum(via_t, via_s)  # T -> S (cost 0) then on from S
     home_pair = net.at[v]
     placed = home_pair >= 0

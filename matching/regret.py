@@ -53,6 +53,10 @@ Ix = NDArray[np.signedinteger[Any]]
 UNREACHABLE: Final = -1
 """Regret of a choice that no assignment allows."""
 
+NO_PATH: Final = int(np.iinfo(np.int64).min)
+"""A distance where no path exists: distances may be negative (-1 among them, so
+`UNREACHABLE` would read a path of -1 points as none), regrets and costs may not."""
+
 _NO_SCORE: Final = np.iinfo(np.int64).min
 
 FULL_PASS_SHARE: Final = 8
@@ -357,11 +361,11 @@ class ResidualNetwork:
     def _true(
         self, reduced: F64, frm: int | NDArray[np.integer], to: int | NDArray[np.integer]
     ) -> I64:
-        """Reduced distances back on the score scale (UNREACHABLE where infinite)."""
+        """Reduced distances back on the score scale (NO_PATH where infinite)."""
         finite = np.isfinite(reduced)
         out = np.where(finite, reduced, 0).astype(np.int64)
         out = out - self.potential[frm] + self.potential[to]
-        return np.where(finite, out, UNREACHABLE).astype(np.int64)
+        return np.where(finite, out, NO_PATH).astype(np.int64)
 
     # -- regrets -----------------------------------------------------------------------
 
@@ -379,8 +383,9 @@ class ResidualNetwork:
         back = np.zeros(len(pairs), dtype=np.int64)
         placed = home >= 0
         back[placed] = self.score[home[placed]]
-        out = to_target - self.score[pairs] + back
-        out[(to_target == UNREACHABLE) | ~self.usable[pairs]] = UNREACHABLE
+        none = to_target == NO_PATH
+        out = np.where(none, 0, to_target) - self.score[pairs] + back
+        out[none | ~self.usable[pairs]] = UNREACHABLE
         out[home == pairs] = 0  # already there (a locked pair too)
         return out
 
@@ -402,7 +407,7 @@ class ResidualNetwork:
         return pairs, self._regret(pairs, self._true(reduced[places], places, target))
 
     def to_source(self) -> I64:
-        """Per placement P: the cheapest way from P to S in score points (UNREACHABLE
+        """Per placement P: the cheapest way from P to S in score points (NO_PATH
         where none): an unplaced volunteer forced into P costs it minus their score
         there. One Dijkstra to S, made once (it also keeps the tree `moves_to_source`
         reads)."""
@@ -425,7 +430,7 @@ class ResidualNetwork:
         # int64 (the least key per volunteer is its least value, first reached); else
         # two: the least value per volunteer, then the first pair that reaches it
         shift = max(len(pv), 1).bit_length()
-        reach = to_source[to_source != UNREACHABLE]
+        reach = to_source[to_source != NO_PATH]
         low = int(reach.min()) - int(w.max()) if len(reach) and len(w) else 0
         high = int(reach.max()) - int(w.min()) if len(reach) and len(w) else 0
         packed = (high - low).bit_length() + shift <= PACKED_BITS
@@ -433,7 +438,7 @@ class ResidualNetwork:
         for kind in ("packed",) if packed else ("least", "first"):
             for lo, hi, p0, p1, at in steps:
                 here = np.repeat(to_source[p0:p1], np.diff(self._bounds[p0 : p1 + 1]))
-                ok = self._wait[lo:hi] & (here != UNREACHABLE)
+                ok = self._wait[lo:hi] & (here != NO_PATH)
                 k = np.flatnonzero(ok)
                 if len(k) == 0:
                     continue
@@ -460,7 +465,7 @@ class ResidualNetwork:
 
     def distances_from(self, node: int) -> I64:
         """Shortest distances (score points) from `node` to every node of the network,
-        UNREACHABLE where none (one Dijkstra)."""
+        NO_PATH where none (one Dijkstra)."""
         reduced, _ = self._dijkstra(self.forward, np.array([node]))
         return self._true(reduced, node, np.arange(self.n_nodes))
 

@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from volmatch.matching.prepared import Prepared, locked_pair_indices
 from volmatch.matching.pure import needs_rules, solve_pure
-from volmatch.matching.regret import UNREACHABLE, ResidualNetwork
+from volmatch.matching.regret import NO_PATH, UNREACHABLE, ResidualNetwork
 
 I64 = NDArray[np.int64]
 
@@ -146,7 +146,7 @@ def _priced_pairs(
     # volunteers the pure optimum places but the published result does not (rules or
     # stable mode only) stay UNREACHABLE, off the lists: pricing them takes one Dijkstra
     # each (`regrets_of`), 2.7 s on a stable round of 10,000 x 2,000 against a 4 s solve
-    cost[free] = np.where(way == UNREACHABLE, UNREACHABLE, way - scores.total[idx[free]])
+    cost[free] = np.where(way == NO_PATH, UNREACHABLE, way - scores.total[idx[free]])
     ok = cost != UNREACHABLE
     idx, cost = idx[ok], cost[ok]
     if len(idx) == 0:

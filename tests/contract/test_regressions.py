@@ -141,3 +141,19 @@ def test_previous_pairs_beyond_the_slots_do_not_lift_the_move_limit() -> None:
     assert not res.get("conflicts")
     check_hard_rules(d, res)
     check_policy_rules(d, res)
+
+
+def test_a_path_of_minus_one_point_is_a_path(tmp_path: Path) -> None:
+    # V1 at P2 costs 1 point (V3 moves from P2 to P1 and gains 1 on the way back): the
+    # residual network's distance of -1 was read as "no path", and explain said a lock
+    # holds V1 in a round without locks; advise gave no regret
+    fixture = Path(__file__).parent / "fixtures" / "path_of_minus_one_point.json"
+    d = json.loads(fixture.read_text())
+    for mode, code in (("optimal", "pair_regret"), ("stable", "pair_regret_hard_rules")):
+        path = _write(tmp_path, {**d, "policy": {**d["policy"], "mode": mode}})
+        pairs = _cli_json("explain", str(path), "--volunteer", "V1", "--json")["pairs"]
+        (p2,) = [p for p in pairs if p["placement"] == "P2"]
+        assert (p2["regret"], p2["reason"]["code"]) == (1, code)
+    path = _write(tmp_path, d)
+    recs = _cli_json("advise", str(path), "--volunteer", "V1", "--json")["recommendations"]
+    assert {r["placement"]: r["regret"] for r in recs} == {"P1": 0, "P2": 1}
