@@ -39,7 +39,7 @@ from volmatch.api.service.settings import Settings
 from volmatch.api.service.state_events import state_events
 from volmatch.api.service.tables import RoundRow, ScenarioRun, utcnow
 from volmatch.matching.stop import Stopped
-from volmatch.models import parse_round
+from volmatch.models import TooManyPairs, parse_round
 from volmatch.scenarios.model import Scenario, ScenarioError, parse_scenario
 
 log = get_logger("scenario_runs")
@@ -365,6 +365,10 @@ def run_one(db: Database, settings: Settings, worker: str, run_id: str | None = 
             (round_id, document),
             status="failed",
             error={"errors": [str(e) for e in exc.errors] or ["the scenario no longer applies"]},
+        )
+    except TooManyPairs as exc:  # the round or a variant: counts and the limit, no names
+        _finish(
+            db, c, (round_id, document), status="failed", error={"errors": [str(exc.errors[0])]}
         )
     except Exception as exc:  # a bug must not leave the run "running" forever
         # The type only: an exception's text may quote a record (a name).

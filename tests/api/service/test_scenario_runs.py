@@ -255,3 +255,19 @@ def test_a_volunteer_erased_while_a_run_solves_is_not_in_its_comparison(
         stored = json.dumps([row.scenario, row.comparison])
     assert '"V2"' not in stored and "Ben Okafor" not in stored
     assert erased["pseudonym"] in json.dumps(row.comparison)
+
+
+def test_a_run_over_the_pair_limit_fails_saying_so(tmp_path: Path) -> None:
+    from volmatch.matching.pair_limit import set_pair_limit
+
+    db = _db(tmp_path)
+    scenario = parse_scenario({**RAW, "base": {"round_id": "R1"}})
+    old = set_pair_limit(1)
+    try:
+        run_id = start_run(db, "R1", scenario, RAW, "k", background=False)
+    finally:
+        set_pair_limit(old)
+    with db.read() as s:
+        run = read_run(s, run_id)
+    assert run is not None and run.status == "failed"
+    assert "over the limit of 1" in run.errors[0] and "VOLMATCH_MAX_ROUND_PAIRS" in run.errors[0]
