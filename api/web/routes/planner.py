@@ -163,7 +163,8 @@ def editor_post(
     if action in BUILDERS:
         section, build = BUILDERS[action]
         try:
-            text = add_entry(text, section, build(form, row.document))
+            said = translator(page_language(request)).gettext
+            text = add_entry(text, section, build(form, row.document, said))
         except FormErrors as exc:
             return _editor(request, user, row, text, status=422, form_errors=exc.errors, form=form)
         return _editor(request, user, row, text)

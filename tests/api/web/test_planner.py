@@ -323,3 +323,28 @@ def test_the_form_adds_only_to_a_text_read_within_bounds() -> None:
             assert "fix the YAML first" in exc.errors["yaml"]
         else:
             raise AssertionError("accepted")
+
+
+def test_the_form_describes_a_variant_in_the_pages_language(web: Any) -> None:
+    """The description the form writes into the planner's scenario is in the page's
+    language (English pages: as before); the YAML's keys and values stay the same."""
+    rid = _planner(web)
+    web.get("/planner?lang=fr")  # the cookie keeps French
+    form = {"vol_count": "5", "vol_language": "fr", "vol_level": "B2", "vol_training": ""}
+    r = _post(web, rid, scenario=SCENARIO, action="add-volunteers", vol_name="", **form)
+    assert r.status_code == 200, r.text
+    added = yaml.safe_load(_textarea(r.text))["variants"][-1]
+    assert added["description"] == "5 volontaires de plus parlant fr au niveau B2"
+    assert added["changes"][0]["set"] == {"languages.fr": "B2"}
+    r = _post(
+        web,
+        rid,
+        scenario=_textarea(r.text),
+        action="relax-language",
+        lang_country="SN",
+        lang_language="fr",
+        lang_level="A2",
+        lang_name="",
+    )
+    added = yaml.safe_load(_textarea(r.text))["variants"][-1]
+    assert added["description"] == "fr ramené au niveau A2 pour SN"
