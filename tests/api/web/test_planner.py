@@ -348,3 +348,18 @@ def test_the_form_describes_a_variant_in_the_pages_language(web: Any) -> None:
     )
     added = yaml.safe_load(_textarea(r.text))["variants"][-1]
     assert added["description"] == "fr ramené au niveau A2 pour SN"
+
+
+def test_the_forms_errors_are_in_the_pages_language(web: Any) -> None:
+    rid = _planner(web)
+    form = {"sweep_weight": "colour", "sweep_values": "a, b", "sweep_name": ""}
+    r = _post(web, rid, scenario=SCENARIO, action="sweep-weight", **form)
+    assert r.status_code == 422 and "whole numbers separated by commas" in r.text
+    web.get("/planner?lang=fr")
+    r = _post(web, rid, scenario=SCENARIO, action="sweep-weight", **form)
+    assert r.status_code == 422
+    assert "des nombres entiers séparés par des virgules, par ex. 0, 200, 400" in r.text
+    assert "l&#39;un de placed, skills" in r.text and "whole numbers" not in r.text
+    good = {"sweep_weight": "priority", "sweep_values": "0, 400", "sweep_name": ""}
+    r = _post(web, rid, scenario="[", action="sweep-weight", **good)
+    assert "corrigez d&#39;abord le YAML : le formulaire y ajoute" in r.text
