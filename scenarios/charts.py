@@ -9,16 +9,19 @@ infeasible"), never left blank, and the legend lists only what the chart draws.
 `kpi_panels` / `sweep_panels` compute the numbers (tested without drawing);
 `kpi_figure` / `sweep_figure` draw them with matplotlib (Agg backend, no display);
 `write_charts` writes the PNGs of `volmatch whatif`; `chart_svg` gives the same figure
-as SVG text for the web pages.
+as SVG text for the web pages. The figures' words are marked for the pages' catalogue
+(`N_`): a page passes its `gettext` and the charts speak its language.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from volmatch.models.reasons import N_
 from volmatch.scenarios.compare import Comparison
 
 if TYPE_CHECKING:
@@ -43,21 +46,21 @@ class KpiSpec:
 
 
 CHART_KPIS: tuple[KpiSpec, ...] = (
-    KpiSpec("objective", "objective (total score)", "percent", True, 2),
-    KpiSpec("volunteers_matched", "volunteers placed", "units", True, 0),
-    KpiSpec("fill_rate", "slots filled", "points", True, 1),
-    KpiSpec("urgent_fill_rate", "urgent slots filled", "points", True, 1),
-    KpiSpec("mean_score", "mean score of a placement", "percent", True, 2),
+    KpiSpec("objective", N_("objective (total score)"), "percent", True, 2),
+    KpiSpec("volunteers_matched", N_("volunteers placed"), "units", True, 0),
+    KpiSpec("fill_rate", N_("slots filled"), "points", True, 1),
+    KpiSpec("urgent_fill_rate", N_("urgent slots filled"), "points", True, 1),
+    KpiSpec("mean_score", N_("mean score of a placement"), "percent", True, 2),
     KpiSpec(
-        "mean_preference_rank", "preference rank achieved (lower is better)", "units", False, 2
+        "mean_preference_rank", N_("preference rank achieved (lower is better)"), "units", False, 2
     ),
 )
 """The KPIs drawn, one panel each."""
 
 UNIT_AXIS: dict[Unit, str] = {
-    "percent": "change against the base, %",
-    "points": "change against the base, percentage points",
-    "units": "change against the base",
+    "percent": N_("change against the base, %"),
+    "points": N_("change against the base, percentage points"),
+    "units": N_("change against the base"),
 }
 
 COLOURS: dict[Verdict, str] = {
@@ -138,7 +141,7 @@ def format_change(kpi: KpiSpec, delta: float) -> str:
     rounded = round(delta, kpi.decimals)
     if rounded == 0:
         return (
-            "no change"
+            N_("no change")
             if delta == 0
             else f"{'+' if delta > 0 else '-'}<{10**-kpi.decimals:g}" + suffix
         )
@@ -159,7 +162,7 @@ def _bar(kpi: KpiSpec, base: float | None, run: dict[str, Any], x: Any = None) -
     value = _number(run["kpis"].get(kpi.key))
     delta = change(kpi, base, value)
     if delta is None:
-        return Bar(name, status, value, None, "not comparable", "unchanged", x)
+        return Bar(name, status, value, None, N_("not comparable"), "unchanged", x)
     return Bar(name, status, value, delta, format_change(kpi, delta), _verdict(kpi, delta), x)
 
 
@@ -184,7 +187,29 @@ def sweep_panels(cmp: Comparison, sweep: dict[str, Any]) -> list[Panel]:
     return [_panel(k, cmp, members, [m.get("value") for m in members]) for k in CHART_KPIS]
 
 
-def _legend(fig: Figure, verdicts: set[Verdict], points: bool = False) -> None:
+LEGEND: dict[Verdict, str] = {
+    "better": N_("better"),
+    "worse": N_("worse"),
+    "unchanged": N_("no change"),
+    "not solved": N_("not solved"),
+}
+"""The legend's word for each verdict."""
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def _said(bar: Bar, gettext: Callable[[str], str]) -> str:
+    """The bar's label in the language of `gettext` (a change's figures as they are)."""
+    if bar.verdict == "not solved":
+        return gettext(N_("not solved: {status}")).format(status=gettext(bar.status))
+    return gettext(bar.label)
+
+
+def _legend(
+    fig: Figure, verdicts: set[Verdict], points: bool = False, gettext: Callable[[str], str] = _same
+) -> None:
     """A legend of exactly the marks drawn: bars (or points, on sweeps) better / worse,
     the diamond of no change, the hatched band (or cross) of not solved."""
     from matplotlib.lines import Line2D
@@ -194,9 +219,9 @@ def _legend(fig: Figure, verdicts: set[Verdict], points: bool = False) -> None:
     for v in ("better", "worse"):
         if v in verdicts:
             handles.append(
-                Line2D([], [], marker="o", color=COLOURS[v], linestyle="", label=v)
+                Line2D([], [], marker="o", color=COLOURS[v], linestyle="", label=gettext(LEGEND[v]))
                 if points
-                else Patch(facecolor=COLOURS[v], label=v)
+                else Patch(facecolor=COLOURS[v], label=gettext(LEGEND[v]))
             )
     if "unchanged" in verdicts:
         handles.append(
@@ -206,18 +231,25 @@ def _legend(fig: Figure, verdicts: set[Verdict], points: bool = False) -> None:
                 marker="o" if points else UNCHANGED_MARKER,
                 color=COLOURS["unchanged"],
                 linestyle="",
-                label="no change",
+                label=gettext(LEGEND["unchanged"]),
             )
         )
     if "not solved" in verdicts:
         handles.append(
-            Line2D([], [], marker="X", color="#6b7280", linestyle="", label="not solved")
+            Line2D(
+                [],
+                [],
+                marker="X",
+                color="#6b7280",
+                linestyle="",
+                label=gettext(LEGEND["not solved"]),
+            )
             if points
             else Patch(
                 facecolor=COLOURS["not solved"],
                 edgecolor="#9ca3af",
                 hatch=NOT_SOLVED_HATCH,
-                label="not solved",
+                label=gettext(LEGEND["not solved"]),
             )
         )
     if handles:
@@ -251,12 +283,14 @@ def _layout(fig: Figure) -> None:
     fig.tight_layout(rect=(0, 0.5 / h, 1, 1 - 0.6 / h))
 
 
-def _title(panel: Panel) -> str:
-    return f"{panel.kpi.label}\nbase: {panel.base_label}"
+def _title(panel: Panel, gettext: Callable[[str], str]) -> str:
+    base = gettext(N_("base: {value}")).format(value=panel.base_label)
+    return f"{gettext(panel.kpi.label)}\n{base}"
 
 
-def kpi_figure(cmp: Comparison) -> Figure:
-    """Horizontal bars of every variant's change against the base, one panel per KPI."""
+def kpi_figure(cmp: Comparison, gettext: Callable[[str], str] = _same) -> Figure:
+    """Horizontal bars of every variant's change against the base, one panel per KPI
+    (its words through `gettext`: the pages')."""
     panels = kpi_panels(cmp)
     n = len(cmp.variants)
     fig, axes = _grid(n)
@@ -279,7 +313,7 @@ def kpi_figure(cmp: Comparison) -> Figure:
                 ax.text(
                     0.5,
                     y,
-                    bar.label,
+                    _said(bar, gettext),
                     ha="center",
                     va="center",
                     fontsize=8,
@@ -305,7 +339,7 @@ def kpi_figure(cmp: Comparison) -> Figure:
             ax.text(
                 d + (pad if d >= 0 else -pad),
                 y,
-                bar.label,
+                _said(bar, gettext),
                 ha="left" if d >= 0 else "right",
                 va="center",
                 fontsize=8,
@@ -315,20 +349,24 @@ def kpi_figure(cmp: Comparison) -> Figure:
         ax.set_ylim(-0.6, n - 0.4)
         ax.set_yticks(ys)
         ax.set_yticklabels([b.name for b in panel.bars], fontsize=8)
-        ax.set_title(_title(panel), fontsize=10)
-        ax.set_xlabel(panel.axis_label, fontsize=8)
+        ax.set_title(_title(panel, gettext), fontsize=10)
+        ax.set_xlabel(gettext(panel.axis_label), fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
         ax.grid(axis="x", color="#e5e7eb", linewidth=0.6)
         ax.set_axisbelow(True)
-    fig.suptitle(f"{cmp.scenario}: each variant against the base (0 = base)", fontsize=12)
-    _legend(fig, drawn)
+    title = gettext(N_("{scenario}: each variant against the base (0 = base)"))
+    fig.suptitle(title.format(scenario=cmp.scenario), fontsize=12)
+    _legend(fig, drawn, gettext=gettext)
     _layout(fig)
     return fig
 
 
-def sweep_figure(cmp: Comparison, sweep: dict[str, Any]) -> Figure:
+def sweep_figure(
+    cmp: Comparison, sweep: dict[str, Any], gettext: Callable[[str], str] = _same
+) -> Figure:
     """The change against the base along a sweep's values, one panel per KPI; points
-    that could not be solved are drawn as crosses on the base line and labelled."""
+    that could not be solved are drawn as crosses on the base line and labelled (its
+    words through `gettext`: the pages')."""
     panels = sweep_panels(cmp, sweep)
     xs_raw = [b.x for b in panels[0].bars]
     numeric = all(_number(x) is not None for x in xs_raw)
@@ -346,7 +384,7 @@ def sweep_figure(cmp: Comparison, sweep: dict[str, Any]) -> Figure:
             if bar.verdict == "not solved":
                 ax.plot([x], [0], marker="X", markersize=10, color="#6b7280", linestyle="")
                 ax.annotate(
-                    bar.label,
+                    _said(bar, gettext),
                     (x, 0),
                     textcoords="offset points",
                     xytext=(0, 9),
@@ -363,16 +401,17 @@ def sweep_figure(cmp: Comparison, sweep: dict[str, Any]) -> Figure:
                 linestyle="",
             )
         ax.axhline(0, color="#111827", linewidth=0.9)
-        ax.set_title(_title(panel), fontsize=10)
-        ax.set_ylabel(panel.axis_label, fontsize=7)
+        ax.set_title(_title(panel, gettext), fontsize=10)
+        ax.set_ylabel(gettext(panel.axis_label), fontsize=7)
         ax.set_xlabel(sweep.get("parameter") or sweep["name"], fontsize=8)
         if not numeric:
             ax.set_xticks(xs)
             ax.set_xticklabels([str(x) for x in xs_raw], fontsize=8)
         ax.grid(color="#e5e7eb", linewidth=0.6)
         ax.set_axisbelow(True)
-    fig.suptitle(f"sweep {sweep['name']}: change against the base (0 = base)", fontsize=12)
-    _legend(fig, drawn, points=True)
+    title = gettext(N_("sweep {name}: change against the base (0 = base)"))
+    fig.suptitle(title.format(name=sweep["name"]), fontsize=12)
+    _legend(fig, drawn, points=True, gettext=gettext)
     _layout(fig)
     return fig
 

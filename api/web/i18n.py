@@ -3,9 +3,10 @@
 Every string of the pages goes through `gettext` (`_` in templates); the catalogues are
 `locales/<lang>/LC_MESSAGES/messages.po`, read with Babel when first needed (no compile
 step, no binary files in the repository). Extraction: `pybabel extract -F babel.cfg -o
-messages.pot api/web models/reasons.py` (docs/pages.md; the engine's reasons are there).
-The page's language comes from `?lang=` (kept in a cookie), else the cookie, else the
-browser's Accept-Language, else English.
+messages.pot api/web models/reasons.py scenarios/charts.py` (docs/pages.md: the engine's
+reasons and the what-if charts' words are there). The page's language comes from
+`?lang=` (kept in a cookie), else the cookie, else the browser's Accept-Language, else
+English.
 """
 
 from __future__ import annotations

@@ -28,8 +28,9 @@ from volmatch.api.service.scenario_runs import (
 )
 from volmatch.api.service.tables import RoundRow
 from volmatch.api.web.deps import PageForm, PlannerPage
-from volmatch.api.web.error_text import N_
+from volmatch.api.web.error_text import N_, localize
 from volmatch.api.web.errors import PageNotFound
+from volmatch.api.web.i18n import page_language, translator
 from volmatch.api.web.planner_form import BUILDERS, LEVELS, WEIGHTS, FormErrors, add_entry
 from volmatch.api.web.render import render
 from volmatch.scenarios.charts import (
@@ -161,10 +162,12 @@ def editor_post(
     action = str(form.get("action", "check"))
     if action in BUILDERS:
         section, build = BUILDERS[action]
+        said = translator(page_language(request)).gettext
         try:
-            text = add_entry(text, section, build(form, row.document))
+            text = add_entry(text, section, build(form, row.document, said))
         except FormErrors as exc:
-            return _editor(request, user, row, text, status=422, form_errors=exc.errors, form=form)
+            errors = {k: localize(v, said) for k, v in exc.errors.items()}
+            return _editor(request, user, row, text, status=422, form_errors=errors, form=form)
         return _editor(request, user, row, text)
     try:
         scenario = parse_scenario_text(text, row.id)
@@ -270,21 +273,27 @@ def run_events(request: Request, run_id: Id, user: PlannerPage, db: DbDep) -> Re
 
 @router.get("/planner/runs/{run_id}/charts/{chart}.png")
 def run_chart(
-    run_id: Id, chart: Annotated[str, Path(max_length=80)], user: PlannerPage, session: ReadSession
+    request: Request,
+    run_id: Id,
+    chart: Annotated[str, Path(max_length=80)],
+    user: PlannerPage,
+    session: ReadSession,
 ) -> Response:
-    """The run's KPI chart (`kpis`) or a sweep's (`sweep-<name>`), as PNG."""
+    """The run's KPI chart (`kpis`) or a sweep's (`sweep-<name>`), as PNG, in the page's
+    language (the page asks with `?lang=`, so a cached chart is never the other one)."""
     del user
+    gettext = translator(page_language(request)).gettext
     run = read_run(session, run_id)
     if run is None or run.comparison is None:
         raise PageNotFound
     cmp = Comparison.from_dict(run.comparison)
     if chart == "kpis" and cmp.variants:
-        fig = kpi_figure(cmp)
+        fig = kpi_figure(cmp, gettext)
     else:
         sweeps = [s for s in cmp.sweeps if f"sweep-{s['name']}" == chart]
         if not sweeps:
             raise PageNotFound
-        fig = sweep_figure(cmp, sweeps[0])
+        fig = sweep_figure(cmp, sweeps[0], gettext)
     return Response(
         figure_bytes(fig, "png"),
         media_type="image/png",

@@ -94,7 +94,7 @@ def test_pick_a_round_check_run_and_compare(web: Any) -> None:
     assert chart.content[:8] == b"\x89PNG\r\n\x1a\n"
     sweep = web.get(f"{location}/charts/sweep-urgency.png")
     assert sweep.status_code == 200 and sweep.content[:4] == b"\x89PNG"
-    assert f'src="{location}/charts/sweep-urgency.png"' in page
+    assert f'src="{location}/charts/sweep-urgency.png?lang=en"' in page
     assert web.get(f"{location}/charts/sweep-nope.png").status_code == 404
     assert location.rsplit("/", 1)[1] in web.get("/planner").text  # listed as recent
     # The run's progress as server-sent events (the page's bar): a finished run ends
@@ -110,6 +110,41 @@ def test_pick_a_round_check_run_and_compare(web: Any) -> None:
     for text in ("objectif (score total)", "nouvelle affectation", "irréalisable"):
         assert text in french, text
     assert "objective (total score)" not in french and "newly matched" not in french
+    # the charts in the page's language, asked for by their own URL (no cached mix-up)
+    assert f'src="{location}/charts/kpis.png?lang=fr"' in french
+    english_png = web.get(f"{location}/charts/kpis.png?lang=en").content
+    assert web.get(f"{location}/charts/kpis.png?lang=fr").content != english_png
+
+
+def _texts(fig: Any) -> list[str]:
+    from matplotlib.text import Text
+
+    return [t.get_text() for t in fig.findobj(Text) if t.get_text()]
+
+
+def test_the_charts_speak_the_pages_language() -> None:
+    """Titles, axes, bar labels and legend of the what-if charts through the page's
+    gettext: French has no English word left; English is the charts of `volmatch
+    whatif`, word for word."""
+    from tests.scenarios.test_charts import _synthetic
+    from volmatch.api.web.i18n import translator
+    from volmatch.scenarios.charts import kpi_figure, sweep_figure
+
+    cmp = _synthetic(with_failure=True)
+    for draw in (
+        lambda g: kpi_figure(cmp, g),
+        lambda g: sweep_figure(cmp, cmp.sweeps[0], g),
+    ):
+        english = _texts(draw(translator("en").gettext))
+        assert english == _texts(draw(lambda t: t))
+        french = " | ".join(_texts(draw(translator("fr").gettext)))
+        for word in ("écart avec la base", "base : ", "non résolu : ", "objectif (score total)"):
+            assert word in french, word
+        for word in ("change against", "base: ", "not solved", "no change", "better", "worse"):
+            assert word not in french, word
+    assert "chaque variante comparée à la base" in " ".join(
+        _texts(kpi_figure(cmp, translator("fr").gettext))
+    )
 
 
 def test_errors_come_back_by_line(web: Any) -> None:
@@ -288,3 +323,43 @@ def test_the_form_adds_only_to_a_text_read_within_bounds() -> None:
             assert "fix the YAML first" in exc.errors["yaml"]
         else:
             raise AssertionError("accepted")
+
+
+def test_the_form_describes_a_variant_in_the_pages_language(web: Any) -> None:
+    """The description the form writes into the planner's scenario is in the page's
+    language (English pages: as before); the YAML's keys and values stay the same."""
+    rid = _planner(web)
+    web.get("/planner?lang=fr")  # the cookie keeps French
+    form = {"vol_count": "5", "vol_language": "fr", "vol_level": "B2", "vol_training": ""}
+    r = _post(web, rid, scenario=SCENARIO, action="add-volunteers", vol_name="", **form)
+    assert r.status_code == 200, r.text
+    added = yaml.safe_load(_textarea(r.text))["variants"][-1]
+    assert added["description"] == "5 volontaires de plus parlant fr au niveau B2"
+    assert added["changes"][0]["set"] == {"languages.fr": "B2"}
+    r = _post(
+        web,
+        rid,
+        scenario=_textarea(r.text),
+        action="relax-language",
+        lang_country="SN",
+        lang_language="fr",
+        lang_level="A2",
+        lang_name="",
+    )
+    added = yaml.safe_load(_textarea(r.text))["variants"][-1]
+    assert added["description"] == "fr ramené au niveau A2 pour SN"
+
+
+def test_the_forms_errors_are_in_the_pages_language(web: Any) -> None:
+    rid = _planner(web)
+    form = {"sweep_weight": "colour", "sweep_values": "a, b", "sweep_name": ""}
+    r = _post(web, rid, scenario=SCENARIO, action="sweep-weight", **form)
+    assert r.status_code == 422 and "whole numbers separated by commas" in r.text
+    web.get("/planner?lang=fr")
+    r = _post(web, rid, scenario=SCENARIO, action="sweep-weight", **form)
+    assert r.status_code == 422
+    assert "des nombres entiers séparés par des virgules, par ex. 0, 200, 400" in r.text
+    assert "l&#39;un de placed, skills" in r.text and "whole numbers" not in r.text
+    good = {"sweep_weight": "priority", "sweep_values": "0, 400", "sweep_name": ""}
+    r = _post(web, rid, scenario="[", action="sweep-weight", **good)
+    assert "corrigez d&#39;abord le YAML : le formulaire y ajoute" in r.text
