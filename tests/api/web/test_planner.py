@@ -48,6 +48,10 @@ def _planner(c: Any) -> str:
     return rid
 
 
+RELAX_SN = {"lang_country": "SN", "lang_language": "fr", "lang_level": "A2", "lang_name": ""}
+"""The scenario form's fields relaxing French to A2 in Senegal."""
+
+
 def _post(c: Any, rid: str, **data: str) -> Any:
     token = csrf_of(c.get(f"/planner/rounds/{rid}").text)
     return c.post(f"/planner/rounds/{rid}", data={"csrf_token": token, **data})
@@ -176,16 +180,7 @@ def test_the_form_writes_the_same_yaml(web: Any) -> None:
         vol_name="",
     )
     assert r.status_code == 200, r.text
-    r = _post(
-        web,
-        rid,
-        scenario=_textarea(r.text),
-        action="relax-language",
-        lang_country="SN",
-        lang_language="fr",
-        lang_level="A2",
-        lang_name="",
-    )
+    r = _post(web, rid, scenario=_textarea(r.text), action="relax-language", **RELAX_SN)
     r = _post(
         web,
         rid,
@@ -336,16 +331,7 @@ def test_the_form_describes_a_variant_in_the_pages_language(web: Any) -> None:
     added = yaml.safe_load(_textarea(r.text))["variants"][-1]
     assert added["description"] == "5 volontaires de plus parlant fr au niveau B2"
     assert added["changes"][0]["set"] == {"languages.fr": "B2"}
-    r = _post(
-        web,
-        rid,
-        scenario=_textarea(r.text),
-        action="relax-language",
-        lang_country="SN",
-        lang_language="fr",
-        lang_level="A2",
-        lang_name="",
-    )
+    r = _post(web, rid, scenario=_textarea(r.text), action="relax-language", **RELAX_SN)
     added = yaml.safe_load(_textarea(r.text))["variants"][-1]
     assert added["description"] == "fr ramené au niveau A2 pour SN"
 
