@@ -192,10 +192,47 @@ BY_SHAPE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"^cannot read it as an \.xlsx workbook.*$",
             N_("cannot read it as an .xlsx workbook"),
         ),
+        # the scenario editor's form (api/web/planner_form.py)
+        (
+            r"^use letters, digits and _ \. \+ - \(at most 60\)$",
+            N_("use letters, digits and _ . + - (at most 60)"),
+        ),
+        (
+            r"^a two-letter country code \(ISO 3166\), e\.g\. NP$",
+            N_("a two-letter country code (ISO 3166), e.g. NP"),
+        ),
+        (r"^a language code, e\.g\. en or fr$", N_("a language code, e.g. en or fr")),
+        (r"^one of (?P<expected>[\w, ]+)$", N_("one of %(expected)s")),
+        (
+            r"^a whole number from 1 to (?P<most>\d+)$",
+            N_("a whole number from 1 to %(most)s"),
+        ),
+        (
+            r"^the round has no placements in (?P<country>\w+)$",
+            N_("the round has no placements in %(country)s"),
+        ),
+        (
+            r"^a country other than the one copied$",
+            N_("a country other than the one copied"),
+        ),
+        (
+            r"^whole numbers separated by commas, e\.g\. 0, 200, 400$",
+            N_("whole numbers separated by commas, e.g. 0, 200, 400"),
+        ),
+        (r"^at most (?P<most>\d+) values$", N_("at most %(most)s values")),
+        (
+            r"^fix the YAML first: the form adds to it$",
+            N_("fix the YAML first: the form adds to it"),
+        ),
+        (
+            r"^a scenario is a mapping \(name:, variants: \.\.\.\)$",
+            N_("a scenario is a mapping (name:, variants: ...)"),
+        ),
+        (r"^(?P<section>\w+): must be a list$", N_("%(section)s: must be a list")),
     )
 )
-"""English texts of the models' checks, the service's answers and the pool loader's
-messages -> their msgid; the named groups fill the placeholders."""
+"""English texts of the models' checks, the service's answers, the pool loader's and
+the scenario form's messages -> their msgid; the named groups fill the placeholders."""
 
 PLACES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^row (?P<row>\d+)(?P<rest>.*)$"), N_("row %(row)s")),

@@ -15,6 +15,7 @@ from typing import Any
 import pycountry
 import yaml
 
+from volmatch.api.web.error_text import N_
 from volmatch.models.codes import CEFR_LEVELS
 from volmatch.models.load import TooDeep, loads_yaml
 from volmatch.models.round import Weights
@@ -30,6 +31,7 @@ WEIGHTS: tuple[str, ...] = tuple(Weights.model_fields)
 LEVELS: tuple[str, ...] = tuple(CEFR_LEVELS)
 
 Form = Mapping[str, Any]
+Gettext = Callable[[str], str]
 
 
 class FormErrors(Exception):
@@ -73,7 +75,7 @@ def _level(form: Form, field: str, errors: dict[str, str]) -> str:
     return level
 
 
-def add_volunteers(form: Form, document: dict[str, Any]) -> dict[str, Any]:
+def add_volunteers(form: Form, document: dict[str, Any], gettext: Gettext) -> dict[str, Any]:
     """`count` new volunteers like those of the camp who have `training`, speaking
     `language` at `level`."""
     del document
@@ -98,12 +100,13 @@ def add_volunteers(form: Form, document: dict[str, Any]) -> dict[str, Any]:
     change["set"] = {f"languages.{language}": level}
     return {
         "name": name,
-        "description": f"{count} more volunteers speaking {language} at {level}",
+        "description": gettext(N_("%(count)s more volunteers speaking %(language)s at %(level)s"))
+        % {"count": count, "language": language, "level": level},
         "changes": [change],
     }
 
 
-def relax_language(form: Form, document: dict[str, Any]) -> dict[str, Any]:
+def relax_language(form: Form, document: dict[str, Any], gettext: Gettext) -> dict[str, Any]:
     """Placements in `country` that ask more than `level` of `language` ask `level`."""
     del document
     errors: dict[str, str] = {}
@@ -115,7 +118,8 @@ def relax_language(form: Form, document: dict[str, Any]) -> dict[str, Any]:
         raise FormErrors(errors)
     return {
         "name": name,
-        "description": f"{language} relaxed to {level} in {country}",
+        "description": gettext(N_("%(language)s relaxed to %(level)s in %(country)s"))
+        % {"language": language, "level": level, "country": country},
         "changes": [
             {
                 "update": "placements",
@@ -126,7 +130,7 @@ def relax_language(form: Form, document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def add_country(form: Form, document: dict[str, Any]) -> dict[str, Any]:
+def add_country(form: Form, document: dict[str, Any], gettext: Gettext) -> dict[str, Any]:
     """The programme opens in `country`: a copy of every placement of `like` there
     (same hosts, needs and slots; ids suffixed with the new country's code)."""
     errors: dict[str, str] = {}
@@ -146,14 +150,15 @@ def add_country(form: Form, document: dict[str, Any]) -> dict[str, Any]:
         p.pop("ranking", None)  # the host's ranking was for the other country's need
     return {
         "name": name,
-        "description": f"placements like those in {like} open in {country}",
+        "description": gettext(N_("placements like those in %(like)s open in %(country)s"))
+        % {"like": like, "country": country},
         "changes": [{"add": "placements", "records": copies}],
     }
 
 
-def sweep_weight(form: Form, document: dict[str, Any]) -> dict[str, Any]:
+def sweep_weight(form: Form, document: dict[str, Any], gettext: Gettext) -> dict[str, Any]:
     """A sweep of one score weight over the listed values."""
-    del document
+    del document, gettext
     errors: dict[str, str] = {}
     weight = _text(form, "sweep_weight")
     if weight not in WEIGHTS:
@@ -169,13 +174,14 @@ def sweep_weight(form: Form, document: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "parameter": f"policy.weights.{weight}", "values": [int(v) for v in raw]}
 
 
-BUILDERS: dict[str, tuple[str, Callable[[Form, dict[str, Any]], dict[str, Any]]]] = {
+BUILDERS: dict[str, tuple[str, Callable[[Form, dict[str, Any], Gettext], dict[str, Any]]]] = {
     "add-volunteers": ("variants", add_volunteers),
     "relax-language": ("variants", relax_language),
     "add-country": ("variants", add_country),
     "sweep-weight": ("sweeps", sweep_weight),
 }
-"""Form action -> (the scenario's list it adds to, its builder)."""
+"""Form action -> (the scenario's list it adds to, its builder). A builder writes the
+variant's description in the page's language (`gettext`): the planner's own scenario."""
 
 
 def add_entry(text: str, section: str, entry: dict[str, Any]) -> str:

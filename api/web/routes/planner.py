@@ -28,7 +28,7 @@ from volmatch.api.service.scenario_runs import (
 )
 from volmatch.api.service.tables import RoundRow
 from volmatch.api.web.deps import PageForm, PlannerPage
-from volmatch.api.web.error_text import N_
+from volmatch.api.web.error_text import N_, localize
 from volmatch.api.web.errors import PageNotFound
 from volmatch.api.web.i18n import page_language, translator
 from volmatch.api.web.planner_form import BUILDERS, LEVELS, WEIGHTS, FormErrors, add_entry
@@ -162,10 +162,12 @@ def editor_post(
     action = str(form.get("action", "check"))
     if action in BUILDERS:
         section, build = BUILDERS[action]
+        said = translator(page_language(request)).gettext
         try:
-            text = add_entry(text, section, build(form, row.document))
+            text = add_entry(text, section, build(form, row.document, said))
         except FormErrors as exc:
-            return _editor(request, user, row, text, status=422, form_errors=exc.errors, form=form)
+            errors = {k: localize(v, said) for k, v in exc.errors.items()}
+            return _editor(request, user, row, text, status=422, form_errors=errors, form=form)
         return _editor(request, user, row, text)
     try:
         scenario = parse_scenario_text(text, row.id)

@@ -48,6 +48,10 @@ def _planner(c: Any) -> str:
     return rid
 
 
+RELAX_SN = {"lang_country": "SN", "lang_language": "fr", "lang_level": "A2", "lang_name": ""}
+"""The scenario form's fields relaxing French to A2 in Senegal."""
+
+
 def _post(c: Any, rid: str, **data: str) -> Any:
     token = csrf_of(c.get(f"/planner/rounds/{rid}").text)
     return c.post(f"/planner/rounds/{rid}", data={"csrf_token": token, **data})
@@ -176,16 +180,7 @@ def test_the_form_writes_the_same_yaml(web: Any) -> None:
         vol_name="",
     )
     assert r.status_code == 200, r.text
-    r = _post(
-        web,
-        rid,
-        scenario=_textarea(r.text),
-        action="relax-language",
-        lang_country="SN",
-        lang_language="fr",
-        lang_level="A2",
-        lang_name="",
-    )
+    r = _post(web, rid, scenario=_textarea(r.text), action="relax-language", **RELAX_SN)
     r = _post(
         web,
         rid,
@@ -323,3 +318,34 @@ def test_the_form_adds_only_to_a_text_read_within_bounds() -> None:
             assert "fix the YAML first" in exc.errors["yaml"]
         else:
             raise AssertionError("accepted")
+
+
+def test_the_form_describes_a_variant_in_the_pages_language(web: Any) -> None:
+    """The description the form writes into the planner's scenario is in the page's
+    language (English pages: as before); the YAML's keys and values stay the same."""
+    rid = _planner(web)
+    web.get("/planner?lang=fr")  # the cookie keeps French
+    form = {"vol_count": "5", "vol_language": "fr", "vol_level": "B2", "vol_training": ""}
+    r = _post(web, rid, scenario=SCENARIO, action="add-volunteers", vol_name="", **form)
+    assert r.status_code == 200, r.text
+    added = yaml.safe_load(_textarea(r.text))["variants"][-1]
+    assert added["description"] == "5 volontaires de plus parlant fr au niveau B2"
+    assert added["changes"][0]["set"] == {"languages.fr": "B2"}
+    r = _post(web, rid, scenario=_textarea(r.text), action="relax-language", **RELAX_SN)
+    added = yaml.safe_load(_textarea(r.text))["variants"][-1]
+    assert added["description"] == "fr ramené au niveau A2 pour SN"
+
+
+def test_the_forms_errors_are_in_the_pages_language(web: Any) -> None:
+    rid = _planner(web)
+    form = {"sweep_weight": "colour", "sweep_values": "a, b", "sweep_name": ""}
+    r = _post(web, rid, scenario=SCENARIO, action="sweep-weight", **form)
+    assert r.status_code == 422 and "whole numbers separated by commas" in r.text
+    web.get("/planner?lang=fr")
+    r = _post(web, rid, scenario=SCENARIO, action="sweep-weight", **form)
+    assert r.status_code == 422
+    assert "des nombres entiers séparés par des virgules, par ex. 0, 200, 400" in r.text
+    assert "l&#39;un de placed, skills" in r.text and "whole numbers" not in r.text
+    good = {"sweep_weight": "priority", "sweep_values": "0, 400", "sweep_name": ""}
+    r = _post(web, rid, scenario="[", action="sweep-weight", **good)
+    assert "corrigez d&#39;abord le YAML : le formulaire y ajoute" in r.text
