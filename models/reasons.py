@@ -202,6 +202,16 @@ TEMPLATES: Final[dict[str, str]] = {
     # a backfill proposal (after the match)
     "declined_offer": N_("declined the offer at {placement}, or let it expire"),
     "withdrawn_by_host": N_("withdrawn by the host"),
+    # an open slot of a backfill proposal: the backfill bars declined volunteers, the
+    # coordinator did not forbid them
+    "closest_declined": N_(
+        "closest: {volunteer}, who declined the offer at {placement}, or let it expire"
+    ),
+    "closest_declined_and": N_(
+        "closest: {volunteer}, who declined the offer at {placement}, or let it expire, "
+        "and fails {rules}: {failure_parts}"
+    ),
+    "pairwise_declined": N_("{count} declined their offer, or let it expire"),
     # one pair of `volmatch explain`
     "pair_assigned": N_("assigned here"),
     "pair_tie": N_("not chosen: an equally good round places this volunteer here"),

@@ -11,11 +11,12 @@ reason says they declined; a withdrawn need's open slots say the host withdrew i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 
 import numpy as np
 
 from volmatch.matching.lifecycle.backfill import proposal_of, solve_backfill, standing_round
+from volmatch.matching.lifecycle.barred import said_truly
 from volmatch.matching.lifecycle.standing import read_standing
 from volmatch.matching.prepared import Prepared, Solution, prepare
 from volmatch.matching.previous import pair_index
@@ -87,14 +88,27 @@ def backfill_document(
         for u in result.unmatched_volunteers
     ]
     withdrawn = part("withdrawn_by_host")
+    forbade = {(f.volunteer, f.placement) for f in c.round.policy.forbidden}
     open_slots = [
-        o
-        if o.placement not in gone
-        else OpenSlot(
+        OpenSlot(
             placement=o.placement, open=o.open, reasons=[text_of(withdrawn)], details=[withdrawn]
         )
+        if o.placement in gone
+        else _said_truly(o, sub, down, forbade)
         for o in result.open_slots
     ]
     return proposal, result.model_copy(
         update={"unmatched_volunteers": unmatched, "open_slots": open_slots}
     )
+
+
+def _said_truly(
+    o: OpenSlot, sub: Prepared, down: Mapping[str, str], forbade: Set[tuple[str, str]]
+) -> OpenSlot:
+    """Open slot `o` whose reasons say a declined volunteer declined (not forbidden)."""
+    if not down or o.details is None:
+        return o
+    details = said_truly(sub.compiled, list(o.details), o.placement, down, forbade)
+    if details == list(o.details):
+        return o
+    return o.model_copy(update={"details": details, "reasons": [text_of(d) for d in details]})

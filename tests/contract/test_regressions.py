@@ -157,3 +157,20 @@ def test_a_path_of_minus_one_point_is_a_path(tmp_path: Path) -> None:
     path = _write(tmp_path, d)
     recs = _cli_json("advise", str(path), "--volunteer", "V1", "--json")["recommendations"]
     assert {r["placement"]: r["regret"] for r in recs} == {"P1": 0, "P2": 1}
+
+
+def test_an_open_slot_after_a_decline_says_declined_not_the_coordinator_forbade(
+    tmp_path: Path,
+) -> None:
+    # one volunteer, one placement, V1 declines: P1's closest volunteer was said to be
+    # forbidden by the coordinator, who forbade nothing
+    path = _write(tmp_path, doc([vol("V1")], [plc("P1")]))
+    res_path, out = tmp_path / "result.json", tmp_path / "proposal.json"
+    runner.invoke(app, ["solve", str(path), "--out", str(res_path), "--quiet"])
+    args = ["backfill", str(path), "--result", str(res_path), "--declined", "V1"]
+    res = runner.invoke(app, [*args, "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    (slot,) = json.loads(out.read_text())["open_slots"]
+    assert slot["reasons"][-1] == "closest: V1, who declined the offer at P1, or let it expire"
+    assert [d["code"] for d in slot["details"]][-1] == "closest_declined"
+    assert not any("forbade" in s or "forbidden" in s for s in slot["reasons"])

@@ -322,3 +322,38 @@ def test_stable_backfill_makes_the_vacancy_chain_within_max_moves() -> None:
     assert prop.new_offers == ()  # nobody else may take P1 (teaching 4 required)
     _, res = backfill_document(prepare(held), offers, declined=["V1"], accepted=[])
     assert [o.placement for o in res.open_slots] == ["P1"]
+
+
+def test_an_open_slot_after_a_decline_says_declined_not_the_coordinator_forbade() -> None:
+    # the backfill bars V1 (who declined P1) by forbidding V1's pairs; the open slot read
+    # that as "the coordinator forbade this volunteer at P1"
+    r = parse_round(doc([vol("V1")], [plc("P1"), plc("P2", required_skills={"wash": 2})]))
+    _, res = backfill_document(prepare(r), {"V1": "P1"}, declined=["V1"], accepted=[])
+    slots = {o.placement: o for o in res.open_slots}
+    assert slots["P1"].reasons[-1] == "closest: V1, who declined the offer at P1, or let it expire"
+    assert slots["P1"].details[-1] == {
+        "code": "closest_declined",
+        "params": {"volunteer": "V1", "placement": "P1"},
+    }
+    assert slots["P1"].reasons[1] == (
+        "1 volunteer(s) meet every requirement but the pair-wise rules: "
+        "1 declined their offer, or let it expire"
+    )
+    # at P2 V1 also lacks the skill: both are said, and no forbid
+    assert slots["P2"].details[-1]["code"] == "closest_declined_and"
+    assert slots["P2"].details[-1]["params"]["rules"] == ["skills"]
+    assert not any("forbade" in s or "forbidden" in s for o in slots.values() for s in o.reasons)
+
+
+def test_an_open_slot_after_a_decline_of_a_forbidden_pair_says_both() -> None:
+    # the coordinator forbade V1 at P1 after the offer, and V1 declined it: both are true
+    r = parse_round(
+        doc([vol("V1")], [plc("P1")], forbidden=[{"volunteer": "V1", "placement": "P1"}])
+    )
+    _, res = backfill_document(prepare(r), {"V1": "P1"}, declined=["V1"], accepted=[])
+    (slot,) = res.open_slots
+    assert slot.reasons[-1] == (
+        "closest: V1, who declined the offer at P1, or let it expire, and fails forbidden: "
+        "the coordinator forbade this volunteer at P1"
+    )
+    assert "1 fail 'forbidden'" in slot.reasons[1] and "declined" not in slot.reasons[1]
