@@ -212,6 +212,12 @@ TEMPLATES: Final[dict[str, str]] = {
         "and fails {rules}: {failure_parts}"
     ),
     "pairwise_declined": N_("{count} declined their offer, or let it expire"),
+    # an unplaced volunteer of a backfill proposal: the backfill bars withdrawn needs
+    "closest_withdrawn": N_("closest: {placement}, withdrawn by the host"),
+    "closest_withdrawn_and": N_(
+        "closest: {placement}, withdrawn by the host, and fails {rules}: {failure_parts}"
+    ),
+    "rule_count_withdrawn": N_("{count} of {total} placements were withdrawn by the host"),
     # one pair of `volmatch explain`
     "pair_assigned": N_("assigned here"),
     "pair_tie": N_("not chosen: an equally good round places this volunteer here"),

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Set
 import numpy as np
 
 from volmatch.matching.lifecycle.backfill import proposal_of, solve_backfill, standing_round
-from volmatch.matching.lifecycle.barred import said_truly
+from volmatch.matching.lifecycle.barred import said_truly, said_truly_of_volunteer
 from volmatch.matching.lifecycle.standing import read_standing
 from volmatch.matching.prepared import Prepared, Solution, prepare
 from volmatch.matching.previous import pair_index
@@ -77,8 +77,9 @@ def backfill_document(
     )
     down = {c.volunteer_ids[v]: c.placement_ids[st.offer_p[v]] for v in st.declined.tolist()}
     gone = set(proposal.withdrawn)
+    forbade = {(f.volunteer, f.placement) for f in c.round.policy.forbidden}
     unmatched = [
-        u
+        _of_volunteer(u, sub, gone, forbade)
         if u.volunteer not in down
         else UnmatchedVolunteer(
             volunteer=u.volunteer,
@@ -88,7 +89,6 @@ def backfill_document(
         for u in result.unmatched_volunteers
     ]
     withdrawn = part("withdrawn_by_host")
-    forbade = {(f.volunteer, f.placement) for f in c.round.policy.forbidden}
     open_slots = [
         OpenSlot(
             placement=o.placement, open=o.open, reasons=[text_of(withdrawn)], details=[withdrawn]
@@ -112,3 +112,15 @@ def _said_truly(
     if details == list(o.details):
         return o
     return o.model_copy(update={"details": details, "reasons": [text_of(d) for d in details]})
+
+
+def _of_volunteer(
+    u: UnmatchedVolunteer, sub: Prepared, gone: Set[str], forbade: Set[tuple[str, str]]
+) -> UnmatchedVolunteer:
+    """Unplaced `u` whose reasons say a withdrawn need was withdrawn (not forbidden)."""
+    if not gone or not u.details:
+        return u
+    details = said_truly_of_volunteer(sub.compiled, list(u.details), u.volunteer, gone, forbade)
+    if details == list(u.details):
+        return u
+    return u.model_copy(update={"details": details, "reasons": [text_of(d) for d in details]})

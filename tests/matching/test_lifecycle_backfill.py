@@ -23,6 +23,7 @@ from volmatch.matching.lifecycle.standing import pending_pairs, read_standing
 from volmatch.matching.validate import pair_violations, rule_violations
 from volmatch.models import InvalidBackfill, parse_round
 from volmatch.models.lifecycle import BackfillProposal
+from volmatch.models.reasons import text_of
 
 
 def _lsa(c: Any, pairs: Any, scores: Any, frozen_pairs: Any, out: set[int]) -> int:
@@ -357,3 +358,15 @@ def test_an_open_slot_after_a_decline_of_a_forbidden_pair_says_both() -> None:
         "the coordinator forbade this volunteer at P1"
     )
     assert "1 fail 'forbidden'" in slot.reasons[1] and "declined" not in slot.reasons[1]
+
+
+def test_an_unplaced_volunteer_after_a_withdrawal_says_withdrawn_not_forbidden() -> None:
+    # the backfill bars the withdrawn P1's pairs by forbidding them; V2's reasons read
+    # that as "the coordinator forbade this volunteer at P1"
+    r = parse_round(doc([vol("V1"), vol("V2")], [plc("P1"), plc("P2", required_skills={"w": 2})]))
+    _, res = backfill_document(prepare(r), {"V1": "P1"}, accepted=[], withdrawn=["P1"])
+    (v2,) = [u for u in res.unmatched_volunteers if u.volunteer == "V2"]
+    assert "closest: P1, withdrawn by the host" in v2.reasons
+    assert "1 of 2 placements were withdrawn by the host" in v2.reasons
+    assert not any("forbade" in s or "forbidden" in s for s in v2.reasons)
+    assert [text_of(d) for d in v2.details] == v2.reasons
