@@ -258,23 +258,31 @@ def main() -> None:
             path: str,
             settle: Any = None,
             after: str = "",
+            then: str = "",
+            follow: Any = None,
             **stored: Any,
         ) -> list[str]:
             """`path` asked once in each of `--repeat` rounds stored afresh (with what
             `stored` says: `_store`'s arguments); `settle(round, readied(), t0)` waits for what
             the request started in the background before the next round, its time
-            reported as the row `after` where named."""
-            runs, rids, waits = [], [], []
+            reported as the row `after` where named; `follow(round)`, the request that
+            comes next in that round, timed at once (before the next round is stored: the
+            process keeps only a few rounds priced and viewed), reported as the row `then`."""
+            runs, rids, waits, thens = [], [], [], []
             for _ in range(args.repeat):
                 one = _store(app, doc, result, pool=False, **{"pairs": kept[0], **stored})
                 before, t0 = readied(), time.perf_counter()
                 runs.append(_timed(c, path.format(rid=one)))
                 if settle is not None:
                     waits.append(settle(one, before, t0))
+                if follow is not None:
+                    thens.append(follow(one))
                 rids.append(one)
             add(name, "cold", runs)
             if after:
                 add(after, "", waits)
+            if then:
+                add(then, "cold", thens)
             return rids
 
         cold(
@@ -324,37 +332,36 @@ def main() -> None:
         add("advice for a need, round not built here (says: being prepared)", "cold", runs)
         add("  its advice base built in the background, ready after (not a page)", "", waits)
         add("  then the advice page", "cold", then)
-        before_0008 = cold(
+        cold(
             "explain, round stored before 0008 (no stored arrays; says: being prepared)",
             "/coordinator/rounds/{rid}/" + explain_one,
             ready("explain"),
             "  its pricing in the background, the explanation ready after (not a page)",
+            "  then the explanation",
+            lambda one: _timed(c, f"/coordinator/rounds/{one}/{explain_one}"),
             pairs=None,
         )
-        add(
-            "  then the explanation",
-            "cold",
-            [_timed(c, f"/coordinator/rounds/{one}/{explain_one}") for one in before_0008],
-        )
+
+        def result_page(one: str) -> float:
+            """The round's result page, its explanations' readying waited for."""
+            before, t0 = readied(), time.perf_counter()
+            ms = _timed(c, f"/coordinator/rounds/{one}")
+            wait_priced(one, before, t0)
+            return ms
+
+        def result_pages(rounds: list[str]) -> list[float]:
+            return [result_page(one) for one in rounds]
+
         old = cold(
             "result, first view of a result stored before 0006 (says: being prepared)",
             "/coordinator/rounds/{rid}",
             ready("view"),
             "  its view built in the background, the page ready after (not a page)",
+            "  then the result page",
+            result_page,
             view=False,
             pairs=None,
         )
-
-        def result_pages(rounds: list[str]) -> list[float]:
-            """Each round's result page, its explanations' readying waited for."""
-            runs = []
-            for one in rounds:
-                before, t0 = readied(), time.perf_counter()
-                runs.append(_timed(c, f"/coordinator/rounds/{one}"))
-                wait_priced(one, before, t0)
-            return runs
-
-        add("  then the result page", "cold", result_pages(old))
         app.state.result_views.clear()  # as in another process: reads the view stored
         app.state.priced_rounds = priced = PricedRounds(
             views=app.state.result_views, warm=lambda: warm_rounds(app)
