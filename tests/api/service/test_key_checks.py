@@ -30,20 +30,25 @@ def _other_process(client: Any) -> Any:
     return database_for(client.app.state.settings)
 
 
-def test_a_revoked_key_is_refused_on_its_next_request_whatever_it_asks(client: Any) -> None:
+def _revoke_elsewhere(client: Any, token: str) -> None:
+    """Revoke the key of `token` through a database handle of its own (`_other_process`)."""
     from volmatch.api.service.auth import revoke_key
 
+    other = _other_process(client)
+    try:
+        with other.write() as s:
+            revoke_key(s, token.split("_")[1])
+    finally:
+        other.dispose()
+
+
+def test_a_revoked_key_is_refused_on_its_next_request_whatever_it_asks(client: Any) -> None:
     host = client.keys.auth("host1")
     p1 = placements()[0]
     assert client.put("/placements/P1", json=p1, headers=host).status_code == 201
     assert client.get("/placements/P1", headers=host).status_code == 200  # remembered now
     assert client.app.state.verified_keys.get(client.keys.host1) is not None
-    other = _other_process(client)
-    try:
-        with other.write() as s:
-            revoke_key(s, client.keys.host1.split("_")[1])
-    finally:
-        other.dispose()
+    _revoke_elsewhere(client, client.keys.host1)
     refused = [
         client.get("/placements/P1", headers=host),  # a read
         client.put("/placements/P1", json=p1, headers=host),  # a write
@@ -213,13 +218,6 @@ def test_a_write_confirms_its_key_outside_its_write_transaction(client: Any) -> 
     if database.dialect == "sqlite":  # its write engine is its own (PostgreSQL's reads share it)
         assert begun == [], "the write transaction began before the endpoint wrote"
     # A revoked key is still refused by a write, on its next request.
-    from volmatch.api.service.auth import revoke_key
-
-    other = _other_process(client)
-    try:
-        with other.write() as s:
-            revoke_key(s, client.keys.coordinator.split("_")[1])
-    finally:
-        other.dispose()
+    _revoke_elsewhere(client, client.keys.coordinator)
     r = client.put("/placements/P1", json=placements()[0], headers=co)
     assert r.status_code == 401
