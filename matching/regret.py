@@ -11,17 +11,18 @@ vacancy chain ("V188 gives up P060 and moves to P012, ...").
 
 The network is contracted to placements plus the source S and the sink T. A placed
 volunteer has one way in (from its placement), so it becomes the edges "a volunteer of
-P moves to Q" (cost: its score at P minus at Q) and "a volunteer of P leaves" (P -> S,
-cost: its score at P). An unplaced volunteer becomes "S -> Q" (minus its score at Q;
-only the best one per placement matters). P -> T where P has an open slot, T -> P where
-P holds someone who may leave, T -> S where someone eligible is unplaced and S -> T
-where someone is placed complete it. Locked volunteers never move, and the slots they
-hold are gone from their placement.
+P moves to Q" (cost: its score at P minus at Q; of the volunteers of P who could go to
+Q only the cheapest move matters, the others are on no shortest path) and "a volunteer
+of P leaves" (P -> S, cost: its score at P). An unplaced volunteer becomes "S -> Q"
+(minus its score at Q; only the best one per placement matters). P -> T where P has an
+open slot, T -> P where P holds someone who may leave, T -> S where someone eligible is
+unplaced and S -> T where someone is placed complete it. Locked volunteers never move,
+and the slots they hold are gone from their placement.
 
 Shortest paths need non-negative edge costs: node potentials from a Bellman-Ford pass
-(vectorised, one level at a time, only from nodes that changed) make every reduced cost
-non-negative, since the optimal flow has no negative cycle; then each question is one
-Dijkstra (scipy) over ~n_placements nodes.
+(a queue of the nodes that changed; compiled, as are the passes that build the network:
+`residual_loops`) make every reduced cost non-negative, since the optimal flow has no
+negative cycle; then each question is one Dijkstra (scipy) over ~n_placements nodes.
 
 Questions answered, in score points (the round's scale, never a scaled tie-break):
 - `regrets_at(P)`: for every volunteer eligible for P, the drop if V gets a slot of P;
@@ -44,6 +45,8 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from volmatch.matching import residual_loops as loops
+
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
 B = NDArray[np.bool_]
@@ -56,14 +59,6 @@ UNREACHABLE: Final = -1
 NO_PATH: Final = int(np.iinfo(np.int64).min)
 """A distance where no path exists: distances may be negative (-1 among them, so
 `UNREACHABLE` would read a path of -1 points as none), regrets and costs may not."""
-
-_NO_SCORE: Final = np.iinfo(np.int64).min
-
-FULL_PASS_SHARE: Final = 8
-"""A Bellman-Ford level relaxes every edge (one `reduceat` over the edges grouped by
-head) once the edges out of the nodes that changed are at least 1/8 of them: scattering
-a minimum per edge (`np.minimum.at`) costs about eight times a reduced pass per edge."""
-
 
 CHUNK_PAIRS: Final = 1 << 16
 """Pairs per step of the passes over every pair (the moves, each placement's best waiting
@@ -179,20 +174,17 @@ class ResidualNetwork:
         self.open = self.fill < self.free_capacity
         self._build(movers)
         n = self.n_nodes
-        # the edges grouped by tail: the forward network's layout, and the pass that
-        # relaxes only the edges out of the nodes that changed
-        by_tail = csr_matrix(
-            (np.arange(len(self.tail), dtype=self.tail.dtype), self.tail, self.indptr),
-            shape=(n, n),
-        ).T.tocsr()
-        out_edges = by_tail.data
-        self.potential = self._potentials(by_tail.indptr, out_edges, start)
-        reduced = self.cost + self.potential[self.tail] - self.potential[self.head]
-        self.reduced = reduced.astype(np.float64)
+        # the edges grouped by tail: the forward network's layout, and the potentials'
+        # pass that relaxes only the edges out of the nodes that changed
+        out_ptr, out_edges = loops.group_by_tail(self.tail, n)
+        self.potential = self._potentials(out_ptr, out_edges, start)
+        self.reduced, forward = loops.reduced_costs(
+            self.cost, self.tail, self.head, self.potential, out_edges
+        )
         self.backward = csr_matrix((self.reduced, self.tail, self.indptr), shape=(n, n))
         """Row = head: the network reversed, for distances *to* a node."""
         self.forward = csr_matrix(
-            (self.reduced[out_edges], by_tail.indices, by_tail.indptr), shape=(n, n)
+            (forward, self.head[out_edges], out_ptr.astype(self.indptr.dtype)), shape=(n, n)
         )
         """Row = tail: the network, for distances *from* a node."""
 
@@ -201,10 +193,20 @@ class ResidualNetwork:
     def _build(self, movers: I64) -> None:
         """Edge arrays grouped by head (placements, then S, then T): `tail`, `head`,
         `cost` and `via` (the volunteer whose move the edge is, or -1)."""
-        S, T = self.source, self.sink
+        S, T, npl = self.source, self.sink, self.n_placements
         pv, pp, w = self.pv, self.pp, self.score
-        move, n_moves, best_score, best_pair = self._pair_pass()
-        m_v = pv[move]
+        # the home placement and score per volunteer: read per move from tables of one
+        # entry per volunteer, not from the pairs
+        ix: type[np.signedinteger[Any]] = (
+            np.int32
+            if _most_edges(len(pp), npl, self.n_volunteers) < np.iinfo(np.int32).max
+            else np.int64
+        )
+        home_p: Ix = np.zeros(self.n_volunteers, dtype=ix)
+        home_w = np.zeros(self.n_volunteers, dtype=np.int64)
+        at = self.at >= 0
+        home_p[at], home_w[at] = pp[self.at[at]], w[self.at[at]]
+        n_moves, best_score, best_pair = self._pair_pass(home_p)
         has_enter = best_pair >= 0
         self.enter_pair = best_pair
         """Per placement: the pair of the best unplaced volunteer who could come, or -1."""
@@ -215,27 +217,15 @@ class ResidualNetwork:
             [n_moves + has_enter + has_unfill, [len(s_tails), len(t_tails)]]
         ).astype(np.int64)
         n_edges = int(counts.sum())
-        # nodes, edges and volunteers as int32 where they fit (as scipy keeps them): half
-        # the memory to write and gather, and no copies for scipy
-        ix: type[np.signedinteger[Any]] = (
-            np.int32 if max(n_edges, self.n_volunteers) < np.iinfo(np.int32).max else np.int64
-        )
+        # nodes, edges and volunteers as int32 where they fit (as scipy keeps them; there
+        # are fewer edges than pairs): half the memory to write and read, and no copies
+        # for scipy
         indptr: Ix = np.concatenate([[0], np.cumsum(counts)]).astype(ix)
         tail: Ix = np.empty(n_edges, dtype=ix)
         cost = np.zeros(n_edges, dtype=np.int64)
         via: Ix = np.full(n_edges, -1, dtype=ix)
         # each placement's row: its moves in, then S -> P, then T -> P
-        rows = np.flatnonzero(n_moves)
-        pos = segment_ranges(indptr[rows], n_moves[rows])
-        # the home placement and score per volunteer: gathers from tables of one entry
-        # per volunteer, not from the pairs
-        home_p: Ix = np.zeros(self.n_volunteers, dtype=ix)
-        home_w = np.zeros(self.n_volunteers, dtype=np.int64)
-        at = self.at >= 0
-        home_p[at], home_w[at] = pp[self.at[at]], w[self.at[at]]
-        tail[pos] = home_p[m_v]
-        cost[pos] = home_w[m_v] - w[move]
-        via[pos] = m_v
+        loops.move_edges(pv, w, *self._pass_args(), home_p, home_w, indptr, tail, cost, via)
         enter = np.flatnonzero(has_enter)
         pos = indptr[enter] + n_moves[enter]
         tail[pos], cost[pos], via[pos] = S, -best_score[enter], pv[best_pair[enter]]
@@ -262,94 +252,53 @@ class ResidualNetwork:
             out.append((lo, hi, p0, p1, slice(lo, hi) if order is None else order[lo:hi]))
         return out
 
-    def _pair_pass(self) -> tuple[I64, I64, I64, I64]:
-        """One pass over every pair, in steps (`_chunks`): the moves (pairs of placed
-        volunteers other than their own) in placement order and their number per
-        placement; per placement the best score of an unplaced volunteer who could come
-        and that pair (the first in placement order among equals; -1 where nobody).
-        Keeps which pairs wait (`_wait`, by position in placement order)."""
-        npl, pv, pp, w = self.n_placements, self.pv, self.pp, self.score
+    def _pass_args(self) -> tuple[I64, I64, I64, B]:
+        """The arguments every compiled pass over the pairs takes after the pairs' own:
+        the order that groups them by placement (empty: they come grouped), each
+        placement's first position, the chosen pair per volunteer, which pairs can be
+        used (empty: all)."""
+        order = np.zeros(0, np.int64) if self._order is None else self._order
+        usable = np.zeros(0, np.bool_) if self._all_usable else self.usable
+        return order, self._bounds, self.at, usable
+
+    def _pair_pass(self, home_p: Ix) -> tuple[I64, I64, I64]:
+        """One pass over every pair: per placement, the number of placements its moves
+        in come from (pairs of placed volunteers other than their own; `home_p`: each
+        volunteer's placement), the best score of an unplaced volunteer
+        who could come and that pair (the first in placement order among equals; -1
+        where nobody). Keeps which pairs wait (`_wait`, by position in placement
+        order)."""
+        npl, pp = self.n_placements, self.pp
         self._order = None if _grouped_by(pp) else np.argsort(pp, kind="stable")
         self._bounds = np.searchsorted(
             pp if self._order is None else pp[self._order], np.arange(npl + 1, dtype=pp.dtype)
-        )
-        placed_v = self.at >= 0
-        own = np.zeros(len(pp), dtype=np.bool_)
-        own[self.at[placed_v]] = True
+        ).astype(np.int64)
         self._wait = np.zeros(len(pp), dtype=np.bool_)
         """Per pair, in placement order: a usable pair of an unplaced volunteer."""
-        best = np.full(npl, _NO_SCORE, dtype=np.int64)
-        pair = np.full(npl, -1, dtype=np.int64)
-        n_moves = np.zeros(npl, dtype=np.int64)
-        moves: list[I64] = []
-        for lo, hi, p0, p1, at in self._chunks():
-            placed = placed_v[pv[at]]
-            wait = np.logical_not(placed, out=self._wait[lo:hi])
-            move = placed & ~own[at]
-            if not self._all_usable:
-                usable = self.usable[at]
-                wait &= usable
-                move &= usable
-            starts = self._bounds[p0:p1] - lo
-            count = np.diff(self._bounds[p0 : p1 + 1])
-            mv = np.flatnonzero(move)
-            n_moves[p0:p1] = np.diff(np.searchsorted(mv, np.append(starts, hi - lo)))
-            moves.append(mv + lo if self._order is None else self._order[mv + lo])
-            ws = np.where(wait, w[at], _NO_SCORE)
-            rows = count > 0
-            top = np.full(p1 - p0, _NO_SCORE, dtype=np.int64)
-            top[rows] = np.maximum.reduceat(ws, starts[rows])
-            has = top > _NO_SCORE
-            if has.any():
-                hit = np.flatnonzero(ws == np.repeat(top, count))
-                first = hit[np.searchsorted(hit, starts[has])] + lo
-                pair[p0:p1][has] = first if self._order is None else self._order[first]
-                best[p0:p1] = top
+        best = np.empty(npl, dtype=np.int64)
+        pair = np.empty(npl, dtype=np.int64)
+        n_moves = np.empty(npl, dtype=np.int64)
+        loops.pair_pass(
+            self.pv, self.score, *self._pass_args(), home_p, self._wait, n_moves, best, pair
+        )
         self.anyone_waiting = bool(self._wait.any())
-        move = np.concatenate(moves) if moves else np.zeros(0, dtype=np.int64)
-        return move, n_moves, best, pair
+        return n_moves, best, pair
 
     def _potentials(self, out_ptr: I64, out_edges: I64, start: NDArray[np.integer] | None) -> I64:
         """Feasible potentials: shortest distances from a virtual root joined to every
-        node at cost `start` (0 where None), by Bellman-Ford, one vectorised pass per level
-        over the edges out of the nodes that changed in the last (`out_ptr`, `out_edges`:
-        the edges grouped by tail). Any finite start converges in at most n levels when
+        node at cost `start` (0 where None), relaxing the edges out of the nodes that
+        changed (`out_ptr`, `out_edges`: the edges grouped by tail). They converge when
         there is no negative cycle, to potentials that leave no reduced cost negative."""
         n = self.n_nodes
         if start is None:
             d = np.zeros(n, dtype=np.int64)
         else:
             d = np.asarray(start, dtype=np.int64).copy()
-        rows = np.flatnonzero(np.diff(self.indptr) > 0)
-        if len(rows) == 0:
-            return d
-        starts = self.indptr[rows]
-        n_out = np.diff(out_ptr)
-        n_edges = len(self.tail)
-        # the first level: every edge
-        via = self.cost if start is None else d[self.tail] + self.cost
-        best = np.minimum.reduceat(via, starts)
-        lower = best < d[rows]
-        changed = rows[lower]
-        d[changed] = best[lower]
-        for _ in range(n + 1):
-            if len(changed) == 0:
-                return d
-            if int(n_out[changed].sum()) * FULL_PASS_SHARE >= n_edges:
-                # most edges leave a node that changed: a pass over every edge, grouped
-                # by head, costs less than scattering their minima (`np.minimum.at`)
-                best = np.minimum.reduceat(d[self.tail] + self.cost, starts)
-                lower = best < d[rows]
-                changed = rows[lower]
-                d[changed] = best[lower]
-                continue
-            edges = out_edges[segment_ranges(out_ptr[changed], n_out[changed])]
-            heads = self.head[edges]
-            reach = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-            np.minimum.at(reach, heads, d[self.tail[edges]] + self.cost[edges])
-            changed = np.flatnonzero(reach < d)
-            d[changed] = reach[changed]
-        raise NotOptimal("the assignment is not optimal: its residual network has a negative cycle")
+        if not loops.shortest_from_root(d, out_ptr, out_edges, self.head, self.cost):
+            raise NotOptimal(
+                "the assignment is not optimal: its residual network has a negative cycle"
+            )
+        return d
 
     # -- distances ---------------------------------------------------------------------
 
@@ -684,6 +633,12 @@ class ResidualNetwork:
         rc = self.reduced[cand]
         cand = cand[rc == rc.min()]
         return int(cand[np.argmin(self.via[cand])])
+
+
+def _most_edges(n_pairs: int, n_placements: int, n_volunteers: int) -> int:
+    """A bound on the edges of a network: a move per pair, an edge in and out of S
+    and T per placement, and one to S per volunteer."""
+    return n_pairs + 3 * n_placements + n_volunteers + 2
 
 
 def _origins(pred: NDArray[np.integer], root: int) -> I64:

@@ -1,0 +1,216 @@
+"""The residual network's loops over every pair and edge, compiled (numba).
+
+`regret.ResidualNetwork` makes a network of one edge per move a placed volunteer could
+make: millions at 100,000 x 20,000. Built and solved in numpy, that took a dozen passes
+over every edge (gathers, scatters, a sort to group the edges by tail) and a
+Bellman-Ford of some fifty levels, each a pass of its own; compiled, each is one loop
+that touches an edge once (the Bellman-Ford a queue of the nodes that changed, SPFA),
+about a quarter of the time. The loops do what the numpy did, edge for edge: the same
+edges in the same order, the same first pair among equals, the same potentials (the
+shortest distances from a root joined to every node, which do not depend on the way
+they are found).
+
+Compiled on first use and cached on disk (`cache=True`): a process pays for loading
+them, not for compiling, once any process of this install has compiled them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final, TypeVar, cast
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+NO_SCORE: Final = np.iinfo(np.int64).min
+"""A placement's best waiting score where nobody waits."""
+
+
+def _compiled(f: F) -> F:
+    """`f` compiled to machine code, cached on disk, without the interpreter's lock."""
+    return cast(F, numba.njit(cache=True, nogil=True)(f))
+
+
+@_compiled
+def pair_pass(
+    pv: NDArray[np.integer[Any]],
+    w: NDArray[np.int64],
+    order: NDArray[np.int64],
+    bounds: NDArray[np.int64],
+    at: NDArray[np.int64],
+    usable: NDArray[np.bool_],
+    home_p: NDArray[np.integer[Any]],
+    wait: NDArray[np.bool_],
+    n_moves: NDArray[np.int64],
+    best: NDArray[np.int64],
+    best_pair: NDArray[np.int64],
+) -> None:
+    """One pass over the pairs in placement order (`order`, empty: they come so;
+    `bounds`: each placement's first position). Per placement: the placements its
+    moves in come from (pairs of placed volunteers other than their own; `home_p`: each
+    volunteer's placement) counted in `n_moves`, the best score of an unplaced volunteer
+    who could come and its pair (the first among equals) in `best`, `best_pair`; per
+    position, whether it is such a waiting pair in `wait`. `usable` (empty: every
+    pair): the pairs the flow may use."""
+    n_places = len(bounds) - 1
+    ordered = len(order) > 0
+    every = len(usable) == 0
+    seen = np.full(n_places, -1, dtype=np.int64)
+    for p in range(n_places):
+        moves = 0
+        top = NO_SCORE
+        top_pair = -1
+        for k in range(bounds[p], bounds[p + 1]):
+            i = order[k] if ordered else k
+            if not every and not usable[i]:
+                continue
+            v = pv[i]
+            home = at[v]
+            if home < 0:
+                wait[k] = True
+                if w[i] > top:
+                    top = w[i]
+                    top_pair = i
+            elif home != i:
+                t = home_p[v]
+                if seen[t] != p:
+                    seen[t] = p
+                    moves += 1
+        n_moves[p] = moves
+        best[p] = top
+        best_pair[p] = top_pair
+
+
+@_compiled
+def move_edges(
+    pv: NDArray[np.integer[Any]],
+    w: NDArray[np.int64],
+    order: NDArray[np.int64],
+    bounds: NDArray[np.int64],
+    at: NDArray[np.int64],
+    usable: NDArray[np.bool_],
+    home_p: NDArray[np.integer[Any]],
+    home_w: NDArray[np.int64],
+    indptr: NDArray[np.integer[Any]],
+    tail: NDArray[np.integer[Any]],
+    cost: NDArray[np.int64],
+    via: NDArray[np.integer[Any]],
+) -> None:
+    """Each placement's moves in, at the head of its row of the edges (`indptr`), one
+    edge per placement they come from (`tail`, in the order first met): the cheapest
+    of the moves from there, at the mover's score there minus here (`cost`), by the
+    mover (`via`; the lowest volunteer among equals). Parallel edges that cost more
+    are on no shortest path: at 100,000 x 20,000 they are half the moves."""
+    n_places = len(bounds) - 1
+    ordered = len(order) > 0
+    every = len(usable) == 0
+    seen = np.full(n_places, -1, dtype=np.int64)
+    edge_of = np.zeros(n_places, dtype=np.int64)
+    for p in range(n_places):
+        e = indptr[p]
+        for k in range(bounds[p], bounds[p + 1]):
+            i = order[k] if ordered else k
+            if not every and not usable[i]:
+                continue
+            v = pv[i]
+            home = at[v]
+            if home < 0 or home == i:
+                continue
+            t = home_p[v]
+            c = home_w[v] - w[i]
+            if seen[t] != p:
+                seen[t] = p
+                edge_of[t] = e
+                tail[e] = t
+                cost[e] = c
+                via[e] = v
+                e += 1
+            else:
+                j = edge_of[t]
+                if c < cost[j] or (c == cost[j] and v < via[j]):
+                    cost[j] = c
+                    via[j] = v
+
+
+@_compiled
+def group_by_tail(
+    tail: NDArray[np.integer[Any]], n_nodes: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The edges grouped by tail (each group in edge order) and each group's start: a
+    counting sort, one pass to count and one to place."""
+    ptr = np.zeros(n_nodes + 1, dtype=np.int64)
+    for t in tail:
+        ptr[t + 1] += 1
+    for u in range(n_nodes):
+        ptr[u + 1] += ptr[u]
+    nxt = ptr[:-1].copy()
+    out = np.empty(len(tail), dtype=np.int64)
+    for e in range(len(tail)):
+        t = tail[e]
+        out[nxt[t]] = e
+        nxt[t] += 1
+    return ptr, out
+
+
+@_compiled
+def shortest_from_root(
+    d: NDArray[np.int64],
+    out_ptr: NDArray[np.int64],
+    out_edges: NDArray[np.int64],
+    head: NDArray[np.integer[Any]],
+    cost: NDArray[np.int64],
+) -> bool:
+    """Shortest distances from a root joined to every node at cost `d` (updated in
+    place), by a first-in first-out queue of the nodes whose distance fell (SPFA: a
+    Bellman-Ford that relaxes only the edges out of nodes that changed). False where a
+    node fell more than once per node of the network: a negative cycle."""
+    n = len(d)
+    queue = np.empty(n + 1, dtype=np.int64)
+    queued = np.ones(n, dtype=np.bool_)
+    falls = np.zeros(n, dtype=np.int64)
+    for u in range(n):
+        queue[u] = u
+    first, size = 0, n
+    while size:
+        u = queue[first]
+        first = first + 1 if first < n else 0
+        size -= 1
+        queued[u] = False
+        du = d[u]
+        for j in range(out_ptr[u], out_ptr[u + 1]):
+            e = out_edges[j]
+            v = head[e]
+            via = du + cost[e]
+            if via < d[v]:
+                d[v] = via
+                if not queued[v]:
+                    falls[v] += 1
+                    if falls[v] > n:
+                        return False
+                    last = first + size
+                    queue[last if last <= n else last - n - 1] = v
+                    size += 1
+                    queued[v] = True
+    return True
+
+
+@_compiled
+def reduced_costs(
+    cost: NDArray[np.int64],
+    tail: NDArray[np.integer[Any]],
+    head: NDArray[np.integer[Any]],
+    potential: NDArray[np.int64],
+    out_edges: NDArray[np.int64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Each edge's cost reduced by the potentials, as scipy's shortest paths take them:
+    in edge order (grouped by head) and grouped by tail (`out_edges`)."""
+    red = np.empty(len(cost), dtype=np.float64)
+    for e in range(len(cost)):
+        red[e] = cost[e] + potential[tail[e]] - potential[head[e]]
+    fwd = np.empty(len(cost), dtype=np.float64)
+    for j in range(len(out_edges)):
+        fwd[j] = red[out_edges[j]]
+    return red, fwd
