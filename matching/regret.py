@@ -177,6 +177,7 @@ class ResidualNetwork:
         # the edges grouped by tail: the forward network's layout, and the potentials'
         # pass that relaxes only the edges out of the nodes that changed
         out_ptr, out_edges = loops.group_by_tail(self.tail, n)
+        self._out = out_ptr, out_edges
         self.potential = self._potentials(out_ptr, out_edges, start)
         self.reduced, forward = loops.reduced_costs(
             self.cost, self.tail, self.head, self.potential, out_edges
@@ -462,6 +463,8 @@ class ResidualNetwork:
             self._open_cell = origin[: self.n_nodes]
         for p, first in zip(want.tolist(), mine.tolist(), strict=True):
             self._open_pred[p] = pred if first else pred_again
+        self._open_steps = {id(t): self._steps(t) for t in (pred, pred_again)}
+        """Per tree (by id): the steps `chain_to_open` walks."""
         pot = self.potential
         finite = np.isfinite(best)
         true = np.where(finite, best, 0).astype(np.int64) - pot[T] + pot[want]
@@ -560,18 +563,12 @@ class ResidualNetwork:
         step P -> Q means: a volunteer of P moves to Q; P -> S: one of P leaves; P -> T
         then T -> S: the one who came took an open slot of P."""
         nxt = np.asarray(self._pred_to_source, dtype=np.int64)
-        after = nxt[self.tail]  # per edge: the next node of its tail (one gather)
-        on_tree = (after == self.head) & (after >= 0)
-        edges = np.flatnonzero(on_tree)
-        # the cheapest such edge of each tail (lowest volunteer among equals)
-        order = np.lexsort((self.via[edges], self.reduced[edges], self.tail[edges]))
-        edges = edges[order]
-        first = np.ones(len(edges), dtype=np.bool_)
-        first[1:] = self.tail[edges][1:] != self.tail[edges][:-1]
+        edges = self._tree_edges(nxt, toward=True)
+        on = edges >= 0
         via = np.full(self.n_nodes, -1, dtype=np.int64)
-        via[self.tail[edges[first]]] = self.via[edges[first]]
+        via[on] = self.via[edges[on]]
         cost = np.zeros(self.n_nodes, dtype=np.int64)
-        cost[self.tail[edges[first]]] = self.cost[edges[first]]
+        cost[on] = self.cost[edges[on]]
         return nxt, via, cost
 
     def chain_to_source(self, p: int, nxt: I64, via: I64, cost: I64) -> list[Hop]:
@@ -605,22 +602,48 @@ class ResidualNetwork:
         if tree is None:
             return []
         first, cell = self._open_first, self._open_cell
+        steps = self._open_steps
         hops: list[Hop] = []
         node = p
         while len(hops) < self.n_nodes:
             # inside p's own cell the tree that priced it without itself, then the first
-            prev = int((tree if cell[node] == p else first)[node])
+            prev_of, who_of, cost_of = steps[id(tree) if cell[node] == p else id(first)]
+            prev = prev_of[node]
             if prev < 0 or prev >= self.n_nodes:  # the root: the chain starts here
                 break
-            edge = self.tight_edge(prev, node)
-            who = int(self.via[edge])
+            who = who_of[node]
             if prev == self.source:
-                hops.append(Hop(who, None, node, None, -int(self.cost[edge])))
+                hops.append(Hop(who, None, node, None, -cost_of[node]))
                 break
             before = int(self.score[self.at[who]])
-            hops.append(Hop(who, prev, node, before, before - int(self.cost[edge])))
+            hops.append(Hop(who, prev, node, before, before - cost_of[node]))
             node = prev
         return hops
+
+    def _tree_edges(self, parent: NDArray[np.integer], toward: bool) -> I64:
+        """Per node of a shortest-path tree (`parent`): the edge of its step, x -> parent
+        (`toward`) or parent -> x, as `tight_edge` picks it; -1 where none."""
+        return loops.tree_edges(
+            parent,
+            self.indptr,
+            self.tail,
+            *self._out,
+            self.head,
+            self.reduced,
+            self.via,
+            toward,
+        )
+
+    def _steps(self, tree: I64) -> tuple[list[int], list[int], list[int]]:
+        """Per node of an open slot's tree: its parent, and the volunteer and cost of
+        the step from there (`via`, `cost` of `_tree_edges`), as lists for the walks."""
+        edges = self._tree_edges(tree, toward=False)
+        on = edges >= 0
+        who = np.full(len(tree), -1, dtype=np.int64)
+        who[on] = self.via[edges[on]]
+        cost = np.zeros(len(tree), dtype=np.int64)
+        cost[on] = self.cost[edges[on]]
+        return np.asarray(tree, dtype=np.int64).tolist(), who.tolist(), cost.tolist()
 
     def tight_edge(self, tail: int, head: int) -> int:
         """The edge tail -> head of least reduced cost (lowest volunteer among equals), -1

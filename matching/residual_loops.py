@@ -214,3 +214,44 @@ def reduced_costs(
     for j in range(len(out_edges)):
         fwd[j] = red[out_edges[j]]
     return red, fwd
+
+
+@_compiled
+def tree_edges(
+    parent: NDArray[np.integer[Any]],
+    indptr: NDArray[np.integer[Any]],
+    tail: NDArray[np.integer[Any]],
+    out_ptr: NDArray[np.int64],
+    out_edges: NDArray[np.int64],
+    head: NDArray[np.integer[Any]],
+    reduced: NDArray[np.float64],
+    via: NDArray[np.integer[Any]],
+    toward: bool,
+) -> NDArray[np.int64]:
+    """Per node x of a shortest-path tree (`parent`, as scipy gives it: -9999 or out of
+    the network where none): the edge of the step between x and its parent, x -> parent
+    (`toward`: a tree of paths *to* a node) or parent -> x, of least reduced cost and
+    lowest volunteer among equals; -1 where there is none. The edges are read from x's
+    own side (`indptr`, `tail`: grouped by head; `out_ptr`, `out_edges`: by tail), never
+    from S's or T's, which have an edge per placement."""
+    n = len(indptr) - 1
+    out = np.full(len(parent), -1, dtype=np.int64)
+    for x in range(min(len(parent), n)):
+        y = parent[x]
+        if y < 0 or y >= n:
+            continue
+        best = -1
+        if toward:
+            lo, hi = out_ptr[x], out_ptr[x + 1]
+        else:
+            lo, hi = indptr[x], indptr[x + 1]
+        for j in range(lo, hi):
+            e = out_edges[j] if toward else j
+            if (head[e] if toward else tail[e]) == y and (
+                best < 0
+                or reduced[e] < reduced[best]
+                or (reduced[e] == reduced[best] and via[e] < via[best])
+            ):
+                best = e
+        out[x] = best
+    return out

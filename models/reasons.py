@@ -323,8 +323,11 @@ def render(code: str, params: Mapping[str, Any], words: Words = ENGLISH) -> str:
             N_(" or ") if code in OR_JOINED else N_(" and ") if code in AND_JOINED else N_("; ")
         )
         for key in nested:
+            # the parts' own sentences by `text_of`: in English, those with plain params
+            # are remembered ("speaks French at B2" stands under many placements)
             values[key] = joiner.join(
-                render(p["code"], p.get("params", {}), words) for p in params.get(key, ())
+                text_of(p if "params" in p else {**p, "params": {}}, words)
+                for p in params.get(key, ())
             )
     for key in ordinals:
         values[key] = words.ordinal(int(params[key]))

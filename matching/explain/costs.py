@@ -123,11 +123,6 @@ def pricing(prep: Prepared, chosen: NDArray[np.intp], exact: bool) -> Pricing:
     return Pricing(prep, net, exact, tie)
 
 
-def _hop_parts(pr: Pricing, hops: list[Hop]) -> list[Reason]:
-    """The steps of a chain as reasons."""
-    return _chain(pr, hops)[0]
-
-
 def _chain(pr: Pricing, hops: list[Hop]) -> tuple[list[Reason], str]:
     """The steps of a chain as reasons, and their sentences joined as `render` joins
     them (formatted here from the templates: thousands of chains per large round)."""
@@ -399,6 +394,7 @@ def open_reasons(
     costs = pr.open
     n_elig = np.bincount(pairs.p, minlength=c.n_placements) if pairs_per is None else pairs_per
     vids = c.volunteer_ids
+    tie_text = text_of(pr.tie_break)
     for pi in pis.tolist():
         parts: list[Reason] = []
         cap = int(c.capacity[pi])
@@ -407,6 +403,7 @@ def open_reasons(
         cv = int(costs[pi])
         nearest: int | None = None
         cv_out: int | None = None
+        said: str | None = None  # the last part's sentence, where it is made here
         best_fill = int(net.fill[pi] + (cap - int(net.free_capacity[pi])))  # locked count too
         if not net.open[pi]:
             # open here, full in the best round under the hard rules (rules, stable mode)
@@ -422,13 +419,17 @@ def open_reasons(
             hops = net.chain_to_open(pi)
             nearest = hops[0].volunteer if hops else None
             if pr.exact:
-                hop_parts = _hop_parts(pr, hops)
+                # the sentence from the chain's own, as `text_of` would render it
+                hop_parts, hops_said = _chain(pr, hops)
                 if cv == 0:
                     parts.append(
                         part("open_tie", hop_parts=hop_parts, tie_break_parts=[pr.tie_break])
                     )
+                    fill = {"hop_parts": hops_said, "tie_break_parts": tie_text}
                 else:
                     parts.append(part("open_costs", cost=cv, hop_parts=hop_parts))
+                    fill = {"cost": cv, "hop_parts": hops_said}
+                said = TEMPLATES[parts[-1]["code"]].format_map(fill)
             elif nearest is not None:
                 params = {
                     "best_fill": best_fill,
@@ -441,5 +442,8 @@ def open_reasons(
                 parts.append(
                     part("open_tie_hard_rules" if cv == 0 else "open_costs_hard_rules", **params)
                 )
-        out[pi] = Explained(cv_out, nearest, parts, [text_of(r) for r in parts])
+        texts = [text_of(r) for r in (parts[:-1] if said is not None else parts)]
+        if said is not None:
+            texts.append(said)
+        out[pi] = Explained(cv_out, nearest, parts, texts)
     return out

@@ -30,6 +30,7 @@ from volmatch.matching.solve import solve_prepared, solve_round
 from volmatch.matching.to_result import build_result
 from volmatch.matching.validate import pair_violations, validate_result
 from volmatch.models import Result, Round, parse_round
+from volmatch.models.reasons import text_of
 
 # --- hand-made rounds with known reasons ----------------------------------------------
 
@@ -212,9 +213,13 @@ def test_a_volunteer_explained_alone_gets_every_placement() -> None:
 
 
 def check_reasons(r: Round, result: Result) -> None:
-    """Every reason of `result` is a true claim, by the independent checker."""
+    """Every reason of `result` is a true claim, by the independent checker, and its
+    sentence is that of its structured part (the sentences made from pieces, for speed,
+    say what `text_of` says)."""
     assert validate_result(r, result) == []
     assert check_claims(r, result) == []
+    for record in [*result.unmatched_volunteers, *result.open_slots]:
+        assert record.reasons == [text_of(d) for d in record.details]
 
 
 def tweak(d: dict[str, Any], data: st.DataObject) -> dict[str, Any]:
