@@ -427,13 +427,14 @@ class ResidualNetwork:
         would empty the slot it fills): through T -> S (someone unplaced comes in) or
         T -> Q (someone leaves another placement Q). So the answer is the distance to P
         from the nearest of those starts other than P, starting at the reduced cost of
-        T -> start, with T's own edges out of the network (a path back through T closes
-        a second cycle instead of filling the slot). One run from every start prices
+        T -> start, never through T again (a path back through T closes a second cycle
+        instead of filling the slot): a run from T itself, which a shortest-path run
+        never re-enters, and whose edges out are those to the starts. One run prices
         every P whose shortest path leaves from another start; the others are starts
         whose nearest start is themselves, and `_repriced_without_self` prices them all
         in one more run, on the few nodes their own start reaches first.
         """
-        npl, S, T = self.n_placements, self.source, self.sink
+        npl, T = self.n_placements, self.sink
         out = np.zeros(npl, dtype=np.int64)
         want = np.flatnonzero(self.open)
         self._open_pred: dict[int, I64] = {}
@@ -442,21 +443,17 @@ class ResidualNetwork:
         self._open_cell = np.full(self.n_nodes, -1, dtype=np.int64)
         if len(want) == 0:
             return out
-        starts = np.flatnonzero(self.fill > 0)
-        if self.anyone_waiting:
-            starts = np.concatenate([starts, [S]])
-        graph = self._rooted_without_sink_exits(starts)
-        root = self.n_nodes
-        reduced, pred = self._dijkstra(graph, np.array([root]))
+        reduced, pred = self._dijkstra(self.forward, np.array([T]))
         self._open_first = pred
         best = reduced[want].copy()
-        origin = _origins(pred, root)
+        origin = _origins(pred, T)
         own = want[origin[want] == want]  # open starts priced by their own start
         mine = np.ones(len(want), dtype=np.bool_)
         pred_again = pred
         if len(own):
             offsets = np.full(self.n_nodes, np.inf)
-            offsets[starts] = graph.data[int(graph.indptr[root]) : int(graph.indptr[root + 1])]
+            g, lo, hi = self.forward, int(self.forward.indptr[T]), int(self.forward.indptr[T + 1])
+            offsets[g.indices[lo:hi]] = g.data[lo:hi]
             again, pred_again = self._repriced_without_self(reduced, pred, origin, own, offsets)
             mine = origin[want] != want
             best[~mine] = again
@@ -474,7 +471,7 @@ class ResidualNetwork:
     def _repriced_without_self(
         self, reduced: F64, pred: I64, origin: I64, own: I64, offsets: F64
     ) -> tuple[F64, I64]:
-        """For each start P of `own` (their shortest path from the root leaves by P
+        """For each start P of `own` (their shortest path from T leaves by P
         itself): the reduced distance to P from the nearest *other* start, and a
         predecessor tree for all of them.
 
@@ -537,23 +534,6 @@ class ResidualNetwork:
         tree[nodes] = np.where(sp == k, entry_from, inner)
         return dist[index[own]], tree
 
-    def _rooted_without_sink_exits(self, starts: I64) -> csr_matrix:
-        """The forward network without T's edges, plus a root (the last node) with an
-        edge to each start at the reduced cost of T -> start."""
-        g = self.forward
-        stop = int(g.indptr[self.sink])
-        offsets = (self.potential[self.sink] - self.potential[starts]).astype(np.float64)
-        indptr = np.concatenate([g.indptr[: self.sink + 1], [stop, stop + len(starts)]])
-        n = self.n_nodes + 1
-        return csr_matrix(
-            (
-                np.concatenate([g.data[:stop], offsets]),
-                np.concatenate([g.indices[:stop], starts]),
-                indptr,
-            ),
-            shape=(n, n),
-        )
-
     # -- vacancy chains ----------------------------------------------------------------
 
     def moves_to_source(self) -> tuple[I64, I64, I64]:
@@ -609,7 +589,7 @@ class ResidualNetwork:
             # inside p's own cell the tree that priced it without itself, then the first
             prev_of, who_of, cost_of = steps[id(tree) if cell[node] == p else id(first)]
             prev = prev_of[node]
-            if prev < 0 or prev >= self.n_nodes:  # the root: the chain starts here
+            if prev < 0 or prev >= self.n_nodes or prev == self.sink:  # the chain starts here
                 break
             who = who_of[node]
             if prev == self.source:
