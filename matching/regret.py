@@ -176,16 +176,18 @@ class ResidualNetwork:
         n = self.n_nodes
         # the edges grouped by tail: the forward network's layout, and the potentials'
         # pass that relaxes only the edges out of the nodes that changed
-        out_ptr, out_edges = loops.group_by_tail(self.tail, n)
+        out_ptr, out_edges, out_head, out_cost = loops.group_by_tail(
+            self.tail, self.head, self.cost, n
+        )
         self._out = out_ptr, out_edges
-        self.potential = self._potentials(out_ptr, out_edges, start)
+        self.potential = self._potentials(out_ptr, out_head, out_cost, start)
         self.reduced, forward = loops.reduced_costs(
-            self.cost, self.tail, self.head, self.potential, out_edges
+            self.cost, self.tail, self.indptr, self.potential, out_ptr, out_head, out_cost
         )
         self.backward = csr_matrix((self.reduced, self.tail, self.indptr), shape=(n, n))
         """Row = head: the network reversed, for distances *to* a node."""
         self.forward = csr_matrix(
-            (forward, self.head[out_edges], out_ptr.astype(self.indptr.dtype)), shape=(n, n)
+            (forward, out_head, out_ptr.astype(self.indptr.dtype)), shape=(n, n)
         )
         """Row = tail: the network, for distances *from* a node."""
 
@@ -285,17 +287,24 @@ class ResidualNetwork:
         self.anyone_waiting = bool(self._wait.any())
         return n_moves, best, pair
 
-    def _potentials(self, out_ptr: I64, out_edges: I64, start: NDArray[np.integer] | None) -> I64:
+    def _potentials(
+        self,
+        out_ptr: I64,
+        out_head: NDArray[np.int32],
+        out_cost: I64,
+        start: NDArray[np.integer] | None,
+    ) -> I64:
         """Feasible potentials: shortest distances from a virtual root joined to every
         node at cost `start` (0 where None), relaxing the edges out of the nodes that
-        changed (`out_ptr`, `out_edges`: the edges grouped by tail). They converge when
-        there is no negative cycle, to potentials that leave no reduced cost negative."""
+        changed (`out_ptr`, `out_head`, `out_cost`: the edges grouped by tail). They
+        converge when there is no negative cycle, to potentials that leave no reduced
+        cost negative."""
         n = self.n_nodes
         if start is None:
             d = np.zeros(n, dtype=np.int64)
         else:
             d = np.asarray(start, dtype=np.int64).copy()
-        if not loops.shortest_from_root(d, out_ptr, out_edges, self.head, self.cost):
+        if not loops.shortest_from_root(d, out_ptr, out_head, out_cost):
             raise NotOptimal(
                 "the assignment is not optimal: its residual network has a negative cycle"
             )
