@@ -36,7 +36,9 @@ Questions answered, in score points (the round's scale, never a scaled tie-break
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import pairwise
 from typing import Any, Final
 
@@ -560,12 +562,16 @@ class ResidualNetwork:
         cost[on] = self.cost[edges[on]]
         return nxt, via, cost
 
-    def chain_to_source(self, p: int, nxt: I64, via: I64, cost: I64) -> list[Hop]:
+    def chain_to_source(
+        self, p: int, nxt: Sequence[int], via: Sequence[int], cost: Sequence[int]
+    ) -> list[Hop]:
         """The hops that free a slot of `p` for someone unplaced, cheapest first to last:
         who gives up their slot and where they go, until someone leaves the round or an
-        open slot is taken (`nxt`, `via`, `cost`: `moves_to_source`)."""
+        open slot is taken (`nxt`, `via`, `cost`: `moves_to_source`, as arrays or, for
+        many chains, as lists)."""
         hops: list[Hop] = []
         node = p
+        home = self._home_scores
         while node not in (self.source, self.sink) and len(hops) < self.n_nodes:
             step = int(nxt[node])
             if step < 0:
@@ -574,13 +580,22 @@ class ResidualNetwork:
                 hops.append(Hop(None, node, None))  # an open slot of `node` is taken
             else:
                 who = int(via[node])
-                before = int(self.score[self.at[who]])
+                before = home[who]
                 if step == self.source:
                     hops.append(Hop(who, node, None, before))
                 else:
                     hops.append(Hop(who, node, step, before, before - int(cost[node])))
             node = step
         return hops
+
+    @cached_property
+    def _home_scores(self) -> list[int]:
+        """Per volunteer: their score where they are placed (0 where unplaced), for the
+        chains' hops."""
+        out = np.zeros(self.n_volunteers, dtype=np.int64)
+        at = self.at >= 0
+        out[at] = self.score[self.at[at]]
+        return out.tolist()
 
     def chain_to_open(self, p: int) -> list[Hop]:
         """The hops that fill one more slot of `p` (call `open_costs` first), from `p`
@@ -591,7 +606,7 @@ class ResidualNetwork:
         if tree is None:
             return []
         first, cell = self._open_first, self._open_cell
-        steps = self._open_steps
+        steps, home = self._open_steps, self._home_scores
         hops: list[Hop] = []
         node = p
         while len(hops) < self.n_nodes:
@@ -604,7 +619,7 @@ class ResidualNetwork:
             if prev == self.source:
                 hops.append(Hop(who, None, node, None, -cost_of[node]))
                 break
-            before = int(self.score[self.at[who]])
+            before = home[who]
             hops.append(Hop(who, prev, node, before, before - cost_of[node]))
             node = prev
         return hops

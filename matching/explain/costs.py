@@ -73,12 +73,14 @@ class Pricing:
         return self.net.unplaced_costs()
 
     @cached_property
-    def tree(self) -> tuple[I64, I64, I64] | None:
-        """`ResidualNetwork.moves_to_source` where chains are told (`exact`), else None."""
+    def tree(self) -> tuple[list[int], list[int], list[int]] | None:
+        """`ResidualNetwork.moves_to_source` where chains are told (`exact`), else None;
+        as lists, which the thousands of chains read faster than arrays."""
         if not self.exact:
             return None
         _ = self.unplaced  # the tree comes from its run
-        return self.net.moves_to_source()
+        nxt, via, cost = self.net.moves_to_source()
+        return nxt.tolist(), via.tolist(), cost.tolist()
 
     @cached_property
     def open(self) -> I64:
