@@ -39,7 +39,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import pairwise
 from typing import Any, Final
 
 import numpy as np
@@ -61,17 +60,6 @@ UNREACHABLE: Final = -1
 NO_PATH: Final = int(np.iinfo(np.int64).min)
 """A distance where no path exists: distances may be negative (-1 among them, so
 `UNREACHABLE` would read a path of -1 points as none), regrets and costs may not."""
-
-CHUNK_PAIRS: Final = 1 << 16
-"""Pairs per step of the passes over every pair (the moves, each placement's best waiting
-volunteer, the unplaced volunteers' costs), cut at placement bounds: a step's
-temporaries stay in the processor's cache and are reused, where temporaries of every
-pair (tens of MB each at 100k x 20k) are paged in fresh each time."""
-
-
-PACKED_BITS: Final = 62
-"""Bits of an int64 key (its sign bit and one to spare left out) that may pack a value
-and a pair's position together."""
 
 
 class NotOptimal(ValueError):
@@ -244,19 +232,6 @@ class ResidualNetwork:
         self.indptr, self.tail, self.cost, self.via = indptr, tail, cost, via
         self.head: Ix = np.repeat(np.arange(self.n_nodes, dtype=ix), counts)
 
-    def _chunks(self) -> list[tuple[int, int, int, int, slice | I64]]:
-        """The pairs in steps of about `CHUNK_PAIRS`, by placement: (lo, hi, p0, p1, at):
-        positions lo..hi of the pairs in placement order hold placements p0..p1-1, and
-        `at` indexes those pairs (a slice where the pairs come grouped)."""
-        bounds, order = self._bounds, self._order
-        cut = np.searchsorted(bounds, np.arange(0, int(bounds[-1]), CHUNK_PAIRS), side="right") - 1
-        ps = np.unique(np.concatenate([cut, [self.n_placements]])).tolist()
-        out: list[tuple[int, int, int, int, slice | I64]] = []
-        for p0, p1 in pairwise(ps):
-            lo, hi = int(bounds[p0]), int(bounds[p1])
-            out.append((lo, hi, p0, p1, slice(lo, hi) if order is None else order[lo:hi]))
-        return out
-
     def _pass_args(self) -> tuple[I64, I64, I64, B]:
         """The arguments every compiled pass over the pairs takes after the pairs' own:
         the order that groups them by placement (empty: they come grouped), each
@@ -383,41 +358,12 @@ class ResidualNetwork:
         it is reached (one Dijkstra to S). UNREACHABLE and -1 where no pair can be used;
         0 and the own pair for placed volunteers."""
         to_source = self.to_source()
-        pv, w, order = self.pv, self.score, self._order
-        big = np.iinfo(np.int64).max
-        cost = np.full(self.n_volunteers, big, dtype=np.int64)
+        cost = np.zeros(self.n_volunteers, dtype=np.int64)
         best = np.full(self.n_volunteers, -1, dtype=np.int64)
-        # one pass in steps where (value, position in placement order) packs into one
-        # int64 (the least key per volunteer is its least value, first reached); else
-        # two: the least value per volunteer, then the first pair that reaches it
-        shift = max(len(pv), 1).bit_length()
-        reach = to_source[to_source != NO_PATH]
-        low = int(reach.min()) - int(w.max()) if len(reach) and len(w) else 0
-        high = int(reach.max()) - int(w.min()) if len(reach) and len(w) else 0
-        packed = (high - low).bit_length() + shift <= PACKED_BITS
-        steps = self._chunks()
-        for kind in ("packed",) if packed else ("least", "first"):
-            for lo, hi, p0, p1, at in steps:
-                here = np.repeat(to_source[p0:p1], np.diff(self._bounds[p0 : p1 + 1]))
-                ok = self._wait[lo:hi] & (here != NO_PATH)
-                k = np.flatnonzero(ok)
-                if len(k) == 0:
-                    continue
-                vs = pv[at][k]
-                value = here[k] - w[at][k]
-                if kind == "packed":
-                    np.minimum.at(cost, vs, ((value - low) << shift) | (k + lo))
-                elif kind == "least":
-                    np.minimum.at(cost, vs, value)
-                else:
-                    j = np.flatnonzero((value == cost[vs]) & (best[vs] < 0))[::-1]
-                    pos = k[j] + lo  # backwards: of a volunteer's hits, the first is written last
-                    best[vs[j]] = pos if order is None else order[pos]
-        if packed:
-            hit = cost < big
-            pos = cost[hit] & ((1 << shift) - 1)
-            best[hit] = pos if order is None else order[pos]
-            cost[hit] = (cost[hit] >> shift) + low
+        order, bounds, _, _ = self._pass_args()
+        loops.least_entries(
+            self.pv, self.score, order, bounds, self._wait, to_source, NO_PATH, cost, best
+        )
         cost[best < 0] = UNREACHABLE
         placed = self.at >= 0
         cost[placed] = 0

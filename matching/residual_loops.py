@@ -271,3 +271,35 @@ def tree_edges(
                 best = e
         out[x] = best
     return out
+
+
+@_compiled
+def least_entries(
+    pv: NDArray[np.integer[Any]],
+    w: NDArray[np.int64],
+    order: NDArray[np.int64],
+    bounds: NDArray[np.int64],
+    wait: NDArray[np.bool_],
+    to_source: NDArray[np.int64],
+    no_path: int,
+    cost: NDArray[np.int64],
+    best: NDArray[np.int64],
+) -> None:
+    """Per volunteer: the least of `to_source[p]` minus their score at p over their
+    waiting pairs (`wait`, by position in placement order) at placements with a way to S,
+    into `cost`, and the pair that reaches it (the first in placement order) into
+    `best`; both left as they are for volunteers without one."""
+    ordered = len(order) > 0
+    for p in range(len(bounds) - 1):
+        d = to_source[p]
+        if d == no_path:
+            continue
+        for k in range(bounds[p], bounds[p + 1]):
+            if not wait[k]:
+                continue
+            i = order[k] if ordered else k
+            v = pv[i]
+            value = d - w[i]
+            if best[v] < 0 or value < cost[v]:
+                cost[v] = value
+                best[v] = i
