@@ -199,37 +199,25 @@ class ResidualNetwork:
         home_w = np.zeros(self.n_volunteers, dtype=np.int64)
         at = self.at >= 0
         home_p[at], home_w[at] = pp[self.at[at]], w[self.at[at]]
-        n_moves, best_score, best_pair = self._pair_pass(home_p)
-        has_enter = best_pair >= 0
-        self.enter_pair = best_pair
-        """Per placement: the pair of the best unplaced volunteer who could come, or -1."""
-        has_unfill = self.fill > 0
+        npl_edges = self._placement_rows(home_p, home_w, ix)
+        tail, cost, via, indptr = self.tail, self.cost, self.via, self.indptr
+        # S's row (a volunteer of P leaves; T -> S where someone waits), then T's (P -> T
+        # where P has an open slot; S -> T where someone may leave)
         s_tails = np.concatenate([pp[movers], [T] if self.anyone_waiting else []])
         t_tails = np.concatenate([np.flatnonzero(self.open), [S] if len(movers) else []])
-        counts = np.concatenate(
-            [n_moves + has_enter + has_unfill, [len(s_tails), len(t_tails)]]
-        ).astype(np.int64)
-        n_edges = int(counts.sum())
-        # nodes, edges and volunteers as int32 where they fit (as scipy keeps them; there
-        # are fewer edges than pairs): half the memory to write and read, and no copies
-        # for scipy
-        indptr: Ix = np.concatenate([[0], np.cumsum(counts)]).astype(ix)
-        tail: Ix = np.empty(n_edges, dtype=ix)
-        cost = np.zeros(n_edges, dtype=np.int64)
-        via: Ix = np.full(n_edges, -1, dtype=ix)
-        # each placement's row: its moves in, then S -> P, then T -> P
-        loops.move_edges(pv, w, *self._pass_args(), home_p, home_w, indptr, tail, cost, via)
-        enter = np.flatnonzero(has_enter)
-        pos = indptr[enter] + n_moves[enter]
-        tail[pos], cost[pos], via[pos] = S, -best_score[enter], pv[best_pair[enter]]
-        unfill = np.flatnonzero(has_unfill)
-        tail[indptr[unfill] + n_moves[unfill] + has_enter[unfill]] = T
-        s0, t0 = int(indptr[S]), int(indptr[T])
-        tail[s0 : s0 + len(s_tails)] = s_tails
+        s0 = npl_edges
+        t0 = s0 + len(s_tails)
+        n_edges = t0 + len(t_tails)
+        for a in (tail, cost, via):
+            a.resize(n_edges, refcheck=False)  # in place: the rows took fewer than the pairs
+        tail[s0:t0] = s_tails
+        cost[s0:t0] = 0
+        via[s0:t0] = -1
         cost[s0 : s0 + len(movers)] = w[movers]
         via[s0 : s0 + len(movers)] = pv[movers]
-        tail[t0 : t0 + len(t_tails)] = t_tails
-        self.indptr, self.tail, self.cost, self.via = indptr, tail, cost, via
+        tail[t0:], cost[t0:], via[t0:] = t_tails, 0, -1
+        indptr[S], indptr[T], indptr[T + 1] = s0, t0, n_edges
+        counts = np.diff(indptr)
         self.head: Ix = np.repeat(np.arange(self.n_nodes, dtype=ix), counts)
 
     def _pass_args(self) -> tuple[I64, I64, I64, B]:
@@ -241,13 +229,11 @@ class ResidualNetwork:
         usable = np.zeros(0, np.bool_) if self._all_usable else self.usable
         return order, self._bounds, self.at, usable
 
-    def _pair_pass(self, home_p: Ix) -> tuple[I64, I64, I64]:
-        """One pass over every pair: per placement, the number of placements its moves
-        in come from (pairs of placed volunteers other than their own; `home_p`: each
-        volunteer's placement), the best score of an unplaced volunteer
-        who could come and that pair (the first in placement order among equals; -1
-        where nobody). Keeps which pairs wait (`_wait`, by position in placement
-        order)."""
+    def _placement_rows(self, home_p: Ix, home_w: I64, ix: type[np.signedinteger[Any]]) -> int:
+        """The placements' rows of the edge arrays (`residual_loops.placement_rows`), in
+        arrays with room for S's and T's rows after them; returns where they end. Keeps
+        which pairs wait (`_wait`, by position in placement order) and each placement's
+        best waiting pair (`enter_pair`)."""
         npl, pp = self.n_placements, self.pp
         self._order = None if _grouped_by(pp) else np.argsort(pp, kind="stable")
         self._bounds = np.searchsorted(
@@ -255,14 +241,31 @@ class ResidualNetwork:
         ).astype(np.int64)
         self._wait = np.zeros(len(pp), dtype=np.bool_)
         """Per pair, in placement order: a usable pair of an unplaced volunteer."""
-        best = np.empty(npl, dtype=np.int64)
-        pair = np.empty(npl, dtype=np.int64)
-        n_moves = np.empty(npl, dtype=np.int64)
-        loops.pair_pass(
-            self.pv, self.score, *self._pass_args(), home_p, self._wait, n_moves, best, pair
+        room = len(pp) + self.n_volunteers + npl + 2  # every pair, then S's and T's rows
+        self.tail: Ix = np.empty(room, dtype=ix)
+        self.cost = np.empty(room, dtype=np.int64)
+        self.via: Ix = np.empty(room, dtype=ix)
+        self.indptr: Ix = np.empty(self.n_nodes + 1, dtype=ix)
+        self.enter_pair = np.empty(npl, dtype=np.int64)
+        """Per placement: the pair of the best unplaced volunteer who could come, or -1."""
+        end = loops.placement_rows(
+            self.pv,
+            self.score,
+            *self._pass_args(),
+            home_p,
+            home_w,
+            self.fill,
+            self.source,
+            self.sink,
+            self._wait,
+            self.enter_pair,
+            self.indptr,
+            self.tail,
+            self.cost,
+            self.via,
         )
         self.anyone_waiting = bool(self._wait.any())
-        return n_moves, best, pair
+        return int(end)
 
     def _potentials(
         self,

@@ -35,57 +35,7 @@ def _compiled(f: F) -> F:
 
 
 @_compiled
-def pair_pass(
-    pv: NDArray[np.integer[Any]],
-    w: NDArray[np.int64],
-    order: NDArray[np.int64],
-    bounds: NDArray[np.int64],
-    at: NDArray[np.int64],
-    usable: NDArray[np.bool_],
-    home_p: NDArray[np.integer[Any]],
-    wait: NDArray[np.bool_],
-    n_moves: NDArray[np.int64],
-    best: NDArray[np.int64],
-    best_pair: NDArray[np.int64],
-) -> None:
-    """One pass over the pairs in placement order (`order`, empty: they come so;
-    `bounds`: each placement's first position). Per placement: the placements its
-    moves in come from (pairs of placed volunteers other than their own; `home_p`: each
-    volunteer's placement) counted in `n_moves`, the best score of an unplaced volunteer
-    who could come and its pair (the first among equals) in `best`, `best_pair`; per
-    position, whether it is such a waiting pair in `wait`. `usable` (empty: every
-    pair): the pairs the flow may use."""
-    n_places = len(bounds) - 1
-    ordered = len(order) > 0
-    every = len(usable) == 0
-    seen = np.full(n_places, -1, dtype=np.int64)
-    for p in range(n_places):
-        moves = 0
-        top = NO_SCORE
-        top_pair = -1
-        for k in range(bounds[p], bounds[p + 1]):
-            i = order[k] if ordered else k
-            if not every and not usable[i]:
-                continue
-            v = pv[i]
-            home = at[v]
-            if home < 0:
-                wait[k] = True
-                if w[i] > top:
-                    top = w[i]
-                    top_pair = i
-            elif home != i:
-                t = home_p[v]
-                if seen[t] != p:
-                    seen[t] = p
-                    moves += 1
-        n_moves[p] = moves
-        best[p] = top
-        best_pair[p] = top_pair
-
-
-@_compiled
-def move_edges(
+def placement_rows(
     pv: NDArray[np.integer[Any]],
     w: NDArray[np.int64],
     order: NDArray[np.int64],
@@ -94,30 +44,52 @@ def move_edges(
     usable: NDArray[np.bool_],
     home_p: NDArray[np.integer[Any]],
     home_w: NDArray[np.int64],
+    fill: NDArray[np.int64],
+    source: int,
+    sink: int,
+    wait: NDArray[np.bool_],
+    best_pair: NDArray[np.int64],
     indptr: NDArray[np.integer[Any]],
     tail: NDArray[np.integer[Any]],
     cost: NDArray[np.int64],
     via: NDArray[np.integer[Any]],
-) -> None:
-    """Each placement's moves in, at the head of its row of the edges (`indptr`), one
-    edge per placement they come from (`tail`, in the order first met): the cheapest
-    of the moves from there, at the mover's score there minus here (`cost`), by the
-    mover (`via`; the lowest volunteer among equals). Parallel edges that cost more
-    are on no shortest path: at 100,000 x 20,000 they are half the moves."""
+) -> int:
+    """The placements' rows of the edges grouped by head, in one pass over the pairs in
+    placement order (`order`, empty: they come so; `bounds`: each placement's first
+    position; `usable`, empty: every pair): each placement's moves in, one edge per
+    placement they come from (`tail`, in the order first met: the cheapest of the moves
+    from there, at the mover's score there minus here in `cost`, by the mover in `via`,
+    the lowest volunteer among equals; `home_p`, `home_w`: each volunteer's placement
+    and score there), then S -> P from its best waiting volunteer (the first among
+    equals; their pair in `best_pair`, -1 where nobody), then T -> P where someone of
+    it may leave (`fill`). Marks the waiting pairs in `wait` (by position), writes each
+    row's start into `indptr` and returns the rows' end.
+
+    Parallel moves that cost more are on no shortest path: at 100,000 x 20,000 they are
+    half the moves. A row never holds more edges than its placement has pairs (a move
+    per mover's pair, the entry a waiting pair, the exit a mover's own pair), so the
+    arrays need room for no more than every pair."""
     n_places = len(bounds) - 1
     ordered = len(order) > 0
     every = len(usable) == 0
     seen = np.full(n_places, -1, dtype=np.int64)
     edge_of = np.zeros(n_places, dtype=np.int64)
+    e = 0
     for p in range(n_places):
-        e = indptr[p]
+        indptr[p] = e
+        top = -1
         for k in range(bounds[p], bounds[p + 1]):
             i = order[k] if ordered else k
             if not every and not usable[i]:
                 continue
             v = pv[i]
             home = at[v]
-            if home < 0 or home == i:
+            if home < 0:
+                wait[k] = True
+                if top < 0 or w[i] > w[top]:
+                    top = i
+                continue
+            if home == i:
                 continue
             t = home_p[v]
             c = home_w[v] - w[i]
@@ -133,6 +105,18 @@ def move_edges(
                 if c < cost[j] or (c == cost[j] and v < via[j]):
                     cost[j] = c
                     via[j] = v
+        best_pair[p] = top
+        if top >= 0:
+            tail[e] = source
+            cost[e] = -w[top]
+            via[e] = pv[top]
+            e += 1
+        if fill[p] > 0:
+            tail[e] = sink
+            cost[e] = 0
+            via[e] = -1
+            e += 1
+    return e
 
 
 @_compiled
