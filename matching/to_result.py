@@ -228,8 +228,8 @@ def _reasons(
         _prepend(why_p, stable_p)
     # reasons the solver knows first-hand (a group no placement takes whole ...)
     solver = {
-        c.vindex[vid]: [solver_note(text) for text in texts]
-        for vid, texts in extra.pop("volunteer_reasons", {}).items()
+        c.vindex[vid]: [r if isinstance(r, dict) else solver_note(r) for r in said]
+        for vid, said in extra.pop("volunteer_reasons", {}).items()
     }
     _prepend(why_v, solver)
     active = extra.get("rules", {}).get("active")
