@@ -370,3 +370,66 @@ def test_an_unplaced_volunteer_after_a_withdrawal_says_withdrawn_not_forbidden()
     assert "1 of 2 placements were withdrawn by the host" in v2.reasons
     assert not any("forbade" in s or "forbidden" in s for s in v2.reasons)
     assert [text_of(d) for d in v2.details] == v2.reasons
+
+
+# -- the round's locks after publication ---------------------------------------------------
+
+
+def _locked_chain(**policy: Any) -> Any:
+    """`_chain_round` with V1 locked at P1, where the optimum puts them anyway."""
+    d = doc(
+        [
+            vol("V1", skills={"teaching": 5}),
+            vol("V2", skills={"teaching": 4}),
+            vol("V3", skills={"teaching": 1}),
+        ],
+        [
+            plc("P1", required_skills={"teaching": 4}, desired_skills={"teaching": 5}, priority=5),
+            plc("P2", desired_skills={"teaching": 4}, priority=1),
+        ],
+        locked=[{"volunteer": "V1", "placement": "P1"}],
+        **policy,
+    )
+    return parse_round(d)
+
+
+@pytest.mark.parametrize("mode", ["optimal", "stable"])
+def test_a_locked_volunteer_who_declines_is_backfilled(mode: str) -> None:
+    """A lock holds only until its volunteer declines: the freed slot is re-matched as
+    any other (it used to be refused: 'V1 is locked by the round's policy')."""
+    r = _locked_chain(mode=mode)
+    prep = prepare(r)
+    offers = {a.volunteer: a.placement for a in solve_round(r).assignments}
+    assert offers == {"V1": "P1", "V2": "P2"}
+    prop = propose_backfill(prep, offers, declined=["V1"], accepted=[])
+    assert dict(prop.assignment) == {"V2": "P1", "V3": "P2"}
+    assert prop.declined == ("V1",) and prop.frozen == ()
+    assert {(o.volunteer, o.placement) for o in prop.new_offers} == {("V2", "P1"), ("V3", "P2")}
+    _check(r, prop, offers)
+    br = backfill_round(prep, offers, declined=["V1"], accepted=[])
+    assert all(k.volunteer != "V1" for k in br.policy.locked)
+    assert solve_round(br).objective == prop.total or mode == "stable"
+    # the proposal as a document says V1 declined, and its assignment keeps every rule
+    _, res = backfill_document(prep, offers, declined=["V1"], accepted=[], reserves=2)
+    [v1] = [u for u in res.unmatched_volunteers if u.volunteer == "V1"]
+    assert "declined the offer at P1" in v1.reasons[0]
+    assert rule_violations(br, res) == []
+
+
+def test_a_locked_volunteer_who_stays_is_still_frozen() -> None:
+    """Another's decline leaves the lock holding: V1 is frozen even with no acceptance."""
+    r = _locked_chain()
+    prop = propose_backfill(prepare(r), {"V1": "P1", "V2": "P2"}, declined=["V2"], accepted=[])
+    assert prop.frozen == ("V1",)
+    assert dict(prop.assignment) == {"V1": "P1", "V3": "P2"}
+
+
+def test_a_lock_at_a_withdrawn_need_holds_nobody() -> None:
+    """The host withdrew P1: its locked volunteer is free for the backfill, not kept at
+    a need that is gone."""
+    r = _locked_chain()
+    prop = propose_backfill(prepare(r), {"V1": "P1", "V2": "P2"}, withdrawn=["P1"], accepted=[])
+    assert "P1" not in dict(prop.assignment).values()
+    assert "V1" not in prop.frozen and prop.withdrawn == ("P1",)
+    assert dict(prop.assignment) == {"V2": "P2"}  # V2's pending offer stands (move_cost)
+    assert [(m.volunteer, m.frm, m.to) for m in prop.moves] == [("V1", "P1", None)]

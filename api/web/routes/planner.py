@@ -32,6 +32,7 @@ from volmatch.api.web.error_text import N_, localize
 from volmatch.api.web.errors import PageNotFound
 from volmatch.api.web.i18n import page_language, translator
 from volmatch.api.web.planner_form import BUILDERS, LEVELS, WEIGHTS, FormErrors, add_entry
+from volmatch.api.web.reason_text import reason_texts
 from volmatch.api.web.render import render
 from volmatch.scenarios.charts import (
     CHART_KPIS,
@@ -230,6 +231,7 @@ def run_page(request: Request, run_id: Id, user: PlannerPage, session: ReadSessi
     if run is None:
         raise PageNotFound
     ctx: dict[str, Any] = {"run": run, "refresh": None if run.finished else REFRESH_S}
+    lang = page_language(request)
     if run.comparison is not None:
         cmp = Comparison.from_dict(run.comparison)
         ctx |= {
@@ -238,6 +240,7 @@ def run_page(request: Request, run_id: Id, user: PlannerPage, session: ReadSessi
             "rows": _kpi_rows(cmp),
             "move_kinds": MOVE_KINDS,
             "moves_shown": MOVES_SHOWN,
+            "reasons": lambda items: reason_texts(items, lang),
         }
     return render(request, "planner/run.html", user=user, **ctx)
 
