@@ -238,6 +238,10 @@ class ClaimChecker:
             checks["rules"] = q["rules"] == (f.result.model_extra or {}).get("rules", {}).get(
                 "active"
             )
+        elif code in ("group_unplaceable", "group_unplaceable_country"):
+            members = sorted(x.id for x in f.r.volunteers if x.group == q["group"])
+            checks["members"] = v in members and sorted(q["volunteers"]) == members
+            checks["count"] = q["count"] == len(members)
         elif code in (
             "stable_full",
             "stable_group_locked",

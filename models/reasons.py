@@ -199,6 +199,12 @@ TEMPLATES: Final[dict[str, str]] = {
     "stable_holder_group": N_("{volunteer}: {group_parts}"),
     # the rules solver's own reasons
     "solver": N_("{text}"),
+    "group_unplaceable": N_(
+        "group '{group}': no placement accepts all {count} members ({volunteers})"
+    ),
+    "group_unplaceable_country": N_(
+        "group '{group}': no host country accepts all {count} members ({volunteers})"
+    ),
     # a backfill proposal (after the match)
     "declined_offer": N_("declined the offer at {placement}, or let it expire"),
     "withdrawn_by_host": N_("withdrawn by the host"),

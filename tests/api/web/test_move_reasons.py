@@ -106,9 +106,7 @@ def test_each_variant_reason_reads_in_french() -> None:
     ]
     for reason, french in cases:
         assert reason_texts([reason], "fr") == [french]
-    assert text_of(cases[1][0]) == (
-        "P2 (score 900 here) is full: its 4 slot(s) went to V1, V2 ..."
-    )
+    assert text_of(cases[1][0]) == ("P2 (score 900 here) is full: its 4 slot(s) went to V1, V2 ...")
 
 
 def test_a_count_of_declines_agrees_in_french() -> None:
