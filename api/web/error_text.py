@@ -229,6 +229,77 @@ BY_SHAPE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             N_("a scenario is a mapping (name:, variants: ...)"),
         ),
         (r"^(?P<section>\w+): must be a list$", N_("%(section)s: must be a list")),
+        # the scenario editor's checks, by line (scenarios/model.py, changes.py, source.py)
+        (
+            r"^a change needs exactly one of the keys (?P<keys>[\w, ]+) \(it has (?P<has>.*)\)$",
+            N_("a change needs exactly one of the keys %(keys)s (it has %(has)s)"),
+        ),
+        (r"^unknown key\(s\) (?P<keys>.*)$", N_("unknown key(s) %(keys)s")),
+        (
+            r"^unknown key (?P<key>'.*') \(expected (?P<expected>.*)\)$",
+            N_("unknown key %(key)s (expected %(expected)s)"),
+        ),
+        (r"^(?P<section>\w+) must be a list$", N_("%(section)s must be a list")),
+        (r"^two variants share this name$", N_("two variants share this name")),
+        (r"^a variant needs a name$", N_("a variant needs a name")),
+        (r"^a variant must be a mapping$", N_("a variant must be a mapping")),
+        (r"^a scenario must be a mapping$", N_("a scenario must be a mapping")),
+        (r"^a scenario needs variants or sweeps$", N_("a scenario needs variants or sweeps")),
+        (
+            r"^seed must be a non-negative integer, not (?P<value>.*)$",
+            N_("seed must be a non-negative integer, not %(value)s"),
+        ),
+        (
+            r"^(?P<path>[\w.]+): placements have no field (?P<name>'.*')$",
+            N_("%(path)s: placements have no field %(name)s"),
+        ),
+        (
+            r"^(?P<path>[\w.]+): volunteers have no field (?P<name>'.*')$",
+            N_("%(path)s: volunteers have no field %(name)s"),
+        ),
+        (r"^policy has no field (?P<name>'.*')$", N_("policy has no field %(name)s")),
+        (
+            rf"^(?P<path>[\w.]+): {_VALUE} is not a number$",
+            N_("%(path)s: %(value)s is not a number"),
+        ),
+        (
+            rf"^(?P<path>[\w.]+): {_VALUE} is not a date \(YYYY-MM-DD\)$",
+            N_("%(path)s: %(value)s is not a date (YYYY-MM-DD)"),
+        ),
+        (
+            rf"^(?P<path>[\w.]+): {_VALUE} is not true or false$",
+            N_("%(path)s: %(value)s is not true or false"),
+        ),
+        (
+            rf"^(?P<path>[\w.]+): {_VALUE} is not a CEFR level \(A1 A2 B1 B2 C1 C2 native\)$",
+            N_("%(path)s: %(value)s is not a CEFR level (A1 A2 B1 B2 C1 C2 native)"),
+        ),
+        (
+            r"^(?P<count>\d+) variants; a page runs at most (?P<most>\d+) \(use volmatch "
+            r"whatif for larger sweeps\)$",
+            N_(
+                "%(count)s variants; a page runs at most %(most)s (use volmatch whatif for "
+                "larger sweeps)"
+            ),
+        ),
+        (
+            r"^the scenario is (?P<count>\d+) characters; at most (?P<most>\d+)$",
+            N_("the scenario is %(count)s characters; at most %(most)s"),
+        ),
+        # PyYAML's most common problems (the rest stay as PyYAML words them)
+        (r"^mapping values are not allowed here$", N_("mapping values are not allowed here")),
+        (
+            r"^could not find expected (?P<what>'.*')$",
+            N_("could not find the expected %(what)s"),
+        ),
+        (
+            r"^expected the node content, but found (?P<found>.*)$",
+            N_("expected a value, but found %(found)s"),
+        ),
+        (
+            r"^found character (?P<char>'.*') that cannot start any token$",
+            N_("found the character %(char)s, which cannot start any token"),
+        ),
     )
 )
 """English texts of the models' checks, the service's answers, the pool loader's and
@@ -278,6 +349,42 @@ def localize(
         if m:
             return _translated(msgid, m.groupdict(), gettext) or message
     return message
+
+
+SCENARIO_FRAMES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), msgid)
+    for pattern, msgid in (
+        (
+            r"^variant (?P<variant>'[^']*') change (?P<change>\d+): (?P<rest>.*)$",
+            N_("variant %(variant)s, change %(change)s: %(message)s"),
+        ),
+        (r"^variant (?P<variant>'[^']*'): (?P<rest>.*)$", N_("variant %(variant)s: %(message)s")),
+        (r"^scenario: (?P<rest>.*)$", N_("scenario: %(message)s")),
+        (r"^YAML: (?P<rest>.*)$", N_("YAML: %(message)s")),
+    )
+)
+"""Where a scenario's error is ("variant 'a' change 2: ..."): the words translated, the
+variant's name as it is, and the message after them by its shape (`BY_SHAPE`)."""
+_FIELD = re.compile(r"^(?P<path>[\w.]+): (?P<rest>.*)$")
+
+
+def localize_scenario_error(message: str, gettext: Callable[[str], str]) -> str:
+    """A scenario's error (the editor's, by line, and a variant's that could not run) in
+    the language of `gettext`: its frame and its message by their shapes; a part of no
+    known shape stays as the engine words it (English)."""
+    for pattern, msgid in SCENARIO_FRAMES:
+        m = pattern.match(message)
+        if m:
+            values = {**m.groupdict(), "message": localize_scenario_error(m["rest"], gettext)}
+            return _translated(msgid, values, gettext) or message
+    said = localize(message, gettext)
+    if said == message and (m := _FIELD.match(message)):
+        # "count: Input should be ...": a field's path, then pydantic's or a check's text
+        inner = localize(m["rest"], gettext)
+        if inner != m["rest"]:
+            values = {"path": m["path"], "message": inner}
+            return _translated(N_("%(path)s: %(message)s"), values, gettext) or message
+    return said
 
 
 def localize_place(place: str, gettext: Callable[[str], str]) -> str:

@@ -16,6 +16,7 @@ from tests.helpers import doc, plc, vol
 from tests.matching.stable_oracle import blocking_pairs, build_lists
 from tests.strategies import round_docs
 from volmatch.matching import prepare, solve_round
+from volmatch.matching.claims import BackfillFacts, check_claims
 from volmatch.matching.lifecycle import backfill_round, propose_backfill
 from volmatch.matching.lifecycle.backfill import _cold, _warm
 from volmatch.matching.lifecycle.document import backfill_document
@@ -102,6 +103,11 @@ def test_backfill_keeps_frozen_breaks_no_rule_and_is_optimal(
     )
     assert prop.total == want == prop.objective == prop.bound
     assert prop.status == "optimal"
+    # every reason of the proposal's document is true (the independent checker)
+    _, res = backfill_document(prep, offers, declined=declined, accepted=accepted)
+    br = backfill_round(prep, offers, declined=declined, accepted=accepted)
+    down = {v: offers[v] for v in declined}
+    assert check_claims(br, res, backfill=BackfillFacts(published=r, declined=down)) == []
     # a new offer only where something changes: pending offers kept unless the total rises
     moved = {m.volunteer for m in prop.moves}
     at = dict(prop.assignment)
@@ -297,6 +303,9 @@ def test_stable_backfill_keeps_frozen_breaks_no_rule_and_is_stable(
     br = backfill_round(prep, offers, declined=declined, accepted=accepted)
     sub = solve_round(br)
     assert rule_violations(br, sub) == []
+    _, res = backfill_document(prep, offers, declined=declined, accepted=accepted)
+    down = {v: offers[v] for v in declined}
+    assert check_claims(br, res, backfill=BackfillFacts(published=r, declined=down)) == []
     if max_moves is None:
         # the volunteer-optimal stable matching of the backfill round, and stable in it
         assert set(prop.assignment) == {(a.volunteer, a.placement) for a in sub.assignments}
