@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from babel.numbers import format_decimal
+
 from volmatch.models import ErrorItem
 
 
@@ -128,6 +130,24 @@ BY_SHAPE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
                 "the round changed since backfill proposal %(id)s was computed (a reply, an "
                 "expiry or another confirmation came first): refresh and look at the current "
                 "proposal"
+            ),
+        ),
+        # why a backfill proposal could not be computed (api/service/lifecycle/backfill.py)
+        (
+            r"^the round's offers no longer fit its document; (?P<count>\d+) error\(s\) in "
+            r"the backfill request$",
+            N_(
+                "the round's offers no longer fit its document: %(count)s error(s) in the "
+                "backfill request"
+            ),
+        ),
+        (
+            r"^round: (?P<pairs>[\d,]+) candidate \(volunteer, placement\) pairs, over the "
+            r"limit of (?P<limit>[\d,]+) one round may have: .* or raise (?P<setting>\w+)$",
+            N_(
+                "the round has %(pairs)s candidate (volunteer, placement) pairs, over the limit "
+                "of %(limit)s one round may have: narrow the round (fewer volunteers or "
+                "placements, or needs that ask for more) or raise %(setting)s"
             ),
         ),
         # the pool loader's messages (workbooks, CSV files, JSON and YAML documents), and
@@ -328,15 +348,22 @@ def _translated(msgid: str, values: Mapping[str, Any], gettext: Callable[[str], 
         return None
 
 
+FIGURES = frozenset({"pairs", "limit"})
+"""Placeholders that hold a count the engine writes with English separators (1,000):
+written again for the page's locale where `localize` is given one."""
+
+
 def localize(
     message: str,
     gettext: Callable[[str], str],
     *,
     error_type: str = "",
     ctx: Mapping[str, Any] | None = None,
+    lang: str | None = None,
 ) -> str:
     """`message` (as the API gives it) in the language of `gettext`; the message itself
-    when there is no translation for it."""
+    when there is no translation for it. With `lang`, the counts of `FIGURES` are
+    written for that locale (1 000 in French)."""
     if error_type in BY_TYPE:
         values = {
             k: (_or(str(v), gettext) if k == "expected" else v) for k, v in (ctx or {}).items()
@@ -347,7 +374,13 @@ def localize(
     for pattern, msgid in BY_SHAPE:
         m = pattern.match(message)
         if m:
-            return _translated(msgid, m.groupdict(), gettext) or message
+            values = m.groupdict()
+            if lang is not None:
+                values = {
+                    k: format_decimal(int(v.replace(",", "")), locale=lang) if k in FIGURES else v
+                    for k, v in values.items()
+                }
+            return _translated(msgid, values, gettext) or message
     return message
 
 

@@ -71,8 +71,13 @@ def section_context(
 ) -> dict[str, Any]:
     """What `coordinator/_lifecycle.html` needs, for the Advice page and its refresh."""
     done = request.query_params.get("life", "")
+    life = lifecycle_section(session, round_id, placement, user.principal)
+    tr = translator(page_language(request))
+    # why the engine refused the newest proposal, in the page's language
+    refused = life.failed.proposal.get("error", "") if life.failed is not None else ""
     return {
-        "life": lifecycle_section(session, round_id, placement, user.principal),
+        "life": life,
+        "failed_error": localize(refused, tr.gettext, lang=tr.lang),
         "life_done": done if done in ("reply", "confirmed", "proposed") else "",
         "decline_reasons": decline_reasons(),
         "refresh_s": REFRESH_S,
