@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.generate import generate_round
-
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+from benchmarks.report import RESULTS, stamp, write_results
 
 LIMIT_KEYS = ("max_length", "le", "ge", "lt", "gt")
 """Keys of pydantic-core schema nodes that the limits set (and that the baseline drops)."""
@@ -69,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--placements", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=Path, default=RESULTS_DIR)
+    ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
 
     from volmatch.models import parse_text
@@ -96,26 +95,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{'ratio limits / baseline':<28}{ratio:>10.3f}")
     print(f"{'whole load (parse_text)':<28}{load_s:>10.3f}")
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"loader-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(
-        json.dumps(
-            {
-                "volunteers": args.volunteers,
-                "placements": args.placements,
-                "seed": args.seed,
-                "json_bytes": len(text),
-                "runs_s": times,
-                "best_s": best,
-                "ratio": ratio,
-                "parse_text_s": load_s,
-                "loadavg": loadavg,
-            },
-            indent=2,
-        )
-        + "\n"
+    write_results(
+        {
+            "volunteers": args.volunteers,
+            "placements": args.placements,
+            "seed": args.seed,
+            "json_bytes": len(text),
+            "runs_s": times,
+            "best_s": best,
+            "ratio": ratio,
+            "parse_text_s": load_s,
+            "loadavg": loadavg,
+        },
+        args.out / f"loader-{stamp()}.json",
     )
-    print(f"written to {path}")
     return 0
 
 
