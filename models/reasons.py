@@ -218,6 +218,21 @@ TEMPLATES: Final[dict[str, str]] = {
         "and fails {rules}: {failure_parts}"
     ),
     "pairwise_declined": N_("{count} declined their offer, or let it expire"),
+    # a pending offer a backfill proposal changes (its moves)
+    "backfill_host_withdrew": N_("the host withdrew {placement}"),
+    "backfill_breaks_rule": N_("the offer breaks a hard rule now: {rule_parts}"),
+    "backfill_offer_withdrawn": N_(
+        "offer withdrawn: the slot at {placement} scores more with someone else than "
+        "keeping {volunteer} there"
+    ),
+    "backfill_chain": N_(
+        "vacancy chain: {volunteer} scores {score} at {to} against {was_score} at "
+        "{placement} ({gain})"
+    ),
+    "backfill_chain_taken": N_(
+        "vacancy chain: {volunteer} scores {score} at {to} against {was_score} at "
+        "{placement} ({gain}); {taken_by} takes the slot at {placement}"
+    ),
     # an unplaced volunteer of a backfill proposal: the backfill bars withdrawn needs
     "closest_withdrawn": N_("closest: {placement}, withdrawn by the host"),
     "closest_withdrawn_and": N_(

@@ -36,7 +36,7 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import NDArray
 
-from volmatch.matching.failures import pair_failure_details
+from volmatch.matching.failures import pair_failures
 from volmatch.matching.flow import max_score_assignment
 from volmatch.matching.lifecycle.standing import Standing, pending_pairs, read_standing
 from volmatch.matching.lifecycle.warm import augment_freed_slots
@@ -45,6 +45,7 @@ from volmatch.matching.previous import pair_index
 from volmatch.matching.pure import has_groups
 from volmatch.models import Pair, PreviousAssignment, Round
 from volmatch.models.lifecycle import BackfillMove, BackfillProposal, NewOffer
+from volmatch.models.reasons import Reason, part, text_of
 
 I64 = NDArray[np.int64]
 
@@ -332,29 +333,39 @@ def _move(
     (None: no offer); `taken_by`: who comes to `p`."""
     c, pairs, scores = prep.compiled, prep.pairs, prep.scores
     vid, pid = c.volunteer_ids, c.placement_ids
+    why: Reason
     if st.withdrawn[p]:
-        why = f"the host withdrew {pid[p]}"
+        why = part("backfill_host_withdrew", placement=pid[p])
     elif before_i < 0:
-        why = "the offer breaks a hard rule now: " + "; ".join(
-            f"{k}: {d}" for k, d in pair_failure_details(c, v, p).items()
+        why = part(
+            "backfill_breaks_rule",
+            rule_parts=[
+                part("rule_failed", rule=k, failure_parts=[r])
+                for k, r in pair_failures(c, v, p).items()
+            ],
         )
     elif i is None:
-        why = (
-            f"offer withdrawn: the slot at {pid[p]} scores more with someone else "
-            f"than keeping {vid[v]} there"
-        )
+        why = part("backfill_offer_withdrawn", placement=pid[p], volunteer=vid[v])
     else:
-        gain = int(scores.total[i]) - int(scores.total[before_i])
-        tail = f"; {', '.join(taken_by)} takes the slot at {pid[p]}" if taken_by else ""
+        chain = {
+            "volunteer": vid[v],
+            "score": int(scores.total[i]),
+            "to": pid[int(pairs.p[i])],
+            "was_score": int(scores.total[before_i]),
+            "placement": pid[p],
+            "gain": f"{int(scores.total[i]) - int(scores.total[before_i]):+d}",
+        }
         why = (
-            f"vacancy chain: {vid[v]} scores {int(scores.total[i])} at {pid[int(pairs.p[i])]} "
-            f"against {int(scores.total[before_i])} at {pid[p]} ({gain:+d}){tail}"
+            part("backfill_chain_taken", **chain, taken_by=list(taken_by))
+            if taken_by
+            else part("backfill_chain", **chain)
         )
     return BackfillMove(
         volunteer=vid[v],
         frm=pid[p],
         to=None if i is None else pid[int(pairs.p[i])],
-        reason=why,
+        reason=text_of(why),
+        detail=why,
     )
 
 

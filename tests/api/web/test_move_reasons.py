@@ -155,3 +155,34 @@ def test_the_rerun_page_gives_the_moves_why_in_its_language(web: Any) -> None:
     assert "la paire précédente enfreint désormais une règle impérative" in french
     assert "déplacé·e : le tour obtient un score plus élevé" in french
     assert "the previous pair" not in french and "moved:" not in french
+
+
+def test_a_backfill_proposals_moves_carry_their_parts_and_read_in_french() -> None:
+    """A vacancy chain after a decline: the pending offer that moves says why with parts
+    (English unchanged), and reads in French on the Advice page's proposal."""
+    from volmatch.matching.lifecycle import propose_backfill
+
+    r = parse_round(
+        doc(
+            [
+                vol("V1", skills={"teaching": 4}),
+                vol("V2", skills={"teaching": 4}),
+                vol("V3", skills={"teaching": 2}),
+            ],
+            [
+                plc("P1", required_skills={"teaching": 4}, desired_skills={"teaching": 5}),
+                plc("P2", desired_skills={"teaching": 2}),
+            ],
+        )
+    )
+    prop = propose_backfill(prepare(r), {"V1": "P1", "V2": "P2"}, declined=["V1"], accepted=[])
+    assert prop.moves, prop
+    for m in prop.moves:
+        assert m.detail is not None and m.reason == text_of(m.detail)
+        french = reason_texts([m.detail], "fr")[0]
+        assert french != m.reason
+    chain = prop.moves[0]
+    assert chain.detail is not None and chain.detail["code"].startswith("backfill_chain")
+    assert reason_texts([chain.detail], "fr")[0].startswith("chaîne de vacance : V2 obtient")
+    dumped = prop.model_dump(mode="json", by_alias=True)["moves"][0]
+    assert dumped["reason"] == chain.reason and dumped["detail"] == chain.detail
