@@ -142,7 +142,7 @@ BY_SHAPE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             ),
         ),
         (
-            r"^round: (?P<pairs>[\d,]+) candidate \(volunteer, placement\) pairs, over the "
+            r"^(?:round: )?(?P<pairs>[\d,]+) candidate \(volunteer, placement\) pairs, over the "
             r"limit of (?P<limit>[\d,]+) one round may have: .* or raise (?P<setting>\w+)$",
             N_(
                 "the round has %(pairs)s candidate (volunteer, placement) pairs, over the limit "
@@ -150,6 +150,30 @@ BY_SHAPE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
                 "placements, or needs that ask for more) or raise %(setting)s"
             ),
         ),
+        # why a round failed (api/service/jobs.py, the solvers' conflicts)
+        (
+            r"^round cannot be solved: (?P<count>\d+) conflict\(s\)$",
+            N_("the round cannot be solved: %(count)s conflict(s)"),
+        ),
+        (r"^invalid round: (?P<count>\d+) error\(s\)$", N_("invalid round: %(count)s error(s)")),
+        (
+            r"^the worker solving this round stopped (?P<count>\d+) time\(s\) without "
+            r"finishing; not retried$",
+            N_(
+                "the worker solving this round stopped %(count)s time(s) without finishing; "
+                "not retried"
+            ),
+        ),
+        (
+            r"^(?P<error>\w+) while solving; the worker's log has the job id$",
+            N_("%(error)s while solving; the worker's log has the job id"),
+        ),
+        (
+            r"^(?P<count>\d+) volunteers are locked to (?P<placement>\S+), which has "
+            r"(?P<slots>\d+) slot\(s\)$",
+            N_("%(count)s volunteers are locked to %(placement)s, which has %(slots)s slot(s)"),
+        ),
+        (r"^the rules cannot all hold$", N_("the rules cannot all hold")),
         # the pool loader's messages (workbooks, CSV files, JSON and YAML documents), and
         # pydantic's own text where the loader passes it on
         (r"^required field is missing$", N_("required field is missing")),
