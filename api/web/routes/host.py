@@ -206,6 +206,7 @@ def my_needs(request: Request, user: HostPage, session: ReadSession) -> Response
         filled=filled,
         saved=_flash(request),
         countries=countries,
+        figure=lambda n: format_decimal(n, locale=page_language(request)),
     )
 
 
