@@ -206,6 +206,12 @@ def my_needs(request: Request, user: HostPage, session: ReadSession) -> Response
         filled=filled,
         saved=_flash(request),
         countries=countries,
+        # counted against the pool because the latest round is over the pair limit
+        over_limit=next(
+            (d["over_pair_limit"] for d in (counts or {}).values() if d.get("over_pair_limit")),
+            None,
+        ),
+        figure=lambda n: format_decimal(n, locale=page_language(request)),
     )
 
 

@@ -492,7 +492,8 @@ def test_over_the_pair_limit_the_live_line_says_it_counts_the_pool(
 ) -> None:
     """A round solved under the default pair limit, then the service restarted with a
     lower one (`VOLMATCH_MAX_ROUND_PAIRS`): the round's base is never built, the line
-    counts against the pool, and says so, with the figures, in English and French."""
+    counts against the pool, and says so, with the figures, in English and French; so
+    does My needs."""
     from fastapi.testclient import TestClient
 
     from tests.api.service.helpers import make_keys, settings_for
@@ -510,6 +511,8 @@ def test_over_the_pair_limit_the_live_line_says_it_counts_the_pool(
         token = {"X-CSRF-Token": csrf_of(c.get("/host/needs/new?lang=en").text)}
         line = _check(c, NEW_NEED, token)["line"]
         assert "Counted against the whole pool" not in line  # within the limit: the round's
+        counts_ready(c)
+        assert 'id="counts-over-limit"' not in c.get("/host/needs").text
     monkeypatch.setenv(PAIR_LIMIT_SETTING, "2")
     lowered = create_app(settings_for(url))
     with TestClient(lowered, base_url="http://testserver", follow_redirects=False) as c:
@@ -524,3 +527,6 @@ def test_over_the_pair_limit_the_live_line_says_it_counts_the_pool(
         french = _check(c, NEW_NEED, token)["line"]
         assert "Décompté sur tout le vivier, pas sur le dernier tour" in french
         assert "au-delà de la limite de 2 " in french and "Counted" not in french
+        counts_ready(c)  # My needs says so too, above its counts
+        needs = c.get("/host/needs?lang=en").text
+        assert 'id="counts-over-limit"' in needs and "over the limit of 2 one round" in needs
