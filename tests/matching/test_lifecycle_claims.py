@@ -54,13 +54,23 @@ def _codes(res: Result) -> set[str]:
 
 
 def _backfill(
-    d: dict[str, Any], rnd: random.Random, withdraw: bool, forbid_declined: bool
+    d: dict[str, Any],
+    rnd: random.Random,
+    withdraw: bool,
+    forbid_declined: bool,
+    lock: bool = False,
 ) -> tuple[Round, Result, BackfillFacts]:
     """A random backfill of round `d`: some offers declined, some accepted, maybe needs
-    withdrawn, maybe the coordinator forbids declined people somewhere after publishing.
+    withdrawn, maybe the coordinator forbids declined people somewhere after publishing,
+    maybe one published pair locked in the round (its volunteer declines half the time).
     The backfill round, the proposal document and the coordinator's records."""
     offers = {a.volunteer: a.placement for a in solve_round(parse_round(d)).assignments}
     ids = sorted(offers)
+    locked = rnd.choice(ids) if lock and ids else None
+    if locked is not None:  # the optimum chose the pair already: the same result
+        pair = {"volunteer": locked, "placement": offers[locked]}
+        d.setdefault("policy", {})["locked"] = [pair]
+        d["policy"]["forbidden"] = [f for f in d["policy"].get("forbidden", []) if f != pair]
     declined = [v for v in ids if rnd.random() < 0.4]
     rest = [v for v in ids if v not in declined]
     accepted = None if rnd.random() < 0.3 else [v for v in rest if rnd.random() < 0.5]
@@ -70,7 +80,7 @@ def _backfill(
         have = d.setdefault("policy", {}).setdefault("forbidden", [])
         for v in declined:
             pair = {"volunteer": v, "placement": rnd.choice([offers[v], *pids])}
-            if pair not in have:
+            if pair not in have and v != locked:
                 have.append(pair)
     r = parse_round(d)
     prep = prepare(r)
@@ -78,6 +88,14 @@ def _backfill(
         prep, offers, declined=declined, accepted=accepted, withdrawn=withdrawn, reserves=0
     )
     br = backfill_round(prep, offers, declined=declined, accepted=accepted, withdrawn=withdrawn)
+    if locked is not None:  # a lock holds until its volunteer declines or its need goes
+        at = {a.volunteer: a.placement for a in res.assignments}
+        if locked in declined:
+            assert locked not in at
+        elif offers[locked] not in withdrawn:
+            assert at[locked] == offers[locked]
+        else:
+            assert at.get(locked) != offers[locked]
     facts = BackfillFacts(
         published=r, declined={v: offers[v] for v in declined}, withdrawn=frozenset(withdrawn)
     )
@@ -144,11 +162,13 @@ SEEN: set[str] = set()
     st.randoms(use_true_random=False),
     st.booleans(),
     st.booleans(),
+    st.booleans(),
 )
 def test_every_claim_of_a_backfill_proposal_holds(
-    d: dict[str, Any], rnd: random.Random, withdraw: bool, forbid_declined: bool
+    d: dict[str, Any], rnd: random.Random, withdraw: bool, forbid_declined: bool, lock: bool
 ) -> None:
-    br, res, facts = _backfill(d, rnd, withdraw, forbid_declined)
+    """Also with a lock in the round, held or released (a decline, a withdrawn need)."""
+    br, res, facts = _backfill(d, rnd, withdraw, forbid_declined, lock)
     assert check_claims(br, res, backfill=facts) == []
     SEEN.update(_codes(res) & BACKFILL_CODES)
 
