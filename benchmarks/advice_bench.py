@@ -18,17 +18,16 @@ benchmarks/results/advice-<size>.json with the load average.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from benchmarks.generate import generate_round
+from benchmarks.report import RESULTS, write_results
 from volmatch.matching import check_rules, compile_round, find_pairs, prepare
 from volmatch.matching.advice import (
     advice_base,
@@ -42,7 +41,6 @@ from volmatch.matching.flow import max_score_assignment
 from volmatch.matching.solve import solve_prepared
 from volmatch.models import parse_round
 
-RESULTS = Path(__file__).resolve().parent / "results"
 MULTI_SLOTS = 3
 """Slots of the multi-slot drafts: each slot filled costs a residual network build."""
 MULTI_SAMPLE = 3
@@ -132,14 +130,9 @@ def main() -> None:
     for name, value in rows.items():
         t.add_row(name, f"{value:,.1f}")
     Console().print(t)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"advice-{args.volunteers}x{args.placements}.json"
-    out.write_text(
-        json.dumps(
-            {"rows": rows, "pairs": len(pairs), "loadavg": load, "needs": len(needs)}, indent=2
-        )
-        + "\n",
-        encoding="utf-8",
+    write_results(
+        {"rows": rows, "pairs": len(pairs), "loadavg": load, "needs": len(needs)},
+        RESULTS / f"advice-{args.volunteers}x{args.placements}.json",
     )
 
 

@@ -24,8 +24,6 @@ load average (the machine is shared).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import os
 import platform
 import time
@@ -33,7 +31,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+from benchmarks.report import RESULTS, stamp, write_results
+
 QUICK: tuple[tuple[int, int], ...] = ((10_000, 2_000),)
 FULL: tuple[tuple[int, int], ...] = (*QUICK, (50_000, 10_000))
 
@@ -122,18 +121,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--full", action="store_true", help="Add 50,000 x 10,000.")
     ap.add_argument("--sizes", nargs="*", type=_size, help="Sizes like 1000x200.")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=Path, default=RESULTS_DIR)
+    ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     sizes = args.sizes or (FULL if args.full else QUICK)
     rows = [run_size(nv, npl, args.seed) for nv, npl in sizes]
     print(_table(rows))
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = args.out / f"backfill-{stamp}.json"
-    path.write_text(
-        json.dumps({"machine": platform.platform(), "cpus": os.cpu_count(), "rows": rows}, indent=2)
+    write_results(
+        {"machine": platform.platform(), "cpus": os.cpu_count(), "rows": rows},
+        args.out / f"backfill-{stamp()}.json",
     )
-    print(f"written {path}")
     return 0
 
 

@@ -24,11 +24,9 @@ import os
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+from benchmarks.report import RESULTS, stamp, write_results
 
 SLOW_RULES = {"max_same_nationality_per_placement": 1, "max_per_host": 6, "gender_balance": True}
 """Rules under which the demo round's solve runs until its time limit (the search never
@@ -142,10 +140,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             cpu_s = f"{row['uninterruptible_cpu_s_max']} CPU s"
             print(f"{row['case']:<52} {'':>8} {'':>9} {cpu_s:>22}")
     print(f"load {load_before} -> {out['load_avg_1m_after']} on {out['cpus']} cores")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"cancel-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(out, indent=2) + "\n")
-    print(f"wrote {path.relative_to(ROOT)}")
+    write_results(out, RESULTS / f"cancel-{stamp()}.json")
     return out
 
 

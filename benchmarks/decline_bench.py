@@ -30,7 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.load_bench import DEMO, RESULTS, ROOT
+from benchmarks.load_bench import DEMO
+from benchmarks.report import RESULTS, stamp, write_results
 
 POLICY = {"max_nationality_share_per_country": 0.4, "gender_balance": True}
 """Rules that send the round and its backfill to the rules solver."""
@@ -169,11 +170,8 @@ def main(argv: list[str] | None = None) -> None:
         "load_avg_1m_after": round(os.getloadavg()[0], 2),
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"decline-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
-    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     print(f"\nload average 1m {load_before} -> {doc['load_avg_1m_after']}, CPU {doc['cpu_s']} s")
-    print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+    write_results(doc, args.out / f"decline-{stamp()}.json")
 
 
 if __name__ == "__main__":

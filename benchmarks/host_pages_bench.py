@@ -23,7 +23,6 @@ benchmarks/results/host-pages-<size>.json.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import statistics
 import tempfile
@@ -36,8 +35,8 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.generate import generate_round
+from benchmarks.report import RESULTS, write_results
 
-RESULTS = Path(__file__).resolve().parent / "results"
 READY_POLL_S = 0.02
 """How often the benchmark asks whether the counts are ready (finer than app.js's 1 s,
 so that the time measured is the build's, not the polling's)."""
@@ -257,12 +256,9 @@ def main() -> None:
             {None: "", True: "yes", False: "no"}[row["updating_shown"]],
         )
     Console().print(t)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"host-pages-{args.volunteers}x{args.placements}.json"
-    out.write_text(
-        json.dumps({"load_average": load, "host": host, "needs": n_needs, "rows": rows}, indent=2)
-        + "\n",
-        encoding="utf-8",
+    write_results(
+        {"load_average": load, "host": host, "needs": n_needs, "rows": rows},
+        RESULTS / f"host-pages-{args.volunteers}x{args.placements}.json",
     )
 
 

@@ -48,13 +48,13 @@ from typing import Any
 
 import httpx
 
+from benchmarks.report import RESULTS, ROOT, stamp, write_results
+
 try:
     import aiohttp
 except ImportError:  # pragma: no cover - the bench extra brings it
     raise SystemExit("the load benchmark needs aiohttp: pip install -e '.[bench]'") from None
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
 DEMO = ROOT / "scenarios" / "demo" / "round.json"
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 MIX = "host=0.60,reader=0.35,submitter=0.05"
@@ -441,9 +441,6 @@ def main(argv: list[str] | None = None) -> None:
         "server_log_errors": sum(1 for line in log.splitlines() if '"level": "error"' in line),
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"load-{args.backend}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
-    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     print()
     print(
         f"backend {args.backend}, {args.processes} API process(es), {args.workers} "
@@ -451,7 +448,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.think} s, timeout {args.timeout} s; SIGTERM to exit {stop_s} s"
     )
     print(table(rows))
-    print(f"\n{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    write_results(doc, args.out / f"load-{args.backend}-{stamp()}.json")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """What the field-size limits (`models/limits.py`) cost the loader: a generated round's
 JSON validated by the loader's validator with the limits and by the same validator with
-every limit taken out, in the same process, alternating, best of N.
+every limit taken out, in the same process, alternating, best of N; then the whole
+`parse_text` of the text as a stored round and as a file handed in (keys given twice
+looked for in the same parse, `models.duplicate_keys`).
 
     python -m benchmarks.loader_bench                   # 100,000 volunteers x 20,000 placements
     python -m benchmarks.loader_bench --volunteers 20000 --placements 4000 --repeat 5
@@ -19,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.generate import generate_round
-
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+from benchmarks.report import RESULTS, stamp, write_results
 
 LIMIT_KEYS = ("max_length", "le", "ge", "lt", "gt")
 """Keys of pydantic-core schema nodes that the limits set (and that the baseline drops)."""
@@ -69,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--placements", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=Path, default=RESULTS_DIR)
+    ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
 
     from volmatch.models import parse_text
@@ -82,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         times["limits"].append(_best(lambda: with_limits.validate_json(text), 1))
         times["baseline"].append(_best(lambda: baseline.validate_json(text), 1))
     load_s = _best(lambda: parse_text(text, fmt="json"), args.repeat)
+    # a file handed in: the same text, read by the one parse that also finds repeated keys
+    checked_s = _best(lambda: parse_text(text, fmt="json", unique_keys=True), args.repeat)
     best = {k: min(v) for k, v in times.items()}
     ratio = best["limits"] / best["baseline"]
     loadavg = os.getloadavg()
@@ -95,27 +98,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{'baseline (no limits)':<28}{best['baseline']:>10.3f}")
     print(f"{'ratio limits / baseline':<28}{ratio:>10.3f}")
     print(f"{'whole load (parse_text)':<28}{load_s:>10.3f}")
+    print(f"{'... of a file (unique keys)':<28}{checked_s:>10.3f}")
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"loader-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(
-        json.dumps(
-            {
-                "volunteers": args.volunteers,
-                "placements": args.placements,
-                "seed": args.seed,
-                "json_bytes": len(text),
-                "runs_s": times,
-                "best_s": best,
-                "ratio": ratio,
-                "parse_text_s": load_s,
-                "loadavg": loadavg,
-            },
-            indent=2,
-        )
-        + "\n"
+    write_results(
+        {
+            "volunteers": args.volunteers,
+            "placements": args.placements,
+            "seed": args.seed,
+            "json_bytes": len(text),
+            "runs_s": times,
+            "best_s": best,
+            "ratio": ratio,
+            "parse_text_s": load_s,
+            "parse_text_unique_keys_s": checked_s,
+            "loadavg": loadavg,
+        },
+        args.out / f"loader-{stamp()}.json",
     )
-    print(f"written to {path}")
     return 0
 
 

@@ -31,22 +31,20 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import re
 import statistics
 import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from benchmarks.generate import generate_round
+from benchmarks.report import RESULTS, write_results
 
-RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_MS = 300
 """The issue's target for a page at 10,000 x 2,000."""
 
@@ -397,20 +395,9 @@ def main() -> None:
             ok,
         )
     Console(width=120).print(t)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"pages-{size}.json"
-    out.write_text(
-        json.dumps(
-            {
-                "size": size,
-                "assignments": len(result["assignments"]),
-                "loadavg": load,
-                "rows": rows,
-            },
-            indent=2,
-        )
-        + "\n",
-        encoding="utf-8",
+    write_results(
+        {"size": size, "assignments": len(result["assignments"]), "loadavg": load, "rows": rows},
+        RESULTS / f"pages-{size}.json",
     )
 
 

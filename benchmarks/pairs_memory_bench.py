@@ -19,10 +19,10 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).parent / "results"
+from benchmarks.report import RESULTS, stamp, write_results
+
 REFUSED_SIZE = (50_000, 10_000)
 """The tests' dense round (tests.helpers.big_round_and_result) that took a server down."""
 
@@ -123,21 +123,12 @@ def main() -> None:
             f"| {row.get('rss_solve', 0) / mb:,.0f} | {row.get('rss_advice', 0) / mb:,.0f} "
             f"| {'' if per is None else f'{per:.0f}'} | {row.get('cpu_s', '')} | {outcome} |"
         )
-    RESULTS.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    path = RESULTS / f"pairs-memory-{stamp}.json"
-    path.write_text(
-        json.dumps(
-            {
-                "load_before": load,
-                "load_after": os.getloadavg()[0],
-                "cap_gb": args.cap_gb,
-                "runs": rows,
-            },
-            indent=1,
-        )
+    load_after = os.getloadavg()[0]
+    print(f"load {load:.1f} -> {load_after:.1f}")
+    write_results(
+        {"load_before": load, "load_after": load_after, "cap_gb": args.cap_gb, "runs": rows},
+        RESULTS / f"pairs-memory-{stamp()}.json",
     )
-    print(f"load {load:.1f} -> {os.getloadavg()[0]:.1f}; {path}")
 
 
 if __name__ == "__main__":

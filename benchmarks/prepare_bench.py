@@ -11,18 +11,15 @@ benchmarks/results/prepare-<size>.json.
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from benchmarks.generate import generate_round
+from benchmarks.report import RESULTS, write_results
 from volmatch.matching import compile_round, find_pairs, score_pairs
 from volmatch.models import parse_round
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main() -> None:
@@ -70,9 +67,7 @@ def main() -> None:
             )
         )
     Console().print(t)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"prepare-{args.volunteers}x{args.placements}.json"
-    out.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    write_results(rows, RESULTS / f"prepare-{args.volunteers}x{args.placements}.json")
 
 
 if __name__ == "__main__":

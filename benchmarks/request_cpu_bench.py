@@ -27,14 +27,13 @@ import aiohttp
 from benchmarks.load_bench import (
     DEMO,
     PG_DEFAULT,
-    RESULTS,
-    ROOT,
     free_port,
     make_database,
     make_keys,
     seed,
     start_server,
 )
+from benchmarks.report import RESULTS, stamp, write_results
 
 WARM_UP = 50
 """Requests of each kind sent before measuring: pools filled, statements prepared."""
@@ -186,12 +185,8 @@ def main(argv: list[str] | None = None) -> None:
         "rows": rows,
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    path = args.out / f"request-cpu-{args.backend}-{stamp}.json"
-    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     print(f"\nload average 1m {load_before} -> {doc['load_avg_1m_after']}")
-    print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+    write_results(doc, args.out / f"request-cpu-{args.backend}-{stamp()}.json")
 
 
 if __name__ == "__main__":

@@ -16,9 +16,7 @@ after (the machine is shared).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gc
-import json
 import os
 import platform
 import statistics
@@ -26,7 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+from benchmarks.report import RESULTS, stamp, write_results
+
 QUICK: tuple[tuple[int, int], ...] = ((10_000, 2_000),)
 FULL: tuple[tuple[int, int], ...] = (*QUICK, (100_000, 20_000))
 SIZE = 5
@@ -75,7 +74,7 @@ def main() -> None:
     ap.add_argument("--sizes", help="comma-separated NVxNP, e.g. 1000x200")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", type=Path, default=RESULTS_DIR)
+    ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     sizes = (
         [tuple(int(x) for x in s.split("x")) for s in args.sizes.split(",")]
@@ -95,18 +94,15 @@ def main() -> None:
             f"load {row['loadavg_after']}",
             flush=True,
         )
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"reserves-{stamp}.json"
+    when = stamp()
     doc = {
         "benchmark": "reserves",
-        "when": stamp,
+        "when": when,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "loadavg_before": [round(x, 2) for x in load_before],
         "rows": rows,
     }
-    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    print(f"written to {path}")
+    write_results(doc, args.out / f"reserves-{when}.json")
 
 
 if __name__ == "__main__":

@@ -23,20 +23,18 @@ by one model); `windows (improving)` counts the neighbourhood search's windows.
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from benchmarks.generate import generate_round
+from benchmarks.report import RESULTS, write_results
 from volmatch.matching import solve_round, validate_result
 from volmatch.matching.validate import rule_violations
 from volmatch.models import Result, parse_round
 
-RESULTS = Path(__file__).resolve().parent / "results"
 QUICK = [(1_000, 200, 10.0), (10_000, 2_000, 10.0)]
 FULL = [(50_000, 10_000, 60.0)]
 HUGE = [(100_000, 20_000, 60.0)]
@@ -186,8 +184,7 @@ def main() -> None:
             str(r["violations"]),
         )
     Console(width=200).print(t)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "rules-latest.json").write_text(json.dumps(rows, indent=2) + "\n")
+    write_results(rows, RESULTS / "rules-latest.json")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.generate import generate_round
+from benchmarks.report import RESULTS, write_results
 from benchmarks.rules_bench import all_rules
 from volmatch.matching import solve_round, validate_result
 from volmatch.matching.validate import rule_violations
@@ -42,7 +43,6 @@ from volmatch.models import Result, Round, parse_round
 
 HERE = Path(__file__).resolve().parent
 ROUNDS = HERE / ".rounds"
-RESULTS = HERE / "results"
 SIZES = {"10k": (10_000, 2_000, 10.0), "50k": (50_000, 10_000, 60.0)}
 """The family's sizes and time limits (the targets' seconds)."""
 TARGET_GAP = {"10k": 0.005, "50k": 0.01}
@@ -364,8 +364,7 @@ def main() -> None:
                 f"(load {r['load_average']})"
             )
     console.print(table(rows))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(rows, indent=2) + "\n")
+    write_results(rows, args.out)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,6 @@ Results: a table on the terminal and `results/stable-<timestamp>.json`.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import os
 import platform
 import time
@@ -32,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+from benchmarks.report import RESULTS, stamp, write_results
+
 QUICK: tuple[tuple[int, int], ...] = ((1_000, 200), (10_000, 2_000))
 FULL: tuple[tuple[int, int], ...] = (*QUICK, (50_000, 10_000), (100_000, 20_000))
 
@@ -171,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-hr", action="store_true", help="skip the PyPI matching baseline")
     ap.add_argument("--hr-max-volunteers", type=int, default=10_000)
     ap.add_argument("--no-couples", action="store_true", help="skip the couples variant")
-    ap.add_argument("--out", type=Path, default=RESULTS_DIR)
+    ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     if args.sizes:
         sizes = [tuple(int(x) for x in s.split("x")) for s in args.sizes.split(",")]
@@ -186,27 +185,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(_table([row]).splitlines()[-1], flush=True)
     print()
     print(_table(rows))
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = args.out / f"stable-{stamp}.json"
-    path.write_text(
-        json.dumps(
-            {
-                "benchmark": "stable",
-                "created": stamp,
-                "machine": {
-                    "cpus": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "platform": platform.platform(),
-                },
-                "seed": args.seed,
-                "rows": rows,
+    when = stamp()
+    write_results(
+        {
+            "benchmark": "stable",
+            "created": when,
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
             },
-            indent=2,
-            default=str,
-        )
+            "seed": args.seed,
+            "rows": rows,
+        },
+        args.out / f"stable-{when}.json",
     )
-    print(f"\nwrote {path}")
     return 0
 
 

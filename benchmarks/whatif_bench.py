@@ -14,22 +14,20 @@ Prints a table and writes `benchmarks/results/whatif-<V>x<P>.json`.
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import platform
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from benchmarks.generate import generate_round
+from benchmarks.report import RESULTS, write_results
 from volmatch.matching import prepare
 from volmatch.models import parse_round
 from volmatch.scenarios.changes import apply_variant
 from volmatch.scenarios.incremental import prepare_variant
 from volmatch.scenarios.model import parse_scenario
 from volmatch.scenarios.runner import run_scenario
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _sweep(n: int) -> dict[str, Any]:
@@ -163,28 +161,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{row['reused_prepare_s']:>9} {row['speedup']!s:>6}"
         )
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"whatif-{args.volunteers}x{args.placements}.json"
-    out.write_text(
-        json.dumps(
-            {
-                "volunteers": args.volunteers,
-                "placements": args.placements,
-                "variants": args.variants,
-                "seed": args.seed,
-                "machine": {
-                    "python": platform.python_version(),
-                    "cpus": __import__("os").cpu_count(),
-                },
-                "runs": runs,
-                "reuse": reuse_rows,
-            },
-            indent=2,
-        )
-        + "\n",
-        encoding="utf-8",
+    write_results(
+        {
+            "volunteers": args.volunteers,
+            "placements": args.placements,
+            "variants": args.variants,
+            "seed": args.seed,
+            "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+            "runs": runs,
+            "reuse": reuse_rows,
+        },
+        RESULTS / f"whatif-{args.volunteers}x{args.placements}.json",
     )
-    print(f"\nwritten {out}")
     return 0 if all(r["same_as_first"] for r in runs) else 1
 
 

@@ -9,12 +9,20 @@ the optimum by a fresh min-cost flow, and, with `resolve`, every cost by re-solv
 round with the choice forced (scipy's MILP): the independent oracle of the tests, like
 `validate.py` is for assignments. A vacancy chain is checked by applying it to the
 result: the round it describes must keep every hard rule and lose exactly the cost.
+
+A backfill proposal (`matching.lifecycle.document`) is the result of the backfill round,
+which bars declined volunteers and withdrawn needs by forbidding their pairs; its reasons
+say so in codes of their own (`declined_offer`, `closest_declined`, `pairwise_declined`,
+`closest_withdrawn`, `rule_count_withdrawn`, ...). Given `BackfillFacts` (the round as
+published, whose `forbidden` pairs are the coordinator's, who declined which offer, the
+needs withdrawn), the checker verifies those against the coordinator's records, and
+that no reason left over calls a decline or a withdrawal the coordinator's forbid.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,17 +143,46 @@ def _milp(
     return None if res.status != 0 else round(-res.fun)
 
 
+@dataclass(frozen=True)
+class BackfillFacts:
+    """What the reasons of a backfill proposal speak of, as the coordinator recorded it
+    (not as the backfill round encodes it): the round as published, whose `forbidden`
+    pairs are the coordinator's; volunteer -> the placement of the offer they declined
+    (or let expire); the placements their hosts withdrew."""
+
+    published: Round
+    declined: Mapping[str, str]
+    withdrawn: Set[str] = frozenset()
+
+
+_BACKFILL_VOLUNTEER_CODES = frozenset(
+    {"declined_offer", "closest_withdrawn", "closest_withdrawn_and", "rule_count_withdrawn"}
+)
+_BACKFILL_PLACEMENT_CODES = frozenset(
+    {"withdrawn_by_host", "closest_declined", "closest_declined_and"}
+)
+
+
 class ClaimChecker:
     """Checks the reasons of a result; `problems()` lists every false or unchecked claim.
 
     `resolve`: also re-solve the round for every cost claimed (exact and slow: for small
-    rounds and tests)."""
+    rounds and tests). `backfill`: `result` is a backfill proposal of round `r` (the
+    backfill round), and these are the records its own codes are checked against."""
 
-    def __init__(self, r: Round, result: Result, resolve: bool = False) -> None:
+    def __init__(
+        self,
+        r: Round,
+        result: Result,
+        resolve: bool = False,
+        backfill: BackfillFacts | None = None,
+    ) -> None:
         self.f = _facts(r, result)
         self.resolve = resolve
+        self.backfill = backfill
         self.problems_found: list[str] = []
         self._opt: int | None = None
+        self._coordinator: dict[tuple[str, str], list[str]] = {}
 
     @property
     def best(self) -> int:
@@ -213,11 +250,16 @@ class ClaimChecker:
             }.get(code, q.get("rule", ""))
             checks["every placement fails"] = all(rule in f.broken(v, p) for p in f.pids)
         elif code == "rule_count" and q["side"] == "placements":
-            n = sum(q["rule"] in f.broken(v, p) for p in f.pids)
+            n = sum(q["rule"] in self._broken_as_said(v, p) for p in f.pids)
             checks["count"] = n == q["count"] and q["total"] == len(f.pids)
             checks["rule text"] = q["rule_text"] == HARD_RULES[q["rule"]]
         elif code == "closest_placement":
             checks["fails exactly those rules"] = f.broken(v, q["placement"]) == q["rules"]
+            checks["a forbid is the coordinator's"] = self._forbid_is_theirs(
+                v, q["placement"], q["rules"]
+            )
+        elif code in _BACKFILL_VOLUNTEER_CODES:
+            checks.update(self._backfill_volunteer(v, code, q))
         elif code == "policy_training_missing":
             have = f.volunteer[v].training
             want = [repr(m) for m in f.r.policy.required_training if m not in have]
@@ -238,6 +280,10 @@ class ClaimChecker:
             checks["rules"] = q["rules"] == (f.result.model_extra or {}).get("rules", {}).get(
                 "active"
             )
+        elif code in ("group_unplaceable", "group_unplaceable_country"):
+            members = sorted(x.id for x in f.r.volunteers if x.group == q["group"])
+            checks["members"] = v in members and sorted(q["volunteers"]) == members
+            checks["count"] = q["count"] == len(members)
         elif code in (
             "stable_full",
             "stable_group_locked",
@@ -333,13 +379,19 @@ class ClaimChecker:
             rule = "languages" if code == "nobody_speaks" else "skills"
             checks["every volunteer fails"] = all(rule in f.broken(v, p) for v in f.vids)
         elif code == "rule_count" and q["side"] == "volunteers":
-            n = sum(q["rule"] in f.broken(v, p) for v in f.vids)
+            n = sum(q["rule"] in self._broken_as_said(v, p) for v in f.vids)
             checks["count"] = n == q["count"] and q["total"] == len(f.vids)
         elif code == "pairwise_only":
             near = [v for v in f.vids if not set(f.broken(v, p)) - {"dates", "age", "forbidden"}]
             checks["count"] = len(near) == q["count"]
+            checks["counts per rule"] = self._pairwise_parts(p, near, q["rule_parts"])
         elif code == "closest_volunteer":
             checks["fails exactly those rules"] = f.broken(q["volunteer"], p) == q["rules"]
+            checks["a forbid is the coordinator's"] = self._forbid_is_theirs(
+                q["volunteer"], p, q["rules"]
+            )
+        elif code in _BACKFILL_PLACEMENT_CODES:
+            checks.update(self._backfill_placement(p, code, q))
         elif code == "few_eligible":
             checks["counts"] = (q["eligible"], q["slots"]) == (len(eligible), f.slots[p])
             checks["fewer"] = len(eligible) < f.slots[p]
@@ -398,6 +450,110 @@ class ClaimChecker:
             want = None if more is None else self.best - more
             if cost != want:
                 self.bad(p, "cost", f"is {cost}, a re-solve gives {want}")
+
+    # -- backfill proposals -------------------------------------------------------------
+
+    def _by_coordinator(self, v: str, p: str) -> list[str]:
+        """The hard rules the pair breaks in the round as published (where the forbidden
+        pairs are the coordinator's), or in the round at hand outside a backfill."""
+        if self.backfill is None:
+            return self.f.broken(v, p)
+        key = (v, p)
+        if key not in self._coordinator:
+            r0 = self.backfill.published
+            self._coordinator[key] = pair_violations(r0, self.f.volunteer[v], self.f.placement[p])
+        return self._coordinator[key]
+
+    def _barred(self, v: str, p: str) -> bool:
+        """Whether the pair is forbidden in the round at hand only as the backfill's bar
+        (its volunteer declined, its need was withdrawn), not by the coordinator."""
+        b = self.backfill
+        if b is None or "forbidden" not in self.f.broken(v, p):
+            return False
+        if "forbidden" in self._by_coordinator(v, p):
+            return False
+        return v in b.declined or p in b.withdrawn
+
+    def _declined(self, v: str) -> bool:
+        return self.backfill is not None and v in self.backfill.declined
+
+    def _broken_as_said(self, v: str, p: str) -> list[str]:
+        """The rules the reasons may say the pair breaks: those of the round at hand,
+        without the backfill's bars (said in codes of their own)."""
+        broken = self.f.broken(v, p)
+        return [x for x in broken if x != "forbidden"] if self._barred(v, p) else broken
+
+    def _forbid_is_theirs(self, v: str, p: str, rules: list[str]) -> bool:
+        """A reason that says the coordinator forbade the pair: they did."""
+        return "forbidden" not in rules or "forbidden" in self._by_coordinator(v, p)
+
+    def _pairwise_parts(self, p: str, near: list[str], parts: list[dict[str, Any]]) -> bool:
+        """The counts of `pairwise_only`: per pair-wise rule, how many of the `near`
+        volunteers fail it (a forbid only where the coordinator's), and how many of them
+        declined (the backfill's bar, `pairwise_declined`)."""
+        want: Counter[str] = Counter()
+        declined = 0
+        for v in near:
+            for rule in self._broken_as_said(v, p):
+                want[rule] += 1
+            declined += self._barred(v, p) and self._declined(v)
+        got: Counter[str] = Counter()
+        said_declined = 0
+        for d in parts:
+            if d["code"] == "pairwise_fail":
+                got[d["params"]["rule"]] += d["params"]["count"]
+                if d["params"]["rule_text"] != HARD_RULES[d["params"]["rule"]]:
+                    return False
+            elif d["code"] == "pairwise_declined":
+                said_declined += d["params"]["count"]
+            else:
+                return False
+        return got == want and said_declined == declined
+
+    def _backfill_volunteer(self, v: str, code: str, q: dict[str, Any]) -> dict[str, bool]:
+        f, b = self.f, self.backfill
+        if b is None:
+            return {"said outside a backfill": False}
+        if code == "declined_offer":
+            return {
+                "declined there": b.declined.get(v) == q["placement"],
+                "left unplaced": v not in f.at,
+            }
+        if code == "rule_count_withdrawn":
+            # withdrawn needs the volunteer could otherwise take (the coordinator's
+            # forbids are counted under 'forbidden')
+            n = sum(p in b.withdrawn and not self._by_coordinator(v, p) for p in f.pids)
+            return {"count": (q["count"], q["total"]) == (n, len(f.pids))}
+        p = q["placement"]
+        rules = q.get("rules", [])
+        checks = {
+            "withdrawn": p in b.withdrawn,
+            "barred only by the withdrawal": self._barred(v, p),
+            "fails exactly those rules": self._by_coordinator(v, p) == rules,
+        }
+        if code == "closest_withdrawn_and":
+            checks["rules named"] = bool(rules) and _parts_name(q["failure_parts"], rules)
+        return checks
+
+    def _backfill_placement(self, p: str, code: str, q: dict[str, Any]) -> dict[str, bool]:
+        f, b = self.f, self.backfill
+        if b is None:
+            return {"said outside a backfill": False}
+        if code == "withdrawn_by_host":
+            return {"withdrawn": p in b.withdrawn, "holds nobody": f.fill[p] == 0}
+        v = q["volunteer"]
+        rules = q.get("rules", [])
+        # `forbidden` among the rules: the coordinator forbade the pair as well
+        checks = {
+            "declined there": b.declined.get(v) == q["placement"],
+            "left unplaced": v not in f.at,
+            "fails exactly those rules": self._by_coordinator(v, p) == rules,
+        }
+        if code == "closest_declined":
+            checks["barred only by the decline"] = self._barred(v, p)
+        else:
+            checks["rules named"] = bool(rules) and _parts_name(q["failure_parts"], rules)
+        return checks
 
     # -- stable mode ------------------------------------------------------------------
 
@@ -464,6 +620,18 @@ class ClaimChecker:
                 self.bad(p, "stable_open", f"what {v} holds")
 
 
-def check_claims(r: Round, result: Result, resolve: bool = False) -> list[str]:
-    """Every claim of the result's reasons that does not hold (empty: all true)."""
-    return ClaimChecker(r, result, resolve).problems()
+def _parts_name(parts: list[dict[str, Any]], rules: list[str]) -> bool:
+    """The failure parts of a closest-record reason explain exactly its rules (one part
+    per rule; a country part says which way the country fails)."""
+    named = [d["code"].removeprefix("fails_") for d in parts]
+    named = ["country" if x.startswith("country_") else x for x in named]
+    named = ["age" if x == "age_no_birth_date" else x for x in named]
+    return named == rules
+
+
+def check_claims(
+    r: Round, result: Result, resolve: bool = False, backfill: BackfillFacts | None = None
+) -> list[str]:
+    """Every claim of the result's reasons that does not hold (empty: all true).
+    `backfill`: `result` is a backfill proposal of `r`, its records (`BackfillFacts`)."""
+    return ClaimChecker(r, result, resolve, backfill).problems()

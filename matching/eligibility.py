@@ -24,24 +24,16 @@ from numpy.typing import NDArray
 from volmatch.matching.compiled import NO_AGE, Asks, CompiledRound
 from volmatch.matching.dates import add_months, age_on, months_fitting_split, split_days
 from volmatch.matching.pair_limit import PairCount
+from volmatch.models.reasons import HARD_RULES
 
 I32 = NDArray[np.int32]
 I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
 U64 = NDArray[np.uint64]
 
-RULES: Final[dict[str, str]] = {
-    "skills": "has every required skill at the level asked",
-    "languages": "speaks every required language at the CEFR level asked",
-    "training": "has completed the required training modules",
-    "length": "the lengths of service overlap",
-    "dates": "the service fits both date windows",
-    "country": "may be sent to the placement's country",
-    "security": "has the security clearance asked",
-    "age": "is within the placement's age range",
-    "forbidden": "the pair is not forbidden by the coordinator",
-}
-"""The hard rules in the contract's order: name -> what passing it means."""
+RULES: Final[dict[str, str]] = HARD_RULES
+"""The hard rules in the contract's order: name -> what passing it means. The very table
+of `models.reasons.HARD_RULES`, whose texts reasons quote (`rule_text`) and pages translate."""
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ from numpy.typing import NDArray
 
 from volmatch.matching.compiled import CompiledRound
 from volmatch.matching.eligibility import Pairs
-from volmatch.matching.failures import pair_failure_details
+from volmatch.matching.failures import pair_failures
 from volmatch.matching.scoring import Scores
+from volmatch.models.reasons import Reason, part, text_of
 
 
 def pair_index(
@@ -43,7 +44,8 @@ def moves_report(
     picked: NDArray[np.intp],
     prev_pair: dict[int, int],
 ) -> list[dict[str, Any]]:
-    """Who moved from the previous assignment, where to, and why."""
+    """Who moved from the previous assignment, where to, and why: `reason` in English,
+    `detail` the same reason as structured parts (`models.reasons`), for the pages."""
     at = {int(pairs.v[i]): int(i) for i in picked.tolist()}
     out = []
     for a in c.round.previous:
@@ -52,25 +54,33 @@ def moves_report(
         if now is not None and int(pairs.p[now]) == pi:
             continue
         prev = prev_pair[vi]
+        why: Reason
         if prev < 0:
-            why = "the previous pair breaks a hard rule now: " + "; ".join(
-                f"{k}: {d}" for k, d in pair_failure_details(c, vi, pi).items()
+            why = part(
+                "move_breaks_rule",
+                rule_parts=[
+                    part("rule_failed", rule=k, failure_parts=[r])
+                    for k, r in pair_failures(c, vi, pi).items()
+                ],
             )
         elif now is None:
-            why = "unplaced: keeping them would break a policy rule or lower the round's total"
+            why = part("move_unplaced")
         elif scores.total[now] > scores.total[prev]:
-            why = (
-                f"moved: the round scores higher with them at {c.placement_ids[pairs.p[now]]} "
-                f"(score {int(scores.total[now])} vs {int(scores.total[prev])})"
+            why = part(
+                "move_scores_higher",
+                placement=c.placement_ids[pairs.p[now]],
+                score=int(scores.total[now]),
+                was_score=int(scores.total[prev]),
             )
         else:
-            why = "moved to make room that a policy rule or a better fit elsewhere needs"
+            why = part("move_makes_room")
         out.append(
             {
                 "volunteer": a.volunteer,
                 "from": a.placement,
                 "to": None if now is None else c.placement_ids[int(pairs.p[now])],
-                "reason": why,
+                "reason": text_of(why),
+                "detail": why,
             }
         )
     return out

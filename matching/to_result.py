@@ -19,7 +19,6 @@ from volmatch.matching.explain import (
     placements_without_pairs,
     pricing,
     rules_note,
-    solver_note,
     unplaced_reasons,
     volunteers_without_pairs,
 )
@@ -226,11 +225,9 @@ def _reasons(
         stable_v, stable_p = stable_reasons(prep, sol.chosen)
         _prepend(why_v, stable_v)
         _prepend(why_p, stable_p)
-    # reasons the solver knows first-hand (a group no placement takes whole ...)
-    solver = {
-        c.vindex[vid]: [solver_note(text) for text in texts]
-        for vid, texts in extra.pop("volunteer_reasons", {}).items()
-    }
+    # reasons the solver knows first-hand, with their parts (a group no placement takes
+    # whole ...)
+    solver = {c.vindex[vid]: list(said) for vid, said in extra.pop("volunteer_reasons", {}).items()}
     _prepend(why_v, solver)
     active = extra.get("rules", {}).get("active")
     if active:

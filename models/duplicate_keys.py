@@ -4,8 +4,9 @@ Both parsers keep the last value of a repeated key and drop the others without a
 a second `policy` drops the first one's locks, a second `skills` a volunteer's skills.
 A round document never needs a key twice, so where people and their programs hand us a
 document (a file, an upload, a request body) a repeated key is an error naming the key
-and, where the object has one, its record's id. Documents volmatch wrote itself (stored
-rounds) are not checked again: the check parses the text a second time.
+and, where the object has one, its record's id. The check is part of the parse
+(`loads_json_checked`): one `json.loads` builds the document and finds its repeated keys.
+Documents volmatch wrote itself (stored rounds) are read by a quicker parser without it.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ def _message(key: str) -> str:
     return f"{key!r} is given twice in one object (only the last would be read): give it once"
 
 
-def json_duplicate_keys(text: str | bytes, section: str, source: str) -> list[ErrorItem]:
-    """Every key repeated within one object of the JSON `text` (at most `MAX_REPORTED`),
-    as errors under `section`, naming the object's `id` where it has one, else `source`.
-    Text that is not JSON has none: its parser says what is wrong with it."""
+def loads_json_checked(text: str | bytes, section: str, source: str) -> tuple[Any, list[ErrorItem]]:
+    """The JSON `text` as `json.loads` reads it, and every key repeated within one of its
+    objects (at most `MAX_REPORTED`), as errors under `section` naming the object's `id`
+    where it has one, else `source`: one parse serves both. Raises as `json.loads` does
+    (`ValueError`, `RecursionError`) for text that is not JSON."""
     found: list[ErrorItem] = []
 
     def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -43,11 +45,17 @@ def json_duplicate_keys(text: str | bytes, section: str, source: str) -> list[Er
                 seen.add(key)
         return obj
 
+    data = json.loads(text, object_pairs_hook=pairs_hook)
+    return data, found[:MAX_REPORTED]
+
+
+def json_duplicate_keys(text: str | bytes, section: str, source: str) -> list[ErrorItem]:
+    """The repeated keys of `loads_json_checked` alone, for a reader that parses the text
+    itself. Text that is not JSON has none: its parser says what is wrong with it."""
     try:
-        json.loads(text, object_pairs_hook=pairs_hook)
+        return loads_json_checked(text, section, source)[1]
     except (ValueError, RecursionError):
         return []
-    return found[:MAX_REPORTED]
 
 
 def refuse_yaml_duplicate(node: yaml.MappingNode) -> None:

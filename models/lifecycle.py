@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from volmatch.models import limits
 from volmatch.models.errors import ErrorItem, VolmatchError
+from volmatch.models.reasons import Reason
 from volmatch.models.round import ContinuityBonus, PlacementId, VolunteerId
 
 __all__ = [
@@ -301,6 +302,9 @@ class BackfillMove(BaseModel):
     frm: PlacementId = Field(alias="from", description="Placement of the pending offer.")
     to: PlacementId | None = Field(description="New placement; null: the offer is withdrawn.")
     reason: str = Field(description="Why, in plain words (a true claim).")
+    detail: Reason | None = Field(
+        None, description="The same reason as structured parts (code and params)."
+    )
 
 
 class BackfillProposal(BaseModel):

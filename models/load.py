@@ -18,7 +18,11 @@ from pydantic_core import SchemaValidator, core_schema, from_json
 
 from volmatch.models.checks import cross_record_errors
 from volmatch.models.decode import UndecodableText, decode_text
-from volmatch.models.duplicate_keys import json_duplicate_keys, refuse_yaml_duplicate
+from volmatch.models.duplicate_keys import (
+    json_duplicate_keys,
+    loads_json_checked,
+    refuse_yaml_duplicate,
+)
 from volmatch.models.errors import ErrorItem, InvalidRound
 from volmatch.models.limits import (
     ID_PATTERN,
@@ -547,21 +551,44 @@ def parse_text(
     `unique_keys`: a key repeated in one JSON object is an error (YAML is always
     checked); set it for documents that people hand in (`models.duplicate_keys`)."""
     is_json = _is_json(text, fmt)
-    if is_json and unique_keys:
-        repeated = json_duplicate_keys(text, "round", source)
-        if repeated:
-            raise InvalidRound(repeated)
     with _gc_paused(long_lived):
+        if is_json and unique_keys:
+            return _parse_checked_json(text, source)
         built = built_document(text) if is_json else None
         if built is not None:
             # Volunteers and placements come built: `parse_round` takes built records as
             # they are and checks the rest of the document.
             return parse_round(built)
-        try:
-            data = _decoded(text, is_json)
-        except UnreadableDocument as exc:
-            raise InvalidRound([ErrorItem("round", source, "", str(exc))]) from None
+        return parse_round(_read_or_refuse(text, is_json, source))
+
+
+def _parse_checked_json(text: str, source: str) -> Round:
+    """A JSON round that people hand in, read by one parse that also finds its keys given
+    twice (`loads_json_checked`), where the quick path (`built_document`) would need a
+    second one: an `InvalidRound` listing the repeated keys, else the round or its errors."""
+    try:
+        data, repeated = loads_json_checked(text, "round", source)
+    except (ValueError, RecursionError):  # not JSON: the limited reader says why
+        data, repeated = _read_or_refuse(text, True, source), []
+    if repeated:
+        raise InvalidRound(repeated)
+    try:
         return parse_round(data)
+    except InvalidRound:
+        # `json.loads` reads nesting deeper than MAX_DOCUMENT_DEPTH (up to Python's own
+        # limit), which the limited reader refuses. No valid round is that deep: only an
+        # invalid one is read again, to be refused for its depth as any document is.
+        _read_or_refuse(text, True, source)
+        raise
+
+
+def _read_or_refuse(text: str, is_json: bool, source: str) -> Any:
+    """The document read by the limited reader (`_decoded`), or an `InvalidRound` saying
+    why it cannot be read."""
+    try:
+        return _decoded(text, is_json)
+    except UnreadableDocument as exc:
+        raise InvalidRound([ErrorItem("round", source, "", str(exc))]) from None
 
 
 def read_text_file(path: Path, limit: int = MAX_DOCUMENT_BYTES) -> str:

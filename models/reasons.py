@@ -199,6 +199,12 @@ TEMPLATES: Final[dict[str, str]] = {
     "stable_holder_group": N_("{volunteer}: {group_parts}"),
     # the rules solver's own reasons
     "solver": N_("{text}"),
+    "group_unplaceable": N_(
+        "group '{group}': no placement accepts all {count} members ({volunteers})"
+    ),
+    "group_unplaceable_country": N_(
+        "group '{group}': no host country accepts all {count} members ({volunteers})"
+    ),
     # a backfill proposal (after the match)
     "declined_offer": N_("declined the offer at {placement}, or let it expire"),
     "withdrawn_by_host": N_("withdrawn by the host"),
@@ -212,6 +218,21 @@ TEMPLATES: Final[dict[str, str]] = {
         "and fails {rules}: {failure_parts}"
     ),
     "pairwise_declined": N_("{count} declined their offer, or let it expire"),
+    # a pending offer a backfill proposal changes (its moves)
+    "backfill_host_withdrew": N_("the host withdrew {placement}"),
+    "backfill_breaks_rule": N_("the offer breaks a hard rule now: {rule_parts}"),
+    "backfill_offer_withdrawn": N_(
+        "offer withdrawn: the slot at {placement} scores more with someone else than "
+        "keeping {volunteer} there"
+    ),
+    "backfill_chain": N_(
+        "vacancy chain: {volunteer} scores {score} at {to} against {was_score} at "
+        "{placement} ({gain})"
+    ),
+    "backfill_chain_taken": N_(
+        "vacancy chain: {volunteer} scores {score} at {to} against {was_score} at "
+        "{placement} ({gain}); {taken_by} takes the slot at {placement}"
+    ),
     # an unplaced volunteer of a backfill proposal: the backfill bars withdrawn needs
     "closest_withdrawn": N_("closest: {placement}, withdrawn by the host"),
     "closest_withdrawn_and": N_(
@@ -233,6 +254,41 @@ TEMPLATES: Final[dict[str, str]] = {
         "the best total by {regret} points"
     ),
     "pair_locked_out": N_("not possible: a lock holds this volunteer or every slot here"),
+    # a re-run: why a volunteer of the previous assignment moved
+    "move_breaks_rule": N_("the previous pair breaks a hard rule now: {rule_parts}"),
+    "rule_failed": N_("{rule}: {failure_parts}"),
+    "move_unplaced": N_(
+        "unplaced: keeping them would break a policy rule or lower the round's total"
+    ),
+    "move_scores_higher": N_(
+        "moved: the round scores higher with them at {placement} (score {score} vs {was_score})"
+    ),
+    "move_makes_room": N_("moved to make room that a policy rule or a better fit elsewhere needs"),
+    # a what-if variant against its base: who is placed differently, and why
+    "variant_removed_was_at": N_("removed in this variant; was at {placement}"),
+    "variant_removed_was_unmatched": N_("removed in this variant; was unmatched"),
+    "variant_new_placed": N_("new in this variant; placed at {placement} (score {score})"),
+    "variant_new_unplaced": N_("new in this variant; not placed"),
+    "variant_now_at": N_(
+        "now at {placement} (score {score}), was at {was_placement} (score {was_score})"
+    ),
+    "variant_was_at": N_("was at {placement} in the base"),
+    "variant_placed_at": N_("placed at {placement} (score {score})"),
+    "variant_in_base": N_("in the base: {reason_parts}"),
+    "variant_placement_gone": N_("{placement} is not in this variant"),
+    "variant_not_eligible": N_("no longer eligible for {placement}: {failure_parts}"),
+    "variant_full": N_(
+        "{placement} (score {score} here) is full: its {slots} slot(s) went to {volunteers}"
+    ),
+    "variant_full_more": N_(
+        "{placement} (score {score} here) is full: its {slots} slot(s) went to {volunteers} ..."
+    ),
+    "variant_higher_total": N_(
+        "{now} gives the round a higher total than {placement} (score {score} here)"
+    ),
+    "variant_policy_keeps_out": N_(
+        "a policy rule keeps them out of {placement} (score {score} here)"
+    ),
 }
 """The English sentence of each code; `{name}` is filled from the reason's params."""
 
@@ -274,6 +330,10 @@ def _as_is(key: str, value: Any) -> Any:
     return value
 
 
+def _no_count(code: str, params: Mapping[str, Any]) -> str | None:
+    return None
+
+
 def ordinal(k: int) -> str:
     """The English ordinal of k: 1st, 2nd, 3rd, 4th ... 11th, 12th, 13th ... 21st."""
     suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
@@ -302,6 +362,9 @@ class Words:
     gettext: Gettext = _identity
     value: Callable[[str, Any], Any] = _as_is
     ordinal: Callable[[int], str] = ordinal
+    counted: Callable[[str, Mapping[str, Any]], str | None] = _no_count
+    """The template of a code whose words agree with a count in this language (French:
+    "1 a refusé", "2 ont refusé"), from the code and its params; None: `gettext`'s."""
 
 
 ENGLISH: Final = Words()
@@ -331,7 +394,8 @@ def render(code: str, params: Mapping[str, Any], words: Words = ENGLISH) -> str:
             )
     for key in ordinals:
         values[key] = words.ordinal(int(params[key]))
-    text = words.gettext(TEMPLATES[code]).format_map(values)
+    template = words.counted(code, params) or words.gettext(TEMPLATES[code])
+    text = template.format_map(values)
     more = params.get("more")
     if more:
         # the list the count belongs to is the reason's last list: say how many are left

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from volmatch.matching import Prepared
-from volmatch.matching.failures import pair_failure_details
+from volmatch.matching.failures import pair_failures
 from volmatch.models import Result
+from volmatch.models.reasons import Reason, part, text_of
 
 HEADLINE_KPIS: tuple[str, ...] = (
     "objective",
@@ -38,6 +39,10 @@ OUTCOME_KPIS = ("placed_host_reliability",)
 """Headline KPIs that a result has only where earlier outcomes were given with
 `policy.host_reliability_kpi` on (`matching.lifecycle.outcome_kpis`)."""
 MOVE_KINDS = ("moved", "newly_matched", "newly_unmatched", "added", "removed")
+Said = tuple[str, Reason]
+"""A reason as its English sentence and its structured parts."""
+FULL_SHOWN = 3
+"""How many of a full placement's volunteers a move's reason names (then "...")."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,8 @@ class BaseFacts:
     """volunteer -> (placement, score)."""
     unmatched: dict[str, list[str]]
     """volunteer -> reasons."""
+    unmatched_details: dict[str, list[Reason]] = field(default_factory=dict)
+    """volunteer -> the same reasons as structured parts (`models.reasons`)."""
 
 
 def base_facts(result: Result | None) -> BaseFacts:
@@ -56,7 +63,19 @@ def base_facts(result: Result | None) -> BaseFacts:
     return BaseFacts(
         {a.volunteer: (a.placement, a.score) for a in result.assignments},
         {u.volunteer: list(u.reasons) for u in result.unmatched_volunteers},
+        {u.volunteer: list(u.details) for u in result.unmatched_volunteers},
     )
+
+
+def _said(reasons: list[str], details: list[Reason]) -> list[Said]:
+    """Reasons given as text and parts, paired (the text as the result has it)."""
+    if len(details) != len(reasons):
+        details = [part("solver", text=r) for r in reasons]
+    return list(zip(reasons, details, strict=True))
+
+
+def _new(r: Reason) -> Said:
+    return text_of(r), r
 
 
 def kpi_names(base: dict[str, Any]) -> tuple[str, ...]:
@@ -101,31 +120,41 @@ class _Lookup:
         i = int(np.searchsorted(self.keys, key))
         return i if i < len(self.keys) and self.keys[i] == key else None
 
-    def why_not(self, vid: str, pid: str, now: str | None) -> str:
+    def why_not(self, vid: str, pid: str, now: str | None) -> Reason:
         """Why volunteer `vid` is not at `pid` (its base placement) in the variant."""
         c = self.prep.compiled
         if pid not in c.pindex:
-            return f"{pid} is not in this variant"
+            return part("variant_placement_gone", placement=pid)
         i = self.pair(vid, pid)
         if i is None:
-            details = pair_failure_details(c, c.vindex[vid], c.pindex[pid])
-            return f"no longer eligible for {pid}: " + "; ".join(details.values())
+            failures = pair_failures(c, c.vindex[vid], c.pindex[pid])
+            return part("variant_not_eligible", placement=pid, failure_parts=[*failures.values()])
         score = int(self.prep.scores.total[i])
         taken = self.at.get(pid, [])
         cap = c.placements[c.pindex[pid]].slots
         if len(taken) >= cap:
-            who = ", ".join(sorted(taken)[:3]) + (" ..." if len(taken) > 3 else "")
-            return f"{pid} (score {score} here) is full: its {cap} slot(s) went to {who}"
+            code = "variant_full_more" if len(taken) > FULL_SHOWN else "variant_full"
+            return part(
+                code,
+                placement=pid,
+                score=score,
+                slots=cap,
+                volunteers=sorted(taken)[:FULL_SHOWN],
+            )
         if now is not None:
-            return f"{now} gives the round a higher total than {pid} (score {score} here)"
-        return f"a policy rule keeps them out of {pid} (score {score} here)"
+            return part("variant_higher_total", now=now, placement=pid, score=score)
+        return part("variant_policy_keeps_out", placement=pid, score=score)
 
 
 def moves(prep: Prepared, result: Result, base: BaseFacts) -> list[dict[str, Any]]:
-    """Every volunteer placed differently from the base, with reasons, by volunteer id."""
+    """Every volunteer placed differently from the base, by volunteer id, with reasons:
+    `reasons` in English and `details`, the same reasons as structured parts
+    (`models.reasons`), one per reason, for the pages."""
     c = prep.compiled
     now = {a.volunteer: (a.placement, a.score) for a in result.assignments}
-    why_unmatched = {u.volunteer: list(u.reasons) for u in result.unmatched_volunteers}
+    why_unmatched = {
+        u.volunteer: _said(list(u.reasons), list(u.details)) for u in result.unmatched_volunteers
+    }
     look = _Lookup(prep, result)
     out: list[dict[str, Any]] = []
     base_ids = set(base.assignment) | set(base.unmatched)
@@ -138,38 +167,50 @@ def moves(prep: Prepared, result: Result, base: BaseFacts) -> list[dict[str, Any
             "base_score": was[1] if was else None,
             "variant_score": got[1] if got else None,
         }
+        why: list[Said]
         if vid not in c.vindex:
             row["kind"] = "removed"
-            row["reasons"] = [
-                "removed in this variant" + (f"; was at {was[0]}" if was else "; was unmatched")
+            why = [
+                _new(
+                    part("variant_removed_was_at", placement=was[0])
+                    if was
+                    else part("variant_removed_was_unmatched")
+                )
             ]
         elif vid not in base_ids:
             row["kind"] = "added"
-            row["reasons"] = (
-                [f"new in this variant; placed at {got[0]} (score {got[1]})"]
+            why = (
+                [_new(part("variant_new_placed", placement=got[0], score=got[1]))]
                 if got
-                else ["new in this variant; not placed", *why_unmatched.get(vid, [])]
+                else [_new(part("variant_new_unplaced")), *why_unmatched.get(vid, [])]
             )
         elif was and got and was[0] != got[0]:
             row["kind"] = "moved"
-            row["reasons"] = [
-                f"now at {got[0]} (score {got[1]}), was at {was[0]} (score {was[1]})",
-                look.why_not(vid, was[0], got[0]),
-            ]
+            now_at = part(
+                "variant_now_at",
+                placement=got[0],
+                score=got[1],
+                was_placement=was[0],
+                was_score=was[1],
+            )
+            why = [_new(now_at), _new(look.why_not(vid, was[0], got[0]))]
         elif was and not got:
             row["kind"] = "newly_unmatched"
-            row["reasons"] = [
-                f"was at {was[0]} in the base",
-                look.why_not(vid, was[0], None),
+            why = [
+                _new(part("variant_was_at", placement=was[0])),
+                _new(look.why_not(vid, was[0], None)),
                 *why_unmatched.get(vid, []),
             ]
         elif got and not was:
             row["kind"] = "newly_matched"
-            row["reasons"] = [f"placed at {got[0]} (score {got[1]})"] + [
-                f"in the base: {r}" for r in base.unmatched.get(vid, [])
+            in_base = _said(base.unmatched.get(vid, []), base.unmatched_details.get(vid, []))
+            why = [_new(part("variant_placed_at", placement=got[0], score=got[1]))] + [
+                ("in the base: " + t, part("variant_in_base", reason_parts=[r])) for t, r in in_base
             ]
         else:
             continue
+        row["reasons"] = [t for t, _ in why]
+        row["details"] = [r for _, r in why]
         out.append(row)
     return out
 

@@ -1,4 +1,10 @@
-"""`volmatch whatif`: solve a scenario's base and variants and compare them."""
+"""`volmatch whatif`: solve a scenario's base and variants and compare them.
+
+Ctrl-C stops the run at once, as it stops `volmatch solve`: the solves run in a thread
+of their own (`guard.interruptible`) and are told to stop (`matching.stop`); the base's
+solve stops mid-search, the local pool's variants stop too, nothing is written, exit
+130.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from volmatch.api.cli.guard import EXIT_BAD_INPUT, BadInput, guarded, stderr
+from volmatch.api.cli.guard import EXIT_BAD_INPUT, BadInput, guarded, interruptible, stderr
 from volmatch.api.cli.inputs import OutcomesOpt, load_outcomes_file
 
 
@@ -64,7 +70,11 @@ def _compare(
             bar.update(task, completed=done, description=f"solved {name}")
 
         if dask is None:
-            cmp = run_scenario(base, scenario, workers=n, progress=progress, outcomes=outs)
+            cmp = interruptible(
+                lambda stop: run_scenario(
+                    base, scenario, workers=n, progress=progress, outcomes=outs, stop=stop
+                )
+            )
         else:
             try:
                 from distributed import Client, LocalCluster
@@ -77,13 +87,27 @@ def _compare(
                     ) as cluster,
                     Client(cluster) as client,
                 ):
-                    cmp = run_scenario(
-                        base, scenario, client.get_executor(), progress=progress, outcomes=outs
+                    cmp = interruptible(
+                        lambda stop: run_scenario(
+                            base,
+                            scenario,
+                            client.get_executor(),
+                            progress=progress,
+                            outcomes=outs,
+                            stop=stop,
+                        )
                     )
             else:
                 with Client(dask) as client:
-                    cmp = run_scenario(
-                        base, scenario, client.get_executor(), progress=progress, outcomes=outs
+                    cmp = interruptible(
+                        lambda stop: run_scenario(
+                            base,
+                            scenario,
+                            client.get_executor(),
+                            progress=progress,
+                            outcomes=outs,
+                            stop=stop,
+                        )
                     )
 
     write_text(cmp.to_json(), out_dir / "comparison.json")

@@ -474,7 +474,8 @@ def ready_feasibilities(
     once and says its counts are being updated, instead of waiting seconds for a build
     (it never waits: a wait on a thread that competes for the interpreter with the build
     overran 0.1 s by 0.25 s at 10,000 volunteers); the counts it shows are those of the
-    current round or pool (the pool's where the round is over the pair limit)."""
+    current round or pool (the pool's where the round is over the pair limit: then each
+    count has `over_pair_limit`, the round's id, its candidate pairs and the limit)."""
     for draft in drafts:
         _own_draft(draft, who)
     try:
@@ -485,9 +486,13 @@ def ready_feasibilities(
         return _ready_pool_counts(session, db, pool, drafts)
     version = _version(session, r, stored_at)
     base = warm.peek(version)
-    if base is None and warm.refused(version) is not None:
-        # The round is over the pair limit (never built): the stored pool answers.
-        return _ready_pool_counts(session, db, pool, drafts)
+    refused = warm.refused(version) if base is None else None
+    if refused is not None:
+        # The round is over the pair limit (never built): the stored pool answers, and
+        # each count says so (the host's live line tells it, with the figures).
+        counts = _ready_pool_counts(session, db, pool, drafts)
+        over = {"round": r.id, "pairs": refused.pairs, "limit": refused.limit}
+        return None if counts is None else [{**d, "over_pair_limit": over} for d in counts]
     if base is None:
         if not warm.pending():  # else the build asked first (newer, or a hand-over) goes on
             prewarm_round(db, warm, r.id)

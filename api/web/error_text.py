@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from babel.numbers import format_decimal
+
 from volmatch.models import ErrorItem
 
 
@@ -130,6 +132,48 @@ BY_SHAPE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
                 "proposal"
             ),
         ),
+        # why a backfill proposal could not be computed (api/service/lifecycle/backfill.py)
+        (
+            r"^the round's offers no longer fit its document; (?P<count>\d+) error\(s\) in "
+            r"the backfill request$",
+            N_(
+                "the round's offers no longer fit its document: %(count)s error(s) in the "
+                "backfill request"
+            ),
+        ),
+        (
+            r"^(?:round: )?(?P<pairs>[\d,]+) candidate \(volunteer, placement\) pairs, over the "
+            r"limit of (?P<limit>[\d,]+) one round may have: .* or raise (?P<setting>\w+)$",
+            N_(
+                "the round has %(pairs)s candidate (volunteer, placement) pairs, over the limit "
+                "of %(limit)s one round may have: narrow the round (fewer volunteers or "
+                "placements, or needs that ask for more) or raise %(setting)s"
+            ),
+        ),
+        # why a round failed (api/service/jobs.py, the solvers' conflicts)
+        (
+            r"^round cannot be solved: (?P<count>\d+) conflict\(s\)$",
+            N_("the round cannot be solved: %(count)s conflict(s)"),
+        ),
+        (r"^invalid round: (?P<count>\d+) error\(s\)$", N_("invalid round: %(count)s error(s)")),
+        (
+            r"^the worker solving this round stopped (?P<count>\d+) time\(s\) without "
+            r"finishing; not retried$",
+            N_(
+                "the worker solving this round stopped %(count)s time(s) without finishing; "
+                "not retried"
+            ),
+        ),
+        (
+            r"^(?P<error>\w+) while solving; the worker's log has the job id$",
+            N_("%(error)s while solving; the worker's log has the job id"),
+        ),
+        (
+            r"^(?P<count>\d+) volunteers are locked to (?P<placement>\S+), which has "
+            r"(?P<slots>\d+) slot\(s\)$",
+            N_("%(count)s volunteers are locked to %(placement)s, which has %(slots)s slot(s)"),
+        ),
+        (r"^the rules cannot all hold$", N_("the rules cannot all hold")),
         # the pool loader's messages (workbooks, CSV files, JSON and YAML documents), and
         # pydantic's own text where the loader passes it on
         (r"^required field is missing$", N_("required field is missing")),
@@ -229,6 +273,77 @@ BY_SHAPE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             N_("a scenario is a mapping (name:, variants: ...)"),
         ),
         (r"^(?P<section>\w+): must be a list$", N_("%(section)s: must be a list")),
+        # the scenario editor's checks, by line (scenarios/model.py, changes.py, source.py)
+        (
+            r"^a change needs exactly one of the keys (?P<keys>[\w, ]+) \(it has (?P<has>.*)\)$",
+            N_("a change needs exactly one of the keys %(keys)s (it has %(has)s)"),
+        ),
+        (r"^unknown key\(s\) (?P<keys>.*)$", N_("unknown key(s) %(keys)s")),
+        (
+            r"^unknown key (?P<key>'.*') \(expected (?P<expected>.*)\)$",
+            N_("unknown key %(key)s (expected %(expected)s)"),
+        ),
+        (r"^(?P<section>\w+) must be a list$", N_("%(section)s must be a list")),
+        (r"^two variants share this name$", N_("two variants share this name")),
+        (r"^a variant needs a name$", N_("a variant needs a name")),
+        (r"^a variant must be a mapping$", N_("a variant must be a mapping")),
+        (r"^a scenario must be a mapping$", N_("a scenario must be a mapping")),
+        (r"^a scenario needs variants or sweeps$", N_("a scenario needs variants or sweeps")),
+        (
+            r"^seed must be a non-negative integer, not (?P<value>.*)$",
+            N_("seed must be a non-negative integer, not %(value)s"),
+        ),
+        (
+            r"^(?P<path>[\w.]+): placements have no field (?P<name>'.*')$",
+            N_("%(path)s: placements have no field %(name)s"),
+        ),
+        (
+            r"^(?P<path>[\w.]+): volunteers have no field (?P<name>'.*')$",
+            N_("%(path)s: volunteers have no field %(name)s"),
+        ),
+        (r"^policy has no field (?P<name>'.*')$", N_("policy has no field %(name)s")),
+        (
+            rf"^(?P<path>[\w.]+): {_VALUE} is not a number$",
+            N_("%(path)s: %(value)s is not a number"),
+        ),
+        (
+            rf"^(?P<path>[\w.]+): {_VALUE} is not a date \(YYYY-MM-DD\)$",
+            N_("%(path)s: %(value)s is not a date (YYYY-MM-DD)"),
+        ),
+        (
+            rf"^(?P<path>[\w.]+): {_VALUE} is not true or false$",
+            N_("%(path)s: %(value)s is not true or false"),
+        ),
+        (
+            rf"^(?P<path>[\w.]+): {_VALUE} is not a CEFR level \(A1 A2 B1 B2 C1 C2 native\)$",
+            N_("%(path)s: %(value)s is not a CEFR level (A1 A2 B1 B2 C1 C2 native)"),
+        ),
+        (
+            r"^(?P<count>\d+) variants; a page runs at most (?P<most>\d+) \(use volmatch "
+            r"whatif for larger sweeps\)$",
+            N_(
+                "%(count)s variants; a page runs at most %(most)s (use volmatch whatif for "
+                "larger sweeps)"
+            ),
+        ),
+        (
+            r"^the scenario is (?P<count>\d+) characters; at most (?P<most>\d+)$",
+            N_("the scenario is %(count)s characters; at most %(most)s"),
+        ),
+        # PyYAML's most common problems (the rest stay as PyYAML words them)
+        (r"^mapping values are not allowed here$", N_("mapping values are not allowed here")),
+        (
+            r"^could not find expected (?P<what>'.*')$",
+            N_("could not find the expected %(what)s"),
+        ),
+        (
+            r"^expected the node content, but found (?P<found>.*)$",
+            N_("expected a value, but found %(found)s"),
+        ),
+        (
+            r"^found character (?P<char>'.*') that cannot start any token$",
+            N_("found the character %(char)s, which cannot start any token"),
+        ),
     )
 )
 """English texts of the models' checks, the service's answers, the pool loader's and
@@ -257,15 +372,22 @@ def _translated(msgid: str, values: Mapping[str, Any], gettext: Callable[[str], 
         return None
 
 
+FIGURES = frozenset({"pairs", "limit"})
+"""Placeholders that hold a count the engine writes with English separators (1,000):
+written again for the page's locale where `localize` is given one."""
+
+
 def localize(
     message: str,
     gettext: Callable[[str], str],
     *,
     error_type: str = "",
     ctx: Mapping[str, Any] | None = None,
+    lang: str | None = None,
 ) -> str:
     """`message` (as the API gives it) in the language of `gettext`; the message itself
-    when there is no translation for it."""
+    when there is no translation for it. With `lang`, the counts of `FIGURES` are
+    written for that locale (1 000 in French)."""
     if error_type in BY_TYPE:
         values = {
             k: (_or(str(v), gettext) if k == "expected" else v) for k, v in (ctx or {}).items()
@@ -276,8 +398,50 @@ def localize(
     for pattern, msgid in BY_SHAPE:
         m = pattern.match(message)
         if m:
-            return _translated(msgid, m.groupdict(), gettext) or message
+            values = m.groupdict()
+            if lang is not None:
+                values = {
+                    k: format_decimal(int(v.replace(",", "")), locale=lang) if k in FIGURES else v
+                    for k, v in values.items()
+                }
+            return _translated(msgid, values, gettext) or message
     return message
+
+
+SCENARIO_FRAMES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), msgid)
+    for pattern, msgid in (
+        (
+            r"^variant (?P<variant>'[^']*') change (?P<change>\d+): (?P<rest>.*)$",
+            N_("variant %(variant)s, change %(change)s: %(message)s"),
+        ),
+        (r"^variant (?P<variant>'[^']*'): (?P<rest>.*)$", N_("variant %(variant)s: %(message)s")),
+        (r"^scenario: (?P<rest>.*)$", N_("scenario: %(message)s")),
+        (r"^YAML: (?P<rest>.*)$", N_("YAML: %(message)s")),
+    )
+)
+"""Where a scenario's error is ("variant 'a' change 2: ..."): the words translated, the
+variant's name as it is, and the message after them by its shape (`BY_SHAPE`)."""
+_FIELD = re.compile(r"^(?P<path>[\w.]+): (?P<rest>.*)$")
+
+
+def localize_scenario_error(message: str, gettext: Callable[[str], str]) -> str:
+    """A scenario's error (the editor's, by line, and a variant's that could not run) in
+    the language of `gettext`: its frame and its message by their shapes; a part of no
+    known shape stays as the engine words it (English)."""
+    for pattern, msgid in SCENARIO_FRAMES:
+        m = pattern.match(message)
+        if m:
+            values = {**m.groupdict(), "message": localize_scenario_error(m["rest"], gettext)}
+            return _translated(msgid, values, gettext) or message
+    said = localize(message, gettext)
+    if said == message and (m := _FIELD.match(message)):
+        # "count: Input should be ...": a field's path, then pydantic's or a check's text
+        inner = localize(m["rest"], gettext)
+        if inner != m["rest"]:
+            values = {"path": m["path"], "message": inner}
+            return _translated(N_("%(path)s: %(message)s"), values, gettext) or message
+    return said
 
 
 def localize_place(place: str, gettext: Callable[[str], str]) -> str:

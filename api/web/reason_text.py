@@ -60,12 +60,36 @@ def _value(lang: str) -> Callable[[str, Any], Any]:
     return value
 
 
+def _counted(lang: str) -> Callable[[str, Mapping[str, Any]], str | None]:
+    """The templates whose words agree with their count, by ngettext (the English
+    template says "their offer" for any count; French conjugates: "1 a refusé son
+    offre", "2 ont refusé leur offre")."""
+    tr = translator(lang)
+
+    def counted(code: str, params: Mapping[str, Any]) -> str | None:
+        if code == "pairwise_only":
+            return tr.ngettext(
+                "{count} volunteer meets every requirement but the pair-wise rules: {rule_parts}",
+                "{count} volunteers meet every requirement but the pair-wise rules: {rule_parts}",
+                int(params["count"]),
+            )
+        if code == "pairwise_declined":
+            return tr.ngettext(
+                "{count} volunteer declined their offer, or let it expire",
+                "{count} volunteers declined their offer, or let it expire",
+                int(params["count"]),
+            )
+        return None
+
+    return counted
+
+
 @functools.cache
 def words(lang: str) -> Words:
     """How the pages of `lang` word a reason (English: the result's own sentences)."""
     if lang == DEFAULT:
         return ENGLISH
-    return Words(translator(lang).gettext, _value(lang), ORDINALS.get(lang, str))
+    return Words(translator(lang).gettext, _value(lang), ORDINALS.get(lang, str), _counted(lang))
 
 
 def reason_texts(items: Iterable[Mapping[str, Any]], lang: str) -> list[str]:

@@ -9,6 +9,7 @@ from ortools.sat.python import cp_model
 from volmatch.matching.compiled import CompiledRound
 from volmatch.matching.constraints.base import IntP, Penalty, RuleContext, segments
 from volmatch.matching.eligibility import Pairs
+from volmatch.models.reasons import Reason, part
 
 
 def add_groups(ctx: RuleContext) -> list[Penalty]:
@@ -16,12 +17,12 @@ def add_groups(ctx: RuleContext) -> list[Penalty]:
     placement (`group_together: placement`) or in the same host country (`country`).
 
     A group with no placement (or country) that takes every member stays unplaced; the
-    reason is left in `ctx.notes["groups_unplaceable"]`.
+    reason is left in `ctx.notes["groups_unplaceable"]` (group id -> `unplaceable_reason`).
     """
     c, pv, m = ctx.compiled, ctx.vars, ctx.model
     together = ctx.policy.group_together
     gvol = c.group[pv.v]
-    unplaceable: dict[str, str] = {}
+    unplaceable: dict[str, Reason] = {}
     for g, ids in segments(gvol.astype(np.int64)):
         if g < 0:
             continue
@@ -36,12 +37,7 @@ def add_groups(ctx: RuleContext) -> list[Penalty]:
             mine = ids[pv.v[ids] == mem]
             m.add(pv.total(mine) == placed).only_enforce_if(on)
         if _same_place(ctx, on, ids, members, key) == 0:
-            name = c.group_ids[g]
-            where = "placement" if together == "placement" else "host country"
-            unplaceable[name] = (
-                f"group {name!r}: no {where} accepts all {len(members)} members "
-                f"({', '.join(c.volunteer_ids[i] for i in members.tolist())})"
-            )
+            unplaceable[c.group_ids[g]] = unplaceable_reason(c, g, members, together)
     ctx.notes["groups_unplaceable"] = unplaceable
     return []
 
@@ -64,7 +60,18 @@ def breaches(c: CompiledRound, pairs: Pairs, picked: IntP, together: str) -> lis
     return [int(x) for x in split.tolist()]
 
 
-def unplaceable_groups(c: CompiledRound, pairs: Pairs, together: str) -> dict[str, str]:
+def unplaceable_reason(c: CompiledRound, g: int, members: IntP, together: str) -> Reason:
+    """Why group `g` (its `members`) stays unplaced: no placement (or host country) takes
+    them all; a reason with parts, so that the pages can translate it."""
+    return part(
+        "group_unplaceable" if together == "placement" else "group_unplaceable_country",
+        group=c.group_ids[g],
+        count=len(members),
+        volunteers=[c.volunteer_ids[i] for i in members.tolist()],
+    )
+
+
+def unplaceable_groups(c: CompiledRound, pairs: Pairs, together: str) -> dict[str, Reason]:
     """The groups no placement (or host country) takes whole, with the reason
     `add_groups` gives: counted on the pair arrays, without a model."""
     member = c.group[pairs.v] >= 0
@@ -77,18 +84,13 @@ def unplaceable_groups(c: CompiledRound, pairs: Pairs, together: str) -> dict[st
     gk, n = np.unique(trip[:2], axis=1, return_counts=True)
     whole = np.zeros(len(c.group_ids), dtype=np.bool_)
     whole[gk[0][n == size[gk[0]]]] = True
-    where = "placement" if together == "placement" else "host country"
-    out: dict[str, str] = {}
+    out: dict[str, Reason] = {}
     # as in the model: only groups with a member who has some eligible pair
     has_pair = np.zeros(len(c.group_ids), dtype=np.bool_)
     has_pair[gid] = True
     for g in np.flatnonzero((size >= 2) & ~whole & has_pair).tolist():
         members = np.flatnonzero(c.group == g)
-        name = c.group_ids[g]
-        out[name] = (
-            f"group {name!r}: no {where} accepts all {len(members)} members "
-            f"({', '.join(c.volunteer_ids[i] for i in members.tolist())})"
-        )
+        out[c.group_ids[g]] = unplaceable_reason(c, g, members, together)
     return out
 
 

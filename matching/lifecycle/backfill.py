@@ -26,6 +26,10 @@ solver, within its gap.
 
 A *wave* is a backfill on a round with late volunteers and needs added (`add_wave`):
 the earlier waves' acceptances frozen, their pending offers as above.
+
+A `stop` (`matching.stop`: the service's proposal was superseded while it solved) stops
+the backfill: the rules solver mid-search, the flow before and after its one step;
+`Stopped` is raised and there is no proposal.
 """
 
 from __future__ import annotations
@@ -36,15 +40,17 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import NDArray
 
-from volmatch.matching.failures import pair_failure_details
+from volmatch.matching.failures import pair_failures
 from volmatch.matching.flow import max_score_assignment
 from volmatch.matching.lifecycle.standing import Standing, pending_pairs, read_standing
 from volmatch.matching.lifecycle.warm import augment_freed_slots
 from volmatch.matching.prepared import Prepared, Solution, prepare
 from volmatch.matching.previous import pair_index
 from volmatch.matching.pure import has_groups
+from volmatch.matching.stop import Stop, StopWatch
 from volmatch.models import Pair, PreviousAssignment, Round
 from volmatch.models.lifecycle import BackfillMove, BackfillProposal, NewOffer
+from volmatch.models.reasons import Reason, part, text_of
 
 I64 = NDArray[np.int64]
 
@@ -62,6 +68,7 @@ def propose_backfill(
     declined: Iterable[str] = (),
     accepted: Iterable[str] | None = None,
     withdrawn: Iterable[str] = (),
+    stop: Stop | None = None,
 ) -> BackfillProposal:
     """The backfill proposal of a published round (`prep`, prepared once and reusable).
 
@@ -69,16 +76,23 @@ def propose_backfill(
     `declined`: who declined or let their offer expire; `accepted`: who accepted or is
     deployed (None: every offer not declined counts as accepted); `withdrawn`: placement
     ids the hosts withdrew (people accepted there are re-matched like pending ones).
-    Raises `InvalidBackfill` naming each unknown or contradictory id.
+    Raises `InvalidBackfill` naming each unknown or contradictory id, and `Stopped`
+    when `stop` says stop before the proposal is found.
     """
     st = read_standing(prep, offers, declined, accepted, withdrawn)
-    return proposal_of(prep, st, solve_backfill(prep, st))
+    return proposal_of(prep, st, solve_backfill(prep, st, stop))
 
 
-def solve_backfill(prep: Prepared, st: Standing) -> Solution:
+def solve_backfill(prep: Prepared, st: Standing, stop: Stop | None = None) -> Solution:
     """The backfill's chosen pairs (indices into `prep.pairs`): one exact flow for the
-    pure policy, the rules solver otherwise."""
-    return _flow_backfill(prep, st) if is_pure_backfill(prep) else _rules_backfill(prep, st)
+    pure policy, the rules solver otherwise; `Stopped` when `stop` says stop."""
+    if not is_pure_backfill(prep):
+        return _rules_backfill(prep, st, stop)
+    watch = StopWatch(stop)
+    watch.check()
+    sol = _flow_backfill(prep, st)
+    watch.check()
+    return sol
 
 
 def _flow_backfill(prep: Prepared, st: Standing) -> Solution:
@@ -175,18 +189,20 @@ def standing_round(prep: Prepared, st: Standing) -> Round:
     return r.model_copy(update={"policy": policy, "previous": previous})
 
 
-def _rules_backfill(prep: Prepared, st: Standing) -> Solution:
+def _rules_backfill(prep: Prepared, st: Standing, stop: Stop | None = None) -> Solution:
     """The backfill round through the solver its policy asks for, mapped back onto the
     published round's pairs. In stable mode (whose matching knows no `previous`) the
     `max_moves` limit is kept by `_stable_within_moves`."""
-    sol = _solve_standing(prep, st)
+    sol = _solve_standing(prep, st, stop)
     limit = prep.compiled.round.policy.max_moves
     if prep.compiled.round.policy.mode == "stable" and limit is not None:
-        sol = _stable_within_moves(prep, st, sol, limit)
+        sol = _stable_within_moves(prep, st, sol, limit, stop)
     return sol
 
 
-def _stable_within_moves(prep: Prepared, st: Standing, sol: Solution, limit: int) -> Solution:
+def _stable_within_moves(
+    prep: Prepared, st: Standing, sol: Solution, limit: int, stop: Stop | None = None
+) -> Solution:
     """The stable backfill with at most `limit` pending offers changed.
 
     The stable matching of the free market moves pending volunteers only to places they
@@ -222,16 +238,16 @@ def _stable_within_moves(prep: Prepared, st: Standing, sol: Solution, limit: int
         pending_p=st.pending_p[rest],
         pending_pair=kept_at[rest],
     )
-    return _solve_standing(prep, narrowed)
+    return _solve_standing(prep, narrowed, stop)
 
 
-def _solve_standing(prep: Prepared, st: Standing) -> Solution:
+def _solve_standing(prep: Prepared, st: Standing, stop: Stop | None = None) -> Solution:
     """The backfill round of `st` through the solver its policy asks for, mapped back
     onto the published round's pairs."""
     from volmatch.matching.solve import solve_prepared
 
     sub = prepare(standing_round(prep, st))
-    sol = solve_prepared(sub)
+    sol = solve_prepared(sub, stop)
     c, pairs = prep.compiled, prep.pairs
     at = pair_index(
         c, pairs, sub.pairs.v[sol.chosen].astype(np.int64), sub.pairs.p[sol.chosen].astype(np.int64)
@@ -332,29 +348,39 @@ def _move(
     (None: no offer); `taken_by`: who comes to `p`."""
     c, pairs, scores = prep.compiled, prep.pairs, prep.scores
     vid, pid = c.volunteer_ids, c.placement_ids
+    why: Reason
     if st.withdrawn[p]:
-        why = f"the host withdrew {pid[p]}"
+        why = part("backfill_host_withdrew", placement=pid[p])
     elif before_i < 0:
-        why = "the offer breaks a hard rule now: " + "; ".join(
-            f"{k}: {d}" for k, d in pair_failure_details(c, v, p).items()
+        why = part(
+            "backfill_breaks_rule",
+            rule_parts=[
+                part("rule_failed", rule=k, failure_parts=[r])
+                for k, r in pair_failures(c, v, p).items()
+            ],
         )
     elif i is None:
-        why = (
-            f"offer withdrawn: the slot at {pid[p]} scores more with someone else "
-            f"than keeping {vid[v]} there"
-        )
+        why = part("backfill_offer_withdrawn", placement=pid[p], volunteer=vid[v])
     else:
-        gain = int(scores.total[i]) - int(scores.total[before_i])
-        tail = f"; {', '.join(taken_by)} takes the slot at {pid[p]}" if taken_by else ""
+        chain = {
+            "volunteer": vid[v],
+            "score": int(scores.total[i]),
+            "to": pid[int(pairs.p[i])],
+            "was_score": int(scores.total[before_i]),
+            "placement": pid[p],
+            "gain": f"{int(scores.total[i]) - int(scores.total[before_i]):+d}",
+        }
         why = (
-            f"vacancy chain: {vid[v]} scores {int(scores.total[i])} at {pid[int(pairs.p[i])]} "
-            f"against {int(scores.total[before_i])} at {pid[p]} ({gain:+d}){tail}"
+            part("backfill_chain_taken", **chain, taken_by=list(taken_by))
+            if taken_by
+            else part("backfill_chain", **chain)
         )
     return BackfillMove(
         volunteer=vid[v],
         frm=pid[p],
         to=None if i is None else pid[int(pairs.p[i])],
-        reason=why,
+        reason=text_of(why),
+        detail=why,
     )
 
 

@@ -4,7 +4,7 @@ backfill` explains the three)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,16 +83,11 @@ def read_standing(
             errors.append(ErrorItem("withdrawn", p, "placement", f"unknown placement {p!r}"))
         else:
             gone[c.pindex[p]] = True
-    locked = locked_pair_indices(prep)
-    locked_v = set(pairs.v[locked].tolist())
-    for v in down:
-        if v in c.vindex and c.vindex[v] in locked_v:
-            errors.append(
-                ErrorItem("declined", v, "volunteer", f"{v} is locked by the round's policy")
-            )
     if errors:
         raise InvalidBackfill(errors)
     down_v = {c.vindex[v] for v in down}
+    locked = holding_locks(prep, down_v, gone)
+    locked_v = set(pairs.v[locked].tolist())
     up_v = set(offer_p) - down_v if up is None else {c.vindex[v] for v in up}
     frozen_v = np.array(
         sorted(v for v in up_v if not gone[offer_p[v]] and v not in locked_v), dtype=np.int64
@@ -113,7 +108,7 @@ def read_standing(
         )
     if errors:
         raise InvalidBackfill(errors)
-    frozen_pairs = np.unique(np.concatenate([at.astype(np.int64), locked.astype(np.int64)]))
+    frozen_pairs = np.unique(np.concatenate([at.astype(np.int64), locked]))
     per_p = np.bincount(pairs.p[frozen_pairs], minlength=c.n_placements)
     for pi in np.flatnonzero(per_p > c.capacity).tolist():
         errors.append(
@@ -144,6 +139,21 @@ def read_standing(
         withdrawn=gone,
         offer_p=offer_p,
     )
+
+
+def holding_locks(prep: Prepared, down_v: Set[int], gone: NDArray[np.bool_]) -> I64:
+    """Pair indices of the round's locks that still hold after publication.
+
+    A lock says where the coordinator wants a volunteer, not that they must go: once the
+    volunteer declines (or lets the offer expire) they are out of the round, and a need
+    its host withdrew holds nobody, so neither lock binds the backfill. A released lock
+    whose volunteer did not decline leaves them movable like a pending offer.
+    """
+    locked = locked_pair_indices(prep).astype(np.int64)
+    out = np.zeros(prep.compiled.n_volunteers, dtype=np.bool_)
+    out[list(down_v)] = True
+    released = out[prep.pairs.v[locked]] | gone[prep.pairs.p[locked]]
+    return locked[~released]
 
 
 def pending_pairs(prep: Prepared, st: Standing) -> I64:

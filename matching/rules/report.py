@@ -16,6 +16,7 @@ from volmatch.matching.rules.model import RulesModel
 from volmatch.matching.rules.setup import RulesSetup
 from volmatch.matching.rules.tiers import solve_tiers
 from volmatch.models import Policy
+from volmatch.models.reasons import Reason, text_of
 
 COSTS_SHARE = 0.5
 """Share of the time limit the re-solves behind the rules' costs take, split evenly
@@ -65,15 +66,15 @@ def rule_costs(
     return out
 
 
-def group_reasons(prep: Prepared, built: RulesModel) -> dict[str, list[str]]:
+def group_reasons(prep: Prepared, built: RulesModel) -> dict[str, list[Reason]]:
     """Reasons for members of groups that no placement can take whole."""
     c = prep.compiled
-    out: dict[str, list[str]] = {}
-    unplaceable: dict[str, str] = built.ctx.notes.get("groups_unplaceable", {})
+    out: dict[str, list[Reason]] = {}
+    unplaceable: dict[str, Reason] = built.ctx.notes.get("groups_unplaceable", {})
     for vi in np.flatnonzero(c.group >= 0).tolist():
-        text = unplaceable.get(c.group_ids[int(c.group[vi])])
-        if text:
-            out[c.volunteer_ids[vi]] = [text]
+        why = unplaceable.get(c.group_ids[int(c.group[vi])])
+        if why:
+            out[c.volunteer_ids[vi]] = [why]
     return out
 
 
@@ -104,8 +105,8 @@ def rule_report(
     c = prep.compiled
     report: dict[str, Any] = {}
     notes = built.ctx.notes
-    for text in notes.get("groups_unplaceable", {}).values():
-        report.setdefault("groups", {"unplaceable": []})["unplaceable"].append(text)
+    for why in notes.get("groups_unplaceable", {}).values():
+        report.setdefault("groups", {"unplaceable": []})["unplaceable"].append(text_of(why))
     needs: dict[int, int] = notes.get("min_fill_needs", {})
     if needs:
         got = np.bincount(prep.pairs.p[picked], minlength=c.n_placements)

@@ -16,6 +16,7 @@ from tests.helpers import doc, plc, vol
 from tests.matching.stable_oracle import blocking_pairs, build_lists
 from tests.strategies import round_docs
 from volmatch.matching import prepare, solve_round
+from volmatch.matching.claims import BackfillFacts, check_claims
 from volmatch.matching.lifecycle import backfill_round, propose_backfill
 from volmatch.matching.lifecycle.backfill import _cold, _warm
 from volmatch.matching.lifecycle.document import backfill_document
@@ -102,6 +103,11 @@ def test_backfill_keeps_frozen_breaks_no_rule_and_is_optimal(
     )
     assert prop.total == want == prop.objective == prop.bound
     assert prop.status == "optimal"
+    # every reason of the proposal's document is true (the independent checker)
+    _, res = backfill_document(prep, offers, declined=declined, accepted=accepted)
+    br = backfill_round(prep, offers, declined=declined, accepted=accepted)
+    down = {v: offers[v] for v in declined}
+    assert check_claims(br, res, backfill=BackfillFacts(published=r, declined=down)) == []
     # a new offer only where something changes: pending offers kept unless the total rises
     moved = {m.volunteer for m in prop.moves}
     at = dict(prop.assignment)
@@ -297,6 +303,9 @@ def test_stable_backfill_keeps_frozen_breaks_no_rule_and_is_stable(
     br = backfill_round(prep, offers, declined=declined, accepted=accepted)
     sub = solve_round(br)
     assert rule_violations(br, sub) == []
+    _, res = backfill_document(prep, offers, declined=declined, accepted=accepted)
+    down = {v: offers[v] for v in declined}
+    assert check_claims(br, res, backfill=BackfillFacts(published=r, declined=down)) == []
     if max_moves is None:
         # the volunteer-optimal stable matching of the backfill round, and stable in it
         assert set(prop.assignment) == {(a.volunteer, a.placement) for a in sub.assignments}
@@ -370,3 +379,91 @@ def test_an_unplaced_volunteer_after_a_withdrawal_says_withdrawn_not_forbidden()
     assert "1 of 2 placements were withdrawn by the host" in v2.reasons
     assert not any("forbade" in s or "forbidden" in s for s in v2.reasons)
     assert [text_of(d) for d in v2.details] == v2.reasons
+
+
+# -- the round's locks after publication ---------------------------------------------------
+
+
+def _locked_chain(**policy: Any) -> Any:
+    """`_chain_round` with V1 locked at P1, where the optimum puts them anyway."""
+    d = doc(
+        [
+            vol("V1", skills={"teaching": 5}),
+            vol("V2", skills={"teaching": 4}),
+            vol("V3", skills={"teaching": 1}),
+        ],
+        [
+            plc("P1", required_skills={"teaching": 4}, desired_skills={"teaching": 5}, priority=5),
+            plc("P2", desired_skills={"teaching": 4}, priority=1),
+        ],
+        locked=[{"volunteer": "V1", "placement": "P1"}],
+        **policy,
+    )
+    return parse_round(d)
+
+
+@pytest.mark.parametrize("mode", ["optimal", "stable"])
+def test_a_locked_volunteer_who_declines_is_backfilled(mode: str) -> None:
+    """A lock holds only until its volunteer declines: the freed slot is re-matched as
+    any other (it used to be refused: 'V1 is locked by the round's policy')."""
+    r = _locked_chain(mode=mode)
+    prep = prepare(r)
+    offers = {a.volunteer: a.placement for a in solve_round(r).assignments}
+    assert offers == {"V1": "P1", "V2": "P2"}
+    prop = propose_backfill(prep, offers, declined=["V1"], accepted=[])
+    assert dict(prop.assignment) == {"V2": "P1", "V3": "P2"}
+    assert prop.declined == ("V1",) and prop.frozen == ()
+    assert {(o.volunteer, o.placement) for o in prop.new_offers} == {("V2", "P1"), ("V3", "P2")}
+    _check(r, prop, offers)
+    br = backfill_round(prep, offers, declined=["V1"], accepted=[])
+    assert all(k.volunteer != "V1" for k in br.policy.locked)
+    assert solve_round(br).objective == prop.total or mode == "stable"
+    # the proposal as a document says V1 declined, and its assignment keeps every rule
+    _, res = backfill_document(prep, offers, declined=["V1"], accepted=[], reserves=2)
+    [v1] = [u for u in res.unmatched_volunteers if u.volunteer == "V1"]
+    assert "declined the offer at P1" in v1.reasons[0]
+    assert rule_violations(br, res) == []
+
+
+def test_a_locked_volunteer_who_stays_is_still_frozen() -> None:
+    """Another's decline leaves the lock holding: V1 is frozen even with no acceptance."""
+    r = _locked_chain()
+    prop = propose_backfill(prepare(r), {"V1": "P1", "V2": "P2"}, declined=["V2"], accepted=[])
+    assert prop.frozen == ("V1",)
+    assert dict(prop.assignment) == {"V1": "P1", "V3": "P2"}
+
+
+def test_a_lock_at_a_withdrawn_need_holds_nobody() -> None:
+    """The host withdrew P1: its locked volunteer is free for the backfill, not kept at
+    a need that is gone."""
+    r = _locked_chain()
+    prop = propose_backfill(prepare(r), {"V1": "P1", "V2": "P2"}, withdrawn=["P1"], accepted=[])
+    assert "P1" not in dict(prop.assignment).values()
+    assert "V1" not in prop.frozen and prop.withdrawn == ("P1",)
+    assert dict(prop.assignment) == {"V2": "P2"}  # V2's pending offer stands (move_cost)
+    assert [(m.volunteer, m.frm, m.to) for m in prop.moves] == [("V1", "P1", None)]
+
+
+# -- stopping ----------------------------------------------------------------------------
+
+
+def test_a_rules_backfill_stops_mid_search_when_told() -> None:
+    """A backfill under policy rules that would search for its 60 s limit stops within
+    a second or two of its stop signal (the service's proposal was superseded): no
+    proposal, `Stopped`. A pure backfill looks at the signal before its one flow."""
+    import time
+
+    from benchmarks.cancel_bench import slow_rules_document
+    from volmatch.matching import Stopped
+
+    prep = prepare(parse_round(slow_rules_document(volunteers=250, time_limit_s=60)))
+    at = time.monotonic() + 1.0
+    with pytest.raises(Stopped):
+        propose_backfill(prep, {}, accepted=[], stop=lambda: time.monotonic() >= at)
+    assert time.monotonic() - at < STOPPED_WITHIN_S
+    with pytest.raises(Stopped):
+        propose_backfill(prepare(_chain_round()), {"V1": "P1"}, declined=["V1"], stop=lambda: True)
+
+
+STOPPED_WITHIN_S = 5.0
+"""Seconds from the stop signal to `Stopped` the test allows (0.1-0.6 s on 2 cores)."""

@@ -11,6 +11,7 @@ import pytest
 from tests.helpers import doc, plc, vol
 from volmatch.models import InvalidRound, load_round, parse_text
 from volmatch.models.duplicate_keys import MAX_REPORTED, json_duplicate_keys
+from volmatch.models.limits import MAX_DOCUMENT_DEPTH
 
 VOLUNTEER = json.dumps(vol("V1"))[1:-1]  # its fields, to write an object with a key twice
 
@@ -65,3 +66,18 @@ def test_a_document_with_many_repeated_keys_lists_a_bounded_number() -> None:
     text = "[" + ",".join(['{"a": 1, "a": 2}'] * (MAX_REPORTED + 50)) + "]"
     assert len(json_duplicate_keys(text, "body", "body")) == MAX_REPORTED
     assert json_duplicate_keys("{not json", "body", "body") == []
+
+
+@pytest.mark.parametrize("where", ["x", "policy"])
+def test_a_file_nested_deeper_than_the_limit_is_refused_for_its_depth(
+    tmp_path: Path, where: str
+) -> None:
+    """The check and the load are one `json.loads`, which reads deeper nesting than the
+    loader's limit (MAX_DOCUMENT_DEPTH) up to Python's own: such a file is still refused
+    for its depth, not for what lies at the bottom."""
+    deep = "[" * (MAX_DOCUMENT_DEPTH + 100) + "]" * (MAX_DOCUMENT_DEPTH + 100)
+    path = tmp_path / "r.json"
+    path.write_text('{"volunteers": [], "placements": [], "' + where + '": ' + deep + "}")
+    [(record, field, message)] = _errors(path)
+    assert (record, field) == (str(path), "")
+    assert f"nested more than {MAX_DOCUMENT_DEPTH} levels deep" in message

@@ -68,7 +68,7 @@ class BackfillRunner:
                         stop.wait(self.test_delay_s)
                     if stop.is_set():
                         return
-                    status = compute_pending(self.db, backfill_id)
+                    status = compute_pending(self.db, backfill_id, stop)
                     log.info("backfill proposal computed", extra=_extra(backfill_id, status))
             except Exception as exc:
                 # by type only: a database error's text may quote a record

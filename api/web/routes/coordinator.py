@@ -56,7 +56,7 @@ from volmatch.api.service.schemas import RoundCreate
 from volmatch.api.service.tables import Job, PlacementRow, Publication, RoundRow, VolunteerRow
 from volmatch.api.service.warm import warm_rounds
 from volmatch.api.web.deps import CoordinatorPage, PageForm
-from volmatch.api.web.error_text import N_, localize_item
+from volmatch.api.web.error_text import N_, localize, localize_item
 from volmatch.api.web.errors import PageNotFound
 from volmatch.api.web.i18n import page_language, translator
 from volmatch.api.web.reason_text import reason_texts
@@ -402,12 +402,17 @@ def round_page(
     # has it built in the background: the page says so and fills in when it is ready
     view = _views(request).ready(session, r.id) if job.status == "done" else None
     if view is None:
+        from volmatch.api.web.i18n import page_language, translator
+
+        tr = translator(page_language(request))
         return render(
             request,
             "coordinator/progress.html",
             user=user,
             round=r,
             job=job,
+            # why the round failed, in the page's language where its shape is known
+            said=lambda message: localize(message, tr.gettext, lang=tr.lang),
             preparing=job.status == "done",
             time_limit=float(
                 round_policy(session, r.id).get("time_limit_s", Policy().time_limit_s)

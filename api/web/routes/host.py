@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -36,7 +37,7 @@ from volmatch.api.service.warm import warm_rounds
 from volmatch.api.web.deps import HostPage, PageForm
 from volmatch.api.web.error_text import localize
 from volmatch.api.web.errors import PageNotFound
-from volmatch.api.web.i18n import page_language, translator
+from volmatch.api.web.i18n import DEFAULT, page_language, translator
 from volmatch.api.web.need_form import (
     NeedForm,
     add_api_error,
@@ -115,15 +116,27 @@ def feasibility_line(
     slots: int,
     _: Callable[[str], str],
     ngettext: Callable[[str, str, int], str],
+    lang: str = DEFAULT,
 ) -> tuple[str, str]:
     """The live line's text and state (`none`, `few`, `ok`) for a need's feasibility
-    (as `advice.live_feasibility` answers it)."""
+    (as `advice.ready_feasibilities` answers it; numbers written for `lang`). Counted
+    against the pool where the latest round is over the pair limit, it says so: the
+    host would otherwise read the pool's count as the round's."""
     eligible = int(doc["eligible"])
     line = ngettext(
         "%(n)s volunteer of the %(pool)s in the pool qualifies now.",
         "%(n)s volunteers of the %(pool)s in the pool qualify now.",
         eligible,
     ) % {"n": eligible, "pool": doc["pool"]}
+    over = doc.get("over_pair_limit")
+    if over:
+        line += " " + _(
+            "Counted against the whole pool, not the latest round: that round has "
+            "%(pairs)s candidate pairs, over the limit of %(limit)s one round may have."
+        ) % {
+            "pairs": format_decimal(over["pairs"], locale=lang),
+            "limit": format_decimal(over["limit"], locale=lang),
+        }
     blocked = held_back(doc)
     if blocked:
         held = ", ".join(f"{rule_label(rule, _)} (+{gain})" for rule, gain in blocked[:3])
@@ -193,6 +206,12 @@ def my_needs(request: Request, user: HostPage, session: ReadSession) -> Response
         filled=filled,
         saved=_flash(request),
         countries=countries,
+        # counted against the pool because the latest round is over the pair limit
+        over_limit=next(
+            (d["over_pair_limit"] for d in (counts or {}).values() if d.get("over_pair_limit")),
+            None,
+        ),
+        figure=lambda n: format_decimal(n, locale=page_language(request)),
     )
 
 
@@ -279,7 +298,7 @@ def check_need(
         return JSONResponse(
             {"state": "updating", "line": tr.gettext("Counting the current pool: a moment…")}
         )
-    line, state = feasibility_line(found, placement.slots, tr.gettext, tr.ngettext)
+    line, state = feasibility_line(found, placement.slots, tr.gettext, tr.ngettext, tr.lang)
     return JSONResponse({"state": state, "line": line, "eligible": found["eligible"]})
 
 

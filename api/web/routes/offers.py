@@ -32,6 +32,7 @@ from volmatch.api.web.error_text import N_, localize
 from volmatch.api.web.errors import PageNotFound
 from volmatch.api.web.i18n import page_language, translator
 from volmatch.api.web.lifecycle_view import decline_reasons, lifecycle_section
+from volmatch.api.web.reason_text import reason_texts
 from volmatch.api.web.render import render
 
 router = APIRouter(route_class=CommitRoute, include_in_schema=False)
@@ -71,8 +72,17 @@ def section_context(
 ) -> dict[str, Any]:
     """What `coordinator/_lifecycle.html` needs, for the Advice page and its refresh."""
     done = request.query_params.get("life", "")
+    life = lifecycle_section(session, round_id, placement, user.principal)
+    tr = translator(page_language(request))
+    # why the engine refused the newest proposal, in the page's language
+    refused = life.failed.proposal.get("error", "") if life.failed is not None else ""
     return {
-        "life": lifecycle_section(session, round_id, placement, user.principal),
+        "life": life,
+        "failed_error": localize(refused, tr.gettext, lang=tr.lang),
+        # a proposal's move says why from its parts; one stored before they were, in English
+        "move_why": lambda m: (
+            reason_texts([m["detail"]], tr.lang)[0] if m.get("detail") else m["reason"]
+        ),
         "life_done": done if done in ("reply", "confirmed", "proposed") else "",
         "decline_reasons": decline_reasons(),
         "refresh_s": REFRESH_S,

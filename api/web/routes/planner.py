@@ -28,10 +28,11 @@ from volmatch.api.service.scenario_runs import (
 )
 from volmatch.api.service.tables import RoundRow
 from volmatch.api.web.deps import PageForm, PlannerPage
-from volmatch.api.web.error_text import N_, localize
+from volmatch.api.web.error_text import N_, localize, localize_scenario_error
 from volmatch.api.web.errors import PageNotFound
 from volmatch.api.web.i18n import page_language, translator
 from volmatch.api.web.planner_form import BUILDERS, LEVELS, WEIGHTS, FormErrors, add_entry
+from volmatch.api.web.reason_text import reason_texts
 from volmatch.api.web.render import render
 from volmatch.scenarios.charts import (
     CHART_KPIS,
@@ -121,10 +122,11 @@ def _editor(
     checked: int | None = None,
 ) -> Response:
     lines = text.splitlines()
+    said = translator(page_language(request)).gettext
     shown = [
         {
             "line": e.line,
-            "message": e.message,
+            "message": localize_scenario_error(e.message, said),
             "source": lines[e.line - 1] if e.line and 0 < e.line <= len(lines) else "",
         }
         for e in (line_errors or [])
@@ -229,7 +231,12 @@ def run_page(request: Request, run_id: Id, user: PlannerPage, session: ReadSessi
     run = read_run(session, run_id)
     if run is None:
         raise PageNotFound
-    ctx: dict[str, Any] = {"run": run, "refresh": None if run.finished else REFRESH_S}
+    lang = page_language(request)
+    ctx: dict[str, Any] = {
+        "run": run,
+        "refresh": None if run.finished else REFRESH_S,
+        "scenario_error": lambda text: localize_scenario_error(text, translator(lang).gettext),
+    }
     if run.comparison is not None:
         cmp = Comparison.from_dict(run.comparison)
         ctx |= {
@@ -238,6 +245,7 @@ def run_page(request: Request, run_id: Id, user: PlannerPage, session: ReadSessi
             "rows": _kpi_rows(cmp),
             "move_kinds": MOVE_KINDS,
             "moves_shown": MOVES_SHOWN,
+            "reasons": lambda items: reason_texts(items, lang),
         }
     return render(request, "planner/run.html", user=user, **ctx)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -17,7 +18,7 @@ from volmatch.models import Result, parse_round
 runner = CliRunner()
 
 
-def _chain(tmp_path: Path) -> tuple[Path, Path]:
+def _chain(tmp_path: Path, **policy: Any) -> tuple[Path, Path]:
     d = doc(
         [
             vol("V1", skills={"teaching": 5}),
@@ -28,6 +29,7 @@ def _chain(tmp_path: Path) -> tuple[Path, Path]:
             plc("P1", required_skills={"teaching": 4}, desired_skills={"teaching": 5}, priority=5),
             plc("P2", desired_skills={"teaching": 4}, priority=1),
         ],
+        **policy,
     )
     rnd = write(tmp_path, d)
     res = tmp_path / "result.json"
@@ -119,3 +121,23 @@ def test_a_file_that_is_no_result_exits_2(tmp_path: Path) -> None:
     )
     assert run.exit_code == 2
     assert "assignments[0]: needs string fields volunteer and placement" in run.output
+
+
+def test_a_locked_volunteer_who_declined_is_backfilled(tmp_path: Path) -> None:
+    """The round locked V1 at P1; V1 declined: the lock no longer holds and the slot is
+    re-matched (this exited 2: 'V1 is locked by the round's policy')."""
+    rnd, res = _chain(tmp_path, locked=[{"volunteer": "V1", "placement": "P1"}])
+    out = tmp_path / "proposal.json"
+    args = ["backfill", str(rnd), "--result", str(res), "--declined", "V1"]
+    run = runner.invoke(app, [*args, "--accepted", "", "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    p = json.loads(out.read_text())
+    assert {(a["volunteer"], a["placement"]) for a in p["assignments"]} == {
+        ("V2", "P1"),
+        ("V3", "P2"),
+    }
+    assert p["declined"] == ["V1"] and p["frozen"] == []
+    v1 = next(u for u in p["unmatched_volunteers"] if u["volunteer"] == "V1")
+    assert "declined the offer at P1" in v1["reasons"][0]
+    r = parse_round(json.loads(rnd.read_text()))
+    assert [x for x in validate_result(r, Result.model_validate(p)) if "V1" not in x] == []

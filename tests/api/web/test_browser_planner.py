@@ -105,6 +105,17 @@ def test_planner_runs_a_two_variant_scenario(served: Served, page: Any) -> None:
     first.locator("summary").click()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shoot(page, "planner-comparison-phone")
+    # In French, why each volunteer moved is French too (from the moves' parts).
+    page.set_viewport_size({"width": 1100, "height": 800})
+    english = page.locator("details.moves td[data-label='Why']").all_text_contents()
+    page.goto(page.url.split("?")[0] + "?lang=fr")
+    why = page.locator("details.moves td[data-label='Pourquoi']").all_text_contents()
+    assert len(why) == len(english) > 0
+    said = " ".join(why)
+    assert any(w in said for w in ("maintenant à", "était à", "affecté·e à", "nouveau"))
+    for start in ("now at ", "was at ", "placed at ", "new in this variant", "in the base: "):
+        assert start not in said, start
+    page.goto(page.url.split("?")[0] + "?lang=en")  # the cookie back to English
 
 
 def test_planner_cancels_a_running_scenario_after_confirming(served: Served, page: Any) -> None:

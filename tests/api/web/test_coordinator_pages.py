@@ -659,3 +659,27 @@ def test_another_process_explains_from_the_pairs_stored_with_the_result(
     with db.read() as s:
         _, base = advice.advice_base_for(s, WarmRounds(), rids[0])
     assert base.pricing.exact
+
+
+def test_a_failed_round_says_why_in_the_pages_language(web: Any) -> None:
+    """Two volunteers locked to a need of one slot: the round fails, and its page says
+    why in English as the worker stored it, in French by the message's shape."""
+    from tests.helpers import doc, plc, vol
+
+    co = web.keys.auth("coordinator")
+    d = doc([vol("V1"), vol("V2")], [plc("P1")])
+    d["policy"] = {
+        "locked": [{"volunteer": "V1", "placement": "P1"}, {"volunteer": "V2", "placement": "P1"}]
+    }
+    r = web.post("/rounds", json={"name": "over-locked", "document": d}, headers=co)
+    assert r.status_code == 202, r.text
+    rid = r.json()["id"]
+    assert wait_round(web, rid, co)["status"] == "failed"
+    assert sign_in(web, web.keys.coordinator).status_code == 303
+    english = html.unescape(web.get(f"/coordinator/rounds/{rid}?lang=en").text)
+    assert "round cannot be solved: 1 conflict(s)" in english
+    assert "locked: 2 volunteers are locked to P1, which has 1 slot(s)" in english
+    french = html.unescape(web.get(f"/coordinator/rounds/{rid}?lang=fr").text)
+    assert "le tour ne peut pas être résolu : 1 conflit(s)" in french
+    assert "locked: 2 volontaires sont fixés à P1, qui a 1 place(s)" in french
+    assert "cannot be solved" not in french and "are locked to" not in french

@@ -485,3 +485,48 @@ def test_the_live_line_says_what_most_fail_when_no_rule_alone_holds_anyone_back(
     doc["rules"]["security"]["only"] = 10  # one rule alone: the gain is what counts
     line, _ = feasibility_line(doc, 2, tr.gettext, tr.ngettext)
     assert line.endswith("Held back most by: security clearance (+10).")
+
+
+def test_over_the_pair_limit_the_live_line_says_it_counts_the_pool(
+    tmp_path: Any, monkeypatch: Any
+) -> None:
+    """A round solved under the default pair limit, then the service restarted with a
+    lower one (`VOLMATCH_MAX_ROUND_PAIRS`): the round's base is never built, the line
+    counts against the pool, and says so, with the figures, in English and French; so
+    does My needs."""
+    from fastapi.testclient import TestClient
+
+    from tests.api.service.helpers import make_keys, settings_for
+    from volmatch.api.service import create_app
+    from volmatch.matching.pair_limit import PAIR_LIMIT_SETTING
+
+    url = f"sqlite:///{tmp_path / 'limit.db'}"
+    first = create_app(settings_for(url))
+    with TestClient(first, base_url="http://testserver", follow_redirects=False) as c:
+        c.keys = make_keys(first)  # type: ignore[attr-defined]
+        seed(c)
+        solved_round(c)
+        keys = c.keys  # type: ignore[attr-defined]
+        sign_in(c, keys.host1)
+        token = {"X-CSRF-Token": csrf_of(c.get("/host/needs/new?lang=en").text)}
+        line = _check(c, NEW_NEED, token)["line"]
+        assert "Counted against the whole pool" not in line  # within the limit: the round's
+        counts_ready(c)
+        assert 'id="counts-over-limit"' not in c.get("/host/needs").text
+    monkeypatch.setenv(PAIR_LIMIT_SETTING, "2")
+    lowered = create_app(settings_for(url))
+    with TestClient(lowered, base_url="http://testserver", follow_redirects=False) as c:
+        sign_in(c, keys.host1)
+        token = {"X-CSRF-Token": csrf_of(c.get("/host/needs/new?lang=en").text)}
+        doc = _check(c, NEW_NEED, token)
+        assert "in the pool qualif" in doc["line"]
+        said = re.search(r"that round has (\S+) candidate pairs, over the limit of 2 ", doc["line"])
+        assert said and int(said.group(1).replace(",", "")) > 2, doc["line"]
+        assert doc["line"].index("qualif") < doc["line"].index("Counted against the whole pool")
+        token = {"X-CSRF-Token": csrf_of(c.get("/host/needs/new?lang=fr").text)}
+        french = _check(c, NEW_NEED, token)["line"]
+        assert "Décompté sur tout le vivier, pas sur le dernier tour" in french
+        assert "au-delà de la limite de 2 " in french and "Counted" not in french
+        counts_ready(c)  # My needs says so too, above its counts
+        needs = c.get("/host/needs?lang=en").text
+        assert 'id="counts-over-limit"' in needs and "over the limit of 2 one round" in needs

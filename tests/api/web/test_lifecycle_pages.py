@@ -228,3 +228,50 @@ def test_a_proposal_the_engine_refused_says_why(web: Any, monkeypatch: Any) -> N
     assert f"Proposal {failed['id']}, asked for after a coordinator asked for it, could" in part
     assert "no longer fit" in part and "Propose a backfill now" in part
     assert "data-pending" not in part
+
+
+def test_a_refused_proposal_says_why_in_the_pages_language(web: Any, monkeypatch: Any) -> None:
+    """The engine's reason for a failed proposal, translated by its shape: offers that no
+    longer fit the document, and a round over the pair limit (its counts in French
+    figures); in English as the service stored it."""
+    import html
+
+    from volmatch.api.service.lifecycle import backfill
+    from volmatch.models import ErrorItem, TooManyPairs
+    from volmatch.models.lifecycle import InvalidBackfill
+
+    refusals: list[Exception] = [
+        InvalidBackfill([ErrorItem("offers", "V1", "placement", "no such placement")]),
+        TooManyPairs(1_234_567, 1_000_000, "VOLMATCH_MAX_ROUND_PAIRS"),
+    ]
+
+    def refuse(*_: Any) -> dict[str, Any]:
+        raise refusals.pop(0)
+
+    rid = published(web)
+    placement = offers(web, rid)["V1"]["placement"]
+    monkeypatch.setattr(backfill, "solve", refuse)
+    assert sign_in(web, web.keys.coordinator).status_code == 303
+    said = []
+    for _ in range(2):
+        csrf = csrf_of(_advice(web, rid, placement).text)
+        r = web.post(
+            f"/coordinator/rounds/{rid}/backfills",
+            data={"csrf_token": csrf, "placement": placement},
+        )
+        assert r.status_code == 303
+        assert _newest_computed(web, rid)["status"] == "failed"
+        page = r.headers["location"].split("#")[0]
+        english = html.unescape(_section(web.get(f"{page}&lang=en").text))
+        french = html.unescape(_section(web.get(f"{page}&lang=fr").text))
+        said.append((english, french))
+    (en1, fr1), (en2, fr2) = said
+    assert "the round's offers no longer fit its document; 1 error(s) in the backfill" in en1
+    assert "les offres du tour ne correspondent plus à son document : 1 erreur(s)" in fr1
+    assert "1,234,567 candidate (volunteer, placement) pairs, over the limit of 1,000,000" in en2
+    assert (
+        "le tour a 1\u202f234\u202f567 paires (volontaire, besoin) candidates, au-delà de la "
+        "limite de 1\u202f000\u202f000"
+    ) in fr2
+    assert "VOLMATCH_MAX_ROUND_PAIRS" in fr2
+    assert "no longer fit" not in fr1 and "candidate (volunteer" not in fr2

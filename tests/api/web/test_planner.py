@@ -349,3 +349,54 @@ def test_the_forms_errors_are_in_the_pages_language(web: Any) -> None:
     good = {"sweep_weight": "priority", "sweep_values": "0, 400", "sweep_name": ""}
     r = _post(web, rid, scenario="[", action="sweep-weight", **good)
     assert "corrigez d&#39;abord le YAML : le formulaire y ajoute" in r.text
+
+
+def test_the_editors_errors_are_in_the_pages_language(web: Any) -> None:
+    """The YAML editor's errors by line: English as the engine words them, French by
+    their shapes (the frame "variant 'x' change 2", then the message)."""
+    import html as h
+
+    rid = _planner(web)
+    field = SCENARIO.replace(
+        "policy: {weights.priority: 400}", "update: volunteers\n        set: {colour: red}"
+    )
+    key = SCENARIO.replace("  - name: urgent-double\n", "  - name: urgent-double\n    chnges: []\n")
+    syntax = "name: x\n  variants: a\nb"
+
+    def said(text: str) -> str:
+        return h.unescape(_post(web, rid, scenario=text, action="check").text)
+
+    assert "variant 'urgent-double' change 1: colour: volunteers have no field 'colour'" in (
+        said(field)
+    )
+    assert "variant 'urgent-double': unknown key(s) chnges" in said(key)
+    assert "YAML: mapping values are not allowed here" in said(syntax)
+    web.get("/planner?lang=fr")
+    french = said(field)
+    assert (
+        "variante 'urgent-double', changement 1 : colour : les volontaires n'ont pas de champ "
+        "'colour'" in french
+    )
+    assert "have no field" not in french
+    assert "variante 'urgent-double' : clé(s) inconnue(s) : chnges" in said(key)
+    assert "YAML : une valeur de dictionnaire n'est pas admise ici" in said(syntax)
+
+
+def test_scenario_errors_keep_their_english_and_read_in_french() -> None:
+    from volmatch.api.web.error_text import localize_scenario_error
+    from volmatch.api.web.i18n import translator
+
+    en, fr = translator("en").gettext, translator("fr").gettext
+    cases = {
+        "scenario: seed must be a non-negative integer, not 'abc'": (
+            "scénario : seed doit être un entier positif ou nul, pas 'abc'"
+        ),
+        "variant 'a=1' change 2: count: Input should be greater than or equal to 1": (
+            "variante 'a=1', changement 2 : count : doit valoir au moins 1"
+        ),
+        "variant 'a': two variants share this name": "variante 'a' : deux variantes portent ce nom",
+        "variant 'a': a message of no known shape": "variante 'a' : a message of no known shape",
+    }
+    for message, french in cases.items():
+        assert localize_scenario_error(message, en) == message
+        assert localize_scenario_error(message, fr) == french

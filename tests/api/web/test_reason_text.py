@@ -177,3 +177,33 @@ def test_the_result_page_shows_reasons_in_its_language(web: Any) -> None:
     for pair in api:
         for text in [pair.get("outcome"), *pair.get("failed_rules", {}).values()]:
             assert text is None or text in english
+
+
+def test_the_rules_solvers_group_note_has_parts_and_reads_in_french() -> None:
+    """A group no placement takes whole: the rules solver's note is a reason with parts
+    (no longer free text), its English as before, its French from the catalogue."""
+    from tests.helpers import doc, plc, vol
+    from volmatch.matching import solve_round
+    from volmatch.matching.claims import check_claims
+    from volmatch.models import parse_round
+
+    r = parse_round(
+        doc(
+            [vol("V1", group="g"), vol("V2", group="g", languages={"fr": "B2"})],
+            [
+                plc("P1", required_languages={"en": "B1"}),
+                plc("P2", required_languages={"fr": "B1"}),
+            ],
+        )
+    )
+    result = solve_round(r)
+    u = {x.volunteer: x for x in result.unmatched_volunteers}["V1"]
+    assert u.details[0] == {
+        "code": "group_unplaceable",
+        "params": {"group": "g", "count": 2, "volunteers": ["V1", "V2"]},
+    }
+    assert u.reasons[0] == "group 'g': no placement accepts all 2 members (V1, V2)"
+    assert reason_texts(u.details[:1], "fr") == [
+        "groupe « g » : aucun besoin n'accepte ses 2 membres à la fois (V1, V2)"
+    ]
+    assert check_claims(r, result) == []

@@ -1,19 +1,25 @@
 """Helpers of the lifecycle tests: a small published round with more volunteers than
-slots (so that declines can be backfilled), and short-cuts for offers and proposals."""
+slots (so that declines can be backfilled), short-cuts for offers and proposals, and a
+database of revision 0002 with a round published before offers existed."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import threading
 import time
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
-from tests.api.service.helpers import wait_round
+from tests.api.service.helpers import settings_for, wait_round
 from tests.helpers import plc, vol
 
 KEY_ROLES = (("coordinator", None), ("planner", None), ("host", "H01"), ("host", "H02"))
 """The keys these helpers use (role, host), in the order of `helpers.Keys`' fields."""
+OLD_ROUND_ID = "0" * 31 + "1"
+"""The round of `published_0002_database`."""
 
 
 def pool() -> list[dict[str, Any]]:
@@ -157,3 +163,86 @@ class Gate:
                 self.finished.set()
 
         monkeypatch.setattr(backfill, "solve", slow)
+
+
+def published_0002_database(url: str) -> None:
+    """A database left at revision 0002 holding a solved and published round
+    (`OLD_ROUND_ID`): a round published before offers existed."""
+    from volmatch.api.service.db import database_for, upgrade
+
+    database = database_for(settings_for(url))
+    upgrade(database.engine, "0002")
+    now = dt.datetime(2026, 1, 2, 3, 4, 5)
+    doc = {
+        "volunteers": [
+            {
+                "id": "V1",
+                "name": "Ana Lima",
+                "nationality": "BR",
+                "available_from": "2027-03-01",
+                "available_until": "2028-06-30",
+                "training": ["pre-deployment"],
+            }
+        ],
+        "placements": [{"id": "P1", "host": "H01", "country": "NP", "start": "2027-04-15"}],
+    }
+    result = {
+        "status": "optimal",
+        "mode": "optimal",
+        "objective": 500,
+        "bound": 500,
+        "assignments": [
+            {
+                "volunteer": "V1",
+                "placement": "P1",
+                "score": 500,
+                "start": "2027-04-15",
+                "months": 12,
+                "breakdown": {},
+            }
+        ],
+        "unmatched_volunteers": [],
+        "open_slots": [],
+        "kpis": {},
+    }
+    with database.engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO hosts (id, name, created_at) VALUES ('H01', 'H01', :t)"), {"t": now}
+        )
+        conn.execute(
+            text(
+                "INSERT INTO rounds (id, name, source, created_by, created_at, n_volunteers, "
+                "n_placements, document) VALUES (:id, 'old', 'document', 'k', :t, 1, 1, :d)"
+            ),
+            {"id": OLD_ROUND_ID, "t": now, "d": json.dumps(doc)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO jobs (round_id, status, progress, attempts, cancel_requested, "
+                "created_at) VALUES (:id, 'done', '{}', 1, false, :t)"
+            ),
+            {"id": OLD_ROUND_ID, "t": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO results (round_id, result, worker, created_at) "
+                "VALUES (:id, :r, 'w', :t)"
+            ),
+            {"id": OLD_ROUND_ID, "r": json.dumps(result), "t": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO publications (round_id, published_by, published_at) "
+                "VALUES (:id, 'k', :t)"
+            ),
+            {"id": OLD_ROUND_ID, "t": now},
+        )
+        pub = conn.execute(text("SELECT id FROM publications")).scalar()
+        conn.execute(
+            text(
+                "INSERT INTO published_assignments (publication_id, volunteer_id, placement_id, "
+                "host_id, start, months, score) VALUES (:p, 'V1', 'P1', 'H01', :s, 12, 500)"
+            ),
+            {"p": pub, "s": dt.date(2027, 4, 15)},
+        )
+    database.dispose()

@@ -213,3 +213,28 @@ def test_confirming_prepares_nothing_in_its_write_and_an_older_proposal_still_co
     for n in bf2["proposal"]["new_offers"]:
         made = offers(client, rid)[n["volunteer"]]
         assert (made["start"], made["months"]) == (n["start"], n["months"])
+
+
+@SQLITE_ONLY
+def test_a_locked_volunteer_who_declines_is_backfilled(client: Any) -> None:
+    """The round's lock held V1 at P1 until V1 declined: the backfill fills the slot
+    (it used to fail: 'V1 is locked by the round's policy'), the others stay."""
+    rid = published(client, locked=[{"volunteer": "V1", "placement": "P1"}])
+    got = offers(client, rid)
+    assert got["V1"]["placement"] == "P1"
+    for v in got:
+        if v != "V1":
+            accept(client, got[v]["id"])
+    out = decline(client, got["V1"]["id"])
+    assert out["backfill"]["status"] == "open", out["backfill"]
+    proposal = out["backfill"]["proposal"]
+    assert proposal["declined"] == ["V1"]
+    assert sorted(proposal["frozen"]) == sorted(v for v in got if v != "V1")
+    assert "V1" not in {v for v, _ in proposal["assignment"]}
+    [new] = proposal["new_offers"]
+    assert new["placement"] == "P1" and new["replaces"] == ["V1"]
+    asked_now = asked(client, rid)  # the coordinator's own request agrees
+    assert asked_now["status"] == "open"
+    assert asked_now["proposal"]["new_offers"] == proposal["new_offers"]
+    assert _confirm(client, rid, asked_now["id"]).status_code == 200
+    assert offers(client, rid)[new["volunteer"]]["placement"] == "P1"

@@ -20,8 +20,14 @@ import httpx
 from sqlalchemy import update
 
 from tests.api.service.helpers import SQLITE_ONLY, Db, Keys, Server, store
-from tests.api.service.lifecycle.helpers import KEY_ROLES, offers, published, state
-from tests.api.service.lifecycle.test_migration import RID, _published_0002_database
+from tests.api.service.lifecycle.helpers import (
+    KEY_ROLES,
+    OLD_ROUND_ID,
+    offers,
+    published,
+    published_0002_database,
+    state,
+)
 from tests.api.web.helpers import csrf_of, sign_in
 
 SECRETS = ("Ana Lima", "Ben Okafor", "2000-01-02")
@@ -49,7 +55,7 @@ def test_every_acknowledged_lifecycle_whatif_and_page_write_survives_a_kill(
     from volmatch.api.service.auth import create_key
     from volmatch.api.service.tables import Offer
 
-    _published_0002_database(db.url)  # a round published before offers existed
+    published_0002_database(db.url)  # a round published before offers existed
     database, _ = store(db.url)
     with database.write() as s:
         keys = Keys(*(create_key(s, r, h)[1] for r, h in KEY_ROLES))
@@ -73,8 +79,8 @@ def test_every_acknowledged_lifecycle_whatif_and_page_write_survives_a_kill(
                 checked.append(path)
                 return r
 
-            acked(c, f"/rounds/{RID}/offers", 201, headers=co)
-            assert list(offers(c, RID)) == ["V1"]
+            acked(c, f"/rounds/{OLD_ROUND_ID}/offers", 201, headers=co)
+            assert list(offers(c, OLD_ROUND_ID)) == ["V1"]
 
             rid = published(c)
             got = offers(c, rid)

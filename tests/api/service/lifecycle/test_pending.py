@@ -359,3 +359,93 @@ def _answered_while_held(
         release.set()
         sending.join(30)
     return answer[0]
+
+
+class _Spinning:
+    """A stand-in for the engine's solve that runs until its stop signal says stop (a
+    rules round's tens of seconds, spent only until then), then raises `Stopped` as the
+    engine does; `real` solves every later call."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from volmatch.api.service.lifecycle import backfill
+
+        self.started, self.stopped = threading.Event(), threading.Event()
+        self.calls = 0
+        real = backfill.solve
+
+        def solve(*args: Any) -> Any:
+            from volmatch.matching.stop import Stopped
+
+            self.calls += 1
+            if self.calls > 1:
+                return real(*args)
+            stop = args[5]
+            self.started.set()
+            end = time.monotonic() + 30
+            while not stop():
+                assert time.monotonic() < end, "the solve was never told to stop"
+                time.sleep(0.01)
+            self.stopped.set()
+            raise Stopped
+
+        monkeypatch.setattr(backfill, "solve", solve)
+
+
+@SQLITE_ONLY
+def test_a_proposal_superseded_while_it_solves_stops_and_the_new_one_is_computed(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A decline asks for a proposal; while the engine solves it, the coordinator asks
+    for a new one (superseding it): the first solve is told to stop within a second, not
+    after its whole time limit, stores nothing, and the new proposal is computed."""
+    spinning = _Spinning(monkeypatch)
+    rid = published(client)
+    got = offers(client, rid)
+    co = client.keys.auth("coordinator")
+    first = _decline(client, got["V1"]["id"])["backfill"]
+    assert spinning.started.wait(10), "the first proposal never started"
+    t0 = time.monotonic()
+    r = client.post(f"/rounds/{rid}/backfills", headers=co)
+    assert r.status_code == 202, r.text
+    assert spinning.stopped.wait(STOPS_WITHIN_S), "the superseded solve went on"
+    assert time.monotonic() - t0 < STOPS_WITHIN_S
+    second = computed(client, r.json())
+    assert second["status"] == "open" and second["proposal"]["declined"] == ["V1"]
+    old = client.get(first["url"], headers=co).json()
+    assert old["status"] == "superseded" and old["proposal"] is None
+    assert client.post(f"{second['url']}/confirm", headers=co).status_code == 200
+
+
+@SQLITE_ONLY
+def test_a_solve_is_told_to_stop_once_its_proposal_is_superseded_or_its_process_stops(
+    client: Any, gate: Gate
+) -> None:
+    """The stop signal of a proposal's solve: go on while it is pending; stop once the
+    API process shuts down (its runner's event), or once the proposal is superseded
+    (read at most every `WANTED_POLL_S`), and for good."""
+    from volmatch.api.service.lifecycle import backfill
+
+    rid = published(client)
+    got = offers(client, rid)
+    bf = _decline(client, got["V1"]["id"])["backfill"]
+    assert gate.started.wait(10)  # the app's runner holds it in its solve
+    db = client.app.state.db
+    stopping = threading.Event()
+    stop = backfill.no_longer_wanted(db, bf["id"], stopping)
+    assert not stop()
+    stopping.set()
+    assert stop()
+    stop = backfill.no_longer_wanted(db, bf["id"])
+    assert not stop()
+    r = client.post(f"/rounds/{rid}/backfills", headers=client.keys.auth("coordinator"))
+    assert r.status_code == 202, r.text
+    end = time.monotonic() + STOPS_WITHIN_S
+    while not stop():
+        assert time.monotonic() < end, "the superseded proposal's solve was not told to stop"
+        time.sleep(0.02)
+    assert stop()
+
+
+STOPS_WITHIN_S = 5.0
+"""Seconds from the supersession to the solve's stop the tests allow (a look at the
+status every `WANTED_POLL_S`, 0.25 s, then the solver's own `STOP_POLL_S`)."""
