@@ -397,17 +397,24 @@ def open_reasons(
     n_elig = np.bincount(pairs.p, minlength=c.n_placements) if pairs_per is None else pairs_per
     vids = c.volunteer_ids
     tie_text = text_of(pr.tie_break)
-    for pi in pis.tolist():
+    # per placement, as lists: thousands of them are read one by one
+    held = net.fill + (c.capacity - net.free_capacity)  # in the best round, locked ones too
+    for pi, cap, elig, cv, best_fill, is_open in zip(
+        pis.tolist(),
+        c.capacity[pis].tolist(),
+        np.asarray(n_elig)[pis].tolist(),
+        costs[pis].tolist(),
+        held[pis].tolist(),
+        net.open[pis].tolist(),
+        strict=True,
+    ):
         parts: list[Reason] = []
-        cap = int(c.capacity[pi])
-        if n_elig[pi] < cap:
-            parts.append(part("few_eligible", eligible=int(n_elig[pi]), slots=cap))
-        cv = int(costs[pi])
+        if elig < cap:
+            parts.append(part("few_eligible", eligible=elig, slots=cap))
         nearest: int | None = None
         cv_out: int | None = None
         said: str | None = None  # the last part's sentence, where it is made here
-        best_fill = int(net.fill[pi] + (cap - int(net.free_capacity[pi])))  # locked count too
-        if not net.open[pi]:
+        if not is_open:
             # open here, full in the best round under the hard rules (rules, stable mode)
             parts.append(part("filled_under_hard_rules", slots=cap))
             cv_out = 0
