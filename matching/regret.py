@@ -38,15 +38,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
-from typing import Any, Final
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from volmatch.matching import residual_loops as loops
+if TYPE_CHECKING:
+    from types import ModuleType
+
+
+@cache
+def _loops() -> ModuleType:
+    """The compiled loops (`residual_loops`), imported on first use: numba's import
+    (0.2 s) is paid by the processes that price a round, not by every command."""
+    from volmatch.matching import residual_loops
+
+    return residual_loops
+
 
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
@@ -166,12 +177,12 @@ class ResidualNetwork:
         n = self.n_nodes
         # the edges grouped by tail: the forward network's layout, and the potentials'
         # pass that relaxes only the edges out of the nodes that changed
-        out_ptr, out_edges, out_head, out_cost = loops.group_by_tail(
+        out_ptr, out_edges, out_head, out_cost = _loops().group_by_tail(
             self.tail, self.head, self.cost, n
         )
         self._out = out_ptr, out_edges
         self.potential = self._potentials(out_ptr, out_head, out_cost, start)
-        self.reduced, forward = loops.reduced_costs(
+        self.reduced, forward = _loops().reduced_costs(
             self.cost, self.tail, self.indptr, self.potential, out_ptr, out_head, out_cost
         )
         self.backward = csr_matrix((self.reduced, self.tail, self.indptr), shape=(n, n))
@@ -248,7 +259,7 @@ class ResidualNetwork:
         self.indptr: Ix = np.empty(self.n_nodes + 1, dtype=ix)
         self.enter_pair = np.empty(npl, dtype=np.int64)
         """Per placement: the pair of the best unplaced volunteer who could come, or -1."""
-        end = loops.placement_rows(
+        end = _loops().placement_rows(
             self.pv,
             self.score,
             *self._pass_args(),
@@ -284,7 +295,7 @@ class ResidualNetwork:
             d = np.zeros(n, dtype=np.int64)
         else:
             d = np.asarray(start, dtype=np.int64).copy()
-        if not loops.shortest_from_root(d, out_ptr, out_head, out_cost):
+        if not _loops().shortest_from_root(d, out_ptr, out_head, out_cost):
             raise NotOptimal(
                 "the assignment is not optimal: its residual network has a negative cycle"
             )
@@ -364,7 +375,7 @@ class ResidualNetwork:
         cost = np.zeros(self.n_volunteers, dtype=np.int64)
         best = np.full(self.n_volunteers, -1, dtype=np.int64)
         order, bounds, _, _ = self._pass_args()
-        loops.least_entries(
+        _loops().least_entries(
             self.pv, self.score, order, bounds, self._wait, to_source, NO_PATH, cost, best
         )
         cost[best < 0] = UNREACHABLE
@@ -576,16 +587,10 @@ class ResidualNetwork:
     def _tree_edges(self, parent: NDArray[np.integer], toward: bool) -> I64:
         """Per node of a shortest-path tree (`parent`): the edge of its step, x -> parent
         (`toward`) or parent -> x, as `tight_edge` picks it; -1 where none."""
-        return loops.tree_edges(
-            parent,
-            self.indptr,
-            self.tail,
-            *self._out,
-            self.head,
-            self.reduced,
-            self.via,
-            toward,
+        edges: I64 = _loops().tree_edges(
+            parent, self.indptr, self.tail, *self._out, self.head, self.reduced, self.via, toward
         )
+        return edges
 
     def _steps(self, tree: I64) -> tuple[list[int], list[int], list[int]]:
         """Per node of an open slot's tree: its parent, and the volunteer and cost of
