@@ -177,14 +177,31 @@ class ResidualNetwork:
         n = self.n_nodes
         # the edges grouped by tail: the forward network's layout, and the potentials'
         # pass that relaxes only the edges out of the nodes that changed
-        out_ptr, out_edges, out_head, out_cost = _loops().group_by_tail(
-            self.tail, self.head, self.cost, n
+        n_edges = len(self.tail)
+        out_ptr = np.zeros(n + 1, dtype=np.int64)
+        out_edges = np.empty(n_edges, dtype=self.tail.dtype)
+        out_head = np.empty(n_edges, dtype=np.int32)
+        out_cost = np.empty(n_edges, dtype=np.int64)
+        _loops().group_by_tail(
+            self.tail, self.indptr, self.cost, out_ptr, out_edges, out_head, out_cost
         )
-        self._out = out_ptr, out_edges
+        self._out_edges = out_edges
+        """Per place of the edges grouped by tail (`forward`): the edge."""
         self.potential = self._potentials(out_ptr, out_head, out_cost, start)
-        self.reduced, forward = _loops().reduced_costs(
-            self.cost, self.tail, self.indptr, self.potential, out_ptr, out_head, out_cost
+        self.reduced = np.empty(n_edges, dtype=np.float64)
+        forward = np.empty(n_edges, dtype=np.float64)
+        _loops().reduced_costs(
+            self.cost,
+            self.tail,
+            self.indptr,
+            self.potential,
+            out_ptr,
+            out_head,
+            out_cost,
+            self.reduced,
+            forward,
         )
+        del out_cost
         self.backward = csr_matrix((self.reduced, self.tail, self.indptr), shape=(n, n))
         """Row = head: the network reversed, for distances *to* a node."""
         self.forward = csr_matrix(
@@ -195,7 +212,7 @@ class ResidualNetwork:
     # -- the contracted network ------------------------------------------------------
 
     def _build(self, movers: I64) -> None:
-        """Edge arrays grouped by head (placements, then S, then T): `tail`, `head`,
+        """Edge arrays grouped by head (placements, then S, then T): `tail`,
         `cost` and `via` (the volunteer whose move the edge is, or -1)."""
         S, T, npl = self.source, self.sink, self.n_placements
         pv, pp, w = self.pv, self.pp, self.score
@@ -228,8 +245,6 @@ class ResidualNetwork:
         via[s0 : s0 + len(movers)] = pv[movers]
         tail[t0:], cost[t0:], via[t0:] = t_tails, 0, -1
         indptr[S], indptr[T], indptr[T + 1] = s0, t0, n_edges
-        counts = np.diff(indptr)
-        self.head: Ix = np.repeat(np.arange(self.n_nodes, dtype=ix), counts)
 
     def _pass_args(self) -> tuple[I64, I64, I64, B]:
         """The arguments every compiled pass over the pairs takes after the pairs' own:
@@ -587,8 +602,18 @@ class ResidualNetwork:
     def _tree_edges(self, parent: NDArray[np.integer], toward: bool) -> I64:
         """Per node of a shortest-path tree (`parent`): the edge of its step, x -> parent
         (`toward`) or parent -> x, as `tight_edge` picks it; -1 where none."""
+        g = self.forward
         edges: I64 = _loops().tree_edges(
-            parent, self.indptr, self.tail, *self._out, self.head, self.reduced, self.via, toward
+            parent,
+            self.indptr,
+            self.tail,
+            self.reduced,
+            g.indptr,
+            self._out_edges,
+            g.indices,
+            g.data,
+            self.via,
+            toward,
         )
         return edges
 

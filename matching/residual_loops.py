@@ -11,7 +11,10 @@ shortest distances from a root joined to every node, which do not depend on the 
 they are found).
 
 Compiled on first use and cached on disk (`cache=True`): a process pays for loading
-them, not for compiling, once any process of this install has compiled them.
+them, not for compiling, once any process of this install has compiled them. Arrays of
+an edge or a pair each are made by the caller (numpy asks the kernel for huge pages for
+them; arrays made here come in 4 kB pages, a fault each: 0.3-1 s of system time at 12M
+edges).
 """
 
 from __future__ import annotations
@@ -122,32 +125,33 @@ def placement_rows(
 @_compiled
 def group_by_tail(
     tail: NDArray[np.integer[Any]],
-    head: NDArray[np.integer[Any]],
+    indptr: NDArray[np.integer[Any]],
     cost: NDArray[np.int64],
-    n_nodes: int,
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int32], NDArray[np.int64]]:
-    """The edges grouped by tail, each group in edge order: each group's start, and per
-    place the edge, its head and its cost (a counting sort: one pass to count, one to
-    place). The heads and costs laid out by tail let the passes that follow edges out
-    of a node read them in order, where reading them by edge would jump across tens of
-    MB at each step."""
-    ptr = np.zeros(n_nodes + 1, dtype=np.int64)
+    ptr: NDArray[np.int64],
+    edges: NDArray[np.integer[Any]],
+    heads: NDArray[np.int32],
+    costs: NDArray[np.int64],
+) -> None:
+    """The edges (grouped by head, `indptr`) grouped by tail, each group in edge order:
+    each group's start into `ptr` (zeros, one more than the nodes), and per place the
+    edge, its head and its cost into `edges`, `heads`, `costs` (a counting sort: one
+    pass to count, one to place). The heads and costs laid out by tail let the passes
+    that follow edges out of a node read them in order, where reading them by edge would
+    jump across tens of MB at each step."""
+    n_nodes = len(ptr) - 1
     for t in tail:
         ptr[t + 1] += 1
     for u in range(n_nodes):
         ptr[u + 1] += ptr[u]
     nxt = ptr[:-1].copy()
-    edges = np.empty(len(tail), dtype=np.int64)
-    heads = np.empty(len(tail), dtype=np.int32)
-    costs = np.empty(len(tail), dtype=np.int64)
-    for e in range(len(tail)):
-        t = tail[e]
-        j = nxt[t]
-        edges[j] = e
-        heads[j] = head[e]
-        costs[j] = cost[e]
-        nxt[t] = j + 1
-    return ptr, edges, heads, costs
+    for h in range(n_nodes):
+        for e in range(indptr[h], indptr[h + 1]):
+            t = tail[e]
+            j = nxt[t]
+            edges[j] = e
+            heads[j] = h
+            costs[j] = cost[e]
+            nxt[t] = j + 1
 
 
 @_compiled
@@ -200,20 +204,20 @@ def reduced_costs(
     out_ptr: NDArray[np.int64],
     out_head: NDArray[np.int32],
     out_cost: NDArray[np.int64],
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    red: NDArray[np.float64],
+    fwd: NDArray[np.float64],
+) -> None:
     """Each edge's cost reduced by the potentials, as scipy's shortest paths take them:
-    in edge order (grouped by head, `indptr`) and grouped by tail (`out_*`)."""
-    red = np.empty(len(cost), dtype=np.float64)
+    in edge order (grouped by head, `indptr`) into `red`, and grouped by tail (`out_*`)
+    into `fwd`."""
     for h in range(len(indptr) - 1):
         ph = potential[h]
         for e in range(indptr[h], indptr[h + 1]):
             red[e] = cost[e] + potential[tail[e]] - ph
-    fwd = np.empty(len(out_cost), dtype=np.float64)
     for u in range(len(out_ptr) - 1):
         pu = potential[u]
         for j in range(out_ptr[u], out_ptr[u + 1]):
             fwd[j] = out_cost[j] + pu - potential[out_head[j]]
-    return red, fwd
 
 
 @_compiled
@@ -221,10 +225,11 @@ def tree_edges(
     parent: NDArray[np.integer[Any]],
     indptr: NDArray[np.integer[Any]],
     tail: NDArray[np.integer[Any]],
-    out_ptr: NDArray[np.int64],
-    out_edges: NDArray[np.int64],
-    head: NDArray[np.integer[Any]],
     reduced: NDArray[np.float64],
+    out_ptr: NDArray[np.integer[Any]],
+    out_edges: NDArray[np.int64],
+    out_head: NDArray[np.int32],
+    out_reduced: NDArray[np.float64],
     via: NDArray[np.integer[Any]],
     toward: bool,
 ) -> NDArray[np.int64]:
@@ -232,8 +237,8 @@ def tree_edges(
     the network where none): the edge of the step between x and its parent, x -> parent
     (`toward`: a tree of paths *to* a node) or parent -> x, of least reduced cost and
     lowest volunteer among equals; -1 where there is none. The edges are read from x's
-    own side (`indptr`, `tail`: grouped by head; `out_ptr`, `out_edges`: by tail), never
-    from S's or T's, which have an edge per placement."""
+    own side, in the order they are laid out (`indptr`, `tail`, `reduced`: grouped by
+    head; `out_*`: by tail), never from S's or T's, which have an edge per placement."""
     n = len(indptr) - 1
     out = np.full(len(parent), -1, dtype=np.int64)
     for x in range(min(len(parent), n)):
@@ -241,18 +246,22 @@ def tree_edges(
         if y < 0 or y >= n:
             continue
         best = -1
+        best_r = 0.0
         if toward:
-            lo, hi = out_ptr[x], out_ptr[x + 1]
+            for j in range(out_ptr[x], out_ptr[x + 1]):
+                if out_head[j] != y:
+                    continue
+                e = out_edges[j]
+                r = out_reduced[j]
+                if best < 0 or r < best_r or (r == best_r and via[e] < via[best]):
+                    best, best_r = e, r
         else:
-            lo, hi = indptr[x], indptr[x + 1]
-        for j in range(lo, hi):
-            e = out_edges[j] if toward else j
-            if (head[e] if toward else tail[e]) == y and (
-                best < 0
-                or reduced[e] < reduced[best]
-                or (reduced[e] == reduced[best] and via[e] < via[best])
-            ):
-                best = e
+            for e in range(indptr[x], indptr[x + 1]):
+                if tail[e] != y:
+                    continue
+                r = reduced[e]
+                if best < 0 or r < best_r or (r == best_r and via[e] < via[best]):
+                    best, best_r = e, r
         out[x] = best
     return out
 
