@@ -223,7 +223,7 @@ class ResidualNetwork:
             if _most_edges(len(pp), npl, self.n_volunteers) < np.iinfo(np.int32).max
             else np.int64
         )
-        home_p: Ix = np.zeros(self.n_volunteers, dtype=ix)
+        home_p: Ix = np.full(self.n_volunteers, -1, dtype=ix)
         home_w = np.zeros(self.n_volunteers, dtype=np.int64)
         at = self.at >= 0
         home_p[at], home_w[at] = pp[self.at[at]], w[self.at[at]]
@@ -274,10 +274,13 @@ class ResidualNetwork:
         self.indptr: Ix = np.empty(self.n_nodes + 1, dtype=ix)
         self.enter_pair = np.empty(npl, dtype=np.int64)
         """Per placement: the pair of the best unplaced volunteer who could come, or -1."""
+        order, bounds, _, usable = self._pass_args()
         end = _loops().placement_rows(
             self.pv,
             self.score,
-            *self._pass_args(),
+            order,
+            bounds,
+            usable,
             home_p,
             home_w,
             self.fill,

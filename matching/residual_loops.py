@@ -43,7 +43,6 @@ def placement_rows(
     w: NDArray[np.int64],
     order: NDArray[np.int64],
     bounds: NDArray[np.int64],
-    at: NDArray[np.int64],
     usable: NDArray[np.bool_],
     home_p: NDArray[np.integer[Any]],
     home_w: NDArray[np.int64],
@@ -62,11 +61,11 @@ def placement_rows(
     position; `usable`, empty: every pair): each placement's moves in, one edge per
     placement they come from (`tail`, in the order first met: the cheapest of the moves
     from there, at the mover's score there minus here in `cost`, by the mover in `via`,
-    the lowest volunteer among equals; `home_p`, `home_w`: each volunteer's placement
-    and score there), then S -> P from its best waiting volunteer (the first among
-    equals; their pair in `best_pair`, -1 where nobody), then T -> P where someone of
-    it may leave (`fill`). Marks the waiting pairs in `wait` (by position), writes each
-    row's start into `indptr` and returns the rows' end.
+    the lowest volunteer among equals; `home_p`, `home_w`: each volunteer's placement,
+    -1 where unplaced, and their score there), then S -> P from its best waiting
+    volunteer (the first among equals; their pair in `best_pair`, -1 where nobody), then
+    T -> P where someone of it may leave (`fill`). Marks the waiting pairs in `wait` (by
+    position), writes each row's start into `indptr` and returns the rows' end.
 
     Parallel moves that cost more are on no shortest path: at 100,000 x 20,000 they are
     half the moves. A row never holds more edges than its placement has pairs (a move
@@ -86,15 +85,14 @@ def placement_rows(
             if not every and not usable[i]:
                 continue
             v = pv[i]
-            home = at[v]
-            if home < 0:
+            t = home_p[v]  # one table of 4 bytes a volunteer: it stays in the cache
+            if t < 0:
                 wait[k] = True
                 if top < 0 or w[i] > w[top]:
                     top = i
                 continue
-            if home == i:
+            if t == p:  # their own pair: a volunteer has one pair per placement
                 continue
-            t = home_p[v]
             c = home_w[v] - w[i]
             if seen[t] != p:
                 seen[t] = p
