@@ -36,32 +36,22 @@ Questions answered, in score points (the round's scale, never a scaled tie-break
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property
-from typing import TYPE_CHECKING, Any, Final
+from functools import cached_property
+from typing import Any, Final, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-if TYPE_CHECKING:
-    from types import ModuleType
-
-
-@cache
-def _loops() -> ModuleType:
-    """The compiled loops (`residual_loops`), imported on first use: numba's import
-    (0.2 s) is paid by the processes that price a round, not by every command."""
-    from volmatch.matching import residual_loops
-
-    return residual_loops
-
+from volmatch.matching import residual_loops as loops
 
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
 B = NDArray[np.bool_]
+F = TypeVar("F", bound=Callable[..., Any])
 Ix = NDArray[np.signedinteger[Any]]
 """Node, edge or volunteer indices: int32 where they fit."""
 
@@ -182,7 +172,7 @@ class ResidualNetwork:
         out_edges = np.empty(n_edges, dtype=self.tail.dtype)
         out_head = np.empty(n_edges, dtype=np.int32)
         out_cost = np.empty(n_edges, dtype=np.int64)
-        _loops().group_by_tail(
+        self._loop(loops.group_by_tail)(
             self.tail, self.indptr, self.cost, out_ptr, out_edges, out_head, out_cost
         )
         self._out_edges = out_edges
@@ -190,7 +180,7 @@ class ResidualNetwork:
         self.potential = self._potentials(out_ptr, out_head, out_cost, start)
         self.reduced = np.empty(n_edges, dtype=np.float64)
         forward = np.empty(n_edges, dtype=np.float64)
-        _loops().reduced_costs(
+        self._loop(loops.reduced_costs)(
             self.cost,
             self.tail,
             self.indptr,
@@ -208,6 +198,11 @@ class ResidualNetwork:
             (forward, out_head, out_ptr.astype(self.indptr.dtype)), shape=(n, n)
         )
         """Row = tail: the network, for distances *from* a node."""
+
+    def _loop(self, f: F) -> F:
+        """The loop `f` of `residual_loops` as this round runs it (compiled for large
+        rounds)."""
+        return loops.loop(f, len(self.pp))
 
     # -- the contracted network ------------------------------------------------------
 
@@ -275,7 +270,7 @@ class ResidualNetwork:
         self.enter_pair = np.empty(npl, dtype=np.int64)
         """Per placement: the pair of the best unplaced volunteer who could come, or -1."""
         order, bounds, _, usable = self._pass_args()
-        end = _loops().placement_rows(
+        end = self._loop(loops.placement_rows)(
             self.pv,
             self.score,
             order,
@@ -313,7 +308,7 @@ class ResidualNetwork:
             d = np.zeros(n, dtype=np.int64)
         else:
             d = np.asarray(start, dtype=np.int64).copy()
-        if not _loops().shortest_from_root(d, out_ptr, out_head, out_cost):
+        if not self._loop(loops.shortest_from_root)(d, out_ptr, out_head, out_cost):
             raise NotOptimal(
                 "the assignment is not optimal: its residual network has a negative cycle"
             )
@@ -393,7 +388,7 @@ class ResidualNetwork:
         cost = np.zeros(self.n_volunteers, dtype=np.int64)
         best = np.full(self.n_volunteers, -1, dtype=np.int64)
         order, bounds, _, _ = self._pass_args()
-        _loops().least_entries(
+        self._loop(loops.least_entries)(
             self.pv, self.score, order, bounds, self._wait, to_source, NO_PATH, cost, best
         )
         cost[best < 0] = UNREACHABLE
@@ -606,7 +601,7 @@ class ResidualNetwork:
         """Per node of a shortest-path tree (`parent`): the edge of its step, x -> parent
         (`toward`) or parent -> x, as `tight_edge` picks it; -1 where none."""
         g = self.forward
-        edges: I64 = _loops().tree_edges(
+        edges: I64 = self._loop(loops.tree_edges)(
             parent,
             self.indptr,
             self.tail,

@@ -1,43 +1,59 @@
-"""The residual network's loops over every pair and edge, compiled (numba).
+"""The residual network's loops over every pair and edge.
 
 `regret.ResidualNetwork` makes a network of one edge per move a placed volunteer could
 make: millions at 100,000 x 20,000. Built and solved in numpy, that took a dozen passes
 over every edge (gathers, scatters, a sort to group the edges by tail) and a
-Bellman-Ford of some fifty levels, each a pass of its own; compiled, each is one loop
-that touches an edge once (the Bellman-Ford a queue of the nodes that changed, SPFA),
-about a quarter of the time. The loops do what the numpy did, edge for edge: the same
-edges in the same order, the same first pair among equals, the same potentials (the
-shortest distances from a root joined to every node, which do not depend on the way
-they are found).
+Bellman-Ford of some fifty levels, each a pass of its own; here each is one loop that
+touches a pair or an edge once (the Bellman-Ford a queue of the nodes that changed,
+SPFA), compiled for large rounds: about a quarter of the time, with half the edges (the
+cheapest move per pair of placements).
 
-Compiled on first use and cached on disk (`cache=True`): a process pays for loading
-them, not for compiling, once any process of this install has compiled them. Arrays of
-an edge or a pair each are made by the caller (numpy asks the kernel for huge pages for
-them; arrays made here come in 4 kB pages, a fault each: 0.3-1 s of system time at 12M
-edges).
+Each runs compiled for rounds of `COMPILED_FROM` pairs or more (numba, on first use, and
+cached on disk: a process pays for loading them, not for compiling, once any process of
+this install has compiled them), and as plain Python below, where numba's start would
+cost more than the loops. Arrays of an edge or a pair each are made by the caller (numpy
+asks the kernel for huge pages for them; arrays made in a compiled loop come in 4 kB
+pages, a fault each: 0.3-1 s of system time at 12M edges).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any, Final, TypeVar, cast
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-NO_SCORE: Final = np.iinfo(np.int64).min
-"""A placement's best waiting score where nobody waits."""
+COMPILED_FROM: Final = 200_000
+"""Pairs from which a network's loops run compiled: below, the plain Python loops take
+less time than numba's start in a process (its import and loading the compiled loops
+from the cache: about 1 s), which most rounds (hundreds to thousands of volunteers) and
+every short command would pay for nothing."""
 
 
-def _compiled(f: F) -> F:
-    """`f` compiled to machine code, cached on disk, without the interpreter's lock."""
-    return cast(F, numba.njit(cache=True, nogil=True)(f))
+def compiled(f: F) -> F:
+    """`f` compiled to machine code (numba, imported here: on first use), cached on disk,
+    without the interpreter's lock; the same loop, typed and compiled once per kind of
+    arrays it is given."""
+    return cast(F, _compile(f))
 
 
-@_compiled
+@cache
+def _compile(f: Callable[..., Any]) -> Callable[..., Any]:
+    import numba
+
+    return cast(Callable[..., Any], numba.njit(cache=True, nogil=True)(f))
+
+
+def loop(f: F, n_pairs: int) -> F:
+    """`f` to run on a round of `n_pairs` pairs: compiled from `COMPILED_FROM` pairs,
+    else as written (plain Python over numpy arrays)."""
+    return compiled(f) if n_pairs >= COMPILED_FROM else f
+
+
 def placement_rows(
     pv: NDArray[np.integer[Any]],
     w: NDArray[np.int64],
@@ -120,7 +136,6 @@ def placement_rows(
     return e
 
 
-@_compiled
 def group_by_tail(
     tail: NDArray[np.integer[Any]],
     indptr: NDArray[np.integer[Any]],
@@ -152,7 +167,6 @@ def group_by_tail(
             nxt[t] = j + 1
 
 
-@_compiled
 def shortest_from_root(
     d: NDArray[np.int64],
     out_ptr: NDArray[np.int64],
@@ -193,7 +207,6 @@ def shortest_from_root(
     return True
 
 
-@_compiled
 def reduced_costs(
     cost: NDArray[np.int64],
     tail: NDArray[np.integer[Any]],
@@ -218,7 +231,6 @@ def reduced_costs(
             fwd[j] = out_cost[j] + pu - potential[out_head[j]]
 
 
-@_compiled
 def tree_edges(
     parent: NDArray[np.integer[Any]],
     indptr: NDArray[np.integer[Any]],
@@ -264,7 +276,6 @@ def tree_edges(
     return out
 
 
-@_compiled
 def least_entries(
     pv: NDArray[np.integer[Any]],
     w: NDArray[np.int64],

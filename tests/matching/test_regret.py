@@ -6,6 +6,7 @@ forced pair, the forced extra slot or the locks as constraints.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from random import Random
 
@@ -17,10 +18,22 @@ from numpy.typing import NDArray
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
+from volmatch.matching import residual_loops
 from volmatch.matching.flow import max_score_assignment
 from volmatch.matching.regret import UNREACHABLE, NotOptimal, ResidualNetwork
 
 I64 = NDArray[np.int64]
+
+
+@pytest.fixture(autouse=True, scope="module", params=["python", "compiled"])
+def loops_as(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test twice: the network's loops as plain Python (small rounds) and compiled
+    (large rounds, `residual_loops.COMPILED_FROM`): the same answers."""
+    mp = pytest.MonkeyPatch()
+    if request.param == "compiled":
+        mp.setattr(residual_loops, "COMPILED_FROM", 0)
+    yield str(request.param)
+    mp.undo()
 
 
 @dataclass
